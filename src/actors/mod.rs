@@ -1,0 +1,65 @@
+//! The actors and the messages between them.
+//!
+//! - [`Session`](session::Session): one per connection. Reads [`Frame`]s,
+//!   parses them into commands, answers the client through its
+//!   [`SendQueue`], and talks to rooms and the registry.
+//! - [`Room`](room::Room): one per room. Owns the member list, the owner,
+//!   key and topic, and fans each message out: it renders the line once and
+//!   pushes the same bytes into every member's [`SendQueue`].
+//! - [`NickRegistry`](registry::NickRegistry): one per server. Keeps
+//!   nicknames unique and knows every room's address and summary.
+//!
+//! The flow of one `MSG #room hi`: the session's reader yields the line,
+//! the parser makes it a [`Command::Msg`](crate::parser::Command::Msg), the
+//! session checks its own membership list, queues `OK MSG #room` for its
+//! client and sends [`room::Say`] to the room, which renders
+//! `MSG #room alice hi` once and pushes it to every other member's queue;
+//! each member's writer task writes everything queued with one syscall.
+//!
+//! [`Frame`]: crate::codec::Frame
+//! [`SendQueue`]: crate::send_queue::SendQueue
+
+pub mod registry;
+pub mod room;
+pub mod session;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::send_queue::SendQueue;
+
+pub use registry::NickRegistry;
+pub use room::Room;
+pub use session::Session;
+
+/// Identifies one connection for the lifetime of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(u64);
+
+impl SessionId {
+    /// A fresh id.
+    pub fn next() -> SessionId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        SessionId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Where to deliver lines for one connection: its id (to tell recipients
+/// apart when several rooms are merged) and its queue.
+#[derive(Debug, Clone)]
+pub struct MemberQueue {
+    /// The connection.
+    pub id: SessionId,
+    /// Its outgoing queue.
+    pub queue: SendQueue,
+}
+
+/// Pushes `line` once to each distinct connection in `recipients`.
+pub fn deliver_once(recipients: impl IntoIterator<Item = MemberQueue>, line: &bytes::Bytes) {
+    let mut seen = std::collections::HashSet::new();
+    for r in recipients {
+        if seen.insert(r.id) {
+            // A full or closing queue is its own connection's problem.
+            let _ = r.queue.push(line.clone());
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The nick registry: unique nicknames, and the directory of rooms.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::room::Room;
+use super::SessionId;
+use crate::config::Config;
+use crate::names::{Folded, Nick, RoomName};
+use crate::protocol::ErrorCode;
+use crate::send_queue::SendQueue;
+
+/// What LIST shows of a room; rooms keep the registry's copy current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSummary {
+    /// The room's name as first spelled.
+    pub name: RoomName,
+    /// How many members it has.
+    pub members: usize,
+    /// Whether it needs a key.
+    pub private: bool,
+    /// Its topic.
+    pub topic: Option<String>,
+}
+
+struct NickEntry {
+    id: SessionId,
+    nick: Nick,
+    queue: SendQueue,
+}
+
+struct RoomEntry {
+    addr: Addr<Room>,
+    summary: RoomSummary,
+}
+
+/// Keeps nicknames unique (case-insensitively) and maps room names to rooms.
+pub struct NickRegistry {
+    config: Arc<Config>,
+    nicks: HashMap<Folded, NickEntry>,
+    rooms: HashMap<Folded, RoomEntry>,
+}
+
+impl NickRegistry {
+    /// An empty registry.
+    pub fn new(config: Arc<Config>) -> Self {
+        NickRegistry {
+            config,
+            nicks: HashMap::new(),
+            rooms: HashMap::new(),
+        }
+    }
+}
+
+impl Actor for NickRegistry {
+    type Context = Context<Self>;
+}
+
+/// Claims `nick` for session `id`, releasing the session's previous one.
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorCode>")]
+pub struct ClaimNick {
+    /// The claiming session.
+    pub id: SessionId,
+    /// The wanted nickname.
+    pub nick: Nick,
+    /// The session's current nickname, released on success.
+    pub old: Option<Nick>,
+    /// Where private messages to this nickname go.
+    pub queue: SendQueue,
+}
+
+impl Handler<ClaimNick> for NickRegistry {
+    type Result = Result<(), ErrorCode>;
+
+    fn handle(&mut self, msg: ClaimNick, _: &mut Self::Context) -> Self::Result {
+        if let Some(existing) = self.nicks.get(msg.nick.folded()) {
+            if existing.id != msg.id {
+                return Err(ErrorCode::NickInUse);
+            }
+        }
+        if let Some(old) = &msg.old {
+            if self.nicks.get(old.folded()).is_some_and(|e| e.id == msg.id) {
+                self.nicks.remove(old.folded());
+            }
+        }
+        self.nicks.insert(
+            msg.nick.folded().clone(),
+            NickEntry {
+                id: msg.id,
+                nick: msg.nick,
+                queue: msg.queue,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Frees session `id`'s nickname.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseNick {
+    /// The leaving session.
+    pub id: SessionId,
+    /// Its nickname.
+    pub nick: Folded,
+}
+
+impl Handler<ReleaseNick> for NickRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
+        if self.nicks.get(&msg.nick).is_some_and(|e| e.id == msg.id) {
+            self.nicks.remove(&msg.nick);
+        }
+    }
+}
+
+/// Looks a user up: their nickname as spelled and their queue.
+#[derive(Message)]
+#[rtype(result = "Option<(Nick, SendQueue)>")]
+pub struct FindNick {
+    /// The nickname, folded.
+    pub nick: Folded,
+}
+
+impl Handler<FindNick> for NickRegistry {
+    type Result = Option<(Nick, SendQueue)>;
+
+    fn handle(&mut self, msg: FindNick, _: &mut Self::Context) -> Self::Result {
+        self.nicks
+            .get(&msg.nick)
+            .map(|e| (e.nick.clone(), e.queue.clone()))
+    }
+}
+
+/// The room of that name, created (empty, ownerless) if there is none.
+#[derive(Message)]
+#[rtype(result = "Addr<Room>")]
+pub struct OpenRoom {
+    /// The room's name as the joiner spelled it.
+    pub name: RoomName,
+}
+
+impl Handler<OpenRoom> for NickRegistry {
+    type Result = MessageResult<OpenRoom>;
+
+    fn handle(&mut self, msg: OpenRoom, ctx: &mut Self::Context) -> Self::Result {
+        if let Some(entry) = self.rooms.get(msg.name.folded()) {
+            if entry.addr.connected() {
+                return MessageResult(entry.addr.clone());
+            }
+        }
+        let addr = Room::new(msg.name.clone(), ctx.address(), &self.config).start();
+        self.rooms.insert(
+            msg.name.folded().clone(),
+            RoomEntry {
+                addr: addr.clone(),
+                summary: RoomSummary {
+                    name: msg.name,
+                    members: 0,
+                    private: false,
+                    topic: None,
+                },
+            },
+        );
+        MessageResult(addr)
+    }
+}
+
+/// The room of that name, if it exists.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<Room>>")]
+pub struct FindRoom {
+    /// The room's name, folded.
+    pub name: Folded,
+}
+
+impl Handler<FindRoom> for NickRegistry {
+    type Result = Option<Addr<Room>>;
+
+    fn handle(&mut self, msg: FindRoom, _: &mut Self::Context) -> Self::Result {
+        self.rooms
+            .get(&msg.name)
+            .filter(|e| e.addr.connected() && e.summary.members > 0)
+            .map(|e| e.addr.clone())
+    }
+}
+
+/// A room's members, privacy or topic changed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomChanged {
+    /// The room's new summary.
+    pub summary: RoomSummary,
+}
+
+impl Handler<RoomChanged> for NickRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomChanged, _: &mut Self::Context) {
+        if let Some(entry) = self.rooms.get_mut(msg.summary.name.folded()) {
+            entry.summary = msg.summary;
+        }
+    }
+}
+
+/// A room emptied and stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomClosed {
+    /// The room's name.
+    pub name: Folded,
+    /// The stopped room, so a newer room of that name is left alone.
+    pub addr: Addr<Room>,
+}
+
+impl Handler<RoomClosed> for NickRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomClosed, _: &mut Self::Context) {
+        if self
+            .rooms
+            .get(&msg.name)
+            .is_some_and(|e| e.addr == msg.addr)
+        {
+            self.rooms.remove(&msg.name);
+        }
+    }
+}
+
+/// Every room with members, sorted by name.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomSummary>")]
+pub struct ListRooms;
+
+impl Handler<ListRooms> for NickRegistry {
+    type Result = MessageResult<ListRooms>;
+
+    fn handle(&mut self, _: ListRooms, _: &mut Self::Context) -> Self::Result {
+        let mut rooms: Vec<RoomSummary> = self
+            .rooms
+            .values()
+            .filter(|e| e.summary.members > 0)
+            .map(|e| e.summary.clone())
+            .collect();
+        rooms.sort_by(|a, b| a.name.folded().cmp(b.name.folded()));
+        MessageResult(rooms)
+    }
+}
+
+/// Counts for `INFO`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Users with a nickname.
+    pub users: usize,
+    /// Rooms with members.
+    pub rooms: usize,
+}
+
+/// Asks for [`Counts`].
+#[derive(Message)]
+#[rtype(result = "Counts")]
+pub struct GetCounts;
+
+impl Handler<GetCounts> for NickRegistry {
+    type Result = MessageResult<GetCounts>;
+
+    fn handle(&mut self, _: GetCounts, _: &mut Self::Context) -> Self::Result {
+        MessageResult(Counts {
+            users: self.nicks.len(),
+            rooms: self
+                .rooms
+                .values()
+                .filter(|e| e.summary.members > 0)
+                .count(),
+        })
+    }
+}

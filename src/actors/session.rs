@@ -1,0 +1,828 @@
+//! One client connection: reads frames, runs commands, answers in order.
+//!
+//! Replies go out in command order because every command that needs
+//! another actor's answer is run with `ctx.wait`, which holds back the next
+//! line until it is done. `MSG` needs no answer: the session knows its
+//! rooms, queues `OK MSG` itself and hands the text to the room.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use actix::prelude::*;
+use tokio::net::tcp::OwnedWriteHalf;
+use tracing::{debug, info, warn, Span};
+
+use super::registry::{ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick};
+use super::room::{self, Removed, Room};
+use super::{deliver_once, MemberQueue, SessionId};
+use crate::codec::Frame;
+use crate::flood::TokenBucket;
+use crate::help;
+use crate::names::{Folded, Nick, RoomName};
+use crate::parser::{announced_body_len, parse_line, Command};
+use crate::protocol::{ErrorCode, ProtocolError, Verb, VerbTag};
+use crate::reply::{Event, OkReply, Reply};
+use crate::send_queue::{run_writer, SendQueue, WriterEnd};
+use crate::server::{ServerState, SocketGuard};
+
+/// A room the session is in.
+struct Joined {
+    name: RoomName,
+    addr: Addr<Room>,
+}
+
+/// What to do with the raw body of a `FILE` that is being read.
+enum Upload {
+    /// Read it and throw it away, then answer with this error.
+    Discard(ProtocolError),
+}
+
+/// The actor behind one connection.
+pub struct Session {
+    id: SessionId,
+    state: Arc<ServerState>,
+    span: Span,
+    queue: SendQueue,
+    /// Taken by the writer task when the actor starts.
+    writer: Option<(OwnedWriteHalf, SocketGuard)>,
+    nick: Option<Nick>,
+    /// The rooms the client is in, oldest join first: the last is current.
+    rooms: Vec<Joined>,
+    flood: TokenBucket,
+    last_activity: Instant,
+    /// When the server's unanswered PING was sent.
+    ping_sent: Option<Instant>,
+    upload: Option<Upload>,
+    /// The reason others see in `QUIT` once the session ends.
+    quit_reason: Option<String>,
+    closing: bool,
+}
+
+impl Session {
+    /// A session for a freshly accepted connection.
+    pub fn new(
+        peer: SocketAddr,
+        writer: OwnedWriteHalf,
+        guard: SocketGuard,
+        state: Arc<ServerState>,
+    ) -> Self {
+        let id = SessionId::next();
+        let limits = &state.config.limits;
+        let now = Instant::now();
+        Session {
+            id,
+            span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
+            queue: SendQueue::new(limits.sendq_bytes),
+            writer: Some((writer, guard)),
+            nick: None,
+            rooms: Vec::new(),
+            flood: TokenBucket::new(limits.flood_burst, limits.flood_rate_per_sec, now),
+            last_activity: now,
+            ping_sent: None,
+            upload: None,
+            quit_reason: None,
+            closing: false,
+            state,
+        }
+    }
+
+    fn send(&self, reply: impl Into<Reply>) {
+        // A refused push means the connection is already going away.
+        let _ = self.queue.push(reply.into().to_line());
+    }
+
+    fn error(
+        &self,
+        verb: impl Into<VerbTag>,
+        code: ErrorCode,
+        text: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
+        self.send(ProtocolError::new(verb, code, text));
+    }
+
+    /// Ends the session; others see `QUIT <nick> <reason>`.
+    fn close(&mut self, reason: Option<String>, ctx: &mut Context<Self>) {
+        if !self.closing {
+            self.closing = true;
+            self.quit_reason = reason;
+            ctx.stop();
+        }
+    }
+
+    fn joined(&self, room: &Folded) -> Option<&Joined> {
+        self.rooms.iter().find(|j| j.name.folded() == room)
+    }
+
+    fn nick(&self) -> Option<&Nick> {
+        self.nick.as_ref()
+    }
+
+    // ---- reading ----------------------------------------------------
+
+    fn on_line(&mut self, line: String, ctx: &mut Context<Self>) {
+        let parsed = parse_line(&line, &self.state.names);
+        let tag = match &parsed {
+            Ok(cmd) => VerbTag::Known(cmd.verb()),
+            Err(e) => e.verb.clone(),
+        };
+        let verb = tag.verb();
+        match &parsed {
+            Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
+            Err(e) => debug!(parent: &self.span, %e, "bad command"),
+        }
+
+        // A FILE header announces a body; it is read even when refused,
+        // unless it is too large to read at all.
+        let body = if verb == Some(Verb::File) {
+            announced_body_len(line.as_bytes())
+        } else {
+            None
+        };
+        if let Some(size) = body {
+            if size > self.state.config.files.max_bytes {
+                self.error(
+                    Verb::File,
+                    ErrorCode::FileTooLarge,
+                    format!(
+                        "files are limited to {} bytes",
+                        self.state.config.files.max_bytes
+                    ),
+                );
+                self.close(Some("file too large".into()), ctx);
+                return;
+            }
+        }
+
+        let charged = verb.is_none_or(Verb::is_flood_charged);
+        let outcome = if charged && !self.flood.try_take(Instant::now()) {
+            Err(ProtocolError::new(
+                tag,
+                ErrorCode::RateLimited,
+                "slow down: too many commands",
+            ))
+        } else if self.nick.is_none() && verb.is_some_and(|v| !v.allowed_before_nick()) {
+            Err(ProtocolError::new(
+                tag,
+                ErrorCode::NoNick,
+                "set a nickname first: NICK <name>",
+            ))
+        } else {
+            parsed
+        };
+
+        match (outcome, body) {
+            (Err(e), Some(_)) => self.upload = Some(Upload::Discard(e)),
+            (Err(e), None) => self.send(e),
+            (Ok(cmd), _) => self.execute(cmd, ctx),
+        }
+    }
+
+    fn on_bad_frame(&mut self, code: ErrorCode, text: String) {
+        let code = if self.flood.try_take(Instant::now()) {
+            code
+        } else {
+            ErrorCode::RateLimited
+        };
+        self.error(VerbTag::Star, code, text);
+    }
+
+    fn on_body_end(&mut self) {
+        match self.upload.take() {
+            Some(Upload::Discard(e)) => self.send(e),
+            None => warn!(parent: &self.span, "file body without a header"),
+        }
+    }
+
+    // ---- commands ---------------------------------------------------
+
+    fn execute(&mut self, cmd: Command, ctx: &mut Context<Self>) {
+        match cmd {
+            Command::Nick { nick } => self.cmd_nick(nick, ctx),
+            Command::Join { room, key } => self.cmd_join(room, key, ctx),
+            Command::Part { room, reason } => self.cmd_part(room, reason, ctx),
+            Command::Msg { room, text } => self.cmd_msg(room, text),
+            Command::Privmsg { to, text } => self.cmd_privmsg(to, text, ctx),
+            Command::Names { room } => self.cmd_names(room, ctx),
+            Command::List => self.cmd_list(ctx),
+            Command::Info { room: None } => self.cmd_server_info(ctx),
+            Command::Info { room: Some(room) } => self.cmd_room_info(room, ctx),
+            Command::Topic { room, text: None } => self.cmd_topic_read(room, ctx),
+            Command::Topic {
+                room,
+                text: Some(text),
+            } => self.cmd_topic_set(room, text, ctx),
+            Command::Kick { room, nick, reason } => self.cmd_kick(room, nick, reason, ctx),
+            Command::File { .. } => {
+                self.upload = Some(Upload::Discard(ProtocolError::new(
+                    Verb::File,
+                    ErrorCode::Internal,
+                    "file sharing is not enabled on this server yet",
+                )));
+            }
+            Command::Fetch { .. } => {
+                self.error(Verb::Fetch, ErrorCode::NoSuchFile, "no such file");
+            }
+            Command::History { room, .. } => self.cmd_history(room),
+            Command::Ping { token } => self.send(Reply::Pong(token)),
+            Command::Pong { .. } => {}
+            Command::Help { verb } => self.cmd_help(verb),
+            Command::Quit { reason } => {
+                self.send(OkReply::Quit);
+                self.close(reason, ctx);
+            }
+        }
+    }
+
+    fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
+        if self.nick.as_ref() == Some(&nick) {
+            self.send(OkReply::Nick(nick));
+            return;
+        }
+        let id = self.id;
+        let old = self.nick.clone();
+        let registry = self.state.registry.clone();
+        let rooms: Vec<Addr<Room>> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let claim = ClaimNick {
+            id,
+            nick: nick.clone(),
+            old: old.clone(),
+            queue: self.queue.clone(),
+        };
+        let new = nick.clone();
+        let work = async move {
+            match registry.send(claim).await {
+                Ok(Ok(())) => {}
+                Ok(Err(code)) => return Err(code),
+                Err(_) => return Err(ErrorCode::Internal),
+            }
+            let mut audience = Vec::new();
+            for room in rooms {
+                if let Ok(members) = room
+                    .send(room::Rename {
+                        id,
+                        new: new.clone(),
+                    })
+                    .await
+                {
+                    audience.extend(members);
+                }
+            }
+            Ok(audience)
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+            Ok(mut audience) => {
+                act.span.record("nick", nick.as_str());
+                if let Some(old) = act.nick.replace(nick.clone()) {
+                    info!(parent: &act.span, %old, new = %nick, "nick changed");
+                    audience.push(MemberQueue {
+                        id: act.id,
+                        queue: act.queue.clone(),
+                    });
+                    deliver_once(
+                        audience,
+                        &Event::Nick {
+                            old,
+                            new: nick.clone(),
+                        }
+                        .to_line(),
+                    );
+                } else {
+                    info!(parent: &act.span, %nick, "registered");
+                }
+                act.send(OkReply::Nick(nick));
+            }
+            Err(ErrorCode::NickInUse) => act.error(
+                Verb::Nick,
+                ErrorCode::NickInUse,
+                format!("{nick} is already taken"),
+            ),
+            Err(code) => act.error(Verb::Nick, code, "could not set the nickname"),
+        }));
+    }
+
+    fn cmd_join(&mut self, room: RoomName, key: Option<String>, ctx: &mut Context<Self>) {
+        let Some(nick) = self.nick().cloned() else {
+            return;
+        };
+        let rejoin = self.joined(room.folded()).is_some();
+        if !rejoin && self.rooms.len() >= self.state.config.limits.max_rooms_per_user {
+            self.error(
+                Verb::Join,
+                ErrorCode::TooManyRooms,
+                format!(
+                    "you are in {} rooms already",
+                    self.state.config.limits.max_rooms_per_user
+                ),
+            );
+            return;
+        }
+        let registry = self.state.registry.clone();
+        let join = room::Join {
+            id: self.id,
+            nick,
+            key,
+            queue: self.queue.clone(),
+            session: ctx.address().recipient(),
+        };
+        let asked = room.clone();
+        let work = async move {
+            // A room that emptied and stopped a moment ago is replaced by a
+            // fresh one on the next try.
+            for _ in 0..8 {
+                let addr = registry
+                    .send(OpenRoom {
+                        name: asked.clone(),
+                    })
+                    .await
+                    .map_err(|_| ErrorCode::Internal)?;
+                let attempt = room::Join {
+                    id: join.id,
+                    nick: join.nick.clone(),
+                    key: join.key.clone(),
+                    queue: join.queue.clone(),
+                    session: join.session.clone(),
+                };
+                match addr.send(attempt).await {
+                    Ok(res) => return res.map(|name| (name, addr)),
+                    Err(MailboxError::Closed) => continue,
+                    Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
+                }
+            }
+            Err(ErrorCode::Internal)
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+            Ok((name, addr)) => {
+                act.rooms.retain(|j| j.name.folded() != name.folded());
+                info!(parent: &act.span, room = %name, "joined");
+                act.rooms.push(Joined { name, addr });
+            }
+            Err(code) => {
+                let text = match code {
+                    ErrorCode::BadKey => format!("{room} is private: wrong or missing key"),
+                    ErrorCode::RoomFull => format!("{room} is full"),
+                    _ => format!("could not join {room}"),
+                };
+                act.error(Verb::Join, code, text);
+            }
+        }));
+    }
+
+    fn not_in_room(&self, verb: Verb, room: &RoomName) {
+        self.error(verb, ErrorCode::NotInRoom, format!("you are not in {room}"));
+    }
+
+    fn cmd_part(&mut self, room: RoomName, reason: Option<String>, ctx: &mut Context<Self>) {
+        let Some(joined) = self.joined(room.folded()) else {
+            return self.not_in_room(Verb::Part, &room);
+        };
+        let addr = joined.addr.clone();
+        let name = joined.name.clone();
+        self.rooms.retain(|j| j.name.folded() != room.folded());
+        let part = addr.send(room::Part {
+            id: self.id,
+            reason,
+        });
+        ctx.wait(part.into_actor(self).map(move |_, act, _| {
+            // Gone from the room whatever it answers: a stopped room has
+            // no members left to tell.
+            info!(parent: &act.span, room = %name, "parted");
+            act.send(OkReply::Part(name));
+        }));
+    }
+
+    fn cmd_msg(&mut self, room: Option<RoomName>, text: String) {
+        let Some(from) = self.nick().cloned() else {
+            return;
+        };
+        let joined = match &room {
+            Some(r) => self.joined(r.folded()),
+            None => self.rooms.last(),
+        };
+        let Some(joined) = joined else {
+            return match room {
+                Some(r) => self.not_in_room(Verb::Msg, &r),
+                None => self.error(
+                    Verb::Msg,
+                    ErrorCode::NotInRoom,
+                    "you are in no room: JOIN one, or MSG #room <text>",
+                ),
+            };
+        };
+        debug!(parent: &self.span, room = %joined.name, %text, "msg");
+        joined.addr.do_send(room::Say {
+            id: self.id,
+            from,
+            text,
+        });
+        self.send(OkReply::Msg(joined.name.clone()));
+    }
+
+    fn cmd_privmsg(&mut self, to: Nick, text: String, ctx: &mut Context<Self>) {
+        let Some(from) = self.nick().cloned() else {
+            return;
+        };
+        let find = self.state.registry.send(FindNick {
+            nick: to.folded().clone(),
+        });
+        ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
+            Ok(Some((nick, queue))) => {
+                debug!(parent: &act.span, to = %nick, %text, "privmsg");
+                let _ = queue.push(Event::Privmsg { from, text }.to_line());
+                act.send(OkReply::Privmsg(nick));
+            }
+            _ => act.error(
+                Verb::Privmsg,
+                ErrorCode::NoSuchNick,
+                format!("no user is called {to}"),
+            ),
+        }));
+    }
+
+    /// Runs `then` with the room's address: from the session's own rooms,
+    /// or else from the registry; answers `NO_SUCH_ROOM` if there is none.
+    fn with_room<F>(&mut self, verb: Verb, room: RoomName, ctx: &mut Context<Self>, then: F)
+    where
+        F: FnOnce(&mut Self, Addr<Room>, &mut Context<Self>) + 'static,
+    {
+        if let Some(joined) = self.joined(room.folded()) {
+            let addr = joined.addr.clone();
+            return then(self, addr, ctx);
+        }
+        let find = self.state.registry.send(FindRoom {
+            name: room.folded().clone(),
+        });
+        ctx.wait(find.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Some(addr)) => then(act, addr, ctx),
+            _ => act.error(
+                verb,
+                ErrorCode::NoSuchRoom,
+                format!("there is no room {room}"),
+            ),
+        }));
+    }
+
+    fn cmd_names(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        let queue = self.queue.clone();
+        self.with_room(Verb::Names, room.clone(), ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::SendNames { queue });
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| {
+                if res.is_err() {
+                    act.error(
+                        Verb::Names,
+                        ErrorCode::NoSuchRoom,
+                        format!("there is no room {room}"),
+                    );
+                }
+            }));
+        });
+    }
+
+    fn cmd_list(&mut self, ctx: &mut Context<Self>) {
+        let ask = self.state.registry.send(ListRooms);
+        ctx.wait(ask.into_actor(self).map(|res, act, _| {
+            let rooms = res.unwrap_or_default();
+            let count = rooms.len();
+            for r in rooms {
+                act.send(Reply::Room {
+                    room: r.name,
+                    members: r.members,
+                    private: r.private,
+                    topic: r.topic,
+                });
+            }
+            act.send(OkReply::List(count));
+        }));
+    }
+
+    fn cmd_server_info(&mut self, ctx: &mut Context<Self>) {
+        let ask = self.state.registry.send(GetCounts);
+        ctx.wait(ask.into_actor(self).map(|res, act, _| {
+            let Ok(counts) = res else {
+                return act.error(Verb::Info, ErrorCode::Internal, "registry unavailable");
+            };
+            let state = &act.state;
+            let lines = [
+                ("name", state.config.server.name.clone()),
+                ("version", crate::VERSION.to_string()),
+                ("uptime_secs", state.started.elapsed().as_secs().to_string()),
+                ("users", counts.users.to_string()),
+                ("rooms", counts.rooms.to_string()),
+                ("connections", state.connections.open().to_string()),
+                (
+                    "max_line_bytes",
+                    state.config.limits.max_line_bytes.to_string(),
+                ),
+            ];
+            for (key, value) in lines {
+                act.send(Reply::Info {
+                    key: key.into(),
+                    value,
+                });
+            }
+            act.send(OkReply::Info);
+        }));
+    }
+
+    fn cmd_room_info(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        self.with_room(Verb::Info, room.clone(), ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::GetInfo);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| {
+                let Ok(info) = res else {
+                    return act.error(
+                        Verb::Info,
+                        ErrorCode::NoSuchRoom,
+                        format!("there is no room {room}"),
+                    );
+                };
+                let lines = [
+                    ("members", info.members.to_string()),
+                    (
+                        "owner",
+                        info.owner
+                            .map(|o| o.as_str().to_string())
+                            .unwrap_or_default(),
+                    ),
+                    (
+                        "private",
+                        if info.private { "yes" } else { "no" }.to_string(),
+                    ),
+                    ("created", rfc3339(info.created)),
+                    ("topic", info.topic.unwrap_or_default()),
+                    ("messages", info.messages.to_string()),
+                ];
+                for (key, value) in lines {
+                    act.send(Reply::RoomInfo {
+                        room: info.name.clone(),
+                        key: key.into(),
+                        value,
+                    });
+                }
+                act.send(OkReply::InfoRoom(info.name));
+            }));
+        });
+    }
+
+    fn cmd_topic_read(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        self.with_room(Verb::Topic, room.clone(), ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::GetInfo);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| match res {
+                Ok(info) => act.send(OkReply::Topic(info.name, info.topic)),
+                Err(_) => act.error(
+                    Verb::Topic,
+                    ErrorCode::NoSuchRoom,
+                    format!("there is no room {room}"),
+                ),
+            }));
+        });
+    }
+
+    fn cmd_topic_set(&mut self, room: RoomName, text: String, ctx: &mut Context<Self>) {
+        let Some(joined) = self.joined(room.folded()) else {
+            return self.not_in_room(Verb::Topic, &room);
+        };
+        let ask = joined.addr.send(room::SetTopic {
+            id: self.id,
+            text: text.clone(),
+        });
+        ctx.wait(ask.into_actor(self).map(move |res, act, _| match res {
+            Ok(Ok(name)) => act.send(OkReply::Topic(name, Some(text))),
+            Ok(Err(ErrorCode::NotOwner)) => act.error(
+                Verb::Topic,
+                ErrorCode::NotOwner,
+                format!("only the owner of {room} may set its topic"),
+            ),
+            _ => act.not_in_room(Verb::Topic, &room),
+        }));
+    }
+
+    fn cmd_kick(
+        &mut self,
+        room: RoomName,
+        nick: Nick,
+        reason: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(joined) = self.joined(room.folded()) else {
+            return self.not_in_room(Verb::Kick, &room);
+        };
+        let ask = joined.addr.send(room::Kick {
+            id: self.id,
+            target: nick.folded().clone(),
+            reason,
+        });
+        ctx.wait(ask.into_actor(self).map(move |res, act, _| match res {
+            Ok(Ok((name, kicked))) => {
+                info!(parent: &act.span, room = %name, %kicked, "kicked");
+                act.send(OkReply::Kick(name, kicked));
+            }
+            Ok(Err(ErrorCode::NotOwner)) => act.error(
+                Verb::Kick,
+                ErrorCode::NotOwner,
+                format!("only the owner of {room} may kick"),
+            ),
+            Ok(Err(ErrorCode::NoSuchNick)) => act.error(
+                Verb::Kick,
+                ErrorCode::NoSuchNick,
+                format!("{nick} is not in {room}"),
+            ),
+            _ => act.not_in_room(Verb::Kick, &room),
+        }));
+    }
+
+    fn cmd_history(&mut self, room: RoomName) {
+        let Some(joined) = self.joined(room.folded()) else {
+            return self.not_in_room(Verb::History, &room);
+        };
+        // No message store yet: this is the "history off" answer.
+        self.send(OkReply::History(joined.name.clone(), 0));
+    }
+
+    fn cmd_help(&mut self, verb: Option<Verb>) {
+        match verb {
+            Some(v) => self.send(Reply::Help(help::usage(v).to_string())),
+            None => {
+                for v in Verb::ALL {
+                    self.send(Reply::Help(help::usage(v).to_string()));
+                }
+            }
+        }
+        self.send(OkReply::Help);
+    }
+
+    // ---- liveness ---------------------------------------------------
+
+    fn schedule_idle_check(&mut self, after: Duration, ctx: &mut Context<Self>) {
+        ctx.run_later(after, |act, ctx| act.idle_check(ctx));
+    }
+
+    fn idle_check(&mut self, ctx: &mut Context<Self>) {
+        let limits = &self.state.config.limits;
+        let interval = Duration::from_secs(limits.ping_interval_secs);
+        let timeout = Duration::from_secs(limits.ping_timeout_secs);
+        let now = Instant::now();
+        if let Some(sent) = self.ping_sent {
+            if self.last_activity > sent {
+                self.ping_sent = None;
+            } else if now.duration_since(sent) >= timeout {
+                info!(parent: &self.span, "ping timeout");
+                self.send(Reply::Server("ping timeout".into()));
+                return self.close(Some("ping timeout".into()), ctx);
+            } else {
+                return self.schedule_idle_check(timeout - now.duration_since(sent), ctx);
+            }
+        }
+        let idle = now.duration_since(self.last_activity);
+        if idle >= interval {
+            let token = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            self.send(Reply::Ping(token.to_string()));
+            self.ping_sent = Some(now);
+            self.schedule_idle_check(timeout, ctx);
+        } else {
+            self.schedule_idle_check(interval - idle, ctx);
+        }
+    }
+}
+
+/// RFC 3339 in UTC, to the second.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        info!(parent: &self.span, "connected");
+        self.state.connections.insert(self.id, ctx.address());
+        if let Some((io, guard)) = self.writer.take() {
+            let queue = self.queue.clone();
+            let addr = ctx.address();
+            actix::spawn(async move {
+                let end = run_writer(queue, io).await;
+                drop(guard);
+                addr.do_send(WriterDone(end));
+            });
+        }
+        self.send(Reply::Hello {
+            server: self.state.config.server.name.clone(),
+            version: crate::VERSION.into(),
+            text: "Welcome! Pick a nickname: NICK <name>".into(),
+        });
+        let interval = Duration::from_secs(self.state.config.limits.ping_interval_secs);
+        self.schedule_idle_check(interval, ctx);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        let reason = self
+            .quit_reason
+            .take()
+            .or_else(|| (!self.closing).then(|| "connection closed".to_string()));
+        self.closing = true;
+        info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
+        self.state.connections.remove(self.id);
+        let rooms = std::mem::take(&mut self.rooms);
+        if let Some(nick) = self.nick.take() {
+            self.state.registry.do_send(ReleaseNick {
+                id: self.id,
+                nick: nick.folded().clone(),
+            });
+            let id = self.id;
+            actix::spawn(async move {
+                let mut audience = Vec::new();
+                for joined in rooms {
+                    if let Ok(members) = joined.addr.send(room::Leave { id }).await {
+                        audience.extend(members);
+                    }
+                }
+                if !audience.is_empty() {
+                    deliver_once(audience, &Event::Quit { nick, reason }.to_line());
+                }
+            });
+        }
+        self.queue.close();
+        Running::Stop
+    }
+}
+
+impl StreamHandler<io::Result<Frame>> for Session {
+    fn handle(&mut self, item: io::Result<Frame>, ctx: &mut Self::Context) {
+        if self.closing {
+            return;
+        }
+        self.last_activity = Instant::now();
+        match item {
+            Ok(Frame::Line(line)) => self.on_line(line, ctx),
+            Ok(Frame::TooLong) => self.on_bad_frame(
+                ErrorCode::LineTooLong,
+                format!(
+                    "lines are limited to {} bytes",
+                    self.state.config.limits.max_line_bytes
+                ),
+            ),
+            Ok(Frame::BadUtf8) => {
+                self.on_bad_frame(ErrorCode::BadUtf8, "lines must be UTF-8".into())
+            }
+            // Bodies are only ever discarded for now.
+            Ok(Frame::Body(_)) => {}
+            Ok(Frame::BodyEnd) => self.on_body_end(),
+            Err(e) => {
+                debug!(parent: &self.span, %e, "read failed");
+                self.close(Some("connection closed".into()), ctx);
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        self.close(Some("connection closed".into()), ctx);
+    }
+}
+
+/// The writer task ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WriterDone(WriterEnd);
+
+impl Handler<WriterDone> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: WriterDone, ctx: &mut Self::Context) {
+        let reason = match msg.0 {
+            WriterEnd::Closed => return,
+            WriterEnd::Overflowed => {
+                warn!(parent: &self.span, "send queue exceeded");
+                "send queue exceeded"
+            }
+            WriterEnd::Failed(e) => {
+                debug!(parent: &self.span, %e, "write failed");
+                "connection closed"
+            }
+        };
+        self.close(Some(reason.into()), ctx);
+    }
+}
+
+impl Handler<Removed> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Removed, _: &mut Self::Context) {
+        self.rooms.retain(|j| *j.name.folded() != msg.room);
+    }
+}
+
+/// The server is shutting down.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.send(Reply::Server("shutting down".into()));
+        self.close(Some("server shutting down".into()), ctx);
+    }
+}

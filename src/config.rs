@@ -1,0 +1,344 @@
+//! Configuration: built-in defaults, then a TOML file, then environment
+//! variables `CHATROOM_<SECTION>__<KEY>`, then command-line overrides.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::names::NameLimits;
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or environment could not be read or has a bad key or type.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value is out of its allowed range.
+    #[error("configuration key `{key}`: {why}")]
+    Invalid {
+        /// The offending key, as `section.key`.
+        key: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerConfig,
+    /// `[limits]`
+    pub limits: Limits,
+    /// `[files]`
+    pub files: FilesConfig,
+    /// `[history]`
+    pub history: HistoryConfig,
+    /// `[log]`
+    pub log: LogConfig,
+}
+
+/// `[server]`: identity and address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The name in `HELLO` and `INFO`.
+    pub name: String,
+    /// The address to listen on, `host:port`.
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            name: "chatroom".into(),
+            listen: "0.0.0.0:5555".into(),
+        }
+    }
+}
+
+/// `[limits]`: every bound the server enforces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Longest client line in bytes, terminator not counted.
+    pub max_line_bytes: usize,
+    /// Longest nickname.
+    pub max_nick_len: usize,
+    /// Longest room name, `#` not counted.
+    pub max_room_len: usize,
+    /// Most connections at once.
+    pub max_clients: usize,
+    /// Most rooms one client may be in.
+    pub max_rooms_per_user: usize,
+    /// Most members in one room.
+    pub max_room_members: usize,
+    /// Flood control: lines allowed at once.
+    pub flood_burst: u32,
+    /// Flood control: lines per second refilled.
+    pub flood_rate_per_sec: f64,
+    /// Bytes a client's outgoing queue may hold before it is dropped.
+    pub sendq_bytes: usize,
+    /// Seconds of client silence before the server sends PING.
+    pub ping_interval_secs: u64,
+    /// Further seconds of silence before the client is dropped.
+    pub ping_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: 2048,
+            max_nick_len: 24,
+            max_room_len: 32,
+            max_clients: 16_000,
+            max_rooms_per_user: 32,
+            max_room_members: 16_000,
+            flood_burst: 20,
+            flood_rate_per_sec: 10.0,
+            sendq_bytes: 256 * 1024,
+            ping_interval_secs: 60,
+            ping_timeout_secs: 30,
+        }
+    }
+}
+
+impl Limits {
+    /// The name-length bounds the parser needs.
+    pub fn names(&self) -> NameLimits {
+        NameLimits {
+            max_nick_len: self.max_nick_len,
+            max_room_len: self.max_room_len,
+        }
+    }
+}
+
+/// `[files]`: shared files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Where shared files are stored.
+    pub dir: PathBuf,
+    /// Largest file accepted, in bytes.
+    pub max_bytes: u64,
+    /// Seconds a file is kept.
+    pub retention_secs: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            dir: PathBuf::from("data/files"),
+            max_bytes: 32 * 1024 * 1024,
+            retention_secs: 24 * 3600,
+        }
+    }
+}
+
+/// `[history]`: stored room messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Whether messages are stored.
+    pub enabled: bool,
+    /// The database file.
+    pub db: PathBuf,
+    /// Messages replayed to a joiner.
+    pub on_join: u32,
+    /// Most messages one HISTORY returns.
+    pub max_fetch: u32,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            enabled: true,
+            db: PathBuf::from("data/history.db"),
+            on_join: 20,
+            max_fetch: 500,
+        }
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or `trace` (or a tracing filter).
+    pub level: String,
+    /// Directory of the daily log files; empty for stderr only.
+    pub dir: PathBuf,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            dir: PathBuf::from("logs"),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then `CHATROOM_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(
+                config::File::from(path)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("CHATROOM")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let config: Config = builder.build()?.try_deserialize()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML text on top of the defaults (no environment).
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|e| ConfigError::Invalid {
+                key: "server.listen",
+                why: format!(
+                    "{:?} is not an address like 0.0.0.0:5555 ({e})",
+                    self.server.listen
+                ),
+            })
+    }
+
+    /// Checks every range the server relies on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn at_least<T: PartialOrd + std::fmt::Display>(
+            key: &'static str,
+            value: T,
+            min: T,
+        ) -> Result<(), ConfigError> {
+            if value < min {
+                return Err(ConfigError::Invalid {
+                    key,
+                    why: format!("{value} is below the minimum of {min}"),
+                });
+            }
+            Ok(())
+        }
+        let l = &self.limits;
+        self.listen_addr()?;
+        if self.server.name.is_empty() || self.server.name.contains(char::is_whitespace) {
+            return Err(ConfigError::Invalid {
+                key: "server.name",
+                why: "must be one word".into(),
+            });
+        }
+        // A line must at least hold a command and a short argument.
+        at_least("limits.max_line_bytes", l.max_line_bytes, 16)?;
+        at_least("limits.max_nick_len", l.max_nick_len, 1)?;
+        at_least("limits.max_room_len", l.max_room_len, 1)?;
+        at_least("limits.max_clients", l.max_clients, 1)?;
+        at_least("limits.max_rooms_per_user", l.max_rooms_per_user, 1)?;
+        at_least("limits.max_room_members", l.max_room_members, 1)?;
+        at_least("limits.flood_burst", l.flood_burst, 1)?;
+        if !(l.flood_rate_per_sec > 0.0 && l.flood_rate_per_sec.is_finite()) {
+            return Err(ConfigError::Invalid {
+                key: "limits.flood_rate_per_sec",
+                why: format!("{} must be a positive number", l.flood_rate_per_sec),
+            });
+        }
+        // The queue must hold at least one maximal reply line.
+        at_least("limits.sendq_bytes", l.sendq_bytes, 1024)?;
+        at_least("limits.ping_interval_secs", l.ping_interval_secs, 1)?;
+        at_least("limits.ping_timeout_secs", l.ping_timeout_secs, 1)?;
+        if self.files.dir.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "files.dir",
+                why: "must not be empty".into(),
+            });
+        }
+        if self.history.db.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "history.db",
+                why: "must not be empty".into(),
+            });
+        }
+        at_least("history.max_fetch", self.history.max_fetch, 1)?;
+        if self.history.on_join > self.history.max_fetch {
+            return Err(ConfigError::Invalid {
+                key: "history.on_join",
+                why: format!(
+                    "{} is above history.max_fetch ({})",
+                    self.history.on_join, self.history.max_fetch
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.server.listen, "0.0.0.0:5555");
+        assert_eq!(c.limits.max_line_bytes, 2048);
+        assert_eq!(c.history.max_fetch, 500);
+    }
+
+    #[test]
+    fn shipped_default_toml_matches_built_in_defaults() {
+        let shipped = Config::from_toml(include_str!("../config/default.toml")).unwrap();
+        assert_eq!(
+            format!("{shipped:?}"),
+            format!("{:?}", Config::from_toml("").unwrap())
+        );
+    }
+
+    #[test]
+    fn file_values_override_defaults() {
+        let c = Config::from_toml("[limits]\nmax_clients = 5\n[server]\nname = \"x\"").unwrap();
+        assert_eq!(c.limits.max_clients, 5);
+        assert_eq!(c.server.name, "x");
+        assert_eq!(c.limits.max_nick_len, 24);
+    }
+
+    #[test]
+    fn bad_configs_name_the_key() {
+        let cases = [
+            ("[limits]\nmax_line_bytes = 0", "limits.max_line_bytes"),
+            ("[limits]\nmax_clients = \"many\"", "max_clients"),
+            ("[limits]\nbogus = 1", "bogus"),
+            ("[nope]\nx = 1", "nope"),
+            ("[server]\nlisten = \"nowhere\"", "server.listen"),
+            (
+                "[limits]\nflood_rate_per_sec = 0",
+                "limits.flood_rate_per_sec",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err:?}");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! chatroom: an actor-based chat server speaking a plain-text, IRC-like
+//! line protocol (see `docs/PROTOCOL.md`).
+//!
+//! # The path of one message
+//!
+//! 1. [`server`] accepts a TCP connection and starts a
+//!    [`Session`](actors::Session) actor for it, with the socket split in
+//!    two: the read half becomes a stream of [`codec::Frame`]s, the write
+//!    half belongs to a writer task draining the connection's
+//!    [`send_queue::SendQueue`].
+//! 2. [`codec`] cuts bytes into lines (and, after a `FILE` header, into raw
+//!    body chunks), reporting over-long and non-UTF-8 lines as items.
+//! 3. [`parser`] turns a line into a typed [`parser::Command`], or a
+//!    [`protocol::ProtocolError`] carrying the wire error code. It is pure:
+//!    no I/O, no actors.
+//! 4. The session applies flood control and the NICK-first rule, then runs
+//!    the command, asking a [`Room`](actors::Room) or the
+//!    [`NickRegistry`](actors::NickRegistry) where needed.
+//! 5. Answers and announcements are typed values, [`reply::Reply`] and
+//!    [`reply::Event`], rendered to wire lines in [`reply`] only. A room
+//!    renders a message once and pushes the same bytes to each member's
+//!    queue; each writer task writes whatever is queued with one syscall.
+//!
+//! [`actors`] describes the actors and their messages; [`config`] the
+//! configuration keys; [`logging`] the log set-up.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod actors;
+pub mod client;
+pub mod codec;
+pub mod config;
+pub mod flood;
+pub mod help;
+pub mod logging;
+pub mod names;
+pub mod parser;
+pub mod protocol;
+pub mod reply;
+pub mod send_queue;
+pub mod server;
+
+/// The server's version, as shown in `HELLO` and `INFO`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,82 @@
+//! The `chatroom` server binary: reads the CLI and configuration, starts
+//! logging, binds, and serves until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing::{error, info};
+
+use chatroom::config::Config;
+
+/// A chat-room server with a plain-text line protocol (try: nc localhost 5555).
+///
+/// Configuration is layered: built-in defaults, then --config FILE (TOML),
+/// then environment variables CHATROOM_<SECTION>__<KEY> (for example
+/// CHATROOM_LIMITS__MAX_CLIENTS=50), then --listen.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    /// A TOML configuration file (see config/default.toml for every key).
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The address to listen on, overriding server.listen (e.g. 127.0.0.1:0).
+    #[arg(short, long, value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    match serve(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chatroom: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(listen) = cli.listen {
+        config.server.listen = listen;
+        config.validate()?;
+    }
+    let _log_guard = chatroom::logging::init(&config.log)?;
+    let system = actix_rt::System::new();
+    let result = system.block_on(async move {
+        let listener = chatroom::server::bind(&config).await?;
+        chatroom::server::run(listener, config, shutdown_signal()).await;
+        anyhow::Ok(())
+    });
+    if let Err(e) = &result {
+        error!("{e:#}");
+    } else {
+        info!("exiting");
+    }
+    result.context("server stopped")
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                error!(%e, "cannot watch SIGTERM; only SIGINT stops the server");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,254 @@
+//! Validated nicknames and room names.
+//!
+//! A [`Nick`] or [`RoomName`] can only be built through its `parse`
+//! constructor, so everything downstream may trust its contents. Both carry
+//! the spelling the user chose (for display) and a folded key (ASCII lower
+//! case) used for every comparison.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The name is empty.
+    #[error("name is empty")]
+    Empty,
+    /// The name is longer than the configured maximum.
+    #[error("name is longer than {max} characters")]
+    TooLong {
+        /// The configured maximum length.
+        max: usize,
+    },
+    /// The name holds a character that is not allowed.
+    #[error("character {0:?} is not allowed in a name")]
+    BadChar(char),
+    /// The name starts with a character that may not start it.
+    #[error("a name may not start with {0:?}")]
+    BadStart(char),
+    /// A room name lacks its leading `#` where one is required.
+    #[error("room names start with #")]
+    NoHash,
+}
+
+/// Bounds on name lengths, from `[limits]` in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameLimits {
+    /// Longest nickname, in characters.
+    pub max_nick_len: usize,
+    /// Longest room name, in characters, not counting the `#`.
+    pub max_room_len: usize,
+}
+
+impl Default for NameLimits {
+    fn default() -> Self {
+        NameLimits {
+            max_nick_len: 24,
+            max_room_len: 32,
+        }
+    }
+}
+
+/// The case-insensitive key of a name: its ASCII lower-case form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Folded(Arc<str>);
+
+impl Folded {
+    /// The folded text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn fold(s: &str) -> Folded {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Folded(Arc::from(s.to_ascii_lowercase()))
+    } else {
+        Folded(Arc::from(s))
+    }
+}
+
+/// A valid nickname: the spelling chosen by its user and its folded key.
+#[derive(Debug, Clone)]
+pub struct Nick {
+    display: Arc<str>,
+    folded: Folded,
+}
+
+fn is_nick_special(c: char) -> bool {
+    matches!(c, '_' | '-' | '[' | ']' | '{' | '}' | '|' | '^' | '`')
+}
+
+impl Nick {
+    /// Validates `s` as a nickname of at most `max_len` characters.
+    pub fn parse(s: &str, max_len: usize) -> Result<Nick, NameError> {
+        let first = s.chars().next().ok_or(NameError::Empty)?;
+        if let Some(bad) = s
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || is_nick_special(c)))
+        {
+            return Err(NameError::BadChar(bad));
+        }
+        if first.is_ascii_digit() || first == '-' {
+            return Err(NameError::BadStart(first));
+        }
+        // Only ASCII is allowed, so bytes are characters.
+        if s.len() > max_len {
+            return Err(NameError::TooLong { max: max_len });
+        }
+        Ok(Nick {
+            display: Arc::from(s),
+            folded: fold(s),
+        })
+    }
+
+    /// The nickname as its user spelled it.
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// The case-insensitive key.
+    pub fn folded(&self) -> &Folded {
+        &self.folded
+    }
+}
+
+impl PartialEq for Nick {
+    /// Nicknames are equal when their spelling is; use [`Nick::folded`] to
+    /// compare identities.
+    fn eq(&self, other: &Self) -> bool {
+        self.display == other.display
+    }
+}
+impl Eq for Nick {}
+
+impl fmt::Display for Nick {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+/// A valid room name, always stored with its leading `#`.
+#[derive(Debug, Clone)]
+pub struct RoomName {
+    display: Arc<str>,
+    folded: Folded,
+}
+
+impl RoomName {
+    /// Validates `s` as a room name; the leading `#` may be left out.
+    pub fn parse(s: &str, max_len: usize) -> Result<RoomName, NameError> {
+        let bare = s.strip_prefix('#').unwrap_or(s);
+        Self::parse_bare(bare, max_len)
+    }
+
+    /// Validates `s` as a room name that must start with `#`.
+    pub fn parse_hashed(s: &str, max_len: usize) -> Result<RoomName, NameError> {
+        let bare = s.strip_prefix('#').ok_or(NameError::NoHash)?;
+        Self::parse_bare(bare, max_len)
+    }
+
+    fn parse_bare(bare: &str, max_len: usize) -> Result<RoomName, NameError> {
+        if bare.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if let Some(bad) = bare
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
+            return Err(NameError::BadChar(bad));
+        }
+        if bare.len() > max_len {
+            return Err(NameError::TooLong { max: max_len });
+        }
+        let display: String = format!("#{bare}");
+        let folded = fold(&display);
+        Ok(RoomName {
+            display: Arc::from(display),
+            folded,
+        })
+    }
+
+    /// The room's name with its `#`, as first spelled.
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// The case-insensitive key.
+    pub fn folded(&self) -> &Folded {
+        &self.folded
+    }
+}
+
+impl PartialEq for RoomName {
+    fn eq(&self, other: &Self) -> bool {
+        self.display == other.display
+    }
+}
+impl Eq for RoomName {}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicks() {
+        let ok = ["a", "alice", "A_b-c", "[x]", "{y}", "a|b", "^c", "`d", "z9"];
+        for n in ok {
+            assert!(Nick::parse(n, 24).is_ok(), "{n}");
+        }
+        let bad = [
+            ("", NameError::Empty),
+            ("9lives", NameError::BadStart('9')),
+            ("-dash", NameError::BadStart('-')),
+            ("a b", NameError::BadChar(' ')),
+            ("é", NameError::BadChar('é')),
+            ("a#", NameError::BadChar('#')),
+            ("abcdefghijklmnopqrstuvwxy", NameError::TooLong { max: 24 }),
+        ];
+        for (n, e) in bad {
+            assert_eq!(Nick::parse(n, 24).unwrap_err(), e, "{n}");
+        }
+        let a = Nick::parse("Alice", 24).unwrap();
+        let b = Nick::parse("aLICE", 24).unwrap();
+        assert_eq!(a.folded(), b.folded());
+        assert_ne!(a, b);
+        assert_eq!(a.as_str(), "Alice");
+    }
+
+    #[test]
+    fn rooms() {
+        assert_eq!(RoomName::parse("123", 32).unwrap().as_str(), "#123");
+        assert_eq!(
+            RoomName::parse("#a.b-c_D", 32).unwrap().as_str(),
+            "#a.b-c_D"
+        );
+        assert_eq!(
+            RoomName::parse("#Lobby", 32).unwrap().folded().as_str(),
+            "#lobby"
+        );
+        assert_eq!(RoomName::parse("#", 32).unwrap_err(), NameError::Empty);
+        assert_eq!(
+            RoomName::parse("##a", 32).unwrap_err(),
+            NameError::BadChar('#')
+        );
+        assert_eq!(
+            RoomName::parse("a!", 32).unwrap_err(),
+            NameError::BadChar('!')
+        );
+        assert_eq!(
+            RoomName::parse("abcd", 3).unwrap_err(),
+            NameError::TooLong { max: 3 }
+        );
+        assert_eq!(
+            RoomName::parse_hashed("abc", 32).unwrap_err(),
+            NameError::NoHash
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The typed commands a client can send.
+
+use crate::names::{Nick, RoomName};
+use crate::protocol::Verb;
+
+/// Where a `FILE` upload goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileTarget {
+    /// A room (written with its `#`).
+    Room(RoomName),
+    /// A user.
+    User(Nick),
+}
+
+/// One parsed client line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `NICK <nick>`
+    Nick {
+        /// The wanted nickname.
+        nick: Nick,
+    },
+    /// `JOIN <room> [key]`
+    Join {
+        /// The room.
+        room: RoomName,
+        /// The key, for a private room.
+        key: Option<String>,
+    },
+    /// `PART <room> [reason]`
+    Part {
+        /// The room.
+        room: RoomName,
+        /// Why, shown to the others.
+        reason: Option<String>,
+    },
+    /// `MSG [#room] <text>`
+    Msg {
+        /// The room, or `None` for the current room.
+        room: Option<RoomName>,
+        /// The text, verbatim.
+        text: String,
+    },
+    /// `PRIVMSG <nick> <text>`
+    Privmsg {
+        /// The recipient.
+        to: Nick,
+        /// The text, verbatim.
+        text: String,
+    },
+    /// `NAMES <room>`
+    Names {
+        /// The room.
+        room: RoomName,
+    },
+    /// `LIST`
+    List,
+    /// `INFO [room]`
+    Info {
+        /// The room, or `None` for the server.
+        room: Option<RoomName>,
+    },
+    /// `TOPIC <room> [text]`
+    Topic {
+        /// The room.
+        room: RoomName,
+        /// The new topic, or `None` to read it.
+        text: Option<String>,
+    },
+    /// `KICK <room> <nick> [reason]`
+    Kick {
+        /// The room.
+        room: RoomName,
+        /// Who to remove.
+        nick: Nick,
+        /// Why, shown to everyone.
+        reason: Option<String>,
+    },
+    /// `FILE <target> <size> <filename>`; `size` raw bytes follow the line.
+    File {
+        /// The room or user.
+        target: FileTarget,
+        /// The body's size in bytes.
+        size: u64,
+        /// A label only, never a path.
+        filename: String,
+    },
+    /// `FETCH <id>`
+    Fetch {
+        /// The file's id.
+        id: String,
+    },
+    /// `HISTORY <room> [count]`
+    History {
+        /// The room.
+        room: RoomName,
+        /// How many messages, or `None` for `history.on_join`.
+        count: Option<u32>,
+    },
+    /// `PING [token]`
+    Ping {
+        /// Echoed in the `PONG`.
+        token: Option<String>,
+    },
+    /// `PONG [token]`
+    Pong {
+        /// The token of the server's `PING`.
+        token: Option<String>,
+    },
+    /// `HELP [verb]`
+    Help {
+        /// The verb to explain, or `None` for all.
+        verb: Option<Verb>,
+    },
+    /// `QUIT [reason]`
+    Quit {
+        /// Why, shown to the others.
+        reason: Option<String>,
+    },
+}
+
+impl Command {
+    /// The command's verb.
+    pub fn verb(&self) -> Verb {
+        match self {
+            Command::Nick { .. } => Verb::Nick,
+            Command::Join { .. } => Verb::Join,
+            Command::Part { .. } => Verb::Part,
+            Command::Msg { .. } => Verb::Msg,
+            Command::Privmsg { .. } => Verb::Privmsg,
+            Command::Names { .. } => Verb::Names,
+            Command::List => Verb::List,
+            Command::Info { .. } => Verb::Info,
+            Command::Topic { .. } => Verb::Topic,
+            Command::Kick { .. } => Verb::Kick,
+            Command::File { .. } => Verb::File,
+            Command::Fetch { .. } => Verb::Fetch,
+            Command::History { .. } => Verb::History,
+            Command::Ping { .. } => Verb::Ping,
+            Command::Pong { .. } => Verb::Pong,
+            Command::Help { .. } => Verb::Help,
+            Command::Quit { .. } => Verb::Quit,
+        }
+    }
+}

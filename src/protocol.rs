@@ -1,0 +1,288 @@
+//! The protocol's shared vocabulary: verbs, error codes and the error value
+//! every layer answers a client with.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A command verb the server knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `NICK`
+    Nick,
+    /// `JOIN`
+    Join,
+    /// `PART`
+    Part,
+    /// `MSG`
+    Msg,
+    /// `PRIVMSG`
+    Privmsg,
+    /// `NAMES`
+    Names,
+    /// `LIST`
+    List,
+    /// `INFO`
+    Info,
+    /// `TOPIC`
+    Topic,
+    /// `KICK`
+    Kick,
+    /// `FILE`
+    File,
+    /// `FETCH`
+    Fetch,
+    /// `HISTORY`
+    History,
+    /// `PING`
+    Ping,
+    /// `PONG`
+    Pong,
+    /// `HELP`
+    Help,
+    /// `QUIT`
+    Quit,
+}
+
+impl Verb {
+    /// Every verb, in the order HELP lists them.
+    pub const ALL: [Verb; 17] = [
+        Verb::Nick,
+        Verb::Join,
+        Verb::Part,
+        Verb::Msg,
+        Verb::Privmsg,
+        Verb::Names,
+        Verb::List,
+        Verb::Info,
+        Verb::Topic,
+        Verb::Kick,
+        Verb::File,
+        Verb::Fetch,
+        Verb::History,
+        Verb::Ping,
+        Verb::Pong,
+        Verb::Help,
+        Verb::Quit,
+    ];
+
+    /// The verb as written on the wire (upper case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Nick => "NICK",
+            Verb::Join => "JOIN",
+            Verb::Part => "PART",
+            Verb::Msg => "MSG",
+            Verb::Privmsg => "PRIVMSG",
+            Verb::Names => "NAMES",
+            Verb::List => "LIST",
+            Verb::Info => "INFO",
+            Verb::Topic => "TOPIC",
+            Verb::Kick => "KICK",
+            Verb::File => "FILE",
+            Verb::Fetch => "FETCH",
+            Verb::History => "HISTORY",
+            Verb::Ping => "PING",
+            Verb::Pong => "PONG",
+            Verb::Help => "HELP",
+            Verb::Quit => "QUIT",
+        }
+    }
+
+    /// Looks a verb up, ignoring ASCII case.
+    pub fn from_word(word: &str) -> Option<Verb> {
+        Verb::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(word))
+    }
+
+    /// Whether the verb is accepted before a nickname is set.
+    pub fn allowed_before_nick(self) -> bool {
+        matches!(
+            self,
+            Verb::Nick | Verb::Help | Verb::Info | Verb::Ping | Verb::Pong | Verb::Quit
+        )
+    }
+
+    /// Whether the verb is charged by flood control (PONG and QUIT never are).
+    pub fn is_flood_charged(self) -> bool {
+        !matches!(self, Verb::Pong | Verb::Quit)
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verb an error reply names: a known verb, the upper-cased word of an
+/// unknown one, or `*` where no verb could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerbTag {
+    /// A verb the server knows.
+    Known(Verb),
+    /// An unknown verb, upper-cased.
+    Unknown(Box<str>),
+    /// No verb could be read.
+    Star,
+}
+
+impl VerbTag {
+    /// The tag as written on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VerbTag::Known(v) => v.as_str(),
+            VerbTag::Unknown(s) => s,
+            VerbTag::Star => "*",
+        }
+    }
+
+    /// The known verb, if any.
+    pub fn verb(&self) -> Option<Verb> {
+        match self {
+            VerbTag::Known(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+impl From<Verb> for VerbTag {
+    fn from(v: Verb) -> Self {
+        VerbTag::Known(v)
+    }
+}
+
+/// The protocol's error codes; the code is for programs and never changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The verb is not known.
+    UnknownCommand,
+    /// The arguments do not fit the command's grammar.
+    BadSyntax,
+    /// The line was longer than `limits.max_line_bytes`.
+    LineTooLong,
+    /// The line was not valid UTF-8.
+    BadUtf8,
+    /// The command needs a nickname first.
+    NoNick,
+    /// The nickname is not valid.
+    BadNick,
+    /// The nickname is taken.
+    NickInUse,
+    /// The room name is not valid.
+    BadRoom,
+    /// A private room's key was missing or wrong.
+    BadKey,
+    /// The client is not in that room.
+    NotInRoom,
+    /// No user has that nickname.
+    NoSuchNick,
+    /// No room has that name.
+    NoSuchRoom,
+    /// Only the room's owner may do that.
+    NotOwner,
+    /// No file with that id may be fetched by this client.
+    NoSuchFile,
+    /// The announced file is larger than `files.max_bytes`.
+    FileTooLarge,
+    /// Flood control refused the command.
+    RateLimited,
+    /// The room has `limits.max_room_members` members.
+    RoomFull,
+    /// The server has `limits.max_clients` connections.
+    ServerFull,
+    /// The client is in `limits.max_rooms_per_user` rooms.
+    TooManyRooms,
+    /// Something went wrong inside the server.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for tests and documentation.
+    pub const ALL: [ErrorCode; 20] = [
+        ErrorCode::UnknownCommand,
+        ErrorCode::BadSyntax,
+        ErrorCode::LineTooLong,
+        ErrorCode::BadUtf8,
+        ErrorCode::NoNick,
+        ErrorCode::BadNick,
+        ErrorCode::NickInUse,
+        ErrorCode::BadRoom,
+        ErrorCode::BadKey,
+        ErrorCode::NotInRoom,
+        ErrorCode::NoSuchNick,
+        ErrorCode::NoSuchRoom,
+        ErrorCode::NotOwner,
+        ErrorCode::NoSuchFile,
+        ErrorCode::FileTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::RoomFull,
+        ErrorCode::ServerFull,
+        ErrorCode::TooManyRooms,
+        ErrorCode::Internal,
+    ];
+
+    /// The code as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownCommand => "UNKNOWN_COMMAND",
+            ErrorCode::BadSyntax => "BAD_SYNTAX",
+            ErrorCode::LineTooLong => "LINE_TOO_LONG",
+            ErrorCode::BadUtf8 => "BAD_UTF8",
+            ErrorCode::NoNick => "NO_NICK",
+            ErrorCode::BadNick => "BAD_NICK",
+            ErrorCode::NickInUse => "NICK_IN_USE",
+            ErrorCode::BadRoom => "BAD_ROOM",
+            ErrorCode::BadKey => "BAD_KEY",
+            ErrorCode::NotInRoom => "NOT_IN_ROOM",
+            ErrorCode::NoSuchNick => "NO_SUCH_NICK",
+            ErrorCode::NoSuchRoom => "NO_SUCH_ROOM",
+            ErrorCode::NotOwner => "NOT_OWNER",
+            ErrorCode::NoSuchFile => "NO_SUCH_FILE",
+            ErrorCode::FileTooLarge => "FILE_TOO_LARGE",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::RoomFull => "ROOM_FULL",
+            ErrorCode::ServerFull => "SERVER_FULL",
+            ErrorCode::TooManyRooms => "TOO_MANY_ROOMS",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// Looks a wire code up.
+    pub fn from_wire(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error answered to a client: `ERR <verb> <code> <text>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} {} {}", verb.as_str(), code, text)]
+pub struct ProtocolError {
+    /// The verb the error answers.
+    pub verb: VerbTag,
+    /// The machine-readable code.
+    pub code: ErrorCode,
+    /// Text for people.
+    pub text: Cow<'static, str>,
+}
+
+impl ProtocolError {
+    /// Builds an error for `verb` with `code` and human `text`.
+    pub fn new(
+        verb: impl Into<VerbTag>,
+        code: ErrorCode,
+        text: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        ProtocolError {
+            verb: verb.into(),
+            code,
+            text: text.into(),
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! What the server says: [`Reply`] lines answer one client, [`Event`]s
+//! announce what others did. Both are rendered to wire lines here and
+//! nowhere else.
+//!
+//! Events are transport-neutral values; the native line protocol renders
+//! them with [`Event::encode`]. A later IRC or WebSocket transport renders
+//! the same values with its own encoder.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::names::{Nick, RoomName};
+use crate::parser::FileTarget;
+use crate::protocol::ProtocolError;
+
+/// Something another user did, announced to those it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `MSG <room> <from> <text>`
+    Msg {
+        /// The room.
+        room: RoomName,
+        /// The sender.
+        from: Nick,
+        /// The text, verbatim.
+        text: String,
+    },
+    /// `PRIVMSG <from> <text>`
+    Privmsg {
+        /// The sender.
+        from: Nick,
+        /// The text, verbatim.
+        text: String,
+    },
+    /// `JOIN <room> <nick>`
+    Join {
+        /// The room.
+        room: RoomName,
+        /// Who joined.
+        nick: Nick,
+    },
+    /// `PART <room> <nick> [reason]`
+    Part {
+        /// The room.
+        room: RoomName,
+        /// Who left.
+        nick: Nick,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// `QUIT <nick> [reason]`
+    Quit {
+        /// Who left the server.
+        nick: Nick,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// `NICK <old> <new>`
+    Nick {
+        /// The previous nickname.
+        old: Nick,
+        /// The new nickname.
+        new: Nick,
+    },
+    /// `TOPIC <room> <nick> <text>`
+    Topic {
+        /// The room.
+        room: RoomName,
+        /// Who set it.
+        nick: Nick,
+        /// The new topic.
+        text: String,
+    },
+    /// `KICK <room> <nick> <by> [reason]`
+    Kick {
+        /// The room.
+        room: RoomName,
+        /// Who was removed.
+        nick: Nick,
+        /// The owner who removed them.
+        by: Nick,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// `FILE <target> <from> <id> <size> <sha256> <filename>`
+    File {
+        /// The room or user the file was sent to.
+        target: FileTarget,
+        /// The sender.
+        from: Nick,
+        /// The id to FETCH it by.
+        id: String,
+        /// Size in bytes.
+        size: u64,
+        /// Lower-case hex sha256 of the content.
+        sha256: String,
+        /// The sender's label for it.
+        filename: String,
+    },
+}
+
+/// The final `OK` reply of a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OkReply {
+    /// `OK NICK <nick>`
+    Nick(Nick),
+    /// `OK JOIN <room>`
+    Join(RoomName),
+    /// `OK PART <room>`
+    Part(RoomName),
+    /// `OK MSG <room>`
+    Msg(RoomName),
+    /// `OK PRIVMSG <nick>`
+    Privmsg(Nick),
+    /// `OK NAMES <room> <count>`
+    Names(RoomName, usize),
+    /// `OK LIST <count>`
+    List(usize),
+    /// `OK INFO`
+    Info,
+    /// `OK INFO <room>`
+    InfoRoom(RoomName),
+    /// `OK TOPIC <room> [text]`
+    Topic(RoomName, Option<String>),
+    /// `OK KICK <room> <nick>`
+    Kick(RoomName, Nick),
+    /// `OK FILE <id> <sha256>`
+    File {
+        /// The file's id.
+        id: String,
+        /// Its sha256, lower-case hex.
+        sha256: String,
+    },
+    /// `OK FETCH <id>`
+    Fetch(String),
+    /// `OK HISTORY <room> <count>`
+    History(RoomName, usize),
+    /// `OK HELP`
+    Help,
+    /// `OK QUIT`
+    Quit,
+}
+
+/// A line addressed to one client: data lines, final replies, notices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `HELLO <server-name> <version> <text>`, the greeting.
+    Hello {
+        /// `server.name`.
+        server: String,
+        /// The server's version.
+        version: String,
+        /// What to do first.
+        text: String,
+    },
+    /// `OK <VERB> ...`
+    Ok(OkReply),
+    /// `ERR <VERB> <CODE> <text>`
+    Err(ProtocolError),
+    /// `NAMES <room> <nick> ...`, one line of a (possibly split) listing.
+    Names {
+        /// The room.
+        room: RoomName,
+        /// Members on this line.
+        nicks: Vec<Nick>,
+    },
+    /// `ROOM <room> <members> <yes|no> [topic]`, a LIST line.
+    Room {
+        /// The room.
+        room: RoomName,
+        /// How many members.
+        members: usize,
+        /// Whether a key is needed.
+        private: bool,
+        /// Its topic, if set.
+        topic: Option<String>,
+    },
+    /// `INFO <key> <value>`, about the server.
+    Info {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// `INFO <room> <key> <value>`, about a room.
+    RoomInfo {
+        /// The room.
+        room: RoomName,
+        /// The key.
+        key: String,
+        /// The value (may be empty).
+        value: String,
+    },
+    /// `HELP <text>`
+    Help(String),
+    /// `HISTORY <room> <rfc3339-time> <from> <text>`
+    History {
+        /// The room.
+        room: RoomName,
+        /// When it was said, RFC 3339.
+        time: String,
+        /// Who said it.
+        from: Nick,
+        /// What was said.
+        text: String,
+    },
+    /// `DATA <id> <size> <filename>`, before a download's raw bytes.
+    Data {
+        /// The file's id.
+        id: String,
+        /// Size in bytes.
+        size: u64,
+        /// The file's label.
+        filename: String,
+    },
+    /// `PONG [token]`, the reply to PING.
+    Pong(Option<String>),
+    /// `PING <token>`, the server checking that the client is alive.
+    Ping(String),
+    /// `SERVER <text>`, a notice from the server.
+    Server(String),
+}
+
+/// Accumulates one wire line: words separated by single spaces, then `\n`.
+struct Line<'a> {
+    buf: &'a mut BytesMut,
+}
+
+impl<'a> Line<'a> {
+    fn start(buf: &'a mut BytesMut, first: &str) -> Self {
+        buf.put_slice(first.as_bytes());
+        Line { buf }
+    }
+
+    fn word(self, w: &str) -> Self {
+        self.buf.put_u8(b' ');
+        self.buf.put_slice(w.as_bytes());
+        self
+    }
+
+    fn num(self, n: u64) -> Self {
+        let mut digits = itoa::Buffer::new();
+        self.word(digits.format(n))
+    }
+
+    fn opt(self, w: Option<&str>) -> Self {
+        match w {
+            Some(w) => self.word(w),
+            None => self,
+        }
+    }
+
+    fn end(self) {
+        self.buf.put_u8(b'\n');
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn target_str(t: &FileTarget) -> &str {
+    match t {
+        FileTarget::Room(r) => r.as_str(),
+        FileTarget::User(n) => n.as_str(),
+    }
+}
+
+impl Event {
+    /// Appends the event's wire line to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        match self {
+            Event::Msg { room, from, text } => Line::start(buf, "MSG")
+                .word(room.as_str())
+                .word(from.as_str())
+                .word(text)
+                .end(),
+            Event::Privmsg { from, text } => Line::start(buf, "PRIVMSG")
+                .word(from.as_str())
+                .word(text)
+                .end(),
+            Event::Join { room, nick } => Line::start(buf, "JOIN")
+                .word(room.as_str())
+                .word(nick.as_str())
+                .end(),
+            Event::Part { room, nick, reason } => Line::start(buf, "PART")
+                .word(room.as_str())
+                .word(nick.as_str())
+                .opt(reason.as_deref())
+                .end(),
+            Event::Quit { nick, reason } => Line::start(buf, "QUIT")
+                .word(nick.as_str())
+                .opt(reason.as_deref())
+                .end(),
+            Event::Nick { old, new } => Line::start(buf, "NICK")
+                .word(old.as_str())
+                .word(new.as_str())
+                .end(),
+            Event::Topic { room, nick, text } => Line::start(buf, "TOPIC")
+                .word(room.as_str())
+                .word(nick.as_str())
+                .word(text)
+                .end(),
+            Event::Kick {
+                room,
+                nick,
+                by,
+                reason,
+            } => Line::start(buf, "KICK")
+                .word(room.as_str())
+                .word(nick.as_str())
+                .word(by.as_str())
+                .opt(reason.as_deref())
+                .end(),
+            Event::File {
+                target,
+                from,
+                id,
+                size,
+                sha256,
+                filename,
+            } => Line::start(buf, "FILE")
+                .word(target_str(target))
+                .word(from.as_str())
+                .word(id)
+                .num(*size)
+                .word(sha256)
+                .word(filename)
+                .end(),
+        }
+    }
+
+    /// The event's wire line, rendered once to be shared by every recipient.
+    pub fn to_line(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.size_hint());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+
+    fn size_hint(&self) -> usize {
+        match self {
+            Event::Msg { text, .. } | Event::Privmsg { text, .. } => text.len() + 96,
+            _ => 128,
+        }
+    }
+}
+
+impl OkReply {
+    fn encode(&self, buf: &mut BytesMut) {
+        let ok = Line::start(buf, "OK");
+        match self {
+            OkReply::Nick(n) => ok.word("NICK").word(n.as_str()),
+            OkReply::Join(r) => ok.word("JOIN").word(r.as_str()),
+            OkReply::Part(r) => ok.word("PART").word(r.as_str()),
+            OkReply::Msg(r) => ok.word("MSG").word(r.as_str()),
+            OkReply::Privmsg(n) => ok.word("PRIVMSG").word(n.as_str()),
+            OkReply::Names(r, count) => ok.word("NAMES").word(r.as_str()).num(*count as u64),
+            OkReply::List(count) => ok.word("LIST").num(*count as u64),
+            OkReply::Info => ok.word("INFO"),
+            OkReply::InfoRoom(r) => ok.word("INFO").word(r.as_str()),
+            OkReply::Topic(r, text) => ok.word("TOPIC").word(r.as_str()).opt(text.as_deref()),
+            OkReply::Kick(r, n) => ok.word("KICK").word(r.as_str()).word(n.as_str()),
+            OkReply::File { id, sha256 } => ok.word("FILE").word(id).word(sha256),
+            OkReply::Fetch(id) => ok.word("FETCH").word(id),
+            OkReply::History(r, count) => ok.word("HISTORY").word(r.as_str()).num(*count as u64),
+            OkReply::Help => ok.word("HELP"),
+            OkReply::Quit => ok.word("QUIT"),
+        }
+        .end()
+    }
+}
+
+impl Reply {
+    /// Appends the reply's wire line to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        match self {
+            Reply::Hello {
+                server,
+                version,
+                text,
+            } => Line::start(buf, "HELLO")
+                .word(server)
+                .word(version)
+                .word(text)
+                .end(),
+            Reply::Ok(ok) => ok.encode(buf),
+            Reply::Err(e) => Line::start(buf, "ERR")
+                .word(e.verb.as_str())
+                .word(e.code.as_str())
+                .word(&e.text)
+                .end(),
+            Reply::Names { room, nicks } => {
+                let mut line = Line::start(buf, "NAMES").word(room.as_str());
+                for n in nicks {
+                    line = line.word(n.as_str());
+                }
+                line.end()
+            }
+            Reply::Room {
+                room,
+                members,
+                private,
+                topic,
+            } => Line::start(buf, "ROOM")
+                .word(room.as_str())
+                .num(*members as u64)
+                .word(yes_no(*private))
+                .opt(topic.as_deref())
+                .end(),
+            Reply::Info { key, value } => Line::start(buf, "INFO").word(key).word(value).end(),
+            Reply::RoomInfo { room, key, value } => {
+                let line = Line::start(buf, "INFO").word(room.as_str()).word(key);
+                // An empty value (a room with no topic) ends the line after the key.
+                line.opt((!value.is_empty()).then_some(value.as_str()))
+                    .end()
+            }
+            Reply::Help(text) => Line::start(buf, "HELP").word(text).end(),
+            Reply::History {
+                room,
+                time,
+                from,
+                text,
+            } => Line::start(buf, "HISTORY")
+                .word(room.as_str())
+                .word(time)
+                .word(from.as_str())
+                .word(text)
+                .end(),
+            Reply::Data { id, size, filename } => Line::start(buf, "DATA")
+                .word(id)
+                .num(*size)
+                .word(filename)
+                .end(),
+            Reply::Pong(token) => Line::start(buf, "PONG").opt(token.as_deref()).end(),
+            Reply::Ping(token) => Line::start(buf, "PING").word(token).end(),
+            Reply::Server(text) => Line::start(buf, "SERVER").word(text).end(),
+        }
+    }
+
+    /// The reply's wire line.
+    pub fn to_line(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(64);
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+}
+
+impl From<ProtocolError> for Reply {
+    fn from(e: ProtocolError) -> Self {
+        Reply::Err(e)
+    }
+}
+
+impl From<OkReply> for Reply {
+    fn from(ok: OkReply) -> Self {
+        Reply::Ok(ok)
+    }
+}

@@ -1,0 +1,328 @@
+//! The bounded outgoing queue of one connection, and the task that drains
+//! it into the socket.
+//!
+//! Rooms and the session push rendered lines ([`Bytes`], shared between
+//! all recipients of a message) straight into a [`SendQueue`], without an
+//! actor message per recipient. A writer task per connection takes
+//! everything queued at each wake-up and writes it with one syscall, so a
+//! busy client costs one write per batch, not per line. The queue counts
+//! its bytes: past `limits.sendq_bytes` it drops its content, refuses more
+//! and tells the writer, which ends the connection. Memory stays bounded
+//! however slowly a client reads, and pushing never waits.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// How much the writer hands to one write call at most.
+const MAX_BATCH: usize = 64 * 1024;
+/// How long a closing connection may take to flush what is queued.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+/// The best-effort notice for a client dropped for not reading.
+const OVERFLOW_NOTICE: &[u8] = b"SERVER send queue exceeded\n";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// Flush what is queued, then close.
+    Closing,
+    /// The limit was passed: drop everything and close.
+    Overflowed,
+}
+
+#[derive(Debug)]
+struct Inner {
+    lines: VecDeque<Bytes>,
+    bytes: usize,
+    limit: usize,
+    state: State,
+    waker: Option<Waker>,
+    /// The writer waits for data (not only for an interruption).
+    wants_data: bool,
+}
+
+/// Why a push was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The queue is over its limit; the connection is being dropped.
+    #[error("send queue exceeded")]
+    Overflowed,
+    /// The connection is closing.
+    #[error("connection closing")]
+    Closed,
+}
+
+/// A cheap, cloneable handle to one connection's outgoing queue.
+#[derive(Debug, Clone)]
+pub struct SendQueue {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl SendQueue {
+    /// An empty queue that holds at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        SendQueue {
+            inner: Arc::new(Mutex::new(Inner {
+                lines: VecDeque::new(),
+                bytes: 0,
+                limit,
+                state: State::Open,
+                waker: None,
+                wants_data: false,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the queue
+        // inconsistent in a way that matters more than losing the client.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues one rendered line (or several, already joined).
+    pub fn push(&self, line: Bytes) -> Result<(), PushError> {
+        let waker = {
+            let mut q = self.lock();
+            match q.state {
+                State::Open => {}
+                State::Closing => return Err(PushError::Closed),
+                State::Overflowed => return Err(PushError::Overflowed),
+            }
+            if q.bytes + line.len() > q.limit {
+                q.state = State::Overflowed;
+                q.lines = VecDeque::new();
+                q.bytes = 0;
+                let waker = q.waker.take();
+                drop(q);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+                return Err(PushError::Overflowed);
+            }
+            q.bytes += line.len();
+            q.lines.push_back(line);
+            if q.wants_data {
+                q.wants_data = false;
+                q.waker.take()
+            } else {
+                None
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Flushes what is queued, then closes the connection; later pushes
+    /// are refused.
+    pub fn close(&self) {
+        let waker = {
+            let mut q = self.lock();
+            if q.state == State::Open {
+                q.state = State::Closing;
+            }
+            q.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Bytes waiting to be written.
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Whether two handles are the same queue.
+    pub fn same_queue(&self, other: &SendQueue) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Moves queued lines into `out`; pending while there is nothing to do.
+    fn poll_fill(&self, cx: &mut Context<'_>, out: &mut Vec<u8>) -> Poll<Fill> {
+        let mut q = self.lock();
+        if q.state == State::Overflowed {
+            return Poll::Ready(Fill::Overflowed);
+        }
+        while out.len() < MAX_BATCH {
+            match q.lines.pop_front() {
+                Some(line) => {
+                    q.bytes -= line.len();
+                    out.extend_from_slice(&line);
+                }
+                None => break,
+            }
+        }
+        if !out.is_empty() {
+            return Poll::Ready(Fill::Data);
+        }
+        if q.state == State::Closing {
+            return Poll::Ready(Fill::Closed);
+        }
+        q.wants_data = true;
+        q.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Ready once the queue is closing or overflowed.
+    fn poll_interrupt(&self, cx: &mut Context<'_>) -> Poll<State> {
+        let mut q = self.lock();
+        match q.state {
+            State::Open => {
+                q.wants_data = false;
+                q.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            state => Poll::Ready(state),
+        }
+    }
+}
+
+enum Fill {
+    Data,
+    Closed,
+    Overflowed,
+}
+
+/// How a connection's writer ended.
+#[derive(Debug)]
+pub enum WriterEnd {
+    /// The queue was closed and flushed.
+    Closed,
+    /// The client did not read fast enough.
+    Overflowed,
+    /// Writing failed (the peer went away) or a closing flush timed out.
+    Failed(io::Error),
+}
+
+/// Drains `queue` into `io` until the queue closes or something fails.
+pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> WriterEnd {
+    let mut out: Vec<u8> = Vec::new();
+    // Set once the queue is closing: the flush must end by then.
+    let mut deadline: Option<Instant> = None;
+    loop {
+        match poll_fn(|cx| queue.poll_fill(cx, &mut out)).await {
+            Fill::Data => {}
+            Fill::Closed => {
+                let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
+                return WriterEnd::Closed;
+            }
+            Fill::Overflowed => return overflowed(&mut io).await,
+        }
+        match write_batch(&mut io, &out, &queue, &mut deadline).await {
+            Ok(()) => {}
+            Err(WriterEnd::Overflowed) => return overflowed(&mut io).await,
+            Err(end) => return end,
+        }
+        out.clear();
+        if queue.queued_bytes() == 0 {
+            // Idle connections keep no buffer.
+            out = Vec::new();
+        }
+    }
+}
+
+/// Writes one batch, giving up at once if the queue overflows meanwhile,
+/// and within the grace period once it is closing.
+async fn write_batch<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    out: &[u8],
+    queue: &SendQueue,
+    deadline: &mut Option<Instant>,
+) -> Result<(), WriterEnd> {
+    let write = io.write_all(out);
+    tokio::pin!(write);
+    let at = match *deadline {
+        Some(at) => at,
+        None => tokio::select! {
+            res = &mut write => return res.map_err(WriterEnd::Failed),
+            state = poll_fn(|cx| queue.poll_interrupt(cx)) => {
+                if state == State::Overflowed {
+                    return Err(WriterEnd::Overflowed);
+                }
+                *deadline.insert(Instant::now() + CLOSE_GRACE)
+            }
+        },
+    };
+    match tokio::time::timeout_at(at, write).await {
+        Ok(res) => res.map_err(WriterEnd::Failed),
+        Err(_) => Err(WriterEnd::Failed(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "closing flush timed out",
+        ))),
+    }
+}
+
+async fn overflowed<W: AsyncWrite + Unpin>(io: &mut W) -> WriterEnd {
+    // Best effort: the client is not reading, so this may well not fit.
+    let _ = tokio::time::timeout(Duration::from_millis(10), io.write_all(OVERFLOW_NOTICE)).await;
+    WriterEnd::Overflowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_drops_content_and_refuses_more() {
+        let q = SendQueue::new(10);
+        assert_eq!(q.push(Bytes::from_static(b"12345\n")), Ok(()));
+        assert_eq!(q.queued_bytes(), 6);
+        assert_eq!(
+            q.push(Bytes::from_static(b"12345\n")),
+            Err(PushError::Overflowed)
+        );
+        assert_eq!(q.queued_bytes(), 0);
+        assert_eq!(
+            q.push(Bytes::from_static(b"x\n")),
+            Err(PushError::Overflowed)
+        );
+    }
+
+    #[tokio::test]
+    async fn writer_flushes_in_order_then_closes() {
+        let q = SendQueue::new(1000);
+        let (client, mut server_side) = tokio::io::duplex(64);
+        let writer = tokio::spawn(run_writer(q.clone(), client));
+        for i in 0..50 {
+            q.push(Bytes::from(format!("line {i}\n"))).unwrap();
+        }
+        q.close();
+        assert_eq!(
+            q.push(Bytes::from_static(b"late\n")),
+            Err(PushError::Closed)
+        );
+        let mut got = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut server_side, &mut got)
+            .await
+            .unwrap();
+        let want: String = (0..50).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(got, want);
+        assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_stops_reading_overflows() {
+        let q = SendQueue::new(100);
+        let (client, _server_side) = tokio::io::duplex(16);
+        let writer = tokio::spawn(run_writer(q.clone(), client));
+        let mut refused = false;
+        for _ in 0..100 {
+            if q.push(Bytes::from_static(b"0123456789\n")).is_err() {
+                refused = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(refused);
+        assert!(matches!(writer.await.unwrap(), WriterEnd::Overflowed));
+    }
+}

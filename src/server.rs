@@ -1,0 +1,281 @@
+//! Start-up and shutdown: binds the listener, accepts connections, starts
+//! a [`Session`] for each, and on shutdown tells every client and waits for
+//! their queues to drain.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::actors::session::Shutdown;
+use crate::actors::{NickRegistry, Session, SessionId};
+use crate::codec::{FrameReader, LineCodec};
+use crate::config::Config;
+use crate::names::NameLimits;
+use crate::protocol::{ErrorCode, ProtocolError, VerbTag};
+use crate::reply::Reply;
+
+/// How long shutdown waits for clients' queues to drain.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// The live connections: counted for `max_clients`, listed for shutdown.
+#[derive(Default)]
+pub struct Connections {
+    sessions: Mutex<HashMap<SessionId, Addr<Session>>>,
+    open: AtomicUsize,
+    all_closed: Notify,
+}
+
+impl Connections {
+    /// Sockets open now, including ones still flushing before close.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Addr<Session>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lists a started session.
+    pub fn insert(&self, id: SessionId, addr: Addr<Session>) {
+        self.lock().insert(id, addr);
+    }
+
+    /// Unlists a stopping session.
+    pub fn remove(&self, id: SessionId) {
+        self.lock().remove(&id);
+    }
+
+    fn open_socket(self: &Arc<Self>) -> SocketGuard {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        SocketGuard(Arc::clone(self))
+    }
+}
+
+/// Counts one open socket until dropped (by the connection's writer task,
+/// the last thing to finish with it).
+pub struct SocketGuard(Arc<Connections>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.all_closed.notify_waiters();
+        }
+    }
+}
+
+/// What every session shares: configuration, the registry, counters.
+pub struct ServerState {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Name bounds for the parser.
+    pub names: NameLimits,
+    /// The nick registry and room directory.
+    pub registry: Addr<NickRegistry>,
+    /// When the server started.
+    pub started: Instant,
+    /// The live connections.
+    pub connections: Arc<Connections>,
+}
+
+/// Binds the configured listen address (or `listen`, if given).
+pub async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
+    let addr = config.listen_addr()?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Serves on `listener` until `shutdown` resolves, then says goodbye to
+/// every client and returns once their queues are flushed (or after a
+/// grace period). Must run inside an actix `System`.
+pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()>) {
+    let config = Arc::new(config);
+    let registry = NickRegistry::new(Arc::clone(&config)).start();
+    let state = Arc::new(ServerState {
+        names: config.limits.names(),
+        config,
+        registry,
+        started: Instant::now(),
+        connections: Arc::new(Connections::default()),
+    });
+    match listener.local_addr() {
+        Ok(addr) => info!("listening on {addr}"),
+        Err(e) => warn!(%e, "listening on an unknown address"),
+    }
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => accept(stream, peer, &state),
+                Err(e) => {
+                    // Out of file descriptors, mostly: wait, do not spin.
+                    warn!(%e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    info!("shutting down");
+    let sessions: Vec<Addr<Session>> = state.connections.lock().values().cloned().collect();
+    for session in sessions {
+        session.do_send(Shutdown);
+    }
+    let connections = Arc::clone(&state.connections);
+    let drained = async {
+        loop {
+            let notified = connections.all_closed.notified();
+            if connections.open() == 0 {
+                break;
+            }
+            notified.await;
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+        warn!(
+            open = state.connections.open(),
+            "some clients did not drain in time"
+        );
+    }
+    info!("stopped");
+}
+
+fn accept(stream: TcpStream, peer: SocketAddr, state: &Arc<ServerState>) {
+    // Replies are small and latency matters more than packet count.
+    if let Err(e) = stream.set_nodelay(true) {
+        warn!(%e, %peer, "set_nodelay failed");
+    }
+    if state.connections.open() >= state.config.limits.max_clients {
+        info!(%peer, "refused: server full");
+        let line = Reply::Err(ProtocolError::new(
+            VerbTag::Star,
+            ErrorCode::ServerFull,
+            "the server is full, try again later",
+        ))
+        .to_line();
+        actix::spawn(async move {
+            let mut stream = stream;
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                let _ = stream.write_all(&line).await;
+                let _ = stream.shutdown().await;
+            })
+            .await;
+        });
+        return;
+    }
+    let guard = state.connections.open_socket();
+    let (read, write) = stream.into_split();
+    let limits = &state.config.limits;
+    let codec = LineCodec::new(limits.max_line_bytes, state.config.files.max_bytes);
+    let state = Arc::clone(state);
+    Session::create(move |ctx| {
+        ctx.add_stream(FrameReader::new(read, codec));
+        Session::new(peer, write, guard, state)
+    });
+}
+
+/// A server running on its own thread, for tests and embedding.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Binds `config`'s listen address and serves on a new thread.
+    pub fn start(config: Config) -> Result<ServerHandle, ServerError> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let system = actix_rt::System::new();
+            system.block_on(async move {
+                let listener = match bind(&config).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let addr = listener.local_addr();
+                let _ = ready_tx.send(Ok(addr));
+                run(listener, config, async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+            });
+        });
+        let addr = match ready_rx.recv() {
+            Ok(Ok(Ok(addr))) => addr,
+            Ok(Ok(Err(source))) => {
+                return Err(ServerError::Bind {
+                    addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                    source,
+                })
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(ServerError::Bind {
+                    addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                    source: io::Error::other("server thread died"),
+                })
+            }
+        };
+        Ok(ServerHandle {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shuts the server down (as SIGTERM would) and waits for it.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

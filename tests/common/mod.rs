@@ -1,0 +1,157 @@
+//! Test harness: an in-process server on 127.0.0.1:0 and a line client
+//! speaking raw TCP, with reads bounded by a timeout (never sleeps).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use chatroom::config::Config;
+use chatroom::server::ServerHandle;
+
+/// How long a read waits before the test fails.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Starts a server with `toml` layered on the defaults; listens on an
+/// ephemeral port and logs nowhere.
+pub fn start(toml: &str) -> ServerHandle {
+    let mut config = Config::from_toml(toml).expect("test config");
+    config.server.listen = "127.0.0.1:0".into();
+    config.log.dir = "".into();
+    ServerHandle::start(config).expect("server starts")
+}
+
+/// A server with the defaults.
+pub fn start_default() -> ServerHandle {
+    start("")
+}
+
+/// A raw line client.
+pub struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    pub name: String,
+}
+
+impl Client {
+    /// Connects without reading anything.
+    pub fn connect_raw(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let writer = stream.try_clone().unwrap();
+        Client {
+            reader: BufReader::new(stream),
+            writer,
+            name: String::from("?"),
+        }
+    }
+
+    /// Connects and reads the HELLO line.
+    pub fn connect(addr: SocketAddr) -> Client {
+        let mut c = Client::connect_raw(addr);
+        let hello = c.line();
+        assert!(hello.starts_with("HELLO "), "greeting was {hello:?}");
+        c
+    }
+
+    /// Connects and sets a nickname.
+    pub fn register(addr: SocketAddr, nick: &str) -> Client {
+        let mut c = Client::connect(addr);
+        c.send(&format!("NICK {nick}"));
+        c.expect(&format!("OK NICK {nick}"));
+        c.name = nick.to_string();
+        c
+    }
+
+    /// Connects, sets a nickname and joins `room`, reading the whole JOIN reply.
+    pub fn join(addr: SocketAddr, nick: &str, room: &str) -> Client {
+        let mut c = Client::register(addr, nick);
+        c.send(&format!("JOIN {room}"));
+        c.read_until_prefix("OK JOIN ");
+        c
+    }
+
+    /// Sends one line (a LF is appended).
+    pub fn send(&mut self, line: &str) {
+        self.send_bytes(format!("{line}\n").as_bytes());
+    }
+
+    /// Sends raw bytes.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// The next line, without its LF; panics on timeout or EOF.
+    pub fn line(&mut self) -> String {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf) {
+            Ok(0) => panic!("[{}] connection closed while waiting for a line", self.name),
+            Ok(_) => {}
+            Err(e) => panic!("[{}] no line within {READ_TIMEOUT:?}: {e}", self.name),
+        }
+        assert_eq!(buf.pop(), Some(b'\n'), "[{}] partial line {buf:?}", self.name);
+        String::from_utf8(buf).expect("server lines are UTF-8")
+    }
+
+    /// Asserts the next line.
+    pub fn expect(&mut self, want: &str) {
+        let got = self.line();
+        assert_eq!(got, want, "[{}] unexpected line", self.name);
+    }
+
+    /// Asserts the next lines, in order.
+    pub fn expect_lines(&mut self, want: &[&str]) {
+        for w in want {
+            self.expect(w);
+        }
+    }
+
+    /// Reads lines until one starts with `prefix`; returns them all.
+    pub fn read_until_prefix(&mut self, prefix: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line();
+            let done = l.starts_with(prefix);
+            lines.push(l);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    /// A barrier: PING with a unique token, and assert that the PONG is
+    /// the very next line (so nothing else was queued before it).
+    pub fn sync(&mut self) {
+        let token = format!("sync{}", rand_token());
+        self.send(&format!("PING {token}"));
+        self.expect(&format!("PONG {token}"));
+    }
+
+    /// Asserts the server closes the connection, after any lines listed.
+    pub fn expect_closed(&mut self) {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let mut rest = Vec::new();
+        loop {
+            let mut buf = [0u8; 4096];
+            match self.reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => rest.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+                Err(e) => panic!("[{}] not closed: {e}; got {:?}", self.name, String::from_utf8_lossy(&rest)),
+            }
+            assert!(Instant::now() < deadline, "[{}] not closed in time", self.name);
+        }
+    }
+
+    /// The underlying stream, e.g. to shut down one direction.
+    pub fn stream(&self) -> &TcpStream {
+        &self.writer
+    }
+}
+
+fn rand_token() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
