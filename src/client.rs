@@ -891,20 +891,13 @@ mod tests {
 
     #[test]
     fn unknown_verb_star_reads_as_star() {
-        // A client line "* x" is answered with VerbTag::Unknown("*"), which
-        // renders exactly like VerbTag::Star: the wire cannot tell them apart.
+        // A client line "* x" has no readable verb: it is answered with `*`,
+        // which reads back as such.
         let refused = crate::parser::parse_line("* x", &crate::names::NameLimits::default());
-        assert_eq!(refused.unwrap_err().verb, VerbTag::Unknown("*".into()));
-        let sent = err(
-            VerbTag::Unknown("*".into()),
-            ErrorCode::UnknownCommand,
-            "try HELP",
-        );
-        let line = render(&sent.into());
-        assert_eq!(
-            ServerLine::parse(&line),
-            Ok(err(VerbTag::Star, ErrorCode::UnknownCommand, "try HELP").into())
-        );
+        let sent: ServerLine = Reply::Err(refused.unwrap_err()).into();
+        let line = render(&sent);
+        assert_eq!(line, "ERR * UNKNOWN_COMMAND try HELP\n");
+        assert_eq!(ServerLine::parse(&line), Ok(sent));
     }
 
     #[test]

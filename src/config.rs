@@ -242,6 +242,15 @@ impl Config {
             }
             Ok(())
         }
+        fn at_most(key: &'static str, value: usize, max: usize) -> Result<(), ConfigError> {
+            if value > max {
+                return Err(ConfigError::Invalid {
+                    key,
+                    why: format!("{value} is above the maximum of {max}"),
+                });
+            }
+            Ok(())
+        }
         let l = &self.limits;
         self.listen_addr()?;
         if self.server.name.is_empty() || self.server.name.contains(char::is_whitespace) {
@@ -254,6 +263,9 @@ impl Config {
         at_least("limits.max_line_bytes", l.max_line_bytes, 16)?;
         at_least("limits.max_nick_len", l.max_nick_len, 1)?;
         at_least("limits.max_room_len", l.max_room_len, 1)?;
+        // Clients parse names from server lines with this bound.
+        at_most("limits.max_nick_len", l.max_nick_len, crate::client::NAME_LIMIT)?;
+        at_most("limits.max_room_len", l.max_room_len, crate::client::NAME_LIMIT)?;
         at_least("limits.max_clients", l.max_clients, 1)?;
         at_least("limits.max_rooms_per_user", l.max_rooms_per_user, 1)?;
         at_least("limits.max_room_members", l.max_room_members, 1)?;

@@ -82,7 +82,8 @@ fn is_blank(s: &str) -> bool {
 
 /// A word that could be a verb: 1 to 32 ASCII graphic characters.
 pub(crate) fn is_verb_like(word: &str) -> bool {
-    (1..=32).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_graphic())
+    // A lone `*` would read back as "no verb", which is what it is.
+    word != "*" && (1..=32).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// `1*DIGIT` as a `u64`; `None` when empty, not all digits, or too large.

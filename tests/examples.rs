@@ -1,0 +1,87 @@
+//! The example bots, run as real processes against an in-process server.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use chatroom::config::Config;
+use chatroom::server::ServerHandle;
+use common::*;
+
+/// `cargo test` builds the examples next to the test binaries' directory.
+fn example(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(name)
+}
+
+/// Kills the child when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_at(addr: std::net::SocketAddr) -> ServerHandle {
+    let mut config = Config::from_toml("").unwrap();
+    config.server.listen = addr.to_string();
+    config.log.dir = "".into();
+    ServerHandle::start(config).expect("restart on the same port")
+}
+
+#[test]
+fn echo_bot_answers_and_reconnects_after_a_restart() {
+    let server = start_default();
+    let addr = server.addr();
+    let mut carol = Client::join(addr, "carol", "#lobby");
+    let _bot = Running(
+        Command::new(example("echo_bot"))
+            .arg(addr.to_string())
+            .arg("lobby")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("echo_bot runs"),
+    );
+    carol.expect("JOIN #lobby echo_bot");
+
+    carol.send("MSG !ping");
+    carol.expect("OK MSG #lobby");
+    carol.expect("MSG #lobby echo_bot carol: pong");
+    carol.send("MSG #lobby !who");
+    carol.expect("OK MSG #lobby");
+    carol.expect("MSG #lobby echo_bot carol: 2 here: carol, echo_bot");
+    carol.send("MSG !time");
+    carol.expect("OK MSG #lobby");
+    let time = carol.line();
+    assert!(time.starts_with("MSG #lobby echo_bot carol: it is 20"), "{time}");
+    carol.send("PRIVMSG echo_bot hi");
+    carol.expect("OK PRIVMSG echo_bot");
+    let answer = carol.line();
+    assert!(answer.starts_with("PRIVMSG echo_bot I only answer"), "{answer}");
+
+    server.shutdown();
+    carol.expect("SERVER shutting down");
+    carol.expect_closed();
+
+    let server = start_at(addr);
+    let mut dave = Client::register(addr, "dave");
+    dave.send("JOIN #lobby");
+    let reply = dave.read_until_prefix("OK JOIN ");
+    // The bot comes back by itself (its first retry is after one second),
+    // most likely after dave joined.
+    if !reply.iter().any(|l| l == "NAMES #lobby dave echo_bot") {
+        dave.expect("JOIN #lobby echo_bot");
+    }
+    dave.send("MSG !ping");
+    dave.expect("OK MSG #lobby");
+    dave.expect("MSG #lobby echo_bot dave: pong");
+    server.shutdown();
+}
