@@ -264,8 +264,16 @@ impl Config {
         at_least("limits.max_nick_len", l.max_nick_len, 1)?;
         at_least("limits.max_room_len", l.max_room_len, 1)?;
         // Clients parse names from server lines with this bound.
-        at_most("limits.max_nick_len", l.max_nick_len, crate::client::NAME_LIMIT)?;
-        at_most("limits.max_room_len", l.max_room_len, crate::client::NAME_LIMIT)?;
+        at_most(
+            "limits.max_nick_len",
+            l.max_nick_len,
+            crate::client::NAME_LIMIT,
+        )?;
+        at_most(
+            "limits.max_room_len",
+            l.max_room_len,
+            crate::client::NAME_LIMIT,
+        )?;
         at_least("limits.max_clients", l.max_clients, 1)?;
         at_least("limits.max_rooms_per_user", l.max_rooms_per_user, 1)?;
         at_least("limits.max_room_members", l.max_room_members, 1)?;

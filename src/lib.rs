@@ -31,6 +31,7 @@ pub mod actors;
 pub mod client;
 pub mod codec;
 pub mod config;
+pub mod files;
 pub mod flood;
 pub mod help;
 pub mod logging;

@@ -42,6 +42,7 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
         config.validate()?;
     }
     let _log_guard = chatroom::logging::init(&config.log)?;
+    chatroom::server::prepare(&config)?;
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
         let listener = chatroom::server::bind(&config).await?;

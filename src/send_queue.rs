@@ -37,9 +37,24 @@ enum State {
     Overflowed,
 }
 
+/// A file's content to stream after the lines queued before it.
+#[derive(Debug)]
+pub struct FileBody {
+    /// The open file (opened before queuing, so a later delete is harmless).
+    pub file: tokio::fs::File,
+    /// Exactly this many bytes are sent.
+    pub size: u64,
+}
+
+#[derive(Debug)]
+enum Item {
+    Line(Bytes),
+    Body(FileBody),
+}
+
 #[derive(Debug)]
 struct Inner {
-    lines: VecDeque<Bytes>,
+    items: VecDeque<Item>,
     bytes: usize,
     limit: usize,
     state: State,
@@ -70,7 +85,7 @@ impl SendQueue {
     pub fn new(limit: usize) -> Self {
         SendQueue {
             inner: Arc::new(Mutex::new(Inner {
-                lines: VecDeque::new(),
+                items: VecDeque::new(),
                 bytes: 0,
                 limit,
                 state: State::Open,
@@ -88,6 +103,21 @@ impl SendQueue {
 
     /// Queues one rendered line (or several, already joined).
     pub fn push(&self, line: Bytes) -> Result<(), PushError> {
+        self.push_item(Item::Line(line))
+    }
+
+    /// Queues a file's content, streamed with back-pressure once the lines
+    /// before it are written; lines queued after it wait for its end. It
+    /// does not count against the byte limit.
+    pub fn push_body(&self, body: FileBody) -> Result<(), PushError> {
+        self.push_item(Item::Body(body))
+    }
+
+    fn push_item(&self, item: Item) -> Result<(), PushError> {
+        let len = match &item {
+            Item::Line(line) => line.len(),
+            Item::Body(_) => 0,
+        };
         let waker = {
             let mut q = self.lock();
             match q.state {
@@ -95,9 +125,9 @@ impl SendQueue {
                 State::Closing => return Err(PushError::Closed),
                 State::Overflowed => return Err(PushError::Overflowed),
             }
-            if q.bytes + line.len() > q.limit {
+            if q.bytes + len > q.limit {
                 q.state = State::Overflowed;
-                q.lines = VecDeque::new();
+                q.items = VecDeque::new();
                 q.bytes = 0;
                 let waker = q.waker.take();
                 drop(q);
@@ -106,8 +136,8 @@ impl SendQueue {
                 }
                 return Err(PushError::Overflowed);
             }
-            q.bytes += line.len();
-            q.lines.push_back(line);
+            q.bytes += len;
+            q.items.push_back(item);
             if q.wants_data {
                 q.wants_data = false;
                 q.waker.take()
@@ -152,13 +182,20 @@ impl SendQueue {
         if q.state == State::Overflowed {
             return Poll::Ready(Fill::Overflowed);
         }
+        let q = &mut *q;
         while out.len() < MAX_BATCH {
-            match q.lines.pop_front() {
-                Some(line) => {
+            match q.items.front() {
+                Some(Item::Line(line)) => {
                     q.bytes -= line.len();
-                    out.extend_from_slice(&line);
+                    out.extend_from_slice(line);
+                    q.items.pop_front();
                 }
-                None => break,
+                Some(Item::Body(_)) if out.is_empty() => {
+                    if let Some(Item::Body(body)) = q.items.pop_front() {
+                        return Poll::Ready(Fill::Body(body));
+                    }
+                }
+                _ => break,
             }
         }
         if !out.is_empty() {
@@ -188,6 +225,7 @@ impl SendQueue {
 
 enum Fill {
     Data,
+    Body(FileBody),
     Closed,
     Overflowed,
 }
@@ -211,6 +249,13 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> W
     loop {
         match poll_fn(|cx| queue.poll_fill(cx, &mut out)).await {
             Fill::Data => {}
+            Fill::Body(body) => {
+                match stream_body(&mut io, body, &mut out, &queue, &mut deadline).await {
+                    Ok(()) => continue,
+                    Err(WriterEnd::Overflowed) => return overflowed(&mut io).await,
+                    Err(end) => return end,
+                }
+            }
             Fill::Closed => {
                 let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
                 return WriterEnd::Closed;
@@ -228,6 +273,36 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> W
             out = Vec::new();
         }
     }
+}
+
+/// Streams a file body: one chunk in memory at a time, each written before
+/// the next is read.
+async fn stream_body<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    body: FileBody,
+    buf: &mut Vec<u8>,
+    queue: &SendQueue,
+    deadline: &mut Option<Instant>,
+) -> Result<(), WriterEnd> {
+    use tokio::io::AsyncReadExt;
+    let mut file = body.file.take(body.size);
+    let mut left = body.size;
+    buf.clear();
+    buf.resize(MAX_BATCH, 0);
+    while left > 0 {
+        let n = file.read(buf).await.map_err(WriterEnd::Failed)?;
+        if n == 0 {
+            // The announced size cannot be kept: the framing is lost.
+            return Err(WriterEnd::Failed(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "shared file shorter than its size",
+            )));
+        }
+        left -= n as u64;
+        write_batch(io, &buf[..n], queue, deadline).await?;
+    }
+    buf.clear();
+    Ok(())
 }
 
 /// Writes one batch, giving up at once if the queue overflows meanwhile,

@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
+use crate::actors::files::FileStore;
 use crate::actors::session::Shutdown;
 use crate::actors::{NickRegistry, Session, SessionId};
 use crate::codec::{FrameReader, LineCodec};
@@ -33,6 +34,14 @@ pub enum ServerError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The files directory cannot be prepared.
+    #[error("configuration key `files.dir`: cannot use {dir}: {source}")]
+    Files {
+        /// The directory.
+        dir: String,
+        /// The OS error.
+        source: io::Error,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -101,6 +110,25 @@ pub struct ServerState {
     pub started: Instant,
     /// The live connections.
     pub connections: Arc<Connections>,
+    /// The index of shared files.
+    pub files: Addr<FileStore>,
+}
+
+/// Prepares what the server needs on disk: the files directory, cleaned
+/// of what an earlier run left behind.
+pub fn prepare(config: &Config) -> Result<(), ServerError> {
+    let dir = &config.files.dir;
+    match crate::files::prepare_dir(dir) {
+        Ok(0) => Ok(()),
+        Ok(n) => {
+            info!(removed = n, dir = %dir.display(), "removed files left by an earlier run");
+            Ok(())
+        }
+        Err(source) => Err(ServerError::Files {
+            dir: dir.display().to_string(),
+            source,
+        }),
+    }
 }
 
 /// Binds the configured listen address (or `listen`, if given).
@@ -117,7 +145,9 @@ pub async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
 pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()>) {
     let config = Arc::new(config);
     let registry = NickRegistry::new(Arc::clone(&config)).start();
+    let files = FileStore::new(&config.files).start();
     let state = Arc::new(ServerState {
+        files,
         names: config.limits.names(),
         config,
         registry,
@@ -216,6 +246,10 @@ impl ServerHandle {
         let thread = std::thread::spawn(move || {
             let system = actix_rt::System::new();
             system.block_on(async move {
+                if let Err(e) = prepare(&config) {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
                 let listener = match bind(&config).await {
                     Ok(l) => l,
                     Err(e) => {

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use chatroom::config::Config;
-use chatroom::server::ServerHandle;
 use common::*;
 
 /// `cargo test` builds the examples next to the test binaries' directory.
@@ -29,11 +28,10 @@ impl Drop for Running {
     }
 }
 
-fn start_at(addr: std::net::SocketAddr) -> ServerHandle {
+fn start_at(addr: std::net::SocketAddr) -> TestServer {
     let mut config = Config::from_toml("").unwrap();
     config.server.listen = addr.to_string();
-    config.log.dir = "".into();
-    ServerHandle::start(config).expect("restart on the same port")
+    start_config(config, None)
 }
 
 #[test]
@@ -61,11 +59,17 @@ fn echo_bot_answers_and_reconnects_after_a_restart() {
     carol.send("MSG !time");
     carol.expect("OK MSG #lobby");
     let time = carol.line();
-    assert!(time.starts_with("MSG #lobby echo_bot carol: it is 20"), "{time}");
+    assert!(
+        time.starts_with("MSG #lobby echo_bot carol: it is 20"),
+        "{time}"
+    );
     carol.send("PRIVMSG echo_bot hi");
     carol.expect("OK PRIVMSG echo_bot");
     let answer = carol.line();
-    assert!(answer.starts_with("PRIVMSG echo_bot I only answer"), "{answer}");
+    assert!(
+        answer.starts_with("PRIVMSG echo_bot I only answer"),
+        "{answer}"
+    );
 
     server.shutdown();
     carol.expect("SERVER shutting down");

@@ -19,6 +19,7 @@
 //! [`Frame`]: crate::codec::Frame
 //! [`SendQueue`]: crate::send_queue::SendQueue
 
+pub mod files;
 pub mod registry;
 pub mod room;
 pub mod session;

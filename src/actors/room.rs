@@ -471,3 +471,25 @@ impl Handler<Kick> for Room {
         Ok((self.name.clone(), nick))
     }
 }
+
+/// A member shared a file with the room: announce it to the others.
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorCode>")]
+pub struct ShareFile {
+    /// The sharing session.
+    pub id: SessionId,
+    /// The `FILE` event.
+    pub event: Event,
+}
+
+impl Handler<ShareFile> for Room {
+    type Result = Result<(), ErrorCode>;
+
+    fn handle(&mut self, msg: ShareFile, _: &mut Self::Context) -> Self::Result {
+        if !self.members.contains_key(&msg.id) {
+            return Err(ErrorCode::NotInRoom);
+        }
+        self.broadcast(&msg.event.to_line(), Some(msg.id));
+        Ok(())
+    }
+}

@@ -14,17 +14,21 @@ use actix::prelude::*;
 use tokio::net::tcp::OwnedWriteHalf;
 use tracing::{debug, info, warn, Span};
 
+use super::files::{AddFile, GetFile, RemoveFile, SharedFile};
 use super::registry::{ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick};
 use super::room::{self, Removed, Room};
 use super::{deliver_once, MemberQueue, SessionId};
+use bytes::{Bytes, BytesMut};
+
 use crate::codec::Frame;
+use crate::files::{self, UploadSink};
 use crate::flood::TokenBucket;
 use crate::help;
 use crate::names::{Folded, Nick, RoomName};
-use crate::parser::{announced_body_len, parse_line, Command};
+use crate::parser::{announced_body_len, parse_line, Command, FileTarget};
 use crate::protocol::{ErrorCode, ProtocolError, Verb, VerbTag};
 use crate::reply::{Event, OkReply, Reply};
-use crate::send_queue::{run_writer, SendQueue, WriterEnd};
+use crate::send_queue::{run_writer, FileBody, SendQueue, WriterEnd};
 use crate::server::{ServerState, SocketGuard};
 
 /// A room the session is in.
@@ -33,11 +37,36 @@ struct Joined {
     addr: Addr<Room>,
 }
 
+/// Where a finished upload is announced.
+enum Destination {
+    /// A room the sender is in.
+    Room(Addr<Room>, RoomName),
+    /// A user, looked up when the upload is complete.
+    User(Nick),
+}
+
+/// An upload being written to disk.
+struct Storing {
+    dest: Destination,
+    filename: String,
+    /// `None` while a chunk is being written, or after a failure.
+    sink: Option<UploadSink>,
+    /// Body bytes not yet handed to the sink.
+    pending: BytesMut,
+    /// Writing failed: the rest of the body is read and dropped.
+    failed: bool,
+}
+
 /// What to do with the raw body of a `FILE` that is being read.
 enum Upload {
     /// Read it and throw it away, then answer with this error.
     Discard(ProtocolError),
+    /// Store it and share it.
+    Store(Box<Storing>),
 }
+
+/// Bytes gathered before one write to disk.
+const UPLOAD_CHUNK: usize = 64 * 1024;
 
 /// The actor behind one connection.
 pub struct Session {
@@ -188,11 +217,157 @@ impl Session {
         self.error(VerbTag::Star, code, text);
     }
 
-    fn on_body_end(&mut self) {
+    fn on_body(&mut self, chunk: Bytes, ctx: &mut Context<Self>) {
+        let Some(Upload::Store(up)) = &mut self.upload else {
+            return;
+        };
+        if up.failed {
+            return;
+        }
+        up.pending.extend_from_slice(&chunk);
+        if up.pending.len() >= UPLOAD_CHUNK {
+            self.write_upload_chunk(ctx);
+        }
+    }
+
+    /// Hands the gathered bytes to the sink off-thread; the session reads
+    /// no further until they are written (back-pressure).
+    fn write_upload_chunk(&mut self, ctx: &mut Context<Self>) {
+        let Some(Upload::Store(up)) = &mut self.upload else {
+            return;
+        };
+        let Some(sink) = up.sink.take() else {
+            up.failed = true;
+            return;
+        };
+        let chunk = up.pending.split().freeze();
+        ctx.wait(
+            sink.write(chunk)
+                .into_actor(self)
+                .map(|res, act, _| act.sink_ready(res)),
+        );
+    }
+
+    /// Puts the sink back after a write (or its creation), or marks the
+    /// upload failed.
+    fn sink_ready(&mut self, res: std::io::Result<UploadSink>) {
+        if let Err(e) = &res {
+            warn!(parent: &self.span, %e, "cannot write an upload");
+        }
+        if let Some(Upload::Store(up)) = &mut self.upload {
+            match res {
+                Ok(sink) => up.sink = Some(sink),
+                Err(_) => up.failed = true,
+            }
+        }
+    }
+
+    fn on_body_end(&mut self, ctx: &mut Context<Self>) {
         match self.upload.take() {
             Some(Upload::Discard(e)) => self.send(e),
+            Some(Upload::Store(up)) => self.finish_upload(*up, ctx),
             None => warn!(parent: &self.span, "file body without a header"),
         }
+    }
+
+    fn finish_upload(&mut self, up: Storing, ctx: &mut Context<Self>) {
+        let (Some(from), Some(sink), false) = (self.nick.clone(), up.sink, up.failed) else {
+            return self.error(
+                Verb::File,
+                ErrorCode::Internal,
+                "the file could not be stored",
+            );
+        };
+        let dir = self.state.config.files.dir.clone();
+        let store = self.state.files.clone();
+        let registry = self.state.registry.clone();
+        let session = self.id;
+        let pending = up.pending.freeze();
+        let (dest, filename) = (up.dest, up.filename);
+        let work = async move {
+            let internal = |e: std::io::Error| {
+                warn!(%e, "cannot store an upload");
+                ErrorCode::Internal
+            };
+            let sink = if pending.is_empty() {
+                sink
+            } else {
+                sink.write(pending).await.map_err(internal)?
+            };
+            let id = files::new_id();
+            let stored = sink
+                .finish(dir.clone(), id.clone())
+                .await
+                .map_err(internal)?;
+            let (target, recipient) = match dest {
+                Destination::Room(addr, name) => (FileTarget::Room(name), Err(addr)),
+                Destination::User(nick) => match registry
+                    .send(FindNick {
+                        nick: nick.folded().clone(),
+                    })
+                    .await
+                {
+                    Ok(Some((nick, queue))) => (FileTarget::User(nick), Ok(queue)),
+                    _ => {
+                        let _ = tokio::fs::remove_file(files::content_path(&dir, &id)).await;
+                        return Err(ErrorCode::NoSuchNick);
+                    }
+                },
+            };
+            let file = SharedFile {
+                id: id.clone(),
+                target: target.clone(),
+                from: from.clone(),
+                size: stored.size,
+                sha256: stored.sha256.clone(),
+                filename: filename.clone(),
+                stored: SystemTime::now(),
+            };
+            // Indexed before it is announced, so an immediate FETCH finds it.
+            store
+                .send(AddFile(file))
+                .await
+                .map_err(|_| ErrorCode::Internal)?;
+            let event = Event::File {
+                target,
+                from,
+                id: id.clone(),
+                size: stored.size,
+                sha256: stored.sha256.clone(),
+                filename,
+            };
+            let announced = match recipient {
+                Ok(queue) => {
+                    let _ = queue.push(event.to_line());
+                    Ok(())
+                }
+                Err(room) => match room.send(room::ShareFile { id: session, event }).await {
+                    Ok(Ok(())) => Ok(()),
+                    _ => Err(ErrorCode::NotInRoom),
+                },
+            };
+            if let Err(code) = announced {
+                store.do_send(RemoveFile { id });
+                return Err(code);
+            }
+            Ok((id, stored))
+        };
+        ctx.wait(work.into_actor(self).map(|res, act, _| match res {
+            Ok((id, stored)) => {
+                info!(parent: &act.span, %id, size = stored.size, "file shared");
+                act.send(OkReply::File {
+                    id,
+                    sha256: stored.sha256,
+                });
+            }
+            Err(ErrorCode::NoSuchNick) => {
+                act.error(Verb::File, ErrorCode::NoSuchNick, "no such user is online")
+            }
+            Err(ErrorCode::NotInRoom) => {
+                act.error(Verb::File, ErrorCode::NotInRoom, "you left the room")
+            }
+            Err(code) => act.error(Verb::File, code, "the file could not be stored"),
+        }));
     }
 
     // ---- commands ---------------------------------------------------
@@ -214,16 +389,10 @@ impl Session {
                 text: Some(text),
             } => self.cmd_topic_set(room, text, ctx),
             Command::Kick { room, nick, reason } => self.cmd_kick(room, nick, reason, ctx),
-            Command::File { .. } => {
-                self.upload = Some(Upload::Discard(ProtocolError::new(
-                    Verb::File,
-                    ErrorCode::Internal,
-                    "file sharing is not enabled on this server yet",
-                )));
-            }
-            Command::Fetch { .. } => {
-                self.error(Verb::Fetch, ErrorCode::NoSuchFile, "no such file");
-            }
+            Command::File {
+                target, filename, ..
+            } => self.cmd_file(target, filename, ctx),
+            Command::Fetch { id } => self.cmd_fetch(id, ctx),
             Command::History { room, .. } => self.cmd_history(room),
             Command::Ping { token } => self.send(Reply::Pong(token)),
             Command::Pong { .. } => {}
@@ -631,6 +800,75 @@ impl Session {
         }));
     }
 
+    fn cmd_file(&mut self, target: FileTarget, filename: String, ctx: &mut Context<Self>) {
+        let dest = match target {
+            FileTarget::Room(room) => match self.joined(room.folded()) {
+                Some(j) => Destination::Room(j.addr.clone(), j.name.clone()),
+                None => {
+                    let e = ProtocolError::new(
+                        Verb::File,
+                        ErrorCode::NotInRoom,
+                        format!("you are not in {room}"),
+                    );
+                    self.upload = Some(Upload::Discard(e));
+                    return;
+                }
+            },
+            FileTarget::User(nick) => Destination::User(nick),
+        };
+        self.upload = Some(Upload::Store(Box::new(Storing {
+            dest,
+            filename,
+            sink: None,
+            pending: BytesMut::new(),
+            failed: false,
+        })));
+        let dir = self.state.config.files.dir.clone();
+        ctx.wait(
+            UploadSink::create(dir)
+                .into_actor(self)
+                .map(|res, act, _| act.sink_ready(res)),
+        );
+    }
+
+    fn cmd_fetch(&mut self, id: String, ctx: &mut Context<Self>) {
+        let Some(nick) = self.nick().cloned() else {
+            return;
+        };
+        let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+        let store = self.state.files.clone();
+        let asked = id.clone();
+        let work = async move {
+            let (file, path) = store.send(GetFile { id: asked }).await.ok()??;
+            if !file.may_fetch(&nick, |room| rooms.contains(room)) {
+                return None;
+            }
+            // Opened now: a retention sweep during the download is harmless.
+            let content = tokio::fs::File::open(path).await.ok()?;
+            Some((file, content))
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+            Some((file, content)) => {
+                info!(parent: &act.span, id = %file.id, "fetch");
+                act.send(Reply::Data {
+                    id: file.id.clone(),
+                    size: file.size,
+                    filename: file.filename,
+                });
+                let _ = act.queue.push_body(FileBody {
+                    file: content,
+                    size: file.size,
+                });
+                act.send(OkReply::Fetch(file.id));
+            }
+            None => act.error(
+                Verb::Fetch,
+                ErrorCode::NoSuchFile,
+                format!("no file {id} for you"),
+            ),
+        }));
+    }
+
     fn cmd_history(&mut self, room: RoomName) {
         let Some(joined) = self.joined(room.folded()) else {
             return self.not_in_room(Verb::History, &room);
@@ -766,9 +1004,8 @@ impl StreamHandler<io::Result<Frame>> for Session {
             Ok(Frame::BadUtf8) => {
                 self.on_bad_frame(ErrorCode::BadUtf8, "lines must be UTF-8".into())
             }
-            // Bodies are only ever discarded for now.
-            Ok(Frame::Body(_)) => {}
-            Ok(Frame::BodyEnd) => self.on_body_end(),
+            Ok(Frame::Body(chunk)) => self.on_body(chunk, ctx),
+            Ok(Frame::BodyEnd) => self.on_body_end(ctx),
             Err(e) => {
                 debug!(parent: &self.span, %e, "read failed");
                 self.close(Some("connection closed".into()), ctx);

@@ -12,17 +12,51 @@ use chatroom::server::ServerHandle;
 /// How long a read waits before the test fails.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Starts a server with `toml` layered on the defaults; listens on an
-/// ephemeral port and logs nowhere.
-pub fn start(toml: &str) -> ServerHandle {
+/// A server on its own thread, with its own temporary files directory.
+pub struct TestServer {
+    handle: ServerHandle,
+    files: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.handle.addr()
+    }
+
+    /// Its `files.dir`.
+    pub fn files_dir(&self) -> &std::path::Path {
+        self.files.path()
+    }
+
+    /// Shuts it down as SIGTERM would, and waits; returns the files
+    /// directory so that a restarted server can reuse it.
+    pub fn shutdown(self) -> tempfile::TempDir {
+        self.handle.shutdown();
+        self.files
+    }
+}
+
+/// Starts a server on `config`, with a fresh files directory unless one is
+/// given, logging nowhere.
+pub fn start_config(mut config: Config, files: Option<tempfile::TempDir>) -> TestServer {
+    let files = files.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
+    config.files.dir = files.path().to_path_buf();
+    config.log.dir = "".into();
+    let handle = ServerHandle::start(config).expect("server starts");
+    TestServer { handle, files }
+}
+
+/// Starts a server with `toml` layered on the defaults, on an ephemeral
+/// port.
+pub fn start(toml: &str) -> TestServer {
     let mut config = Config::from_toml(toml).expect("test config");
     config.server.listen = "127.0.0.1:0".into();
-    config.log.dir = "".into();
-    ServerHandle::start(config).expect("server starts")
+    start_config(config, None)
 }
 
 /// A server with the defaults.
-pub fn start_default() -> ServerHandle {
+pub fn start_default() -> TestServer {
     start("")
 }
 
@@ -90,7 +124,12 @@ impl Client {
             Ok(_) => {}
             Err(e) => panic!("[{}] no line within {READ_TIMEOUT:?}: {e}", self.name),
         }
-        assert_eq!(buf.pop(), Some(b'\n'), "[{}] partial line {buf:?}", self.name);
+        assert_eq!(
+            buf.pop(),
+            Some(b'\n'),
+            "[{}] partial line {buf:?}",
+            self.name
+        );
         String::from_utf8(buf).expect("server lines are UTF-8")
     }
 
@@ -138,9 +177,17 @@ impl Client {
                 Ok(0) => return,
                 Ok(n) => rest.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
-                Err(e) => panic!("[{}] not closed: {e}; got {:?}", self.name, String::from_utf8_lossy(&rest)),
+                Err(e) => panic!(
+                    "[{}] not closed: {e}; got {:?}",
+                    self.name,
+                    String::from_utf8_lossy(&rest)
+                ),
             }
-            assert!(Instant::now() < deadline, "[{}] not closed in time", self.name);
+            assert!(
+                Instant::now() < deadline,
+                "[{}] not closed in time",
+                self.name
+            );
         }
     }
 

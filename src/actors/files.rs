@@ -1,0 +1,166 @@
+//! The file store: the index of shared files, and their retention.
+//!
+//! The index is in memory for now; everything that touches it goes through
+//! this actor's messages, so the storage layer can move it into the
+//! database without changing its users.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use actix::prelude::*;
+use tracing::{info, warn};
+
+use crate::config::FilesConfig;
+use crate::files::content_path;
+use crate::names::Nick;
+use crate::parser::FileTarget;
+
+/// One shared file, as the index knows it.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    /// Its id.
+    pub id: String,
+    /// The room or user it was sent to.
+    pub target: FileTarget,
+    /// Who sent it.
+    pub from: Nick,
+    /// Size in bytes.
+    pub size: u64,
+    /// sha256 of the content, lower-case hex.
+    pub sha256: String,
+    /// The sender's label.
+    pub filename: String,
+    /// When it was stored.
+    pub stored: SystemTime,
+}
+
+impl SharedFile {
+    /// Whether a client with `nick`, in rooms matching `in_room`, may fetch
+    /// it: room files by the room's members, private files by the sender
+    /// and by whoever holds the recipient's nickname.
+    pub fn may_fetch(&self, nick: &Nick, in_room: impl Fn(&crate::names::Folded) -> bool) -> bool {
+        match &self.target {
+            FileTarget::Room(room) => in_room(room.folded()),
+            FileTarget::User(to) => {
+                to.folded() == nick.folded() || self.from.folded() == nick.folded()
+            }
+        }
+    }
+}
+
+/// The index of shared files.
+pub struct FileStore {
+    dir: PathBuf,
+    retention: Duration,
+    files: HashMap<String, SharedFile>,
+}
+
+impl FileStore {
+    /// An empty store over `config.dir`.
+    pub fn new(config: &FilesConfig) -> Self {
+        FileStore {
+            dir: config.dir.clone(),
+            retention: Duration::from_secs(config.retention_secs),
+            files: HashMap::new(),
+        }
+    }
+
+    fn expired(&self, file: &SharedFile, now: SystemTime) -> bool {
+        now.duration_since(file.stored)
+            .is_ok_and(|age| age >= self.retention)
+    }
+
+    fn sweep(&mut self) {
+        let now = SystemTime::now();
+        let expired: Vec<String> = self
+            .files
+            .values()
+            .filter(|f| self.expired(f, now))
+            .map(|f| f.id.clone())
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        info!(count = expired.len(), "retention: deleting shared files");
+        let paths: Vec<PathBuf> = expired
+            .iter()
+            .filter_map(|id| self.files.remove(id))
+            .map(|f| content_path(&self.dir, &f.id))
+            .collect();
+        actix::spawn(async move {
+            for path in paths {
+                if let Err(e) = tokio::fs::remove_file(&path).await {
+                    warn!(%e, path = %path.display(), "cannot delete an expired file");
+                }
+            }
+        });
+    }
+}
+
+impl Actor for FileStore {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Sweep often enough that a file outlives its retention by at most
+        // half of it (and by at most a minute).
+        let every = (self.retention / 2).clamp(Duration::from_millis(200), Duration::from_secs(60));
+        ctx.run_interval(every, |store, _| store.sweep());
+    }
+}
+
+/// Adds a stored file to the index.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AddFile(pub SharedFile);
+
+impl Handler<AddFile> for FileStore {
+    type Result = ();
+
+    fn handle(&mut self, msg: AddFile, _: &mut Self::Context) {
+        self.files.insert(msg.0.id.clone(), msg.0);
+    }
+}
+
+/// Looks a file up by id (expired files are not found); also gives the
+/// path of its content.
+#[derive(Message)]
+#[rtype(result = "Option<(SharedFile, PathBuf)>")]
+pub struct GetFile {
+    /// The file's id.
+    pub id: String,
+}
+
+impl Handler<GetFile> for FileStore {
+    type Result = Option<(SharedFile, PathBuf)>;
+
+    fn handle(&mut self, msg: GetFile, _: &mut Self::Context) -> Self::Result {
+        let file = self.files.get(&msg.id)?;
+        if self.expired(file, SystemTime::now()) {
+            return None;
+        }
+        Some((file.clone(), content_path(&self.dir, &file.id)))
+    }
+}
+
+/// Forgets a file and deletes its content (an upload whose recipient
+/// vanished before it could be announced).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoveFile {
+    /// The file's id.
+    pub id: String,
+}
+
+impl Handler<RemoveFile> for FileStore {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoveFile, _: &mut Self::Context) {
+        if self.files.remove(&msg.id).is_some() {
+            let path = content_path(&self.dir, &msg.id);
+            actix::spawn(async move {
+                let _ = tokio::fs::remove_file(path).await;
+            });
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Shared files on disk: where they live, how uploads are written and
+//! hashed, and how ids are made.
+//!
+//! A file's client-given name is only a label and never touches the file
+//! system: content is stored as `<files.dir>/<id>`, where the id is made
+//! here from letters and digits. An upload is written to a temporary
+//! `<files.dir>/.upload-<id>` while its sha256 is computed, and renamed into
+//! place only when complete, so a cut-off upload leaves nothing behind.
+//!
+//! Hashing and writing run on tokio's blocking pool (`spawn_blocking`), one
+//! chunk at a time: no actor thread ever waits on the disk or burns CPU on
+//! sha256, and since the session waits for each chunk before reading the
+//! next, a fast uploader is slowed to the disk's pace instead of filling
+//! memory.
+
+use std::collections::hash_map::RandomState;
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+/// Prefix of the temporary file of an upload in progress.
+const TEMP_PREFIX: &str = ".upload-";
+/// Length of a file id, in hex digits.
+const ID_LEN: usize = 20;
+
+/// A fresh file id: 20 lower-case hex digits, unpredictable enough that
+/// ids cannot be guessed from one another.
+pub fn new_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = Sha256::new();
+    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.update(now.to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    // RandomState is seeded from the OS: ids are not predictable.
+    h.update(RandomState::new().hash_one(0u8).to_le_bytes());
+    let mut id = hex(&h.finalize());
+    id.truncate(ID_LEN);
+    id
+}
+
+/// Whether `id` could have been made by [`new_id`] (and so is safe as a
+/// file name).
+pub fn is_valid_id(id: &str) -> bool {
+    id.len() == ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+/// Where the content of file `id` is stored.
+pub fn content_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(id)
+}
+
+/// Creates `dir` and removes what earlier runs left in it: unfinished
+/// uploads, and stored files (the index does not survive a restart yet).
+/// Only names this module makes are touched, whatever else the directory
+/// holds.
+pub fn prepare_dir(dir: &Path) -> io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let ours = is_valid_id(name) || name.strip_prefix(TEMP_PREFIX).is_some_and(is_valid_id);
+        if ours && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    // Prove the directory is writable now rather than at the first upload.
+    let probe = dir.join(format!("{TEMP_PREFIX}{}", new_id()));
+    File::create(&probe)?;
+    std::fs::remove_file(&probe)?;
+    Ok(removed)
+}
+
+/// An upload being written: the temporary file and the running sha256.
+/// Dropping it before [`UploadSink::finish`] removes the temporary file.
+pub struct UploadSink {
+    file: Option<File>,
+    hasher: Sha256,
+    /// `None` once finished: nothing left to clean up.
+    temp: Option<PathBuf>,
+    written: u64,
+}
+
+/// A finished upload, stored under its id.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The content's sha256, lower-case hex.
+    pub sha256: String,
+    /// Bytes written.
+    pub size: u64,
+}
+
+impl UploadSink {
+    /// Opens a new temporary file in `dir`.
+    pub async fn create(dir: PathBuf) -> io::Result<UploadSink> {
+        blocking(move || {
+            let temp = dir.join(format!("{TEMP_PREFIX}{}", new_id()));
+            let file = File::create_new(&temp)?;
+            Ok(UploadSink {
+                file: Some(file),
+                hasher: Sha256::new(),
+                temp: Some(temp),
+                written: 0,
+            })
+        })
+        .await
+    }
+
+    /// Hashes and writes one chunk. On failure the temporary file is
+    /// removed.
+    pub async fn write(mut self, chunk: Bytes) -> io::Result<UploadSink> {
+        blocking(move || {
+            self.hasher.update(&chunk);
+            let file = self
+                .file
+                .as_mut()
+                .ok_or_else(|| io::Error::other("upload closed"))?;
+            file.write_all(&chunk)?;
+            self.written += chunk.len() as u64;
+            Ok(self)
+        })
+        .await
+    }
+
+    /// Makes the content durable and moves it to its place as file `id`.
+    pub async fn finish(mut self, dir: PathBuf, id: String) -> io::Result<Stored> {
+        blocking(move || {
+            let file = self
+                .file
+                .take()
+                .ok_or_else(|| io::Error::other("upload closed"))?;
+            file.sync_data()?;
+            drop(file);
+            if let Some(temp) = &self.temp {
+                std::fs::rename(temp, content_path(&dir, &id))?;
+            }
+            self.temp = None;
+            Ok(Stored {
+                sha256: hex(&std::mem::take(&mut self.hasher).finalize()),
+                size: self.written,
+            })
+        })
+        .await
+    }
+}
+
+impl Drop for UploadSink {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            drop(self.file.take());
+            // Off the actor thread where there is a runtime to do it.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn_blocking(move || {
+                        let _ = std::fs::remove_file(temp);
+                    });
+                }
+                Err(_) => {
+                    let _ = std::fs::remove_file(temp);
+                }
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_distinct_hex() {
+        let a = new_id();
+        let b = new_id();
+        assert_ne!(a, b);
+        assert!(is_valid_id(&a), "{a}");
+        assert!(!is_valid_id("../etc/passwd"));
+        assert!(!is_valid_id(""));
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+    }
+
+    #[test]
+    fn prepare_dir_removes_only_our_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join(new_id());
+        let temp = dir.path().join(format!("{TEMP_PREFIX}{}", new_id()));
+        let theirs = dir.path().join("notes.txt");
+        for p in [&ours, &temp, &theirs] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(prepare_dir(dir.path()).unwrap(), 2);
+        assert!(!ours.exists() && !temp.exists() && theirs.exists());
+    }
+
+    #[tokio::test]
+    async fn upload_is_hashed_and_renamed_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = UploadSink::create(dir.path().to_path_buf()).await.unwrap();
+        let sink = sink.write(Bytes::from_static(b"hello ")).await.unwrap();
+        let sink = sink.write(Bytes::from_static(b"world")).await.unwrap();
+        let id = new_id();
+        let stored = sink
+            .finish(dir.path().to_path_buf(), id.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.sha256,
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        assert_eq!(stored.size, 11);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, vec![id]);
+    }
+
+    #[tokio::test]
+    async fn discarded_upload_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = UploadSink::create(dir.path().to_path_buf()).await.unwrap();
+        let sink = sink.write(Bytes::from_static(b"partial")).await.unwrap();
+        drop(sink);
+        // The removal runs on the blocking pool; wait for it by polling.
+        for _ in 0..500 {
+            if std::fs::read_dir(dir.path()).unwrap().count() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        panic!("temporary file left behind");
+    }
+}
