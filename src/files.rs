@@ -14,6 +14,7 @@
 //! memory.
 
 use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, Write};
@@ -73,18 +74,23 @@ pub fn content_path(dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Creates `dir` and removes what earlier runs left in it: unfinished
-/// uploads, and stored files (the index does not survive a restart yet).
-/// Only names this module makes are touched, whatever else the directory
-/// holds.
-pub fn prepare_dir(dir: &Path) -> io::Result<usize> {
+/// uploads, and content whose id is not in `indexed`. Only names this
+/// module makes are touched, whatever else the directory holds. Returns how
+/// many files were removed and which indexed ids have content.
+pub fn prepare_dir(dir: &Path, indexed: &HashSet<String>) -> io::Result<(usize, HashSet<String>)> {
     std::fs::create_dir_all(dir)?;
     let mut removed = 0;
+    let mut present = HashSet::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let ours = is_valid_id(name) || name.strip_prefix(TEMP_PREFIX).is_some_and(is_valid_id);
-        if ours && entry.file_type()?.is_file() {
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        if indexed.contains(name) {
+            present.insert(name.to_string());
+        } else if is_valid_id(name) || name.strip_prefix(TEMP_PREFIX).is_some_and(is_valid_id) {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }
@@ -93,7 +99,7 @@ pub fn prepare_dir(dir: &Path) -> io::Result<usize> {
     let probe = dir.join(format!("{TEMP_PREFIX}{}", new_id()));
     File::create(&probe)?;
     std::fs::remove_file(&probe)?;
-    Ok(removed)
+    Ok((removed, present))
 }
 
 /// An upload being written: the temporary file and the running sha256.
@@ -221,11 +227,16 @@ mod tests {
         let ours = dir.path().join(new_id());
         let temp = dir.path().join(format!("{TEMP_PREFIX}{}", new_id()));
         let theirs = dir.path().join("notes.txt");
-        for p in [&ours, &temp, &theirs] {
+        let kept_id = new_id();
+        let kept = dir.path().join(&kept_id);
+        for p in [&ours, &temp, &theirs, &kept] {
             std::fs::write(p, b"x").unwrap();
         }
-        assert_eq!(prepare_dir(dir.path()).unwrap(), 2);
-        assert!(!ours.exists() && !temp.exists() && theirs.exists());
+        let indexed: HashSet<String> = [kept_id.clone(), new_id()].into_iter().collect();
+        let (removed, present) = prepare_dir(dir.path(), &indexed).unwrap();
+        assert_eq!(removed, 2);
+        assert_eq!(present, [kept_id].into_iter().collect());
+        assert!(!ours.exists() && !temp.exists() && theirs.exists() && kept.exists());
     }
 
     #[tokio::test]

@@ -39,8 +39,10 @@ pub mod names;
 pub mod parser;
 pub mod protocol;
 pub mod reply;
+pub mod room_key;
 pub mod send_queue;
 pub mod server;
+pub mod storage;
 
 /// The server's version, as shown in `HELLO` and `INFO`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -42,11 +42,11 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
         config.validate()?;
     }
     let _log_guard = chatroom::logging::init(&config.log)?;
-    chatroom::server::prepare(&config)?;
+    let prepared = chatroom::server::prepare(&config)?;
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
         let listener = chatroom::server::bind(&config).await?;
-        chatroom::server::run(listener, config, shutdown_signal()).await;
+        chatroom::server::run(listener, config, prepared, shutdown_signal()).await;
         anyhow::Ok(())
     });
     if let Err(e) = &result {

@@ -61,6 +61,10 @@ struct Inner {
     waker: Option<Waker>,
     /// The writer waits for data (not only for an interruption).
     wants_data: bool,
+    /// Replies promised by [`SendQueue::expect_ack`] and not yet pushed.
+    acks_pending: usize,
+    /// Woken when `acks_pending` falls.
+    ack_waker: Option<Waker>,
 }
 
 /// Why a push was refused.
@@ -91,6 +95,8 @@ impl SendQueue {
                 state: State::Open,
                 waker: None,
                 wants_data: false,
+                acks_pending: 0,
+                ack_waker: None,
             })),
         }
     }
@@ -149,6 +155,45 @@ impl SendQueue {
             w.wake();
         }
         Ok(())
+    }
+
+    /// Promises a reply that another thread will push later with
+    /// [`SendQueue::ack`] (an `OK MSG` sent once the message is stored).
+    pub fn expect_ack(&self) {
+        self.lock().acks_pending += 1;
+    }
+
+    /// Pushes a promised reply.
+    pub fn ack(&self, line: Bytes) {
+        // A closed queue still settles the promise.
+        let _ = self.push(line);
+        let waker = {
+            let mut q = self.lock();
+            q.acks_pending = q.acks_pending.saturating_sub(1);
+            q.ack_waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Promised replies not yet pushed.
+    pub fn acks_pending(&self) -> usize {
+        self.lock().acks_pending
+    }
+
+    /// Resolves once at most `n` promised replies are outstanding.
+    pub fn acks_at_most(&self, n: usize) -> impl std::future::Future<Output = ()> + 'static {
+        let queue = self.clone();
+        poll_fn(move |cx| {
+            let mut q = queue.lock();
+            if q.acks_pending <= n {
+                Poll::Ready(())
+            } else {
+                q.ack_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
     }
 
     /// Flushes what is queued, then closes the connection; later pushes
@@ -252,7 +297,6 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> W
             Fill::Body(body) => {
                 match stream_body(&mut io, body, &mut out, &queue, &mut deadline).await {
                     Ok(()) => continue,
-                    Err(WriterEnd::Overflowed) => return overflowed(&mut io).await,
                     Err(end) => return end,
                 }
             }
@@ -264,7 +308,7 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> W
         }
         match write_batch(&mut io, &out, &queue, &mut deadline).await {
             Ok(()) => {}
-            Err(WriterEnd::Overflowed) => return overflowed(&mut io).await,
+            // Cut mid-write: a notice now could land inside a line.
             Err(end) => return end,
         }
         out.clear();
@@ -301,7 +345,8 @@ async fn stream_body<W: AsyncWrite + Unpin>(
         left -= n as u64;
         write_batch(io, &buf[..n], queue, deadline).await?;
     }
-    buf.clear();
+    // Downloads are rare: do not keep their chunk buffer.
+    *buf = Vec::new();
     Ok(())
 }
 
@@ -336,6 +381,7 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     }
 }
 
+/// The queue overflowed between writes: try to say why before closing.
 async fn overflowed<W: AsyncWrite + Unpin>(io: &mut W) -> WriterEnd {
     // Best effort: the client is not reading, so this may well not fit.
     let _ = tokio::time::timeout(Duration::from_millis(10), io.write_all(OVERFLOW_NOTICE)).await;
@@ -360,6 +406,21 @@ mod tests {
             q.push(Bytes::from_static(b"x\n")),
             Err(PushError::Overflowed)
         );
+    }
+
+    #[tokio::test]
+    async fn acks_settle_in_order() {
+        let q = SendQueue::new(1000);
+        q.expect_ack();
+        q.expect_ack();
+        assert_eq!(q.acks_pending(), 2);
+        let settled = tokio::spawn(q.acks_at_most(0));
+        q.ack(Bytes::from_static(b"OK MSG #a\n"));
+        tokio::task::yield_now().await;
+        assert!(!settled.is_finished());
+        q.ack(Bytes::from_static(b"OK MSG #a\n"));
+        settled.await.unwrap();
+        assert_eq!(q.queued_bytes(), 20);
     }
 
     #[tokio::test]

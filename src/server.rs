@@ -2,7 +2,7 @@
 //! a [`Session`] for each, and on shutdown tells every client and waits for
 //! their queues to drain.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::names::NameLimits;
 use crate::protocol::{ErrorCode, ProtocolError, VerbTag};
 use crate::reply::Reply;
+use crate::storage::{Database, Loaded, StorageError};
 
 /// How long shutdown waits for clients' queues to drain.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -42,6 +43,9 @@ pub enum ServerError {
         /// The OS error.
         source: io::Error,
     },
+    /// The history database cannot be used.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -112,23 +116,46 @@ pub struct ServerState {
     pub connections: Arc<Connections>,
     /// The index of shared files.
     pub files: Addr<FileStore>,
+    /// The message store, where history is kept.
+    pub db: Option<Database>,
 }
 
-/// Prepares what the server needs on disk: the files directory, cleaned
-/// of what an earlier run left behind.
-pub fn prepare(config: &Config) -> Result<(), ServerError> {
+/// What start-up found on disk, ready for [`run`].
+pub struct Prepared {
+    db: Option<Database>,
+    loaded: Loaded,
+}
+
+/// Prepares what the server needs on disk: the history database (opened,
+/// migrated and loaded, where history is kept) and the files directory,
+/// cleaned of content no index entry points to (a crash mid-upload, or a
+/// run without history) and reconciled with the index.
+pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
+    let (db, mut loaded) = if config.history.enabled {
+        let (db, loaded) = Database::open(&config.history.db)?;
+        (Some(db), loaded)
+    } else {
+        (None, Loaded::default())
+    };
     let dir = &config.files.dir;
-    match crate::files::prepare_dir(dir) {
-        Ok(0) => Ok(()),
-        Ok(n) => {
-            info!(removed = n, dir = %dir.display(), "removed files left by an earlier run");
-            Ok(())
-        }
-        Err(source) => Err(ServerError::Files {
+    let indexed: HashSet<String> = loaded.files.iter().map(|f| f.id.clone()).collect();
+    let (removed, present) =
+        crate::files::prepare_dir(dir, &indexed).map_err(|source| ServerError::Files {
             dir: dir.display().to_string(),
             source,
-        }),
+        })?;
+    if removed > 0 {
+        info!(removed, dir = %dir.display(), "removed files no index entry points to");
     }
+    loaded.files.retain(|f| {
+        let kept = present.contains(&f.id);
+        if let (false, Some(db)) = (kept, &db) {
+            warn!(id = %f.id, "forgetting an indexed file whose content is gone");
+            db.remove_file(&f.id);
+        }
+        kept
+    });
+    Ok(Prepared { db, loaded })
 }
 
 /// Binds the configured listen address (or `listen`, if given).
@@ -142,11 +169,18 @@ pub async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
 /// Serves on `listener` until `shutdown` resolves, then says goodbye to
 /// every client and returns once their queues are flushed (or after a
 /// grace period). Must run inside an actix `System`.
-pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    prepared: Prepared,
+    shutdown: impl Future<Output = ()>,
+) {
     let config = Arc::new(config);
-    let registry = NickRegistry::new(Arc::clone(&config)).start();
-    let files = FileStore::new(&config.files).start();
+    let Prepared { db, loaded } = prepared;
+    let registry = NickRegistry::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
+    let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let state = Arc::new(ServerState {
+        db: db.clone(),
         files,
         names: config.limits.names(),
         config,
@@ -246,10 +280,13 @@ impl ServerHandle {
         let thread = std::thread::spawn(move || {
             let system = actix_rt::System::new();
             system.block_on(async move {
-                if let Err(e) = prepare(&config) {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
+                let prepared = match prepare(&config) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
                 let listener = match bind(&config).await {
                     Ok(l) => l,
                     Err(e) => {
@@ -259,7 +296,7 @@ impl ServerHandle {
                 };
                 let addr = listener.local_addr();
                 let _ = ready_tx.send(Ok(addr));
-                run(listener, config, async {
+                run(listener, config, prepared, async {
                     let _ = stop_rx.await;
                 })
                 .await;

@@ -12,12 +12,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
 
 /// Flood control out of the way, for tests that send many lines.
-const NO_FLOOD: &str = "[limits]\nflood_burst = 10000\nflood_rate_per_sec = 10000";
+/// No flood control, and history off: this suite pins the behaviour of
+/// rooms without storage (an emptied room vanishes, JOIN replays nothing);
+/// tests/history.rs covers the same commands with history kept.
+const NO_FLOOD: &str =
+    "[limits]\nflood_burst = 10000\nflood_rate_per_sec = 10000\n[history]\nenabled = false";
 
 /// The greeting, exactly.
 const HELLO: &str = "HELLO chatroom 0.1.0 Welcome! Pick a nickname: NICK <name>";
 
-/// A server without flood control.
+/// A server without flood control or history.
 fn server() -> TestServer {
     start(NO_FLOOD)
 }

@@ -11,10 +11,12 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 use tracing::{info, warn};
 
+use crate::client::NAME_LIMIT;
 use crate::config::FilesConfig;
 use crate::files::content_path;
-use crate::names::Nick;
+use crate::names::{Nick, RoomName};
 use crate::parser::FileTarget;
+use crate::storage::{Database, FileRecord};
 
 /// One shared file, as the index knows it.
 #[derive(Debug, Clone)]
@@ -49,20 +51,63 @@ impl SharedFile {
     }
 }
 
-/// The index of shared files.
+impl SharedFile {
+    fn record(&self) -> FileRecord {
+        let (target_is_room, target) = match &self.target {
+            FileTarget::Room(r) => (true, r.as_str().to_string()),
+            FileTarget::User(n) => (false, n.as_str().to_string()),
+        };
+        FileRecord {
+            id: self.id.clone(),
+            target_is_room,
+            target,
+            from: self.from.as_str().to_string(),
+            size: self.size,
+            sha256: self.sha256.clone(),
+            filename: self.filename.clone(),
+            stored: self.stored,
+        }
+    }
+
+    fn from_record(r: FileRecord) -> Option<SharedFile> {
+        let target = if r.target_is_room {
+            FileTarget::Room(RoomName::parse_hashed(&r.target, NAME_LIMIT).ok()?)
+        } else {
+            FileTarget::User(Nick::parse(&r.target, NAME_LIMIT).ok()?)
+        };
+        Some(SharedFile {
+            id: r.id,
+            target,
+            from: Nick::parse(&r.from, NAME_LIMIT).ok()?,
+            size: r.size,
+            sha256: r.sha256,
+            filename: r.filename,
+            stored: r.stored,
+        })
+    }
+}
+
+/// The index of shared files, kept in the database where history is on.
 pub struct FileStore {
     dir: PathBuf,
     retention: Duration,
     files: HashMap<String, SharedFile>,
+    db: Option<Database>,
 }
 
 impl FileStore {
-    /// An empty store over `config.dir`.
-    pub fn new(config: &FilesConfig) -> Self {
+    /// A store over `config.dir` holding the files indexed in the database.
+    pub fn new(config: &FilesConfig, db: Option<Database>, stored: Vec<FileRecord>) -> Self {
+        let files = stored
+            .into_iter()
+            .filter_map(SharedFile::from_record)
+            .map(|f| (f.id.clone(), f))
+            .collect();
         FileStore {
             dir: config.dir.clone(),
             retention: Duration::from_secs(config.retention_secs),
-            files: HashMap::new(),
+            files,
+            db,
         }
     }
 
@@ -88,6 +133,11 @@ impl FileStore {
             .filter_map(|id| self.files.remove(id))
             .map(|f| content_path(&self.dir, &f.id))
             .collect();
+        if let Some(db) = &self.db {
+            for id in &expired {
+                db.remove_file(id);
+            }
+        }
         actix::spawn(async move {
             for path in paths {
                 if let Err(e) = tokio::fs::remove_file(&path).await {
@@ -102,6 +152,8 @@ impl Actor for FileStore {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Files that expired while the server was down go at once.
+        self.sweep();
         // Sweep often enough that a file outlives its retention by at most
         // half of it (and by at most a minute).
         let every = (self.retention / 2).clamp(Duration::from_millis(200), Duration::from_secs(60));
@@ -109,16 +161,26 @@ impl Actor for FileStore {
     }
 }
 
-/// Adds a stored file to the index.
+/// Adds a stored file to the index; resolves once the index entry is
+/// durable, so an acknowledged file survives a crash.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct AddFile(pub SharedFile);
 
 impl Handler<AddFile> for FileStore {
-    type Result = ();
+    type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, msg: AddFile, _: &mut Self::Context) {
+    fn handle(&mut self, msg: AddFile, _: &mut Self::Context) -> Self::Result {
+        let db = self.db.clone();
+        if let Some(db) = &db {
+            db.add_file(msg.0.record());
+        }
         self.files.insert(msg.0.id.clone(), msg.0);
+        Box::pin(async move {
+            if let Some(db) = db {
+                db.flush().await;
+            }
+        })
     }
 }
 
@@ -157,6 +219,9 @@ impl Handler<RemoveFile> for FileStore {
 
     fn handle(&mut self, msg: RemoveFile, _: &mut Self::Context) {
         if self.files.remove(&msg.id).is_some() {
+            if let Some(db) = &self.db {
+                db.remove_file(&msg.id);
+            }
             let path = content_path(&self.dir, &msg.id);
             actix::spawn(async move {
                 let _ = tokio::fs::remove_file(path).await;

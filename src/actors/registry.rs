@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::names::{Folded, Nick, RoomName};
 use crate::protocol::ErrorCode;
 use crate::send_queue::SendQueue;
+use crate::storage::{Database, RoomRecord};
 
 /// What LIST shows of a room; rooms keep the registry's copy current.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub struct RoomSummary {
     pub private: bool,
     /// Its topic.
     pub topic: Option<String>,
+    /// Whether LIST, NAMES and INFO show it: it has members, or it is a
+    /// stored room that outlives them.
+    pub listed: bool,
 }
 
 struct NickEntry {
@@ -39,15 +43,20 @@ struct RoomEntry {
 /// Keeps nicknames unique (case-insensitively) and maps room names to rooms.
 pub struct NickRegistry {
     config: Arc<Config>,
+    db: Option<Database>,
+    /// Stored rooms, started with the registry.
+    stored: Vec<RoomRecord>,
     nicks: HashMap<Folded, NickEntry>,
     rooms: HashMap<Folded, RoomEntry>,
 }
 
 impl NickRegistry {
-    /// An empty registry.
-    pub fn new(config: Arc<Config>) -> Self {
+    /// A registry with the stored rooms (where history is kept).
+    pub fn new(config: Arc<Config>, db: Option<Database>, stored: Vec<RoomRecord>) -> Self {
         NickRegistry {
             config,
+            db,
+            stored,
             nicks: HashMap::new(),
             rooms: HashMap::new(),
         }
@@ -56,6 +65,35 @@ impl NickRegistry {
 
 impl Actor for NickRegistry {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let Some(db) = self.db.clone() else { return };
+        for record in std::mem::take(&mut self.stored) {
+            // Names are checked against generous bounds: a stored room stays
+            // reachable even if the limits were lowered since.
+            let Ok(name) = RoomName::parse_hashed(&record.name, crate::client::NAME_LIMIT) else {
+                tracing::warn!(name = %record.name, "skipping a stored room with an invalid name");
+                continue;
+            };
+            let summary = RoomSummary {
+                name: name.clone(),
+                members: 0,
+                private: record.key_hash.is_some(),
+                topic: record.topic.clone(),
+                listed: record.owner.is_some(),
+            };
+            let addr = Room::restore(
+                name.clone(),
+                record,
+                ctx.address(),
+                &self.config,
+                db.clone(),
+            )
+            .start();
+            self.rooms
+                .insert(name.folded().clone(), RoomEntry { addr, summary });
+        }
+    }
 }
 
 /// Claims `nick` for session `id`, releasing the session's previous one.
@@ -153,7 +191,13 @@ impl Handler<OpenRoom> for NickRegistry {
                 return MessageResult(entry.addr.clone());
             }
         }
-        let addr = Room::new(msg.name.clone(), ctx.address(), &self.config).start();
+        let addr = Room::new(
+            msg.name.clone(),
+            ctx.address(),
+            &self.config,
+            self.db.clone(),
+        )
+        .start();
         self.rooms.insert(
             msg.name.folded().clone(),
             RoomEntry {
@@ -163,6 +207,7 @@ impl Handler<OpenRoom> for NickRegistry {
                     members: 0,
                     private: false,
                     topic: None,
+                    listed: false,
                 },
             },
         );
@@ -184,7 +229,7 @@ impl Handler<FindRoom> for NickRegistry {
     fn handle(&mut self, msg: FindRoom, _: &mut Self::Context) -> Self::Result {
         self.rooms
             .get(&msg.name)
-            .filter(|e| e.addr.connected() && e.summary.members > 0)
+            .filter(|e| e.addr.connected() && e.summary.listed)
             .map(|e| e.addr.clone())
     }
 }
@@ -243,7 +288,7 @@ impl Handler<ListRooms> for NickRegistry {
         let mut rooms: Vec<RoomSummary> = self
             .rooms
             .values()
-            .filter(|e| e.summary.members > 0)
+            .filter(|e| e.summary.listed)
             .map(|e| e.summary.clone())
             .collect();
         rooms.sort_by(|a, b| a.name.folded().cmp(b.name.folded()));

@@ -10,9 +10,11 @@ use super::registry::{NickRegistry, RoomChanged, RoomClosed, RoomSummary};
 use super::{MemberQueue, SessionId};
 use crate::config::Config;
 use crate::names::{Folded, Nick, RoomName};
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, ProtocolError, Verb};
 use crate::reply::{Event, OkReply, Reply};
+use crate::room_key;
 use crate::send_queue::SendQueue;
+use crate::storage::{Ack, Database, RoomRecord};
 
 /// NAMES lines are split after this many bytes of nicknames.
 const NAMES_LINE_BYTES: usize = 400;
@@ -40,15 +42,25 @@ pub struct Room {
     /// Members by folded nickname, for sorted NAMES and KICK by name.
     by_nick: BTreeMap<Folded, SessionId>,
     owner: Option<Nick>,
-    key: Option<String>,
+    /// The salted hash of the key of a private room.
+    key_hash: Option<String>,
     topic: Option<String>,
     created: SystemTime,
+    /// Messages said so far; the last one's sequence number.
     messages: u64,
+    /// Where messages and the room itself are stored, when history is on;
+    /// a stored room outlives its last member.
+    db: Option<Database>,
 }
 
 impl Room {
     /// A new, empty room; its first joiner becomes the owner.
-    pub fn new(name: RoomName, registry: Addr<NickRegistry>, config: &Config) -> Self {
+    pub fn new(
+        name: RoomName,
+        registry: Addr<NickRegistry>,
+        config: &Config,
+        db: Option<Database>,
+    ) -> Self {
         Room {
             name,
             registry,
@@ -56,10 +68,50 @@ impl Room {
             members: HashMap::new(),
             by_nick: BTreeMap::new(),
             owner: None,
-            key: None,
+            key_hash: None,
             topic: None,
             created: SystemTime::now(),
             messages: 0,
+            db,
+        }
+    }
+
+    /// A room as the database remembers it, with no members yet.
+    pub fn restore(
+        name: RoomName,
+        record: RoomRecord,
+        registry: Addr<NickRegistry>,
+        config: &Config,
+        db: Database,
+    ) -> Self {
+        let max_nick = config.limits.max_nick_len;
+        Room {
+            owner: record
+                .owner
+                .and_then(|o| Nick::parse(&o, max_nick.max(crate::client::NAME_LIMIT)).ok()),
+            key_hash: record.key_hash,
+            topic: record.topic,
+            created: record.created,
+            messages: record.messages,
+            ..Room::new(name, registry, config, Some(db))
+        }
+    }
+
+    fn record(&self) -> RoomRecord {
+        RoomRecord {
+            name: self.name.as_str().to_string(),
+            owner: self.owner.as_ref().map(|o| o.as_str().to_string()),
+            key_hash: self.key_hash.clone(),
+            topic: self.topic.clone(),
+            created: self.created,
+            messages: self.messages,
+        }
+    }
+
+    /// Stores the room's owner, key and topic, where history is kept.
+    fn save(&self) {
+        if let Some(db) = &self.db {
+            db.save_room(self.record());
         }
     }
 
@@ -96,8 +148,8 @@ impl Room {
             .collect()
     }
 
-    /// Renders the NAMES listing and its OK, as one buffer.
-    fn names_reply(&self, then: Option<OkReply>) -> Bytes {
+    /// Renders the NAMES listing, then `ok` if given, as one buffer.
+    fn names_reply(&self, ok: Option<OkReply>) -> Bytes {
         let mut buf = BytesMut::new();
         let mut line: Vec<Nick> = Vec::new();
         let mut width = 0;
@@ -120,8 +172,9 @@ impl Room {
             }
             .encode(&mut buf);
         }
-        let ok = then.unwrap_or_else(|| OkReply::Names(self.name.clone(), self.members.len()));
-        Reply::Ok(ok).encode(&mut buf);
+        if let Some(ok) = ok {
+            Reply::Ok(ok).encode(&mut buf);
+        }
         buf.freeze()
     }
 
@@ -135,14 +188,16 @@ impl Room {
         RoomSummary {
             name: self.name.clone(),
             members: self.members.len(),
-            private: self.key.is_some(),
+            private: self.key_hash.is_some(),
             topic: self.topic.clone(),
+            listed: !self.members.is_empty() || (self.db.is_some() && self.owner.is_some()),
         }
     }
 
-    /// Tells the registry what changed, or closes the room once empty.
+    /// Tells the registry what changed, or closes the room once empty
+    /// (unless it is stored: then it waits, empty, for its next member).
     fn changed(&mut self, ctx: &mut Context<Self>) {
-        if self.members.is_empty() {
+        if self.members.is_empty() && self.db.is_none() {
             self.registry.do_send(RoomClosed {
                 name: self.name.folded().clone(),
                 addr: ctx.address(),
@@ -160,10 +215,21 @@ impl Actor for Room {
     type Context = Context<Self>;
 }
 
+/// What a successful JOIN tells the session.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    /// The room's name as first spelled.
+    pub name: RoomName,
+    /// For a new member where history is kept: replay messages numbered up
+    /// to this (those said before the JOIN; later ones arrive as events).
+    pub replay_upto: Option<u64>,
+}
+
 /// Adds a member. On success the room has already queued, to the joiner,
-/// `JOIN` (also sent to everyone else), the `NAMES` lines and `OK JOIN`.
+/// `JOIN` (also sent to everyone else) and the `NAMES` lines; the session
+/// adds the history and `OK JOIN`.
 #[derive(Message)]
-#[rtype(result = "Result<RoomName, ErrorCode>")]
+#[rtype(result = "Result<Joined, ErrorCode>")]
 pub struct Join {
     /// The joining session.
     pub id: SessionId,
@@ -177,25 +243,18 @@ pub struct Join {
     pub session: Recipient<Removed>,
 }
 
-impl Handler<Join> for Room {
-    type Result = Result<RoomName, ErrorCode>;
+/// What checking a JOIN's key found.
+enum KeyCheck {
+    /// The room is public, or the key matches.
+    Pass,
+    /// The creator's key, hashed, makes the room private.
+    Create(Option<String>),
+    /// Wrong or missing key.
+    Fail,
+}
 
-    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
-        if self.members.contains_key(&msg.id) {
-            let _ = msg
-                .queue
-                .push(self.names_reply(Some(OkReply::Join(self.name.clone()))));
-            return Ok(self.name.clone());
-        }
-        if self.members.is_empty() && self.owner.is_none() {
-            // The creator: owner, and its key makes the room private.
-            self.owner = Some(msg.nick.clone());
-            self.key = msg.key.clone();
-        } else if let Some(key) = &self.key {
-            if msg.key.as_deref() != Some(key.as_str()) {
-                return Err(ErrorCode::BadKey);
-            }
-        }
+impl Room {
+    fn admit(&mut self, msg: Join, ctx: &mut Context<Self>) -> Result<Joined, ErrorCode> {
         if self.members.len() >= self.max_members {
             return Err(ErrorCode::RoomFull);
         }
@@ -215,11 +274,64 @@ impl Handler<Join> for Room {
             },
         );
         let _ = msg.queue.push(join);
-        let _ = msg
-            .queue
-            .push(self.names_reply(Some(OkReply::Join(self.name.clone()))));
+        let _ = msg.queue.push(self.names_reply(None));
         self.changed(ctx);
-        Ok(self.name.clone())
+        Ok(Joined {
+            name: self.name.clone(),
+            replay_upto: self.db.as_ref().map(|_| self.messages),
+        })
+    }
+}
+
+impl Handler<Join> for Room {
+    // Atomic: no other message reaches the room while a key is hashed.
+    type Result = AtomicResponse<Self, Result<Joined, ErrorCode>>;
+
+    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
+        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
+        if self.members.contains_key(&msg.id) {
+            let _ = msg.queue.push(self.names_reply(None));
+            return done(Ok(Joined {
+                name: self.name.clone(),
+                replay_upto: None,
+            }));
+        }
+        let creating = self.members.is_empty() && self.owner.is_none();
+        if !creating && self.key_hash.is_none() {
+            // Public: a key given anyway is ignored.
+            return done(self.admit(msg, ctx));
+        }
+        if creating && msg.key.is_none() {
+            self.owner = Some(msg.nick.clone());
+            let res = self.admit(msg, ctx);
+            self.save();
+            return done(res);
+        }
+        // Hashing and verifying take milliseconds: off the actor thread.
+        let key = msg.key.clone().unwrap_or_default();
+        let stored = self.key_hash.clone();
+        let given = msg.key.is_some();
+        let check = tokio::task::spawn_blocking(move || match (creating, stored) {
+            (true, _) => KeyCheck::Create(Some(room_key::hash_key(&key))),
+            (false, Some(hash)) if given && room_key::verify_key(&key, &hash) => KeyCheck::Pass,
+            _ => KeyCheck::Fail,
+        });
+        AtomicResponse::new(Box::pin(actix::fut::wrap_future(check).map(
+            move |check, room: &mut Room, ctx| match check {
+                Ok(KeyCheck::Pass) => room.admit(msg, ctx),
+                Ok(KeyCheck::Create(hash)) => {
+                    // Another creator cannot have come first: the room
+                    // handled nothing else meanwhile.
+                    room.owner = Some(msg.nick.clone());
+                    room.key_hash = hash;
+                    let res = room.admit(msg, ctx);
+                    room.save();
+                    res
+                }
+                Ok(KeyCheck::Fail) => Err(ErrorCode::BadKey),
+                Err(_) => Err(ErrorCode::Internal),
+            },
+        )))
     }
 }
 
@@ -272,7 +384,8 @@ impl Handler<Leave> for Room {
     }
 }
 
-/// A member said something: fan it out to the other members.
+/// A member said something: fan it out to the other members, and store it
+/// where history is kept.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Say {
@@ -282,6 +395,9 @@ pub struct Say {
     pub from: Nick,
     /// The text.
     pub text: String,
+    /// Where history is kept: the sender's queue, to be sent `OK MSG` once
+    /// the message is stored (it promised it with `expect_ack`).
+    pub ack: Option<SendQueue>,
 }
 
 impl Handler<Say> for Room {
@@ -290,16 +406,39 @@ impl Handler<Say> for Room {
     fn handle(&mut self, msg: Say, _: &mut Self::Context) {
         if !self.members.contains_key(&msg.id) {
             // Kicked while the message was on its way.
+            if let Some(queue) = msg.ack {
+                queue.ack(
+                    Reply::Err(ProtocolError::new(
+                        Verb::Msg,
+                        ErrorCode::NotInRoom,
+                        format!("you are not in {}", self.name),
+                    ))
+                    .to_line(),
+                );
+            }
             return;
         }
         self.messages += 1;
-        let line = Event::Msg {
+        let event = Event::Msg {
             room: self.name.clone(),
             from: msg.from,
             text: msg.text,
+        };
+        self.broadcast(&event.to_line(), Some(msg.id));
+        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, &event) {
+            let ack = msg.ack.map(|queue| Ack {
+                queue,
+                room: self.name.clone(),
+            });
+            db.append(
+                &self.name,
+                self.messages,
+                SystemTime::now(),
+                from.as_str(),
+                text,
+                ack,
+            );
         }
-        .to_line();
-        self.broadcast(&line, Some(msg.id));
     }
 }
 
@@ -327,7 +466,14 @@ impl Handler<Rename> for Room {
             .is_some_and(|o| o.folded() == member.nick.folded())
         {
             self.owner = Some(msg.new.clone());
+            if let Some(db) = &self.db {
+                db.save_room(self.record());
+            }
         }
+        let member = match self.members.get_mut(&msg.id) {
+            Some(m) => m,
+            None => return MessageResult(Vec::new()),
+        };
         self.by_nick.remove(member.nick.folded());
         self.by_nick.insert(msg.new.folded().clone(), msg.id);
         member.nick = msg.new;
@@ -347,7 +493,8 @@ impl Handler<SendNames> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: SendNames, _: &mut Self::Context) {
-        let _ = msg.queue.push(self.names_reply(None));
+        let ok = OkReply::Names(self.name.clone(), self.members.len());
+        let _ = msg.queue.push(self.names_reply(Some(ok)));
     }
 }
 
@@ -383,7 +530,7 @@ impl Handler<GetInfo> for Room {
             name: self.name.clone(),
             members: self.members.len(),
             owner: self.owner.clone(),
-            private: self.key.is_some(),
+            private: self.key_hash.is_some(),
             created: self.created,
             topic: self.topic.clone(),
             messages: self.messages,
@@ -416,6 +563,7 @@ impl Handler<SetTopic> for Room {
         }
         .to_line();
         self.topic = Some(msg.text);
+        self.save();
         self.broadcast(&line, None);
         self.changed(ctx);
         Ok(self.name.clone())

@@ -30,9 +30,10 @@ use crate::protocol::{ErrorCode, ProtocolError, Verb, VerbTag};
 use crate::reply::{Event, OkReply, Reply};
 use crate::send_queue::{run_writer, FileBody, SendQueue, WriterEnd};
 use crate::server::{ServerState, SocketGuard};
+use crate::storage::StoredMessage;
 
 /// A room the session is in.
-struct Joined {
+struct Membership {
     name: RoomName,
     addr: Addr<Room>,
 }
@@ -67,6 +68,9 @@ enum Upload {
 
 /// Bytes gathered before one write to disk.
 const UPLOAD_CHUNK: usize = 64 * 1024;
+/// MSGs a client may have waiting for storage before it must wait: bounds
+/// what one client can pile up in the database queue.
+const MAX_UNACKED_MSGS: usize = 256;
 
 /// The actor behind one connection.
 pub struct Session {
@@ -78,7 +82,7 @@ pub struct Session {
     writer: Option<(OwnedWriteHalf, SocketGuard)>,
     nick: Option<Nick>,
     /// The rooms the client is in, oldest join first: the last is current.
-    rooms: Vec<Joined>,
+    rooms: Vec<Membership>,
     flood: TokenBucket,
     last_activity: Instant,
     /// When the server's unanswered PING was sent.
@@ -140,7 +144,7 @@ impl Session {
         }
     }
 
-    fn joined(&self, room: &Folded) -> Option<&Joined> {
+    fn joined(&self, room: &Folded) -> Option<&Membership> {
         self.rooms.iter().find(|j| j.name.folded() == room)
     }
 
@@ -164,24 +168,19 @@ impl Session {
 
         // A FILE header announces a body; it is read even when refused,
         // unless it is too large to read at all.
-        let body = if verb == Some(Verb::File) {
-            announced_body_len(line.as_bytes())
-        } else {
-            None
-        };
-        if let Some(size) = body {
-            if size > self.state.config.files.max_bytes {
-                self.error(
+        // Decided exactly as the codec decides it, whatever else is wrong
+        // with the line (a NUL in the file name, say).
+        let body = announced_body_len(line.as_bytes());
+        let max_file = self.state.config.files.max_bytes;
+        if body.is_some_and(|size| size > max_file) {
+            return self.in_order(0, ctx, move |act, ctx| {
+                act.error(
                     Verb::File,
                     ErrorCode::FileTooLarge,
-                    format!(
-                        "files are limited to {} bytes",
-                        self.state.config.files.max_bytes
-                    ),
+                    format!("files are limited to {max_file} bytes"),
                 );
-                self.close(Some("file too large".into()), ctx);
-                return;
-            }
+                act.close(Some("file too large".into()), ctx);
+            });
         }
 
         let charged = verb.is_none_or(Verb::is_flood_charged);
@@ -201,20 +200,43 @@ impl Session {
             parsed
         };
 
-        match (outcome, body) {
-            (Err(e), Some(_)) => self.upload = Some(Upload::Discard(e)),
-            (Err(e), None) => self.send(e),
-            (Ok(cmd), _) => self.execute(cmd, ctx),
-        }
+        // A MSG may overtake the OK MSGs still owed for earlier ones (up
+        // to a bound); anything else answers after them.
+        let keep = match &outcome {
+            Ok(Command::Msg { .. }) => MAX_UNACKED_MSGS - 1,
+            _ => 0,
+        };
+        self.in_order(keep, ctx, move |act, ctx| match (outcome, body) {
+            (Err(e), Some(_)) => act.upload = Some(Upload::Discard(e)),
+            (Err(e), None) => act.send(e),
+            (Ok(cmd), _) => act.execute(cmd, ctx),
+        });
     }
 
-    fn on_bad_frame(&mut self, code: ErrorCode, text: String) {
+    /// Runs `f` once at most `keep` promised `OK MSG` replies are still
+    /// owed, so that replies go out in command order.
+    fn in_order<F>(&mut self, keep: usize, ctx: &mut Context<Self>, f: F)
+    where
+        F: FnOnce(&mut Self, &mut Context<Self>) + 'static,
+    {
+        if self.queue.acks_pending() <= keep {
+            return f(self, ctx);
+        }
+        let settled = self.queue.acks_at_most(keep);
+        ctx.wait(
+            settled
+                .into_actor(self)
+                .map(move |(), act, ctx| f(act, ctx)),
+        );
+    }
+
+    fn on_bad_frame(&mut self, code: ErrorCode, text: String, ctx: &mut Context<Self>) {
         let code = if self.flood.try_take(Instant::now()) {
             code
         } else {
             ErrorCode::RateLimited
         };
-        self.error(VerbTag::Star, code, text);
+        self.in_order(0, ctx, move |act, _| act.error(VerbTag::Star, code, text));
     }
 
     fn on_body(&mut self, chunk: Bytes, ctx: &mut Context<Self>) {
@@ -393,7 +415,7 @@ impl Session {
                 target, filename, ..
             } => self.cmd_file(target, filename, ctx),
             Command::Fetch { id } => self.cmd_fetch(id, ctx),
-            Command::History { room, .. } => self.cmd_history(room),
+            Command::History { room, count } => self.cmd_history(room, count, ctx),
             Command::Ping { token } => self.send(Reply::Pong(token)),
             Command::Pong { .. } => {}
             Command::Help { verb } => self.cmd_help(verb),
@@ -496,6 +518,8 @@ impl Session {
             session: ctx.address().recipient(),
         };
         let asked = room.clone();
+        let db = self.state.db.clone();
+        let on_join = self.state.config.history.on_join;
         let work = async move {
             // A room that emptied and stopped a moment ago is replaced by a
             // fresh one on the next try.
@@ -513,19 +537,28 @@ impl Session {
                     queue: join.queue.clone(),
                     session: join.session.clone(),
                 };
-                match addr.send(attempt).await {
-                    Ok(res) => return res.map(|name| (name, addr)),
+                let joined = match addr.send(attempt).await {
+                    Ok(res) => res?,
                     Err(MailboxError::Closed) => continue,
                     Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
-                }
+                };
+                let history = match (db, joined.replay_upto) {
+                    (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
+                        db.history(&joined.name, upto, on_join).await
+                    }
+                    _ => Vec::new(),
+                };
+                return Ok((joined.name, addr, history));
             }
             Err(ErrorCode::Internal)
         };
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
-            Ok((name, addr)) => {
+            Ok((name, addr, history)) => {
+                act.send_history(&name, history);
+                act.send(OkReply::Join(name.clone()));
                 act.rooms.retain(|j| j.name.folded() != name.folded());
                 info!(parent: &act.span, room = %name, "joined");
-                act.rooms.push(Joined { name, addr });
+                act.rooms.push(Membership { name, addr });
             }
             Err(code) => {
                 let text = match code {
@@ -536,6 +569,26 @@ impl Session {
                 act.error(Verb::Join, code, text);
             }
         }));
+    }
+
+    /// Queues stored messages as `HISTORY` lines; returns how many.
+    fn send_history(&self, room: &RoomName, history: Vec<StoredMessage>) -> usize {
+        let mut count = 0;
+        for m in history {
+            // A sender's nickname is valid when stored; a limit lowered since
+            // must not hide their words.
+            let Ok(from) = Nick::parse(&m.from, crate::client::NAME_LIMIT) else {
+                continue;
+            };
+            self.send(Reply::History {
+                room: room.clone(),
+                time: rfc3339(m.time),
+                from,
+                text: m.text,
+            });
+            count += 1;
+        }
+        count
     }
 
     fn not_in_room(&self, verb: Verb, room: &RoomName) {
@@ -580,12 +633,22 @@ impl Session {
             };
         };
         debug!(parent: &self.span, room = %joined.name, %text, "msg");
+        // Where history is kept, OK MSG comes from the database once the
+        // message is stored; meanwhile later commands wait their turn.
+        let ack = self.state.db.as_ref().map(|_| {
+            self.queue.expect_ack();
+            self.queue.clone()
+        });
+        let name = joined.name.clone();
         joined.addr.do_send(room::Say {
             id: self.id,
             from,
             text,
+            ack: ack.clone(),
         });
-        self.send(OkReply::Msg(joined.name.clone()));
+        if ack.is_none() {
+            self.send(OkReply::Msg(name));
+        }
     }
 
     fn cmd_privmsg(&mut self, to: Nick, text: String, ctx: &mut Context<Self>) {
@@ -869,12 +932,22 @@ impl Session {
         }));
     }
 
-    fn cmd_history(&mut self, room: RoomName) {
+    fn cmd_history(&mut self, room: RoomName, count: Option<u32>, ctx: &mut Context<Self>) {
         let Some(joined) = self.joined(room.folded()) else {
             return self.not_in_room(Verb::History, &room);
         };
-        // No message store yet: this is the "history off" answer.
-        self.send(OkReply::History(joined.name.clone(), 0));
+        let name = joined.name.clone();
+        let Some(db) = self.state.db.clone() else {
+            return self.send(OkReply::History(name, 0));
+        };
+        let history = &self.state.config.history;
+        let count = count.unwrap_or(history.on_join).min(history.max_fetch);
+        let query = async move { db.history(&name, u64::MAX, count).await };
+        let name = joined.name.clone();
+        ctx.wait(query.into_actor(self).map(move |messages, act, _| {
+            let sent = act.send_history(&name, messages);
+            act.send(OkReply::History(name, sent));
+        }));
     }
 
     fn cmd_help(&mut self, verb: Option<Verb>) {
@@ -994,15 +1067,16 @@ impl StreamHandler<io::Result<Frame>> for Session {
         self.last_activity = Instant::now();
         match item {
             Ok(Frame::Line(line)) => self.on_line(line, ctx),
-            Ok(Frame::TooLong) => self.on_bad_frame(
-                ErrorCode::LineTooLong,
-                format!(
-                    "lines are limited to {} bytes",
-                    self.state.config.limits.max_line_bytes
-                ),
-            ),
+            Ok(Frame::TooLong) => {
+                let max = self.state.config.limits.max_line_bytes;
+                self.on_bad_frame(
+                    ErrorCode::LineTooLong,
+                    format!("lines are limited to {max} bytes"),
+                    ctx,
+                )
+            }
             Ok(Frame::BadUtf8) => {
-                self.on_bad_frame(ErrorCode::BadUtf8, "lines must be UTF-8".into())
+                self.on_bad_frame(ErrorCode::BadUtf8, "lines must be UTF-8".into(), ctx)
             }
             Ok(Frame::Body(chunk)) => self.on_body(chunk, ctx),
             Ok(Frame::BodyEnd) => self.on_body_end(ctx),

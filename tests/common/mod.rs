@@ -12,10 +12,12 @@ use chatroom::server::ServerHandle;
 /// How long a read waits before the test fails.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A server on its own thread, with its own temporary files directory.
+/// A server on its own thread, with its own temporary data directory
+/// (`files/` for `files.dir`, `history.db` for `history.db`).
 pub struct TestServer {
     handle: ServerHandle,
-    files: tempfile::TempDir,
+    data: tempfile::TempDir,
+    files: std::path::PathBuf,
 }
 
 impl TestServer {
@@ -26,25 +28,36 @@ impl TestServer {
 
     /// Its `files.dir`.
     pub fn files_dir(&self) -> &std::path::Path {
-        self.files.path()
+        &self.files
     }
 
-    /// Shuts it down as SIGTERM would, and waits; returns the files
+    /// Its `history.db`.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.data.path().join("history.db")
+    }
+
+    /// Shuts it down as SIGTERM would, and waits; returns the data
     /// directory so that a restarted server can reuse it.
     pub fn shutdown(self) -> tempfile::TempDir {
         self.handle.shutdown();
-        self.files
+        self.data
     }
 }
 
-/// Starts a server on `config`, with a fresh files directory unless one is
-/// given, logging nowhere.
-pub fn start_config(mut config: Config, files: Option<tempfile::TempDir>) -> TestServer {
-    let files = files.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
-    config.files.dir = files.path().to_path_buf();
+/// Starts a server on `config`, with a fresh data directory unless one is
+/// given (to restart on the same data), logging nowhere.
+pub fn start_config(mut config: Config, data: Option<tempfile::TempDir>) -> TestServer {
+    let data = data.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
+    let files = data.path().join("files");
+    config.files.dir = files.clone();
+    config.history.db = data.path().join("history.db");
     config.log.dir = "".into();
     let handle = ServerHandle::start(config).expect("server starts");
-    TestServer { handle, files }
+    TestServer {
+        handle,
+        data,
+        files,
+    }
 }
 
 /// Starts a server with `toml` layered on the defaults, on an ephemeral

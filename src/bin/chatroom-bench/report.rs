@@ -127,9 +127,9 @@ impl Probe {
     /// A probe of `server` (checked readable now) and of this process.
     pub fn new(server: Option<u32>) -> anyhow::Result<Probe> {
         if let Some(pid) = server {
-            Target::Pid(pid).sample().map_err(|e| {
-                anyhow::anyhow!("--server-pid {pid}: cannot read /proc/{pid}: {e}")
-            })?;
+            Target::Pid(pid)
+                .sample()
+                .map_err(|e| anyhow::anyhow!("--server-pid {pid}: cannot read /proc/{pid}: {e}"))?;
         }
         Ok(Probe { server })
     }
@@ -164,7 +164,7 @@ pub fn human(n: f64) -> String {
     let digits = whole.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -183,6 +183,40 @@ pub fn kib(n: f64) -> String {
         format!("{:.1} MiB", n / 1024.0)
     } else {
         format!("{n:.1} KiB")
+    }
+}
+
+/// Folds `client N: <problem>` lines into one line per problem, with how
+/// many clients had it, in order of first appearance.
+pub fn group_failures(failures: &[String]) -> Vec<String> {
+    let mut groups: Vec<(String, usize, Option<String>)> = Vec::new();
+    for f in failures {
+        let (who, what) = match f.strip_prefix("client ").and_then(|r| r.split_once(": ")) {
+            Some((n, what)) => (Some(n.to_string()), what.to_string()),
+            None => (None, f.clone()),
+        };
+        match groups.iter_mut().find(|g| g.0 == what) {
+            Some(g) => g.1 += 1,
+            None => groups.push((what, 1, who)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(what, count, who)| match (count, who) {
+            (1, Some(n)) => format!("client {n}: {what}"),
+            (_, Some(n)) => format!("{count} clients (client {n} first): {what}"),
+            (_, None) => what,
+        })
+        .collect()
+}
+
+/// Warns when the server's accept backlog overflowed during setup.
+pub fn warn_overflows(overflows: Option<u64>) {
+    if let Some(n) = overflows.filter(|&n| n > 0) {
+        println!(
+            "  WARNING         {n} connection attempts dropped by a full listen backlog \
+             (each retried after 1 s): lower --concurrency, or raise the server's backlog"
+        );
     }
 }
 
@@ -217,6 +251,24 @@ mod tests {
         assert_eq!(human(999.0), "999");
         assert_eq!(human(-1000.0), "-1,000");
         assert_eq!(kib(2048.0), "2.0 MiB");
+    }
+
+    #[test]
+    fn failures_are_grouped_by_problem() {
+        let f = [
+            "client 3: the server closed the connection".to_string(),
+            "client 1: the server closed the connection".to_string(),
+            "client 2: nothing received for 3s".to_string(),
+            "some clients did not finish in time".to_string(),
+        ];
+        assert_eq!(
+            group_failures(&f),
+            [
+                "2 clients (client 3 first): the server closed the connection",
+                "client 2: nothing received for 3s",
+                "some clients did not finish in time",
+            ]
+        );
     }
 
     #[test]

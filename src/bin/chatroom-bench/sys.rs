@@ -73,6 +73,29 @@ fn vm_rss_kib(status: &str) -> Option<u64> {
     line.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
+/// How many connection attempts this network namespace's listeners have
+/// dropped because their accept backlog was full (`ListenOverflows` in
+/// `/proc/net/netstat`). A dropped SYN is retried by the client after a
+/// second, which shows as a stall in the connect rate.
+pub fn listen_overflows() -> Option<u64> {
+    let text = fs::read_to_string("/proc/net/netstat").ok()?;
+    netstat_value(&text, "TcpExt:", "ListenOverflows")
+}
+
+/// A counter from the name/value line pairs of `/proc/net/netstat`.
+fn netstat_value(text: &str, section: &str, key: &str) -> Option<u64> {
+    let mut lines = text.lines();
+    while let Some(names) = lines.next() {
+        let values = lines.next()?;
+        if !names.starts_with(section) {
+            continue;
+        }
+        let at = names.split_ascii_whitespace().position(|n| n == key)?;
+        return values.split_ascii_whitespace().nth(at)?.parse().ok();
+    }
+    None
+}
+
 /// `sysconf(_SC_CLK_TCK)`: the unit of the CPU times in `/proc` (100 on
 /// Linux).
 pub fn clock_ticks_per_second() -> u64 {
@@ -119,6 +142,17 @@ mod tests {
     fn rss_is_read_in_kib() {
         let status = "Name:\tx\nVmPeak:\t  999 kB\nVmRSS:\t   4242 kB\n";
         assert_eq!(vm_rss_kib(status), Some(4242));
+    }
+
+    #[test]
+    fn netstat_counters_are_found_by_name() {
+        let text = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\n\
+                    TcpExt: 0 917 917\n\
+                    IpExt: InNoRoutes\n\
+                    IpExt: 3\n";
+        assert_eq!(netstat_value(text, "TcpExt:", "ListenOverflows"), Some(917));
+        assert_eq!(netstat_value(text, "IpExt:", "InNoRoutes"), Some(3));
+        assert_eq!(netstat_value(text, "TcpExt:", "Nothing"), None);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! Each sender has a writer task and a reader (its own member loop). In
 //! window mode the writer keeps at most `window` messages unacknowledged
 //! (`OK MSG` is the acknowledgement); at a fixed rate it sends on a
-//! schedule, stamping each message with its due time so that a server that
-//! falls behind shows up in the latency (no coordinated omission), still
-//! within the window. Receivers count every copy, check each sender's
+//! schedule, still within the window, and a message that goes out more
+//! than 2 ms late carries its due time rather than its send time, so that
+//! a server that falls behind shows up in the latency (no coordinated
+//! omission). Receivers count every copy, check each sender's
 //! sequence numbers, and record send-to-receive latency for messages sent
 //! after the warm-up.
 //!
@@ -27,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::net::{self, classify, parse_msg, push_msg, Conn, Kind, LineReader, Stamp};
 use crate::report::{self, human, Latencies, Probe, LOCAL_BATCH};
+use crate::sys;
 use crate::Common;
 
 /// How senders pace themselves.
@@ -79,6 +81,9 @@ pub struct Plan {
 const MAX_BATCH: u64 = 256;
 /// How often a draining receiver checks whether its room is complete.
 const DRAIN_TICK: Duration = Duration::from_millis(10);
+/// How late a scheduled send may be and still count as on time: tokio's
+/// timer wakes on whole milliseconds.
+const TIMER_SLACK_NS: u64 = 2_000_000;
 /// Distinct error texts kept per connection.
 const KEEP_ERRORS: usize = 3;
 
@@ -236,6 +241,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
 
     // Setup: connect, register and join, a bounded number at a time.
     let setup_started = Instant::now();
+    let overflows_before = sys::listen_overflows();
     let gate = Arc::new(Semaphore::new(common.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for client in 0..total {
@@ -261,6 +267,9 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         }
     }
     let setup_secs = setup_started.elapsed().as_secs_f64();
+    let overflows = sys::listen_overflows()
+        .zip(overflows_before)
+        .map(|(after, before)| after.saturating_sub(before));
     println!(
         "  setup           {total} clients connected, registered and joined in {setup_secs:.2} s"
     );
@@ -295,7 +304,8 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     // Drain: every member ends by itself within --drain; past a grace
     // period the stragglers are told to stop.
     let mut outcomes = Vec::with_capacity(total);
-    let grace = tokio::time::Instant::now() + plan.drain + common.timeout() + Duration::from_secs(2);
+    let grace =
+        tokio::time::Instant::now() + plan.drain + common.timeout() + Duration::from_secs(2);
     loop {
         tokio::select! {
             joined = tasks.join_next() => match joined {
@@ -314,7 +324,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
             failures.push(format!("client {client}: {e}"));
         }
     }
-    failures.dedup();
+    let failures = report::group_failures(&failures);
     let drain_secs = after.at.elapsed().as_secs_f64();
 
     // Figures.
@@ -382,6 +392,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         human(lat.count as f64)
     );
     report::print_usage(server.as_ref(), tool.as_ref());
+    report::warn_overflows(overflows);
     if let Some(d) = per_server_cpu {
         println!(
             "  efficiency      {} deliveries per second of server CPU",
@@ -408,6 +419,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         "warmup_secs": plan.warmup.as_secs_f64(),
         "measured_secs": window_secs,
         "setup_secs": setup_secs,
+        "listen_overflows": overflows,
         "drain_secs": drain_secs,
         "messages_sent": sent,
         "messages_acked": acked,
@@ -465,8 +477,8 @@ async fn member(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -> Out
     let timeout = shared.common.timeout();
     let setup = async {
         let _permit = gate.acquire().await?;
-        let mut conn = net::connect_and_register(shared.common.addr, &nick, timeout, 64 * 1024)
-            .await?;
+        let mut conn =
+            net::connect_and_register(shared.common.addr, &nick, timeout, 64 * 1024).await?;
         net::join(&mut conn, &shared.rooms[room].name, timeout).await?;
         anyhow::Ok(conn)
     };
@@ -598,7 +610,8 @@ async fn read_loop(
         last_rx = Instant::now();
         let now_ns = shared.now_ns();
         let warm_end = shared.warm_end_ns.load(Ordering::Relaxed);
-        let in_window = now_ns >= warm_end && now_ns < shared.measure_end_ns.load(Ordering::Relaxed);
+        let in_window =
+            now_ns >= warm_end && now_ns < shared.measure_end_ns.load(Ordering::Relaxed);
         let (mut oks, mut errs) = (0u64, 0u64);
         let mut answer: Option<Vec<u8>> = None;
         let mut problems: Vec<String> = Vec::new();
@@ -767,10 +780,19 @@ async fn writer(
             }
         };
         for i in 0..n {
+            let due = (first_stamp + step * i as f64) as u64;
+            // A message late only by the timer's granularity carries its
+            // real send time; one held back longer (by the window, or a
+            // busy tool) carries its due time, so the delay counts.
+            let nanos = if now_ns.saturating_sub(due) <= TIMER_SLACK_NS {
+                now_ns
+            } else {
+                due
+            };
             let stamp = Stamp {
                 sender: client as u64,
                 seq,
-                nanos: (first_stamp + step * i as f64) as u64,
+                nanos,
             };
             push_msg(&mut buf, room_name, stamp, plan.size);
             seq += 1;

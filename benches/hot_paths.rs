@@ -1,0 +1,178 @@
+//! Micro-benchmarks of the server's hot paths (`cargo bench`):
+//!
+//! - `parse_line`: one client line to a `Command`;
+//! - `event_to_line`: rendering an event once, for every recipient;
+//! - `fanout_push/N`: pushing one shared line into N member queues, as a
+//!   room does for each message, waking each member's writer (only the
+//!   pushes are timed; the writers then drain the queues untimed, so the
+//!   queues are in their steady state: empty, with their capacity kept);
+//! - `fanout_push_drain/N`: the same, plus every member's writer task
+//!   taking the line and writing it (to `tokio::io::sink`), on one
+//!   current-thread runtime: what one message costs the server apart from
+//!   the socket's system calls.
+//!
+//! The end-to-end load generator is `chatroom-bench` (src/bin).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+use chatroom::names::{NameLimits, Nick, RoomName};
+use chatroom::parser::parse_line;
+use chatroom::reply::Event;
+use chatroom::send_queue::{run_writer, SendQueue};
+
+/// Fan-out sizes: a busy room and a big one.
+const MEMBERS: [usize; 3] = [10, 200, 1000];
+
+fn parse(c: &mut Criterion) {
+    let limits = NameLimits::default();
+    let lines = [
+        (
+            "msg_room",
+            "MSG #lobby hello everyone, how is it going today?",
+        ),
+        ("msg_current", "MSG hello everyone, how is it going today?"),
+        ("join", "JOIN #lobby"),
+        ("nick", "NICK alice_42"),
+        ("privmsg", "PRIVMSG bob see you at 6"),
+        ("unknown", "FLY away"),
+    ];
+    let mut group = c.benchmark_group("parse_line");
+    group.throughput(Throughput::Elements(1));
+    for (name, line) in lines {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let _ = black_box(parse_line(black_box(line), &limits));
+            })
+        });
+    }
+    group.finish();
+}
+
+fn render(c: &mut Criterion) {
+    let room = RoomName::parse("#lobby", 32).expect("valid room");
+    let nick = Nick::parse("alice_42", 24).expect("valid nick");
+    let msg = Event::Msg {
+        room: room.clone(),
+        from: nick.clone(),
+        text: "hello everyone, how is it going today? ".repeat(2),
+    };
+    let join = Event::Join { room, nick };
+    let mut group = c.benchmark_group("event_to_line");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("msg", |b| b.iter(|| black_box(black_box(&msg).to_line())));
+    group.bench_function("join", |b| b.iter(|| black_box(black_box(&join).to_line())));
+    group.finish();
+}
+
+fn a_message_line() -> Bytes {
+    Event::Msg {
+        room: RoomName::parse("#lobby", 32).expect("valid room"),
+        from: Nick::parse("alice_42", 24).expect("valid nick"),
+        text: "x".repeat(64),
+    }
+    .to_line()
+}
+
+/// N member queues, each drained by its writer task on `runtime`.
+struct Members {
+    queues: Vec<SendQueue>,
+    writers: Vec<tokio::task::JoinHandle<chatroom::send_queue::WriterEnd>>,
+}
+
+impl Members {
+    fn new(runtime: &tokio::runtime::Runtime, n: usize) -> Members {
+        let queues: Vec<SendQueue> = (0..n).map(|_| SendQueue::new(256 * 1024)).collect();
+        let writers = queues
+            .iter()
+            .map(|q| runtime.spawn(run_writer(q.clone(), tokio::io::sink())))
+            .collect();
+        Members { queues, writers }
+    }
+
+    /// Pushes one line to every member.
+    fn push(&self, line: &Bytes) {
+        for q in &self.queues {
+            let _ = q.push(line.clone());
+        }
+    }
+
+    /// Lets the woken writers run until all is written: they run in the
+    /// order they were woken, so the last queue empties last.
+    async fn drained(&self) {
+        let last = self.queues.last().expect("at least one member");
+        while last.queued_bytes() > 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn close(self, runtime: &tokio::runtime::Runtime) {
+        for q in &self.queues {
+            q.close();
+        }
+        runtime.block_on(async {
+            for w in self.writers {
+                let _ = w.await;
+            }
+        });
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+fn fanout_push(c: &mut Criterion) {
+    let line = a_message_line();
+    let runtime = runtime();
+    let mut group = c.benchmark_group("fanout_push");
+    for n in MEMBERS {
+        let members = Members::new(&runtime, n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    let mut pushing = Duration::ZERO;
+                    for _ in 0..iters {
+                        let started = Instant::now();
+                        members.push(&line);
+                        pushing += started.elapsed();
+                        members.drained().await;
+                    }
+                    pushing
+                })
+            })
+        });
+        members.close(&runtime);
+    }
+    group.finish();
+}
+
+fn fanout_push_drain(c: &mut Criterion) {
+    let line = a_message_line();
+    let runtime = runtime();
+    let mut group = c.benchmark_group("fanout_push_drain");
+    for n in MEMBERS {
+        let members = Members::new(&runtime, n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    members.push(&line);
+                    members.drained().await;
+                })
+            })
+        });
+        members.close(&runtime);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse, render, fanout_push, fanout_push_drain);
+criterion_main!(benches);

@@ -1,0 +1,331 @@
+//! `chatroom-bench`: a load generator for the chatroom server, speaking
+//! the native line protocol over real TCP.
+//!
+//! Scenarios (subcommands):
+//! - `fanout`: C clients in one room, S of them sending; deliveries per
+//!   second, loss (must be zero) and send-to-receive latency.
+//! - `rooms`: R rooms of K members, every member talking.
+//! - `conns`: N idle registered clients in rooms; the connect + register
+//!   rate, the join rate, and the server's memory per connection.
+//!   `--join-one-room` puts all N in one room.
+//!
+//! With `--server-pid` every scenario also reads the server's CPU time and
+//! memory from `/proc`, giving deliveries per second of server CPU. Every
+//! run prints a summary for people, then one JSON line with every figure.
+//! It always ends by itself: setup, warm-up, measurement and drain are each
+//! bounded, every read has a time limit, and a connection failure makes
+//! the tool exit non-zero.
+
+mod conns;
+mod net;
+mod report;
+mod sys;
+mod traffic;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::{Args, Parser, Subcommand};
+
+/// A load generator for the chatroom server (native protocol over TCP).
+///
+/// Start the server with flood control lifted, for example:
+/// CHATROOM_LIMITS__FLOOD_BURST=1000000 CHATROOM_LIMITS__FLOOD_RATE_PER_SEC=1000000
+/// CHATROOM_LOG__LEVEL=warn CHATROOM_LOG__DIR= taskset -c 0 target/release/chatroom
+/// --listen 127.0.0.1:5555, then run this tool on the other core with
+/// `taskset -c 1`.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+/// Options every scenario takes.
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// The server's address.
+    #[arg(long, global = true, default_value = "127.0.0.1:5555")]
+    addr: String,
+    /// The server's process id: measure its CPU time and memory (/proc).
+    #[arg(long, global = true, value_name = "PID")]
+    server_pid: Option<u32>,
+    /// Time limit for each read and write, and for silence while messages
+    /// should be flowing, in seconds.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    timeout: f64,
+    /// Time limit for connecting and setting up every client, in seconds.
+    #[arg(long, global = true, default_value_t = 120.0)]
+    setup_timeout: f64,
+    /// Clients connecting and registering at the same time. Above the
+    /// server's listen backlog (128 for a std/tokio listener) SYNs get
+    /// dropped and retried a second later.
+    #[arg(long, global = true, default_value_t = 100)]
+    concurrency: usize,
+    /// Runtime threads (default: the CPUs this process may use, so
+    /// `taskset -c 1` gives a single-threaded tool).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// A tag for nicknames and rooms (default: made up from the pid and
+    /// the clock). Nicknames are `b<run-id>_<n>`, rooms `#bench<run-id>_<r>`.
+    #[arg(long, global = true)]
+    run_id: Option<String>,
+}
+
+/// Message traffic options shared by `fanout` and `rooms`.
+#[derive(Debug, Args)]
+struct TrafficArgs {
+    /// Unacknowledged messages allowed per sender (OK MSG acknowledges).
+    #[arg(long, default_value_t = 64)]
+    window: u64,
+    /// Send at this many messages per second in all (spread evenly over
+    /// the senders, still bounded by --window) instead of as fast as the
+    /// window allows.
+    #[arg(long, value_name = "MSGS_PER_SEC")]
+    rate: Option<f64>,
+    /// Bytes of message text (the stamp, padded).
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Seconds of traffic before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds to wait, after sending stops, for the last copies.
+    #[arg(long, default_value_t = 10.0)]
+    drain: f64,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// C clients in one room, S of them sending: deliveries/s, loss, latency.
+    Fanout {
+        /// Members of the room.
+        #[arg(short, long, default_value_t = 200)]
+        clients: usize,
+        /// How many of them send.
+        #[arg(short, long, default_value_t = 10)]
+        senders: usize,
+        #[command(flatten)]
+        traffic: TrafficArgs,
+    },
+    /// R rooms of K members, every member talking (a busy community).
+    Rooms {
+        /// Number of rooms.
+        #[arg(short, long, default_value_t = 100)]
+        rooms: usize,
+        /// Members per room.
+        #[arg(short = 'k', long, default_value_t = 10)]
+        per_room: usize,
+        /// Senders per room (default: every member).
+        #[arg(long)]
+        senders_per_room: Option<usize>,
+        #[command(flatten)]
+        traffic: TrafficArgs,
+    },
+    /// N idle registered clients in rooms: connect+register rate, join rate,
+    /// server memory per connection.
+    Conns {
+        /// Number of clients (keep within the open-files limit of both
+        /// processes, and the server's limits.max_clients).
+        #[arg(short = 'n', long, default_value_t = 10_000)]
+        clients: usize,
+        /// Members per room.
+        #[arg(long, default_value_t = 10)]
+        room_size: usize,
+        /// Put every client in one room, timing N joins to one room.
+        #[arg(long)]
+        join_one_room: bool,
+        /// Seconds the clients stay, idle, after joining.
+        #[arg(long, default_value_t = 1.0)]
+        hold: f64,
+    },
+}
+
+/// The resolved common options.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// The server.
+    pub addr: SocketAddr,
+    /// Its pid, if given.
+    pub server_pid: Option<u32>,
+    timeout: Duration,
+    setup_timeout: Duration,
+    /// Clients setting up at once.
+    pub concurrency: usize,
+}
+
+impl Common {
+    /// The time limit for one read, write or expected reply.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The time limit for a whole setup phase.
+    pub fn setup_timeout(&self) -> Duration {
+        self.setup_timeout
+    }
+}
+
+fn secs(name: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| anyhow!("--{name} must be a number of seconds"))
+}
+
+fn resolve(args: &CommonArgs) -> anyhow::Result<Common> {
+    let addr = args
+        .addr
+        .to_socket_addrs()
+        .with_context(|| format!("--addr {}", args.addr))?
+        .next()
+        .ok_or_else(|| anyhow!("--addr {} resolves to nothing", args.addr))?;
+    let timeout = secs("timeout", args.timeout)?;
+    if timeout.is_zero() {
+        bail!("--timeout must be above 0");
+    }
+    Ok(Common {
+        addr,
+        server_pid: args.server_pid,
+        timeout,
+        setup_timeout: secs("setup-timeout", args.setup_timeout)?,
+        concurrency: args.concurrency.max(1),
+    })
+}
+
+/// A short tag unique enough for one server's lifetime: base-36 of the
+/// pid and the clock.
+fn make_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut x = nanos ^ (u64::from(std::process::id()) << 40);
+    let mut out = String::new();
+    for _ in 0..5 {
+        let d = (x % 36) as u8;
+        out.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
+        x /= 36;
+    }
+    out
+}
+
+fn traffic_plan(
+    scenario: &'static str,
+    rooms: usize,
+    per_room: usize,
+    senders_per_room: usize,
+    t: &TrafficArgs,
+) -> anyhow::Result<traffic::Plan> {
+    let pace = match t.rate {
+        Some(r) if r > 0.0 && r.is_finite() => traffic::Pace::Rate {
+            per_sec: r,
+            window: t.window,
+        },
+        Some(_) => bail!("--rate must be above 0"),
+        None => traffic::Pace::Window(t.window),
+    };
+    Ok(traffic::Plan {
+        scenario,
+        rooms,
+        per_room,
+        senders_per_room,
+        pace,
+        size: t.size,
+        warmup: secs("warmup", t.warmup)?,
+        duration: secs("duration", t.duration)?,
+        drain: secs("drain", t.drain)?,
+    })
+}
+
+async fn run(cli: Cli, common: Common, run_id: String) -> anyhow::Result<bool> {
+    match cli.scenario {
+        Scenario::Fanout {
+            clients,
+            senders,
+            traffic,
+        } => {
+            let plan = traffic_plan("fanout", 1, clients, senders, &traffic)?;
+            traffic::run(plan, common, run_id).await
+        }
+        Scenario::Rooms {
+            rooms,
+            per_room,
+            senders_per_room,
+            traffic,
+        } => {
+            let senders = senders_per_room.unwrap_or(per_room);
+            let plan = traffic_plan("rooms", rooms, per_room, senders, &traffic)?;
+            traffic::run(plan, common, run_id).await
+        }
+        Scenario::Conns {
+            clients,
+            room_size,
+            join_one_room,
+            hold,
+        } => {
+            let plan = conns::Plan {
+                clients,
+                room_size: room_size.max(1),
+                one_room: join_one_room,
+                hold: secs("hold", hold)?,
+            };
+            conns::run(plan, common, run_id).await
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let common = match resolve(&cli.common) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("chatroom-bench: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match sys::raise_nofile_limit() {
+        Ok(Some(n)) if n < 1024 => {
+            eprintln!("chatroom-bench: warning: only {n} open files allowed")
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("chatroom-bench: warning: cannot raise the open-files limit: {e}"),
+    }
+    let run_id = cli.common.run_id.clone().unwrap_or_else(make_run_id);
+    let threads = cli
+        .common
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chatroom-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli, common, run_id));
+    // Connections are closed already; do not wait for stray tasks.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("chatroom-bench: {e:#}");
+            let line = serde_json::json!({ "ok": false, "error": format!("{e:#}") });
+            println!("{line}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,773 @@
+//! The embedded database: room messages, rooms and the shared-file index,
+//! in SQLite (WAL mode) at `history.db`.
+//!
+//! One dedicated thread owns the connection and is fed through a channel,
+//! so no actor ever waits on SQLite. It commits in groups: it takes every
+//! request already waiting (up to a batch), writes them in one transaction,
+//! commits, and only then acknowledges each message (`OK MSG`, pushed into
+//! the sender's queue). Under load batches grow by themselves; when idle a
+//! message is committed at once. With `synchronous = NORMAL` in WAL mode a
+//! commit is a write to the WAL file: it survives the process being killed
+//! (SIGKILL), which is the guarantee the protocol makes.
+//!
+//! Requests are handled in the order they were sent, and a read commits
+//! what is pending first, so a reader sees every write sent before it.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::oneshot;
+use tracing::{error, info};
+
+use crate::names::RoomName;
+use crate::protocol::{ErrorCode, ProtocolError, Verb};
+use crate::reply::{OkReply, Reply};
+use crate::send_queue::SendQueue;
+
+/// Requests taken into one transaction at most.
+const MAX_BATCH: usize = 4096;
+
+/// The schema, one step per version; `PRAGMA user_version` says how many
+/// steps a database has had.
+const MIGRATIONS: &[&str] = &[
+    // 1: rooms and their messages.
+    "CREATE TABLE rooms (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        owner TEXT,
+        key_hash TEXT,
+        topic TEXT,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE messages (
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        time_ms INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (room, seq)
+    ) WITHOUT ROWID;",
+    // 2: the shared-file index.
+    "CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        target_is_room INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        stored_ms INTEGER NOT NULL
+    );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database could not be opened, read or migrated.
+    #[error("configuration key `history.db`: cannot use {path}: {source}")]
+    Open {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The database's directory could not be created.
+    #[error("configuration key `history.db`: cannot create the directory of {path}: {source}")]
+    Dir {
+        /// The database file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The database was written by a newer version of the server.
+    #[error("configuration key `history.db`: {path} has schema version {found}, newer than this server's {SCHEMA_VERSION}")]
+    TooNew {
+        /// The database file.
+        path: String,
+        /// Its version.
+        found: i64,
+    },
+}
+
+/// A stored room message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Its number within the room, from 1.
+    pub seq: u64,
+    /// When it was said.
+    pub time: SystemTime,
+    /// Who said it.
+    pub from: String,
+    /// What was said.
+    pub text: String,
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// Its name as first spelled, with `#`.
+    pub name: String,
+    /// The owner's nickname.
+    pub owner: Option<String>,
+    /// The salted hash of its key, if private.
+    pub key_hash: Option<String>,
+    /// Its topic.
+    pub topic: Option<String>,
+    /// When it was created.
+    pub created: SystemTime,
+    /// Messages said in it (the highest sequence number).
+    pub messages: u64,
+}
+
+/// A shared file as indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Its id.
+    pub id: String,
+    /// Whether the target is a room (else a user).
+    pub target_is_room: bool,
+    /// The room or nickname.
+    pub target: String,
+    /// The sender's nickname.
+    pub from: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// sha256, lower-case hex.
+    pub sha256: String,
+    /// The sender's label.
+    pub filename: String,
+    /// When it was stored.
+    pub stored: SystemTime,
+}
+
+/// What a database holds at start-up.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every room.
+    pub rooms: Vec<RoomRecord>,
+    /// Every indexed file.
+    pub files: Vec<FileRecord>,
+}
+
+/// Whom to tell once a message is committed.
+#[derive(Debug)]
+pub struct Ack {
+    /// The sender's queue.
+    pub queue: SendQueue,
+    /// The room, as the reply names it.
+    pub room: RoomName,
+}
+
+enum Request {
+    Append {
+        room: String,
+        seq: u64,
+        time: SystemTime,
+        from: String,
+        text: String,
+        ack: Option<Ack>,
+    },
+    SaveRoom(RoomRecord),
+    History {
+        room: String,
+        upto: u64,
+        count: u32,
+        reply: oneshot::Sender<Vec<StoredMessage>>,
+    },
+    AddFile(FileRecord),
+    RemoveFile(String),
+    Flush(oneshot::Sender<()>),
+    #[cfg(test)]
+    Execute(String),
+}
+
+/// A handle to the database thread; cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    tx: mpsc::Sender<Request>,
+}
+
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn from_millis(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// The folded key a room is stored under.
+fn room_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+impl Database {
+    /// Opens (creating and migrating as needed) the database at `path`,
+    /// loads what start-up needs, and starts the database thread.
+    pub fn open(path: &Path) -> Result<(Database, Loaded), StorageError> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::Dir {
+                path: shown.clone(),
+                source,
+            })?;
+        }
+        let open = |source| StorageError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open)?;
+        configure(&conn).map_err(open)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(open)?;
+        if found > SCHEMA_VERSION as i64 {
+            return Err(StorageError::TooNew { path: shown, found });
+        }
+        migrate(&mut conn, found).map_err(open)?;
+        let loaded = load(&conn).map_err(open)?;
+        info!(
+            path = %shown,
+            rooms = loaded.rooms.len(),
+            files = loaded.files.len(),
+            "history database open"
+        );
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("chatroom-db".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| StorageError::Dir {
+                path: shown.clone(),
+                source: e,
+            })?;
+        Ok((Database { tx }, loaded))
+    }
+
+    fn send(&self, req: Request) -> bool {
+        self.tx.send(req).is_ok()
+    }
+
+    /// Stores a room message; `ack` is told (`OK MSG` or `ERR MSG INTERNAL`)
+    /// once it is committed or has failed.
+    pub fn append(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        time: SystemTime,
+        from: &str,
+        text: &str,
+        ack: Option<Ack>,
+    ) {
+        let req = Request::Append {
+            room: room_key(room.as_str()),
+            seq,
+            time,
+            from: from.to_string(),
+            text: text.to_string(),
+            ack,
+        };
+        if let Err(mpsc::SendError(Request::Append { ack: Some(ack), .. })) = self.tx.send(req) {
+            // The database thread is gone: say so rather than hang.
+            ack_failed(ack);
+        }
+    }
+
+    /// Creates or updates a room's record.
+    pub fn save_room(&self, room: RoomRecord) {
+        self.send(Request::SaveRoom(room));
+    }
+
+    /// The last `count` messages of `room` numbered at most `upto`,
+    /// oldest first.
+    pub async fn history(&self, room: &RoomName, upto: u64, count: u32) -> Vec<StoredMessage> {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Request::History {
+            room: room_key(room.as_str()),
+            upto,
+            count,
+            reply,
+        }) {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Indexes a shared file.
+    pub fn add_file(&self, file: FileRecord) {
+        self.send(Request::AddFile(file));
+    }
+
+    /// Forgets a shared file.
+    pub fn remove_file(&self, id: &str) {
+        self.send(Request::RemoveFile(id.to_string()));
+    }
+
+    /// Resolves once everything sent before is committed.
+    pub async fn flush(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.send(Request::Flush(done)) {
+            let _ = rx.await;
+        }
+    }
+
+    #[cfg(test)]
+    fn execute(&self, sql: &str) {
+        self.send(Request::Execute(sql.to_string()));
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // Reading the mode proves the file is a database at all.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "cannot switch to WAL mode (got {mode})"
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+    let from = usize::try_from(from).unwrap_or(0);
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(from) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        info!(version = i + 1, "history database migrated");
+    }
+    Ok(())
+}
+
+fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
+    let mut rooms = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT r.name, r.owner, r.key_hash, r.topic, r.created_ms,
+                (SELECT COALESCE(MAX(seq), 0) FROM messages m WHERE m.room = r.key)
+         FROM rooms r ORDER BY r.key",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(RoomRecord {
+            name: r.get(0)?,
+            owner: r.get(1)?,
+            key_hash: r.get(2)?,
+            topic: r.get(3)?,
+            created: from_millis(r.get(4)?),
+            messages: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+        })
+    })?;
+    for room in rows {
+        rooms.push(room?);
+    }
+    let mut files = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT id, target_is_room, target, sender, size, sha256, filename, stored_ms FROM files",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(FileRecord {
+            id: r.get(0)?,
+            target_is_room: r.get(1)?,
+            target: r.get(2)?,
+            from: r.get(3)?,
+            size: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+            sha256: r.get(5)?,
+            filename: r.get(6)?,
+            stored: from_millis(r.get(7)?),
+        })
+    })?;
+    for file in rows {
+        files.push(file?);
+    }
+    Ok(Loaded { rooms, files })
+}
+
+fn ack_line(ok: bool, room: &RoomName) -> bytes::Bytes {
+    if ok {
+        Reply::Ok(OkReply::Msg(room.clone())).to_line()
+    } else {
+        Reply::Err(ProtocolError::new(
+            Verb::Msg,
+            ErrorCode::Internal,
+            "the message could not be stored",
+        ))
+        .to_line()
+    }
+}
+
+fn ack_failed(ack: Ack) {
+    ack.queue.ack(ack_line(false, &ack.room));
+}
+
+/// The database thread: group commits until every handle is dropped.
+fn run(conn: Connection, rx: mpsc::Receiver<Request>) {
+    let mut writer = Writer {
+        conn,
+        open: false,
+        failed: false,
+        acks: Vec::new(),
+    };
+    while let Ok(first) = rx.recv() {
+        let mut batch = Vec::with_capacity(64);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(req) => batch.push(req),
+                Err(_) => break,
+            }
+        }
+        for req in batch {
+            writer.handle(req);
+        }
+        writer.commit();
+    }
+    writer.commit();
+    info!("history database closed");
+}
+
+struct Writer {
+    conn: Connection,
+    /// A transaction is open.
+    open: bool,
+    /// A statement in the open transaction failed: roll it back.
+    failed: bool,
+    /// Messages of the open transaction, with whether their insert worked.
+    acks: Vec<(Ack, bool)>,
+}
+
+impl Writer {
+    fn begin(&mut self) {
+        if !self.open {
+            match self.conn.execute_batch("BEGIN") {
+                Ok(()) => self.open = true,
+                Err(e) => {
+                    error!(%e, "history database: cannot begin a transaction");
+                    self.failed = true;
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, what: &str, res: rusqlite::Result<usize>) -> bool {
+        match res {
+            Ok(_) => true,
+            Err(e) => {
+                error!(%e, "history database: cannot store {what}");
+                false
+            }
+        }
+    }
+
+    fn handle(&mut self, req: Request) {
+        match req {
+            Request::Append {
+                room,
+                seq,
+                time,
+                from,
+                text,
+                ack,
+            } => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO messages (room, seq, time_ms, sender, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![room, seq as i64, millis(time), from, text])
+                    });
+                let ok = self.write("a message", res) && self.open;
+                if let Some(ack) = ack {
+                    self.acks.push((ack, ok));
+                }
+            }
+            Request::SaveRoom(r) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO rooms (key, name, owner, key_hash, topic, created_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (key) DO UPDATE SET owner = ?3, key_hash = ?4, topic = ?5",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            room_key(&r.name),
+                            r.name,
+                            r.owner,
+                            r.key_hash,
+                            r.topic,
+                            millis(r.created)
+                        ])
+                    });
+                self.failed |= !self.write("a room", res);
+            }
+            Request::AddFile(f) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO files
+                         (id, target_is_room, target, sender, size, sha256, filename, stored_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            f.id,
+                            f.target_is_room,
+                            f.target,
+                            f.from,
+                            f.size as i64,
+                            f.sha256,
+                            f.filename,
+                            millis(f.stored)
+                        ])
+                    });
+                self.failed |= !self.write("a file", res);
+            }
+            Request::RemoveFile(id) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached("DELETE FROM files WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![id]));
+                self.failed |= !self.write("a file removal", res);
+            }
+            Request::History {
+                room,
+                upto,
+                count,
+                reply,
+            } => {
+                self.commit();
+                let _ = reply.send(self.history(&room, upto, count).unwrap_or_else(|e| {
+                    error!(%e, "history database: cannot read history");
+                    Vec::new()
+                }));
+            }
+            Request::Flush(done) => {
+                self.commit();
+                let _ = done.send(());
+            }
+            #[cfg(test)]
+            Request::Execute(sql) => {
+                self.commit();
+                if let Err(e) = self.conn.execute_batch(&sql) {
+                    error!(%e, "test statement failed");
+                }
+            }
+        }
+    }
+
+    fn history(&self, room: &str, upto: u64, count: u32) -> rusqlite::Result<Vec<StoredMessage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, time_ms, sender, text FROM messages
+             WHERE room = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT ?3",
+        )?;
+        let upto = i64::try_from(upto).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![room, upto, i64::from(count)], |r| {
+            Ok(StoredMessage {
+                seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                time: from_millis(r.get(1)?),
+                from: r.get(2)?,
+                text: r.get(3)?,
+            })
+        })?;
+        let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Commits the open transaction and tells each message's sender.
+    fn commit(&mut self) {
+        let mut committed = !self.failed;
+        if self.open {
+            let end = if self.failed { "ROLLBACK" } else { "COMMIT" };
+            if let Err(e) = self.conn.execute_batch(end) {
+                error!(%e, "history database: commit failed");
+                let _ = self.conn.execute_batch("ROLLBACK");
+                committed = false;
+            }
+        }
+        self.open = false;
+        self.failed = false;
+        for (ack, ok) in self.acks.drain(..) {
+            ack.queue.ack(ack_line(ok && committed, &ack.room));
+        }
+    }
+}
+
+/// Reads a database's schema version without opening it for writing (for
+/// tests and tools).
+pub fn schema_version(path: &Path) -> rusqlite::Result<Option<i64>> {
+    let conn = Connection::open(path)?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::send_queue::run_writer;
+    use tokio::io::AsyncReadExt;
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name, 32).unwrap()
+    }
+
+    #[tokio::test]
+    async fn messages_round_trip_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/h.db");
+        let (db, loaded) = Database::open(&path).unwrap();
+        assert!(loaded.rooms.is_empty());
+        let r = room("#Lobby");
+        db.save_room(RoomRecord {
+            name: "#Lobby".into(),
+            owner: Some("alice".into()),
+            key_hash: None,
+            topic: Some("hi".into()),
+            created: SystemTime::now(),
+            messages: 0,
+        });
+        for (seq, text) in [(1, "one"), (2, "two"), (3, "  three")] {
+            db.append(&r, seq, SystemTime::now(), "alice", text, None);
+        }
+        let got: Vec<String> = db
+            .history(&r, u64::MAX, 2)
+            .await
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(got, ["two", "  three"]);
+        let got: Vec<u64> = db
+            .history(&r, 2, 10)
+            .await
+            .into_iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(got, [1, 2]);
+        db.flush().await;
+        drop(db);
+        let (_db, loaded) = Database::open(&path).unwrap();
+        assert_eq!(loaded.rooms.len(), 1);
+        assert_eq!(loaded.rooms[0].messages, 3);
+        assert_eq!(loaded.rooms[0].owner.as_deref(), Some("alice"));
+        assert_eq!(schema_version(&path).unwrap(), Some(SCHEMA_VERSION as i64));
+    }
+
+    #[tokio::test]
+    async fn migrates_from_version_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO rooms VALUES ('#old', '#Old', 'bob', NULL, 'kept', 0);
+                 INSERT INTO messages VALUES ('#old', 1, 1000, 'bob', 'from before');",
+            )
+            .unwrap();
+        }
+        let (db, loaded) = Database::open(&path).unwrap();
+        assert_eq!(schema_version(&path).unwrap(), Some(2));
+        assert_eq!(loaded.rooms[0].name, "#Old");
+        assert_eq!(loaded.rooms[0].topic.as_deref(), Some("kept"));
+        let msgs = db.history(&room("#old"), u64::MAX, 10).await;
+        assert_eq!(msgs[0].text, "from before");
+        assert_eq!(msgs[0].time, UNIX_EPOCH + Duration::from_secs(1));
+        // The new table works.
+        db.add_file(FileRecord {
+            id: "abc".into(),
+            target_is_room: true,
+            target: "#Old".into(),
+            from: "bob".into(),
+            size: 1,
+            sha256: "00".into(),
+            filename: "f".into(),
+            stored: SystemTime::now(),
+        });
+        db.flush().await;
+        drop(db);
+        let (_db, loaded) = Database::open(&path).unwrap();
+        assert_eq!(loaded.files.len(), 1);
+    }
+
+    #[test]
+    fn corrupt_and_newer_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
+        let err = Database::open(&garbage).err().expect("refused").to_string();
+        assert!(
+            err.contains("history.db") && err.contains("garbage.db"),
+            "{err}"
+        );
+
+        let newer = dir.path().join("newer.db");
+        Connection::open(&newer)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        let err = Database::open(&newer).err().expect("refused").to_string();
+        assert!(err.contains("99"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_full_database_answers_internal_and_keeps_going() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Database::open(&dir.path().join("full.db")).unwrap();
+        let r = room("#r");
+        let queue = SendQueue::new(1 << 20);
+        let (client, mut server_side) = tokio::io::duplex(1 << 20);
+        let writer = tokio::spawn(run_writer(queue.clone(), client));
+        queue.expect_ack();
+        db.append(
+            &r,
+            1,
+            SystemTime::now(),
+            "a",
+            "fits",
+            Some(Ack {
+                queue: queue.clone(),
+                room: r.clone(),
+            }),
+        );
+        db.flush().await;
+        // No more pages: every later write fails as on a full disk.
+        db.execute("PRAGMA max_page_count = 1");
+        let big = "x".repeat(3000);
+        for seq in 2..5 {
+            queue.expect_ack();
+            db.append(
+                &r,
+                seq,
+                SystemTime::now(),
+                "a",
+                &big,
+                Some(Ack {
+                    queue: queue.clone(),
+                    room: r.clone(),
+                }),
+            );
+        }
+        queue.acks_at_most(0).await;
+        queue.close();
+        let mut got = String::new();
+        server_side.read_to_string(&mut got).await.unwrap();
+        writer.await.unwrap();
+        let lines: Vec<&str> = got.lines().collect();
+        assert_eq!(lines[0], "OK MSG #r");
+        assert_eq!(lines.len(), 4, "{got}");
+        for line in &lines[1..] {
+            assert!(line.starts_with("ERR MSG INTERNAL "), "{line}");
+        }
+    }
+}
