@@ -170,16 +170,22 @@ impl Decoder for LineCodec {
     }
 }
 
-/// Read size while reading lines; most client lines are short.
-const LINE_READ: usize = 4 * 1024;
-/// Read size inside a FILE body.
-const BODY_READ: usize = 64 * 1024;
+/// Bytes read from a socket at once.
+const READ_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    /// One read buffer per thread, shared by every connection on it: a
+    /// connection keeps only the bytes it has not decoded yet.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_SIZE]);
+}
 
 /// A stream of [`Frame`]s from a socket that holds no buffer while idle.
 ///
-/// `FramedRead` keeps an 8 KiB buffer per connection forever; with
-/// thousands of idle clients that dominates memory. This reader frees its
-/// buffer whenever it is empty and the socket has nothing more to give.
+/// `FramedRead` keeps an 8 KiB buffer per connection forever, and even a
+/// buffer freed when idle is held while the session waits for a room's
+/// answer: with ten thousand clients joining at once that is the bulk of
+/// the server's memory. This reader reads into a per-thread scratch buffer
+/// and keeps, per connection, only the bytes of an unfinished line.
 pub struct FrameReader<R> {
     io: R,
     codec: LineCodec,
@@ -209,26 +215,28 @@ impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
                 return Poll::Ready(this.codec.decode_eof(&mut this.buf).transpose());
             }
             if let Some(frame) = this.codec.decode(&mut this.buf)? {
+                if this.buf.is_empty() {
+                    this.buf = BytesMut::new();
+                }
                 return Poll::Ready(Some(Ok(frame)));
             }
-            let want = if this.codec.in_body() {
-                BODY_READ
-            } else {
-                LINE_READ
-            };
-            if this.buf.capacity() - this.buf.len() < want / 4 {
-                this.buf.reserve(want);
-            }
-            match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.buf) {
+            let read = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let mut rb = tokio::io::ReadBuf::new(&mut scratch[..]);
+                match Pin::new(&mut this.io).poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) => {
+                        this.buf.extend_from_slice(rb.filled());
+                        Poll::Ready(Ok(rb.filled().len()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
+                }
+            });
+            match read {
                 Poll::Ready(Ok(0)) => this.eof = true,
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
-                Poll::Pending => {
-                    if this.buf.is_empty() {
-                        this.buf = BytesMut::new();
-                    }
-                    return Poll::Pending;
-                }
+                Poll::Pending => return Poll::Pending,
             }
         }
     }

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Parser;
 use tracing::{error, info};
 
@@ -29,7 +28,9 @@ fn main() -> std::process::ExitCode {
     match serve(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chatroom: {e:#}");
+            // Each error's message already names its cause; the chain
+            // would repeat it.
+            eprintln!("chatroom: {e}");
             std::process::ExitCode::FAILURE
         }
     }
@@ -50,11 +51,11 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
         anyhow::Ok(())
     });
     if let Err(e) = &result {
-        error!("{e:#}");
+        error!("{e}");
     } else {
         info!("exiting");
     }
-    result.context("server stopped")
+    result
 }
 
 /// Resolves on SIGINT or SIGTERM.

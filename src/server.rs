@@ -228,6 +228,11 @@ pub async fn run(
             "some clients did not drain in time"
         );
     }
+    // Every message acknowledged and every room saved is on disk before
+    // the process exits.
+    if let Some(db) = db {
+        db.flush().await;
+    }
     info!("stopped");
 }
 

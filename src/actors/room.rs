@@ -31,6 +31,25 @@ struct Member {
     nick: Nick,
     queue: SendQueue,
     session: Recipient<Removed>,
+    /// Events held back while the member's JOIN replays history, so that
+    /// they follow the older HISTORY lines instead of cutting into them.
+    held: Option<Vec<Bytes>>,
+}
+
+/// Events held for one joining member at most; past that they flow again
+/// (a replay that slow has lost its race anyway).
+const MAX_HELD: usize = 4096;
+
+impl Member {
+    fn deliver(&mut self, line: &Bytes) {
+        match &mut self.held {
+            Some(held) if held.len() < MAX_HELD => held.push(line.clone()),
+            _ => {
+                // A full queue disconnects its own client; others go on.
+                let _ = self.queue.push(line.clone());
+            }
+        }
+    }
 }
 
 /// One chat room.
@@ -115,11 +134,10 @@ impl Room {
         }
     }
 
-    fn broadcast(&self, line: &Bytes, except: Option<SessionId>) {
-        for (id, m) in &self.members {
+    fn broadcast(&mut self, line: &Bytes, except: Option<SessionId>) {
+        for (id, m) in &mut self.members {
             if Some(*id) != except {
-                // A full queue disconnects its own client; others go on.
-                let _ = m.queue.push(line.clone());
+                m.deliver(line);
             }
         }
     }
@@ -221,7 +239,8 @@ pub struct Joined {
     /// The room's name as first spelled.
     pub name: RoomName,
     /// For a new member where history is kept: replay messages numbered up
-    /// to this (those said before the JOIN; later ones arrive as events).
+    /// to this (those said before the JOIN; later ones arrive as events,
+    /// held by the room until the session sends [`Replayed`]).
     pub replay_upto: Option<u64>,
 }
 
@@ -265,12 +284,14 @@ impl Room {
         .to_line();
         self.broadcast(&join, None);
         self.by_nick.insert(msg.nick.folded().clone(), msg.id);
+        let replays = self.db.is_some();
         self.members.insert(
             msg.id,
             Member {
                 nick: msg.nick,
                 queue: msg.queue.clone(),
                 session: msg.session,
+                held: replays.then(Vec::new),
             },
         );
         let _ = msg.queue.push(join);
@@ -332,6 +353,27 @@ impl Handler<Join> for Room {
                 Err(_) => Err(ErrorCode::Internal),
             },
         )))
+    }
+}
+
+/// The session has queued a new member's history and `OK JOIN`: release
+/// the events held for it meanwhile.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replayed {
+    /// The joined session.
+    pub id: SessionId,
+}
+
+impl Handler<Replayed> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Replayed, _: &mut Self::Context) {
+        if let Some(member) = self.members.get_mut(&msg.id) {
+            for line in member.held.take().unwrap_or_default() {
+                let _ = member.queue.push(line);
+            }
+        }
     }
 }
 

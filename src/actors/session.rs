@@ -548,14 +548,18 @@ impl Session {
                     }
                     _ => Vec::new(),
                 };
-                return Ok((joined.name, addr, history));
+                let held = joined.replay_upto.is_some();
+                return Ok((joined.name, addr, history, held));
             }
             Err(ErrorCode::Internal)
         };
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
-            Ok((name, addr, history)) => {
+            Ok((name, addr, history, held)) => {
                 act.send_history(&name, history);
                 act.send(OkReply::Join(name.clone()));
+                if held {
+                    addr.do_send(room::Replayed { id: act.id });
+                }
                 act.rooms.retain(|j| j.name.folded() != name.folded());
                 info!(parent: &act.span, room = %name, "joined");
                 act.rooms.push(Membership { name, addr });

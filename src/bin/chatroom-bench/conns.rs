@@ -173,7 +173,11 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         println!("  server RSS      not measured (give --server-pid PID)");
     }
     if let Some(t) = &f.tool {
-        println!("  tool CPU        {:.2} s over register + join", t.cpu_secs);
+        println!(
+            "  tool CPU        {:.2} s over register + join ({:.0}% of one core)",
+            t.cpu_secs,
+            t.cpu_utilisation * 100.0
+        );
     }
     report::warn_overflows(overflows);
     let ok = f.users >= n as u64 && f.probe_members == f.expected_members;
@@ -304,8 +308,9 @@ async fn phases(
     tokio::time::sleep(shared.plan.hold).await;
     let end = probe.snapshot();
 
-    let (server_register, tool_register) = report::usage(start, &registered);
-    let (server_join, tool_join) = report::usage(&registered, &joined);
+    let (server_register, _) = report::usage(start, &registered);
+    let (server_join, _) = report::usage(&registered, &joined);
+    let (_, tool) = report::usage(start, &joined);
     let rss = match (start.server, registered.server, end.server) {
         (Some(b), Some(r), Some(a)) => Some(Rss {
             before_kib: b.rss_kib,
@@ -313,14 +318,6 @@ async fn phases(
             after_kib: a.rss_kib,
             per_conn_kib: (a.rss_kib as f64 - b.rss_kib as f64) / n as f64,
         }),
-        _ => None,
-    };
-    let tool = match (tool_register, tool_join) {
-        (Some(mut a), Some(b)) => {
-            a.cpu_secs += b.cpu_secs;
-            a.rss_after_kib = b.rss_after_kib;
-            Some(a)
-        }
         _ => None,
     };
     Ok(Figures {
