@@ -243,6 +243,10 @@ impl SendQueue {
                 _ => break,
             }
         }
+        if q.items.is_empty() && q.items.capacity() > 0 {
+            // Most connections are idle most of the time: keep no slots.
+            q.items = VecDeque::new();
+        }
         if !out.is_empty() {
             return Poll::Ready(Fill::Data);
         }
@@ -295,18 +299,20 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> W
         match poll_fn(|cx| queue.poll_fill(cx, &mut out)).await {
             Fill::Data => {}
             Fill::Body(body) => {
-                match stream_body(&mut io, body, &mut out, &queue, &mut deadline).await {
+                // Boxed, like the write below: an idle connection's writer then
+                // holds only the small waiting state.
+                match Box::pin(stream_body(&mut io, body, &mut out, &queue, &mut deadline)).await {
                     Ok(()) => continue,
                     Err(end) => return end,
                 }
             }
             Fill::Closed => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, io.shutdown()).await;
+                let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, io.shutdown())).await;
                 return WriterEnd::Closed;
             }
-            Fill::Overflowed => return overflowed(&mut io).await,
+            Fill::Overflowed => return Box::pin(overflowed(&mut io)).await,
         }
-        match write_batch(&mut io, &out, &queue, &mut deadline).await {
+        match Box::pin(write_batch(&mut io, &out, &queue, &mut deadline)).await {
             Ok(()) => {}
             // Cut mid-write: a notice now could land inside a line.
             Err(end) => return end,

@@ -562,6 +562,8 @@ impl Session {
                 }
                 act.rooms.retain(|j| j.name.folded() != name.folded());
                 info!(parent: &act.span, room = %name, "joined");
+                // Most clients are in one or two rooms: grow one at a time.
+                act.rooms.reserve_exact(1);
                 act.rooms.push(Membership { name, addr });
             }
             Err(code) => {
@@ -1016,8 +1018,10 @@ impl Actor for Session {
         if let Some((io, guard)) = self.writer.take() {
             let queue = self.queue.clone();
             let addr = ctx.address();
+            // Boxed: the task cell then holds a pointer, not the future.
+            let writer = Box::pin(run_writer(queue, io));
             actix::spawn(async move {
-                let end = run_writer(queue, io).await;
+                let end = writer.await;
                 drop(guard);
                 addr.do_send(WriterDone(end));
             });
