@@ -165,11 +165,17 @@ impl SendQueue {
 
     /// Pushes a promised reply.
     pub fn ack(&self, line: Bytes) {
+        self.ack_many(line, 1);
+    }
+
+    /// Pushes `count` promised replies, already joined into `lines`: one
+    /// lock and one wake-up for a whole group commit's worth.
+    pub fn ack_many(&self, lines: Bytes, count: usize) {
         // A closed queue still settles the promise.
-        let _ = self.push(line);
+        let _ = self.push(lines);
         let waker = {
             let mut q = self.lock();
-            q.acks_pending = q.acks_pending.saturating_sub(1);
+            q.acks_pending = q.acks_pending.saturating_sub(count);
             q.ack_waker.take()
         };
         if let Some(w) = waker {
@@ -216,9 +222,9 @@ impl SendQueue {
         self.lock().bytes
     }
 
-    /// Whether two handles are the same queue.
-    pub fn same_queue(&self, other: &SendQueue) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+    /// Identifies the queue (the same for every handle to it).
+    pub fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// Moves queued lines into `out`; pending while there is nothing to do.

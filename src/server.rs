@@ -26,6 +26,8 @@ use crate::protocol::{ErrorCode, ProtocolError, VerbTag};
 use crate::reply::Reply;
 use crate::storage::{Database, Loaded, StorageError};
 
+/// Connections waiting to be accepted.
+const LISTEN_BACKLOG: u32 = 1024;
 /// How long shutdown waits for clients' queues to drain.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -161,9 +163,19 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
 /// Binds the configured listen address (or `listen`, if given).
 pub async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
     let addr = config.listen_addr()?;
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Bind { addr, source })
+    let bind = || -> io::Result<TcpListener> {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        // The usual 128 drops SYNs when thousands connect at once (each
+        // retried a second later); the kernel caps this at somaxconn.
+        socket.listen(LISTEN_BACKLOG)
+    };
+    bind().map_err(|source| ServerError::Bind { addr, source })
 }
 
 /// Serves on `listener` until `shutdown` resolves, then says goodbye to

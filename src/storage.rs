@@ -2,20 +2,23 @@
 //! in SQLite (WAL mode) at `history.db`.
 //!
 //! One dedicated thread owns the connection and is fed through a channel,
-//! so no actor ever waits on SQLite. It commits in groups: it takes every
-//! request already waiting (up to a batch), writes them in one transaction,
-//! commits, and only then acknowledges each message (`OK MSG`, pushed into
-//! the sender's queue). Under load batches grow by themselves; when idle a
-//! message is committed at once. With `synchronous = NORMAL` in WAL mode a
+//! so no actor ever waits on SQLite. It commits in groups: from the first
+//! request it gathers for 2 ms (or until a batch fills), writes them in one
+//! transaction, commits, and only then acknowledges each message (`OK MSG`,
+//! pushed into the sender's queue). Members receive a message before it is
+//! stored, so the window delays only the sender's `OK MSG`. With `synchronous = NORMAL` in WAL mode a
 //! commit is a write to the WAL file: it survives the process being killed
 //! (SIGKILL), which is the guarantee the protocol makes.
 //!
 //! Requests are handled in the order they were sent, and a read commits
 //! what is pending first, so a reader sees every write sent before it.
 
+use std::collections::HashMap;
 use std::path::Path;
+
+use bytes::BytesMut;
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
@@ -28,6 +31,8 @@ use crate::send_queue::SendQueue;
 
 /// Requests taken into one transaction at most.
 const MAX_BATCH: usize = 4096;
+/// How long the database thread gathers requests before committing.
+const COMMIT_WINDOW: Duration = Duration::from_millis(2);
 
 /// The schema, one step per version; `PRAGMA user_version` says how many
 /// steps a database has had.
@@ -415,8 +420,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Request>) {
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
+        // Gather for a moment: one commit then covers many messages. Only
+        // OK MSG waits for it; members already have the message.
+        let deadline = Instant::now() + COMMIT_WINDOW;
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
                 Ok(req) => batch.push(req),
                 Err(_) => break,
             }
@@ -597,8 +606,20 @@ impl Writer {
         }
         self.open = false;
         self.failed = false;
+        // One push per sender, not per message: acks cross threads, and
+        // each push takes the queue's lock and wakes its writer.
+        let mut grouped: HashMap<usize, (SendQueue, BytesMut, usize)> = HashMap::new();
         for (ack, ok) in self.acks.drain(..) {
-            ack.queue.ack(ack_line(ok && committed, &ack.room));
+            let entry = grouped
+                .entry(ack.queue.key())
+                .or_insert_with(|| (ack.queue.clone(), BytesMut::new(), 0));
+            entry
+                .1
+                .extend_from_slice(&ack_line(ok && committed, &ack.room));
+            entry.2 += 1;
+        }
+        for (queue, lines, count) in grouped.into_values() {
+            queue.ack_many(lines.freeze(), count);
         }
     }
 }

@@ -8,6 +8,7 @@
 //! read before and after. Clients keep reading all along (the JOIN events
 //! of a big room are many) and answer `PING`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,8 @@ struct Shared {
     join: CancellationToken,
     end: CancellationToken,
     events: mpsc::UnboundedSender<Event>,
+    /// Bytes the clients read after registering (JOIN events, NAMES, ...).
+    received: AtomicU64,
 }
 
 impl Shared {
@@ -75,6 +78,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         run_id: run_id.clone(),
         join: CancellationToken::new(),
         end: CancellationToken::new(),
+        received: AtomicU64::new(0),
         events: tx,
     });
     let rooms = if plan.one_room {
@@ -82,7 +86,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     } else {
         n.div_ceil(plan.room_size.max(1))
     };
-    println!(
+    say!(
         "conns: {n} clients in {rooms} room{}{}, {} connecting at a time, run {run_id}",
         if rooms == 1 { "" } else { "s" },
         if plan.one_room {
@@ -118,8 +122,8 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     let figures = match outcome {
         Ok(f) => f,
         Err(e) => {
-            println!("  FAILURE         {e:#}");
-            println!("  result          FAILED");
+            say!("  FAILURE         {e:#}");
+            say!("  result          FAILED");
             let line = json!({
                 "scenario": "conns",
                 "ok": false,
@@ -128,32 +132,39 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
                 "join_one_room": plan.one_room,
                 "failures": [format!("{e:#}")],
             });
-            println!("{line}");
+            say!("{line}");
             return Ok(false);
         }
     };
     let f = figures;
+    let received = shared.received.load(Ordering::Relaxed);
     let overflows = sys::listen_overflows()
         .zip(overflows_before)
         .map(|(after, before)| after.saturating_sub(before));
-    println!(
+    say!(
         "  register        {n} connect+HELLO+NICK in {:.2} s: {}/s",
         f.register_secs,
         human(n as f64 / f.register_secs)
     );
-    println!(
+    say!(
         "  join            {n} JOIN at once in {:.2} s: {}/s ({} JOIN copies, {}/s)",
         f.join_secs,
         human(n as f64 / f.join_secs),
         human(f.join_copies as f64),
         human(f.join_copies as f64 / f.join_secs)
     );
-    println!(
+    say!(
+        "  received        {} after registering (JOIN events, NAMES lines)",
+        kib(received as f64 / 1024.0)
+    );
+    say!(
         "  server says     users {}, room {} members {}",
-        f.users, f.probe_room, f.probe_members
+        f.users,
+        f.probe_room,
+        f.probe_members
     );
     if let Some(s) = &f.server_register {
-        println!(
+        say!(
             "  server CPU      register {:.2} s ({:.0}%), join {:.2} s ({:.0}%)",
             s.cpu_secs,
             s.cpu_utilisation * 100.0,
@@ -162,7 +173,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         );
     }
     if let Some(rss) = &f.rss {
-        println!(
+        say!(
             "  server RSS      {} before, {} registered, {} after joins and hold: {} per connection",
             kib(rss.before_kib as f64),
             kib(rss.registered_kib as f64),
@@ -170,10 +181,10 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
             kib(rss.per_conn_kib),
         );
     } else {
-        println!("  server RSS      not measured (give --server-pid PID)");
+        say!("  server RSS      not measured (give --server-pid PID)");
     }
     if let Some(t) = &f.tool {
-        println!(
+        say!(
             "  tool CPU        {:.2} s over register + join ({:.0}% of one core)",
             t.cpu_secs,
             t.cpu_utilisation * 100.0
@@ -182,12 +193,14 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     report::warn_overflows(overflows);
     let ok = f.users >= n as u64 && f.probe_members == f.expected_members;
     if !ok {
-        println!(
+        say!(
             "  FAILURE         the server counts {} users and {} members, expected {n} and {}",
-            f.users, f.probe_members, f.expected_members
+            f.users,
+            f.probe_members,
+            f.expected_members
         );
     }
-    println!("  result          {}", if ok { "ok" } else { "FAILED" });
+    say!("  result          {}", if ok { "ok" } else { "FAILED" });
     let per_cpu = |count: f64, u: &Option<report::Usage>| {
         u.as_ref()
             .filter(|u| u.cpu_secs > 0.0)
@@ -208,6 +221,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         "join_secs": f.join_secs,
         "joined_per_sec": n as f64 / f.join_secs,
         "join_copies": f.join_copies,
+        "received_bytes": received,
         "join_copies_per_sec": f.join_copies as f64 / f.join_secs,
         "server_users": f.users,
         "probe_room_members": f.probe_members,
@@ -220,7 +234,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         "tool": f.tool,
         "failures": if ok { Vec::<String>::new() } else { vec!["server counts differ".to_string()] },
     });
-    println!("{line}");
+    say!("{line}");
     Ok(ok)
 }
 
@@ -409,7 +423,16 @@ async fn client_task(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -
     };
     let _ = shared.events.send(Event::Registered(Instant::now()));
 
-    if let Err(e) = idle(&mut conn, &shared.join, &shared.end, timeout, false).await {
+    if let Err(e) = idle(
+        &shared.received,
+        &mut conn,
+        &shared.join,
+        &shared.end,
+        timeout,
+        false,
+    )
+    .await
+    {
         return fail(e);
     }
     if shared.end.is_cancelled() {
@@ -424,14 +447,32 @@ async fn client_task(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -
     }
     // Until OK JOIN (the end token stands in for "never").
     let never = CancellationToken::new();
-    match idle(&mut conn, &never, &shared.end, timeout, true).await {
+    match idle(
+        &shared.received,
+        &mut conn,
+        &never,
+        &shared.end,
+        timeout,
+        true,
+    )
+    .await
+    {
         Ok(true) => {
             let _ = shared.events.send(Event::Joined(Instant::now()));
         }
         Ok(false) => return Some(conn),
         Err(e) => return fail(e),
     }
-    match idle(&mut conn, &shared.end, &shared.end, timeout, false).await {
+    match idle(
+        &shared.received,
+        &mut conn,
+        &shared.end,
+        &shared.end,
+        timeout,
+        false,
+    )
+    .await
+    {
         Ok(_) => Some(conn),
         Err(e) => fail(e),
     }
@@ -442,6 +483,7 @@ async fn client_task(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -
 /// `ERR`, `SERVER` and a closed connection. Also returns when `end` is
 /// cancelled.
 async fn idle(
+    received: &AtomicU64,
     conn: &mut Conn,
     until: &CancellationToken,
     end: &CancellationToken,
@@ -469,7 +511,9 @@ async fn idle(
             _ = end.cancelled() => return Ok(false),
             res = conn.rd.fill() => match res {
                 Ok(0) => bail!("the server closed the connection"),
-                Ok(_) => {}
+                Ok(n) => {
+                    received.fetch_add(n as u64, Ordering::Relaxed);
+                }
                 Err(e) => bail!("read failed: {e}"),
             },
         }

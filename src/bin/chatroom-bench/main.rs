@@ -16,6 +16,15 @@
 //! bounded, every read has a time limit, and a connection failure makes
 //! the tool exit non-zero.
 
+/// `println!` that ignores a closed stdout (`chatroom-bench ... | head`):
+/// the run still ends normally, with its exit status.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod conns;
 mod net;
 mod report;
@@ -294,6 +303,10 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("chatroom-bench: warning: cannot raise the open-files limit: {e}"),
     }
     let run_id = cli.common.run_id.clone().unwrap_or_else(make_run_id);
+    if run_id.is_empty() || run_id.len() > 8 || !run_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        eprintln!("chatroom-bench: --run-id must be 1 to 8 letters or digits");
+        return ExitCode::from(2);
+    }
     let threads = cli
         .common
         .threads
@@ -324,7 +337,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("chatroom-bench: {e:#}");
             let line = serde_json::json!({ "ok": false, "error": format!("{e:#}") });
-            println!("{line}");
+            say!("{line}");
             ExitCode::FAILURE
         }
     }

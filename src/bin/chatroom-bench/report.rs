@@ -213,7 +213,7 @@ pub fn group_failures(failures: &[String]) -> Vec<String> {
 /// Warns when the server's accept backlog overflowed during setup.
 pub fn warn_overflows(overflows: Option<u64>) {
     if let Some(n) = overflows.filter(|&n| n > 0) {
-        println!(
+        say!(
             "  WARNING         {n} connection attempts dropped by a full listen backlog \
              (each retried after 1 s): lower --concurrency, or raise the server's backlog"
         );
@@ -223,17 +223,17 @@ pub fn warn_overflows(overflows: Option<u64>) {
 /// Prints a server/tool CPU line for people.
 pub fn print_usage(server: Option<&Usage>, tool: Option<&Usage>) {
     match server {
-        Some(s) => println!(
+        Some(s) => say!(
             "  server CPU      {:.2} s ({:.0}% of one core), RSS {} -> {}",
             s.cpu_secs,
             s.cpu_utilisation * 100.0,
             kib(s.rss_before_kib as f64),
             kib(s.rss_after_kib as f64)
         ),
-        None => println!("  server CPU      not measured (give --server-pid PID)"),
+        None => say!("  server CPU      not measured (give --server-pid PID)"),
     }
     if let Some(t) = tool {
-        println!(
+        say!(
             "  tool CPU        {:.2} s ({:.0}% of one core)",
             t.cpu_secs,
             t.cpu_utilisation * 100.0

@@ -225,7 +225,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         events: events_tx,
     });
 
-    println!(
+    say!(
         "{}: {} rooms x {} members, {} senders per room, {}, {} B messages, run {}",
         plan.scenario,
         plan.rooms,
@@ -270,9 +270,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     let overflows = sys::listen_overflows()
         .zip(overflows_before)
         .map(|(after, before)| after.saturating_sub(before));
-    println!(
-        "  setup           {total} clients connected, registered and joined in {setup_secs:.2} s"
-    );
+    say!("  setup           {total} clients connected, registered and joined in {setup_secs:.2} s");
 
     // Release the senders; measure between the end of the warm-up and stop.
     let go_ns = shared.now_ns();
@@ -358,22 +356,22 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     drop(outcomes); // closes every connection
 
     let ok = failures.is_empty() && lost == 0 && extra == 0 && refused == 0 && sent > 0;
-    println!(
+    say!(
         "  measured        {window_secs:.2} s after {:.1} s warm-up; drain {drain_secs:.2} s",
         plan.warmup.as_secs_f64()
     );
-    println!(
+    say!(
         "  messages        {} sent, {} acknowledged, {} refused; {}/s in the window",
         human(sent as f64),
         human(acked as f64),
         human(refused as f64),
         human(messages_per_sec)
     );
-    println!(
+    say!(
         "  deliveries      {}/s  (copies received by members in the window)",
         human(deliveries_per_sec)
     );
-    println!(
+    say!(
         "  copies          expected {}, received {}, lost {}, extra {}; out of order {}, gaps {}",
         human(expected as f64),
         human(received as f64),
@@ -382,7 +380,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         human(duplicates as f64),
         human(gaps as f64)
     );
-    println!(
+    say!(
         "  latency         p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us ({} samples)",
         lat.p50_us,
         lat.p90_us,
@@ -394,15 +392,15 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     report::print_usage(server.as_ref(), tool.as_ref());
     report::warn_overflows(overflows);
     if let Some(d) = per_server_cpu {
-        println!(
+        say!(
             "  efficiency      {} deliveries per second of server CPU",
             human(d)
         );
     }
     for f in failures.iter().take(10) {
-        println!("  FAILURE         {f}");
+        say!("  FAILURE         {f}");
     }
-    println!("  result          {}", if ok { "ok" } else { "FAILED" });
+    say!("  result          {}", if ok { "ok" } else { "FAILED" });
 
     let line = json!({
         "scenario": plan.scenario,
@@ -440,7 +438,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         "tool": tool,
         "failures": failures,
     });
-    println!("{line}");
+    say!("{line}");
     Ok(ok)
 }
 
