@@ -2,31 +2,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use chatroom::config::Config;
 use common::*;
-
-/// `cargo test` builds the examples next to the test binaries' directory.
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().expect("test binary path");
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
-}
-
-/// Kills the child when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Sends `MSG <text>` and returns the bot's answer. With history kept, the
 /// room delivers a message at once and `OK MSG` follows when it is stored,

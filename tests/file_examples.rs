@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,26 +14,6 @@ use sha2::{Digest, Sha256};
 
 /// How long the collector may take to save what it was sent.
 const SAVE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// `cargo test` builds the examples next to the test binaries' directory.
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().expect("test binary path");
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
-}
-
-/// Kills the child when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A file_collector process, with its stdout lines read on a thread.
 struct Collector {

@@ -215,3 +215,24 @@ fn rand_token() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+/// The path of example `name`: `cargo test` builds the examples next to
+/// the test binaries' directory.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(name)
+}
+
+/// A child process killed when the test ends, pass or fail.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
