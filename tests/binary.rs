@@ -3,41 +3,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::process::{chatroom_command, kill_if_running, spawn_listening, wait_bounded};
 use common::*;
 
-/// How long the binary may take to start, or to exit once asked.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A command for the binary, run in `dir` (so that nothing it writes lands
-/// in the repository), logging to stderr only, with a clean environment.
-fn chatroom(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatroom"));
-    cmd.args(args).current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHATROOM_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("CHATROOM_LOG__DIR", "")
-        .env("CHATROOM_LOG__LEVEL", "info");
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd
-}
+/// How often a wait for the binary's exit polls.
+const WAIT_EVERY: Duration = Duration::from_millis(20);
 
 /// A running server process.
 struct Server {
@@ -55,38 +32,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let mut all = vec!["--listen", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let mut child = chatroom(dir.path(), &all, env)
-            .spawn()
-            .expect("spawn chatroom");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + PROCESS_TIMEOUT;
-        let mut seen = Vec::new();
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match rx.recv_timeout(left) {
-                Ok(line) => line,
-                Err(e) => {
-                    let _ = child.kill();
-                    panic!("no `listening on` line ({e}); stderr: {seen:#?}");
-                }
-            };
-            if let Some((_, rest)) = line.split_once("listening on ") {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                break addr
-                    .parse::<SocketAddr>()
-                    .unwrap_or_else(|e| panic!("{line:?}: {e}"));
-            }
-            seen.push(line);
-        };
+        let (child, addr, rx) = spawn_listening(chatroom_command(dir.path(), &all, env));
         assert_eq!(addr.ip().to_string(), "127.0.0.1");
         assert_ne!(addr.port(), 0);
         Server {
@@ -109,7 +55,7 @@ impl Server {
 
     /// Waits for the process to exit; its stderr after start-up.
     fn wait(mut self) -> (ExitStatus, String) {
-        let status = wait_bounded(&mut self.child);
+        let status = wait_bounded(&mut self.child, WAIT_EVERY);
         let rest: Vec<String> = self.stderr.try_iter().collect();
         (status, rest.join("\n"))
     }
@@ -117,33 +63,14 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Waits for `child` to exit, killing it (and failing) after the timeout.
-fn wait_bounded(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + PROCESS_TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the process did not exit within {PROCESS_TIMEOUT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
+        kill_if_running(&mut self.child);
     }
 }
 
 /// Runs the binary to its end: status, stdout and stderr.
 fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = chatroom(dir.path(), args, env);
+    let mut cmd = chatroom_command(dir.path(), args, env);
     cmd.stdout(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn chatroom");
     let mut out = child.stdout.take().unwrap();
@@ -158,7 +85,7 @@ fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, Stri
         let _ = err.read_to_string(&mut s);
         s
     });
-    let status = wait_bounded(&mut child);
+    let status = wait_bounded(&mut child, WAIT_EVERY);
     (status, out.join().unwrap(), err.join().unwrap())
 }
 

@@ -3,33 +3,31 @@
 //! what survives a graceful restart, a SIGKILL of the real binary, a
 //! corrupt database, and a server with history off.
 //!
-//! `common::Client` cannot hand out the raw bytes of a `DATA` body, so
-//! [`Peer`] below is the same kind of line client with that ability.
+//! The client is `common::peer::Peer`, which can read raw `DATA` bodies.
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use chatroom::config::Config;
+use common::peer::Peer;
+use common::process::{chatroom_command, kill_if_running, spawn_listening, wait_bounded};
 use common::{start, start_config, READ_TIMEOUT};
 
 /// Flood control out of the way for tests that pipeline.
 const NO_FLOOD: &str = "[limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000\n";
 
-/// How long the binary may take to start, or to exit once asked.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How long a poll of the files directory may take, and its pause.
 const POLL_LIMIT: Duration = Duration::from_secs(5);
 const POLL_EVERY: Duration = Duration::from_millis(20);
 
-// ---- a client that can read raw bodies --------------------------------
+// ---- the client's history requests -------------------------------------
 
 /// One replayed message: `HISTORY <room> <time> <from> <text>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,118 +46,15 @@ struct JoinReply {
     history: Vec<Hist>,
 }
 
-/// A raw line client that can also read `DATA` bodies.
-struct Peer {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-    name: String,
+/// History's own requests, on the shared client.
+trait HistoryPeer {
+    fn join_new(&mut self, spelled: &str, key: Option<&str>, room: &str) -> JoinReply;
+    fn history(&mut self, spelled: &str, count: Option<u32>, room: &str) -> Vec<Hist>;
+    fn room_info(&mut self, spelled: &str, room: &str) -> Vec<(String, String)>;
+    fn list(&mut self) -> Vec<String>;
 }
 
-impl Peer {
-    /// Connects and reads the HELLO line.
-    fn connect(addr: SocketAddr) -> Peer {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        stream.set_nodelay(true).unwrap();
-        let writer = stream.try_clone().unwrap();
-        let mut p = Peer {
-            reader: BufReader::new(stream),
-            writer,
-            name: String::from("?"),
-        };
-        let hello = p.line();
-        assert!(hello.starts_with("HELLO "), "greeting was {hello:?}");
-        p
-    }
-
-    /// Connects and sets a nickname.
-    fn register(addr: SocketAddr, nick: &str) -> Peer {
-        let mut p = Peer::connect(addr);
-        p.send(&format!("NICK {nick}"));
-        p.expect(&format!("OK NICK {nick}"));
-        p.name = nick.to_string();
-        p
-    }
-
-    /// Connects, sets a nickname and joins `room` (a new room, or one
-    /// without history), reading the whole JOIN reply.
-    fn join(addr: SocketAddr, nick: &str, room: &str) -> Peer {
-        let mut p = Peer::register(addr, nick);
-        p.send(&format!("JOIN {room}"));
-        p.read_until_prefix("OK JOIN ");
-        p
-    }
-
-    fn send(&mut self, line: &str) {
-        self.send_bytes(format!("{line}\n").as_bytes());
-    }
-
-    fn send_bytes(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write");
-    }
-
-    /// The next line, without its LF.
-    fn line(&mut self) -> String {
-        let mut buf = Vec::new();
-        match self.reader.read_until(b'\n', &mut buf) {
-            Ok(0) => panic!("[{}] connection closed while waiting for a line", self.name),
-            Ok(_) => {}
-            Err(e) => panic!("[{}] no line within {READ_TIMEOUT:?}: {e}", self.name),
-        }
-        assert_eq!(
-            buf.pop(),
-            Some(b'\n'),
-            "[{}] partial line {:?}",
-            self.name,
-            String::from_utf8_lossy(&buf)
-        );
-        String::from_utf8(buf).expect("server lines are UTF-8")
-    }
-
-    #[track_caller]
-    fn expect(&mut self, want: &str) {
-        let got = self.line();
-        assert_eq!(got, want, "[{}] unexpected line", self.name);
-    }
-
-    #[track_caller]
-    fn expect_lines(&mut self, want: &[&str]) {
-        for w in want {
-            self.expect(w);
-        }
-    }
-
-    /// Asserts the next line starts with `prefix`; returns it.
-    #[track_caller]
-    fn expect_prefix(&mut self, prefix: &str) -> String {
-        let got = self.line();
-        assert!(
-            got.starts_with(prefix),
-            "[{}] wanted a line starting with {prefix:?}, got {got:?}",
-            self.name
-        );
-        got
-    }
-
-    fn read_until_prefix(&mut self, prefix: &str) -> Vec<String> {
-        let mut lines = Vec::new();
-        loop {
-            let l = self.line();
-            let done = l.starts_with(prefix);
-            lines.push(l);
-            if done {
-                return lines;
-            }
-        }
-    }
-
-    /// A barrier: the PONG must be the very next line.
-    #[track_caller]
-    fn sync(&mut self) {
-        self.send("PING sync");
-        self.expect("PONG sync");
-    }
-
+impl HistoryPeer for Peer {
     /// Sends `JOIN <spelled> [key]` for a room the client is not in, and
     /// checks the whole reply's shape: `JOIN <room> <nick>`, NAMES lines,
     /// HISTORY lines (times in RFC 3339), `OK JOIN <room>`, where `room`
@@ -217,42 +112,6 @@ impl Peer {
             }
             lines.push(parse_history(&l, room));
         }
-    }
-
-    /// Sends a FILE header and its body, and waits for `OK FILE`; returns
-    /// the id.
-    fn upload(&mut self, target: &str, filename: &str, content: &[u8]) -> String {
-        let mut out = format!("FILE {target} {} {filename}\n", content.len()).into_bytes();
-        out.extend_from_slice(content);
-        self.send_bytes(&out);
-        let l = self.expect_prefix("OK FILE ");
-        let (id, _sha) = l["OK FILE ".len()..]
-            .split_once(' ')
-            .expect("OK FILE <id> <sha256>");
-        id.to_string()
-    }
-
-    /// FETCH: `DATA <id> <size> <filename>`, the body, `OK FETCH <id>`.
-    fn fetch(&mut self, id: &str) -> (String, Vec<u8>) {
-        self.send(&format!("FETCH {id}"));
-        let header = self.line();
-        let rest = header
-            .strip_prefix(&format!("DATA {id} "))
-            .unwrap_or_else(|| panic!("[{}] wanted DATA {id}, got {header:?}", self.name));
-        let (size, filename) = rest.split_once(' ').expect("DATA <id> <size> <filename>");
-        let size: usize = size.parse().expect("DATA size");
-        let mut body = vec![0; size];
-        if let Err(e) = self.reader.read_exact(&mut body) {
-            panic!("[{}] body of {size} bytes not read: {e}", self.name);
-        }
-        self.expect(&format!("OK FETCH {id}"));
-        (filename.to_string(), body)
-    }
-
-    #[track_caller]
-    fn expect_no_such_file(&mut self, id: &str) {
-        self.send(&format!("FETCH {id}"));
-        self.expect_prefix("ERR FETCH NO_SUCH_FILE ");
     }
 
     /// `INFO <room>`: the key/value lines, up to `OK INFO <room>`.
@@ -994,32 +853,22 @@ fn files_past_retention_are_gone_after_a_restart() {
 
 // ---- 6: SIGKILL of the real binary ---------------------------------------------
 
-/// The binary with a clean environment, its data under `dir`, logging to
-/// stderr only.
+/// How often a wait for the binary's exit polls.
+const WAIT_EVERY: Duration = Duration::from_millis(10);
+
+/// The binary on 127.0.0.1:0 with a clean environment, its data under
+/// `dir`, logging to stderr only, flood control out of the way.
 fn chatroom(dir: &Path, env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatroom"));
-    cmd.args(["--listen", "127.0.0.1:0"]).current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHATROOM_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = chatroom_command(dir, &["--listen", "127.0.0.1:0"], &[]);
     let db = dir.join("h.db");
     let files = dir.join("files");
-    cmd.env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("CHATROOM_LOG__DIR", "")
-        .env("CHATROOM_LOG__LEVEL", "info")
-        .env("CHATROOM_HISTORY__DB", db)
+    cmd.env("CHATROOM_HISTORY__DB", db)
         .env("CHATROOM_FILES__DIR", files)
         .env("CHATROOM_LIMITS__FLOOD_BURST", "100000")
         .env("CHATROOM_LIMITS__FLOOD_RATE_PER_SEC", "100000");
     for (key, value) in env {
         cmd.env(key, value);
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
     cmd
 }
 
@@ -1032,37 +881,9 @@ struct Proc {
 impl Proc {
     /// Starts the binary on `dir`'s data and waits for `listening on`.
     fn start(dir: &Path, env: &[(&str, &str)]) -> Proc {
-        let mut child = chatroom(dir, env).spawn().expect("spawn chatroom");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                // Once the listening line is found nobody reads: keep
-                // draining so the pipe never fills.
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + PROCESS_TIMEOUT;
-        let mut seen = Vec::new();
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match rx.recv_timeout(left) {
-                Ok(line) => line,
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("no `listening on` line ({e}); stderr: {seen:#?}");
-                }
-            };
-            if let Some((_, rest)) = line.split_once("listening on ") {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                break addr
-                    .parse::<SocketAddr>()
-                    .unwrap_or_else(|e| panic!("{line:?}: {e}"));
-            }
-            seen.push(line);
-        };
+        // Once the listening line is found nobody reads its stderr: the
+        // reader thread keeps draining it so the pipe never fills.
+        let (child, addr, _stderr) = spawn_listening(chatroom(dir, env));
         Proc { child, addr }
     }
 
@@ -1075,26 +896,7 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Waits for `child` to exit, killing it (and failing) after the timeout.
-fn wait_bounded(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + PROCESS_TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the process did not exit within {PROCESS_TIMEOUT:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
+        kill_if_running(&mut self.child);
     }
 }
 
@@ -1108,7 +910,7 @@ fn refuses(dir: &Path, env: &[(&str, &str)]) -> String {
         let _ = err.read_to_string(&mut s);
         s
     });
-    let status = wait_bounded(&mut child);
+    let status = wait_bounded(&mut child, WAIT_EVERY);
     let stderr = err.join().unwrap();
     assert!(
         !status.success(),

@@ -2,6 +2,9 @@
 //! speaking raw TCP, with reads bounded by a timeout (never sleeps).
 #![allow(dead_code)]
 
+pub mod peer;
+pub mod process;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};

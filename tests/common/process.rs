@@ -1,0 +1,101 @@
+//! The real `chatroom` binary as a child process: its command, its start-up
+//! (`listening on <addr>`) and a bounded wait for its exit.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long the binary may take to start, or to exit once asked.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A command for the binary, run in `dir` (so that nothing it writes lands
+/// in the repository), logging to stderr only, with a clean environment;
+/// `env` is set last.
+pub fn chatroom_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatroom"));
+    cmd.args(args).current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CHATROOM_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .env("CHATROOM_LOG__DIR", "")
+        .env("CHATROOM_LOG__LEVEL", "info");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Spawns `cmd` (whose stderr is piped) and waits for its
+/// `listening on <addr>` line. Returns the child, the address and the
+/// stderr lines after that one, read on their own thread which keeps
+/// draining the pipe (so that it never fills) even once the receiver is
+/// gone.
+pub fn spawn_listening(mut cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>) {
+    let mut child = cmd.spawn().expect("spawn chatroom");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + PROCESS_TIMEOUT;
+    let mut seen = Vec::new();
+    let addr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match rx.recv_timeout(left) {
+            Ok(line) => line,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no `listening on` line ({e}); stderr: {seen:#?}");
+            }
+        };
+        if let Some((_, rest)) = line.split_once("listening on ") {
+            let addr = rest.split_whitespace().next().unwrap_or_default();
+            break addr
+                .parse::<SocketAddr>()
+                .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        }
+        seen.push(line);
+    };
+    (child, addr, rx)
+}
+
+/// Waits for `child` to exit, polling every `every`, killing it (and
+/// failing) after [`PROCESS_TIMEOUT`].
+pub fn wait_bounded(child: &mut Child, every: Duration) -> ExitStatus {
+    let deadline = Instant::now() + PROCESS_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process did not exit within {PROCESS_TIMEOUT:?}");
+        }
+        thread::sleep(every);
+    }
+}
+
+/// Kills `child` if it still runs, and reaps it.
+pub fn kill_if_running(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
