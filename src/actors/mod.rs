@@ -54,12 +54,21 @@ pub struct MemberQueue {
     pub queue: SendQueue,
 }
 
-/// Pushes `line` once to each distinct connection in `recipients`.
-pub fn deliver_once(recipients: impl IntoIterator<Item = MemberQueue>, line: &bytes::Bytes) {
+/// Pushes `line` once to each distinct connection in `groups` (the member
+/// lists of several rooms, which overlap).
+pub fn deliver_once(groups: Vec<Vec<MemberQueue>>, line: &bytes::Bytes) {
+    // A full or closing queue is its own connection's problem.
+    if let [only] = groups.as_slice() {
+        // One room's members are distinct already: no set to build, which
+        // matters when thousands leave a big room.
+        for r in only {
+            let _ = r.queue.push(line.clone());
+        }
+        return;
+    }
     let mut seen = std::collections::HashSet::new();
-    for r in recipients {
+    for r in groups.into_iter().flatten() {
         if seen.insert(r.id) {
-            // A full or closing queue is its own connection's problem.
             let _ = r.queue.push(line.clone());
         }
     }

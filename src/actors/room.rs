@@ -405,12 +405,15 @@ impl Handler<Part> for Room {
 }
 
 /// Removes a member that is quitting, silently: the session announces one
-/// `QUIT` to everyone it shared a room with. Returns the remaining members.
+/// `QUIT` to everyone it shared a room with. Returns the remaining members
+/// when asked to.
 #[derive(Message)]
 #[rtype(result = "Vec<MemberQueue>")]
 pub struct Leave {
     /// The quitting session.
     pub id: SessionId,
+    /// Whether the QUIT is announced (not at shutdown, when everyone goes).
+    pub announce: bool,
 }
 
 impl Handler<Leave> for Room {
@@ -420,7 +423,11 @@ impl Handler<Leave> for Room {
         if self.remove(msg.id).is_none() {
             return MessageResult(Vec::new());
         }
-        let rest = self.member_queues();
+        let rest = if msg.announce {
+            self.member_queues()
+        } else {
+            Vec::new()
+        };
         self.changed(ctx);
         MessageResult(rest)
     }

@@ -91,6 +91,8 @@ pub struct Session {
     /// The reason others see in `QUIT` once the session ends.
     quit_reason: Option<String>,
     closing: bool,
+    /// The whole server is stopping: nobody is told of this QUIT.
+    server_stopping: bool,
 }
 
 impl Session {
@@ -117,6 +119,7 @@ impl Session {
             upload: None,
             quit_reason: None,
             closing: false,
+            server_stopping: false,
             state,
         }
     }
@@ -457,7 +460,7 @@ impl Session {
                     })
                     .await
                 {
-                    audience.extend(members);
+                    audience.push(members);
                 }
             }
             Ok(audience)
@@ -467,10 +470,14 @@ impl Session {
                 act.span.record("nick", nick.as_str());
                 if let Some(old) = act.nick.replace(nick.clone()) {
                     info!(parent: &act.span, %old, new = %nick, "nick changed");
-                    audience.push(MemberQueue {
-                        id: act.id,
-                        queue: act.queue.clone(),
-                    });
+                    if audience.is_empty() {
+                        // In no room: only the client itself hears of it
+                        // (it is a member of every room it is in).
+                        audience.push(vec![MemberQueue {
+                            id: act.id,
+                            queue: act.queue.clone(),
+                        }]);
+                    }
                     deliver_once(
                         audience,
                         &Event::Nick {
@@ -1050,14 +1057,15 @@ impl Actor for Session {
                 nick: nick.folded().clone(),
             });
             let id = self.id;
+            let announce = !self.server_stopping;
             actix::spawn(async move {
                 let mut audience = Vec::new();
                 for joined in rooms {
-                    if let Ok(members) = joined.addr.send(room::Leave { id }).await {
-                        audience.extend(members);
+                    if let Ok(members) = joined.addr.send(room::Leave { id, announce }).await {
+                        audience.push(members);
                     }
                 }
-                if !audience.is_empty() {
+                if announce && !audience.is_empty() {
                     deliver_once(audience, &Event::Quit { nick, reason }.to_line());
                 }
             });
@@ -1141,6 +1149,7 @@ impl Handler<Shutdown> for Session {
     type Result = ();
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.server_stopping = true;
         self.send(Reply::Server("shutting down".into()));
         self.close(Some("server shutting down".into()), ctx);
     }
