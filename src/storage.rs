@@ -24,7 +24,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 use tracing::{error, info};
 
-use crate::names::RoomName;
+use crate::names::{Folded, Nick, RoomName};
 use crate::protocol::{ErrorCode, ProtocolError, Verb};
 use crate::reply::{OkReply, Reply};
 use crate::send_queue::SendQueue;
@@ -170,10 +170,10 @@ pub struct Ack {
 
 enum Request {
     Append {
-        room: String,
+        room: Folded,
         seq: u64,
         time: SystemTime,
-        from: String,
+        from: Nick,
         text: String,
         ack: Option<Ack>,
     },
@@ -264,16 +264,17 @@ impl Database {
         room: &RoomName,
         seq: u64,
         time: SystemTime,
-        from: &str,
-        text: &str,
+        from: Nick,
+        text: String,
         ack: Option<Ack>,
     ) {
+        // Shared or moved, not copied: this runs for every message.
         let req = Request::Append {
-            room: room_key(room.as_str()),
+            room: room.folded().clone(),
             seq,
             time,
-            from: from.to_string(),
-            text: text.to_string(),
+            from,
+            text,
             ack,
         };
         if let Err(mpsc::SendError(Request::Append { ack: Some(ack), .. })) = self.tx.send(req) {
@@ -489,7 +490,13 @@ impl Writer {
                         "INSERT INTO messages (room, seq, time_ms, sender, text) VALUES (?1, ?2, ?3, ?4, ?5)",
                     )
                     .and_then(|mut s| {
-                        s.execute(params![room, seq as i64, millis(time), from, text])
+                        s.execute(params![
+                            room.as_str(),
+                            seq as i64,
+                            millis(time),
+                            from.as_str(),
+                            text
+                        ])
                     });
                 let ok = self.write("a message", res) && self.open;
                 if let Some(ack) = ack {
@@ -642,6 +649,10 @@ mod tests {
         RoomName::parse(name, 32).unwrap()
     }
 
+    fn nick(name: &str) -> Nick {
+        Nick::parse(name, 24).unwrap()
+    }
+
     #[tokio::test]
     async fn messages_round_trip_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
@@ -658,7 +669,14 @@ mod tests {
             messages: 0,
         });
         for (seq, text) in [(1, "one"), (2, "two"), (3, "  three")] {
-            db.append(&r, seq, SystemTime::now(), "alice", text, None);
+            db.append(
+                &r,
+                seq,
+                SystemTime::now(),
+                nick("alice"),
+                text.to_string(),
+                None,
+            );
         }
         let got: Vec<String> = db
             .history(&r, u64::MAX, 2)
@@ -754,8 +772,8 @@ mod tests {
             &r,
             1,
             SystemTime::now(),
-            "a",
-            "fits",
+            nick("a"),
+            "fits".to_string(),
             Some(Ack {
                 queue: queue.clone(),
                 room: r.clone(),
@@ -771,8 +789,8 @@ mod tests {
                 &r,
                 seq,
                 SystemTime::now(),
-                "a",
-                &big,
+                nick("a"),
+                big.clone(),
                 Some(Ack {
                     queue: queue.clone(),
                     room: r.clone(),

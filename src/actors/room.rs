@@ -474,7 +474,7 @@ impl Handler<Say> for Room {
             text: msg.text,
         };
         self.broadcast(&event.to_line(), Some(msg.id));
-        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, &event) {
+        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             let ack = msg.ack.map(|queue| Ack {
                 queue,
                 room: self.name.clone(),
@@ -483,7 +483,7 @@ impl Handler<Say> for Room {
                 &self.name,
                 self.messages,
                 SystemTime::now(),
-                from.as_str(),
+                from,
                 text,
                 ack,
             );
