@@ -18,8 +18,10 @@
 //!    [`NickRegistry`](actors::NickRegistry) where needed.
 //! 5. Answers and announcements are typed values, [`reply::Reply`] and
 //!    [`reply::Event`], rendered to wire lines in [`reply`] only. A room
-//!    renders a message once and pushes the same bytes to each member's
-//!    queue; each writer task writes whatever is queued with one syscall.
+//!    renders a message once into its [`broadcast_log`] and gives each
+//!    member's queue the span it occupies (extending the span queued last
+//!    when the member is behind); each writer task copies and writes
+//!    whatever is queued with one syscall.
 //!
 //! [`actors`] describes the actors and their messages; [`config`] the
 //! configuration keys; [`logging`] the log set-up.
@@ -28,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod actors;
+pub mod broadcast_log;
 pub mod client;
 pub mod codec;
 pub mod config;

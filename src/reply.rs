@@ -392,13 +392,7 @@ impl Reply {
                 .word(e.code.as_str())
                 .word(&e.text)
                 .end(),
-            Reply::Names { room, nicks } => {
-                let mut line = Line::start(buf, "NAMES").word(room.as_str());
-                for n in nicks {
-                    line = line.word(n.as_str());
-                }
-                line.end()
-            }
+            Reply::Names { room, nicks } => encode_names(buf, room, nicks, usize::MAX),
             Reply::Room {
                 room,
                 members,
@@ -448,6 +442,41 @@ impl Reply {
     }
 }
 
+/// Renders a NAMES listing straight from the member list: `NAMES <room>
+/// <nick> ...` lines, each ended once its nicknames pass `line_bytes`, and
+/// one bare `NAMES <room>` line for an empty room.
+pub fn encode_names<'a>(
+    buf: &mut BytesMut,
+    room: &RoomName,
+    nicks: impl IntoIterator<Item = &'a Nick>,
+    line_bytes: usize,
+) {
+    let mut open = false;
+    let mut width = 0;
+    let mut empty = true;
+    for nick in nicks {
+        empty = false;
+        let line = if open {
+            Line { buf: &mut *buf }
+        } else {
+            open = true;
+            Line::start(buf, "NAMES").word(room.as_str())
+        };
+        let line = line.word(nick.as_str());
+        width += nick.as_str().len() + 1;
+        if width >= line_bytes {
+            line.end();
+            open = false;
+            width = 0;
+        }
+    }
+    if open {
+        Line { buf }.end();
+    } else if empty {
+        Line::start(buf, "NAMES").word(room.as_str()).end();
+    }
+}
+
 impl From<ProtocolError> for Reply {
     fn from(e: ProtocolError) -> Self {
         Reply::Err(e)
@@ -457,5 +486,37 @@ impl From<ProtocolError> for Reply {
 impl From<OkReply> for Reply {
     fn from(ok: OkReply) -> Self {
         Reply::Ok(ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nick(s: &str) -> Nick {
+        Nick::parse(s, 32).unwrap()
+    }
+
+    fn names(nicks: &[&str], line_bytes: usize) -> String {
+        let room = RoomName::parse("#r", 32).unwrap();
+        let nicks: Vec<Nick> = nicks.iter().map(|n| nick(n)).collect();
+        let mut buf = BytesMut::new();
+        encode_names(&mut buf, &room, &nicks, line_bytes);
+        String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn names_split_once_a_line_is_wide_enough() {
+        assert_eq!(names(&[], 8), "NAMES #r\n");
+        assert_eq!(names(&["ann"], 8), "NAMES #r ann\n");
+        assert_eq!(
+            names(&["ann", "bob", "cy", "dee", "eve", "fay"], 8),
+            "NAMES #r ann bob\nNAMES #r cy dee eve\nNAMES #r fay\n"
+        );
+        assert_eq!(names(&["ann", "bob"], 8), "NAMES #r ann bob\n");
+        assert_eq!(
+            names(&["ann", "bob", "cy"], usize::MAX),
+            "NAMES #r ann bob cy\n"
+        );
     }
 }

@@ -21,6 +21,8 @@ use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::broadcast_log::{BroadcastLog, LogReader, Span};
+
 /// How much the writer hands to one write call at most.
 const MAX_BATCH: usize = 64 * 1024;
 /// How long a closing connection may take to flush what is queued.
@@ -49,6 +51,8 @@ pub struct FileBody {
 #[derive(Debug)]
 enum Item {
     Line(Bytes),
+    /// Lines a room logged once for all its members.
+    Log(LogReader, Span),
     Body(FileBody),
 }
 
@@ -65,6 +69,16 @@ struct Inner {
     acks_pending: usize,
     /// Woken when `acks_pending` falls.
     ack_waker: Option<Waker>,
+}
+
+impl Inner {
+    /// Drops everything queued and refuses more; returns the writer to wake.
+    fn overflow(&mut self) -> Option<Waker> {
+        self.state = State::Overflowed;
+        self.items = VecDeque::new();
+        self.bytes = 0;
+        self.waker.take()
+    }
 }
 
 /// Why a push was refused.
@@ -122,8 +136,31 @@ impl SendQueue {
     fn push_item(&self, item: Item) -> Result<(), PushError> {
         let len = match &item {
             Item::Line(line) => line.len(),
+            Item::Log(_, span) => span.len(),
             Item::Body(_) => 0,
         };
+        self.push_with(len, |items| items.push_back(item))
+    }
+
+    /// Queues the lines `span` of a room's `log`: it extends the last item
+    /// when that ends where `span` starts, as it does while a member is
+    /// behind on a busy room.
+    pub fn push_log(&self, log: &BroadcastLog, span: Span) -> Result<(), PushError> {
+        self.push_with(span.len(), |items| match items.back_mut() {
+            Some(Item::Log(reader, last)) if last.end == span.start && reader.reads(log) => {
+                last.end = span.end;
+            }
+            _ => items.push_back(Item::Log(log.reader(), span)),
+        })
+    }
+
+    /// Checks the state and the limit for `len` more bytes, then lets
+    /// `add` queue them and wakes a waiting writer.
+    fn push_with(
+        &self,
+        len: usize,
+        add: impl FnOnce(&mut VecDeque<Item>),
+    ) -> Result<(), PushError> {
         let waker = {
             let mut q = self.lock();
             match q.state {
@@ -132,10 +169,7 @@ impl SendQueue {
                 State::Overflowed => return Err(PushError::Overflowed),
             }
             if q.bytes + len > q.limit {
-                q.state = State::Overflowed;
-                q.items = VecDeque::new();
-                q.bytes = 0;
-                let waker = q.waker.take();
+                let waker = q.overflow();
                 drop(q);
                 if let Some(w) = waker {
                     w.wake();
@@ -143,7 +177,7 @@ impl SendQueue {
                 return Err(PushError::Overflowed);
             }
             q.bytes += len;
-            q.items.push_back(item);
+            add(&mut q.items);
             if q.wants_data {
                 q.wants_data = false;
                 q.waker.take()
@@ -235,11 +269,26 @@ impl SendQueue {
         }
         let q = &mut *q;
         while out.len() < MAX_BATCH {
-            match q.items.front() {
+            match q.items.front_mut() {
                 Some(Item::Line(line)) => {
                     q.bytes -= line.len();
                     out.extend_from_slice(line);
                     q.items.pop_front();
+                }
+                Some(Item::Log(reader, span)) => {
+                    let Some(n) = reader.copy_to(*span, MAX_BATCH - out.len(), out) else {
+                        // The room dropped lines this member had not had
+                        // yet: it is too far behind, as with a full queue.
+                        q.overflow();
+                        return Poll::Ready(Fill::Overflowed);
+                    };
+                    q.bytes -= n;
+                    span.start += n as u64;
+                    if span.is_empty() {
+                        if let Some(Item::Log(reader, _)) = q.items.pop_front() {
+                            reader.finish();
+                        }
+                    }
                 }
                 Some(Item::Body(_)) if out.is_empty() => {
                     if let Some(Item::Body(body)) = q.items.pop_front() {
@@ -472,5 +521,47 @@ mod tests {
         }
         assert!(refused);
         assert!(matches!(writer.await.unwrap(), WriterEnd::Overflowed));
+    }
+
+    #[tokio::test]
+    async fn log_spans_merge_and_keep_their_place_among_lines() {
+        let log = BroadcastLog::new(1000);
+        let q = SendQueue::new(1000);
+        let a = log.append(b"JOIN #a x\n");
+        q.push_log(&log, a).unwrap();
+        let b = log.append(b"JOIN #a y\n");
+        q.push_log(&log, b).unwrap();
+        assert_eq!(q.lock().items.len(), 1, "contiguous spans are one item");
+        q.push(Bytes::from_static(b"OK JOIN #a\n")).unwrap();
+        let c = log.append(b"MSG #a y hi\n");
+        q.push_log(&log, c).unwrap();
+        assert_eq!(q.lock().items.len(), 3);
+        assert_eq!(q.queued_bytes(), 20 + 11 + 12);
+        q.close();
+        let (client, mut server_side) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(run_writer(q.clone(), client));
+        let mut got = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut server_side, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(got, "JOIN #a x\nJOIN #a y\nOK JOIN #a\nMSG #a y hi\n");
+        assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
+        assert_eq!(log.kept_bytes(), 0, "read by everyone: freed");
+    }
+
+    #[tokio::test]
+    async fn a_span_the_log_dropped_overflows_the_queue() {
+        let log = BroadcastLog::new(16);
+        let q = SendQueue::new(1000);
+        let old = log.append(b"0123456789\n");
+        q.push_log(&log, old).unwrap();
+        log.append(b"abcdefghij\n");
+        let (client, _server_side) = tokio::io::duplex(1024);
+        let end = run_writer(q.clone(), client).await;
+        assert!(matches!(end, WriterEnd::Overflowed));
+        assert_eq!(
+            q.push(Bytes::from_static(b"x\n")),
+            Err(PushError::Overflowed)
+        );
     }
 }

@@ -8,10 +8,11 @@ use bytes::{Bytes, BytesMut};
 
 use super::registry::{NickRegistry, RoomChanged, RoomClosed, RoomSummary};
 use super::{MemberQueue, SessionId};
+use crate::broadcast_log::{BroadcastLog, Span};
 use crate::config::Config;
 use crate::names::{Folded, Nick, RoomName};
 use crate::protocol::{ErrorCode, ProtocolError, Verb};
-use crate::reply::{Event, OkReply, Reply};
+use crate::reply::{encode_names, Event, OkReply, Reply};
 use crate::room_key;
 use crate::send_queue::SendQueue;
 use crate::storage::{Ack, Database, RoomRecord};
@@ -32,21 +33,32 @@ struct Member {
     queue: SendQueue,
     session: Recipient<Removed>,
     /// Events held back while the member's JOIN replays history, so that
-    /// they follow the older HISTORY lines instead of cutting into them.
-    held: Option<Vec<Bytes>>,
+    /// they follow the older HISTORY lines instead of cutting into them:
+    /// where they lie in the room's log.
+    held: Option<Vec<Span>>,
 }
 
-/// Events held for one joining member at most; past that they flow again
-/// (a replay that slow has lost its race anyway).
-const MAX_HELD: usize = 4096;
+/// Separate spans held for one joining member at most (they are separate
+/// only around its own messages); past that they flow again (a replay
+/// that slow has lost its race anyway).
+const MAX_HELD: usize = 256;
 
 impl Member {
-    fn deliver(&mut self, line: &Bytes) {
+    fn deliver(&mut self, log: &BroadcastLog, span: Span) {
         match &mut self.held {
-            Some(held) if held.len() < MAX_HELD => held.push(line.clone()),
-            _ => {
-                // A full queue disconnects its own client; others go on.
-                let _ = self.queue.push(line.clone());
+            Some(held) => {
+                let count = held.len();
+                match held.last_mut() {
+                    Some(last) if last.end == span.start => last.end = span.end,
+                    _ if count < MAX_HELD => held.push(span),
+                    _ => {
+                        let _ = self.queue.push_log(log, span);
+                    }
+                }
+            }
+            // A full queue disconnects its own client; others go on.
+            None => {
+                let _ = self.queue.push_log(log, span);
             }
         }
     }
@@ -58,8 +70,11 @@ pub struct Room {
     registry: Addr<NickRegistry>,
     max_members: usize,
     members: HashMap<SessionId, Member>,
+    /// Every line sent to members, kept once while their queues need it.
+    log: BroadcastLog,
     /// Members by folded nickname, for sorted NAMES and KICK by name.
-    by_nick: BTreeMap<Folded, SessionId>,
+    /// (NAMES walks this, so it holds the nickname too.)
+    by_nick: BTreeMap<Folded, (SessionId, Nick)>,
     owner: Option<Nick>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
@@ -85,6 +100,7 @@ impl Room {
             registry,
             max_members: config.limits.max_room_members,
             members: HashMap::new(),
+            log: BroadcastLog::new(config.limits.sendq_bytes),
             by_nick: BTreeMap::new(),
             owner: None,
             key_hash: None,
@@ -134,10 +150,14 @@ impl Room {
         }
     }
 
-    fn broadcast(&mut self, line: &Bytes, except: Option<SessionId>) {
+    fn broadcast(&mut self, line: &[u8], except: Option<SessionId>) {
+        if self.members.is_empty() {
+            return;
+        }
+        let span = self.log.append(line);
         for (id, m) in &mut self.members {
             if Some(*id) != except {
-                m.deliver(line);
+                m.deliver(&self.log, span);
             }
         }
     }
@@ -158,38 +178,20 @@ impl Room {
             .is_some_and(|o| o.folded() == nick.folded())
     }
 
-    fn names(&self) -> Vec<Nick> {
-        self.by_nick
-            .values()
-            .filter_map(|id| self.members.get(id))
-            .map(|m| m.nick.clone())
-            .collect()
-    }
-
     /// Renders the NAMES listing, then `ok` if given, as one buffer.
     fn names_reply(&self, ok: Option<OkReply>) -> Bytes {
-        let mut buf = BytesMut::new();
-        let mut line: Vec<Nick> = Vec::new();
-        let mut width = 0;
-        for nick in self.names() {
-            width += nick.as_str().len() + 1;
-            line.push(nick);
-            if width >= NAMES_LINE_BYTES {
-                Reply::Names {
-                    room: self.name.clone(),
-                    nicks: std::mem::take(&mut line),
-                }
-                .encode(&mut buf);
-                width = 0;
-            }
-        }
-        if !line.is_empty() || self.members.is_empty() {
-            Reply::Names {
-                room: self.name.clone(),
-                nicks: line,
-            }
-            .encode(&mut buf);
-        }
+        // Sized for typical nicknames: a big room's listing is then
+        // written without regrowing.
+        let lines = self.members.len() * 16 / NAMES_LINE_BYTES + 1;
+        let mut buf = BytesMut::with_capacity(
+            self.members.len() * 12 + lines * (self.name.as_str().len() + 8) + 64,
+        );
+        encode_names(
+            &mut buf,
+            &self.name,
+            self.by_nick.values().map(|(_, nick)| nick),
+            NAMES_LINE_BYTES,
+        );
         if let Some(ok) = ok {
             Reply::Ok(ok).encode(&mut buf);
         }
@@ -199,6 +201,9 @@ impl Room {
     fn remove(&mut self, id: SessionId) -> Option<Member> {
         let member = self.members.remove(&id)?;
         self.by_nick.remove(member.nick.folded());
+        if member.held.is_some() {
+            self.log.unhold();
+        }
         Some(member)
     }
 
@@ -283,8 +288,12 @@ impl Room {
         }
         .to_line();
         self.broadcast(&join, None);
-        self.by_nick.insert(msg.nick.folded().clone(), msg.id);
+        self.by_nick
+            .insert(msg.nick.folded().clone(), (msg.id, msg.nick.clone()));
         let replays = self.db.is_some();
+        if replays {
+            self.log.hold();
+        }
         self.members.insert(
             msg.id,
             Member {
@@ -370,8 +379,11 @@ impl Handler<Replayed> for Room {
 
     fn handle(&mut self, msg: Replayed, _: &mut Self::Context) {
         if let Some(member) = self.members.get_mut(&msg.id) {
-            for line in member.held.take().unwrap_or_default() {
-                let _ = member.queue.push(line);
+            if let Some(held) = member.held.take() {
+                for span in held {
+                    let _ = member.queue.push_log(&self.log, span);
+                }
+                self.log.unhold();
             }
         }
     }
@@ -524,7 +536,8 @@ impl Handler<Rename> for Room {
             None => return MessageResult(Vec::new()),
         };
         self.by_nick.remove(member.nick.folded());
-        self.by_nick.insert(msg.new.folded().clone(), msg.id);
+        self.by_nick
+            .insert(msg.new.folded().clone(), (msg.id, msg.new.clone()));
         member.nick = msg.new;
         MessageResult(self.member_queues())
     }
@@ -644,7 +657,11 @@ impl Handler<Kick> for Room {
         if !self.is_owner(&by) {
             return Err(ErrorCode::NotOwner);
         }
-        let target = *self.by_nick.get(&msg.target).ok_or(ErrorCode::NoSuchNick)?;
+        let target = self
+            .by_nick
+            .get(&msg.target)
+            .ok_or(ErrorCode::NoSuchNick)?
+            .0;
         let nick = self
             .members
             .get(&target)
