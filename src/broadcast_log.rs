@@ -17,9 +17,6 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Buffers above this size are freed, not kept, once nobody needs them.
-const KEEP_CAPACITY: usize = 4096;
-
 /// A range of offsets in one [`BroadcastLog`]: `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -57,14 +54,11 @@ impl LogBytes {
         self.base + self.buf.len() as u64
     }
 
-    /// Drops every byte: nobody will ask for them.
+    /// Drops every byte, and the buffer: nobody will ask for them, and
+    /// most rooms are quiet most of the time.
     fn forget_all(&mut self) {
         self.base = self.end();
-        if self.buf.capacity() > KEEP_CAPACITY {
-            self.buf = VecDeque::new();
-        } else {
-            self.buf.clear();
-        }
+        self.buf = VecDeque::new();
     }
 }
 

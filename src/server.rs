@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use actix::WeakAddr;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -61,7 +62,7 @@ pub enum ServerError {
 /// The live connections: counted for `max_clients`, listed for shutdown.
 #[derive(Default)]
 pub struct Connections {
-    sessions: Mutex<HashMap<SessionId, Addr<Session>>>,
+    sessions: Mutex<HashMap<SessionId, WeakAddr<Session>>>,
     open: AtomicUsize,
     all_closed: Notify,
 }
@@ -72,12 +73,12 @@ impl Connections {
         self.open.load(Ordering::Acquire)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Addr<Session>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, WeakAddr<Session>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Lists a started session.
-    pub fn insert(&self, id: SessionId, addr: Addr<Session>) {
+    pub fn insert(&self, id: SessionId, addr: WeakAddr<Session>) {
         self.lock().insert(id, addr);
     }
 
@@ -220,8 +221,8 @@ pub async fn run(
     }
     drop(listener);
     info!("shutting down");
-    let sessions: Vec<Addr<Session>> = state.connections.lock().values().cloned().collect();
-    for session in sessions {
+    let sessions: Vec<WeakAddr<Session>> = state.connections.lock().values().cloned().collect();
+    for session in sessions.iter().filter_map(WeakAddr::upgrade) {
         session.do_send(Shutdown);
     }
     let connections = Arc::clone(&state.connections);

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
 use actix::prelude::*;
+use actix::WeakRecipient;
 use bytes::{Bytes, BytesMut};
 
 use super::registry::{NickRegistry, RoomChanged, RoomClosed, RoomSummary};
@@ -31,7 +32,8 @@ pub struct Removed {
 struct Member {
     nick: Nick,
     queue: SendQueue,
-    session: Recipient<Removed>,
+    /// Weak: a strong handle costs an allocation per member.
+    session: WeakRecipient<Removed>,
     /// Events held back while the member's JOIN replays history, so that
     /// they follow the older HISTORY lines instead of cutting into them:
     /// where they lie in the room's log.
@@ -299,7 +301,7 @@ impl Room {
             Member {
                 nick: msg.nick,
                 queue: msg.queue.clone(),
-                session: msg.session,
+                session: msg.session.downgrade(),
                 held: replays.then(Vec::new),
             },
         );
@@ -676,8 +678,8 @@ impl Handler<Kick> for Room {
         }
         .to_line();
         self.broadcast(&line, None);
-        if let Some(member) = self.remove(target) {
-            member.session.do_send(Removed {
+        if let Some(session) = self.remove(target).and_then(|m| m.session.upgrade()) {
+            session.do_send(Removed {
                 room: self.name.folded().clone(),
             });
         }

@@ -1021,16 +1021,22 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
-        self.state.connections.insert(self.id, ctx.address());
+        self.state
+            .connections
+            .insert(self.id, ctx.address().downgrade());
         if let Some((io, guard)) = self.writer.take() {
             let queue = self.queue.clone();
-            let addr = ctx.address();
+            // Weak, like every long-lived handle to a session: a strong
+            // address costs an allocation of its own.
+            let addr = ctx.address().downgrade();
             // Boxed: the task cell then holds a pointer, not the future.
             let writer = Box::pin(run_writer(queue, io));
             actix::spawn(async move {
                 let end = writer.await;
                 drop(guard);
-                addr.do_send(WriterDone(end));
+                if let Some(addr) = addr.upgrade() {
+                    addr.do_send(WriterDone(end));
+                }
             });
         }
         self.send(Reply::Hello {
