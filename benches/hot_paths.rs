@@ -2,12 +2,15 @@
 //!
 //! - `parse_line`: one client line to a `Command`;
 //! - `event_to_line`: rendering an event once, for every recipient;
-//! - `fanout_push/N`: pushing one shared line into N member queues, as a
-//!   room does for each message, waking each member's writer (only the
-//!   pushes are timed; the writers then drain the queues untimed, so the
-//!   queues are in their steady state: empty, with their capacity kept);
-//! - `fanout_push_drain/N`: the same, plus every member's writer task
-//!   taking the line and writing it (to `tokio::io::sink`), on one
+//! - `fanout_push/N`: what a room does for each message: append the line
+//!   to its log once and queue its span for N members, waking each
+//!   member's writer (only the pushes are timed; the writers then drain
+//!   the queues untimed, so the queues are in their steady state);
+//! - `fanout_push_line/N`: the same with one shared `Bytes` handle pushed
+//!   per member (how rooms fanned out before the log): the baseline for
+//!   `fanout_push` in the same run;
+//! - `fanout_push_drain/N`: `fanout_push` plus every member's writer task
+//!   copying the line out and writing it (to `tokio::io::sink`), on one
 //!   current-thread runtime: what one message costs the server apart from
 //!   the socket's system calls.
 //!
@@ -19,6 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+use chatroom::broadcast_log::BroadcastLog;
 use chatroom::names::{NameLimits, Nick, RoomName};
 use chatroom::parser::parse_line;
 use chatroom::reply::Event;
@@ -79,6 +83,7 @@ fn a_message_line() -> Bytes {
 
 /// N member queues, each drained by its writer task on `runtime`.
 struct Members {
+    log: BroadcastLog,
     queues: Vec<SendQueue>,
     writers: Vec<tokio::task::JoinHandle<chatroom::send_queue::WriterEnd>>,
 }
@@ -90,11 +95,23 @@ impl Members {
             .iter()
             .map(|q| runtime.spawn(run_writer(q.clone(), tokio::io::sink())))
             .collect();
-        Members { queues, writers }
+        Members {
+            log: BroadcastLog::new(256 * 1024),
+            queues,
+            writers,
+        }
     }
 
-    /// Pushes one line to every member.
+    /// Logs one line and queues it for every member, as a room does.
     fn push(&self, line: &Bytes) {
+        let span = self.log.append(line);
+        for q in &self.queues {
+            let _ = q.push_log(&self.log, span);
+        }
+    }
+
+    /// Pushes one shared line handle to every member.
+    fn push_line(&self, line: &Bytes) {
         for q in &self.queues {
             let _ = q.push(line.clone());
         }
@@ -129,9 +146,15 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn fanout_push(c: &mut Criterion) {
+    pushes(c, "fanout_push", Members::push);
+    pushes(c, "fanout_push_line", Members::push_line);
+}
+
+/// Times `push` alone for each fan-out size, draining untimed.
+fn pushes(c: &mut Criterion, name: &str, push: fn(&Members, &Bytes)) {
     let line = a_message_line();
     let runtime = runtime();
-    let mut group = c.benchmark_group("fanout_push");
+    let mut group = c.benchmark_group(name);
     for n in MEMBERS {
         let members = Members::new(&runtime, n);
         group.throughput(Throughput::Elements(n as u64));
@@ -141,7 +164,7 @@ fn fanout_push(c: &mut Criterion) {
                     let mut pushing = Duration::ZERO;
                     for _ in 0..iters {
                         let started = Instant::now();
-                        members.push(&line);
+                        push(&members, &line);
                         pushing += started.elapsed();
                         members.drained().await;
                     }

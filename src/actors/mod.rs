@@ -4,8 +4,9 @@
 //!   parses them into commands, answers the client through its
 //!   [`SendQueue`], and talks to rooms and the registry.
 //! - [`Room`](room::Room): one per room. Owns the member list, the owner,
-//!   key and topic, and fans each message out: it renders the line once and
-//!   pushes the same bytes into every member's [`SendQueue`].
+//!   key and topic, and fans each message out: it renders the line once
+//!   into its [`BroadcastLog`] and gives every member's [`SendQueue`] the
+//!   span it occupies.
 //! - [`NickRegistry`](registry::NickRegistry): one per server. Keeps
 //!   nicknames unique and knows every room's address and summary.
 //!
@@ -13,11 +14,13 @@
 //! the parser makes it a [`Command::Msg`](crate::parser::Command::Msg), the
 //! session checks its own membership list, queues `OK MSG #room` for its
 //! client and sends [`room::Say`] to the room, which renders
-//! `MSG #room alice hi` once and pushes it to every other member's queue;
-//! each member's writer task writes everything queued with one syscall.
+//! `MSG #room alice hi` once into its log and queues that span for every
+//! other member; each member's writer task copies and writes everything
+//! queued with one syscall.
 //!
 //! [`Frame`]: crate::codec::Frame
 //! [`SendQueue`]: crate::send_queue::SendQueue
+//! [`BroadcastLog`]: crate::broadcast_log::BroadcastLog
 
 pub mod files;
 pub mod registry;
