@@ -393,21 +393,20 @@ fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
     Ok(Loaded { rooms, files })
 }
 
-fn ack_line(ok: bool, room: &RoomName) -> bytes::Bytes {
+fn ack_reply(ok: bool, room: &RoomName) -> Reply {
     if ok {
-        Reply::Ok(OkReply::Msg(room.clone())).to_line()
+        Reply::Ok(OkReply::Msg(room.clone()))
     } else {
         Reply::Err(ProtocolError::new(
             Verb::Msg,
             ErrorCode::Internal,
             "the message could not be stored",
         ))
-        .to_line()
     }
 }
 
 fn ack_failed(ack: Ack) {
-    ack.queue.ack(ack_line(false, &ack.room));
+    ack.queue.ack(ack_reply(false, &ack.room).to_line());
 }
 
 /// The database thread: group commits until every handle is dropped.
@@ -620,9 +619,7 @@ impl Writer {
             let entry = grouped
                 .entry(ack.queue.key())
                 .or_insert_with(|| (ack.queue.clone(), BytesMut::new(), 0));
-            entry
-                .1
-                .extend_from_slice(&ack_line(ok && committed, &ack.room));
+            ack_reply(ok && committed, &ack.room).encode(&mut entry.1);
             entry.2 += 1;
         }
         for (queue, lines, count) in grouped.into_values() {

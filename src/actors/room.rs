@@ -41,27 +41,39 @@ struct Member {
 }
 
 /// Separate spans held for one joining member at most (they are separate
-/// only around its own messages); past that they flow again (a replay
-/// that slow has lost its race anyway).
+/// only around its own messages); past that they are released and events
+/// flow again, in order (a replay that slow has lost its race anyway).
 const MAX_HELD: usize = 256;
 
 impl Member {
     fn deliver(&mut self, log: &BroadcastLog, span: Span) {
-        match &mut self.held {
-            Some(held) => {
-                let count = held.len();
-                match held.last_mut() {
-                    Some(last) if last.end == span.start => last.end = span.end,
-                    _ if count < MAX_HELD => held.push(span),
-                    _ => {
-                        let _ = self.queue.push_log(log, span);
-                    }
+        if let Some(held) = &mut self.held {
+            let count = held.len();
+            match held.last_mut() {
+                Some(last) if last.end == span.start => {
+                    last.end = span.end;
+                    return;
                 }
+                _ if count < MAX_HELD => {
+                    held.push(span);
+                    return;
+                }
+                _ => {}
             }
-            // A full queue disconnects its own client; others go on.
-            None => {
+            // Past the bound: stop holding, keeping the order.
+            self.release(log);
+        }
+        // A full queue disconnects its own client; others go on.
+        let _ = self.queue.push_log(log, span);
+    }
+
+    /// Queues the events held for the member and ends its hold.
+    fn release(&mut self, log: &BroadcastLog) {
+        if let Some(held) = self.held.take() {
+            for span in held {
                 let _ = self.queue.push_log(log, span);
             }
+            log.unhold();
         }
     }
 }
@@ -182,12 +194,9 @@ impl Room {
 
     /// Renders the NAMES listing, then `ok` if given, as one buffer.
     fn names_reply(&self, ok: Option<OkReply>) -> Bytes {
-        // Sized for typical nicknames: a big room's listing is then
-        // written without regrowing.
-        let lines = self.members.len() * 16 / NAMES_LINE_BYTES + 1;
-        let mut buf = BytesMut::with_capacity(
-            self.members.len() * 12 + lines * (self.name.as_str().len() + 8) + 64,
-        );
+        // Room for typical nicknames and line headers: a big room's
+        // listing is then written without regrowing.
+        let mut buf = BytesMut::with_capacity(64 + self.members.len() * 16);
         encode_names(
             &mut buf,
             &self.name,
@@ -381,12 +390,7 @@ impl Handler<Replayed> for Room {
 
     fn handle(&mut self, msg: Replayed, _: &mut Self::Context) {
         if let Some(member) = self.members.get_mut(&msg.id) {
-            if let Some(held) = member.held.take() {
-                for span in held {
-                    let _ = member.queue.push_log(&self.log, span);
-                }
-                self.log.unhold();
-            }
+            member.release(&self.log);
         }
     }
 }
@@ -522,25 +526,15 @@ impl Handler<Rename> for Room {
         let Some(member) = self.members.get_mut(&msg.id) else {
             return MessageResult(Vec::new());
         };
-        // Ownership belongs to the nickname and follows its changes.
-        if self
-            .owner
-            .as_ref()
-            .is_some_and(|o| o.folded() == member.nick.folded())
-        {
-            self.owner = Some(msg.new.clone());
-            if let Some(db) = &self.db {
-                db.save_room(self.record());
-            }
-        }
-        let member = match self.members.get_mut(&msg.id) {
-            Some(m) => m,
-            None => return MessageResult(Vec::new()),
-        };
-        self.by_nick.remove(member.nick.folded());
+        let old = std::mem::replace(&mut member.nick, msg.new.clone());
+        self.by_nick.remove(old.folded());
         self.by_nick
             .insert(msg.new.folded().clone(), (msg.id, msg.new.clone()));
-        member.nick = msg.new;
+        // Ownership belongs to the nickname and follows its changes.
+        if self.is_owner(&old) {
+            self.owner = Some(msg.new);
+            self.save();
+        }
         MessageResult(self.member_queues())
     }
 }
@@ -659,17 +653,11 @@ impl Handler<Kick> for Room {
         if !self.is_owner(&by) {
             return Err(ErrorCode::NotOwner);
         }
-        let target = self
+        let (target, nick) = self
             .by_nick
             .get(&msg.target)
-            .ok_or(ErrorCode::NoSuchNick)?
-            .0;
-        let nick = self
-            .members
-            .get(&target)
-            .ok_or(ErrorCode::NoSuchNick)?
-            .nick
-            .clone();
+            .cloned()
+            .ok_or(ErrorCode::NoSuchNick)?;
         let line = Event::Kick {
             room: self.name.clone(),
             nick: nick.clone(),

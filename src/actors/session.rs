@@ -648,19 +648,18 @@ impl Session {
         debug!(parent: &self.span, room = %joined.name, %text, "msg");
         // Where history is kept, OK MSG comes from the database once the
         // message is stored; meanwhile later commands wait their turn.
-        let ack = self.state.db.as_ref().map(|_| {
+        let stored = self.state.db.is_some();
+        if stored {
             self.queue.expect_ack();
-            self.queue.clone()
-        });
-        let name = joined.name.clone();
+        }
         joined.addr.do_send(room::Say {
             id: self.id,
             from,
             text,
-            ack: ack.clone(),
+            ack: stored.then(|| self.queue.clone()),
         });
-        if ack.is_none() {
-            self.send(OkReply::Msg(name));
+        if !stored {
+            self.send(OkReply::Msg(joined.name.clone()));
         }
     }
 
