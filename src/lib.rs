@@ -6,8 +6,8 @@
 //! 1. [`server`] accepts a TCP connection and starts a
 //!    [`Session`](actors::Session) actor for it, with the socket split in
 //!    two: the read half becomes a stream of [`codec::Frame`]s, the write
-//!    half belongs to a writer task draining the connection's
-//!    [`send_queue::SendQueue`].
+//!    half belongs to a writer (a future in the session's own context)
+//!    draining the connection's [`send_queue::SendQueue`].
 //! 2. [`codec`] cuts bytes into lines (and, after a `FILE` header, into raw
 //!    body chunks), reporting over-long and non-UTF-8 lines as items.
 //! 3. [`parser`] turns a line into a typed [`parser::Command`], or a
@@ -20,7 +20,7 @@
 //!    [`reply::Event`], rendered to wire lines in [`reply`] only. A room
 //!    renders a message once into its [`broadcast_log`] and gives each
 //!    member's queue the span it occupies (extending the span queued last
-//!    when the member is behind); each writer task copies and writes
+//!    when the member is behind); each connection's writer copies and writes
 //!    whatever is queued with one syscall.
 //!
 //! [`actors`] describes the actors and their messages; [`config`] the

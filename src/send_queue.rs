@@ -1,12 +1,12 @@
-//! The bounded outgoing queue of one connection, and the task that drains
-//! it into the socket.
+//! The bounded outgoing queue of one connection, and the writer future
+//! that drains it into the socket (run inside the session's context).
 //!
 //! Rooms and the session push straight into a [`SendQueue`], without an
 //! actor message per recipient: the session its own replies as rendered
 //! lines ([`Bytes`]), a room the [`Span`] its line occupies in the room's
 //! [`BroadcastLog`] (extending the span queued last when it can, so a
-//! member that is behind holds one item, not one per line). A writer task
-//! per connection takes everything queued at each wake-up and writes it
+//! member that is behind holds one item, not one per line). The writer
+//! of each connection takes everything queued at each wake-up and writes it
 //! with one syscall, so a busy client costs one write per batch, not per
 //! line. The queue counts its bytes: past `limits.sendq_bytes` it drops
 //! its content, refuses more and tells the writer, which ends the

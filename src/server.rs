@@ -93,7 +93,7 @@ impl Connections {
     }
 }
 
-/// Counts one open socket until dropped (by the connection's writer task,
+/// Counts one open socket until dropped (by the connection's writer,
 /// the last thing to finish with it).
 pub struct SocketGuard(Arc<Connections>);
 

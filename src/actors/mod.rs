@@ -15,7 +15,7 @@
 //! session checks its own membership list, queues `OK MSG #room` for its
 //! client and sends [`room::Say`] to the room, which renders
 //! `MSG #room alice hi` once into its log and queues that span for every
-//! other member; each member's writer task copies and writes everything
+//! other member; each member's writer copies and writes everything
 //! queued with one syscall.
 //!
 //! [`Frame`]: crate::codec::Frame

@@ -78,7 +78,7 @@ pub struct Session {
     state: Arc<ServerState>,
     span: Span,
     queue: SendQueue,
-    /// Taken by the writer task when the actor starts.
+    /// Taken by the writer when the actor starts.
     writer: Option<(OwnedWriteHalf, SocketGuard)>,
     nick: Option<Nick>,
     /// The rooms the client is in, oldest join first: the last is current.
@@ -91,6 +91,10 @@ pub struct Session {
     /// The reason others see in `QUIT` once the session ends.
     quit_reason: Option<String>,
     closing: bool,
+    /// The writer is running: the actor must outlive its stop until then.
+    writing: bool,
+    /// Rooms, registry and connection list have been left.
+    left: bool,
     /// The whole server is stopping: nobody is told of this QUIT.
     server_stopping: bool,
 }
@@ -119,6 +123,8 @@ impl Session {
             upload: None,
             quit_reason: None,
             closing: false,
+            writing: false,
+            left: false,
             server_stopping: false,
             state,
         }
@@ -1024,19 +1030,15 @@ impl Actor for Session {
             .connections
             .insert(self.id, ctx.address().downgrade());
         if let Some((io, guard)) = self.writer.take() {
-            let queue = self.queue.clone();
-            // Weak, like every long-lived handle to a session: a strong
-            // address costs an allocation of its own.
-            let addr = ctx.address().downgrade();
-            // Boxed: the task cell then holds a pointer, not the future.
-            let writer = Box::pin(run_writer(queue, io));
-            actix::spawn(async move {
-                let end = writer.await;
+            // The writer runs inside this actor's context, not as a task of
+            // its own: one task per connection, and the actor outlives its
+            // stop (see `stopping`) until the writer has flushed.
+            self.writing = true;
+            let writer = run_writer(self.queue.clone(), io).into_actor(self);
+            ctx.spawn(writer.map(move |end, act, ctx| {
                 drop(guard);
-                if let Some(addr) = addr.upgrade() {
-                    addr.do_send(WriterDone(end));
-                }
-            });
+                act.writer_ended(end, ctx);
+            }));
         }
         self.send(Reply::Hello {
             server: self.state.config.server.name.clone(),
@@ -1048,6 +1050,23 @@ impl Actor for Session {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        if !self.left {
+            self.left = true;
+            self.leave_everything();
+        }
+        // Lines queued before the stop (OK QUIT, a last error) still go out.
+        if self.writing {
+            Running::Continue
+        } else {
+            Running::Stop
+        }
+    }
+}
+
+impl Session {
+    /// Leaves the registry, every room and the connection list, telling
+    /// others; closes the queue so the writer flushes and ends.
+    fn leave_everything(&mut self) {
         let reason = self
             .quit_reason
             .take()
@@ -1076,7 +1095,29 @@ impl Actor for Session {
             });
         }
         self.queue.close();
-        Running::Stop
+    }
+
+    /// The writer finished: the queue was flushed after a stop, or the
+    /// client stopped reading, or the socket failed.
+    fn writer_ended(&mut self, end: WriterEnd, ctx: &mut Context<Self>) {
+        self.writing = false;
+        let reason = match end {
+            WriterEnd::Closed => None,
+            WriterEnd::Overflowed => {
+                warn!(parent: &self.span, "send queue exceeded");
+                Some("send queue exceeded")
+            }
+            WriterEnd::Failed(e) => {
+                debug!(parent: &self.span, %e, "write failed");
+                Some("connection closed")
+            }
+        };
+        if self.closing {
+            // Stopped already and waiting for this flush.
+            ctx.stop();
+        } else {
+            self.close(reason.map(String::from), ctx);
+        }
     }
 }
 
@@ -1110,30 +1151,6 @@ impl StreamHandler<io::Result<Frame>> for Session {
 
     fn finished(&mut self, ctx: &mut Self::Context) {
         self.close(Some("connection closed".into()), ctx);
-    }
-}
-
-/// The writer task ended.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct WriterDone(WriterEnd);
-
-impl Handler<WriterDone> for Session {
-    type Result = ();
-
-    fn handle(&mut self, msg: WriterDone, ctx: &mut Self::Context) {
-        let reason = match msg.0 {
-            WriterEnd::Closed => return,
-            WriterEnd::Overflowed => {
-                warn!(parent: &self.span, "send queue exceeded");
-                "send queue exceeded"
-            }
-            WriterEnd::Failed(e) => {
-                debug!(parent: &self.span, %e, "write failed");
-                "connection closed"
-            }
-        };
-        self.close(Some(reason.into()), ctx);
     }
 }
 
