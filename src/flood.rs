@@ -2,37 +2,61 @@
 
 use std::time::Instant;
 
-/// `burst` lines at once, refilled at `rate` lines per second.
+/// The rule every bucket follows: `burst` lines at once, refilled at
+/// `rate` lines per second. Kept once per server, not per connection.
+#[derive(Debug, Clone, Copy)]
+pub struct FloodRule {
+    burst: f64,
+    rate: f64,
+}
+
+impl FloodRule {
+    /// The rule for `burst` lines refilled at `rate_per_sec`.
+    pub fn new(burst: u32, rate_per_sec: f64) -> Self {
+        FloodRule {
+            burst: f64::from(burst),
+            rate: rate_per_sec,
+        }
+    }
+}
+
+/// One connection's tokens, and when its last line came: the bucket
+/// refills up to each line, so that time doubles as the idle clock.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
     tokens: f64,
-    burst: f64,
-    rate: f64,
     last: Instant,
 }
 
 impl TokenBucket {
     /// A full bucket.
-    pub fn new(burst: u32, rate_per_sec: f64, now: Instant) -> Self {
+    pub fn new(rule: &FloodRule, now: Instant) -> Self {
         TokenBucket {
-            tokens: f64::from(burst),
-            burst: f64::from(burst),
-            rate: rate_per_sec,
+            tokens: rule.burst,
             last: now,
         }
     }
 
-    /// Takes one token if there is one.
-    pub fn try_take(&mut self, now: Instant) -> bool {
+    /// A line came at `now`: refills for the time since the last one.
+    pub fn touch(&mut self, rule: &FloodRule, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.tokens = (self.tokens + elapsed * rule.rate).min(rule.burst);
+    }
+
+    /// Takes one token if there is one.
+    pub fn try_take(&mut self) -> bool {
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
         }
+    }
+
+    /// When the last line came (or the bucket was made).
+    pub fn last(&self) -> Instant {
+        self.last
     }
 }
 
@@ -41,21 +65,32 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn take(b: &mut TokenBucket, rule: &FloodRule, at: Instant) -> bool {
+        b.touch(rule, at);
+        b.try_take()
+    }
+
     #[test]
     fn burst_then_refill() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(3, 2.0, t0);
-        assert!(b.try_take(t0));
-        assert!(b.try_take(t0));
-        assert!(b.try_take(t0));
-        assert!(!b.try_take(t0));
-        assert!(!b.try_take(t0 + Duration::from_millis(400)));
-        assert!(b.try_take(t0 + Duration::from_millis(600)));
+        let rule = FloodRule::new(3, 2.0);
+        let mut b = TokenBucket::new(&rule, t0);
+        assert!(take(&mut b, &rule, t0));
+        assert!(take(&mut b, &rule, t0));
+        assert!(take(&mut b, &rule, t0));
+        assert!(!take(&mut b, &rule, t0));
+        assert!(!take(&mut b, &rule, t0 + Duration::from_millis(400)));
+        assert!(take(&mut b, &rule, t0 + Duration::from_millis(600)));
+        // Lines that take no token (PONG) still refill the bucket.
+        let pong = t0 + Duration::from_millis(1100);
+        b.touch(&rule, pong);
+        assert_eq!(b.last(), pong);
+        assert!(take(&mut b, &rule, pong));
         // Never more than the burst, however long the pause.
         let later = t0 + Duration::from_secs(100);
         for _ in 0..3 {
-            assert!(b.try_take(later));
+            assert!(take(&mut b, &rule, later));
         }
-        assert!(!b.try_take(later));
+        assert!(!take(&mut b, &rule, later));
     }
 }

@@ -37,6 +37,7 @@ pub mod config;
 pub mod files;
 pub mod flood;
 pub mod help;
+pub mod idle;
 pub mod logging;
 pub mod names;
 pub mod parser;

@@ -18,10 +18,12 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::actors::files::FileStore;
-use crate::actors::session::Shutdown;
+use crate::actors::session::{IdleCheck, Shutdown};
 use crate::actors::{NickRegistry, Session, SessionId};
 use crate::codec::{FrameReader, LineCodec};
 use crate::config::Config;
+use crate::flood::FloodRule;
+use crate::idle::IdleWheel;
 use crate::names::NameLimits;
 use crate::protocol::{ErrorCode, ProtocolError, VerbTag};
 use crate::reply::Reply;
@@ -29,6 +31,8 @@ use crate::storage::{Database, Loaded, StorageError};
 
 /// Connections waiting to be accepted.
 const LISTEN_BACKLOG: u32 = 1024;
+/// How late an idle check may be.
+const IDLE_TICK: Duration = Duration::from_millis(250);
 /// How long shutdown waits for clients' queues to drain.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -111,6 +115,8 @@ pub struct ServerState {
     pub config: Arc<Config>,
     /// Name bounds for the parser.
     pub names: NameLimits,
+    /// Every connection's flood limits.
+    pub flood: FloodRule,
     /// The nick registry and room directory.
     pub registry: Addr<NickRegistry>,
     /// When the server started.
@@ -121,6 +127,8 @@ pub struct ServerState {
     pub files: Addr<FileStore>,
     /// The message store, where history is kept.
     pub db: Option<Database>,
+    /// Sessions waiting for their next idle check.
+    pub idle: IdleWheel<WeakAddr<Session>>,
 }
 
 /// What start-up found on disk, ready for [`run`].
@@ -196,19 +204,30 @@ pub async fn run(
         db: db.clone(),
         files,
         names: config.limits.names(),
+        flood: FloodRule::new(config.limits.flood_burst, config.limits.flood_rate_per_sec),
         config,
         registry,
         started: Instant::now(),
         connections: Arc::new(Connections::default()),
+        idle: IdleWheel::new(IDLE_TICK),
     });
     match listener.local_addr() {
         Ok(addr) => info!("listening on {addr}"),
         Err(e) => warn!(%e, "listening on an unknown address"),
     }
     tokio::pin!(shutdown);
+    let mut idle_tick = tokio::time::interval(state.idle.tick());
+    idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = idle_tick.tick() => {
+                for session in state.idle.take_due(Instant::now()) {
+                    if let Some(session) = session.upgrade() {
+                        session.do_send(IdleCheck);
+                    }
+                }
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => accept(stream, peer, &state),
                 Err(e) => {
@@ -279,7 +298,7 @@ fn accept(stream: TcpStream, peer: SocketAddr, state: &Arc<ServerState>) {
     let state = Arc::clone(state);
     Session::create(move |ctx| {
         ctx.add_stream(FrameReader::new(read, codec));
-        Session::new(peer, write, guard, state)
+        Session::new(peer, write, guard, state, ctx)
     });
 }
 

@@ -59,11 +59,13 @@ struct Storing {
 }
 
 /// What to do with the raw body of a `FILE` that is being read.
+// The session boxes it whole: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Upload {
     /// Read it and throw it away, then answer with this error.
     Discard(ProtocolError),
     /// Store it and share it.
-    Store(Box<Storing>),
+    Store(Storing),
 }
 
 /// Bytes gathered before one write to disk.
@@ -78,18 +80,17 @@ pub struct Session {
     state: Arc<ServerState>,
     span: Span,
     queue: SendQueue,
-    /// Taken by the writer when the actor starts.
-    writer: Option<(OwnedWriteHalf, SocketGuard)>,
     nick: Option<Nick>,
     /// The rooms the client is in, oldest join first: the last is current.
     rooms: Vec<Membership>,
+    /// Flood control; also when the last line came (the idle clock).
     flood: TokenBucket,
-    last_activity: Instant,
-    /// When the server's unanswered PING was sent.
-    ping_sent: Option<Instant>,
-    upload: Option<Upload>,
+    /// A PING went out and no line has come since.
+    ping_sent: bool,
+    /// Boxed: most connections never upload.
+    upload: Option<Box<Upload>>,
     /// The reason others see in `QUIT` once the session ends.
-    quit_reason: Option<String>,
+    quit_reason: Option<Box<str>>,
     closing: bool,
     /// The writer is running: the actor must outlive its stop until then.
     writing: bool,
@@ -100,30 +101,38 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session for a freshly accepted connection.
+    /// A session for a freshly accepted connection, whose writer starts
+    /// in `ctx` right away.
     pub fn new(
         peer: SocketAddr,
         writer: OwnedWriteHalf,
         guard: SocketGuard,
         state: Arc<ServerState>,
+        ctx: &mut Context<Self>,
     ) -> Self {
         let id = SessionId::next();
-        let limits = &state.config.limits;
         let now = Instant::now();
+        let queue = SendQueue::new(state.config.limits.sendq_bytes);
+        // The writer runs inside this actor's context, not as a task of its
+        // own: one task per connection, and the actor outlives its stop
+        // (see `stopping`) until the writer has flushed.
+        let writer = actix::fut::wrap_future::<_, Self>(run_writer(queue.clone(), writer));
+        ctx.spawn(writer.map(move |end, act, ctx| {
+            drop(guard);
+            act.writer_ended(end, ctx);
+        }));
         Session {
             id,
             span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
-            queue: SendQueue::new(limits.sendq_bytes),
-            writer: Some((writer, guard)),
+            queue,
             nick: None,
             rooms: Vec::new(),
-            flood: TokenBucket::new(limits.flood_burst, limits.flood_rate_per_sec, now),
-            last_activity: now,
-            ping_sent: None,
+            flood: TokenBucket::new(&state.flood, now),
+            ping_sent: false,
             upload: None,
             quit_reason: None,
             closing: false,
-            writing: false,
+            writing: true,
             left: false,
             server_stopping: false,
             state,
@@ -148,7 +157,7 @@ impl Session {
     fn close(&mut self, reason: Option<String>, ctx: &mut Context<Self>) {
         if !self.closing {
             self.closing = true;
-            self.quit_reason = reason;
+            self.quit_reason = reason.map(String::into_boxed_str);
             ctx.stop();
         }
     }
@@ -193,7 +202,7 @@ impl Session {
         }
 
         let charged = verb.is_none_or(Verb::is_flood_charged);
-        let outcome = if charged && !self.flood.try_take(Instant::now()) {
+        let outcome = if charged && !self.flood.try_take() {
             Err(ProtocolError::new(
                 tag,
                 ErrorCode::RateLimited,
@@ -216,7 +225,7 @@ impl Session {
             _ => 0,
         };
         self.in_order(keep, ctx, move |act, ctx| match (outcome, body) {
-            (Err(e), Some(_)) => act.upload = Some(Upload::Discard(e)),
+            (Err(e), Some(_)) => act.upload = Some(Box::new(Upload::Discard(e))),
             (Err(e), None) => act.send(e),
             (Ok(cmd), _) => act.execute(cmd, ctx),
         });
@@ -240,7 +249,7 @@ impl Session {
     }
 
     fn on_bad_frame(&mut self, code: ErrorCode, text: String, ctx: &mut Context<Self>) {
-        let code = if self.flood.try_take(Instant::now()) {
+        let code = if self.flood.try_take() {
             code
         } else {
             ErrorCode::RateLimited
@@ -249,7 +258,7 @@ impl Session {
     }
 
     fn on_body(&mut self, chunk: Bytes, ctx: &mut Context<Self>) {
-        let Some(Upload::Store(up)) = &mut self.upload else {
+        let Some(Upload::Store(up)) = self.upload.as_deref_mut() else {
             return;
         };
         if up.failed {
@@ -264,7 +273,7 @@ impl Session {
     /// Hands the gathered bytes to the sink off-thread; the session reads
     /// no further until they are written (back-pressure).
     fn write_upload_chunk(&mut self, ctx: &mut Context<Self>) {
-        let Some(Upload::Store(up)) = &mut self.upload else {
+        let Some(Upload::Store(up)) = self.upload.as_deref_mut() else {
             return;
         };
         let Some(sink) = up.sink.take() else {
@@ -285,7 +294,7 @@ impl Session {
         if let Err(e) = &res {
             warn!(parent: &self.span, %e, "cannot write an upload");
         }
-        if let Some(Upload::Store(up)) = &mut self.upload {
+        if let Some(Upload::Store(up)) = self.upload.as_deref_mut() {
             match res {
                 Ok(sink) => up.sink = Some(sink),
                 Err(_) => up.failed = true,
@@ -294,9 +303,9 @@ impl Session {
     }
 
     fn on_body_end(&mut self, ctx: &mut Context<Self>) {
-        match self.upload.take() {
+        match self.upload.take().map(|up| *up) {
             Some(Upload::Discard(e)) => self.send(e),
-            Some(Upload::Store(up)) => self.finish_upload(*up, ctx),
+            Some(Upload::Store(up)) => self.finish_upload(up, ctx),
             None => warn!(parent: &self.span, "file body without a header"),
         }
     }
@@ -891,13 +900,13 @@ impl Session {
                         ErrorCode::NotInRoom,
                         format!("you are not in {room}"),
                     );
-                    self.upload = Some(Upload::Discard(e));
+                    self.upload = Some(Box::new(Upload::Discard(e)));
                     return;
                 }
             },
             FileTarget::User(nick) => Destination::User(nick),
         };
-        self.upload = Some(Upload::Store(Box::new(Storing {
+        self.upload = Some(Box::new(Upload::Store(Storing {
             dest,
             filename,
             sink: None,
@@ -983,32 +992,30 @@ impl Session {
     // ---- liveness ---------------------------------------------------
 
     fn schedule_idle_check(&mut self, after: Duration, ctx: &mut Context<Self>) {
-        ctx.run_later(after, |act, ctx| act.idle_check(ctx));
+        let me = ctx.address().downgrade();
+        self.state.idle.schedule(Instant::now() + after, me);
     }
 
+    /// Runs when the check scheduled last comes due: one is outstanding at
+    /// a time, and the one after a PING is due when the client's time to
+    /// answer is up.
     fn idle_check(&mut self, ctx: &mut Context<Self>) {
         let limits = &self.state.config.limits;
         let interval = Duration::from_secs(limits.ping_interval_secs);
         let timeout = Duration::from_secs(limits.ping_timeout_secs);
-        let now = Instant::now();
-        if let Some(sent) = self.ping_sent {
-            if self.last_activity > sent {
-                self.ping_sent = None;
-            } else if now.duration_since(sent) >= timeout {
-                info!(parent: &self.span, "ping timeout");
-                self.send(Reply::Server("ping timeout".into()));
-                return self.close(Some("ping timeout".into()), ctx);
-            } else {
-                return self.schedule_idle_check(timeout - now.duration_since(sent), ctx);
-            }
+        if self.ping_sent {
+            // Any line would have cleared it.
+            info!(parent: &self.span, "ping timeout");
+            self.send(Reply::Server("ping timeout".into()));
+            return self.close(Some("ping timeout".into()), ctx);
         }
-        let idle = now.duration_since(self.last_activity);
+        let idle = Instant::now().saturating_duration_since(self.flood.last());
         if idle >= interval {
             let token = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             self.send(Reply::Ping(token.to_string()));
-            self.ping_sent = Some(now);
+            self.ping_sent = true;
             self.schedule_idle_check(timeout, ctx);
         } else {
             self.schedule_idle_check(interval - idle, ctx);
@@ -1029,17 +1036,6 @@ impl Actor for Session {
         self.state
             .connections
             .insert(self.id, ctx.address().downgrade());
-        if let Some((io, guard)) = self.writer.take() {
-            // The writer runs inside this actor's context, not as a task of
-            // its own: one task per connection, and the actor outlives its
-            // stop (see `stopping`) until the writer has flushed.
-            self.writing = true;
-            let writer = run_writer(self.queue.clone(), io).into_actor(self);
-            ctx.spawn(writer.map(move |end, act, ctx| {
-                drop(guard);
-                act.writer_ended(end, ctx);
-            }));
-        }
         self.send(Reply::Hello {
             server: self.state.config.server.name.clone(),
             version: crate::VERSION.into(),
@@ -1070,6 +1066,7 @@ impl Session {
         let reason = self
             .quit_reason
             .take()
+            .map(String::from)
             .or_else(|| (!self.closing).then(|| "connection closed".to_string()));
         self.closing = true;
         info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
@@ -1126,7 +1123,8 @@ impl StreamHandler<io::Result<Frame>> for Session {
         if self.closing {
             return;
         }
-        self.last_activity = Instant::now();
+        self.flood.touch(&self.state.flood, Instant::now());
+        self.ping_sent = false;
         match item {
             Ok(Frame::Line(line)) => self.on_line(line, ctx),
             Ok(Frame::TooLong) => {
@@ -1159,6 +1157,21 @@ impl Handler<Removed> for Session {
 
     fn handle(&mut self, msg: Removed, _: &mut Self::Context) {
         self.rooms.retain(|j| *j.name.folded() != msg.room);
+    }
+}
+
+/// Time for the session's idle check (see [`crate::idle`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct IdleCheck;
+
+impl Handler<IdleCheck> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: IdleCheck, ctx: &mut Self::Context) {
+        if !self.closing {
+            self.idle_check(ctx);
+        }
     }
 }
 

@@ -1,0 +1,112 @@
+//! One timer wheel for every connection's idle check.
+//!
+//! A tokio timer per connection costs an allocation of its own (and a slot
+//! in the actor's context) on every idle client; the idle check needs no
+//! more than a fraction of a second's precision. So sessions put a handle
+//! to themselves on this wheel, keyed by the tick they are due at, and the
+//! server's accept loop hands out whatever is due once a tick.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Handles of type `T`, each due at some tick.
+#[derive(Debug)]
+pub struct IdleWheel<T> {
+    origin: Instant,
+    tick: Duration,
+    due: Mutex<BTreeMap<u64, Vec<T>>>,
+}
+
+impl<T> IdleWheel<T> {
+    /// An empty wheel that turns every `tick` (at least a millisecond).
+    pub fn new(tick: Duration) -> Self {
+        IdleWheel {
+            origin: Instant::now(),
+            tick: tick.max(Duration::from_millis(1)),
+            due: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// How often [`IdleWheel::take_due`] should be called.
+    pub fn tick(&self) -> Duration {
+        self.tick
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, Vec<T>>> {
+        // Nothing here is left half-done by a panic.
+        self.due.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ticks since the origin at `at`, rounded down.
+    fn ticks(&self, at: Instant) -> u64 {
+        let nanos = at.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(nanos / self.tick.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Makes `item` due at `at`, or at the first tick after it: never
+    /// early, at most one tick late.
+    pub fn schedule(&self, at: Instant, item: T) {
+        let slot = self.ticks(at).saturating_add(1);
+        self.lock().entry(slot).or_default().push(item);
+    }
+
+    /// Takes every item due by `now`.
+    pub fn take_due(&self, now: Instant) -> Vec<T> {
+        let current = self.ticks(now);
+        let mut due = self.lock();
+        let later = due.split_off(&current.saturating_add(1));
+        let ready = std::mem::replace(&mut *due, later);
+        drop(due);
+        ready.into_values().flatten().collect()
+    }
+
+    /// Items waiting on the wheel.
+    pub fn len(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    /// Nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_come_due_no_earlier_than_asked_and_within_a_tick() {
+        let wheel = IdleWheel::new(Duration::from_millis(100));
+        let t0 = wheel.origin;
+        wheel.schedule(t0 + Duration::from_millis(250), "a");
+        wheel.schedule(t0 + Duration::from_millis(300), "b");
+        wheel.schedule(t0 + Duration::from_millis(1000), "c");
+        assert_eq!(wheel.len(), 3);
+        assert!(wheel.take_due(t0 + Duration::from_millis(249)).is_empty());
+        // "a" (250 ms) is due at the 300 ms tick; "b" (300 ms) at 400.
+        assert_eq!(wheel.take_due(t0 + Duration::from_millis(300)), vec!["a"]);
+        assert_eq!(wheel.take_due(t0 + Duration::from_millis(450)), vec!["b"]);
+        assert_eq!(wheel.len(), 1);
+        // A late turn hands out everything overdue at once.
+        wheel.schedule(t0 + Duration::from_millis(500), "d");
+        assert_eq!(
+            wheel.take_due(t0 + Duration::from_secs(5)),
+            vec!["d", "c"],
+            "in order of their ticks"
+        );
+        assert!(wheel.is_empty());
+    }
+
+    #[test]
+    fn times_before_the_origin_are_due_at_the_first_tick() {
+        let wheel = IdleWheel::new(Duration::from_millis(100));
+        let before = wheel.origin.checked_sub(Duration::from_secs(1));
+        if let Some(before) = before {
+            wheel.schedule(before, 1);
+            assert!(wheel.take_due(wheel.origin).is_empty());
+            assert_eq!(wheel.take_due(wheel.origin + wheel.tick()), vec![1]);
+        }
+    }
+}
