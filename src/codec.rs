@@ -203,6 +203,11 @@ impl<R> FrameReader<R> {
             eof: false,
         }
     }
+
+    /// The stream being read (to write to it too).
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.io
+    }
 }
 
 impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {

@@ -4,10 +4,9 @@
 //! # The path of one message
 //!
 //! 1. [`server`] accepts a TCP connection and starts a
-//!    [`Session`](actors::Session) actor for it, with the socket split in
-//!    two: the read half becomes a stream of [`codec::Frame`]s, the write
-//!    half belongs to a writer (a future in the session's own context)
-//!    draining the connection's [`send_queue::SendQueue`].
+//!    [`Session`](actors::Session) actor for it, whose context drives the
+//!    socket as a [`link::Link`]: a stream of [`codec::Frame`]s that also
+//!    writes out whatever the connection's [`send_queue::SendQueue`] holds.
 //! 2. [`codec`] cuts bytes into lines (and, after a `FILE` header, into raw
 //!    body chunks), reporting over-long and non-UTF-8 lines as items.
 //! 3. [`parser`] turns a line into a typed [`parser::Command`], or a
@@ -38,6 +37,7 @@ pub mod files;
 pub mod flood;
 pub mod help;
 pub mod idle;
+pub mod link;
 pub mod logging;
 pub mod names;
 pub mod parser;

@@ -14,15 +14,16 @@
 //! pushing never waits.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 
 use crate::broadcast_log::{BroadcastLog, LogReader, Span};
 
@@ -348,108 +349,187 @@ pub enum WriterEnd {
     Failed(io::Error),
 }
 
-/// Drains `queue` into `io` until the queue closes or something fails.
-pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> WriterEnd {
-    let mut out: Vec<u8> = Vec::new();
-    // Set once the queue is closing: the flush must end by then.
-    let mut deadline: Option<Instant> = None;
-    loop {
-        match poll_fn(|cx| queue.poll_fill(cx, &mut out)).await {
-            Fill::Data => {}
-            Fill::Body(body) => {
-                // Boxed, like the write below: an idle connection's writer then
-                // holds only the small waiting state.
-                match Box::pin(stream_body(&mut io, body, &mut out, &queue, &mut deadline)).await {
-                    Ok(()) => continue,
-                    Err(end) => return end,
-                }
-            }
-            Fill::Closed => {
-                let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, io.shutdown())).await;
-                return WriterEnd::Closed;
-            }
-            Fill::Overflowed => return Box::pin(overflowed(&mut io)).await,
-        }
-        match Box::pin(write_batch(&mut io, &out, &queue, &mut deadline)).await {
-            Ok(()) => {}
-            // Cut mid-write: a notice now could land inside a line.
-            Err(end) => return end,
-        }
-        out.clear();
-        if queue.queued_bytes() == 0 {
-            // Idle connections keep no buffer.
-            out = Vec::new();
-        }
-    }
+/// A file being streamed, between two of its chunks.
+#[derive(Debug)]
+struct BodyStream {
+    file: tokio::fs::File,
+    /// Bytes still to read and send.
+    left: u64,
 }
 
-/// Streams a file body: one chunk in memory at a time, each written before
-/// the next is read.
-async fn stream_body<W: AsyncWrite + Unpin>(
-    io: &mut W,
-    body: FileBody,
-    buf: &mut Vec<u8>,
-    queue: &SendQueue,
-    deadline: &mut Option<Instant>,
-) -> Result<(), WriterEnd> {
-    use tokio::io::AsyncReadExt;
-    let mut file = body.file.take(body.size);
-    let mut left = body.size;
-    buf.clear();
-    buf.resize(MAX_BATCH, 0);
-    while left > 0 {
-        let n = file.read(buf).await.map_err(WriterEnd::Failed)?;
+/// Drains one [`SendQueue`] into a socket, a poll at a time.
+///
+/// Not a task of its own: the connection's [`Link`](crate::link::Link)
+/// polls it from the session's context, so a connection costs one task.
+/// Everything queued at a wake-up goes out with one write; a file body is
+/// read and written one chunk at a time, each written before the next is
+/// read.
+#[derive(Debug)]
+pub struct Writer {
+    queue: SendQueue,
+    /// Taken from the queue; `out[pos..]` is still to be written.
+    out: Vec<u8>,
+    pos: usize,
+    body: Option<Box<BodyStream>>,
+    /// Set once the queue is closing: the flush must end by then.
+    deadline: Option<Pin<Box<Sleep>>>,
+    /// Everything is flushed; the socket is being shut down.
+    shutting_down: bool,
+}
+
+impl Writer {
+    /// A writer for `queue`.
+    pub fn new(queue: SendQueue) -> Self {
+        Writer {
+            queue,
+            out: Vec::new(),
+            pos: 0,
+            body: None,
+            deadline: None,
+            shutting_down: false,
+        }
+    }
+
+    /// Writes what is queued into `io`; ready, with how it ended, once
+    /// the queue is closed and flushed or writing cannot go on.
+    pub fn poll_write<W: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut W,
+        cx: &mut Context<'_>,
+    ) -> Poll<WriterEnd> {
+        loop {
+            if self.pos < self.out.len() {
+                if let Err(end) = ready!(self.poll_flush_out(io, cx)) {
+                    return Poll::Ready(end);
+                }
+                continue;
+            }
+            if let Some(body) = &mut self.body {
+                if let Err(e) = ready!(Self::poll_next_chunk(body, &mut self.out, cx)) {
+                    return Poll::Ready(WriterEnd::Failed(e));
+                }
+                self.pos = 0;
+                if self.out.is_empty() {
+                    // Downloads are rare: do not keep their chunk buffer.
+                    self.body = None;
+                    self.out = Vec::new();
+                }
+                continue;
+            }
+            if self.shutting_down {
+                return self.poll_shutdown(io, cx);
+            }
+            self.out.clear();
+            self.pos = 0;
+            match self.queue.poll_fill(cx, &mut self.out) {
+                Poll::Ready(Fill::Data) => {}
+                Poll::Ready(Fill::Body(FileBody { file, size })) => {
+                    self.body = Some(Box::new(BodyStream { file, left: size }));
+                }
+                Poll::Ready(Fill::Closed) => self.shutting_down = true,
+                Poll::Ready(Fill::Overflowed) => {
+                    // Best effort, between lines: the client is not reading,
+                    // so this may well not fit.
+                    let _ = Pin::new(io).poll_write(cx, OVERFLOW_NOTICE);
+                    return Poll::Ready(WriterEnd::Overflowed);
+                }
+                Poll::Pending => {
+                    if self.out.capacity() > 0 {
+                        // Idle connections keep no buffer.
+                        self.out = Vec::new();
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// Writes `out[pos..]`, giving up at once if the queue overflows
+    /// meanwhile, and within the grace period once it is closing.
+    fn poll_flush_out<W: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut W,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), WriterEnd>> {
+        while self.pos < self.out.len() {
+            match Pin::new(&mut *io).poll_write(cx, &self.out[self.pos..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(WriterEnd::Failed(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(n)) => self.pos += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(WriterEnd::Failed(e))),
+                Poll::Pending => {
+                    return match self.queue.poll_interrupt(cx) {
+                        // Cut mid-write: a notice now could land inside a line.
+                        Poll::Ready(State::Overflowed) => Poll::Ready(Err(WriterEnd::Overflowed)),
+                        Poll::Ready(_) if self.poll_deadline(cx).is_ready() => {
+                            Poll::Ready(Err(WriterEnd::Failed(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "closing flush timed out",
+                            ))))
+                        }
+                        _ => Poll::Pending,
+                    };
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads the body's next chunk into `out`; leaves `out` empty at its end.
+    fn poll_next_chunk(
+        body: &mut BodyStream,
+        out: &mut Vec<u8>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        out.clear();
+        if body.left == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let want = usize::try_from(body.left).map_or(MAX_BATCH, |left| left.min(MAX_BATCH));
+        out.resize(want, 0);
+        let mut buf = ReadBuf::new(out);
+        let read = Pin::new(&mut body.file).poll_read(cx, &mut buf);
+        let n = buf.filled().len();
+        out.truncate(n);
+        ready!(read)?;
         if n == 0 {
             // The announced size cannot be kept: the framing is lost.
-            return Err(WriterEnd::Failed(io::Error::new(
+            return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "shared file shorter than its size",
             )));
         }
-        left -= n as u64;
-        write_batch(io, &buf[..n], queue, deadline).await?;
+        body.left -= n as u64;
+        Poll::Ready(Ok(()))
     }
-    // Downloads are rare: do not keep their chunk buffer.
-    *buf = Vec::new();
-    Ok(())
-}
 
-/// Writes one batch, giving up at once if the queue overflows meanwhile,
-/// and within the grace period once it is closing.
-async fn write_batch<W: AsyncWrite + Unpin>(
-    io: &mut W,
-    out: &[u8],
-    queue: &SendQueue,
-    deadline: &mut Option<Instant>,
-) -> Result<(), WriterEnd> {
-    let write = io.write_all(out);
-    tokio::pin!(write);
-    let at = match *deadline {
-        Some(at) => at,
-        None => tokio::select! {
-            res = &mut write => return res.map_err(WriterEnd::Failed),
-            state = poll_fn(|cx| queue.poll_interrupt(cx)) => {
-                if state == State::Overflowed {
-                    return Err(WriterEnd::Overflowed);
-                }
-                *deadline.insert(Instant::now() + CLOSE_GRACE)
-            }
-        },
-    };
-    match tokio::time::timeout_at(at, write).await {
-        Ok(res) => res.map_err(WriterEnd::Failed),
-        Err(_) => Err(WriterEnd::Failed(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "closing flush timed out",
-        ))),
+    /// Shuts the socket's sending side, for at most the grace period.
+    fn poll_shutdown<W: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut W,
+        cx: &mut Context<'_>,
+    ) -> Poll<WriterEnd> {
+        match Pin::new(io).poll_shutdown(cx) {
+            Poll::Ready(_) => Poll::Ready(WriterEnd::Closed),
+            Poll::Pending => self.poll_deadline(cx).map(|()| WriterEnd::Closed),
+        }
+    }
+
+    /// Ready once the closing grace period (started on first call) is over.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(CLOSE_GRACE)))
+            .as_mut()
+            .poll(cx)
     }
 }
 
-/// The queue overflowed between writes: try to say why before closing.
-async fn overflowed<W: AsyncWrite + Unpin>(io: &mut W) -> WriterEnd {
-    // Best effort: the client is not reading, so this may well not fit.
-    let _ = tokio::time::timeout(Duration::from_millis(10), io.write_all(OVERFLOW_NOTICE)).await;
-    WriterEnd::Overflowed
+/// Drains `queue` into `io` until the queue closes or something fails:
+/// a [`Writer`] run as a future of its own (tests, benches).
+pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> WriterEnd {
+    let mut writer = Writer::new(queue);
+    poll_fn(|cx| writer.poll_write(&mut io, cx)).await
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use tracing::{info, warn};
 use crate::actors::files::FileStore;
 use crate::actors::session::{IdleCheck, Shutdown};
 use crate::actors::{NickRegistry, Session, SessionId};
-use crate::codec::{FrameReader, LineCodec};
 use crate::config::Config;
 use crate::flood::FloodRule;
 use crate::idle::IdleWheel;
@@ -292,14 +291,7 @@ fn accept(stream: TcpStream, peer: SocketAddr, state: &Arc<ServerState>) {
         return;
     }
     let guard = state.connections.open_socket();
-    let (read, write) = stream.into_split();
-    let limits = &state.config.limits;
-    let codec = LineCodec::new(limits.max_line_bytes, state.config.files.max_bytes);
-    let state = Arc::clone(state);
-    Session::create(move |ctx| {
-        ctx.add_stream(FrameReader::new(read, codec));
-        Session::new(peer, write, guard, state, ctx)
-    });
+    Session::start(stream, peer, guard, Arc::clone(state));
 }
 
 /// A server running on its own thread, for tests and embedding.

@@ -5,13 +5,12 @@
 //! line until it is done. `MSG` needs no answer: the session knows its
 //! rooms, queues `OK MSG` itself and hands the text to the room.
 
-use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
 use tracing::{debug, info, warn, Span};
 
 use super::files::{AddFile, GetFile, RemoveFile, SharedFile};
@@ -20,15 +19,16 @@ use super::room::{self, Removed, Room};
 use super::{deliver_once, MemberQueue, SessionId};
 use bytes::{Bytes, BytesMut};
 
-use crate::codec::Frame;
+use crate::codec::{Frame, LineCodec};
 use crate::files::{self, UploadSink};
 use crate::flood::TokenBucket;
 use crate::help;
+use crate::link::{Incoming, Link};
 use crate::names::{Folded, Nick, RoomName};
 use crate::parser::{announced_body_len, parse_line, Command, FileTarget};
 use crate::protocol::{ErrorCode, ProtocolError, Verb, VerbTag};
 use crate::reply::{Event, OkReply, Reply};
-use crate::send_queue::{run_writer, FileBody, SendQueue, WriterEnd};
+use crate::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
 use crate::server::{ServerState, SocketGuard};
 use crate::storage::StoredMessage;
 
@@ -101,42 +101,37 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session for a freshly accepted connection, whose writer starts
-    /// in `ctx` right away.
-    pub fn new(
+    /// Starts the session of a freshly accepted connection; its context
+    /// drives the socket (see [`Link`]).
+    pub fn start(
+        stream: TcpStream,
         peer: SocketAddr,
-        writer: OwnedWriteHalf,
         guard: SocketGuard,
         state: Arc<ServerState>,
-        ctx: &mut Context<Self>,
-    ) -> Self {
-        let id = SessionId::next();
-        let now = Instant::now();
-        let queue = SendQueue::new(state.config.limits.sendq_bytes);
-        // The writer runs inside this actor's context, not as a task of its
-        // own: one task per connection, and the actor outlives its stop
-        // (see `stopping`) until the writer has flushed.
-        let writer = actix::fut::wrap_future::<_, Self>(run_writer(queue.clone(), writer));
-        ctx.spawn(writer.map(move |end, act, ctx| {
-            drop(guard);
-            act.writer_ended(end, ctx);
-        }));
-        Session {
-            id,
-            span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
-            queue,
-            nick: None,
-            rooms: Vec::new(),
-            flood: TokenBucket::new(&state.flood, now),
-            ping_sent: false,
-            upload: None,
-            quit_reason: None,
-            closing: false,
-            writing: true,
-            left: false,
-            server_stopping: false,
-            state,
-        }
+    ) -> Addr<Self> {
+        Session::create(move |ctx| {
+            let limits = &state.config.limits;
+            let codec = LineCodec::new(limits.max_line_bytes, state.config.files.max_bytes);
+            let queue = SendQueue::new(limits.sendq_bytes);
+            ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
+            let now = Instant::now();
+            Session {
+                id: SessionId::next(),
+                span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
+                queue,
+                nick: None,
+                rooms: Vec::new(),
+                flood: TokenBucket::new(&state.flood, now),
+                ping_sent: false,
+                upload: None,
+                quit_reason: None,
+                closing: false,
+                writing: true,
+                left: false,
+                server_stopping: false,
+                state,
+            }
+        })
     }
 
     fn send(&self, reply: impl Into<Reply>) {
@@ -1118,16 +1113,26 @@ impl Session {
     }
 }
 
-impl StreamHandler<io::Result<Frame>> for Session {
-    fn handle(&mut self, item: io::Result<Frame>, ctx: &mut Self::Context) {
+impl StreamHandler<Incoming> for Session {
+    fn handle(&mut self, item: Incoming, ctx: &mut Self::Context) {
+        let frame = match item {
+            Incoming::Frame(frame) => frame,
+            Incoming::Closed(error) => {
+                if let Some(e) = error {
+                    debug!(parent: &self.span, %e, "read failed");
+                }
+                return self.close(Some("connection closed".into()), ctx);
+            }
+            Incoming::WriterEnded(end) => return self.writer_ended(end, ctx),
+        };
         if self.closing {
             return;
         }
         self.flood.touch(&self.state.flood, Instant::now());
         self.ping_sent = false;
-        match item {
-            Ok(Frame::Line(line)) => self.on_line(line, ctx),
-            Ok(Frame::TooLong) => {
+        match frame {
+            Frame::Line(line) => self.on_line(line, ctx),
+            Frame::TooLong => {
                 let max = self.state.config.limits.max_line_bytes;
                 self.on_bad_frame(
                     ErrorCode::LineTooLong,
@@ -1135,20 +1140,19 @@ impl StreamHandler<io::Result<Frame>> for Session {
                     ctx,
                 )
             }
-            Ok(Frame::BadUtf8) => {
+            Frame::BadUtf8 => {
                 self.on_bad_frame(ErrorCode::BadUtf8, "lines must be UTF-8".into(), ctx)
             }
-            Ok(Frame::Body(chunk)) => self.on_body(chunk, ctx),
-            Ok(Frame::BodyEnd) => self.on_body_end(ctx),
-            Err(e) => {
-                debug!(parent: &self.span, %e, "read failed");
-                self.close(Some("connection closed".into()), ctx);
-            }
+            Frame::Body(chunk) => self.on_body(chunk, ctx),
+            Frame::BodyEnd => self.on_body_end(ctx),
         }
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
+        // After the writer's end: nothing more can reach the client.
+        self.writing = false;
         self.close(Some("connection closed".into()), ctx);
+        ctx.stop();
     }
 }
 

@@ -1,0 +1,195 @@
+//! One connection's socket, driven from its session's context.
+//!
+//! A [`Link`] owns the whole TCP stream: it is the stream of what the client
+//! sent ([`Incoming`]) and, each time the session's context polls it, the
+//! [`Writer`] that drains the connection's [`SendQueue`](crate::send_queue::SendQueue)
+//! into the same socket. One object and no task of its own per connection
+//! (no split halves, no writer task): idle clients are what a chat server
+//! has most of.
+//!
+//! The stream ends only once the writer has ended, so whatever was queued
+//! before a close still goes out after the client's side has ended.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::codec::{Frame, FrameReader, LineCodec};
+use crate::send_queue::{Writer, WriterEnd};
+
+/// Frames read in a row before queued output gets its turn: replies to a
+/// burst of commands go out in one write, and a client that never stops
+/// sending still hears back.
+const READ_BURST: u8 = 16;
+
+/// What a [`Link`] yields to its session.
+#[derive(Debug)]
+pub enum Incoming {
+    /// Something the client sent.
+    Frame(Frame),
+    /// The client's side ended: closed, or a read failed (the error).
+    Closed(Option<io::Error>),
+    /// The writer ended (the last item before the stream ends).
+    WriterEnded(WriterEnd),
+}
+
+/// A connection's socket: frames in, queued output out.
+pub struct Link<S, G = ()> {
+    reader: FrameReader<S>,
+    writer: Writer,
+    read_done: bool,
+    writer_done: bool,
+    /// Frames yielded since the writer was last polled.
+    since_write: u8,
+    /// Held for as long as the socket is open.
+    _guard: G,
+}
+
+impl<S, G> Link<S, G> {
+    /// A link reading `io` with `codec` and writing with `writer`, holding
+    /// `guard` until the socket is dropped.
+    pub fn new(io: S, codec: LineCodec, writer: Writer, guard: G) -> Self {
+        Link {
+            reader: FrameReader::new(io, codec),
+            writer,
+            read_done: false,
+            writer_done: false,
+            since_write: 0,
+            _guard: guard,
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin, G: Unpin> Stream for Link<S, G> {
+    type Item = Incoming;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
+        let this = self.get_mut();
+        if this.writer_done {
+            return Poll::Ready(None);
+        }
+        loop {
+            if !this.read_done && this.since_write < READ_BURST {
+                match Pin::new(&mut this.reader).poll_next(cx) {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        this.since_write += 1;
+                        return Poll::Ready(Some(Incoming::Frame(frame)));
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        this.read_done = true;
+                        return Poll::Ready(Some(Incoming::Closed(Some(e))));
+                    }
+                    Poll::Ready(None) => {
+                        this.read_done = true;
+                        return Poll::Ready(Some(Incoming::Closed(None)));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            // Read until it would block (or a burst's worth): now write.
+            let burst_over = this.since_write >= READ_BURST;
+            this.since_write = 0;
+            if let Poll::Ready(end) = this.writer.poll_write(this.reader.get_mut(), cx) {
+                this.writer_done = true;
+                return Poll::Ready(Some(Incoming::WriterEnded(end)));
+            }
+            if !burst_over || this.read_done {
+                // Both sides are waiting, their wakers registered.
+                return Poll::Pending;
+            }
+            // The reader was not polled to Pending: read on, or no wake-up
+            // would come for what is already in the socket.
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::send_queue::SendQueue;
+    use bytes::Bytes;
+    use futures_util::StreamExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn link(io: tokio::io::DuplexStream, queue: &SendQueue) -> Link<tokio::io::DuplexStream> {
+        Link::new(io, LineCodec::new(100, 100), Writer::new(queue.clone()), ())
+    }
+
+    #[tokio::test]
+    async fn reads_frames_writes_replies_and_flushes_after_the_client_ends() {
+        let queue = SendQueue::new(10_000);
+        let (server, mut client) = tokio::io::duplex(4096);
+        let mut link = link(server, &queue);
+        client.write_all(b"NICK a\nPING x\n").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut lines = Vec::new();
+        loop {
+            match link.next().await {
+                Some(Incoming::Frame(Frame::Line(l))) => {
+                    queue.push(Bytes::from(format!("OK {l}\n"))).unwrap();
+                    lines.push(l);
+                }
+                Some(Incoming::Closed(None)) => {
+                    // What was queued before the close still goes out.
+                    queue.push(Bytes::from_static(b"bye\n")).unwrap();
+                    queue.close();
+                }
+                Some(Incoming::WriterEnded(end)) => {
+                    assert!(matches!(end, WriterEnd::Closed), "{end:?}");
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(
+            link.next().await.is_none(),
+            "the stream ends after the writer"
+        );
+        assert_eq!(lines, ["NICK a", "PING x"]);
+        let mut got = String::new();
+        client.read_to_string(&mut got).await.unwrap();
+        assert_eq!(got, "OK NICK a\nOK PING x\nbye\n");
+    }
+
+    #[tokio::test]
+    async fn a_long_burst_of_lines_lets_replies_out_in_between() {
+        let queue = SendQueue::new(1_000_000);
+        let (server, mut client) = tokio::io::duplex(1 << 20);
+        let mut link = link(server, &queue);
+        let burst: String = (0..100).map(|i| format!("PING {i}\n")).collect();
+        client.write_all(burst.as_bytes()).await.unwrap();
+        let mut frames = 0;
+        while frames < 100 {
+            match link.next().await {
+                Some(Incoming::Frame(_)) => {
+                    frames += 1;
+                    queue.push(Bytes::from_static(b"PONG\n")).unwrap();
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // Replies to earlier lines were written while later ones were read.
+        let mut got = vec![0u8; 5 * 100];
+        let n = client.read(&mut got).await.unwrap();
+        assert!(n >= 5 * usize::from(READ_BURST), "only {n} bytes so far");
+        assert!(got[..n].starts_with(b"PONG\nPONG\n"));
+    }
+
+    #[tokio::test]
+    async fn a_queue_overflow_ends_the_stream() {
+        let queue = SendQueue::new(10);
+        let (server, _client) = tokio::io::duplex(64);
+        let mut link = link(server, &queue);
+        assert!(queue
+            .push(Bytes::from_static(b"0123456789ABCDEF\n"))
+            .is_err());
+        match link.next().await {
+            Some(Incoming::WriterEnded(WriterEnd::Overflowed)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(link.next().await.is_none());
+    }
+}
