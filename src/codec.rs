@@ -44,10 +44,17 @@ pub struct LineCodec {
     max_body: u64,
     /// Bytes of the buffer already searched for a LF.
     scanned: usize,
+    mode: Mode,
+}
+
+/// What the codec is reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Lines,
     /// Inside an over-long line: drop everything up to the next LF.
-    discarding: bool,
+    Discarding,
     /// Inside a FILE body: this many raw bytes are still to come.
-    body_remaining: Option<u64>,
+    Body(u64),
 }
 
 impl LineCodec {
@@ -59,14 +66,13 @@ impl LineCodec {
             max_line,
             max_body,
             scanned: 0,
-            discarding: false,
-            body_remaining: None,
+            mode: Mode::Lines,
         }
     }
 
     /// Whether the codec is inside a FILE body.
     pub fn in_body(&self) -> bool {
-        self.body_remaining.is_some()
+        matches!(self.mode, Mode::Body(_))
     }
 
     fn line_frame(&mut self, mut line: BytesMut) -> Option<Frame> {
@@ -81,7 +87,7 @@ impl LineCodec {
         }
         if let Some(size) = announced_body_len(&line) {
             if size <= self.max_body {
-                self.body_remaining = Some(size);
+                self.mode = Mode::Body(size);
             }
         }
         match String::from_utf8(line.to_vec()) {
@@ -101,23 +107,23 @@ impl Decoder for LineCodec {
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, io::Error> {
         loop {
-            if let Some(remaining) = self.body_remaining {
+            if let Mode::Body(remaining) = self.mode {
                 if remaining == 0 {
-                    self.body_remaining = None;
+                    self.mode = Mode::Lines;
                     return Ok(Some(Frame::BodyEnd));
                 }
                 if buf.is_empty() {
                     return Ok(None);
                 }
                 let n = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
-                self.body_remaining = Some(remaining - n as u64);
+                self.mode = Mode::Body(remaining - n as u64);
                 return Ok(Some(Frame::Body(buf.split_to(n).freeze())));
             }
-            if self.discarding {
+            if self.mode == Mode::Discarding {
                 match memchr::memchr(b'\n', buf) {
                     Some(i) => {
                         buf.advance(i + 1);
-                        self.discarding = false;
+                        self.mode = Mode::Lines;
                         continue;
                     }
                     None => {
@@ -143,7 +149,7 @@ impl Decoder for LineCodec {
                     if buf.len() > self.max_line + 1 {
                         buf.clear();
                         self.scanned = 0;
-                        self.discarding = true;
+                        self.mode = Mode::Discarding;
                         return Ok(Some(Frame::TooLong));
                     }
                     self.scanned = buf.len();
@@ -158,7 +164,7 @@ impl Decoder for LineCodec {
             return Ok(Some(frame));
         }
         self.scanned = 0;
-        if self.body_remaining.is_some() || self.discarding || buf.is_empty() {
+        if self.mode != Mode::Lines || buf.is_empty() {
             // A body cut off by EOF is simply incomplete: the session sees
             // the stream end without a BodyEnd.
             buf.clear();

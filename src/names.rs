@@ -60,11 +60,13 @@ impl Folded {
     }
 }
 
-fn fold(s: &str) -> Folded {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        Folded(Arc::from(s.to_ascii_lowercase()))
+/// The folded key of `display`, sharing its text when it is already
+/// lower case (most names are: one allocation instead of two).
+fn fold(display: &Arc<str>) -> Folded {
+    if display.bytes().any(|b| b.is_ascii_uppercase()) {
+        Folded(Arc::from(display.to_ascii_lowercase()))
     } else {
-        Folded(Arc::from(s))
+        Folded(Arc::clone(display))
     }
 }
 
@@ -96,15 +98,27 @@ impl Nick {
         if s.len() > max_len {
             return Err(NameError::TooLong { max: max_len });
         }
+        let display: Arc<str> = Arc::from(s);
         Ok(Nick {
-            display: Arc::from(s),
-            folded: fold(s),
+            folded: fold(&display),
+            display,
         })
     }
 
     /// The nickname as its user spelled it.
     pub fn as_str(&self) -> &str {
         &self.display
+    }
+
+    /// The spelling alone, to keep beside its folded key elsewhere.
+    pub(crate) fn display(&self) -> &Arc<str> {
+        &self.display
+    }
+
+    /// A nickname put back together from [`Nick::display`] and
+    /// [`Nick::folded`] of one valid nickname.
+    pub(crate) fn from_parts(display: Arc<str>, folded: Folded) -> Nick {
+        Nick { display, folded }
     }
 
     /// The case-insensitive key.
@@ -161,11 +175,10 @@ impl RoomName {
         if bare.len() > max_len {
             return Err(NameError::TooLong { max: max_len });
         }
-        let display: String = format!("#{bare}");
-        let folded = fold(&display);
+        let display: Arc<str> = Arc::from(format!("#{bare}"));
         Ok(RoomName {
-            display: Arc::from(display),
-            folded,
+            folded: fold(&display),
+            display,
         })
     }
 

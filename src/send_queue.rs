@@ -70,7 +70,9 @@ struct Inner {
     /// The writer waits for data (not only for an interruption).
     wants_data: bool,
     /// Replies promised by [`SendQueue::expect_ack`] and not yet pushed.
-    acks_pending: usize,
+    /// (u32: sessions bound it far lower, and the queue fits a smaller
+    /// allocation class.)
+    acks_pending: u32,
     /// Woken when `acks_pending` falls.
     ack_waker: Option<Waker>,
 }
@@ -198,7 +200,8 @@ impl SendQueue {
     /// Promises a reply that another thread will push later with
     /// [`SendQueue::ack`] (an `OK MSG` sent once the message is stored).
     pub fn expect_ack(&self) {
-        self.lock().acks_pending += 1;
+        let mut q = self.lock();
+        q.acks_pending = q.acks_pending.saturating_add(1);
     }
 
     /// Pushes a promised reply.
@@ -213,6 +216,7 @@ impl SendQueue {
         let _ = self.push(lines);
         let waker = {
             let mut q = self.lock();
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
             q.acks_pending = q.acks_pending.saturating_sub(count);
             q.ack_waker.take()
         };
@@ -223,7 +227,7 @@ impl SendQueue {
 
     /// Promised replies not yet pushed.
     pub fn acks_pending(&self) -> usize {
-        self.lock().acks_pending
+        self.lock().acks_pending as usize
     }
 
     /// Resolves once at most `n` promised replies are outstanding.
@@ -231,7 +235,7 @@ impl SendQueue {
         let queue = self.clone();
         poll_fn(move |cx| {
             let mut q = queue.lock();
-            if q.acks_pending <= n {
+            if q.acks_pending as usize <= n {
                 Poll::Ready(())
             } else {
                 q.ack_waker = Some(cx.waker().clone());
@@ -357,6 +361,17 @@ struct BodyStream {
     left: u64,
 }
 
+/// What only a download or a close needs: boxed, so that the many idle
+/// connections carry one pointer for it.
+#[derive(Debug, Default)]
+struct Rare {
+    body: Option<BodyStream>,
+    /// Set once the queue is closing: the flush must end by then.
+    deadline: Option<Pin<Box<Sleep>>>,
+    /// Everything is flushed; the socket is being shut down.
+    shutting_down: bool,
+}
+
 /// Drains one [`SendQueue`] into a socket, a poll at a time.
 ///
 /// Not a task of its own: the connection's [`Link`](crate::link::Link)
@@ -370,11 +385,7 @@ pub struct Writer {
     /// Taken from the queue; `out[pos..]` is still to be written.
     out: Vec<u8>,
     pos: usize,
-    body: Option<Box<BodyStream>>,
-    /// Set once the queue is closing: the flush must end by then.
-    deadline: Option<Pin<Box<Sleep>>>,
-    /// Everything is flushed; the socket is being shut down.
-    shutting_down: bool,
+    rare: Option<Box<Rare>>,
 }
 
 impl Writer {
@@ -384,10 +395,12 @@ impl Writer {
             queue,
             out: Vec::new(),
             pos: 0,
-            body: None,
-            deadline: None,
-            shutting_down: false,
+            rare: None,
         }
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     /// Writes what is queued into `io`; ready, with how it ended, once
@@ -404,19 +417,19 @@ impl Writer {
                 }
                 continue;
             }
-            if let Some(body) = &mut self.body {
+            if let Some(body) = self.rare.as_mut().and_then(|r| r.body.as_mut()) {
                 if let Err(e) = ready!(Self::poll_next_chunk(body, &mut self.out, cx)) {
                     return Poll::Ready(WriterEnd::Failed(e));
                 }
                 self.pos = 0;
                 if self.out.is_empty() {
                     // Downloads are rare: do not keep their chunk buffer.
-                    self.body = None;
+                    self.rare().body = None;
                     self.out = Vec::new();
                 }
                 continue;
             }
-            if self.shutting_down {
+            if self.rare.as_ref().is_some_and(|r| r.shutting_down) {
                 return self.poll_shutdown(io, cx);
             }
             self.out.clear();
@@ -424,9 +437,9 @@ impl Writer {
             match self.queue.poll_fill(cx, &mut self.out) {
                 Poll::Ready(Fill::Data) => {}
                 Poll::Ready(Fill::Body(FileBody { file, size })) => {
-                    self.body = Some(Box::new(BodyStream { file, left: size }));
+                    self.rare().body = Some(BodyStream { file, left: size });
                 }
-                Poll::Ready(Fill::Closed) => self.shutting_down = true,
+                Poll::Ready(Fill::Closed) => self.rare().shutting_down = true,
                 Poll::Ready(Fill::Overflowed) => {
                     // Best effort, between lines: the client is not reading,
                     // so this may well not fit.
@@ -437,6 +450,10 @@ impl Writer {
                     if self.out.capacity() > 0 {
                         // Idle connections keep no buffer.
                         self.out = Vec::new();
+                    }
+                    if self.rare.as_ref().is_some_and(|r| r.deadline.is_none()) {
+                        // A download's state, done with.
+                        self.rare = None;
                     }
                     return Poll::Pending;
                 }
@@ -518,7 +535,8 @@ impl Writer {
 
     /// Ready once the closing grace period (started on first call) is over.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.deadline
+        self.rare()
+            .deadline
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(CLOSE_GRACE)))
             .as_mut()
             .poll(cx)

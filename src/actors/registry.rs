@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::room::Room;
+use super::room::{Room, RoomHandle};
 use super::SessionId;
 use crate::config::Config;
 use crate::names::{Folded, Nick, RoomName};
@@ -31,12 +31,13 @@ pub struct RoomSummary {
 
 struct NickEntry {
     id: SessionId,
-    nick: Nick,
+    /// The spelling; the map's key is the folded half of the nickname.
+    display: Arc<str>,
     queue: SendQueue,
 }
 
 struct RoomEntry {
-    addr: Addr<Room>,
+    addr: RoomHandle,
     summary: RoomSummary,
 }
 
@@ -90,8 +91,13 @@ impl Actor for NickRegistry {
                 db.clone(),
             )
             .start();
-            self.rooms
-                .insert(name.folded().clone(), RoomEntry { addr, summary });
+            self.rooms.insert(
+                name.folded().clone(),
+                RoomEntry {
+                    addr: RoomHandle::new(addr),
+                    summary,
+                },
+            );
         }
     }
 }
@@ -128,7 +134,7 @@ impl Handler<ClaimNick> for NickRegistry {
             msg.nick.folded().clone(),
             NickEntry {
                 id: msg.id,
-                nick: msg.nick,
+                display: Arc::clone(msg.nick.display()),
                 queue: msg.queue,
             },
         );
@@ -168,15 +174,16 @@ impl Handler<FindNick> for NickRegistry {
     type Result = Option<(Nick, SendQueue)>;
 
     fn handle(&mut self, msg: FindNick, _: &mut Self::Context) -> Self::Result {
-        self.nicks
-            .get(&msg.nick)
-            .map(|e| (e.nick.clone(), e.queue.clone()))
+        self.nicks.get_key_value(&msg.nick).map(|(folded, e)| {
+            let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
+            (nick, e.queue.clone())
+        })
     }
 }
 
 /// The room of that name, created (empty, ownerless) if there is none.
 #[derive(Message)]
-#[rtype(result = "Addr<Room>")]
+#[rtype(result = "RoomHandle")]
 pub struct OpenRoom {
     /// The room's name as the joiner spelled it.
     pub name: RoomName,
@@ -191,13 +198,15 @@ impl Handler<OpenRoom> for NickRegistry {
                 return MessageResult(entry.addr.clone());
             }
         }
-        let addr = Room::new(
-            msg.name.clone(),
-            ctx.address(),
-            &self.config,
-            self.db.clone(),
-        )
-        .start();
+        let addr = RoomHandle::new(
+            Room::new(
+                msg.name.clone(),
+                ctx.address(),
+                &self.config,
+                self.db.clone(),
+            )
+            .start(),
+        );
         self.rooms.insert(
             msg.name.folded().clone(),
             RoomEntry {
@@ -217,14 +226,14 @@ impl Handler<OpenRoom> for NickRegistry {
 
 /// The room of that name, if it exists.
 #[derive(Message)]
-#[rtype(result = "Option<Addr<Room>>")]
+#[rtype(result = "Option<RoomHandle>")]
 pub struct FindRoom {
     /// The room's name, folded.
     pub name: Folded,
 }
 
 impl Handler<FindRoom> for NickRegistry {
-    type Result = Option<Addr<Room>>;
+    type Result = Option<RoomHandle>;
 
     fn handle(&mut self, msg: FindRoom, _: &mut Self::Context) -> Self::Result {
         self.rooms
@@ -269,7 +278,7 @@ impl Handler<RoomClosed> for NickRegistry {
         if self
             .rooms
             .get(&msg.name)
-            .is_some_and(|e| e.addr == msg.addr)
+            .is_some_and(|e| *e.addr == msg.addr)
         {
             self.rooms.remove(&msg.name);
         }

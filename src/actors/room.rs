@@ -1,14 +1,15 @@
 //! A room: its members, owner, key and topic, and the fan-out of messages.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix::prelude::*;
-use actix::WeakRecipient;
+use actix::WeakAddr;
 use bytes::{Bytes, BytesMut};
 
 use super::registry::{NickRegistry, RoomChanged, RoomClosed, RoomSummary};
-use super::{MemberQueue, SessionId};
+use super::{MemberQueue, Session, SessionId};
 use crate::broadcast_log::{BroadcastLog, Span};
 use crate::config::Config;
 use crate::names::{Folded, Nick, RoomName};
@@ -21,6 +22,27 @@ use crate::storage::{Ack, Database, RoomRecord};
 /// NAMES lines are split after this many bytes of nicknames.
 const NAMES_LINE_BYTES: usize = 400;
 
+/// A shared handle to a room. Cloning it copies a pointer, where cloning an
+/// actix `Addr` allocates a sender of its own: a session keeps one per room
+/// it is in.
+#[derive(Clone)]
+pub struct RoomHandle(Arc<Addr<Room>>);
+
+impl RoomHandle {
+    /// Shares `addr`.
+    pub fn new(addr: Addr<Room>) -> Self {
+        RoomHandle(Arc::new(addr))
+    }
+}
+
+impl std::ops::Deref for RoomHandle {
+    type Target = Addr<Room>;
+
+    fn deref(&self) -> &Addr<Room> {
+        &self.0
+    }
+}
+
 /// Tells a session it is no longer in a room (it was kicked).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -30,14 +52,17 @@ pub struct Removed {
 }
 
 struct Member {
-    nick: Nick,
+    /// The member's nickname, folded: its entry in `Room::by_nick`, which
+    /// holds the spelling (kept once per member, not twice).
+    nick: Folded,
     queue: SendQueue,
     /// Weak: a strong handle costs an allocation per member.
-    session: WeakRecipient<Removed>,
+    session: WeakAddr<Session>,
     /// Events held back while the member's JOIN replays history, so that
     /// they follow the older HISTORY lines instead of cutting into them:
-    /// where they lie in the room's log.
-    held: Option<Vec<Span>>,
+    /// where they lie in the room's log. Boxed: only joiners have one.
+    #[allow(clippy::box_collection)] // 8 bytes per member, not 24
+    held: Option<Box<Vec<Span>>>,
 }
 
 /// Separate spans held for one joining member at most (they are separate
@@ -70,7 +95,7 @@ impl Member {
     /// Queues the events held for the member and ends its hold.
     fn release(&mut self, log: &BroadcastLog) {
         if let Some(held) = self.held.take() {
-            for span in held {
+            for span in *held {
                 let _ = self.queue.push_log(log, span);
             }
             log.unhold();
@@ -209,13 +234,20 @@ impl Room {
         buf.freeze()
     }
 
-    fn remove(&mut self, id: SessionId) -> Option<Member> {
+    /// Removes a member; returns it and its nickname.
+    fn remove(&mut self, id: SessionId) -> Option<(Member, Nick)> {
         let member = self.members.remove(&id)?;
-        self.by_nick.remove(member.nick.folded());
+        let (_, nick) = self.by_nick.remove(&member.nick)?;
         if member.held.is_some() {
             self.log.unhold();
         }
-        Some(member)
+        Some((member, nick))
+    }
+
+    /// A member's nickname as spelled.
+    fn nick_of(&self, id: SessionId) -> Option<&Nick> {
+        let member = self.members.get(&id)?;
+        self.by_nick.get(&member.nick).map(|(_, nick)| nick)
     }
 
     fn summary(&self) -> RoomSummary {
@@ -275,7 +307,7 @@ pub struct Join {
     /// Its outgoing queue.
     pub queue: SendQueue,
     /// Where to say it was kicked.
-    pub session: Recipient<Removed>,
+    pub session: WeakAddr<Session>,
 }
 
 /// What checking a JOIN's key found.
@@ -308,10 +340,10 @@ impl Room {
         self.members.insert(
             msg.id,
             Member {
-                nick: msg.nick,
+                nick: msg.nick.folded().clone(),
                 queue: msg.queue.clone(),
-                session: msg.session.downgrade(),
-                held: replays.then(Vec::new),
+                session: msg.session,
+                held: replays.then(Box::default),
             },
         );
         let _ = msg.queue.push(join);
@@ -409,10 +441,10 @@ impl Handler<Part> for Room {
     type Result = Result<RoomName, ErrorCode>;
 
     fn handle(&mut self, msg: Part, ctx: &mut Self::Context) -> Self::Result {
-        let member = self.remove(msg.id).ok_or(ErrorCode::NotInRoom)?;
+        let (_, nick) = self.remove(msg.id).ok_or(ErrorCode::NotInRoom)?;
         let part = Event::Part {
             room: self.name.clone(),
-            nick: member.nick,
+            nick,
             reason: msg.reason,
         }
         .to_line();
@@ -526,8 +558,10 @@ impl Handler<Rename> for Room {
         let Some(member) = self.members.get_mut(&msg.id) else {
             return MessageResult(Vec::new());
         };
-        let old = std::mem::replace(&mut member.nick, msg.new.clone());
-        self.by_nick.remove(old.folded());
+        let old_key = std::mem::replace(&mut member.nick, msg.new.folded().clone());
+        let Some((_, old)) = self.by_nick.remove(&old_key) else {
+            return MessageResult(Vec::new());
+        };
         self.by_nick
             .insert(msg.new.folded().clone(), (msg.id, msg.new.clone()));
         // Ownership belongs to the nickname and follows its changes.
@@ -610,13 +644,13 @@ impl Handler<SetTopic> for Room {
     type Result = Result<RoomName, ErrorCode>;
 
     fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
-        let member = self.members.get(&msg.id).ok_or(ErrorCode::NotInRoom)?;
-        if !self.is_owner(&member.nick) {
+        let nick = self.nick_of(msg.id).ok_or(ErrorCode::NotInRoom)?;
+        if !self.is_owner(nick) {
             return Err(ErrorCode::NotOwner);
         }
         let line = Event::Topic {
             room: self.name.clone(),
-            nick: member.nick.clone(),
+            nick: nick.clone(),
             text: msg.text.clone(),
         }
         .to_line();
@@ -644,12 +678,7 @@ impl Handler<Kick> for Room {
     type Result = Result<(RoomName, Nick), ErrorCode>;
 
     fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) -> Self::Result {
-        let by = self
-            .members
-            .get(&msg.id)
-            .ok_or(ErrorCode::NotInRoom)?
-            .nick
-            .clone();
+        let by = self.nick_of(msg.id).ok_or(ErrorCode::NotInRoom)?.clone();
         if !self.is_owner(&by) {
             return Err(ErrorCode::NotOwner);
         }
@@ -666,7 +695,7 @@ impl Handler<Kick> for Room {
         }
         .to_line();
         self.broadcast(&line, None);
-        if let Some(session) = self.remove(target).and_then(|m| m.session.upgrade()) {
+        if let Some(session) = self.remove(target).and_then(|(m, _)| m.session.upgrade()) {
             session.do_send(Removed {
                 room: self.name.folded().clone(),
             });

@@ -15,7 +15,7 @@ use tracing::{debug, info, warn, Span};
 
 use super::files::{AddFile, GetFile, RemoveFile, SharedFile};
 use super::registry::{ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick};
-use super::room::{self, Removed, Room};
+use super::room::{self, Removed, RoomHandle};
 use super::{deliver_once, MemberQueue, SessionId};
 use bytes::{Bytes, BytesMut};
 
@@ -35,13 +35,13 @@ use crate::storage::StoredMessage;
 /// A room the session is in.
 struct Membership {
     name: RoomName,
-    addr: Addr<Room>,
+    addr: RoomHandle,
 }
 
 /// Where a finished upload is announced.
 enum Destination {
     /// A room the sender is in.
-    Room(Addr<Room>, RoomName),
+    Room(RoomHandle, RoomName),
     /// A user, looked up when the upload is complete.
     User(Nick),
 }
@@ -447,7 +447,7 @@ impl Session {
         let id = self.id;
         let old = self.nick.clone();
         let registry = self.state.registry.clone();
-        let rooms: Vec<Addr<Room>> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
         let claim = ClaimNick {
             id,
             nick: nick.clone(),
@@ -526,22 +526,23 @@ impl Session {
             );
             return;
         }
-        let registry = self.state.registry.clone();
         let join = room::Join {
             id: self.id,
             nick,
             key,
             queue: self.queue.clone(),
-            session: ctx.address().recipient(),
+            session: ctx.address().downgrade(),
         };
         let asked = room.clone();
-        let db = self.state.db.clone();
-        let on_join = self.state.config.history.on_join;
+        // Only the shared state is captured, not clones of what it holds:
+        // ten thousand clients joining at once each wait on this future.
+        let state = Arc::clone(&self.state);
         let work = async move {
             // A room that emptied and stopped a moment ago is replaced by a
             // fresh one on the next try.
             for _ in 0..8 {
-                let addr = registry
+                let addr = state
+                    .registry
                     .send(OpenRoom {
                         name: asked.clone(),
                     })
@@ -559,7 +560,8 @@ impl Session {
                     Err(MailboxError::Closed) => continue,
                     Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
                 };
-                let history = match (db, joined.replay_upto) {
+                let on_join = state.config.history.on_join;
+                let history = match (&state.db, joined.replay_upto) {
                     (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
                         db.history(&joined.name, upto, on_join).await
                     }
@@ -698,7 +700,7 @@ impl Session {
     /// or else from the registry; answers `NO_SUCH_ROOM` if there is none.
     fn with_room<F>(&mut self, verb: Verb, room: RoomName, ctx: &mut Context<Self>, then: F)
     where
-        F: FnOnce(&mut Self, Addr<Room>, &mut Context<Self>) + 'static,
+        F: FnOnce(&mut Self, RoomHandle, &mut Context<Self>) + 'static,
     {
         if let Some(joined) = self.joined(room.folded()) {
             let addr = joined.addr.clone();
