@@ -8,6 +8,12 @@ use tracing::{error, info};
 
 use chatroom::config::Config;
 
+/// jemalloc: size-class slabs keep idle connections' many small objects
+/// dense, and it returns freed pages to the OS (see .cargo/config.toml),
+/// where glibc's malloc keeps the high-water mark of a burst for good.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A chat-room server with a plain-text line protocol (try: nc localhost 5555).
 ///
 /// Configuration is layered: built-in defaults, then --config FILE (TOML),
