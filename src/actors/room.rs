@@ -1,6 +1,6 @@
 //! A room: its members, owner, key and topic, and the fan-out of messages.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -43,6 +43,16 @@ impl std::ops::Deref for RoomHandle {
     }
 }
 
+/// Names a member in the messages it sends its room: the session, and the
+/// folded nickname it is listed under, by which the room finds it.
+#[derive(Debug, Clone)]
+pub struct MemberKey {
+    /// The session.
+    pub id: SessionId,
+    /// Its nickname, folded.
+    pub nick: Folded,
+}
+
 /// Tells a session it is no longer in a room (it was kicked).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -52,9 +62,9 @@ pub struct Removed {
 }
 
 struct Member {
-    /// The member's nickname, folded: its entry in `Room::by_nick`, which
-    /// holds the spelling (kept once per member, not twice).
-    nick: Folded,
+    id: SessionId,
+    /// The nickname as spelled (the map's key is its folded form).
+    nick: Nick,
     queue: SendQueue,
     /// Weak: a strong handle costs an allocation per member.
     session: WeakAddr<Session>,
@@ -108,12 +118,12 @@ pub struct Room {
     name: RoomName,
     registry: Addr<NickRegistry>,
     max_members: usize,
-    members: HashMap<SessionId, Member>,
+    /// Members by folded nickname: sorted for NAMES, found by the
+    /// [`MemberKey`] in each message. One map, not one per lookup: a
+    /// member's entry is most of what a room costs per client.
+    members: BTreeMap<Folded, Member>,
     /// Every line sent to members, kept once while their queues need it.
     log: BroadcastLog,
-    /// Members by folded nickname, for sorted NAMES and KICK by name.
-    /// (NAMES walks this, so it holds the nickname too.)
-    by_nick: BTreeMap<Folded, (SessionId, Nick)>,
     owner: Option<Nick>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
@@ -138,9 +148,8 @@ impl Room {
             name,
             registry,
             max_members: config.limits.max_room_members,
-            members: HashMap::new(),
+            members: BTreeMap::new(),
             log: BroadcastLog::new(config.limits.sendq_bytes),
-            by_nick: BTreeMap::new(),
             owner: None,
             key_hash: None,
             topic: None,
@@ -194,8 +203,8 @@ impl Room {
             return;
         }
         let span = self.log.append(line);
-        for (id, m) in &mut self.members {
-            if Some(*id) != except {
+        for m in self.members.values_mut() {
+            if Some(m.id) != except {
                 m.deliver(&self.log, span);
             }
         }
@@ -203,9 +212,9 @@ impl Room {
 
     fn member_queues(&self) -> Vec<MemberQueue> {
         self.members
-            .iter()
-            .map(|(id, m)| MemberQueue {
-                id: *id,
+            .values()
+            .map(|m| MemberQueue {
+                id: m.id,
                 queue: m.queue.clone(),
             })
             .collect()
@@ -225,7 +234,7 @@ impl Room {
         encode_names(
             &mut buf,
             &self.name,
-            self.by_nick.values().map(|(_, nick)| nick),
+            self.members.values().map(|m| &m.nick),
             NAMES_LINE_BYTES,
         );
         if let Some(ok) = ok {
@@ -234,20 +243,33 @@ impl Room {
         buf.freeze()
     }
 
-    /// Removes a member; returns it and its nickname.
-    fn remove(&mut self, id: SessionId) -> Option<(Member, Nick)> {
-        let member = self.members.remove(&id)?;
-        let (_, nick) = self.by_nick.remove(&member.nick)?;
+    /// The key the member `who` is listed under, if it is a member.
+    fn find(&self, who: &MemberKey) -> Option<Folded> {
+        match self.members.get_key_value(&who.nick) {
+            Some((key, m)) if m.id == who.id => Some(key.clone()),
+            // Listed under another nickname: a NICK change crossed this
+            // message on its way.
+            _ => self
+                .members
+                .iter()
+                .find(|(_, m)| m.id == who.id)
+                .map(|(key, _)| key.clone()),
+        }
+    }
+
+    fn get(&self, who: &MemberKey) -> Option<&Member> {
+        let key = self.find(who)?;
+        self.members.get(&key)
+    }
+
+    /// Removes a member.
+    fn remove(&mut self, who: &MemberKey) -> Option<Member> {
+        let key = self.find(who)?;
+        let member = self.members.remove(&key)?;
         if member.held.is_some() {
             self.log.unhold();
         }
-        Some((member, nick))
-    }
-
-    /// A member's nickname as spelled.
-    fn nick_of(&self, id: SessionId) -> Option<&Nick> {
-        let member = self.members.get(&id)?;
-        self.by_nick.get(&member.nick).map(|(_, nick)| nick)
+        Some(member)
     }
 
     fn summary(&self) -> RoomSummary {
@@ -331,16 +353,15 @@ impl Room {
         }
         .to_line();
         self.broadcast(&join, None);
-        self.by_nick
-            .insert(msg.nick.folded().clone(), (msg.id, msg.nick.clone()));
         let replays = self.db.is_some();
         if replays {
             self.log.hold();
         }
         self.members.insert(
-            msg.id,
+            msg.nick.folded().clone(),
             Member {
-                nick: msg.nick.folded().clone(),
+                id: msg.id,
+                nick: msg.nick.clone(),
                 queue: msg.queue.clone(),
                 session: msg.session,
                 held: replays.then(Box::default),
@@ -362,7 +383,11 @@ impl Handler<Join> for Room {
 
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
         let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
-        if self.members.contains_key(&msg.id) {
+        let who = MemberKey {
+            id: msg.id,
+            nick: msg.nick.folded().clone(),
+        };
+        if self.find(&who).is_some() {
             let _ = msg.queue.push(self.names_reply(None));
             return done(Ok(Joined {
                 name: self.name.clone(),
@@ -413,16 +438,18 @@ impl Handler<Join> for Room {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Replayed {
-    /// The joined session.
-    pub id: SessionId,
+    /// The joined member.
+    pub who: MemberKey,
 }
 
 impl Handler<Replayed> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Replayed, _: &mut Self::Context) {
-        if let Some(member) = self.members.get_mut(&msg.id) {
-            member.release(&self.log);
+        if let Some(key) = self.find(&msg.who) {
+            if let Some(member) = self.members.get_mut(&key) {
+                member.release(&self.log);
+            }
         }
     }
 }
@@ -431,8 +458,8 @@ impl Handler<Replayed> for Room {
 #[derive(Message)]
 #[rtype(result = "Result<RoomName, ErrorCode>")]
 pub struct Part {
-    /// The leaving session.
-    pub id: SessionId,
+    /// The leaving member.
+    pub who: MemberKey,
     /// Why.
     pub reason: Option<String>,
 }
@@ -441,10 +468,10 @@ impl Handler<Part> for Room {
     type Result = Result<RoomName, ErrorCode>;
 
     fn handle(&mut self, msg: Part, ctx: &mut Self::Context) -> Self::Result {
-        let (_, nick) = self.remove(msg.id).ok_or(ErrorCode::NotInRoom)?;
+        let member = self.remove(&msg.who).ok_or(ErrorCode::NotInRoom)?;
         let part = Event::Part {
             room: self.name.clone(),
-            nick,
+            nick: member.nick,
             reason: msg.reason,
         }
         .to_line();
@@ -460,8 +487,8 @@ impl Handler<Part> for Room {
 #[derive(Message)]
 #[rtype(result = "Vec<MemberQueue>")]
 pub struct Leave {
-    /// The quitting session.
-    pub id: SessionId,
+    /// The quitting member.
+    pub who: MemberKey,
     /// Whether the QUIT is announced (not at shutdown, when everyone goes).
     pub announce: bool,
 }
@@ -470,7 +497,7 @@ impl Handler<Leave> for Room {
     type Result = MessageResult<Leave>;
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) -> Self::Result {
-        if self.remove(msg.id).is_none() {
+        if self.remove(&msg.who).is_none() {
             return MessageResult(Vec::new());
         }
         let rest = if msg.announce {
@@ -503,7 +530,11 @@ impl Handler<Say> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Say, _: &mut Self::Context) {
-        if !self.members.contains_key(&msg.id) {
+        let who = MemberKey {
+            id: msg.id,
+            nick: msg.from.folded().clone(),
+        };
+        if self.find(&who).is_none() {
             // Kicked while the message was on its way.
             if let Some(queue) = msg.ack {
                 queue.ack(
@@ -545,8 +576,8 @@ impl Handler<Say> for Room {
 #[derive(Message)]
 #[rtype(result = "Vec<MemberQueue>")]
 pub struct Rename {
-    /// The renamed session.
-    pub id: SessionId,
+    /// The renamed member, under its old nickname.
+    pub who: MemberKey,
     /// Its new nickname.
     pub new: Nick,
 }
@@ -555,15 +586,14 @@ impl Handler<Rename> for Room {
     type Result = MessageResult<Rename>;
 
     fn handle(&mut self, msg: Rename, _: &mut Self::Context) -> Self::Result {
-        let Some(member) = self.members.get_mut(&msg.id) else {
+        let Some(key) = self.find(&msg.who) else {
             return MessageResult(Vec::new());
         };
-        let old_key = std::mem::replace(&mut member.nick, msg.new.folded().clone());
-        let Some((_, old)) = self.by_nick.remove(&old_key) else {
+        let Some(mut member) = self.members.remove(&key) else {
             return MessageResult(Vec::new());
         };
-        self.by_nick
-            .insert(msg.new.folded().clone(), (msg.id, msg.new.clone()));
+        let old = std::mem::replace(&mut member.nick, msg.new.clone());
+        self.members.insert(msg.new.folded().clone(), member);
         // Ownership belongs to the nickname and follows its changes.
         if self.is_owner(&old) {
             self.owner = Some(msg.new);
@@ -634,8 +664,8 @@ impl Handler<GetInfo> for Room {
 #[derive(Message)]
 #[rtype(result = "Result<RoomName, ErrorCode>")]
 pub struct SetTopic {
-    /// The setting session.
-    pub id: SessionId,
+    /// The setting member.
+    pub who: MemberKey,
     /// The new topic.
     pub text: String,
 }
@@ -644,7 +674,7 @@ impl Handler<SetTopic> for Room {
     type Result = Result<RoomName, ErrorCode>;
 
     fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
-        let nick = self.nick_of(msg.id).ok_or(ErrorCode::NotInRoom)?;
+        let nick = &self.get(&msg.who).ok_or(ErrorCode::NotInRoom)?.nick;
         if !self.is_owner(nick) {
             return Err(ErrorCode::NotOwner);
         }
@@ -666,8 +696,8 @@ impl Handler<SetTopic> for Room {
 #[derive(Message)]
 #[rtype(result = "Result<(RoomName, Nick), ErrorCode>")]
 pub struct Kick {
-    /// The kicking session.
-    pub id: SessionId,
+    /// The kicking member.
+    pub who: MemberKey,
     /// Who to remove.
     pub target: Folded,
     /// Why.
@@ -678,14 +708,14 @@ impl Handler<Kick> for Room {
     type Result = Result<(RoomName, Nick), ErrorCode>;
 
     fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) -> Self::Result {
-        let by = self.nick_of(msg.id).ok_or(ErrorCode::NotInRoom)?.clone();
+        let by = self.get(&msg.who).ok_or(ErrorCode::NotInRoom)?.nick.clone();
         if !self.is_owner(&by) {
             return Err(ErrorCode::NotOwner);
         }
-        let (target, nick) = self
-            .by_nick
+        let nick = self
+            .members
             .get(&msg.target)
-            .cloned()
+            .map(|m| m.nick.clone())
             .ok_or(ErrorCode::NoSuchNick)?;
         let line = Event::Kick {
             room: self.name.clone(),
@@ -695,10 +725,15 @@ impl Handler<Kick> for Room {
         }
         .to_line();
         self.broadcast(&line, None);
-        if let Some(session) = self.remove(target).and_then(|(m, _)| m.session.upgrade()) {
-            session.do_send(Removed {
-                room: self.name.folded().clone(),
-            });
+        if let Some(m) = self.members.remove(&msg.target) {
+            if m.held.is_some() {
+                self.log.unhold();
+            }
+            if let Some(session) = m.session.upgrade() {
+                session.do_send(Removed {
+                    room: self.name.folded().clone(),
+                });
+            }
         }
         self.changed(ctx);
         Ok((self.name.clone(), nick))
@@ -709,8 +744,8 @@ impl Handler<Kick> for Room {
 #[derive(Message)]
 #[rtype(result = "Result<(), ErrorCode>")]
 pub struct ShareFile {
-    /// The sharing session.
-    pub id: SessionId,
+    /// The sharing member.
+    pub who: MemberKey,
     /// The `FILE` event.
     pub event: Event,
 }
@@ -719,10 +754,10 @@ impl Handler<ShareFile> for Room {
     type Result = Result<(), ErrorCode>;
 
     fn handle(&mut self, msg: ShareFile, _: &mut Self::Context) -> Self::Result {
-        if !self.members.contains_key(&msg.id) {
+        if self.find(&msg.who).is_none() {
             return Err(ErrorCode::NotInRoom);
         }
-        self.broadcast(&msg.event.to_line(), Some(msg.id));
+        self.broadcast(&msg.event.to_line(), Some(msg.who.id));
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ use tracing::{debug, info, warn, Span};
 
 use super::files::{AddFile, GetFile, RemoveFile, SharedFile};
 use super::registry::{ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick};
-use super::room::{self, Removed, RoomHandle};
+use super::room::{self, MemberKey, Removed, RoomHandle};
 use super::{deliver_once, MemberQueue, SessionId};
 use bytes::{Bytes, BytesMut};
 
@@ -163,6 +163,14 @@ impl Session {
 
     fn nick(&self) -> Option<&Nick> {
         self.nick.as_ref()
+    }
+
+    /// How this session is named in messages to its rooms.
+    fn member_key(&self) -> Option<MemberKey> {
+        self.nick.as_ref().map(|nick| MemberKey {
+            id: self.id,
+            nick: nick.folded().clone(),
+        })
     }
 
     // ---- reading ----------------------------------------------------
@@ -316,7 +324,10 @@ impl Session {
         let dir = self.state.config.files.dir.clone();
         let store = self.state.files.clone();
         let registry = self.state.registry.clone();
-        let session = self.id;
+        let who = MemberKey {
+            id: self.id,
+            nick: from.folded().clone(),
+        };
         let pending = up.pending.freeze();
         let (dest, filename) = (up.dest, up.filename);
         let work = async move {
@@ -376,7 +387,7 @@ impl Session {
                     let _ = queue.push(event.to_line());
                     Ok(())
                 }
-                Err(room) => match room.send(room::ShareFile { id: session, event }).await {
+                Err(room) => match room.send(room::ShareFile { who, event }).await {
                     Ok(Ok(())) => Ok(()),
                     _ => Err(ErrorCode::NotInRoom),
                 },
@@ -455,6 +466,10 @@ impl Session {
             queue: self.queue.clone(),
         };
         let new = nick.clone();
+        let old_key = old.as_ref().map(|old| MemberKey {
+            id,
+            nick: old.folded().clone(),
+        });
         let work = async move {
             match registry.send(claim).await {
                 Ok(Ok(())) => {}
@@ -462,15 +477,16 @@ impl Session {
                 Err(_) => return Err(ErrorCode::Internal),
             }
             let mut audience = Vec::new();
-            for room in rooms {
-                if let Ok(members) = room
-                    .send(room::Rename {
-                        id,
+            // In no room before a first nickname.
+            if let Some(who) = old_key {
+                for room in rooms {
+                    let rename = room::Rename {
+                        who: who.clone(),
                         new: new.clone(),
-                    })
-                    .await
-                {
-                    audience.push(members);
+                    };
+                    if let Ok(members) = room.send(rename).await {
+                        audience.push(members);
+                    }
                 }
             }
             Ok(audience)
@@ -577,7 +593,9 @@ impl Session {
                 act.send_history(&name, history);
                 act.send(OkReply::Join(name.clone()));
                 if held {
-                    addr.do_send(room::Replayed { id: act.id });
+                    if let Some(who) = act.member_key() {
+                        addr.do_send(room::Replayed { who });
+                    }
                 }
                 act.rooms.retain(|j| j.name.folded() != name.folded());
                 info!(parent: &act.span, room = %name, "joined");
@@ -627,10 +645,10 @@ impl Session {
         let addr = joined.addr.clone();
         let name = joined.name.clone();
         self.rooms.retain(|j| j.name.folded() != room.folded());
-        let part = addr.send(room::Part {
-            id: self.id,
-            reason,
-        });
+        let Some(who) = self.member_key() else {
+            return;
+        };
+        let part = addr.send(room::Part { who, reason });
         ctx.wait(part.into_actor(self).map(move |_, act, _| {
             // Gone from the room whatever it answers: a stopped room has
             // no members left to tell.
@@ -838,8 +856,11 @@ impl Session {
         let Some(joined) = self.joined(room.folded()) else {
             return self.not_in_room(Verb::Topic, &room);
         };
+        let Some(who) = self.member_key() else {
+            return;
+        };
         let ask = joined.addr.send(room::SetTopic {
-            id: self.id,
+            who,
             text: text.clone(),
         });
         ctx.wait(ask.into_actor(self).map(move |res, act, _| match res {
@@ -863,8 +884,11 @@ impl Session {
         let Some(joined) = self.joined(room.folded()) else {
             return self.not_in_room(Verb::Kick, &room);
         };
+        let Some(who) = self.member_key() else {
+            return;
+        };
         let ask = joined.addr.send(room::Kick {
-            id: self.id,
+            who,
             target: nick.folded().clone(),
             reason,
         });
@@ -1074,12 +1098,19 @@ impl Session {
                 id: self.id,
                 nick: nick.folded().clone(),
             });
-            let id = self.id;
+            let who = MemberKey {
+                id: self.id,
+                nick: nick.folded().clone(),
+            };
             let announce = !self.server_stopping;
             actix::spawn(async move {
                 let mut audience = Vec::new();
                 for joined in rooms {
-                    if let Ok(members) = joined.addr.send(room::Leave { id, announce }).await {
+                    let leave = room::Leave {
+                        who: who.clone(),
+                        announce,
+                    };
+                    if let Ok(members) = joined.addr.send(leave).await {
                         audience.push(members);
                     }
                 }
