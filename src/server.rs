@@ -2,12 +2,12 @@
 //! a [`Session`] for each, and on shutdown tells every client and waits for
 //! their queues to drain.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -19,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::actors::files::FileStore;
 use crate::actors::session::{IdleCheck, Shutdown};
-use crate::actors::{NickRegistry, Session, SessionId};
+use crate::actors::{NickRegistry, Session};
 use crate::config::Config;
 use crate::flood::FloodRule;
 use crate::idle::IdleWheel;
@@ -62,10 +62,10 @@ pub enum ServerError {
     },
 }
 
-/// The live connections: counted for `max_clients`, listed for shutdown.
+/// The open sockets, counted for `max_clients` and for the shutdown's
+/// wait. (The sessions themselves are listed by [`ServerState::idle`].)
 #[derive(Default)]
 pub struct Connections {
-    sessions: Mutex<HashMap<SessionId, WeakAddr<Session>>>,
     open: AtomicUsize,
     all_closed: Notify,
 }
@@ -74,20 +74,6 @@ impl Connections {
     /// Sockets open now, including ones still flushing before close.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, WeakAddr<Session>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Lists a started session.
-    pub fn insert(&self, id: SessionId, addr: WeakAddr<Session>) {
-        self.lock().insert(id, addr);
-    }
-
-    /// Unlists a stopping session.
-    pub fn remove(&self, id: SessionId) {
-        self.lock().remove(&id);
     }
 
     fn open_socket(self: &Arc<Self>) -> SocketGuard {
@@ -126,7 +112,7 @@ pub struct ServerState {
     pub files: Addr<FileStore>,
     /// The message store, where history is kept.
     pub db: Option<Database>,
-    /// Sessions waiting for their next idle check.
+    /// Sessions waiting for their next idle check: every live session.
     pub idle: IdleWheel<WeakAddr<Session>>,
 }
 
@@ -239,7 +225,9 @@ pub async fn run(
     }
     drop(listener);
     info!("shutting down");
-    let sessions: Vec<WeakAddr<Session>> = state.connections.lock().values().cloned().collect();
+    // Every session is on the idle wheel (or is handling its check, and
+    // will find the wheel closed when it schedules the next one).
+    let sessions = state.idle.close();
     for session in sessions.iter().filter_map(WeakAddr::upgrade) {
         session.do_send(Shutdown);
     }

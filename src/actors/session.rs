@@ -1014,7 +1014,25 @@ impl Session {
 
     fn schedule_idle_check(&mut self, after: Duration, ctx: &mut Context<Self>) {
         let me = ctx.address().downgrade();
-        self.state.idle.schedule(Instant::now() + after, me);
+        if self
+            .state
+            .idle
+            .schedule(Instant::now() + after, me)
+            .is_err()
+        {
+            // Closed: the server is shutting down.
+            self.shut_down(ctx);
+        }
+    }
+
+    /// The server is stopping: say so and close.
+    fn shut_down(&mut self, ctx: &mut Context<Self>) {
+        if self.server_stopping {
+            return;
+        }
+        self.server_stopping = true;
+        self.send(Reply::Server("shutting down".into()));
+        self.close(Some("server shutting down".into()), ctx);
     }
 
     /// Runs when the check scheduled last comes due: one is outstanding at
@@ -1054,9 +1072,6 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
-        self.state
-            .connections
-            .insert(self.id, ctx.address().downgrade());
         self.send(Reply::Hello {
             server: self.state.config.server.name.clone(),
             version: crate::VERSION.into(),
@@ -1091,7 +1106,6 @@ impl Session {
             .or_else(|| (!self.closing).then(|| "connection closed".to_string()));
         self.closing = true;
         info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
-        self.state.connections.remove(self.id);
         let rooms = std::mem::take(&mut self.rooms);
         if let Some(nick) = self.nick.take() {
             self.state.registry.do_send(ReleaseNick {
@@ -1206,7 +1220,10 @@ impl Handler<IdleCheck> for Session {
     type Result = ();
 
     fn handle(&mut self, _: IdleCheck, ctx: &mut Self::Context) {
-        if !self.closing {
+        if self.state.idle.is_closed() {
+            // Taken off the wheel just before it closed.
+            self.shut_down(ctx);
+        } else if !self.closing {
             self.idle_check(ctx);
         }
     }
@@ -1221,8 +1238,6 @@ impl Handler<Shutdown> for Session {
     type Result = ();
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
-        self.server_stopping = true;
-        self.send(Reply::Server("shutting down".into()));
-        self.close(Some("server shutting down".into()), ctx);
+        self.shut_down(ctx);
     }
 }
