@@ -336,6 +336,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
         )));
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")?;
+    // A checkpoint copies the pages the WAL holds back into the database
+    // and syncs it. Busy rooms dirty a page each per group commit, so at
+    // the default (1000 pages) checkpoints ran several times a second;
+    // 10000 pages (about 40 MB of WAL, capped on disk at 64 MB) measured
+    // 22% more deliveries per server-CPU second in `rooms` with history on.
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;")?;
     Ok(())
 }
 
