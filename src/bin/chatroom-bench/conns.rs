@@ -174,11 +174,12 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     }
     if let Some(rss) = &f.rss {
         say!(
-            "  server RSS      {} before, {} registered, {} after joins and hold: {} per connection",
+            "  server RSS      {} before, {} registered, {} after joins and hold: {} ({:.0} bytes) per connection",
             kib(rss.before_kib as f64),
             kib(rss.registered_kib as f64),
             kib(rss.after_kib as f64),
             kib(rss.per_conn_kib),
+            rss.per_conn_kib * 1024.0,
         );
     } else {
         say!("  server RSS      not measured (give --server-pid PID)");
