@@ -9,6 +9,13 @@
 //!
 //! The stream ends only once the writer has ended, so whatever was queued
 //! before a close still goes out after the client's side has ended.
+//!
+//! Back-pressure: while the connection's queue is backlogged (a quarter of
+//! `limits.sendq_bytes`), the client is not read. When the server falls
+//! behind on its output (every client talking at once, flood control
+//! lifted), the clients it owes most stop adding work until it is written,
+//! instead of everyone's queue growing until some reader is dropped; the
+//! client's own socket buffers what it sends meanwhile.
 
 use std::io;
 use std::pin::Pin;
@@ -72,7 +79,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin, G: Unpin> Stream for Link<S, G> {
             return Poll::Ready(None);
         }
         loop {
-            if !this.read_done && this.since_write < READ_BURST {
+            let paused = this.writer.is_backlogged();
+            if !this.read_done && this.since_write < READ_BURST && !paused {
                 match Pin::new(&mut this.reader).poll_next(cx) {
                     Poll::Ready(Some(Ok(frame))) => {
                         this.since_write += 1;
@@ -96,8 +104,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin, G: Unpin> Stream for Link<S, G> {
                 this.writer_done = true;
                 return Poll::Ready(Some(Incoming::WriterEnded(end)));
             }
-            if !burst_over || this.read_done {
-                // Both sides are waiting, their wakers registered.
+            // The writer waits for the socket (or for more to write, when
+            // nothing is queued): its waker is registered.
+            let skipped = burst_over || (paused && !this.writer.is_backlogged());
+            if this.read_done || !skipped {
+                // Reading waits too: for the socket, or (paused) for the
+                // writer, which wakes this stream when it can go on.
                 return Poll::Pending;
             }
             // The reader was not polled to Pending: read on, or no wake-up
@@ -176,6 +188,39 @@ mod tests {
         let n = client.read(&mut got).await.unwrap();
         assert!(n >= 5 * usize::from(READ_BURST), "only {n} bytes so far");
         assert!(got[..n].starts_with(b"PONG\nPONG\n"));
+    }
+
+    #[tokio::test]
+    async fn a_backlogged_connection_is_not_read_until_its_output_is_written() {
+        use futures_util::FutureExt;
+        // A quarter of 400 is the mark; the socket buffer holds 64 bytes.
+        let queue = SendQueue::new(400);
+        let (server, mut client) = tokio::io::duplex(64);
+        let mut link = link(server, &queue);
+        queue.push(Bytes::from(vec![b'x'; 199])).unwrap();
+        queue.push(Bytes::from_static(b"\n")).unwrap();
+        client.write_all(b"PING 1\n").await.unwrap();
+        // 64 bytes fit the socket; 136 still wait: not read.
+        assert!(link.next().now_or_never().is_none());
+        assert!(link.writer.is_backlogged());
+        let mut buf = [0u8; 64];
+        let mut read = 0;
+        loop {
+            match link.next().now_or_never() {
+                None => {}
+                Some(Some(Incoming::Frame(Frame::Line(l)))) => {
+                    assert_eq!(l, "PING 1");
+                    // Read once at most 100 bytes were left unwritten.
+                    assert!(read + 64 >= 100, "read with {read} bytes taken");
+                    assert!(!link.writer.is_backlogged());
+                    return;
+                }
+                Some(other) => panic!("unexpected {other:?}"),
+            }
+            // The writer has filled the socket: take what it holds.
+            read += client.read(&mut buf).await.unwrap();
+            assert!(read <= 200, "the output ran out before the line was read");
+        }
     }
 
     #[tokio::test]

@@ -264,6 +264,16 @@ impl SendQueue {
         self.lock().bytes
     }
 
+    /// More than a quarter of the limit is waiting, counting `in_flight`
+    /// bytes the writer took but has not written yet: the connection's
+    /// [`Link`](crate::link::Link) stops reading the client until it is
+    /// written, so that a server behind on its output takes in no more
+    /// work meanwhile.
+    pub fn is_backlogged(&self, in_flight: usize) -> bool {
+        let q = self.lock();
+        q.bytes + in_flight > q.limit / 4
+    }
+
     /// Identifies the queue (the same for every handle to it).
     pub fn key(&self) -> usize {
         Arc::as_ptr(&self.inner) as usize
@@ -399,6 +409,13 @@ impl Writer {
         }
     }
 
+    /// Whether the connection is backlogged (see
+    /// [`SendQueue::is_backlogged`]), with what this writer holds.
+    pub fn is_backlogged(&self) -> bool {
+        self.queue
+            .is_backlogged(self.out.len().saturating_sub(self.pos))
+    }
+
     fn rare(&mut self) -> &mut Rare {
         self.rare.get_or_insert_with(Box::default)
     }
@@ -418,10 +435,11 @@ impl Writer {
                 continue;
             }
             if let Some(body) = self.rare.as_mut().and_then(|r| r.body.as_mut()) {
+                // The chunk before is written: `out` is refilled from 0.
+                self.pos = 0;
                 if let Err(e) = ready!(Self::poll_next_chunk(body, &mut self.out, cx)) {
                     return Poll::Ready(WriterEnd::Failed(e));
                 }
-                self.pos = 0;
                 if self.out.is_empty() {
                     // Downloads are rare: do not keep their chunk buffer.
                     self.rare().body = None;

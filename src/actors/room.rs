@@ -712,10 +712,10 @@ impl Handler<Kick> for Room {
         if !self.is_owner(&by) {
             return Err(ErrorCode::NotOwner);
         }
-        let nick = self
+        let (target, nick) = self
             .members
             .get(&msg.target)
-            .map(|m| m.nick.clone())
+            .map(|m| (m.id, m.nick.clone()))
             .ok_or(ErrorCode::NoSuchNick)?;
         let line = Event::Kick {
             room: self.name.clone(),
@@ -725,15 +725,14 @@ impl Handler<Kick> for Room {
         }
         .to_line();
         self.broadcast(&line, None);
-        if let Some(m) = self.members.remove(&msg.target) {
-            if m.held.is_some() {
-                self.log.unhold();
-            }
-            if let Some(session) = m.session.upgrade() {
-                session.do_send(Removed {
-                    room: self.name.folded().clone(),
-                });
-            }
+        let kicked = MemberKey {
+            id: target,
+            nick: msg.target,
+        };
+        if let Some(session) = self.remove(&kicked).and_then(|m| m.session.upgrade()) {
+            session.do_send(Removed {
+                room: self.name.folded().clone(),
+            });
         }
         self.changed(ctx);
         Ok((self.name.clone(), nick))

@@ -639,15 +639,12 @@ impl Session {
     }
 
     fn cmd_part(&mut self, room: RoomName, reason: Option<String>, ctx: &mut Context<Self>) {
-        let Some(joined) = self.joined(room.folded()) else {
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
             return self.not_in_room(Verb::Part, &room);
         };
         let addr = joined.addr.clone();
         let name = joined.name.clone();
         self.rooms.retain(|j| j.name.folded() != room.folded());
-        let Some(who) = self.member_key() else {
-            return;
-        };
         let part = addr.send(room::Part { who, reason });
         ctx.wait(part.into_actor(self).map(move |_, act, _| {
             // Gone from the room whatever it answers: a stopped room has
@@ -853,11 +850,8 @@ impl Session {
     }
 
     fn cmd_topic_set(&mut self, room: RoomName, text: String, ctx: &mut Context<Self>) {
-        let Some(joined) = self.joined(room.folded()) else {
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
             return self.not_in_room(Verb::Topic, &room);
-        };
-        let Some(who) = self.member_key() else {
-            return;
         };
         let ask = joined.addr.send(room::SetTopic {
             who,
@@ -881,11 +875,8 @@ impl Session {
         reason: Option<String>,
         ctx: &mut Context<Self>,
     ) {
-        let Some(joined) = self.joined(room.folded()) else {
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
             return self.not_in_room(Verb::Kick, &room);
-        };
-        let Some(who) = self.member_key() else {
-            return;
         };
         let ask = joined.addr.send(room::Kick {
             who,
