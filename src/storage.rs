@@ -829,52 +829,63 @@ mod tests {
         assert!(err.contains("99"), "{err}");
     }
 
+    /// Stores a message whose sender's queue expects its ack.
+    fn append_acked(db: &Database, r: &RoomName, queue: &SendQueue, seq: u64, text: String) {
+        queue.expect_ack();
+        let ack = Ack {
+            queue: queue.clone(),
+            room: r.clone(),
+        };
+        db.append(r, seq, SystemTime::now(), nick("a"), text, Some(ack));
+    }
+
+    /// A queue whose writer fills a pipe, and a way to read what it wrote
+    /// once every promised ack has come.
+    struct AckedQueue {
+        queue: SendQueue,
+        written: tokio::io::DuplexStream,
+        writer: tokio::task::JoinHandle<crate::send_queue::WriterEnd>,
+    }
+
+    impl AckedQueue {
+        fn new() -> Self {
+            let queue = SendQueue::new(1 << 20);
+            let (client, written) = tokio::io::duplex(1 << 20);
+            let writer = tokio::spawn(run_writer(queue.clone(), client));
+            AckedQueue {
+                queue,
+                written,
+                writer,
+            }
+        }
+
+        async fn lines(mut self) -> Vec<String> {
+            self.queue.acks_at_most(0).await;
+            self.queue.close();
+            let mut got = String::new();
+            self.written.read_to_string(&mut got).await.unwrap();
+            self.writer.await.unwrap();
+            got.lines().map(String::from).collect()
+        }
+    }
+
     #[tokio::test]
     async fn a_full_database_answers_internal_and_keeps_going() {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Database::open(&dir.path().join("full.db")).unwrap();
         let r = room("#r");
-        let queue = SendQueue::new(1 << 20);
-        let (client, mut server_side) = tokio::io::duplex(1 << 20);
-        let writer = tokio::spawn(run_writer(queue.clone(), client));
-        queue.expect_ack();
-        db.append(
-            &r,
-            1,
-            SystemTime::now(),
-            nick("a"),
-            "fits".to_string(),
-            Some(Ack {
-                queue: queue.clone(),
-                room: r.clone(),
-            }),
-        );
+        let acked = AckedQueue::new();
+        append_acked(&db, &r, &acked.queue, 1, "fits".to_string());
         db.flush().await;
         // No more pages: every later write fails as on a full disk.
         db.execute("PRAGMA max_page_count = 1");
         let big = "x".repeat(3000);
         for seq in 2..5 {
-            queue.expect_ack();
-            db.append(
-                &r,
-                seq,
-                SystemTime::now(),
-                nick("a"),
-                big.clone(),
-                Some(Ack {
-                    queue: queue.clone(),
-                    room: r.clone(),
-                }),
-            );
+            append_acked(&db, &r, &acked.queue, seq, big.clone());
         }
-        queue.acks_at_most(0).await;
-        queue.close();
-        let mut got = String::new();
-        server_side.read_to_string(&mut got).await.unwrap();
-        writer.await.unwrap();
-        let lines: Vec<&str> = got.lines().collect();
+        let lines = acked.lines().await;
         assert_eq!(lines[0], "OK MSG #r");
-        assert_eq!(lines.len(), 4, "{got}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
         for line in &lines[1..] {
             assert!(line.starts_with("ERR MSG INTERNAL "), "{line}");
         }
@@ -885,38 +896,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Database::open(&dir.path().join("chunks.db")).unwrap();
         let r = room("#r");
-        let queue = SendQueue::new(1 << 20);
-        let (client, mut server_side) = tokio::io::duplex(1 << 20);
-        let writer = tokio::spawn(run_writer(queue.clone(), client));
+        let acked = AckedQueue::new();
         // Two and a half chunks; the 20th reuses the 5th's number, so its
         // chunk fails as a statement and is retried row by row.
-        let seqs: Vec<u64> = (1..=40).map(|i| if i == 20 { 5 } else { i }).collect();
-        for &seq in &seqs {
-            queue.expect_ack();
-            db.append(
-                &r,
-                seq,
-                SystemTime::now(),
-                nick("a"),
-                format!("m{seq}"),
-                Some(Ack {
-                    queue: queue.clone(),
-                    room: r.clone(),
-                }),
-            );
+        for i in 1..=40 {
+            let seq = if i == 20 { 5 } else { i };
+            append_acked(&db, &r, &acked.queue, seq, format!("m{seq}"));
         }
-        queue.acks_at_most(0).await;
-        queue.close();
-        let mut got = String::new();
-        server_side.read_to_string(&mut got).await.unwrap();
-        writer.await.unwrap();
-        let lines: Vec<&str> = got.lines().collect();
-        assert_eq!(lines.len(), 40, "{got}");
+        let lines = acked.lines().await;
+        assert_eq!(lines.len(), 40, "{lines:?}");
         for (i, line) in lines.iter().enumerate() {
             if i == 19 {
                 assert!(line.starts_with("ERR MSG INTERNAL "), "{line}");
             } else {
-                assert_eq!(*line, "OK MSG #r", "line {i}");
+                assert_eq!(line, "OK MSG #r", "line {i}");
             }
         }
         let stored: Vec<String> = db
