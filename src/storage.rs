@@ -172,14 +172,7 @@ pub struct Ack {
 }
 
 enum Request {
-    Append {
-        room: Folded,
-        seq: u64,
-        time: SystemTime,
-        from: Nick,
-        text: String,
-        ack: Option<Ack>,
-    },
+    Append(Row),
     SaveRoom(RoomRecord),
     History {
         room: String,
@@ -272,15 +265,16 @@ impl Database {
         ack: Option<Ack>,
     ) {
         // Shared or moved, not copied: this runs for every message.
-        let req = Request::Append {
+        let req = Request::Append(Row {
             room: room.folded().clone(),
             seq,
             time,
             from,
             text,
             ack,
-        };
-        if let Err(mpsc::SendError(Request::Append { ack: Some(ack), .. })) = self.tx.send(req) {
+        });
+        if let Err(mpsc::SendError(Request::Append(Row { ack: Some(ack), .. }))) = self.tx.send(req)
+        {
             // The database thread is gone: say so rather than hang.
             ack_failed(ack);
         }
@@ -461,7 +455,8 @@ struct Writer {
     rows: Vec<Row>,
 }
 
-/// A message waiting for its INSERT.
+/// A message to store (sent to the database thread, then gathered there
+/// until a chunk is full or something else comes).
 struct Row {
     room: Folded,
     seq: u64,
@@ -495,27 +490,13 @@ impl Writer {
     }
 
     fn handle(&mut self, req: Request) {
-        if !matches!(req, Request::Append { .. }) {
+        if !matches!(req, Request::Append(_)) {
             // Messages before it are stored before it, as they came.
             self.insert_rows();
         }
         match req {
-            Request::Append {
-                room,
-                seq,
-                time,
-                from,
-                text,
-                ack,
-            } => {
-                self.rows.push(Row {
-                    room,
-                    seq,
-                    time,
-                    from,
-                    text,
-                    ack,
-                });
+            Request::Append(row) => {
+                self.rows.push(row);
                 if self.rows.len() == ROWS_PER_INSERT {
                     self.insert_rows();
                 }
