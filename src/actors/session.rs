@@ -94,7 +94,7 @@ pub struct Session {
     closing: bool,
     /// The writer is running: the actor must outlive its stop until then.
     writing: bool,
-    /// Rooms, registry and connection list have been left.
+    /// Rooms and registry have been left.
     left: bool,
     /// The whole server is stopping: nobody is told of this QUIT.
     server_stopping: bool,
@@ -1087,7 +1087,7 @@ impl Actor for Session {
 }
 
 impl Session {
-    /// Leaves the registry, every room and the connection list, telling
+    /// Leaves the registry and every room, telling
     /// others; closes the queue so the writer flushes and ends.
     fn leave_everything(&mut self) {
         let reason = self
