@@ -26,7 +26,7 @@ use crate::idle::IdleWheel;
 use crate::names::NameLimits;
 use crate::protocol::{ErrorCode, ProtocolError, VerbTag};
 use crate::reply::Reply;
-use crate::storage::{Database, Loaded, StorageError};
+use crate::storage::{AckRelay, Database, Loaded, StorageError};
 
 /// Connections waiting to be accepted.
 const LISTEN_BACKLOG: u32 = 1024;
@@ -119,6 +119,7 @@ pub struct ServerState {
 /// What start-up found on disk, ready for [`run`].
 pub struct Prepared {
     db: Option<Database>,
+    acks: Option<AckRelay>,
     loaded: Loaded,
 }
 
@@ -127,11 +128,11 @@ pub struct Prepared {
 /// cleaned of content no index entry points to (a crash mid-upload, or a
 /// run without history) and reconciled with the index.
 pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
-    let (db, mut loaded) = if config.history.enabled {
-        let (db, loaded) = Database::open(&config.history.db)?;
-        (Some(db), loaded)
+    let (db, mut loaded, acks) = if config.history.enabled {
+        let (db, loaded, acks) = Database::open(&config.history.db)?;
+        (Some(db), loaded, Some(acks))
     } else {
-        (None, Loaded::default())
+        (None, Loaded::default(), None)
     };
     let dir = &config.files.dir;
     let indexed: HashSet<String> = loaded.files.iter().map(|f| f.id.clone()).collect();
@@ -151,7 +152,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         }
         kept
     });
-    Ok(Prepared { db, loaded })
+    Ok(Prepared { db, acks, loaded })
 }
 
 /// Binds the configured listen address (or `listen`, if given).
@@ -182,7 +183,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let config = Arc::new(config);
-    let Prepared { db, loaded } = prepared;
+    let Prepared { db, acks, loaded } = prepared;
+    if let Some(acks) = acks {
+        // On this thread, where the sessions run: waking them is local.
+        actix_rt::spawn(acks.run());
+    }
     let registry = NickRegistry::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let state = Arc::new(ServerState {

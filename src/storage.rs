@@ -12,11 +12,18 @@
 //!
 //! Requests are handled in the order they were sent, and a read commits
 //! what is pending first, so a reader sees every write sent before it.
+//!
+//! The acknowledgements of a commit go back to the server's thread in one
+//! [`AckRelay`] message, and are pushed from there: tokio's `LocalSet`
+//! polls a task woken from another thread only once every 31 polls while
+//! local tasks are ready, so a commit waking hundreds of sessions straight
+//! from this thread left some unpolled for 0.3 s under load, and their
+//! send queues overflowed.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -187,6 +194,34 @@ enum Request {
     Execute(String),
 }
 
+/// One commit's acknowledgements: per sender, its queue, its replies
+/// joined, and how many they are.
+struct AckBatch(Vec<(SendQueue, Bytes, usize)>);
+
+impl AckBatch {
+    fn deliver(self) {
+        for (queue, lines, count) in self.0 {
+            queue.ack_many(lines, count);
+        }
+    }
+}
+
+/// Pushes each commit's acknowledgements into the senders' queues, on the
+/// thread that runs it (see the module docs for why not the database's).
+pub struct AckRelay {
+    rx: tokio::sync::mpsc::UnboundedReceiver<AckBatch>,
+}
+
+impl AckRelay {
+    /// Delivers until the database thread ends. Should it not run at all,
+    /// the database thread pushes them itself.
+    pub async fn run(mut self) {
+        while let Some(batch) = self.rx.recv().await {
+            batch.deliver();
+        }
+    }
+}
+
 /// A handle to the database thread; cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -209,8 +244,9 @@ fn room_key(name: &str) -> String {
 
 impl Database {
     /// Opens (creating and migrating as needed) the database at `path`,
-    /// loads what start-up needs, and starts the database thread.
-    pub fn open(path: &Path) -> Result<(Database, Loaded), StorageError> {
+    /// loads what start-up needs, and starts the database thread, whose
+    /// acknowledgements the returned relay delivers.
+    pub fn open(path: &Path) -> Result<(Database, Loaded, AckRelay), StorageError> {
         let shown = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StorageError::Dir {
@@ -239,14 +275,15 @@ impl Database {
             "history database open"
         );
         let (tx, rx) = mpsc::channel();
+        let (acks, relay) = tokio::sync::mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("chatroom-db".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, acks))
             .map_err(|e| StorageError::Dir {
                 path: shown.clone(),
                 source: e,
             })?;
-        Ok((Database { tx }, loaded))
+        Ok((Database { tx }, loaded, AckRelay { rx: relay }))
     }
 
     fn send(&self, req: Request) -> bool {
@@ -413,9 +450,14 @@ fn ack_failed(ack: Ack) {
 }
 
 /// The database thread: group commits until every handle is dropped.
-fn run(conn: Connection, rx: mpsc::Receiver<Request>) {
+fn run(
+    conn: Connection,
+    rx: mpsc::Receiver<Request>,
+    relay: tokio::sync::mpsc::UnboundedSender<AckBatch>,
+) {
     let mut writer = Writer {
         conn,
+        relay,
         open: false,
         failed: false,
         acks: Vec::new(),
@@ -445,6 +487,8 @@ fn run(conn: Connection, rx: mpsc::Receiver<Request>) {
 
 struct Writer {
     conn: Connection,
+    /// Where each commit's acknowledgements go.
+    relay: tokio::sync::mpsc::UnboundedSender<AckBatch>,
     /// A transaction is open.
     open: bool,
     /// A statement in the open transaction failed: roll it back.
@@ -666,8 +710,11 @@ impl Writer {
         }
         self.open = false;
         self.failed = false;
-        // One push per sender, not per message: acks cross threads, and
-        // each push takes the queue's lock and wakes its writer.
+        if self.acks.is_empty() {
+            return;
+        }
+        // One push per sender, not per message: each push takes the
+        // queue's lock and wakes its writer.
         let mut grouped: HashMap<usize, (SendQueue, BytesMut, usize)> = HashMap::new();
         for (ack, ok) in self.acks.drain(..) {
             let entry = grouped
@@ -676,8 +723,15 @@ impl Writer {
             ack_reply(ok && committed, &ack.room).encode(&mut entry.1);
             entry.2 += 1;
         }
-        for (queue, lines, count) in grouped.into_values() {
-            queue.ack_many(lines.freeze(), count);
+        let batch = AckBatch(
+            grouped
+                .into_values()
+                .map(|(queue, lines, count)| (queue, lines.freeze(), count))
+                .collect(),
+        );
+        if let Err(unsent) = self.relay.send(batch) {
+            // Nobody relays them: a sender must hear back all the same.
+            unsent.0.deliver();
         }
     }
 }
@@ -708,7 +762,7 @@ mod tests {
     async fn messages_round_trip_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/h.db");
-        let (db, loaded) = Database::open(&path).unwrap();
+        let (db, loaded, _) = Database::open(&path).unwrap();
         assert!(loaded.rooms.is_empty());
         let r = room("#Lobby");
         db.save_room(RoomRecord {
@@ -745,7 +799,7 @@ mod tests {
         assert_eq!(got, [1, 2]);
         db.flush().await;
         drop(db);
-        let (_db, loaded) = Database::open(&path).unwrap();
+        let (_db, loaded, _) = Database::open(&path).unwrap();
         assert_eq!(loaded.rooms.len(), 1);
         assert_eq!(loaded.rooms[0].messages, 3);
         assert_eq!(loaded.rooms[0].owner.as_deref(), Some("alice"));
@@ -766,7 +820,7 @@ mod tests {
             )
             .unwrap();
         }
-        let (db, loaded) = Database::open(&path).unwrap();
+        let (db, loaded, _) = Database::open(&path).unwrap();
         assert_eq!(schema_version(&path).unwrap(), Some(2));
         assert_eq!(loaded.rooms[0].name, "#Old");
         assert_eq!(loaded.rooms[0].topic.as_deref(), Some("kept"));
@@ -786,7 +840,7 @@ mod tests {
         });
         db.flush().await;
         drop(db);
-        let (_db, loaded) = Database::open(&path).unwrap();
+        let (_db, loaded, _) = Database::open(&path).unwrap();
         assert_eq!(loaded.files.len(), 1);
     }
 
@@ -853,7 +907,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_database_answers_internal_and_keeps_going() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, _) = Database::open(&dir.path().join("full.db")).unwrap();
+        let (db, _, relay) = Database::open(&dir.path().join("full.db")).unwrap();
+        tokio::spawn(relay.run());
         let r = room("#r");
         let acked = AckedQueue::new();
         append_acked(&db, &r, &acked.queue, 1, "fits".to_string());
@@ -875,7 +930,8 @@ mod tests {
     #[tokio::test]
     async fn messages_stored_in_chunks_keep_their_order_and_their_own_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, _) = Database::open(&dir.path().join("chunks.db")).unwrap();
+        // No relay runs here: the database thread pushes the acks itself.
+        let (db, _, _) = Database::open(&dir.path().join("chunks.db")).unwrap();
         let r = room("#r");
         let acked = AckedQueue::new();
         // Two and a half chunks; the 20th reuses the 5th's number, so its
