@@ -286,6 +286,8 @@ impl SendQueue {
             return Poll::Ready(Fill::Overflowed);
         }
         let q = &mut *q;
+        // One allocation for the batch, not a doubling per line copied in.
+        out.reserve(q.bytes.min(MAX_BATCH));
         while out.len() < MAX_BATCH {
             match q.items.front_mut() {
                 Some(Item::Line(line)) => {
