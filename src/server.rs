@@ -26,7 +26,7 @@ use crate::idle::IdleWheel;
 use crate::names::NameLimits;
 use crate::protocol::{ErrorCode, ProtocolError, VerbTag};
 use crate::reply::Reply;
-use crate::storage::{AckRelay, Database, Loaded, StorageError};
+use crate::storage::{Database, Loaded, Relay, StorageError};
 
 /// Connections waiting to be accepted.
 const LISTEN_BACKLOG: u32 = 1024;
@@ -119,7 +119,7 @@ pub struct ServerState {
 /// What start-up found on disk, ready for [`run`].
 pub struct Prepared {
     db: Option<Database>,
-    acks: Option<AckRelay>,
+    relay: Option<Relay>,
     loaded: Loaded,
 }
 
@@ -128,9 +128,9 @@ pub struct Prepared {
 /// cleaned of content no index entry points to (a crash mid-upload, or a
 /// run without history) and reconciled with the index.
 pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
-    let (db, mut loaded, acks) = if config.history.enabled {
-        let (db, loaded, acks) = Database::open(&config.history.db)?;
-        (Some(db), loaded, Some(acks))
+    let (db, mut loaded, relay) = if config.history.enabled {
+        let (db, loaded, relay) = Database::open(&config.history.db)?;
+        (Some(db), loaded, Some(relay))
     } else {
         (None, Loaded::default(), None)
     };
@@ -152,7 +152,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         }
         kept
     });
-    Ok(Prepared { db, acks, loaded })
+    Ok(Prepared { db, relay, loaded })
 }
 
 /// Binds the configured listen address (or `listen`, if given).
@@ -183,10 +183,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let config = Arc::new(config);
-    let Prepared { db, acks, loaded } = prepared;
-    if let Some(acks) = acks {
+    let Prepared { db, relay, loaded } = prepared;
+    if let Some(relay) = relay {
         // On this thread, where the sessions run: waking them is local.
-        actix_rt::spawn(acks.run());
+        actix_rt::spawn(relay.run());
     }
     let registry = NickRegistry::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();

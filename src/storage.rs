@@ -22,12 +22,12 @@
 //! Requests are handled in the order they were sent, and a read commits
 //! what is pending first, so a reader sees every write sent before it.
 //!
-//! The acknowledgements of a commit go back to the server's thread in one
-//! [`AckRelay`] message, and are pushed from there: tokio's `LocalSet`
-//! polls a task woken from another thread only once every 31 polls while
-//! local tasks are ready, so a commit waking hundreds of sessions straight
-//! from this thread left some unpolled for 0.3 s under load, and their
-//! send queues overflowed.
+//! What goes back to sessions (a commit's acknowledgements, a history
+//! read) goes through the server's thread, by the [`Relay`], and is handed
+//! over from there: tokio's `LocalSet` polls a task woken from another
+//! thread only once every 31 polls while local tasks are ready, so a
+//! commit waking hundreds of sessions straight from this thread left some
+//! unpolled for 0.3 s under load, and their send queues overflowed.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -221,30 +221,42 @@ enum Request {
     Execute(String),
 }
 
-/// One commit's acknowledgements: per sender, its queue, its replies
-/// joined, and how many they are.
-struct AckBatch(Vec<(SendQueue, Bytes, usize)>);
+/// What the database thread hands back to sessions.
+enum Answer {
+    /// One commit's acknowledgements: per sender, its queue, its replies
+    /// joined, and how many they are.
+    Acks(Vec<(SendQueue, Bytes, usize)>),
+    /// A history read, for the session waiting on it.
+    History(oneshot::Sender<Vec<StoredMessage>>, Vec<StoredMessage>),
+}
 
-impl AckBatch {
+impl Answer {
     fn deliver(self) {
-        for (queue, lines, count) in self.0 {
-            queue.ack_many(lines, count);
+        match self {
+            Answer::Acks(acks) => {
+                for (queue, lines, count) in acks {
+                    queue.ack_many(lines, count);
+                }
+            }
+            Answer::History(reply, messages) => {
+                let _ = reply.send(messages);
+            }
         }
     }
 }
 
-/// Pushes each commit's acknowledgements into the senders' queues, on the
-/// thread that runs it (see the module docs for why not the database's).
-pub struct AckRelay {
-    rx: tokio::sync::mpsc::UnboundedReceiver<AckBatch>,
+/// Hands the database thread's answers to sessions on the thread that runs
+/// it (see the module docs for why not the database's).
+pub struct Relay {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Answer>,
 }
 
-impl AckRelay {
+impl Relay {
     /// Delivers until the database thread ends. Should it not run at all,
-    /// the database thread pushes them itself.
+    /// the database thread hands them over itself.
     pub async fn run(mut self) {
-        while let Some(batch) = self.rx.recv().await {
-            batch.deliver();
+        while let Some(answer) = self.rx.recv().await {
+            answer.deliver();
         }
     }
 }
@@ -272,8 +284,8 @@ fn room_key(name: &str) -> String {
 impl Database {
     /// Opens (creating and migrating as needed) the database at `path`,
     /// loads what start-up needs, and starts the database thread, whose
-    /// acknowledgements the returned relay delivers.
-    pub fn open(path: &Path) -> Result<(Database, Loaded, AckRelay), StorageError> {
+    /// answers the returned relay hands over (run it where sessions run).
+    pub fn open(path: &Path) -> Result<(Database, Loaded, Relay), StorageError> {
         let shown = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StorageError::Dir {
@@ -310,7 +322,7 @@ impl Database {
                 path: shown.clone(),
                 source: e,
             })?;
-        Ok((Database { tx }, loaded, AckRelay { rx: relay }))
+        Ok((Database { tx }, loaded, Relay { rx: relay }))
     }
 
     fn send(&self, req: Request) -> bool {
@@ -524,7 +536,7 @@ fn ack_failed(ack: Ack) {
 fn run(
     conn: Connection,
     rx: mpsc::Receiver<Request>,
-    relay: tokio::sync::mpsc::UnboundedSender<AckBatch>,
+    relay: tokio::sync::mpsc::UnboundedSender<Answer>,
 ) {
     let mut writer = Writer {
         conn,
@@ -570,7 +582,7 @@ fn run(
 struct Writer {
     conn: Connection,
     /// Where each commit's acknowledgements go.
-    relay: tokio::sync::mpsc::UnboundedSender<AckBatch>,
+    relay: tokio::sync::mpsc::UnboundedSender<Answer>,
     /// A transaction is open.
     open: bool,
     /// A statement in the open transaction failed: roll it back.
@@ -689,10 +701,11 @@ impl Writer {
                 reply,
             } => {
                 self.commit();
-                let _ = reply.send(self.history(&room, upto, count).unwrap_or_else(|e| {
+                let messages = self.history(&room, upto, count).unwrap_or_else(|e| {
                     error!(%e, "history database: cannot read history");
                     Vec::new()
-                }));
+                });
+                self.answer(Answer::History(reply, messages));
             }
             Request::Flush(done) => {
                 self.commit();
@@ -820,14 +833,17 @@ impl Writer {
             ack_reply(ok && committed, &ack.room).encode(&mut entry.1);
             entry.2 += 1;
         }
-        let batch = AckBatch(
+        self.answer(Answer::Acks(
             grouped
                 .into_values()
                 .map(|(queue, lines, count)| (queue, lines.freeze(), count))
                 .collect(),
-        );
-        if let Err(unsent) = self.relay.send(batch) {
-            // Nobody relays them: a sender must hear back all the same.
+        ));
+    }
+
+    fn answer(&self, answer: Answer) {
+        if let Err(unsent) = self.relay.send(answer) {
+            // Nobody relays: a session must hear back all the same.
             unsent.0.deliver();
         }
     }
@@ -1114,7 +1130,8 @@ mod tests {
     async fn a_busy_room_is_split_into_segments_and_read_across_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("busy.db");
-        let (db, _, _) = Database::open(&path).unwrap();
+        let (db, _, relay) = Database::open(&path).unwrap();
+        tokio::spawn(relay.run());
         let (busy, quiet) = (room("#busy"), room("#quiet"));
         for seq in 1..=150 {
             db.append(
@@ -1168,7 +1185,7 @@ mod tests {
     #[tokio::test]
     async fn a_segment_that_cannot_be_stored_fails_only_its_own_messages() {
         let dir = tempfile::tempdir().unwrap();
-        // No relay runs here: the database thread pushes the acks itself.
+        // No relay runs here: the database thread hands over acks itself.
         let (db, _, _) = Database::open(&dir.path().join("segments.db")).unwrap();
         let (a, b) = (room("#a"), room("#b"));
         let acked = AckedQueue::new();
