@@ -871,6 +871,14 @@ mod tests {
         Nick::parse(name, 24).unwrap()
     }
 
+    fn texts(messages: Vec<StoredMessage>) -> Vec<String> {
+        messages.into_iter().map(|m| m.text).collect()
+    }
+
+    fn seqs(messages: Vec<StoredMessage>) -> Vec<u64> {
+        messages.into_iter().map(|m| m.seq).collect()
+    }
+
     #[tokio::test]
     async fn messages_round_trip_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
@@ -896,19 +904,9 @@ mod tests {
                 None,
             );
         }
-        let got: Vec<String> = db
-            .history(&r, u64::MAX, 2)
-            .await
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
+        let got = texts(db.history(&r, u64::MAX, 2).await);
         assert_eq!(got, ["two", "  three"]);
-        let got: Vec<u64> = db
-            .history(&r, 2, 10)
-            .await
-            .into_iter()
-            .map(|m| m.seq)
-            .collect();
+        let got = seqs(db.history(&r, 2, 10).await);
         assert_eq!(got, [1, 2]);
         db.flush().await;
         drop(db);
@@ -1098,14 +1096,14 @@ mod tests {
         let path = dir.path().join("text.db");
         let (db, _, _) = Database::open(&path).unwrap();
         let r = room("#r");
-        let texts = [
+        let sent = [
             r#"quotes " and \ backslashes \""#,
             "tab\there, bell \u{7}, escape \u{1b}[0m, nul \u{0}",
             "unicode: été 🎉 \u{2028} \u{7f}",
             "",
             "   spaces kept   ",
         ];
-        for (i, text) in texts.iter().enumerate() {
+        for (i, text) in sent.iter().enumerate() {
             db.append(
                 &r,
                 i as u64 + 1,
@@ -1115,15 +1113,10 @@ mod tests {
                 None,
             );
         }
-        let got: Vec<String> = db
-            .history(&r, u64::MAX, 10)
-            .await
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
-        assert_eq!(got, texts);
+        let got = texts(db.history(&r, u64::MAX, 10).await);
+        assert_eq!(got, sent);
         let seen: Vec<String> = viewed(&path, "#r").into_iter().map(|(_, _, t)| t).collect();
-        assert_eq!(seen, texts);
+        assert_eq!(seen, sent);
     }
 
     #[tokio::test]
@@ -1153,19 +1146,9 @@ mod tests {
                 );
             }
         }
-        let seqs: Vec<u64> = db
-            .history(&busy, 100, 70)
-            .await
-            .into_iter()
-            .map(|m| m.seq)
-            .collect();
+        let seqs = seqs(db.history(&busy, 100, 70).await);
         assert_eq!(seqs, (31..=100).collect::<Vec<u64>>());
-        let quiet_texts: Vec<String> = db
-            .history(&quiet, u64::MAX, 10)
-            .await
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
+        let quiet_texts = texts(db.history(&quiet, u64::MAX, 10).await);
         assert_eq!(quiet_texts, ["q50", "q100", "q150"]);
         let conn = Connection::open(&path).unwrap();
         let (segments, largest): (i64, i64) = conn
@@ -1206,7 +1189,6 @@ mod tests {
         // The two of one commit are acknowledged in the order of rooms.
         assert!(lines[4].starts_with("ERR MSG INTERNAL "), "{}", lines[4]);
         assert_eq!(lines[5], "OK MSG #b");
-        let texts = |msgs: Vec<StoredMessage>| msgs.into_iter().map(|m| m.text).collect::<Vec<_>>();
         assert_eq!(
             texts(db.history(&a, u64::MAX, 10).await),
             ["a1", "a2", "a3"]
