@@ -314,10 +314,10 @@ impl Database {
             "history database open"
         );
         let (tx, rx) = mpsc::channel();
-        let (acks, relay) = tokio::sync::mpsc::unbounded_channel();
+        let (answers, relay) = tokio::sync::mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("chatroom-db".into())
-            .spawn(move || run(conn, rx, acks))
+            .spawn(move || run(conn, rx, answers))
             .map_err(|e| StorageError::Dir {
                 path: shown.clone(),
                 source: e,
@@ -581,7 +581,7 @@ fn run(
 
 struct Writer {
     conn: Connection,
-    /// Where each commit's acknowledgements go.
+    /// Where answers for sessions go: to the [`Relay`].
     relay: tokio::sync::mpsc::UnboundedSender<Answer>,
     /// A transaction is open.
     open: bool,
