@@ -12,12 +12,17 @@
 //!
 //! The flow of one `MSG #room hi`: the session's reader yields the line,
 //! the parser makes it a [`Command::Msg`](crate::parser::Command::Msg), the
-//! session checks its own membership list, queues `OK MSG #room` for its
-//! client and sends [`room::Say`] to the room, which renders
-//! `MSG #room alice hi` once into its log and queues that span for every
-//! other member; each member's writer copies and writes everything
-//! queued with one syscall.
+//! session checks its own membership list and sends [`room::Say`] to the
+//! room, which renders `MSG #room alice hi` once into its log and queues
+//! that span for every other member; each member's writer copies and
+//! writes everything queued with one syscall. Without history the session
+//! queues `OK MSG #room` at once; with it (the default) the room hands the
+//! message to the [`Database`] thread, which stores it with the rest of its
+//! 2 ms group commit and sends `OK MSG` back through the [`Relay`] task on
+//! this thread.
 //!
+//! [`Database`]: crate::storage::Database
+//! [`Relay`]: crate::storage::Relay
 //! [`Frame`]: crate::codec::Frame
 //! [`SendQueue`]: crate::send_queue::SendQueue
 //! [`BroadcastLog`]: crate::broadcast_log::BroadcastLog
