@@ -12,7 +12,7 @@
 //! the protocol makes.
 //!
 //! A commit stores each room's new messages as one *segment* row (at most
-//! [`SEGMENT_MESSAGES`]): `room`, `first_seq`, `last_seq`, and `body`, a
+//! 64 messages): `room`, `first_seq`, `last_seq`, and `body`, a
 //! JSON array of `[seq, time_ms, sender, text]`, read back with SQLite's
 //! `json_each` (the `messages` view does it for a person with `sqlite3`).
 //! A B-tree insert per message was most of the database thread's time

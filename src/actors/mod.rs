@@ -1,13 +1,13 @@
 //! The actors and the messages between them.
 //!
-//! - [`Session`](session::Session): one per connection. Reads [`Frame`]s,
+//! - [`Session`]: one per connection. Reads [`Frame`]s,
 //!   parses them into commands, answers the client through its
 //!   [`SendQueue`], and talks to rooms and the registry.
-//! - [`Room`](room::Room): one per room. Owns the member list, the owner,
+//! - [`Room`]: one per room. Owns the member list, the owner,
 //!   key and topic, and fans each message out: it renders the line once
 //!   into its [`BroadcastLog`] and gives every member's [`SendQueue`] the
 //!   span it occupies.
-//! - [`NickRegistry`](registry::NickRegistry): one per server. Keeps
+//! - [`NickRegistry`]: one per server. Keeps
 //!   nicknames unique and knows every room's address and summary.
 //!
 //! The flow of one `MSG #room hi`: the session's reader yields the line,
