@@ -21,6 +21,10 @@
 //!    member's queue the span it occupies (extending the span queued last
 //!    when the member is behind); each connection's writer copies and writes
 //!    whatever is queued with one syscall.
+//! 6. Where history is kept, the room hands the message to [`storage`]'s
+//!    database thread, which stores it in the next group commit (a row per
+//!    room) and sends `OK MSG` back through the relay task on the server's
+//!    thread.
 //!
 //! [`actors`] describes the actors and their messages; [`config`] the
 //! configuration keys; [`logging`] the log set-up; [`idle`] the one timer
