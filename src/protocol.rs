@@ -99,7 +99,7 @@ impl Verb {
     pub fn allowed_before_nick(self) -> bool {
         matches!(
             self,
-            Verb::Nick | Verb::Help | Verb::Info | Verb::Ping | Verb::Pong | Verb::Quit
+            Verb::Nick | Verb::Help | Verb::Info | Verb::Ping | Verb::Quit
         )
     }
 

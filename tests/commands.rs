@@ -127,6 +127,8 @@ fn before_nick_other_commands_get_no_nick() {
         "KICK #r alice",
         "HISTORY #r",
         "FETCH abc",
+        // Not in the contract's list either: answering a PING comes after NICK.
+        "PONG abc",
     ] {
         let verb = line.split(' ').next().unwrap().to_ascii_uppercase();
         c.send(line);
@@ -175,8 +177,6 @@ fn before_nick_allowed_commands_work() {
     let mut c = anon(addr, "anon");
     c.send("PING abc");
     c.expect("PONG abc");
-    c.send("PONG abc");
-    c.sync();
     c.send("HELP join");
     let l = c.line();
     assert!(l.starts_with("HELP JOIN"), "{l:?}");
