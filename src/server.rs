@@ -118,8 +118,8 @@ pub struct ServerState {
 
 /// What start-up found on disk, ready for [`run`].
 pub struct Prepared {
-    db: Option<Database>,
-    relay: Option<Relay>,
+    /// The database and the relay of its answers, where history is kept.
+    store: Option<(Database, Relay)>,
     loaded: Loaded,
 }
 
@@ -128,12 +128,13 @@ pub struct Prepared {
 /// cleaned of content no index entry points to (a crash mid-upload, or a
 /// run without history) and reconciled with the index.
 pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
-    let (db, mut loaded, relay) = if config.history.enabled {
+    let (store, mut loaded) = if config.history.enabled {
         let (db, loaded, relay) = Database::open(&config.history.db)?;
-        (Some(db), loaded, Some(relay))
+        (Some((db, relay)), loaded)
     } else {
-        (None, Loaded::default(), None)
+        (None, Loaded::default())
     };
+    let db = store.as_ref().map(|(db, _)| db);
     let dir = &config.files.dir;
     let indexed: HashSet<String> = loaded.files.iter().map(|f| f.id.clone()).collect();
     let (removed, present) =
@@ -146,13 +147,13 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     }
     loaded.files.retain(|f| {
         let kept = present.contains(&f.id);
-        if let (false, Some(db)) = (kept, &db) {
+        if let (false, Some(db)) = (kept, db) {
             warn!(id = %f.id, "forgetting an indexed file whose content is gone");
             db.remove_file(&f.id);
         }
         kept
     });
-    Ok(Prepared { db, relay, loaded })
+    Ok(Prepared { store, loaded })
 }
 
 /// Binds the configured listen address (or `listen`, if given).
@@ -183,7 +184,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let config = Arc::new(config);
-    let Prepared { db, relay, loaded } = prepared;
+    let Prepared { store, loaded } = prepared;
+    let (db, relay) = store.unzip();
     if let Some(relay) = relay {
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());

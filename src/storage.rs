@@ -635,12 +635,8 @@ impl Writer {
             self.insert_rows();
         }
         match req {
-            Request::Append(row) => {
-                self.rows.push(row);
-                if self.rows.len() == MAX_BATCH {
-                    self.insert_rows();
-                }
-            }
+            // Stored at the commit, or before the next other request.
+            Request::Append(row) => self.rows.push(row),
 
             Request::SaveRoom(r) => {
                 self.begin();

@@ -53,6 +53,16 @@ pub struct MemberKey {
     pub nick: Folded,
 }
 
+impl MemberKey {
+    /// The key of session `id` under `nick`.
+    pub fn new(id: SessionId, nick: &Nick) -> Self {
+        MemberKey {
+            id,
+            nick: nick.folded().clone(),
+        }
+    }
+}
+
 /// Tells a session it is no longer in a room (it was kicked).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -244,27 +254,26 @@ impl Room {
     }
 
     /// The key the member `who` is listed under, if it is a member.
-    fn find(&self, who: &MemberKey) -> Option<Folded> {
+    fn find(&self, who: &MemberKey) -> Option<&Folded> {
         match self.members.get_key_value(&who.nick) {
-            Some((key, m)) if m.id == who.id => Some(key.clone()),
+            Some((key, m)) if m.id == who.id => Some(key),
             // Listed under another nickname: a NICK change crossed this
             // message on its way.
             _ => self
                 .members
                 .iter()
                 .find(|(_, m)| m.id == who.id)
-                .map(|(key, _)| key.clone()),
+                .map(|(key, _)| key),
         }
     }
 
     fn get(&self, who: &MemberKey) -> Option<&Member> {
-        let key = self.find(who)?;
-        self.members.get(&key)
+        self.members.get(self.find(who)?)
     }
 
     /// Removes a member.
     fn remove(&mut self, who: &MemberKey) -> Option<Member> {
-        let key = self.find(who)?;
+        let key = self.find(who)?.clone();
         let member = self.members.remove(&key)?;
         if member.held.is_some() {
             self.log.unhold();
@@ -383,10 +392,7 @@ impl Handler<Join> for Room {
 
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
         let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
-        let who = MemberKey {
-            id: msg.id,
-            nick: msg.nick.folded().clone(),
-        };
+        let who = MemberKey::new(msg.id, &msg.nick);
         if self.find(&who).is_some() {
             let _ = msg.queue.push(self.names_reply(None));
             return done(Ok(Joined {
@@ -446,7 +452,7 @@ impl Handler<Replayed> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Replayed, _: &mut Self::Context) {
-        if let Some(key) = self.find(&msg.who) {
+        if let Some(key) = self.find(&msg.who).cloned() {
             if let Some(member) = self.members.get_mut(&key) {
                 member.release(&self.log);
             }
@@ -530,10 +536,7 @@ impl Handler<Say> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Say, _: &mut Self::Context) {
-        let who = MemberKey {
-            id: msg.id,
-            nick: msg.from.folded().clone(),
-        };
+        let who = MemberKey::new(msg.id, &msg.from);
         if self.find(&who).is_none() {
             // Kicked while the message was on its way.
             if let Some(queue) = msg.ack {
@@ -586,7 +589,7 @@ impl Handler<Rename> for Room {
     type Result = MessageResult<Rename>;
 
     fn handle(&mut self, msg: Rename, _: &mut Self::Context) -> Self::Result {
-        let Some(key) = self.find(&msg.who) else {
+        let Some(key) = self.find(&msg.who).cloned() else {
             return MessageResult(Vec::new());
         };
         let Some(mut member) = self.members.remove(&key) else {

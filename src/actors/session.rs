@@ -167,10 +167,7 @@ impl Session {
 
     /// How this session is named in messages to its rooms.
     fn member_key(&self) -> Option<MemberKey> {
-        self.nick.as_ref().map(|nick| MemberKey {
-            id: self.id,
-            nick: nick.folded().clone(),
-        })
+        self.nick.as_ref().map(|nick| MemberKey::new(self.id, nick))
     }
 
     // ---- reading ----------------------------------------------------
@@ -324,10 +321,7 @@ impl Session {
         let dir = self.state.config.files.dir.clone();
         let store = self.state.files.clone();
         let registry = self.state.registry.clone();
-        let who = MemberKey {
-            id: self.id,
-            nick: from.folded().clone(),
-        };
+        let who = MemberKey::new(self.id, &from);
         let pending = up.pending.freeze();
         let (dest, filename) = (up.dest, up.filename);
         let work = async move {
@@ -466,10 +460,7 @@ impl Session {
             queue: self.queue.clone(),
         };
         let new = nick.clone();
-        let old_key = old.as_ref().map(|old| MemberKey {
-            id,
-            nick: old.folded().clone(),
-        });
+        let old_key = self.member_key();
         let work = async move {
             match registry.send(claim).await {
                 Ok(Ok(())) => {}
@@ -1103,10 +1094,7 @@ impl Session {
                 id: self.id,
                 nick: nick.folded().clone(),
             });
-            let who = MemberKey {
-                id: self.id,
-                nick: nick.folded().clone(),
-            };
+            let who = MemberKey::new(self.id, &nick);
             let announce = !self.server_stopping;
             actix::spawn(async move {
                 let mut audience = Vec::new();
