@@ -152,17 +152,26 @@ pub struct RoomName {
 impl RoomName {
     /// Validates `s` as a room name; the leading `#` may be left out.
     pub fn parse(s: &str, max_len: usize) -> Result<RoomName, NameError> {
-        let bare = s.strip_prefix('#').unwrap_or(s);
-        Self::parse_bare(bare, max_len)
+        match s.strip_prefix('#') {
+            Some(bare) => Self::parse_bare(s, bare, max_len),
+            None => {
+                let mut hashed = String::with_capacity(s.len() + 1);
+                hashed.push('#');
+                hashed.push_str(s);
+                Self::parse_bare(&hashed, s, max_len)
+            }
+        }
     }
 
     /// Validates `s` as a room name that must start with `#`.
     pub fn parse_hashed(s: &str, max_len: usize) -> Result<RoomName, NameError> {
         let bare = s.strip_prefix('#').ok_or(NameError::NoHash)?;
-        Self::parse_bare(bare, max_len)
+        Self::parse_bare(s, bare, max_len)
     }
 
-    fn parse_bare(bare: &str, max_len: usize) -> Result<RoomName, NameError> {
+    /// Checks `bare`, the name without its `#`, and keeps `hashed`, the
+    /// same with it: every MSG names its room, so no formatting here.
+    fn parse_bare(hashed: &str, bare: &str, max_len: usize) -> Result<RoomName, NameError> {
         if bare.is_empty() {
             return Err(NameError::Empty);
         }
@@ -175,7 +184,7 @@ impl RoomName {
         if bare.len() > max_len {
             return Err(NameError::TooLong { max: max_len });
         }
-        let display: Arc<str> = Arc::from(format!("#{bare}"));
+        let display: Arc<str> = Arc::from(hashed);
         Ok(RoomName {
             folded: fold(&display),
             display,

@@ -1,0 +1,125 @@
+//! The floor `chatroom-bench` measures the server against: a bare tokio
+//! broadcast server that speaks just enough of the protocol for the
+//! benchmark (HELLO, NICK, JOIN, MSG, PONG), with no parsing beyond
+//! splitting words, no limits, no store and no actors.
+//!
+//! ```sh
+//! cargo build --release --example baseline_server
+//! taskset -c 0 target/release/examples/baseline_server 127.0.0.1:5556 &
+//! taskset -c 1 target/release/chatroom-bench --server-pid $! --addr 127.0.0.1:5556 \
+//!     fanout -c 200 -s 10 --rate 500
+//! ```
+//!
+//! It is the "bare tokio server" of the performance issue: one task per
+//! connection reading lines, one writer task per connection that writes
+//! everything its channel holds with one `write_all`, and a room map behind
+//! a `RefCell` on one thread. Running it beside `chatroom` in the same round
+//! gives the machine's own floor for each scenario, so a figure can be
+//! read as a ratio against it. It trusts its clients: not a server to run.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use anyhow::Context;
+use bytes::Bytes;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// Who is in which room: each member's id and the channel to its writer.
+type Rooms = Rc<RefCell<HashMap<String, Vec<(u64, mpsc::UnboundedSender<Bytes>)>>>>;
+
+fn main() -> anyhow::Result<()> {
+    // `ADDR` or `--listen ADDR`, so that scripts start it as they start
+    // the server.
+    let addr = std::env::args()
+        .skip(1)
+        .find(|a| a != "--listen")
+        .unwrap_or_else(|| "127.0.0.1:5556".to_owned());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, serve(addr))
+}
+
+async fn serve(addr: String) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    println!("baseline_server listening on {}", listener.local_addr()?);
+    let rooms: Rooms = Rc::default();
+    let mut next_id = 0u64;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        next_id += 1;
+        tokio::task::spawn_local(connection(stream, next_id, rooms.clone()));
+    }
+}
+
+/// One client: reads its lines and answers them until it goes away.
+async fn connection(stream: TcpStream, id: u64, rooms: Rooms) {
+    // Latency is what the baseline is for: no Nagle, as for the server.
+    let _ = stream.set_nodelay(true);
+    let (read, mut write) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    tokio::task::spawn_local(async move {
+        let mut batch = Vec::with_capacity(4096);
+        while let Some(first) = rx.recv().await {
+            batch.extend_from_slice(&first);
+            while let Ok(more) = rx.try_recv() {
+                batch.extend_from_slice(&more);
+            }
+            if write.write_all(&batch).await.is_err() {
+                return;
+            }
+            batch.clear();
+        }
+    });
+    let _ = tx.send(Bytes::from_static(b"HELLO baseline 0 bare tokio server\n"));
+    let mut nick = String::new();
+    let mut joined: Vec<String> = Vec::new();
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let mut words = line.splitn(3, ' ');
+        let reply = match (words.next(), words.next(), words.next()) {
+            (Some("NICK"), Some(name), None) => {
+                nick = name.to_owned();
+                format!("OK NICK {nick}\n")
+            }
+            (Some("JOIN"), Some(room), None) => {
+                rooms
+                    .borrow_mut()
+                    .entry(room.to_owned())
+                    .or_default()
+                    .push((id, tx.clone()));
+                joined.push(room.to_owned());
+                format!("OK JOIN {room}\n")
+            }
+            (Some("MSG"), Some(room), Some(text)) => {
+                let copy = Bytes::from(format!("MSG {room} {nick} {text}\n"));
+                if let Some(members) = rooms.borrow().get(room) {
+                    for (member, queue) in members {
+                        if *member != id {
+                            let _ = queue.send(copy.clone());
+                        }
+                    }
+                }
+                format!("OK MSG {room}\n")
+            }
+            (Some("PONG"), _, _) => continue,
+            (Some(other), _, _) => format!("OK {other}\n"),
+            (None, _, _) => continue,
+        };
+        if tx.send(Bytes::from(reply)).is_err() {
+            break;
+        }
+    }
+    let mut rooms = rooms.borrow_mut();
+    for room in joined {
+        if let Some(members) = rooms.get_mut(&room) {
+            members.retain(|(member, _)| *member != id);
+        }
+    }
+}
