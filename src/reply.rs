@@ -6,6 +6,8 @@
 //! them with [`Event::encode`]. A later IRC or WebSocket transport renders
 //! the same values with its own encoder.
 
+use std::collections::VecDeque;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::names::{Nick, RoomName};
@@ -220,20 +222,39 @@ pub enum Reply {
     Server(String),
 }
 
-/// Accumulates one wire line: words separated by single spaces, then `\n`.
-struct Line<'a> {
-    buf: &'a mut BytesMut,
+/// Where a rendered line goes: a buffer of its own, or straight into a
+/// room's log (a message is then copied once, not twice).
+pub trait LineSink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
 }
 
-impl<'a> Line<'a> {
-    fn start(buf: &'a mut BytesMut, first: &str) -> Self {
-        buf.put_slice(first.as_bytes());
+impl LineSink for BytesMut {
+    fn put(&mut self, bytes: &[u8]) {
+        self.put_slice(bytes);
+    }
+}
+
+impl LineSink for VecDeque<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend(bytes);
+    }
+}
+
+/// Accumulates one wire line: words separated by single spaces, then `\n`.
+struct Line<'a, S: LineSink> {
+    buf: &'a mut S,
+}
+
+impl<'a, S: LineSink> Line<'a, S> {
+    fn start(buf: &'a mut S, first: &str) -> Self {
+        buf.put(first.as_bytes());
         Line { buf }
     }
 
     fn word(self, w: &str) -> Self {
-        self.buf.put_u8(b' ');
-        self.buf.put_slice(w.as_bytes());
+        self.buf.put(b" ");
+        self.buf.put(w.as_bytes());
         self
     }
 
@@ -250,7 +271,7 @@ impl<'a> Line<'a> {
     }
 
     fn end(self) {
-        self.buf.put_u8(b'\n');
+        self.buf.put(b"\n");
     }
 }
 
@@ -271,7 +292,7 @@ fn target_str(t: &FileTarget) -> &str {
 
 impl Event {
     /// Appends the event's wire line to `buf`.
-    pub fn encode(&self, buf: &mut BytesMut) {
+    pub fn encode<S: LineSink>(&self, buf: &mut S) {
         match self {
             Event::Msg { room, from, text } => Line::start(buf, "MSG")
                 .word(room.as_str())

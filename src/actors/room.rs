@@ -208,11 +208,11 @@ impl Room {
         }
     }
 
-    fn broadcast(&mut self, line: &[u8], except: Option<SessionId>) {
+    fn broadcast(&mut self, event: &Event, except: Option<SessionId>) {
         if self.members.is_empty() {
             return;
         }
-        let span = self.log.append(line);
+        let span = self.log.append_with(|buf| event.encode(buf));
         for m in self.members.values_mut() {
             if Some(m.id) != except {
                 m.deliver(&self.log, span);
@@ -359,8 +359,7 @@ impl Room {
         let join = Event::Join {
             room: self.name.clone(),
             nick: msg.nick.clone(),
-        }
-        .to_line();
+        };
         self.broadcast(&join, None);
         let replays = self.db.is_some();
         if replays {
@@ -376,7 +375,7 @@ impl Room {
                 held: replays.then(Box::default),
             },
         );
-        let _ = msg.queue.push(join);
+        let _ = msg.queue.push(join.to_line());
         let _ = msg.queue.push(self.names_reply(None));
         self.changed(ctx);
         Ok(Joined {
@@ -479,8 +478,7 @@ impl Handler<Part> for Room {
             room: self.name.clone(),
             nick: member.nick,
             reason: msg.reason,
-        }
-        .to_line();
+        };
         self.broadcast(&part, None);
         self.changed(ctx);
         Ok(self.name.clone())
@@ -557,7 +555,7 @@ impl Handler<Say> for Room {
             from: msg.from,
             text: msg.text,
         };
-        self.broadcast(&event.to_line(), Some(msg.id));
+        self.broadcast(&event, Some(msg.id));
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             let ack = msg.ack.map(|queue| Ack {
                 queue,
@@ -685,8 +683,7 @@ impl Handler<SetTopic> for Room {
             room: self.name.clone(),
             nick: nick.clone(),
             text: msg.text.clone(),
-        }
-        .to_line();
+        };
         self.topic = Some(msg.text);
         self.save();
         self.broadcast(&line, None);
@@ -725,8 +722,7 @@ impl Handler<Kick> for Room {
             nick: nick.clone(),
             by,
             reason: msg.reason,
-        }
-        .to_line();
+        };
         self.broadcast(&line, None);
         let kicked = MemberKey {
             id: target,
@@ -759,7 +755,7 @@ impl Handler<ShareFile> for Room {
         if self.find(&msg.who).is_none() {
             return Err(ErrorCode::NotInRoom);
         }
-        self.broadcast(&msg.event.to_line(), Some(msg.who.id));
+        self.broadcast(&msg.event, Some(msg.who.id));
         Ok(())
     }
 }
