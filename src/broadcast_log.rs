@@ -156,26 +156,22 @@ impl LogReader {
         Arc::ptr_eq(&self.shared, &log.shared)
     }
 
+    /// Locks the log to lend the bytes of spans in place.
+    pub fn view(&self) -> LogView<'_> {
+        LogView {
+            shared: &self.shared,
+            log: lock(&self.shared),
+        }
+    }
+
     /// Appends to `out` the first `max` bytes (at most) of `span`, and
     /// returns how many; `None` if the log no longer has them.
     pub fn copy_to(&self, span: Span, max: usize, out: &mut Vec<u8>) -> Option<usize> {
-        let log = lock(&self.shared);
-        if span.start < log.base || span.end > log.end() {
-            return None;
-        }
-        let from = (span.start - log.base) as usize;
-        let n = span.len().min(max);
-        let (front, back) = log.buf.as_slices();
-        let to = from + n;
-        if to <= front.len() {
-            out.extend_from_slice(&front[from..to]);
-        } else if from >= front.len() {
-            out.extend_from_slice(&back[from - front.len()..to - front.len()]);
-        } else {
-            out.extend_from_slice(&front[from..]);
-            out.extend_from_slice(&back[..to - front.len()]);
-        }
-        Some(n)
+        let view = self.view();
+        let (front, back) = view.slices(span, max)?;
+        out.extend_from_slice(front);
+        out.extend_from_slice(back);
+        Some(front.len() + back.len())
     }
 
     /// Lets go of the log once this reader's spans are all written: if no
@@ -190,6 +186,39 @@ impl LogReader {
                 log.forget_all();
             }
         }
+    }
+}
+
+/// A locked [`BroadcastLog`], lending the bytes of its spans without a
+/// copy: a writer hands them to the socket straight from the log.
+pub struct LogView<'a> {
+    shared: &'a Shared,
+    log: MutexGuard<'a, LogBytes>,
+}
+
+impl LogView<'_> {
+    /// Whether `reader` reads this log.
+    pub fn is_read_by(&self, reader: &LogReader) -> bool {
+        Arc::ptr_eq(self.shared, &reader.shared)
+    }
+
+    /// The first `max` bytes (at most) of `span`, in one or two slices
+    /// (the log is a ring); `None` if the log no longer has them.
+    pub fn slices(&self, span: Span, max: usize) -> Option<(&[u8], &[u8])> {
+        let log = &*self.log;
+        if span.start < log.base || span.end > log.end() {
+            return None;
+        }
+        let from = (span.start - log.base) as usize;
+        let to = from + span.len().min(max);
+        let (front, back) = log.buf.as_slices();
+        Some(if to <= front.len() {
+            (&front[from..to], &[][..])
+        } else if from >= front.len() {
+            (&back[from - front.len()..to - front.len()], &[][..])
+        } else {
+            (&front[from..], &back[..to - front.len()])
+        })
     }
 }
 

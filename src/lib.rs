@@ -19,8 +19,8 @@
 //!    [`reply::Event`], rendered to wire lines in [`reply`] only. A room
 //!    renders a message once into its [`broadcast_log`] and gives each
 //!    member's queue the span it occupies (extending the span queued last
-//!    when the member is behind); each connection's writer copies and writes
-//!    whatever is queued with one syscall.
+//!    when the member is behind); each connection's writer hands whatever
+//!    is queued to one vectored write, straight from the log.
 //! 6. Where history is kept, the room hands the message to [`storage`]'s
 //!    database thread, which stores it in the next group commit (a row per
 //!    room) and sends `OK MSG` back through the relay task on the server's

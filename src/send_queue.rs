@@ -6,22 +6,23 @@
 //! lines ([`Bytes`]), a room the [`Span`] its line occupies in the room's
 //! [`BroadcastLog`] (extending the span queued last when it can, so a
 //! member that is behind holds one item, not one per line). The writer
-//! of each connection takes everything queued at each wake-up and writes it
-//! with one syscall, so a busy client costs one write per batch, not per
-//! line. The queue counts its bytes: past `limits.sendq_bytes` it drops
+//! of each connection hands everything queued at each wake-up to one
+//! vectored write, straight from the rendered lines and the rooms' logs
+//! (no copy into a buffer of its own), so a busy client costs one write
+//! per batch, not per line. The queue counts its bytes: past `limits.sendq_bytes` it drops
 //! its content, refuses more and tells the writer, which ends the
 //! connection. Memory stays bounded however slowly a client reads, and
 //! pushing never waits.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
@@ -29,6 +30,8 @@ use crate::broadcast_log::{BroadcastLog, LogReader, Span};
 
 /// How much the writer hands to one write call at most.
 const MAX_BATCH: usize = 64 * 1024;
+/// How many pieces (lines, parts of a log) one write gathers at most.
+const MAX_SLICES: usize = 64;
 /// How long a closing connection may take to flush what is queued.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// The best-effort notice for a client dropped for not reading.
@@ -75,9 +78,43 @@ struct Inner {
     acks_pending: u32,
     /// Woken when `acks_pending` falls.
     ack_waker: Option<Waker>,
+    /// The last write ended inside a line.
+    mid_line: bool,
 }
 
 impl Inner {
+    /// Drops the first `n` bytes queued (written), item by item.
+    fn consume(&mut self, mut n: usize) {
+        self.bytes -= n;
+        self.mid_line = false;
+        while n > 0 {
+            match self.items.front_mut() {
+                Some(Item::Line(line)) if line.len() > n => {
+                    line.advance(n);
+                    self.mid_line = true;
+                    return;
+                }
+                Some(Item::Line(line)) => {
+                    n -= line.len();
+                    self.items.pop_front();
+                }
+                Some(Item::Log(_, span)) if span.len() > n => {
+                    span.start += n as u64;
+                    self.mid_line = true;
+                    return;
+                }
+                Some(Item::Log(_, span)) => {
+                    n -= span.len();
+                    if let Some(Item::Log(reader, _)) = self.items.pop_front() {
+                        reader.finish();
+                    }
+                }
+                // Only lines and spans are written from the queue.
+                Some(Item::Body(_)) | None => return,
+            }
+        }
+    }
+
     /// Drops everything queued and refuses more; returns the writer to wake.
     fn overflow(&mut self) -> Option<Waker> {
         self.state = State::Overflowed;
@@ -117,6 +154,7 @@ impl SendQueue {
                 wants_data: false,
                 acks_pending: 0,
                 ack_waker: None,
+                mid_line: false,
             })),
         }
     }
@@ -279,58 +317,97 @@ impl SendQueue {
         Arc::as_ptr(&self.inner) as usize
     }
 
-    /// Moves queued lines into `out`; pending while there is nothing to do.
-    fn poll_fill(&self, cx: &mut Context<'_>, out: &mut Vec<u8>) -> Poll<Fill> {
+    /// Writes what is queued, lines and spans of room logs, straight from
+    /// where they lie with one vectored write (no copy into a buffer of
+    /// the connection's); pending while there is nothing to do.
+    fn poll_send<W: AsyncWrite + Unpin>(&self, io: &mut W, cx: &mut Context<'_>) -> Poll<Sent> {
         let mut q = self.lock();
-        if q.state == State::Overflowed {
-            return Poll::Ready(Fill::Overflowed);
-        }
         let q = &mut *q;
-        // One allocation for the batch, not a doubling per line copied in.
-        out.reserve(q.bytes.min(MAX_BATCH));
-        while out.len() < MAX_BATCH {
-            match q.items.front_mut() {
-                Some(Item::Line(line)) => {
-                    q.bytes -= line.len();
-                    out.extend_from_slice(line);
-                    q.items.pop_front();
+        if q.state == State::Overflowed {
+            return Poll::Ready(Sent::Overflowed {
+                mid_line: q.mid_line,
+            });
+        }
+        let mut dropped = false;
+        let written = {
+            // One log locked per write: the first span's. Spans of other
+            // rooms' logs wait for the next write.
+            let view = q.items.iter().take(MAX_SLICES).find_map(|item| match item {
+                Item::Log(reader, _) => Some(reader.view()),
+                _ => None,
+            });
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let mut count = 0;
+            let mut total = 0;
+            for item in &q.items {
+                if count + 2 > MAX_SLICES || total >= MAX_BATCH {
+                    break;
                 }
-                Some(Item::Log(reader, span)) => {
-                    let Some(n) = reader.copy_to(*span, MAX_BATCH - out.len(), out) else {
-                        // The room dropped lines this member had not had
-                        // yet: it is too far behind, as with a full queue.
-                        q.overflow();
-                        return Poll::Ready(Fill::Overflowed);
-                    };
-                    q.bytes -= n;
-                    span.start += n as u64;
-                    if span.is_empty() {
-                        if let Some(Item::Log(reader, _)) = q.items.pop_front() {
-                            reader.finish();
+                match item {
+                    Item::Line(line) => {
+                        slices[count] = IoSlice::new(line);
+                        count += 1;
+                        total += line.len();
+                    }
+                    Item::Log(reader, span) => {
+                        let Some(view) = view.as_ref().filter(|v| v.is_read_by(reader)) else {
+                            break;
+                        };
+                        let Some((front, back)) = view.slices(*span, MAX_BATCH - total) else {
+                            // The room dropped lines this member had not had
+                            // yet: it is too far behind, as with a full queue.
+                            dropped = true;
+                            break;
+                        };
+                        for part in [front, back] {
+                            if !part.is_empty() {
+                                slices[count] = IoSlice::new(part);
+                                count += 1;
+                                total += part.len();
+                            }
+                        }
+                        if front.len() + back.len() < span.len() {
+                            break;
                         }
                     }
+                    Item::Body(_) => break,
                 }
-                Some(Item::Body(_)) if out.is_empty() => {
+            }
+            (count > 0 && !dropped)
+                .then(|| Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count]))
+        };
+        if dropped {
+            let mid_line = q.mid_line;
+            // The waker is this writer's own.
+            let _ = q.overflow();
+            return Poll::Ready(Sent::Overflowed { mid_line });
+        }
+        match written {
+            Some(Poll::Ready(Ok(0))) => Poll::Ready(Sent::Failed(io::ErrorKind::WriteZero.into())),
+            Some(Poll::Ready(Ok(n))) => {
+                q.consume(n);
+                Poll::Ready(Sent::Wrote)
+            }
+            Some(Poll::Ready(Err(e))) => Poll::Ready(Sent::Failed(e)),
+            Some(Poll::Pending) => Poll::Ready(Sent::Blocked),
+            None => {
+                if matches!(q.items.front(), Some(Item::Body(_))) {
                     if let Some(Item::Body(body)) = q.items.pop_front() {
-                        return Poll::Ready(Fill::Body(body));
+                        return Poll::Ready(Sent::Body(body));
                     }
                 }
-                _ => break,
+                if q.items.is_empty() && q.items.capacity() > 0 {
+                    // Most connections are idle most of the time: keep no slots.
+                    q.items = VecDeque::new();
+                }
+                if q.state == State::Closing {
+                    return Poll::Ready(Sent::Closed);
+                }
+                q.wants_data = true;
+                q.waker = Some(cx.waker().clone());
+                Poll::Pending
             }
         }
-        if q.items.is_empty() && q.items.capacity() > 0 {
-            // Most connections are idle most of the time: keep no slots.
-            q.items = VecDeque::new();
-        }
-        if !out.is_empty() {
-            return Poll::Ready(Fill::Data);
-        }
-        if q.state == State::Closing {
-            return Poll::Ready(Fill::Closed);
-        }
-        q.wants_data = true;
-        q.waker = Some(cx.waker().clone());
-        Poll::Pending
     }
 
     /// Ready once the queue is closing or overflowed.
@@ -347,11 +424,20 @@ impl SendQueue {
     }
 }
 
-enum Fill {
-    Data,
+/// What one [`SendQueue::poll_send`] did.
+enum Sent {
+    /// Wrote some of what was queued.
+    Wrote,
+    /// A file body is next: the writer streams it.
     Body(FileBody),
+    /// Everything is written and the queue is closing.
     Closed,
-    Overflowed,
+    /// Dropped for not reading; `mid_line` if a line was cut short.
+    Overflowed { mid_line: bool },
+    /// The socket takes no more for now.
+    Blocked,
+    /// Writing failed.
+    Failed(io::Error),
 }
 
 /// How a connection's writer ended.
@@ -452,18 +538,28 @@ impl Writer {
             if self.rare.as_ref().is_some_and(|r| r.shutting_down) {
                 return self.poll_shutdown(io, cx);
             }
-            self.out.clear();
-            self.pos = 0;
-            match self.queue.poll_fill(cx, &mut self.out) {
-                Poll::Ready(Fill::Data) => {}
-                Poll::Ready(Fill::Body(FileBody { file, size })) => {
+            match self.queue.poll_send(io, cx) {
+                Poll::Ready(Sent::Wrote) => {}
+                Poll::Ready(Sent::Blocked) => {
+                    return match ready!(self.poll_blocked(cx)) {
+                        Err(end) => Poll::Ready(end),
+                        // Interrupted by nothing that ends the writer.
+                        Ok(()) => Poll::Pending,
+                    };
+                }
+                Poll::Ready(Sent::Failed(e)) => return Poll::Ready(WriterEnd::Failed(e)),
+                Poll::Ready(Sent::Body(FileBody { file, size })) => {
+                    self.out.clear();
+                    self.pos = 0;
                     self.rare().body = Some(BodyStream { file, left: size });
                 }
-                Poll::Ready(Fill::Closed) => self.rare().shutting_down = true,
-                Poll::Ready(Fill::Overflowed) => {
-                    // Best effort, between lines: the client is not reading,
-                    // so this may well not fit.
-                    let _ = Pin::new(io).poll_write(cx, OVERFLOW_NOTICE);
+                Poll::Ready(Sent::Closed) => self.rare().shutting_down = true,
+                Poll::Ready(Sent::Overflowed { mid_line }) => {
+                    if !mid_line {
+                        // Best effort, between lines: the client is not
+                        // reading, so this may well not fit.
+                        let _ = Pin::new(io).poll_write(cx, OVERFLOW_NOTICE);
+                    }
                     return Poll::Ready(WriterEnd::Overflowed);
                 }
                 Poll::Pending => {
@@ -495,22 +591,27 @@ impl Writer {
                 }
                 Poll::Ready(Ok(n)) => self.pos += n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(WriterEnd::Failed(e))),
-                Poll::Pending => {
-                    return match self.queue.poll_interrupt(cx) {
-                        // Cut mid-write: a notice now could land inside a line.
-                        Poll::Ready(State::Overflowed) => Poll::Ready(Err(WriterEnd::Overflowed)),
-                        Poll::Ready(_) if self.poll_deadline(cx).is_ready() => {
-                            Poll::Ready(Err(WriterEnd::Failed(io::Error::new(
-                                io::ErrorKind::TimedOut,
-                                "closing flush timed out",
-                            ))))
-                        }
-                        _ => Poll::Pending,
-                    };
-                }
+                Poll::Pending => return self.poll_blocked(cx),
             }
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// While the socket takes nothing: ready with how the writer ends if
+    /// the queue overflows, or closes and its grace period is over;
+    /// pending otherwise (`Ok` is never returned ready).
+    fn poll_blocked(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WriterEnd>> {
+        match self.queue.poll_interrupt(cx) {
+            // Cut mid-write: a notice now could land inside a line.
+            Poll::Ready(State::Overflowed) => Poll::Ready(Err(WriterEnd::Overflowed)),
+            Poll::Ready(_) if self.poll_deadline(cx).is_ready() => {
+                Poll::Ready(Err(WriterEnd::Failed(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "closing flush timed out",
+                ))))
+            }
+            _ => Poll::Pending,
+        }
     }
 
     /// Reads the body's next chunk into `out`; leaves `out` empty at its end.
@@ -684,5 +785,154 @@ mod tests {
             q.push(Bytes::from_static(b"x\n")),
             Err(PushError::Overflowed)
         );
+    }
+
+    /// A socket that takes what its budget allows, gathering across the
+    /// slices of a vectored write, and waits (pending) when it is spent.
+    #[derive(Clone, Default)]
+    struct Budgeted(Arc<Mutex<BudgetState>>);
+
+    #[derive(Default)]
+    struct BudgetState {
+        budget: usize,
+        got: Vec<u8>,
+        waker: Option<Waker>,
+    }
+
+    impl Budgeted {
+        fn allow(&self, more: usize) {
+            let mut s = self.0.lock().unwrap();
+            s.budget += more;
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+        }
+
+        fn got(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().got.clone()).unwrap()
+        }
+    }
+
+    impl AsyncWrite for Budgeted {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let mut s = self.0.lock().unwrap();
+            if s.budget == 0 {
+                s.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(s.budget - n);
+                s.got.extend_from_slice(&buf[..take]);
+                n += take;
+                if n == s.budget {
+                    break;
+                }
+            }
+            s.budget -= n;
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn partial_writes_resume_mid_line_across_lines_and_two_logs() {
+        // A small log whose ring wraps, and a second room's log.
+        let a = BroadcastLog::new(40);
+        let b = BroadcastLog::new(1000);
+        let q = SendQueue::new(1000);
+        let mut want = String::new();
+        // A reader keeps the log from forgetting while it wraps.
+        let reader = a.reader();
+        let across_seam = |span| {
+            reader
+                .view()
+                .slices(span, usize::MAX)
+                .is_some_and(|(_, back)| !back.is_empty())
+        };
+        let mut first = None;
+        for i in 0..100 {
+            let line = format!("MSG #a x {i}\n");
+            let span = a.append(line.as_bytes());
+            if across_seam(span) {
+                first = Some((span, line));
+                break;
+            }
+        }
+        let (span, line) = first.expect("the log's ring wraps");
+        q.push_log(&a, span).unwrap();
+        want.push_str(&line);
+        reader.finish();
+        q.push(Bytes::from_static(b"OK MSG #b\n")).unwrap();
+        want.push_str("OK MSG #b\n");
+        let span = b.append(b"MSG #b y hello\n");
+        q.push_log(&b, span).unwrap();
+        want.push_str("MSG #b y hello\n");
+        let span = a.append(b"MSG #a z bye\n");
+        q.push_log(&a, span).unwrap();
+        want.push_str("MSG #a z bye\n");
+        q.close();
+
+        let socket = Budgeted::default();
+        let writer = tokio::spawn(run_writer(q.clone(), socket.clone()));
+        // Three bytes at a time: every item is cut somewhere.
+        while !writer.is_finished() {
+            socket.allow(3);
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
+        assert_eq!(socket.got(), want);
+        assert_eq!(q.queued_bytes(), 0);
+        assert_eq!(a.kept_bytes(), 0, "read by everyone: freed");
+        assert_eq!(b.kept_bytes(), 0, "read by everyone: freed");
+    }
+
+    #[tokio::test]
+    async fn the_overflow_notice_is_never_cut_into_a_line() {
+        for (allowed, notice) in [(6, true), (4, false)] {
+            let q = SendQueue::new(20);
+            q.push(Bytes::from_static(b"12345\n")).unwrap();
+            q.push(Bytes::from_static(b"abcde\n")).unwrap();
+            let socket = Budgeted::default();
+            socket.allow(allowed);
+            let writer = tokio::spawn(run_writer(q.clone(), socket.clone()));
+            // Wait until the writer has used its budget and waits.
+            while socket.0.lock().unwrap().waker.is_none() {
+                tokio::task::yield_now().await;
+            }
+            assert!(q.push(Bytes::from(vec![b'x'; 20])).is_err());
+            socket.allow(100);
+            assert!(matches!(writer.await.unwrap(), WriterEnd::Overflowed));
+            let sent = &"12345\n"[..allowed];
+            let want = if notice {
+                format!("{sent}SERVER send queue exceeded\n")
+            } else {
+                sent.to_owned()
+            };
+            assert_eq!(socket.got(), want, "{allowed} bytes written first");
+        }
     }
 }

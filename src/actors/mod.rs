@@ -14,8 +14,8 @@
 //! the parser makes it a [`Command::Msg`](crate::parser::Command::Msg), the
 //! session checks its own membership list and sends [`room::Say`] to the
 //! room, which renders `MSG #room alice hi` once into its log and queues
-//! that span for every other member; each member's writer copies and
-//! writes everything queued with one syscall. Without history the session
+//! that span for every other member; each member's writer hands
+//! everything queued to one vectored write, straight from the log. Without history the session
 //! queues `OK MSG #room` at once; with it (the default) the room hands the
 //! message to the [`Database`] thread, which stores it with the rest of its
 //! 2 ms group commit and sends `OK MSG` back through the [`Relay`] task on
