@@ -60,7 +60,17 @@ impl LogBytes {
         self.base = self.end();
         self.buf = VecDeque::new();
     }
+
+    /// Forgets everything but keeps the buffer, for a line about to be
+    /// appended: freeing it here would only mean growing it again.
+    fn forget_all_keeping_buffer(&mut self) {
+        self.base = self.end();
+        self.buf.clear();
+    }
 }
+
+/// What a log that had let go of its buffer reserves at its next line.
+const INITIAL_BYTES: usize = 2048;
 
 type Shared = Arc<Mutex<LogBytes>>;
 
@@ -104,7 +114,13 @@ impl BroadcastLog {
         let unread = Arc::strong_count(&self.shared) == 1;
         let mut log = lock(&self.shared);
         if unread && log.holds == 0 {
-            log.forget_all();
+            log.forget_all_keeping_buffer();
+        }
+        if log.buf.capacity() == 0 {
+            // A busy room's log grows to many lines: start at a size that
+            // spares it the first doublings (each a copy).
+            let initial = INITIAL_BYTES.min(log.retain);
+            log.buf.reserve(initial);
         }
         let start = log.end();
         render(&mut log.buf);

@@ -6,6 +6,7 @@
 //! them with [`Event::encode`]. A later IRC or WebSocket transport renders
 //! the same values with its own encoder.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -356,16 +357,7 @@ impl Event {
 
     /// The event's wire line, rendered once to be shared by every recipient.
     pub fn to_line(&self) -> Bytes {
-        let mut buf = BytesMut::with_capacity(self.size_hint());
-        self.encode(&mut buf);
-        buf.freeze()
-    }
-
-    fn size_hint(&self) -> usize {
-        match self {
-            Event::Msg { text, .. } | Event::Privmsg { text, .. } => text.len() + 96,
-            _ => 128,
-        }
+        rendered(|buf| self.encode(buf))
     }
 }
 
@@ -457,11 +449,40 @@ impl Reply {
 
     /// The reply's wire line.
     pub fn to_line(&self) -> Bytes {
-        let mut buf = BytesMut::with_capacity(64);
-        self.encode(&mut buf);
-        buf.freeze()
+        rendered(|buf| self.encode(buf))
     }
 }
+
+thread_local! {
+    /// Where lines are rendered before being copied out at their size.
+    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+/// The bytes `encode` renders, in an allocation of their own size: one
+/// allocation per line (freezing a growable buffer costs a second one).
+fn rendered(encode: impl FnOnce(&mut BytesMut)) -> Bytes {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            encode(&mut buf);
+            let line = Bytes::copy_from_slice(&buf);
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = BytesMut::new();
+            }
+            line
+        }
+        // Rendering never renders another line meanwhile; if it did, it
+        // would get a buffer of its own.
+        Err(_) => {
+            let mut buf = BytesMut::new();
+            encode(&mut buf);
+            buf.freeze()
+        }
+    })
+}
+
+/// The most the rendering scratch buffer keeps between lines.
+const SCRATCH_KEEP: usize = 4096;
 
 /// Renders a NAMES listing straight from the member list: `NAMES <room>
 /// <nick> ...` lines, each ended once its nicknames pass `line_bytes`, and

@@ -21,7 +21,7 @@ pub type ParseError = ProtocolError;
 /// Every refusal names the verb once it is known, `*` before; see
 /// PROTOCOL.md for the grammar of each command.
 pub fn parse_line(line: &str, limits: &NameLimits) -> Result<Command, ParseError> {
-    if line.contains(['\0', '\r']) {
+    if memchr::memchr2(b'\0', b'\r', line.as_bytes()).is_some() {
         return Err(ProtocolError::new(
             VerbTag::Star,
             ErrorCode::BadSyntax,
