@@ -103,12 +103,6 @@ impl BroadcastLog {
     /// (or held) before the next append: with no reader and no hold, the
     /// log forgets everything it has then.
     pub fn append(&self, line: &[u8]) -> Span {
-        self.append_with(|buf| buf.extend(line))
-    }
-
-    /// Appends what `render` writes (one or more whole lines) and returns
-    /// where it lies, as [`BroadcastLog::append`] does.
-    pub fn append_with(&self, render: impl FnOnce(&mut VecDeque<u8>)) -> Span {
         // Readers are cloned only here, on the room's thread, so a count of
         // one cannot be racing with a new reader.
         let unread = Arc::strong_count(&self.shared) == 1;
@@ -123,7 +117,7 @@ impl BroadcastLog {
             log.buf.reserve(initial);
         }
         let start = log.end();
-        render(&mut log.buf);
+        log.buf.extend(line);
         let excess = log.buf.len().saturating_sub(log.retain);
         if excess > 0 {
             log.buf.drain(..excess);

@@ -175,10 +175,13 @@ impl RoomName {
         if bare.is_empty() {
             return Err(NameError::Empty);
         }
-        if let Some(bad) = bare
-            .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        // Every allowed character is ASCII, so the first byte refused
+        // starts the character to name.
+        if let Some(at) = bare
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
         {
+            let bad = bare[at..].chars().next().unwrap_or('?');
             return Err(NameError::BadChar(bad));
         }
         if bare.len() > max_len {

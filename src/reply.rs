@@ -7,7 +7,6 @@
 //! the same values with its own encoder.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -223,39 +222,20 @@ pub enum Reply {
     Server(String),
 }
 
-/// Where a rendered line goes: a buffer of its own, or straight into a
-/// room's log (a message is then copied once, not twice).
-pub trait LineSink {
-    /// Appends `bytes`.
-    fn put(&mut self, bytes: &[u8]);
-}
-
-impl LineSink for BytesMut {
-    fn put(&mut self, bytes: &[u8]) {
-        self.put_slice(bytes);
-    }
-}
-
-impl LineSink for VecDeque<u8> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.extend(bytes);
-    }
-}
-
 /// Accumulates one wire line: words separated by single spaces, then `\n`.
-struct Line<'a, S: LineSink> {
-    buf: &'a mut S,
+struct Line<'a> {
+    buf: &'a mut BytesMut,
 }
 
-impl<'a, S: LineSink> Line<'a, S> {
-    fn start(buf: &'a mut S, first: &str) -> Self {
-        buf.put(first.as_bytes());
+impl<'a> Line<'a> {
+    fn start(buf: &'a mut BytesMut, first: &str) -> Self {
+        buf.put_slice(first.as_bytes());
         Line { buf }
     }
 
     fn word(self, w: &str) -> Self {
-        self.buf.put(b" ");
-        self.buf.put(w.as_bytes());
+        self.buf.put_u8(b' ');
+        self.buf.put_slice(w.as_bytes());
         self
     }
 
@@ -272,7 +252,7 @@ impl<'a, S: LineSink> Line<'a, S> {
     }
 
     fn end(self) {
-        self.buf.put(b"\n");
+        self.buf.put_u8(b'\n');
     }
 }
 
@@ -293,7 +273,7 @@ fn target_str(t: &FileTarget) -> &str {
 
 impl Event {
     /// Appends the event's wire line to `buf`.
-    pub fn encode<S: LineSink>(&self, buf: &mut S) {
+    pub fn encode(&self, buf: &mut BytesMut) {
         match self {
             Event::Msg { room, from, text } => Line::start(buf, "MSG")
                 .word(room.as_str())
@@ -461,22 +441,28 @@ thread_local! {
 /// The bytes `encode` renders, in an allocation of their own size: one
 /// allocation per line (freezing a growable buffer costs a second one).
 fn rendered(encode: impl FnOnce(&mut BytesMut)) -> Bytes {
+    with_line(encode, Bytes::copy_from_slice)
+}
+
+/// Renders a line with `encode` into a reused buffer and lends it to
+/// `take`: a room copies a message's line straight into its log.
+pub fn with_line<R>(encode: impl FnOnce(&mut BytesMut), take: impl FnOnce(&[u8]) -> R) -> R {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut buf) => {
             buf.clear();
             encode(&mut buf);
-            let line = Bytes::copy_from_slice(&buf);
+            let taken = take(&buf);
             if buf.capacity() > SCRATCH_KEEP {
                 *buf = BytesMut::new();
             }
-            line
+            taken
         }
-        // Rendering never renders another line meanwhile; if it did, it
+        // Nothing renders a line while taking another; if it did, it
         // would get a buffer of its own.
         Err(_) => {
             let mut buf = BytesMut::new();
             encode(&mut buf);
-            buf.freeze()
+            take(&buf)
         }
     })
 }

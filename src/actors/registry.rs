@@ -94,7 +94,7 @@ impl Actor for NickRegistry {
             self.rooms.insert(
                 name.folded().clone(),
                 RoomEntry {
-                    addr: RoomHandle::new(addr),
+                    addr: RoomHandle::new(addr, &name),
                     summary,
                 },
             );
@@ -206,6 +206,7 @@ impl Handler<OpenRoom> for NickRegistry {
                 self.db.clone(),
             )
             .start(),
+            &msg.name,
         );
         self.rooms.insert(
             msg.name.folded().clone(),

@@ -14,7 +14,7 @@ use crate::broadcast_log::{BroadcastLog, Span};
 use crate::config::Config;
 use crate::names::{Folded, Nick, RoomName};
 use crate::protocol::{ErrorCode, ProtocolError, Verb};
-use crate::reply::{encode_names, Event, OkReply, Reply};
+use crate::reply::{encode_names, with_line, Event, OkReply, Reply};
 use crate::room_key;
 use crate::send_queue::SendQueue;
 use crate::storage::{Ack, Database, RoomRecord};
@@ -26,12 +26,27 @@ const NAMES_LINE_BYTES: usize = 400;
 /// actix `Addr` allocates a sender of its own: a session keeps one per room
 /// it is in.
 #[derive(Clone)]
-pub struct RoomHandle(Arc<Addr<Room>>);
+pub struct RoomHandle(Arc<HandleInner>);
+
+#[derive(Debug)]
+struct HandleInner {
+    addr: Addr<Room>,
+    /// `OK MSG <room>`, rendered once for every message said in the room.
+    ok_msg: Bytes,
+}
 
 impl RoomHandle {
-    /// Shares `addr`.
-    pub fn new(addr: Addr<Room>) -> Self {
-        RoomHandle(Arc::new(addr))
+    /// Shares `addr`, the room `name`'s.
+    pub fn new(addr: Addr<Room>, name: &RoomName) -> Self {
+        RoomHandle(Arc::new(HandleInner {
+            addr,
+            ok_msg: Reply::Ok(OkReply::Msg(name.clone())).to_line(),
+        }))
+    }
+
+    /// The `OK MSG` line of this room.
+    pub fn ok_msg(&self) -> Bytes {
+        self.0.ok_msg.clone()
     }
 }
 
@@ -39,7 +54,7 @@ impl std::ops::Deref for RoomHandle {
     type Target = Addr<Room>;
 
     fn deref(&self) -> &Addr<Room> {
-        &self.0
+        &self.0.addr
     }
 }
 
@@ -212,7 +227,7 @@ impl Room {
         if self.members.is_empty() {
             return;
         }
-        let span = self.log.append_with(|buf| event.encode(buf));
+        let span = with_line(|buf| event.encode(buf), |line| self.log.append(line));
         for m in self.members.values_mut() {
             if Some(m.id) != except {
                 m.deliver(&self.log, span);

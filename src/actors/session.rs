@@ -677,7 +677,8 @@ impl Session {
             ack: stored.then(|| self.queue.clone()),
         });
         if !stored {
-            self.send(OkReply::Msg(joined.name.clone()));
+            // A refused push means the connection is already going away.
+            let _ = self.queue.push(joined.addr.ok_msg());
         }
     }
 
