@@ -1,6 +1,6 @@
 //! The floor `chatroom-bench` measures the server against: a bare tokio
 //! broadcast server that speaks just enough of the protocol for the
-//! benchmark (HELLO, NICK, JOIN, MSG, PONG), with no parsing beyond
+//! benchmark (HELLO, NICK, JOIN, MSG, INFO, PONG), with no parsing beyond
 //! splitting words, no limits, no store and no actors.
 //!
 //! ```sh
@@ -17,7 +17,7 @@
 //! gives the machine's own floor for each scenario, so a figure can be
 //! read as a ratio against it. It trusts its clients: not a server to run.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -29,6 +29,9 @@ use tokio::sync::mpsc;
 
 /// Who is in which room: each member's id and the channel to its writer.
 type Rooms = Rc<RefCell<HashMap<String, Vec<(u64, mpsc::UnboundedSender<Bytes>)>>>>;
+
+/// How many clients have a nickname (for `INFO`).
+type Users = Rc<Cell<u64>>;
 
 fn main() -> anyhow::Result<()> {
     // `ADDR` or `--listen ADDR`, so that scripts start it as they start
@@ -50,16 +53,17 @@ async fn serve(addr: String) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     println!("baseline_server listening on {}", listener.local_addr()?);
     let rooms: Rooms = Rc::default();
+    let users: Users = Rc::default();
     let mut next_id = 0u64;
     loop {
         let (stream, _) = listener.accept().await?;
         next_id += 1;
-        tokio::task::spawn_local(connection(stream, next_id, rooms.clone()));
+        tokio::task::spawn_local(connection(stream, next_id, rooms.clone(), users.clone()));
     }
 }
 
 /// One client: reads its lines and answers them until it goes away.
-async fn connection(stream: TcpStream, id: u64, rooms: Rooms) {
+async fn connection(stream: TcpStream, id: u64, rooms: Rooms, users: Users) {
     // Latency is what the baseline is for: no Nagle, as for the server.
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
@@ -85,6 +89,9 @@ async fn connection(stream: TcpStream, id: u64, rooms: Rooms) {
         let mut words = line.splitn(3, ' ');
         let reply = match (words.next(), words.next(), words.next()) {
             (Some("NICK"), Some(name), None) => {
+                if nick.is_empty() {
+                    users.set(users.get() + 1);
+                }
                 nick = name.to_owned();
                 format!("OK NICK {nick}\n")
             }
@@ -108,6 +115,11 @@ async fn connection(stream: TcpStream, id: u64, rooms: Rooms) {
                 }
                 format!("OK MSG {room}\n")
             }
+            (Some("INFO"), None, _) => format!("INFO users {}\nOK INFO\n", users.get()),
+            (Some("INFO"), Some(room), _) => {
+                let members = rooms.borrow().get(room).map_or(0, Vec::len);
+                format!("INFO {room} members {members}\nOK INFO\n")
+            }
             (Some("PONG"), _, _) => continue,
             (Some(other), _, _) => format!("OK {other}\n"),
             (None, _, _) => continue,
@@ -115,6 +127,9 @@ async fn connection(stream: TcpStream, id: u64, rooms: Rooms) {
         if tx.send(Bytes::from(reply)).is_err() {
             break;
         }
+    }
+    if !nick.is_empty() {
+        users.set(users.get() - 1);
     }
     let mut rooms = rooms.borrow_mut();
     for room in joined {
