@@ -42,7 +42,7 @@ use tracing::{error, info};
 
 use crate::names::{Folded, Nick, RoomName};
 use crate::protocol::{ErrorCode, ProtocolError, Verb};
-use crate::reply::{OkReply, Reply};
+use crate::reply::Reply;
 use crate::send_queue::SendQueue;
 
 /// Messages of one room kept in one segment row at most: reading a room's
@@ -201,8 +201,8 @@ pub struct Loaded {
 pub struct Ack {
     /// The sender's queue.
     pub queue: SendQueue,
-    /// The room, as the reply names it.
-    pub room: RoomName,
+    /// The room's `OK MSG` line, sent once the message is stored.
+    pub ok: Bytes,
 }
 
 enum Request {
@@ -473,16 +473,13 @@ fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
     Ok(Loaded { rooms, files })
 }
 
-fn ack_reply(ok: bool, room: &RoomName) -> Reply {
-    if ok {
-        Reply::Ok(OkReply::Msg(room.clone()))
-    } else {
-        Reply::Err(ProtocolError::new(
-            Verb::Msg,
-            ErrorCode::Internal,
-            "the message could not be stored",
-        ))
-    }
+/// What a sender hears when its message could not be stored.
+fn store_failed() -> Reply {
+    Reply::Err(ProtocolError::new(
+        Verb::Msg,
+        ErrorCode::Internal,
+        "the message could not be stored",
+    ))
 }
 
 /// Appends `rows` to `out` as a JSON array of `[seq, time_ms, sender, text]`.
@@ -542,7 +539,7 @@ fn push_json_string(out: &mut String, s: &str) {
 }
 
 fn ack_failed(ack: Ack) {
-    ack.queue.ack(ack_reply(false, &ack.room).to_line());
+    ack.queue.ack(store_failed().to_line());
 }
 
 /// The database thread: group commits until every handle is dropped.
@@ -839,7 +836,11 @@ impl Writer {
             let entry = grouped
                 .entry(ack.queue.key())
                 .or_insert_with(|| (ack.queue.clone(), BytesMut::new(), 0));
-            ack_reply(ok && committed, &ack.room).encode(&mut entry.1);
+            if ok && committed {
+                entry.1.extend_from_slice(&ack.ok);
+            } else {
+                store_failed().encode(&mut entry.1);
+            }
             entry.2 += 1;
         }
         self.answer(Answer::Acks(
@@ -869,6 +870,7 @@ pub fn schema_version(path: &Path) -> rusqlite::Result<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reply::OkReply;
     use crate::send_queue::run_writer;
     use tokio::io::AsyncReadExt;
 
@@ -989,7 +991,7 @@ mod tests {
         queue.expect_ack();
         let ack = Ack {
             queue: queue.clone(),
-            room: r.clone(),
+            ok: Reply::Ok(OkReply::Msg(r.clone())).to_line(),
         };
         db.append(r, seq, SystemTime::now(), nick("a"), text, Some(ack));
     }

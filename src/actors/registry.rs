@@ -83,18 +83,19 @@ impl Actor for NickRegistry {
                 topic: record.topic.clone(),
                 listed: record.owner.is_some(),
             };
-            let addr = Room::restore(
+            let room = Room::restore(
                 name.clone(),
                 record,
                 ctx.address(),
                 &self.config,
                 db.clone(),
-            )
-            .start();
+            );
+            let ok_msg = room.ok_msg();
+            let addr = room.start();
             self.rooms.insert(
                 name.folded().clone(),
                 RoomEntry {
-                    addr: RoomHandle::new(addr, &name),
+                    addr: RoomHandle::new(addr, ok_msg),
                     summary,
                 },
             );
@@ -198,16 +199,14 @@ impl Handler<OpenRoom> for NickRegistry {
                 return MessageResult(entry.addr.clone());
             }
         }
-        let addr = RoomHandle::new(
-            Room::new(
-                msg.name.clone(),
-                ctx.address(),
-                &self.config,
-                self.db.clone(),
-            )
-            .start(),
-            &msg.name,
+        let room = Room::new(
+            msg.name.clone(),
+            ctx.address(),
+            &self.config,
+            self.db.clone(),
         );
+        let ok_msg = room.ok_msg();
+        let addr = RoomHandle::new(room.start(), ok_msg);
         self.rooms.insert(
             msg.name.folded().clone(),
             RoomEntry {

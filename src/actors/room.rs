@@ -36,12 +36,9 @@ struct HandleInner {
 }
 
 impl RoomHandle {
-    /// Shares `addr`, the room `name`'s.
-    pub fn new(addr: Addr<Room>, name: &RoomName) -> Self {
-        RoomHandle(Arc::new(HandleInner {
-            addr,
-            ok_msg: Reply::Ok(OkReply::Msg(name.clone())).to_line(),
-        }))
+    /// Shares `addr`, with the room's `OK MSG` line ([`Room::ok_msg`]).
+    pub fn new(addr: Addr<Room>, ok_msg: Bytes) -> Self {
+        RoomHandle(Arc::new(HandleInner { addr, ok_msg }))
     }
 
     /// The `OK MSG` line of this room.
@@ -159,6 +156,8 @@ pub struct Room {
     /// Where messages and the room itself are stored, when history is on;
     /// a stored room outlives its last member.
     db: Option<Database>,
+    /// `OK MSG <room>`, rendered once for every message said here.
+    ok_msg: Bytes,
 }
 
 impl Room {
@@ -170,6 +169,7 @@ impl Room {
         db: Option<Database>,
     ) -> Self {
         Room {
+            ok_msg: Reply::Ok(OkReply::Msg(name.clone())).to_line(),
             name,
             registry,
             max_members: config.limits.max_room_members,
@@ -203,6 +203,11 @@ impl Room {
             messages: record.messages,
             ..Room::new(name, registry, config, Some(db))
         }
+    }
+
+    /// The room's `OK MSG` line, for its handle.
+    pub fn ok_msg(&self) -> Bytes {
+        self.ok_msg.clone()
     }
 
     fn record(&self) -> RoomRecord {
@@ -574,7 +579,7 @@ impl Handler<Say> for Room {
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             let ack = msg.ack.map(|queue| Ack {
                 queue,
-                room: self.name.clone(),
+                ok: self.ok_msg.clone(),
             });
             db.append(
                 &self.name,
