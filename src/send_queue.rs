@@ -474,13 +474,15 @@ struct Rare {
 ///
 /// Not a task of its own: the connection's [`Link`](crate::link::Link)
 /// polls it from the session's context, so a connection costs one task.
-/// Everything queued at a wake-up goes out with one write; a file body is
-/// read and written one chunk at a time, each written before the next is
-/// read.
+/// Everything queued at a wake-up goes out in vectored writes straight
+/// from the queue (one covers up to 64 lines and spans of one room's log);
+/// a file body is read and written one chunk at a time, each written
+/// before the next is read.
 #[derive(Debug)]
 pub struct Writer {
     queue: SendQueue,
-    /// Taken from the queue; `out[pos..]` is still to be written.
+    /// A chunk of a file body; `out[pos..]` is still to be written
+    /// (lines are written from the queue, in place).
     out: Vec<u8>,
     pos: usize,
     rare: Option<Box<Rare>>,
@@ -564,7 +566,7 @@ impl Writer {
                 }
                 Poll::Pending => {
                     if self.out.capacity() > 0 {
-                        // Idle connections keep no buffer.
+                        // A download's chunk buffer, done with.
                         self.out = Vec::new();
                     }
                     if self.rare.as_ref().is_some_and(|r| r.deadline.is_none()) {
