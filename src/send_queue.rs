@@ -31,7 +31,7 @@ use crate::broadcast_log::{BroadcastLog, LogReader, Span};
 /// How much the writer hands to one write call at most.
 const MAX_BATCH: usize = 64 * 1024;
 /// How many pieces (lines, parts of a log) one write gathers at most.
-const MAX_SLICES: usize = 64;
+const MAX_SLICES: usize = 16;
 /// How long a closing connection may take to flush what is queued.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// The best-effort notice for a client dropped for not reading.
@@ -329,7 +329,11 @@ impl SendQueue {
             });
         }
         let mut dropped = false;
-        let written = {
+        // Nothing to gather (idle, or a file body next): no slices to set up.
+        let gather = matches!(q.items.front(), Some(Item::Line(_) | Item::Log(..)));
+        let written = if !gather {
+            None
+        } else {
             // One log locked per write: the first span's. Spans of other
             // rooms' logs wait for the next write.
             let view = q.items.iter().take(MAX_SLICES).find_map(|item| match item {
@@ -475,7 +479,7 @@ struct Rare {
 /// Not a task of its own: the connection's [`Link`](crate::link::Link)
 /// polls it from the session's context, so a connection costs one task.
 /// Everything queued at a wake-up goes out in vectored writes straight
-/// from the queue (one covers up to 64 lines and spans of one room's log);
+/// from the queue (one covers up to 16 lines and spans of one room's log);
 /// a file body is read and written one chunk at a time, each written
 /// before the next is read.
 #[derive(Debug)]
