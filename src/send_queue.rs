@@ -31,7 +31,7 @@ use crate::broadcast_log::{BroadcastLog, LogReader, Span};
 /// How much the writer hands to one write call at most.
 const MAX_BATCH: usize = 64 * 1024;
 /// How many pieces (lines, parts of a log) one write gathers at most.
-const MAX_SLICES: usize = 16;
+const MAX_SLICES: usize = 64;
 /// How long a closing connection may take to flush what is queued.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// The best-effort notice for a client dropped for not reading.
@@ -340,17 +340,15 @@ impl SendQueue {
                 Item::Log(reader, _) => Some(reader.view()),
                 _ => None,
             });
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-            let mut count = 0;
+            let mut slices = Slices::for_items(q.items.len());
             let mut total = 0;
             for item in &q.items {
-                if count + 2 > MAX_SLICES || total >= MAX_BATCH {
+                if slices.len() + 2 > slices.limit() || total >= MAX_BATCH {
                     break;
                 }
                 match item {
                     Item::Line(line) => {
-                        slices[count] = IoSlice::new(line);
-                        count += 1;
+                        slices.push(IoSlice::new(line));
                         total += line.len();
                     }
                     Item::Log(reader, span) => {
@@ -365,8 +363,7 @@ impl SendQueue {
                         };
                         for part in [front, back] {
                             if !part.is_empty() {
-                                slices[count] = IoSlice::new(part);
-                                count += 1;
+                                slices.push(IoSlice::new(part));
                                 total += part.len();
                             }
                         }
@@ -377,8 +374,8 @@ impl SendQueue {
                     Item::Body(_) => break,
                 }
             }
-            (count > 0 && !dropped)
-                .then(|| Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count]))
+            (slices.len() > 0 && !dropped)
+                .then(|| Pin::new(&mut *io).poll_write_vectored(cx, slices.as_slice()))
         };
         if dropped {
             let mid_line = q.mid_line;
@@ -424,6 +421,62 @@ impl SendQueue {
                 Poll::Pending
             }
             state => Poll::Ready(state),
+        }
+    }
+}
+
+/// The pieces one vectored write gathers. A queue of one or two items,
+/// as most are at a moderate rate, needs a few, kept on the stack: setting
+/// up room for many on every write cost more than the copy it saves. A
+/// longer queue gets room for [`MAX_SLICES`] on the heap, once per write.
+struct Slices<'a> {
+    few: [IoSlice<'a>; FEW_SLICES],
+    many: Vec<IoSlice<'a>>,
+    len: usize,
+}
+
+/// Slices kept on the stack: two items' worth (a span may be two).
+const FEW_SLICES: usize = 4;
+
+impl<'a> Slices<'a> {
+    fn for_items(items: usize) -> Self {
+        Slices {
+            few: [IoSlice::new(&[]); FEW_SLICES],
+            many: if items * 2 > FEW_SLICES {
+                Vec::with_capacity(MAX_SLICES)
+            } else {
+                Vec::new()
+            },
+            len: 0,
+        }
+    }
+
+    fn limit(&self) -> usize {
+        if self.many.capacity() > 0 {
+            MAX_SLICES
+        } else {
+            FEW_SLICES
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, slice: IoSlice<'a>) {
+        if self.many.capacity() > 0 {
+            self.many.push(slice);
+        } else {
+            self.few[self.len] = slice;
+        }
+        self.len += 1;
+    }
+
+    fn as_slice(&self) -> &[IoSlice<'a>] {
+        if self.many.capacity() > 0 {
+            &self.many
+        } else {
+            &self.few[..self.len]
         }
     }
 }
@@ -479,7 +532,7 @@ struct Rare {
 /// Not a task of its own: the connection's [`Link`](crate::link::Link)
 /// polls it from the session's context, so a connection costs one task.
 /// Everything queued at a wake-up goes out in vectored writes straight
-/// from the queue (one covers up to 16 lines and spans of one room's log);
+/// from the queue (one covers up to 64 lines and spans of one room's log);
 /// a file body is read and written one chunk at a time, each written
 /// before the next is read.
 #[derive(Debug)]
