@@ -118,7 +118,7 @@ async fn connection(stream: TcpStream, id: u64, rooms: Rooms, users: Users) {
             (Some("INFO"), None, _) => format!("INFO users {}\nOK INFO\n", users.get()),
             (Some("INFO"), Some(room), _) => {
                 let members = rooms.borrow().get(room).map_or(0, Vec::len);
-                format!("INFO {room} members {members}\nOK INFO\n")
+                format!("INFO {room} members {members}\nOK INFO {room}\n")
             }
             (Some("PONG"), _, _) => continue,
             (Some(other), _, _) => format!("OK {other}\n"),

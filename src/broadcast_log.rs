@@ -174,16 +174,6 @@ impl LogReader {
         }
     }
 
-    /// Appends to `out` the first `max` bytes (at most) of `span`, and
-    /// returns how many; `None` if the log no longer has them.
-    pub fn copy_to(&self, span: Span, max: usize, out: &mut Vec<u8>) -> Option<usize> {
-        let view = self.view();
-        let (front, back) = view.slices(span, max)?;
-        out.extend_from_slice(front);
-        out.extend_from_slice(back);
-        Some(front.len() + back.len())
-    }
-
     /// Lets go of the log once this reader's spans are all written: if no
     /// other queue reads it, its bytes are freed now rather than at the
     /// room's next line, so a quiet room keeps nothing.
@@ -236,9 +226,19 @@ impl LogView<'_> {
 mod tests {
     use super::*;
 
+    /// Appends to `out` the first `max` bytes (at most) of `span`, and
+    /// returns how many; `None` if the log no longer has them.
+    fn copy_to(r: &LogReader, span: Span, max: usize, out: &mut Vec<u8>) -> Option<usize> {
+        let view = r.view();
+        let (front, back) = view.slices(span, max)?;
+        out.extend_from_slice(front);
+        out.extend_from_slice(back);
+        Some(front.len() + back.len())
+    }
+
     fn read_all(r: &LogReader, span: Span) -> Option<Vec<u8>> {
         let mut out = Vec::new();
-        r.copy_to(span, usize::MAX, &mut out).map(|_| out)
+        copy_to(r, span, usize::MAX, &mut out).map(|_| out)
     }
 
     #[test]
@@ -255,7 +255,7 @@ mod tests {
         };
         assert_eq!(read_all(&r, both).unwrap(), b"JOIN #a x\nJOIN #a y\n");
         let mut out = Vec::new();
-        assert_eq!(r.copy_to(both, 4, &mut out), Some(4));
+        assert_eq!(copy_to(&r, both, 4, &mut out), Some(4));
         assert_eq!(out, b"JOIN");
     }
 
