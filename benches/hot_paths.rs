@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use chatroom::broadcast_log::BroadcastLog;
-use chatroom::names::{NameLimits, Nick, RoomName};
-use chatroom::parser::parse_line;
-use chatroom::reply::Event;
+use chatroom::core::names::{NameLimits, Nick, RoomName};
+use chatroom::core::Event;
+use chatroom::proto::native::parser::parse_line;
 use chatroom::send_queue::{run_writer, SendQueue};
+use chatroom::transport::broadcast_log::BroadcastLog;
 
 /// Fan-out sizes: a busy room and a big one.
 const MEMBERS: [usize; 3] = [10, 200, 1000];

@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use chatroom::client::ServerLine;
-use chatroom::protocol::ErrorCode;
-use chatroom::reply::{Event, OkReply, Reply};
+use chatroom::core::ErrorCode;
+use chatroom::core::Event;
+use chatroom::proto::native::render::{OkReply, Reply};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;

@@ -29,8 +29,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use chatroom::client::ServerLine;
-use chatroom::protocol::{ErrorCode, ProtocolError};
-use chatroom::reply::{Event, OkReply, Reply};
+use chatroom::core::ErrorCode;
+use chatroom::core::Event;
+use chatroom::proto::native::render::{OkReply, Reply};
+use chatroom::proto::native::verb::ProtocolError;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -333,7 +335,7 @@ impl Collector {
         Ok(Body {
             temp,
             size,
-            sha256: chatroom::files::hex(&hasher.finalize()),
+            sha256: chatroom::core::files::content::hex(&hasher.finalize()),
             write_error,
         })
     }

@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use chatroom::client::ServerLine;
-use chatroom::protocol::{ErrorCode, ProtocolError};
-use chatroom::reply::{OkReply, Reply};
+use chatroom::core::ErrorCode;
+use chatroom::proto::native::render::{OkReply, Reply};
+use chatroom::proto::native::verb::ProtocolError;
 use sha2::{Digest, Sha256};
 use tokio::fs::File;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -239,7 +240,7 @@ async fn send_body(
         bail!("the file shrank during the upload: {sent} of {size} bytes");
     }
     out.flush().await?;
-    Ok(chatroom::files::hex(&hasher.finalize()))
+    Ok(chatroom::core::files::content::hex(&hasher.finalize()))
 }
 
 fn refused(what: &str, e: &ProtocolError) -> anyhow::Error {

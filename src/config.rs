@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::names::NameLimits;
+use crate::core::names::NameLimits;
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -267,12 +267,12 @@ impl Config {
         at_most(
             "limits.max_nick_len",
             l.max_nick_len,
-            crate::client::NAME_LIMIT,
+            crate::proto::native::client::NAME_LIMIT,
         )?;
         at_most(
             "limits.max_room_len",
             l.max_room_len,
-            crate::client::NAME_LIMIT,
+            crate::proto::native::client::NAME_LIMIT,
         )?;
         at_least("limits.max_clients", l.max_clients, 1)?;
         at_least("limits.max_rooms_per_user", l.max_rooms_per_user, 1)?;

@@ -26,7 +26,7 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::broadcast_log::{BroadcastLog, LogReader, Span};
+use crate::transport::broadcast_log::{BroadcastLog, LogReader, Span};
 
 /// How much the writer hands to one write call at most.
 const MAX_BATCH: usize = 64 * 1024;
@@ -304,7 +304,7 @@ impl SendQueue {
 
     /// More than a quarter of the limit is waiting, counting `in_flight`
     /// bytes the writer took but has not written yet: the connection's
-    /// [`Link`](crate::link::Link) stops reading the client until it is
+    /// [`Link`](crate::transport::link::Link) stops reading the client until it is
     /// written, so that a server behind on its output takes in no more
     /// work meanwhile.
     pub fn is_backlogged(&self, in_flight: usize) -> bool {
@@ -529,7 +529,7 @@ struct Rare {
 
 /// Drains one [`SendQueue`] into a socket, a poll at a time.
 ///
-/// Not a task of its own: the connection's [`Link`](crate::link::Link)
+/// Not a task of its own: the connection's [`Link`](crate::transport::link::Link)
 /// polls it from the session's context, so a connection costs one task.
 /// Everything queued at a wake-up goes out in vectored writes straight
 /// from the queue (one covers up to 64 lines and spans of one room's log);

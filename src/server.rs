@@ -17,16 +17,18 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
-use crate::actors::files::FileStore;
-use crate::actors::session::{IdleCheck, Shutdown};
-use crate::actors::{NickRegistry, Session};
 use crate::config::Config;
-use crate::flood::FloodRule;
-use crate::idle::IdleWheel;
-use crate::names::NameLimits;
-use crate::protocol::{ErrorCode, ProtocolError, VerbTag};
-use crate::reply::Reply;
+use crate::core::directory::NickRegistry;
+use crate::core::files::FileStore;
+use crate::core::flood::FloodRule;
+use crate::core::names::NameLimits;
+use crate::core::ErrorCode;
+use crate::proto::native::render::Reply;
+use crate::proto::native::session::Session;
+use crate::proto::native::session::{IdleCheck, Shutdown};
+use crate::proto::native::verb::{ProtocolError, VerbTag};
 use crate::storage::{Database, Loaded, Relay, StorageError};
+use crate::transport::idle::IdleWheel;
 
 /// Connections waiting to be accepted.
 const LISTEN_BACKLOG: u32 = 1024;
@@ -138,9 +140,11 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     let dir = &config.files.dir;
     let indexed: HashSet<String> = loaded.files.iter().map(|f| f.id.clone()).collect();
     let (removed, present) =
-        crate::files::prepare_dir(dir, &indexed).map_err(|source| ServerError::Files {
-            dir: dir.display().to_string(),
-            source,
+        crate::core::files::content::prepare_dir(dir, &indexed).map_err(|source| {
+            ServerError::Files {
+                dir: dir.display().to_string(),
+                source,
+            }
         })?;
     if removed > 0 {
         info!(removed, dir = %dir.display(), "removed files no index entry points to");

@@ -40,9 +40,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 use tracing::{error, info};
 
-use crate::names::{Folded, Nick, RoomName};
-use crate::protocol::{ErrorCode, ProtocolError, Verb};
-use crate::reply::Reply;
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::ErrorCode;
+use crate::proto::native::render::Reply;
+use crate::proto::native::verb::{ProtocolError, Verb};
 use crate::send_queue::SendQueue;
 
 /// Messages of one room kept in one segment row at most: reading a room's
@@ -870,7 +871,7 @@ pub fn schema_version(path: &Path) -> rusqlite::Result<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reply::OkReply;
+    use crate::proto::native::render::OkReply;
     use crate::send_queue::run_writer;
     use tokio::io::AsyncReadExt;
 

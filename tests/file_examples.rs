@@ -143,7 +143,7 @@ fn drop_fails(addr: std::net::SocketAddr, nick: &str, target: &str, path: &Path)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    chatroom::files::hex(&Sha256::digest(bytes))
+    chatroom::core::files::content::hex(&Sha256::digest(bytes))
 }
 
 /// Deterministic noise (xorshift), so that a failure can be replayed.

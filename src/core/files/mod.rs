@@ -4,6 +4,8 @@
 //! this actor's messages, so the storage layer can move it into the
 //! database without changing its users.
 
+pub mod content;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -11,12 +13,12 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 use tracing::{info, warn};
 
-use crate::client::NAME_LIMIT;
 use crate::config::FilesConfig;
-use crate::files::content_path;
-use crate::names::{Nick, RoomName};
-use crate::parser::FileTarget;
+use crate::core::names::{Nick, RoomName};
+use crate::core::FileTarget;
+use crate::proto::native::client::NAME_LIMIT;
 use crate::storage::{Database, FileRecord};
+use content::content_path;
 
 /// One shared file, as the index knows it.
 #[derive(Debug, Clone)]
@@ -41,7 +43,11 @@ impl SharedFile {
     /// Whether a client with `nick`, in rooms matching `in_room`, may fetch
     /// it: room files by the room's members, private files by the sender
     /// and by whoever holds the recipient's nickname.
-    pub fn may_fetch(&self, nick: &Nick, in_room: impl Fn(&crate::names::Folded) -> bool) -> bool {
+    pub fn may_fetch(
+        &self,
+        nick: &Nick,
+        in_room: impl Fn(&crate::core::names::Folded) -> bool,
+    ) -> bool {
         match &self.target {
             FileTarget::Room(room) => in_room(room.folded()),
             FileTarget::User(to) => {

@@ -8,10 +8,11 @@ mod grammar;
 #[cfg(test)]
 mod tests;
 
-pub use command::{Command, FileTarget};
+pub use command::Command;
 
-use crate::names::NameLimits;
-use crate::protocol::{ErrorCode, ProtocolError, Verb, VerbTag};
+use crate::core::names::NameLimits;
+use crate::core::ErrorCode;
+use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
 /// A line that could not be parsed: the protocol error to answer with.
 pub type ParseError = ProtocolError;

@@ -1,16 +1,7 @@
 //! The typed commands a client can send.
 
-use crate::names::{Nick, RoomName};
-use crate::protocol::Verb;
-
-/// Where a `FILE` upload goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileTarget {
-    /// A room (written with its `#`).
-    Room(RoomName),
-    /// A user.
-    User(Nick),
-}
+use super::super::verb::Verb;
+use crate::core::{FileTarget, Nick, RoomName};
 
 /// One parsed client line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,10 +17,12 @@ use std::str::FromStr;
 
 use bytes::Bytes;
 
-use crate::names::{NameError, Nick, RoomName};
-use crate::parser::FileTarget;
-use crate::protocol::{ErrorCode, ProtocolError, Verb, VerbTag};
-use crate::reply::{Event, OkReply, Reply};
+use crate::core::names::{NameError, Nick, RoomName};
+use crate::core::ErrorCode;
+use crate::core::Event;
+use crate::core::FileTarget;
+use crate::proto::native::render::{OkReply, Reply};
+use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
 /// The longest nickname or room name (without `#`) accepted in a server line.
 ///
@@ -893,7 +895,10 @@ mod tests {
     fn unknown_verb_star_reads_as_star() {
         // A client line "* x" has no readable verb: it is answered with `*`,
         // which reads back as such.
-        let refused = crate::parser::parse_line("* x", &crate::names::NameLimits::default());
+        let refused = crate::proto::native::parser::parse_line(
+            "* x",
+            &crate::core::names::NameLimits::default(),
+        );
         let sent: ServerLine = Reply::Err(refused.unwrap_err()).into();
         let line = render(&sent);
         assert_eq!(line, "ERR * UNKNOWN_COMMAND try HELP\n");

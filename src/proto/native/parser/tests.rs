@@ -2,9 +2,11 @@
 
 use proptest::prelude::*;
 
-use super::{announced_body_len, parse_line, Command, FileTarget};
-use crate::names::{NameLimits, Nick, RoomName};
-use crate::protocol::{ErrorCode, Verb, VerbTag};
+use super::{announced_body_len, parse_line, Command};
+use crate::core::names::{NameLimits, Nick, RoomName};
+use crate::core::ErrorCode;
+use crate::core::FileTarget;
+use crate::proto::native::verb::{Verb, VerbTag};
 
 use ErrorCode::{BadNick, BadRoom, BadSyntax, NoSuchNick, UnknownCommand};
 

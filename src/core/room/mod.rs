@@ -1,5 +1,9 @@
 //! A room: its members, owner, key and topic, and the fan-out of messages.
 
+mod report;
+
+pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -8,16 +12,18 @@ use actix::prelude::*;
 use actix::WeakAddr;
 use bytes::{Bytes, BytesMut};
 
-use super::registry::{NickRegistry, RoomChanged, RoomClosed, RoomSummary};
-use super::{MemberQueue, Session, SessionId};
-use crate::broadcast_log::{BroadcastLog, Span};
+use super::member::{MemberQueue, SessionId};
 use crate::config::Config;
-use crate::names::{Folded, Nick, RoomName};
-use crate::protocol::{ErrorCode, ProtocolError, Verb};
-use crate::reply::{encode_names, with_line, Event, OkReply, Reply};
-use crate::room_key;
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::room_key;
+use crate::core::ErrorCode;
+use crate::core::Event;
+use crate::proto::native::render::{encode_names, with_line, OkReply, Reply};
+use crate::proto::native::session::Session;
+use crate::proto::native::verb::{ProtocolError, Verb};
 use crate::send_queue::SendQueue;
 use crate::storage::{Ack, Database, RoomRecord};
+use crate::transport::broadcast_log::{BroadcastLog, Span};
 
 /// NAMES lines are split after this many bytes of nicknames.
 const NAMES_LINE_BYTES: usize = 400;
@@ -138,7 +144,7 @@ impl Member {
 /// One chat room.
 pub struct Room {
     name: RoomName,
-    registry: Addr<NickRegistry>,
+    reports: Reports,
     max_members: usize,
     /// Members by folded nickname: sorted for NAMES, found by the
     /// [`MemberKey`] in each message. One map, not one per lookup: a
@@ -162,16 +168,11 @@ pub struct Room {
 
 impl Room {
     /// A new, empty room; its first joiner becomes the owner.
-    pub fn new(
-        name: RoomName,
-        registry: Addr<NickRegistry>,
-        config: &Config,
-        db: Option<Database>,
-    ) -> Self {
+    pub fn new(name: RoomName, reports: Reports, config: &Config, db: Option<Database>) -> Self {
         Room {
             ok_msg: Reply::Ok(OkReply::Msg(name.clone())).to_line(),
             name,
-            registry,
+            reports,
             max_members: config.limits.max_room_members,
             members: BTreeMap::new(),
             log: BroadcastLog::new(config.limits.sendq_bytes),
@@ -188,20 +189,20 @@ impl Room {
     pub fn restore(
         name: RoomName,
         record: RoomRecord,
-        registry: Addr<NickRegistry>,
+        reports: Reports,
         config: &Config,
         db: Database,
     ) -> Self {
         let max_nick = config.limits.max_nick_len;
         Room {
-            owner: record
-                .owner
-                .and_then(|o| Nick::parse(&o, max_nick.max(crate::client::NAME_LIMIT)).ok()),
+            owner: record.owner.and_then(|o| {
+                Nick::parse(&o, max_nick.max(crate::proto::native::client::NAME_LIMIT)).ok()
+            }),
             key_hash: record.key_hash,
             topic: record.topic,
             created: record.created,
             messages: record.messages,
-            ..Room::new(name, registry, config, Some(db))
+            ..Room::new(name, reports, config, Some(db))
         }
     }
 
@@ -311,17 +312,17 @@ impl Room {
         }
     }
 
-    /// Tells the registry what changed, or closes the room once empty
+    /// Tells the directory what changed, or closes the room once empty
     /// (unless it is stored: then it waits, empty, for its next member).
     fn changed(&mut self, ctx: &mut Context<Self>) {
         if self.members.is_empty() && self.db.is_none() {
-            self.registry.do_send(RoomClosed {
+            self.reports.closed.do_send(RoomClosed {
                 name: self.name.folded().clone(),
                 addr: ctx.address(),
             });
             ctx.stop();
         } else {
-            self.registry.do_send(RoomChanged {
+            self.reports.changed.do_send(RoomChanged {
                 summary: self.summary(),
             });
         }

@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::codec::{Frame, FrameReader, LineCodec};
+use crate::proto::native::codec::{Frame, FrameReader, LineCodec};
 use crate::send_queue::{Writer, WriterEnd};
 
 /// Frames read in a row before queued output gets its turn: replies to a

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
 
-use crate::files::hex;
+use crate::core::files::content::hex;
 
 /// Memory per hash in KiB: enough to make guessing costly, small enough
 /// that a burst of JOINs cannot exhaust memory.

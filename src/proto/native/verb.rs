@@ -1,8 +1,10 @@
-//! The protocol's shared vocabulary: verbs, error codes and the error value
-//! every layer answers a client with.
+//! The native protocol's verbs, and the error value it answers a client
+//! with: `ERR <VERB> <CODE> <text>`.
 
 use std::borrow::Cow;
 use std::fmt;
+
+use crate::core::ErrorCode;
 
 /// A command verb the server knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,114 +151,6 @@ impl VerbTag {
 impl From<Verb> for VerbTag {
     fn from(v: Verb) -> Self {
         VerbTag::Known(v)
-    }
-}
-
-/// The protocol's error codes; the code is for programs and never changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// The verb is not known.
-    UnknownCommand,
-    /// The arguments do not fit the command's grammar.
-    BadSyntax,
-    /// The line was longer than `limits.max_line_bytes`.
-    LineTooLong,
-    /// The line was not valid UTF-8.
-    BadUtf8,
-    /// The command needs a nickname first.
-    NoNick,
-    /// The nickname is not valid.
-    BadNick,
-    /// The nickname is taken.
-    NickInUse,
-    /// The room name is not valid.
-    BadRoom,
-    /// A private room's key was missing or wrong.
-    BadKey,
-    /// The client is not in that room.
-    NotInRoom,
-    /// No user has that nickname.
-    NoSuchNick,
-    /// No room has that name.
-    NoSuchRoom,
-    /// Only the room's owner may do that.
-    NotOwner,
-    /// No file with that id may be fetched by this client.
-    NoSuchFile,
-    /// The announced file is larger than `files.max_bytes`.
-    FileTooLarge,
-    /// Flood control refused the command.
-    RateLimited,
-    /// The room has `limits.max_room_members` members.
-    RoomFull,
-    /// The server has `limits.max_clients` connections.
-    ServerFull,
-    /// The client is in `limits.max_rooms_per_user` rooms.
-    TooManyRooms,
-    /// Something went wrong inside the server.
-    Internal,
-}
-
-impl ErrorCode {
-    /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 20] = [
-        ErrorCode::UnknownCommand,
-        ErrorCode::BadSyntax,
-        ErrorCode::LineTooLong,
-        ErrorCode::BadUtf8,
-        ErrorCode::NoNick,
-        ErrorCode::BadNick,
-        ErrorCode::NickInUse,
-        ErrorCode::BadRoom,
-        ErrorCode::BadKey,
-        ErrorCode::NotInRoom,
-        ErrorCode::NoSuchNick,
-        ErrorCode::NoSuchRoom,
-        ErrorCode::NotOwner,
-        ErrorCode::NoSuchFile,
-        ErrorCode::FileTooLarge,
-        ErrorCode::RateLimited,
-        ErrorCode::RoomFull,
-        ErrorCode::ServerFull,
-        ErrorCode::TooManyRooms,
-        ErrorCode::Internal,
-    ];
-
-    /// The code as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::UnknownCommand => "UNKNOWN_COMMAND",
-            ErrorCode::BadSyntax => "BAD_SYNTAX",
-            ErrorCode::LineTooLong => "LINE_TOO_LONG",
-            ErrorCode::BadUtf8 => "BAD_UTF8",
-            ErrorCode::NoNick => "NO_NICK",
-            ErrorCode::BadNick => "BAD_NICK",
-            ErrorCode::NickInUse => "NICK_IN_USE",
-            ErrorCode::BadRoom => "BAD_ROOM",
-            ErrorCode::BadKey => "BAD_KEY",
-            ErrorCode::NotInRoom => "NOT_IN_ROOM",
-            ErrorCode::NoSuchNick => "NO_SUCH_NICK",
-            ErrorCode::NoSuchRoom => "NO_SUCH_ROOM",
-            ErrorCode::NotOwner => "NOT_OWNER",
-            ErrorCode::NoSuchFile => "NO_SUCH_FILE",
-            ErrorCode::FileTooLarge => "FILE_TOO_LARGE",
-            ErrorCode::RateLimited => "RATE_LIMITED",
-            ErrorCode::RoomFull => "ROOM_FULL",
-            ErrorCode::ServerFull => "SERVER_FULL",
-            ErrorCode::TooManyRooms => "TOO_MANY_ROOMS",
-            ErrorCode::Internal => "INTERNAL",
-        }
-    }
-
-    /// Looks a wire code up.
-    pub fn from_wire(s: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -20,7 +20,7 @@ use futures_util::Stream;
 use tokio::io::AsyncRead;
 use tokio_util::codec::Decoder;
 
-use crate::parser::announced_body_len;
+use crate::proto::native::parser::announced_body_len;
 
 /// One unit read from a client.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,29 +5,13 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::room::{Room, RoomHandle};
-use super::SessionId;
+use super::member::SessionId;
+use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::Config;
-use crate::names::{Folded, Nick, RoomName};
-use crate::protocol::ErrorCode;
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::ErrorCode;
 use crate::send_queue::SendQueue;
 use crate::storage::{Database, RoomRecord};
-
-/// What LIST shows of a room; rooms keep the registry's copy current.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomSummary {
-    /// The room's name as first spelled.
-    pub name: RoomName,
-    /// How many members it has.
-    pub members: usize,
-    /// Whether it needs a key.
-    pub private: bool,
-    /// Its topic.
-    pub topic: Option<String>,
-    /// Whether LIST, NAMES and INFO show it: it has members, or it is a
-    /// stored room that outlives them.
-    pub listed: bool,
-}
 
 struct NickEntry {
     id: SessionId,
@@ -64,6 +48,16 @@ impl NickRegistry {
     }
 }
 
+impl NickRegistry {
+    /// Where a new room reports to: this directory.
+    fn reports(&self, ctx: &mut Context<Self>) -> Reports {
+        Reports {
+            changed: ctx.address().recipient(),
+            closed: ctx.address().recipient(),
+        }
+    }
+}
+
 impl Actor for NickRegistry {
     type Context = Context<Self>;
 
@@ -72,7 +66,9 @@ impl Actor for NickRegistry {
         for record in std::mem::take(&mut self.stored) {
             // Names are checked against generous bounds: a stored room stays
             // reachable even if the limits were lowered since.
-            let Ok(name) = RoomName::parse_hashed(&record.name, crate::client::NAME_LIMIT) else {
+            let Ok(name) =
+                RoomName::parse_hashed(&record.name, crate::proto::native::client::NAME_LIMIT)
+            else {
                 tracing::warn!(name = %record.name, "skipping a stored room with an invalid name");
                 continue;
             };
@@ -86,7 +82,7 @@ impl Actor for NickRegistry {
             let room = Room::restore(
                 name.clone(),
                 record,
-                ctx.address(),
+                self.reports(ctx),
                 &self.config,
                 db.clone(),
             );
@@ -201,7 +197,7 @@ impl Handler<OpenRoom> for NickRegistry {
         }
         let room = Room::new(
             msg.name.clone(),
-            ctx.address(),
+            self.reports(ctx),
             &self.config,
             self.db.clone(),
         );
@@ -243,14 +239,6 @@ impl Handler<FindRoom> for NickRegistry {
     }
 }
 
-/// A room's members, privacy or topic changed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomChanged {
-    /// The room's new summary.
-    pub summary: RoomSummary,
-}
-
 impl Handler<RoomChanged> for NickRegistry {
     type Result = ();
 
@@ -259,16 +247,6 @@ impl Handler<RoomChanged> for NickRegistry {
             entry.summary = msg.summary;
         }
     }
-}
-
-/// A room emptied and stopped.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomClosed {
-    /// The room's name.
-    pub name: Folded,
-    /// The stopped room, so a newer room of that name is left alone.
-    pub addr: Addr<Room>,
 }
 
 impl Handler<RoomClosed> for NickRegistry {

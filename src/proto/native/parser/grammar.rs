@@ -27,9 +27,11 @@ use nom::error::{ErrorKind, ParseError};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
-use super::command::{Command, FileTarget};
-use crate::names::{NameError, NameLimits, Nick, RoomName};
-use crate::protocol::{ErrorCode, Verb};
+use super::command::Command;
+use crate::core::names::{NameError, NameLimits, Nick, RoomName};
+use crate::core::ErrorCode;
+use crate::core::FileTarget;
+use crate::proto::native::verb::Verb;
 
 /// Why a grammar refused its input: a protocol code and, where more precise
 /// than the verb's usage line, a hint for people.

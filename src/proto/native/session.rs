@@ -13,24 +13,29 @@ use actix::prelude::*;
 use tokio::net::TcpStream;
 use tracing::{debug, info, warn, Span};
 
-use super::files::{AddFile, GetFile, RemoveFile, SharedFile};
-use super::registry::{ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick};
-use super::room::{self, MemberKey, Removed, RoomHandle};
-use super::{deliver_once, MemberQueue, SessionId};
+use crate::core::directory::{
+    ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick,
+};
+use crate::core::files::{AddFile, GetFile, RemoveFile, SharedFile};
+use crate::core::member::{deliver_once, MemberQueue, SessionId};
+use crate::core::room::{self, MemberKey, Removed, RoomHandle};
 use bytes::{Bytes, BytesMut};
 
-use crate::codec::{Frame, LineCodec};
-use crate::files::{self, UploadSink};
-use crate::flood::TokenBucket;
-use crate::help;
-use crate::link::{Incoming, Link};
-use crate::names::{Folded, Nick, RoomName};
-use crate::parser::{announced_body_len, parse_line, Command, FileTarget};
-use crate::protocol::{ErrorCode, ProtocolError, Verb, VerbTag};
-use crate::reply::{Event, OkReply, Reply};
+use crate::core::files::content::{self as files, UploadSink};
+use crate::core::flood::TokenBucket;
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::ErrorCode;
+use crate::core::Event;
+use crate::core::FileTarget;
+use crate::proto::native::codec::{Frame, LineCodec};
+use crate::proto::native::help;
+use crate::proto::native::parser::{announced_body_len, parse_line, Command};
+use crate::proto::native::render::{OkReply, Reply};
+use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 use crate::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
 use crate::server::{ServerState, SocketGuard};
 use crate::storage::StoredMessage;
+use crate::transport::link::{Incoming, Link};
 
 /// A room the session is in.
 struct Membership {
@@ -611,7 +616,7 @@ impl Session {
         for m in history {
             // A sender's nickname is valid when stored; a limit lowered since
             // must not hide their words.
-            let Ok(from) = Nick::parse(&m.from, crate::client::NAME_LIMIT) else {
+            let Ok(from) = Nick::parse(&m.from, crate::proto::native::client::NAME_LIMIT) else {
                 continue;
             };
             self.send(Reply::History {
@@ -1191,7 +1196,7 @@ impl Handler<Removed> for Session {
     }
 }
 
-/// Time for the session's idle check (see [`crate::idle`]).
+/// Time for the session's idle check (see [`crate::transport::idle`]).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct IdleCheck;

@@ -1,6 +1,6 @@
 //! The text of `HELP`.
 
-use crate::protocol::Verb;
+use crate::proto::native::verb::Verb;
 
 /// One usage line for `verb`.
 pub fn usage(verb: Verb) -> &'static str {

@@ -1,0 +1,29 @@
+//! The chat itself, knowing nothing of wire formats: who is in which room,
+//! who owns it, what is allowed, what is stored.
+//!
+//! - [`names`]: validated nicknames and room names, folded in one place.
+//! - [`room`]: the [`Room`](room::Room) actor: members, owner, key, topic,
+//!   and the fan-out of events, rendered once per encoding present.
+//! - [`directory`]: the [`Directory`](directory::Directory) actor: unique
+//!   nicknames and the rooms by name.
+//! - [`member`]: the handle a room holds for each member's connection.
+//! - [`event`]: the typed [`Event`]s rooms announce.
+//! - [`files`]: the index of shared files and their content on disk.
+//! - [`flood`], [`room_key`]: the rules' small parts.
+//!
+//! Rooms answer with typed values ([`ErrorCode`] for a refusal); a front
+//! end (see [`crate::proto`]) spells them for its clients.
+
+pub mod directory;
+pub mod error;
+pub mod event;
+pub mod files;
+pub mod flood;
+pub mod member;
+pub mod names;
+pub mod room;
+pub mod room_key;
+
+pub use error::ErrorCode;
+pub use event::{Event, FileTarget};
+pub use names::{Folded, NameLimits, Nick, RoomName};

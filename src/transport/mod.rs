@@ -1,0 +1,8 @@
+//! Moving bytes: a connection's socket ([`link`]), its bounded outgoing
+//! queue ([`crate::send_queue`]), the rooms' shared broadcast logs
+//! ([`broadcast_log`]), and the timer wheel of idle checks ([`idle`]).
+//! Nothing here knows a command.
+
+pub mod broadcast_log;
+pub mod idle;
+pub mod link;
