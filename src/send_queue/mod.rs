@@ -1,0 +1,371 @@
+//! The bounded outgoing queue of one connection, and the writer future
+//! that drains it into the socket (run inside the session's context).
+//!
+//! Rooms and the session push straight into a [`SendQueue`], without an
+//! actor message per recipient: the session its own replies as rendered
+//! lines ([`Bytes`]), a room the [`Span`] its line occupies in the room's
+//! [`BroadcastLog`] (extending the span queued last when it can, so a
+//! member that is behind holds one item, not one per line). The writer
+//! of each connection hands everything queued at each wake-up to one
+//! vectored write, straight from the rendered lines and the rooms' logs
+//! (no copy into a buffer of its own), so a busy client costs one write
+//! per batch, not per line. The queue counts its bytes: past `limits.sendq_bytes` it drops
+//! its content, refuses more and tells the writer, which ends the
+//! connection. Memory stays bounded however slowly a client reads, and
+//! pushing never waits.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use bytes::{Buf, Bytes};
+
+use crate::transport::broadcast_log::{BroadcastLog, LogReader, Span};
+
+mod writer;
+
+pub use writer::{run_writer, Writer, WriterEnd};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// Flush what is queued, then close.
+    Closing,
+    /// The limit was passed: drop everything and close.
+    Overflowed,
+}
+
+/// A file's content to stream after the lines queued before it.
+#[derive(Debug)]
+pub struct FileBody {
+    /// The open file (opened before queuing, so a later delete is harmless).
+    pub file: tokio::fs::File,
+    /// Exactly this many bytes are sent.
+    pub size: u64,
+}
+
+#[derive(Debug)]
+enum Item {
+    Line(Bytes),
+    /// Lines a room logged once for all its members.
+    Log(LogReader, Span),
+    Body(FileBody),
+}
+
+#[derive(Debug)]
+struct Inner {
+    items: VecDeque<Item>,
+    bytes: usize,
+    limit: usize,
+    state: State,
+    waker: Option<Waker>,
+    /// The writer waits for data (not only for an interruption).
+    wants_data: bool,
+    /// Replies promised by [`SendQueue::expect_ack`] and not yet pushed.
+    /// (u32: sessions bound it far lower, and the queue fits a smaller
+    /// allocation class.)
+    acks_pending: u32,
+    /// Woken when `acks_pending` falls.
+    ack_waker: Option<Waker>,
+    /// The last write ended inside a line.
+    mid_line: bool,
+}
+
+impl Inner {
+    /// Drops the first `n` bytes queued (written), item by item.
+    fn consume(&mut self, mut n: usize) {
+        self.bytes -= n;
+        self.mid_line = false;
+        while n > 0 {
+            match self.items.front_mut() {
+                Some(Item::Line(line)) if line.len() > n => {
+                    line.advance(n);
+                    self.mid_line = true;
+                    return;
+                }
+                Some(Item::Line(line)) => {
+                    n -= line.len();
+                    self.items.pop_front();
+                }
+                Some(Item::Log(_, span)) if span.len() > n => {
+                    span.start += n as u64;
+                    self.mid_line = true;
+                    return;
+                }
+                Some(Item::Log(_, span)) => {
+                    n -= span.len();
+                    if let Some(Item::Log(reader, _)) = self.items.pop_front() {
+                        reader.finish();
+                    }
+                }
+                // Only lines and spans are written from the queue.
+                Some(Item::Body(_)) | None => return,
+            }
+        }
+    }
+
+    /// Drops everything queued and refuses more; returns the writer to wake.
+    fn overflow(&mut self) -> Option<Waker> {
+        self.state = State::Overflowed;
+        self.items = VecDeque::new();
+        self.bytes = 0;
+        self.waker.take()
+    }
+}
+
+/// Why a push was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The queue is over its limit; the connection is being dropped.
+    #[error("send queue exceeded")]
+    Overflowed,
+    /// The connection is closing.
+    #[error("connection closing")]
+    Closed,
+}
+
+/// A cheap, cloneable handle to one connection's outgoing queue.
+#[derive(Debug, Clone)]
+pub struct SendQueue {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl SendQueue {
+    /// An empty queue that holds at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        SendQueue {
+            inner: Arc::new(Mutex::new(Inner {
+                items: VecDeque::new(),
+                bytes: 0,
+                limit,
+                state: State::Open,
+                waker: None,
+                wants_data: false,
+                acks_pending: 0,
+                ack_waker: None,
+                mid_line: false,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the queue
+        // inconsistent in a way that matters more than losing the client.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues one rendered line (or several, already joined).
+    pub fn push(&self, line: Bytes) -> Result<(), PushError> {
+        self.push_item(Item::Line(line))
+    }
+
+    /// Queues a file's content, streamed with back-pressure once the lines
+    /// before it are written; lines queued after it wait for its end. It
+    /// does not count against the byte limit.
+    pub fn push_body(&self, body: FileBody) -> Result<(), PushError> {
+        self.push_item(Item::Body(body))
+    }
+
+    fn push_item(&self, item: Item) -> Result<(), PushError> {
+        let len = match &item {
+            Item::Line(line) => line.len(),
+            Item::Log(_, span) => span.len(),
+            Item::Body(_) => 0,
+        };
+        self.push_with(len, |items| items.push_back(item))
+    }
+
+    /// Queues the lines `span` of a room's `log`: it extends the last item
+    /// when that ends where `span` starts, as it does while a member is
+    /// behind on a busy room.
+    pub fn push_log(&self, log: &BroadcastLog, span: Span) -> Result<(), PushError> {
+        self.push_with(span.len(), |items| match items.back_mut() {
+            Some(Item::Log(reader, last)) if last.end == span.start && reader.reads(log) => {
+                last.end = span.end;
+            }
+            _ => items.push_back(Item::Log(log.reader(), span)),
+        })
+    }
+
+    /// Checks the state and the limit for `len` more bytes, then lets
+    /// `add` queue them and wakes a waiting writer.
+    fn push_with(
+        &self,
+        len: usize,
+        add: impl FnOnce(&mut VecDeque<Item>),
+    ) -> Result<(), PushError> {
+        let waker = {
+            let mut q = self.lock();
+            match q.state {
+                State::Open => {}
+                State::Closing => return Err(PushError::Closed),
+                State::Overflowed => return Err(PushError::Overflowed),
+            }
+            if q.bytes + len > q.limit {
+                let waker = q.overflow();
+                drop(q);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+                return Err(PushError::Overflowed);
+            }
+            q.bytes += len;
+            add(&mut q.items);
+            if q.wants_data {
+                q.wants_data = false;
+                q.waker.take()
+            } else {
+                None
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Promises a reply that another thread will push later with
+    /// [`SendQueue::ack`] (an `OK MSG` sent once the message is stored).
+    pub fn expect_ack(&self) {
+        let mut q = self.lock();
+        q.acks_pending = q.acks_pending.saturating_add(1);
+    }
+
+    /// Pushes a promised reply.
+    pub fn ack(&self, line: Bytes) {
+        self.ack_many(line, 1);
+    }
+
+    /// Pushes `count` promised replies, already joined into `lines`: one
+    /// lock and one wake-up for a whole group commit's worth.
+    pub fn ack_many(&self, lines: Bytes, count: usize) {
+        // A closed queue still settles the promise.
+        let _ = self.push(lines);
+        let waker = {
+            let mut q = self.lock();
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            q.acks_pending = q.acks_pending.saturating_sub(count);
+            q.ack_waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Promised replies not yet pushed.
+    pub fn acks_pending(&self) -> usize {
+        self.lock().acks_pending as usize
+    }
+
+    /// Resolves once at most `n` promised replies are outstanding.
+    pub fn acks_at_most(&self, n: usize) -> impl std::future::Future<Output = ()> + 'static {
+        let queue = self.clone();
+        poll_fn(move |cx| {
+            let mut q = queue.lock();
+            if q.acks_pending as usize <= n {
+                Poll::Ready(())
+            } else {
+                q.ack_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+
+    /// Flushes what is queued, then closes the connection; later pushes
+    /// are refused.
+    pub fn close(&self) {
+        let waker = {
+            let mut q = self.lock();
+            if q.state == State::Open {
+                q.state = State::Closing;
+            }
+            q.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Bytes waiting to be written.
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// More than a quarter of the limit is waiting, counting `in_flight`
+    /// bytes the writer took but has not written yet: the connection's
+    /// [`Link`](crate::transport::link::Link) stops reading the client until it is
+    /// written, so that a server behind on its output takes in no more
+    /// work meanwhile.
+    pub fn is_backlogged(&self, in_flight: usize) -> bool {
+        let q = self.lock();
+        q.bytes + in_flight > q.limit / 4
+    }
+
+    /// Identifies the queue (the same for every handle to it).
+    pub fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_drops_content_and_refuses_more() {
+        let q = SendQueue::new(10);
+        assert_eq!(q.push(Bytes::from_static(b"12345\n")), Ok(()));
+        assert_eq!(q.queued_bytes(), 6);
+        assert_eq!(
+            q.push(Bytes::from_static(b"12345\n")),
+            Err(PushError::Overflowed)
+        );
+        assert_eq!(q.queued_bytes(), 0);
+        assert_eq!(
+            q.push(Bytes::from_static(b"x\n")),
+            Err(PushError::Overflowed)
+        );
+    }
+
+    #[tokio::test]
+    async fn acks_settle_in_order() {
+        let q = SendQueue::new(1000);
+        q.expect_ack();
+        q.expect_ack();
+        assert_eq!(q.acks_pending(), 2);
+        let settled = tokio::spawn(q.acks_at_most(0));
+        q.ack(Bytes::from_static(b"OK MSG #a\n"));
+        tokio::task::yield_now().await;
+        assert!(!settled.is_finished());
+        q.ack(Bytes::from_static(b"OK MSG #a\n"));
+        settled.await.unwrap();
+        assert_eq!(q.queued_bytes(), 20);
+    }
+
+    #[tokio::test]
+    async fn log_spans_merge_and_keep_their_place_among_lines() {
+        let log = BroadcastLog::new(1000);
+        let q = SendQueue::new(1000);
+        let a = log.append(b"JOIN #a x\n");
+        q.push_log(&log, a).unwrap();
+        let b = log.append(b"JOIN #a y\n");
+        q.push_log(&log, b).unwrap();
+        assert_eq!(q.lock().items.len(), 1, "contiguous spans are one item");
+        q.push(Bytes::from_static(b"OK JOIN #a\n")).unwrap();
+        let c = log.append(b"MSG #a y hi\n");
+        q.push_log(&log, c).unwrap();
+        assert_eq!(q.lock().items.len(), 3);
+        assert_eq!(q.queued_bytes(), 20 + 11 + 12);
+        q.close();
+        let (client, mut server_side) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(run_writer(q.clone(), client));
+        let mut got = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut server_side, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(got, "JOIN #a x\nJOIN #a y\nOK JOIN #a\nMSG #a y hi\n");
+        assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
+        assert_eq!(log.kept_bytes(), 0, "read by everyone: freed");
+    }
+}
