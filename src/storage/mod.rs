@@ -1,0 +1,313 @@
+//! The embedded database: room messages, rooms and the shared-file index,
+//! in SQLite (WAL mode) at `history.db`.
+//!
+//! One dedicated thread owns the connection and is fed through a channel,
+//! so no actor ever waits on SQLite. It commits in groups: from the first
+//! request it gathers for 2 ms (or until a batch fills), writes them in one
+//! transaction, commits, and only then acknowledges each message (`OK MSG`,
+//! pushed into the sender's queue). Members receive a message before it is
+//! stored, so the window delays only the sender's `OK MSG`. With
+//! `synchronous = NORMAL` in WAL mode a commit is a write to the WAL file:
+//! it survives the process being killed (SIGKILL), which is the guarantee
+//! the protocol makes.
+//!
+//! A commit stores each room's new messages as one *segment* row (at most
+//! 64 messages): `room`, `first_seq`, `last_seq`, and `body`, a
+//! JSON array of `[seq, time_ms, sender, text]`, read back with SQLite's
+//! `json_each` (the `messages` view does it for a person with `sqlite3`).
+//! A B-tree insert per message was most of the database thread's time
+//! under load, and the database thread was half the server's CPU in
+//! `rooms` with history on; a busy commit now inserts one row per room.
+//!
+//! Requests are handled in the order they were sent, and a read commits
+//! what is pending first, so a reader sees every write sent before it.
+//!
+//! What goes back to sessions (a commit's acknowledgements, a history
+//! read) goes through the server's thread, by the [`Relay`], and is handed
+//! over from there: tokio's `LocalSet` polls a task woken from another
+//! thread only once every 31 polls while local tasks are ready, so a
+//! commit waking hundreds of sessions straight from this thread left some
+//! unpolled for 0.3 s under load, and their send queues overflowed.
+
+mod schema;
+mod segment;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rusqlite::{Connection, OptionalExtension};
+use tokio::sync::oneshot;
+use tracing::info;
+
+use crate::core::names::{Nick, RoomName};
+use crate::send_queue::SendQueue;
+use writer::{ack_failed, Answer, Request, Row};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = schema::MIGRATIONS.len();
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database could not be opened, read or migrated.
+    #[error("configuration key `history.db`: cannot use {path}: {source}")]
+    Open {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The database's directory could not be created.
+    #[error("configuration key `history.db`: cannot create the directory of {path}: {source}")]
+    Dir {
+        /// The database file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The database was written by a newer version of the server.
+    #[error("configuration key `history.db`: {path} has schema version {found}, newer than this server's {SCHEMA_VERSION}")]
+    TooNew {
+        /// The database file.
+        path: String,
+        /// Its version.
+        found: i64,
+    },
+}
+
+/// A stored room message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Its number within the room, from 1.
+    pub seq: u64,
+    /// When it was said.
+    pub time: SystemTime,
+    /// Who said it.
+    pub from: String,
+    /// What was said.
+    pub text: String,
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// Its name as first spelled, with `#`.
+    pub name: String,
+    /// The owner's nickname.
+    pub owner: Option<String>,
+    /// The salted hash of its key, if private.
+    pub key_hash: Option<String>,
+    /// Its topic.
+    pub topic: Option<String>,
+    /// When it was created.
+    pub created: SystemTime,
+    /// Messages said in it (the highest sequence number).
+    pub messages: u64,
+}
+
+/// A shared file as indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Its id.
+    pub id: String,
+    /// Whether the target is a room (else a user).
+    pub target_is_room: bool,
+    /// The room or nickname.
+    pub target: String,
+    /// The sender's nickname.
+    pub from: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// sha256, lower-case hex.
+    pub sha256: String,
+    /// The sender's label.
+    pub filename: String,
+    /// When it was stored.
+    pub stored: SystemTime,
+}
+
+/// What a database holds at start-up.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every room.
+    pub rooms: Vec<RoomRecord>,
+    /// Every indexed file.
+    pub files: Vec<FileRecord>,
+}
+
+/// Whom to tell once a message is committed.
+#[derive(Debug)]
+pub struct Ack {
+    /// The sender's queue.
+    pub queue: SendQueue,
+    /// The room's `OK MSG` line, sent once the message is stored.
+    pub ok: Bytes,
+}
+
+/// Hands the database thread's answers to sessions on the thread that runs
+/// it (see the module docs for why not the database's).
+pub struct Relay {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Answer>,
+}
+
+impl Relay {
+    /// Delivers until the database thread ends. Should it not run at all,
+    /// the database thread hands them over itself.
+    pub async fn run(mut self) {
+        while let Some(answer) = self.rx.recv().await {
+            answer.deliver();
+        }
+    }
+}
+
+/// A handle to the database thread; cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    tx: mpsc::Sender<Request>,
+}
+
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn from_millis(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// The folded key a room is stored under.
+fn room_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+impl Database {
+    /// Opens (creating and migrating as needed) the database at `path`,
+    /// loads what start-up needs, and starts the database thread, whose
+    /// answers the returned relay hands over (run it where sessions run).
+    pub fn open(path: &Path) -> Result<(Database, Loaded, Relay), StorageError> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::Dir {
+                path: shown.clone(),
+                source,
+            })?;
+        }
+        let open = |source| StorageError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open)?;
+        schema::configure(&conn).map_err(open)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(open)?;
+        if found > SCHEMA_VERSION as i64 {
+            return Err(StorageError::TooNew { path: shown, found });
+        }
+        schema::migrate(&mut conn, found).map_err(open)?;
+        let loaded = schema::load(&conn).map_err(open)?;
+        info!(
+            path = %shown,
+            rooms = loaded.rooms.len(),
+            files = loaded.files.len(),
+            "history database open"
+        );
+        let (tx, rx) = mpsc::channel();
+        let (answers, relay) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("chatroom-db".into())
+            .spawn(move || writer::run(conn, rx, answers))
+            .map_err(|e| StorageError::Dir {
+                path: shown.clone(),
+                source: e,
+            })?;
+        Ok((Database { tx }, loaded, Relay { rx: relay }))
+    }
+
+    fn send(&self, req: Request) -> bool {
+        self.tx.send(req).is_ok()
+    }
+
+    /// Stores a room message; `ack` is told (`OK MSG` or `ERR MSG INTERNAL`)
+    /// once it is committed or has failed.
+    pub fn append(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        time: SystemTime,
+        from: Nick,
+        text: String,
+        ack: Option<Ack>,
+    ) {
+        // Shared or moved, not copied: this runs for every message.
+        let req = Request::Append(Row {
+            room: room.folded().clone(),
+            seq,
+            time,
+            from,
+            text,
+            ack,
+        });
+        if let Err(mpsc::SendError(Request::Append(Row { ack: Some(ack), .. }))) = self.tx.send(req)
+        {
+            // The database thread is gone: say so rather than hang.
+            ack_failed(ack);
+        }
+    }
+
+    /// Creates or updates a room's record.
+    pub fn save_room(&self, room: RoomRecord) {
+        self.send(Request::SaveRoom(room));
+    }
+
+    /// The last `count` messages of `room` numbered at most `upto`,
+    /// oldest first.
+    pub async fn history(&self, room: &RoomName, upto: u64, count: u32) -> Vec<StoredMessage> {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Request::History {
+            room: room_key(room.as_str()),
+            upto,
+            count,
+            reply,
+        }) {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Indexes a shared file.
+    pub fn add_file(&self, file: FileRecord) {
+        self.send(Request::AddFile(file));
+    }
+
+    /// Forgets a shared file.
+    pub fn remove_file(&self, id: &str) {
+        self.send(Request::RemoveFile(id.to_string()));
+    }
+
+    /// Resolves once everything sent before is committed.
+    pub async fn flush(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.send(Request::Flush(done)) {
+            let _ = rx.await;
+        }
+    }
+
+    #[cfg(test)]
+    fn execute(&self, sql: &str) {
+        self.send(Request::Execute(sql.to_string()));
+    }
+}
+
+/// Reads a database's schema version without opening it for writing (for
+/// tests and tools).
+pub fn schema_version(path: &Path) -> rusqlite::Result<Option<i64>> {
+    let conn = Connection::open(path)?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .optional()
+}

@@ -1,0 +1,84 @@
+//! A segment's body: one room's messages of one commit, as a JSON array of
+//! `[seq, time_ms, sender, text]`. Both directions of the format are kept
+//! here, the encoding and the `json_each` query history reads decode it
+//! with, so that they change together (the schema's `messages` view reads
+//! it the same way, and its migration wrote it).
+
+use super::writer::Row;
+use super::{from_millis, millis, StoredMessage};
+
+/// Messages of one room kept in one segment row at most: reading a room's
+/// last few messages decodes little more than it returns.
+pub(super) const SEGMENT_MESSAGES: usize = 64;
+
+/// A segment's messages (`?1`, its body) numbered at most `?2`, newest
+/// first, as [`decode_message`] reads them.
+pub(super) const DECODE_SEGMENT: &str =
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)
+     WHERE value ->> 0 <= ?2 ORDER BY key DESC";
+
+/// A message of a segment, from a row of [`DECODE_SEGMENT`].
+pub(super) fn decode_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+        time: from_millis(r.get(1)?),
+        from: r.get(2)?,
+        text: r.get(3)?,
+    })
+}
+
+/// Appends `rows` to `out` as a JSON array of `[seq, time_ms, sender, text]`.
+pub(super) fn encode_segment(rows: &[Row], out: &mut String) {
+    out.push('[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut digits = itoa::Buffer::new();
+        out.push('[');
+        out.push_str(digits.format(row.seq));
+        out.push(',');
+        out.push_str(digits.format(millis(row.time)));
+        out.push(',');
+        push_json_string(out, row.from.as_str());
+        out.push(',');
+        push_json_string(out, &row.text);
+        out.push(']');
+    }
+    out.push(']');
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    // Most texts need no escape: one pass without branches (which the
+    // compiler vectorises) tells, before the byte-by-byte one.
+    let needs_escape = s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escape {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        // ASCII bytes are always character boundaries.
+        match b {
+            b'"' | b'\\' => {
+                out.push_str(&s[plain..i]);
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x00..=0x1f => {
+                out.push_str(&s[plain..i]);
+                let _ = write!(out, "\\u{b:04x}");
+            }
+            _ => continue,
+        }
+        plain = i + 1;
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}

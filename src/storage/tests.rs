@@ -1,0 +1,341 @@
+//! The storage through its [`Database`] handle, as the server uses it.
+
+use super::schema::MIGRATIONS;
+use super::segment::SEGMENT_MESSAGES;
+use super::*;
+use crate::proto::native::render::{OkReply, Reply};
+use crate::send_queue::run_writer;
+use tokio::io::AsyncReadExt;
+
+fn room(name: &str) -> RoomName {
+    RoomName::parse(name, 32).unwrap()
+}
+
+fn nick(name: &str) -> Nick {
+    Nick::parse(name, 24).unwrap()
+}
+
+fn texts(messages: Vec<StoredMessage>) -> Vec<String> {
+    messages.into_iter().map(|m| m.text).collect()
+}
+
+fn seqs(messages: Vec<StoredMessage>) -> Vec<u64> {
+    messages.into_iter().map(|m| m.seq).collect()
+}
+
+#[tokio::test]
+async fn messages_round_trip_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/h.db");
+    let (db, loaded, _) = Database::open(&path).unwrap();
+    assert!(loaded.rooms.is_empty());
+    let r = room("#Lobby");
+    db.save_room(RoomRecord {
+        name: "#Lobby".into(),
+        owner: Some("alice".into()),
+        key_hash: None,
+        topic: Some("hi".into()),
+        created: SystemTime::now(),
+        messages: 0,
+    });
+    for (seq, text) in [(1, "one"), (2, "two"), (3, "  three")] {
+        db.append(
+            &r,
+            seq,
+            SystemTime::now(),
+            nick("alice"),
+            text.to_string(),
+            None,
+        );
+    }
+    let got = texts(db.history(&r, u64::MAX, 2).await);
+    assert_eq!(got, ["two", "  three"]);
+    let got = seqs(db.history(&r, 2, 10).await);
+    assert_eq!(got, [1, 2]);
+    db.flush().await;
+    drop(db);
+    let (_db, loaded, _) = Database::open(&path).unwrap();
+    assert_eq!(loaded.rooms.len(), 1);
+    assert_eq!(loaded.rooms[0].messages, 3);
+    assert_eq!(loaded.rooms[0].owner.as_deref(), Some("alice"));
+    assert_eq!(schema_version(&path).unwrap(), Some(SCHEMA_VERSION as i64));
+}
+
+#[tokio::test]
+async fn migrates_from_version_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO rooms VALUES ('#old', '#Old', 'bob', NULL, 'kept', 0);
+             INSERT INTO messages VALUES ('#old', 1, 1000, 'bob', 'from before');",
+        )
+        .unwrap();
+    }
+    let (db, loaded, _) = Database::open(&path).unwrap();
+    assert_eq!(schema_version(&path).unwrap(), Some(SCHEMA_VERSION as i64));
+    assert_eq!(loaded.rooms[0].name, "#Old");
+    assert_eq!(loaded.rooms[0].topic.as_deref(), Some("kept"));
+    let msgs = db.history(&room("#old"), u64::MAX, 10).await;
+    assert_eq!(msgs[0].text, "from before");
+    assert_eq!(msgs[0].time, UNIX_EPOCH + Duration::from_secs(1));
+    // The new table works.
+    db.add_file(FileRecord {
+        id: "abc".into(),
+        target_is_room: true,
+        target: "#Old".into(),
+        from: "bob".into(),
+        size: 1,
+        sha256: "00".into(),
+        filename: "f".into(),
+        stored: SystemTime::now(),
+    });
+    db.flush().await;
+    drop(db);
+    let (_db, loaded, _) = Database::open(&path).unwrap();
+    assert_eq!(loaded.files.len(), 1);
+}
+
+#[test]
+fn corrupt_and_newer_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
+    let err = Database::open(&garbage).err().expect("refused").to_string();
+    assert!(
+        err.contains("history.db") && err.contains("garbage.db"),
+        "{err}"
+    );
+
+    let newer = dir.path().join("newer.db");
+    Connection::open(&newer)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = Database::open(&newer).err().expect("refused").to_string();
+    assert!(err.contains("99"), "{err}");
+}
+
+/// Stores a message whose sender's queue expects its ack.
+fn append_acked(db: &Database, r: &RoomName, queue: &SendQueue, seq: u64, text: String) {
+    queue.expect_ack();
+    let ack = Ack {
+        queue: queue.clone(),
+        ok: Reply::Ok(OkReply::Msg(r.clone())).to_line(),
+    };
+    db.append(r, seq, SystemTime::now(), nick("a"), text, Some(ack));
+}
+
+/// A queue whose writer fills a pipe, and a way to read what it wrote
+/// once every promised ack has come.
+struct AckedQueue {
+    queue: SendQueue,
+    written: tokio::io::DuplexStream,
+    writer: tokio::task::JoinHandle<crate::send_queue::WriterEnd>,
+}
+
+impl AckedQueue {
+    fn new() -> Self {
+        let queue = SendQueue::new(1 << 20);
+        let (client, written) = tokio::io::duplex(1 << 20);
+        let writer = tokio::spawn(run_writer(queue.clone(), client));
+        AckedQueue {
+            queue,
+            written,
+            writer,
+        }
+    }
+
+    async fn lines(mut self) -> Vec<String> {
+        self.queue.acks_at_most(0).await;
+        self.queue.close();
+        let mut got = String::new();
+        self.written.read_to_string(&mut got).await.unwrap();
+        self.writer.await.unwrap();
+        got.lines().map(String::from).collect()
+    }
+}
+
+#[tokio::test]
+async fn a_full_database_answers_internal_and_keeps_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, relay) = Database::open(&dir.path().join("full.db")).unwrap();
+    tokio::spawn(relay.run());
+    let r = room("#r");
+    let acked = AckedQueue::new();
+    append_acked(&db, &r, &acked.queue, 1, "fits".to_string());
+    db.flush().await;
+    // No more pages: every later write fails as on a full disk.
+    db.execute("PRAGMA max_page_count = 1");
+    let big = "x".repeat(3000);
+    for seq in 2..5 {
+        append_acked(&db, &r, &acked.queue, seq, big.clone());
+    }
+    let lines = acked.lines().await;
+    assert_eq!(lines[0], "OK MSG #r");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    for line in &lines[1..] {
+        assert!(line.starts_with("ERR MSG INTERNAL "), "{line}");
+    }
+}
+
+/// Reads the file as a person with `sqlite3` would, through the view.
+fn viewed(path: &Path, room: &str) -> Vec<(i64, String, String)> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT seq, sender, text FROM messages WHERE room = ?1 ORDER BY seq")
+        .unwrap();
+    let rows = stmt
+        .query_map([room], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[tokio::test]
+async fn version_2_messages_move_into_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.execute_batch(
+            r#"PRAGMA user_version = 2;
+             INSERT INTO rooms VALUES ('#a', '#A', 'bob', NULL, NULL, 0);
+             INSERT INTO messages VALUES ('#a', 1, 1000, 'bob', 'one');
+             INSERT INTO messages VALUES ('#a', 2, 2000, 'eve', 'say "two" \ ok');
+             INSERT INTO messages VALUES ('#b', 7, 3000, 'bob', 'elsewhere');"#,
+        )
+        .unwrap();
+    }
+    let (db, loaded, _) = Database::open(&path).unwrap();
+    assert_eq!(loaded.rooms[0].messages, 2);
+    let got: Vec<(u64, String, String)> = db
+        .history(&room("#a"), u64::MAX, 10)
+        .await
+        .into_iter()
+        .map(|m| (m.seq, m.from, m.text))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "bob".to_string(), "one".to_string()),
+            (2, "eve".to_string(), r#"say "two" \ ok"#.to_string())
+        ]
+    );
+    assert_eq!(db.history(&room("#b"), u64::MAX, 10).await[0].seq, 7);
+    db.flush().await;
+    assert_eq!(
+        viewed(&path, "#b"),
+        [(7, "bob".to_string(), "elsewhere".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn any_text_survives_its_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("text.db");
+    let (db, _, _) = Database::open(&path).unwrap();
+    let r = room("#r");
+    let sent = [
+        r#"quotes " and \ backslashes \""#,
+        "tab\there, bell \u{7}, escape \u{1b}[0m, nul \u{0}",
+        "unicode: été 🎉 \u{2028} \u{7f}",
+        "",
+        "   spaces kept   ",
+    ];
+    for (i, text) in sent.iter().enumerate() {
+        db.append(
+            &r,
+            i as u64 + 1,
+            SystemTime::now(),
+            nick("al_ice"),
+            text.to_string(),
+            None,
+        );
+    }
+    let got = texts(db.history(&r, u64::MAX, 10).await);
+    assert_eq!(got, sent);
+    let seen: Vec<String> = viewed(&path, "#r").into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(seen, sent);
+}
+
+#[tokio::test]
+async fn a_busy_room_is_split_into_segments_and_read_across_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.db");
+    let (db, _, relay) = Database::open(&path).unwrap();
+    tokio::spawn(relay.run());
+    let (busy, quiet) = (room("#busy"), room("#quiet"));
+    for seq in 1..=150 {
+        db.append(
+            &busy,
+            seq,
+            SystemTime::now(),
+            nick("a"),
+            format!("m{seq}"),
+            None,
+        );
+        if seq % 50 == 0 {
+            db.append(
+                &quiet,
+                seq / 50,
+                SystemTime::now(),
+                nick("b"),
+                format!("q{seq}"),
+                None,
+            );
+        }
+    }
+    let seqs = seqs(db.history(&busy, 100, 70).await);
+    assert_eq!(seqs, (31..=100).collect::<Vec<u64>>());
+    let quiet_texts = texts(db.history(&quiet, u64::MAX, 10).await);
+    assert_eq!(quiet_texts, ["q50", "q100", "q150"]);
+    let conn = Connection::open(&path).unwrap();
+    let (segments, largest): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), max(last_seq - first_seq + 1) FROM segments WHERE room = '#busy'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(segments >= 3, "{segments} segments");
+    assert!(
+        largest <= SEGMENT_MESSAGES as i64,
+        "{largest} in one segment"
+    );
+}
+
+#[tokio::test]
+async fn a_segment_that_cannot_be_stored_fails_only_its_own_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    // No relay runs here: the database thread hands over acks itself.
+    let (db, _, _) = Database::open(&dir.path().join("segments.db")).unwrap();
+    let (a, b) = (room("#a"), room("#b"));
+    let acked = AckedQueue::new();
+    for seq in 1..=3 {
+        append_acked(&db, &a, &acked.queue, seq, format!("a{seq}"));
+    }
+    append_acked(&db, &b, &acked.queue, 1, "b1".to_string());
+    db.flush().await;
+    // #a's segment starts at a number #a has already used: refused.
+    append_acked(&db, &a, &acked.queue, 1, "again".to_string());
+    append_acked(&db, &b, &acked.queue, 2, "b2".to_string());
+    let lines = acked.lines().await;
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(
+        lines[..4],
+        ["OK MSG #a", "OK MSG #a", "OK MSG #a", "OK MSG #b"]
+    );
+    // The two of one commit are acknowledged in the order of rooms.
+    assert!(lines[4].starts_with("ERR MSG INTERNAL "), "{}", lines[4]);
+    assert_eq!(lines[5], "OK MSG #b");
+    assert_eq!(
+        texts(db.history(&a, u64::MAX, 10).await),
+        ["a1", "a2", "a3"]
+    );
+    assert_eq!(texts(db.history(&b, u64::MAX, 10).await), ["b1", "b2"]);
+}

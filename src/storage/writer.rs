@@ -1,0 +1,388 @@
+//! The database thread: it owns the connection, gathers requests for a
+//! group commit, and hands acknowledgements and history reads back through
+//! the [`Relay`](super::Relay) (the module docs of [`storage`](super)
+//! say why).
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
+use tracing::{error, info};
+
+use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
+use super::{millis, room_key, Ack, FileRecord, RoomRecord, StoredMessage};
+use crate::core::names::{Folded, Nick};
+use crate::core::ErrorCode;
+use crate::proto::native::render::Reply;
+use crate::proto::native::verb::{ProtocolError, Verb};
+use crate::send_queue::SendQueue;
+
+/// Requests taken into one transaction at most.
+const MAX_BATCH: usize = 4096;
+/// How long the database thread gathers requests before committing.
+const COMMIT_WINDOW: Duration = Duration::from_millis(2);
+
+pub(super) enum Request {
+    Append(Row),
+    SaveRoom(RoomRecord),
+    History {
+        room: String,
+        upto: u64,
+        count: u32,
+        reply: oneshot::Sender<Vec<StoredMessage>>,
+    },
+    AddFile(FileRecord),
+    RemoveFile(String),
+    Flush(oneshot::Sender<()>),
+    #[cfg(test)]
+    Execute(String),
+}
+
+/// What the database thread hands back to sessions.
+pub(super) enum Answer {
+    /// One commit's acknowledgements: per sender, its queue, its replies
+    /// joined, and how many they are.
+    Acks(Vec<(SendQueue, Bytes, usize)>),
+    /// A history read, for the session waiting on it.
+    History(oneshot::Sender<Vec<StoredMessage>>, Vec<StoredMessage>),
+}
+
+impl Answer {
+    pub(super) fn deliver(self) {
+        match self {
+            Answer::Acks(acks) => {
+                for (queue, lines, count) in acks {
+                    queue.ack_many(lines, count);
+                }
+            }
+            Answer::History(reply, messages) => {
+                let _ = reply.send(messages);
+            }
+        }
+    }
+}
+
+/// What a sender hears when its message could not be stored.
+fn store_failed() -> Reply {
+    Reply::Err(ProtocolError::new(
+        Verb::Msg,
+        ErrorCode::Internal,
+        "the message could not be stored",
+    ))
+}
+
+pub(super) fn ack_failed(ack: Ack) {
+    ack.queue.ack(store_failed().to_line());
+}
+
+/// The database thread: group commits until every handle is dropped.
+pub(super) fn run(
+    conn: Connection,
+    rx: mpsc::Receiver<Request>,
+    relay: tokio::sync::mpsc::UnboundedSender<Answer>,
+) {
+    let mut writer = Writer {
+        conn,
+        relay,
+        open: false,
+        failed: false,
+        acks: Vec::new(),
+        rows: Vec::new(),
+        body: String::new(),
+    };
+    while let Ok(first) = rx.recv() {
+        let mut batch = Vec::with_capacity(64);
+        batch.push(first);
+        // Gather for a moment: one commit then covers many messages. Only
+        // OK MSG waits for it; members already have the message. Sleeping
+        // through the window, rather than waiting on the channel, spares a
+        // thread switch per message: this thread shares a core with the
+        // server's under load.
+        let deadline = Instant::now() + COMMIT_WINDOW;
+        'gather: loop {
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(req) => batch.push(req),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => break 'gather,
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if batch.len() >= MAX_BATCH || left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left);
+        }
+        for req in batch {
+            writer.handle(req);
+        }
+        writer.commit();
+    }
+    writer.commit();
+    info!("history database closed");
+}
+
+struct Writer {
+    conn: Connection,
+    /// Where answers for sessions go: to the [`Relay`](super::Relay).
+    relay: tokio::sync::mpsc::UnboundedSender<Answer>,
+    /// A transaction is open.
+    open: bool,
+    /// A statement in the open transaction failed: roll it back.
+    failed: bool,
+    /// Messages of the open transaction, with whether their insert worked.
+    acks: Vec<(Ack, bool)>,
+    /// Messages not inserted yet.
+    rows: Vec<Row>,
+    /// A segment's body, being encoded (kept for its capacity).
+    body: String,
+}
+
+/// A message to store (sent to the database thread, then gathered there
+/// until the commit, or until something else comes).
+pub(super) struct Row {
+    pub(super) room: Folded,
+    pub(super) seq: u64,
+    pub(super) time: SystemTime,
+    pub(super) from: Nick,
+    pub(super) text: String,
+    pub(super) ack: Option<Ack>,
+}
+
+impl Writer {
+    fn begin(&mut self) {
+        if !self.open {
+            match self.conn.execute_batch("BEGIN") {
+                Ok(()) => self.open = true,
+                Err(e) => {
+                    error!(%e, "history database: cannot begin a transaction");
+                    self.failed = true;
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, what: &str, res: rusqlite::Result<usize>) -> bool {
+        match res {
+            Ok(_) => true,
+            Err(e) => {
+                error!(%e, "history database: cannot store {what}");
+                false
+            }
+        }
+    }
+
+    fn handle(&mut self, req: Request) {
+        if !matches!(req, Request::Append(_)) {
+            // Messages before it are stored before it, as they came.
+            self.insert_rows();
+        }
+        match req {
+            // Stored at the commit, or before the next other request.
+            Request::Append(row) => self.rows.push(row),
+
+            Request::SaveRoom(r) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO rooms (key, name, owner, key_hash, topic, created_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (key) DO UPDATE SET owner = ?3, key_hash = ?4, topic = ?5",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            room_key(&r.name),
+                            r.name,
+                            r.owner,
+                            r.key_hash,
+                            r.topic,
+                            millis(r.created)
+                        ])
+                    });
+                self.failed |= !self.write("a room", res);
+            }
+            Request::AddFile(f) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO files
+                         (id, target_is_room, target, sender, size, sha256, filename, stored_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            f.id,
+                            f.target_is_room,
+                            f.target,
+                            f.from,
+                            f.size as i64,
+                            f.sha256,
+                            f.filename,
+                            millis(f.stored)
+                        ])
+                    });
+                self.failed |= !self.write("a file", res);
+            }
+            Request::RemoveFile(id) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached("DELETE FROM files WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![id]));
+                self.failed |= !self.write("a file removal", res);
+            }
+            Request::History {
+                room,
+                upto,
+                count,
+                reply,
+            } => {
+                self.commit();
+                let messages = self.history(&room, upto, count).unwrap_or_else(|e| {
+                    error!(%e, "history database: cannot read history");
+                    Vec::new()
+                });
+                self.answer(Answer::History(reply, messages));
+            }
+            Request::Flush(done) => {
+                self.commit();
+                let _ = done.send(());
+            }
+            #[cfg(test)]
+            Request::Execute(sql) => {
+                self.commit();
+                if let Err(e) = self.conn.execute_batch(&sql) {
+                    error!(%e, "test statement failed");
+                }
+            }
+        }
+    }
+
+    /// Stores the gathered messages, a segment per room (or per
+    /// [`SEGMENT_MESSAGES`] of it); a segment that cannot be stored fails
+    /// only its own messages.
+    fn insert_rows(&mut self) {
+        if self.rows.is_empty() {
+            return;
+        }
+        self.begin();
+        let mut rows = std::mem::take(&mut self.rows);
+        // Stable: each room's messages keep the order they came in.
+        rows.sort_by(|a, b| a.room.as_str().cmp(b.room.as_str()));
+        let mut start = 0;
+        while start < rows.len() {
+            let room = &rows[start].room;
+            let end = rows[start..]
+                .iter()
+                .take(SEGMENT_MESSAGES)
+                .take_while(|r| r.room == *room)
+                .count()
+                + start;
+            let res = self.insert_segment(&rows[start..end]);
+            let ok = self.write("messages", res) && self.open;
+            for row in &mut rows[start..end] {
+                if let Some(ack) = row.ack.take() {
+                    self.acks.push((ack, ok));
+                }
+            }
+            start = end;
+        }
+    }
+
+    /// Inserts `rows` (one room's, in order) as one segment.
+    fn insert_segment(&mut self, rows: &[Row]) -> rusqlite::Result<usize> {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(0);
+        };
+        self.body.clear();
+        encode_segment(rows, &mut self.body);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO segments (room, first_seq, last_seq, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                first.room.as_str(),
+                first.seq as i64,
+                last.seq as i64,
+                self.body.as_str()
+            ])
+    }
+
+    fn history(&self, room: &str, upto: u64, count: u32) -> rusqlite::Result<Vec<StoredMessage>> {
+        let upto = i64::try_from(upto).unwrap_or(i64::MAX);
+        let mut segments = self.conn.prepare_cached(
+            "SELECT body FROM segments WHERE room = ?1 AND first_seq <= ?2 ORDER BY first_seq DESC",
+        )?;
+        let mut messages = self.conn.prepare_cached(DECODE_SEGMENT)?;
+        let wanted = count as usize;
+        let mut out = Vec::with_capacity(wanted.min(1024));
+        // Newest segment first, only as many as it takes.
+        let mut bodies = segments.query(params![room, upto])?;
+        while out.len() < wanted {
+            let Some(segment) = bodies.next()? else {
+                break;
+            };
+            let body = segment.get_ref(0)?.as_str()?;
+            let mut rows = messages.query(params![body, upto])?;
+            while out.len() < wanted {
+                let Some(r) = rows.next()? else {
+                    break;
+                };
+                out.push(decode_message(r)?);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Commits the open transaction and tells each message's sender.
+    fn commit(&mut self) {
+        self.insert_rows();
+        let mut committed = !self.failed;
+        if self.open {
+            let end = if self.failed { "ROLLBACK" } else { "COMMIT" };
+            if let Err(e) = self.conn.execute_batch(end) {
+                error!(%e, "history database: commit failed");
+                let _ = self.conn.execute_batch("ROLLBACK");
+                committed = false;
+            }
+        }
+        self.open = false;
+        self.failed = false;
+        if self.acks.is_empty() {
+            return;
+        }
+        // One push per sender, not per message: each push takes the
+        // queue's lock and wakes its writer.
+        let mut grouped: HashMap<usize, (SendQueue, BytesMut, usize)> = HashMap::new();
+        for (ack, ok) in self.acks.drain(..) {
+            let entry = grouped
+                .entry(ack.queue.key())
+                .or_insert_with(|| (ack.queue.clone(), BytesMut::new(), 0));
+            if ok && committed {
+                entry.1.extend_from_slice(&ack.ok);
+            } else {
+                store_failed().encode(&mut entry.1);
+            }
+            entry.2 += 1;
+        }
+        self.answer(Answer::Acks(
+            grouped
+                .into_values()
+                .map(|(queue, lines, count)| (queue, lines.freeze(), count))
+                .collect(),
+        ));
+    }
+
+    fn answer(&self, answer: Answer) {
+        if let Err(unsent) = self.relay.send(answer) {
+            // Nobody relays: a session must hear back all the same.
+            unsent.0.deliver();
+        }
+    }
+}
