@@ -267,12 +267,12 @@ impl Config {
         at_most(
             "limits.max_nick_len",
             l.max_nick_len,
-            crate::proto::native::client::NAME_LIMIT,
+            crate::core::names::STORED_NAME_LIMIT,
         )?;
         at_most(
             "limits.max_room_len",
             l.max_room_len,
-            crate::proto::native::client::NAME_LIMIT,
+            crate::core::names::STORED_NAME_LIMIT,
         )?;
         at_least("limits.max_clients", l.max_clients, 1)?;
         at_least("limits.max_rooms_per_user", l.max_rooms_per_user, 1)?;

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::core::directory::NickRegistry;
+use crate::core::directory::Directory;
 use crate::core::files::FileStore;
 use crate::core::flood::FloodRule;
 use crate::core::names::NameLimits;
@@ -105,7 +105,7 @@ pub struct ServerState {
     /// Every connection's flood limits.
     pub flood: FloodRule,
     /// The nick registry and room directory.
-    pub registry: Addr<NickRegistry>,
+    pub registry: Addr<Directory>,
     /// When the server started.
     pub started: Instant,
     /// The live connections.
@@ -194,7 +194,7 @@ pub async fn run(
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());
     }
-    let registry = NickRegistry::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
+    let registry = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let state = Arc::new(ServerState {
         db: db.clone(),

@@ -1217,3 +1217,24 @@ fn room_keys_are_stored_only_as_salted_hashes() {
     drop(conn);
     drop(data);
 }
+
+/// With history on (the default), `OK MSG` waits for the commit: a MSG
+/// refused at once, and any later command, still answer after it. One
+/// final reply per command, in command order, across rooms too.
+#[test]
+fn replies_keep_command_order_behind_a_stored_message() {
+    let server = start(NO_FLOOD);
+    let addr = server.addr();
+    let mut alice = Peer::join(addr, "alice", "#b");
+    alice.join_room("#c");
+    for _ in 0..20 {
+        alice.send_bytes(b"MSG #b x\nMSG #a y\nMSG #c z\nMSG #b w\nPING t\n");
+        alice.expect_lines(&[
+            "OK MSG #b",
+            "ERR MSG NOT_IN_ROOM you are not in #a",
+            "OK MSG #c",
+            "OK MSG #b",
+            "PONG t",
+        ]);
+    }
+}

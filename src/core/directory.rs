@@ -5,19 +5,18 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::member::SessionId;
+use super::member::{Inbox, SessionId};
 use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::Config;
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::ErrorCode;
-use crate::send_queue::SendQueue;
 use crate::storage::{Database, RoomRecord};
 
 struct NickEntry {
-    id: SessionId,
     /// The spelling; the map's key is the folded half of the nickname.
     display: Arc<str>,
-    queue: SendQueue,
+    /// Where private messages to this nickname go.
+    inbox: Inbox,
 }
 
 struct RoomEntry {
@@ -26,7 +25,7 @@ struct RoomEntry {
 }
 
 /// Keeps nicknames unique (case-insensitively) and maps room names to rooms.
-pub struct NickRegistry {
+pub struct Directory {
     config: Arc<Config>,
     db: Option<Database>,
     /// Stored rooms, started with the registry.
@@ -35,10 +34,10 @@ pub struct NickRegistry {
     rooms: HashMap<Folded, RoomEntry>,
 }
 
-impl NickRegistry {
+impl Directory {
     /// A registry with the stored rooms (where history is kept).
     pub fn new(config: Arc<Config>, db: Option<Database>, stored: Vec<RoomRecord>) -> Self {
-        NickRegistry {
+        Directory {
             config,
             db,
             stored,
@@ -48,7 +47,7 @@ impl NickRegistry {
     }
 }
 
-impl NickRegistry {
+impl Directory {
     /// Where a new room reports to: this directory.
     fn reports(&self, ctx: &mut Context<Self>) -> Reports {
         Reports {
@@ -58,7 +57,7 @@ impl NickRegistry {
     }
 }
 
-impl Actor for NickRegistry {
+impl Actor for Directory {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -67,7 +66,7 @@ impl Actor for NickRegistry {
             // Names are checked against generous bounds: a stored room stays
             // reachable even if the limits were lowered since.
             let Ok(name) =
-                RoomName::parse_hashed(&record.name, crate::proto::native::client::NAME_LIMIT)
+                RoomName::parse_hashed(&record.name, crate::core::names::STORED_NAME_LIMIT)
             else {
                 tracing::warn!(name = %record.name, "skipping a stored room with an invalid name");
                 continue;
@@ -86,12 +85,11 @@ impl Actor for NickRegistry {
                 &self.config,
                 db.clone(),
             );
-            let ok_msg = room.ok_msg();
             let addr = room.start();
             self.rooms.insert(
                 name.folded().clone(),
                 RoomEntry {
-                    addr: RoomHandle::new(addr, ok_msg),
+                    addr: RoomHandle::new(addr),
                     summary,
                 },
             );
@@ -99,40 +97,41 @@ impl Actor for NickRegistry {
     }
 }
 
-/// Claims `nick` for session `id`, releasing the session's previous one.
+/// Claims `nick` for the connection `inbox`, releasing its previous one.
 #[derive(Message)]
 #[rtype(result = "Result<(), ErrorCode>")]
 pub struct ClaimNick {
-    /// The claiming session.
-    pub id: SessionId,
     /// The wanted nickname.
     pub nick: Nick,
     /// The session's current nickname, released on success.
     pub old: Option<Nick>,
     /// Where private messages to this nickname go.
-    pub queue: SendQueue,
+    pub inbox: Inbox,
 }
 
-impl Handler<ClaimNick> for NickRegistry {
+impl Handler<ClaimNick> for Directory {
     type Result = Result<(), ErrorCode>;
 
     fn handle(&mut self, msg: ClaimNick, _: &mut Self::Context) -> Self::Result {
         if let Some(existing) = self.nicks.get(msg.nick.folded()) {
-            if existing.id != msg.id {
+            if existing.inbox.id != msg.inbox.id {
                 return Err(ErrorCode::NickInUse);
             }
         }
         if let Some(old) = &msg.old {
-            if self.nicks.get(old.folded()).is_some_and(|e| e.id == msg.id) {
+            if self
+                .nicks
+                .get(old.folded())
+                .is_some_and(|e| e.inbox.id == msg.inbox.id)
+            {
                 self.nicks.remove(old.folded());
             }
         }
         self.nicks.insert(
             msg.nick.folded().clone(),
             NickEntry {
-                id: msg.id,
                 display: Arc::clone(msg.nick.display()),
-                queue: msg.queue,
+                inbox: msg.inbox,
             },
         );
         Ok(())
@@ -149,31 +148,35 @@ pub struct ReleaseNick {
     pub nick: Folded,
 }
 
-impl Handler<ReleaseNick> for NickRegistry {
+impl Handler<ReleaseNick> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
-        if self.nicks.get(&msg.nick).is_some_and(|e| e.id == msg.id) {
+        if self
+            .nicks
+            .get(&msg.nick)
+            .is_some_and(|e| e.inbox.id == msg.id)
+        {
             self.nicks.remove(&msg.nick);
         }
     }
 }
 
-/// Looks a user up: their nickname as spelled and their queue.
+/// Looks a user up: their nickname as spelled and where to reach them.
 #[derive(Message)]
-#[rtype(result = "Option<(Nick, SendQueue)>")]
+#[rtype(result = "Option<(Nick, Inbox)>")]
 pub struct FindNick {
     /// The nickname, folded.
     pub nick: Folded,
 }
 
-impl Handler<FindNick> for NickRegistry {
-    type Result = Option<(Nick, SendQueue)>;
+impl Handler<FindNick> for Directory {
+    type Result = Option<(Nick, Inbox)>;
 
     fn handle(&mut self, msg: FindNick, _: &mut Self::Context) -> Self::Result {
         self.nicks.get_key_value(&msg.nick).map(|(folded, e)| {
             let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
-            (nick, e.queue.clone())
+            (nick, e.inbox.clone())
         })
     }
 }
@@ -186,7 +189,7 @@ pub struct OpenRoom {
     pub name: RoomName,
 }
 
-impl Handler<OpenRoom> for NickRegistry {
+impl Handler<OpenRoom> for Directory {
     type Result = MessageResult<OpenRoom>;
 
     fn handle(&mut self, msg: OpenRoom, ctx: &mut Self::Context) -> Self::Result {
@@ -201,8 +204,7 @@ impl Handler<OpenRoom> for NickRegistry {
             &self.config,
             self.db.clone(),
         );
-        let ok_msg = room.ok_msg();
-        let addr = RoomHandle::new(room.start(), ok_msg);
+        let addr = RoomHandle::new(room.start());
         self.rooms.insert(
             msg.name.folded().clone(),
             RoomEntry {
@@ -228,7 +230,7 @@ pub struct FindRoom {
     pub name: Folded,
 }
 
-impl Handler<FindRoom> for NickRegistry {
+impl Handler<FindRoom> for Directory {
     type Result = Option<RoomHandle>;
 
     fn handle(&mut self, msg: FindRoom, _: &mut Self::Context) -> Self::Result {
@@ -239,7 +241,7 @@ impl Handler<FindRoom> for NickRegistry {
     }
 }
 
-impl Handler<RoomChanged> for NickRegistry {
+impl Handler<RoomChanged> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: RoomChanged, _: &mut Self::Context) {
@@ -249,7 +251,7 @@ impl Handler<RoomChanged> for NickRegistry {
     }
 }
 
-impl Handler<RoomClosed> for NickRegistry {
+impl Handler<RoomClosed> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: RoomClosed, _: &mut Self::Context) {
@@ -268,7 +270,7 @@ impl Handler<RoomClosed> for NickRegistry {
 #[rtype(result = "Vec<RoomSummary>")]
 pub struct ListRooms;
 
-impl Handler<ListRooms> for NickRegistry {
+impl Handler<ListRooms> for Directory {
     type Result = MessageResult<ListRooms>;
 
     fn handle(&mut self, _: ListRooms, _: &mut Self::Context) -> Self::Result {
@@ -297,7 +299,7 @@ pub struct Counts {
 #[rtype(result = "Counts")]
 pub struct GetCounts;
 
-impl Handler<GetCounts> for NickRegistry {
+impl Handler<GetCounts> for Directory {
     type Result = MessageResult<GetCounts>;
 
     fn handle(&mut self, _: GetCounts, _: &mut Self::Context) -> Self::Result {

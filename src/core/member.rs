@@ -1,8 +1,16 @@
-//! The handle a room holds for each member's connection, and delivery to
-//! several rooms' members at once.
+//! The handle a room holds for each member's connection: who it is, how
+//! its protocol spells events, where its lines go, and how to tell it that
+//! it was removed. Also delivery to several rooms' members at once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use actix::prelude::*;
+use actix::WeakRecipient;
+use bytes::{Bytes, BytesMut};
+
+use super::event::Event;
+use super::names::{Folded, Nick, RoomName};
+use super::scratch::rendered;
 use crate::send_queue::SendQueue;
 
 /// Identifies one connection for the lifetime of the server.
@@ -17,32 +25,108 @@ impl SessionId {
     }
 }
 
-/// Where to deliver lines for one connection: its id (to tell recipients
-/// apart when several rooms are merged) and its queue.
-#[derive(Debug, Clone)]
-pub struct MemberQueue {
+/// How one protocol spells what rooms push to their members: a room
+/// renders each event once per encoding among its members and hands every
+/// member of that encoding the same bytes.
+///
+/// An encoding is a `'static` value (a front end keeps one per variant it
+/// speaks, e.g. per set of negotiated capabilities), so a member handle
+/// carries a reference, not an allocation.
+pub trait Encoding: Send + Sync + 'static {
+    /// Tells encodings apart: equal keys render identically.
+    fn key(&self) -> &'static str;
+    /// Appends the wire form of `event` to `buf`.
+    fn event(&self, event: &Event, buf: &mut BytesMut);
+    /// Appends the listing of a room's members sent to a new member.
+    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &Nick>, buf: &mut BytesMut);
+}
+
+/// Whether two encodings render alike.
+pub fn same_encoding(a: &dyn Encoding, b: &dyn Encoding) -> bool {
+    a.key() == b.key()
+}
+
+/// Renders `event` in `encoding`, once, to be shared by every recipient.
+pub fn render(encoding: &dyn Encoding, event: &Event) -> Bytes {
+    rendered(|buf| encoding.event(event, buf))
+}
+
+/// Tells a member's session it is no longer in a room (it was kicked).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Removed {
+    /// The room, folded.
+    pub room: Folded,
+}
+
+/// One connection as a room or the directory holds it.
+#[derive(Clone)]
+pub struct MemberHandle {
     /// The connection.
     pub id: SessionId,
+    /// How its protocol spells events.
+    pub encoding: &'static dyn Encoding,
+    /// Its outgoing queue.
+    pub queue: SendQueue,
+    /// Its session, told when a room removes it. Weak: a room must not
+    /// keep a gone connection's actor alive.
+    pub removed: WeakRecipient<Removed>,
+}
+
+impl std::fmt::Debug for MemberHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberHandle")
+            .field("id", &self.id)
+            .field("encoding", &self.encoding.key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemberHandle {
+    /// Queues `event`, rendered in the member's encoding.
+    pub fn send_event(&self, event: &Event) {
+        // A full or closing queue is its own connection's problem.
+        let _ = self.queue.push(render(self.encoding, event));
+    }
+}
+
+/// Where to deliver events for one connection: its id (to tell recipients
+/// apart when several rooms are merged), its encoding and its queue.
+#[derive(Clone)]
+pub struct Inbox {
+    /// The connection.
+    pub id: SessionId,
+    /// How its protocol spells events.
+    pub encoding: &'static dyn Encoding,
     /// Its outgoing queue.
     pub queue: SendQueue,
 }
 
-/// Pushes `line` once to each distinct connection in `groups` (the member
-/// lists of several rooms, which overlap).
-pub fn deliver_once(groups: Vec<Vec<MemberQueue>>, line: &bytes::Bytes) {
+/// Pushes `event` once to each distinct connection in `groups` (the member
+/// lists of several rooms, which overlap), rendered once per encoding.
+pub fn deliver_once(groups: Vec<Vec<Inbox>>, event: &Event) {
+    let mut rendered: Vec<(&'static dyn Encoding, Bytes)> = Vec::new();
+    let mut line = |encoding: &'static dyn Encoding| -> Bytes {
+        if let Some((_, line)) = rendered.iter().find(|(e, _)| same_encoding(*e, encoding)) {
+            return line.clone();
+        }
+        let line = render(encoding, event);
+        rendered.push((encoding, line.clone()));
+        line
+    };
     // A full or closing queue is its own connection's problem.
     if let [only] = groups.as_slice() {
         // One room's members are distinct already: no set to build, which
         // matters when thousands leave a big room.
         for r in only {
-            let _ = r.queue.push(line.clone());
+            let _ = r.queue.push(line(r.encoding));
         }
         return;
     }
     let mut seen = std::collections::HashSet::new();
     for r in groups.into_iter().flatten() {
         if seen.insert(r.id) {
-            let _ = r.queue.push(line.clone());
+            let _ = r.queue.push(line(r.encoding));
         }
     }
 }

@@ -21,8 +21,10 @@ pub mod files;
 pub mod flood;
 pub mod member;
 pub mod names;
+pub mod outcome;
 pub mod room;
 pub mod room_key;
+pub mod scratch;
 
 pub use error::ErrorCode;
 pub use event::{Event, FileTarget};

@@ -31,6 +31,12 @@ pub enum NameError {
     NoHash,
 }
 
+/// The longest nickname or room name (without `#`) any part of chatroom
+/// accepts: the ceiling of the configured limits, and the bound names
+/// read back from storage or from a server's lines are checked against
+/// (they were valid when written; a limit lowered since must not hide them).
+pub const STORED_NAME_LIMIT: usize = 64;
+
 /// Bounds on name lengths, from `[limits]` in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameLimits {

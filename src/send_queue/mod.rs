@@ -19,11 +19,15 @@ use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::transport::broadcast_log::{BroadcastLog, LogReader, Span};
 
+mod owed;
 mod writer;
+
+use owed::Owed;
+pub use owed::Ticket;
 
 pub use writer::{run_writer, Writer, WriterEnd};
 
@@ -62,11 +66,11 @@ struct Inner {
     waker: Option<Waker>,
     /// The writer waits for data (not only for an interruption).
     wants_data: bool,
-    /// Replies promised by [`SendQueue::expect_ack`] and not yet pushed.
-    /// (u32: sessions bound it far lower, and the queue fits a smaller
-    /// allocation class.)
-    acks_pending: u32,
-    /// Woken when `acks_pending` falls.
+    /// Final replies promised with [`SendQueue::promise`] and those
+    /// waiting behind them. Boxed, and made on the first promise: an idle
+    /// connection never has one.
+    owed: Option<Box<Owed>>,
+    /// Woken when a promise is settled.
     ack_waker: Option<Waker>,
     /// The last write ended inside a line.
     mid_line: bool,
@@ -102,6 +106,31 @@ impl Inner {
                 // Only lines and spans are written from the queue.
                 Some(Item::Body(_)) | None => return,
             }
+        }
+    }
+
+    /// Checks the state and the limit for `len` more bytes, then lets
+    /// `add` queue them; returns the writer to wake, if it waits.
+    fn add(
+        &mut self,
+        len: usize,
+        add: impl FnOnce(&mut VecDeque<Item>),
+    ) -> (Result<(), PushError>, Option<Waker>) {
+        match self.state {
+            State::Open => {}
+            State::Closing => return (Err(PushError::Closed), None),
+            State::Overflowed => return (Err(PushError::Overflowed), None),
+        }
+        if self.bytes + len > self.limit {
+            return (Err(PushError::Overflowed), self.overflow());
+        }
+        self.bytes += len;
+        add(&mut self.items);
+        if self.wants_data {
+            self.wants_data = false;
+            (Ok(()), self.waker.take())
+        } else {
+            (Ok(()), None)
         }
     }
 
@@ -142,7 +171,7 @@ impl SendQueue {
                 state: State::Open,
                 waker: None,
                 wants_data: false,
-                acks_pending: 0,
+                owed: None,
                 ack_waker: None,
                 mid_line: false,
             })),
@@ -195,67 +224,84 @@ impl SendQueue {
         len: usize,
         add: impl FnOnce(&mut VecDeque<Item>),
     ) -> Result<(), PushError> {
-        let waker = {
+        let (res, waker) = self.lock().add(len, add);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        res
+    }
+
+    /// Queues a command's reply (a final one, or a line of its answer)
+    /// behind the final replies still owed to earlier commands.
+    pub fn reply(&self, line: Bytes) -> Result<(), PushError> {
+        let (res, waker) = {
             let mut q = self.lock();
-            match q.state {
-                State::Open => {}
-                State::Closing => return Err(PushError::Closed),
-                State::Overflowed => return Err(PushError::Overflowed),
-            }
-            if q.bytes + len > q.limit {
-                let waker = q.overflow();
-                drop(q);
-                if let Some(w) = waker {
-                    w.wake();
+            match q.owed.as_mut().filter(|o| o.unsettled() > 0) {
+                Some(owed) => {
+                    owed.queue_behind(line);
+                    return Ok(());
                 }
-                return Err(PushError::Overflowed);
-            }
-            q.bytes += len;
-            add(&mut q.items);
-            if q.wants_data {
-                q.wants_data = false;
-                q.waker.take()
-            } else {
-                None
+                None => q.add(line.len(), |items| items.push_back(Item::Line(line))),
             }
         };
         if let Some(w) = waker {
             w.wake();
         }
-        Ok(())
+        res
     }
 
-    /// Promises a reply that another thread will push later with
-    /// [`SendQueue::ack`] (an `OK MSG` sent once the message is stored).
-    pub fn expect_ack(&self) {
+    /// Promises a final reply that something else will give later with
+    /// [`SendQueue::settle`] (an `OK MSG` sent once the message is stored):
+    /// replies queued meanwhile with [`SendQueue::reply`] wait behind it.
+    pub fn promise(&self) -> Ticket {
         let mut q = self.lock();
-        q.acks_pending = q.acks_pending.saturating_add(1);
+        q.owed.get_or_insert_with(Box::default).promise()
     }
 
-    /// Pushes a promised reply.
-    pub fn ack(&self, line: Bytes) {
-        self.ack_many(line, 1);
-    }
-
-    /// Pushes `count` promised replies, already joined into `lines`: one
+    /// Gives promised replies, and queues every reply now free to go: one
     /// lock and one wake-up for a whole group commit's worth.
-    pub fn ack_many(&self, lines: Bytes, count: usize) {
-        // A closed queue still settles the promise.
-        let _ = self.push(lines);
-        let waker = {
+    pub fn settle(&self, replies: impl IntoIterator<Item = (Ticket, Bytes)>) {
+        let (waker, ack_waker) = {
             let mut q = self.lock();
-            let count = u32::try_from(count).unwrap_or(u32::MAX);
-            q.acks_pending = q.acks_pending.saturating_sub(count);
-            q.ack_waker.take()
+            let Some(mut owed) = q.owed.take() else {
+                return;
+            };
+            for (ticket, line) in replies {
+                owed.settle(ticket, line);
+            }
+            // Lines released together are joined into one item: a busy
+            // sender's acknowledgements from one commit cost one slice of
+            // one write, not one each.
+            let joined = {
+                let mut released = owed.release();
+                match (released.next(), released.next()) {
+                    (None, _) => None,
+                    (Some(line), None) => Some(line),
+                    (Some(first), Some(second)) => {
+                        let mut buf = BytesMut::with_capacity(first.len() * 4);
+                        for line in [first, second].into_iter().chain(released) {
+                            buf.extend_from_slice(&line);
+                        }
+                        Some(buf.freeze())
+                    }
+                }
+            };
+            // A closed or overflowed queue still settles the promise.
+            let waker = joined.and_then(|line| {
+                q.add(line.len(), |items| items.push_back(Item::Line(line)))
+                    .1
+            });
+            q.owed = Some(owed);
+            (waker, q.ack_waker.take())
         };
-        if let Some(w) = waker {
+        for w in [waker, ack_waker].into_iter().flatten() {
             w.wake();
         }
     }
 
-    /// Promised replies not yet pushed.
+    /// Promised replies not yet given.
     pub fn acks_pending(&self) -> usize {
-        self.lock().acks_pending as usize
+        self.lock().owed.as_ref().map_or(0, |o| o.unsettled())
     }
 
     /// Resolves once at most `n` promised replies are outstanding.
@@ -263,7 +309,7 @@ impl SendQueue {
         let queue = self.clone();
         poll_fn(move |cx| {
             let mut q = queue.lock();
-            if q.acks_pending as usize <= n {
+            if q.owed.as_ref().map_or(0, |o| o.unsettled()) <= n {
                 Poll::Ready(())
             } else {
                 q.ack_waker = Some(cx.waker().clone());
@@ -331,16 +377,31 @@ mod tests {
     #[tokio::test]
     async fn acks_settle_in_order() {
         let q = SendQueue::new(1000);
-        q.expect_ack();
-        q.expect_ack();
+        let first = q.promise();
+        let second = q.promise();
         assert_eq!(q.acks_pending(), 2);
+        // An error answered at once waits behind both.
+        q.reply(Bytes::from_static(b"ERR MSG NOT_IN_ROOM x\n"))
+            .unwrap();
         let settled = tokio::spawn(q.acks_at_most(0));
-        q.ack(Bytes::from_static(b"OK MSG #a\n"));
+        q.settle([(second, Bytes::from_static(b"OK MSG #b\n"))]);
         tokio::task::yield_now().await;
         assert!(!settled.is_finished());
-        q.ack(Bytes::from_static(b"OK MSG #a\n"));
+        assert_eq!(q.queued_bytes(), 0, "the first is still owed");
+        q.settle([(first, Bytes::from_static(b"OK MSG #a\n"))]);
         settled.await.unwrap();
-        assert_eq!(q.queued_bytes(), 20);
+        assert_eq!(q.queued_bytes(), 20 + 22);
+        let lines: Vec<_> = q
+            .lock()
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Line(l) => l.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        // Released together, joined into one item.
+        assert_eq!(lines, ["OK MSG #a\nOK MSG #b\nERR MSG NOT_IN_ROOM x\n"]);
     }
 
     #[tokio::test]

@@ -438,6 +438,24 @@ pub async fn run_writer<W: AsyncWrite + Unpin>(queue: SendQueue, mut io: W) -> W
 }
 
 #[cfg(test)]
+impl SendQueue {
+    /// What the writer would write now, as text; `None` once the queue
+    /// overflowed. For tests of what rooms queue, without a socket.
+    pub(crate) fn take_text(&self) -> Option<String> {
+        let mut out: Vec<u8> = Vec::new();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        loop {
+            match self.poll_send(&mut out, &mut cx) {
+                Poll::Ready(Sent::Wrote) => continue,
+                Poll::Ready(Sent::Overflowed { .. }) => return None,
+                _ => break,
+            }
+        }
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
     use std::task::Waker;

@@ -39,14 +39,13 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 use tracing::info;
 
 use crate::core::names::{Nick, RoomName};
-use crate::send_queue::SendQueue;
-use writer::{ack_failed, Answer, Request, Row};
+use crate::core::outcome::{Ack, Said};
+use writer::{Answer, Request, Row};
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = schema::MIGRATIONS.len();
@@ -140,15 +139,6 @@ pub struct Loaded {
     pub files: Vec<FileRecord>,
 }
 
-/// Whom to tell once a message is committed.
-#[derive(Debug)]
-pub struct Ack {
-    /// The sender's queue.
-    pub queue: SendQueue,
-    /// The room's `OK MSG` line, sent once the message is stored.
-    pub ok: Bytes,
-}
-
 /// Hands the database thread's answers to sessions on the thread that runs
 /// it (see the module docs for why not the database's).
 pub struct Relay {
@@ -233,7 +223,7 @@ impl Database {
         self.tx.send(req).is_ok()
     }
 
-    /// Stores a room message; `ack` is told (`OK MSG` or `ERR MSG INTERNAL`)
+    /// Stores a room message; `ack` is told ([`Said::Stored`] or [`Said::NotStored`])
     /// once it is committed or has failed.
     pub fn append(
         &self,
@@ -256,7 +246,7 @@ impl Database {
         if let Err(mpsc::SendError(Request::Append(Row { ack: Some(ack), .. }))) = self.tx.send(req)
         {
             // The database thread is gone: say so rather than hang.
-            ack_failed(ack);
+            ack.settle(Said::NotStored);
         }
     }
 

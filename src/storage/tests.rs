@@ -3,8 +3,12 @@
 use super::schema::MIGRATIONS;
 use super::segment::SEGMENT_MESSAGES;
 use super::*;
-use crate::proto::native::render::{OkReply, Reply};
-use crate::send_queue::run_writer;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::send_queue::{run_writer, SendQueue, Ticket};
 use tokio::io::AsyncReadExt;
 
 fn room(name: &str) -> RoomName {
@@ -119,12 +123,32 @@ fn corrupt_and_newer_files_are_refused() {
     assert!(err.contains("99"), "{err}");
 }
 
+/// Answers as the native front end does, into the sender's queue.
+struct TestAcks {
+    queue: SendQueue,
+    room: RoomName,
+}
+
+impl SayAcks for TestAcks {
+    fn settle(&self, answers: &mut dyn Iterator<Item = (Ticket, Said)>) {
+        self.queue.settle(answers.map(|(ticket, said)| {
+            let line = match said {
+                Said::Stored { .. } => format!("OK MSG {}\n", self.room),
+                other => format!("ERR MSG INTERNAL {other:?}\n"),
+            };
+            (ticket, Bytes::from(line))
+        }));
+    }
+}
+
 /// Stores a message whose sender's queue expects its ack.
 fn append_acked(db: &Database, r: &RoomName, queue: &SendQueue, seq: u64, text: String) {
-    queue.expect_ack();
     let ack = Ack {
-        queue: queue.clone(),
-        ok: Reply::Ok(OkReply::Msg(r.clone())).to_line(),
+        to: Arc::new(TestAcks {
+            queue: queue.clone(),
+            room: r.clone(),
+        }),
+        ticket: queue.promise(),
     };
     db.append(r, seq, SystemTime::now(), nick("a"), text, Some(ack));
 }

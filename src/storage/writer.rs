@@ -5,20 +5,18 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 use tracing::{error, info};
 
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
-use super::{millis, room_key, Ack, FileRecord, RoomRecord, StoredMessage};
+use super::{millis, room_key, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
-use crate::core::ErrorCode;
-use crate::proto::native::render::Reply;
-use crate::proto::native::verb::{ProtocolError, Verb};
-use crate::send_queue::SendQueue;
+use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::send_queue::Ticket;
 
 /// Requests taken into one transaction at most.
 const MAX_BATCH: usize = 4096;
@@ -41,11 +39,15 @@ pub(super) enum Request {
     Execute(String),
 }
 
+/// One sender's answerer and what one commit answers it.
+pub(super) type SenderAnswers = (Arc<dyn SayAcks>, Vec<(Ticket, Said)>);
+
 /// What the database thread hands back to sessions.
 pub(super) enum Answer {
-    /// One commit's acknowledgements: per sender, its queue, its replies
+    /// One commit's answers: per sender's answerer, its tickets and what
+    /// became of each message.
     /// joined, and how many they are.
-    Acks(Vec<(SendQueue, Bytes, usize)>),
+    Acks(Vec<SenderAnswers>),
     /// A history read, for the session waiting on it.
     History(oneshot::Sender<Vec<StoredMessage>>, Vec<StoredMessage>),
 }
@@ -54,8 +56,8 @@ impl Answer {
     pub(super) fn deliver(self) {
         match self {
             Answer::Acks(acks) => {
-                for (queue, lines, count) in acks {
-                    queue.ack_many(lines, count);
+                for (to, answers) in acks {
+                    to.settle(&mut answers.into_iter());
                 }
             }
             Answer::History(reply, messages) => {
@@ -63,19 +65,6 @@ impl Answer {
             }
         }
     }
-}
-
-/// What a sender hears when its message could not be stored.
-fn store_failed() -> Reply {
-    Reply::Err(ProtocolError::new(
-        Verb::Msg,
-        ErrorCode::Internal,
-        "the message could not be stored",
-    ))
-}
-
-pub(super) fn ack_failed(ack: Ack) {
-    ack.queue.ack(store_failed().to_line());
 }
 
 /// The database thread: group commits until every handle is dropped.
@@ -134,7 +123,7 @@ struct Writer {
     /// A statement in the open transaction failed: roll it back.
     failed: bool,
     /// Messages of the open transaction, with whether their insert worked.
-    acks: Vec<(Ack, bool)>,
+    acks: Vec<(Ack, Said)>,
     /// Messages not inserted yet.
     rows: Vec<Row>,
     /// A segment's body, being encoded (kept for its capacity).
@@ -287,7 +276,15 @@ impl Writer {
             let ok = self.write("messages", res) && self.open;
             for row in &mut rows[start..end] {
                 if let Some(ack) = row.ack.take() {
-                    self.acks.push((ack, ok));
+                    let said = if ok {
+                        Said::Stored {
+                            seq: row.seq,
+                            time: row.time,
+                        }
+                    } else {
+                        Said::NotStored
+                    };
+                    self.acks.push((ack, said));
                 }
             }
             start = end;
@@ -357,26 +354,18 @@ impl Writer {
         if self.acks.is_empty() {
             return;
         }
-        // One push per sender, not per message: each push takes the
-        // queue's lock and wakes its writer.
-        let mut grouped: HashMap<usize, (SendQueue, BytesMut, usize)> = HashMap::new();
-        for (ack, ok) in self.acks.drain(..) {
-            let entry = grouped
-                .entry(ack.queue.key())
-                .or_insert_with(|| (ack.queue.clone(), BytesMut::new(), 0));
-            if ok && committed {
-                entry.1.extend_from_slice(&ack.ok);
-            } else {
-                store_failed().encode(&mut entry.1);
-            }
-            entry.2 += 1;
-        }
-        self.answer(Answer::Acks(
+        // One settling per sender, not per message: each takes the
+        // sender's queue lock and wakes its writer.
+        let mut grouped: HashMap<usize, SenderAnswers> = HashMap::new();
+        for (ack, said) in self.acks.drain(..) {
+            let said = if committed { said } else { Said::NotStored };
             grouped
-                .into_values()
-                .map(|(queue, lines, count)| (queue, lines.freeze(), count))
-                .collect(),
-        ));
+                .entry(ack.key())
+                .or_insert_with(|| (Arc::clone(&ack.to), Vec::new()))
+                .1
+                .push((ack.ticket, said));
+        }
+        self.answer(Answer::Acks(grouped.into_values().collect()));
     }
 
     fn answer(&self, answer: Answer) {

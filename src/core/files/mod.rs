@@ -14,9 +14,9 @@ use actix::prelude::*;
 use tracing::{info, warn};
 
 use crate::config::FilesConfig;
+use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::names::{Nick, RoomName};
 use crate::core::FileTarget;
-use crate::proto::native::client::NAME_LIMIT;
 use crate::storage::{Database, FileRecord};
 use content::content_path;
 
@@ -77,14 +77,14 @@ impl SharedFile {
 
     fn from_record(r: FileRecord) -> Option<SharedFile> {
         let target = if r.target_is_room {
-            FileTarget::Room(RoomName::parse_hashed(&r.target, NAME_LIMIT).ok()?)
+            FileTarget::Room(RoomName::parse_hashed(&r.target, STORED_NAME_LIMIT).ok()?)
         } else {
-            FileTarget::User(Nick::parse(&r.target, NAME_LIMIT).ok()?)
+            FileTarget::User(Nick::parse(&r.target, STORED_NAME_LIMIT).ok()?)
         };
         Some(SharedFile {
             id: r.id,
             target,
-            from: Nick::parse(&r.from, NAME_LIMIT).ok()?,
+            from: Nick::parse(&r.from, STORED_NAME_LIMIT).ok()?,
             size: r.size,
             sha256: r.sha256,
             filename: r.filename,

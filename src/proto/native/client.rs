@@ -17,18 +17,12 @@ use std::str::FromStr;
 
 use bytes::Bytes;
 
-use crate::core::names::{NameError, Nick, RoomName};
+use crate::core::names::{NameError, Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::ErrorCode;
 use crate::core::Event;
 use crate::core::FileTarget;
 use crate::proto::native::render::{OkReply, Reply};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
-
-/// The longest nickname or room name (without `#`) accepted in a server line.
-///
-/// Deliberately above the server's defaults (24 and 32): the server has
-/// already validated every name it sends, the client only checks the grammar.
-pub const NAME_LIMIT: usize = 64;
 
 /// One line from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,12 +168,13 @@ impl<'a> Fields<'a> {
 
     fn nick(&mut self, what: &'static str) -> Result<Nick, LineProblem> {
         let word = self.word(what)?;
-        Nick::parse(word, NAME_LIMIT).map_err(|source| bad_name(what, word, source))
+        Nick::parse(word, STORED_NAME_LIMIT).map_err(|source| bad_name(what, word, source))
     }
 
     fn room(&mut self, what: &'static str) -> Result<RoomName, LineProblem> {
         let word = self.word(what)?;
-        RoomName::parse_hashed(word, NAME_LIMIT).map_err(|source| bad_name(what, word, source))
+        RoomName::parse_hashed(word, STORED_NAME_LIMIT)
+            .map_err(|source| bad_name(what, word, source))
     }
 
     /// `1*DIGIT`, without the sign `str::parse` would accept.
@@ -309,7 +304,7 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
             let first = f.word("key or room")?;
             if first.starts_with('#') {
                 Reply::RoomInfo {
-                    room: RoomName::parse_hashed(first, NAME_LIMIT)
+                    room: RoomName::parse_hashed(first, STORED_NAME_LIMIT)
                         .map_err(|source| bad_name("room", first, source))?,
                     key: f.owned_word("key")?,
                     // An empty value is rendered without its separator.
@@ -446,11 +441,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn nick(s: &str) -> Nick {
-        Nick::parse(s, NAME_LIMIT).unwrap()
+        Nick::parse(s, STORED_NAME_LIMIT).unwrap()
     }
 
     fn room(s: &str) -> RoomName {
-        RoomName::parse_hashed(s, NAME_LIMIT).unwrap()
+        RoomName::parse_hashed(s, STORED_NAME_LIMIT).unwrap()
     }
 
     fn s(text: &str) -> String {

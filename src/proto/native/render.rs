@@ -6,11 +6,11 @@
 //! them with [`Event::encode`]. A later IRC or WebSocket transport renders
 //! the same values with its own encoder.
 
-use std::cell::RefCell;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::core::member::Encoding;
 use crate::core::names::{Nick, RoomName};
+use crate::core::scratch::rendered;
 use crate::core::Event;
 use crate::core::FileTarget;
 use crate::proto::native::verb::ProtocolError;
@@ -348,43 +348,6 @@ impl Reply {
     }
 }
 
-thread_local! {
-    /// Where lines are rendered before being copied out at their size.
-    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
-}
-
-/// The bytes `encode` renders, in an allocation of their own size: one
-/// allocation per line (freezing a growable buffer costs a second one).
-fn rendered(encode: impl FnOnce(&mut BytesMut)) -> Bytes {
-    with_line(encode, Bytes::copy_from_slice)
-}
-
-/// Renders a line with `encode` into a reused buffer and lends it to
-/// `take`: a room copies a message's line straight into its log.
-pub fn with_line<R>(encode: impl FnOnce(&mut BytesMut), take: impl FnOnce(&[u8]) -> R) -> R {
-    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            encode(&mut buf);
-            let taken = take(&buf);
-            if buf.capacity() > SCRATCH_KEEP {
-                *buf = BytesMut::new();
-            }
-            taken
-        }
-        // Nothing renders a line while taking another; if it did, it
-        // would get a buffer of its own.
-        Err(_) => {
-            let mut buf = BytesMut::new();
-            encode(&mut buf);
-            take(&buf)
-        }
-    })
-}
-
-/// The most the rendering scratch buffer keeps between lines.
-const SCRATCH_KEEP: usize = 4096;
-
 /// Renders a NAMES listing straight from the member list: `NAMES <room>
 /// <nick> ...` lines, each ended once its nicknames pass `line_bytes`, and
 /// one bare `NAMES <room>` line for an empty room.
@@ -429,6 +392,29 @@ impl From<ProtocolError> for Reply {
 impl From<OkReply> for Reply {
     fn from(ok: OkReply) -> Self {
         Reply::Ok(ok)
+    }
+}
+
+/// NAMES lines are split after this many bytes of nicknames.
+pub const NAMES_LINE_BYTES: usize = 400;
+
+/// How rooms render events for native clients (see [`Encoding`]).
+pub struct NativeEncoding;
+
+/// The one native encoding every native member's handle points to.
+pub static NATIVE: NativeEncoding = NativeEncoding;
+
+impl Encoding for NativeEncoding {
+    fn key(&self) -> &'static str {
+        "native"
+    }
+
+    fn event(&self, event: &Event, buf: &mut BytesMut) {
+        event.encode(buf);
+    }
+
+    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &Nick>, buf: &mut BytesMut) {
+        encode_names(buf, room, nicks, NAMES_LINE_BYTES);
     }
 }
 

@@ -17,8 +17,9 @@ use crate::core::directory::{
     ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick,
 };
 use crate::core::files::{AddFile, GetFile, RemoveFile, SharedFile};
-use crate::core::member::{deliver_once, MemberQueue, SessionId};
-use crate::core::room::{self, MemberKey, Removed, RoomHandle};
+use crate::core::member::{deliver_once, render, Inbox, MemberHandle, Removed, SessionId};
+use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::core::room::{self, MemberKey, RoomHandle};
 use bytes::{Bytes, BytesMut};
 
 use crate::core::files::content::{self as files, UploadSink};
@@ -30,8 +31,9 @@ use crate::core::FileTarget;
 use crate::proto::native::codec::{Frame, LineCodec};
 use crate::proto::native::help;
 use crate::proto::native::parser::{announced_body_len, parse_line, Command};
-use crate::proto::native::render::{OkReply, Reply};
+use crate::proto::native::render::{encode_names, OkReply, Reply, NAMES_LINE_BYTES, NATIVE};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
+use crate::send_queue::Ticket;
 use crate::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
 use crate::server::{ServerState, SocketGuard};
 use crate::storage::StoredMessage;
@@ -41,6 +43,45 @@ use crate::transport::link::{Incoming, Link};
 struct Membership {
     name: RoomName,
     addr: RoomHandle,
+    /// Answers the session's messages to this room.
+    acks: Arc<MsgAcks>,
+}
+
+/// Spells the answers to one session's messages in one room: `OK MSG`
+/// rendered once at JOIN, or the `ERR MSG` of a refusal.
+struct MsgAcks {
+    queue: SendQueue,
+    room: RoomName,
+    ok: Bytes,
+}
+
+impl MsgAcks {
+    fn new(queue: SendQueue, room: RoomName) -> Self {
+        MsgAcks {
+            ok: Reply::Ok(OkReply::Msg(room.clone())).to_line(),
+            queue,
+            room,
+        }
+    }
+
+    fn line(&self, said: Said) -> Bytes {
+        let (code, text) = match said {
+            Said::Stored { .. } => return self.ok.clone(),
+            Said::Refused(code) => (code, format!("you are not in {}", self.room)),
+            Said::NotStored => (
+                ErrorCode::Internal,
+                "the message could not be stored".into(),
+            ),
+        };
+        Reply::Err(ProtocolError::new(Verb::Msg, code, text)).to_line()
+    }
+}
+
+impl SayAcks for MsgAcks {
+    fn settle(&self, answers: &mut dyn Iterator<Item = (Ticket, Said)>) {
+        self.queue
+            .settle(answers.map(|(ticket, said)| (ticket, self.line(said))));
+    }
 }
 
 /// Where a finished upload is announced.
@@ -139,9 +180,30 @@ impl Session {
         })
     }
 
+    /// Queues a reply, behind the final replies still owed to earlier
+    /// commands.
     fn send(&self, reply: impl Into<Reply>) {
         // A refused push means the connection is already going away.
-        let _ = self.queue.push(reply.into().to_line());
+        let _ = self.queue.reply(reply.into().to_line());
+    }
+
+    /// This connection as rooms and the directory hold it.
+    fn member_handle(&self, ctx: &Context<Self>) -> MemberHandle {
+        MemberHandle {
+            id: self.id,
+            encoding: &NATIVE,
+            queue: self.queue.clone(),
+            removed: ctx.address().downgrade().recipient(),
+        }
+    }
+
+    /// Where events for this connection go.
+    fn inbox(&self) -> Inbox {
+        Inbox {
+            id: self.id,
+            encoding: &NATIVE,
+            queue: self.queue.clone(),
+        }
     }
 
     fn error(
@@ -352,7 +414,7 @@ impl Session {
                     })
                     .await
                 {
-                    Ok(Some((nick, queue))) => (FileTarget::User(nick), Ok(queue)),
+                    Ok(Some((nick, inbox))) => (FileTarget::User(nick), Ok(inbox)),
                     _ => {
                         let _ = tokio::fs::remove_file(files::content_path(&dir, &id)).await;
                         return Err(ErrorCode::NoSuchNick);
@@ -382,8 +444,8 @@ impl Session {
                 filename,
             };
             let announced = match recipient {
-                Ok(queue) => {
-                    let _ = queue.push(event.to_line());
+                Ok(inbox) => {
+                    let _ = inbox.queue.push(render(inbox.encoding, &event));
                     Ok(())
                 }
                 Err(room) => match room.send(room::ShareFile { who, event }).await {
@@ -454,15 +516,13 @@ impl Session {
             self.send(OkReply::Nick(nick));
             return;
         }
-        let id = self.id;
         let old = self.nick.clone();
         let registry = self.state.registry.clone();
         let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
         let claim = ClaimNick {
-            id,
             nick: nick.clone(),
             old: old.clone(),
-            queue: self.queue.clone(),
+            inbox: self.inbox(),
         };
         let new = nick.clone();
         let old_key = self.member_key();
@@ -489,26 +549,25 @@ impl Session {
         };
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
             Ok(mut audience) => {
-                act.span.record("nick", nick.as_str());
                 if let Some(old) = act.nick.replace(nick.clone()) {
                     info!(parent: &act.span, %old, new = %nick, "nick changed");
                     if audience.is_empty() {
                         // In no room: only the client itself hears of it
                         // (it is a member of every room it is in).
-                        audience.push(vec![MemberQueue {
-                            id: act.id,
-                            queue: act.queue.clone(),
-                        }]);
+                        audience.push(vec![act.inbox()]);
                     }
                     deliver_once(
                         audience,
                         &Event::Nick {
                             old,
                             new: nick.clone(),
-                        }
-                        .to_line(),
+                        },
                     );
                 } else {
+                    // Recorded once: a span's fields only grow, so a later
+                    // NICK is an event of its own ("nick changed"), never
+                    // another field on every line of the connection.
+                    act.span.record("nick", nick.as_str());
                     info!(parent: &act.span, %nick, "registered");
                 }
                 act.send(OkReply::Nick(nick));
@@ -539,11 +598,9 @@ impl Session {
             return;
         }
         let join = room::Join {
-            id: self.id,
+            member: self.member_handle(ctx),
             nick,
             key,
-            queue: self.queue.clone(),
-            session: ctx.address().downgrade(),
         };
         let asked = room.clone();
         // Only the shared state is captured, not clones of what it holds:
@@ -561,11 +618,9 @@ impl Session {
                     .await
                     .map_err(|_| ErrorCode::Internal)?;
                 let attempt = room::Join {
-                    id: join.id,
+                    member: join.member.clone(),
                     nick: join.nick.clone(),
                     key: join.key.clone(),
-                    queue: join.queue.clone(),
-                    session: join.session.clone(),
                 };
                 let joined = match addr.send(attempt).await {
                     Ok(res) => res?,
@@ -597,7 +652,8 @@ impl Session {
                 info!(parent: &act.span, room = %name, "joined");
                 // Most clients are in one or two rooms: grow one at a time.
                 act.rooms.reserve_exact(1);
-                act.rooms.push(Membership { name, addr });
+                let acks = Arc::new(MsgAcks::new(act.queue.clone(), name.clone()));
+                act.rooms.push(Membership { name, addr, acks });
             }
             Err(code) => {
                 let text = match code {
@@ -616,7 +672,7 @@ impl Session {
         for m in history {
             // A sender's nickname is valid when stored; a limit lowered since
             // must not hide their words.
-            let Ok(from) = Nick::parse(&m.from, crate::proto::native::client::NAME_LIMIT) else {
+            let Ok(from) = Nick::parse(&m.from, crate::core::names::STORED_NAME_LIMIT) else {
                 continue;
             };
             self.send(Reply::History {
@@ -670,20 +726,22 @@ impl Session {
         };
         debug!(parent: &self.span, room = %joined.name, %text, "msg");
         // Where history is kept, OK MSG comes from the database once the
-        // message is stored; meanwhile later commands wait their turn.
-        let stored = self.state.db.is_some();
-        if stored {
-            self.queue.expect_ack();
-        }
+        // message is stored, in the place of the ticket taken now: replies
+        // to later commands wait behind it.
+        let ack = self.state.db.is_some().then(|| Ack {
+            to: Arc::clone(&joined.acks) as Arc<dyn SayAcks>,
+            ticket: self.queue.promise(),
+        });
+        let ok = ack.is_none().then(|| joined.acks.ok.clone());
         joined.addr.do_send(room::Say {
-            id: self.id,
+            who: MemberKey::new(self.id, &from),
             from,
             text,
-            ack: stored.then(|| self.queue.clone()),
+            ack,
         });
-        if !stored {
+        if let Some(ok) = ok {
             // A refused push means the connection is already going away.
-            let _ = self.queue.push(joined.addr.ok_msg());
+            let _ = self.queue.reply(ok);
         }
     }
 
@@ -695,9 +753,11 @@ impl Session {
             nick: to.folded().clone(),
         });
         ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
-            Ok(Some((nick, queue))) => {
+            Ok(Some((nick, inbox))) => {
                 debug!(parent: &act.span, to = %nick, %text, "privmsg");
-                let _ = queue.push(Event::Privmsg { from, text }.to_line());
+                let _ = inbox
+                    .queue
+                    .push(render(inbox.encoding, &Event::Privmsg { from, text }));
                 act.send(OkReply::Privmsg(nick));
             }
             _ => act.error(
@@ -732,17 +792,22 @@ impl Session {
     }
 
     fn cmd_names(&mut self, room: RoomName, ctx: &mut Context<Self>) {
-        let queue = self.queue.clone();
         self.with_room(Verb::Names, room.clone(), ctx, move |act, addr, ctx| {
-            let ask = addr.send(room::SendNames { queue });
-            ctx.wait(ask.into_actor(act).map(move |res, act, _| {
-                if res.is_err() {
-                    act.error(
-                        Verb::Names,
-                        ErrorCode::NoSuchRoom,
-                        format!("there is no room {room}"),
-                    );
+            let ask = addr.send(room::GetNames);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| match res {
+                Ok(names) => {
+                    let ok = OkReply::Names(names.name.clone(), names.nicks.len());
+                    // Rendered into one buffer: a big room's listing is one item.
+                    let mut buf = BytesMut::with_capacity(64 + names.nicks.len() * 16);
+                    encode_names(&mut buf, &names.name, &names.nicks, NAMES_LINE_BYTES);
+                    Reply::Ok(ok).encode(&mut buf);
+                    let _ = act.queue.reply(buf.freeze());
                 }
+                Err(_) => act.error(
+                    Verb::Names,
+                    ErrorCode::NoSuchRoom,
+                    format!("there is no room {room}"),
+                ),
             }));
         });
     }
@@ -1114,7 +1179,7 @@ impl Session {
                     }
                 }
                 if announce && !audience.is_empty() {
-                    deliver_once(audience, &Event::Quit { nick, reason }.to_line());
+                    deliver_once(audience, &Event::Quit { nick, reason });
                 }
             });
         }

@@ -1,0 +1,462 @@
+//! What a room is asked, and how it answers: one message type per request,
+//! answered with typed values (an [`ErrorCode`] for a refusal).
+
+use std::time::SystemTime;
+
+use actix::prelude::*;
+
+use super::{MemberKey, Room};
+use crate::core::error::ErrorCode;
+use crate::core::event::Event;
+use crate::core::member::{Inbox, MemberHandle, Removed};
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::outcome::{Ack, Said};
+use crate::core::room_key;
+use crate::core::scratch::rendered;
+
+/// What a successful JOIN tells the session.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    /// The room's name as first spelled.
+    pub name: RoomName,
+    /// For a new member where history is kept: replay messages numbered up
+    /// to this (those said before the JOIN; later ones arrive as events,
+    /// held by the room until the session sends [`Replayed`]).
+    pub replay_upto: Option<u64>,
+}
+
+/// Adds a member. On success the room has already queued, to the joiner,
+/// the `JOIN` event (also sent to everyone else) and the member listing;
+/// the session adds the history and its final reply.
+#[derive(Message)]
+#[rtype(result = "Result<Joined, ErrorCode>")]
+pub struct Join {
+    /// The joining connection.
+    pub member: MemberHandle,
+    /// Its nickname.
+    pub nick: Nick,
+    /// The key it gave.
+    pub key: Option<String>,
+}
+
+/// What checking a JOIN's key found.
+enum KeyCheck {
+    /// The room is public, or the key matches.
+    Pass,
+    /// The creator's key, hashed, makes the room private.
+    Create(Option<String>),
+    /// Wrong or missing key.
+    Fail,
+}
+
+impl Room {
+    fn admit(&mut self, msg: Join, ctx: &mut Context<Self>) -> Result<Joined, ErrorCode> {
+        if self.members.len() >= self.max_members {
+            return Err(ErrorCode::RoomFull);
+        }
+        let log = self
+            .log_for(msg.member.encoding)
+            .ok_or(ErrorCode::RoomFull)?;
+        let join = Event::Join {
+            room: self.name.clone(),
+            nick: msg.nick.clone(),
+        };
+        self.broadcast(&join, None);
+        let encoding = msg.member.encoding;
+        let queue = msg.member.queue.clone();
+        self.insert(msg.member, msg.nick, log);
+        let _ = queue.push(rendered(|buf| {
+            encoding.event(&join, buf);
+            self.names_into(encoding, buf);
+        }));
+        self.changed(ctx);
+        Ok(Joined {
+            name: self.name.clone(),
+            replay_upto: self.db.as_ref().map(|_| self.messages),
+        })
+    }
+
+    /// Renders the member listing in `encoding`.
+    fn names_into(
+        &self,
+        encoding: &'static dyn crate::core::member::Encoding,
+        buf: &mut bytes::BytesMut,
+    ) {
+        encoding.names(&self.name, &mut self.members.values().map(|m| &m.nick), buf);
+    }
+}
+
+impl Handler<Join> for Room {
+    // Atomic: no other message reaches the room while a key is hashed.
+    type Result = AtomicResponse<Self, Result<Joined, ErrorCode>>;
+
+    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
+        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
+        let who = MemberKey::new(msg.member.id, &msg.nick);
+        if self.find(&who).is_some() {
+            let encoding = msg.member.encoding;
+            let _ = msg
+                .member
+                .queue
+                .push(rendered(|buf| self.names_into(encoding, buf)));
+            return done(Ok(Joined {
+                name: self.name.clone(),
+                replay_upto: None,
+            }));
+        }
+        let creating = self.members.is_empty() && self.owner.is_none();
+        if !creating && self.key_hash.is_none() {
+            // Public: a key given anyway is ignored.
+            return done(self.admit(msg, ctx));
+        }
+        if creating && msg.key.is_none() {
+            self.owner = Some(msg.nick.clone());
+            let res = self.admit(msg, ctx);
+            self.save();
+            return done(res);
+        }
+        // Hashing and verifying take milliseconds: off the actor thread.
+        let key = msg.key.clone().unwrap_or_default();
+        let stored = self.key_hash.clone();
+        let given = msg.key.is_some();
+        let check = tokio::task::spawn_blocking(move || match (creating, stored) {
+            (true, _) => KeyCheck::Create(Some(room_key::hash_key(&key))),
+            (false, Some(hash)) if given && room_key::verify_key(&key, &hash) => KeyCheck::Pass,
+            _ => KeyCheck::Fail,
+        });
+        AtomicResponse::new(Box::pin(actix::fut::wrap_future(check).map(
+            move |check, room: &mut Room, ctx| match check {
+                Ok(KeyCheck::Pass) => room.admit(msg, ctx),
+                Ok(KeyCheck::Create(hash)) => {
+                    // Another creator cannot have come first: the room
+                    // handled nothing else meanwhile.
+                    room.owner = Some(msg.nick.clone());
+                    room.key_hash = hash;
+                    let res = room.admit(msg, ctx);
+                    room.save();
+                    res
+                }
+                Ok(KeyCheck::Fail) => Err(ErrorCode::BadKey),
+                Err(_) => Err(ErrorCode::Internal),
+            },
+        )))
+    }
+}
+
+/// The session has queued a new member's history and its final reply:
+/// release the events held for it meanwhile.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replayed {
+    /// The joined member.
+    pub who: MemberKey,
+}
+
+impl Handler<Replayed> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Replayed, _: &mut Self::Context) {
+        if let Some(key) = self.find(&msg.who).cloned() {
+            if let Some(member) = self.members.get_mut(&key) {
+                member.release(&self.logs[usize::from(member.log)].log);
+            }
+        }
+    }
+}
+
+/// Removes a member, announcing `PART` to the others.
+#[derive(Message)]
+#[rtype(result = "Result<RoomName, ErrorCode>")]
+pub struct Part {
+    /// The leaving member.
+    pub who: MemberKey,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+impl Handler<Part> for Room {
+    type Result = Result<RoomName, ErrorCode>;
+
+    fn handle(&mut self, msg: Part, ctx: &mut Self::Context) -> Self::Result {
+        let member = self.remove(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        let part = Event::Part {
+            room: self.name.clone(),
+            nick: member.nick,
+            reason: msg.reason,
+        };
+        self.broadcast(&part, None);
+        self.changed(ctx);
+        Ok(self.name.clone())
+    }
+}
+
+/// Removes a member that is quitting, silently: the session announces one
+/// `QUIT` to everyone it shared a room with. Returns the remaining members
+/// when asked to.
+#[derive(Message)]
+#[rtype(result = "Vec<Inbox>")]
+pub struct Leave {
+    /// The quitting member.
+    pub who: MemberKey,
+    /// Whether the QUIT is announced (not at shutdown, when everyone goes).
+    pub announce: bool,
+}
+
+impl Handler<Leave> for Room {
+    type Result = MessageResult<Leave>;
+
+    fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) -> Self::Result {
+        if self.remove(&msg.who).is_none() {
+            return MessageResult(Vec::new());
+        }
+        let rest = if msg.announce {
+            self.inboxes()
+        } else {
+            Vec::new()
+        };
+        self.changed(ctx);
+        MessageResult(rest)
+    }
+}
+
+/// A member said something: fan it out to the other members, and store it
+/// where history is kept.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Say {
+    /// The speaking member.
+    pub who: MemberKey,
+    /// Its nickname.
+    pub from: Nick,
+    /// The text.
+    pub text: String,
+    /// Where history is kept: whom to answer once the message is stored,
+    /// or refused.
+    pub ack: Option<Ack>,
+}
+
+impl Handler<Say> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Say, _: &mut Self::Context) {
+        if self.find(&msg.who).is_none() {
+            // Kicked while the message was on its way.
+            if let Some(ack) = msg.ack {
+                ack.settle(Said::Refused(ErrorCode::NotInRoom));
+            }
+            return;
+        }
+        self.messages += 1;
+        let event = Event::Msg {
+            room: self.name.clone(),
+            from: msg.from,
+            text: msg.text,
+        };
+        self.broadcast(&event, Some(msg.who.id));
+        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
+            db.append(
+                &self.name,
+                self.messages,
+                SystemTime::now(),
+                from,
+                text,
+                msg.ack,
+            );
+        }
+    }
+}
+
+/// A member's nickname changed. Returns every member, for the `NICK` event.
+#[derive(Message)]
+#[rtype(result = "Vec<Inbox>")]
+pub struct Rename {
+    /// The renamed member, under its old nickname.
+    pub who: MemberKey,
+    /// Its new nickname.
+    pub new: Nick,
+}
+
+impl Handler<Rename> for Room {
+    type Result = MessageResult<Rename>;
+
+    fn handle(&mut self, msg: Rename, _: &mut Self::Context) -> Self::Result {
+        let Some(key) = self.find(&msg.who).cloned() else {
+            return MessageResult(Vec::new());
+        };
+        let Some(mut member) = self.members.remove(&key) else {
+            return MessageResult(Vec::new());
+        };
+        let old = std::mem::replace(&mut member.nick, msg.new.clone());
+        self.members.insert(msg.new.folded().clone(), member);
+        // Ownership belongs to the nickname and follows its changes.
+        if self.is_owner(&old) {
+            self.owner = Some(msg.new);
+            self.save();
+        }
+        MessageResult(self.inboxes())
+    }
+}
+
+/// The member listing of a room.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// The room.
+    pub name: RoomName,
+    /// Its members, sorted by folded nickname.
+    pub nicks: Vec<Nick>,
+}
+
+/// Asks for [`Names`].
+#[derive(Message)]
+#[rtype(result = "Names")]
+pub struct GetNames;
+
+impl Handler<GetNames> for Room {
+    type Result = MessageResult<GetNames>;
+
+    fn handle(&mut self, _: GetNames, _: &mut Self::Context) -> Self::Result {
+        MessageResult(Names {
+            name: self.name.clone(),
+            nicks: self.members.values().map(|m| m.nick.clone()).collect(),
+        })
+    }
+}
+
+/// What `INFO <room>` shows.
+#[derive(Debug, Clone)]
+pub struct RoomInfo {
+    /// The room.
+    pub name: RoomName,
+    /// How many members.
+    pub members: usize,
+    /// The owner's nickname.
+    pub owner: Option<Nick>,
+    /// Whether a key is needed.
+    pub private: bool,
+    /// When it was created.
+    pub created: SystemTime,
+    /// Its topic.
+    pub topic: Option<String>,
+    /// Messages said in it.
+    pub messages: u64,
+}
+
+/// Asks for [`RoomInfo`].
+#[derive(Message)]
+#[rtype(result = "RoomInfo")]
+pub struct GetInfo;
+
+impl Handler<GetInfo> for Room {
+    type Result = MessageResult<GetInfo>;
+
+    fn handle(&mut self, _: GetInfo, _: &mut Self::Context) -> Self::Result {
+        MessageResult(RoomInfo {
+            name: self.name.clone(),
+            members: self.members.len(),
+            owner: self.owner.clone(),
+            private: self.key_hash.is_some(),
+            created: self.created,
+            topic: self.topic.clone(),
+            messages: self.messages,
+        })
+    }
+}
+
+/// Sets the topic (owner only) and announces it to every member.
+#[derive(Message)]
+#[rtype(result = "Result<RoomName, ErrorCode>")]
+pub struct SetTopic {
+    /// The setting member.
+    pub who: MemberKey,
+    /// The new topic.
+    pub text: String,
+}
+
+impl Handler<SetTopic> for Room {
+    type Result = Result<RoomName, ErrorCode>;
+
+    fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
+        let nick = &self.get(&msg.who).ok_or(ErrorCode::NotInRoom)?.nick;
+        if !self.is_owner(nick) {
+            return Err(ErrorCode::NotOwner);
+        }
+        let event = Event::Topic {
+            room: self.name.clone(),
+            nick: nick.clone(),
+            text: msg.text.clone(),
+        };
+        self.topic = Some(msg.text);
+        self.save();
+        self.broadcast(&event, None);
+        self.changed(ctx);
+        Ok(self.name.clone())
+    }
+}
+
+/// Removes a member (owner only), announcing `KICK` to every member first.
+#[derive(Message)]
+#[rtype(result = "Result<(RoomName, Nick), ErrorCode>")]
+pub struct Kick {
+    /// The kicking member.
+    pub who: MemberKey,
+    /// Who to remove.
+    pub target: Folded,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+impl Handler<Kick> for Room {
+    type Result = Result<(RoomName, Nick), ErrorCode>;
+
+    fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) -> Self::Result {
+        let by = self.get(&msg.who).ok_or(ErrorCode::NotInRoom)?.nick.clone();
+        if !self.is_owner(&by) {
+            return Err(ErrorCode::NotOwner);
+        }
+        let (target, nick) = self
+            .members
+            .get(&msg.target)
+            .map(|m| (m.id, m.nick.clone()))
+            .ok_or(ErrorCode::NoSuchNick)?;
+        let event = Event::Kick {
+            room: self.name.clone(),
+            nick: nick.clone(),
+            by,
+            reason: msg.reason,
+        };
+        self.broadcast(&event, None);
+        let kicked = MemberKey {
+            id: target,
+            nick: msg.target,
+        };
+        if let Some(session) = self.remove(&kicked).and_then(|m| m.removed.upgrade()) {
+            session.do_send(Removed {
+                room: self.name.folded().clone(),
+            });
+        }
+        self.changed(ctx);
+        Ok((self.name.clone(), nick))
+    }
+}
+
+/// A member shared a file with the room: announce it to the others.
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorCode>")]
+pub struct ShareFile {
+    /// The sharing member.
+    pub who: MemberKey,
+    /// The `FILE` event.
+    pub event: Event,
+}
+
+impl Handler<ShareFile> for Room {
+    type Result = Result<(), ErrorCode>;
+
+    fn handle(&mut self, msg: ShareFile, _: &mut Self::Context) -> Self::Result {
+        if self.find(&msg.who).is_none() {
+            return Err(ErrorCode::NotInRoom);
+        }
+        self.broadcast(&msg.event, Some(msg.who.id));
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! One member as its room keeps it, and the events held back for a member
+//! whose JOIN is still replaying history.
+
+use actix::WeakRecipient;
+
+use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
+use crate::core::names::Nick;
+use crate::send_queue::SendQueue;
+use crate::transport::broadcast_log::{BroadcastLog, Span};
+
+/// Separate spans held for one joining member at most (they are separate
+/// only around its own messages); past that they are released and events
+/// flow again, in order (a replay that slow has lost its race anyway).
+const MAX_HELD: usize = 256;
+
+/// A member: its connection and nickname, and which of the room's logs
+/// (one per encoding) it reads.
+pub(super) struct Member {
+    pub(super) id: SessionId,
+    /// The nickname as spelled (the map's key is its folded form).
+    pub(super) nick: Nick,
+    pub(super) queue: SendQueue,
+    /// Where to say it was removed.
+    pub(super) removed: WeakRecipient<Removed>,
+    /// Its encoding's log in [`super::Room::logs`].
+    pub(super) log: u8,
+    /// Events held back while the member's JOIN replays history, so that
+    /// they follow the older HISTORY lines instead of cutting into them:
+    /// where they lie in the member's log. Boxed: only joiners have one.
+    #[allow(clippy::box_collection)] // 8 bytes per member, not 24
+    pub(super) held: Option<Box<Vec<Span>>>,
+}
+
+impl Member {
+    /// A member for `handle`, reading log number `log`.
+    pub(super) fn new(handle: MemberHandle, nick: Nick, log: u8, holding: bool) -> Self {
+        Member {
+            id: handle.id,
+            nick,
+            queue: handle.queue,
+            removed: handle.removed,
+            log,
+            held: holding.then(Box::default),
+        }
+    }
+
+    /// Queues `span` of `log` (the member's own), or holds it back.
+    pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span) {
+        if let Some(held) = &mut self.held {
+            let count = held.len();
+            match held.last_mut() {
+                Some(last) if last.end == span.start => {
+                    last.end = span.end;
+                    return;
+                }
+                _ if count < MAX_HELD => {
+                    held.push(span);
+                    return;
+                }
+                _ => {}
+            }
+            // Past the bound: stop holding, keeping the order.
+            self.release(log);
+        }
+        // A full queue disconnects its own client; others go on.
+        let _ = self.queue.push_log(log, span);
+    }
+
+    /// Queues the events held for the member and ends its hold.
+    pub(super) fn release(&mut self, log: &BroadcastLog) {
+        if let Some(held) = self.held.take() {
+            for span in *held {
+                let _ = self.queue.push_log(log, span);
+            }
+            log.unhold();
+        }
+    }
+
+    /// Where to deliver what concerns this member outside the room.
+    pub(super) fn inbox(&self, encoding: &'static dyn crate::core::member::Encoding) -> Inbox {
+        Inbox {
+            id: self.id,
+            encoding,
+            queue: self.queue.clone(),
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Room semantics without a socket: members are send queues read back as
+//! text, in an encoding of the tests' own, so that every front end can rely
+//! on what is checked here.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix::prelude::*;
+use bytes::{BufMut, BytesMut};
+
+use super::*;
+use crate::core::error::ErrorCode;
+use crate::core::member::{Removed, SessionId};
+use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::send_queue::{SendQueue, Ticket};
+
+/// Spells events as short lower-case lines; `loud` upper-cases them, to
+/// tell two encodings apart.
+struct Plain {
+    key: &'static str,
+    loud: bool,
+    /// Events rendered so far.
+    rendered: AtomicUsize,
+}
+
+impl Encoding for Plain {
+    fn key(&self) -> &'static str {
+        self.key
+    }
+
+    fn event(&self, event: &Event, buf: &mut BytesMut) {
+        self.rendered.fetch_add(1, Ordering::Relaxed);
+        let line = match event {
+            Event::Msg { room, from, text } => format!("msg {room} {from} {text}"),
+            Event::Join { room, nick } => format!("join {room} {nick}"),
+            Event::Part { room, nick, .. } => format!("part {room} {nick}"),
+            Event::Topic { room, nick, text } => format!("topic {room} {nick} {text}"),
+            Event::Kick { room, nick, by, .. } => format!("kick {room} {nick} {by}"),
+            other => format!("other {other:?}"),
+        };
+        let line = if self.loud { line.to_uppercase() } else { line };
+        buf.put_slice(line.as_bytes());
+        buf.put_u8(b'\n');
+    }
+
+    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &Nick>, buf: &mut BytesMut) {
+        let nicks: Vec<&str> = nicks.map(Nick::as_str).collect();
+        buf.put_slice(format!("names {room} {}\n", nicks.join(" ")).as_bytes());
+    }
+}
+
+static PLAIN: Plain = Plain {
+    key: "plain",
+    loud: false,
+    rendered: AtomicUsize::new(0),
+};
+static LOUD: Plain = Plain {
+    key: "loud",
+    loud: true,
+    rendered: AtomicUsize::new(0),
+};
+
+/// Records what a session would be told.
+struct Probe(Arc<Mutex<Vec<String>>>);
+
+impl Actor for Probe {
+    type Context = Context<Self>;
+}
+
+impl Handler<Removed> for Probe {
+    type Result = ();
+
+    fn handle(&mut self, msg: Removed, _: &mut Self::Context) {
+        self.0.lock().unwrap().push(msg.room.as_str().to_string());
+    }
+}
+
+/// Records what the directory would be told.
+#[derive(Default)]
+struct Directory {
+    closed: Arc<Mutex<usize>>,
+}
+
+impl Actor for Directory {
+    type Context = Context<Self>;
+}
+
+impl Handler<RoomChanged> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, _: RoomChanged, _: &mut Self::Context) {}
+}
+
+impl Handler<RoomClosed> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, _: RoomClosed, _: &mut Self::Context) {
+        *self.closed.lock().unwrap() += 1;
+    }
+}
+
+/// Settles a member's messages into a list.
+#[derive(Default)]
+struct Answers(Mutex<Vec<Said>>);
+
+impl SayAcks for Answers {
+    fn settle(&self, answers: &mut dyn Iterator<Item = (Ticket, Said)>) {
+        self.0.lock().unwrap().extend(answers.map(|(_, said)| said));
+    }
+}
+
+/// One member, as a front end would make it.
+struct Client {
+    nick: Nick,
+    handle: MemberHandle,
+    removed: Arc<Mutex<Vec<String>>>,
+    answers: Arc<Answers>,
+    _probe: Addr<Probe>,
+}
+
+impl Client {
+    fn new(name: &str, encoding: &'static Plain, queue_bytes: usize) -> Self {
+        let removed = Arc::default();
+        let probe = Probe(Arc::clone(&removed)).start();
+        Client {
+            nick: Nick::parse(name, 24).unwrap(),
+            handle: MemberHandle {
+                id: SessionId::next(),
+                encoding,
+                queue: SendQueue::new(queue_bytes),
+                removed: probe.downgrade().recipient(),
+            },
+            removed,
+            answers: Arc::default(),
+            _probe: probe,
+        }
+    }
+
+    fn key(&self) -> MemberKey {
+        MemberKey::new(self.handle.id, &self.nick)
+    }
+
+    /// Everything queued for it since last asked; `None` once overflowed.
+    fn read(&self) -> Option<String> {
+        self.handle.queue.take_text()
+    }
+
+    fn text(&self) -> String {
+        self.read().expect("not overflowed")
+    }
+
+    fn join(&self, key: Option<&str>) -> Join {
+        Join {
+            member: self.handle.clone(),
+            nick: self.nick.clone(),
+            key: key.map(String::from),
+        }
+    }
+
+    fn say(&self, text: &str) -> Say {
+        Say {
+            who: self.key(),
+            from: self.nick.clone(),
+            text: text.into(),
+            ack: Some(Ack {
+                to: Arc::clone(&self.answers) as Arc<dyn SayAcks>,
+                ticket: self.handle.queue.promise(),
+            }),
+        }
+    }
+}
+
+fn start_room(max_members: usize) -> (Addr<Room>, Arc<Mutex<usize>>) {
+    let directory = Directory::default();
+    let closed = Arc::clone(&directory.closed);
+    let directory = directory.start();
+    let mut config = Config::default();
+    config.limits.max_room_members = max_members;
+    let reports = Reports {
+        changed: directory.clone().recipient(),
+        closed: directory.recipient(),
+    };
+    let name = RoomName::parse("#r", 32).unwrap();
+    (Room::new(name, reports, &config, None).start(), closed)
+}
+
+#[actix::test]
+async fn members_see_joins_messages_and_parts_and_the_sender_no_echo() {
+    let (room, _) = start_room(10);
+    let (alice, bob) = (
+        Client::new("alice", &PLAIN, 4096),
+        Client::new("Bob", &PLAIN, 4096),
+    );
+    let joined = room.send(alice.join(None)).await.unwrap().unwrap();
+    assert_eq!(joined.name.as_str(), "#r");
+    assert_eq!(joined.replay_upto, None, "no history without a database");
+    assert_eq!(alice.text(), "join #r alice\nnames #r alice\n");
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    assert_eq!(alice.text(), "join #r Bob\n");
+    assert_eq!(bob.text(), "join #r Bob\nnames #r alice Bob\n");
+
+    room.send(alice.say("hi bob")).await.unwrap();
+    assert_eq!(bob.text(), "msg #r alice hi bob\n");
+    assert_eq!(alice.text(), "", "a sender hears no echo");
+
+    let part = Part {
+        who: bob.key(),
+        reason: None,
+    };
+    assert_eq!(room.send(part).await.unwrap().unwrap().as_str(), "#r");
+    assert_eq!(alice.text(), "part #r Bob\n");
+    let again = Part {
+        who: bob.key(),
+        reason: None,
+    };
+    assert_eq!(room.send(again).await.unwrap(), Err(ErrorCode::NotInRoom));
+    let names = room.send(GetNames).await.unwrap();
+    assert_eq!(names.nicks, std::slice::from_ref(&alice.nick));
+}
+
+#[actix::test]
+async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
+    let (room, _) = start_room(10);
+    let (alice, bob) = (
+        Client::new("alice", &PLAIN, 4096),
+        Client::new("bob", &PLAIN, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    let (_, _) = (alice.text(), bob.text());
+    let info = room.send(GetInfo).await.unwrap();
+    assert_eq!(info.owner.as_ref().map(Nick::as_str), Some("alice"));
+    assert_eq!(info.members, 2);
+
+    let topic = |c: &Client| SetTopic {
+        who: c.key(),
+        text: "homework".into(),
+    };
+    assert_eq!(
+        room.send(topic(&bob)).await.unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    room.send(topic(&alice)).await.unwrap().unwrap();
+    assert_eq!(bob.text(), "topic #r alice homework\n");
+    assert_eq!(alice.text(), "topic #r alice homework\n");
+
+    let kick = |by: &Client, target: &Client| Kick {
+        who: by.key(),
+        target: target.nick.folded().clone(),
+        reason: None,
+    };
+    assert_eq!(
+        room.send(kick(&bob, &alice)).await.unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    let stranger = Client::new("carol", &PLAIN, 4096);
+    assert_eq!(
+        room.send(kick(&alice, &stranger)).await.unwrap(),
+        Err(ErrorCode::NoSuchNick)
+    );
+    let (_, kicked) = room.send(kick(&alice, &bob)).await.unwrap().unwrap();
+    assert_eq!(kicked.as_str(), "bob");
+    // Everyone, the kicked included, sees the KICK; then bob is out.
+    assert_eq!(bob.text(), "kick #r bob alice\n");
+    assert_eq!(alice.text(), "kick #r bob alice\n");
+    // The session hears of it (through its weak recipient).
+    room.send(GetInfo).await.unwrap();
+    actix::clock::sleep(std::time::Duration::ZERO).await;
+    assert_eq!(*bob.removed.lock().unwrap(), ["#r"]);
+
+    // A message on its way when the kick landed is refused, typed.
+    room.send(bob.say("too late")).await.unwrap();
+    assert_eq!(
+        *bob.answers.0.lock().unwrap(),
+        [Said::Refused(ErrorCode::NotInRoom)]
+    );
+    assert_eq!(alice.text(), "", "nobody hears a non-member");
+}
+
+#[actix::test]
+async fn a_private_room_needs_its_key_and_a_full_room_refuses() {
+    let (room, _) = start_room(2);
+    let alice = Client::new("alice", &PLAIN, 4096);
+    room.send(alice.join(Some("sesame")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(room.send(GetInfo).await.unwrap().private);
+    let bob = Client::new("bob", &PLAIN, 4096);
+    assert_eq!(
+        room.send(bob.join(None)).await.unwrap().unwrap_err(),
+        ErrorCode::BadKey
+    );
+    assert_eq!(
+        room.send(bob.join(Some("wrong")))
+            .await
+            .unwrap()
+            .unwrap_err(),
+        ErrorCode::BadKey
+    );
+    assert_eq!(bob.text(), "", "a refused joiner hears nothing");
+    room.send(bob.join(Some("sesame"))).await.unwrap().unwrap();
+    let carol = Client::new("carol", &PLAIN, 4096);
+    assert_eq!(
+        room.send(carol.join(Some("sesame")))
+            .await
+            .unwrap()
+            .unwrap_err(),
+        ErrorCode::RoomFull
+    );
+}
+
+#[actix::test]
+async fn ownership_follows_a_nick_change_and_an_empty_room_closes() {
+    let (room, closed) = start_room(10);
+    let alice = Client::new("alice", &PLAIN, 4096);
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    let alicia = Nick::parse("alicia", 24).unwrap();
+    let rename = Rename {
+        who: alice.key(),
+        new: alicia.clone(),
+    };
+    let audience = room.send(rename).await.unwrap();
+    assert_eq!(audience.len(), 1, "the renamed member hears of it too");
+    let info = room.send(GetInfo).await.unwrap();
+    assert_eq!(info.owner, Some(alicia.clone()));
+    let leave = Leave {
+        who: MemberKey::new(alice.handle.id, &alicia),
+        announce: true,
+    };
+    assert!(room.send(leave).await.unwrap().is_empty());
+    // The last member gone, an unstored room stops and says so.
+    for _ in 0..10 {
+        if *closed.lock().unwrap() == 1 {
+            break;
+        }
+        actix::clock::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(*closed.lock().unwrap(), 1);
+    assert!(room.send(GetInfo).await.is_err(), "the room has stopped");
+}
+
+#[actix::test]
+async fn each_encoding_renders_a_message_once_and_members_get_their_own() {
+    let (room, _) = start_room(10);
+    let quiet: Vec<Client> = (0..3)
+        .map(|i| Client::new(&format!("q{i}"), &PLAIN, 4096))
+        .collect();
+    let loud: Vec<Client> = (0..3)
+        .map(|i| Client::new(&format!("l{i}"), &LOUD, 4096))
+        .collect();
+    for c in quiet.iter().chain(&loud) {
+        room.send(c.join(None)).await.unwrap().unwrap();
+        let _ = c.text();
+    }
+    for c in quiet.iter().chain(&loud) {
+        let _ = c.text();
+    }
+    let (plain_before, loud_before) = (
+        PLAIN.rendered.load(Ordering::Relaxed),
+        LOUD.rendered.load(Ordering::Relaxed),
+    );
+    room.send(quiet[0].say("hello")).await.unwrap();
+    // Other tests share the statics: at least once, and not per member.
+    let plain = PLAIN.rendered.load(Ordering::Relaxed) - plain_before;
+    let loud_count = LOUD.rendered.load(Ordering::Relaxed) - loud_before;
+    assert!((1..3).contains(&plain), "plain rendered {plain} times");
+    assert!(
+        (1..3).contains(&loud_count),
+        "loud rendered {loud_count} times"
+    );
+    for c in &quiet[1..] {
+        assert_eq!(c.text(), "msg #r q0 hello\n");
+    }
+    for c in &loud {
+        assert_eq!(c.text(), "MSG #R Q0 HELLO\n");
+    }
+}
+
+#[actix::test]
+async fn a_member_that_stops_reading_overflows_alone() {
+    let (room, _) = start_room(10);
+    let reader = Client::new("reader", &PLAIN, 4096);
+    let stuck = Client::new("stuck", &PLAIN, 300);
+    let talker = Client::new("talker", &PLAIN, 4096);
+    for c in [&reader, &stuck, &talker] {
+        room.send(c.join(None)).await.unwrap().unwrap();
+    }
+    let _ = reader.text();
+    let mut got = String::new();
+    for i in 0..20 {
+        room.send(talker.say(&format!("line {i:02}")))
+            .await
+            .unwrap();
+        got.push_str(&reader.text());
+    }
+    let expected: String = (0..20)
+        .map(|i| format!("msg #r talker line {i:02}\n"))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        stuck.read(),
+        None,
+        "past its limit, the stuck member is dropped"
+    );
+    // The room goes on for the others.
+    room.send(talker.say("still here")).await.unwrap();
+    assert_eq!(reader.text(), "msg #r talker still here\n");
+}
