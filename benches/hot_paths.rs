@@ -14,7 +14,7 @@
 //!   current-thread runtime: what one message costs the server apart from
 //!   the socket's system calls.
 //!
-//! The end-to-end load generator is `chatroom-bench` (src/bin).
+//! The end-to-end load generator is `chatroom-bench` (bench/).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
