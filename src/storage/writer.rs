@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tracing::{error, info};
 
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
-use super::{millis, room_key, Ack, FileRecord, RoomRecord, StoredMessage};
+use super::{millis, Ack, FileRecord, RoomRecord, StoredMessage};
 use crate::names::{Folded, Nick};
 use crate::protocol::{ErrorCode, ProtocolError, Verb};
 use crate::reply::Reply;
@@ -26,9 +26,9 @@ const COMMIT_WINDOW: Duration = Duration::from_millis(2);
 
 pub(super) enum Request {
     Append(Row),
-    SaveRoom(RoomRecord),
+    SaveRoom(Folded, RoomRecord),
     History {
-        room: String,
+        room: Folded,
         upto: u64,
         count: u32,
         reply: oneshot::Sender<Vec<StoredMessage>>,
@@ -183,7 +183,7 @@ impl Writer {
             // Stored at the commit, or before the next other request.
             Request::Append(row) => self.rows.push(row),
 
-            Request::SaveRoom(r) => {
+            Request::SaveRoom(key, r) => {
                 self.begin();
                 let res = self
                     .conn
@@ -194,7 +194,7 @@ impl Writer {
                     )
                     .and_then(|mut s| {
                         s.execute(params![
-                            room_key(&r.name),
+                            key.as_str(),
                             r.name,
                             r.owner,
                             r.key_hash,
@@ -312,7 +312,12 @@ impl Writer {
             ])
     }
 
-    fn history(&self, room: &str, upto: u64, count: u32) -> rusqlite::Result<Vec<StoredMessage>> {
+    fn history(
+        &self,
+        room: &Folded,
+        upto: u64,
+        count: u32,
+    ) -> rusqlite::Result<Vec<StoredMessage>> {
         let upto = i64::try_from(upto).unwrap_or(i64::MAX);
         let mut segments = self.conn.prepare_cached(
             "SELECT body FROM segments WHERE room = ?1 AND first_seq <= ?2 ORDER BY first_seq DESC",
@@ -321,7 +326,7 @@ impl Writer {
         let wanted = count as usize;
         let mut out = Vec::with_capacity(wanted.min(1024));
         // Newest segment first, only as many as it takes.
-        let mut bodies = segments.query(params![room, upto])?;
+        let mut bodies = segments.query(params![room.as_str(), upto])?;
         while out.len() < wanted {
             let Some(segment) = bodies.next()? else {
                 break;
