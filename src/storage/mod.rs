@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
-use tracing::info;
+use tracing::{error, info};
 
 use crate::core::names::{Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
@@ -170,11 +170,6 @@ fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
-/// The folded key a room is stored under.
-fn room_key(name: &str) -> String {
-    name.to_ascii_lowercase()
-}
-
 impl Database {
     /// Opens (creating and migrating as needed) the database at `path`,
     /// loads what start-up needs, and starts the database thread, whose
@@ -252,7 +247,16 @@ impl Database {
 
     /// Creates or updates a room's record.
     pub fn save_room(&self, room: RoomRecord) {
-        self.send(Request::SaveRoom(room));
+        // The record holds the name as spelled; its key must be the one
+        // names folds for every other lookup of the room. No length bound:
+        // the name was checked against the configured one when the room
+        // was made.
+        match RoomName::parse_hashed(&room.name, usize::MAX) {
+            Ok(name) => {
+                self.send(Request::SaveRoom(name.folded().clone(), room));
+            }
+            Err(e) => error!(name = %room.name, %e, "history database: cannot store a room"),
+        }
     }
 
     /// The last `count` messages of `room` numbered at most `upto`,
@@ -260,7 +264,7 @@ impl Database {
     pub async fn history(&self, room: &RoomName, upto: u64, count: u32) -> Vec<StoredMessage> {
         let (reply, rx) = oneshot::channel();
         if !self.send(Request::History {
-            room: room_key(room.as_str()),
+            room: room.folded().clone(),
             upto,
             count,
             reply,

@@ -82,3 +82,55 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push_str(&s[plain..]);
     out.push('"');
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::core::names::{Nick, RoomName};
+
+    // serde_json as an independent, strict reader: what it accepts,
+    // SQLite's json_each reads too.
+    #[test]
+    fn a_segment_is_the_json_its_rows_say() {
+        let texts = [
+            "plain",
+            "quote \" backslash \\",
+            "nul \0 tab \t esc \u{1b}",
+            "été 🎉",
+        ];
+        let rows: Vec<Row> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Row {
+                room: RoomName::parse("#r", 32).unwrap().folded().clone(),
+                seq: i as u64 + 7,
+                time: UNIX_EPOCH + Duration::from_millis(1500 + i as u64),
+                from: Nick::parse("al_ice", 24).unwrap(),
+                text: text.to_string(),
+                ack: None,
+            })
+            .collect();
+        let mut body = String::from("kept");
+        encode_segment(&rows, &mut body);
+        let body = body.strip_prefix("kept").unwrap();
+        let parsed: Vec<(u64, i64, String, String)> = serde_json::from_str(body).unwrap();
+        let want: Vec<(u64, i64, String, String)> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    i as u64 + 7,
+                    1500 + i as i64,
+                    "al_ice".into(),
+                    t.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(parsed, want);
+        let mut empty = String::new();
+        encode_segment(&[], &mut empty);
+        assert_eq!(empty, "[]");
+    }
+}

@@ -363,3 +363,42 @@ async fn a_segment_that_cannot_be_stored_fails_only_its_own_messages() {
     );
     assert_eq!(texts(db.history(&b, u64::MAX, 10).await), ["b1", "b2"]);
 }
+
+#[tokio::test]
+async fn rooms_are_stored_and_read_under_their_folded_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("folded.db");
+    let (db, _, _) = Database::open(&path).unwrap();
+    db.save_room(RoomRecord {
+        name: "#MixedCase".into(),
+        owner: None,
+        key_hash: None,
+        topic: None,
+        created: SystemTime::now(),
+        messages: 0,
+    });
+    db.append(
+        &room("#MixedCase"),
+        1,
+        SystemTime::now(),
+        nick("a"),
+        "hi".to_string(),
+        None,
+    );
+    assert_eq!(
+        texts(db.history(&room("#mixedCASE"), u64::MAX, 10).await),
+        ["hi"]
+    );
+    db.flush().await;
+    // The key format databases already hold: the ASCII lower-case name.
+    let conn = Connection::open(&path).unwrap();
+    let (key, name): (String, String) = conn
+        .query_row("SELECT key, name FROM rooms", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((key.as_str(), name.as_str()), ("#mixedcase", "#MixedCase"));
+    drop(db);
+    let (_db, loaded, _) = Database::open(&path).unwrap();
+    assert_eq!(loaded.rooms[0].messages, 1);
+}

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tracing::{error, info};
 
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
-use super::{millis, room_key, FileRecord, RoomRecord, StoredMessage};
+use super::{millis, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::{Ack, Said, SayAcks};
 use crate::send_queue::Ticket;
@@ -25,9 +25,9 @@ const COMMIT_WINDOW: Duration = Duration::from_millis(2);
 
 pub(super) enum Request {
     Append(Row),
-    SaveRoom(RoomRecord),
+    SaveRoom(Folded, RoomRecord),
     History {
-        room: String,
+        room: Folded,
         upto: u64,
         count: u32,
         reply: oneshot::Sender<Vec<StoredMessage>>,
@@ -46,7 +46,6 @@ pub(super) type SenderAnswers = (Arc<dyn SayAcks>, Vec<(Ticket, Said)>);
 pub(super) enum Answer {
     /// One commit's answers: per sender's answerer, its tickets and what
     /// became of each message.
-    /// joined, and how many they are.
     Acks(Vec<SenderAnswers>),
     /// A history read, for the session waiting on it.
     History(oneshot::Sender<Vec<StoredMessage>>, Vec<StoredMessage>),
@@ -173,7 +172,7 @@ impl Writer {
             // Stored at the commit, or before the next other request.
             Request::Append(row) => self.rows.push(row),
 
-            Request::SaveRoom(r) => {
+            Request::SaveRoom(key, r) => {
                 self.begin();
                 let res = self
                     .conn
@@ -184,7 +183,7 @@ impl Writer {
                     )
                     .and_then(|mut s| {
                         s.execute(params![
-                            room_key(&r.name),
+                            key.as_str(),
                             r.name,
                             r.owner,
                             r.key_hash,
@@ -310,7 +309,12 @@ impl Writer {
             ])
     }
 
-    fn history(&self, room: &str, upto: u64, count: u32) -> rusqlite::Result<Vec<StoredMessage>> {
+    fn history(
+        &self,
+        room: &Folded,
+        upto: u64,
+        count: u32,
+    ) -> rusqlite::Result<Vec<StoredMessage>> {
         let upto = i64::try_from(upto).unwrap_or(i64::MAX);
         let mut segments = self.conn.prepare_cached(
             "SELECT body FROM segments WHERE room = ?1 AND first_seq <= ?2 ORDER BY first_seq DESC",
@@ -319,7 +323,7 @@ impl Writer {
         let wanted = count as usize;
         let mut out = Vec::with_capacity(wanted.min(1024));
         // Newest segment first, only as many as it takes.
-        let mut bodies = segments.query(params![room, upto])?;
+        let mut bodies = segments.query(params![room.as_str(), upto])?;
         while out.len() < wanted {
             let Some(segment) = bodies.next()? else {
                 break;
