@@ -1,0 +1,411 @@
+//! One client connection: reads frames, runs commands, answers in order.
+//!
+//! Replies go out in command order because every command that needs
+//! another actor's answer is run with `ctx.wait`, which holds back the next
+//! line until it is done. `MSG` needs no answer: the session knows its
+//! rooms, queues `OK MSG` itself and hands the text to the room.
+
+mod acks;
+mod lifecycle;
+mod queries;
+mod rooms;
+mod upload;
+
+use acks::MsgAcks;
+use upload::Upload;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use actix::prelude::*;
+use tokio::net::TcpStream;
+use tracing::{debug, info, warn, Span};
+
+use crate::core::directory::{
+    ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick,
+};
+use crate::core::files::{AddFile, GetFile, RemoveFile, SharedFile};
+use crate::core::member::{deliver_once, render, Inbox, MemberHandle, Removed, SessionId};
+use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::core::room::{self, MemberKey, RoomHandle};
+use bytes::{Bytes, BytesMut};
+
+use crate::core::files::content::{self as files, UploadSink};
+use crate::core::flood::TokenBucket;
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::ErrorCode;
+use crate::core::Event;
+use crate::core::FileTarget;
+use crate::proto::native::codec::{Frame, LineCodec};
+use crate::proto::native::help;
+use crate::proto::native::parser::{announced_body_len, parse_line, Command};
+use crate::proto::native::render::{encode_names, OkReply, Reply, NAMES_LINE_BYTES, NATIVE};
+use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
+use crate::send_queue::Ticket;
+use crate::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
+use crate::server::{ServerState, SocketGuard};
+use crate::storage::StoredMessage;
+use crate::transport::link::{Incoming, Link};
+
+/// A room the session is in.
+struct Membership {
+    name: RoomName,
+    addr: RoomHandle,
+    /// Answers the session's messages to this room.
+    acks: Arc<MsgAcks>,
+}
+
+/// MSGs a client may have waiting for storage before it must wait: bounds
+/// what one client can pile up in the database queue.
+const MAX_UNACKED_MSGS: usize = 256;
+
+/// The actor behind one connection.
+pub struct Session {
+    id: SessionId,
+    state: Arc<ServerState>,
+    span: Span,
+    queue: SendQueue,
+    nick: Option<Nick>,
+    /// The rooms the client is in, oldest join first: the last is current.
+    rooms: Vec<Membership>,
+    /// Flood control; also when the last line came (the idle clock).
+    flood: TokenBucket,
+    /// A PING went out and no line has come since.
+    ping_sent: bool,
+    /// Boxed: most connections never upload.
+    upload: Option<Box<Upload>>,
+    /// The reason others see in `QUIT` once the session ends.
+    quit_reason: Option<Box<str>>,
+    closing: bool,
+    /// The writer is running: the actor must outlive its stop until then.
+    writing: bool,
+    /// Rooms and registry have been left.
+    left: bool,
+    /// The whole server is stopping: nobody is told of this QUIT.
+    server_stopping: bool,
+}
+
+impl Session {
+    /// Starts the session of a freshly accepted connection; its context
+    /// drives the socket (see [`Link`]).
+    pub fn start(
+        stream: TcpStream,
+        peer: SocketAddr,
+        guard: SocketGuard,
+        state: Arc<ServerState>,
+    ) -> Addr<Self> {
+        Session::create(move |ctx| {
+            let limits = &state.config.limits;
+            let codec = LineCodec::new(limits.max_line_bytes, state.config.files.max_bytes);
+            let queue = SendQueue::new(limits.sendq_bytes);
+            ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
+            let now = Instant::now();
+            Session {
+                id: SessionId::next(),
+                span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
+                queue,
+                nick: None,
+                rooms: Vec::new(),
+                flood: TokenBucket::new(&state.flood, now),
+                ping_sent: false,
+                upload: None,
+                quit_reason: None,
+                closing: false,
+                writing: true,
+                left: false,
+                server_stopping: false,
+                state,
+            }
+        })
+    }
+
+    /// Queues a reply, behind the final replies still owed to earlier
+    /// commands.
+    fn send(&self, reply: impl Into<Reply>) {
+        // A refused push means the connection is already going away.
+        let _ = self.queue.reply(reply.into().to_line());
+    }
+
+    /// This connection as rooms and the directory hold it.
+    fn member_handle(&self, ctx: &Context<Self>) -> MemberHandle {
+        MemberHandle {
+            id: self.id,
+            encoding: &NATIVE,
+            queue: self.queue.clone(),
+            removed: ctx.address().downgrade().recipient(),
+        }
+    }
+
+    /// Where events for this connection go.
+    fn inbox(&self) -> Inbox {
+        Inbox {
+            id: self.id,
+            encoding: &NATIVE,
+            queue: self.queue.clone(),
+        }
+    }
+
+    fn error(
+        &self,
+        verb: impl Into<VerbTag>,
+        code: ErrorCode,
+        text: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
+        self.send(ProtocolError::new(verb, code, text));
+    }
+
+    /// Ends the session; others see `QUIT <nick> <reason>`.
+    fn close(&mut self, reason: Option<String>, ctx: &mut Context<Self>) {
+        if !self.closing {
+            self.closing = true;
+            self.quit_reason = reason.map(String::into_boxed_str);
+            ctx.stop();
+        }
+    }
+
+    fn joined(&self, room: &Folded) -> Option<&Membership> {
+        self.rooms.iter().find(|j| j.name.folded() == room)
+    }
+
+    fn nick(&self) -> Option<&Nick> {
+        self.nick.as_ref()
+    }
+
+    /// How this session is named in messages to its rooms.
+    fn member_key(&self) -> Option<MemberKey> {
+        self.nick.as_ref().map(|nick| MemberKey::new(self.id, nick))
+    }
+
+    fn on_line(&mut self, line: String, ctx: &mut Context<Self>) {
+        let parsed = parse_line(&line, &self.state.names);
+        let tag = match &parsed {
+            Ok(cmd) => VerbTag::Known(cmd.verb()),
+            Err(e) => e.verb.clone(),
+        };
+        let verb = tag.verb();
+        match &parsed {
+            Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
+            Err(e) => debug!(parent: &self.span, %e, "bad command"),
+        }
+
+        // A FILE header announces a body; it is read even when refused,
+        // unless it is too large to read at all.
+        // Decided exactly as the codec decides it, whatever else is wrong
+        // with the line (a NUL in the file name, say).
+        let body = announced_body_len(line.as_bytes());
+        let max_file = self.state.config.files.max_bytes;
+        if body.is_some_and(|size| size > max_file) {
+            return self.in_order(0, ctx, move |act, ctx| {
+                act.error(
+                    Verb::File,
+                    ErrorCode::FileTooLarge,
+                    format!("files are limited to {max_file} bytes"),
+                );
+                act.close(Some("file too large".into()), ctx);
+            });
+        }
+
+        let charged = verb.is_none_or(Verb::is_flood_charged);
+        let outcome = if charged && !self.flood.try_take() {
+            Err(ProtocolError::new(
+                tag,
+                ErrorCode::RateLimited,
+                "slow down: too many commands",
+            ))
+        } else if self.nick.is_none() && verb.is_some_and(|v| !v.allowed_before_nick()) {
+            Err(ProtocolError::new(
+                tag,
+                ErrorCode::NoNick,
+                "set a nickname first: NICK <name>",
+            ))
+        } else {
+            parsed
+        };
+
+        // A MSG may overtake the OK MSGs still owed for earlier ones (up
+        // to a bound); anything else answers after them.
+        let keep = match &outcome {
+            Ok(Command::Msg { .. }) => MAX_UNACKED_MSGS - 1,
+            _ => 0,
+        };
+        self.in_order(keep, ctx, move |act, ctx| match (outcome, body) {
+            (Err(e), Some(_)) => act.upload = Some(Box::new(Upload::Discard(e))),
+            (Err(e), None) => act.send(e),
+            (Ok(cmd), _) => act.execute(cmd, ctx),
+        });
+    }
+
+    /// Runs `f` once at most `keep` promised `OK MSG` replies are still
+    /// owed, so that replies go out in command order.
+    fn in_order<F>(&mut self, keep: usize, ctx: &mut Context<Self>, f: F)
+    where
+        F: FnOnce(&mut Self, &mut Context<Self>) + 'static,
+    {
+        if self.queue.acks_pending() <= keep {
+            return f(self, ctx);
+        }
+        let settled = self.queue.acks_at_most(keep);
+        ctx.wait(
+            settled
+                .into_actor(self)
+                .map(move |(), act, ctx| f(act, ctx)),
+        );
+    }
+
+    fn on_bad_frame(&mut self, code: ErrorCode, text: String, ctx: &mut Context<Self>) {
+        let code = if self.flood.try_take() {
+            code
+        } else {
+            ErrorCode::RateLimited
+        };
+        self.in_order(0, ctx, move |act, _| act.error(VerbTag::Star, code, text));
+    }
+
+    fn execute(&mut self, cmd: Command, ctx: &mut Context<Self>) {
+        match cmd {
+            Command::Nick { nick } => self.cmd_nick(nick, ctx),
+            Command::Join { room, key } => self.cmd_join(room, key, ctx),
+            Command::Part { room, reason } => self.cmd_part(room, reason, ctx),
+            Command::Msg { room, text } => self.cmd_msg(room, text),
+            Command::Privmsg { to, text } => self.cmd_privmsg(to, text, ctx),
+            Command::Names { room } => self.cmd_names(room, ctx),
+            Command::List => self.cmd_list(ctx),
+            Command::Info { room: None } => self.cmd_server_info(ctx),
+            Command::Info { room: Some(room) } => self.cmd_room_info(room, ctx),
+            Command::Topic { room, text: None } => self.cmd_topic_read(room, ctx),
+            Command::Topic {
+                room,
+                text: Some(text),
+            } => self.cmd_topic_set(room, text, ctx),
+            Command::Kick { room, nick, reason } => self.cmd_kick(room, nick, reason, ctx),
+            Command::File {
+                target, filename, ..
+            } => self.cmd_file(target, filename, ctx),
+            Command::Fetch { id } => self.cmd_fetch(id, ctx),
+            Command::History { room, count } => self.cmd_history(room, count, ctx),
+            Command::Ping { token } => self.send(Reply::Pong(token)),
+            Command::Pong { .. } => {}
+            Command::Help { verb } => self.cmd_help(verb),
+            Command::Quit { reason } => {
+                self.send(OkReply::Quit);
+                self.close(reason, ctx);
+            }
+        }
+    }
+}
+
+/// RFC 3339 in UTC, to the second.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        info!(parent: &self.span, "connected");
+        self.send(Reply::Hello {
+            server: self.state.config.server.name.clone(),
+            version: crate::VERSION.into(),
+            text: "Welcome! Pick a nickname: NICK <name>".into(),
+        });
+        let interval = Duration::from_secs(self.state.config.limits.ping_interval_secs);
+        self.schedule_idle_check(interval, ctx);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        if !self.left {
+            self.left = true;
+            self.leave_everything();
+        }
+        // Lines queued before the stop (OK QUIT, a last error) still go out.
+        if self.writing {
+            Running::Continue
+        } else {
+            Running::Stop
+        }
+    }
+}
+
+impl StreamHandler<Incoming> for Session {
+    fn handle(&mut self, item: Incoming, ctx: &mut Self::Context) {
+        let frame = match item {
+            Incoming::Frame(frame) => frame,
+            Incoming::Closed(error) => {
+                if let Some(e) = error {
+                    debug!(parent: &self.span, %e, "read failed");
+                }
+                return self.close(Some("connection closed".into()), ctx);
+            }
+            Incoming::WriterEnded(end) => return self.writer_ended(end, ctx),
+        };
+        if self.closing {
+            return;
+        }
+        self.flood.touch(&self.state.flood, Instant::now());
+        self.ping_sent = false;
+        match frame {
+            Frame::Line(line) => self.on_line(line, ctx),
+            Frame::TooLong => {
+                let max = self.state.config.limits.max_line_bytes;
+                self.on_bad_frame(
+                    ErrorCode::LineTooLong,
+                    format!("lines are limited to {max} bytes"),
+                    ctx,
+                )
+            }
+            Frame::BadUtf8 => {
+                self.on_bad_frame(ErrorCode::BadUtf8, "lines must be UTF-8".into(), ctx)
+            }
+            Frame::Body(chunk) => self.on_body(chunk, ctx),
+            Frame::BodyEnd => self.on_body_end(ctx),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        // After the writer's end: nothing more can reach the client.
+        self.writing = false;
+        self.close(Some("connection closed".into()), ctx);
+        ctx.stop();
+    }
+}
+
+impl Handler<Removed> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Removed, _: &mut Self::Context) {
+        self.rooms.retain(|j| *j.name.folded() != msg.room);
+    }
+}
+
+/// Time for the session's idle check (see [`crate::transport::idle`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct IdleCheck;
+
+impl Handler<IdleCheck> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: IdleCheck, ctx: &mut Self::Context) {
+        if self.state.idle.is_closed() {
+            // Taken off the wheel just before it closed.
+            self.shut_down(ctx);
+        } else if !self.closing {
+            self.idle_check(ctx);
+        }
+    }
+}
+
+/// The server is shutting down.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.shut_down(ctx);
+    }
+}

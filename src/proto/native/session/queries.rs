@@ -1,0 +1,161 @@
+//! The commands that only read: NAMES, LIST, INFO, TOPIC (read), HISTORY,
+//! HELP.
+
+use super::*;
+
+impl Session {
+    pub(super) fn cmd_names(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        self.with_room(Verb::Names, room.clone(), ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::GetNames);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| match res {
+                Ok(names) => {
+                    let ok = OkReply::Names(names.name.clone(), names.nicks.len());
+                    // Rendered into one buffer: a big room's listing is one item.
+                    let mut buf = BytesMut::with_capacity(64 + names.nicks.len() * 16);
+                    encode_names(&mut buf, &names.name, &names.nicks, NAMES_LINE_BYTES);
+                    Reply::Ok(ok).encode(&mut buf);
+                    let _ = act.queue.reply(buf.freeze());
+                }
+                Err(_) => act.error(
+                    Verb::Names,
+                    ErrorCode::NoSuchRoom,
+                    format!("there is no room {room}"),
+                ),
+            }));
+        });
+    }
+
+    pub(super) fn cmd_list(&mut self, ctx: &mut Context<Self>) {
+        let ask = self.state.registry.send(ListRooms);
+        ctx.wait(ask.into_actor(self).map(|res, act, _| {
+            let rooms = res.unwrap_or_default();
+            let count = rooms.len();
+            for r in rooms {
+                act.send(Reply::Room {
+                    room: r.name,
+                    members: r.members,
+                    private: r.private,
+                    topic: r.topic,
+                });
+            }
+            act.send(OkReply::List(count));
+        }));
+    }
+
+    pub(super) fn cmd_server_info(&mut self, ctx: &mut Context<Self>) {
+        let ask = self.state.registry.send(GetCounts);
+        ctx.wait(ask.into_actor(self).map(|res, act, _| {
+            let Ok(counts) = res else {
+                return act.error(Verb::Info, ErrorCode::Internal, "registry unavailable");
+            };
+            let state = &act.state;
+            let lines = [
+                ("name", state.config.server.name.clone()),
+                ("version", crate::VERSION.to_string()),
+                ("uptime_secs", state.started.elapsed().as_secs().to_string()),
+                ("users", counts.users.to_string()),
+                ("rooms", counts.rooms.to_string()),
+                ("connections", state.connections.open().to_string()),
+                (
+                    "max_line_bytes",
+                    state.config.limits.max_line_bytes.to_string(),
+                ),
+            ];
+            for (key, value) in lines {
+                act.send(Reply::Info {
+                    key: key.into(),
+                    value,
+                });
+            }
+            act.send(OkReply::Info);
+        }));
+    }
+
+    pub(super) fn cmd_room_info(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        self.with_room(Verb::Info, room.clone(), ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::GetInfo);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| {
+                let Ok(info) = res else {
+                    return act.error(
+                        Verb::Info,
+                        ErrorCode::NoSuchRoom,
+                        format!("there is no room {room}"),
+                    );
+                };
+                let lines = [
+                    ("members", info.members.to_string()),
+                    (
+                        "owner",
+                        info.owner
+                            .map(|o| o.as_str().to_string())
+                            .unwrap_or_default(),
+                    ),
+                    (
+                        "private",
+                        if info.private { "yes" } else { "no" }.to_string(),
+                    ),
+                    ("created", rfc3339(info.created)),
+                    ("topic", info.topic.unwrap_or_default()),
+                    ("messages", info.messages.to_string()),
+                ];
+                for (key, value) in lines {
+                    act.send(Reply::RoomInfo {
+                        room: info.name.clone(),
+                        key: key.into(),
+                        value,
+                    });
+                }
+                act.send(OkReply::InfoRoom(info.name));
+            }));
+        });
+    }
+
+    pub(super) fn cmd_topic_read(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        self.with_room(Verb::Topic, room.clone(), ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::GetInfo);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| match res {
+                Ok(info) => act.send(OkReply::Topic(info.name, info.topic)),
+                Err(_) => act.error(
+                    Verb::Topic,
+                    ErrorCode::NoSuchRoom,
+                    format!("there is no room {room}"),
+                ),
+            }));
+        });
+    }
+
+    pub(super) fn cmd_history(
+        &mut self,
+        room: RoomName,
+        count: Option<u32>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(joined) = self.joined(room.folded()) else {
+            return self.not_in_room(Verb::History, &room);
+        };
+        let name = joined.name.clone();
+        let Some(db) = self.state.db.clone() else {
+            return self.send(OkReply::History(name, 0));
+        };
+        let history = &self.state.config.history;
+        let count = count.unwrap_or(history.on_join).min(history.max_fetch);
+        let query = async move { db.history(&name, u64::MAX, count).await };
+        let name = joined.name.clone();
+        ctx.wait(query.into_actor(self).map(move |messages, act, _| {
+            let sent = act.send_history(&name, messages);
+            act.send(OkReply::History(name, sent));
+        }));
+    }
+
+    pub(super) fn cmd_help(&mut self, verb: Option<Verb>) {
+        match verb {
+            Some(v) => self.send(Reply::Help(help::usage(v).to_string())),
+            None => {
+                for v in Verb::ALL {
+                    self.send(Reply::Help(help::usage(v).to_string()));
+                }
+            }
+        }
+        self.send(OkReply::Help);
+    }
+}

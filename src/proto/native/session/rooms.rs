@@ -1,0 +1,354 @@
+//! The commands that change what the session is part of: its nickname,
+//! its rooms, what it says in them, and the owner's TOPIC and KICK.
+
+use super::*;
+
+impl Session {
+    pub(super) fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
+        if self.nick.as_ref() == Some(&nick) {
+            self.send(OkReply::Nick(nick));
+            return;
+        }
+        let old = self.nick.clone();
+        let registry = self.state.registry.clone();
+        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let claim = ClaimNick {
+            nick: nick.clone(),
+            old: old.clone(),
+            inbox: self.inbox(),
+        };
+        let new = nick.clone();
+        let old_key = self.member_key();
+        let work = async move {
+            match registry.send(claim).await {
+                Ok(Ok(())) => {}
+                Ok(Err(code)) => return Err(code),
+                Err(_) => return Err(ErrorCode::Internal),
+            }
+            let mut audience = Vec::new();
+            // In no room before a first nickname.
+            if let Some(who) = old_key {
+                for room in rooms {
+                    let rename = room::Rename {
+                        who: who.clone(),
+                        new: new.clone(),
+                    };
+                    if let Ok(members) = room.send(rename).await {
+                        audience.push(members);
+                    }
+                }
+            }
+            Ok(audience)
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+            Ok(mut audience) => {
+                if let Some(old) = act.nick.replace(nick.clone()) {
+                    info!(parent: &act.span, %old, new = %nick, "nick changed");
+                    if audience.is_empty() {
+                        // In no room: only the client itself hears of it
+                        // (it is a member of every room it is in).
+                        audience.push(vec![act.inbox()]);
+                    }
+                    deliver_once(
+                        audience,
+                        &Event::Nick {
+                            old,
+                            new: nick.clone(),
+                        },
+                    );
+                } else {
+                    // Recorded once: a span's fields only grow, so a later
+                    // NICK is an event of its own ("nick changed"), never
+                    // another field on every line of the connection.
+                    act.span.record("nick", nick.as_str());
+                    info!(parent: &act.span, %nick, "registered");
+                }
+                act.send(OkReply::Nick(nick));
+            }
+            Err(ErrorCode::NickInUse) => act.error(
+                Verb::Nick,
+                ErrorCode::NickInUse,
+                format!("{nick} is already taken"),
+            ),
+            Err(code) => act.error(Verb::Nick, code, "could not set the nickname"),
+        }));
+    }
+
+    pub(super) fn cmd_join(
+        &mut self,
+        room: RoomName,
+        key: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(nick) = self.nick().cloned() else {
+            return;
+        };
+        let rejoin = self.joined(room.folded()).is_some();
+        if !rejoin && self.rooms.len() >= self.state.config.limits.max_rooms_per_user {
+            self.error(
+                Verb::Join,
+                ErrorCode::TooManyRooms,
+                format!(
+                    "you are in {} rooms already",
+                    self.state.config.limits.max_rooms_per_user
+                ),
+            );
+            return;
+        }
+        let join = room::Join {
+            member: self.member_handle(ctx),
+            nick,
+            key,
+        };
+        let asked = room.clone();
+        // Only the shared state is captured, not clones of what it holds:
+        // ten thousand clients joining at once each wait on this future.
+        let state = Arc::clone(&self.state);
+        let work = async move {
+            // A room that emptied and stopped a moment ago is replaced by a
+            // fresh one on the next try.
+            for _ in 0..8 {
+                let addr = state
+                    .registry
+                    .send(OpenRoom {
+                        name: asked.clone(),
+                    })
+                    .await
+                    .map_err(|_| ErrorCode::Internal)?;
+                let attempt = room::Join {
+                    member: join.member.clone(),
+                    nick: join.nick.clone(),
+                    key: join.key.clone(),
+                };
+                let joined = match addr.send(attempt).await {
+                    Ok(res) => res?,
+                    Err(MailboxError::Closed) => continue,
+                    Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
+                };
+                let on_join = state.config.history.on_join;
+                let history = match (&state.db, joined.replay_upto) {
+                    (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
+                        db.history(&joined.name, upto, on_join).await
+                    }
+                    _ => Vec::new(),
+                };
+                let held = joined.replay_upto.is_some();
+                return Ok((joined.name, addr, history, held));
+            }
+            Err(ErrorCode::Internal)
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+            Ok((name, addr, history, held)) => {
+                act.send_history(&name, history);
+                act.send(OkReply::Join(name.clone()));
+                if held {
+                    if let Some(who) = act.member_key() {
+                        addr.do_send(room::Replayed { who });
+                    }
+                }
+                act.rooms.retain(|j| j.name.folded() != name.folded());
+                info!(parent: &act.span, room = %name, "joined");
+                // Most clients are in one or two rooms: grow one at a time.
+                act.rooms.reserve_exact(1);
+                let acks = Arc::new(MsgAcks::new(act.queue.clone(), name.clone()));
+                act.rooms.push(Membership { name, addr, acks });
+            }
+            Err(code) => {
+                let text = match code {
+                    ErrorCode::BadKey => format!("{room} is private: wrong or missing key"),
+                    ErrorCode::RoomFull => format!("{room} is full"),
+                    _ => format!("could not join {room}"),
+                };
+                act.error(Verb::Join, code, text);
+            }
+        }));
+    }
+
+    /// Queues stored messages as `HISTORY` lines; returns how many.
+    pub(super) fn send_history(&self, room: &RoomName, history: Vec<StoredMessage>) -> usize {
+        let mut count = 0;
+        for m in history {
+            // A sender's nickname is valid when stored; a limit lowered since
+            // must not hide their words.
+            let Ok(from) = Nick::parse(&m.from, crate::core::names::STORED_NAME_LIMIT) else {
+                continue;
+            };
+            self.send(Reply::History {
+                room: room.clone(),
+                time: rfc3339(m.time),
+                from,
+                text: m.text,
+            });
+            count += 1;
+        }
+        count
+    }
+
+    pub(super) fn not_in_room(&self, verb: Verb, room: &RoomName) {
+        self.error(verb, ErrorCode::NotInRoom, format!("you are not in {room}"));
+    }
+
+    pub(super) fn cmd_part(
+        &mut self,
+        room: RoomName,
+        reason: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
+            return self.not_in_room(Verb::Part, &room);
+        };
+        let addr = joined.addr.clone();
+        let name = joined.name.clone();
+        self.rooms.retain(|j| j.name.folded() != room.folded());
+        let part = addr.send(room::Part { who, reason });
+        ctx.wait(part.into_actor(self).map(move |_, act, _| {
+            // Gone from the room whatever it answers: a stopped room has
+            // no members left to tell.
+            info!(parent: &act.span, room = %name, "parted");
+            act.send(OkReply::Part(name));
+        }));
+    }
+
+    pub(super) fn cmd_msg(&mut self, room: Option<RoomName>, text: String) {
+        let Some(from) = self.nick().cloned() else {
+            return;
+        };
+        let joined = match &room {
+            Some(r) => self.joined(r.folded()),
+            None => self.rooms.last(),
+        };
+        let Some(joined) = joined else {
+            return match room {
+                Some(r) => self.not_in_room(Verb::Msg, &r),
+                None => self.error(
+                    Verb::Msg,
+                    ErrorCode::NotInRoom,
+                    "you are in no room: JOIN one, or MSG #room <text>",
+                ),
+            };
+        };
+        debug!(parent: &self.span, room = %joined.name, %text, "msg");
+        // Where history is kept, OK MSG comes from the database once the
+        // message is stored, in the place of the ticket taken now: replies
+        // to later commands wait behind it.
+        let ack = self.state.db.is_some().then(|| Ack {
+            to: Arc::clone(&joined.acks) as Arc<dyn SayAcks>,
+            ticket: self.queue.promise(),
+        });
+        let ok = ack.is_none().then(|| joined.acks.ok.clone());
+        joined.addr.do_send(room::Say {
+            who: MemberKey::new(self.id, &from),
+            from,
+            text,
+            ack,
+        });
+        if let Some(ok) = ok {
+            // A refused push means the connection is already going away.
+            let _ = self.queue.reply(ok);
+        }
+    }
+
+    pub(super) fn cmd_privmsg(&mut self, to: Nick, text: String, ctx: &mut Context<Self>) {
+        let Some(from) = self.nick().cloned() else {
+            return;
+        };
+        let find = self.state.registry.send(FindNick {
+            nick: to.folded().clone(),
+        });
+        ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
+            Ok(Some((nick, inbox))) => {
+                debug!(parent: &act.span, to = %nick, %text, "privmsg");
+                let _ = inbox
+                    .queue
+                    .push(render(inbox.encoding, &Event::Privmsg { from, text }));
+                act.send(OkReply::Privmsg(nick));
+            }
+            _ => act.error(
+                Verb::Privmsg,
+                ErrorCode::NoSuchNick,
+                format!("no user is called {to}"),
+            ),
+        }));
+    }
+
+    /// Runs `then` with the room's address: from the session's own rooms,
+    /// or else from the registry; answers `NO_SUCH_ROOM` if there is none.
+    pub(super) fn with_room<F>(
+        &mut self,
+        verb: Verb,
+        room: RoomName,
+        ctx: &mut Context<Self>,
+        then: F,
+    ) where
+        F: FnOnce(&mut Self, RoomHandle, &mut Context<Self>) + 'static,
+    {
+        if let Some(joined) = self.joined(room.folded()) {
+            let addr = joined.addr.clone();
+            return then(self, addr, ctx);
+        }
+        let find = self.state.registry.send(FindRoom {
+            name: room.folded().clone(),
+        });
+        ctx.wait(find.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Some(addr)) => then(act, addr, ctx),
+            _ => act.error(
+                verb,
+                ErrorCode::NoSuchRoom,
+                format!("there is no room {room}"),
+            ),
+        }));
+    }
+
+    pub(super) fn cmd_topic_set(&mut self, room: RoomName, text: String, ctx: &mut Context<Self>) {
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
+            return self.not_in_room(Verb::Topic, &room);
+        };
+        let ask = joined.addr.send(room::SetTopic {
+            who,
+            text: text.clone(),
+        });
+        ctx.wait(ask.into_actor(self).map(move |res, act, _| match res {
+            Ok(Ok(name)) => act.send(OkReply::Topic(name, Some(text))),
+            Ok(Err(ErrorCode::NotOwner)) => act.error(
+                Verb::Topic,
+                ErrorCode::NotOwner,
+                format!("only the owner of {room} may set its topic"),
+            ),
+            _ => act.not_in_room(Verb::Topic, &room),
+        }));
+    }
+
+    pub(super) fn cmd_kick(
+        &mut self,
+        room: RoomName,
+        nick: Nick,
+        reason: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
+            return self.not_in_room(Verb::Kick, &room);
+        };
+        let ask = joined.addr.send(room::Kick {
+            who,
+            target: nick.folded().clone(),
+            reason,
+        });
+        ctx.wait(ask.into_actor(self).map(move |res, act, _| match res {
+            Ok(Ok((name, kicked))) => {
+                info!(parent: &act.span, room = %name, %kicked, "kicked");
+                act.send(OkReply::Kick(name, kicked));
+            }
+            Ok(Err(ErrorCode::NotOwner)) => act.error(
+                Verb::Kick,
+                ErrorCode::NotOwner,
+                format!("only the owner of {room} may kick"),
+            ),
+            Ok(Err(ErrorCode::NoSuchNick)) => act.error(
+                Verb::Kick,
+                ErrorCode::NoSuchNick,
+                format!("{nick} is not in {room}"),
+            ),
+            _ => act.not_in_room(Verb::Kick, &room),
+        }));
+    }
+}

@@ -1,0 +1,266 @@
+//! FILE uploads (the body read after the header, written to disk off the
+//! actor thread, then indexed and announced) and FETCH downloads.
+
+use super::*;
+
+/// Where a finished upload is announced.
+pub(super) enum Destination {
+    /// A room the sender is in.
+    Room(RoomHandle, RoomName),
+    /// A user, looked up when the upload is complete.
+    User(Nick),
+}
+
+/// An upload being written to disk.
+pub(super) struct Storing {
+    dest: Destination,
+    filename: String,
+    /// `None` while a chunk is being written, or after a failure.
+    sink: Option<UploadSink>,
+    /// Body bytes not yet handed to the sink.
+    pending: BytesMut,
+    /// Writing failed: the rest of the body is read and dropped.
+    failed: bool,
+}
+
+/// What to do with the raw body of a `FILE` that is being read.
+// The session boxes it whole: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Upload {
+    /// Read it and throw it away, then answer with this error.
+    Discard(ProtocolError),
+    /// Store it and share it.
+    Store(Storing),
+}
+
+/// Bytes gathered before one write to disk.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
+impl Session {
+    pub(super) fn on_body(&mut self, chunk: Bytes, ctx: &mut Context<Self>) {
+        let Some(Upload::Store(up)) = self.upload.as_deref_mut() else {
+            return;
+        };
+        if up.failed {
+            return;
+        }
+        up.pending.extend_from_slice(&chunk);
+        if up.pending.len() >= UPLOAD_CHUNK {
+            self.write_upload_chunk(ctx);
+        }
+    }
+
+    /// Hands the gathered bytes to the sink off-thread; the session reads
+    /// no further until they are written (back-pressure).
+    pub(super) fn write_upload_chunk(&mut self, ctx: &mut Context<Self>) {
+        let Some(Upload::Store(up)) = self.upload.as_deref_mut() else {
+            return;
+        };
+        let Some(sink) = up.sink.take() else {
+            up.failed = true;
+            return;
+        };
+        let chunk = up.pending.split().freeze();
+        ctx.wait(
+            sink.write(chunk)
+                .into_actor(self)
+                .map(|res, act, _| act.sink_ready(res)),
+        );
+    }
+
+    /// Puts the sink back after a write (or its creation), or marks the
+    /// upload failed.
+    pub(super) fn sink_ready(&mut self, res: std::io::Result<UploadSink>) {
+        if let Err(e) = &res {
+            warn!(parent: &self.span, %e, "cannot write an upload");
+        }
+        if let Some(Upload::Store(up)) = self.upload.as_deref_mut() {
+            match res {
+                Ok(sink) => up.sink = Some(sink),
+                Err(_) => up.failed = true,
+            }
+        }
+    }
+
+    pub(super) fn on_body_end(&mut self, ctx: &mut Context<Self>) {
+        match self.upload.take().map(|up| *up) {
+            Some(Upload::Discard(e)) => self.send(e),
+            Some(Upload::Store(up)) => self.finish_upload(up, ctx),
+            None => warn!(parent: &self.span, "file body without a header"),
+        }
+    }
+
+    pub(super) fn finish_upload(&mut self, up: Storing, ctx: &mut Context<Self>) {
+        let (Some(from), Some(sink), false) = (self.nick.clone(), up.sink, up.failed) else {
+            return self.error(
+                Verb::File,
+                ErrorCode::Internal,
+                "the file could not be stored",
+            );
+        };
+        let dir = self.state.config.files.dir.clone();
+        let store = self.state.files.clone();
+        let registry = self.state.registry.clone();
+        let who = MemberKey::new(self.id, &from);
+        let pending = up.pending.freeze();
+        let (dest, filename) = (up.dest, up.filename);
+        let work = async move {
+            let internal = |e: std::io::Error| {
+                warn!(%e, "cannot store an upload");
+                ErrorCode::Internal
+            };
+            let sink = if pending.is_empty() {
+                sink
+            } else {
+                sink.write(pending).await.map_err(internal)?
+            };
+            let id = files::new_id();
+            let stored = sink
+                .finish(dir.clone(), id.clone())
+                .await
+                .map_err(internal)?;
+            let (target, recipient) = match dest {
+                Destination::Room(addr, name) => (FileTarget::Room(name), Err(addr)),
+                Destination::User(nick) => match registry
+                    .send(FindNick {
+                        nick: nick.folded().clone(),
+                    })
+                    .await
+                {
+                    Ok(Some((nick, inbox))) => (FileTarget::User(nick), Ok(inbox)),
+                    _ => {
+                        let _ = tokio::fs::remove_file(files::content_path(&dir, &id)).await;
+                        return Err(ErrorCode::NoSuchNick);
+                    }
+                },
+            };
+            let file = SharedFile {
+                id: id.clone(),
+                target: target.clone(),
+                from: from.clone(),
+                size: stored.size,
+                sha256: stored.sha256.clone(),
+                filename: filename.clone(),
+                stored: SystemTime::now(),
+            };
+            // Indexed before it is announced, so an immediate FETCH finds it.
+            store
+                .send(AddFile(file))
+                .await
+                .map_err(|_| ErrorCode::Internal)?;
+            let event = Event::File {
+                target,
+                from,
+                id: id.clone(),
+                size: stored.size,
+                sha256: stored.sha256.clone(),
+                filename,
+            };
+            let announced = match recipient {
+                Ok(inbox) => {
+                    let _ = inbox.queue.push(render(inbox.encoding, &event));
+                    Ok(())
+                }
+                Err(room) => match room.send(room::ShareFile { who, event }).await {
+                    Ok(Ok(())) => Ok(()),
+                    _ => Err(ErrorCode::NotInRoom),
+                },
+            };
+            if let Err(code) = announced {
+                store.do_send(RemoveFile { id });
+                return Err(code);
+            }
+            Ok((id, stored))
+        };
+        ctx.wait(work.into_actor(self).map(|res, act, _| match res {
+            Ok((id, stored)) => {
+                info!(parent: &act.span, %id, size = stored.size, "file shared");
+                act.send(OkReply::File {
+                    id,
+                    sha256: stored.sha256,
+                });
+            }
+            Err(ErrorCode::NoSuchNick) => {
+                act.error(Verb::File, ErrorCode::NoSuchNick, "no such user is online")
+            }
+            Err(ErrorCode::NotInRoom) => {
+                act.error(Verb::File, ErrorCode::NotInRoom, "you left the room")
+            }
+            Err(code) => act.error(Verb::File, code, "the file could not be stored"),
+        }));
+    }
+
+    pub(super) fn cmd_file(
+        &mut self,
+        target: FileTarget,
+        filename: String,
+        ctx: &mut Context<Self>,
+    ) {
+        let dest = match target {
+            FileTarget::Room(room) => match self.joined(room.folded()) {
+                Some(j) => Destination::Room(j.addr.clone(), j.name.clone()),
+                None => {
+                    let e = ProtocolError::new(
+                        Verb::File,
+                        ErrorCode::NotInRoom,
+                        format!("you are not in {room}"),
+                    );
+                    self.upload = Some(Box::new(Upload::Discard(e)));
+                    return;
+                }
+            },
+            FileTarget::User(nick) => Destination::User(nick),
+        };
+        self.upload = Some(Box::new(Upload::Store(Storing {
+            dest,
+            filename,
+            sink: None,
+            pending: BytesMut::new(),
+            failed: false,
+        })));
+        let dir = self.state.config.files.dir.clone();
+        ctx.wait(
+            UploadSink::create(dir)
+                .into_actor(self)
+                .map(|res, act, _| act.sink_ready(res)),
+        );
+    }
+
+    pub(super) fn cmd_fetch(&mut self, id: String, ctx: &mut Context<Self>) {
+        let Some(nick) = self.nick().cloned() else {
+            return;
+        };
+        let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+        let store = self.state.files.clone();
+        let asked = id.clone();
+        let work = async move {
+            let (file, path) = store.send(GetFile { id: asked }).await.ok()??;
+            if !file.may_fetch(&nick, |room| rooms.contains(room)) {
+                return None;
+            }
+            // Opened now: a retention sweep during the download is harmless.
+            let content = tokio::fs::File::open(path).await.ok()?;
+            Some((file, content))
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+            Some((file, content)) => {
+                info!(parent: &act.span, id = %file.id, "fetch");
+                act.send(Reply::Data {
+                    id: file.id.clone(),
+                    size: file.size,
+                    filename: file.filename,
+                });
+                let _ = act.queue.push_body(FileBody {
+                    file: content,
+                    size: file.size,
+                });
+                act.send(OkReply::Fetch(file.id));
+            }
+            None => act.error(
+                Verb::Fetch,
+                ErrorCode::NoSuchFile,
+                format!("no file {id} for you"),
+            ),
+        }));
+    }
+}
