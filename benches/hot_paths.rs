@@ -25,8 +25,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use chatroom::core::names::{NameLimits, Nick, RoomName};
 use chatroom::core::Event;
 use chatroom::proto::native::parser::parse_line;
-use chatroom::send_queue::{run_writer, SendQueue};
 use chatroom::transport::broadcast_log::BroadcastLog;
+use chatroom::transport::send_queue::{run_writer, SendQueue};
 
 /// Fan-out sizes: a busy room and a big one.
 const MEMBERS: [usize; 3] = [10, 200, 1000];
@@ -85,7 +85,7 @@ fn a_message_line() -> Bytes {
 struct Members {
     log: BroadcastLog,
     queues: Vec<SendQueue>,
-    writers: Vec<tokio::task::JoinHandle<chatroom::send_queue::WriterEnd>>,
+    writers: Vec<tokio::task::JoinHandle<chatroom::transport::send_queue::WriterEnd>>,
 }
 
 impl Members {

@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::core::names::NameLimits;
-
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -23,6 +21,11 @@ pub enum ConfigError {
         why: String,
     },
 }
+
+/// The most `limits.max_nick_len` and `limits.max_room_len` may be: the
+/// bound every name read back from storage or from a server line is
+/// checked against.
+pub const MAX_NAME_LEN: usize = 64;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -101,16 +104,6 @@ impl Default for Limits {
             sendq_bytes: 256 * 1024,
             ping_interval_secs: 60,
             ping_timeout_secs: 30,
-        }
-    }
-}
-
-impl Limits {
-    /// The name-length bounds the parser needs.
-    pub fn names(&self) -> NameLimits {
-        NameLimits {
-            max_nick_len: self.max_nick_len,
-            max_room_len: self.max_room_len,
         }
     }
 }
@@ -264,16 +257,8 @@ impl Config {
         at_least("limits.max_nick_len", l.max_nick_len, 1)?;
         at_least("limits.max_room_len", l.max_room_len, 1)?;
         // Clients parse names from server lines with this bound.
-        at_most(
-            "limits.max_nick_len",
-            l.max_nick_len,
-            crate::core::names::STORED_NAME_LIMIT,
-        )?;
-        at_most(
-            "limits.max_room_len",
-            l.max_room_len,
-            crate::core::names::STORED_NAME_LIMIT,
-        )?;
+        at_most("limits.max_nick_len", l.max_nick_len, MAX_NAME_LEN)?;
+        at_most("limits.max_room_len", l.max_room_len, MAX_NAME_LEN)?;
         at_least("limits.max_clients", l.max_clients, 1)?;
         at_least("limits.max_rooms_per_user", l.max_rooms_per_user, 1)?;
         at_least("limits.max_room_members", l.max_room_members, 1)?;

@@ -8,9 +8,7 @@ pub mod config;
 pub mod core;
 pub mod logging;
 pub mod proto;
-pub mod send_queue;
 pub mod server;
-pub mod storage;
 pub mod transport;
 
 pub use proto::native::client;

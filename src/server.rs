@@ -1,20 +1,17 @@
-//! Start-up and shutdown: binds the listener, accepts connections, starts
-//! a [`Session`] for each, and on shutdown tells every client and waits for
-//! their queues to drain.
+//! Start-up and shutdown, where the layers are put together: opens the
+//! store, starts the core's actors, binds the listener and hands each
+//! accepted connection to its front end; on shutdown tells every client
+//! and waits for their queues to drain.
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix::WeakAddr;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::config::Config;
@@ -22,18 +19,13 @@ use crate::core::directory::Directory;
 use crate::core::files::FileStore;
 use crate::core::flood::FloodRule;
 use crate::core::names::NameLimits;
-use crate::core::ErrorCode;
-use crate::proto::native::render::Reply;
-use crate::proto::native::session::Session;
-use crate::proto::native::session::{IdleCheck, Shutdown};
-use crate::proto::native::verb::{ProtocolError, VerbTag};
-use crate::storage::{Database, Loaded, Relay, StorageError};
-use crate::transport::idle::IdleWheel;
+use crate::core::services::Services;
+use crate::core::store::{Database, Loaded, Relay, StorageError};
+use crate::proto::native::front::NativeFrontEnd;
+use crate::transport::connections::Connections;
 
 /// Connections waiting to be accepted.
 const LISTEN_BACKLOG: u32 = 1024;
-/// How late an idle check may be.
-const IDLE_TICK: Duration = Duration::from_millis(250);
 /// How long shutdown waits for clients' queues to drain.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -62,60 +54,6 @@ pub enum ServerError {
         /// The OS error.
         source: io::Error,
     },
-}
-
-/// The open sockets, counted for `max_clients` and for the shutdown's
-/// wait. (The sessions themselves are listed by [`ServerState::idle`].)
-#[derive(Default)]
-pub struct Connections {
-    open: AtomicUsize,
-    all_closed: Notify,
-}
-
-impl Connections {
-    /// Sockets open now, including ones still flushing before close.
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::Acquire)
-    }
-
-    fn open_socket(self: &Arc<Self>) -> SocketGuard {
-        self.open.fetch_add(1, Ordering::AcqRel);
-        SocketGuard(Arc::clone(self))
-    }
-}
-
-/// Counts one open socket until dropped (by the connection's writer,
-/// the last thing to finish with it).
-pub struct SocketGuard(Arc<Connections>);
-
-impl Drop for SocketGuard {
-    fn drop(&mut self) {
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.all_closed.notify_waiters();
-        }
-    }
-}
-
-/// What every session shares: configuration, the registry, counters.
-pub struct ServerState {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// Name bounds for the parser.
-    pub names: NameLimits,
-    /// Every connection's flood limits.
-    pub flood: FloodRule,
-    /// The nick registry and room directory.
-    pub registry: Addr<Directory>,
-    /// When the server started.
-    pub started: Instant,
-    /// The live connections.
-    pub connections: Arc<Connections>,
-    /// The index of shared files.
-    pub files: Addr<FileStore>,
-    /// The message store, where history is kept.
-    pub db: Option<Database>,
-    /// Sessions waiting for their next idle check: every live session.
-    pub idle: IdleWheel<WeakAddr<Session>>,
 }
 
 /// What start-up found on disk, ready for [`run`].
@@ -194,38 +132,32 @@ pub async fn run(
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());
     }
-    let registry = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
+    let directory = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
-    let state = Arc::new(ServerState {
+    let core = Arc::new(Services {
         db: db.clone(),
         files,
-        names: config.limits.names(),
+        names: NameLimits::from_config(&config.limits),
         flood: FloodRule::new(config.limits.flood_burst, config.limits.flood_rate_per_sec),
         config,
-        registry,
+        directory,
         started: Instant::now(),
-        connections: Arc::new(Connections::default()),
-        idle: IdleWheel::new(IDLE_TICK),
     });
+    let connections = Arc::new(Connections::default());
+    let native = NativeFrontEnd::new(core, Arc::clone(&connections));
     match listener.local_addr() {
         Ok(addr) => info!("listening on {addr}"),
         Err(e) => warn!(%e, "listening on an unknown address"),
     }
     tokio::pin!(shutdown);
-    let mut idle_tick = tokio::time::interval(state.idle.tick());
+    let mut idle_tick = tokio::time::interval(native.idle_tick());
     idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = idle_tick.tick() => {
-                for session in state.idle.take_due(Instant::now()) {
-                    if let Some(session) = session.upgrade() {
-                        session.do_send(IdleCheck);
-                    }
-                }
-            }
+            _ = idle_tick.tick() => native.check_idle(),
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => accept(stream, peer, &state),
+                Ok((stream, peer)) => native.accept(stream, peer),
                 Err(e) => {
                     // Out of file descriptors, mostly: wait, do not spin.
                     warn!(%e, "accept failed");
@@ -236,25 +168,13 @@ pub async fn run(
     }
     drop(listener);
     info!("shutting down");
-    // Every session is on the idle wheel (or is handling its check, and
-    // will find the wheel closed when it schedules the next one).
-    let sessions = state.idle.close();
-    for session in sessions.iter().filter_map(WeakAddr::upgrade) {
-        session.do_send(Shutdown);
-    }
-    let connections = Arc::clone(&state.connections);
-    let drained = async {
-        loop {
-            let notified = connections.all_closed.notified();
-            if connections.open() == 0 {
-                break;
-            }
-            notified.await;
-        }
-    };
-    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+    native.shut_down();
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.all_closed())
+        .await
+        .is_err()
+    {
         warn!(
-            open = state.connections.open(),
+            open = connections.open(),
             "some clients did not drain in time"
         );
     }
@@ -264,33 +184,6 @@ pub async fn run(
         db.flush().await;
     }
     info!("stopped");
-}
-
-fn accept(stream: TcpStream, peer: SocketAddr, state: &Arc<ServerState>) {
-    // Replies are small and latency matters more than packet count.
-    if let Err(e) = stream.set_nodelay(true) {
-        warn!(%e, %peer, "set_nodelay failed");
-    }
-    if state.connections.open() >= state.config.limits.max_clients {
-        info!(%peer, "refused: server full");
-        let line = Reply::Err(ProtocolError::new(
-            VerbTag::Star,
-            ErrorCode::ServerFull,
-            "the server is full, try again later",
-        ))
-        .to_line();
-        actix::spawn(async move {
-            let mut stream = stream;
-            let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                let _ = stream.write_all(&line).await;
-                let _ = stream.shutdown().await;
-            })
-            .await;
-        });
-        return;
-    }
-    let guard = state.connections.open_socket();
-    Session::start(stream, peer, guard, Arc::clone(state));
 }
 
 /// A server running on its own thread, for tests and embedding.

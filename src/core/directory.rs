@@ -9,8 +9,8 @@ use super::member::{Inbox, SessionId};
 use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::Config;
 use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
-use crate::storage::{Database, RoomRecord};
 
 struct NickEntry {
     /// The spelling; the map's key is the folded half of the nickname.

@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use super::event::Event;
 use super::names::{Folded, Nick, RoomName};
 use super::scratch::rendered;
-use crate::send_queue::SendQueue;
+use crate::transport::send_queue::SendQueue;
 
 /// Identifies one connection for the lifetime of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

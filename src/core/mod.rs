@@ -25,6 +25,8 @@ pub mod outcome;
 pub mod room;
 pub mod room_key;
 pub mod scratch;
+pub mod services;
+pub mod store;
 
 pub use error::ErrorCode;
 pub use event::{Event, FileTarget};

@@ -35,7 +35,7 @@ pub enum NameError {
 /// accepts: the ceiling of the configured limits, and the bound names
 /// read back from storage or from a server's lines are checked against
 /// (they were valid when written; a limit lowered since must not hide them).
-pub const STORED_NAME_LIMIT: usize = 64;
+pub const STORED_NAME_LIMIT: usize = crate::config::MAX_NAME_LEN;
 
 /// Bounds on name lengths, from `[limits]` in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,16 @@ pub struct NameLimits {
     pub max_nick_len: usize,
     /// Longest room name, in characters, not counting the `#`.
     pub max_room_len: usize,
+}
+
+impl NameLimits {
+    /// The bounds `[limits]` sets.
+    pub fn from_config(limits: &crate::config::Limits) -> Self {
+        NameLimits {
+            max_nick_len: limits.max_nick_len,
+            max_room_len: limits.max_room_len,
+        }
+    }
 }
 
 impl Default for NameLimits {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::error::ErrorCode;
-use crate::send_queue::Ticket;
+use crate::transport::send_queue::Ticket;
 
 /// What became of a message said in a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

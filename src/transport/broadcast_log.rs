@@ -1,7 +1,7 @@
 //! One room's outgoing lines, stored once for all its members.
 //!
 //! A room appends each line meant for its members to its [`BroadcastLog`]
-//! and hands every member's [`SendQueue`](crate::send_queue::SendQueue) the
+//! and hands every member's [`SendQueue`](crate::transport::send_queue::SendQueue) the
 //! [`Span`] of log offsets the line occupies. A queue whose last item is a
 //! span of the same log ending where the new one starts just moves that
 //! end: no allocation and no reference count per recipient, and a member

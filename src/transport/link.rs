@@ -2,7 +2,7 @@
 //!
 //! A [`Link`] owns the whole TCP stream: it is the stream of what the client
 //! sent ([`Incoming`]) and, each time the session's context polls it, the
-//! [`Writer`] that drains the connection's [`SendQueue`](crate::send_queue::SendQueue)
+//! [`Writer`] that drains the connection's [`SendQueue`](crate::transport::send_queue::SendQueue)
 //! into the same socket. One object and no task of its own per connection
 //! (no split halves, no writer task): idle clients are what a chat server
 //! has most of.
@@ -24,8 +24,10 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::proto::native::codec::{Frame, FrameReader, LineCodec};
-use crate::send_queue::{Writer, WriterEnd};
+use tokio_util::codec::Decoder;
+
+use super::reader::FrameReader;
+use super::send_queue::{Writer, WriterEnd};
 
 /// Frames read in a row before queued output gets its turn: replies to a
 /// burst of commands go out in one write, and a client that never stops
@@ -34,9 +36,9 @@ const READ_BURST: u8 = 16;
 
 /// What a [`Link`] yields to its session.
 #[derive(Debug)]
-pub enum Incoming {
+pub enum Incoming<F> {
     /// Something the client sent.
-    Frame(Frame),
+    Frame(F),
     /// The client's side ended: closed, or a read failed (the error).
     Closed(Option<io::Error>),
     /// The writer ended (the last item before the stream ends).
@@ -44,8 +46,8 @@ pub enum Incoming {
 }
 
 /// A connection's socket: frames in, queued output out.
-pub struct Link<S, G = ()> {
-    reader: FrameReader<S>,
+pub struct Link<S, D, G = ()> {
+    reader: FrameReader<S, D>,
     writer: Writer,
     read_done: bool,
     writer_done: bool,
@@ -55,10 +57,10 @@ pub struct Link<S, G = ()> {
     _guard: G,
 }
 
-impl<S, G> Link<S, G> {
+impl<S, D, G> Link<S, D, G> {
     /// A link reading `io` with `codec` and writing with `writer`, holding
     /// `guard` until the socket is dropped.
-    pub fn new(io: S, codec: LineCodec, writer: Writer, guard: G) -> Self {
+    pub fn new(io: S, codec: D, writer: Writer, guard: G) -> Self {
         Link {
             reader: FrameReader::new(io, codec),
             writer,
@@ -70,10 +72,15 @@ impl<S, G> Link<S, G> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin, G: Unpin> Stream for Link<S, G> {
-    type Item = Incoming;
+impl<S, D, G> Stream for Link<S, D, G>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    D: Decoder<Error = io::Error> + Unpin,
+    G: Unpin,
+{
+    type Item = Incoming<D::Item>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if this.writer_done {
             return Poll::Ready(None);
@@ -121,13 +128,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin, G: Unpin> Stream for Link<S, G> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::send_queue::SendQueue;
+    use crate::transport::send_queue::SendQueue;
     use bytes::Bytes;
     use futures_util::StreamExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    fn link(io: tokio::io::DuplexStream, queue: &SendQueue) -> Link<tokio::io::DuplexStream> {
-        Link::new(io, LineCodec::new(100, 100), Writer::new(queue.clone()), ())
+    /// Lines, the simplest frames a protocol could have.
+    struct Lines;
+
+    impl Decoder for Lines {
+        type Item = String;
+        type Error = std::io::Error;
+
+        fn decode(&mut self, buf: &mut bytes::BytesMut) -> std::io::Result<Option<String>> {
+            Ok(memchr::memchr(b'\n', buf).map(|i| {
+                let line = buf.split_to(i + 1);
+                String::from_utf8_lossy(&line[..i]).into_owned()
+            }))
+        }
+    }
+
+    fn link(
+        io: tokio::io::DuplexStream,
+        queue: &SendQueue,
+    ) -> Link<tokio::io::DuplexStream, Lines> {
+        Link::new(io, Lines, Writer::new(queue.clone()), ())
     }
 
     #[tokio::test]
@@ -140,7 +165,7 @@ mod tests {
         let mut lines = Vec::new();
         loop {
             match link.next().await {
-                Some(Incoming::Frame(Frame::Line(l))) => {
+                Some(Incoming::Frame(l)) => {
                     queue.push(Bytes::from(format!("OK {l}\n"))).unwrap();
                     lines.push(l);
                 }
@@ -208,7 +233,7 @@ mod tests {
         loop {
             match link.next().now_or_never() {
                 None => {}
-                Some(Some(Incoming::Frame(Frame::Line(l)))) => {
+                Some(Some(Incoming::Frame(l))) => {
                     assert_eq!(l, "PING 1");
                     // Read once at most 100 bytes were left unwritten.
                     assert!(read + 64 >= 100, "read with {read} bytes taken");

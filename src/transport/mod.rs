@@ -1,8 +1,11 @@
 //! Moving bytes: a connection's socket ([`link`]), its bounded outgoing
-//! queue ([`crate::send_queue`]), the rooms' shared broadcast logs
+//! queue ([`crate::transport::send_queue`]), the rooms' shared broadcast logs
 //! ([`broadcast_log`]), and the timer wheel of idle checks ([`idle`]).
 //! Nothing here knows a command.
 
 pub mod broadcast_log;
+pub mod connections;
 pub mod idle;
 pub mod link;
+pub mod reader;
+pub mod send_queue;

@@ -16,8 +16,8 @@ use tracing::{info, warn};
 use crate::config::FilesConfig;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::names::{Nick, RoomName};
+use crate::core::store::{Database, FileRecord};
 use crate::core::FileTarget;
-use crate::storage::{Database, FileRecord};
 use content::content_path;
 
 /// One shared file, as the index knows it.

@@ -5,8 +5,8 @@ use actix::WeakRecipient;
 
 use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
 use crate::core::names::Nick;
-use crate::send_queue::SendQueue;
 use crate::transport::broadcast_log::{BroadcastLog, Span};
+use crate::transport::send_queue::SendQueue;
 
 /// Separate spans held for one joining member at most (they are separate
 /// only around its own messages); past that they are released and events

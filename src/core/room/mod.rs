@@ -30,7 +30,7 @@ use super::member::{same_encoding, Encoding, Inbox, MemberHandle, SessionId};
 use super::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
 use super::scratch::with_line;
 use crate::config::Config;
-use crate::storage::{Database, RoomRecord};
+use crate::core::store::{Database, RoomRecord};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
 
 /// A shared handle to a room. Cloning it copies a pointer, where cloning an

@@ -12,7 +12,7 @@ use super::*;
 use crate::core::error::ErrorCode;
 use crate::core::member::{Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SayAcks};
-use crate::send_queue::{SendQueue, Ticket};
+use crate::transport::send_queue::{SendQueue, Ticket};
 
 /// Spells events as short lower-case lines; `loud` upper-cases them, to
 /// tell two encodings apart.

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod front;
 pub mod help;
 pub mod parser;
 pub mod render;

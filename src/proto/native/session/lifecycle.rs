@@ -31,7 +31,7 @@ impl Session {
     /// a time, and the one after a PING is due when the client's time to
     /// answer is up.
     pub(super) fn idle_check(&mut self, ctx: &mut Context<Self>) {
-        let limits = &self.state.config.limits;
+        let limits = &self.state.core.config.limits;
         let interval = Duration::from_secs(limits.ping_interval_secs);
         let timeout = Duration::from_secs(limits.ping_timeout_secs);
         if self.ping_sent {
@@ -65,7 +65,7 @@ impl Session {
         info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
         let rooms = std::mem::take(&mut self.rooms);
         if let Some(nick) = self.nick.take() {
-            self.state.registry.do_send(ReleaseNick {
+            self.state.core.directory.do_send(ReleaseNick {
                 id: self.id,
                 nick: nick.folded().clone(),
             });

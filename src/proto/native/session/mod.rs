@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
+use actix::WeakAddr;
 use tokio::net::TcpStream;
 use tracing::{debug, info, warn, Span};
 
@@ -34,6 +35,8 @@ use bytes::{Bytes, BytesMut};
 use crate::core::files::content::{self as files, UploadSink};
 use crate::core::flood::TokenBucket;
 use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::services::Services;
+use crate::core::store::StoredMessage;
 use crate::core::ErrorCode;
 use crate::core::Event;
 use crate::core::FileTarget;
@@ -42,11 +45,22 @@ use crate::proto::native::help;
 use crate::proto::native::parser::{announced_body_len, parse_line, Command};
 use crate::proto::native::render::{encode_names, OkReply, Reply, NAMES_LINE_BYTES, NATIVE};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
-use crate::send_queue::Ticket;
-use crate::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
-use crate::server::{ServerState, SocketGuard};
-use crate::storage::StoredMessage;
+use crate::transport::connections::Connections;
+use crate::transport::connections::SocketGuard;
+use crate::transport::idle::IdleWheel;
 use crate::transport::link::{Incoming, Link};
+use crate::transport::send_queue::Ticket;
+use crate::transport::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
+
+/// What every native session shares.
+pub struct Shared {
+    /// The core's services.
+    pub core: Arc<Services>,
+    /// Every listener's open sockets.
+    pub connections: Arc<Connections>,
+    /// Sessions waiting for their next idle check: every live session.
+    pub idle: IdleWheel<WeakAddr<Session>>,
+}
 
 /// A room the session is in.
 struct Membership {
@@ -63,7 +77,7 @@ const MAX_UNACKED_MSGS: usize = 256;
 /// The actor behind one connection.
 pub struct Session {
     id: SessionId,
-    state: Arc<ServerState>,
+    state: Arc<Shared>,
     span: Span,
     queue: SendQueue,
     nick: Option<Nick>,
@@ -93,11 +107,11 @@ impl Session {
         stream: TcpStream,
         peer: SocketAddr,
         guard: SocketGuard,
-        state: Arc<ServerState>,
+        state: Arc<Shared>,
     ) -> Addr<Self> {
         Session::create(move |ctx| {
-            let limits = &state.config.limits;
-            let codec = LineCodec::new(limits.max_line_bytes, state.config.files.max_bytes);
+            let limits = &state.core.config.limits;
+            let codec = LineCodec::new(limits.max_line_bytes, state.core.config.files.max_bytes);
             let queue = SendQueue::new(limits.sendq_bytes);
             ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
             let now = Instant::now();
@@ -107,7 +121,7 @@ impl Session {
                 queue,
                 nick: None,
                 rooms: Vec::new(),
-                flood: TokenBucket::new(&state.flood, now),
+                flood: TokenBucket::new(&state.core.flood, now),
                 ping_sent: false,
                 upload: None,
                 quit_reason: None,
@@ -178,7 +192,7 @@ impl Session {
     }
 
     fn on_line(&mut self, line: String, ctx: &mut Context<Self>) {
-        let parsed = parse_line(&line, &self.state.names);
+        let parsed = parse_line(&line, &self.state.core.names);
         let tag = match &parsed {
             Ok(cmd) => VerbTag::Known(cmd.verb()),
             Err(e) => e.verb.clone(),
@@ -194,7 +208,7 @@ impl Session {
         // Decided exactly as the codec decides it, whatever else is wrong
         // with the line (a NUL in the file name, say).
         let body = announced_body_len(line.as_bytes());
-        let max_file = self.state.config.files.max_bytes;
+        let max_file = self.state.core.config.files.max_bytes;
         if body.is_some_and(|size| size > max_file) {
             return self.in_order(0, ctx, move |act, ctx| {
                 act.error(
@@ -306,11 +320,11 @@ impl Actor for Session {
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
         self.send(Reply::Hello {
-            server: self.state.config.server.name.clone(),
+            server: self.state.core.config.server.name.clone(),
             version: crate::VERSION.into(),
             text: "Welcome! Pick a nickname: NICK <name>".into(),
         });
-        let interval = Duration::from_secs(self.state.config.limits.ping_interval_secs);
+        let interval = Duration::from_secs(self.state.core.config.limits.ping_interval_secs);
         self.schedule_idle_check(interval, ctx);
     }
 
@@ -328,8 +342,8 @@ impl Actor for Session {
     }
 }
 
-impl StreamHandler<Incoming> for Session {
-    fn handle(&mut self, item: Incoming, ctx: &mut Self::Context) {
+impl StreamHandler<Incoming<Frame>> for Session {
+    fn handle(&mut self, item: Incoming<Frame>, ctx: &mut Self::Context) {
         let frame = match item {
             Incoming::Frame(frame) => frame,
             Incoming::Closed(error) => {
@@ -343,12 +357,12 @@ impl StreamHandler<Incoming> for Session {
         if self.closing {
             return;
         }
-        self.flood.touch(&self.state.flood, Instant::now());
+        self.flood.touch(&self.state.core.flood, Instant::now());
         self.ping_sent = false;
         match frame {
             Frame::Line(line) => self.on_line(line, ctx),
             Frame::TooLong => {
-                let max = self.state.config.limits.max_line_bytes;
+                let max = self.state.core.config.limits.max_line_bytes;
                 self.on_bad_frame(
                     ErrorCode::LineTooLong,
                     format!("lines are limited to {max} bytes"),

@@ -26,7 +26,7 @@ impl Session {
     }
 
     pub(super) fn cmd_list(&mut self, ctx: &mut Context<Self>) {
-        let ask = self.state.registry.send(ListRooms);
+        let ask = self.state.core.directory.send(ListRooms);
         ctx.wait(ask.into_actor(self).map(|res, act, _| {
             let rooms = res.unwrap_or_default();
             let count = rooms.len();
@@ -43,22 +43,25 @@ impl Session {
     }
 
     pub(super) fn cmd_server_info(&mut self, ctx: &mut Context<Self>) {
-        let ask = self.state.registry.send(GetCounts);
+        let ask = self.state.core.directory.send(GetCounts);
         ctx.wait(ask.into_actor(self).map(|res, act, _| {
             let Ok(counts) = res else {
                 return act.error(Verb::Info, ErrorCode::Internal, "registry unavailable");
             };
             let state = &act.state;
             let lines = [
-                ("name", state.config.server.name.clone()),
+                ("name", state.core.config.server.name.clone()),
                 ("version", crate::VERSION.to_string()),
-                ("uptime_secs", state.started.elapsed().as_secs().to_string()),
+                (
+                    "uptime_secs",
+                    state.core.started.elapsed().as_secs().to_string(),
+                ),
                 ("users", counts.users.to_string()),
                 ("rooms", counts.rooms.to_string()),
                 ("connections", state.connections.open().to_string()),
                 (
                     "max_line_bytes",
-                    state.config.limits.max_line_bytes.to_string(),
+                    state.core.config.limits.max_line_bytes.to_string(),
                 ),
             ];
             for (key, value) in lines {
@@ -134,10 +137,10 @@ impl Session {
             return self.not_in_room(Verb::History, &room);
         };
         let name = joined.name.clone();
-        let Some(db) = self.state.db.clone() else {
+        let Some(db) = self.state.core.db.clone() else {
             return self.send(OkReply::History(name, 0));
         };
-        let history = &self.state.config.history;
+        let history = &self.state.core.config.history;
         let count = count.unwrap_or(history.on_join).min(history.max_fetch);
         let query = async move { db.history(&name, u64::MAX, count).await };
         let name = joined.name.clone();

@@ -10,7 +10,7 @@ impl Session {
             return;
         }
         let old = self.nick.clone();
-        let registry = self.state.registry.clone();
+        let registry = self.state.core.directory.clone();
         let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
         let claim = ClaimNick {
             nick: nick.clone(),
@@ -84,13 +84,13 @@ impl Session {
             return;
         };
         let rejoin = self.joined(room.folded()).is_some();
-        if !rejoin && self.rooms.len() >= self.state.config.limits.max_rooms_per_user {
+        if !rejoin && self.rooms.len() >= self.state.core.config.limits.max_rooms_per_user {
             self.error(
                 Verb::Join,
                 ErrorCode::TooManyRooms,
                 format!(
                     "you are in {} rooms already",
-                    self.state.config.limits.max_rooms_per_user
+                    self.state.core.config.limits.max_rooms_per_user
                 ),
             );
             return;
@@ -109,7 +109,8 @@ impl Session {
             // fresh one on the next try.
             for _ in 0..8 {
                 let addr = state
-                    .registry
+                    .core
+                    .directory
                     .send(OpenRoom {
                         name: asked.clone(),
                     })
@@ -125,8 +126,8 @@ impl Session {
                     Err(MailboxError::Closed) => continue,
                     Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
                 };
-                let on_join = state.config.history.on_join;
-                let history = match (&state.db, joined.replay_upto) {
+                let on_join = state.core.config.history.on_join;
+                let history = match (&state.core.db, joined.replay_upto) {
                     (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
                         db.history(&joined.name, upto, on_join).await
                     }
@@ -231,7 +232,7 @@ impl Session {
         // Where history is kept, OK MSG comes from the database once the
         // message is stored, in the place of the ticket taken now: replies
         // to later commands wait behind it.
-        let ack = self.state.db.is_some().then(|| Ack {
+        let ack = self.state.core.db.is_some().then(|| Ack {
             to: Arc::clone(&joined.acks) as Arc<dyn SayAcks>,
             ticket: self.queue.promise(),
         });
@@ -252,7 +253,7 @@ impl Session {
         let Some(from) = self.nick().cloned() else {
             return;
         };
-        let find = self.state.registry.send(FindNick {
+        let find = self.state.core.directory.send(FindNick {
             nick: to.folded().clone(),
         });
         ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
@@ -286,7 +287,7 @@ impl Session {
             let addr = joined.addr.clone();
             return then(self, addr, ctx);
         }
-        let find = self.state.registry.send(FindRoom {
+        let find = self.state.core.directory.send(FindRoom {
             name: room.folded().clone(),
         });
         ctx.wait(find.into_actor(self).map(move |res, act, ctx| match res {

@@ -98,9 +98,9 @@ impl Session {
                 "the file could not be stored",
             );
         };
-        let dir = self.state.config.files.dir.clone();
-        let store = self.state.files.clone();
-        let registry = self.state.registry.clone();
+        let dir = self.state.core.config.files.dir.clone();
+        let store = self.state.core.files.clone();
+        let registry = self.state.core.directory.clone();
         let who = MemberKey::new(self.id, &from);
         let pending = up.pending.freeze();
         let (dest, filename) = (up.dest, up.filename);
@@ -218,7 +218,7 @@ impl Session {
             pending: BytesMut::new(),
             failed: false,
         })));
-        let dir = self.state.config.files.dir.clone();
+        let dir = self.state.core.config.files.dir.clone();
         ctx.wait(
             UploadSink::create(dir)
                 .into_actor(self)
@@ -231,7 +231,7 @@ impl Session {
             return;
         };
         let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
-        let store = self.state.files.clone();
+        let store = self.state.core.files.clone();
         let asked = id.clone();
         let work = async move {
             let (file, path) = store.send(GetFile { id: asked }).await.ok()??;

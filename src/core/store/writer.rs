@@ -16,7 +16,7 @@ use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MES
 use super::{millis, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::{Ack, Said, SayAcks};
-use crate::send_queue::Ticket;
+use crate::transport::send_queue::Ticket;
 
 /// Requests taken into one transaction at most.
 const MAX_BATCH: usize = 4096;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::core::outcome::{Ack, Said, SayAcks};
-use crate::send_queue::{run_writer, SendQueue, Ticket};
+use crate::transport::send_queue::{run_writer, SendQueue, Ticket};
 use tokio::io::AsyncReadExt;
 
 fn room(name: &str) -> RoomName {
@@ -158,7 +158,7 @@ fn append_acked(db: &Database, r: &RoomName, queue: &SendQueue, seq: u64, text: 
 struct AckedQueue {
     queue: SendQueue,
     written: tokio::io::DuplexStream,
-    writer: tokio::task::JoinHandle<crate::send_queue::WriterEnd>,
+    writer: tokio::task::JoinHandle<crate::transport::send_queue::WriterEnd>,
 }
 
 impl AckedQueue {

@@ -463,8 +463,8 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::send_queue::PushError;
     use crate::transport::broadcast_log::BroadcastLog;
+    use crate::transport::send_queue::PushError;
 
     #[tokio::test]
     async fn writer_flushes_in_order_then_closes() {
