@@ -1,5 +1,81 @@
 //! chatroom: an actor-based chat server speaking a plain-text, IRC-like
 //! line protocol (see `docs/PROTOCOL.md`).
+//!
+//! # Layers, one direction
+//!
+//! ```text
+//! transport         proto (one folder per front end)      core
+//! ---------         --------------------------------      ----
+//! TCP socket ─────► native: codec, parser, session ─────► rooms, directory,
+//!   link, queue,            renderer (NativeEncoding) ◄── store, files
+//!   broadcast logs                                 typed events, outcomes
+//! ```
+//!
+//! - [`transport`] moves bytes and knows no command: a connection's
+//!   [`Link`](transport::link::Link) (frames in, queued output out), its
+//!   bounded [`SendQueue`](transport::send_queue::SendQueue), the rooms'
+//!   shared [`BroadcastLog`](transport::broadcast_log::BroadcastLog)s.
+//! - [`proto`] holds the front ends. Each turns its wire format into core
+//!   requests and core events and outcomes into its wire format; nothing
+//!   outside a front end formats a line. Today: [`proto::native`].
+//! - [`core`] decides what the chat means: who is in which room, who owns
+//!   it, what is allowed, what is stored. It deals in typed values
+//!   ([`core::Event`], [`core::ErrorCode`], [`core::outcome::Said`]) and
+//!   never sees a byte of a protocol.
+//! - [`server`] puts them together: opens the store, starts the core's
+//!   actors, binds the listener and hands each connection to its front end.
+//!
+//! # The path of one message
+//!
+//! `MSG #room hi` from a native client, to every member of `#room`:
+//!
+//! 1. socket → transport: [`server`] accepts the TCP connection and gives
+//!    it to [`NativeFrontEnd::accept`](proto::native::front::NativeFrontEnd::accept),
+//!    which starts a [`Session`](proto::native::session::Session) actor.
+//!    Its context drives the socket as a [`Link`](transport::link::Link),
+//!    which reads with the native codec and writes what the connection's
+//!    queue holds.
+//! 2. native codec/parser: [`codec`](proto::native::codec) cuts bytes into
+//!    a line; [`parser`](proto::native::parser) (pure, nom) makes it a
+//!    [`Command::Msg`](proto::native::parser::Command::Msg).
+//! 3. session → core: the session checks flood control and its own rooms,
+//!    takes a [`Ticket`](transport::send_queue::Ticket) for the final reply
+//!    where the message will be stored, and sends
+//!    [`room::Say`](core::room::Say) to the [`Room`](core::room::Room).
+//! 4. room → per-encoding render: the room builds a typed
+//!    [`Event::Msg`](core::Event::Msg) and renders it once per
+//!    [`Encoding`](core::member::Encoding) among its members (native:
+//!    [`NATIVE`](proto::native::render::NATIVE)) into that encoding's log.
+//! 5. → queues: each member's [`SendQueue`](transport::send_queue::SendQueue)
+//!    gets the span the line occupies in its encoding's log (one item however
+//!    many lines a slow member owes).
+//! 6. → writers: each connection's writer hands everything queued to one
+//!    vectored write, straight from the log.
+//! 7. The store ([`core::store`]) commits the message with the rest of its
+//!    2 ms group commit and answers [`Said::Stored`](core::outcome::Said);
+//!    the session's [`SayAcks`](core::outcome::SayAcks) spells it `OK MSG
+//!    #room` into the ticket's place, so replies keep command order.
+//!
+//! # Where another front end plugs in
+//!
+//! An IRC or WebSocket front end is a folder beside `proto/native/`: a
+//! decoder for [`Link`](transport::link::Link) (or a WebSocket transport
+//! beside it), a parser, a session actor that talks to the same
+//! [`Directory`](core::directory::Directory) and rooms through
+//! [`core::services::Services`], a [`MemberHandle`](core::member::MemberHandle)
+//! with its own [`Encoding`](core::member::Encoding), and a
+//! [`SayAcks`](core::outcome::SayAcks) that spells outcomes in its protocol.
+//! Rooms then render each event once per encoding present: an IRC user
+//! and an `nc` user share `#room`.
+//!
+//! # What a connection costs
+//!
+//! Idle connections are what a chat server has most of, so each is kept
+//! small: one tokio task (the session's actor context, which also drives
+//! the socket: no writer task, no split halves), no timer of its own (one
+//! [`IdleWheel`](transport::idle::IdleWheel) per front end), no buffers
+//! while idle, weak or shared handles where others keep one, and jemalloc
+//! as the binary's allocator. README "Performance" has the figures.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -8,8 +8,13 @@
 //!   nicknames and the rooms by name.
 //! - [`member`]: the handle a room holds for each member's connection.
 //! - [`event`]: the typed [`Event`]s rooms announce.
+//! - [`outcome`]: typed answers given later (what became of a message).
 //! - [`files`]: the index of shared files and their content on disk.
-//! - [`flood`], [`room_key`]: the rules' small parts.
+//! - [`store`]: the SQLite history, rooms and file index, group-committed
+//!   on a thread of its own.
+//! - [`services`]: what every front end's sessions share.
+//! - [`flood`], [`room_key`], [`scratch`]: the rules' small parts, and the
+//!   buffer lines are rendered into.
 //!
 //! Rooms answer with typed values ([`ErrorCode`] for a refusal); a front
 //! end (see [`crate::proto`]) spells them for its clients.

@@ -5,7 +5,7 @@
 //! - [`native`]: the plain-text line protocol of `docs/PROTOCOL.md`.
 //!
 //! A new front end (IRC, say) adds a folder here with its own codec,
-//! parser, renderer and session actor, and an [`Encoding`] of its own
+//! parser, renderer and session actor, and an [`Encoding`](crate::core::member::Encoding) of its own
 //! that rooms render events with.
 
 pub mod native;

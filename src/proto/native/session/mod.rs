@@ -1,9 +1,18 @@
 //! One client connection: reads frames, runs commands, answers in order.
 //!
-//! Replies go out in command order because every command that needs
-//! another actor's answer is run with `ctx.wait`, which holds back the next
-//! line until it is done. `MSG` needs no answer: the session knows its
-//! rooms, queues `OK MSG` itself and hands the text to the room.
+//! One final reply per command, in command order, by construction: every
+//! command that needs another actor's answer is run with `ctx.wait`, which
+//! holds back the next line until it is done; a `MSG` (which needs no
+//! answer to go on) takes a [`Ticket`] in the connection's queue where its
+//! `OK MSG` will be stored, and replies queued meanwhile wait behind it.
+//! Other commands also wait for the owed `OK MSG`s before they run, so
+//! that their data lines follow them too. Events are not ticketed.
+//!
+//! - `lifecycle`: idle checks, shutdown, leaving everything.
+//! - `rooms`: NICK, JOIN, PART, MSG, PRIVMSG, TOPIC (set), KICK.
+//! - `queries`: NAMES, LIST, INFO, TOPIC (read), HISTORY, HELP.
+//! - `upload`: FILE and FETCH.
+//! - `acks`: how stored (or refused) messages are answered.
 
 mod acks;
 mod lifecycle;
