@@ -59,39 +59,9 @@ pub struct Removed {
     pub room: Folded,
 }
 
-/// One connection as a room or the directory holds it.
-#[derive(Clone)]
-pub struct MemberHandle {
-    /// The connection.
-    pub id: SessionId,
-    /// How its protocol spells events.
-    pub encoding: &'static dyn Encoding,
-    /// Its outgoing queue.
-    pub queue: SendQueue,
-    /// Its session, told when a room removes it. Weak: a room must not
-    /// keep a gone connection's actor alive.
-    pub removed: WeakRecipient<Removed>,
-}
-
-impl std::fmt::Debug for MemberHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemberHandle")
-            .field("id", &self.id)
-            .field("encoding", &self.encoding.key())
-            .finish_non_exhaustive()
-    }
-}
-
-impl MemberHandle {
-    /// Queues `event`, rendered in the member's encoding.
-    pub fn send_event(&self, event: &Event) {
-        // A full or closing queue is its own connection's problem.
-        let _ = self.queue.push(render(self.encoding, event));
-    }
-}
-
 /// Where to deliver events for one connection: its id (to tell recipients
-/// apart when several rooms are merged), its encoding and its queue.
+/// apart when several rooms are merged), its encoding and its queue. The
+/// directory keeps one per nickname, for private messages.
 #[derive(Clone)]
 pub struct Inbox {
     /// The connection.
@@ -100,6 +70,26 @@ pub struct Inbox {
     pub encoding: &'static dyn Encoding,
     /// Its outgoing queue.
     pub queue: SendQueue,
+}
+
+/// One connection as a room holds it: where its events go, and its
+/// session, told when a room removes it. Weak: a room must not keep a gone
+/// connection's actor alive.
+#[derive(Clone)]
+pub struct MemberHandle {
+    /// Where its events go.
+    pub inbox: Inbox,
+    /// Its session, told when a room removes it.
+    pub removed: WeakRecipient<Removed>,
+}
+
+impl std::fmt::Debug for MemberHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberHandle")
+            .field("id", &self.inbox.id)
+            .field("encoding", &self.inbox.encoding.key())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Pushes `event` once to each distinct connection in `groups` (the member

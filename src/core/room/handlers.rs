@@ -55,15 +55,15 @@ impl Room {
             return Err(ErrorCode::RoomFull);
         }
         let log = self
-            .log_for(msg.member.encoding)
+            .log_for(msg.member.inbox.encoding)
             .ok_or(ErrorCode::RoomFull)?;
         let join = Event::Join {
             room: self.name.clone(),
             nick: msg.nick.clone(),
         };
         self.broadcast(&join, None);
-        let encoding = msg.member.encoding;
-        let queue = msg.member.queue.clone();
+        let encoding = msg.member.inbox.encoding;
+        let queue = msg.member.inbox.queue.clone();
         self.insert(msg.member, msg.nick, log);
         let _ = queue.push(rendered(|buf| {
             encoding.event(&join, buf);
@@ -92,11 +92,12 @@ impl Handler<Join> for Room {
 
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
         let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
-        let who = MemberKey::new(msg.member.id, &msg.nick);
+        let who = MemberKey::new(msg.member.inbox.id, &msg.nick);
         if self.find(&who).is_some() {
-            let encoding = msg.member.encoding;
+            let encoding = msg.member.inbox.encoding;
             let _ = msg
                 .member
+                .inbox
                 .queue
                 .push(rendered(|buf| self.names_into(encoding, buf)));
             return done(Ok(Joined {

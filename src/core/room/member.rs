@@ -35,9 +35,9 @@ impl Member {
     /// A member for `handle`, reading log number `log`.
     pub(super) fn new(handle: MemberHandle, nick: Nick, log: u8, holding: bool) -> Self {
         Member {
-            id: handle.id,
+            id: handle.inbox.id,
             nick,
-            queue: handle.queue,
+            queue: handle.inbox.queue,
             removed: handle.removed,
             log,
             held: holding.then(Box::default),

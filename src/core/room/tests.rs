@@ -125,9 +125,11 @@ impl Client {
         Client {
             nick: Nick::parse(name, 24).unwrap(),
             handle: MemberHandle {
-                id: SessionId::next(),
-                encoding,
-                queue: SendQueue::new(queue_bytes),
+                inbox: Inbox {
+                    id: SessionId::next(),
+                    encoding,
+                    queue: SendQueue::new(queue_bytes),
+                },
                 removed: probe.downgrade().recipient(),
             },
             removed,
@@ -137,12 +139,12 @@ impl Client {
     }
 
     fn key(&self) -> MemberKey {
-        MemberKey::new(self.handle.id, &self.nick)
+        MemberKey::new(self.handle.inbox.id, &self.nick)
     }
 
     /// Everything queued for it since last asked; `None` once overflowed.
     fn read(&self) -> Option<String> {
-        self.handle.queue.take_text()
+        self.handle.inbox.queue.take_text()
     }
 
     fn text(&self) -> String {
@@ -164,7 +166,7 @@ impl Client {
             text: text.into(),
             ack: Some(Ack {
                 to: Arc::clone(&self.answers) as Arc<dyn SayAcks>,
-                ticket: self.handle.queue.promise(),
+                ticket: self.handle.inbox.queue.promise(),
             }),
         }
     }
@@ -325,7 +327,7 @@ async fn ownership_follows_a_nick_change_and_an_empty_room_closes() {
     let info = room.send(GetInfo).await.unwrap();
     assert_eq!(info.owner, Some(alicia.clone()));
     let leave = Leave {
-        who: MemberKey::new(alice.handle.id, &alicia),
+        who: MemberKey::new(alice.handle.inbox.id, &alicia),
         announce: true,
     };
     assert!(room.send(leave).await.unwrap().is_empty());

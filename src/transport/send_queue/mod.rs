@@ -347,11 +347,6 @@ impl SendQueue {
         let q = self.lock();
         q.bytes + in_flight > q.limit / 4
     }
-
-    /// Identifies the queue (the same for every handle to it).
-    pub fn key(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
-    }
 }
 
 #[cfg(test)]

@@ -153,9 +153,7 @@ impl Session {
     /// This connection as rooms and the directory hold it.
     fn member_handle(&self, ctx: &Context<Self>) -> MemberHandle {
         MemberHandle {
-            id: self.id,
-            encoding: &NATIVE,
-            queue: self.queue.clone(),
+            inbox: self.inbox(),
             removed: ctx.address().downgrade().recipient(),
         }
     }

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""One interleaved performance suite: every scenario is run against every
+server build named and against the bare tokio floor (examples/
+baseline_server) in turn, round after round, so that all of them see the
+same machine; figures are reported as medians with their range, and as
+ratios to the floor and to the first build named.
+
+Usage:
+  scripts/perf_suite.py --server NEW=target/release/chatroom \
+      --server OLD=/path/to/older/chatroom \
+      [--floor target/release/examples/baseline_server] \
+      [--bench target/release/chatroom-bench] [--rounds 3] [--only fanout,rooms]
+
+The server runs on CPU 0 and the tool on CPU 1 (taskset), on 127.0.0.1
+with a free port, from a scratch directory, flood control lifted, logs at
+warn. Every run ends by itself (the tool's reads time out). Loopback only.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+# name: (tool arguments, metric, history settings to run, floor too?)
+SCENARIOS = {
+    "fanout": (["fanout", "-c", "200", "-s", "10", "--window", "64", "--size", "64"],
+               "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    "rooms": (["rooms", "-r", "100", "-k", "10"],
+              "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    "conns": (["conns", "-n", "10000"], "rss_bytes_per_conn", ["on"], True),
+    "join1": (["conns", "-n", "10000", "--join-one-room"], "join_secs", ["on"], False),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, limit=20.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start listening")
+
+
+def metric(run, name):
+    if name == "rss_bytes_per_conn":
+        return run["rss"]["per_conn_kib"] * 1024
+    return run[name]
+
+
+def run_one(binary, floor, history, tool, args):
+    """Starts one server, runs the tool once, stops the server; the JSON line."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ)
+        for key in list(env):
+            if key.startswith("CHATROOM_"):
+                del env[key]
+        env.update({
+            "CHATROOM_LIMITS__FLOOD_BURST": "1000000",
+            "CHATROOM_LIMITS__FLOOD_RATE_PER_SEC": "1000000",
+            "CHATROOM_LIMITS__MAX_CLIENTS": "20000",
+            "CHATROOM_LOG__LEVEL": "warn",
+            "CHATROOM_LOG__DIR": "",
+            "CHATROOM_HISTORY__ENABLED": "true" if history == "on" else "false",
+        })
+        cmd = [binary, f"127.0.0.1:{port}"] if floor else [binary, "--listen", f"127.0.0.1:{port}"]
+        server = subprocess.Popen(["taskset", "-c", "0", *cmd], cwd=scratch, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_listening(port, server)
+            out = subprocess.run(
+                ["taskset", "-c", "1", tool, "--server-pid", str(server.pid),
+                 "--addr", f"127.0.0.1:{port}", *args],
+                capture_output=True, text=True, timeout=600, env=env)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"no report from {args}: {out.stderr[-500:]}")
+        run = json.loads(lines[-1])
+        if not run.get("ok", False):
+            raise RuntimeError(f"run failed: {run.get('failures')}")
+        return run
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--server", action="append", required=True, metavar="NAME=PATH")
+    ap.add_argument("--floor", default="target/release/examples/baseline_server")
+    ap.add_argument("--bench", default="target/release/chatroom-bench")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", default=",".join(SCENARIOS))
+    ap.add_argument("--out", default=None, help="also write every run as a JSON line here")
+    opts = ap.parse_args()
+    servers = [tuple(s.split("=", 1)) for s in opts.server]
+    results = {}  # (scenario, who, history) -> [values]
+    log = open(opts.out, "a") if opts.out else None
+    for rnd in range(opts.rounds):
+        for scenario in opts.only.split(","):
+            args, name, histories, with_floor = SCENARIOS[scenario]
+            entries = [(who, path, h, False) for h in histories for who, path in servers]
+            if with_floor:
+                entries.append(("floor", opts.floor, "-", True))
+            for who, path, history, floor in entries:
+                run = run_one(os.path.abspath(path), floor, history,
+                              os.path.abspath(opts.bench), args)
+                value = metric(run, name)
+                results.setdefault((scenario, who, history), []).append(value)
+                if log:
+                    log.write(json.dumps({"round": rnd, "scenario": scenario, "who": who,
+                                          "history": history, "value": value}) + "\n")
+                    log.flush()
+                print(f"round {rnd + 1} {scenario:7} {who:8} history {history:3} "
+                      f"{name} {value:,.1f}", file=sys.stderr, flush=True)
+    first = servers[0][0]
+    print(f"| scenario | build | history | median | range | vs floor | vs {first} |")
+    print("|---|---|---|---|---|---|---|")
+    for (scenario, who, history), values in results.items():
+        med = statistics.median(values)
+        floor = results.get((scenario, "floor", "-"))
+        ref = results.get((scenario, first, history))
+        vs_floor = f"{med / statistics.median(floor):.2f}" if floor and who != "floor" else ""
+        vs_first = f"{med / statistics.median(ref):.3f}" if ref and who not in (first, "floor") else ""
+        print(f"| {scenario} | {who} | {history} | {med:,.0f} | {min(values):,.0f}–{max(values):,.0f} "
+              f"| {vs_floor} | {vs_first} |")
+
+
+if __name__ == "__main__":
+    main()
