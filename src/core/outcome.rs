@@ -20,7 +20,18 @@ pub enum Said {
     /// Refused by the room (the sender was no longer a member).
     Refused(ErrorCode),
     /// Delivered, but the database could not store it.
-    NotStored,
+    NotStored(StoreFailure),
+}
+
+/// Why a message could not be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// The database thread is gone.
+    Unavailable,
+    /// Writing the message failed (a full disk, say).
+    WriteFailed,
+    /// The transaction holding it could not be committed.
+    CommitFailed,
 }
 
 /// Spells [`Said`] answers for one sender in one room, in its protocol,

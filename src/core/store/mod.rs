@@ -44,7 +44,7 @@ use tokio::sync::oneshot;
 use tracing::{error, info};
 
 use crate::core::names::{Nick, RoomName};
-use crate::core::outcome::{Ack, Said};
+use crate::core::outcome::{Ack, Said, StoreFailure};
 use writer::{Answer, Request, Row};
 
 /// The schema version this build writes.
@@ -241,7 +241,7 @@ impl Database {
         if let Err(mpsc::SendError(Request::Append(Row { ack: Some(ack), .. }))) = self.tx.send(req)
         {
             // The database thread is gone: say so rather than hang.
-            ack.settle(Said::NotStored);
+            ack.settle(Said::NotStored(StoreFailure::Unavailable));
         }
     }
 

@@ -15,7 +15,7 @@ use tracing::{error, info};
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
 use super::{millis, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
-use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::core::outcome::{Ack, Said, SayAcks, StoreFailure};
 use crate::transport::send_queue::Ticket;
 
 /// Requests taken into one transaction at most.
@@ -281,7 +281,7 @@ impl Writer {
                             time: row.time,
                         }
                     } else {
-                        Said::NotStored
+                        Said::NotStored(StoreFailure::WriteFailed)
                     };
                     self.acks.push((ack, said));
                 }
@@ -362,7 +362,10 @@ impl Writer {
         // sender's queue lock and wakes its writer.
         let mut grouped: HashMap<usize, SenderAnswers> = HashMap::new();
         for (ack, said) in self.acks.drain(..) {
-            let said = if committed { said } else { Said::NotStored };
+            let said = match said {
+                Said::Stored { .. } if !committed => Said::NotStored(StoreFailure::CommitFailed),
+                said => said,
+            };
             grouped
                 .entry(ack.key())
                 .or_insert_with(|| (Arc::clone(&ack.to), Vec::new()))

@@ -24,7 +24,7 @@ impl MsgAcks {
         let (code, text) = match said {
             Said::Stored { .. } => return self.ok.clone(),
             Said::Refused(code) => (code, format!("you are not in {}", self.room)),
-            Said::NotStored => (
+            Said::NotStored(_) => (
                 ErrorCode::Internal,
                 "the message could not be stored".into(),
             ),
