@@ -103,6 +103,10 @@ def run_one(binary, floor, history, tool, args):
         return run
 
 
+def fmt(v):
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", action="append", required=True, metavar="NAME=PATH")
@@ -141,7 +145,7 @@ def main():
         ref = results.get((scenario, first, history))
         vs_floor = f"{med / statistics.median(floor):.2f}" if floor and who != "floor" else ""
         vs_first = f"{med / statistics.median(ref):.3f}" if ref and who not in (first, "floor") else ""
-        print(f"| {scenario} | {who} | {history} | {med:,.0f} | {min(values):,.0f}–{max(values):,.0f} "
+        print(f"| {scenario} | {who} | {history} | {fmt(med)} | {fmt(min(values))}–{fmt(max(values))} "
               f"| {vs_floor} | {vs_first} |")
 
 

@@ -9,7 +9,7 @@ use actix::WeakRecipient;
 use bytes::{Bytes, BytesMut};
 
 use super::event::Event;
-use super::names::{Folded, Nick, RoomName};
+use super::names::{Folded, RoomName};
 use super::scratch::rendered;
 use crate::transport::send_queue::SendQueue;
 
@@ -38,7 +38,27 @@ pub trait Encoding: Send + Sync + 'static {
     /// Appends the wire form of `event` to `buf`.
     fn event(&self, event: &Event, buf: &mut BytesMut);
     /// Appends the listing of a room's members sent to a new member.
-    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &Nick>, buf: &mut BytesMut);
+    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &str>, buf: &mut BytesMut);
+}
+
+/// A thin reference to an encoding: 8 bytes where `&dyn Encoding` takes
+/// 16, which every handle and directory entry of a connection keeps.
+#[derive(Clone, Copy)]
+pub struct EncodingRef(&'static &'static dyn Encoding);
+
+impl EncodingRef {
+    /// Refers to `encoding` (a static holding the `&dyn`).
+    pub const fn new(encoding: &'static &'static dyn Encoding) -> Self {
+        EncodingRef(encoding)
+    }
+}
+
+impl std::ops::Deref for EncodingRef {
+    type Target = dyn Encoding;
+
+    fn deref(&self) -> &(dyn Encoding + 'static) {
+        *self.0
+    }
 }
 
 /// Whether two encodings render alike.
@@ -67,7 +87,7 @@ pub struct Inbox {
     /// The connection.
     pub id: SessionId,
     /// How its protocol spells events.
-    pub encoding: &'static dyn Encoding,
+    pub encoding: EncodingRef,
     /// Its outgoing queue.
     pub queue: SendQueue,
 }
@@ -92,15 +112,26 @@ impl std::fmt::Debug for MemberHandle {
     }
 }
 
+impl Inbox {
+    /// Queues `event`, rendered in the connection's encoding.
+    pub fn send(&self, event: &Event) {
+        // A full or closing queue is its own connection's problem.
+        let _ = self.queue.push(render(&*self.encoding, event));
+    }
+}
+
 /// Pushes `event` once to each distinct connection in `groups` (the member
 /// lists of several rooms, which overlap), rendered once per encoding.
 pub fn deliver_once(groups: Vec<Vec<Inbox>>, event: &Event) {
-    let mut rendered: Vec<(&'static dyn Encoding, Bytes)> = Vec::new();
-    let mut line = |encoding: &'static dyn Encoding| -> Bytes {
-        if let Some((_, line)) = rendered.iter().find(|(e, _)| same_encoding(*e, encoding)) {
+    let mut rendered: Vec<(EncodingRef, Bytes)> = Vec::new();
+    let mut line = |encoding: EncodingRef| -> Bytes {
+        if let Some((_, line)) = rendered
+            .iter()
+            .find(|(e, _)| same_encoding(&**e, &*encoding))
+        {
             return line.clone();
         }
-        let line = render(encoding, event);
+        let line = render(&*encoding, event);
         rendered.push((encoding, line.clone()));
         line
     };

@@ -1,9 +1,11 @@
 //! What a room is asked, and how it answers: one message type per request,
 //! answered with typed values (an [`ErrorCode`] for a refusal).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix::prelude::*;
+use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
 use crate::core::error::ErrorCode;
@@ -12,7 +14,6 @@ use crate::core::member::{Inbox, MemberHandle, Removed};
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
 use crate::core::room_key;
-use crate::core::scratch::rendered;
 
 /// What a successful JOIN tells the session.
 #[derive(Debug, Clone)]
@@ -65,10 +66,7 @@ impl Room {
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
         self.insert(msg.member, msg.nick, log);
-        let _ = queue.push(rendered(|buf| {
-            encoding.event(&join, buf);
-            self.names_into(encoding, buf);
-        }));
+        let _ = queue.push(self.welcome(encoding, Some(&join)));
         self.changed(ctx);
         Ok(Joined {
             name: self.name.clone(),
@@ -76,13 +74,21 @@ impl Room {
         })
     }
 
-    /// Renders the member listing in `encoding`.
-    fn names_into(
-        &self,
-        encoding: &'static dyn crate::core::member::Encoding,
-        buf: &mut bytes::BytesMut,
-    ) {
-        encoding.names(&self.name, &mut self.members.values().map(|m| &m.nick), buf);
+    /// What a joiner is sent: the `JOIN` event (unless it was a member
+    /// already), then the member listing, in its encoding, as one buffer
+    /// sized for typical nicknames: a big room's listing is then written
+    /// without regrowing or copying.
+    fn welcome(&self, encoding: crate::core::member::EncodingRef, join: Option<&Event>) -> Bytes {
+        let mut buf = BytesMut::with_capacity(64 + self.members.len() * 16);
+        if let Some(join) = join {
+            encoding.event(join, &mut buf);
+        }
+        encoding.names(
+            &self.name,
+            &mut self.members.values().map(|m| &*m.display),
+            &mut buf,
+        );
+        buf.freeze()
     }
 }
 
@@ -95,11 +101,7 @@ impl Handler<Join> for Room {
         let who = MemberKey::new(msg.member.inbox.id, &msg.nick);
         if self.find(&who).is_some() {
             let encoding = msg.member.inbox.encoding;
-            let _ = msg
-                .member
-                .inbox
-                .queue
-                .push(rendered(|buf| self.names_into(encoding, buf)));
+            let _ = msg.member.inbox.queue.push(self.welcome(encoding, None));
             return done(Ok(Joined {
                 name: self.name.clone(),
                 replay_upto: None,
@@ -179,10 +181,10 @@ impl Handler<Part> for Room {
     type Result = Result<RoomName, ErrorCode>;
 
     fn handle(&mut self, msg: Part, ctx: &mut Self::Context) -> Self::Result {
-        let member = self.remove(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        let (nick, _) = self.remove(&msg.who).ok_or(ErrorCode::NotInRoom)?;
         let part = Event::Part {
             room: self.name.clone(),
-            nick: member.nick,
+            nick,
             reason: msg.reason,
         };
         self.broadcast(&part, None);
@@ -287,7 +289,8 @@ impl Handler<Rename> for Room {
         let Some(mut member) = self.members.remove(&key) else {
             return MessageResult(Vec::new());
         };
-        let old = std::mem::replace(&mut member.nick, msg.new.clone());
+        let old = member.nick(&key);
+        member.display = Arc::clone(msg.new.display());
         self.members.insert(msg.new.folded().clone(), member);
         // Ownership belongs to the nickname and follows its changes.
         if self.is_owner(&old) {
@@ -318,7 +321,7 @@ impl Handler<GetNames> for Room {
     fn handle(&mut self, _: GetNames, _: &mut Self::Context) -> Self::Result {
         MessageResult(Names {
             name: self.name.clone(),
-            nicks: self.members.values().map(|m| m.nick.clone()).collect(),
+            nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
         })
     }
 }
@@ -377,13 +380,13 @@ impl Handler<SetTopic> for Room {
     type Result = Result<RoomName, ErrorCode>;
 
     fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
-        let nick = &self.get(&msg.who).ok_or(ErrorCode::NotInRoom)?.nick;
-        if !self.is_owner(nick) {
+        let nick = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        if !self.is_owner(&nick) {
             return Err(ErrorCode::NotOwner);
         }
         let event = Event::Topic {
             room: self.name.clone(),
-            nick: nick.clone(),
+            nick,
             text: msg.text.clone(),
         };
         self.topic = Some(msg.text);
@@ -410,14 +413,14 @@ impl Handler<Kick> for Room {
     type Result = Result<(RoomName, Nick), ErrorCode>;
 
     fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) -> Self::Result {
-        let by = self.get(&msg.who).ok_or(ErrorCode::NotInRoom)?.nick.clone();
+        let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
         if !self.is_owner(&by) {
             return Err(ErrorCode::NotOwner);
         }
         let (target, nick) = self
             .members
-            .get(&msg.target)
-            .map(|m| (m.id, m.nick.clone()))
+            .get_key_value(&msg.target)
+            .map(|(key, m)| (m.id, m.nick(key)))
             .ok_or(ErrorCode::NoSuchNick)?;
         let event = Event::Kick {
             room: self.name.clone(),
@@ -430,7 +433,7 @@ impl Handler<Kick> for Room {
             id: target,
             nick: msg.target,
         };
-        if let Some(session) = self.remove(&kicked).and_then(|m| m.removed.upgrade()) {
+        if let Some(session) = self.remove(&kicked).and_then(|(_, m)| m.removed.upgrade()) {
             session.do_send(Removed {
                 room: self.name.folded().clone(),
             });

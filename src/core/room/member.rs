@@ -1,10 +1,12 @@
 //! One member as its room keeps it, and the events held back for a member
 //! whose JOIN is still replaying history.
 
+use std::sync::Arc;
+
 use actix::WeakRecipient;
 
 use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
-use crate::core::names::Nick;
+use crate::core::names::{Folded, Nick};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
 use crate::transport::send_queue::SendQueue;
 
@@ -17,8 +19,9 @@ const MAX_HELD: usize = 256;
 /// (one per encoding) it reads.
 pub(super) struct Member {
     pub(super) id: SessionId,
-    /// The nickname as spelled (the map's key is its folded form).
-    pub(super) nick: Nick,
+    /// The nickname as spelled; the map's key is its folded half (kept
+    /// once: a member's entry is most of what a room costs per client).
+    pub(super) display: Arc<str>,
     pub(super) queue: SendQueue,
     /// Where to say it was removed.
     pub(super) removed: WeakRecipient<Removed>,
@@ -33,15 +36,20 @@ pub(super) struct Member {
 
 impl Member {
     /// A member for `handle`, reading log number `log`.
-    pub(super) fn new(handle: MemberHandle, nick: Nick, log: u8, holding: bool) -> Self {
+    pub(super) fn new(handle: MemberHandle, nick: &Nick, log: u8, holding: bool) -> Self {
         Member {
             id: handle.inbox.id,
-            nick,
+            display: Arc::clone(nick.display()),
             queue: handle.inbox.queue,
             removed: handle.removed,
             log,
             held: holding.then(Box::default),
         }
+    }
+
+    /// Its nickname, put together with the folded key it is listed under.
+    pub(super) fn nick(&self, key: &Folded) -> Nick {
+        Nick::from_parts(Arc::clone(&self.display), key.clone())
     }
 
     /// Queues `span` of `log` (the member's own), or holds it back.
@@ -77,7 +85,7 @@ impl Member {
     }
 
     /// Where to deliver what concerns this member outside the room.
-    pub(super) fn inbox(&self, encoding: &'static dyn crate::core::member::Encoding) -> Inbox {
+    pub(super) fn inbox(&self, encoding: crate::core::member::EncodingRef) -> Inbox {
         Inbox {
             id: self.id,
             encoding,

@@ -26,7 +26,7 @@ use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
 
 use super::event::Event;
-use super::member::{same_encoding, Encoding, Inbox, MemberHandle, SessionId};
+use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId};
 use super::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
 use super::scratch::with_line;
 use crate::config::Config;
@@ -76,7 +76,7 @@ impl MemberKey {
 
 /// The lines of one encoding, kept once for all its members.
 struct EncodedLog {
-    encoding: &'static dyn Encoding,
+    encoding: EncodingRef,
     log: BroadcastLog,
     /// Members reading it: an encoding nobody reads is not rendered.
     readers: usize,
@@ -173,11 +173,11 @@ impl Room {
 
     /// The number of `encoding`'s log, made if it is the first member of
     /// that encoding; `None` when the room renders too many already.
-    fn log_for(&mut self, encoding: &'static dyn Encoding) -> Option<u8> {
+    fn log_for(&mut self, encoding: EncodingRef) -> Option<u8> {
         if let Some(i) = self
             .logs
             .iter()
-            .position(|l| same_encoding(l.encoding, encoding))
+            .position(|l| same_encoding(&*l.encoding, &*encoding))
         {
             return u8::try_from(i).ok();
         }
@@ -241,8 +241,10 @@ impl Room {
         }
     }
 
-    fn get(&self, who: &MemberKey) -> Option<&Member> {
-        self.members.get(self.find(who)?)
+    /// The nickname of the member `who`, if it is a member.
+    fn nick_of(&self, who: &MemberKey) -> Option<Nick> {
+        let key = self.find(who)?;
+        Some(self.members.get(key)?.nick(key))
     }
 
     /// Adds a member, reading `log`.
@@ -253,22 +255,21 @@ impl Room {
         if holding {
             l.log.hold();
         }
-        self.members.insert(
-            nick.folded().clone(),
-            Member::new(handle, nick, log, holding),
-        );
+        let member = Member::new(handle, &nick, log, holding);
+        self.members.insert(nick.folded().clone(), member);
     }
 
-    /// Removes a member.
-    fn remove(&mut self, who: &MemberKey) -> Option<Member> {
+    /// Removes a member; returns its nickname too.
+    fn remove(&mut self, who: &MemberKey) -> Option<(Nick, Member)> {
         let key = self.find(who)?.clone();
         let member = self.members.remove(&key)?;
+        let nick = member.nick(&key);
         let l = &mut self.logs[usize::from(member.log)];
         l.readers -= 1;
         if member.held.is_some() {
             l.log.unhold();
         }
-        Some(member)
+        Some((nick, member))
     }
 
     fn summary(&self) -> RoomSummary {

@@ -10,7 +10,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::*;
 use crate::core::error::ErrorCode;
-use crate::core::member::{Removed, SessionId};
+use crate::core::member::{Encoding, EncodingRef, Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SayAcks};
 use crate::transport::send_queue::{SendQueue, Ticket};
 
@@ -43,8 +43,8 @@ impl Encoding for Plain {
         buf.put_u8(b'\n');
     }
 
-    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &Nick>, buf: &mut BytesMut) {
-        let nicks: Vec<&str> = nicks.map(Nick::as_str).collect();
+    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &str>, buf: &mut BytesMut) {
+        let nicks: Vec<&str> = nicks.collect();
         buf.put_slice(format!("names {room} {}\n", nicks.join(" ")).as_bytes());
     }
 }
@@ -59,6 +59,10 @@ static LOUD: Plain = Plain {
     loud: true,
     rendered: AtomicUsize::new(0),
 };
+static PLAIN_DYN: &dyn Encoding = &PLAIN;
+static LOUD_DYN: &dyn Encoding = &LOUD;
+static PLAIN_REF: EncodingRef = EncodingRef::new(&PLAIN_DYN);
+static LOUD_REF: EncodingRef = EncodingRef::new(&LOUD_DYN);
 
 /// Records what a session would be told.
 struct Probe(Arc<Mutex<Vec<String>>>);
@@ -119,7 +123,7 @@ struct Client {
 }
 
 impl Client {
-    fn new(name: &str, encoding: &'static Plain, queue_bytes: usize) -> Self {
+    fn new(name: &str, encoding: EncodingRef, queue_bytes: usize) -> Self {
         let removed = Arc::default();
         let probe = Probe(Arc::clone(&removed)).start();
         Client {
@@ -190,8 +194,8 @@ fn start_room(max_members: usize) -> (Addr<Room>, Arc<Mutex<usize>>) {
 async fn members_see_joins_messages_and_parts_and_the_sender_no_echo() {
     let (room, _) = start_room(10);
     let (alice, bob) = (
-        Client::new("alice", &PLAIN, 4096),
-        Client::new("Bob", &PLAIN, 4096),
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("Bob", PLAIN_REF, 4096),
     );
     let joined = room.send(alice.join(None)).await.unwrap().unwrap();
     assert_eq!(joined.name.as_str(), "#r");
@@ -224,8 +228,8 @@ async fn members_see_joins_messages_and_parts_and_the_sender_no_echo() {
 async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
     let (room, _) = start_room(10);
     let (alice, bob) = (
-        Client::new("alice", &PLAIN, 4096),
-        Client::new("bob", &PLAIN, 4096),
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", PLAIN_REF, 4096),
     );
     room.send(alice.join(None)).await.unwrap().unwrap();
     room.send(bob.join(None)).await.unwrap().unwrap();
@@ -255,7 +259,7 @@ async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
         room.send(kick(&bob, &alice)).await.unwrap(),
         Err(ErrorCode::NotOwner)
     );
-    let stranger = Client::new("carol", &PLAIN, 4096);
+    let stranger = Client::new("carol", PLAIN_REF, 4096);
     assert_eq!(
         room.send(kick(&alice, &stranger)).await.unwrap(),
         Err(ErrorCode::NoSuchNick)
@@ -282,13 +286,13 @@ async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
 #[actix::test]
 async fn a_private_room_needs_its_key_and_a_full_room_refuses() {
     let (room, _) = start_room(2);
-    let alice = Client::new("alice", &PLAIN, 4096);
+    let alice = Client::new("alice", PLAIN_REF, 4096);
     room.send(alice.join(Some("sesame")))
         .await
         .unwrap()
         .unwrap();
     assert!(room.send(GetInfo).await.unwrap().private);
-    let bob = Client::new("bob", &PLAIN, 4096);
+    let bob = Client::new("bob", PLAIN_REF, 4096);
     assert_eq!(
         room.send(bob.join(None)).await.unwrap().unwrap_err(),
         ErrorCode::BadKey
@@ -302,7 +306,7 @@ async fn a_private_room_needs_its_key_and_a_full_room_refuses() {
     );
     assert_eq!(bob.text(), "", "a refused joiner hears nothing");
     room.send(bob.join(Some("sesame"))).await.unwrap().unwrap();
-    let carol = Client::new("carol", &PLAIN, 4096);
+    let carol = Client::new("carol", PLAIN_REF, 4096);
     assert_eq!(
         room.send(carol.join(Some("sesame")))
             .await
@@ -315,7 +319,7 @@ async fn a_private_room_needs_its_key_and_a_full_room_refuses() {
 #[actix::test]
 async fn ownership_follows_a_nick_change_and_an_empty_room_closes() {
     let (room, closed) = start_room(10);
-    let alice = Client::new("alice", &PLAIN, 4096);
+    let alice = Client::new("alice", PLAIN_REF, 4096);
     room.send(alice.join(None)).await.unwrap().unwrap();
     let alicia = Nick::parse("alicia", 24).unwrap();
     let rename = Rename {
@@ -346,10 +350,10 @@ async fn ownership_follows_a_nick_change_and_an_empty_room_closes() {
 async fn each_encoding_renders_a_message_once_and_members_get_their_own() {
     let (room, _) = start_room(10);
     let quiet: Vec<Client> = (0..3)
-        .map(|i| Client::new(&format!("q{i}"), &PLAIN, 4096))
+        .map(|i| Client::new(&format!("q{i}"), PLAIN_REF, 4096))
         .collect();
     let loud: Vec<Client> = (0..3)
-        .map(|i| Client::new(&format!("l{i}"), &LOUD, 4096))
+        .map(|i| Client::new(&format!("l{i}"), LOUD_REF, 4096))
         .collect();
     for c in quiet.iter().chain(&loud) {
         room.send(c.join(None)).await.unwrap().unwrap();
@@ -382,9 +386,9 @@ async fn each_encoding_renders_a_message_once_and_members_get_their_own() {
 #[actix::test]
 async fn a_member_that_stops_reading_overflows_alone() {
     let (room, _) = start_room(10);
-    let reader = Client::new("reader", &PLAIN, 4096);
-    let stuck = Client::new("stuck", &PLAIN, 300);
-    let talker = Client::new("talker", &PLAIN, 4096);
+    let reader = Client::new("reader", PLAIN_REF, 4096);
+    let stuck = Client::new("stuck", PLAIN_REF, 300);
+    let talker = Client::new("talker", PLAIN_REF, 4096);
     for c in [&reader, &stuck, &talker] {
         room.send(c.join(None)).await.unwrap().unwrap();
     }

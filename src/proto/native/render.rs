@@ -8,7 +8,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::core::member::Encoding;
+use crate::core::member::{Encoding, EncodingRef};
 use crate::core::names::{Nick, RoomName};
 use crate::core::scratch::rendered;
 use crate::core::Event;
@@ -300,7 +300,9 @@ impl Reply {
                 .word(e.code.as_str())
                 .word(&e.text)
                 .end(),
-            Reply::Names { room, nicks } => encode_names(buf, room, nicks, usize::MAX),
+            Reply::Names { room, nicks } => {
+                encode_names(buf, room, nicks.iter().map(Nick::as_str), usize::MAX)
+            }
             Reply::Room {
                 room,
                 members,
@@ -354,7 +356,7 @@ impl Reply {
 pub fn encode_names<'a>(
     buf: &mut BytesMut,
     room: &RoomName,
-    nicks: impl IntoIterator<Item = &'a Nick>,
+    nicks: impl IntoIterator<Item = &'a str>,
     line_bytes: usize,
 ) {
     let mut open = false;
@@ -368,8 +370,8 @@ pub fn encode_names<'a>(
             open = true;
             Line::start(buf, "NAMES").word(room.as_str())
         };
-        let line = line.word(nick.as_str());
-        width += nick.as_str().len() + 1;
+        let line = line.word(nick);
+        width += nick.len() + 1;
         if width >= line_bytes {
             line.end();
             open = false;
@@ -401,8 +403,11 @@ pub const NAMES_LINE_BYTES: usize = 400;
 /// How rooms render events for native clients (see [`Encoding`]).
 pub struct NativeEncoding;
 
+/// The native encoding, as rooms know it.
+static NATIVE_DYN: &dyn Encoding = &NativeEncoding;
+
 /// The one native encoding every native member's handle points to.
-pub static NATIVE: NativeEncoding = NativeEncoding;
+pub static NATIVE: EncodingRef = EncodingRef::new(&NATIVE_DYN);
 
 impl Encoding for NativeEncoding {
     fn key(&self) -> &'static str {
@@ -413,7 +418,7 @@ impl Encoding for NativeEncoding {
         event.encode(buf);
     }
 
-    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &Nick>, buf: &mut BytesMut) {
+    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &str>, buf: &mut BytesMut) {
         encode_names(buf, room, nicks, NAMES_LINE_BYTES);
     }
 }
@@ -422,15 +427,10 @@ impl Encoding for NativeEncoding {
 mod tests {
     use super::*;
 
-    fn nick(s: &str) -> Nick {
-        Nick::parse(s, 32).unwrap()
-    }
-
     fn names(nicks: &[&str], line_bytes: usize) -> String {
         let room = RoomName::parse("#r", 32).unwrap();
-        let nicks: Vec<Nick> = nicks.iter().map(|n| nick(n)).collect();
         let mut buf = BytesMut::new();
-        encode_names(&mut buf, &room, &nicks, line_bytes);
+        encode_names(&mut buf, &room, nicks.iter().copied(), line_bytes);
         String::from_utf8(buf.to_vec()).unwrap()
     }
 

@@ -70,8 +70,6 @@ struct Inner {
     /// waiting behind them. Boxed, and made on the first promise: an idle
     /// connection never has one.
     owed: Option<Box<Owed>>,
-    /// Woken when a promise is settled.
-    ack_waker: Option<Waker>,
     /// The last write ended inside a line.
     mid_line: bool,
 }
@@ -172,7 +170,6 @@ impl SendQueue {
                 waker: None,
                 wants_data: false,
                 owed: None,
-                ack_waker: None,
                 mid_line: false,
             })),
         }
@@ -291,8 +288,9 @@ impl SendQueue {
                 q.add(line.len(), |items| items.push_back(Item::Line(line)))
                     .1
             });
+            let ack_waker = owed.waiter.take();
             q.owed = Some(owed);
-            (waker, q.ack_waker.take())
+            (waker, ack_waker)
         };
         for w in [waker, ack_waker].into_iter().flatten() {
             w.wake();
@@ -309,11 +307,12 @@ impl SendQueue {
         let queue = self.clone();
         poll_fn(move |cx| {
             let mut q = queue.lock();
-            if q.owed.as_ref().map_or(0, |o| o.unsettled()) <= n {
-                Poll::Ready(())
-            } else {
-                q.ack_waker = Some(cx.waker().clone());
-                Poll::Pending
+            match q.owed.as_mut() {
+                Some(owed) if owed.unsettled() > n => {
+                    owed.waiter = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+                _ => Poll::Ready(()),
             }
         })
     }

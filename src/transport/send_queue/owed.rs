@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use std::task::Waker;
+
 use bytes::Bytes;
 
 /// A place in a connection's order of final replies, taken when a command
@@ -19,6 +21,9 @@ pub(super) struct Owed {
     next: u64,
     /// How many of `replies` are still `None`.
     unsettled: usize,
+    /// Woken when a promise is settled (kept here, not in the queue: only
+    /// a connection with promises out ever waits for one).
+    pub(super) waiter: Option<Waker>,
 }
 
 impl Owed {

@@ -36,7 +36,7 @@ use crate::core::directory::{
     ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick,
 };
 use crate::core::files::{AddFile, GetFile, RemoveFile, SharedFile};
-use crate::core::member::{deliver_once, render, Inbox, MemberHandle, Removed, SessionId};
+use crate::core::member::{deliver_once, Inbox, MemberHandle, Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SayAcks};
 use crate::core::room::{self, MemberKey, RoomHandle};
 use bytes::{Bytes, BytesMut};
@@ -75,8 +75,8 @@ pub struct Shared {
 struct Membership {
     name: RoomName,
     addr: RoomHandle,
-    /// Answers the session's messages to this room.
-    acks: Arc<MsgAcks>,
+    /// Answers the session's messages to this room, once it has said one.
+    acks: Option<Arc<MsgAcks>>,
 }
 
 /// MSGs a client may have waiting for storage before it must wait: bounds
@@ -162,7 +162,7 @@ impl Session {
     fn inbox(&self) -> Inbox {
         Inbox {
             id: self.id,
-            encoding: &NATIVE,
+            encoding: NATIVE,
             queue: self.queue.clone(),
         }
     }

@@ -12,7 +12,12 @@ impl Session {
                     let ok = OkReply::Names(names.name.clone(), names.nicks.len());
                     // Rendered into one buffer: a big room's listing is one item.
                     let mut buf = BytesMut::with_capacity(64 + names.nicks.len() * 16);
-                    encode_names(&mut buf, &names.name, &names.nicks, NAMES_LINE_BYTES);
+                    encode_names(
+                        &mut buf,
+                        &names.name,
+                        names.nicks.iter().map(Nick::as_str),
+                        NAMES_LINE_BYTES,
+                    );
                     Reply::Ok(ok).encode(&mut buf);
                     let _ = act.queue.reply(buf.freeze());
                 }

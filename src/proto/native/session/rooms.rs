@@ -151,8 +151,11 @@ impl Session {
                 info!(parent: &act.span, room = %name, "joined");
                 // Most clients are in one or two rooms: grow one at a time.
                 act.rooms.reserve_exact(1);
-                let acks = Arc::new(MsgAcks::new(act.queue.clone(), name.clone()));
-                act.rooms.push(Membership { name, addr, acks });
+                act.rooms.push(Membership {
+                    name,
+                    addr,
+                    acks: None,
+                });
             }
             Err(code) => {
                 let text = match code {
@@ -214,11 +217,14 @@ impl Session {
         let Some(from) = self.nick().cloned() else {
             return;
         };
-        let joined = match &room {
-            Some(r) => self.joined(r.folded()),
-            None => self.rooms.last(),
+        let index = match &room {
+            Some(r) => self
+                .rooms
+                .iter()
+                .position(|j| j.name.folded() == r.folded()),
+            None => self.rooms.len().checked_sub(1),
         };
-        let Some(joined) = joined else {
+        let Some(index) = index else {
             return match room {
                 Some(r) => self.not_in_room(Verb::Msg, &r),
                 None => self.error(
@@ -228,17 +234,26 @@ impl Session {
                 ),
             };
         };
-        debug!(parent: &self.span, room = %joined.name, %text, "msg");
+        let stored = self.state.core.db.is_some();
+        let id = self.id;
+        let (queue, span) = (&self.queue, &self.span);
+        let joined = &mut self.rooms[index];
+        debug!(parent: span, room = %joined.name, %text, "msg");
+        // Made on the first MSG to the room: most members of most rooms
+        // never speak, and an idle connection should cost little.
+        let acks = joined
+            .acks
+            .get_or_insert_with(|| Arc::new(MsgAcks::new(queue.clone(), joined.name.clone())));
         // Where history is kept, OK MSG comes from the database once the
         // message is stored, in the place of the ticket taken now: replies
         // to later commands wait behind it.
-        let ack = self.state.core.db.is_some().then(|| Ack {
-            to: Arc::clone(&joined.acks) as Arc<dyn SayAcks>,
-            ticket: self.queue.promise(),
+        let ack = stored.then(|| Ack {
+            to: Arc::clone(acks) as Arc<dyn SayAcks>,
+            ticket: queue.promise(),
         });
-        let ok = ack.is_none().then(|| joined.acks.ok.clone());
+        let ok = ack.is_none().then(|| acks.ok.clone());
         joined.addr.do_send(room::Say {
-            who: MemberKey::new(self.id, &from),
+            who: MemberKey::new(id, &from),
             from,
             text,
             ack,
@@ -259,9 +274,7 @@ impl Session {
         ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
             Ok(Some((nick, inbox))) => {
                 debug!(parent: &act.span, to = %nick, %text, "privmsg");
-                let _ = inbox
-                    .queue
-                    .push(render(inbox.encoding, &Event::Privmsg { from, text }));
+                inbox.send(&Event::Privmsg { from, text });
                 act.send(OkReply::Privmsg(nick));
             }
             _ => act.error(

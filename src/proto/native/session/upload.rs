@@ -158,7 +158,7 @@ impl Session {
             };
             let announced = match recipient {
                 Ok(inbox) => {
-                    let _ = inbox.queue.push(render(inbox.encoding, &event));
+                    inbox.send(&event);
                     Ok(())
                 }
                 Err(room) => match room.send(room::ShareFile { who, event }).await {
