@@ -1,7 +1,8 @@
 //! Pure parsing of one client line into a typed [`Command`]: no I/O, no actors.
 //!
 //! nom stays inside this module (the grammar lives in `grammar.rs`); its
-//! public face is [`parse_line`], plus [`announced_body_len`] for the codec.
+//! public face is [`parse_line`], plus [`announced_body_len`] and
+//! [`announced_body_len_in_prefix`] for the codec.
 
 mod command;
 mod grammar;
@@ -63,4 +64,16 @@ pub fn parse_line(line: &str, limits: &NameLimits) -> Result<Command, ParseError
 /// fits in a `u64`. Whatever follows the size is not looked at.
 pub fn announced_body_len(line: &[u8]) -> Option<u64> {
     grammar::file_header_size(line).ok().map(|(_, size)| size)
+}
+
+/// For the codec: the size a FILE header too long to keep announces in `prefix`, its first bytes.
+///
+/// As [`announced_body_len`], except that the size word counts only if a
+/// space ends it within `prefix`: a word cut off at the end of `prefix` may
+/// go on in the bytes that were dropped.
+pub fn announced_body_len_in_prefix(prefix: &[u8]) -> Option<u64> {
+    match grammar::file_header_size(prefix) {
+        Ok((rest, size)) if rest.first() == Some(&b' ') => Some(size),
+        _ => None,
+    }
 }
