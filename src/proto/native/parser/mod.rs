@@ -13,6 +13,7 @@ pub use command::Command;
 
 use crate::core::names::NameLimits;
 use crate::core::ErrorCode;
+use crate::proto::native::help;
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
 /// A line that could not be parsed: the protocol error to answer with.
@@ -52,7 +53,7 @@ pub fn parse_line(line: &str, limits: &NameLimits) -> Result<Command, ParseError
     grammar::arguments(verb, args, limits).map_err(|problem| {
         let text = problem
             .hint
-            .unwrap_or(std::borrow::Cow::Borrowed(grammar::usage(verb)));
+            .unwrap_or(std::borrow::Cow::Borrowed(help::syntax_hint(verb)));
         ProtocolError::new(verb, problem.code, text)
     })
 }

@@ -6,6 +6,7 @@ use super::{announced_body_len, announced_body_len_in_prefix, parse_line, Comman
 use crate::core::names::{NameLimits, Nick, RoomName};
 use crate::core::ErrorCode;
 use crate::core::FileTarget;
+use crate::proto::native::help;
 use crate::proto::native::verb::{Verb, VerbTag};
 
 use ErrorCode::{BadNick, BadRoom, BadSyntax, NoSuchNick, UnknownCommand};
@@ -517,6 +518,41 @@ fn error_texts() {
         let e = parse_line(line, &limits).unwrap_err();
         assert!(!e.text.is_empty(), "{line:?}");
         assert!(!e.text.contains(['\n', '\r', '\0']), "{line:?}");
+    }
+}
+
+#[test]
+fn a_syntax_error_shows_the_synopsis_help_shows() {
+    // One line per verb that can be malformed (PING, PONG and QUIT take
+    // anything).
+    let lines = [
+        "NICK",
+        "JOIN",
+        "PART",
+        "MSG",
+        "PRIVMSG bob",
+        "NAMES",
+        "LIST x",
+        "INFO #a b",
+        "TOPIC",
+        "KICK #a",
+        "FILE #a",
+        "FETCH",
+        "HISTORY",
+        "HELP msg x",
+    ];
+    let limits = NameLimits::default();
+    for line in lines {
+        let e = parse_line(line, &limits).unwrap_err();
+        let verb = e.verb.verb().expect("a known verb");
+        let (synopsis, _) = help::usage(verb)
+            .split_once(" - ")
+            .expect("a HELP line is `<synopsis> - <description>`");
+        assert_eq!(
+            (e.code, &*e.text),
+            (BadSyntax, &*format!("usage: {synopsis}")),
+            "{line:?}"
+        );
     }
 }
 
