@@ -416,6 +416,26 @@ mod tests {
     }
 
     #[test]
+    fn an_over_long_header_cut_off_by_eof_gives_no_body() {
+        let mut c = LineCodec::new(16, 100);
+        let frames = decode_all(&mut c, b"FILE #r 3 0123456789abcdef");
+        assert_eq!(
+            frames,
+            vec![header(Err(BadLine::TooLong), Body::Follows(3))]
+        );
+        // Cut off in its body: the chunks so far, and no BodyEnd.
+        let mut c = LineCodec::new(16, 100);
+        let frames = decode_all(&mut c, b"FILE #r 3 0123456789abcdef\nab");
+        assert_eq!(
+            frames,
+            vec![
+                header(Err(BadLine::TooLong), Body::Follows(3)),
+                chunk(b"ab")
+            ]
+        );
+    }
+
+    #[test]
     fn an_over_long_header_counts_a_size_that_ends_within_the_limit() {
         let mut c = LineCodec::new(16, u64::MAX);
         // The size word ends at byte 16, the limit: readable.
