@@ -1380,6 +1380,33 @@ fn help_lists_every_command() {
     alice.sync();
 }
 
+#[test]
+fn help_and_syntax_errors_show_the_same_usage() {
+    let server = server();
+    let mut alice = Client::register(server.addr(), "alice");
+    for (verb, malformed) in [
+        ("HELP", "HELP join extra"),
+        ("JOIN", "JOIN"),
+        ("KICK", "KICK #r"),
+        ("MSG", "MSG"),
+    ] {
+        alice.send(&format!("HELP {verb}"));
+        let help = alice.line();
+        alice.expect("OK HELP");
+        let (synopsis, _) = help
+            .strip_prefix("HELP ")
+            .and_then(|l| l.split_once(" - "))
+            .unwrap_or_else(|| panic!("HELP <synopsis> - <description>, got {help:?}"));
+        alice.send(malformed);
+        alice.expect(&format!("ERR {verb} BAD_SYNTAX usage: {synopsis}"));
+    }
+    // The wording HELP itself uses.
+    alice.send("HELP help");
+    assert_eq!(alice.line(), "HELP HELP [command] - this help");
+    alice.expect("OK HELP");
+    alice.sync();
+}
+
 // ---------------------------------------------------------------------------
 // QUIT and dropped connections
 // ---------------------------------------------------------------------------

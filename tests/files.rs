@@ -361,6 +361,41 @@ fn rate_limited_upload_consumes_its_body() {
     assert!(names(server.files_dir()).is_empty());
 }
 
+#[test]
+fn headers_refused_by_framing_consume_their_body_and_store_nothing() {
+    let server = start(&format!("{NO_FLOOD}max_line_bytes = 64\n"));
+    let addr = server.addr();
+    let mut watcher = Peer::join(addr, "watcher", "#r");
+    let mut alice = Peer::join(addr, "alice", "#r");
+    watcher.expect("JOIN #r alice");
+    // Traps included: a leaked QUIT would end the connection.
+    let body = content(51, 3000);
+    let size = body.len();
+    let mut not_utf8 = format!("FILE #r {size} caf").into_bytes();
+    not_utf8.extend_from_slice(b"\xe9.bin\n");
+    let over_long = format!("FILE #r {size} {}.bin\n", "n".repeat(100)).into_bytes();
+    for (header, err) in [
+        (not_utf8, "ERR * BAD_UTF8 "),
+        (over_long, "ERR * LINE_TOO_LONG "),
+    ] {
+        alice.send_bytes(&header);
+        alice.expect_quiet(QUIET);
+        alice.send_bytes(&body);
+        alice.send("PING x");
+        alice.expect_prefix(err);
+        alice.expect("PONG x");
+    }
+    alice.sync();
+    watcher.sync();
+    assert!(names(server.files_dir()).is_empty());
+
+    // In sync: a real upload right after goes through.
+    let id = alice.upload("#r", "fine.bin", &body);
+    let sha = sha256_hex(&body);
+    watcher.expect(&format!("FILE #r alice {id} {size} {sha} fine.bin"));
+    wait_for_names(server.files_dir(), &[&id]);
+}
+
 // ---- 6: too large -------------------------------------------------------
 
 #[test]

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 
+use common::peer::Peer;
 use common::*;
 
 /// The greeting a fresh connection gets.
@@ -497,6 +498,104 @@ fn a_file_over_max_bytes_is_refused_and_the_connection_closes() {
     c.expect_closed();
     b.expect("QUIT c file too large");
     b.sync();
+}
+
+/// 64-byte lines, so that a FILE header with a long file name is over-long.
+const SHORT_LINES: &str = "[limits]\nmax_line_bytes = 64\n";
+
+#[test]
+fn a_file_header_refused_by_framing_still_has_its_body_read_then_answered() {
+    let server = serve(SHORT_LINES);
+    let mut a = Client::join(server.addr(), "a", "#r");
+    let mut b = Client::join(server.addr(), "b", "#r");
+    a.expect("JOIN #r b");
+    // A body that looks like commands: none of it may run.
+    let body = b"MSG #r leaked\nPING inside\n";
+
+    // Not UTF-8: the body is read and dropped, then the error.
+    let mut input = format!("FILE #r {} caf", body.len()).into_bytes();
+    input.extend_from_slice(b"\xe9.txt\n");
+    input.extend_from_slice(body);
+    input.extend_from_slice(b"PING after\n");
+    a.send_bytes(&input);
+    assert_prefix(&a.line(), "ERR * BAD_UTF8 ");
+    a.expect("PONG after");
+
+    // Too long: the same, whether the header arrives whole or its end
+    // comes after its start is known to be too long.
+    let long = "x".repeat(100);
+    let mut input = format!("FILE #r {} {long}\n", body.len()).into_bytes();
+    input.extend_from_slice(body);
+    input.extend_from_slice(b"PING after\n");
+    a.send_bytes(&input);
+    assert_prefix(&a.line(), "ERR * LINE_TOO_LONG ");
+    a.expect("PONG after");
+    a.send_bytes(format!("FILE #r {} {long}", body.len()).as_bytes());
+    let mut input = format!("{long}\r\n").into_bytes();
+    input.extend_from_slice(body);
+    input.extend_from_slice(b"PING pieces\n");
+    a.send_bytes(&input);
+    assert_prefix(&a.line(), "ERR * LINE_TOO_LONG ");
+    a.expect("PONG pieces");
+    a.sync();
+
+    // A size field that does not end within the first max_line_bytes bytes
+    // cannot be read: no body, what follows is lines.
+    a.send_bytes(format!("FILE #{long} 5 x\nPING next\n").as_bytes());
+    assert_prefix(&a.line(), "ERR * LINE_TOO_LONG ");
+    a.expect("PONG next");
+    // Nor does a size that is not a number, whatever the bytes around it.
+    a.send_bytes(b"FILE #r 5k caf\xe9\nPING next\n");
+    assert_prefix(&a.line(), "ERR * BAD_UTF8 ");
+    a.expect("PONG next");
+    a.sync();
+    b.sync();
+
+    // The answer waits for the body: one cut off by the end of the stream
+    // gets none.
+    let headers = [
+        b"FILE #r 10 \xff\n".to_vec(),
+        format!("FILE #r 10 {long}\n").into_bytes(),
+    ];
+    for (n, header) in headers.iter().enumerate() {
+        let mut c = Peer::register(server.addr(), &format!("c{n}"));
+        c.send_bytes(header);
+        c.send_bytes(b"abc");
+        c.close_write();
+        c.expect_closed();
+    }
+}
+
+#[test]
+fn a_too_large_file_header_refused_by_framing_closes_the_connection() {
+    let server = serve(&format!("{SHORT_LINES}[files]\nmax_bytes = 1000\n"));
+    let mut watcher = Client::join(server.addr(), "w", "#r");
+
+    // Not UTF-8.
+    let mut a = Peer::join(server.addr(), "a", "#r");
+    watcher.expect("JOIN #r a");
+    a.send_bytes(b"FILE #r 1001 caf\xe9\nPING x\n");
+    a.expect_prefix("ERR FILE FILE_TOO_LARGE ");
+    a.expect_closed();
+    watcher.expect("QUIT a file too large");
+
+    // Too long, whole or in pieces.
+    let long = "x".repeat(100);
+    for pieces in [false, true] {
+        let nick = format!("c{}", u8::from(pieces));
+        let mut c = Peer::join(server.addr(), &nick, "#r");
+        watcher.expect(&format!("JOIN #r {nick}"));
+        if pieces {
+            c.send_bytes(format!("FILE #r 1001 {long}").as_bytes());
+            c.send_bytes(b"\nPING x\n");
+        } else {
+            c.send_bytes(format!("FILE #r 1001 {long}\nPING x\n").as_bytes());
+        }
+        c.expect_prefix("ERR FILE FILE_TOO_LARGE ");
+        c.expect_closed();
+        watcher.expect(&format!("QUIT {nick} file too large"));
+    }
+    watcher.sync();
 }
 
 /// A deterministic xorshift64* generator.

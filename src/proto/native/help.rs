@@ -1,32 +1,75 @@
-//! The text of `HELP`.
+//! What the server says about each command: one table of synopses and
+//! descriptions, from which both the `HELP` lines and the `BAD_SYNTAX`
+//! hints are made, so that the two cannot disagree.
 
 use crate::proto::native::verb::Verb;
 
-/// One usage line for `verb`.
-pub fn usage(verb: Verb) -> &'static str {
-    match verb {
-        Verb::Nick => "NICK <nick> - set or change your nickname",
-        Verb::Join => {
-            "JOIN <room> [key] - join (or create) a room; a key at creation makes it private"
+/// Makes both texts from one row per verb. `concat!` builds them at
+/// compile time, so neither allocates, and the generated `match` does not
+/// compile if a verb has no row.
+macro_rules! usages {
+    ($($verb:ident: $synopsis:literal => $description:literal,)+) => {
+        /// The `HELP` line of `verb`: `<synopsis> - <description>`.
+        pub fn usage(verb: Verb) -> &'static str {
+            match verb {
+                $(Verb::$verb => concat!($synopsis, " - ", $description),)+
+            }
         }
-        Verb::Part => "PART <room> [reason] - leave a room",
-        Verb::Msg => {
-            "MSG [#room] <text> - say something in a room (default: the room you joined last)"
+
+        /// The text of `verb`'s `BAD_SYNTAX` errors: `usage: <synopsis>`.
+        pub fn syntax_hint(verb: Verb) -> &'static str {
+            match verb {
+                $(Verb::$verb => concat!("usage: ", $synopsis),)+
+            }
         }
-        Verb::Privmsg => "PRIVMSG <nick> <text> - a private message to one user",
-        Verb::Names => "NAMES <room> - who is in a room",
-        Verb::List => "LIST - the rooms, with members, privacy and topic",
-        Verb::Info => "INFO [room] - about the server, or about a room",
-        Verb::Topic => "TOPIC <room> [text] - read a room's topic, or set it (owner only)",
-        Verb::Kick => "KICK <room> <nick> [reason] - remove a member (owner only)",
-        Verb::File => {
-            "FILE <#room|nick> <size> <filename> - share a file; <size> raw bytes follow the line"
+    };
+}
+
+usages! {
+    Nick: "NICK <nick>" => "set or change your nickname",
+    Join: "JOIN <room> [key]"
+        => "join (or create) a room; a key at creation makes it private",
+    Part: "PART <room> [reason]" => "leave a room",
+    Msg: "MSG [#room] <text>"
+        => "say something in a room (default: the room you joined last)",
+    Privmsg: "PRIVMSG <nick> <text>" => "a private message to one user",
+    Names: "NAMES <room>" => "who is in a room",
+    List: "LIST" => "the rooms, with members, privacy and topic",
+    Info: "INFO [room]" => "about the server, or about a room",
+    Topic: "TOPIC <room> [text]" => "read a room's topic, or set it (owner only)",
+    Kick: "KICK <room> <nick> [reason]" => "remove a member (owner only)",
+    File: "FILE <#room|nick> <size> <filename>"
+        => "share a file; <size> raw bytes follow the line",
+    Fetch: "FETCH <id>" => "download a shared file",
+    History: "HISTORY <room> [count]" => "recent messages of a room you are in",
+    Ping: "PING [token]" => "the server answers PONG [token]",
+    Pong: "PONG [token]" => "answer to the server's PING",
+    // `[command]`, not `[verb]`: the word people typing HELP know.
+    Help: "HELP [command]" => "this help",
+    Quit: "QUIT [reason]" => "leave the server",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_row_names_its_verb_and_both_texts_share_the_synopsis() {
+        for verb in Verb::ALL {
+            let synopsis = syntax_hint(verb)
+                .strip_prefix("usage: ")
+                .expect("a hint starts with `usage: `");
+            let named = synopsis
+                .strip_prefix(verb.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '));
+            assert!(named, "{verb}: {synopsis:?}");
+            let (help_synopsis, description) = usage(verb)
+                .split_once(" - ")
+                .expect("a HELP line is `<synopsis> - <description>`");
+            assert_eq!(help_synopsis, synopsis);
+            assert!(!description.is_empty(), "{verb}");
         }
-        Verb::Fetch => "FETCH <id> - download a shared file",
-        Verb::History => "HISTORY <room> [count] - recent messages of a room you are in",
-        Verb::Ping => "PING [token] - the server answers PONG [token]",
-        Verb::Pong => "PONG [token] - answer to the server's PING",
-        Verb::Help => "HELP [command] - this help",
-        Verb::Quit => "QUIT [reason] - leave the server",
+        assert_eq!(syntax_hint(Verb::Help), "usage: HELP [command]");
+        assert_eq!(usage(Verb::Help), "HELP [command] - this help");
     }
 }

@@ -98,7 +98,7 @@ pub enum Command {
         /// The token of the server's `PING`.
         token: Option<String>,
     },
-    /// `HELP [verb]`
+    /// `HELP [command]`
     Help {
         /// The verb to explain, or `None` for all.
         verb: Option<Verb>,

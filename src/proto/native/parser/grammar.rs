@@ -14,9 +14,10 @@
 //! ```
 //!
 //! A missing or extra argument is a plain nom error, which the caller turns
-//! into `BAD_SYNTAX` with the verb's usage line. An argument that is present
-//! but invalid (a bad name, a bad number) is a nom failure carrying its own
-//! code and hint, so the first problem from the left is the one reported.
+//! into `BAD_SYNTAX` with the verb's usage line (from `help.rs`, which
+//! HELP shows too). An argument that is present but invalid (a bad name, a
+//! bad number) is a nom failure carrying its own code and hint, so the
+//! first problem from the left is the one reported.
 
 use std::borrow::Cow;
 
@@ -218,29 +219,6 @@ fn command<'a>(verb: Verb, i: &'a str, limits: &NameLimits) -> PResult<'a, Comma
     }
 }
 
-/// The usage line of `verb`, the hint of its syntax errors.
-pub(crate) fn usage(verb: Verb) -> &'static str {
-    match verb {
-        Verb::Nick => "usage: NICK <nick>",
-        Verb::Join => "usage: JOIN <room> [key]",
-        Verb::Part => "usage: PART <room> [reason]",
-        Verb::Msg => "usage: MSG [#room] <text>",
-        Verb::Privmsg => "usage: PRIVMSG <nick> <text>",
-        Verb::Names => "usage: NAMES <room>",
-        Verb::List => "usage: LIST",
-        Verb::Info => "usage: INFO [room]",
-        Verb::Topic => "usage: TOPIC <room> [text]",
-        Verb::Kick => "usage: KICK <room> <nick> [reason]",
-        Verb::File => "usage: FILE <#room|nick> <size> <filename>",
-        Verb::Fetch => "usage: FETCH <id>",
-        Verb::History => "usage: HISTORY <room> [count]",
-        Verb::Ping => "usage: PING [token]",
-        Verb::Pong => "usage: PONG [token]",
-        Verb::Help => "usage: HELP [verb]",
-        Verb::Quit => "usage: QUIT [reason]",
-    }
-}
-
 // ---------------------------------------------------------------------------
 // One parser per verb (the input starts right after the verb word)
 // ---------------------------------------------------------------------------
@@ -427,8 +405,8 @@ fn pong(i: &str) -> PResult<'_, Command> {
     Ok((i, Command::Pong { token }))
 }
 
-// HELP [verb]
-// help = [arg] end                ; an unknown verb → UNKNOWN_COMMAND
+// HELP [command]
+// help = [arg] end                ; an unknown command → UNKNOWN_COMMAND
 fn help(i: &str) -> PResult<'_, Command> {
     let (i, word) = opt(arg).parse(i)?;
     let verb = match word {

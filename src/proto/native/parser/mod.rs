@@ -1,7 +1,8 @@
 //! Pure parsing of one client line into a typed [`Command`]: no I/O, no actors.
 //!
 //! nom stays inside this module (the grammar lives in `grammar.rs`); its
-//! public face is [`parse_line`], plus [`announced_body_len`] for the codec.
+//! public face is [`parse_line`], plus [`announced_body_len`] and
+//! [`announced_body_len_in_prefix`] for the codec.
 
 mod command;
 mod grammar;
@@ -12,6 +13,7 @@ pub use command::Command;
 
 use crate::core::names::NameLimits;
 use crate::core::ErrorCode;
+use crate::proto::native::help;
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
 /// A line that could not be parsed: the protocol error to answer with.
@@ -51,7 +53,7 @@ pub fn parse_line(line: &str, limits: &NameLimits) -> Result<Command, ParseError
     grammar::arguments(verb, args, limits).map_err(|problem| {
         let text = problem
             .hint
-            .unwrap_or(std::borrow::Cow::Borrowed(grammar::usage(verb)));
+            .unwrap_or(std::borrow::Cow::Borrowed(help::syntax_hint(verb)));
         ProtocolError::new(verb, problem.code, text)
     })
 }
@@ -63,4 +65,16 @@ pub fn parse_line(line: &str, limits: &NameLimits) -> Result<Command, ParseError
 /// fits in a `u64`. Whatever follows the size is not looked at.
 pub fn announced_body_len(line: &[u8]) -> Option<u64> {
     grammar::file_header_size(line).ok().map(|(_, size)| size)
+}
+
+/// For the codec: the size a FILE header too long to keep announces in `prefix`, its first bytes.
+///
+/// As [`announced_body_len`], except that the size word counts only if a
+/// space ends it within `prefix`: a word cut off at the end of `prefix` may
+/// go on in the bytes that were dropped.
+pub fn announced_body_len_in_prefix(prefix: &[u8]) -> Option<u64> {
+    match grammar::file_header_size(prefix) {
+        Ok((rest, size)) if rest.first() == Some(&b' ') => Some(size),
+        _ => None,
+    }
 }

@@ -2,10 +2,11 @@
 
 use proptest::prelude::*;
 
-use super::{announced_body_len, parse_line, Command};
+use super::{announced_body_len, announced_body_len_in_prefix, parse_line, Command};
 use crate::core::names::{NameLimits, Nick, RoomName};
 use crate::core::ErrorCode;
 use crate::core::FileTarget;
+use crate::proto::native::help;
 use crate::proto::native::verb::{Verb, VerbTag};
 
 use ErrorCode::{BadNick, BadRoom, BadSyntax, NoSuchNick, UnknownCommand};
@@ -521,6 +522,41 @@ fn error_texts() {
 }
 
 #[test]
+fn a_syntax_error_shows_the_synopsis_help_shows() {
+    // One line per verb that can be malformed (PING, PONG and QUIT take
+    // anything).
+    let lines = [
+        "NICK",
+        "JOIN",
+        "PART",
+        "MSG",
+        "PRIVMSG bob",
+        "NAMES",
+        "LIST x",
+        "INFO #a b",
+        "TOPIC",
+        "KICK #a",
+        "FILE #a",
+        "FETCH",
+        "HISTORY",
+        "HELP msg x",
+    ];
+    let limits = NameLimits::default();
+    for line in lines {
+        let e = parse_line(line, &limits).unwrap_err();
+        let verb = e.verb.verb().expect("a known verb");
+        let (synopsis, _) = help::usage(verb)
+            .split_once(" - ")
+            .expect("a HELP line is `<synopsis> - <description>`");
+        assert_eq!(
+            (e.code, &*e.text),
+            (BadSyntax, &*format!("usage: {synopsis}")),
+            "{line:?}"
+        );
+    }
+}
+
+#[test]
 fn name_limits_are_honoured() {
     let limits = NameLimits {
         max_nick_len: 3,
@@ -567,6 +603,31 @@ fn announced_body_lengths() {
             *expected,
             "line {:?}",
             String::from_utf8_lossy(line)
+        );
+    }
+}
+
+#[test]
+fn announced_body_lengths_in_a_prefix() {
+    // The start of a line too long to keep: the size counts only when a
+    // space ends it, since a word cut off here may go on.
+    let table: &[(&[u8], Option<u64>)] = &[
+        (b"FILE #a 12 ", Some(12)),
+        (b"FILE #a 12 notes", Some(12)),
+        (b"  file  \xff  7  \xfe", Some(7)),
+        (b"FILE #a 12", None),
+        (b"FILE #a 1k ", None),
+        (b"FILE #a", None),
+        (b"FILE #abcdef", None),
+        (b"MSG #a 12 x", None),
+        (b"", None),
+    ];
+    for (prefix, expected) in table {
+        assert_eq!(
+            announced_body_len_in_prefix(prefix),
+            *expected,
+            "prefix {:?}",
+            String::from_utf8_lossy(prefix)
         );
     }
 }
@@ -618,6 +679,15 @@ proptest! {
     #[test]
     fn announced_body_len_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let _ = announced_body_len(&bytes);
+    }
+
+    #[test]
+    fn a_prefix_reads_the_size_once_a_space_ends_it(size in any::<u64>(), cut in 0usize..48) {
+        let line = format!("FILE #r {size} name");
+        let cut = cut.min(line.len());
+        let size_end = "FILE #r ".len() + size.to_string().len();
+        let want = (cut > size_end).then_some(size);
+        prop_assert_eq!(announced_body_len_in_prefix(&line.as_bytes()[..cut]), want);
     }
 
     #[test]

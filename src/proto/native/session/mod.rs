@@ -49,9 +49,9 @@ use crate::core::store::StoredMessage;
 use crate::core::ErrorCode;
 use crate::core::Event;
 use crate::core::FileTarget;
-use crate::proto::native::codec::{Frame, LineCodec};
+use crate::proto::native::codec::{BadLine, Body, Frame, LineCodec};
 use crate::proto::native::help;
-use crate::proto::native::parser::{announced_body_len, parse_line, Command};
+use crate::proto::native::parser::{parse_line, Command};
 use crate::proto::native::render::{encode_names, OkReply, Reply, NAMES_LINE_BYTES, NATIVE};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 use crate::transport::connections::Connections;
@@ -198,7 +198,9 @@ impl Session {
         self.nick.as_ref().map(|nick| MemberKey::new(self.id, nick))
     }
 
-    fn on_line(&mut self, line: String, ctx: &mut Context<Self>) {
+    /// Runs a line; `has_body` when it is a FILE header whose body the
+    /// codec reads next, so that any refusal waits for the body's end.
+    fn on_line(&mut self, line: String, has_body: bool, ctx: &mut Context<Self>) {
         let parsed = parse_line(&line, &self.state.core.names);
         let tag = match &parsed {
             Ok(cmd) => VerbTag::Known(cmd.verb()),
@@ -208,23 +210,6 @@ impl Session {
         match &parsed {
             Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
             Err(e) => debug!(parent: &self.span, %e, "bad command"),
-        }
-
-        // A FILE header announces a body; it is read even when refused,
-        // unless it is too large to read at all.
-        // Decided exactly as the codec decides it, whatever else is wrong
-        // with the line (a NUL in the file name, say).
-        let body = announced_body_len(line.as_bytes());
-        let max_file = self.state.core.config.files.max_bytes;
-        if body.is_some_and(|size| size > max_file) {
-            return self.in_order(0, ctx, move |act, ctx| {
-                act.error(
-                    Verb::File,
-                    ErrorCode::FileTooLarge,
-                    format!("files are limited to {max_file} bytes"),
-                );
-                act.close(Some("file too large".into()), ctx);
-            });
         }
 
         let charged = verb.is_none_or(Verb::is_flood_charged);
@@ -250,10 +235,34 @@ impl Session {
             Ok(Command::Msg { .. }) => MAX_UNACKED_MSGS - 1,
             _ => 0,
         };
-        self.in_order(keep, ctx, move |act, ctx| match (outcome, body) {
-            (Err(e), Some(_)) => act.upload = Some(Box::new(Upload::Discard(e))),
-            (Err(e), None) => act.send(e),
-            (Ok(cmd), _) => act.execute(cmd, ctx),
+        self.in_order(keep, ctx, move |act, ctx| match outcome {
+            Err(e) => act.refuse(e, has_body),
+            Ok(cmd) => act.execute(cmd, ctx),
+        });
+    }
+
+    /// Answers a refused line, after its body when it announced one: the
+    /// body is read and thrown away first, so the stream stays in sync.
+    fn refuse(&mut self, e: ProtocolError, has_body: bool) {
+        if has_body {
+            self.upload = Some(Box::new(Upload::Discard(e)));
+        } else {
+            self.send(e);
+        }
+    }
+
+    /// A FILE header whose body the codec will not read: the connection
+    /// cannot tell where the next line starts, so it ends.
+    fn file_too_large(&mut self, size: u64, ctx: &mut Context<Self>) {
+        debug!(parent: &self.span, size, "file too large");
+        let max_file = self.state.core.config.files.max_bytes;
+        self.in_order(0, ctx, move |act, ctx| {
+            act.error(
+                Verb::File,
+                ErrorCode::FileTooLarge,
+                format!("files are limited to {max_file} bytes"),
+            );
+            act.close(Some("file too large".into()), ctx);
         });
     }
 
@@ -274,13 +283,26 @@ impl Session {
         );
     }
 
-    fn on_bad_frame(&mut self, code: ErrorCode, text: String, ctx: &mut Context<Self>) {
+    /// Answers a line that could not be read (after its body, as for
+    /// [`Self::on_line`]); it is charged like any other line.
+    fn on_bad_line(&mut self, bad: BadLine, has_body: bool, ctx: &mut Context<Self>) {
+        let (code, text) = match bad {
+            BadLine::TooLong => {
+                let max = self.state.core.config.limits.max_line_bytes;
+                (
+                    ErrorCode::LineTooLong,
+                    format!("lines are limited to {max} bytes"),
+                )
+            }
+            BadLine::NotUtf8 => (ErrorCode::BadUtf8, "lines must be UTF-8".to_owned()),
+        };
         let code = if self.flood.try_take() {
             code
         } else {
             ErrorCode::RateLimited
         };
-        self.in_order(0, ctx, move |act, _| act.error(VerbTag::Star, code, text));
+        let e = ProtocolError::new(VerbTag::Star, code, text);
+        self.in_order(0, ctx, move |act, _| act.refuse(e, has_body));
     }
 
     fn execute(&mut self, cmd: Command, ctx: &mut Context<Self>) {
@@ -367,18 +389,20 @@ impl StreamHandler<Incoming<Frame>> for Session {
         self.flood.touch(&self.state.core.flood, Instant::now());
         self.ping_sent = false;
         match frame {
-            Frame::Line(line) => self.on_line(line, ctx),
-            Frame::TooLong => {
-                let max = self.state.core.config.limits.max_line_bytes;
-                self.on_bad_frame(
-                    ErrorCode::LineTooLong,
-                    format!("lines are limited to {max} bytes"),
-                    ctx,
-                )
-            }
-            Frame::BadUtf8 => {
-                self.on_bad_frame(ErrorCode::BadUtf8, "lines must be UTF-8".into(), ctx)
-            }
+            Frame::Line(line) => self.on_line(line, false, ctx),
+            Frame::Bad(bad) => self.on_bad_line(bad, false, ctx),
+            // Whatever else is wrong with the header: it is checked first.
+            Frame::FileHeader {
+                body: Body::TooLarge(size),
+                ..
+            } => self.file_too_large(size, ctx),
+            Frame::FileHeader {
+                line,
+                body: Body::Follows(_),
+            } => match line {
+                Ok(line) => self.on_line(line, true, ctx),
+                Err(bad) => self.on_bad_line(bad, true, ctx),
+            },
             Frame::Body(chunk) => self.on_body(chunk, ctx),
             Frame::BodyEnd => self.on_body_end(ctx),
         }
