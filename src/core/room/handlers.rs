@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use super::{MemberKey, Room};
 use crate::core::error::ErrorCode;
 use crate::core::event::Event;
-use crate::core::member::{Inbox, MemberHandle, Removed};
+use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
 use crate::core::room_key;
@@ -227,9 +227,10 @@ impl Handler<Leave> for Room {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Say {
-    /// The speaking member.
-    pub who: MemberKey,
-    /// Its nickname.
+    /// The speaking session.
+    pub id: SessionId,
+    /// Its nickname (with `id`, how the room finds the member: no key of
+    /// its own, for this message is sent most).
     pub from: Nick,
     /// The text.
     pub text: String,
@@ -242,7 +243,7 @@ impl Handler<Say> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Say, _: &mut Self::Context) {
-        if self.find(&msg.who).is_none() {
+        if self.find_by(msg.id, msg.from.folded()).is_none() {
             // Kicked while the message was on its way.
             if let Some(ack) = msg.ack {
                 ack.settle(Said::Refused(ErrorCode::NotInRoom));
@@ -255,7 +256,7 @@ impl Handler<Say> for Room {
             from: msg.from,
             text: msg.text,
         };
-        self.broadcast(&event, Some(msg.who.id));
+        self.broadcast(&event, Some(msg.id));
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             db.append(
                 &self.name,

@@ -205,10 +205,22 @@ impl Room {
                 |line| l.log.append(line),
             );
         }
+        // One encoding among the members is the usual case, and the loop
+        // below runs once per member: no lookup of the member's log there.
+        if let [only] = self.logs.as_slice() {
+            let (log, span) = (&only.log, only.last);
+            for m in self.members.values_mut() {
+                if Some(m.id) != except {
+                    m.deliver(log, span);
+                }
+            }
+            return;
+        }
         for m in self.members.values_mut() {
             if Some(m.id) != except {
-                let l = &self.logs[usize::from(m.log)];
-                m.deliver(&l.log, l.last);
+                if let Some(l) = self.logs.get(usize::from(m.log)) {
+                    m.deliver(&l.log, l.last);
+                }
             }
         }
     }
@@ -229,14 +241,20 @@ impl Room {
 
     /// The key the member `who` is listed under, if it is a member.
     fn find(&self, who: &MemberKey) -> Option<&Folded> {
-        match self.members.get_key_value(&who.nick) {
-            Some((key, m)) if m.id == who.id => Some(key),
+        self.find_by(who.id, &who.nick)
+    }
+
+    /// The key session `id`, named `nick`, is listed under, if it is a
+    /// member.
+    fn find_by(&self, id: SessionId, nick: &Folded) -> Option<&Folded> {
+        match self.members.get_key_value(nick) {
+            Some((key, m)) if m.id == id => Some(key),
             // Listed under another nickname: a NICK change crossed this
             // message on its way.
             _ => self
                 .members
                 .iter()
-                .find(|(_, m)| m.id == who.id)
+                .find(|(_, m)| m.id == id)
                 .map(|(key, _)| key),
         }
     }

@@ -165,7 +165,7 @@ impl Client {
 
     fn say(&self, text: &str) -> Say {
         Say {
-            who: self.key(),
+            id: self.handle.inbox.id,
             from: self.nick.clone(),
             text: text.into(),
             ack: Some(Ack {

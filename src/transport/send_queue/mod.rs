@@ -108,27 +108,33 @@ impl Inner {
     }
 
     /// Checks the state and the limit for `len` more bytes, then lets
-    /// `add` queue them; returns the writer to wake, if it waits.
+    /// `add` queue them; returns the writer to wake, if it waits for data.
+    /// Past the limit the queue overflows and its writer is woken at once
+    /// (rare: the lock is held a moment longer then).
+    #[inline(always)]
     fn add(
         &mut self,
         len: usize,
         add: impl FnOnce(&mut VecDeque<Item>),
-    ) -> (Result<(), PushError>, Option<Waker>) {
+    ) -> Result<Option<Waker>, PushError> {
         match self.state {
             State::Open => {}
-            State::Closing => return (Err(PushError::Closed), None),
-            State::Overflowed => return (Err(PushError::Overflowed), None),
+            State::Closing => return Err(PushError::Closed),
+            State::Overflowed => return Err(PushError::Overflowed),
         }
         if self.bytes + len > self.limit {
-            return (Err(PushError::Overflowed), self.overflow());
+            if let Some(w) = self.overflow() {
+                w.wake();
+            }
+            return Err(PushError::Overflowed);
         }
         self.bytes += len;
         add(&mut self.items);
         if self.wants_data {
             self.wants_data = false;
-            (Ok(()), self.waker.take())
+            Ok(self.waker.take())
         } else {
-            (Ok(()), None)
+            Ok(None)
         }
     }
 
@@ -221,30 +227,30 @@ impl SendQueue {
         len: usize,
         add: impl FnOnce(&mut VecDeque<Item>),
     ) -> Result<(), PushError> {
-        let (res, waker) = self.lock().add(len, add);
+        let waker = self.lock().add(len, add)?;
         if let Some(w) = waker {
             w.wake();
         }
-        res
+        Ok(())
     }
 
     /// Queues a command's reply (a final one, or a line of its answer)
     /// behind the final replies still owed to earlier commands.
     pub fn reply(&self, line: Bytes) -> Result<(), PushError> {
-        let (res, waker) = {
+        let waker = {
             let mut q = self.lock();
             match q.owed.as_mut().filter(|o| o.unsettled() > 0) {
                 Some(owed) => {
                     owed.queue_behind(line);
                     return Ok(());
                 }
-                None => q.add(line.len(), |items| items.push_back(Item::Line(line))),
+                None => q.add(line.len(), |items| items.push_back(Item::Line(line)))?,
             }
         };
         if let Some(w) = waker {
             w.wake();
         }
-        res
+        Ok(())
     }
 
     /// Promises a final reply that something else will give later with
@@ -286,7 +292,8 @@ impl SendQueue {
             // A closed or overflowed queue still settles the promise.
             let waker = joined.and_then(|line| {
                 q.add(line.len(), |items| items.push_back(Item::Line(line)))
-                    .1
+                    .ok()
+                    .flatten()
             });
             let ack_waker = owed.waiter.take();
             q.owed = Some(owed);

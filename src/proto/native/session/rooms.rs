@@ -253,7 +253,7 @@ impl Session {
         });
         let ok = ack.is_none().then(|| acks.ok.clone());
         joined.addr.do_send(room::Say {
-            who: MemberKey::new(id, &from),
+            id,
             from,
             text,
             ack,
