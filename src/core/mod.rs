@@ -8,7 +8,8 @@
 //!   nicknames and the rooms by name.
 //! - [`member`]: the handle a room holds for each member's connection.
 //! - [`event`]: the typed [`Event`]s rooms announce.
-//! - [`files`]: the index of shared files and their content on disk.
+//! - [`files`]: the index of shared files and their content on disk;
+//!   [`file_id`]: the ids they are fetched by.
 //! - [`flood`], [`room_key`]: the rules' small parts.
 //!
 //! Rooms answer with typed values ([`ErrorCode`] for a refusal); a front
@@ -17,6 +18,7 @@
 pub mod directory;
 pub mod error;
 pub mod event;
+pub mod file_id;
 pub mod files;
 pub mod flood;
 pub mod member;
@@ -30,4 +32,5 @@ pub mod store;
 
 pub use error::ErrorCode;
 pub use event::{Event, FileTarget};
+pub use file_id::FileId;
 pub use names::{Folded, NameLimits, Nick, RoomName};

@@ -17,14 +17,14 @@ use crate::config::FilesConfig;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::names::{Nick, RoomName};
 use crate::core::store::{Database, FileRecord};
-use crate::core::FileTarget;
+use crate::core::{FileId, FileTarget};
 use content::content_path;
 
 /// One shared file, as the index knows it.
 #[derive(Debug, Clone)]
 pub struct SharedFile {
     /// Its id.
-    pub id: String,
+    pub id: FileId,
     /// The room or user it was sent to.
     pub target: FileTarget,
     /// Who sent it.
@@ -97,7 +97,7 @@ impl SharedFile {
 pub struct FileStore {
     dir: PathBuf,
     retention: Duration,
-    files: HashMap<String, SharedFile>,
+    files: HashMap<FileId, SharedFile>,
     db: Option<Database>,
 }
 
@@ -124,7 +124,7 @@ impl FileStore {
 
     fn sweep(&mut self) {
         let now = SystemTime::now();
-        let expired: Vec<String> = self
+        let expired: Vec<FileId> = self
             .files
             .values()
             .filter(|f| self.expired(f, now))
@@ -196,7 +196,7 @@ impl Handler<AddFile> for FileStore {
 #[rtype(result = "Option<(SharedFile, PathBuf)>")]
 pub struct GetFile {
     /// The file's id.
-    pub id: String,
+    pub id: FileId,
 }
 
 impl Handler<GetFile> for FileStore {
@@ -217,7 +217,7 @@ impl Handler<GetFile> for FileStore {
 #[rtype(result = "()")]
 pub struct RemoveFile {
     /// The file's id.
-    pub id: String,
+    pub id: FileId,
 }
 
 impl Handler<RemoveFile> for FileStore {

@@ -45,6 +45,7 @@ use tracing::{error, info};
 
 use crate::core::names::{Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
+use crate::core::FileId;
 use writer::{Answer, Request, Row};
 
 /// The schema version this build writes.
@@ -113,7 +114,7 @@ pub struct RoomRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
     /// Its id.
-    pub id: String,
+    pub id: FileId,
     /// Whether the target is a room (else a user).
     pub target_is_room: bool,
     /// The room or nickname.
@@ -280,8 +281,8 @@ impl Database {
     }
 
     /// Forgets a shared file.
-    pub fn remove_file(&self, id: &str) {
-        self.send(Request::RemoveFile(id.to_string()));
+    pub fn remove_file(&self, id: &FileId) {
+        self.send(Request::RemoveFile(id.clone()));
     }
 
     /// Resolves once everything sent before is committed.

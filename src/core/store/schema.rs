@@ -2,10 +2,13 @@
 //! the caller's thread before the database thread owns the connection:
 //! configuring it, migrating it, reading what start-up needs.
 
+use std::time::SystemTime;
+
 use rusqlite::Connection;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{from_millis, FileRecord, Loaded, RoomRecord};
+use crate::core::FileId;
 
 /// The schema, one step per version; `PRAGMA user_version` says how many
 /// steps a database has had.
@@ -114,7 +117,7 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
         "SELECT id, target_is_room, target, sender, size, sha256, filename, stored_ms FROM files",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(FileRecord {
+        Ok(FileRow {
             id: r.get(0)?,
             target_is_room: r.get(1)?,
             target: r.get(2)?,
@@ -125,8 +128,42 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
             stored: from_millis(r.get(7)?),
         })
     })?;
-    for file in rows {
-        files.push(file?);
+    for row in rows {
+        let row = row?;
+        match row.typed() {
+            Some(file) => files.push(file),
+            None => warn!(id = %row.id, "history database: skipping a malformed file row"),
+        }
     }
     Ok(Loaded { rooms, files })
+}
+
+/// A `files` row as stored, before its fields are checked.
+struct FileRow {
+    id: String,
+    target_is_room: bool,
+    target: String,
+    from: String,
+    size: u64,
+    sha256: String,
+    filename: String,
+    stored: SystemTime,
+}
+
+impl FileRow {
+    /// The row as the file index takes it; `None` if a field does not
+    /// parse. Only this server writes the table, so such a row was not made
+    /// by it, and its id may be no safe file name.
+    fn typed(&self) -> Option<FileRecord> {
+        Some(FileRecord {
+            id: FileId::parse(&self.id)?,
+            target_is_room: self.target_is_room,
+            target: self.target.clone(),
+            from: self.from.clone(),
+            size: self.size,
+            sha256: self.sha256.clone(),
+            filename: self.filename.clone(),
+            stored: self.stored,
+        })
+    }
 }

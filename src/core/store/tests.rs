@@ -87,8 +87,9 @@ async fn migrates_from_version_1() {
     assert_eq!(msgs[0].text, "from before");
     assert_eq!(msgs[0].time, UNIX_EPOCH + Duration::from_secs(1));
     // The new table works.
+    let id = FileId::fresh();
     db.add_file(FileRecord {
-        id: "abc".into(),
+        id: id.clone(),
         target_is_room: true,
         target: "#Old".into(),
         from: "bob".into(),
@@ -97,10 +98,13 @@ async fn migrates_from_version_1() {
         filename: "f".into(),
         stored: SystemTime::now(),
     });
+    // A row this server did not write: its id is no id.
+    db.execute("INSERT INTO files VALUES ('../x', 1, '#Old', 'bob', 1, '00', 'f', 0)");
     db.flush().await;
     drop(db);
     let (_db, loaded, _) = Database::open(&path).unwrap();
-    assert_eq!(loaded.files.len(), 1);
+    let ids: Vec<&FileId> = loaded.files.iter().map(|f| &f.id).collect();
+    assert_eq!(ids, [&id]);
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MES
 use super::{millis, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::core::FileId;
 use crate::transport::send_queue::Ticket;
 
 /// Requests taken into one transaction at most.
@@ -33,7 +34,7 @@ pub(super) enum Request {
         reply: oneshot::Sender<Vec<StoredMessage>>,
     },
     AddFile(FileRecord),
-    RemoveFile(String),
+    RemoveFile(FileId),
     Flush(oneshot::Sender<()>),
     #[cfg(test)]
     Execute(String),
@@ -204,7 +205,7 @@ impl Writer {
                     )
                     .and_then(|mut s| {
                         s.execute(params![
-                            f.id,
+                            f.id.as_str(),
                             f.target_is_room,
                             f.target,
                             f.from,
@@ -221,7 +222,7 @@ impl Writer {
                 let res = self
                     .conn
                     .prepare_cached("DELETE FROM files WHERE id = ?1")
-                    .and_then(|mut s| s.execute(params![id]));
+                    .and_then(|mut s| s.execute(params![id.as_str()]));
                 self.failed |= !self.write("a file removal", res);
             }
             Request::History {

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use crate::core::names::{NameError, Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::ErrorCode;
 use crate::core::Event;
+use crate::core::FileId;
 use crate::core::FileTarget;
 use crate::proto::native::render::{OkReply, Reply};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
@@ -85,6 +86,9 @@ pub enum LineProblem {
     /// The word after `ERR <VERB>` is not a known error code.
     #[error("unknown error code {0:?}")]
     UnknownCode(String),
+    /// A file id is not 20 lower-case hex digits.
+    #[error("bad file id {0:?}")]
+    BadFileId(String),
     /// The privacy flag of a `ROOM` line is neither `yes` nor `no`.
     #[error("private flag must be yes or no, not {0:?}")]
     BadFlag(String),
@@ -175,6 +179,11 @@ impl<'a> Fields<'a> {
         let word = self.word(what)?;
         RoomName::parse_hashed(word, STORED_NAME_LIMIT)
             .map_err(|source| bad_name(what, word, source))
+    }
+
+    fn file_id(&mut self) -> Result<FileId, LineProblem> {
+        let word = self.word("file id")?;
+        FileId::parse(word).ok_or_else(|| LineProblem::BadFileId(word.to_owned()))
     }
 
     /// `1*DIGIT`, without the sign `str::parse` would accept.
@@ -328,7 +337,7 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
         },
         // DATA <id> <size> <filename>
         "DATA" => Reply::Data {
-            id: f.owned_word("file id")?,
+            id: f.file_id()?,
             size: f.number("size")?,
             filename: f.text("filename")?,
         },
@@ -359,10 +368,10 @@ fn ok_reply(f: &mut Fields<'_>) -> Result<OkReply, LineProblem> {
         "TOPIC" => OkReply::Topic(f.room("room")?, f.opt_text()),
         "KICK" => OkReply::Kick(f.room("room")?, f.nick("nick")?),
         "FILE" => OkReply::File {
-            id: f.owned_word("file id")?,
+            id: f.file_id()?,
             sha256: f.owned_word("sha256")?,
         },
-        "FETCH" => OkReply::Fetch(f.owned_word("file id")?),
+        "FETCH" => OkReply::Fetch(f.file_id()?),
         "HISTORY" => OkReply::History(f.room("room")?, f.number("count")?),
         "HELP" => OkReply::Help,
         "QUIT" => OkReply::Quit,
@@ -426,7 +435,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
                 FileTarget::User(f.nick("target nick")?)
             },
             from: f.nick("sender")?,
-            id: f.owned_word("file id")?,
+            id: f.file_id()?,
             size: f.number("size")?,
             sha256: f.owned_word("sha256")?,
             filename: f.text("filename")?,
@@ -450,6 +459,11 @@ mod tests {
 
     fn s(text: &str) -> String {
         text.to_owned()
+    }
+
+    /// A file id ending in the hex digits `tail`.
+    fn fid(tail: &str) -> FileId {
+        FileId::parse(&format!("{tail:0>20}")).unwrap()
     }
 
     fn err(verb: VerbTag, code: ErrorCode, text: &str) -> Reply {
@@ -519,7 +533,7 @@ mod tests {
                 text: s("hi  there"),
             },
             Reply::Data {
-                id: s("f00"),
+                id: fid("f00"),
                 size: u64::MAX,
                 filename: s(" my file.txt"),
             },
@@ -542,10 +556,10 @@ mod tests {
             OkReply::Topic(r.clone(), Some(s(" new topic"))),
             OkReply::Kick(r.clone(), b.clone()),
             OkReply::File {
-                id: s("abc123"),
+                id: fid("abc123"),
                 sha256: s("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             },
-            OkReply::Fetch(s("abc123")),
+            OkReply::Fetch(fid("abc123")),
             OkReply::History(r.clone(), 0),
             OkReply::Help,
             OkReply::Quit,
@@ -607,7 +621,7 @@ mod tests {
             Event::File {
                 target: FileTarget::Room(r.clone()),
                 from: a.clone(),
-                id: s("id1"),
+                id: fid("1d1"),
                 size: 0,
                 sha256: s("00ff"),
                 filename: s("notes .txt"),
@@ -615,7 +629,7 @@ mod tests {
             Event::File {
                 target: FileTarget::User(b.clone()),
                 from: a.clone(),
-                id: s("id2"),
+                id: fid("1d2"),
                 size: 42,
                 sha256: s("abcd"),
                 filename: s("x"),
@@ -773,11 +787,11 @@ mod tests {
                 Reply::Ok(OkReply::InfoRoom(room("#r"))).into(),
             ),
             (
-                "FILE bob alice k9 3 ab x y\n",
+                "FILE bob alice 000000000000000000c9 3 ab x y\n",
                 Event::File {
                     target: FileTarget::User(nick("bob")),
                     from: nick("alice"),
-                    id: s("k9"),
+                    id: fid("c9"),
                     size: 3,
                     sha256: s("ab"),
                     filename: s("x y"),
@@ -792,7 +806,7 @@ mod tests {
 
     #[test]
     fn malformed_lines() {
-        let cases: [(&str, LineProblem); 26] = [
+        let cases: [(&str, LineProblem); 28] = [
             ("", LineProblem::Empty),
             ("\n", LineProblem::Empty),
             (" OK QUIT", LineProblem::EmptyField("line kind")),
@@ -834,6 +848,11 @@ mod tests {
             ("HELLO chatroom", LineProblem::Missing("version")),
             ("INFO", LineProblem::Missing("key or room")),
             ("INFO name", LineProblem::Missing("value")),
+            ("OK FETCH abc123", LineProblem::BadFileId(s("abc123"))),
+            (
+                "DATA 0123456789ABCDEF0123 1 x",
+                LineProblem::BadFileId(s("0123456789ABCDEF0123")),
+            ),
         ];
         for (line, problem) in cases {
             let got = ServerLine::parse(line).unwrap_err();
@@ -944,8 +963,8 @@ mod tests {
         prop_oneof![r"[^\n\r\x00]{0,40}", r"[ a-z]{0,6}"]
     }
 
-    fn id_st() -> impl Strategy<Value = String> {
-        "[a-z0-9]{1,16}"
+    fn id_st() -> impl Strategy<Value = FileId> {
+        "[a-f0-9]{20}".prop_map(|id| FileId::parse(&id).unwrap())
     }
 
     /// A word: printable ASCII without spaces.

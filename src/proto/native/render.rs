@@ -12,6 +12,7 @@ use crate::core::member::Encoding;
 use crate::core::names::{Nick, RoomName};
 use crate::core::scratch::rendered;
 use crate::core::Event;
+use crate::core::FileId;
 use crate::core::FileTarget;
 use crate::proto::native::verb::ProtocolError;
 
@@ -43,12 +44,12 @@ pub enum OkReply {
     /// `OK FILE <id> <sha256>`
     File {
         /// The file's id.
-        id: String,
+        id: FileId,
         /// Its sha256, lower-case hex.
         sha256: String,
     },
     /// `OK FETCH <id>`
-    Fetch(String),
+    Fetch(FileId),
     /// `OK HISTORY <room> <count>`
     History(RoomName, usize),
     /// `OK HELP`
@@ -123,7 +124,7 @@ pub enum Reply {
     /// `DATA <id> <size> <filename>`, before a download's raw bytes.
     Data {
         /// The file's id.
-        id: String,
+        id: FileId,
         /// Size in bytes.
         size: u64,
         /// The file's label.
@@ -242,7 +243,7 @@ impl Event {
             } => Line::start(buf, "FILE")
                 .word(target_str(target))
                 .word(from.as_str())
-                .word(id)
+                .word(id.as_str())
                 .num(*size)
                 .word(sha256)
                 .word(filename)
@@ -271,8 +272,8 @@ impl OkReply {
             OkReply::InfoRoom(r) => ok.word("INFO").word(r.as_str()),
             OkReply::Topic(r, text) => ok.word("TOPIC").word(r.as_str()).opt(text.as_deref()),
             OkReply::Kick(r, n) => ok.word("KICK").word(r.as_str()).word(n.as_str()),
-            OkReply::File { id, sha256 } => ok.word("FILE").word(id).word(sha256),
-            OkReply::Fetch(id) => ok.word("FETCH").word(id),
+            OkReply::File { id, sha256 } => ok.word("FILE").word(id.as_str()).word(sha256),
+            OkReply::Fetch(id) => ok.word("FETCH").word(id.as_str()),
             OkReply::History(r, count) => ok.word("HISTORY").word(r.as_str()).num(*count as u64),
             OkReply::Help => ok.word("HELP"),
             OkReply::Quit => ok.word("QUIT"),
@@ -332,7 +333,7 @@ impl Reply {
                 .word(text)
                 .end(),
             Reply::Data { id, size, filename } => Line::start(buf, "DATA")
-                .word(id)
+                .word(id.as_str())
                 .num(*size)
                 .word(filename)
                 .end(),

@@ -30,6 +30,7 @@ use crate::core::files::{AddFile, GetFile, RemoveFile, SharedFile};
 use crate::core::member::{deliver_once, render, Inbox, MemberHandle, Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SayAcks};
 use crate::core::room::{self, MemberKey, RoomHandle};
+use crate::core::FileId;
 use bytes::{Bytes, BytesMut};
 
 use crate::core::files::content::{self as files, UploadSink};
@@ -42,7 +43,7 @@ use crate::core::Event;
 use crate::core::FileTarget;
 use crate::proto::native::codec::{Frame, LineCodec};
 use crate::proto::native::help;
-use crate::proto::native::parser::{announced_body_len, parse_line, Command};
+use crate::proto::native::parser::{announced_body_len, parse_line, Command, FetchId};
 use crate::proto::native::render::{encode_names, OkReply, Reply, NAMES_LINE_BYTES, NATIVE};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 use crate::transport::connections::Connections;
