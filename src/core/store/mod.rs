@@ -45,7 +45,7 @@ use tracing::{error, info};
 
 use crate::core::names::{Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
-use crate::core::FileId;
+use crate::core::{FileId, FileTarget};
 use writer::{Answer, Request, Row};
 
 /// The schema version this build writes.
@@ -115,12 +115,10 @@ pub struct RoomRecord {
 pub struct FileRecord {
     /// Its id.
     pub id: FileId,
-    /// Whether the target is a room (else a user).
-    pub target_is_room: bool,
-    /// The room or nickname.
-    pub target: String,
-    /// The sender's nickname.
-    pub from: String,
+    /// The room or user it was sent to.
+    pub target: FileTarget,
+    /// The sender.
+    pub from: Nick,
     /// Size in bytes.
     pub size: u64,
     /// sha256, lower-case hex.

@@ -8,7 +8,8 @@ use rusqlite::Connection;
 use tracing::{info, warn};
 
 use super::{from_millis, FileRecord, Loaded, RoomRecord};
-use crate::core::FileId;
+use crate::core::names::{Nick, RoomName, STORED_NAME_LIMIT};
+use crate::core::{FileId, FileTarget};
 
 /// The schema, one step per version; `PRAGMA user_version` says how many
 /// steps a database has had.
@@ -131,8 +132,12 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
     for row in rows {
         let row = row?;
         match row.typed() {
-            Some(file) => files.push(file),
-            None => warn!(id = %row.id, "history database: skipping a malformed file row"),
+            Ok(file) => files.push(file),
+            Err(field) => warn!(
+                id = %row.id,
+                field,
+                "history database: skipping a shared file that does not parse"
+            ),
         }
     }
     Ok(Loaded { rooms, files })
@@ -151,15 +156,21 @@ struct FileRow {
 }
 
 impl FileRow {
-    /// The row as the file index takes it; `None` if a field does not
-    /// parse. Only this server writes the table, so such a row was not made
-    /// by it, and its id may be no safe file name.
-    fn typed(&self) -> Option<FileRecord> {
-        Some(FileRecord {
-            id: FileId::parse(&self.id)?,
-            target_is_room: self.target_is_room,
-            target: self.target.clone(),
-            from: self.from.clone(),
+    /// The row as the file index takes it, or which field does not parse.
+    /// Only this server writes the table, so such a row was not made by
+    /// it; its id may be no safe file name. Names are checked against
+    /// [`STORED_NAME_LIMIT`], not today's limits: they were valid when
+    /// written.
+    fn typed(&self) -> Result<FileRecord, &'static str> {
+        let target = if self.target_is_room {
+            RoomName::parse_hashed(&self.target, STORED_NAME_LIMIT).map(FileTarget::Room)
+        } else {
+            Nick::parse(&self.target, STORED_NAME_LIMIT).map(FileTarget::User)
+        };
+        Ok(FileRecord {
+            id: FileId::parse(&self.id).ok_or("id")?,
+            target: target.map_err(|_| "target")?,
+            from: Nick::parse(&self.from, STORED_NAME_LIMIT).map_err(|_| "sender")?,
             size: self.size,
             sha256: self.sha256.clone(),
             filename: self.filename.clone(),

@@ -16,7 +16,7 @@ use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MES
 use super::{millis, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::{Ack, Said, SayAcks};
-use crate::core::FileId;
+use crate::core::{FileId, FileTarget};
 use crate::transport::send_queue::Ticket;
 
 /// Requests taken into one transaction at most.
@@ -195,6 +195,10 @@ impl Writer {
                 self.failed |= !self.write("a room", res);
             }
             Request::AddFile(f) => {
+                let (target_is_room, target) = match &f.target {
+                    FileTarget::Room(room) => (true, room.as_str()),
+                    FileTarget::User(nick) => (false, nick.as_str()),
+                };
                 self.begin();
                 let res = self
                     .conn
@@ -206,9 +210,9 @@ impl Writer {
                     .and_then(|mut s| {
                         s.execute(params![
                             f.id.as_str(),
-                            f.target_is_room,
-                            f.target,
-                            f.from,
+                            target_is_room,
+                            target,
+                            f.from.as_str(),
                             f.size as i64,
                             f.sha256,
                             f.filename,
