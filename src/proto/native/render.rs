@@ -138,6 +138,38 @@ pub enum Reply {
     Server(String),
 }
 
+/// Why a session ended, as others are told in `QUIT <nick> [reason]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    /// The client's `QUIT`, with its own words if it gave any.
+    Quit(Option<String>),
+    /// The peer went away, or reading or writing failed.
+    ConnectionClosed,
+    /// No line came in time after a `PING`.
+    PingTimeout,
+    /// The client read too slowly for what it was sent.
+    SendQueueExceeded,
+    /// A `FILE` announced a body over `files.max_bytes`.
+    FileTooLarge,
+    /// The server is stopping.
+    ServerShutdown,
+}
+
+impl Disconnect {
+    /// The reason a `QUIT` line gives: the client's own words, or the
+    /// server's for every other end.
+    pub fn quit_reason(&self) -> Option<&str> {
+        match self {
+            Disconnect::Quit(words) => words.as_deref(),
+            Disconnect::ConnectionClosed => Some("connection closed"),
+            Disconnect::PingTimeout => Some("ping timeout"),
+            Disconnect::SendQueueExceeded => Some("send queue exceeded"),
+            Disconnect::FileTooLarge => Some("file too large"),
+            Disconnect::ServerShutdown => Some("server shutting down"),
+        }
+    }
+}
+
 /// Accumulates one wire line: words separated by single spaces, then `\n`.
 struct Line<'a> {
     buf: &'a mut BytesMut,
@@ -433,6 +465,36 @@ mod tests {
         let mut buf = BytesMut::new();
         encode_names(&mut buf, &room, &nicks, line_bytes);
         String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn quit_reasons() {
+        let quit = |why: Disconnect| {
+            let event = Event::Quit {
+                nick: nick("a"),
+                reason: why.quit_reason().map(String::from),
+            };
+            String::from_utf8(event.to_line().to_vec()).unwrap()
+        };
+        assert_eq!(quit(Disconnect::Quit(None)), "QUIT a\n");
+        assert_eq!(
+            quit(Disconnect::Quit(Some(" gone  fishing".into()))),
+            "QUIT a  gone  fishing\n"
+        );
+        assert_eq!(
+            quit(Disconnect::ConnectionClosed),
+            "QUIT a connection closed\n"
+        );
+        assert_eq!(quit(Disconnect::PingTimeout), "QUIT a ping timeout\n");
+        assert_eq!(
+            quit(Disconnect::SendQueueExceeded),
+            "QUIT a send queue exceeded\n"
+        );
+        assert_eq!(quit(Disconnect::FileTooLarge), "QUIT a file too large\n");
+        assert_eq!(
+            quit(Disconnect::ServerShutdown),
+            "QUIT a server shutting down\n"
+        );
     }
 
     #[test]

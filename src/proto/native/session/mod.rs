@@ -44,7 +44,9 @@ use crate::core::FileTarget;
 use crate::proto::native::codec::{Frame, LineCodec};
 use crate::proto::native::help;
 use crate::proto::native::parser::{announced_body_len, parse_line, Command, FetchId};
-use crate::proto::native::render::{encode_names, OkReply, Reply, NAMES_LINE_BYTES, NATIVE};
+use crate::proto::native::render::{
+    encode_names, Disconnect, OkReply, Reply, NAMES_LINE_BYTES, NATIVE,
+};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 use crate::transport::connections::Connections;
 use crate::transport::connections::SocketGuard;
@@ -90,9 +92,9 @@ pub struct Session {
     ping_sent: bool,
     /// Boxed: most connections never upload.
     upload: Option<Box<Upload>>,
-    /// The reason others see in `QUIT` once the session ends.
-    quit_reason: Option<Box<str>>,
-    closing: bool,
+    /// Why the session is ending, once it is: what others see in `QUIT`.
+    /// Boxed: a thin pointer keeps every idle session small.
+    ending: Option<Box<Disconnect>>,
     /// The writer is running: the actor must outlive its stop until then.
     writing: bool,
     /// Rooms and registry have been left.
@@ -125,8 +127,7 @@ impl Session {
                 flood: TokenBucket::new(&state.core.flood, now),
                 ping_sent: false,
                 upload: None,
-                quit_reason: None,
-                closing: false,
+                ending: None,
                 writing: true,
                 left: false,
                 server_stopping: false,
@@ -170,13 +171,18 @@ impl Session {
         self.send(ProtocolError::new(verb, code, text));
     }
 
-    /// Ends the session; others see `QUIT <nick> <reason>`.
-    fn close(&mut self, reason: Option<String>, ctx: &mut Context<Self>) {
-        if !self.closing {
-            self.closing = true;
-            self.quit_reason = reason.map(String::into_boxed_str);
+    /// Ends the session, for the first reason given; others see
+    /// `QUIT <nick> [reason]`.
+    fn close(&mut self, why: Disconnect, ctx: &mut Context<Self>) {
+        if !self.closing() {
+            self.ending = Some(Box::new(why));
             ctx.stop();
         }
+    }
+
+    /// The session is ending: its lines are no longer read.
+    fn closing(&self) -> bool {
+        self.ending.is_some()
     }
 
     fn joined(&self, room: &Folded) -> Option<&Membership> {
@@ -217,7 +223,7 @@ impl Session {
                     ErrorCode::FileTooLarge,
                     format!("files are limited to {max_file} bytes"),
                 );
-                act.close(Some("file too large".into()), ctx);
+                act.close(Disconnect::FileTooLarge, ctx);
             });
         }
 
@@ -304,7 +310,7 @@ impl Session {
             Command::Help { verb } => self.cmd_help(verb),
             Command::Quit { reason } => {
                 self.send(OkReply::Quit);
-                self.close(reason, ctx);
+                self.close(Disconnect::Quit(reason), ctx);
             }
         }
     }
@@ -351,11 +357,11 @@ impl StreamHandler<Incoming<Frame>> for Session {
                 if let Some(e) = error {
                     debug!(parent: &self.span, %e, "read failed");
                 }
-                return self.close(Some("connection closed".into()), ctx);
+                return self.close(Disconnect::ConnectionClosed, ctx);
             }
             Incoming::WriterEnded(end) => return self.writer_ended(end, ctx),
         };
-        if self.closing {
+        if self.closing() {
             return;
         }
         self.flood.touch(&self.state.core.flood, Instant::now());
@@ -381,7 +387,7 @@ impl StreamHandler<Incoming<Frame>> for Session {
     fn finished(&mut self, ctx: &mut Self::Context) {
         // After the writer's end: nothing more can reach the client.
         self.writing = false;
-        self.close(Some("connection closed".into()), ctx);
+        self.close(Disconnect::ConnectionClosed, ctx);
         ctx.stop();
     }
 }
@@ -406,7 +412,7 @@ impl Handler<IdleCheck> for Session {
         if self.state.idle.is_closed() {
             // Taken off the wheel just before it closed.
             self.shut_down(ctx);
-        } else if !self.closing {
+        } else if !self.closing() {
             self.idle_check(ctx);
         }
     }
