@@ -93,20 +93,13 @@ pub enum Reply {
         topic: Option<String>,
     },
     /// `INFO <key> <value>`, about the server.
-    Info {
-        /// The key.
-        key: String,
-        /// The value.
-        value: String,
-    },
-    /// `INFO <room> <key> <value>`, about a room.
+    Info(ServerInfo),
+    /// `INFO <room> <key> [value]`, about a room.
     RoomInfo {
         /// The room.
         room: RoomName,
-        /// The key.
-        key: String,
-        /// The value (may be empty).
-        value: String,
+        /// The key and its value.
+        info: RoomInfoEntry,
     },
     /// `HELP <text>`
     Help(String),
@@ -136,6 +129,43 @@ pub enum Reply {
     Ping(String),
     /// `SERVER <text>`, a notice from the server.
     Server(String),
+}
+
+/// One line of `INFO`: a fact about the server, `INFO <key> <value>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerInfo {
+    /// `name`: `server.name`.
+    Name(String),
+    /// `version`: the server's version.
+    Version(String),
+    /// `uptime_secs`: seconds since start.
+    UptimeSecs(u64),
+    /// `users`: clients with a nickname.
+    Users(usize),
+    /// `rooms`: rooms with at least one member.
+    Rooms(usize),
+    /// `connections`: open connections, with or without a nickname.
+    Connections(usize),
+    /// `max_line_bytes`: `limits.max_line_bytes`.
+    MaxLineBytes(usize),
+}
+
+/// One line of `INFO <room>`: a fact about a room, `INFO <room> <key>
+/// [value]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomInfoEntry {
+    /// `members`: members now.
+    Members(usize),
+    /// `owner`: the owner's nickname; with none the line ends after the key.
+    Owner(Option<Nick>),
+    /// `private`: whether a key is needed, `yes` or `no`.
+    Private(bool),
+    /// `created`: the creation time, RFC 3339.
+    Created(String),
+    /// `topic`: the topic; with none the line ends after the key.
+    Topic(Option<String>),
+    /// `messages`: messages said in the room since it was created.
+    Messages(u64),
 }
 
 /// Why a session ended, as others are told in `QUIT <nick> [reason]`.
@@ -345,12 +375,35 @@ impl Reply {
                 .word(yes_no(*private))
                 .opt(topic.as_deref())
                 .end(),
-            Reply::Info { key, value } => Line::start(buf, "INFO").word(key).word(value).end(),
-            Reply::RoomInfo { room, key, value } => {
-                let line = Line::start(buf, "INFO").word(room.as_str()).word(key);
-                // An empty value (a room with no topic) ends the line after the key.
-                line.opt((!value.is_empty()).then_some(value.as_str()))
-                    .end()
+            Reply::Info(info) => {
+                let line = Line::start(buf, "INFO");
+                match info {
+                    ServerInfo::Name(name) => line.word("name").word(name),
+                    ServerInfo::Version(version) => line.word("version").word(version),
+                    ServerInfo::UptimeSecs(n) => line.word("uptime_secs").num(*n),
+                    ServerInfo::Users(n) => line.word("users").num(*n as u64),
+                    ServerInfo::Rooms(n) => line.word("rooms").num(*n as u64),
+                    ServerInfo::Connections(n) => line.word("connections").num(*n as u64),
+                    ServerInfo::MaxLineBytes(n) => line.word("max_line_bytes").num(*n as u64),
+                }
+                .end()
+            }
+            Reply::RoomInfo { room, info } => {
+                let line = Line::start(buf, "INFO").word(room.as_str());
+                match info {
+                    RoomInfoEntry::Members(n) => line.word("members").num(*n as u64),
+                    RoomInfoEntry::Owner(owner) => {
+                        line.word("owner").opt(owner.as_ref().map(Nick::as_str))
+                    }
+                    RoomInfoEntry::Private(private) => line.word("private").word(yes_no(*private)),
+                    RoomInfoEntry::Created(time) => line.word("created").word(time),
+                    // An empty topic is no topic: the line ends after the key.
+                    RoomInfoEntry::Topic(topic) => line
+                        .word("topic")
+                        .opt(topic.as_deref().filter(|t| !t.is_empty())),
+                    RoomInfoEntry::Messages(n) => line.word("messages").num(*n),
+                }
+                .end()
             }
             Reply::Help(text) => Line::start(buf, "HELP").word(text).end(),
             Reply::History {

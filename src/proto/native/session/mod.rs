@@ -45,7 +45,7 @@ use crate::proto::native::codec::{Frame, LineCodec};
 use crate::proto::native::help;
 use crate::proto::native::parser::{announced_body_len, parse_line, Command, FetchId};
 use crate::proto::native::render::{
-    encode_names, Disconnect, OkReply, Reply, NAMES_LINE_BYTES, NATIVE,
+    encode_names, Disconnect, OkReply, Reply, RoomInfoEntry, ServerInfo, NAMES_LINE_BYTES, NATIVE,
 };
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 use crate::transport::connections::Connections;
