@@ -31,6 +31,7 @@ use anyhow::{bail, Context};
 use chatroom::client::ServerLine;
 use chatroom::core::ErrorCode;
 use chatroom::core::Event;
+use chatroom::core::FileId;
 use chatroom::proto::native::render::{OkReply, Reply};
 use chatroom::proto::native::verb::ProtocolError;
 use sha2::{Digest, Sha256};
@@ -59,7 +60,7 @@ const USAGE: &str = "usage: file_collector ADDR ROOM DIR [NICK]";
 /// A file announced by a `FILE` event, waiting to be fetched.
 #[derive(Debug, Clone)]
 struct Offer {
-    id: String,
+    id: FileId,
     from: String,
     size: u64,
     sha256: String,

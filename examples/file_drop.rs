@@ -27,6 +27,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use chatroom::client::ServerLine;
 use chatroom::core::ErrorCode;
+use chatroom::core::FileId;
 use chatroom::proto::native::render::{OkReply, Reply};
 use chatroom::proto::native::verb::ProtocolError;
 use sha2::{Digest, Sha256};
@@ -98,7 +99,7 @@ struct Conn {
 }
 
 /// What the server made of the `FILE` command.
-type FileAnswer = Result<(String, String), ProtocolError>;
+type FileAnswer = Result<(FileId, String), ProtocolError>;
 
 impl Conn {
     async fn connect(addr: &str) -> anyhow::Result<Conn> {

@@ -21,6 +21,7 @@ use crate::core::flood::FloodRule;
 use crate::core::names::NameLimits;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
+use crate::core::FileId;
 use crate::proto::native::front::NativeFrontEnd;
 use crate::transport::connections::Connections;
 
@@ -76,7 +77,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     };
     let db = store.as_ref().map(|(db, _)| db);
     let dir = &config.files.dir;
-    let indexed: HashSet<String> = loaded.files.iter().map(|f| f.id.clone()).collect();
+    let indexed: HashSet<FileId> = loaded.files.iter().map(|f| f.id.clone()).collect();
     let (removed, present) =
         crate::core::files::content::prepare_dir(dir, &indexed).map_err(|source| {
             ServerError::Files {

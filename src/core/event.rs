@@ -1,6 +1,7 @@
 //! What happened, as the core tells it: typed events that every front end
 //! renders in its own encoding.
 
+use super::file_id::FileId;
 use super::names::{Nick, RoomName};
 
 /// Where a `FILE` upload goes.
@@ -88,7 +89,7 @@ pub enum Event {
         /// The sender.
         from: Nick,
         /// The id to FETCH it by.
-        id: String,
+        id: FileId,
         /// Size in bytes.
         size: u64,
         /// Lower-case hex sha256 of the content.

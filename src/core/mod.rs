@@ -9,7 +9,8 @@
 //! - [`member`]: the handle a room holds for each member's connection.
 //! - [`event`]: the typed [`Event`]s rooms announce.
 //! - [`outcome`]: typed answers given later (what became of a message).
-//! - [`files`]: the index of shared files and their content on disk.
+//! - [`files`]: the index of shared files and their content on disk;
+//!   [`file_id`]: the ids they are fetched by.
 //! - [`store`]: the SQLite history, rooms and file index, group-committed
 //!   on a thread of its own.
 //! - [`services`]: what every front end's sessions share.
@@ -22,6 +23,7 @@
 pub mod directory;
 pub mod error;
 pub mod event;
+pub mod file_id;
 pub mod files;
 pub mod flood;
 pub mod member;
@@ -35,4 +37,5 @@ pub mod store;
 
 pub use error::ErrorCode;
 pub use event::{Event, FileTarget};
+pub use file_id::FileId;
 pub use names::{Folded, NameLimits, Nick, RoomName};

@@ -1,9 +1,9 @@
-//! Shared files on disk: where they live, how uploads are written and
-//! hashed, and how ids are made.
+//! Shared files on disk: where they live, and how uploads are written and
+//! hashed.
 //!
 //! A file's client-given name is only a label and never touches the file
-//! system: content is stored as `<files.dir>/<id>`, where the id is made
-//! here from letters and digits. An upload is written to a temporary
+//! system: content is stored as `<files.dir>/<id>`, where the id is a
+//! [`FileId`], letters and digits only. An upload is written to a temporary
 //! `<files.dir>/.upload-<id>` while its sha256 is computed, and renamed into
 //! place only when complete, so a cut-off upload leaves nothing behind.
 //!
@@ -13,49 +13,18 @@
 //! next, a fast uploader is slowed to the disk's pace instead of filling
 //! memory.
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
 use std::fs::File;
-use std::hash::BuildHasher;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use crate::core::FileId;
+
 /// Prefix of the temporary file of an upload in progress.
 const TEMP_PREFIX: &str = ".upload-";
-/// Length of a file id, in hex digits.
-const ID_LEN: usize = 20;
-
-/// A fresh file id: 20 lower-case hex digits, unpredictable enough that
-/// ids cannot be guessed from one another.
-pub fn new_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = Sha256::new();
-    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    h.update(now.to_le_bytes());
-    h.update(std::process::id().to_le_bytes());
-    // RandomState is seeded from the OS: ids are not predictable.
-    h.update(RandomState::new().hash_one(0u8).to_le_bytes());
-    let mut id = hex(&h.finalize());
-    id.truncate(ID_LEN);
-    id
-}
-
-/// Whether `id` could have been made by [`new_id`] (and so is safe as a
-/// file name).
-pub fn is_valid_id(id: &str) -> bool {
-    id.len() == ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
 
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
@@ -69,15 +38,15 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Where the content of file `id` is stored.
-pub fn content_path(dir: &Path, id: &str) -> PathBuf {
-    dir.join(id)
+pub fn content_path(dir: &Path, id: &FileId) -> PathBuf {
+    dir.join(id.as_str())
 }
 
 /// Creates `dir` and removes what earlier runs left in it: unfinished
 /// uploads, and content whose id is not in `indexed`. Only names this
 /// module makes are touched, whatever else the directory holds. Returns how
 /// many files were removed and which indexed ids have content.
-pub fn prepare_dir(dir: &Path, indexed: &HashSet<String>) -> io::Result<(usize, HashSet<String>)> {
+pub fn prepare_dir(dir: &Path, indexed: &HashSet<FileId>) -> io::Result<(usize, HashSet<FileId>)> {
     std::fs::create_dir_all(dir)?;
     let mut removed = 0;
     let mut present = HashSet::new();
@@ -88,15 +57,24 @@ pub fn prepare_dir(dir: &Path, indexed: &HashSet<String>) -> io::Result<(usize, 
         if !entry.file_type()?.is_file() {
             continue;
         }
-        if indexed.contains(name) {
-            present.insert(name.to_string());
-        } else if is_valid_id(name) || name.strip_prefix(TEMP_PREFIX).is_some_and(is_valid_id) {
+        let stale = match FileId::parse(name) {
+            Some(id) if indexed.contains(&id) => {
+                present.insert(id);
+                false
+            }
+            Some(_) => true,
+            None => name
+                .strip_prefix(TEMP_PREFIX)
+                .and_then(FileId::parse)
+                .is_some(),
+        };
+        if stale {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }
     }
     // Prove the directory is writable now rather than at the first upload.
-    let probe = dir.join(format!("{TEMP_PREFIX}{}", new_id()));
+    let probe = dir.join(format!("{TEMP_PREFIX}{}", FileId::fresh()));
     File::create(&probe)?;
     std::fs::remove_file(&probe)?;
     Ok((removed, present))
@@ -125,7 +103,7 @@ impl UploadSink {
     /// Opens a new temporary file in `dir`.
     pub async fn create(dir: PathBuf) -> io::Result<UploadSink> {
         blocking(move || {
-            let temp = dir.join(format!("{TEMP_PREFIX}{}", new_id()));
+            let temp = dir.join(format!("{TEMP_PREFIX}{}", FileId::fresh()));
             let file = File::create_new(&temp)?;
             Ok(UploadSink {
                 file: Some(file),
@@ -154,7 +132,7 @@ impl UploadSink {
     }
 
     /// Makes the content durable and moves it to its place as file `id`.
-    pub async fn finish(mut self, dir: PathBuf, id: String) -> io::Result<Stored> {
+    pub async fn finish(mut self, dir: PathBuf, id: FileId) -> io::Result<Stored> {
         blocking(move || {
             let file = self
                 .file
@@ -207,16 +185,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_distinct_hex() {
-        let a = new_id();
-        let b = new_id();
-        assert_ne!(a, b);
-        assert!(is_valid_id(&a), "{a}");
-        assert!(!is_valid_id("../etc/passwd"));
-        assert!(!is_valid_id(""));
-    }
-
-    #[test]
     fn hex_is_lower_case() {
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
     }
@@ -224,15 +192,15 @@ mod tests {
     #[test]
     fn prepare_dir_removes_only_our_leftovers() {
         let dir = tempfile::tempdir().unwrap();
-        let ours = dir.path().join(new_id());
-        let temp = dir.path().join(format!("{TEMP_PREFIX}{}", new_id()));
+        let ours = dir.path().join(FileId::fresh().as_str());
+        let temp = dir.path().join(format!("{TEMP_PREFIX}{}", FileId::fresh()));
         let theirs = dir.path().join("notes.txt");
-        let kept_id = new_id();
-        let kept = dir.path().join(&kept_id);
+        let kept_id = FileId::fresh();
+        let kept = dir.path().join(kept_id.as_str());
         for p in [&ours, &temp, &theirs, &kept] {
             std::fs::write(p, b"x").unwrap();
         }
-        let indexed: HashSet<String> = [kept_id.clone(), new_id()].into_iter().collect();
+        let indexed: HashSet<FileId> = [kept_id.clone(), FileId::fresh()].into_iter().collect();
         let (removed, present) = prepare_dir(dir.path(), &indexed).unwrap();
         assert_eq!(removed, 2);
         assert_eq!(present, [kept_id].into_iter().collect());
@@ -245,7 +213,7 @@ mod tests {
         let sink = UploadSink::create(dir.path().to_path_buf()).await.unwrap();
         let sink = sink.write(Bytes::from_static(b"hello ")).await.unwrap();
         let sink = sink.write(Bytes::from_static(b"world")).await.unwrap();
-        let id = new_id();
+        let id = FileId::fresh();
         let stored = sink
             .finish(dir.path().to_path_buf(), id.clone())
             .await
@@ -259,7 +227,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, vec![id]);
+        assert_eq!(names, vec![id.to_string()]);
     }
 
     #[tokio::test]

@@ -14,17 +14,16 @@ use actix::prelude::*;
 use tracing::{info, warn};
 
 use crate::config::FilesConfig;
-use crate::core::names::STORED_NAME_LIMIT;
-use crate::core::names::{Nick, RoomName};
+use crate::core::names::Nick;
 use crate::core::store::{Database, FileRecord};
-use crate::core::FileTarget;
+use crate::core::{FileId, FileTarget};
 use content::content_path;
 
 /// One shared file, as the index knows it.
 #[derive(Debug, Clone)]
 pub struct SharedFile {
     /// Its id.
-    pub id: String,
+    pub id: FileId,
     /// The room or user it was sent to.
     pub target: FileTarget,
     /// Who sent it.
@@ -57,39 +56,31 @@ impl SharedFile {
     }
 }
 
+impl From<FileRecord> for SharedFile {
+    fn from(r: FileRecord) -> SharedFile {
+        SharedFile {
+            id: r.id,
+            target: r.target,
+            from: r.from,
+            size: r.size,
+            sha256: r.sha256,
+            filename: r.filename,
+            stored: r.stored,
+        }
+    }
+}
+
 impl SharedFile {
     fn record(&self) -> FileRecord {
-        let (target_is_room, target) = match &self.target {
-            FileTarget::Room(r) => (true, r.as_str().to_string()),
-            FileTarget::User(n) => (false, n.as_str().to_string()),
-        };
         FileRecord {
             id: self.id.clone(),
-            target_is_room,
-            target,
-            from: self.from.as_str().to_string(),
+            target: self.target.clone(),
+            from: self.from.clone(),
             size: self.size,
             sha256: self.sha256.clone(),
             filename: self.filename.clone(),
             stored: self.stored,
         }
-    }
-
-    fn from_record(r: FileRecord) -> Option<SharedFile> {
-        let target = if r.target_is_room {
-            FileTarget::Room(RoomName::parse_hashed(&r.target, STORED_NAME_LIMIT).ok()?)
-        } else {
-            FileTarget::User(Nick::parse(&r.target, STORED_NAME_LIMIT).ok()?)
-        };
-        Some(SharedFile {
-            id: r.id,
-            target,
-            from: Nick::parse(&r.from, STORED_NAME_LIMIT).ok()?,
-            size: r.size,
-            sha256: r.sha256,
-            filename: r.filename,
-            stored: r.stored,
-        })
     }
 }
 
@@ -97,7 +88,7 @@ impl SharedFile {
 pub struct FileStore {
     dir: PathBuf,
     retention: Duration,
-    files: HashMap<String, SharedFile>,
+    files: HashMap<FileId, SharedFile>,
     db: Option<Database>,
 }
 
@@ -106,7 +97,7 @@ impl FileStore {
     pub fn new(config: &FilesConfig, db: Option<Database>, stored: Vec<FileRecord>) -> Self {
         let files = stored
             .into_iter()
-            .filter_map(SharedFile::from_record)
+            .map(SharedFile::from)
             .map(|f| (f.id.clone(), f))
             .collect();
         FileStore {
@@ -124,7 +115,7 @@ impl FileStore {
 
     fn sweep(&mut self) {
         let now = SystemTime::now();
-        let expired: Vec<String> = self
+        let expired: Vec<FileId> = self
             .files
             .values()
             .filter(|f| self.expired(f, now))
@@ -196,7 +187,7 @@ impl Handler<AddFile> for FileStore {
 #[rtype(result = "Option<(SharedFile, PathBuf)>")]
 pub struct GetFile {
     /// The file's id.
-    pub id: String,
+    pub id: FileId,
 }
 
 impl Handler<GetFile> for FileStore {
@@ -217,7 +208,7 @@ impl Handler<GetFile> for FileStore {
 #[rtype(result = "()")]
 pub struct RemoveFile {
     /// The file's id.
-    pub id: String,
+    pub id: FileId,
 }
 
 impl Handler<RemoveFile> for FileStore {

@@ -45,6 +45,7 @@ use tracing::{error, info};
 
 use crate::core::names::{Nick, RoomName};
 use crate::core::outcome::{Ack, Said, StoreFailure};
+use crate::core::{FileId, FileTarget};
 use writer::{Answer, Request, Row};
 
 /// The schema version this build writes.
@@ -113,13 +114,11 @@ pub struct RoomRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
     /// Its id.
-    pub id: String,
-    /// Whether the target is a room (else a user).
-    pub target_is_room: bool,
-    /// The room or nickname.
-    pub target: String,
-    /// The sender's nickname.
-    pub from: String,
+    pub id: FileId,
+    /// The room or user it was sent to.
+    pub target: FileTarget,
+    /// The sender.
+    pub from: Nick,
     /// Size in bytes.
     pub size: u64,
     /// sha256, lower-case hex.
@@ -280,8 +279,8 @@ impl Database {
     }
 
     /// Forgets a shared file.
-    pub fn remove_file(&self, id: &str) {
-        self.send(Request::RemoveFile(id.to_string()));
+    pub fn remove_file(&self, id: &FileId) {
+        self.send(Request::RemoveFile(id.clone()));
     }
 
     /// Resolves once everything sent before is committed.

@@ -2,10 +2,14 @@
 //! the caller's thread before the database thread owns the connection:
 //! configuring it, migrating it, reading what start-up needs.
 
+use std::time::SystemTime;
+
 use rusqlite::Connection;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{from_millis, FileRecord, Loaded, RoomRecord};
+use crate::core::names::{Nick, RoomName, STORED_NAME_LIMIT};
+use crate::core::{FileId, FileTarget};
 
 /// The schema, one step per version; `PRAGMA user_version` says how many
 /// steps a database has had.
@@ -114,7 +118,7 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
         "SELECT id, target_is_room, target, sender, size, sha256, filename, stored_ms FROM files",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(FileRecord {
+        Ok(FileRow {
             id: r.get(0)?,
             target_is_room: r.get(1)?,
             target: r.get(2)?,
@@ -125,8 +129,52 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
             stored: from_millis(r.get(7)?),
         })
     })?;
-    for file in rows {
-        files.push(file?);
+    for row in rows {
+        let row = row?;
+        match row.typed() {
+            Ok(file) => files.push(file),
+            Err(field) => warn!(
+                id = %row.id,
+                field,
+                "history database: skipping a shared file that does not parse"
+            ),
+        }
     }
     Ok(Loaded { rooms, files })
+}
+
+/// A `files` row as stored, before its fields are checked.
+struct FileRow {
+    id: String,
+    target_is_room: bool,
+    target: String,
+    from: String,
+    size: u64,
+    sha256: String,
+    filename: String,
+    stored: SystemTime,
+}
+
+impl FileRow {
+    /// The row as the file index takes it, or which field does not parse.
+    /// Only this server writes the table, so such a row was not made by
+    /// it; its id may be no safe file name. Names are checked against
+    /// [`STORED_NAME_LIMIT`], not today's limits: they were valid when
+    /// written.
+    fn typed(&self) -> Result<FileRecord, &'static str> {
+        let target = if self.target_is_room {
+            RoomName::parse_hashed(&self.target, STORED_NAME_LIMIT).map(FileTarget::Room)
+        } else {
+            Nick::parse(&self.target, STORED_NAME_LIMIT).map(FileTarget::User)
+        };
+        Ok(FileRecord {
+            id: FileId::parse(&self.id).ok_or("id")?,
+            target: target.map_err(|_| "target")?,
+            from: Nick::parse(&self.from, STORED_NAME_LIMIT).map_err(|_| "sender")?,
+            size: self.size,
+            sha256: self.sha256.clone(),
+            filename: self.filename.clone(),
+            stored: self.stored,
+        })
+    }
 }

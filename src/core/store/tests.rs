@@ -86,21 +86,44 @@ async fn migrates_from_version_1() {
     let msgs = db.history(&room("#old"), u64::MAX, 10).await;
     assert_eq!(msgs[0].text, "from before");
     assert_eq!(msgs[0].time, UNIX_EPOCH + Duration::from_secs(1));
-    // The new table works.
-    db.add_file(FileRecord {
-        id: "abc".into(),
-        target_is_room: true,
-        target: "#Old".into(),
-        from: "bob".into(),
+    // The new table works, for files to a room and to a user.
+    let file = |target| FileRecord {
+        id: FileId::fresh(),
+        target,
+        from: nick("Bob"),
         size: 1,
         sha256: "00".into(),
         filename: "f".into(),
-        stored: SystemTime::now(),
-    });
+        stored: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+    };
+    let files = [
+        file(FileTarget::Room(room("#Old"))),
+        file(FileTarget::User(nick("Carol"))),
+    ];
+    for f in &files {
+        db.add_file(f.clone());
+    }
+    // Rows this server did not write: an id that is no id, names that are
+    // no names.
+    db.execute(
+        "INSERT INTO files VALUES
+            ('../x', 1, '#Old', 'bob', 1, '00', 'f', 0),
+            ('0123456789abcdef0123', 1, 'Old', 'bob', 1, '00', 'f', 0),
+            ('0123456789abcdef0124', 0, '#Old', 'bob', 1, '00', 'f', 0),
+            ('0123456789abcdef0125', 1, '#Old', '9bob', 1, '00', 'f', 0)",
+    );
     db.flush().await;
     drop(db);
-    let (_db, loaded, _) = Database::open(&path).unwrap();
-    assert_eq!(loaded.files.len(), 1);
+    let rows: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 6);
+    let (_db, mut loaded, _) = Database::open(&path).unwrap();
+    loaded
+        .files
+        .sort_by_key(|f| matches!(f.target, FileTarget::User(_)));
+    assert_eq!(loaded.files, files);
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MES
 use super::{millis, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::{Ack, Said, SayAcks, StoreFailure};
+use crate::core::{FileId, FileTarget};
 use crate::transport::send_queue::Ticket;
 
 /// Requests taken into one transaction at most.
@@ -33,7 +34,7 @@ pub(super) enum Request {
         reply: oneshot::Sender<Vec<StoredMessage>>,
     },
     AddFile(FileRecord),
-    RemoveFile(String),
+    RemoveFile(FileId),
     Flush(oneshot::Sender<()>),
     #[cfg(test)]
     Execute(String),
@@ -194,6 +195,10 @@ impl Writer {
                 self.failed |= !self.write("a room", res);
             }
             Request::AddFile(f) => {
+                let (target_is_room, target) = match &f.target {
+                    FileTarget::Room(room) => (true, room.as_str()),
+                    FileTarget::User(nick) => (false, nick.as_str()),
+                };
                 self.begin();
                 let res = self
                     .conn
@@ -204,10 +209,10 @@ impl Writer {
                     )
                     .and_then(|mut s| {
                         s.execute(params![
-                            f.id,
-                            f.target_is_room,
-                            f.target,
-                            f.from,
+                            f.id.as_str(),
+                            target_is_room,
+                            target,
+                            f.from.as_str(),
                             f.size as i64,
                             f.sha256,
                             f.filename,
@@ -221,7 +226,7 @@ impl Writer {
                 let res = self
                     .conn
                     .prepare_cached("DELETE FROM files WHERE id = ?1")
-                    .and_then(|mut s| s.execute(params![id]));
+                    .and_then(|mut s| s.execute(params![id.as_str()]));
                 self.failed |= !self.write("a file removal", res);
             }
             Request::History {

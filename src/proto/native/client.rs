@@ -20,8 +20,9 @@ use bytes::Bytes;
 use crate::core::names::{NameError, Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::ErrorCode;
 use crate::core::Event;
+use crate::core::FileId;
 use crate::core::FileTarget;
-use crate::proto::native::render::{OkReply, Reply};
+use crate::proto::native::render::{OkReply, Reply, RoomInfoEntry, ServerInfo};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
 /// One line from the server.
@@ -85,7 +86,13 @@ pub enum LineProblem {
     /// The word after `ERR <VERB>` is not a known error code.
     #[error("unknown error code {0:?}")]
     UnknownCode(String),
-    /// The privacy flag of a `ROOM` line is neither `yes` nor `no`.
+    /// A file id is not 20 lower-case hex digits.
+    #[error("bad file id {0:?}")]
+    BadFileId(String),
+    /// The key of an `INFO` line is not one the server sends.
+    #[error("unknown INFO key {0:?}")]
+    UnknownInfoKey(String),
+    /// The privacy flag of a `ROOM` or `INFO` line is neither `yes` nor `no`.
     #[error("private flag must be yes or no, not {0:?}")]
     BadFlag(String),
     /// Something follows the last field.
@@ -177,6 +184,11 @@ impl<'a> Fields<'a> {
             .map_err(|source| bad_name(what, word, source))
     }
 
+    fn file_id(&mut self) -> Result<FileId, LineProblem> {
+        let word = self.word("file id")?;
+        FileId::parse(word).ok_or_else(|| LineProblem::BadFileId(word.to_owned()))
+    }
+
     /// `1*DIGIT`, without the sign `str::parse` would accept.
     fn number<T: FromStr>(&mut self, what: &'static str) -> Result<T, LineProblem> {
         let word = self.word(what)?;
@@ -206,9 +218,13 @@ impl<'a> Fields<'a> {
             .map(str::to_owned)
     }
 
-    /// The rest of the line, empty when the line has ended.
-    fn text_or_empty(&mut self) -> String {
-        self.rest.take().unwrap_or_default().to_owned()
+    /// A privacy flag: `yes` or `no`.
+    fn flag(&mut self) -> Result<bool, LineProblem> {
+        match self.word("private flag")? {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            other => Err(LineProblem::BadFlag(other.to_owned())),
+        }
     }
 
     fn has_more(&self) -> bool {
@@ -292,11 +308,7 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
         "ROOM" => Reply::Room {
             room: f.room("room")?,
             members: f.number("member count")?,
-            private: match f.word("private flag")? {
-                "yes" => true,
-                "no" => false,
-                other => return Err(LineProblem::BadFlag(other.to_owned())),
-            },
+            private: f.flag()?,
             topic: f.opt_text(),
         },
         // INFO <room> <key> [value]  |  INFO <key> <value>
@@ -306,15 +318,10 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
                 Reply::RoomInfo {
                     room: RoomName::parse_hashed(first, STORED_NAME_LIMIT)
                         .map_err(|source| bad_name("room", first, source))?,
-                    key: f.owned_word("key")?,
-                    // An empty value is rendered without its separator.
-                    value: f.text_or_empty(),
+                    info: room_info(f)?,
                 }
             } else {
-                Reply::Info {
-                    key: first.to_owned(),
-                    value: f.text("value")?,
-                }
+                Reply::Info(server_info(first, f)?)
             }
         }
         // HELP <text>
@@ -328,7 +335,7 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
         },
         // DATA <id> <size> <filename>
         "DATA" => Reply::Data {
-            id: f.owned_word("file id")?,
+            id: f.file_id()?,
             size: f.number("size")?,
             filename: f.text("filename")?,
         },
@@ -339,6 +346,35 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
         // SERVER <text>
         "SERVER" => Reply::Server(f.text("notice text")?),
         other => unreachable!("{other} is not a reply kind"),
+    })
+}
+
+/// The value of an `INFO <key> <value>` line, after `key`.
+fn server_info(key: &str, f: &mut Fields<'_>) -> Result<ServerInfo, LineProblem> {
+    Ok(match key {
+        "name" => ServerInfo::Name(f.text("value")?),
+        "version" => ServerInfo::Version(f.text("value")?),
+        "uptime_secs" => ServerInfo::UptimeSecs(f.number("value")?),
+        "users" => ServerInfo::Users(f.number("value")?),
+        "rooms" => ServerInfo::Rooms(f.number("value")?),
+        "connections" => ServerInfo::Connections(f.number("value")?),
+        "max_line_bytes" => ServerInfo::MaxLineBytes(f.number("value")?),
+        other => return Err(LineProblem::UnknownInfoKey(other.to_owned())),
+    })
+}
+
+/// The key and value of an `INFO <room> <key> [value]` line, after the room.
+fn room_info(f: &mut Fields<'_>) -> Result<RoomInfoEntry, LineProblem> {
+    Ok(match f.word("key")? {
+        "members" => RoomInfoEntry::Members(f.number("value")?),
+        // No owner, like no topic, ends the line after the key.
+        "owner" if f.has_more() => RoomInfoEntry::Owner(Some(f.nick("owner")?)),
+        "owner" => RoomInfoEntry::Owner(None),
+        "private" => RoomInfoEntry::Private(f.flag()?),
+        "created" => RoomInfoEntry::Created(f.owned_word("value")?),
+        "topic" => RoomInfoEntry::Topic(f.opt_text()),
+        "messages" => RoomInfoEntry::Messages(f.number("value")?),
+        other => return Err(LineProblem::UnknownInfoKey(other.to_owned())),
     })
 }
 
@@ -359,10 +395,10 @@ fn ok_reply(f: &mut Fields<'_>) -> Result<OkReply, LineProblem> {
         "TOPIC" => OkReply::Topic(f.room("room")?, f.opt_text()),
         "KICK" => OkReply::Kick(f.room("room")?, f.nick("nick")?),
         "FILE" => OkReply::File {
-            id: f.owned_word("file id")?,
+            id: f.file_id()?,
             sha256: f.owned_word("sha256")?,
         },
-        "FETCH" => OkReply::Fetch(f.owned_word("file id")?),
+        "FETCH" => OkReply::Fetch(f.file_id()?),
         "HISTORY" => OkReply::History(f.room("room")?, f.number("count")?),
         "HELP" => OkReply::Help,
         "QUIT" => OkReply::Quit,
@@ -426,7 +462,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
                 FileTarget::User(f.nick("target nick")?)
             },
             from: f.nick("sender")?,
-            id: f.owned_word("file id")?,
+            id: f.file_id()?,
             size: f.number("size")?,
             sha256: f.owned_word("sha256")?,
             filename: f.text("filename")?,
@@ -450,6 +486,11 @@ mod tests {
 
     fn s(text: &str) -> String {
         text.to_owned()
+    }
+
+    /// A file id ending in the hex digits `tail`.
+    fn fid(tail: &str) -> FileId {
+        FileId::parse(&format!("{tail:0>20}")).unwrap()
     }
 
     fn err(verb: VerbTag, code: ErrorCode, text: &str) -> Reply {
@@ -497,20 +538,30 @@ mod tests {
                 private: false,
                 topic: None,
             },
-            Reply::Info {
-                key: s("name"),
-                value: s("chat room  2"),
-            },
-            Reply::RoomInfo {
-                room: r.clone(),
-                key: s("topic"),
-                value: s(" spaced topic"),
-            },
-            Reply::RoomInfo {
-                room: r.clone(),
-                key: s("topic"),
-                value: s(""),
-            },
+            Reply::Info(ServerInfo::Name(s("chat room  2"))),
+            Reply::Info(ServerInfo::Version(s("0.1.0"))),
+            Reply::Info(ServerInfo::UptimeSecs(u64::MAX)),
+            Reply::Info(ServerInfo::Users(0)),
+            Reply::Info(ServerInfo::Rooms(1)),
+            Reply::Info(ServerInfo::Connections(2)),
+            Reply::Info(ServerInfo::MaxLineBytes(2048)),
+        ];
+        let room_infos = [
+            RoomInfoEntry::Members(3),
+            RoomInfoEntry::Owner(Some(b.clone())),
+            RoomInfoEntry::Owner(None),
+            RoomInfoEntry::Private(true),
+            RoomInfoEntry::Private(false),
+            RoomInfoEntry::Created(s("2024-05-01T12:00:00Z")),
+            RoomInfoEntry::Topic(Some(s(" spaced topic"))),
+            RoomInfoEntry::Topic(None),
+            RoomInfoEntry::Messages(0),
+        ];
+        replies.extend(room_infos.into_iter().map(|info| Reply::RoomInfo {
+            room: r.clone(),
+            info,
+        }));
+        replies.extend([
             Reply::Help(s("NICK <nick> - set or change your nickname")),
             Reply::History {
                 room: r.clone(),
@@ -519,7 +570,7 @@ mod tests {
                 text: s("hi  there"),
             },
             Reply::Data {
-                id: s("f00"),
+                id: fid("f00"),
                 size: u64::MAX,
                 filename: s(" my file.txt"),
             },
@@ -527,7 +578,7 @@ mod tests {
             Reply::Pong(Some(s(" a b "))),
             Reply::Ping(s("12345")),
             Reply::Server(s("shutting down")),
-        ];
+        ]);
         let oks = [
             OkReply::Nick(a.clone()),
             OkReply::Join(r.clone()),
@@ -542,10 +593,10 @@ mod tests {
             OkReply::Topic(r.clone(), Some(s(" new topic"))),
             OkReply::Kick(r.clone(), b.clone()),
             OkReply::File {
-                id: s("abc123"),
+                id: fid("abc123"),
                 sha256: s("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             },
-            OkReply::Fetch(s("abc123")),
+            OkReply::Fetch(fid("abc123")),
             OkReply::History(r.clone(), 0),
             OkReply::Help,
             OkReply::Quit,
@@ -607,7 +658,7 @@ mod tests {
             Event::File {
                 target: FileTarget::Room(r.clone()),
                 from: a.clone(),
-                id: s("id1"),
+                id: fid("1d1"),
                 size: 0,
                 sha256: s("00ff"),
                 filename: s("notes .txt"),
@@ -615,7 +666,7 @@ mod tests {
             Event::File {
                 target: FileTarget::User(b.clone()),
                 from: a.clone(),
-                id: s("id2"),
+                id: fid("1d2"),
                 size: 42,
                 sha256: s("abcd"),
                 filename: s("x"),
@@ -754,18 +805,21 @@ mod tests {
                 "INFO #r topic\n",
                 Reply::RoomInfo {
                     room: room("#r"),
-                    key: s("topic"),
-                    value: s(""),
+                    info: RoomInfoEntry::Topic(None),
+                }
+                .into(),
+            ),
+            (
+                "INFO #r owner\n",
+                Reply::RoomInfo {
+                    room: room("#r"),
+                    info: RoomInfoEntry::Owner(None),
                 }
                 .into(),
             ),
             (
                 "INFO uptime_secs 12\n",
-                Reply::Info {
-                    key: s("uptime_secs"),
-                    value: s("12"),
-                }
-                .into(),
+                Reply::Info(ServerInfo::UptimeSecs(12)).into(),
             ),
             ("OK INFO\n", Reply::Ok(OkReply::Info).into()),
             (
@@ -773,11 +827,11 @@ mod tests {
                 Reply::Ok(OkReply::InfoRoom(room("#r"))).into(),
             ),
             (
-                "FILE bob alice k9 3 ab x y\n",
+                "FILE bob alice 000000000000000000c9 3 ab x y\n",
                 Event::File {
                     target: FileTarget::User(nick("bob")),
                     from: nick("alice"),
-                    id: s("k9"),
+                    id: fid("c9"),
                     size: 3,
                     sha256: s("ab"),
                     filename: s("x y"),
@@ -792,7 +846,7 @@ mod tests {
 
     #[test]
     fn malformed_lines() {
-        let cases: [(&str, LineProblem); 26] = [
+        let cases: [(&str, LineProblem); 33] = [
             ("", LineProblem::Empty),
             ("\n", LineProblem::Empty),
             (" OK QUIT", LineProblem::EmptyField("line kind")),
@@ -834,6 +888,25 @@ mod tests {
             ("HELLO chatroom", LineProblem::Missing("version")),
             ("INFO", LineProblem::Missing("key or room")),
             ("INFO name", LineProblem::Missing("value")),
+            ("INFO colour red", LineProblem::UnknownInfoKey(s("colour"))),
+            (
+                "INFO #r colour red",
+                LineProblem::UnknownInfoKey(s("colour")),
+            ),
+            (
+                "INFO users many",
+                LineProblem::BadNumber {
+                    field: "value",
+                    value: s("many"),
+                },
+            ),
+            ("INFO #r private maybe", LineProblem::BadFlag(s("maybe"))),
+            ("INFO #r members 1 2", LineProblem::Trailing(s("2"))),
+            ("OK FETCH abc123", LineProblem::BadFileId(s("abc123"))),
+            (
+                "DATA 0123456789ABCDEF0123 1 x",
+                LineProblem::BadFileId(s("0123456789ABCDEF0123")),
+            ),
         ];
         for (line, problem) in cases {
             let got = ServerLine::parse(line).unwrap_err();
@@ -944,8 +1017,8 @@ mod tests {
         prop_oneof![r"[^\n\r\x00]{0,40}", r"[ a-z]{0,6}"]
     }
 
-    fn id_st() -> impl Strategy<Value = String> {
-        "[a-z0-9]{1,16}"
+    fn id_st() -> impl Strategy<Value = FileId> {
+        "[a-f0-9]{20}".prop_map(|id| FileId::parse(&id).unwrap())
     }
 
     /// A word: printable ASCII without spaces.
@@ -988,6 +1061,29 @@ mod tests {
         ]
     }
 
+    fn server_info_st() -> impl Strategy<Value = ServerInfo> {
+        prop_oneof![
+            any_text_st().prop_map(ServerInfo::Name),
+            any_text_st().prop_map(ServerInfo::Version),
+            any::<u64>().prop_map(ServerInfo::UptimeSecs),
+            any::<usize>().prop_map(ServerInfo::Users),
+            any::<usize>().prop_map(ServerInfo::Rooms),
+            any::<usize>().prop_map(ServerInfo::Connections),
+            any::<usize>().prop_map(ServerInfo::MaxLineBytes),
+        ]
+    }
+
+    fn room_info_st() -> impl Strategy<Value = RoomInfoEntry> {
+        prop_oneof![
+            any::<usize>().prop_map(RoomInfoEntry::Members),
+            prop::option::of(nick_st()).prop_map(RoomInfoEntry::Owner),
+            any::<bool>().prop_map(RoomInfoEntry::Private),
+            word_st().prop_map(RoomInfoEntry::Created),
+            opt_text_st().prop_map(RoomInfoEntry::Topic),
+            any::<u64>().prop_map(RoomInfoEntry::Messages),
+        ]
+    }
+
     fn reply_st() -> impl Strategy<Value = Reply> {
         prop_oneof![
             ("[A-Za-z0-9_.-]{1,16}", "[0-9a-z.+-]{1,12}", text_st()).prop_map(
@@ -1014,15 +1110,8 @@ mod tests {
                     topic
                 }
             ),
-            // A server key cannot start with '#': that line is a room's INFO.
-            (r#"[!-"$-~][!-~]{0,15}"#, any_text_st())
-                .prop_filter("non-empty value", |(_, v)| !v.is_empty())
-                .prop_map(|(key, value)| Reply::Info { key, value }),
-            (room_st(), word_st(), any_text_st()).prop_map(|(room, key, value)| Reply::RoomInfo {
-                room,
-                key,
-                value
-            }),
+            server_info_st().prop_map(Reply::Info),
+            (room_st(), room_info_st()).prop_map(|(room, info)| Reply::RoomInfo { room, info }),
             text_st().prop_map(Reply::Help),
             (room_st(), word_st(), nick_st(), text_st()).prop_map(|(room, time, from, text)| {
                 Reply::History {

@@ -12,6 +12,7 @@ use crate::core::member::{Encoding, EncodingRef};
 use crate::core::names::{Nick, RoomName};
 use crate::core::scratch::rendered;
 use crate::core::Event;
+use crate::core::FileId;
 use crate::core::FileTarget;
 use crate::proto::native::verb::ProtocolError;
 
@@ -43,12 +44,12 @@ pub enum OkReply {
     /// `OK FILE <id> <sha256>`
     File {
         /// The file's id.
-        id: String,
+        id: FileId,
         /// Its sha256, lower-case hex.
         sha256: String,
     },
     /// `OK FETCH <id>`
-    Fetch(String),
+    Fetch(FileId),
     /// `OK HISTORY <room> <count>`
     History(RoomName, usize),
     /// `OK HELP`
@@ -92,20 +93,13 @@ pub enum Reply {
         topic: Option<String>,
     },
     /// `INFO <key> <value>`, about the server.
-    Info {
-        /// The key.
-        key: String,
-        /// The value.
-        value: String,
-    },
-    /// `INFO <room> <key> <value>`, about a room.
+    Info(ServerInfo),
+    /// `INFO <room> <key> [value]`, about a room.
     RoomInfo {
         /// The room.
         room: RoomName,
-        /// The key.
-        key: String,
-        /// The value (may be empty).
-        value: String,
+        /// The key and its value.
+        info: RoomInfoEntry,
     },
     /// `HELP <text>`
     Help(String),
@@ -123,7 +117,7 @@ pub enum Reply {
     /// `DATA <id> <size> <filename>`, before a download's raw bytes.
     Data {
         /// The file's id.
-        id: String,
+        id: FileId,
         /// Size in bytes.
         size: u64,
         /// The file's label.
@@ -135,6 +129,75 @@ pub enum Reply {
     Ping(String),
     /// `SERVER <text>`, a notice from the server.
     Server(String),
+}
+
+/// One line of `INFO`: a fact about the server, `INFO <key> <value>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerInfo {
+    /// `name`: `server.name`.
+    Name(String),
+    /// `version`: the server's version.
+    Version(String),
+    /// `uptime_secs`: seconds since start.
+    UptimeSecs(u64),
+    /// `users`: clients with a nickname.
+    Users(usize),
+    /// `rooms`: rooms with at least one member.
+    Rooms(usize),
+    /// `connections`: open connections, with or without a nickname.
+    Connections(usize),
+    /// `max_line_bytes`: `limits.max_line_bytes`.
+    MaxLineBytes(usize),
+}
+
+/// One line of `INFO <room>`: a fact about a room, `INFO <room> <key>
+/// [value]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomInfoEntry {
+    /// `members`: members now.
+    Members(usize),
+    /// `owner`: the owner's nickname; with none the line ends after the key.
+    Owner(Option<Nick>),
+    /// `private`: whether a key is needed, `yes` or `no`.
+    Private(bool),
+    /// `created`: the creation time, RFC 3339.
+    Created(String),
+    /// `topic`: the topic; with none the line ends after the key.
+    Topic(Option<String>),
+    /// `messages`: messages said in the room since it was created.
+    Messages(u64),
+}
+
+/// Why a session ended, as others are told in `QUIT <nick> [reason]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    /// The client's `QUIT`, with its own words if it gave any.
+    Quit(Option<String>),
+    /// The peer went away, or reading or writing failed.
+    ConnectionClosed,
+    /// No line came in time after a `PING`.
+    PingTimeout,
+    /// The client read too slowly for what it was sent.
+    SendQueueExceeded,
+    /// A `FILE` announced a body over `files.max_bytes`.
+    FileTooLarge,
+    /// The server is stopping.
+    ServerShutdown,
+}
+
+impl Disconnect {
+    /// The reason a `QUIT` line gives: the client's own words, or the
+    /// server's for every other end.
+    pub fn quit_reason(&self) -> Option<&str> {
+        match self {
+            Disconnect::Quit(words) => words.as_deref(),
+            Disconnect::ConnectionClosed => Some("connection closed"),
+            Disconnect::PingTimeout => Some("ping timeout"),
+            Disconnect::SendQueueExceeded => Some("send queue exceeded"),
+            Disconnect::FileTooLarge => Some("file too large"),
+            Disconnect::ServerShutdown => Some("server shutting down"),
+        }
+    }
 }
 
 /// Accumulates one wire line: words separated by single spaces, then `\n`.
@@ -242,7 +305,7 @@ impl Event {
             } => Line::start(buf, "FILE")
                 .word(target_str(target))
                 .word(from.as_str())
-                .word(id)
+                .word(id.as_str())
                 .num(*size)
                 .word(sha256)
                 .word(filename)
@@ -271,8 +334,8 @@ impl OkReply {
             OkReply::InfoRoom(r) => ok.word("INFO").word(r.as_str()),
             OkReply::Topic(r, text) => ok.word("TOPIC").word(r.as_str()).opt(text.as_deref()),
             OkReply::Kick(r, n) => ok.word("KICK").word(r.as_str()).word(n.as_str()),
-            OkReply::File { id, sha256 } => ok.word("FILE").word(id).word(sha256),
-            OkReply::Fetch(id) => ok.word("FETCH").word(id),
+            OkReply::File { id, sha256 } => ok.word("FILE").word(id.as_str()).word(sha256),
+            OkReply::Fetch(id) => ok.word("FETCH").word(id.as_str()),
             OkReply::History(r, count) => ok.word("HISTORY").word(r.as_str()).num(*count as u64),
             OkReply::Help => ok.word("HELP"),
             OkReply::Quit => ok.word("QUIT"),
@@ -314,12 +377,35 @@ impl Reply {
                 .word(yes_no(*private))
                 .opt(topic.as_deref())
                 .end(),
-            Reply::Info { key, value } => Line::start(buf, "INFO").word(key).word(value).end(),
-            Reply::RoomInfo { room, key, value } => {
-                let line = Line::start(buf, "INFO").word(room.as_str()).word(key);
-                // An empty value (a room with no topic) ends the line after the key.
-                line.opt((!value.is_empty()).then_some(value.as_str()))
-                    .end()
+            Reply::Info(info) => {
+                let line = Line::start(buf, "INFO");
+                match info {
+                    ServerInfo::Name(name) => line.word("name").word(name),
+                    ServerInfo::Version(version) => line.word("version").word(version),
+                    ServerInfo::UptimeSecs(n) => line.word("uptime_secs").num(*n),
+                    ServerInfo::Users(n) => line.word("users").num(*n as u64),
+                    ServerInfo::Rooms(n) => line.word("rooms").num(*n as u64),
+                    ServerInfo::Connections(n) => line.word("connections").num(*n as u64),
+                    ServerInfo::MaxLineBytes(n) => line.word("max_line_bytes").num(*n as u64),
+                }
+                .end()
+            }
+            Reply::RoomInfo { room, info } => {
+                let line = Line::start(buf, "INFO").word(room.as_str());
+                match info {
+                    RoomInfoEntry::Members(n) => line.word("members").num(*n as u64),
+                    RoomInfoEntry::Owner(owner) => {
+                        line.word("owner").opt(owner.as_ref().map(Nick::as_str))
+                    }
+                    RoomInfoEntry::Private(private) => line.word("private").word(yes_no(*private)),
+                    RoomInfoEntry::Created(time) => line.word("created").word(time),
+                    // An empty topic is no topic: the line ends after the key.
+                    RoomInfoEntry::Topic(topic) => line
+                        .word("topic")
+                        .opt(topic.as_deref().filter(|t| !t.is_empty())),
+                    RoomInfoEntry::Messages(n) => line.word("messages").num(*n),
+                }
+                .end()
             }
             Reply::Help(text) => Line::start(buf, "HELP").word(text).end(),
             Reply::History {
@@ -334,7 +420,7 @@ impl Reply {
                 .word(text)
                 .end(),
             Reply::Data { id, size, filename } => Line::start(buf, "DATA")
-                .word(id)
+                .word(id.as_str())
                 .num(*size)
                 .word(filename)
                 .end(),
@@ -427,11 +513,45 @@ impl Encoding for NativeEncoding {
 mod tests {
     use super::*;
 
+    fn nick(s: &str) -> Nick {
+        Nick::parse(s, 32).unwrap()
+    }
+
     fn names(nicks: &[&str], line_bytes: usize) -> String {
         let room = RoomName::parse("#r", 32).unwrap();
         let mut buf = BytesMut::new();
         encode_names(&mut buf, &room, nicks.iter().copied(), line_bytes);
         String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn quit_reasons() {
+        let quit = |why: Disconnect| {
+            let event = Event::Quit {
+                nick: nick("a"),
+                reason: why.quit_reason().map(String::from),
+            };
+            String::from_utf8(event.to_line().to_vec()).unwrap()
+        };
+        assert_eq!(quit(Disconnect::Quit(None)), "QUIT a\n");
+        assert_eq!(
+            quit(Disconnect::Quit(Some(" gone  fishing".into()))),
+            "QUIT a  gone  fishing\n"
+        );
+        assert_eq!(
+            quit(Disconnect::ConnectionClosed),
+            "QUIT a connection closed\n"
+        );
+        assert_eq!(quit(Disconnect::PingTimeout), "QUIT a ping timeout\n");
+        assert_eq!(
+            quit(Disconnect::SendQueueExceeded),
+            "QUIT a send queue exceeded\n"
+        );
+        assert_eq!(quit(Disconnect::FileTooLarge), "QUIT a file too large\n");
+        assert_eq!(
+            quit(Disconnect::ServerShutdown),
+            "QUIT a server shutting down\n"
+        );
     }
 
     #[test]

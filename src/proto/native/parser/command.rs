@@ -1,6 +1,9 @@
 //! The typed commands a client can send.
 
+use std::fmt;
+
 use super::super::verb::Verb;
+use crate::core::FileId;
 use crate::core::{FileTarget, Nick, RoomName};
 
 /// One parsed client line.
@@ -78,8 +81,8 @@ pub enum Command {
     },
     /// `FETCH <id>`
     Fetch {
-        /// The file's id.
-        id: String,
+        /// The file asked for.
+        id: FetchId,
     },
     /// `HISTORY <room> [count]`
     History {
@@ -131,6 +134,35 @@ impl Command {
             Command::Pong { .. } => Verb::Pong,
             Command::Help { .. } => Verb::Help,
             Command::Quit { .. } => Verb::Quit,
+        }
+    }
+}
+
+/// The word a `FETCH` names its file by. Any word is taken: one that
+/// cannot be an id is answered as an unknown id is, quoting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchId {
+    /// A well-formed id.
+    Id(FileId),
+    /// A word no file has.
+    Malformed(String),
+}
+
+impl FetchId {
+    /// Reads `word` as an id where it is one.
+    pub fn parse(word: &str) -> FetchId {
+        match FileId::parse(word) {
+            Some(id) => FetchId::Id(id),
+            None => FetchId::Malformed(word.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for FetchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchId::Id(id) => id.fmt(f),
+            FetchId::Malformed(word) => f.write_str(word),
         }
     }
 }

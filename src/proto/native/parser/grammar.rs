@@ -28,7 +28,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
-use super::command::Command;
+use super::command::{Command, FetchId};
 use crate::core::names::{NameError, NameLimits, Nick, RoomName};
 use crate::core::ErrorCode;
 use crate::core::FileTarget;
@@ -366,7 +366,12 @@ fn size(i: &str) -> PResult<'_, u64> {
 fn fetch(i: &str) -> PResult<'_, Command> {
     let (i, id) = arg(i)?;
     let (i, ()) = end(i)?;
-    Ok((i, Command::Fetch { id: id.to_owned() }))
+    Ok((
+        i,
+        Command::Fetch {
+            id: FetchId::parse(id),
+        },
+    ))
 }
 
 // HISTORY <room> [count]

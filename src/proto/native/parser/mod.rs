@@ -9,7 +9,7 @@ mod grammar;
 #[cfg(test)]
 mod tests;
 
-pub use command::Command;
+pub use command::{Command, FetchId};
 
 use crate::core::names::NameLimits;
 use crate::core::ErrorCode;

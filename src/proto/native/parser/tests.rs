@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{announced_body_len, announced_body_len_in_prefix, parse_line, Command};
+use super::{announced_body_len, announced_body_len_in_prefix, parse_line, Command, FetchId};
 use crate::core::names::{NameLimits, Nick, RoomName};
 use crate::core::ErrorCode;
 use crate::core::FileTarget;
@@ -386,12 +386,24 @@ fn file_fetch_history() {
         ("FILE #a! 5 x", err(Verb::File, BadRoom)),
         ("FILE #a! x", err(Verb::File, BadRoom)),
         (
-            "FETCH abc123",
+            "FETCH 0123456789abcdef0123",
             Ok(Fetch {
-                id: "abc123".into(),
+                id: FetchId::Id(crate::core::FileId::parse("0123456789abcdef0123").expect("an id")),
             }),
         ),
-        ("fetch  ../x?  ", Ok(Fetch { id: "../x?".into() })),
+        // Malformed ids are taken, to be answered as unknown ones.
+        (
+            "FETCH abc123",
+            Ok(Fetch {
+                id: FetchId::Malformed("abc123".into()),
+            }),
+        ),
+        (
+            "fetch  ../x?  ",
+            Ok(Fetch {
+                id: FetchId::Malformed("../x?".into()),
+            }),
+        ),
         ("FETCH", err(Verb::Fetch, BadSyntax)),
         ("FETCH a b", err(Verb::Fetch, BadSyntax)),
         (

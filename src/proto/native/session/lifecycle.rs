@@ -24,7 +24,7 @@ impl Session {
         }
         self.server_stopping = true;
         self.send(Reply::Server("shutting down".into()));
-        self.close(Some("server shutting down".into()), ctx);
+        self.close(Disconnect::ServerShutdown, ctx);
     }
 
     /// Runs when the check scheduled last comes due: one is outstanding at
@@ -38,7 +38,7 @@ impl Session {
             // Any line would have cleared it.
             info!(parent: &self.span, "ping timeout");
             self.send(Reply::Server("ping timeout".into()));
-            return self.close(Some("ping timeout".into()), ctx);
+            return self.close(Disconnect::PingTimeout, ctx);
         }
         let idle = Instant::now().saturating_duration_since(self.flood.last());
         if idle >= interval {
@@ -56,12 +56,11 @@ impl Session {
     /// Leaves the registry and every room, telling
     /// others; closes the queue so the writer flushes and ends.
     pub(super) fn leave_everything(&mut self) {
-        let reason = self
-            .quit_reason
-            .take()
-            .map(String::from)
-            .or_else(|| (!self.closing).then(|| "connection closed".to_string()));
-        self.closing = true;
+        // Stopped without a reason given: the connection just ended.
+        let why = self
+            .ending
+            .get_or_insert_with(|| Box::new(Disconnect::ConnectionClosed));
+        let reason = why.quit_reason().map(String::from);
         info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
         let rooms = std::mem::take(&mut self.rooms);
         if let Some(nick) = self.nick.take() {
@@ -94,22 +93,23 @@ impl Session {
     /// client stopped reading, or the socket failed.
     pub(super) fn writer_ended(&mut self, end: WriterEnd, ctx: &mut Context<Self>) {
         self.writing = false;
-        let reason = match end {
-            WriterEnd::Closed => None,
+        let why = match end {
+            // The queue is closed only once the session is ending.
+            WriterEnd::Closed => Disconnect::ConnectionClosed,
             WriterEnd::Overflowed => {
                 warn!(parent: &self.span, "send queue exceeded");
-                Some("send queue exceeded")
+                Disconnect::SendQueueExceeded
             }
             WriterEnd::Failed(e) => {
                 debug!(parent: &self.span, %e, "write failed");
-                Some("connection closed")
+                Disconnect::ConnectionClosed
             }
         };
-        if self.closing {
+        if self.closing() {
             // Stopped already and waiting for this flush.
             ctx.stop();
         } else {
-            self.close(reason.map(String::from), ctx);
+            self.close(why, ctx);
         }
     }
 }

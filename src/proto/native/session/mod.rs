@@ -39,6 +39,7 @@ use crate::core::files::{AddFile, GetFile, RemoveFile, SharedFile};
 use crate::core::member::{deliver_once, Inbox, MemberHandle, Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SayAcks};
 use crate::core::room::{self, MemberKey, RoomHandle};
+use crate::core::FileId;
 use bytes::{Bytes, BytesMut};
 
 use crate::core::files::content::{self as files, UploadSink};
@@ -51,8 +52,10 @@ use crate::core::Event;
 use crate::core::FileTarget;
 use crate::proto::native::codec::{BadLine, Body, Frame, LineCodec};
 use crate::proto::native::help;
-use crate::proto::native::parser::{parse_line, Command};
-use crate::proto::native::render::{encode_names, OkReply, Reply, NAMES_LINE_BYTES, NATIVE};
+use crate::proto::native::parser::{parse_line, Command, FetchId};
+use crate::proto::native::render::{
+    encode_names, Disconnect, OkReply, Reply, RoomInfoEntry, ServerInfo, NAMES_LINE_BYTES, NATIVE,
+};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 use crate::transport::connections::Connections;
 use crate::transport::connections::SocketGuard;
@@ -98,9 +101,9 @@ pub struct Session {
     ping_sent: bool,
     /// Boxed: most connections never upload.
     upload: Option<Box<Upload>>,
-    /// The reason others see in `QUIT` once the session ends.
-    quit_reason: Option<Box<str>>,
-    closing: bool,
+    /// Why the session is ending, once it is: what others see in `QUIT`.
+    /// Boxed: a thin pointer keeps every idle session small.
+    ending: Option<Box<Disconnect>>,
     /// The writer is running: the actor must outlive its stop until then.
     writing: bool,
     /// Rooms and registry have been left.
@@ -133,8 +136,7 @@ impl Session {
                 flood: TokenBucket::new(&state.core.flood, now),
                 ping_sent: false,
                 upload: None,
-                quit_reason: None,
-                closing: false,
+                ending: None,
                 writing: true,
                 left: false,
                 server_stopping: false,
@@ -176,13 +178,18 @@ impl Session {
         self.send(ProtocolError::new(verb, code, text));
     }
 
-    /// Ends the session; others see `QUIT <nick> <reason>`.
-    fn close(&mut self, reason: Option<String>, ctx: &mut Context<Self>) {
-        if !self.closing {
-            self.closing = true;
-            self.quit_reason = reason.map(String::into_boxed_str);
+    /// Ends the session, for the first reason given; others see
+    /// `QUIT <nick> [reason]`.
+    fn close(&mut self, why: Disconnect, ctx: &mut Context<Self>) {
+        if !self.closing() {
+            self.ending = Some(Box::new(why));
             ctx.stop();
         }
+    }
+
+    /// The session is ending: its lines are no longer read.
+    fn closing(&self) -> bool {
+        self.ending.is_some()
     }
 
     fn joined(&self, room: &Folded) -> Option<&Membership> {
@@ -262,7 +269,7 @@ impl Session {
                 ErrorCode::FileTooLarge,
                 format!("files are limited to {max_file} bytes"),
             );
-            act.close(Some("file too large".into()), ctx);
+            act.close(Disconnect::FileTooLarge, ctx);
         });
     }
 
@@ -332,7 +339,7 @@ impl Session {
             Command::Help { verb } => self.cmd_help(verb),
             Command::Quit { reason } => {
                 self.send(OkReply::Quit);
-                self.close(reason, ctx);
+                self.close(Disconnect::Quit(reason), ctx);
             }
         }
     }
@@ -379,11 +386,11 @@ impl StreamHandler<Incoming<Frame>> for Session {
                 if let Some(e) = error {
                     debug!(parent: &self.span, %e, "read failed");
                 }
-                return self.close(Some("connection closed".into()), ctx);
+                return self.close(Disconnect::ConnectionClosed, ctx);
             }
             Incoming::WriterEnded(end) => return self.writer_ended(end, ctx),
         };
-        if self.closing {
+        if self.closing() {
             return;
         }
         self.flood.touch(&self.state.core.flood, Instant::now());
@@ -411,7 +418,7 @@ impl StreamHandler<Incoming<Frame>> for Session {
     fn finished(&mut self, ctx: &mut Self::Context) {
         // After the writer's end: nothing more can reach the client.
         self.writing = false;
-        self.close(Some("connection closed".into()), ctx);
+        self.close(Disconnect::ConnectionClosed, ctx);
         ctx.stop();
     }
 }
@@ -436,7 +443,7 @@ impl Handler<IdleCheck> for Session {
         if self.state.idle.is_closed() {
             // Taken off the wheel just before it closed.
             self.shut_down(ctx);
-        } else if !self.closing {
+        } else if !self.closing() {
             self.idle_check(ctx);
         }
     }

@@ -53,27 +53,18 @@ impl Session {
             let Ok(counts) = res else {
                 return act.error(Verb::Info, ErrorCode::Internal, "registry unavailable");
             };
-            let state = &act.state;
+            let core = &act.state.core;
             let lines = [
-                ("name", state.core.config.server.name.clone()),
-                ("version", crate::VERSION.to_string()),
-                (
-                    "uptime_secs",
-                    state.core.started.elapsed().as_secs().to_string(),
-                ),
-                ("users", counts.users.to_string()),
-                ("rooms", counts.rooms.to_string()),
-                ("connections", state.connections.open().to_string()),
-                (
-                    "max_line_bytes",
-                    state.core.config.limits.max_line_bytes.to_string(),
-                ),
+                ServerInfo::Name(core.config.server.name.clone()),
+                ServerInfo::Version(crate::VERSION.to_string()),
+                ServerInfo::UptimeSecs(core.started.elapsed().as_secs()),
+                ServerInfo::Users(counts.users),
+                ServerInfo::Rooms(counts.rooms),
+                ServerInfo::Connections(act.state.connections.open()),
+                ServerInfo::MaxLineBytes(core.config.limits.max_line_bytes),
             ];
-            for (key, value) in lines {
-                act.send(Reply::Info {
-                    key: key.into(),
-                    value,
-                });
+            for line in lines {
+                act.send(Reply::Info(line));
             }
             act.send(OkReply::Info);
         }));
@@ -91,26 +82,17 @@ impl Session {
                     );
                 };
                 let lines = [
-                    ("members", info.members.to_string()),
-                    (
-                        "owner",
-                        info.owner
-                            .map(|o| o.as_str().to_string())
-                            .unwrap_or_default(),
-                    ),
-                    (
-                        "private",
-                        if info.private { "yes" } else { "no" }.to_string(),
-                    ),
-                    ("created", rfc3339(info.created)),
-                    ("topic", info.topic.unwrap_or_default()),
-                    ("messages", info.messages.to_string()),
+                    RoomInfoEntry::Members(info.members),
+                    RoomInfoEntry::Owner(info.owner),
+                    RoomInfoEntry::Private(info.private),
+                    RoomInfoEntry::Created(rfc3339(info.created)),
+                    RoomInfoEntry::Topic(info.topic),
+                    RoomInfoEntry::Messages(info.messages),
                 ];
-                for (key, value) in lines {
+                for line in lines {
                     act.send(Reply::RoomInfo {
                         room: info.name.clone(),
-                        key: key.into(),
-                        value,
+                        info: line,
                     });
                 }
                 act.send(OkReply::InfoRoom(info.name));

@@ -114,7 +114,7 @@ impl Session {
             } else {
                 sink.write(pending).await.map_err(internal)?
             };
-            let id = files::new_id();
+            let id = FileId::fresh();
             let stored = sink
                 .finish(dir.clone(), id.clone())
                 .await
@@ -226,15 +226,20 @@ impl Session {
         );
     }
 
-    pub(super) fn cmd_fetch(&mut self, id: String, ctx: &mut Context<Self>) {
+    pub(super) fn cmd_fetch(&mut self, asked: FetchId, ctx: &mut Context<Self>) {
         let Some(nick) = self.nick().cloned() else {
             return;
         };
+        // A word that is no id names no file: the same answer as for an
+        // unknown id.
+        let FetchId::Id(id) = &asked else {
+            return self.no_such_file(&asked);
+        };
         let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
         let store = self.state.core.files.clone();
-        let asked = id.clone();
+        let id = id.clone();
         let work = async move {
-            let (file, path) = store.send(GetFile { id: asked }).await.ok()??;
+            let (file, path) = store.send(GetFile { id }).await.ok()??;
             if !file.may_fetch(&nick, |room| rooms.contains(room)) {
                 return None;
             }
@@ -256,11 +261,17 @@ impl Session {
                 });
                 act.send(OkReply::Fetch(file.id));
             }
-            None => act.error(
-                Verb::Fetch,
-                ErrorCode::NoSuchFile,
-                format!("no file {id} for you"),
-            ),
+            None => act.no_such_file(&asked),
         }));
+    }
+
+    /// The one answer for a file that is unknown, expired, or not the
+    /// client's to fetch: which of these is not told.
+    fn no_such_file(&self, asked: &FetchId) {
+        self.error(
+            Verb::Fetch,
+            ErrorCode::NoSuchFile,
+            format!("no file {asked} for you"),
+        );
     }
 }
