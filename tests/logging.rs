@@ -8,6 +8,15 @@ use std::time::{Duration, Instant};
 use common::peer::Peer;
 use common::process::{chatroom_command, kill_if_running, spawn_listening};
 
+/// The server process, ended when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        kill_if_running(&mut self.0);
+    }
+}
+
 /// A client that changes its nickname again and again does not make every
 /// later log line of its connection longer: the span records the nick it
 /// registered with, and each change is an event of its own.
@@ -23,7 +32,9 @@ fn nick_changes_do_not_grow_the_connection_log_span() {
             ("CHATROOM_LIMITS__FLOOD_BURST", "100000"),
         ],
     );
-    let (mut child, addr, stderr) = spawn_listening(cmd);
+    let (child, addr, stderr) = spawn_listening(cmd);
+    // Ended even when an assertion fails: no server outlives the test.
+    let _server = Running(child);
     let mut peer = Peer::register(addr, "n0");
     for i in 1..200 {
         peer.send(&format!("NICK n{i}"));
@@ -39,7 +50,6 @@ fn nick_changes_do_not_grow_the_connection_log_span() {
             break line;
         }
     };
-    kill_if_running(&mut child);
     assert_eq!(joined.matches("nick=").count(), 1, "{joined}");
     assert!(joined.contains("nick=\"n0\""), "{joined}");
     assert!(joined.len() < 300, "{} bytes: {joined}", joined.len());

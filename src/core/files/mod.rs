@@ -19,26 +19,9 @@ use crate::core::store::{Database, FileRecord};
 use crate::core::{FileId, FileTarget};
 use content::content_path;
 
-/// One shared file, as the index knows it.
-#[derive(Debug, Clone)]
-pub struct SharedFile {
-    /// Its id.
-    pub id: FileId,
-    /// The room or user it was sent to.
-    pub target: FileTarget,
-    /// Who sent it.
-    pub from: Nick,
-    /// Size in bytes.
-    pub size: u64,
-    /// sha256 of the content, lower-case hex.
-    pub sha256: String,
-    /// The sender's label.
-    pub filename: String,
-    /// When it was stored.
-    pub stored: SystemTime,
-}
-
-impl SharedFile {
+// The rule lives with the index that applies it; the record is the
+// store's, so that the index and the database hold one type.
+impl FileRecord {
     /// Whether a client with `nick`, in rooms matching `in_room`, may fetch
     /// it: room files by the room's members, private files by the sender
     /// and by whoever holds the recipient's nickname.
@@ -56,50 +39,18 @@ impl SharedFile {
     }
 }
 
-impl From<FileRecord> for SharedFile {
-    fn from(r: FileRecord) -> SharedFile {
-        SharedFile {
-            id: r.id,
-            target: r.target,
-            from: r.from,
-            size: r.size,
-            sha256: r.sha256,
-            filename: r.filename,
-            stored: r.stored,
-        }
-    }
-}
-
-impl SharedFile {
-    fn record(&self) -> FileRecord {
-        FileRecord {
-            id: self.id.clone(),
-            target: self.target.clone(),
-            from: self.from.clone(),
-            size: self.size,
-            sha256: self.sha256.clone(),
-            filename: self.filename.clone(),
-            stored: self.stored,
-        }
-    }
-}
-
 /// The index of shared files, kept in the database where history is on.
 pub struct FileStore {
     dir: PathBuf,
     retention: Duration,
-    files: HashMap<FileId, SharedFile>,
+    files: HashMap<FileId, FileRecord>,
     db: Option<Database>,
 }
 
 impl FileStore {
     /// A store over `config.dir` holding the files indexed in the database.
     pub fn new(config: &FilesConfig, db: Option<Database>, stored: Vec<FileRecord>) -> Self {
-        let files = stored
-            .into_iter()
-            .map(SharedFile::from)
-            .map(|f| (f.id.clone(), f))
-            .collect();
+        let files = stored.into_iter().map(|f| (f.id.clone(), f)).collect();
         FileStore {
             dir: config.dir.clone(),
             retention: Duration::from_secs(config.retention_secs),
@@ -108,7 +59,7 @@ impl FileStore {
         }
     }
 
-    fn expired(&self, file: &SharedFile, now: SystemTime) -> bool {
+    fn expired(&self, file: &FileRecord, now: SystemTime) -> bool {
         now.duration_since(file.stored)
             .is_ok_and(|age| age >= self.retention)
     }
@@ -162,7 +113,7 @@ impl Actor for FileStore {
 /// durable, so an acknowledged file survives a crash.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct AddFile(pub SharedFile);
+pub struct AddFile(pub FileRecord);
 
 impl Handler<AddFile> for FileStore {
     type Result = ResponseFuture<()>;
@@ -170,7 +121,7 @@ impl Handler<AddFile> for FileStore {
     fn handle(&mut self, msg: AddFile, _: &mut Self::Context) -> Self::Result {
         let db = self.db.clone();
         if let Some(db) = &db {
-            db.add_file(msg.0.record());
+            db.add_file(msg.0.clone());
         }
         self.files.insert(msg.0.id.clone(), msg.0);
         Box::pin(async move {
@@ -184,14 +135,14 @@ impl Handler<AddFile> for FileStore {
 /// Looks a file up by id (expired files are not found); also gives the
 /// path of its content.
 #[derive(Message)]
-#[rtype(result = "Option<(SharedFile, PathBuf)>")]
+#[rtype(result = "Option<(FileRecord, PathBuf)>")]
 pub struct GetFile {
     /// The file's id.
     pub id: FileId,
 }
 
 impl Handler<GetFile> for FileStore {
-    type Result = Option<(SharedFile, PathBuf)>;
+    type Result = Option<(FileRecord, PathBuf)>;
 
     fn handle(&mut self, msg: GetFile, _: &mut Self::Context) -> Self::Result {
         let file = self.files.get(&msg.id)?;

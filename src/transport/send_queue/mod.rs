@@ -275,18 +275,15 @@ impl SendQueue {
             // Lines released together are joined into one item: a busy
             // sender's acknowledgements from one commit cost one slice of
             // one write, not one each.
-            let joined = {
-                let mut released = owed.release();
-                match (released.next(), released.next()) {
-                    (None, _) => None,
-                    (Some(line), None) => Some(line),
-                    (Some(first), Some(second)) => {
-                        let mut buf = BytesMut::with_capacity(first.len() * 4);
-                        for line in [first, second].into_iter().chain(released) {
-                            buf.extend_from_slice(&line);
-                        }
-                        Some(buf.freeze())
+            let joined = match owed.ready() {
+                (0, _) => None,
+                (1, _) => owed.release().next(),
+                (_, len) => {
+                    let mut buf = BytesMut::with_capacity(len);
+                    for line in owed.release() {
+                        buf.extend_from_slice(&line);
                     }
+                    Some(buf.freeze())
                 }
             };
             // A closed or overflowed queue still settles the promise.

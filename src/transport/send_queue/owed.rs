@@ -64,6 +64,14 @@ impl Owed {
         }
     }
 
+    /// How many replies are free to go, and their bytes.
+    pub(super) fn ready(&self) -> (usize, usize) {
+        self.replies
+            .iter()
+            .map_while(Option::as_ref)
+            .fold((0, 0), |(n, len), line| (n + 1, len + line.len()))
+    }
+
     /// The replies now free to go, oldest first.
     pub(super) fn release(&mut self) -> impl Iterator<Item = Bytes> + '_ {
         std::iter::from_fn(|| match self.replies.front() {

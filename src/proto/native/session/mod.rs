@@ -35,10 +35,11 @@ use tracing::{debug, info, warn, Span};
 use crate::core::directory::{
     ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, OpenRoom, ReleaseNick,
 };
-use crate::core::files::{AddFile, GetFile, RemoveFile, SharedFile};
+use crate::core::files::{AddFile, GetFile, RemoveFile};
 use crate::core::member::{deliver_once, Inbox, MemberHandle, Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SayAcks};
 use crate::core::room::{self, MemberKey, RoomHandle};
+use crate::core::store::FileRecord;
 use crate::core::FileId;
 use bytes::{Bytes, BytesMut};
 

@@ -134,7 +134,7 @@ impl Session {
                     }
                 },
             };
-            let file = SharedFile {
+            let file = FileRecord {
                 id: id.clone(),
                 target: target.clone(),
                 from: from.clone(),
