@@ -53,7 +53,7 @@
 //!    vectored write, straight from the log.
 //! 7. The store ([`core::store`]) commits the message with the rest of its
 //!    2 ms group commit and answers [`Said::Stored`](core::outcome::Said);
-//!    the session's [`SayAcks`](core::outcome::SayAcks) spells it `OK MSG
+//!    the room's native [`SpellSaid`](core::outcome::SpellSaid) spells it `OK MSG
 //!    #room` into the ticket's place, so replies keep command order.
 //!
 //! # Where another front end plugs in
@@ -64,7 +64,7 @@
 //! [`Directory`](core::directory::Directory) and rooms through
 //! [`core::services::Services`], a [`MemberHandle`](core::member::MemberHandle)
 //! with its own [`Encoding`](core::member::Encoding), and a
-//! [`SayAcks`](core::outcome::SayAcks) that spells outcomes in its protocol.
+//! [`SpellSaid`](core::outcome::SpellSaid) that spells outcomes in its protocol.
 //! Rooms then render each event once per encoding present: an IRC user
 //! and an `nc` user share `#room`.
 //!

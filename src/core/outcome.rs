@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::error::ErrorCode;
-use crate::transport::send_queue::Ticket;
+use bytes::Bytes;
+
+use crate::transport::send_queue::{SendQueue, Ticket};
 
 /// What became of a message said in a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,33 +36,35 @@ pub enum StoreFailure {
     CommitFailed,
 }
 
-/// Spells [`Said`] answers for one sender in one room, in its protocol,
-/// and settles the replies promised for them.
-pub trait SayAcks: Send + Sync + 'static {
-    /// Settles each ticket with its answer: one call for everything one
-    /// commit answers this sender.
-    fn settle(&self, answers: &mut dyn Iterator<Item = (Ticket, Said)>);
+/// How a front end spells what became of a message said in one room:
+/// one value per room and front end, shared by its members there, so that
+/// the common answer (`OK MSG #room` natively) is rendered once per room.
+pub trait SpellSaid: Send + Sync + 'static {
+    /// The final reply for `said`.
+    fn spell(&self, said: Said) -> Bytes;
 }
 
-/// Whom to answer once a message's fate is known, and in which place of
-/// the sender's replies.
+/// Where to answer once a message's fate is known: the sender's queue, the
+/// place of the reply in it, and how the sender's protocol spells it.
 #[derive(Clone)]
 pub struct Ack {
-    /// The sender's answerer for that room.
-    pub to: Arc<dyn SayAcks>,
+    /// The sender's queue.
+    pub queue: SendQueue,
     /// The reply's place.
     pub ticket: Ticket,
+    /// The sender's protocol, for the room the message was said in.
+    pub spell: Arc<dyn SpellSaid>,
 }
 
 impl Ack {
     /// Settles this one answer.
     pub fn settle(self, said: Said) {
-        self.to.settle(&mut std::iter::once((self.ticket, said)));
+        self.queue.settle([(self.ticket, self.spell.spell(said))]);
     }
 
-    /// Identifies the answerer, to group one commit's answers by sender.
+    /// Identifies the sender, to group one commit's answers by sender.
     pub fn key(&self) -> usize {
-        Arc::as_ptr(&self.to) as *const () as usize
+        self.queue.key()
     }
 }
 

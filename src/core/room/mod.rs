@@ -1,7 +1,7 @@
 //! A room: its members, owner, key and topic, and the fan-out of events.
 //!
 //! The room knows nothing of wire formats. It renders each event once per
-//! [`Encoding`] among its members, into that encoding's
+//! [`Encoding`](super::member::Encoding) among its members, into that encoding's
 //! [`BroadcastLog`], and gives every member's queue the span the line
 //! occupies there: a message costs one rendering per encoding present (one
 //! today) and a span per member, whatever the room's size.

@@ -11,8 +11,8 @@ use bytes::{BufMut, BytesMut};
 use super::*;
 use crate::core::error::ErrorCode;
 use crate::core::member::{Encoding, EncodingRef, Removed, SessionId};
-use crate::core::outcome::{Ack, Said, SayAcks};
-use crate::transport::send_queue::{SendQueue, Ticket};
+use crate::core::outcome::{Ack, Said, SpellSaid};
+use crate::transport::send_queue::SendQueue;
 
 /// Spells events as short lower-case lines; `loud` upper-cases them, to
 /// tell two encodings apart.
@@ -103,13 +103,14 @@ impl Handler<RoomClosed> for Directory {
     }
 }
 
-/// Settles a member's messages into a list.
+/// Records what became of a member's messages.
 #[derive(Default)]
 struct Answers(Mutex<Vec<Said>>);
 
-impl SayAcks for Answers {
-    fn settle(&self, answers: &mut dyn Iterator<Item = (Ticket, Said)>) {
-        self.0.lock().unwrap().extend(answers.map(|(_, said)| said));
+impl SpellSaid for Answers {
+    fn spell(&self, said: Said) -> bytes::Bytes {
+        self.0.lock().unwrap().push(said);
+        bytes::Bytes::from_static(b"answered\n")
     }
 }
 
@@ -169,8 +170,9 @@ impl Client {
             from: self.nick.clone(),
             text: text.into(),
             ack: Some(Ack {
-                to: Arc::clone(&self.answers) as Arc<dyn SayAcks>,
+                queue: self.handle.inbox.queue.clone(),
                 ticket: self.handle.inbox.queue.promise(),
+                spell: Arc::clone(&self.answers) as Arc<dyn SpellSaid>,
             }),
         }
     }

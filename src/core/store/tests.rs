@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::core::outcome::{Ack, Said, SayAcks};
-use crate::transport::send_queue::{run_writer, SendQueue, Ticket};
+use crate::core::outcome::{Ack, Said, SpellSaid};
+use crate::transport::send_queue::{run_writer, SendQueue};
 use tokio::io::AsyncReadExt;
 
 fn room(name: &str) -> RoomName {
@@ -146,32 +146,26 @@ fn corrupt_and_newer_files_are_refused() {
     assert!(err.contains("99"), "{err}");
 }
 
-/// Answers as the native front end does, into the sender's queue.
-struct TestAcks {
-    queue: SendQueue,
+/// Spells answers as the native front end does.
+struct TestSpell {
     room: RoomName,
 }
 
-impl SayAcks for TestAcks {
-    fn settle(&self, answers: &mut dyn Iterator<Item = (Ticket, Said)>) {
-        self.queue.settle(answers.map(|(ticket, said)| {
-            let line = match said {
-                Said::Stored { .. } => format!("OK MSG {}\n", self.room),
-                other => format!("ERR MSG INTERNAL {other:?}\n"),
-            };
-            (ticket, Bytes::from(line))
-        }));
+impl SpellSaid for TestSpell {
+    fn spell(&self, said: Said) -> Bytes {
+        Bytes::from(match said {
+            Said::Stored { .. } => format!("OK MSG {}\n", self.room),
+            other => format!("ERR MSG INTERNAL {other:?}\n"),
+        })
     }
 }
 
 /// Stores a message whose sender's queue expects its ack.
 fn append_acked(db: &Database, r: &RoomName, queue: &SendQueue, seq: u64, text: String) {
     let ack = Ack {
-        to: Arc::new(TestAcks {
-            queue: queue.clone(),
-            room: r.clone(),
-        }),
+        queue: queue.clone(),
         ticket: queue.promise(),
+        spell: Arc::new(TestSpell { room: r.clone() }),
     };
     db.append(r, seq, SystemTime::now(), nick("a"), text, Some(ack));
 }

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use rusqlite::{params, Connection};
@@ -15,9 +14,11 @@ use tracing::{error, info};
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
 use super::{millis, FileRecord, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
-use crate::core::outcome::{Ack, Said, SayAcks, StoreFailure};
+use bytes::Bytes;
+
+use crate::core::outcome::{Ack, Said, StoreFailure};
 use crate::core::{FileId, FileTarget};
-use crate::transport::send_queue::Ticket;
+use crate::transport::send_queue::{SendQueue, Ticket};
 
 /// Requests taken into one transaction at most.
 const MAX_BATCH: usize = 4096;
@@ -40,13 +41,13 @@ pub(super) enum Request {
     Execute(String),
 }
 
-/// One sender's answerer and what one commit answers it.
-pub(super) type SenderAnswers = (Arc<dyn SayAcks>, Vec<(Ticket, Said)>);
+/// One sender's queue and its replies from one commit, spelled.
+pub(super) type SenderAnswers = (SendQueue, Vec<(Ticket, Bytes)>);
 
 /// What the database thread hands back to sessions.
 pub(super) enum Answer {
-    /// One commit's answers: per sender's answerer, its tickets and what
-    /// became of each message.
+    /// One commit's answers: per sender, its queue and its replies in
+    /// their places.
     Acks(Vec<SenderAnswers>),
     /// A history read, for the session waiting on it.
     History(oneshot::Sender<Vec<StoredMessage>>, Vec<StoredMessage>),
@@ -56,8 +57,8 @@ impl Answer {
     pub(super) fn deliver(self) {
         match self {
             Answer::Acks(acks) => {
-                for (to, answers) in acks {
-                    to.settle(&mut answers.into_iter());
+                for (queue, replies) in acks {
+                    queue.settle(replies);
                 }
             }
             Answer::History(reply, messages) => {
@@ -373,9 +374,9 @@ impl Writer {
             };
             grouped
                 .entry(ack.key())
-                .or_insert_with(|| (Arc::clone(&ack.to), Vec::new()))
+                .or_insert_with(|| (ack.queue.clone(), Vec::new()))
                 .1
-                .push((ack.ticket, said));
+                .push((ack.ticket, ack.spell.spell(said)));
         }
         self.answer(Answer::Acks(grouped.into_values().collect()));
     }

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use super::render::Reply;
-use super::session::{IdleCheck, Session, Shared, Shutdown};
+use super::session::{IdleCheck, RepliesByRoom, Session, Shared, Shutdown};
 use super::verb::{ProtocolError, VerbTag};
 use crate::core::services::Services;
 use crate::core::ErrorCode;
@@ -32,6 +32,7 @@ impl NativeFrontEnd {
             core,
             connections,
             idle: IdleWheel::new(IDLE_TICK),
+            replies: RepliesByRoom::default(),
         }))
     }
 

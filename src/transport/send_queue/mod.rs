@@ -336,6 +336,11 @@ impl SendQueue {
         }
     }
 
+    /// Identifies the queue (the same for every handle to it).
+    pub fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
     /// Bytes waiting to be written.
     pub fn queued_bytes(&self) -> usize {
         self.lock().bytes

@@ -3,8 +3,9 @@
 //! One final reply per command, in command order, by construction: every
 //! command that needs another actor's answer is run with `ctx.wait`, which
 //! holds back the next line until it is done; a `MSG` (which needs no
-//! answer to go on) takes a [`Ticket`] in the connection's queue where its
-//! `OK MSG` will be stored, and replies queued meanwhile wait behind it.
+//! answer to go on) takes a [`Ticket`](crate::transport::send_queue::Ticket)
+//! in the connection's queue where its `OK MSG` will be stored, and
+//! replies queued meanwhile wait behind it.
 //! Other commands also wait for the owed `OK MSG`s before they run, so
 //! that their data lines follow them too. Events are not ticketed.
 //!
@@ -12,7 +13,8 @@
 //! - `rooms`: NICK, JOIN, PART, MSG, PRIVMSG, TOPIC (set), KICK.
 //! - `queries`: NAMES, LIST, INFO, TOPIC (read), HISTORY, HELP.
 //! - `upload`: FILE and FETCH.
-//! - `acks`: how stored (or refused) messages are answered.
+//! - `acks`: how stored (or refused) messages are answered, rendered once
+//!   per room.
 
 mod acks;
 mod lifecycle;
@@ -20,7 +22,8 @@ mod queries;
 mod rooms;
 mod upload;
 
-use acks::MsgAcks;
+pub use acks::RepliesByRoom;
+use acks::RoomReplies;
 use upload::Upload;
 
 use std::net::SocketAddr;
@@ -37,7 +40,7 @@ use crate::core::directory::{
 };
 use crate::core::files::{AddFile, GetFile, RemoveFile};
 use crate::core::member::{deliver_once, Inbox, MemberHandle, Removed, SessionId};
-use crate::core::outcome::{Ack, Said, SayAcks};
+use crate::core::outcome::{Ack, Said};
 use crate::core::room::{self, MemberKey, RoomHandle};
 use crate::core::store::FileRecord;
 use crate::core::FileId;
@@ -62,7 +65,6 @@ use crate::transport::connections::Connections;
 use crate::transport::connections::SocketGuard;
 use crate::transport::idle::IdleWheel;
 use crate::transport::link::{Incoming, Link};
-use crate::transport::send_queue::Ticket;
 use crate::transport::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
 
 /// What every native session shares.
@@ -73,14 +75,17 @@ pub struct Shared {
     pub connections: Arc<Connections>,
     /// Sessions waiting for their next idle check: every live session.
     pub idle: IdleWheel<WeakAddr<Session>>,
+    /// Every room's rendered answers to a MSG.
+    pub replies: RepliesByRoom,
 }
 
 /// A room the session is in.
 struct Membership {
     name: RoomName,
     addr: RoomHandle,
-    /// Answers the session's messages to this room, once it has said one.
-    acks: Option<Arc<MsgAcks>>,
+    /// How its messages there are answered (shared by the room's native
+    /// members).
+    replies: Arc<RoomReplies>,
 }
 
 /// MSGs a client may have waiting for storage before it must wait: bounds

@@ -2,6 +2,7 @@
 //! its rooms, what it says in them, and the owner's TOPIC and KICK.
 
 use super::*;
+use crate::core::outcome::SpellSaid;
 
 impl Session {
     pub(super) fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
@@ -151,10 +152,11 @@ impl Session {
                 info!(parent: &act.span, room = %name, "joined");
                 // Most clients are in one or two rooms: grow one at a time.
                 act.rooms.reserve_exact(1);
+                let replies = act.state.replies.of(&name);
                 act.rooms.push(Membership {
                     name,
                     addr,
-                    acks: None,
+                    replies,
                 });
             }
             Err(code) => {
@@ -217,14 +219,11 @@ impl Session {
         let Some(from) = self.nick().cloned() else {
             return;
         };
-        let index = match &room {
-            Some(r) => self
-                .rooms
-                .iter()
-                .position(|j| j.name.folded() == r.folded()),
-            None => self.rooms.len().checked_sub(1),
+        let joined = match &room {
+            Some(r) => self.joined(r.folded()),
+            None => self.rooms.last(),
         };
-        let Some(index) = index else {
+        let Some(joined) = joined else {
             return match room {
                 Some(r) => self.not_in_room(Verb::Msg, &r),
                 None => self.error(
@@ -234,26 +233,18 @@ impl Session {
                 ),
             };
         };
-        let stored = self.state.core.db.is_some();
-        let id = self.id;
-        let (queue, span) = (&self.queue, &self.span);
-        let joined = &mut self.rooms[index];
-        debug!(parent: span, room = %joined.name, %text, "msg");
-        // Made on the first MSG to the room: most members of most rooms
-        // never speak, and an idle connection should cost little.
-        let acks = joined
-            .acks
-            .get_or_insert_with(|| Arc::new(MsgAcks::new(queue.clone(), joined.name.clone())));
+        debug!(parent: &self.span, room = %joined.name, %text, "msg");
         // Where history is kept, OK MSG comes from the database once the
         // message is stored, in the place of the ticket taken now: replies
         // to later commands wait behind it.
-        let ack = stored.then(|| Ack {
-            to: Arc::clone(acks) as Arc<dyn SayAcks>,
-            ticket: queue.promise(),
+        let ack = self.state.core.db.is_some().then(|| Ack {
+            queue: self.queue.clone(),
+            ticket: self.queue.promise(),
+            spell: Arc::clone(&joined.replies) as Arc<dyn SpellSaid>,
         });
-        let ok = ack.is_none().then(|| acks.ok.clone());
+        let ok = ack.is_none().then(|| joined.replies.ok.clone());
         joined.addr.do_send(room::Say {
-            id,
+            id: self.id,
             from,
             text,
             ack,
