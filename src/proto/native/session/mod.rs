@@ -84,8 +84,9 @@ struct Membership {
     name: RoomName,
     addr: RoomHandle,
     /// How its messages there are answered (shared by the room's native
-    /// members).
-    replies: Arc<RoomReplies>,
+    /// members), looked up on its first MSG there: most members of most
+    /// rooms never speak, and an idle connection should cost little.
+    replies: Option<Arc<RoomReplies>>,
 }
 
 /// MSGs a client may have waiting for storage before it must wait: bounds

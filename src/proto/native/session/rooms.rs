@@ -152,11 +152,10 @@ impl Session {
                 info!(parent: &act.span, room = %name, "joined");
                 // Most clients are in one or two rooms: grow one at a time.
                 act.rooms.reserve_exact(1);
-                let replies = act.state.replies.of(&name);
                 act.rooms.push(Membership {
                     name,
                     addr,
-                    replies,
+                    replies: None,
                 });
             }
             Err(code) => {
@@ -219,11 +218,14 @@ impl Session {
         let Some(from) = self.nick().cloned() else {
             return;
         };
-        let joined = match &room {
-            Some(r) => self.joined(r.folded()),
-            None => self.rooms.last(),
+        let index = match &room {
+            Some(r) => self
+                .rooms
+                .iter()
+                .position(|j| j.name.folded() == r.folded()),
+            None => self.rooms.len().checked_sub(1),
         };
-        let Some(joined) = joined else {
+        let Some(index) = index else {
             return match room {
                 Some(r) => self.not_in_room(Verb::Msg, &r),
                 None => self.error(
@@ -233,25 +235,32 @@ impl Session {
                 ),
             };
         };
-        debug!(parent: &self.span, room = %joined.name, %text, "msg");
+        let (queue, span, state, id) = (&self.queue, &self.span, &self.state, self.id);
+        let Membership {
+            name,
+            addr,
+            replies,
+        } = &mut self.rooms[index];
+        debug!(parent: span, room = %name, %text, "msg");
+        let replies = replies.get_or_insert_with(|| state.replies.of(name));
         // Where history is kept, OK MSG comes from the database once the
         // message is stored, in the place of the ticket taken now: replies
         // to later commands wait behind it.
-        let ack = self.state.core.db.is_some().then(|| Ack {
-            queue: self.queue.clone(),
-            ticket: self.queue.promise(),
-            spell: Arc::clone(&joined.replies) as Arc<dyn SpellSaid>,
+        let ack = state.core.db.is_some().then(|| Ack {
+            queue: queue.clone(),
+            ticket: queue.promise(),
+            spell: Arc::clone(replies) as Arc<dyn SpellSaid>,
         });
-        let ok = ack.is_none().then(|| joined.replies.ok.clone());
-        joined.addr.do_send(room::Say {
-            id: self.id,
+        let ok = ack.is_none().then(|| replies.ok.clone());
+        addr.do_send(room::Say {
+            id,
             from,
             text,
             ack,
         });
         if let Some(ok) = ok {
             // A refused push means the connection is already going away.
-            let _ = self.queue.reply(ok);
+            let _ = queue.reply(ok);
         }
     }
 
