@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::error::ErrorCode;
 use bytes::Bytes;
 
+use super::error::ErrorCode;
 use crate::transport::send_queue::{SendQueue, Ticket};
 
 /// What became of a message said in a room.
