@@ -32,6 +32,10 @@ SCENARIOS = {
                "deliveries_per_server_cpu_sec", ["off", "on"], True),
     "rooms": (["rooms", "-r", "100", "-k", "10"],
               "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    # Another rhythm: a fixed rate whatever the acknowledgements, small
+    # writes; the figure is the latency it sees.
+    "rate500": (["fanout", "-c", "200", "-s", "10", "--rate", "500", "--duration", "5"],
+                "p99_ms", ["off", "on"], True),
     "conns": (["conns", "-n", "10000"], "rss_bytes_per_conn", ["on"], True),
     "join1": (["conns", "-n", "10000", "--join-one-room"], "join_secs", ["on"], False),
 }
@@ -59,6 +63,8 @@ def wait_listening(port, proc, limit=20.0):
 def metric(run, name):
     if name == "rss_bytes_per_conn":
         return run["rss"]["per_conn_kib"] * 1024
+    if name == "p99_ms":
+        return run["latency_us"]["p99_us"] / 1000
     return run[name]
 
 
