@@ -96,11 +96,6 @@ impl LineCodec {
         }
     }
 
-    /// Whether the codec is inside a FILE body.
-    pub fn in_body(&self) -> bool {
-        matches!(self.mode, Mode::Body(_))
-    }
-
     /// The size announced by an over-long line, from its first `max_line`
     /// bytes: `start` holds at least one more, enough to see a space that
     /// ends the size word right at the limit.
