@@ -55,8 +55,9 @@ for target in $(cargo +nightly fuzz list); do
         tail -n 20 "$log"
     fi
     runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    summary+=("$(printf '%-24s %-7s %6ss %12s runs %6s in corpus' \
-        "$target" "$result" "$secs" "$runs" "$(ls "$found" | wc -l)")")
+    corpus=$(grep -o 'corp: [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$' || echo "?")
+    summary+=("$(printf '%-24s %-7s %6ss %12s runs %6s inputs in corpus' \
+        "$target" "$result" "$secs" "$runs" "$corpus")")
 done
 
 echo
