@@ -9,7 +9,7 @@ use actix::WeakRecipient;
 use bytes::{Bytes, BytesMut};
 
 use super::event::Event;
-use super::names::{Folded, RoomName};
+use super::names::{Folded, Nick, RoomName};
 use super::scratch::rendered;
 use crate::transport::send_queue::SendQueue;
 
@@ -38,7 +38,41 @@ pub trait Encoding: Send + Sync + 'static {
     /// Appends the wire form of `event` to `buf`.
     fn event(&self, event: &Event, buf: &mut BytesMut);
     /// Appends the listing of a room's members sent to a new member.
-    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &str>, buf: &mut BytesMut);
+    fn names(&self, listing: Listing<'_>, buf: &mut BytesMut);
+}
+
+/// One member as a listing shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'a> {
+    /// The nickname as spelled.
+    pub nick: &'a str,
+    /// Whether it owns the room.
+    pub owner: bool,
+}
+
+/// The topic of a room, and who set it when, where known (a topic kept
+/// in the database across a restart has lost both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// The topic.
+    pub text: String,
+    /// Who set it and when.
+    pub set: Option<(Nick, std::time::SystemTime)>,
+}
+
+/// What a new member is told of a room after its JOIN: its members, and
+/// for protocols that show them there (IRC) its topic and privacy.
+pub struct Listing<'a> {
+    /// The room.
+    pub room: &'a RoomName,
+    /// The member the listing is for.
+    pub to: &'a Nick,
+    /// Whether the room needs a key.
+    pub private: bool,
+    /// The topic, if one is set.
+    pub topic: Option<&'a TopicInfo>,
+    /// The members, sorted by folded nickname.
+    pub members: &'a mut dyn Iterator<Item = Listed<'a>>,
 }
 
 /// A thin reference to an encoding: 8 bytes where `&dyn Encoding` takes
