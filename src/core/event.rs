@@ -76,6 +76,17 @@ impl UserHost {
     }
 }
 
+/// A change to a room's settings, as its owner made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomMode {
+    /// The room was given this key (it is private from now on).
+    Key(String),
+    /// The room's key was removed (it is public from now on).
+    NoKey,
+    /// The room's ownership passed to this member.
+    Owner(Nick),
+}
+
 /// Something another user did, announced to those it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -167,6 +178,18 @@ pub enum Event {
         userhost: UserHost,
         /// Why.
         reason: Option<String>,
+    },
+    /// A room's key or owner changed (IRC's MODE `+k`/`-k`/`+o`; native
+    /// lines have no such event and show nothing: INFO tells the state).
+    Mode {
+        /// The room.
+        room: RoomName,
+        /// The owner who changed it.
+        nick: Nick,
+        /// The owner's user and host.
+        userhost: UserHost,
+        /// What changed.
+        change: RoomMode,
     },
     /// `FILE <target> <from> <id> <size> <sha256> <filename>`
     File {

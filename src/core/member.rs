@@ -149,8 +149,11 @@ impl std::fmt::Debug for MemberHandle {
 impl Inbox {
     /// Queues `event`, rendered in the connection's encoding.
     pub fn send(&self, event: &Event) {
-        // A full or closing queue is its own connection's problem.
-        let _ = self.queue.push(render(&*self.encoding, event));
+        let line = render(&*self.encoding, event);
+        if !line.is_empty() {
+            // A full or closing queue is its own connection's problem.
+            let _ = self.queue.push(line);
+        }
     }
 }
 
@@ -169,19 +172,25 @@ pub fn deliver_once(groups: Vec<Vec<Inbox>>, event: &Event) {
         rendered.push((encoding, line.clone()));
         line
     };
-    // A full or closing queue is its own connection's problem.
+    // A full or closing queue is its own connection's problem; an
+    // encoding that shows nothing of the event gets nothing.
+    let push = |r: &Inbox, line: Bytes| {
+        if !line.is_empty() {
+            let _ = r.queue.push(line);
+        }
+    };
     if let [only] = groups.as_slice() {
         // One room's members are distinct already: no set to build, which
         // matters when thousands leave a big room.
         for r in only {
-            let _ = r.queue.push(line(r.encoding));
+            push(r, line(r.encoding));
         }
         return;
     }
     let mut seen = std::collections::HashSet::new();
     for r in groups.into_iter().flatten() {
         if seen.insert(r.id) {
-            let _ = r.queue.push(line(r.encoding));
+            push(&r, line(r.encoding));
         }
     }
 }

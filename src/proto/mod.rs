@@ -8,4 +8,5 @@
 //! parser, renderer and session actor, and an [`Encoding`](crate::core::member::Encoding) of its own
 //! that rooms render events with.
 
+pub mod irc;
 pub mod native;

@@ -19,8 +19,8 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 pub use handlers::{
-    GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Rename, Replayed, RoomInfo, Say,
-    SetTopic, ShareFile,
+    GetInfo, GetNames, Join, Joined, Kick, Leave, ModeRequest, Names, Part, Rename, Replayed,
+    RoomInfo, Say, SetMode, SetTopic, ShareFile,
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};

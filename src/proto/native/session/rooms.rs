@@ -17,6 +17,7 @@ impl Session {
             nick: nick.clone(),
             old: old.clone(),
             inbox: self.inbox(),
+            profile: None,
         };
         let new = nick.clone();
         let old_key = self.member_key();
