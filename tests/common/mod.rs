@@ -36,6 +36,11 @@ impl TestServer {
         self.handle.irc_addr().expect("the IRC listener is on")
     }
 
+    /// Where its IRC listener listens, if it is on.
+    pub fn irc_addr_if_on(&self) -> Option<SocketAddr> {
+        self.handle.irc_addr()
+    }
+
     /// Its `files.dir`.
     pub fn files_dir(&self) -> &std::path::Path {
         &self.files

@@ -54,7 +54,7 @@ impl Session {
                 return self.numeric(Numeric::EndOfWho(mask));
             };
             if self.joined(room.folded()).is_none() {
-                // Only members list a channel's members; others hear the end.
+                // Anyone may list a channel's members, as NAMES natively.
                 let find = self
                     .state
                     .core
