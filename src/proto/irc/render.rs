@@ -40,8 +40,10 @@ pub enum Numeric {
     ISupport(Vec<String>),
     /// `251 :There are <n> users and <i> invisible on 1 servers`
     LuserClient {
-        /// Users with a nickname.
+        /// Users with a nickname, not invisible.
         users: usize,
+        /// Users with a nickname and user mode `+i`.
+        invisible: usize,
     },
     /// `253 <n> :unknown connection(s)`
     LuserUnknown(usize),
@@ -129,6 +131,16 @@ pub enum Numeric {
     EndOfNames(String),
     /// `368 <channel> :End of channel ban list`
     EndOfBanList(RoomName),
+    /// `351 chatroom-<version> <server> :<comments>`
+    Version,
+    /// `371 :<text>`
+    Info(String),
+    /// `374 :End of INFO list`
+    EndOfInfo,
+    /// `391 <server> :<time>`
+    Time(SystemTime),
+    /// `423 <server> :No administrative info available`
+    NoAdminInfo,
     /// `375 :- <server> Message of the day -`
     MotdStart,
     /// `372 :- <line>`
@@ -365,6 +377,11 @@ impl Numeric {
             TopicWhoTime(..) => "333",
             WhoReply { .. } => "352",
             EndOfNames(_) => "366",
+            Version => "351",
+            Info(_) => "371",
+            EndOfInfo => "374",
+            Time(_) => "391",
+            NoAdminInfo => "423",
             EndOfBanList(_) => "368",
             Motd(_) => "372",
             MotdStart => "375",
@@ -431,8 +448,8 @@ impl Numeric {
                 .iter()
                 .fold(line, |l, t| l.word(t))
                 .trailing("are supported by this server"),
-            LuserClient { users } => line.trailing(&format!(
-                "There are {users} users and 0 invisible on 1 servers"
+            LuserClient { users, invisible } => line.trailing(&format!(
+                "There are {users} users and {invisible} invisible on 1 servers"
             )),
             LuserUnknown(n) => line.num(*n as u64).trailing("unknown connection(s)"),
             LuserChannels(n) => line.num(*n as u64).trailing("channels formed"),
@@ -530,6 +547,18 @@ impl Numeric {
             EndOfBanList(channel) => line
                 .word(channel.as_str())
                 .trailing("End of channel ban list"),
+            Version => line
+                .word(&format!("chatroom-{version}"))
+                .word(&server.name)
+                .trailing("IRC front end of chatroom"),
+            Info(text) => line.trailing(text),
+            EndOfInfo => line.trailing("End of INFO list"),
+            Time(t) => line
+                .word(&server.name)
+                .trailing(&humantime::format_rfc3339_seconds(*t).to_string()),
+            NoAdminInfo => line
+                .word(&server.name)
+                .trailing("No administrative info available"),
             MotdStart => line.trailing(&format!("- {} Message of the day - ", server.name)),
             Motd(text) => line.trailing(&format!("- {text}")),
             EndOfMotd => line.trailing("End of /MOTD command."),
