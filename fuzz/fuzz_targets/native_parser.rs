@@ -19,7 +19,7 @@
 
 use chatroom::client::ServerLine;
 use chatroom::core::names::NameLimits;
-use chatroom::core::{ErrorCode, Event, FileId, Nick, RoomName};
+use chatroom::core::{ErrorCode, Event, FileId, MsgKind, Nick, RoomName, UserHost};
 use chatroom::proto::native::parser::{parse_line, Command, ParseError};
 use chatroom::proto::native::render::Reply;
 use chatroom::proto::native::verb::{Verb, VerbTag};
@@ -123,35 +123,54 @@ fn check_command(command: &Command) {
 fn event_of(command: &Command) -> Option<Event> {
     let sender = Nick::parse("sender", 64).expect("a valid nick");
     let here = RoomName::parse_hashed("#here", 64).expect("a valid room");
+    // What every native client is, and all a native line can show.
+    let userhost = UserHost::native();
     Some(match command.clone() {
         Command::Nick { nick } => Event::Nick {
             old: sender,
             new: nick,
+            userhost,
         },
-        Command::Join { room, .. } => Event::Join { room, nick: sender },
+        Command::Join { room, .. } => Event::Join {
+            room,
+            nick: sender,
+            userhost,
+        },
         Command::Part { room, reason } => Event::Part {
             room,
             nick: sender,
+            userhost,
             reason,
         },
         Command::Msg { room, text } => Event::Msg {
             room: room.unwrap_or(here),
             from: sender,
+            userhost,
             text,
+            kind: MsgKind::Privmsg,
         },
-        Command::Privmsg { text, .. } => Event::Privmsg { from: sender, text },
+        // A native line does not name the recipient: the client reads none.
+        Command::Privmsg { text, .. } => Event::Privmsg {
+            from: sender,
+            userhost,
+            to: None,
+            text,
+            kind: MsgKind::Privmsg,
+        },
         Command::Topic {
             room,
             text: Some(text),
         } => Event::Topic {
             room,
             nick: sender,
+            userhost,
             text,
         },
         Command::Kick { room, nick, reason } => Event::Kick {
             room,
             nick,
             by: sender,
+            userhost,
             reason,
         },
         Command::File {
@@ -161,6 +180,7 @@ fn event_of(command: &Command) -> Option<Event> {
         } => Event::File {
             target,
             from: sender,
+            userhost,
             id: FileId::parse("0b5d8e3c6f9a1d2e4b7c").expect("a valid id"),
             size,
             sha256: "c10537c2cb4d0bce84c2d4bd55f129a08d79f7562c85779c1b852444014bd429".into(),
@@ -168,6 +188,7 @@ fn event_of(command: &Command) -> Option<Event> {
         },
         Command::Quit { reason } => Event::Quit {
             nick: sender,
+            userhost,
             reason,
         },
         _ => return None,
