@@ -5,7 +5,8 @@
 # not committed). Exits non-zero if any target crashed, hung or ran out of
 # memory, and says where the input that did it was written.
 #
-# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60)
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]
+#   SECONDS_PER_TARGET defaults to 60; TARGETs default to every target.
 # Needs a nightly toolchain (installed if missing) and cargo-fuzz (installed
 # with `cargo install` if missing). Each target runs on one core.
 #
@@ -14,9 +15,10 @@ set -euo pipefail
 
 secs="${1:-60}"
 if ! [[ "$secs" =~ ^[1-9][0-9]*$ ]]; then
-    echo "usage: $0 [SECONDS_PER_TARGET]" >&2
+    echo "usage: $0 [SECONDS_PER_TARGET [TARGET...]]" >&2
     exit 2
 fi
+shift $(($# > 0 ? 1 : 0))
 cd "$(dirname "$0")/../fuzz"
 
 if ! rustup toolchain list | grep -q '^nightly'; then
@@ -37,7 +39,9 @@ cargo +nightly fuzz build "${flags[@]}"
 mkdir -p target/fuzz-logs
 summary=()
 failed=0
-for target in $(cargo +nightly fuzz list); do
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list)
+for target in "${targets[@]}"; do
     found="target/corpus/$target"
     seeds="corpus/$target"
     log="target/fuzz-logs/$target.log"
