@@ -53,10 +53,11 @@ for target in "${targets[@]}"; do
     else
         result="FAILED"
         failed=1
-        grep -E 'ERROR: libFuzzer|panicked at|deadly signal|timeout|out-of-memory' "$log" | head -5 || true
+        # What went wrong: a panic and its message, a timeout or running out of memory.
+        grep -E -A1 'panicked at' "$log" | head -n 4 || true
+        grep -E 'ERROR: libFuzzer' "$log" | head -n 1 || true
         # libFuzzer names the file it wrote the input to.
         grep -o 'Test unit written to .*' "$log" | sed 's|Test unit written to |input: |' || true
-        tail -n 20 "$log"
     fi
     runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     corpus=$(grep -o 'corp: [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$' || echo "?")
