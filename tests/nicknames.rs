@@ -58,6 +58,8 @@ fn a_unicode_nickname_is_seen_in_others_lines_and_folds() {
 
     // The same nickname in another case, or decomposed, is in use.
     let mut other = anon(addr, "other");
+    other.send("NICK ZOË");
+    other.expect("ERR NICK NICK_IN_USE ZOË is already taken");
     for taken in ["NICK ZOË", "NICK zoë", "NICK Zoe\u{308}", "NICK ZOE\u{308}"] {
         send_err(&mut other, taken, "NICK", "NICK_IN_USE");
     }
@@ -88,6 +90,11 @@ fn a_look_alike_of_a_nickname_in_use_is_in_use() {
     ] {
         send_err(&mut mallory, alike, "NICK", "NICK_IN_USE");
     }
+    // The example in docs/PROTOCOL.md (NICK), line for line.
+    mallory.send("NICK аlice");
+    mallory.expect("ERR NICK NICK_IN_USE аlice is already taken");
+    mallory.send("NICK Zoë™");
+    mallory.expect("ERR NICK BAD_NICK invalid nickname: character '™' is not allowed in a name");
     // Fullwidth letters are shown at their usual width.
     mallory.send("NICK Ｍallory");
     mallory.expect("OK NICK Mallory");

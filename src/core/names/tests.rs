@@ -281,3 +281,25 @@ proptest::proptest! {
         proptest::prop_assert_eq!(now, ascii_rule_before(&s, 30));
     }
 }
+
+proptest::proptest! {
+    /// Any string is a nickname or a refusal, never a panic; a nickname
+    /// parses back to itself (what is stored reads back), and is no
+    /// longer than allowed in characters.
+    #[test]
+    fn any_string_parses_or_is_refused_and_round_trips(
+        s in proptest::prop_oneof![
+            proptest::prelude::any::<String>(),
+            "[a-zA-Z\u{e0}-\u{17f}\u{391}-\u{3c9}\u{410}-\u{44f}\u{3041}-\u{30ff}\u{ff01}-\u{ff5e}\u{300}-\u{36f}]{1,12}",
+        ],
+        max in 1usize..30,
+    ) {
+        if let Ok(nick) = Nick::parse(&s, max) {
+            proptest::prop_assert!(nick.as_str().chars().count() <= max);
+            let again = Nick::parse(nick.as_str(), max).unwrap();
+            proptest::prop_assert_eq!(again.as_str(), nick.as_str());
+            proptest::prop_assert_eq!(again.folded(), nick.folded());
+            proptest::prop_assert_eq!(again.skeleton(), nick.skeleton());
+        }
+    }
+}
