@@ -1,5 +1,5 @@
 //! The nick registry: unique nicknames (by folded key and by look, see
-//! [`nicks`]), and the directory of rooms.
+//! `directory/nicks.rs`), and the directory of rooms.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -98,7 +98,7 @@ impl Actor for Directory {
 
 /// Claims `nick` for the connection `inbox`, releasing its previous one;
 /// `NickInUse` when another connection holds a nickname that folds to the
-/// same key or looks the same (see [`nicks`]).
+/// same key or looks the same ([`Nick::skeleton`]).
 #[derive(Message)]
 #[rtype(result = "Result<(), ErrorCode>")]
 pub struct ClaimNick {
