@@ -32,6 +32,16 @@
 //!
 //! Room names stay ASCII: they are parsed on every `MSG`, and nothing
 //! asked for more yet.
+//!
+//! # For a front end
+//!
+//! Parse a nickname with [`Nick::parse`] and the configured
+//! [`NameLimits::max_nick_len`] (an IRC server's `NICKLEN`, in characters);
+//! claim it with [`ClaimNick`](crate::core::directory::ClaimNick), whose
+//! `NickInUse` covers look-alikes too; find a user with
+//! [`FindNick`](crate::core::directory::FindNick) and [`Nick::folded`].
+//! Always answer with [`Nick::as_str`]: it may differ from what was typed
+//! (`Ａlice` is `Alice`). Advertise [`CASEMAPPING`] and [`UTF8MAPPING`].
 
 use std::fmt;
 use std::sync::Arc;
