@@ -1,4 +1,5 @@
-//! The nick registry: unique nicknames, and the directory of rooms.
+//! The nick registry: unique nicknames (by folded key and by look, see
+//! `directory/nicks.rs`), and the directory of rooms.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,25 +13,23 @@ use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
 
-struct NickEntry {
-    /// The spelling; the map's key is the folded half of the nickname.
-    display: Arc<str>,
-    /// Where private messages to this nickname go.
-    inbox: Inbox,
-}
+mod nicks;
+
+use nicks::Nicks;
 
 struct RoomEntry {
     addr: RoomHandle,
     summary: RoomSummary,
 }
 
-/// Keeps nicknames unique (case-insensitively) and maps room names to rooms.
+/// Keeps nicknames unique (case-insensitively, and no two alike) and maps
+/// room names to rooms.
 pub struct Directory {
     config: Arc<Config>,
     db: Option<Database>,
     /// Stored rooms, started with the registry.
     stored: Vec<RoomRecord>,
-    nicks: HashMap<Folded, NickEntry>,
+    nicks: Nicks,
     rooms: HashMap<Folded, RoomEntry>,
 }
 
@@ -41,7 +40,7 @@ impl Directory {
             config,
             db,
             stored,
-            nicks: HashMap::new(),
+            nicks: Nicks::default(),
             rooms: HashMap::new(),
         }
     }
@@ -97,7 +96,9 @@ impl Actor for Directory {
     }
 }
 
-/// Claims `nick` for the connection `inbox`, releasing its previous one.
+/// Claims `nick` for the connection `inbox`, releasing its previous one;
+/// `NickInUse` when another connection holds a nickname that folds to the
+/// same key or looks the same ([`Nick::skeleton`]).
 #[derive(Message)]
 #[rtype(result = "Result<(), ErrorCode>")]
 pub struct ClaimNick {
@@ -113,28 +114,7 @@ impl Handler<ClaimNick> for Directory {
     type Result = Result<(), ErrorCode>;
 
     fn handle(&mut self, msg: ClaimNick, _: &mut Self::Context) -> Self::Result {
-        if let Some(existing) = self.nicks.get(msg.nick.folded()) {
-            if existing.inbox.id != msg.inbox.id {
-                return Err(ErrorCode::NickInUse);
-            }
-        }
-        if let Some(old) = &msg.old {
-            if self
-                .nicks
-                .get(old.folded())
-                .is_some_and(|e| e.inbox.id == msg.inbox.id)
-            {
-                self.nicks.remove(old.folded());
-            }
-        }
-        self.nicks.insert(
-            msg.nick.folded().clone(),
-            NickEntry {
-                display: Arc::clone(msg.nick.display()),
-                inbox: msg.inbox,
-            },
-        );
-        Ok(())
+        self.nicks.claim(&msg.nick, msg.old.as_ref(), msg.inbox)
     }
 }
 
@@ -152,13 +132,7 @@ impl Handler<ReleaseNick> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
-        if self
-            .nicks
-            .get(&msg.nick)
-            .is_some_and(|e| e.inbox.id == msg.id)
-        {
-            self.nicks.remove(&msg.nick);
-        }
+        self.nicks.release(msg.id, &msg.nick);
     }
 }
 
@@ -174,10 +148,7 @@ impl Handler<FindNick> for Directory {
     type Result = Option<(Nick, Inbox)>;
 
     fn handle(&mut self, msg: FindNick, _: &mut Self::Context) -> Self::Result {
-        self.nicks.get_key_value(&msg.nick).map(|(folded, e)| {
-            let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
-            (nick, e.inbox.clone())
-        })
+        self.nicks.find(&msg.nick)
     }
 }
 

@@ -526,6 +526,11 @@ mod tests {
                 room: r.clone(),
                 nicks: vec![],
             },
+            // Nicknames beyond ASCII read back as sent.
+            Reply::Names {
+                room: r.clone(),
+                nicks: vec![nick("Zoë"), nick("さくら"), nick("Дмитрий"), nick("аlice")],
+            },
             Reply::Room {
                 room: r.clone(),
                 members: 3,
@@ -637,6 +642,15 @@ mod tests {
             Event::Nick {
                 old: a.clone(),
                 new: nick("Alice"),
+            },
+            Event::Nick {
+                old: nick("Zoë"),
+                new: nick("ZOË"),
+            },
+            Event::Msg {
+                room: r.clone(),
+                from: nick("Zoë"),
+                text: s("grüß dich"),
             },
             Event::Topic {
                 room: r.clone(),
