@@ -1,7 +1,7 @@
 //! Who holds which nickname: one holder per folded key, and one per look.
 //!
 //! Two nicknames clash when they fold to the same key (`Zoë`, `ZOË`) or
-//! when their [`Skeleton`]s are equal (`alice`, `аlice` with a Cyrillic
+//! when their [`Skeleton`](crate::core::names::Skeleton)s are equal (`alice`, `аlice` with a Cyrillic
 //! `а`, `aIice`): Ergo refuses both, and so does this table, with the same
 //! `NICK_IN_USE`.
 //!
@@ -11,31 +11,44 @@
 //! let go in the same step. Between two sessions the folded check comes
 //! first (same key: in use, whatever the looks); the look check only adds
 //! refusals for names that fold apart. The skeleton is of the name as
-//! shown (see [`Skeleton`]), so it is kept beside the entry, and a change
+//! shown (see [`Skeleton`](crate::core::names::Skeleton)), so it is kept beside the entry, and a change
 //! of case by the holder (`alice` to `ALICE`) replaces it.
+//!
+//! A look is kept as a 64-bit hash of the skeleton, keyed at random per
+//! process, not as its text: every connection holds a nickname, and the
+//! text with its map entry cost about 100 bytes of each idle connection's
+//! 2 KB. Two different skeletons share a hash with odds of about 2^-64 per
+//! pair (1 in 10^11 for 16,000 users), and the random key keeps anyone from
+//! aiming a name at another's hash; a collision would only refuse a name.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use crate::core::member::{Inbox, SessionId};
-use crate::core::names::{Folded, Nick, Skeleton};
+use crate::core::names::{Folded, Nick};
 use crate::core::ErrorCode;
 
 struct NickEntry {
     /// The spelling; the map's key is the folded half of the nickname.
     display: Arc<str>,
-    /// What it looks like; `by_look` maps it back to this entry's key.
-    skeleton: Skeleton,
+    /// What it looks like; `by_look` maps it back to this entry's holder.
+    look: Look,
     /// Where private messages to this nickname go.
     inbox: Inbox,
 }
+
+/// A nickname's skeleton, hashed (see the module's notes).
+type Look = u64;
 
 /// The nicknames in use, by folded key and by look.
 #[derive(Default)]
 pub(super) struct Nicks {
     by_key: HashMap<Folded, NickEntry>,
-    /// The key of the one nickname held with each skeleton.
-    by_look: HashMap<Skeleton, Folded>,
+    /// The connection holding the one nickname with each look.
+    by_look: HashMap<Look, SessionId>,
+    /// Hashes skeletons into looks.
+    looks: RandomState,
 }
 
 impl Nicks {
@@ -53,8 +66,8 @@ impl Nicks {
         if taken_by_other(nick.folded()) {
             return Err(ErrorCode::NickInUse);
         }
-        let skeleton = nick.skeleton();
-        if self.by_look.get(&skeleton).is_some_and(taken_by_other) {
+        let look = self.looks.hash_one(nick.skeleton().as_str());
+        if self.by_look.get(&look).is_some_and(|&h| h != id) {
             return Err(ErrorCode::NickInUse);
         }
         if let Some(old) = old {
@@ -63,12 +76,12 @@ impl Nicks {
         // The same key again (a change of case) replaces the entry and
         // its look.
         self.release(id, nick.folded());
-        self.by_look.insert(skeleton.clone(), nick.folded().clone());
+        self.by_look.insert(look, id);
         self.by_key.insert(
             nick.folded().clone(),
             NickEntry {
                 display: Arc::clone(nick.display()),
-                skeleton,
+                look,
                 inbox,
             },
         );
@@ -81,8 +94,8 @@ impl Nicks {
             return;
         }
         if let Some(entry) = self.by_key.remove(key) {
-            if self.by_look.get(&entry.skeleton) == Some(key) {
-                self.by_look.remove(&entry.skeleton);
+            if self.by_look.get(&entry.look) == Some(&id) {
+                self.by_look.remove(&entry.look);
             }
         }
     }
