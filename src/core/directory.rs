@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::event::UserHost;
 use super::member::{Inbox, SessionId};
 use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::Config;
@@ -16,6 +17,19 @@ use crate::core::ErrorCode;
 mod nicks;
 
 use nicks::Nicks;
+
+/// What a user looks like to WHO, WHOIS, USERHOST and AWAY replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Its user and host.
+    pub userhost: UserHost,
+    /// Its real name.
+    pub realname: Arc<str>,
+    /// Why it is away, if it is.
+    pub away: Option<Arc<str>>,
+    /// IRC user mode `+i` (counted apart in LUSERS).
+    pub invisible: bool,
+}
 
 struct RoomEntry {
     addr: RoomHandle,
@@ -108,13 +122,19 @@ pub struct ClaimNick {
     pub old: Option<Nick>,
     /// Where private messages to this nickname go.
     pub inbox: Inbox,
+    /// What WHO and WHOIS show; `None` for a native client.
+    pub profile: Option<Profile>,
 }
 
 impl Handler<ClaimNick> for Directory {
     type Result = Result<(), ErrorCode>;
 
     fn handle(&mut self, msg: ClaimNick, _: &mut Self::Context) -> Self::Result {
-        self.nicks.claim(&msg.nick, msg.old.as_ref(), msg.inbox)
+        let id = msg.inbox.id;
+        let key = msg.nick.folded().clone();
+        self.nicks.claim(&msg.nick, msg.old.as_ref(), msg.inbox)?;
+        self.nicks.set_profile(id, &key, msg.profile);
+        Ok(())
     }
 }
 
@@ -149,6 +169,61 @@ impl Handler<FindNick> for Directory {
 
     fn handle(&mut self, msg: FindNick, _: &mut Self::Context) -> Self::Result {
         self.nicks.find(&msg.nick)
+    }
+}
+
+/// A user as [`Describe`] finds it.
+#[derive(Clone)]
+pub struct UserInfo {
+    /// Its nickname as spelled.
+    pub nick: Nick,
+    /// Where to reach it.
+    pub inbox: Inbox,
+    /// What WHO and WHOIS show (a native client's: `native@native`, its
+    /// nickname as real name, never away).
+    pub profile: Profile,
+}
+
+/// Looks users up, for WHO, WHOIS, USERHOST, ISON and private messages:
+/// those found, in the order asked.
+#[derive(Message)]
+#[rtype(result = "Vec<UserInfo>")]
+pub struct Describe {
+    /// The nicknames, folded.
+    pub nicks: Vec<Folded>,
+}
+
+impl Handler<Describe> for Directory {
+    type Result = MessageResult<Describe>;
+
+    fn handle(&mut self, msg: Describe, _: &mut Self::Context) -> Self::Result {
+        let found = msg
+            .nicks
+            .iter()
+            .filter_map(|key| self.nicks.describe(key))
+            .collect();
+        MessageResult(found)
+    }
+}
+
+/// Replaces what session `id`'s user looks like (its away message or
+/// user modes changed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UpdateProfile {
+    /// The session.
+    pub id: SessionId,
+    /// Its nickname.
+    pub nick: Folded,
+    /// What it looks like now.
+    pub profile: Profile,
+}
+
+impl Handler<UpdateProfile> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: UpdateProfile, _: &mut Self::Context) {
+        self.nicks.set_profile(msg.id, &msg.nick, Some(msg.profile));
     }
 }
 
@@ -261,6 +336,8 @@ impl Handler<ListRooms> for Directory {
 pub struct Counts {
     /// Users with a nickname.
     pub users: usize,
+    /// Of those, users with IRC's user mode `+i`.
+    pub invisible: usize,
     /// Rooms with members.
     pub rooms: usize,
 }
@@ -276,6 +353,7 @@ impl Handler<GetCounts> for Directory {
     fn handle(&mut self, _: GetCounts, _: &mut Self::Context) -> Self::Result {
         MessageResult(Counts {
             users: self.nicks.len(),
+            invisible: self.nicks.invisible(),
             rooms: self
                 .rooms
                 .values()

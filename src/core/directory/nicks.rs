@@ -25,9 +25,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
+use super::{Profile, UserInfo};
 use crate::core::member::{Inbox, SessionId};
 use crate::core::names::{Folded, Nick};
-use crate::core::ErrorCode;
+use crate::core::{ErrorCode, UserHost};
 
 struct NickEntry {
     /// The spelling; the map's key is the folded half of the nickname.
@@ -36,6 +37,9 @@ struct NickEntry {
     look: Look,
     /// Where private messages to this nickname go.
     inbox: Inbox,
+    /// What WHO and WHOIS show; `None` for a native client (boxed: most
+    /// clients are native, and pay a pointer for it).
+    profile: Option<Box<Profile>>,
 }
 
 /// A nickname's skeleton, hashed (see the module's notes).
@@ -83,6 +87,7 @@ impl Nicks {
                 display: Arc::clone(nick.display()),
                 look,
                 inbox,
+                profile: None,
             },
         );
         Ok(())
@@ -108,6 +113,42 @@ impl Nicks {
         })
     }
 
+    /// Sets what the nickname `key` held by connection `id` shows to WHO
+    /// and WHOIS (`None`: a native client's defaults).
+    pub(super) fn set_profile(&mut self, id: SessionId, key: &Folded, profile: Option<Profile>) {
+        if let Some(e) = self.by_key.get_mut(key).filter(|e| e.inbox.id == id) {
+            e.profile = profile.map(Box::new);
+        }
+    }
+
+    /// The user holding `key`, as WHO and WHOIS show it (a native client:
+    /// `native@native`, its nickname as real name, never away).
+    pub(super) fn describe(&self, key: &Folded) -> Option<UserInfo> {
+        let (folded, e) = self.by_key.get_key_value(key)?;
+        let profile = match &e.profile {
+            Some(p) => (**p).clone(),
+            None => Profile {
+                userhost: UserHost::native(),
+                realname: Arc::clone(&e.display),
+                away: None,
+                invisible: false,
+            },
+        };
+        Some(UserInfo {
+            nick: Nick::from_parts(Arc::clone(&e.display), folded.clone()),
+            inbox: e.inbox.clone(),
+            profile,
+        })
+    }
+
+    /// How many held nicknames have IRC's user mode `+i`.
+    pub(super) fn invisible(&self) -> usize {
+        self.by_key
+            .values()
+            .filter(|e| e.profile.as_ref().is_some_and(|p| p.invisible))
+            .count()
+    }
+
     /// How many nicknames are held.
     pub(super) fn len(&self) -> usize {
         self.by_key.len()
@@ -123,8 +164,7 @@ mod tests {
     use bytes::BytesMut;
 
     use super::*;
-    use crate::core::member::{Encoding, EncodingRef};
-    use crate::core::names::RoomName;
+    use crate::core::member::{Encoding, EncodingRef, Listing};
     use crate::core::Event;
     use crate::transport::send_queue::SendQueue;
 
@@ -136,7 +176,7 @@ mod tests {
             "silent"
         }
         fn event(&self, _: &Event, _: &mut BytesMut) {}
-        fn names(&self, _: &RoomName, _: &mut dyn Iterator<Item = &str>, _: &mut BytesMut) {}
+        fn names(&self, _: Listing<'_>, _: &mut BytesMut) {}
     }
 
     static SILENT: Silent = Silent;
