@@ -37,6 +37,22 @@ fn irssi_says(line: &str, nick: &str, text: &str) -> bool {
     who.trim_start_matches(['@', '+', ' ']) == nick && message == text
 }
 
+/// What a failed poll on irssi shows: the log it read and the screen.
+fn irssi_state(tmux: &Tmux, log: &Path) -> String {
+    let screen = tmux.screen();
+    let shown: Vec<&str> = screen
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
+    format!(
+        "{}:\n{}\nscreen:\n{}",
+        log.display(),
+        file_lines(log).join("\n"),
+        shown.join("\n")
+    )
+}
+
 #[test]
 fn weechat_joins_talks_renames_and_parts() {
     let name = "irc_clients::weechat_joins_talks_renames_and_parts";
@@ -190,6 +206,7 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
         ),
     )
     .expect("write irssi's config");
+    let channel_log = logs.join("#123.log");
     let port = s.irc_addr().port().to_string();
     let home_arg = format!("--home={}", home.path().display());
     let tmux = Tmux::start(
@@ -206,7 +223,7 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
                 .contains("Welcome to the chatroom IRC Network iris!~iris@irc")
                 .then_some(())
         },
-        || tmux.screen(),
+        || irssi_state(&tmux, &channel_log),
     );
     tmux.type_line("/join #123");
     nc.expect("JOIN #123 iris");
@@ -216,7 +233,6 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
 
     nc.send("MSG #123 hello from nc");
     nc.expect("OK MSG #123");
-    let channel_log = logs.join("#123.log");
     poll(
         "nina's message in irssi's log of #123",
         || {
@@ -225,7 +241,7 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
                 .any(|l| irssi_says(l, "nina", "hello from nc"))
                 .then_some(())
         },
-        || tmux.screen(),
+        || irssi_state(&tmux, &channel_log),
     );
 
     nc.send("PRIVMSG iris psst");
@@ -239,7 +255,7 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
                 .any(|l| irssi_says(l, "nina", "psst"))
                 .then_some(())
         },
-        || tmux.screen(),
+        || irssi_state(&tmux, &query_log),
     );
     tmux.type_line("/msg nina psst back");
     nc.expect("PRIVMSG iris psst back");
@@ -254,7 +270,7 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
     poll(
         "irssi's exit",
         || (!tmux.running()).then_some(()),
-        || tmux.screen(),
+        || irssi_state(&tmux, &channel_log),
     );
     nc.sync();
 }

@@ -115,10 +115,16 @@ impl Tmux {
         tmux
     }
 
+    fn command(&self) -> Command {
+        let mut tmux = Command::new("tmux");
+        // Run from inside another tmux, it must not take that one's cue.
+        tmux.env_remove("TMUX").arg("-S").arg(&self.socket);
+        tmux
+    }
+
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
+        let out = self
+            .command()
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -145,9 +151,7 @@ impl Tmux {
 
     /// Whether the session is still there (its program has not exited).
     pub fn running(&self) -> bool {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
+        self.command()
             .args(["has-session", "-t", "main"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -160,9 +164,8 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         // Gone already once its last session has ended: ignore the error.
-        let _ = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
+        let _ = self
+            .command()
             .arg("kill-server")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
