@@ -72,14 +72,13 @@ fn weechat_joins_talks_renames_and_parts() {
          /connect chatroom",
         irc.port()
     );
-    let output = std::fs::File::create(home.path().join("stdout")).expect("create");
     let weechat = Running(
         Command::new("weechat-headless")
             .arg("--dir")
             .arg(home.path())
             .args(["-r", &setup])
             .stdin(Stdio::null())
-            .stdout(output)
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("weechat-headless starts"),
@@ -115,7 +114,10 @@ fn weechat_joins_talks_renames_and_parts() {
         || format!("no {}", fifo.display()),
     );
     let say = |line: &str| {
+        // Read and write: on Linux that open never blocks, where a
+        // write-only one would wait for ever if WeeChat had died.
         let mut pipe = std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .open(&fifo)
             .expect("open the FIFO");
