@@ -51,7 +51,8 @@ use crate::proto::Proto;
 /// CHATROOM_LIMITS__FLOOD_BURST=1000000 CHATROOM_LIMITS__FLOOD_RATE_PER_SEC=1000000
 /// CHATROOM_LOG__LEVEL=warn CHATROOM_LOG__DIR= taskset -c 0 target/release/chatroom
 /// --listen 127.0.0.1:5555, then run this tool on the other core with
-/// `taskset -c 1`.
+/// `taskset -c 1`. scripts/irc_suite.py starts IRC daemons configured so
+/// (bench/daemons/) and runs every scenario against each with --proto irc.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {
