@@ -23,7 +23,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use chatroom::core::names::{NameLimits, Nick, RoomName};
-use chatroom::core::Event;
+use chatroom::core::{Event, MsgKind, UserHost};
 use chatroom::proto::native::parser::parse_line;
 use chatroom::transport::broadcast_log::BroadcastLog;
 use chatroom::transport::send_queue::{run_writer, SendQueue};
@@ -62,9 +62,15 @@ fn render(c: &mut Criterion) {
     let msg = Event::Msg {
         room: room.clone(),
         from: nick.clone(),
+        userhost: UserHost::native(),
         text: "hello everyone, how is it going today? ".repeat(2),
+        kind: MsgKind::Privmsg,
     };
-    let join = Event::Join { room, nick };
+    let join = Event::Join {
+        room,
+        nick,
+        userhost: UserHost::native(),
+    };
     let mut group = c.benchmark_group("event_to_line");
     group.throughput(Throughput::Elements(1));
     group.bench_function("msg", |b| b.iter(|| black_box(black_box(&msg).to_line())));
@@ -76,7 +82,9 @@ fn a_message_line() -> Bytes {
     Event::Msg {
         room: RoomName::parse("#lobby", 32).expect("valid room"),
         from: Nick::parse("alice_42", 24).expect("valid nick"),
+        userhost: UserHost::native(),
         text: "x".repeat(64),
+        kind: MsgKind::Privmsg,
     }
     .to_line()
 }

@@ -143,7 +143,9 @@ impl Bot {
         match line {
             ServerLine::Reply(Reply::Ping(token)) => self.send(&format!("PONG {token}")).await?,
             ServerLine::Reply(Reply::Server(text)) => println!("server: {text}"),
-            ServerLine::Event(Event::Msg { room, from, text }) => {
+            ServerLine::Event(Event::Msg {
+                room, from, text, ..
+            }) => {
                 let answer = match text.trim() {
                     "!ping" => Some("pong".to_string()),
                     "!time" => Some(format!(
@@ -162,7 +164,7 @@ impl Bot {
                         .await?;
                 }
             }
-            ServerLine::Event(Event::Privmsg { from, text }) => {
+            ServerLine::Event(Event::Privmsg { from, text, .. }) => {
                 let answer = format!(
                     "PRIVMSG {from} I only answer !ping, !time and !who in {}; you said: {text}",
                     self.room

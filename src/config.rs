@@ -41,6 +41,8 @@ pub struct Config {
     pub history: HistoryConfig,
     /// `[log]`
     pub log: LogConfig,
+    /// `[irc]`
+    pub irc: IrcConfig,
 }
 
 /// `[server]`: identity and address.
@@ -174,6 +176,31 @@ impl Default for LogConfig {
     }
 }
 
+/// `[irc]`: the IRC listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IrcConfig {
+    /// The address to listen on, `host:port`; empty turns IRC off.
+    pub listen: String,
+    /// The network's name (`NETWORK` in ISUPPORT, the welcome line).
+    pub network: String,
+    /// The message of the day, lines split on `\n`; empty for none.
+    pub motd: String,
+    /// The server password clients must give with PASS; empty for none.
+    pub password: String,
+}
+
+impl Default for IrcConfig {
+    fn default() -> Self {
+        IrcConfig {
+            listen: "0.0.0.0:6667".into(),
+            network: "chatroom".into(),
+            motd: String::new(),
+            password: String::new(),
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults, then `file` (if any), then `CHATROOM_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -220,6 +247,24 @@ impl Config {
             })
     }
 
+    /// The IRC listen address, parsed; `None` when IRC is off.
+    pub fn irc_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.irc.listen.is_empty() {
+            return Ok(None);
+        }
+        self.irc
+            .listen
+            .parse()
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid {
+                key: "irc.listen",
+                why: format!(
+                    "{:?} is not an address like 0.0.0.0:6667, nor empty ({e})",
+                    self.irc.listen
+                ),
+            })
+    }
+
     /// Checks every range the server relies on.
     pub fn validate(&self) -> Result<(), ConfigError> {
         fn at_least<T: PartialOrd + std::fmt::Display>(
@@ -246,6 +291,13 @@ impl Config {
         }
         let l = &self.limits;
         self.listen_addr()?;
+        self.irc_listen_addr()?;
+        if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
+            return Err(ConfigError::Invalid {
+                key: "irc.network",
+                why: "must be one word".into(),
+            });
+        }
         if self.server.name.is_empty() || self.server.name.contains(char::is_whitespace) {
             return Err(ConfigError::Invalid {
                 key: "server.name",
@@ -309,6 +361,12 @@ mod tests {
         assert_eq!(c.server.listen, "0.0.0.0:5555");
         assert_eq!(c.limits.max_line_bytes, 2048);
         assert_eq!(c.history.max_fetch, 500);
+        assert_eq!(
+            c.irc_listen_addr().unwrap(),
+            Some(([0, 0, 0, 0], 6667).into())
+        );
+        let off = Config::from_toml("[irc]\nlisten = \"\"").unwrap();
+        assert_eq!(off.irc_listen_addr().unwrap(), None);
     }
 
     #[test]
@@ -336,6 +394,8 @@ mod tests {
             ("[limits]\nbogus = 1", "bogus"),
             ("[nope]\nx = 1", "nope"),
             ("[server]\nlisten = \"nowhere\"", "server.listen"),
+            ("[irc]\nlisten = \"nowhere\"", "irc.listen"),
+            ("[irc]\nnetwork = \"two words\"", "irc.network"),
             (
                 "[limits]\nflood_rate_per_sec = 0",
                 "limits.flood_rate_per_sec",

@@ -17,13 +17,15 @@
 //!   shared [`BroadcastLog`](transport::broadcast_log::BroadcastLog)s.
 //! - [`proto`] holds the front ends. Each turns its wire format into core
 //!   requests and core events and outcomes into its wire format; nothing
-//!   outside a front end formats a line. Today: [`proto::native`].
+//!   outside a front end formats a line: [`proto::native`] and
+//!   [`proto::irc`].
 //! - [`core`] decides what the chat means: who is in which room, who owns
 //!   it, what is allowed, what is stored. It deals in typed values
 //!   ([`core::Event`], [`core::ErrorCode`], [`core::outcome::Said`]) and
 //!   never sees a byte of a protocol.
 //! - [`server`] puts them together: opens the store, starts the core's
-//!   actors, binds the listener and hands each connection to its front end.
+//!   actors, binds the listeners (native and IRC) and hands each
+//!   connection to its front end.
 //!
 //! # The path of one message
 //!
@@ -58,15 +60,18 @@
 //!
 //! # Where another front end plugs in
 //!
-//! An IRC or WebSocket front end is a folder beside `proto/native/`: a
-//! decoder for [`Link`](transport::link::Link) (or a WebSocket transport
-//! beside it), a parser, a session actor that talks to the same
-//! [`Directory`](core::directory::Directory) and rooms through
-//! [`core::services::Services`], a [`MemberHandle`](core::member::MemberHandle)
-//! with its own [`Encoding`](core::member::Encoding), and a
-//! [`SpellSaid`](core::outcome::SpellSaid) that spells outcomes in its protocol.
-//! Rooms then render each event once per encoding present: an IRC user
-//! and an `nc` user share `#room`.
+//! [`proto::irc`] is the second front end, a folder beside `proto/native/`:
+//! a decoder for [`Link`](transport::link::Link), a parser, a session actor
+//! that talks to the same [`Directory`](core::directory::Directory) and
+//! rooms through [`core::services::Services`], and a
+//! [`MemberHandle`](core::member::MemberHandle) with its own
+//! [`Encoding`](core::member::Encoding)s. Rooms render each event once per
+//! encoding present: an IRC user and an `nc` user share `#room`, and the
+//! same message reaches one as `PRIVMSG #room :hi` and the other as
+//! `MSG #room alice hi`. (IRC answers nothing to a channel message, so it
+//! needs no [`SpellSaid`](core::outcome::SpellSaid): its messages carry no
+//! [`Ack`](core::outcome::Ack).) A WebSocket front end would plug in the
+//! same way.
 //!
 //! # What a connection costs
 //!

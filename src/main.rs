@@ -52,8 +52,8 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     let prepared = chatroom::server::prepare(&config)?;
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
-        let listener = chatroom::server::bind(&config).await?;
-        chatroom::server::run(listener, config, prepared, shutdown_signal()).await;
+        let listeners = chatroom::server::bind(&config).await?;
+        chatroom::server::run(listeners, config, prepared, shutdown_signal()).await;
         anyhow::Ok(())
     });
     if let Err(e) = &result {

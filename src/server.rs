@@ -22,6 +22,7 @@ use crate::core::names::NameLimits;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
 use crate::core::FileId;
+use crate::proto::irc::front::IrcFrontEnd;
 use crate::proto::native::front::NativeFrontEnd;
 use crate::transport::connections::Connections;
 
@@ -99,9 +100,26 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     Ok(Prepared { store, loaded })
 }
 
-/// Binds the configured listen address (or `listen`, if given).
-pub async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
-    let addr = config.listen_addr()?;
+/// The sockets the server accepts clients on.
+pub struct Listeners {
+    /// The native protocol's (`server.listen`).
+    pub native: TcpListener,
+    /// The IRC protocol's (`irc.listen`), unless it is off.
+    pub irc: Option<TcpListener>,
+}
+
+/// Binds the configured listen addresses: `server.listen`, and
+/// `irc.listen` unless it is empty.
+pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
+    let native = bind_addr(config.listen_addr()?)?;
+    let irc = match config.irc_listen_addr()? {
+        Some(addr) => Some(bind_addr(addr)?),
+        None => None,
+    };
+    Ok(Listeners { native, irc })
+}
+
+fn bind_addr(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     let bind = || -> io::Result<TcpListener> {
         let socket = if addr.is_ipv4() {
             tokio::net::TcpSocket::new_v4()?
@@ -117,11 +135,19 @@ pub async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
     bind().map_err(|source| ServerError::Bind { addr, source })
 }
 
-/// Serves on `listener` until `shutdown` resolves, then says goodbye to
+/// Accepts a connection on `listener`, or never if there is none.
+async fn accept(listener: Option<&TcpListener>) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves on `listeners` until `shutdown` resolves, then says goodbye to
 /// every client and returns once their queues are flushed (or after a
 /// grace period). Must run inside an actix `System`.
 pub async fn run(
-    listener: TcpListener,
+    listeners: Listeners,
     config: Config,
     prepared: Prepared,
     shutdown: impl Future<Output = ()>,
@@ -145,18 +171,33 @@ pub async fn run(
         started: Instant::now(),
     });
     let connections = Arc::new(Connections::default());
-    let native = NativeFrontEnd::new(core, Arc::clone(&connections));
+    let native = NativeFrontEnd::new(Arc::clone(&core), Arc::clone(&connections));
+    let irc = IrcFrontEnd::new(core, Arc::clone(&connections));
+    let Listeners {
+        native: listener,
+        irc: irc_listener,
+    } = listeners;
     match listener.local_addr() {
         Ok(addr) => info!("listening on {addr}"),
         Err(e) => warn!(%e, "listening on an unknown address"),
     }
+    if let Some(l) = &irc_listener {
+        match l.local_addr() {
+            Ok(addr) => info!("IRC listening on {addr}"),
+            Err(e) => warn!(%e, "IRC listening on an unknown address"),
+        }
+    }
     tokio::pin!(shutdown);
-    let mut idle_tick = tokio::time::interval(native.idle_tick());
+    // One tick for both front ends: their wheels turn at the same rate.
+    let mut idle_tick = tokio::time::interval(native.idle_tick().min(irc.idle_tick()));
     idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = idle_tick.tick() => native.check_idle(),
+            _ = idle_tick.tick() => {
+                native.check_idle();
+                irc.check_idle();
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => native.accept(stream, peer),
                 Err(e) => {
@@ -165,11 +206,20 @@ pub async fn run(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            accepted = accept(irc_listener.as_ref()) => match accepted {
+                Ok((stream, peer)) => irc.accept(stream, peer),
+                Err(e) => {
+                    warn!(%e, "IRC accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
         }
     }
     drop(listener);
+    drop(irc_listener);
     info!("shutting down");
     native.shut_down();
+    irc.shut_down();
     if tokio::time::timeout(SHUTDOWN_GRACE, connections.all_closed())
         .await
         .is_err()
@@ -190,6 +240,7 @@ pub async fn run(
 /// A server running on its own thread, for tests and embedding.
 pub struct ServerHandle {
     addr: SocketAddr,
+    irc_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -209,23 +260,30 @@ impl ServerHandle {
                         return;
                     }
                 };
-                let listener = match bind(&config).await {
+                let listeners = match bind(&config).await {
                     Ok(l) => l,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
-                let addr = listener.local_addr();
-                let _ = ready_tx.send(Ok(addr));
-                run(listener, config, prepared, async {
+                let addrs = listeners.native.local_addr().and_then(|native| {
+                    let irc = listeners
+                        .irc
+                        .as_ref()
+                        .map(TcpListener::local_addr)
+                        .transpose()?;
+                    Ok((native, irc))
+                });
+                let _ = ready_tx.send(Ok(addrs));
+                run(listeners, config, prepared, async {
                     let _ = stop_rx.await;
                 })
                 .await;
             });
         });
-        let addr = match ready_rx.recv() {
-            Ok(Ok(Ok(addr))) => addr,
+        let (addr, irc_addr) = match ready_rx.recv() {
+            Ok(Ok(Ok(addrs))) => addrs,
             Ok(Ok(Err(source))) => {
                 return Err(ServerError::Bind {
                     addr: SocketAddr::from(([0, 0, 0, 0], 0)),
@@ -242,6 +300,7 @@ impl ServerHandle {
         };
         Ok(ServerHandle {
             addr,
+            irc_addr,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -250,6 +309,11 @@ impl ServerHandle {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the IRC listener listens on, unless IRC is off.
+    pub fn irc_addr(&self) -> Option<SocketAddr> {
+        self.irc_addr
     }
 
     /// Shuts the server down (as SIGTERM would) and waits for it.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::event::UserHost;
 use super::member::{Inbox, SessionId};
 use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::Config;
@@ -17,6 +18,20 @@ struct NickEntry {
     display: Arc<str>,
     /// Where private messages to this nickname go.
     inbox: Inbox,
+    /// What WHO and WHOIS show; `None` for a native client (boxed: most
+    /// clients are native, and pay a pointer for it).
+    profile: Option<Box<Profile>>,
+}
+
+/// What a user looks like to WHO, WHOIS, USERHOST and AWAY replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Its user and host.
+    pub userhost: UserHost,
+    /// Its real name.
+    pub realname: Arc<str>,
+    /// Why it is away, if it is.
+    pub away: Option<Arc<str>>,
 }
 
 struct RoomEntry {
@@ -107,6 +122,8 @@ pub struct ClaimNick {
     pub old: Option<Nick>,
     /// Where private messages to this nickname go.
     pub inbox: Inbox,
+    /// What WHO and WHOIS show; `None` for a native client.
+    pub profile: Option<Profile>,
 }
 
 impl Handler<ClaimNick> for Directory {
@@ -132,6 +149,7 @@ impl Handler<ClaimNick> for Directory {
             NickEntry {
                 display: Arc::clone(msg.nick.display()),
                 inbox: msg.inbox,
+                profile: msg.profile.map(Box::new),
             },
         );
         Ok(())
@@ -178,6 +196,81 @@ impl Handler<FindNick> for Directory {
             let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
             (nick, e.inbox.clone())
         })
+    }
+}
+
+/// A user as [`Describe`] finds it.
+#[derive(Clone)]
+pub struct UserInfo {
+    /// Its nickname as spelled.
+    pub nick: Nick,
+    /// Where to reach it.
+    pub inbox: Inbox,
+    /// What WHO and WHOIS show (a native client's: `native@native`, its
+    /// nickname as real name, never away).
+    pub profile: Profile,
+}
+
+/// Looks users up, for WHO, WHOIS, USERHOST, ISON and private messages:
+/// those found, in the order asked.
+#[derive(Message)]
+#[rtype(result = "Vec<UserInfo>")]
+pub struct Describe {
+    /// The nicknames, folded.
+    pub nicks: Vec<Folded>,
+}
+
+impl Handler<Describe> for Directory {
+    type Result = MessageResult<Describe>;
+
+    fn handle(&mut self, msg: Describe, _: &mut Self::Context) -> Self::Result {
+        let found = msg
+            .nicks
+            .into_iter()
+            .filter_map(|folded| {
+                let (key, e) = self.nicks.get_key_value(&folded)?;
+                let profile = match &e.profile {
+                    Some(p) => (**p).clone(),
+                    None => Profile {
+                        userhost: UserHost::native(),
+                        realname: Arc::clone(&e.display),
+                        away: None,
+                    },
+                };
+                Some(UserInfo {
+                    nick: Nick::from_parts(Arc::clone(&e.display), key.clone()),
+                    inbox: e.inbox.clone(),
+                    profile,
+                })
+            })
+            .collect();
+        MessageResult(found)
+    }
+}
+
+/// Marks session `id`'s user away (with why), or back.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetAway {
+    /// The session.
+    pub id: SessionId,
+    /// Its nickname.
+    pub nick: Folded,
+    /// Why it is away; `None` when back.
+    pub away: Option<Arc<str>>,
+}
+
+impl Handler<SetAway> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetAway, _: &mut Self::Context) {
+        if let Some(e) = self.nicks.get_mut(&msg.nick) {
+            if e.inbox.id == msg.id {
+                if let Some(p) = &mut e.profile {
+                    p.away = msg.away;
+                }
+            }
+        }
     }
 }
 

@@ -1,5 +1,13 @@
 //! What happened, as the core tells it: typed events that every front end
 //! renders in its own encoding.
+//!
+//! An event carries everything any renderer needs, including what only
+//! some protocols show: the actor's [`UserHost`] (IRC writes its sources
+//! as `nick!user@host`), whether a message is a notice ([`MsgKind`]), and
+//! the recipient of a private message. The native protocol shows none of
+//! these.
+
+use std::sync::{Arc, OnceLock};
 
 use super::file_id::FileId;
 use super::names::{Nick, RoomName};
@@ -13,6 +21,72 @@ pub enum FileTarget {
     User(Nick),
 }
 
+/// Whether a message is an ordinary one or a notice (IRC's `NOTICE`,
+/// which clients never answer automatically; native clients see both as
+/// messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MsgKind {
+    /// An ordinary message.
+    #[default]
+    Privmsg,
+    /// A notice.
+    Notice,
+}
+
+/// The `user@host` half of how IRC names a client (`nick!user@host`):
+/// fixed for a connection's lifetime, whatever its nickname. One shared
+/// value per connection; cloning it copies a pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserHost(Arc<str>);
+
+impl UserHost {
+    /// `user@host`; neither may hold `@`, `!` or whitespace (the front end
+    /// that builds one makes sure).
+    pub fn new(user: &str, host: &str) -> Self {
+        let mut s = String::with_capacity(user.len() + 1 + host.len());
+        s.push_str(user);
+        s.push('@');
+        s.push_str(host);
+        UserHost(Arc::from(s))
+    }
+
+    /// What every native client is: its protocol has no user name and
+    /// shows no address, so all share `native@native`. Shared: a native
+    /// connection costs no allocation for it.
+    pub fn native() -> Self {
+        static NATIVE: OnceLock<UserHost> = OnceLock::new();
+        NATIVE
+            .get_or_init(|| UserHost::new("native", "native"))
+            .clone()
+    }
+
+    /// `user@host`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The user name.
+    pub fn user(&self) -> &str {
+        self.0.rsplit_once('@').map_or(&self.0, |(u, _)| u)
+    }
+
+    /// The host.
+    pub fn host(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, h)| h)
+    }
+}
+
+/// A change to a room's settings, as its owner made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomMode {
+    /// The room was given this key (it is private from now on).
+    Key(String),
+    /// The room's key was removed (it is public from now on).
+    NoKey,
+    /// The room's ownership passed to this member.
+    Owner(Nick),
+}
+
 /// Something another user did, announced to those it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -22,15 +96,26 @@ pub enum Event {
         room: RoomName,
         /// The sender.
         from: Nick,
+        /// The sender's user and host.
+        userhost: UserHost,
         /// The text, verbatim.
         text: String,
+        /// A message or a notice.
+        kind: MsgKind,
     },
     /// `PRIVMSG <from> <text>`
     Privmsg {
         /// The sender.
         from: Nick,
+        /// The sender's user and host.
+        userhost: UserHost,
+        /// The recipient, as the directory spells it; `None` only where a
+        /// line that did not say was parsed (a native client's).
+        to: Option<Nick>,
         /// The text, verbatim.
         text: String,
+        /// A message or a notice.
+        kind: MsgKind,
     },
     /// `JOIN <room> <nick>`
     Join {
@@ -38,6 +123,8 @@ pub enum Event {
         room: RoomName,
         /// Who joined.
         nick: Nick,
+        /// Their user and host.
+        userhost: UserHost,
     },
     /// `PART <room> <nick> [reason]`
     Part {
@@ -45,6 +132,8 @@ pub enum Event {
         room: RoomName,
         /// Who left.
         nick: Nick,
+        /// Their user and host.
+        userhost: UserHost,
         /// Why.
         reason: Option<String>,
     },
@@ -52,6 +141,8 @@ pub enum Event {
     Quit {
         /// Who left the server.
         nick: Nick,
+        /// Their user and host.
+        userhost: UserHost,
         /// Why.
         reason: Option<String>,
     },
@@ -61,6 +152,8 @@ pub enum Event {
         old: Nick,
         /// The new nickname.
         new: Nick,
+        /// Their user and host.
+        userhost: UserHost,
     },
     /// `TOPIC <room> <nick> <text>`
     Topic {
@@ -68,6 +161,8 @@ pub enum Event {
         room: RoomName,
         /// Who set it.
         nick: Nick,
+        /// Their user and host.
+        userhost: UserHost,
         /// The new topic.
         text: String,
     },
@@ -79,8 +174,22 @@ pub enum Event {
         nick: Nick,
         /// The owner who removed them.
         by: Nick,
+        /// The owner's user and host.
+        userhost: UserHost,
         /// Why.
         reason: Option<String>,
+    },
+    /// A room's key or owner changed (IRC's MODE `+k`/`-k`/`+o`; native
+    /// lines have no such event and show nothing: INFO tells the state).
+    Mode {
+        /// The room.
+        room: RoomName,
+        /// The owner who changed it.
+        nick: Nick,
+        /// The owner's user and host.
+        userhost: UserHost,
+        /// What changed.
+        change: RoomMode,
     },
     /// `FILE <target> <from> <id> <size> <sha256> <filename>`
     File {
@@ -88,6 +197,8 @@ pub enum Event {
         target: FileTarget,
         /// The sender.
         from: Nick,
+        /// The sender's user and host.
+        userhost: UserHost,
         /// The id to FETCH it by.
         id: FileId,
         /// Size in bytes.
@@ -97,4 +208,17 @@ pub enum Event {
         /// The sender's label for it.
         filename: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_and_host() {
+        let uh = UserHost::new("~al", "irc");
+        assert_eq!(uh.as_str(), "~al@irc");
+        assert_eq!((uh.user(), uh.host()), ("~al", "irc"));
+        assert_eq!(UserHost::native().as_str(), "native@native");
+    }
 }

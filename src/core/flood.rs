@@ -54,6 +54,14 @@ impl TokenBucket {
         }
     }
 
+    /// How long until a token is there to take (zero if one is), counted
+    /// from the last line: what a client over its rate is made to wait
+    /// (IRC's "fakelag") instead of being refused.
+    pub fn wait_for_token(&self, rule: &FloodRule) -> std::time::Duration {
+        let missing = (1.0 - self.tokens).max(0.0);
+        std::time::Duration::from_secs_f64(missing / rule.rate)
+    }
+
     /// When the last line came (or the bucket was made).
     pub fn last(&self) -> Instant {
         self.last
@@ -92,5 +100,10 @@ mod tests {
             assert!(take(&mut b, &rule, later));
         }
         assert!(!take(&mut b, &rule, later));
+        // An empty bucket has a token again after 1/rate seconds.
+        assert_eq!(b.wait_for_token(&rule), Duration::from_millis(500));
+        b.touch(&rule, later + Duration::from_millis(250));
+        assert_eq!(b.wait_for_token(&rule), Duration::from_millis(250));
+        assert!(take(&mut b, &rule, later + Duration::from_millis(500)));
     }
 }

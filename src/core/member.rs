@@ -9,7 +9,7 @@ use actix::WeakRecipient;
 use bytes::{Bytes, BytesMut};
 
 use super::event::Event;
-use super::names::{Folded, RoomName};
+use super::names::{Folded, Nick, RoomName};
 use super::scratch::rendered;
 use crate::transport::send_queue::SendQueue;
 
@@ -38,7 +38,41 @@ pub trait Encoding: Send + Sync + 'static {
     /// Appends the wire form of `event` to `buf`.
     fn event(&self, event: &Event, buf: &mut BytesMut);
     /// Appends the listing of a room's members sent to a new member.
-    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &str>, buf: &mut BytesMut);
+    fn names(&self, listing: Listing<'_>, buf: &mut BytesMut);
+}
+
+/// One member as a listing shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'a> {
+    /// The nickname as spelled.
+    pub nick: &'a str,
+    /// Whether it owns the room.
+    pub owner: bool,
+}
+
+/// The topic of a room, and who set it when, where known (a topic kept
+/// in the database across a restart has lost both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// The topic.
+    pub text: String,
+    /// Who set it and when.
+    pub set: Option<(Nick, std::time::SystemTime)>,
+}
+
+/// What a new member is told of a room after its JOIN: its members, and
+/// for protocols that show them there (IRC) its topic and privacy.
+pub struct Listing<'a> {
+    /// The room.
+    pub room: &'a RoomName,
+    /// The member the listing is for.
+    pub to: &'a Nick,
+    /// Whether the room needs a key.
+    pub private: bool,
+    /// The topic, if one is set.
+    pub topic: Option<&'a TopicInfo>,
+    /// The members, sorted by folded nickname.
+    pub members: &'a mut dyn Iterator<Item = Listed<'a>>,
 }
 
 /// A thin reference to an encoding: 8 bytes where `&dyn Encoding` takes
@@ -115,8 +149,11 @@ impl std::fmt::Debug for MemberHandle {
 impl Inbox {
     /// Queues `event`, rendered in the connection's encoding.
     pub fn send(&self, event: &Event) {
-        // A full or closing queue is its own connection's problem.
-        let _ = self.queue.push(render(&*self.encoding, event));
+        let line = render(&*self.encoding, event);
+        if !line.is_empty() {
+            // A full or closing queue is its own connection's problem.
+            let _ = self.queue.push(line);
+        }
     }
 }
 
@@ -135,19 +172,25 @@ pub fn deliver_once(groups: Vec<Vec<Inbox>>, event: &Event) {
         rendered.push((encoding, line.clone()));
         line
     };
-    // A full or closing queue is its own connection's problem.
+    // A full or closing queue is its own connection's problem; an
+    // encoding that shows nothing of the event gets nothing.
+    let push = |r: &Inbox, line: Bytes| {
+        if !line.is_empty() {
+            let _ = r.queue.push(line);
+        }
+    };
     if let [only] = groups.as_slice() {
         // One room's members are distinct already: no set to build, which
         // matters when thousands leave a big room.
         for r in only {
-            let _ = r.queue.push(line(r.encoding));
+            push(r, line(r.encoding));
         }
         return;
     }
     let mut seen = std::collections::HashSet::new();
     for r in groups.into_iter().flatten() {
         if seen.insert(r.id) {
-            let _ = r.queue.push(line(r.encoding));
+            push(&r, line(r.encoding));
         }
     }
 }

@@ -36,6 +36,6 @@ pub mod services;
 pub mod store;
 
 pub use error::ErrorCode;
-pub use event::{Event, FileTarget};
+pub use event::{Event, FileTarget, MsgKind, RoomMode, UserHost};
 pub use file_id::FileId;
 pub use names::{Folded, NameLimits, Nick, RoomName};

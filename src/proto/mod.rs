@@ -3,9 +3,11 @@
 //! end formats a line.
 //!
 //! - [`native`]: the plain-text line protocol of `docs/PROTOCOL.md`.
+//! - [`irc`]: the IRC client protocol (`docs/IRC.md`).
 //!
-//! A new front end (IRC, say) adds a folder here with its own codec,
-//! parser, renderer and session actor, and an [`Encoding`](crate::core::member::Encoding) of its own
-//! that rooms render events with.
+//! Each has its own codec, parser, renderer and session actor, and
+//! [`Encoding`](crate::core::member::Encoding)s of its own that rooms
+//! render events with.
 
+pub mod irc;
 pub mod native;

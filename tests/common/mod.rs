@@ -2,6 +2,7 @@
 //! speaking raw TCP, with reads bounded by a timeout (never sleeps).
 #![allow(dead_code)]
 
+pub mod irc;
 pub mod peer;
 pub mod process;
 
@@ -29,6 +30,17 @@ impl TestServer {
         self.handle.addr()
     }
 
+    /// Where its IRC listener listens (on 127.0.0.1, a free port); panics
+    /// if IRC was turned off.
+    pub fn irc_addr(&self) -> SocketAddr {
+        self.handle.irc_addr().expect("the IRC listener is on")
+    }
+
+    /// Where its IRC listener listens, if it is on.
+    pub fn irc_addr_if_on(&self) -> Option<SocketAddr> {
+        self.handle.irc_addr()
+    }
+
     /// Its `files.dir`.
     pub fn files_dir(&self) -> &std::path::Path {
         &self.files
@@ -48,8 +60,12 @@ impl TestServer {
 }
 
 /// Starts a server on `config`, with a fresh data directory unless one is
-/// given (to restart on the same data), logging nowhere.
+/// given (to restart on the same data), logging nowhere. Its IRC listener,
+/// unless turned off (`irc.listen = ""`), is on 127.0.0.1 and a free port.
 pub fn start_config(mut config: Config, data: Option<tempfile::TempDir>) -> TestServer {
+    if !config.irc.listen.is_empty() {
+        config.irc.listen = "127.0.0.1:0".into();
+    }
     let data = data.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
     let files = data.path().join("files");
     config.files.dir = files.clone();
@@ -213,7 +229,8 @@ impl Client {
     }
 }
 
-fn rand_token() -> u64 {
+/// A number no other call in this process returns.
+pub fn rand_token() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)

@@ -9,8 +9,10 @@ use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
 use crate::core::error::ErrorCode;
-use crate::core::event::Event;
-use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
+use crate::core::event::{Event, MsgKind, RoomMode, UserHost};
+use crate::core::member::{
+    EncodingRef, Inbox, Listed, Listing, MemberHandle, Removed, SessionId, TopicInfo,
+};
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
 use crate::core::room_key;
@@ -36,6 +38,8 @@ pub struct Join {
     pub member: MemberHandle,
     /// Its nickname.
     pub nick: Nick,
+    /// Its user and host, for the `JOIN` event.
+    pub userhost: UserHost,
     /// The key it gave.
     pub key: Option<String>,
 }
@@ -61,12 +65,13 @@ impl Room {
         let join = Event::Join {
             room: self.name.clone(),
             nick: msg.nick.clone(),
+            userhost: msg.userhost,
         };
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
-        self.insert(msg.member, msg.nick, log);
-        let _ = queue.push(self.welcome(encoding, Some(&join)));
+        self.insert(msg.member, msg.nick.clone(), log);
+        let _ = queue.push(self.welcome(encoding, &msg.nick, Some(&join)));
         self.changed(ctx);
         Ok(Joined {
             name: self.name.clone(),
@@ -78,14 +83,24 @@ impl Room {
     /// already), then the member listing, in its encoding, as one buffer
     /// sized for typical nicknames: a big room's listing is then written
     /// without regrowing or copying.
-    fn welcome(&self, encoding: crate::core::member::EncodingRef, join: Option<&Event>) -> Bytes {
+    fn welcome(&self, encoding: EncodingRef, to: &Nick, join: Option<&Event>) -> Bytes {
         let mut buf = BytesMut::with_capacity(64 + self.members.len() * 16);
         if let Some(join) = join {
             encoding.event(join, &mut buf);
         }
+        let owner = self.owner.as_ref().map(Nick::folded);
+        let mut members = self.members.iter().map(|(key, m)| Listed {
+            nick: &m.display,
+            owner: Some(key) == owner,
+        });
         encoding.names(
-            &self.name,
-            &mut self.members.values().map(|m| &*m.display),
+            Listing {
+                room: &self.name,
+                to,
+                private: self.key_hash.is_some(),
+                topic: self.topic.as_ref(),
+                members: &mut members,
+            },
             &mut buf,
         );
         buf.freeze()
@@ -101,7 +116,11 @@ impl Handler<Join> for Room {
         let who = MemberKey::new(msg.member.inbox.id, &msg.nick);
         if self.find(&who).is_some() {
             let encoding = msg.member.inbox.encoding;
-            let _ = msg.member.inbox.queue.push(self.welcome(encoding, None));
+            let _ = msg
+                .member
+                .inbox
+                .queue
+                .push(self.welcome(encoding, &msg.nick, None));
             return done(Ok(Joined {
                 name: self.name.clone(),
                 replay_upto: None,
@@ -173,6 +192,8 @@ impl Handler<Replayed> for Room {
 pub struct Part {
     /// The leaving member.
     pub who: MemberKey,
+    /// Its user and host, for the `PART` event.
+    pub userhost: UserHost,
     /// Why.
     pub reason: Option<String>,
 }
@@ -185,6 +206,7 @@ impl Handler<Part> for Room {
         let part = Event::Part {
             room: self.name.clone(),
             nick,
+            userhost: msg.userhost,
             reason: msg.reason,
         };
         self.broadcast(&part, None);
@@ -232,8 +254,12 @@ pub struct Say {
     /// Its nickname (with `id`, how the room finds the member: no key of
     /// its own, for this message is sent most).
     pub from: Nick,
+    /// Its user and host.
+    pub userhost: UserHost,
     /// The text.
     pub text: String,
+    /// A message or a notice (stored alike: history keeps no kind).
+    pub kind: MsgKind,
     /// Where history is kept: whom to answer once the message is stored,
     /// or refused.
     pub ack: Option<Ack>,
@@ -254,7 +280,9 @@ impl Handler<Say> for Room {
         let event = Event::Msg {
             room: self.name.clone(),
             from: msg.from,
+            userhost: msg.userhost,
             text: msg.text,
+            kind: msg.kind,
         };
         self.broadcast(&event, Some(msg.id));
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
@@ -309,6 +337,10 @@ pub struct Names {
     pub name: RoomName,
     /// Its members, sorted by folded nickname.
     pub nicks: Vec<Nick>,
+    /// Its owner, if any.
+    pub owner: Option<Nick>,
+    /// Whether a key is needed.
+    pub private: bool,
 }
 
 /// Asks for [`Names`].
@@ -323,6 +355,8 @@ impl Handler<GetNames> for Room {
         MessageResult(Names {
             name: self.name.clone(),
             nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
+            owner: self.owner.clone(),
+            private: self.key_hash.is_some(),
         })
     }
 }
@@ -340,8 +374,8 @@ pub struct RoomInfo {
     pub private: bool,
     /// When it was created.
     pub created: SystemTime,
-    /// Its topic.
-    pub topic: Option<String>,
+    /// Its topic, and who set it when where known.
+    pub topic: Option<TopicInfo>,
     /// Messages said in it.
     pub messages: u64,
 }
@@ -373,6 +407,8 @@ impl Handler<GetInfo> for Room {
 pub struct SetTopic {
     /// The setting member.
     pub who: MemberKey,
+    /// Its user and host, for the `TOPIC` event.
+    pub userhost: UserHost,
     /// The new topic.
     pub text: String,
 }
@@ -387,10 +423,14 @@ impl Handler<SetTopic> for Room {
         }
         let event = Event::Topic {
             room: self.name.clone(),
-            nick,
+            nick: nick.clone(),
+            userhost: msg.userhost,
             text: msg.text.clone(),
         };
-        self.topic = Some(msg.text);
+        self.topic = Some(TopicInfo {
+            text: msg.text,
+            set: Some((nick, SystemTime::now())),
+        });
         self.save();
         self.broadcast(&event, None);
         self.changed(ctx);
@@ -404,6 +444,8 @@ impl Handler<SetTopic> for Room {
 pub struct Kick {
     /// The kicking member.
     pub who: MemberKey,
+    /// Its user and host, for the `KICK` event.
+    pub userhost: UserHost,
     /// Who to remove.
     pub target: Folded,
     /// Why.
@@ -427,6 +469,7 @@ impl Handler<Kick> for Room {
             room: self.name.clone(),
             nick: nick.clone(),
             by,
+            userhost: msg.userhost,
             reason: msg.reason,
         };
         self.broadcast(&event, None);
@@ -463,5 +506,93 @@ impl Handler<ShareFile> for Room {
         }
         self.broadcast(&msg.event, Some(msg.who.id));
         Ok(())
+    }
+}
+
+/// Changes a room's key or owner (owner only), announcing it as an
+/// [`Event::Mode`] to every member.
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorCode>")]
+pub struct SetMode {
+    /// The owner asking.
+    pub who: MemberKey,
+    /// Its user and host, for the event.
+    pub userhost: UserHost,
+    /// What to change: a new key, none, or a member (folded) to own it.
+    pub change: ModeRequest,
+}
+
+/// A change [`SetMode`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeRequest {
+    /// Make the room private with this key (or change its key).
+    Key(String),
+    /// Make the room public.
+    NoKey,
+    /// Give the room to this member, by folded nickname.
+    Owner(Folded),
+}
+
+impl Room {
+    /// Announces and stores a changed key or owner.
+    fn mode_changed(
+        &mut self,
+        by: Nick,
+        userhost: UserHost,
+        change: RoomMode,
+        ctx: &mut Context<Self>,
+    ) {
+        let event = Event::Mode {
+            room: self.name.clone(),
+            nick: by,
+            userhost,
+            change,
+        };
+        self.save();
+        self.broadcast(&event, None);
+        self.changed(ctx);
+    }
+}
+
+impl Handler<SetMode> for Room {
+    // Atomic: no other message reaches the room while a key is hashed.
+    type Result = AtomicResponse<Self, Result<(), ErrorCode>>;
+
+    fn handle(&mut self, msg: SetMode, ctx: &mut Self::Context) -> Self::Result {
+        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
+        let Some(by) = self.nick_of(&msg.who) else {
+            return done(Err(ErrorCode::NotInRoom));
+        };
+        if !self.is_owner(&by) {
+            return done(Err(ErrorCode::NotOwner));
+        }
+        match msg.change {
+            ModeRequest::NoKey => {
+                self.key_hash = None;
+                self.mode_changed(by, msg.userhost, RoomMode::NoKey, ctx);
+                done(Ok(()))
+            }
+            ModeRequest::Owner(target) => {
+                let Some(nick) = self.members.get_key_value(&target).map(|(k, m)| m.nick(k)) else {
+                    return done(Err(ErrorCode::NoSuchNick));
+                };
+                self.owner = Some(nick.clone());
+                self.mode_changed(by, msg.userhost, RoomMode::Owner(nick), ctx);
+                done(Ok(()))
+            }
+            ModeRequest::Key(key) => {
+                // Hashing takes milliseconds: off the actor thread.
+                let clear = key.clone();
+                let hash = tokio::task::spawn_blocking(move || room_key::hash_key(&clear));
+                AtomicResponse::new(Box::pin(actix::fut::wrap_future(hash).map(
+                    move |hash, room: &mut Room, ctx| {
+                        let hash = hash.map_err(|_| ErrorCode::Internal)?;
+                        room.key_hash = Some(hash);
+                        room.mode_changed(by, msg.userhost, RoomMode::Key(key), ctx);
+                        Ok(())
+                    },
+                )))
+            }
+        }
     }
 }

@@ -54,6 +54,10 @@ impl Member {
 
     /// Queues `span` of `log` (the member's own), or holds it back.
     pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span) {
+        if span.is_empty() {
+            // The member's encoding shows nothing of this event.
+            return;
+        }
         if let Some(held) = &mut self.held {
             let count = held.len();
             match held.last_mut() {

@@ -19,14 +19,14 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 pub use handlers::{
-    GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Rename, Replayed, RoomInfo, Say,
-    SetTopic, ShareFile,
+    GetInfo, GetNames, Join, Joined, Kick, Leave, ModeRequest, Names, Part, Rename, Replayed,
+    RoomInfo, Say, SetMode, SetTopic, ShareFile,
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
 
 use super::event::Event;
-use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId};
+use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
 use super::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
 use super::scratch::with_line;
 use crate::config::Config;
@@ -104,7 +104,7 @@ pub struct Room {
     owner: Option<Nick>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
-    topic: Option<String>,
+    topic: Option<TopicInfo>,
     created: SystemTime,
     /// Messages said so far; the last one's sequence number.
     messages: u64,
@@ -146,7 +146,7 @@ impl Room {
                 .owner
                 .and_then(|o| Nick::parse(&o, max_nick.max(STORED_NAME_LIMIT)).ok()),
             key_hash: record.key_hash,
-            topic: record.topic,
+            topic: record.topic.map(|text| TopicInfo { text, set: None }),
             created: record.created,
             messages: record.messages,
             ..Room::new(name, reports, config, Some(db))
@@ -158,7 +158,7 @@ impl Room {
             name: self.name.as_str().to_string(),
             owner: self.owner.as_ref().map(|o| o.as_str().to_string()),
             key_hash: self.key_hash.clone(),
-            topic: self.topic.clone(),
+            topic: self.topic.as_ref().map(|t| t.text.clone()),
             created: self.created,
             messages: self.messages,
         }
@@ -295,7 +295,7 @@ impl Room {
             name: self.name.clone(),
             members: self.members.len(),
             private: self.key_hash.is_some(),
-            topic: self.topic.clone(),
+            topic: self.topic.as_ref().map(|t| t.text.clone()),
             listed: !self.members.is_empty() || (self.db.is_some() && self.owner.is_some()),
         }
     }

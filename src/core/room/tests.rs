@@ -10,7 +10,8 @@ use bytes::{BufMut, BytesMut};
 
 use super::*;
 use crate::core::error::ErrorCode;
-use crate::core::member::{Encoding, EncodingRef, Removed, SessionId};
+use crate::core::event::{MsgKind, UserHost};
+use crate::core::member::{Encoding, EncodingRef, Listing, Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SpellSaid};
 use crate::transport::send_queue::SendQueue;
 
@@ -31,10 +32,14 @@ impl Encoding for Plain {
     fn event(&self, event: &Event, buf: &mut BytesMut) {
         self.rendered.fetch_add(1, Ordering::Relaxed);
         let line = match event {
-            Event::Msg { room, from, text } => format!("msg {room} {from} {text}"),
-            Event::Join { room, nick } => format!("join {room} {nick}"),
+            Event::Msg {
+                room, from, text, ..
+            } => format!("msg {room} {from} {text}"),
+            Event::Join { room, nick, .. } => format!("join {room} {nick}"),
             Event::Part { room, nick, .. } => format!("part {room} {nick}"),
-            Event::Topic { room, nick, text } => format!("topic {room} {nick} {text}"),
+            Event::Topic {
+                room, nick, text, ..
+            } => format!("topic {room} {nick} {text}"),
             Event::Kick { room, nick, by, .. } => format!("kick {room} {nick} {by}"),
             other => format!("other {other:?}"),
         };
@@ -43,8 +48,12 @@ impl Encoding for Plain {
         buf.put_u8(b'\n');
     }
 
-    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &str>, buf: &mut BytesMut) {
-        let nicks: Vec<&str> = nicks.collect();
+    fn names(&self, listing: Listing<'_>, buf: &mut BytesMut) {
+        let nicks: Vec<String> = listing
+            .members
+            .map(|m| format!("{}{}", if m.owner { "@" } else { "" }, m.nick))
+            .collect();
+        let room = listing.room;
         buf.put_slice(format!("names {room} {}\n", nicks.join(" ")).as_bytes());
     }
 }
@@ -160,6 +169,7 @@ impl Client {
         Join {
             member: self.handle.clone(),
             nick: self.nick.clone(),
+            userhost: UserHost::native(),
             key: key.map(String::from),
         }
     }
@@ -168,7 +178,9 @@ impl Client {
         Say {
             id: self.handle.inbox.id,
             from: self.nick.clone(),
+            userhost: UserHost::native(),
             text: text.into(),
+            kind: MsgKind::Privmsg,
             ack: Some(Ack {
                 queue: self.handle.inbox.queue.clone(),
                 ticket: self.handle.inbox.queue.promise(),
@@ -202,10 +214,11 @@ async fn members_see_joins_messages_and_parts_and_the_sender_no_echo() {
     let joined = room.send(alice.join(None)).await.unwrap().unwrap();
     assert_eq!(joined.name.as_str(), "#r");
     assert_eq!(joined.replay_upto, None, "no history without a database");
-    assert_eq!(alice.text(), "join #r alice\nnames #r alice\n");
+    // The test encoding marks the owner with @, from the listing.
+    assert_eq!(alice.text(), "join #r alice\nnames #r @alice\n");
     room.send(bob.join(None)).await.unwrap().unwrap();
     assert_eq!(alice.text(), "join #r Bob\n");
-    assert_eq!(bob.text(), "join #r Bob\nnames #r alice Bob\n");
+    assert_eq!(bob.text(), "join #r Bob\nnames #r @alice Bob\n");
 
     room.send(alice.say("hi bob")).await.unwrap();
     assert_eq!(bob.text(), "msg #r alice hi bob\n");
@@ -213,12 +226,14 @@ async fn members_see_joins_messages_and_parts_and_the_sender_no_echo() {
 
     let part = Part {
         who: bob.key(),
+        userhost: UserHost::native(),
         reason: None,
     };
     assert_eq!(room.send(part).await.unwrap().unwrap().as_str(), "#r");
     assert_eq!(alice.text(), "part #r Bob\n");
     let again = Part {
         who: bob.key(),
+        userhost: UserHost::native(),
         reason: None,
     };
     assert_eq!(room.send(again).await.unwrap(), Err(ErrorCode::NotInRoom));
@@ -242,6 +257,7 @@ async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
 
     let topic = |c: &Client| SetTopic {
         who: c.key(),
+        userhost: UserHost::native(),
         text: "homework".into(),
     };
     assert_eq!(
@@ -254,6 +270,7 @@ async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
 
     let kick = |by: &Client, target: &Client| Kick {
         who: by.key(),
+        userhost: UserHost::native(),
         target: target.nick.folded().clone(),
         reason: None,
     };

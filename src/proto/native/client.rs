@@ -3,7 +3,10 @@
 //!
 //! [`ServerLine::parse`] is the inverse of [`Reply::to_line`] and
 //! [`Event::to_line`]: for every value the server can send, rendering it and
-//! parsing the line gives the value back (checked by a property test below).
+//! parsing the line gives the value back (checked by a property test below),
+//! for every field a native line carries. Fields it does not carry (what
+//! only IRC shows) are parsed as what a native line implies: the sender's
+//! [`UserHost::native`], [`MsgKind::Privmsg`], and no recipient named.
 //!
 //! The first word of a line tells its kind: `HELLO`, `OK`, `ERR`, `NAMES`,
 //! `ROOM`, `INFO`, `HELP`, `HISTORY`, `DATA`, `PONG`, `PING` and `SERVER` are
@@ -22,6 +25,7 @@ use crate::core::ErrorCode;
 use crate::core::Event;
 use crate::core::FileId;
 use crate::core::FileTarget;
+use crate::core::{MsgKind, UserHost};
 use crate::proto::native::render::{OkReply, Reply, RoomInfoEntry, ServerInfo};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
@@ -413,38 +417,48 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
         "MSG" => Event::Msg {
             room: f.room("room")?,
             from: f.nick("sender")?,
+            userhost: UserHost::native(),
             text: f.text("text")?,
+            kind: MsgKind::Privmsg,
         },
         // PRIVMSG <from> <text>
         "PRIVMSG" => Event::Privmsg {
             from: f.nick("sender")?,
+            userhost: UserHost::native(),
+            to: None,
             text: f.text("text")?,
+            kind: MsgKind::Privmsg,
         },
         // JOIN <room> <nick>
         "JOIN" => Event::Join {
             room: f.room("room")?,
             nick: f.nick("nick")?,
+            userhost: UserHost::native(),
         },
         // PART <room> <nick> [reason]
         "PART" => Event::Part {
             room: f.room("room")?,
             nick: f.nick("nick")?,
+            userhost: UserHost::native(),
             reason: f.opt_text(),
         },
         // QUIT <nick> [reason]
         "QUIT" => Event::Quit {
             nick: f.nick("nick")?,
+            userhost: UserHost::native(),
             reason: f.opt_text(),
         },
         // NICK <old> <new>
         "NICK" => Event::Nick {
             old: f.nick("old nick")?,
             new: f.nick("new nick")?,
+            userhost: UserHost::native(),
         },
         // TOPIC <room> <nick> <text>
         "TOPIC" => Event::Topic {
             room: f.room("room")?,
             nick: f.nick("nick")?,
+            userhost: UserHost::native(),
             text: f.text("topic")?,
         },
         // KICK <room> <nick> <by> [reason]
@@ -452,6 +466,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
             room: f.room("room")?,
             nick: f.nick("kicked nick")?,
             by: f.nick("kicker")?,
+            userhost: UserHost::native(),
             reason: f.opt_text(),
         },
         // FILE <#room|nick> <from> <id> <size> <sha256> <filename>
@@ -462,6 +477,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
                 FileTarget::User(f.nick("target nick")?)
             },
             from: f.nick("sender")?,
+            userhost: UserHost::native(),
             id: f.file_id()?,
             size: f.number("size")?,
             sha256: f.owned_word("sha256")?,
@@ -604,58 +620,73 @@ mod tests {
         replies.extend(oks.into_iter().map(Reply::Ok));
         let events = vec![
             Event::Msg {
+                userhost: UserHost::native(),
+                kind: MsgKind::Privmsg,
                 room: r.clone(),
                 from: b.clone(),
                 text: s("hi alice"),
             },
             Event::Privmsg {
+                userhost: UserHost::native(),
+                kind: MsgKind::Privmsg,
+                to: None,
                 from: b.clone(),
                 text: s("  see you at 6"),
             },
             Event::Join {
+                userhost: UserHost::native(),
                 room: r.clone(),
                 nick: a.clone(),
             },
             Event::Part {
+                userhost: UserHost::native(),
                 room: r.clone(),
                 nick: a.clone(),
                 reason: None,
             },
             Event::Part {
+                userhost: UserHost::native(),
                 room: r.clone(),
                 nick: a.clone(),
                 reason: Some(s("bye now")),
             },
             Event::Quit {
+                userhost: UserHost::native(),
                 nick: a.clone(),
                 reason: None,
             },
             Event::Quit {
+                userhost: UserHost::native(),
                 nick: a.clone(),
                 reason: Some(s("send queue exceeded")),
             },
             Event::Nick {
+                userhost: UserHost::native(),
                 old: a.clone(),
                 new: nick("Alice"),
             },
             Event::Topic {
+                userhost: UserHost::native(),
                 room: r.clone(),
                 nick: a.clone(),
                 text: s("rust only"),
             },
             Event::Kick {
+                userhost: UserHost::native(),
                 room: r.clone(),
                 nick: b.clone(),
                 by: a.clone(),
                 reason: None,
             },
             Event::Kick {
+                userhost: UserHost::native(),
                 room: r.clone(),
                 nick: b.clone(),
                 by: a.clone(),
                 reason: Some(s(" spam")),
             },
             Event::File {
+                userhost: UserHost::native(),
                 target: FileTarget::Room(r.clone()),
                 from: a.clone(),
                 id: fid("1d1"),
@@ -664,6 +695,7 @@ mod tests {
                 filename: s("notes .txt"),
             },
             Event::File {
+                userhost: UserHost::native(),
                 target: FileTarget::User(b.clone()),
                 from: a.clone(),
                 id: fid("1d2"),
@@ -708,6 +740,7 @@ mod tests {
             (
                 "JOIN #123 alice\n",
                 Event::Join {
+                    userhost: UserHost::native(),
                     room: room("#123"),
                     nick: nick("alice"),
                 }
@@ -729,6 +762,8 @@ mod tests {
             (
                 "MSG #123 bob hi alice\n",
                 Event::Msg {
+                    userhost: UserHost::native(),
+                    kind: MsgKind::Privmsg,
                     room: room("#123"),
                     from: nick("bob"),
                     text: s("hi alice"),
@@ -777,6 +812,7 @@ mod tests {
             (
                 "PART #r bob  gone  \n",
                 Event::Part {
+                    userhost: UserHost::native(),
                     room: room("#r"),
                     nick: nick("bob"),
                     reason: Some(s(" gone  ")),
@@ -829,6 +865,7 @@ mod tests {
             (
                 "FILE bob alice 000000000000000000c9 3 ab x y\n",
                 Event::File {
+                    userhost: UserHost::native(),
                     target: FileTarget::User(nick("bob")),
                     from: nick("alice"),
                     id: fid("c9"),
@@ -948,6 +985,9 @@ mod tests {
             Reply::Server(s("")).into(),
             err(VerbTag::Star, ErrorCode::Internal, "").into(),
             Event::Privmsg {
+                userhost: UserHost::native(),
+                kind: MsgKind::Privmsg,
+                to: None,
                 from: nick("bob"),
                 text: s(""),
             }
@@ -1142,26 +1182,49 @@ mod tests {
     fn event_st() -> impl Strategy<Value = Event> {
         prop_oneof![
             (room_st(), nick_st(), text_st()).prop_map(|(room, from, text)| Event::Msg {
+                userhost: UserHost::native(),
+                kind: MsgKind::Privmsg,
                 room,
                 from,
                 text
             }),
-            (nick_st(), text_st()).prop_map(|(from, text)| Event::Privmsg { from, text }),
-            (room_st(), nick_st()).prop_map(|(room, nick)| Event::Join { room, nick }),
+            (nick_st(), text_st()).prop_map(|(from, text)| Event::Privmsg {
+                from,
+                text,
+                userhost: UserHost::native(),
+                kind: MsgKind::Privmsg,
+                to: None,
+            }),
+            (room_st(), nick_st()).prop_map(|(room, nick)| Event::Join {
+                room,
+                nick,
+                userhost: UserHost::native(),
+            }),
             (room_st(), nick_st(), opt_text_st()).prop_map(|(room, nick, reason)| Event::Part {
+                userhost: UserHost::native(),
                 room,
                 nick,
                 reason
             }),
-            (nick_st(), opt_text_st()).prop_map(|(nick, reason)| Event::Quit { nick, reason }),
-            (nick_st(), nick_st()).prop_map(|(old, new)| Event::Nick { old, new }),
+            (nick_st(), opt_text_st()).prop_map(|(nick, reason)| Event::Quit {
+                nick,
+                reason,
+                userhost: UserHost::native(),
+            }),
+            (nick_st(), nick_st()).prop_map(|(old, new)| Event::Nick {
+                old,
+                new,
+                userhost: UserHost::native(),
+            }),
             (room_st(), nick_st(), text_st()).prop_map(|(room, nick, text)| Event::Topic {
+                userhost: UserHost::native(),
                 room,
                 nick,
                 text
             }),
             (room_st(), nick_st(), nick_st(), opt_text_st()).prop_map(
                 |(room, nick, by, reason)| Event::Kick {
+                    userhost: UserHost::native(),
                     room,
                     nick,
                     by,
@@ -1177,6 +1240,7 @@ mod tests {
                 text_st()
             )
                 .prop_map(|(target, from, id, size, sha256, filename)| Event::File {
+                    userhost: UserHost::native(),
                     target,
                     from,
                     id,

@@ -8,7 +8,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::core::member::{Encoding, EncodingRef};
+use crate::core::member::{Encoding, EncodingRef, Listing};
 use crate::core::names::{Nick, RoomName};
 use crate::core::scratch::rendered;
 use crate::core::Event;
@@ -250,36 +250,46 @@ fn target_str(t: &FileTarget) -> &str {
 }
 
 impl Event {
-    /// Appends the event's wire line to `buf`.
+    /// Appends the event's wire line to `buf` (nothing for the one event
+    /// native lines do not show: a room's [`Event::Mode`]).
     pub fn encode(&self, buf: &mut BytesMut) {
         match self {
-            Event::Msg { room, from, text } => Line::start(buf, "MSG")
+            Event::Mode { .. } => {}
+            // Native lines show neither the sender's user and host nor a
+            // message's kind: a notice reads as any message.
+            Event::Msg {
+                room, from, text, ..
+            } => Line::start(buf, "MSG")
                 .word(room.as_str())
                 .word(from.as_str())
                 .word(text)
                 .end(),
-            Event::Privmsg { from, text } => Line::start(buf, "PRIVMSG")
+            Event::Privmsg { from, text, .. } => Line::start(buf, "PRIVMSG")
                 .word(from.as_str())
                 .word(text)
                 .end(),
-            Event::Join { room, nick } => Line::start(buf, "JOIN")
+            Event::Join { room, nick, .. } => Line::start(buf, "JOIN")
                 .word(room.as_str())
                 .word(nick.as_str())
                 .end(),
-            Event::Part { room, nick, reason } => Line::start(buf, "PART")
+            Event::Part {
+                room, nick, reason, ..
+            } => Line::start(buf, "PART")
                 .word(room.as_str())
                 .word(nick.as_str())
                 .opt(reason.as_deref())
                 .end(),
-            Event::Quit { nick, reason } => Line::start(buf, "QUIT")
+            Event::Quit { nick, reason, .. } => Line::start(buf, "QUIT")
                 .word(nick.as_str())
                 .opt(reason.as_deref())
                 .end(),
-            Event::Nick { old, new } => Line::start(buf, "NICK")
+            Event::Nick { old, new, .. } => Line::start(buf, "NICK")
                 .word(old.as_str())
                 .word(new.as_str())
                 .end(),
-            Event::Topic { room, nick, text } => Line::start(buf, "TOPIC")
+            Event::Topic {
+                room, nick, text, ..
+            } => Line::start(buf, "TOPIC")
                 .word(room.as_str())
                 .word(nick.as_str())
                 .word(text)
@@ -289,6 +299,7 @@ impl Event {
                 nick,
                 by,
                 reason,
+                ..
             } => Line::start(buf, "KICK")
                 .word(room.as_str())
                 .word(nick.as_str())
@@ -302,6 +313,7 @@ impl Event {
                 size,
                 sha256,
                 filename,
+                ..
             } => Line::start(buf, "FILE")
                 .word(target_str(target))
                 .word(from.as_str())
@@ -504,8 +516,15 @@ impl Encoding for NativeEncoding {
         event.encode(buf);
     }
 
-    fn names(&self, room: &RoomName, nicks: &mut dyn Iterator<Item = &str>, buf: &mut BytesMut) {
-        encode_names(buf, room, nicks, NAMES_LINE_BYTES);
+    fn names(&self, listing: Listing<'_>, buf: &mut BytesMut) {
+        // Natively the listing is the names alone: the topic and owner are
+        // asked for with TOPIC and INFO.
+        encode_names(
+            buf,
+            listing.room,
+            listing.members.map(|m| m.nick),
+            NAMES_LINE_BYTES,
+        );
     }
 }
 
@@ -529,6 +548,7 @@ mod tests {
         let quit = |why: Disconnect| {
             let event = Event::Quit {
                 nick: nick("a"),
+                userhost: crate::core::UserHost::native(),
                 reason: why.quit_reason().map(String::from),
             };
             String::from_utf8(event.to_line().to_vec()).unwrap()

@@ -20,7 +20,8 @@ const MAX_BATCH: usize = 64 * 1024;
 const MAX_SLICES: usize = 64;
 /// How long a closing connection may take to flush what is queued.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
-/// The best-effort notice for a client dropped for not reading.
+/// The best-effort notice for a client dropped for not reading, unless
+/// its protocol gives another ([`Writer::with_overflow_notice`]).
 const OVERFLOW_NOTICE: &[u8] = b"SERVER send queue exceeded\n";
 
 impl SendQueue {
@@ -250,16 +251,25 @@ pub struct Writer {
     out: Vec<u8>,
     pos: usize,
     rare: Option<Box<Rare>>,
+    /// Written, if it fits, to a client dropped for not reading.
+    overflow_notice: &'static [u8],
 }
 
 impl Writer {
     /// A writer for `queue`.
     pub fn new(queue: SendQueue) -> Self {
+        Writer::with_overflow_notice(queue, OVERFLOW_NOTICE)
+    }
+
+    /// A writer for `queue` that says `notice` (a whole line of the
+    /// client's protocol) to a client dropped for not reading.
+    pub fn with_overflow_notice(queue: SendQueue, notice: &'static [u8]) -> Self {
         Writer {
             queue,
             out: Vec::new(),
             pos: 0,
             rare: None,
+            overflow_notice: notice,
         }
     }
 
@@ -324,7 +334,7 @@ impl Writer {
                     if !mid_line {
                         // Best effort, between lines: the client is not
                         // reading, so this may well not fit.
-                        let _ = Pin::new(io).poll_write(cx, OVERFLOW_NOTICE);
+                        let _ = Pin::new(io).poll_write(cx, self.overflow_notice);
                     }
                     return Poll::Ready(WriterEnd::Overflowed);
                 }

@@ -82,7 +82,15 @@ impl Session {
                     }
                 }
                 if announce && !audience.is_empty() {
-                    deliver_once(audience, &Event::Quit { nick, reason });
+                    let userhost = UserHost::native();
+                    deliver_once(
+                        audience,
+                        &Event::Quit {
+                            nick,
+                            userhost,
+                            reason,
+                        },
+                    );
                 }
             });
         }

@@ -54,6 +54,7 @@ use crate::core::store::StoredMessage;
 use crate::core::ErrorCode;
 use crate::core::Event;
 use crate::core::FileTarget;
+use crate::core::{MsgKind, UserHost};
 use crate::proto::native::codec::{BadLine, Body, Frame, LineCodec};
 use crate::proto::native::help;
 use crate::proto::native::parser::{parse_line, Command, FetchId};

@@ -86,7 +86,7 @@ impl Session {
                     RoomInfoEntry::Owner(info.owner),
                     RoomInfoEntry::Private(info.private),
                     RoomInfoEntry::Created(rfc3339(info.created)),
-                    RoomInfoEntry::Topic(info.topic),
+                    RoomInfoEntry::Topic(info.topic.map(|t| t.text)),
                     RoomInfoEntry::Messages(info.messages),
                 ];
                 for line in lines {
@@ -104,7 +104,7 @@ impl Session {
         self.with_room(Verb::Topic, room.clone(), ctx, move |act, addr, ctx| {
             let ask = addr.send(room::GetInfo);
             ctx.wait(ask.into_actor(act).map(move |res, act, _| match res {
-                Ok(info) => act.send(OkReply::Topic(info.name, info.topic)),
+                Ok(info) => act.send(OkReply::Topic(info.name, info.topic.map(|t| t.text))),
                 Err(_) => act.error(
                     Verb::Topic,
                     ErrorCode::NoSuchRoom,

@@ -17,6 +17,7 @@ impl Session {
             nick: nick.clone(),
             old: old.clone(),
             inbox: self.inbox(),
+            profile: None,
         };
         let new = nick.clone();
         let old_key = self.member_key();
@@ -55,6 +56,7 @@ impl Session {
                         &Event::Nick {
                             old,
                             new: nick.clone(),
+                            userhost: UserHost::native(),
                         },
                     );
                 } else {
@@ -99,6 +101,7 @@ impl Session {
         let join = room::Join {
             member: self.member_handle(ctx),
             nick,
+            userhost: UserHost::native(),
             key,
         };
         let asked = room.clone();
@@ -120,6 +123,7 @@ impl Session {
                 let attempt = room::Join {
                     member: join.member.clone(),
                     nick: join.nick.clone(),
+                    userhost: join.userhost.clone(),
                     key: join.key.clone(),
                 };
                 let joined = match addr.send(attempt).await {
@@ -205,7 +209,11 @@ impl Session {
         let addr = joined.addr.clone();
         let name = joined.name.clone();
         self.rooms.retain(|j| j.name.folded() != room.folded());
-        let part = addr.send(room::Part { who, reason });
+        let part = addr.send(room::Part {
+            who,
+            userhost: UserHost::native(),
+            reason,
+        });
         ctx.wait(part.into_actor(self).map(move |_, act, _| {
             // Gone from the room whatever it answers: a stopped room has
             // no members left to tell.
@@ -255,7 +263,9 @@ impl Session {
         addr.do_send(room::Say {
             id,
             from,
+            userhost: UserHost::native(),
             text,
+            kind: MsgKind::Privmsg,
             ack,
         });
         if let Some(ok) = ok {
@@ -274,7 +284,13 @@ impl Session {
         ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
             Ok(Some((nick, inbox))) => {
                 debug!(parent: &act.span, to = %nick, %text, "privmsg");
-                inbox.send(&Event::Privmsg { from, text });
+                inbox.send(&Event::Privmsg {
+                    from,
+                    userhost: UserHost::native(),
+                    to: Some(nick.clone()),
+                    text,
+                    kind: MsgKind::Privmsg,
+                });
                 act.send(OkReply::Privmsg(nick));
             }
             _ => act.error(
@@ -319,6 +335,7 @@ impl Session {
         };
         let ask = joined.addr.send(room::SetTopic {
             who,
+            userhost: UserHost::native(),
             text: text.clone(),
         });
         ctx.wait(ask.into_actor(self).map(move |res, act, _| match res {
@@ -344,6 +361,7 @@ impl Session {
         };
         let ask = joined.addr.send(room::Kick {
             who,
+            userhost: UserHost::native(),
             target: nick.folded().clone(),
             reason,
         });

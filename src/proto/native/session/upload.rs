@@ -151,6 +151,7 @@ impl Session {
             let event = Event::File {
                 target,
                 from,
+                userhost: UserHost::native(),
                 id: id.clone(),
                 size: stored.size,
                 sha256: stored.sha256.clone(),

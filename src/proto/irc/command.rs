@@ -1,0 +1,546 @@
+//! What a client asks, typed: a [`Message`] made a [`Command`], names
+//! validated once (a bad one kept as written, for the numeric that
+//! answers it), or the [`CommandError`] that refuses it.
+
+use crate::core::names::{NameLimits, Nick, RoomName};
+use crate::core::MsgKind;
+
+use super::message::Message;
+
+/// Targets one PRIVMSG, NOTICE, JOIN, PART, KICK... names at most (the
+/// `MAXTARGETS` advertised in ISUPPORT).
+pub const MAX_TARGETS: usize = 4;
+
+/// A channel named by a command: valid, or as written.
+pub type ChannelArg = Result<RoomName, String>;
+
+/// Where a PRIVMSG or NOTICE goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A channel.
+    Channel(RoomName),
+    /// A user.
+    Nick(Nick),
+    /// A channel name that is not valid, as written (`#...`).
+    BadChannel(String),
+    /// A nickname that is not valid, as written.
+    BadNick(String),
+}
+
+/// `CAP` subcommands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cap {
+    /// `CAP LS [version]`
+    Ls(Option<u32>),
+    /// `CAP LIST`
+    List,
+    /// `CAP REQ :<caps>`: the names asked for, `-` marking removal.
+    Req(String),
+    /// `CAP END`
+    End,
+}
+
+/// `JOIN`'s forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinArgs {
+    /// `JOIN 0`: leave every channel.
+    LeaveAll,
+    /// Channels, each with the key given for it.
+    Channels(Vec<(ChannelArg, Option<String>)>),
+}
+
+/// A command the server knows, its arguments checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `CAP`
+    Cap(Cap),
+    /// `PASS <password>`
+    Pass(String),
+    /// `NICK <nick>`: valid, or as written (for `432`).
+    Nick(Result<Nick, String>),
+    /// `USER <username> <mode> <unused> <realname>`
+    User {
+        /// The user name asked for.
+        username: String,
+        /// The real name.
+        realname: String,
+    },
+    /// `PING <token>`
+    Ping(String),
+    /// `PONG [server] <token>`
+    Pong,
+    /// `QUIT [reason]`
+    Quit(Option<String>),
+    /// `JOIN`
+    Join(JoinArgs),
+    /// `PART <channels> [reason]`
+    Part {
+        /// The channels.
+        channels: Vec<ChannelArg>,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// `PRIVMSG` or `NOTICE <targets> <text>`
+    Message {
+        /// Which of the two.
+        kind: MsgKind,
+        /// Where it goes.
+        targets: Vec<Target>,
+        /// What it says.
+        text: String,
+    },
+    /// `TOPIC <channel> [topic]`
+    Topic {
+        /// The channel.
+        channel: ChannelArg,
+        /// The new topic; `None` reads it.
+        text: Option<String>,
+    },
+    /// `NAMES [channels]`
+    Names(Vec<ChannelArg>),
+    /// `LIST [channels]`
+    List(Option<Vec<ChannelArg>>),
+    /// `WHO <mask>`
+    Who(String),
+    /// `WHOIS [server] <nick>`
+    Whois(String),
+    /// `MODE <target> [modes [args...]]`
+    Mode {
+        /// A channel or nickname, as written.
+        target: String,
+        /// The mode string, if any.
+        modes: Option<String>,
+        /// The modes' arguments.
+        args: Vec<String>,
+    },
+    /// `KICK <channel> <nicks> [reason]`
+    Kick {
+        /// The channel.
+        channel: ChannelArg,
+        /// Who to remove.
+        nicks: Vec<String>,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// `AWAY [text]`
+    Away(Option<String>),
+    /// `ISON <nicks...>`
+    Ison(Vec<String>),
+    /// `USERHOST <nicks...>`
+    Userhost(Vec<String>),
+    /// `LUSERS`
+    Lusers,
+    /// `MOTD`
+    Motd,
+}
+
+/// Why a message was refused, as IRC numbers it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// `421`: no such command.
+    #[error("unknown command {0}")]
+    Unknown(String),
+    /// `461`: a required parameter is missing.
+    #[error("{0}: not enough parameters")]
+    NeedMoreParams(&'static str),
+    /// `431`: NICK without a nickname.
+    #[error("no nickname given")]
+    NoNicknameGiven,
+    /// `411`: PRIVMSG or NOTICE without a target.
+    #[error("no recipient given")]
+    NoRecipient(&'static str),
+    /// `412`: PRIVMSG or NOTICE without text.
+    #[error("no text to send")]
+    NoTextToSend(MsgKind),
+    /// `410`: an unknown CAP subcommand.
+    #[error("invalid CAP subcommand {0}")]
+    InvalidCap(String),
+    /// `407`: more targets than [`MAX_TARGETS`].
+    #[error("too many targets")]
+    TooManyTargets(&'static str, String),
+}
+
+impl CommandError {
+    /// Whether this refusal may be answered: NOTICE never gets errors.
+    pub fn is_silent(&self) -> bool {
+        matches!(
+            self,
+            CommandError::NoTextToSend(MsgKind::Notice)
+                | CommandError::NoRecipient("NOTICE")
+                | CommandError::TooManyTargets("NOTICE", _)
+        )
+    }
+}
+
+/// The commands allowed before registration ends.
+pub fn allowed_before_registration(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Cap(_)
+            | Command::Pass(_)
+            | Command::Nick(_)
+            | Command::User { .. }
+            | Command::Ping(_)
+            | Command::Pong
+            | Command::Quit(_)
+    )
+}
+
+/// The channel `s` names.
+fn channel(s: &str, limits: &NameLimits) -> ChannelArg {
+    RoomName::parse_hashed(s, limits.max_room_len).map_err(|_| s.to_string())
+}
+
+/// A comma-separated list, empty items dropped.
+fn list(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').filter(|i| !i.is_empty())
+}
+
+fn channels(s: &str, limits: &NameLimits) -> Vec<ChannelArg> {
+    list(s).map(|c| channel(c, limits)).collect()
+}
+
+fn target(s: &str, limits: &NameLimits) -> Target {
+    if s.starts_with('#') {
+        match RoomName::parse_hashed(s, limits.max_room_len) {
+            Ok(room) => Target::Channel(room),
+            Err(_) => Target::BadChannel(s.to_string()),
+        }
+    } else {
+        match Nick::parse(s, limits.max_nick_len) {
+            Ok(nick) => Target::Nick(nick),
+            Err(_) => Target::BadNick(s.to_string()),
+        }
+    }
+}
+
+/// The trailing text of a command, absent when empty.
+fn opt_text(s: Option<&&str>) -> Option<String> {
+    s.filter(|t| !t.is_empty()).map(|t| t.to_string())
+}
+
+impl Command {
+    /// The command `msg` asks for.
+    pub fn parse(msg: &Message<'_>, limits: &NameLimits) -> Result<Command, CommandError> {
+        let p = &msg.params;
+        let name = msg.command.to_ascii_uppercase();
+        // The name as a static, for the numerics that quote it.
+        let need = |n: usize, verb: &'static str| {
+            if p.len() < n || p[..n].iter().any(|s| s.is_empty()) {
+                Err(CommandError::NeedMoreParams(verb))
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match name.as_str() {
+            "CAP" => {
+                need(1, "CAP")?;
+                match p[0].to_ascii_uppercase().as_str() {
+                    "LS" => Cap::Ls(p.get(1).and_then(|v| v.parse().ok())),
+                    "LIST" => Cap::List,
+                    "REQ" => {
+                        need(2, "CAP")?;
+                        Cap::Req(p[1].to_string())
+                    }
+                    "END" => Cap::End,
+                    other => return Err(CommandError::InvalidCap(other.to_string())),
+                }
+                .into()
+            }
+            "PASS" => {
+                need(1, "PASS")?;
+                Command::Pass(p[0].to_string())
+            }
+            "NICK" => {
+                let nick = p.first().filter(|n| !n.is_empty());
+                let nick = nick.ok_or(CommandError::NoNicknameGiven)?;
+                Command::Nick(Nick::parse(nick, limits.max_nick_len).map_err(|_| nick.to_string()))
+            }
+            "USER" => {
+                need(4, "USER")?;
+                Command::User {
+                    username: p[0].to_string(),
+                    realname: p[3].to_string(),
+                }
+            }
+            "PING" => {
+                need(1, "PING")?;
+                Command::Ping(p[0].to_string())
+            }
+            "PONG" => Command::Pong,
+            "QUIT" => Command::Quit(opt_text(p.first())),
+            "JOIN" => {
+                need(1, "JOIN")?;
+                if p[0] == "0" {
+                    Command::Join(JoinArgs::LeaveAll)
+                } else {
+                    let mut keys = p.get(1).map_or("", |k| k).split(',');
+                    let chans = p[0]
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(|c| {
+                            let key = keys.next().filter(|k| !k.is_empty()).map(String::from);
+                            (channel(c, limits), key)
+                        })
+                        .collect::<Vec<_>>();
+                    if chans.len() > MAX_TARGETS {
+                        return Err(CommandError::TooManyTargets("JOIN", p[0].to_string()));
+                    }
+                    Command::Join(JoinArgs::Channels(chans))
+                }
+            }
+            "PART" => {
+                need(1, "PART")?;
+                Command::Part {
+                    channels: channels(p[0], limits),
+                    reason: opt_text(p.get(1)),
+                }
+            }
+            "PRIVMSG" | "NOTICE" => {
+                let (kind, verb) = if name == "NOTICE" {
+                    (MsgKind::Notice, "NOTICE")
+                } else {
+                    (MsgKind::Privmsg, "PRIVMSG")
+                };
+                let to = p.first().filter(|t| !t.is_empty());
+                let to = to.ok_or(CommandError::NoRecipient(verb))?;
+                let text = p.get(1).filter(|t| !t.is_empty());
+                let text = text.ok_or(CommandError::NoTextToSend(kind))?;
+                let targets: Vec<Target> = list(to).map(|t| target(t, limits)).collect();
+                if targets.len() > MAX_TARGETS {
+                    return Err(CommandError::TooManyTargets(verb, to.to_string()));
+                }
+                if targets.is_empty() {
+                    return Err(CommandError::NoRecipient(verb));
+                }
+                Command::Message {
+                    kind,
+                    targets,
+                    text: text.to_string(),
+                }
+            }
+            "TOPIC" => {
+                need(1, "TOPIC")?;
+                Command::Topic {
+                    channel: channel(p[0], limits),
+                    text: p.get(1).map(|t| t.to_string()),
+                }
+            }
+            "NAMES" => Command::Names(p.first().map_or_else(Vec::new, |c| channels(c, limits))),
+            "LIST" => Command::List(
+                p.first()
+                    .filter(|c| c.starts_with('#'))
+                    .map(|c| channels(c, limits)),
+            ),
+            "WHO" => {
+                need(1, "WHO")?;
+                Command::Who(p[0].to_string())
+            }
+            "WHOIS" => {
+                need(1, "WHOIS")?;
+                // `WHOIS <server> <nick>`: the last parameter is the nick.
+                let nick = p.last().copied().unwrap_or_default();
+                Command::Whois(nick.split(',').next().unwrap_or_default().to_string())
+            }
+            "MODE" => {
+                need(1, "MODE")?;
+                Command::Mode {
+                    target: p[0].to_string(),
+                    modes: p.get(1).map(|m| m.to_string()),
+                    args: p.iter().skip(2).map(|a| a.to_string()).collect(),
+                }
+            }
+            "KICK" => {
+                need(2, "KICK")?;
+                let nicks: Vec<String> = list(p[1]).map(String::from).collect();
+                if nicks.len() > MAX_TARGETS {
+                    return Err(CommandError::TooManyTargets("KICK", p[1].to_string()));
+                }
+                Command::Kick {
+                    channel: channel(p[0], limits),
+                    nicks,
+                    reason: opt_text(p.get(2)),
+                }
+            }
+            "AWAY" => Command::Away(opt_text(p.first())),
+            "ISON" => {
+                need(1, "ISON")?;
+                Command::Ison(
+                    p.iter()
+                        .flat_map(|s| s.split(' '))
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect(),
+                )
+            }
+            "USERHOST" => {
+                need(1, "USERHOST")?;
+                Command::Userhost(p.iter().take(5).map(|s| s.to_string()).collect())
+            }
+            "LUSERS" => Command::Lusers,
+            "MOTD" => Command::Motd,
+            _ => return Err(CommandError::Unknown(msg.command.to_string())),
+        })
+    }
+}
+
+impl From<Cap> for Command {
+    fn from(cap: Cap) -> Self {
+        Command::Cap(cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Command, CommandError> {
+        Command::parse(&Message::parse(line).unwrap(), &NameLimits::default())
+    }
+
+    fn room(s: &str) -> RoomName {
+        RoomName::parse_hashed(s, 32).unwrap()
+    }
+
+    fn nick(s: &str) -> Nick {
+        Nick::parse(s, 24).unwrap()
+    }
+
+    #[test]
+    fn commands_and_their_arguments() {
+        let cases: Vec<(&str, Command)> = vec![
+            ("CAP LS 302", Command::Cap(Cap::Ls(Some(302)))),
+            ("cap ls", Command::Cap(Cap::Ls(None))),
+            (
+                "CAP REQ :multi-prefix",
+                Command::Cap(Cap::Req("multi-prefix".into())),
+            ),
+            ("CAP END", Command::Cap(Cap::End)),
+            ("PASS secret", Command::Pass("secret".into())),
+            ("NICK alice", Command::Nick(Ok(nick("alice")))),
+            ("NICK 9lives", Command::Nick(Err("9lives".into()))),
+            (
+                "USER al 0 * :Al Ice",
+                Command::User {
+                    username: "al".into(),
+                    realname: "Al Ice".into(),
+                },
+            ),
+            ("PING :x y", Command::Ping("x y".into())),
+            ("PONG srv :x", Command::Pong),
+            ("QUIT", Command::Quit(None)),
+            ("QUIT :bye now", Command::Quit(Some("bye now".into()))),
+            ("JOIN 0", Command::Join(JoinArgs::LeaveAll)),
+            (
+                "JOIN #a,#b,bad k1",
+                Command::Join(JoinArgs::Channels(vec![
+                    (Ok(room("#a")), Some("k1".into())),
+                    (Ok(room("#b")), None),
+                    (Err("bad".into()), None),
+                ])),
+            ),
+            (
+                "PART #a,#b :gone",
+                Command::Part {
+                    channels: vec![Ok(room("#a")), Ok(room("#b"))],
+                    reason: Some("gone".into()),
+                },
+            ),
+            (
+                "PRIVMSG #a,bob,#!,9x :hi there",
+                Command::Message {
+                    kind: MsgKind::Privmsg,
+                    targets: vec![
+                        Target::Channel(room("#a")),
+                        Target::Nick(nick("bob")),
+                        Target::BadChannel("#!".into()),
+                        Target::BadNick("9x".into()),
+                    ],
+                    text: "hi there".into(),
+                },
+            ),
+            (
+                "NOTICE bob hi",
+                Command::Message {
+                    kind: MsgKind::Notice,
+                    targets: vec![Target::Nick(nick("bob"))],
+                    text: "hi".into(),
+                },
+            ),
+            (
+                "TOPIC #a",
+                Command::Topic {
+                    channel: Ok(room("#a")),
+                    text: None,
+                },
+            ),
+            (
+                "TOPIC #a :",
+                Command::Topic {
+                    channel: Ok(room("#a")),
+                    text: Some(String::new()),
+                },
+            ),
+            ("NAMES", Command::Names(vec![])),
+            ("LIST", Command::List(None)),
+            (
+                "LIST #a,#b",
+                Command::List(Some(vec![Ok(room("#a")), Ok(room("#b"))])),
+            ),
+            ("WHOIS srv bob", Command::Whois("bob".into())),
+            (
+                "MODE #a +k key",
+                Command::Mode {
+                    target: "#a".into(),
+                    modes: Some("+k".into()),
+                    args: vec!["key".into()],
+                },
+            ),
+            (
+                "KICK #a bob,carol :out",
+                Command::Kick {
+                    channel: Ok(room("#a")),
+                    nicks: vec!["bob".into(), "carol".into()],
+                    reason: Some("out".into()),
+                },
+            ),
+            ("AWAY", Command::Away(None)),
+            ("AWAY :lunch", Command::Away(Some("lunch".into()))),
+            (
+                "ISON a b :c d",
+                Command::Ison(vec!["a".into(), "b".into(), "c".into(), "d".into()]),
+            ),
+            ("LUSERS", Command::Lusers),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(line), Ok(want), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        let cases: Vec<(&str, CommandError)> = vec![
+            ("FLY away", CommandError::Unknown("FLY".into())),
+            ("NICK", CommandError::NoNicknameGiven),
+            ("NICK :", CommandError::NoNicknameGiven),
+            ("USER a 0 *", CommandError::NeedMoreParams("USER")),
+            ("USER a 0 * :", CommandError::NeedMoreParams("USER")),
+            ("JOIN", CommandError::NeedMoreParams("JOIN")),
+            ("PRIVMSG", CommandError::NoRecipient("PRIVMSG")),
+            ("PRIVMSG #a", CommandError::NoTextToSend(MsgKind::Privmsg)),
+            ("PRIVMSG #a :", CommandError::NoTextToSend(MsgKind::Privmsg)),
+            ("NOTICE #a", CommandError::NoTextToSend(MsgKind::Notice)),
+            ("CAP FOO", CommandError::InvalidCap("FOO".into())),
+            (
+                "PRIVMSG a,b,c,d,e hi",
+                CommandError::TooManyTargets("PRIVMSG", "a,b,c,d,e".into()),
+            ),
+            ("KICK #a", CommandError::NeedMoreParams("KICK")),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(line), Err(want), "{line:?}");
+        }
+        assert!(parse("NOTICE").unwrap_err().is_silent());
+        assert!(!parse("PRIVMSG").unwrap_err().is_silent());
+    }
+}

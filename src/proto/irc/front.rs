@@ -1,0 +1,116 @@
+//! The IRC front end as the server runs it: what its sessions share (the
+//! server's name, ISUPPORT, encodings), accepting a connection, the idle
+//! checks, and telling every session the server is shutting down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use actix::WeakAddr;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tracing::{info, warn};
+
+use super::command::MAX_TARGETS;
+use super::render::{IrcEncodings, Server, ServerLine};
+use super::session::{IdleCheck, Session, Shared, Shutdown, TOPICLEN};
+use crate::core::services::Services;
+use crate::transport::connections::Connections;
+use crate::transport::idle::IdleWheel;
+
+/// How late an idle check may be.
+const IDLE_TICK: Duration = Duration::from_millis(250);
+
+/// The case mapping names are compared with: the core folds ASCII letters
+/// only (see `core::names`).
+const CASEMAPPING: &str = "ascii";
+
+/// The `005` tokens: what this server really does.
+fn isupport(core: &Services) -> Vec<String> {
+    let limits = &core.config.limits;
+    let t = MAX_TARGETS;
+    vec![
+        format!("CASEMAPPING={CASEMAPPING}"),
+        format!("CHANLIMIT=#:{}", limits.max_rooms_per_user),
+        // Type B: k; type D: n and t. Prefix modes (o) are listed in PREFIX.
+        "CHANMODES=,k,,nt".into(),
+        format!("CHANNELLEN={}", limits.max_room_len + 1),
+        "CHANTYPES=#".into(),
+        format!("MAXTARGETS={t}"),
+        format!("NETWORK={}", core.config.irc.network),
+        format!("NICKLEN={}", limits.max_nick_len),
+        "PREFIX=(o)@".into(),
+        format!("TARGMAX=PRIVMSG:{t},NOTICE:{t},JOIN:{t},KICK:{t},PART:,NAMES:,LIST:"),
+        format!("TOPICLEN={TOPICLEN}"),
+        "USERLEN=11".into(),
+        "UTF8ONLY".into(),
+    ]
+}
+
+/// The IRC front end: its sessions' shared state.
+pub struct IrcFrontEnd(Arc<Shared>);
+
+impl IrcFrontEnd {
+    /// The front end over `core`, counting sockets in `connections`.
+    pub fn new(core: Arc<Services>, connections: Arc<Connections>) -> Self {
+        let server = Server {
+            name: Arc::from(core.config.server.name.as_str()),
+            network: Arc::from(core.config.irc.network.as_str()),
+            isupport: Arc::from(isupport(&core)),
+        };
+        IrcFrontEnd(Arc::new(Shared {
+            encodings: IrcEncodings::new(&server),
+            server,
+            core,
+            connections,
+            idle: IdleWheel::new(IDLE_TICK),
+            created: SystemTime::now(),
+        }))
+    }
+
+    /// Starts a session for a freshly accepted connection, or tells the
+    /// client the server is full and closes it.
+    pub fn accept(&self, stream: TcpStream, peer: SocketAddr) {
+        if let Err(e) = stream.set_nodelay(true) {
+            warn!(%e, %peer, "set_nodelay failed");
+        }
+        if self.0.connections.open() >= self.0.core.config.limits.max_clients {
+            info!(%peer, "refused: server full");
+            let line = ServerLine::Error("Closing Link: (Server is full, try again later)".into())
+                .to_line(&self.0.server, "*");
+            actix::spawn(async move {
+                let mut stream = stream;
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    let _ = stream.write_all(&line).await;
+                    let _ = stream.shutdown().await;
+                })
+                .await;
+            });
+            return;
+        }
+        let guard = self.0.connections.open_socket();
+        Session::start(stream, peer, guard, Arc::clone(&self.0));
+    }
+
+    /// How often [`IrcFrontEnd::check_idle`] should run.
+    pub fn idle_tick(&self) -> Duration {
+        self.0.idle.tick()
+    }
+
+    /// Tells every session whose idle check is due.
+    pub fn check_idle(&self) {
+        for session in self.0.idle.take_due(Instant::now()) {
+            if let Some(session) = session.upgrade() {
+                session.do_send(IdleCheck);
+            }
+        }
+    }
+
+    /// Tells every session the server is shutting down.
+    pub fn shut_down(&self) {
+        let sessions = self.0.idle.close();
+        for session in sessions.iter().filter_map(WeakAddr::upgrade) {
+            session.do_send(Shutdown);
+        }
+    }
+}

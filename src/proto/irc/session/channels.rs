@@ -1,0 +1,436 @@
+//! Channels: JOIN (with the history replay), PART, TOPIC, KICK, NAMES and
+//! LIST. A channel is the room of the same name.
+
+use std::collections::VecDeque;
+
+use super::*;
+use crate::core::directory::{FindRoom, ListRooms, OpenRoom};
+use crate::core::names::STORED_NAME_LIMIT;
+use crate::core::room;
+use crate::core::store::StoredMessage;
+use crate::core::{ErrorCode, MsgKind};
+use crate::proto::irc::command::{ChannelArg, JoinArgs};
+use crate::proto::irc::render::{encode_names, history_line};
+
+/// Longest topic an IRC client may set, in bytes (`TOPICLEN`): what fits
+/// a 512-byte `332` line with the longest names.
+pub const TOPICLEN: usize = 300;
+
+/// What a JOIN found: the room, its history, and whether the room holds
+/// events back until the history is sent.
+type JoinOutcome = Result<(RoomName, RoomHandle, Vec<StoredMessage>, bool), ErrorCode>;
+
+impl Session {
+    pub(super) fn cmd_join(&mut self, args: JoinArgs, ctx: &mut Context<Self>) {
+        match args {
+            JoinArgs::LeaveAll => {
+                let all = self.rooms.iter().map(|j| Ok(j.name.clone())).collect();
+                self.cmd_part(all, None, ctx);
+            }
+            JoinArgs::Channels(chans) => self.join_each(chans.into(), ctx),
+        }
+    }
+
+    /// Joins the channels one after the other, each answered before the
+    /// next is tried.
+    fn join_each(
+        &mut self,
+        mut pending: VecDeque<(ChannelArg, Option<String>)>,
+        ctx: &mut Context<Self>,
+    ) {
+        while let Some((chan, key)) = pending.pop_front() {
+            let room = match chan {
+                Ok(room) => room,
+                Err(raw) => {
+                    self.numeric(Numeric::NoSuchChannel(raw));
+                    continue;
+                }
+            };
+            if self.joined(room.folded()).is_some() {
+                continue;
+            }
+            let max = self.state.core.config.limits.max_rooms_per_user;
+            if self.rooms.len() >= max {
+                self.numeric(Numeric::TooManyChannels(room));
+                continue;
+            }
+            let Some(nick) = self.nick.clone() else {
+                return;
+            };
+            let join = room::Join {
+                member: self.member_handle(ctx),
+                nick,
+                userhost: self.userhost.clone(),
+                key,
+            };
+            let work = join_room(Arc::clone(&self.state), room.clone(), join);
+            ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
+                act.joined_room(room, res);
+                act.join_each(pending, ctx);
+            }));
+            return;
+        }
+    }
+
+    /// Finishes one JOIN: the room has sent JOIN and the listing; the
+    /// history follows, then the room releases what it held meanwhile.
+    fn joined_room(&mut self, asked: RoomName, res: JoinOutcome) {
+        match res {
+            Ok((name, addr, history, held)) => {
+                self.send_history(&name, history);
+                if held {
+                    if let Some(who) = self.member_key() {
+                        addr.do_send(room::Replayed { who });
+                    }
+                }
+                info!(parent: &self.span, room = %name, "joined");
+                self.rooms.reserve_exact(1);
+                self.rooms.push(Membership { name, addr });
+            }
+            Err(ErrorCode::BadKey) => self.numeric(Numeric::BadChannelKey(asked)),
+            Err(ErrorCode::RoomFull) => self.numeric(Numeric::ChannelIsFull(asked)),
+            Err(_) => self.numeric(Numeric::NoSuchChannel(asked.as_str().to_string())),
+        }
+    }
+
+    /// Queues stored messages as PRIVMSGs from their senders, stamped with
+    /// their time where the client has server-time.
+    fn send_history(&self, room: &RoomName, history: Vec<StoredMessage>) {
+        for m in history {
+            let Ok(from) = Nick::parse(&m.from, STORED_NAME_LIMIT) else {
+                continue;
+            };
+            let line = history_line(
+                self.caps.server_time.then_some(m.time),
+                &from,
+                room,
+                MsgKind::Privmsg,
+                &m.text,
+            );
+            let _ = self.queue.reply(line);
+        }
+    }
+
+    pub(super) fn cmd_part(
+        &mut self,
+        channels: Vec<ChannelArg>,
+        reason: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.part_each(channels.into(), reason, ctx);
+    }
+
+    /// Leaves the channels one after the other (`ctx.wait`s queued in
+    /// one go would run last first).
+    fn part_each(
+        &mut self,
+        mut pending: VecDeque<ChannelArg>,
+        reason: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        while let Some(chan) = pending.pop_front() {
+            let room = match chan {
+                Ok(room) => room,
+                Err(raw) => {
+                    self.numeric(Numeric::NoSuchChannel(raw));
+                    continue;
+                }
+            };
+            let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
+                let find = self.state.core.directory.send(FindRoom {
+                    name: room.folded().clone(),
+                });
+                ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
+                    match res {
+                        Ok(Some(_)) => act.numeric(Numeric::NotOnChannel(room)),
+                        _ => act.numeric(Numeric::NoSuchChannel(room.as_str().to_string())),
+                    }
+                    act.part_each(pending, reason, ctx);
+                }));
+                return;
+            };
+            let addr = joined.addr.clone();
+            let name = joined.name.clone();
+            self.rooms.retain(|j| j.name.folded() != room.folded());
+            let part = room::Part {
+                who,
+                userhost: self.userhost.clone(),
+                reason: reason.clone(),
+            };
+            ctx.wait(addr.send(part).into_actor(self).map(move |_, act, ctx| {
+                // Gone from the room whatever it answers: the others were
+                // told by the room, the client itself is told here.
+                info!(parent: &act.span, room = %name, "parted");
+                if let Some(nick) = act.nick.clone() {
+                    act.echo(&Event::Part {
+                        room: name,
+                        nick,
+                        userhost: act.userhost.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+                act.part_each(pending, reason, ctx);
+            }));
+            return;
+        }
+    }
+
+    /// Answers a command about a channel the client is not on: `442`, or
+    /// `403` if there is no such channel.
+    pub(super) fn not_on_channel(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        let find = self.state.core.directory.send(FindRoom {
+            name: room.folded().clone(),
+        });
+        ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
+            Ok(Some(_)) => act.numeric(Numeric::NotOnChannel(room)),
+            _ => act.numeric(Numeric::NoSuchChannel(room.as_str().to_string())),
+        }));
+    }
+
+    /// Runs `then` with the room's address: from the session's own rooms,
+    /// or else from the registry; answers `403` if there is none.
+    pub(super) fn with_room<F>(&mut self, room: RoomName, ctx: &mut Context<Self>, then: F)
+    where
+        F: FnOnce(&mut Self, RoomHandle, &mut Context<Self>) + 'static,
+    {
+        if let Some(joined) = self.joined(room.folded()) {
+            let addr = joined.addr.clone();
+            return then(self, addr, ctx);
+        }
+        let find = self.state.core.directory.send(FindRoom {
+            name: room.folded().clone(),
+        });
+        ctx.wait(find.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Some(addr)) => then(act, addr, ctx),
+            _ => act.numeric(Numeric::NoSuchChannel(room.as_str().to_string())),
+        }));
+    }
+
+    pub(super) fn cmd_topic(
+        &mut self,
+        channel: ChannelArg,
+        text: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let room = match channel {
+            Ok(room) => room,
+            Err(raw) => return self.numeric(Numeric::NoSuchChannel(raw)),
+        };
+        let Some(text) = text else {
+            return self.with_room(room, ctx, |act, addr, ctx| {
+                let ask = addr.send(room::GetInfo);
+                ctx.wait(ask.into_actor(act).map(|res, act, _| {
+                    let Ok(info) = res else { return };
+                    match info.topic.filter(|t| !t.text.is_empty()) {
+                        None => act.numeric(Numeric::NoTopic(info.name)),
+                        Some(topic) => {
+                            act.numeric(Numeric::Topic(info.name.clone(), topic.text));
+                            if let Some((by, at)) = topic.set {
+                                act.numeric(Numeric::TopicWhoTime(info.name, by, at));
+                            }
+                        }
+                    }
+                }));
+            });
+        };
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
+            return self.not_on_channel(room, ctx);
+        };
+        let mut text = text;
+        let mut end = TOPICLEN.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        let ask = joined.addr.send(room::SetTopic {
+            who,
+            userhost: self.userhost.clone(),
+            text,
+        });
+        // Everyone, the setter included, hears TOPIC from the room.
+        ctx.wait(ask.into_actor(self).map(move |res, act, _| match res {
+            Ok(Ok(_)) => {}
+            Ok(Err(ErrorCode::NotOwner)) => act.numeric(Numeric::ChanOpPrivsNeeded(room)),
+            _ => act.numeric(Numeric::NotOnChannel(room)),
+        }));
+    }
+
+    pub(super) fn cmd_kick(
+        &mut self,
+        channel: ChannelArg,
+        nicks: Vec<String>,
+        reason: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let room = match channel {
+            Ok(room) => room,
+            Err(raw) => return self.numeric(Numeric::NoSuchChannel(raw)),
+        };
+        let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
+            return self.not_on_channel(room, ctx);
+        };
+        let addr = joined.addr.clone();
+        let userhost = self.userhost.clone();
+        let max_nick = crate::core::names::STORED_NAME_LIMIT;
+        let work = async move {
+            let mut refused = Vec::new();
+            for target in nicks {
+                let Ok(nick) = Nick::parse(&target, max_nick) else {
+                    refused.push((target, ErrorCode::NoSuchNick));
+                    continue;
+                };
+                let kick = room::Kick {
+                    who: who.clone(),
+                    userhost: userhost.clone(),
+                    target: nick.folded().clone(),
+                    reason: reason.clone(),
+                };
+                match addr.send(kick).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(code)) => refused.push((target, code)),
+                    Err(_) => refused.push((target, ErrorCode::NotInRoom)),
+                }
+            }
+            refused
+        };
+        // Everyone, the kicker included, hears KICK from the room.
+        ctx.wait(work.into_actor(self).map(move |refused, act, _| {
+            for (target, code) in refused {
+                match code {
+                    ErrorCode::NotOwner => {
+                        act.numeric(Numeric::ChanOpPrivsNeeded(room.clone()));
+                        // The same for every other target.
+                        return;
+                    }
+                    ErrorCode::NoSuchNick => {
+                        act.numeric(Numeric::UserNotInChannel(target, room.clone()))
+                    }
+                    _ => act.numeric(Numeric::NotOnChannel(room.clone())),
+                }
+            }
+        }));
+    }
+
+    pub(super) fn cmd_names(&mut self, channels: Vec<ChannelArg>, ctx: &mut Context<Self>) {
+        if channels.is_empty() {
+            return self.numeric(Numeric::EndOfNames("*".into()));
+        }
+        let directory = self.state.core.directory.clone();
+        let mine: Vec<(Folded, RoomHandle)> = self
+            .rooms
+            .iter()
+            .map(|j| (j.name.folded().clone(), j.addr.clone()))
+            .collect();
+        let work = async move {
+            let mut found = Vec::new();
+            for chan in channels {
+                let room = match chan {
+                    Ok(room) => room,
+                    Err(raw) => {
+                        found.push(Err(raw));
+                        continue;
+                    }
+                };
+                let addr = match mine.iter().find(|(f, _)| f == room.folded()) {
+                    Some((_, addr)) => Some(addr.clone()),
+                    None => directory
+                        .send(FindRoom {
+                            name: room.folded().clone(),
+                        })
+                        .await
+                        .ok()
+                        .flatten(),
+                };
+                let names = match addr {
+                    Some(addr) => addr.send(room::GetNames).await.ok(),
+                    None => None,
+                };
+                found.push(names.ok_or_else(|| room.as_str().to_string()));
+            }
+            found
+        };
+        ctx.wait(work.into_actor(self).map(|found, act, _| {
+            for names in found {
+                match names {
+                    Ok(names) => act.send_names(&names),
+                    Err(raw) => act.numeric(Numeric::EndOfNames(raw)),
+                }
+            }
+        }));
+    }
+
+    /// Queues `353` lines and the `366` for a room's members.
+    fn send_names(&self, names: &room::Names) {
+        let owner = names.owner.as_ref().map(Nick::folded);
+        let mut buf = bytes::BytesMut::with_capacity(128 + names.nicks.len() * 16);
+        encode_names(
+            &mut buf,
+            &self.state.server,
+            self.me(),
+            &names.name,
+            names
+                .nicks
+                .iter()
+                .map(|n| (n.as_str(), Some(n.folded()) == owner)),
+        );
+        let _ = self.queue.reply(buf.freeze());
+    }
+
+    pub(super) fn cmd_list(&mut self, channels: Option<Vec<ChannelArg>>, ctx: &mut Context<Self>) {
+        let ask = self.state.core.directory.send(ListRooms);
+        ctx.wait(ask.into_actor(self).map(move |res, act, _| {
+            act.numeric(Numeric::ListStart);
+            for r in res.unwrap_or_default() {
+                let wanted = channels.as_ref().is_none_or(|list| {
+                    list.iter()
+                        .any(|c| c.as_ref().is_ok_and(|c| c.folded() == r.name.folded()))
+                });
+                if wanted {
+                    act.numeric(Numeric::List {
+                        channel: r.name,
+                        members: r.members,
+                        topic: r.topic,
+                    });
+                }
+            }
+            act.numeric(Numeric::ListEnd);
+        }));
+    }
+}
+
+/// Opens the room and joins it, then reads the history to replay.
+async fn join_room(state: Arc<Shared>, asked: RoomName, join: room::Join) -> JoinOutcome {
+    // A room that emptied and stopped a moment ago is replaced by a fresh
+    // one on the next try.
+    for _ in 0..8 {
+        let addr = state
+            .core
+            .directory
+            .send(OpenRoom {
+                name: asked.clone(),
+            })
+            .await
+            .map_err(|_| ErrorCode::Internal)?;
+        let attempt = room::Join {
+            member: join.member.clone(),
+            nick: join.nick.clone(),
+            userhost: join.userhost.clone(),
+            key: join.key.clone(),
+        };
+        let joined = match addr.send(attempt).await {
+            Ok(res) => res?,
+            Err(MailboxError::Closed) => continue,
+            Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
+        };
+        let on_join = state.core.config.history.on_join;
+        let history = match (&state.core.db, joined.replay_upto) {
+            (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
+                db.history(&joined.name, upto, on_join).await
+            }
+            _ => Vec::new(),
+        };
+        let held = joined.replay_upto.is_some();
+        return Ok((joined.name, addr, history, held));
+    }
+    Err(ErrorCode::Internal)
+}

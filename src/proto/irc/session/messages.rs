@@ -1,0 +1,100 @@
+//! PRIVMSG and NOTICE, to channels and nicknames, one target after the
+//! other. A NOTICE is never answered with an error.
+//!
+//! The common case, a message to a channel the client is in, needs no
+//! other actor's answer: the room is told and nothing waits.
+
+use std::collections::VecDeque;
+
+use super::*;
+use crate::core::directory::{Describe, FindRoom};
+use crate::core::room;
+use crate::core::MsgKind;
+use crate::proto::irc::command::Target;
+
+impl Session {
+    pub(super) fn cmd_message(
+        &mut self,
+        kind: MsgKind,
+        targets: Vec<Target>,
+        text: String,
+        ctx: &mut Context<Self>,
+    ) {
+        self.message_each(kind, targets.into(), text, ctx);
+    }
+
+    fn message_each(
+        &mut self,
+        kind: MsgKind,
+        mut pending: VecDeque<Target>,
+        text: String,
+        ctx: &mut Context<Self>,
+    ) {
+        let silent = kind == MsgKind::Notice;
+        while let Some(target) = pending.pop_front() {
+            let Some(from) = self.nick.clone() else {
+                return;
+            };
+            match target {
+                Target::Channel(room) => {
+                    if let Some(joined) = self.joined(room.folded()) {
+                        debug!(parent: &self.span, room = %room, %text, "msg");
+                        joined.addr.do_send(room::Say {
+                            id: self.id,
+                            from,
+                            userhost: self.userhost.clone(),
+                            text: text.clone(),
+                            kind,
+                            ack: None,
+                        });
+                        continue;
+                    }
+                    if silent {
+                        continue;
+                    }
+                    // Not a member: 404 if the channel exists, else 403.
+                    let find = self.state.core.directory.send(FindRoom {
+                        name: room.folded().clone(),
+                    });
+                    ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
+                        match res {
+                            Ok(Some(_)) => act.numeric(Numeric::CannotSendToChan(room)),
+                            _ => act.numeric(Numeric::NoSuchChannel(room.as_str().to_string())),
+                        }
+                        act.message_each(kind, pending, text, ctx);
+                    }));
+                    return;
+                }
+                Target::Nick(nick) => {
+                    let find = self.state.core.directory.send(Describe {
+                        nicks: vec![nick.folded().clone()],
+                    });
+                    ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
+                        match res.ok().and_then(|mut found| found.pop()) {
+                            Some(user) => {
+                                debug!(parent: &act.span, to = %user.nick, %text, "privmsg");
+                                user.inbox.send(&Event::Privmsg {
+                                    from,
+                                    userhost: act.userhost.clone(),
+                                    to: Some(user.nick.clone()),
+                                    text: text.clone(),
+                                    kind,
+                                });
+                                if let (Some(away), false) = (&user.profile.away, silent) {
+                                    act.numeric(Numeric::Away(user.nick, away.to_string()));
+                                }
+                            }
+                            None if silent => {}
+                            None => act.numeric(Numeric::NoSuchNick(nick.as_str().to_string())),
+                        }
+                        act.message_each(kind, pending, text, ctx);
+                    }));
+                    return;
+                }
+                Target::BadChannel(raw) if !silent => self.numeric(Numeric::NoSuchChannel(raw)),
+                Target::BadNick(raw) if !silent => self.numeric(Numeric::NoSuchNick(raw)),
+                Target::BadChannel(_) | Target::BadNick(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! One IRC client connection: reads lines, runs commands, answers in
+//! order.
+//!
+//! Order as natively: a command that needs another actor's answer runs
+//! with `ctx.wait`, which holds back the next line until it is done. IRC
+//! has no final reply to promise (a PRIVMSG to a channel is answered by
+//! nothing), so no ticket is ever taken.
+//!
+//! Flood control is the native token bucket, applied as fakelag: a line
+//! that finds the bucket empty is not refused but waits (and every line
+//! after it) until a token is there. A client over its rate is slowed to
+//! it; the socket's buffers, not the server, hold what it sends meanwhile.
+//!
+//! - `registration`: CAP, PASS, NICK, USER, and the welcome.
+//! - `channels`: JOIN, PART, TOPIC, KICK, NAMES, LIST.
+//! - `messages`: PRIVMSG and NOTICE.
+//! - `queries`: LUSERS, MOTD, WHO, WHOIS, ISON, USERHOST, AWAY.
+//! - `modes`: MODE.
+//! - `lifecycle`: idle checks and PING, shutdown, leaving everything.
+
+mod channels;
+mod lifecycle;
+mod messages;
+mod modes;
+mod queries;
+mod registration;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix::WeakAddr;
+use tokio::net::TcpStream;
+use tracing::{debug, info, Span};
+
+use crate::core::flood::TokenBucket;
+use crate::core::member::{EncodingRef, Inbox, MemberHandle, Removed, SessionId};
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::room::{MemberKey, RoomHandle};
+use crate::core::services::Services;
+use crate::core::{Event, UserHost};
+use crate::transport::connections::{Connections, SocketGuard};
+use crate::transport::idle::IdleWheel;
+use crate::transport::link::{Incoming, Link};
+use crate::transport::send_queue::{SendQueue, Writer};
+
+use super::codec::{IrcCodec, IrcFrame};
+use super::command::{allowed_before_registration, Command, CommandError};
+use super::message::Message;
+use super::render::{IrcEncodings, Numeric, Server, ServerLine};
+
+pub use channels::TOPICLEN;
+pub use lifecycle::Ending;
+use registration::Registration;
+
+/// The notice a client dropped for not reading is sent, if it fits.
+pub const OVERFLOW_NOTICE: &[u8] = b"ERROR :Closing Link: (SendQ exceeded)\r\n";
+
+/// What every IRC session shares.
+pub struct Shared {
+    /// The core's services.
+    pub core: Arc<Services>,
+    /// Every listener's open sockets.
+    pub connections: Arc<Connections>,
+    /// Sessions waiting for their next idle check: every live session.
+    pub idle: IdleWheel<WeakAddr<Session>>,
+    /// The server's name, network and ISUPPORT.
+    pub server: Server,
+    /// How events are rendered for IRC clients.
+    pub encodings: IrcEncodings,
+    /// When the listener started (`003`).
+    pub created: std::time::SystemTime,
+}
+
+/// A room the session is in.
+struct Membership {
+    name: RoomName,
+    addr: RoomHandle,
+}
+
+/// Capabilities a client negotiated.
+#[derive(Debug, Clone, Copy, Default)]
+struct Caps {
+    /// `multi-prefix` (one prefix level here: nothing changes).
+    multi_prefix: bool,
+    /// `server-time`: events and replayed history carry `@time=`.
+    server_time: bool,
+}
+
+/// The actor behind one IRC connection.
+pub struct Session {
+    id: SessionId,
+    state: Arc<Shared>,
+    span: Span,
+    queue: SendQueue,
+    /// The nickname claimed in the directory (before registration ends
+    /// too: a nickname is reserved as soon as NICK is accepted).
+    nick: Option<Nick>,
+    /// What registration still waits for; `None` once registered.
+    /// Boxed: a registered connection keeps a pointer's worth.
+    registration: Option<Box<Registration>>,
+    /// `~username@irc`, from USER.
+    userhost: UserHost,
+    /// From USER.
+    realname: Arc<str>,
+    caps: Caps,
+    /// Why the client is away, if it is.
+    away: Option<String>,
+    /// User mode `+i` (reported, and changes nothing else: WHO and NAMES
+    /// show every user to everyone, as natively).
+    invisible: bool,
+    rooms: Vec<Membership>,
+    /// Flood control; also when the last line came (the idle clock).
+    flood: TokenBucket,
+    /// A PING went out and no line has come since.
+    ping_sent: bool,
+    /// Why the session is ending, once it is.
+    ending: Option<Box<Ending>>,
+    /// The writer is running: the actor must outlive its stop until then.
+    writing: bool,
+    /// Rooms and registry have been left.
+    left: bool,
+    /// The whole server is stopping: nobody is told of this QUIT.
+    server_stopping: bool,
+}
+
+impl Session {
+    /// Starts the session of a freshly accepted connection.
+    pub fn start(
+        stream: TcpStream,
+        peer: SocketAddr,
+        guard: SocketGuard,
+        state: Arc<Shared>,
+    ) -> Addr<Self> {
+        Session::create(move |ctx| {
+            let limits = &state.core.config.limits;
+            let queue = SendQueue::new(limits.sendq_bytes);
+            let writer = Writer::with_overflow_notice(queue.clone(), OVERFLOW_NOTICE);
+            ctx.add_stream(Link::new(stream, IrcCodec::new(), writer, guard));
+            Session {
+                id: SessionId::next(),
+                span: tracing::info_span!("irc", %peer, nick = tracing::field::Empty),
+                queue,
+                nick: None,
+                registration: Some(Box::default()),
+                userhost: UserHost::new("~unknown", "irc"),
+                realname: Arc::from(""),
+                caps: Caps::default(),
+                away: None,
+                invisible: false,
+                rooms: Vec::new(),
+                flood: TokenBucket::new(&state.core.flood, Instant::now()),
+                ping_sent: false,
+                ending: None,
+                writing: true,
+                left: false,
+                server_stopping: false,
+                state,
+            }
+        })
+    }
+
+    /// The client's nickname as numerics address it: `*` before it has one.
+    fn me(&self) -> &str {
+        self.nick.as_ref().map_or("*", Nick::as_str)
+    }
+
+    fn registered(&self) -> bool {
+        self.registration.is_none()
+    }
+
+    /// Queues a numeric.
+    fn numeric(&self, n: Numeric) {
+        // A refused push means the connection is already going away.
+        let _ = self.queue.reply(n.to_line(&self.state.server, self.me()));
+    }
+
+    /// Queues a line of the server's own.
+    fn line(&self, l: ServerLine) {
+        let _ = self.queue.reply(l.to_line(&self.state.server, self.me()));
+    }
+
+    /// How this client's events are rendered.
+    fn encoding(&self) -> EncodingRef {
+        self.state.encodings.get(self.caps.server_time)
+    }
+
+    /// Queues an event about the client itself, in its own encoding.
+    fn echo(&self, event: &Event) {
+        let _ = self
+            .queue
+            .reply(crate::core::member::render(&*self.encoding(), event));
+    }
+
+    /// This connection as rooms and the directory hold it.
+    fn member_handle(&self, ctx: &Context<Self>) -> MemberHandle {
+        MemberHandle {
+            inbox: self.inbox(),
+            removed: ctx.address().downgrade().recipient(),
+        }
+    }
+
+    /// Where events for this connection go.
+    fn inbox(&self) -> Inbox {
+        Inbox {
+            id: self.id,
+            encoding: self.encoding(),
+            queue: self.queue.clone(),
+        }
+    }
+
+    fn joined(&self, room: &Folded) -> Option<&Membership> {
+        self.rooms.iter().find(|j| j.name.folded() == room)
+    }
+
+    /// How this session is named in messages to its rooms.
+    fn member_key(&self) -> Option<MemberKey> {
+        self.nick.as_ref().map(|nick| MemberKey::new(self.id, nick))
+    }
+
+    /// The session is ending: its lines are no longer read.
+    fn closing(&self) -> bool {
+        self.ending.is_some()
+    }
+
+    /// Takes a flood token and runs the line, or, with the bucket empty,
+    /// waits until there is one (fakelag), holding back later lines too.
+    fn on_frame(&mut self, frame: IrcFrame, ctx: &mut Context<Self>) {
+        let rule = self.state.core.flood;
+        let pong = matches!(&frame, IrcFrame::Line(l) if is_pong(l));
+        if pong || self.flood.try_take() {
+            return self.run_frame(frame, ctx);
+        }
+        let wait = self.flood.wait_for_token(&rule);
+        debug!(parent: &self.span, ?wait, "fakelag");
+        ctx.wait(
+            tokio::time::sleep(wait)
+                .into_actor(self)
+                .map(move |(), act, ctx| {
+                    act.flood.touch(&rule, Instant::now());
+                    // The wait was for this token; rounding aside it is there.
+                    let _ = act.flood.try_take();
+                    if !act.closing() {
+                        act.run_frame(frame, ctx);
+                    }
+                }),
+        );
+    }
+
+    fn run_frame(&mut self, frame: IrcFrame, ctx: &mut Context<Self>) {
+        match frame {
+            IrcFrame::Line(line) => self.on_line(&line, ctx),
+            IrcFrame::TooLong => self.numeric(Numeric::InputTooLong),
+            IrcFrame::NotUtf8(command) => self.line(ServerLine::Fail {
+                command: command.unwrap_or_else(|| "*".into()),
+                code: "INVALID_UTF8",
+                text: "Message rejected, your IRC software MUST use UTF-8 encoding on this network",
+            }),
+        }
+    }
+
+    fn on_line(&mut self, line: &str, ctx: &mut Context<Self>) {
+        let Ok(msg) = Message::parse(line) else {
+            // Tags or a source and nothing else: nothing to answer.
+            return;
+        };
+        let parsed = Command::parse(&msg, &self.state.core.names);
+        match &parsed {
+            Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
+            Err(e) => debug!(parent: &self.span, %e, "bad command"),
+        }
+        let cmd = match parsed {
+            Ok(cmd) => cmd,
+            Err(e) => return self.refuse(e),
+        };
+        if !self.registered() && !allowed_before_registration(&cmd) {
+            return self.numeric(Numeric::NotRegistered);
+        }
+        self.execute(cmd, ctx);
+    }
+
+    /// Answers a command that could not be read.
+    fn refuse(&mut self, e: CommandError) {
+        if e.is_silent() {
+            return;
+        }
+        let n = match e {
+            CommandError::Unknown(cmd) => Numeric::UnknownCommand(cmd),
+            CommandError::NeedMoreParams(cmd) => Numeric::NeedMoreParams(cmd),
+            CommandError::NoNicknameGiven => Numeric::NoNicknameGiven,
+            CommandError::NoRecipient(cmd) => Numeric::NoRecipient(cmd),
+            CommandError::NoTextToSend(_) => Numeric::NoTextToSend,
+            CommandError::InvalidCap(sub) => Numeric::InvalidCapCmd(sub),
+            CommandError::TooManyTargets(_, targets) => Numeric::TooManyTargets(targets),
+        };
+        self.numeric(n);
+    }
+
+    fn execute(&mut self, cmd: Command, ctx: &mut Context<Self>) {
+        match cmd {
+            Command::Cap(cap) => self.cmd_cap(cap, ctx),
+            Command::Pass(password) => self.cmd_pass(password, ctx),
+            Command::Nick(nick) => self.cmd_nick(nick, ctx),
+            Command::User { username, realname } => self.cmd_user(username, realname, ctx),
+            Command::Ping(token) => self.line(ServerLine::Pong(token)),
+            Command::Pong => {}
+            Command::Quit(reason) => self.close(Ending::Quit(reason), ctx),
+            Command::Join(args) => self.cmd_join(args, ctx),
+            Command::Part { channels, reason } => self.cmd_part(channels, reason, ctx),
+            Command::Message {
+                kind,
+                targets,
+                text,
+            } => self.cmd_message(kind, targets, text, ctx),
+            Command::Topic { channel, text } => self.cmd_topic(channel, text, ctx),
+            Command::Names(channels) => self.cmd_names(channels, ctx),
+            Command::List(channels) => self.cmd_list(channels, ctx),
+            Command::Who(mask) => self.cmd_who(mask, ctx),
+            Command::Whois(nick) => self.cmd_whois(nick, ctx),
+            Command::Mode {
+                target,
+                modes,
+                args,
+            } => self.cmd_mode(target, modes, args, ctx),
+            Command::Kick {
+                channel,
+                nicks,
+                reason,
+            } => self.cmd_kick(channel, nicks, reason, ctx),
+            Command::Away(text) => self.cmd_away(text, ctx),
+            Command::Ison(nicks) => self.cmd_ison(nicks, ctx),
+            Command::Userhost(nicks) => self.cmd_userhost(nicks, ctx),
+            Command::Lusers => self.cmd_lusers(ctx),
+            Command::Motd => self.send_motd(),
+        }
+    }
+}
+
+/// Whether `line` is a PONG, which costs no flood token (it answers the
+/// server).
+fn is_pong(line: &str) -> bool {
+    Message::parse(line).is_ok_and(|m| m.command.eq_ignore_ascii_case("PONG"))
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        info!(parent: &self.span, "connected");
+        let interval = Duration::from_secs(self.state.core.config.limits.ping_interval_secs);
+        self.schedule_idle_check(interval, ctx);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        if !self.left {
+            self.left = true;
+            self.leave_everything();
+        }
+        // Lines queued before the stop (the ERROR) still go out.
+        if self.writing {
+            Running::Continue
+        } else {
+            Running::Stop
+        }
+    }
+}
+
+impl StreamHandler<Incoming<IrcFrame>> for Session {
+    fn handle(&mut self, item: Incoming<IrcFrame>, ctx: &mut Self::Context) {
+        let frame = match item {
+            Incoming::Frame(frame) => frame,
+            Incoming::Closed(error) => {
+                if let Some(e) = error {
+                    debug!(parent: &self.span, %e, "read failed");
+                }
+                return self.close(Ending::ConnectionClosed, ctx);
+            }
+            Incoming::WriterEnded(end) => return self.writer_ended(end, ctx),
+        };
+        if self.closing() {
+            return;
+        }
+        self.flood.touch(&self.state.core.flood, Instant::now());
+        self.ping_sent = false;
+        self.on_frame(frame, ctx);
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        // After the writer's end: nothing more can reach the client.
+        self.writing = false;
+        self.close(Ending::ConnectionClosed, ctx);
+        ctx.stop();
+    }
+}
+
+impl Handler<Removed> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Removed, _: &mut Self::Context) {
+        self.rooms.retain(|j| *j.name.folded() != msg.room);
+    }
+}
+
+/// Time for the session's idle check (see [`crate::transport::idle`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct IdleCheck;
+
+impl Handler<IdleCheck> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: IdleCheck, ctx: &mut Self::Context) {
+        if self.state.idle.is_closed() {
+            self.shut_down(ctx);
+        } else if !self.closing() {
+            self.idle_check(ctx);
+        }
+    }
+}
+
+/// The server is shutting down.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.shut_down(ctx);
+    }
+}

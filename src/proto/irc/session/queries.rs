@@ -1,0 +1,206 @@
+//! What a client asks about others and the server: LUSERS, WHO, WHOIS,
+//! ISON, USERHOST; and AWAY, which others ask about.
+
+use super::*;
+use crate::core::directory::{Describe, GetCounts, SetAway, UserInfo};
+use crate::core::names::STORED_NAME_LIMIT;
+use crate::core::room;
+
+impl Session {
+    pub(super) fn cmd_lusers(&mut self, ctx: &mut Context<Self>) {
+        self.lusers_then(ctx, |_, _| {});
+    }
+
+    /// Sends `251`-`266`, then runs `then`.
+    pub(super) fn lusers_then<F>(&mut self, ctx: &mut Context<Self>, then: F)
+    where
+        F: FnOnce(&mut Self, &mut Context<Self>) + 'static,
+    {
+        let ask = self.state.core.directory.send(GetCounts);
+        ctx.wait(ask.into_actor(self).map(move |res, act, ctx| {
+            if let Ok(counts) = res {
+                let connections = act.state.connections.open();
+                act.numeric(Numeric::LuserClient {
+                    users: counts.users,
+                });
+                let unknown = connections.saturating_sub(counts.users);
+                if unknown > 0 {
+                    act.numeric(Numeric::LuserUnknown(unknown));
+                }
+                act.numeric(Numeric::LuserChannels(counts.rooms));
+                act.numeric(Numeric::LuserMe(counts.users));
+                act.numeric(Numeric::LocalUsers(counts.users));
+                act.numeric(Numeric::GlobalUsers(counts.users));
+            }
+            then(act, ctx);
+        }));
+    }
+
+    /// Looks `nicks` up in the directory and hands what it found to `then`.
+    fn describe<F>(&mut self, nicks: Vec<Folded>, ctx: &mut Context<Self>, then: F)
+    where
+        F: FnOnce(&mut Self, Vec<UserInfo>, &mut Context<Self>) + 'static,
+    {
+        let ask = self.state.core.directory.send(Describe { nicks });
+        ctx.wait(
+            ask.into_actor(self)
+                .map(move |res, act, ctx| then(act, res.unwrap_or_default(), ctx)),
+        );
+    }
+
+    pub(super) fn cmd_who(&mut self, mask: String, ctx: &mut Context<Self>) {
+        if mask.starts_with('#') {
+            let Ok(room) = RoomName::parse_hashed(&mask, STORED_NAME_LIMIT) else {
+                return self.numeric(Numeric::EndOfWho(mask));
+            };
+            if self.joined(room.folded()).is_none() {
+                // Anyone may list a channel's members, as NAMES natively.
+                let find = self
+                    .state
+                    .core
+                    .directory
+                    .send(crate::core::directory::FindRoom {
+                        name: room.folded().clone(),
+                    });
+                return ctx.wait(find.into_actor(self).map(move |res, act, ctx| match res {
+                    Ok(Some(addr)) => act.who_channel(mask, addr, ctx),
+                    _ => act.numeric(Numeric::EndOfWho(mask)),
+                }));
+            }
+            let addr = self.joined(room.folded()).map(|j| j.addr.clone());
+            if let Some(addr) = addr {
+                self.who_channel(mask, addr, ctx);
+            }
+            return;
+        }
+        let Ok(nick) = Nick::parse(&mask, STORED_NAME_LIMIT) else {
+            return self.numeric(Numeric::EndOfWho(mask));
+        };
+        self.describe(vec![nick.folded().clone()], ctx, move |act, found, _| {
+            for user in found {
+                act.who_reply(None, user, false);
+            }
+            act.numeric(Numeric::EndOfWho(mask));
+        });
+    }
+
+    fn who_channel(&mut self, mask: String, addr: RoomHandle, ctx: &mut Context<Self>) {
+        let ask = addr.send(room::GetNames);
+        ctx.wait(ask.into_actor(self).map(move |res, act, ctx| {
+            let Ok(names) = res else {
+                return act.numeric(Numeric::EndOfWho(mask));
+            };
+            let owner = names.owner.as_ref().map(|o| o.folded().clone());
+            let nicks = names.nicks.iter().map(|n| n.folded().clone()).collect();
+            act.describe(nicks, ctx, move |act, found, _| {
+                for user in found {
+                    let is_owner = Some(user.nick.folded()) == owner.as_ref();
+                    act.who_reply(Some(names.name.clone()), user, is_owner);
+                }
+                act.numeric(Numeric::EndOfWho(mask));
+            });
+        }));
+    }
+
+    fn who_reply(&self, channel: Option<RoomName>, user: UserInfo, owner: bool) {
+        self.numeric(Numeric::WhoReply {
+            channel,
+            nick: user.nick,
+            userhost: user.profile.userhost,
+            away: user.profile.away.is_some(),
+            owner,
+            realname: user.profile.realname.to_string(),
+        });
+    }
+
+    pub(super) fn cmd_whois(&mut self, target: String, ctx: &mut Context<Self>) {
+        let Ok(nick) = Nick::parse(&target, STORED_NAME_LIMIT) else {
+            self.numeric(Numeric::NoSuchNick(target.clone()));
+            return self.numeric(Numeric::EndOfWhois(target));
+        };
+        // Channels are listed as far as the asker shares them: a room
+        // knows its members, nothing knows a user's rooms.
+        let mine: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        self.describe(
+            vec![nick.folded().clone()],
+            ctx,
+            move |act, mut found, ctx| {
+                let Some(user) = found.pop() else {
+                    act.numeric(Numeric::NoSuchNick(target.clone()));
+                    return act.numeric(Numeric::EndOfWhois(target));
+                };
+                let folded = user.nick.folded().clone();
+                let shared = async move {
+                    let mut chans = Vec::new();
+                    for addr in mine {
+                        if let Ok(names) = addr.send(room::GetNames).await {
+                            if names.nicks.iter().any(|n| *n.folded() == folded) {
+                                let owner =
+                                    names.owner.as_ref().is_some_and(|o| *o.folded() == folded);
+                                chans.push((names.name, owner));
+                            }
+                        }
+                    }
+                    chans
+                };
+                ctx.wait(shared.into_actor(act).map(move |chans, act, _| {
+                    act.numeric(Numeric::WhoisUser {
+                        nick: user.nick.clone(),
+                        userhost: user.profile.userhost.clone(),
+                        realname: user.profile.realname.to_string(),
+                    });
+                    if !chans.is_empty() {
+                        act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
+                    }
+                    act.numeric(Numeric::WhoisServer(user.nick.clone()));
+                    if let Some(away) = &user.profile.away {
+                        act.numeric(Numeric::Away(user.nick.clone(), away.to_string()));
+                    }
+                    act.numeric(Numeric::EndOfWhois(user.nick.as_str().to_string()));
+                }));
+            },
+        );
+    }
+
+    /// The valid nicknames among `nicks`, folded.
+    fn folded(nicks: &[String]) -> Vec<Folded> {
+        nicks
+            .iter()
+            .filter_map(|n| Nick::parse(n, STORED_NAME_LIMIT).ok())
+            .map(|n| n.folded().clone())
+            .collect()
+    }
+
+    pub(super) fn cmd_ison(&mut self, nicks: Vec<String>, ctx: &mut Context<Self>) {
+        self.describe(Self::folded(&nicks), ctx, |act, found, _| {
+            act.numeric(Numeric::Ison(found.into_iter().map(|u| u.nick).collect()));
+        });
+    }
+
+    pub(super) fn cmd_userhost(&mut self, nicks: Vec<String>, ctx: &mut Context<Self>) {
+        self.describe(Self::folded(&nicks), ctx, |act, found, _| {
+            act.numeric(Numeric::Userhost(
+                found
+                    .into_iter()
+                    .map(|u| (u.nick, u.profile.away.is_some(), u.profile.userhost))
+                    .collect(),
+            ));
+        });
+    }
+
+    pub(super) fn cmd_away(&mut self, text: Option<String>, _: &mut Context<Self>) {
+        self.away = text;
+        if let Some(nick) = &self.nick {
+            self.state.core.directory.do_send(SetAway {
+                id: self.id,
+                nick: nick.folded().clone(),
+                away: self.away.as_deref().map(Arc::from),
+            });
+        }
+        self.numeric(if self.away.is_some() {
+            Numeric::NowAway
+        } else {
+            Numeric::UnAway
+        });
+    }
+}

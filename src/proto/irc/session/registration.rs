@@ -1,0 +1,272 @@
+//! Registration: CAP negotiation, PASS, NICK, USER, and the welcome
+//! (001-005, LUSERS, MOTD) once all are done. NICK after registration
+//! (a nickname change) is here too.
+
+use super::*;
+use crate::core::directory::{ClaimNick, Profile};
+use crate::core::member::deliver_once;
+use crate::core::room;
+use crate::core::ErrorCode;
+
+/// The capabilities this server implements.
+const CAPS: &[&str] = &["multi-prefix", "server-time"];
+
+/// What registration still waits for.
+#[derive(Debug, Default)]
+pub(super) struct Registration {
+    /// CAP LS or REQ came and CAP END has not: registration waits.
+    negotiating: bool,
+    /// USER came.
+    user: bool,
+    /// A PASS matching `irc.password` came.
+    password_ok: bool,
+}
+
+/// Keeps the characters a user name may hold, at most ten of them.
+fn clean_username(username: &str) -> String {
+    let clean: String = username
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(10)
+        .collect();
+    if clean.is_empty() {
+        "user".into()
+    } else {
+        clean
+    }
+}
+
+impl Session {
+    /// What the directory shows of this client (WHO, WHOIS, AWAY...).
+    pub(super) fn profile(&self) -> Profile {
+        Profile {
+            userhost: self.userhost.clone(),
+            realname: Arc::clone(&self.realname),
+            away: self.away.as_deref().map(Arc::from),
+        }
+    }
+
+    pub(super) fn cmd_cap(&mut self, cap: super::super::command::Cap, ctx: &mut Context<Self>) {
+        use super::super::command::Cap;
+        match cap {
+            Cap::Ls(_) => {
+                if let Some(reg) = &mut self.registration {
+                    reg.negotiating = true;
+                }
+                self.line(ServerLine::Cap {
+                    sub: "LS",
+                    more: false,
+                    caps: CAPS.join(" "),
+                });
+            }
+            Cap::List => {
+                let mut on = Vec::new();
+                if self.caps.multi_prefix {
+                    on.push("multi-prefix");
+                }
+                if self.caps.server_time {
+                    on.push("server-time");
+                }
+                self.line(ServerLine::Cap {
+                    sub: "LIST",
+                    more: false,
+                    caps: on.join(" "),
+                });
+            }
+            Cap::Req(asked) => {
+                if let Some(reg) = &mut self.registration {
+                    reg.negotiating = true;
+                }
+                let mut caps = self.caps;
+                let mut ok = true;
+                for name in asked.split(' ').filter(|n| !n.is_empty()) {
+                    let (on, name) = match name.strip_prefix('-') {
+                        Some(name) => (false, name),
+                        None => (true, name),
+                    };
+                    match name {
+                        "multi-prefix" => caps.multi_prefix = on,
+                        // How events look is fixed in the rooms a client
+                        // is in: chosen before registration ends only.
+                        "server-time" if !self.registered() => caps.server_time = on,
+                        _ => ok = false,
+                    }
+                }
+                if ok {
+                    self.caps = caps;
+                }
+                self.line(ServerLine::Cap {
+                    sub: if ok { "ACK" } else { "NAK" },
+                    more: false,
+                    caps: asked,
+                });
+            }
+            Cap::End => {
+                if let Some(reg) = &mut self.registration {
+                    reg.negotiating = false;
+                }
+                self.try_register(ctx);
+            }
+        }
+    }
+
+    pub(super) fn cmd_pass(&mut self, password: String, ctx: &mut Context<Self>) {
+        let Some(reg) = &mut self.registration else {
+            return self.numeric(Numeric::AlreadyRegistered);
+        };
+        let want = &self.state.core.config.irc.password;
+        if want.is_empty() || password == *want {
+            reg.password_ok = true;
+        } else {
+            self.numeric(Numeric::PasswdMismatch);
+            self.close(Ending::BadPassword, ctx);
+        }
+    }
+
+    pub(super) fn cmd_user(&mut self, username: String, realname: String, ctx: &mut Context<Self>) {
+        let Some(reg) = self.registration.as_mut().filter(|r| !r.user) else {
+            return self.numeric(Numeric::AlreadyRegistered);
+        };
+        reg.user = true;
+        self.userhost = UserHost::new(&format!("~{}", clean_username(&username)), "irc");
+        self.realname = Arc::from(realname);
+        self.try_register(ctx);
+    }
+
+    pub(super) fn cmd_nick(&mut self, nick: Result<Nick, String>, ctx: &mut Context<Self>) {
+        let nick = match nick {
+            Ok(nick) => nick,
+            Err(raw) => return self.numeric(Numeric::ErroneousNickname(raw)),
+        };
+        if self.nick.as_ref() == Some(&nick) {
+            return;
+        }
+        let old = self.nick.clone();
+        let registry = self.state.core.directory.clone();
+        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let claim = ClaimNick {
+            nick: nick.clone(),
+            old: old.clone(),
+            inbox: self.inbox(),
+            profile: Some(self.profile()),
+        };
+        let new = nick.clone();
+        let old_key = self.member_key();
+        let work = async move {
+            match registry.send(claim).await {
+                Ok(Ok(())) => {}
+                Ok(Err(code)) => return Err(code),
+                Err(_) => return Err(ErrorCode::Internal),
+            }
+            let mut audience = Vec::new();
+            if let Some(who) = old_key {
+                for room in rooms {
+                    let rename = room::Rename {
+                        who: who.clone(),
+                        new: new.clone(),
+                    };
+                    if let Ok(members) = room.send(rename).await {
+                        audience.push(members);
+                    }
+                }
+            }
+            Ok(audience)
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(mut audience) => {
+                let Some(old) = act.nick.replace(nick.clone()) else {
+                    act.span.record("nick", nick.as_str());
+                    return act.try_register(ctx);
+                };
+                if !act.registered() {
+                    // Nobody has seen the old one.
+                    return;
+                }
+                info!(parent: &act.span, %old, new = %nick, "nick changed");
+                if audience.is_empty() {
+                    audience.push(vec![act.inbox()]);
+                }
+                let event = Event::Nick {
+                    old,
+                    new: nick,
+                    userhost: act.userhost.clone(),
+                };
+                deliver_once(audience, &event);
+            }
+            Err(ErrorCode::NickInUse) => act.numeric(Numeric::NicknameInUse(nick)),
+            Err(_) => act.numeric(Numeric::ErroneousNickname(nick.as_str().to_string())),
+        }));
+    }
+
+    /// Ends registration once NICK, USER (and CAP END, if CAP was used)
+    /// have come, checking the server password.
+    fn try_register(&mut self, ctx: &mut Context<Self>) {
+        let Some(reg) = &self.registration else {
+            return;
+        };
+        if reg.negotiating || !reg.user || self.nick.is_none() {
+            return;
+        }
+        let needs_password = !self.state.core.config.irc.password.is_empty();
+        if needs_password && !reg.password_ok {
+            self.numeric(Numeric::PasswdMismatch);
+            return self.close(Ending::BadPassword, ctx);
+        }
+        self.registration = None;
+        let Some(nick) = self.nick.clone() else {
+            return;
+        };
+        info!(parent: &self.span, %nick, "registered");
+        // Claimed again with the final encoding and profile: capabilities
+        // and USER may have come after NICK.
+        self.state.core.directory.do_send(ClaimNick {
+            nick,
+            old: None,
+            inbox: self.inbox(),
+            profile: Some(self.profile()),
+        });
+        self.welcome(ctx);
+    }
+
+    /// 001 to 005, then LUSERS and the MOTD.
+    fn welcome(&mut self, ctx: &mut Context<Self>) {
+        let server = &self.state.server;
+        self.numeric(Numeric::Welcome {
+            network: server.network.to_string(),
+            userhost: self.userhost.clone(),
+        });
+        self.numeric(Numeric::YourHost);
+        self.numeric(Numeric::Created(self.state.created));
+        self.numeric(Numeric::MyInfo);
+        for tokens in self.state.server.isupport.chunks(12) {
+            self.numeric(Numeric::ISupport(tokens.to_vec()));
+        }
+        self.lusers_then(ctx, |act, _| act.send_motd());
+    }
+
+    /// The MOTD (`375`, `372`..., `376`), or `422` when there is none.
+    pub(super) fn send_motd(&mut self) {
+        let motd = &self.state.core.config.irc.motd;
+        if motd.is_empty() {
+            return self.numeric(Numeric::NoMotd);
+        }
+        self.numeric(Numeric::MotdStart);
+        for line in motd.split('\n') {
+            self.numeric(Numeric::Motd(line.trim_end_matches('\r').to_string()));
+        }
+        self.numeric(Numeric::EndOfMotd);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_username;
+
+    #[test]
+    fn user_names_keep_what_a_mask_may_hold() {
+        assert_eq!(clean_username("alice"), "alice");
+        assert_eq!(clean_username("a!b@c d"), "abcd");
+        assert_eq!(clean_username("~~~"), "user");
+        assert_eq!(clean_username("abcdefghijklmnop"), "abcdefghij");
+    }
+}
