@@ -8,22 +8,25 @@ gets a fresh server with its own TOML configuration in a temporary directory.
 The binary is $CHATROOM_BIN if set, else ``chatroom`` on PATH.
 """
 
+import atexit
 import os
 from pathlib import Path
 import shutil
-from typing import Dict, Optional, Type
+import subprocess
+from typing import Dict, Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
 from irctest.specifications import Capabilities, OptionalBehaviors
 
-# Flood limits are raised because irctest sends bursts of lines faster than a
+# The server name is the one irctest's tests expect in prefixes (every
+# controller configures it). Flood limits are raised because irctest sends bursts of lines faster than a
 # person types, as irctest's Ergo controller turns fakelag off; every other
 # limit keeps chatroom's default so that the tally describes a real
 # deployment.
 TEMPLATE_CONFIG = """\
 [server]
-name = "chatroom"
+name = "My.Little.Server"
 listen = "127.0.0.1:0"
 
 [irc]
@@ -63,13 +66,29 @@ def chatroom_binary() -> str:
 
 
 def server_environment() -> Dict[str, str]:
-    """The environment without CHATROOM_<SECTION>__<KEY> overrides, so that
-    only the generated file configures the server."""
+    """The environment without CHATROOM_* variables, so that only the
+    generated file configures the server: chatroom reads every CHATROOM_*
+    variable as configuration, and refuses to start on an unknown one
+    (CHATROOM_BIN included)."""
     return {
         key: value
         for (key, value) in os.environ.items()
-        if not (key.startswith("CHATROOM_") and "__" in key)
+        if not key.startswith("CHATROOM_")
     }
+
+
+# Servers this process started. irctest skips tearDown (and so the kill)
+# when a test's setUp fails after the server started; these are ended when
+# pytest exits instead of outliving the run.
+_started: Set[subprocess.Popen] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for proc in _started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 class ChatroomController(BaseServerController, DirectoryBasedController):
@@ -148,6 +167,7 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
             cwd=directory,
             env=server_environment(),
         )
+        _started.add(self.proc)
 
 
 def get_irctest_controller_class() -> Type[ChatroomController]:
