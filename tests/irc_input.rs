@@ -136,3 +136,57 @@ fn irc_off_means_no_listener() {
     let on = start("");
     assert!(on.irc_addr_if_on().is_some());
 }
+
+#[test]
+fn an_irc_client_that_does_not_read_is_dropped() {
+    use std::io::{BufRead, BufReader, Write};
+    let s = start(
+        "[limits]\nsendq_bytes = 65536\nflood_burst = 1000000\nflood_rate_per_sec = 1000000\n[history]\nenabled = false",
+    );
+    // A small receive buffer, and no reading once in.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&s.irc_addr().into()).unwrap();
+    let slow: std::net::TcpStream = socket.into();
+    slow.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    let mut writer = slow.try_clone().unwrap();
+    let mut slow = BufReader::new(slow);
+    writer
+        .write_all(b"NICK slow\r\nUSER slow 0 * :Slow\r\nJOIN #r\r\n")
+        .unwrap();
+    let mut l = String::new();
+    while !l.starts_with(":chatroom 366 ") {
+        l.clear();
+        slow.read_line(&mut l).unwrap();
+        assert!(!l.is_empty(), "slow: closed while joining");
+    }
+    let mut fast = Client::join(s.addr(), "fast", "#r");
+    let text = "x".repeat(1000);
+    let batch: String = (0..50).map(|_| format!("MSG #r {text}\n")).collect();
+    let mut quit_seen = false;
+    for _ in 0..400 {
+        fast.send_bytes(batch.as_bytes());
+        let mut replies = 0;
+        while replies < 50 {
+            match fast.line().as_str() {
+                "OK MSG #r" => replies += 1,
+                "QUIT slow send queue exceeded" => quit_seen = true,
+                other => panic!("[fast] unexpected line {other:?}"),
+            }
+        }
+        if quit_seen {
+            break;
+        }
+    }
+    assert!(quit_seen, "the slow IRC client was never dropped");
+    // What it still gets, once it reads, ends with the close.
+    let rest = {
+        let mut all = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut slow, &mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    };
+    assert!(
+        !rest.contains("SERVER "),
+        "a native line reached an IRC client"
+    );
+}

@@ -101,6 +101,10 @@ fn user_modes() {
     a.sync();
     a.send("MODE Alice");
     a.expect(":chatroom 221 alice +i");
+    // LUSERS counts invisible users apart.
+    a.send("LUSERS");
+    a.expect(":chatroom 251 alice :There are 1 users and 1 invisible on 1 servers");
+    a.until_numeric("266");
     a.send("MODE alice +z");
     a.expect(":chatroom 501 alice :Unknown MODE flag");
     a.send("MODE bob +i");

@@ -148,6 +148,9 @@ fn commands_before_registration() {
     let mut c = Irc::connect(s.irc_addr());
     c.send("JOIN #a");
     c.expect(&format!(":{SERVER} 451 * :You have not registered"));
+    // Whatever its parameters (irssi sends `JOIN :` as it connects).
+    c.send("JOIN :");
+    c.expect(&format!(":{SERVER} 451 * :You have not registered"));
     c.send("PRIVMSG bob :hi");
     c.expect(&format!(":{SERVER} 451 * :You have not registered"));
     c.send("FROB");
@@ -236,4 +239,32 @@ fn lusers_and_motd_on_demand() {
     c.send("MOTD");
     c.until_numeric("376");
     c.sync();
+}
+
+#[test]
+fn version_time_info_admin() {
+    let s = server();
+    let mut c = Irc::register(s.irc_addr(), "vic");
+    let v = env!("CARGO_PKG_VERSION");
+    c.send("VERSION");
+    c.expect(&format!(
+        ":{SERVER} 351 vic chatroom-{v} {SERVER} :IRC front end of chatroom"
+    ));
+    c.expect_numeric("005");
+    c.expect_numeric("005");
+    c.send("TIME");
+    let t = c.expect_numeric("391");
+    assert!(
+        t.starts_with(&format!(":{SERVER} 391 vic {SERVER} :20")),
+        "{t}"
+    );
+    c.send("INFO");
+    c.expect(&format!(
+        ":{SERVER} 371 vic :chatroom {v}: rooms for IRC and plain-text clients alike"
+    ));
+    c.expect(&format!(":{SERVER} 374 vic :End of INFO list"));
+    c.send("ADMIN");
+    c.expect(&format!(
+        ":{SERVER} 423 vic {SERVER} :No administrative info available"
+    ));
 }

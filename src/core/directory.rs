@@ -32,6 +32,8 @@ pub struct Profile {
     pub realname: Arc<str>,
     /// Why it is away, if it is.
     pub away: Option<Arc<str>>,
+    /// IRC user mode `+i` (counted apart in LUSERS).
+    pub invisible: bool,
 }
 
 struct RoomEntry {
@@ -235,6 +237,7 @@ impl Handler<Describe> for Directory {
                         userhost: UserHost::native(),
                         realname: Arc::clone(&e.display),
                         away: None,
+                        invisible: false,
                     },
                 };
                 Some(UserInfo {
@@ -248,27 +251,26 @@ impl Handler<Describe> for Directory {
     }
 }
 
-/// Marks session `id`'s user away (with why), or back.
+/// Replaces what session `id`'s user looks like (its away message or
+/// user modes changed).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SetAway {
+pub struct UpdateProfile {
     /// The session.
     pub id: SessionId,
     /// Its nickname.
     pub nick: Folded,
-    /// Why it is away; `None` when back.
-    pub away: Option<Arc<str>>,
+    /// What it looks like now.
+    pub profile: Profile,
 }
 
-impl Handler<SetAway> for Directory {
+impl Handler<UpdateProfile> for Directory {
     type Result = ();
 
-    fn handle(&mut self, msg: SetAway, _: &mut Self::Context) {
+    fn handle(&mut self, msg: UpdateProfile, _: &mut Self::Context) {
         if let Some(e) = self.nicks.get_mut(&msg.nick) {
             if e.inbox.id == msg.id {
-                if let Some(p) = &mut e.profile {
-                    p.away = msg.away;
-                }
+                e.profile = Some(Box::new(msg.profile));
             }
         }
     }
@@ -383,6 +385,8 @@ impl Handler<ListRooms> for Directory {
 pub struct Counts {
     /// Users with a nickname.
     pub users: usize,
+    /// Of those, users with IRC's user mode `+i`.
+    pub invisible: usize,
     /// Rooms with members.
     pub rooms: usize,
 }
@@ -398,6 +402,11 @@ impl Handler<GetCounts> for Directory {
     fn handle(&mut self, _: GetCounts, _: &mut Self::Context) -> Self::Result {
         MessageResult(Counts {
             users: self.nicks.len(),
+            invisible: self
+                .nicks
+                .values()
+                .filter(|e| e.profile.as_ref().is_some_and(|p| p.invisible))
+                .count(),
             rooms: self
                 .rooms
                 .values()

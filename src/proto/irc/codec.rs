@@ -201,6 +201,28 @@ mod tests {
         assert_eq!(frames(b"\xff\xfe x\n"), [IrcFrame::NotUtf8(None)]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_in_any_chunks_decode_without_error(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+            cut in 0usize..2000,
+        ) {
+            let mut codec = IrcCodec::new();
+            let mut buf = BytesMut::new();
+            let (a, b) = bytes.split_at(cut.min(bytes.len()));
+            for chunk in [a, b] {
+                buf.extend_from_slice(chunk);
+                while let Some(frame) = codec.decode(&mut buf).unwrap() {
+                    if let IrcFrame::Line(l) = frame {
+                        proptest::prop_assert!(!l.contains(['\r', '\n']));
+                        proptest::prop_assert!(l.len() <= MAX_TAGS + MAX_BODY);
+                    }
+                }
+            }
+            let _ = codec.decode_eof(&mut buf).unwrap();
+        }
+    }
+
     #[test]
     fn a_last_line_without_ending_is_read_at_eof() {
         let mut codec = IrcCodec::new();

@@ -132,6 +132,14 @@ pub enum Command {
     Lusers,
     /// `MOTD`
     Motd,
+    /// `VERSION`
+    Version,
+    /// `TIME`
+    Time,
+    /// `INFO`
+    Info,
+    /// `ADMIN`
+    Admin,
 }
 
 /// Why a message was refused, as IRC numbers it.
@@ -172,17 +180,13 @@ impl CommandError {
     }
 }
 
-/// The commands allowed before registration ends.
-pub fn allowed_before_registration(cmd: &Command) -> bool {
+/// Whether command `name` (upper case) may be sent before registration
+/// ends; any other known command is answered `451` then, whatever its
+/// parameters.
+pub fn allowed_before_registration(name: &str) -> bool {
     matches!(
-        cmd,
-        Command::Cap(_)
-            | Command::Pass(_)
-            | Command::Nick(_)
-            | Command::User { .. }
-            | Command::Ping(_)
-            | Command::Pong
-            | Command::Quit(_)
+        name,
+        "CAP" | "PASS" | "NICK" | "USER" | "PING" | "PONG" | "QUIT"
     )
 }
 
@@ -379,6 +383,10 @@ impl Command {
             }
             "LUSERS" => Command::Lusers,
             "MOTD" => Command::Motd,
+            "VERSION" => Command::Version,
+            "TIME" => Command::Time,
+            "INFO" => Command::Info,
+            "ADMIN" => Command::Admin,
             _ => return Err(CommandError::Unknown(msg.command.to_string())),
         })
     }

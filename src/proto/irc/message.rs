@@ -261,6 +261,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_keeps_to_fifteen_parameters(line in r"[\PC @:;=\\ ]{0,80}") {
+            if let Ok(m) = Message::parse(&line) {
+                proptest::prop_assert!(m.params.len() <= MAX_PARAMS);
+                proptest::prop_assert!(!m.command.is_empty());
+                let _ = crate::proto::irc::command::Command::parse(
+                    &m,
+                    &crate::core::names::NameLimits::default(),
+                );
+            }
+        }
+    }
+
     #[test]
     fn tag_values_escape_and_unescape() {
         let cases = [

@@ -1,6 +1,7 @@
 //! The IRC renderer against exact lines.
 
 use super::*;
+use crate::core::{Event, FileTarget, RoomMode};
 
 fn server() -> Server {
     Server {

@@ -270,14 +270,16 @@ impl Session {
             Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
             Err(e) => debug!(parent: &self.span, %e, "bad command"),
         }
-        let cmd = match parsed {
-            Ok(cmd) => cmd,
-            Err(e) => return self.refuse(e),
-        };
-        if !self.registered() && !allowed_before_registration(&cmd) {
-            return self.numeric(Numeric::NotRegistered);
+        match parsed {
+            Err(CommandError::Unknown(cmd)) => self.numeric(Numeric::UnknownCommand(cmd)),
+            _ if !self.registered()
+                && !allowed_before_registration(&msg.command.to_ascii_uppercase()) =>
+            {
+                self.numeric(Numeric::NotRegistered)
+            }
+            Err(e) => self.refuse(e),
+            Ok(cmd) => self.execute(cmd, ctx),
         }
-        self.execute(cmd, ctx);
     }
 
     /// Answers a command that could not be read.
@@ -333,6 +335,16 @@ impl Session {
             Command::Userhost(nicks) => self.cmd_userhost(nicks, ctx),
             Command::Lusers => self.cmd_lusers(ctx),
             Command::Motd => self.send_motd(),
+            Command::Version => self.cmd_version(),
+            Command::Time => self.numeric(Numeric::Time(std::time::SystemTime::now())),
+            Command::Info => {
+                self.numeric(Numeric::Info(format!(
+                    "chatroom {}: rooms for IRC and plain-text clients alike",
+                    crate::VERSION
+                )));
+                self.numeric(Numeric::EndOfInfo);
+            }
+            Command::Admin => self.numeric(Numeric::NoAdminInfo),
         }
     }
 }

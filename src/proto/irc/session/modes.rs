@@ -107,6 +107,7 @@ impl Session {
             self.numeric(Numeric::UModeUnknownFlag);
         }
         if !changed.is_empty() {
+            self.profile_changed();
             self.line(ServerLine::UserModeChanged(changed));
         }
     }

@@ -2,7 +2,7 @@
 //! ISON, USERHOST; and AWAY, which others ask about.
 
 use super::*;
-use crate::core::directory::{Describe, GetCounts, SetAway, UserInfo};
+use crate::core::directory::{Describe, GetCounts, UpdateProfile, UserInfo};
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
 
@@ -21,7 +21,8 @@ impl Session {
             if let Ok(counts) = res {
                 let connections = act.state.connections.open();
                 act.numeric(Numeric::LuserClient {
-                    users: counts.users,
+                    users: counts.users - counts.invisible,
+                    invisible: counts.invisible,
                 });
                 let unknown = connections.saturating_sub(counts.users);
                 if unknown > 0 {
@@ -188,15 +189,28 @@ impl Session {
         });
     }
 
-    pub(super) fn cmd_away(&mut self, text: Option<String>, _: &mut Context<Self>) {
-        self.away = text;
+    /// `351`, then the `005` lines again.
+    pub(super) fn cmd_version(&mut self) {
+        self.numeric(Numeric::Version);
+        for tokens in self.state.server.isupport.chunks(12) {
+            self.numeric(Numeric::ISupport(tokens.to_vec()));
+        }
+    }
+
+    /// Tells the directory what this client looks like now.
+    pub(super) fn profile_changed(&self) {
         if let Some(nick) = &self.nick {
-            self.state.core.directory.do_send(SetAway {
+            self.state.core.directory.do_send(UpdateProfile {
                 id: self.id,
                 nick: nick.folded().clone(),
-                away: self.away.as_deref().map(Arc::from),
+                profile: self.profile(),
             });
         }
+    }
+
+    pub(super) fn cmd_away(&mut self, text: Option<String>, _: &mut Context<Self>) {
+        self.away = text;
+        self.profile_changed();
         self.numeric(if self.away.is_some() {
             Numeric::NowAway
         } else {

@@ -43,6 +43,7 @@ impl Session {
             userhost: self.userhost.clone(),
             realname: Arc::clone(&self.realname),
             away: self.away.as_deref().map(Arc::from),
+            invisible: self.invisible,
         }
     }
 
