@@ -542,6 +542,11 @@ mod tests {
                 room: r.clone(),
                 nicks: vec![],
             },
+            // Nicknames beyond ASCII read back as sent.
+            Reply::Names {
+                room: r.clone(),
+                nicks: vec![nick("Zoë"), nick("さくら"), nick("Дмитрий"), nick("аlice")],
+            },
             Reply::Room {
                 room: r.clone(),
                 members: 3,
@@ -664,6 +669,18 @@ mod tests {
                 userhost: UserHost::native(),
                 old: a.clone(),
                 new: nick("Alice"),
+            },
+            Event::Nick {
+                userhost: UserHost::native(),
+                old: nick("Zoë"),
+                new: nick("ZOË"),
+            },
+            Event::Msg {
+                userhost: UserHost::native(),
+                kind: MsgKind::Privmsg,
+                room: r.clone(),
+                from: nick("Zoë"),
+                text: s("grüß dich"),
             },
             Event::Topic {
                 userhost: UserHost::native(),
