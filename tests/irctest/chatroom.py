@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 import shutil
 import subprocess
-from typing import Dict, Optional, Set, Type
+from typing import Dict, Optional, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
@@ -77,18 +77,20 @@ def server_environment() -> Dict[str, str]:
     }
 
 
-# Servers this process started. irctest skips tearDown (and so the kill)
-# when a test's setUp fails after the server started; these are ended when
-# pytest exits instead of outliving the run.
-_started: Set[subprocess.Popen] = set()
+# Servers this process started, with their directories. irctest skips
+# tearDown (and so the kill and the clean-up) when a test's setUp fails after
+# the server started; these are ended and removed when pytest exits instead
+# of outliving the run.
+_started: Dict[subprocess.Popen, Path] = {}
 
 
 @atexit.register
 def _kill_leftovers() -> None:
-    for proc in _started:
+    for proc, directory in _started.items():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class ChatroomController(BaseServerController, DirectoryBasedController):
@@ -167,7 +169,7 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
             cwd=directory,
             env=server_environment(),
         )
-        _started.add(self.proc)
+        _started[self.proc] = directory
 
 
 def get_irctest_controller_class() -> Type[ChatroomController]:
