@@ -18,7 +18,7 @@ args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(rooms -r 20 -k 10 --warmup 1 --duration 4)
 
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+trap 'cp "$dir/cg.out" "${CG_KEEP:-/dev/null}" 2>/dev/null; rm -rf "$dir"' EXIT
 cd "$dir"
 port=$((20000 + RANDOM % 20000))
 CHATROOM_LIMITS__FLOOD_BURST=1000000 CHATROOM_LIMITS__FLOOD_RATE_PER_SEC=1000000 \

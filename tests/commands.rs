@@ -222,7 +222,8 @@ fn nick_set_and_invalid_nicks() {
         "-abc",
         "a.b",
         "a#b",
-        "héllo",
+        "ﬁnn",                       // a compatibility ligature (PRECIS IdentifierClass)
+        "dolph🐬n",                  // a symbol
         "abcdefghijklmnopqrstuvwxy", // 25 characters
         "#alice",
         "a/b",

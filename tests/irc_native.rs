@@ -115,3 +115,34 @@ fn one_namespace_of_nicknames_across_protocols() {
     irc.send("NICK bob");
     irc.expect(":chatroom 433 Alice bob :Nickname is already in use");
 }
+
+#[test]
+fn unicode_nicknames_are_one_namespace_too() {
+    let s = start(NO_FLOOD);
+    let mut irc = Irc::connect(s.irc_addr());
+    irc.name = "Zoë".into();
+    irc.send("NICK Zoë");
+    irc.send("USER zoe 0 * :Zoë");
+    irc.expect(":chatroom 001 Zoë :Welcome to the chatroom IRC Network Zoë!~zoe@irc");
+    irc.until_numeric("422");
+    irc.join_channel("#r");
+    let mut nc = Client::connect(s.addr());
+    nc.send("NICK ZOË");
+    let l = nc.line();
+    assert!(l.starts_with("ERR NICK NICK_IN_USE "), "{l}");
+    nc.send("NICK nina");
+    nc.expect("OK NICK nina");
+    nc.send("JOIN #r");
+    let lines = nc.read_until_prefix("OK JOIN");
+    assert!(
+        lines.contains(&"NAMES #r nina Zoë".to_string()),
+        "{lines:?}"
+    );
+    irc.expect(":nina!native@native JOIN #r");
+    let mut other = Irc::connect(s.irc_addr());
+    other.send("NICK zoë");
+    other.expect(":chatroom 433 * zoë :Nickname is already in use");
+    nc.send("PRIVMSG zoë hallo");
+    nc.expect("OK PRIVMSG Zoë");
+    irc.expect(":nina!native@native PRIVMSG Zoë :hallo");
+}

@@ -53,6 +53,7 @@ fn rest_of_welcome(c: &mut Irc, nick: &str) {
         "MAXTARGETS=4",
         "TOPICLEN=300",
         "UTF8ONLY",
+        "UTF8MAPPING=rfc8265",
     ] {
         assert!(
             isupport.contains(&format!(" {token} ")),

@@ -1,24 +1,27 @@
 //! The `conns` scenario: N idle clients, registered and each in a room.
 //!
-//! Two timed phases: connect + `HELLO` + `NICK` for every client (a bounded
-//! number in flight), then every client sends `JOIN` at once, to rooms of
-//! `--room-size` members or, with `--join-one-room`, all to one room. A
-//! probe connection then checks the server's own counts (`INFO`,
-//! `INFO <room>`), the clients idle for `--hold`, and the server's memory is
-//! read before and after. Clients keep reading all along (the JOIN events
-//! of a big room are many) and answer `PING`.
+//! Two timed phases: connect and register every client (native `HELLO` +
+//! `NICK`, IRC `NICK`/`USER` until 001; a bounded number in flight), then
+//! every client sends `JOIN` at once, to rooms of `--room-size` members or,
+//! with `--join-one-room`, all to one room (done at native `OK JOIN`, IRC
+//! 366). A probe connection then checks the server's own counts (native
+//! `INFO`, `INFO <room>`; IRC `LUSERS`, `LIST <room>`), the clients idle for
+//! `--hold`, and the server's memory is read before and after. Clients keep
+//! reading all along (the JOIN events of a big room are many) and answer
+//! `PING`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use serde_json::json;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::net::{self, classify, Conn, Kind};
+use crate::net::Conn;
+use crate::proto::Kind;
 use crate::report::{self, human, kib, Probe};
 use crate::sys;
 use crate::Common;
@@ -87,7 +90,8 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         n.div_ceil(plan.room_size.max(1))
     };
     say!(
-        "conns: {n} clients in {rooms} room{}{}, {} connecting at a time, run {run_id}",
+        "conns ({}): {n} clients in {rooms} room{}{}, {} connecting at a time, run {run_id}",
+        common.proto.name(),
         if rooms == 1 { "" } else { "s" },
         if plan.one_room {
             " (join-one-room)"
@@ -127,6 +131,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
             let line = json!({
                 "scenario": "conns",
                 "ok": false,
+                "proto": common.proto,
                 "run_id": run_id,
                 "clients": n,
                 "join_one_room": plan.one_room,
@@ -142,7 +147,8 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         .zip(overflows_before)
         .map(|(after, before)| after.saturating_sub(before));
     say!(
-        "  register        {n} connect+HELLO+NICK in {:.2} s: {}/s",
+        "  register        {n} {} in {:.2} s: {}/s",
+        common.proto.registration(),
         f.register_secs,
         human(n as f64 / f.register_secs)
     );
@@ -210,6 +216,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     let line = json!({
         "scenario": if plan.one_room { "join-one-room" } else { "conns" },
         "ok": ok,
+        "proto": common.proto,
         "run_id": run_id,
         "addr": common.addr.to_string(),
         "clients": n,
@@ -306,7 +313,7 @@ async fn phases(
     let registered = probe.snapshot();
 
     shared.join.cancel();
-    let last = wait_all("OK JOIN", n, events, limit, false).await?;
+    let last = wait_all("joins", n, events, limit, false).await?;
     let join_secs = last.duration_since(registered.at).as_secs_f64();
     let joined = probe.snapshot();
 
@@ -350,51 +357,18 @@ async fn phases(
     })
 }
 
-/// A separate connection asks `INFO` and `INFO <first room>`: the server's
-/// user count and the first room's member count.
+/// A separate connection asks the server's user count and the first
+/// room's member count.
 async fn ask_server(shared: &Shared) -> anyhow::Result<(u64, String, u64)> {
     let timeout = shared.common.timeout();
+    let proto = shared.common.proto;
     let nick = format!("b{}_probe", shared.run_id);
-    let mut conn = net::connect_and_register(shared.common.addr, &nick, timeout, 16 * 1024).await?;
+    let mut conn = proto
+        .connect_and_register(shared.common.addr, &nick, timeout, 16 * 1024)
+        .await?;
     let room = shared.room_of(0);
-    let users = info(&mut conn, "INFO\n", "INFO users ", timeout).await?;
-    let members = info(
-        &mut conn,
-        &format!("INFO {room}\n"),
-        &format!("INFO {room} members "),
-        timeout,
-    )
-    .await?;
+    let (users, members) = proto.server_counts(&mut conn, &room, timeout).await?;
     Ok((users, room, members))
-}
-
-/// Sends an INFO command and reads the number after `prefix` up to `OK INFO`.
-async fn info(
-    conn: &mut Conn,
-    command: &str,
-    prefix: &str,
-    timeout: Duration,
-) -> anyhow::Result<u64> {
-    conn.send(command.as_bytes(), timeout).await?;
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut value = None;
-    loop {
-        while let Some(line) = conn.rd.next_line() {
-            if let Some(rest) = line.strip_prefix(prefix.as_bytes()) {
-                value = std::str::from_utf8(rest).ok().and_then(|s| s.parse().ok());
-            } else if line.starts_with(b"OK INFO") {
-                return value.ok_or_else(|| anyhow!("no `{prefix}` line in the answer"));
-            } else if line.starts_with(b"ERR") {
-                bail!("{command:?}: {}", String::from_utf8_lossy(line));
-            }
-        }
-        match tokio::time::timeout_at(deadline, conn.rd.fill()).await {
-            Ok(Ok(0)) => bail!("the server closed the probe connection"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => bail!("probe read failed: {e}"),
-            Err(_) => bail!("no answer to {command:?} within {timeout:?}"),
-        }
-    }
 }
 
 /// One client: register (within the gate), wait, join, stay until the end.
@@ -413,7 +387,11 @@ async fn client_task(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -
     };
     let registered = async {
         let _permit = gate.acquire().await?;
-        net::connect_and_register(shared.common.addr, &nick, timeout, capacity).await
+        shared
+            .common
+            .proto
+            .connect_and_register(shared.common.addr, &nick, timeout, capacity)
+            .await
     };
     let mut conn = tokio::select! {
         res = registered => match res {
@@ -440,10 +418,8 @@ async fn client_task(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -
         return Some(conn);
     }
     let room = shared.room_of(client);
-    if let Err(e) = conn
-        .send(format!("JOIN {room}\n").as_bytes(), timeout)
-        .await
-    {
+    let join = conn.proto.join_line(&room);
+    if let Err(e) = conn.send(&join, timeout).await {
         return fail(e);
     }
     // Until OK JOIN (the end token stands in for "never").
@@ -480,9 +456,9 @@ async fn client_task(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -
 }
 
 /// Reads and discards lines until `until` is cancelled (`Ok(false)`) or,
-/// if `want_join`, until `OK JOIN` (`Ok(true)`); answers PING. Fails on
-/// `ERR`, `SERVER` and a closed connection. Also returns when `end` is
-/// cancelled.
+/// if `want_join`, until the end of the JOIN answer (`Ok(true)`); answers
+/// PING. Fails on errors, the server's farewell and a closed connection.
+/// Also returns when `end` is cancelled.
 async fn idle(
     received: &AtomicU64,
     conn: &mut Conn,
@@ -493,13 +469,17 @@ async fn idle(
 ) -> anyhow::Result<bool> {
     loop {
         let mut pong = None;
+        let proto = conn.proto;
         while let Some(line) = conn.rd.next_line() {
-            match classify(line) {
-                Kind::Ok if want_join && line.starts_with(b"OK JOIN") => return Ok(true),
-                Kind::Err | Kind::Server => {
-                    bail!("the server said: {}", String::from_utf8_lossy(line))
+            if want_join && proto.is_joined(line) {
+                return Ok(true);
+            }
+            match proto.classify(line) {
+                Kind::Err | Kind::Refused | Kind::Server => {
+                    let text = String::from_utf8_lossy(line);
+                    bail!("the server said: {}", text.trim_end())
                 }
-                Kind::Ping => pong = Some(net::pong_for(line)),
+                Kind::Ping => pong = Some(proto.pong_for(line)),
                 _ => {}
             }
         }

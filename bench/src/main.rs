@@ -1,5 +1,7 @@
 //! `chatroom-bench`: a load generator for the chatroom server, speaking
-//! the native line protocol over real TCP.
+//! its native line protocol or (`--proto irc`) IRC over real TCP, so that
+//! the same scenarios also drive chatroom's IRC listener and other IRC
+//! servers.
 //!
 //! Scenarios (subcommands):
 //! - `fanout`: C clients in one room, S of them sending; deliveries per
@@ -27,7 +29,9 @@ macro_rules! say {
 
 mod conns;
 mod net;
+mod proto;
 mod report;
+mod stamp;
 mod sys;
 mod traffic;
 
@@ -38,13 +42,17 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 
-/// A load generator for the chatroom server (native protocol over TCP).
+use crate::proto::Proto;
+
+/// A load generator for the chatroom server (its native protocol or IRC,
+/// over TCP).
 ///
 /// Start the server with flood control lifted, for example:
 /// CHATROOM_LIMITS__FLOOD_BURST=1000000 CHATROOM_LIMITS__FLOOD_RATE_PER_SEC=1000000
 /// CHATROOM_LOG__LEVEL=warn CHATROOM_LOG__DIR= taskset -c 0 target/release/chatroom
 /// --listen 127.0.0.1:5555, then run this tool on the other core with
-/// `taskset -c 1`.
+/// `taskset -c 1`. scripts/irc_suite.py starts IRC daemons configured so
+/// (bench/daemons/) and runs every scenario against each with --proto irc.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -60,6 +68,11 @@ struct CommonArgs {
     /// The server's address.
     #[arg(long, global = true, default_value = "127.0.0.1:5555")]
     addr: String,
+    /// The protocol to speak: chatroom's native one, or IRC (NICK/USER,
+    /// JOIN, PRIVMSG; a PING after every window/8 messages stands in for
+    /// the acknowledgement IRC does not send).
+    #[arg(long, global = true, value_enum, default_value_t = Proto::Native)]
+    proto: Proto,
     /// The server's process id: measure its CPU time and memory (/proc).
     #[arg(long, global = true, value_name = "PID")]
     server_pid: Option<u32>,
@@ -88,7 +101,8 @@ struct CommonArgs {
 /// Message traffic options shared by `fanout` and `rooms`.
 #[derive(Debug, Args)]
 struct TrafficArgs {
-    /// Unacknowledged messages allowed per sender (OK MSG acknowledges).
+    /// Unacknowledged messages allowed per sender (native: OK MSG
+    /// acknowledges one; IRC: the PONG to a PING sent after them).
     #[arg(long, default_value_t = 64)]
     window: u64,
     /// Send at this many messages per second in all (spread evenly over
@@ -164,6 +178,8 @@ enum Scenario {
 pub struct Common {
     /// The server.
     pub addr: SocketAddr,
+    /// The protocol spoken.
+    pub proto: Proto,
     /// Its pid, if given.
     pub server_pid: Option<u32>,
     timeout: Duration,
@@ -201,6 +217,7 @@ fn resolve(args: &CommonArgs) -> anyhow::Result<Common> {
     }
     Ok(Common {
         addr,
+        proto: args.proto,
         server_pid: args.server_pid,
         timeout,
         setup_timeout: secs("setup-timeout", args.setup_timeout)?,

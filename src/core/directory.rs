@@ -1,4 +1,5 @@
-//! The nick registry: unique nicknames, and the directory of rooms.
+//! The nick registry: unique nicknames (by folded key and by look, see
+//! `directory/nicks.rs`), and the directory of rooms.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,15 +14,9 @@ use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
 
-struct NickEntry {
-    /// The spelling; the map's key is the folded half of the nickname.
-    display: Arc<str>,
-    /// Where private messages to this nickname go.
-    inbox: Inbox,
-    /// What WHO and WHOIS show; `None` for a native client (boxed: most
-    /// clients are native, and pay a pointer for it).
-    profile: Option<Box<Profile>>,
-}
+mod nicks;
+
+use nicks::Nicks;
 
 /// What a user looks like to WHO, WHOIS, USERHOST and AWAY replies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +36,14 @@ struct RoomEntry {
     summary: RoomSummary,
 }
 
-/// Keeps nicknames unique (case-insensitively) and maps room names to rooms.
+/// Keeps nicknames unique (case-insensitively, and no two alike) and maps
+/// room names to rooms.
 pub struct Directory {
     config: Arc<Config>,
     db: Option<Database>,
     /// Stored rooms, started with the registry.
     stored: Vec<RoomRecord>,
-    nicks: HashMap<Folded, NickEntry>,
+    nicks: Nicks,
     rooms: HashMap<Folded, RoomEntry>,
 }
 
@@ -58,7 +54,7 @@ impl Directory {
             config,
             db,
             stored,
-            nicks: HashMap::new(),
+            nicks: Nicks::default(),
             rooms: HashMap::new(),
         }
     }
@@ -114,7 +110,9 @@ impl Actor for Directory {
     }
 }
 
-/// Claims `nick` for the connection `inbox`, releasing its previous one.
+/// Claims `nick` for the connection `inbox`, releasing its previous one;
+/// `NickInUse` when another connection holds a nickname that folds to the
+/// same key or looks the same ([`Nick::skeleton`]).
 #[derive(Message)]
 #[rtype(result = "Result<(), ErrorCode>")]
 pub struct ClaimNick {
@@ -132,28 +130,10 @@ impl Handler<ClaimNick> for Directory {
     type Result = Result<(), ErrorCode>;
 
     fn handle(&mut self, msg: ClaimNick, _: &mut Self::Context) -> Self::Result {
-        if let Some(existing) = self.nicks.get(msg.nick.folded()) {
-            if existing.inbox.id != msg.inbox.id {
-                return Err(ErrorCode::NickInUse);
-            }
-        }
-        if let Some(old) = &msg.old {
-            if self
-                .nicks
-                .get(old.folded())
-                .is_some_and(|e| e.inbox.id == msg.inbox.id)
-            {
-                self.nicks.remove(old.folded());
-            }
-        }
-        self.nicks.insert(
-            msg.nick.folded().clone(),
-            NickEntry {
-                display: Arc::clone(msg.nick.display()),
-                inbox: msg.inbox,
-                profile: msg.profile.map(Box::new),
-            },
-        );
+        let id = msg.inbox.id;
+        let key = msg.nick.folded().clone();
+        self.nicks.claim(&msg.nick, msg.old.as_ref(), msg.inbox)?;
+        self.nicks.set_profile(id, &key, msg.profile);
         Ok(())
     }
 }
@@ -172,13 +152,7 @@ impl Handler<ReleaseNick> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
-        if self
-            .nicks
-            .get(&msg.nick)
-            .is_some_and(|e| e.inbox.id == msg.id)
-        {
-            self.nicks.remove(&msg.nick);
-        }
+        self.nicks.release(msg.id, &msg.nick);
     }
 }
 
@@ -194,10 +168,7 @@ impl Handler<FindNick> for Directory {
     type Result = Option<(Nick, Inbox)>;
 
     fn handle(&mut self, msg: FindNick, _: &mut Self::Context) -> Self::Result {
-        self.nicks.get_key_value(&msg.nick).map(|(folded, e)| {
-            let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
-            (nick, e.inbox.clone())
-        })
+        self.nicks.find(&msg.nick)
     }
 }
 
@@ -228,24 +199,8 @@ impl Handler<Describe> for Directory {
     fn handle(&mut self, msg: Describe, _: &mut Self::Context) -> Self::Result {
         let found = msg
             .nicks
-            .into_iter()
-            .filter_map(|folded| {
-                let (key, e) = self.nicks.get_key_value(&folded)?;
-                let profile = match &e.profile {
-                    Some(p) => (**p).clone(),
-                    None => Profile {
-                        userhost: UserHost::native(),
-                        realname: Arc::clone(&e.display),
-                        away: None,
-                        invisible: false,
-                    },
-                };
-                Some(UserInfo {
-                    nick: Nick::from_parts(Arc::clone(&e.display), key.clone()),
-                    inbox: e.inbox.clone(),
-                    profile,
-                })
-            })
+            .iter()
+            .filter_map(|key| self.nicks.describe(key))
             .collect();
         MessageResult(found)
     }
@@ -268,11 +223,7 @@ impl Handler<UpdateProfile> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: UpdateProfile, _: &mut Self::Context) {
-        if let Some(e) = self.nicks.get_mut(&msg.nick) {
-            if e.inbox.id == msg.id {
-                e.profile = Some(Box::new(msg.profile));
-            }
-        }
+        self.nicks.set_profile(msg.id, &msg.nick, Some(msg.profile));
     }
 }
 
@@ -402,11 +353,7 @@ impl Handler<GetCounts> for Directory {
     fn handle(&mut self, _: GetCounts, _: &mut Self::Context) -> Self::Result {
         MessageResult(Counts {
             users: self.nicks.len(),
-            invisible: self
-                .nicks
-                .values()
-                .filter(|e| e.profile.as_ref().is_some_and(|p| p.invisible))
-                .count(),
+            invisible: self.nicks.invisible(),
             rooms: self
                 .rooms
                 .values()

@@ -1,11 +1,12 @@
 //! The chat itself, knowing nothing of wire formats: who is in which room,
 //! who owns it, what is allowed, what is stored.
 //!
-//! - [`names`]: validated nicknames and room names, folded in one place.
+//! - [`names`]: validated nicknames (RFC 8265 beyond ASCII) and room
+//!   names, folded in one place, and the look-alike skeleton of a nickname.
 //! - [`room`]: the [`Room`](room::Room) actor: members, owner, key, topic,
 //!   and the fan-out of events, rendered once per encoding present.
 //! - [`directory`]: the [`Directory`](directory::Directory) actor: unique
-//!   nicknames and the rooms by name.
+//!   nicknames (no two alike) and the rooms by name.
 //! - [`member`]: the handle a room holds for each member's connection.
 //! - [`event`]: the typed [`Event`]s rooms announce.
 //! - [`outcome`]: typed answers given later (what became of a message).

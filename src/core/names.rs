@@ -2,11 +2,74 @@
 //!
 //! A [`Nick`] or [`RoomName`] can only be built through its `parse`
 //! constructor, so everything downstream may trust its contents. Both carry
-//! the spelling the user chose (for display) and a folded key (ASCII lower
-//! case) used for every comparison.
+//! the spelling shown to others and a folded key used for every comparison.
+//!
+//! # Nicknames
+//!
+//! A nickname is an RFC 8265 identifier, as Ergo takes them: it is
+//! prepared and compared with the PRECIS `UsernameCaseMapped` profile
+//! (fullwidth and halfwidth forms mapped to their usual width, Unicode
+//! lower case, NFC, the `IdentifierClass` of RFC 8264 and, for
+//! right-to-left text, the bidi rule of RFC 5893), and it keeps the rules
+//! that make a name safe in a protocol line (see [`Nick::parse`]). `Zoë`,
+//! `Jürgen`, `さくら` and `Дмитрий` are nicknames; `ZOË` is `Zoë` again.
+//!
+//! - What others see is the nickname as prepared by `UsernameCasePreserved`
+//!   (width mapped and NFC, case kept): `Ａlice` is shown, and answered, as
+//!   `Alice`. It is what parsing it again gives, so stored names read back
+//!   unchanged.
+//! - The folded key is the `UsernameCaseMapped` enforcement of the same,
+//!   applied until it no longer changes. For an all-ASCII nickname that is
+//!   exactly ASCII lower case, as it always was: the ASCII path below never
+//!   touches the PRECIS machinery and costs what it cost before.
+//! - Lengths are counted in characters (Unicode scalar values) of the
+//!   nickname as shown. A byte-counting IRC client therefore never has a
+//!   nickname refused that it believed fit `NICKLEN`.
+//! - Two nicknames that merely look alike (`alice` and `аlice` with a
+//!   Cyrillic `а`) have the same [`Skeleton`]; the
+//!   [`Directory`](crate::core::directory::Directory) lets only one of them
+//!   be held at a time.
+//!
+//! Room names stay ASCII: they are parsed on every `MSG`, and nothing
+//! asked for more yet.
+//!
+//! # For a front end
+//!
+//! Parse a nickname with [`Nick::parse`] and the configured
+//! [`NameLimits::max_nick_len`] (an IRC server's `NICKLEN`, in characters);
+//! claim it with [`ClaimNick`](crate::core::directory::ClaimNick), whose
+//! `NickInUse` covers look-alikes too; find a user with
+//! [`FindNick`](crate::core::directory::FindNick) and [`Nick::folded`].
+//! Always answer with [`Nick::as_str`]: it may differ from what was typed
+//! (`Ａlice` is `Alice`). Advertise [`CASEMAPPING`] and [`UTF8MAPPING`].
 
 use std::fmt;
 use std::sync::Arc;
+
+mod skeleton;
+#[cfg(test)]
+mod tests;
+mod unicode;
+
+pub use skeleton::Skeleton;
+
+/// The `CASEMAPPING` an IRC server advertises for these rules: `ascii`.
+///
+/// On ASCII the folding is exactly `ascii` (`A`-`Z` to `a`-`z`, nothing
+/// else: `[` and `{` stay apart, unlike `rfc1459`). What it does beyond
+/// ASCII is named by [`UTF8MAPPING`]. This is what Ergo advertises in its
+/// default `precis` mode, after advertising `rfc7700` and then `rfc8265` as
+/// the `CASEMAPPING` itself: clients that know neither fell back to
+/// `rfc1459` and merged `[x]` with `{x}`, which is wrong on every network
+/// that folds with PRECIS. modern.ircdocs.horse lists `ascii`, `rfc1459`,
+/// `rfc1459-strict` and `rfc7613`, the last from an IRCv3 proposal that was
+/// closed unmerged; RFC 8265 has since obsoleted RFC 7613.
+pub const CASEMAPPING: &str = "ascii";
+
+/// The `UTF8MAPPING` an IRC server advertises beside [`CASEMAPPING`]:
+/// `rfc8265`, the PRECIS `UsernameCaseMapped` profile that folds non-ASCII
+/// nicknames. Ergo publishes the same token, and WeeChat reads it.
+pub const UTF8MAPPING: &str = "rfc8265";
 
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +92,14 @@ pub enum NameError {
     /// A room name lacks its leading `#` where one is required.
     #[error("room names start with #")]
     NoHash,
+    /// Right-to-left text in the name breaks the bidi rule (RFC 5893): it
+    /// could be shown in more than one order.
+    #[error("right-to-left text in a name must follow the bidi rule of RFC 5893")]
+    BadDirection,
+    /// The name does not come out of RFC 8265 preparation as a stable
+    /// identifier.
+    #[error("name is not a stable RFC 8265 identifier")]
+    Unstable,
 }
 
 /// The longest nickname or room name (without `#`) any part of chatroom
@@ -40,7 +111,8 @@ pub const STORED_NAME_LIMIT: usize = crate::config::MAX_NAME_LEN;
 /// Bounds on name lengths, from `[limits]` in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameLimits {
-    /// Longest nickname, in characters.
+    /// Longest nickname, in characters of the nickname as shown (what an
+    /// IRC server advertises as `NICKLEN`).
     pub max_nick_len: usize,
     /// Longest room name, in characters, not counting the `#`.
     pub max_room_len: usize,
@@ -65,7 +137,8 @@ impl Default for NameLimits {
     }
 }
 
-/// The case-insensitive key of a name: its ASCII lower-case form.
+/// The case-insensitive key of a name: its ASCII lower-case form, or for a
+/// nickname beyond ASCII its RFC 8265 `UsernameCaseMapped` form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Folded(Arc<str>);
 
@@ -93,24 +166,46 @@ pub struct Nick {
     folded: Folded,
 }
 
-fn is_nick_special(c: char) -> bool {
-    matches!(c, '_' | '-' | '[' | ']' | '{' | '}' | '|' | '^' | '`')
+/// True for the ASCII characters a nickname may hold: letters, digits and
+/// `_ - [ ] { } | ^` and `` ` ``. Every other ASCII character is refused,
+/// which keeps out everything IRC and the native protocol give a meaning
+/// to (space, `, * ? ! @ # : $ & + % ~ .`), control characters and
+/// quotes.
+fn is_nick_ascii(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'_' | b'-' | b'[' | b']' | b'{' | b'}' | b'|' | b'^' | b'`'
+        )
 }
 
 impl Nick {
     /// Validates `s` as a nickname of at most `max_len` characters.
+    ///
+    /// - Its ASCII characters are letters, digits and `_ - [ ] { } | ^` and
+    ///   `` ` `` (after width mapping: a fullwidth `＃` is a `#`).
+    /// - Its other characters are valid in the PRECIS `IdentifierClass`:
+    ///   letters, marks and decimal digits of every script, no spaces,
+    ///   symbols, punctuation, emoji, control or format characters (bidi
+    ///   controls and zero-width characters among them), compatibility
+    ///   forms (`ﬁ`) or characters unassigned in Unicode 6.3.
+    /// - It does not start with a digit of any script, `-` or a combining
+    ///   mark, and right-to-left text follows the bidi rule.
     pub fn parse(s: &str, max_len: usize) -> Result<Nick, NameError> {
         let first = s.chars().next().ok_or(NameError::Empty)?;
-        if let Some(bad) = s
-            .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || is_nick_special(c)))
-        {
-            return Err(NameError::BadChar(bad));
+        // One scan both checks an ASCII nickname, the hot case (PRIVMSG
+        // names one), and finds the first byte that needs the Unicode path.
+        if let Some(at) = s.bytes().position(|b| !is_nick_ascii(b)) {
+            let b = s.as_bytes()[at];
+            if !b.is_ascii() {
+                return unicode::parse(s, max_len);
+            }
+            return Err(NameError::BadChar(char::from(b)));
         }
         if first.is_ascii_digit() || first == '-' {
             return Err(NameError::BadStart(first));
         }
-        // Only ASCII is allowed, so bytes are characters.
+        // Only ASCII is allowed here, so bytes are characters.
         if s.len() > max_len {
             return Err(NameError::TooLong { max: max_len });
         }
@@ -121,7 +216,29 @@ impl Nick {
         })
     }
 
-    /// The nickname as its user spelled it.
+    /// A nickname from its prepared spelling and folded key.
+    fn prepared(display: String, folded: String) -> Nick {
+        let display: Arc<str> = Arc::from(display);
+        let folded = if *folded == *display {
+            Arc::clone(&display)
+        } else {
+            Arc::from(folded)
+        };
+        Nick {
+            display,
+            folded: Folded(folded),
+        }
+    }
+
+    /// What the nickname looks like, for telling look-alikes apart: see
+    /// [`Skeleton`]. Computed on each call, so only where a nickname is
+    /// claimed, never where one is merely named.
+    pub fn skeleton(&self) -> Skeleton {
+        Skeleton::of(&self.display)
+    }
+
+    /// The nickname as shown: as its user spelled it, width mapped and in
+    /// NFC.
     pub fn as_str(&self) -> &str {
         &self.display
     }
@@ -231,65 +348,5 @@ impl Eq for RoomName {}
 impl fmt::Display for RoomName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nicks() {
-        let ok = ["a", "alice", "A_b-c", "[x]", "{y}", "a|b", "^c", "`d", "z9"];
-        for n in ok {
-            assert!(Nick::parse(n, 24).is_ok(), "{n}");
-        }
-        let bad = [
-            ("", NameError::Empty),
-            ("9lives", NameError::BadStart('9')),
-            ("-dash", NameError::BadStart('-')),
-            ("a b", NameError::BadChar(' ')),
-            ("é", NameError::BadChar('é')),
-            ("a#", NameError::BadChar('#')),
-            ("abcdefghijklmnopqrstuvwxy", NameError::TooLong { max: 24 }),
-        ];
-        for (n, e) in bad {
-            assert_eq!(Nick::parse(n, 24).unwrap_err(), e, "{n}");
-        }
-        let a = Nick::parse("Alice", 24).unwrap();
-        let b = Nick::parse("aLICE", 24).unwrap();
-        assert_eq!(a.folded(), b.folded());
-        assert_ne!(a, b);
-        assert_eq!(a.as_str(), "Alice");
-    }
-
-    #[test]
-    fn rooms() {
-        assert_eq!(RoomName::parse("123", 32).unwrap().as_str(), "#123");
-        assert_eq!(
-            RoomName::parse("#a.b-c_D", 32).unwrap().as_str(),
-            "#a.b-c_D"
-        );
-        assert_eq!(
-            RoomName::parse("#Lobby", 32).unwrap().folded().as_str(),
-            "#lobby"
-        );
-        assert_eq!(RoomName::parse("#", 32).unwrap_err(), NameError::Empty);
-        assert_eq!(
-            RoomName::parse("##a", 32).unwrap_err(),
-            NameError::BadChar('#')
-        );
-        assert_eq!(
-            RoomName::parse("a!", 32).unwrap_err(),
-            NameError::BadChar('!')
-        );
-        assert_eq!(
-            RoomName::parse("abcd", 3).unwrap_err(),
-            NameError::TooLong { max: 3 }
-        );
-        assert_eq!(
-            RoomName::parse_hashed("abc", 32).unwrap_err(),
-            NameError::NoHash
-        );
     }
 }

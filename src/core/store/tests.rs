@@ -419,3 +419,50 @@ async fn rooms_are_stored_and_read_under_their_folded_name() {
     let (_db, loaded, _) = Database::open(&path).unwrap();
     assert_eq!(loaded.rooms[0].messages, 1);
 }
+
+#[tokio::test]
+async fn unicode_owners_senders_and_file_names_read_back_and_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unicode.db");
+    let (db, _, _) = Database::open(&path).unwrap();
+    let r = room("#u");
+    db.save_room(RoomRecord {
+        name: "#u".into(),
+        owner: Some(nick("Zoë").as_str().to_string()),
+        key_hash: None,
+        topic: None,
+        created: SystemTime::now(),
+        messages: 0,
+    });
+    for (seq, from) in [(1, "Zoë"), (2, "さくら")] {
+        db.append(&r, seq, SystemTime::now(), nick(from), "hi".into(), None);
+    }
+    let file = FileRecord {
+        id: FileId::fresh(),
+        target: FileTarget::User(nick("Дмитрий")),
+        from: nick("Zoë"),
+        size: 1,
+        sha256: "00".into(),
+        filename: "f".into(),
+        stored: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+    };
+    db.add_file(file.clone());
+    db.flush().await;
+    drop(db);
+
+    let (db, loaded, _) = Database::open(&path).unwrap();
+    // Stored as shown; parsed again, the owner is the same nickname in
+    // any case, as Room::restore compares it.
+    let owner = loaded.rooms[0].owner.as_deref().unwrap();
+    assert_eq!(owner, "Zoë");
+    let owner = Nick::parse(owner, crate::core::names::STORED_NAME_LIMIT).unwrap();
+    assert_eq!(owner.folded(), nick("ZOË").folded());
+    let from: Vec<String> = db
+        .history(&r, u64::MAX, 10)
+        .await
+        .into_iter()
+        .map(|m| m.from)
+        .collect();
+    assert_eq!(from, ["Zoë", "さくら"]);
+    assert_eq!(loaded.files, [file]);
+}

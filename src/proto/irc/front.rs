@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use super::command::MAX_TARGETS;
 use super::render::{IrcEncodings, Server, ServerLine};
 use super::session::{IdleCheck, Session, Shared, Shutdown, TOPICLEN};
+use crate::core::names;
 use crate::core::services::Services;
 use crate::transport::connections::Connections;
 use crate::transport::idle::IdleWheel;
@@ -21,16 +22,13 @@ use crate::transport::idle::IdleWheel;
 /// How late an idle check may be.
 const IDLE_TICK: Duration = Duration::from_millis(250);
 
-/// The case mapping names are compared with: the core folds ASCII letters
-/// only (see `core::names`).
-const CASEMAPPING: &str = "ascii";
-
 /// The `005` tokens: what this server really does.
 fn isupport(core: &Services) -> Vec<String> {
     let limits = &core.config.limits;
     let t = MAX_TARGETS;
     vec![
-        format!("CASEMAPPING={CASEMAPPING}"),
+        // How the core folds nicknames, as it names it (`core::names`).
+        format!("CASEMAPPING={}", names::CASEMAPPING),
         format!("CHANLIMIT=#:{}", limits.max_rooms_per_user),
         // Type B: k; type D: n and t. Prefix modes (o) are listed in PREFIX.
         "CHANMODES=,k,,nt".into(),
@@ -44,6 +42,7 @@ fn isupport(core: &Services) -> Vec<String> {
         format!("TOPICLEN={TOPICLEN}"),
         "USERLEN=11".into(),
         "UTF8ONLY".into(),
+        format!("UTF8MAPPING={}", names::UTF8MAPPING),
     ]
 }
 

@@ -183,7 +183,13 @@ impl Encoding for IrcEncoding {
     }
 
     fn event(&self, event: &Event, buf: &mut BytesMut) {
-        self.encode_at(event, SystemTime::now(), buf);
+        // The clock is read only where it is shown.
+        let now = if self.server_time {
+            SystemTime::now()
+        } else {
+            SystemTime::UNIX_EPOCH
+        };
+        self.encode_at(event, now, buf);
     }
 
     fn names(&self, listing: Listing<'_>, buf: &mut BytesMut) {

@@ -77,6 +77,28 @@ fn nick_join_part() {
         ("NICK a\tb", err(Verb::Nick, BadNick)),
         ("NICK abcdefghijklmnopqrstuvwxy", err(Verb::Nick, BadNick)),
         ("NICK 9lives extra", err(Verb::Nick, BadNick)),
+        // Nicknames beyond ASCII (core::names has the full tables): shown
+        // composed and at their usual width.
+        ("NICK Zoë", Ok(Nick { nick: nick("Zoë") })),
+        ("NICK Zoe\u{308}", Ok(Nick { nick: nick("Zoë") })),
+        (
+            "NICK Ａlice",
+            Ok(Nick {
+                nick: nick("Alice"),
+            }),
+        ),
+        (
+            "NICK さくら",
+            Ok(Nick {
+                nick: nick("さくら"),
+            }),
+        ),
+        ("NICK Zoë™", err(Verb::Nick, BadNick)),
+        ("NICK Zoë\u{202e}", err(Verb::Nick, BadNick)),
+        ("NICK ﬁnn", err(Verb::Nick, BadNick)),
+        // Only U+0020 separates words: an ideographic space is in the word.
+        ("NICK a\u{3000}b", err(Verb::Nick, BadNick)),
+        ("NICK ééééééééééééééééééééééééé", err(Verb::Nick, BadNick)),
         (
             "JOIN #a",
             Ok(Join {
@@ -239,6 +261,14 @@ fn msg_and_privmsg() {
         ("PRIVMSG 123 hi", err(Verb::Privmsg, NoSuchNick)),
         ("PRIVMSG #bob hi", err(Verb::Privmsg, NoSuchNick)),
         ("PRIVMSG 123", err(Verb::Privmsg, NoSuchNick)),
+        (
+            "PRIVMSG ZOË hi",
+            Ok(Privmsg {
+                to: nick("ZOË"),
+                text: "hi".into(),
+            }),
+        ),
+        ("PRIVMSG Zoë™ hi", err(Verb::Privmsg, NoSuchNick)),
     ]);
 }
 

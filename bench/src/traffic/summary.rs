@@ -1,0 +1,158 @@
+//! What a `fanout` or `rooms` run reports: the figures from the senders'
+//! counters and the members' outcomes, a summary for people and one JSON
+//! line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::json;
+
+use super::{Outcome, Pace, Sender, Shared};
+use crate::report::{self, human, Snapshot};
+
+/// How the run went, besides what the members counted.
+pub(super) struct Run {
+    /// Seconds to connect, register and join every client.
+    pub setup_secs: f64,
+    /// Seconds measured.
+    pub window_secs: f64,
+    /// Seconds from the end of the window to the last member done.
+    pub drain_secs: f64,
+    /// Connections the listen queue dropped during setup.
+    pub overflows: Option<u64>,
+    /// The processes at the start and the end of the window.
+    pub before: Snapshot,
+    /// See `before`.
+    pub after: Snapshot,
+    /// One line per problem, with how many clients had it.
+    pub failures: Vec<String>,
+}
+
+/// Prints the summary and the JSON line; whether the run passed (no
+/// failure, no copy lost or extra, nothing refused).
+pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool {
+    let plan = &shared.plan;
+    let Run {
+        setup_secs,
+        window_secs,
+        drain_secs,
+        overflows,
+        before,
+        after,
+        failures,
+    } = run;
+    let sum = |f: fn(&Sender) -> &AtomicU64| -> u64 {
+        shared
+            .senders
+            .iter()
+            .map(|s| f(s).load(Ordering::Acquire))
+            .sum()
+    };
+    let sent = sum(|s| &s.written);
+    let acked = sum(|s| &s.ok);
+    let refused = sum(|s| &s.err);
+    let sent_in_window = sum(|s| &s.in_window);
+    let expected = acked * (plan.per_room as u64 - 1);
+    let received: u64 = outcomes.iter().map(|o| o.received).sum();
+    let delivered_in_window: u64 = outcomes.iter().map(|o| o.in_window).sum();
+    let gaps: u64 = outcomes.iter().map(|o| o.gaps).sum();
+    let duplicates: u64 = outcomes.iter().map(|o| o.duplicates).sum();
+    let foreign: u64 = outcomes.iter().map(|o| o.foreign).sum();
+    let lost = expected.saturating_sub(received);
+    let extra = received.saturating_sub(expected);
+    let lat = shared.latencies.summary();
+    let (server, tool) = report::usage(&before, &after);
+    let deliveries_per_sec = delivered_in_window as f64 / window_secs.max(1e-9);
+    let messages_per_sec = sent_in_window as f64 / window_secs.max(1e-9);
+    let per_server_cpu = server
+        .as_ref()
+        .filter(|s| s.cpu_secs > 0.0)
+        .map(|s| delivered_in_window as f64 / s.cpu_secs);
+    drop(outcomes); // closes every connection
+
+    let ok = failures.is_empty() && lost == 0 && extra == 0 && refused == 0 && sent > 0;
+    say!(
+        "  measured        {window_secs:.2} s after {:.1} s warm-up; drain {drain_secs:.2} s",
+        plan.warmup.as_secs_f64()
+    );
+    say!(
+        "  messages        {} sent, {} acknowledged, {} refused; {}/s in the window",
+        human(sent as f64),
+        human(acked as f64),
+        human(refused as f64),
+        human(messages_per_sec)
+    );
+    say!(
+        "  deliveries      {}/s  (copies received by members in the window)",
+        human(deliveries_per_sec)
+    );
+    say!(
+        "  copies          expected {}, received {}, lost {}, extra {}; out of order {}, gaps {}",
+        human(expected as f64),
+        human(received as f64),
+        human(lost as f64),
+        human(extra as f64),
+        human(duplicates as f64),
+        human(gaps as f64)
+    );
+    say!(
+        "  latency         p50 {:.0} us, p90 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us ({} samples)",
+        lat.p50_us,
+        lat.p90_us,
+        lat.p99_us,
+        lat.p999_us,
+        lat.max_us,
+        human(lat.count as f64)
+    );
+    report::print_usage(server.as_ref(), tool.as_ref());
+    report::warn_overflows(overflows);
+    if let Some(d) = per_server_cpu {
+        say!(
+            "  efficiency      {} deliveries per second of server CPU",
+            human(d)
+        );
+    }
+    for f in failures.iter().take(10) {
+        say!("  FAILURE         {f}");
+    }
+    say!("  result          {}", if ok { "ok" } else { "FAILED" });
+
+    let line = json!({
+        "scenario": plan.scenario,
+        "ok": ok,
+        "proto": shared.common.proto,
+        "run_id": shared.run_id,
+        "addr": shared.common.addr.to_string(),
+        "rooms": plan.rooms,
+        "members_per_room": plan.per_room,
+        "clients": plan.rooms * plan.per_room,
+        "senders": plan.rooms * plan.senders_per_room,
+        "window": plan.pace.window(),
+        "rate": match plan.pace { Pace::Rate { per_sec, .. } => Some(per_sec), Pace::Window(_) => None },
+        "size": plan.size,
+        "warmup_secs": plan.warmup.as_secs_f64(),
+        "measured_secs": window_secs,
+        "setup_secs": setup_secs,
+        "listen_overflows": overflows,
+        "drain_secs": drain_secs,
+        "messages_sent": sent,
+        "messages_acked": acked,
+        "messages_refused": refused,
+        "messages_per_sec": messages_per_sec,
+        "deliveries_in_window": delivered_in_window,
+        "deliveries_per_sec": deliveries_per_sec,
+        "expected_copies": expected,
+        "received_copies": received,
+        "lost_copies": lost,
+        "extra_copies": extra,
+        "out_of_order": duplicates,
+        "sequence_gaps": gaps,
+        "foreign_messages": foreign,
+        "latency_us": lat,
+        "server": server,
+        "deliveries_per_server_cpu_sec": per_server_cpu,
+        "tool": tool,
+        "failures": failures,
+    });
+    say!("{line}");
+    ok
+}

@@ -1,0 +1,294 @@
+//! Who holds which nickname: one holder per folded key, and one per look.
+//!
+//! Two nicknames clash when they fold to the same key (`Zoë`, `ZOË`) or
+//! when their [`Skeleton`](crate::core::names::Skeleton)s are equal (`alice`, `аlice` with a Cyrillic
+//! `а`, `aIice`): Ergo refuses both, and so does this table, with the same
+//! `NICK_IN_USE`.
+//!
+//! The look check is between holders, not between names: a session's own
+//! nickname never stands in the way of its next one. `alice` may become
+//! `Alice` or `аlice`; nobody else is being imitated, and the old name is
+//! let go in the same step. Between two sessions the folded check comes
+//! first (same key: in use, whatever the looks); the look check only adds
+//! refusals for names that fold apart. The skeleton is of the name as
+//! shown (see [`Skeleton`](crate::core::names::Skeleton)), so it is kept beside the entry, and a change
+//! of case by the holder (`alice` to `ALICE`) replaces it.
+//!
+//! A look is kept as a 64-bit hash of the skeleton, keyed at random per
+//! process, not as its text: every connection holds a nickname, and the
+//! text with its map entry cost about 100 bytes of each idle connection's
+//! 2 KB. Two different skeletons share a hash with odds of about 2^-64 per
+//! pair (1 in 10^11 for 16,000 users), and the random key keeps anyone from
+//! aiming a name at another's hash; a collision would only refuse a name.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+
+use super::{Profile, UserInfo};
+use crate::core::member::{Inbox, SessionId};
+use crate::core::names::{Folded, Nick};
+use crate::core::{ErrorCode, UserHost};
+
+struct NickEntry {
+    /// The spelling; the map's key is the folded half of the nickname.
+    display: Arc<str>,
+    /// What it looks like; `by_look` maps it back to this entry's holder.
+    look: Look,
+    /// Where private messages to this nickname go.
+    inbox: Inbox,
+    /// What WHO and WHOIS show; `None` for a native client (boxed: most
+    /// clients are native, and pay a pointer for it).
+    profile: Option<Box<Profile>>,
+}
+
+/// A nickname's skeleton, hashed (see the module's notes).
+type Look = u64;
+
+/// The nicknames in use, by folded key and by look.
+#[derive(Default)]
+pub(super) struct Nicks {
+    by_key: HashMap<Folded, NickEntry>,
+    /// The connection holding the one nickname with each look.
+    by_look: HashMap<Look, SessionId>,
+    /// Hashes skeletons into looks.
+    looks: RandomState,
+}
+
+impl Nicks {
+    /// Gives `nick` to the connection `inbox`, letting go of `old`, its
+    /// current one; `NickInUse` when another connection holds the same
+    /// folded key or a nickname that looks the same.
+    pub(super) fn claim(
+        &mut self,
+        nick: &Nick,
+        old: Option<&Nick>,
+        inbox: Inbox,
+    ) -> Result<(), ErrorCode> {
+        let id = inbox.id;
+        let taken_by_other = |key: &Folded| self.holder(key).is_some_and(|h| h != id);
+        if taken_by_other(nick.folded()) {
+            return Err(ErrorCode::NickInUse);
+        }
+        let look = self.looks.hash_one(nick.skeleton().as_str());
+        if self.by_look.get(&look).is_some_and(|&h| h != id) {
+            return Err(ErrorCode::NickInUse);
+        }
+        if let Some(old) = old {
+            self.release(id, old.folded());
+        }
+        // The same key again (a change of case) replaces the entry and
+        // its look.
+        self.release(id, nick.folded());
+        self.by_look.insert(look, id);
+        self.by_key.insert(
+            nick.folded().clone(),
+            NickEntry {
+                display: Arc::clone(nick.display()),
+                look,
+                inbox,
+                profile: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Frees `key` if connection `id` holds it, and its look with it.
+    pub(super) fn release(&mut self, id: SessionId, key: &Folded) {
+        if self.holder(key) != Some(id) {
+            return;
+        }
+        if let Some(entry) = self.by_key.remove(key) {
+            if self.by_look.get(&entry.look) == Some(&id) {
+                self.by_look.remove(&entry.look);
+            }
+        }
+    }
+
+    /// The nickname with that key, as spelled, and where to reach it.
+    pub(super) fn find(&self, key: &Folded) -> Option<(Nick, Inbox)> {
+        self.by_key.get_key_value(key).map(|(folded, e)| {
+            let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
+            (nick, e.inbox.clone())
+        })
+    }
+
+    /// Sets what the nickname `key` held by connection `id` shows to WHO
+    /// and WHOIS (`None`: a native client's defaults).
+    pub(super) fn set_profile(&mut self, id: SessionId, key: &Folded, profile: Option<Profile>) {
+        if let Some(e) = self.by_key.get_mut(key).filter(|e| e.inbox.id == id) {
+            e.profile = profile.map(Box::new);
+        }
+    }
+
+    /// The user holding `key`, as WHO and WHOIS show it (a native client:
+    /// `native@native`, its nickname as real name, never away).
+    pub(super) fn describe(&self, key: &Folded) -> Option<UserInfo> {
+        let (folded, e) = self.by_key.get_key_value(key)?;
+        let profile = match &e.profile {
+            Some(p) => (**p).clone(),
+            None => Profile {
+                userhost: UserHost::native(),
+                realname: Arc::clone(&e.display),
+                away: None,
+                invisible: false,
+            },
+        };
+        Some(UserInfo {
+            nick: Nick::from_parts(Arc::clone(&e.display), folded.clone()),
+            inbox: e.inbox.clone(),
+            profile,
+        })
+    }
+
+    /// How many held nicknames have IRC's user mode `+i`.
+    pub(super) fn invisible(&self) -> usize {
+        self.by_key
+            .values()
+            .filter(|e| e.profile.as_ref().is_some_and(|p| p.invisible))
+            .count()
+    }
+
+    /// How many nicknames are held.
+    pub(super) fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    fn holder(&self, key: &Folded) -> Option<SessionId> {
+        self.by_key.get(key).map(|e| e.inbox.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+    use crate::core::member::{Encoding, EncodingRef, Listing};
+    use crate::core::Event;
+    use crate::transport::send_queue::SendQueue;
+
+    /// The table never renders; an inbox needs an encoding all the same.
+    struct Silent;
+
+    impl Encoding for Silent {
+        fn key(&self) -> &'static str {
+            "silent"
+        }
+        fn event(&self, _: &Event, _: &mut BytesMut) {}
+        fn names(&self, _: Listing<'_>, _: &mut BytesMut) {}
+    }
+
+    static SILENT: Silent = Silent;
+    static SILENT_DYN: &dyn Encoding = &SILENT;
+    static SILENT_REF: EncodingRef = EncodingRef::new(&SILENT_DYN);
+
+    fn inbox() -> Inbox {
+        Inbox {
+            id: SessionId::next(),
+            encoding: SILENT_REF,
+            queue: SendQueue::new(1024),
+        }
+    }
+
+    fn nick(s: &str) -> Nick {
+        Nick::parse(s, 24).unwrap()
+    }
+
+    /// `name` for a new connection; the connection's inbox.
+    fn claim_new(nicks: &mut Nicks, name: &str) -> Result<Inbox, ErrorCode> {
+        let inbox = inbox();
+        nicks.claim(&nick(name), None, inbox.clone())?;
+        Ok(inbox)
+    }
+
+    /// Why a new connection may not have `name`, if it may not.
+    fn refusal(nicks: &mut Nicks, name: &str) -> Option<ErrorCode> {
+        claim_new(nicks, name).err()
+    }
+
+    #[test]
+    fn look_alikes_of_a_held_nickname_are_in_use() {
+        let mut nicks = Nicks::default();
+        claim_new(&mut nicks, "alice").unwrap();
+        for other in [
+            "alice", "ALICE", "Ａlice", // the same folded key
+            "аlice", "aIice", "a|ice", "аIice", // alike, keys apart
+        ] {
+            assert_eq!(
+                refusal(&mut nicks, other),
+                Some(ErrorCode::NickInUse),
+                "{other}"
+            );
+        }
+        claim_new(&mut nicks, "alicia").unwrap();
+        claim_new(&mut nicks, "Zoë").unwrap();
+        for other in ["ZOË", "Zoe\u{308}", "zoë"] {
+            assert_eq!(
+                refusal(&mut nicks, other),
+                Some(ErrorCode::NickInUse),
+                "{other}"
+            );
+        }
+        assert_eq!(nicks.len(), 3);
+    }
+
+    #[test]
+    fn a_look_alike_is_free_again_once_released() {
+        let mut nicks = Nicks::default();
+        let alice = claim_new(&mut nicks, "alice").unwrap();
+        nicks.release(alice.id, nick("alice").folded());
+        let cyrillic = claim_new(&mut nicks, "аlice").unwrap();
+        assert!(claim_new(&mut nicks, "alice").is_err());
+        // Another connection cannot release it.
+        nicks.release(SessionId::next(), nick("аlice").folded());
+        assert!(claim_new(&mut nicks, "alice").is_err());
+        nicks.release(cyrillic.id, nick("аlice").folded());
+        claim_new(&mut nicks, "alice").unwrap();
+        assert_eq!(nicks.len(), 1);
+    }
+
+    #[test]
+    fn a_holder_may_change_to_a_look_alike_of_its_own_nickname() {
+        let mut nicks = Nicks::default();
+        let inbox = claim_new(&mut nicks, "alice").unwrap();
+        let (alice, cyrillic) = (nick("alice"), nick("аlice"));
+        nicks.claim(&cyrillic, Some(&alice), inbox.clone()).unwrap();
+        assert!(nicks.find(alice.folded()).is_none());
+        assert_eq!(nicks.find(cyrillic.folded()).unwrap().0.as_str(), "аlice");
+        // Its old look went with its old name, and came back with the new.
+        assert!(claim_new(&mut nicks, "alice").is_err());
+        nicks.claim(&nick("bob"), Some(&cyrillic), inbox).unwrap();
+        claim_new(&mut nicks, "alice").unwrap();
+        assert_eq!(nicks.len(), 2);
+    }
+
+    #[test]
+    fn a_change_of_case_replaces_the_look() {
+        let mut nicks = Nicks::default();
+        let inbox = claim_new(&mut nicks, "alice").unwrap();
+        let (lower, upper) = (nick("alice"), nick("ALICE"));
+        // ALICE (a capital I) looks like "allce", not "alice".
+        nicks.claim(&upper, Some(&lower), inbox.clone()).unwrap();
+        assert_eq!(nicks.find(lower.folded()).unwrap().0.as_str(), "ALICE");
+        assert!(claim_new(&mut nicks, "aLLCE").is_err());
+        claim_new(&mut nicks, "aIice").unwrap();
+        // Back to lower case: the look of "ALICE" is let go, that of
+        // "alice" is now held by aIice's connection.
+        assert_eq!(
+            nicks.claim(&lower, Some(&upper), inbox).unwrap_err(),
+            ErrorCode::NickInUse
+        );
+        assert_eq!(refusal(&mut nicks, "Allce"), Some(ErrorCode::NickInUse));
+    }
+
+    #[test]
+    fn reclaiming_without_the_old_name_leaves_no_stale_look() {
+        let mut nicks = Nicks::default();
+        let inbox = claim_new(&mut nicks, "ALICE").unwrap();
+        nicks.claim(&nick("alice"), None, inbox.clone()).unwrap();
+        claim_new(&mut nicks, "Allce").unwrap();
+        nicks.release(inbox.id, nick("alice").folded());
+        claim_new(&mut nicks, "aIice").unwrap();
+    }
+}
