@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
 use crate::core::error::ErrorCode;
-use crate::core::event::{Event, MsgKind, RoomMode, UserHost};
+use crate::core::event::{Event, MsgKind, MsgMeta, RoomMode, UserHost};
 use crate::core::member::{
     EncodingRef, Inbox, Listed, Listing, MemberHandle, Removed, SessionId, TopicInfo,
 };
@@ -40,8 +40,18 @@ pub struct Join {
     pub nick: Nick,
     /// Its user and host, for the `JOIN` event.
     pub userhost: UserHost,
+    /// Its real name, for the `JOIN` event (`""` where none).
+    pub realname: Arc<str>,
     /// The key it gave.
     pub key: Option<String>,
+}
+
+/// The joiner's user and host, from its `JOIN` event.
+fn join_userhost(join: &Event) -> UserHost {
+    match join {
+        Event::Join { userhost, .. } => userhost.clone(),
+        _ => UserHost::native(),
+    }
 }
 
 /// What checking a JOIN's key found.
@@ -66,11 +76,12 @@ impl Room {
             room: self.name.clone(),
             nick: msg.nick.clone(),
             userhost: msg.userhost,
+            realname: msg.realname,
         };
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
-        self.insert(msg.member, msg.nick.clone(), log);
+        self.insert(msg.member, msg.nick.clone(), join_userhost(&join), log);
         let _ = queue.push(self.welcome(encoding, &msg.nick, Some(&join)));
         self.changed(ctx);
         Ok(Joined {
@@ -92,6 +103,7 @@ impl Room {
         let mut members = self.members.iter().map(|(key, m)| Listed {
             nick: &m.display,
             owner: Some(key) == owner,
+            userhost: &m.userhost,
         });
         encoding.names(
             Listing {
@@ -260,6 +272,11 @@ pub struct Say {
     pub text: String,
     /// A message or a notice (stored alike: history keeps no kind).
     pub kind: MsgKind,
+    /// The sender's client-only tags (IRC), relayed and not stored.
+    pub tags: Option<Arc<str>>,
+    /// The sender gets the message too, as the others do (IRC
+    /// `echo-message`), with the same number and time.
+    pub echo: bool,
     /// Where history is kept: whom to answer once the message is stored,
     /// or refused.
     pub ack: Option<Ack>,
@@ -277,24 +294,72 @@ impl Handler<Say> for Room {
             return;
         }
         self.messages += 1;
+        // One clock read: what IRC shows as `time` is what the store keeps.
+        let time = SystemTime::now();
         let event = Event::Msg {
             room: self.name.clone(),
             from: msg.from,
             userhost: msg.userhost,
             text: msg.text,
             kind: msg.kind,
+            meta: MsgMeta {
+                seq: self.messages,
+                time,
+                tags: msg.tags,
+            },
         };
-        self.broadcast(&event, Some(msg.id));
+        self.broadcast(&event, (!msg.echo).then_some(msg.id));
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
-            db.append(
-                &self.name,
-                self.messages,
-                SystemTime::now(),
-                from,
-                text,
-                msg.ack,
-            );
+            db.append(&self.name, self.messages, time, from, text, msg.ack);
         }
+    }
+}
+
+/// Asks for every member's inbox (to tell them of something that is not
+/// the room's own event, such as an away message).
+#[derive(Message)]
+#[rtype(result = "Vec<Inbox>")]
+pub struct Audience;
+
+impl Handler<Audience> for Room {
+    type Result = MessageResult<Audience>;
+
+    fn handle(&mut self, _: Audience, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.inboxes())
+    }
+}
+
+/// A member sent client-only tags and no text (IRC `TAGMSG`): relayed to
+/// the others (to itself too with `echo`), never stored.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Tag {
+    /// The sending session.
+    pub id: SessionId,
+    /// Its nickname.
+    pub from: Nick,
+    /// Its user and host.
+    pub userhost: UserHost,
+    /// The tags, escaped.
+    pub tags: Arc<str>,
+    /// The sender gets it too.
+    pub echo: bool,
+}
+
+impl Handler<Tag> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Tag, _: &mut Self::Context) {
+        if self.find_by(msg.id, msg.from.folded()).is_none() {
+            return;
+        }
+        let event = Event::TagMsg {
+            target: crate::core::FileTarget::Room(self.name.clone()),
+            from: msg.from,
+            userhost: msg.userhost,
+            meta: MsgMeta::now(Some(msg.tags)),
+        };
+        self.broadcast(&event, (!msg.echo).then_some(msg.id));
     }
 }
 
@@ -337,6 +402,8 @@ pub struct Names {
     pub name: RoomName,
     /// Its members, sorted by folded nickname.
     pub nicks: Vec<Nick>,
+    /// Their users and hosts, in the same order.
+    pub userhosts: Vec<UserHost>,
     /// Its owner, if any.
     pub owner: Option<Nick>,
     /// Whether a key is needed.
@@ -355,6 +422,7 @@ impl Handler<GetNames> for Room {
         MessageResult(Names {
             name: self.name.clone(),
             nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
+            userhosts: self.members.values().map(|m| m.userhost.clone()).collect(),
             owner: self.owner.clone(),
             private: self.key_hash.is_some(),
         })

@@ -170,6 +170,7 @@ impl Client {
             member: self.handle.clone(),
             nick: self.nick.clone(),
             userhost: UserHost::native(),
+            realname: crate::core::no_realname(),
             key: key.map(String::from),
         }
     }
@@ -181,6 +182,8 @@ impl Client {
             userhost: UserHost::native(),
             text: text.into(),
             kind: MsgKind::Privmsg,
+            tags: None,
+            echo: false,
             ack: Some(Ack {
                 queue: self.handle.inbox.queue.clone(),
                 ticket: self.handle.inbox.queue.promise(),

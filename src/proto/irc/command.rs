@@ -89,6 +89,8 @@ pub enum Command {
         /// What it says.
         text: String,
     },
+    /// `TAGMSG <targets>`: the client-only tags alone.
+    TagMsg(Vec<Target>),
     /// `TOPIC <channel> [topic]`
     Topic {
         /// The channel.
@@ -322,6 +324,15 @@ impl Command {
                     targets,
                     text: text.to_string(),
                 }
+            }
+            "TAGMSG" => {
+                let to = p.first().filter(|t| !t.is_empty());
+                let to = to.ok_or(CommandError::NoRecipient("TAGMSG"))?;
+                let targets: Vec<Target> = list(to).map(|t| target(t, limits)).collect();
+                if targets.len() > MAX_TARGETS {
+                    return Err(CommandError::TooManyTargets("TAGMSG", to.to_string()));
+                }
+                Command::TagMsg(targets)
             }
             "TOPIC" => {
                 need(1, "TOPIC")?;

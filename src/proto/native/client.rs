@@ -25,7 +25,7 @@ use crate::core::ErrorCode;
 use crate::core::Event;
 use crate::core::FileId;
 use crate::core::FileTarget;
-use crate::core::{MsgKind, UserHost};
+use crate::core::{no_realname, MsgKind, MsgMeta, UserHost};
 use crate::proto::native::render::{OkReply, Reply, RoomInfoEntry, ServerInfo};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
@@ -420,6 +420,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
             userhost: UserHost::native(),
             text: f.text("text")?,
             kind: MsgKind::Privmsg,
+            meta: MsgMeta::default(),
         },
         // PRIVMSG <from> <text>
         "PRIVMSG" => Event::Privmsg {
@@ -428,12 +429,14 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
             to: None,
             text: f.text("text")?,
             kind: MsgKind::Privmsg,
+            meta: MsgMeta::default(),
         },
         // JOIN <room> <nick>
         "JOIN" => Event::Join {
             room: f.room("room")?,
             nick: f.nick("nick")?,
             userhost: UserHost::native(),
+            realname: no_realname(),
         },
         // PART <room> <nick> [reason]
         "PART" => Event::Part {
@@ -625,6 +628,7 @@ mod tests {
         replies.extend(oks.into_iter().map(Reply::Ok));
         let events = vec![
             Event::Msg {
+                meta: MsgMeta::default(),
                 userhost: UserHost::native(),
                 kind: MsgKind::Privmsg,
                 room: r.clone(),
@@ -632,6 +636,7 @@ mod tests {
                 text: s("hi alice"),
             },
             Event::Privmsg {
+                meta: MsgMeta::default(),
                 userhost: UserHost::native(),
                 kind: MsgKind::Privmsg,
                 to: None,
@@ -639,6 +644,7 @@ mod tests {
                 text: s("  see you at 6"),
             },
             Event::Join {
+                realname: no_realname(),
                 userhost: UserHost::native(),
                 room: r.clone(),
                 nick: a.clone(),
@@ -676,6 +682,7 @@ mod tests {
                 new: nick("ZOË"),
             },
             Event::Msg {
+                meta: MsgMeta::default(),
                 userhost: UserHost::native(),
                 kind: MsgKind::Privmsg,
                 room: r.clone(),
@@ -757,6 +764,7 @@ mod tests {
             (
                 "JOIN #123 alice\n",
                 Event::Join {
+                    realname: no_realname(),
                     userhost: UserHost::native(),
                     room: room("#123"),
                     nick: nick("alice"),
@@ -779,6 +787,7 @@ mod tests {
             (
                 "MSG #123 bob hi alice\n",
                 Event::Msg {
+                    meta: MsgMeta::default(),
                     userhost: UserHost::native(),
                     kind: MsgKind::Privmsg,
                     room: room("#123"),
@@ -1002,6 +1011,7 @@ mod tests {
             Reply::Server(s("")).into(),
             err(VerbTag::Star, ErrorCode::Internal, "").into(),
             Event::Privmsg {
+                meta: MsgMeta::default(),
                 userhost: UserHost::native(),
                 kind: MsgKind::Privmsg,
                 to: None,
@@ -1199,6 +1209,7 @@ mod tests {
     fn event_st() -> impl Strategy<Value = Event> {
         prop_oneof![
             (room_st(), nick_st(), text_st()).prop_map(|(room, from, text)| Event::Msg {
+                meta: MsgMeta::default(),
                 userhost: UserHost::native(),
                 kind: MsgKind::Privmsg,
                 room,
@@ -1206,6 +1217,7 @@ mod tests {
                 text
             }),
             (nick_st(), text_st()).prop_map(|(from, text)| Event::Privmsg {
+                meta: MsgMeta::default(),
                 from,
                 text,
                 userhost: UserHost::native(),
@@ -1213,6 +1225,7 @@ mod tests {
                 to: None,
             }),
             (room_st(), nick_st()).prop_map(|(room, nick)| Event::Join {
+                realname: no_realname(),
                 room,
                 nick,
                 userhost: UserHost::native(),

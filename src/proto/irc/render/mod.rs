@@ -22,7 +22,7 @@ use super::codec::MAX_BODY;
 mod encoding;
 mod numeric;
 
-pub use encoding::{encode_names, IrcEncoding, IrcEncodings};
+pub use encoding::{encode_names, IrcEncoding, IrcEncodings, Look};
 pub use numeric::Numeric;
 
 /// What every line the server sends in its own name needs.
@@ -155,11 +155,92 @@ pub(super) fn unix(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `@time=<ISO 8601 with milliseconds, UTC> ` (server-time).
-pub(super) fn put_time_tag(buf: &mut BytesMut, t: SystemTime) {
-    buf.put_slice(b"@time=");
-    buf.put_slice(humantime::format_rfc3339_millis(t).to_string().as_bytes());
-    buf.put_u8(b' ');
+/// The tags a line the server sends carries (IRCv3 message-tags): each
+/// `None` is left out, and a line with none has no `@` section.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stamp<'a> {
+    /// `time=` (server-time): when the server received what the line tells.
+    pub time: Option<SystemTime>,
+    /// `msgid=`: a stored room message's id (see [`put_msgid`]).
+    pub msgid: Option<(&'a str, u64)>,
+    /// The sender's client-only tags, escaped as on the wire.
+    pub client: Option<&'a str>,
+    /// `batch=`: the batch the line belongs to.
+    pub batch: Option<&'a str>,
+    /// `label=` (labeled-response), unescaped.
+    pub label: Option<&'a str>,
+}
+
+impl Stamp<'_> {
+    /// Appends `@tag;tag;... ` (nothing when there is no tag).
+    pub fn put(&self, buf: &mut BytesMut) {
+        let mut sep = b'@';
+        let mut next = |buf: &mut BytesMut| {
+            buf.put_u8(sep);
+            sep = b';';
+        };
+        if let Some(label) = self.label {
+            next(buf);
+            buf.put_slice(b"label=");
+            put_tag_value(buf, label);
+        }
+        if let Some(batch) = self.batch {
+            next(buf);
+            buf.put_slice(b"batch=");
+            put_tag_value(buf, batch);
+        }
+        if let Some(t) = self.time {
+            next(buf);
+            buf.put_slice(b"time=");
+            buf.put_slice(humantime::format_rfc3339_millis(t).to_string().as_bytes());
+        }
+        if let Some((room, seq)) = self.msgid {
+            next(buf);
+            buf.put_slice(b"msgid=");
+            put_msgid(buf, room, seq);
+        }
+        if let Some(client) = self.client.filter(|c| !c.is_empty()) {
+            next(buf);
+            buf.put_slice(client.as_bytes());
+        }
+        if sep == b';' {
+            buf.put_u8(b' ');
+        }
+    }
+}
+
+/// A room message's `msgid`: the room's folded name, `/`, its number in
+/// the room (`#general/42`). Unique while the room's history is kept, and
+/// what CHATHISTORY's `msgid=` reads back ([`parse_msgid`]); the name
+/// holds no character a tag value must escape.
+pub fn put_msgid(buf: &mut BytesMut, room: &str, seq: u64) {
+    buf.put_slice(room.as_bytes());
+    buf.put_u8(b'/');
+    let mut digits = itoa::Buffer::new();
+    buf.put_slice(digits.format(seq).as_bytes());
+}
+
+/// The room (folded) and number a `msgid` names, if it is one of ours.
+pub fn parse_msgid(msgid: &str) -> Option<(&str, u64)> {
+    let (room, seq) = msgid.rsplit_once('/')?;
+    let seq = seq.parse().ok().filter(|s| *s > 0)?;
+    room.starts_with('#').then_some((room, seq))
+}
+
+/// Appends a tag value escaped (IRCv3: `;` `\:`, space `\s`, `\` `\\`,
+/// CR `\r`, LF `\n`).
+pub fn put_tag_value(buf: &mut BytesMut, value: &str) {
+    for b in value.bytes() {
+        match b {
+            b';' => buf.put_slice(b"\\:"),
+            b' ' => buf.put_slice(b"\\s"),
+            b'\\' => buf.put_slice(b"\\\\"),
+            b'\r' => buf.put_slice(b"\\r"),
+            b'\n' => buf.put_slice(b"\\n"),
+            0 => {}
+            _ => buf.put_u8(b),
+        }
+    }
 }
 
 impl ServerLine {
@@ -217,7 +298,7 @@ impl ServerLine {
 /// text too long for one, each stamped with `time` if given.
 pub(super) fn put_message(
     buf: &mut BytesMut,
-    time: Option<SystemTime>,
+    stamp: &Stamp<'_>,
     source: (&str, Option<&UserHost>),
     kind: MsgKind,
     target: &str,
@@ -232,9 +313,7 @@ pub(super) fn put_message(
     let mask = userhost.map_or(0, |uh| 1 + uh.as_str().len());
     let overhead = 1 + nick.len() + mask + 1 + verb.len() + 1 + target.len() + 2;
     for piece in pieces(text, MAX_BODY.saturating_sub(overhead)) {
-        if let Some(t) = time {
-            put_time_tag(buf, t);
-        }
+        stamp.put(buf);
         Line::new(buf)
             .source(nick, userhost)
             .word(verb)
@@ -245,16 +324,16 @@ pub(super) fn put_message(
 }
 
 /// A stored message replayed as `PRIVMSG` (history keeps no sender's
-/// user and host: the source is the nickname alone), stamped with its
-/// time for a client with server-time.
+/// user and host: the source is the nickname alone), with the tags the
+/// client is to see (its time, its msgid, its batch).
 pub fn history_line(
-    time: Option<SystemTime>,
+    stamp: &Stamp<'_>,
     from: &Nick,
     room: &RoomName,
     kind: MsgKind,
     text: &str,
 ) -> Bytes {
-    rendered(|buf| put_message(buf, time, (from.as_str(), None), kind, room.as_str(), text))
+    rendered(|buf| put_message(buf, stamp, (from.as_str(), None), kind, room.as_str(), text))
 }
 
 /// Splits `text` into pieces that each fit `room` bytes, at character

@@ -10,7 +10,7 @@ use crate::core::room;
 use crate::core::store::StoredMessage;
 use crate::core::{ErrorCode, MsgKind};
 use crate::proto::irc::command::{ChannelArg, JoinArgs};
-use crate::proto::irc::render::{encode_names, history_line};
+use crate::proto::irc::render::{encode_names, history_line, Stamp};
 
 /// Longest topic an IRC client may set, in bytes (`TOPICLEN`): what fits
 /// a 512-byte `332` line with the longest names.
@@ -61,6 +61,7 @@ impl Session {
                 member: self.member_handle(ctx),
                 nick,
                 userhost: self.userhost.clone(),
+                realname: Arc::clone(&self.realname),
                 key,
             };
             let work = join_room(Arc::clone(&self.state), room.clone(), join);
@@ -100,13 +101,16 @@ impl Session {
             let Ok(from) = Nick::parse(&m.from, STORED_NAME_LIMIT) else {
                 continue;
             };
-            let line = history_line(
-                self.caps.server_time.then_some(m.time),
-                &from,
-                room,
-                MsgKind::Privmsg,
-                &m.text,
-            );
+            let stamp = Stamp {
+                time: self.caps.look.server_time.then_some(m.time),
+                msgid: self
+                    .caps
+                    .look
+                    .message_tags
+                    .then_some((room.folded().as_str(), m.seq)),
+                ..Stamp::default()
+            };
+            let line = history_line(&stamp, &from, room, MsgKind::Privmsg, &m.text);
             let _ = self.queue.reply(line);
         }
     }
@@ -368,10 +372,10 @@ impl Session {
             &self.state.server,
             self.me(),
             &names.name,
-            names
-                .nicks
-                .iter()
-                .map(|n| (n.as_str(), Some(n.folded()) == owner)),
+            names.nicks.iter().zip(&names.userhosts).map(|(n, uh)| {
+                let full = self.caps.look.userhost_in_names;
+                (n.as_str(), Some(n.folded()) == owner, full.then_some(uh))
+            }),
         );
         let _ = self.queue.reply(buf.freeze());
     }
@@ -415,6 +419,7 @@ async fn join_room(state: Arc<Shared>, asked: RoomName, join: room::Join) -> Joi
             member: join.member.clone(),
             nick: join.nick.clone(),
             userhost: join.userhost.clone(),
+            realname: Arc::clone(&join.realname),
             key: join.key.clone(),
         };
         let joined = match addr.send(attempt).await {

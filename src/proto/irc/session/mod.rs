@@ -48,7 +48,7 @@ use crate::transport::send_queue::{SendQueue, Writer};
 use super::codec::{IrcCodec, IrcFrame};
 use super::command::{allowed_before_registration, Command, CommandError};
 use super::message::Message;
-use super::render::{IrcEncodings, Numeric, Server, ServerLine};
+use super::render::{IrcEncodings, Look, Numeric, Server, ServerLine};
 
 pub use channels::TOPICLEN;
 pub use lifecycle::Ending;
@@ -84,8 +84,16 @@ struct Membership {
 struct Caps {
     /// `multi-prefix` (one prefix level here: nothing changes).
     multi_prefix: bool,
-    /// `server-time`: events and replayed history carry `@time=`.
-    server_time: bool,
+    /// Those that change how events look: the client's encoding.
+    look: Look,
+    /// `echo-message`: its own messages come back as relayed.
+    echo_message: bool,
+    /// `batch`: replays come as `chathistory` batches.
+    batch: bool,
+    /// `cap-notify` (nothing is ever added or removed: accepted only).
+    cap_notify: bool,
+    /// `draft/chathistory`.
+    chathistory: bool,
 }
 
 /// The actor behind one IRC connection.
@@ -105,6 +113,8 @@ pub struct Session {
     /// From USER.
     realname: Arc<str>,
     caps: Caps,
+    /// The client-only tags of the command being run, escaped.
+    client_tags: Option<Arc<str>>,
     /// Why the client is away, if it is.
     away: Option<String>,
     /// User mode `+i` (reported, and changes nothing else: WHO and NAMES
@@ -147,6 +157,7 @@ impl Session {
                 userhost: UserHost::new("~unknown", "irc"),
                 realname: Arc::from(""),
                 caps: Caps::default(),
+                client_tags: None,
                 away: None,
                 invisible: false,
                 rooms: Vec::new(),
@@ -183,7 +194,7 @@ impl Session {
 
     /// How this client's events are rendered.
     fn encoding(&self) -> EncodingRef {
-        self.state.encodings.get(self.caps.server_time)
+        self.state.encodings.get(self.caps.look)
     }
 
     /// Queues an event about the client itself, in its own encoding.
@@ -265,6 +276,10 @@ impl Session {
             // Tags or a source and nothing else: nothing to answer.
             return;
         };
+        if tag_bytes(line) > MAX_CLIENT_TAG_DATA {
+            return self.numeric(Numeric::InputTooLong);
+        }
+        self.client_tags = client_tags(&msg);
         let parsed = Command::parse(&msg, &self.state.core.names);
         match &parsed {
             Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
@@ -315,6 +330,7 @@ impl Session {
                 targets,
                 text,
             } => self.cmd_message(kind, targets, text, ctx),
+            Command::TagMsg(targets) => self.cmd_tagmsg(targets, ctx),
             Command::Topic { channel, text } => self.cmd_topic(channel, text, ctx),
             Command::Names(channels) => self.cmd_names(channels, ctx),
             Command::List(channels) => self.cmd_list(channels, ctx),
@@ -347,6 +363,43 @@ impl Session {
             Command::Admin => self.numeric(Numeric::NoAdminInfo),
         }
     }
+}
+
+/// Bytes of tag data a client may send (IRCv3 message-tags: 4094, the
+/// `@` and the space aside); more is `417`.
+const MAX_CLIENT_TAG_DATA: usize = 4094;
+
+/// The bytes of `line`'s tag data, without its `@` and space.
+fn tag_bytes(line: &str) -> usize {
+    let line = line.trim_start_matches(' ');
+    match line.strip_prefix('@') {
+        Some(rest) => rest.find(' ').unwrap_or(rest.len()),
+        None => 0,
+    }
+}
+
+/// `msg`'s client-only tags (`+key[=value]`), escaped again for relaying;
+/// `None` when it has none. Other tags are the server's to give.
+fn client_tags(msg: &Message<'_>) -> Option<Arc<str>> {
+    let mut out = bytes::BytesMut::new();
+    for tag in msg
+        .tags
+        .iter()
+        .filter(|t| t.key.len() > 1 && t.key.starts_with('+'))
+    {
+        if !out.is_empty() {
+            out.extend_from_slice(b";");
+        }
+        out.extend_from_slice(tag.key.as_bytes());
+        if !tag.value.is_empty() {
+            out.extend_from_slice(b"=");
+            super::render::put_tag_value(&mut out, &tag.value);
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(&out).ok().map(Arc::from)
 }
 
 /// Whether `line` is a PONG, which costs no flood token (it answers the

@@ -8,8 +8,19 @@ use crate::core::member::deliver_once;
 use crate::core::room;
 use crate::core::ErrorCode;
 
-/// The capabilities this server implements.
-const CAPS: &[&str] = &["multi-prefix", "server-time"];
+/// The capabilities this server implements, as `CAP LS` lists them.
+const CAPS: &[&str] = &[
+    "away-notify",
+    "batch",
+    "cap-notify",
+    "draft/chathistory",
+    "echo-message",
+    "extended-join",
+    "message-tags",
+    "multi-prefix",
+    "server-time",
+    "userhost-in-names",
+];
 
 /// What registration still waits for.
 #[derive(Debug, Default)]
@@ -50,9 +61,13 @@ impl Session {
     pub(super) fn cmd_cap(&mut self, cap: super::super::command::Cap, ctx: &mut Context<Self>) {
         use super::super::command::Cap;
         match cap {
-            Cap::Ls(_) => {
+            Cap::Ls(version) => {
                 if let Some(reg) = &mut self.registration {
                     reg.negotiating = true;
+                }
+                // CAP LS 302 implies cap-notify.
+                if version.is_some_and(|v| v >= 302) {
+                    self.caps.cap_notify = true;
                 }
                 self.line(ServerLine::Cap {
                     sub: "LS",
@@ -61,13 +76,23 @@ impl Session {
                 });
             }
             Cap::List => {
-                let mut on = Vec::new();
-                if self.caps.multi_prefix {
-                    on.push("multi-prefix");
-                }
-                if self.caps.server_time {
-                    on.push("server-time");
-                }
+                let c = &self.caps;
+                let l = &c.look;
+                let on: Vec<&str> = [
+                    (l.away_notify, "away-notify"),
+                    (c.batch, "batch"),
+                    (c.cap_notify, "cap-notify"),
+                    (c.chathistory, "draft/chathistory"),
+                    (c.echo_message, "echo-message"),
+                    (l.extended_join, "extended-join"),
+                    (l.message_tags, "message-tags"),
+                    (c.multi_prefix, "multi-prefix"),
+                    (l.server_time, "server-time"),
+                    (l.userhost_in_names, "userhost-in-names"),
+                ]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
                 self.line(ServerLine::Cap {
                     sub: "LIST",
                     more: false,
@@ -85,11 +110,22 @@ impl Session {
                         Some(name) => (false, name),
                         None => (true, name),
                     };
+                    // How events look is fixed in the rooms a client is
+                    // in: those are chosen before registration ends only.
+                    let early = !self.registered();
+                    let look = &mut caps.look;
                     match name {
                         "multi-prefix" => caps.multi_prefix = on,
-                        // How events look is fixed in the rooms a client
-                        // is in: chosen before registration ends only.
-                        "server-time" if !self.registered() => caps.server_time = on,
+                        "echo-message" => caps.echo_message = on,
+                        "batch" => caps.batch = on,
+                        "draft/chathistory" => caps.chathistory = on,
+                        // CAP LS 302 clients have it whatever they ask.
+                        "cap-notify" => caps.cap_notify = on || self.caps.cap_notify,
+                        "server-time" if early => look.server_time = on,
+                        "message-tags" if early => look.message_tags = on,
+                        "extended-join" if early => look.extended_join = on,
+                        "userhost-in-names" if early => look.userhost_in_names = on,
+                        "away-notify" if early => look.away_notify = on,
                         _ => ok = false,
                     }
                 }

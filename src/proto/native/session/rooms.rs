@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::core::outcome::SpellSaid;
+use crate::core::MsgMeta;
 
 impl Session {
     pub(super) fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
@@ -102,6 +103,7 @@ impl Session {
             member: self.member_handle(ctx),
             nick,
             userhost: UserHost::native(),
+            realname: crate::core::no_realname(),
             key,
         };
         let asked = room.clone();
@@ -124,6 +126,7 @@ impl Session {
                     member: join.member.clone(),
                     nick: join.nick.clone(),
                     userhost: join.userhost.clone(),
+                    realname: Arc::clone(&join.realname),
                     key: join.key.clone(),
                 };
                 let joined = match addr.send(attempt).await {
@@ -266,6 +269,8 @@ impl Session {
             userhost: UserHost::native(),
             text,
             kind: MsgKind::Privmsg,
+            tags: None,
+            echo: false,
             ack,
         });
         if let Some(ok) = ok {
@@ -290,6 +295,7 @@ impl Session {
                     to: Some(nick.clone()),
                     text,
                     kind: MsgKind::Privmsg,
+                    meta: MsgMeta::default(),
                 });
                 act.send(OkReply::Privmsg(nick));
             }

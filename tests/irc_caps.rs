@@ -1,0 +1,160 @@
+//! IRCv3 capabilities over raw lines: negotiation, message-tags (msgid,
+//! client-only tags, TAGMSG, the 417 bound), echo-message, extended-join,
+//! userhost-in-names, away-notify; and a native message seen by an IRC
+//! client with its tags.
+
+mod common;
+use common::irc::{Irc, SERVER};
+use common::*;
+
+const CAPS: &str = "[limits]\nflood_burst = 10000\nflood_rate_per_sec = 10000";
+
+/// `line` with every `time=` value made `T` (times are checked apart).
+fn untimed(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("time=") {
+        out.push_str(&rest[..i + 5]);
+        out.push('T');
+        rest = &rest[i + 5..];
+        let end = rest.find([';', ' ']).unwrap_or(rest.len());
+        let time = &rest[..end];
+        assert!(time.len() == 24 && time.ends_with('Z'), "{line}");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Registers `nick` having asked for `caps`.
+fn with_caps(addr: std::net::SocketAddr, nick: &str, caps: &str) -> Irc {
+    let mut c = Irc::connect(addr);
+    c.name = nick.to_string();
+    c.send("CAP LS 302");
+    c.line();
+    c.send(&format!("CAP REQ :{caps}"));
+    c.expect(&format!(":{SERVER} CAP * ACK :{caps}"));
+    c.send(&format!("NICK {nick}"));
+    c.send(&format!("USER {nick} 0 * :Real {nick}"));
+    c.send("CAP END");
+    c.until_numeric("422");
+    c
+}
+
+#[test]
+fn negotiation_lists_and_refuses_look_changes_late() {
+    let s = start(CAPS);
+    let mut c = with_caps(s.irc_addr(), "al", "message-tags echo-message batch");
+    c.send("CAP LIST");
+    c.expect(&format!(
+        ":{SERVER} CAP al LIST :batch cap-notify echo-message message-tags"
+    ));
+    // How events look is fixed once registered; the rest is not.
+    c.send("CAP REQ server-time");
+    c.expect(&format!(":{SERVER} CAP al NAK :server-time"));
+    c.send("CAP REQ :-echo-message");
+    c.expect(&format!(":{SERVER} CAP al ACK :-echo-message"));
+    c.send("CAP REQ :account-tag");
+    c.expect(&format!(":{SERVER} CAP al NAK :account-tag"));
+}
+
+#[test]
+fn tags_msgid_echo_and_tagmsg() {
+    let s = start(CAPS);
+    let mut al = with_caps(s.irc_addr(), "al", "message-tags echo-message server-time");
+    let mut bo = with_caps(s.irc_addr(), "bo", "message-tags");
+    let mut cy = Irc::register(s.irc_addr(), "cy");
+    let mut nc = Client::join(s.addr(), "nina", "#t");
+    al.join_channel("#t");
+    bo.join_channel("#t");
+    assert_eq!(untimed(&al.line()), "@time=T :bo!~bo@irc JOIN #t");
+    cy.join_channel("#t");
+    assert_eq!(untimed(&al.line()), "@time=T :cy!~cy@irc JOIN #t");
+    bo.expect(":cy!~cy@irc JOIN #t");
+    nc.expect_lines(&["JOIN #t al", "JOIN #t bo", "JOIN #t cy"]);
+    al.send("@+draft/react=\\:x\\s;+typing=active;foo=bar PRIVMSG #t :hello");
+    // Echoed with the same msgid and time the others get.
+    assert_eq!(
+        untimed(&al.line()),
+        "@time=T;msgid=#t/1;+draft/react=\\:x\\s;+typing=active :al!~al@irc PRIVMSG #t :hello"
+    );
+    bo.expect("@msgid=#t/1;+draft/react=\\:x\\s;+typing=active :al!~al@irc PRIVMSG #t :hello");
+    cy.expect(":al!~al@irc PRIVMSG #t :hello");
+    nc.expect("MSG #t al hello");
+    // A native message: tags for those who asked, nothing native changes.
+    nc.send("MSG #t from nc");
+    nc.expect("OK MSG #t");
+    assert_eq!(
+        untimed(&al.line()),
+        "@time=T;msgid=#t/2 :nina!native@native PRIVMSG #t :from nc"
+    );
+    bo.expect("@msgid=#t/2 :nina!native@native PRIVMSG #t :from nc");
+    cy.expect(":nina!native@native PRIVMSG #t :from nc");
+    // TAGMSG reaches only message-tags clients, echoed to the sender.
+    al.send("@+typing=active TAGMSG #t");
+    assert_eq!(
+        untimed(&al.line()),
+        "@time=T;+typing=active :al!~al@irc TAGMSG #t"
+    );
+    bo.expect("@+typing=active :al!~al@irc TAGMSG #t");
+    // Private: relayed with its tags, echoed.
+    al.send("@+x=1 PRIVMSG bo :psst");
+    assert_eq!(
+        untimed(&al.line()),
+        "@time=T;+x=1 :al!~al@irc PRIVMSG bo :psst"
+    );
+    bo.expect("@+x=1 :al!~al@irc PRIVMSG bo :psst");
+    bo.send("@+y TAGMSG al");
+    assert_eq!(untimed(&al.line()), "@time=T;+y :bo!~bo@irc TAGMSG al");
+    // Too many bytes of tags: 417, and the line is dropped.
+    al.send(&format!("@+big={} PRIVMSG #t :lost", "x".repeat(4100)));
+    al.expect(&format!(":{SERVER} 417 al :Input line was too long"));
+    for c in [&mut al, &mut bo, &mut cy] {
+        c.sync();
+    }
+    nc.send("MSG #t done");
+    nc.expect("OK MSG #t");
+    cy.expect(":nina!native@native PRIVMSG #t :done");
+}
+
+#[test]
+fn extended_join_userhost_in_names_and_away_notify() {
+    let s = start(CAPS);
+    let mut al = with_caps(
+        s.irc_addr(),
+        "al",
+        "extended-join userhost-in-names away-notify",
+    );
+    al.join_channel("#j");
+    let mut bo = Irc::register(s.irc_addr(), "bo");
+    bo.send("JOIN #j");
+    bo.expect(":bo!~bo@irc JOIN #j");
+    bo.expect(&format!(":{SERVER} 353 bo = #j :@al bo"));
+    bo.expect_numeric("366");
+    al.expect(":bo!~bo@irc JOIN #j * :Real bo");
+    let mut nc = Client::join(s.addr(), "nina", "#j");
+    al.expect(":nina!native@native JOIN #j * :nina");
+    bo.expect(":nina!native@native JOIN #j");
+    al.send("NAMES #j");
+    al.expect(&format!(
+        ":{SERVER} 353 al = #j :@al!~al@irc bo!~bo@irc nina!native@native"
+    ));
+    al.expect(&format!(":{SERVER} 366 al #j :End of /NAMES list"));
+    bo.send("AWAY :lunch");
+    bo.expect(&format!(
+        ":{SERVER} 306 bo :You have been marked as being away"
+    ));
+    al.expect(":bo!~bo@irc AWAY :lunch");
+    bo.send("AWAY");
+    bo.expect_numeric("305");
+    al.expect(":bo!~bo@irc AWAY");
+    // A joiner with the cap sees the full masks in its listing.
+    let mut cy = with_caps(s.irc_addr(), "cy", "userhost-in-names");
+    cy.send("JOIN #j");
+    cy.expect(":cy!~cy@irc JOIN #j");
+    cy.expect(&format!(
+        ":{SERVER} 353 cy = #j :@al!~al@irc bo!~bo@irc cy!~cy@irc nina!native@native"
+    ));
+    nc.expect("JOIN #j cy");
+    nc.sync();
+}
