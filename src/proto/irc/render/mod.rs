@@ -63,6 +63,28 @@ pub enum ServerLine {
         /// Why.
         text: &'static str,
     },
+    /// `:<server> FAIL <command> <code> <context...> :<text>`
+    FailWith {
+        /// The command refused.
+        command: &'static str,
+        /// The machine-readable code.
+        code: &'static str,
+        /// The subcommand, target... the code is about.
+        context: Vec<String>,
+        /// Why.
+        text: &'static str,
+    },
+    /// `:<server> BATCH +<id> <type> [<param>]`
+    BatchStart {
+        /// The batch's reference.
+        id: String,
+        /// Its type (`chathistory`).
+        kind: &'static str,
+        /// Its parameter (the channel), if any.
+        param: Option<String>,
+    },
+    /// `:<server> BATCH -<id>`
+    BatchEnd(String),
     /// `:<server> NOTICE <nick> :<text>`
     Notice(String),
     /// `:<nick> MODE <nick> :<change>`, the client's own user mode.
@@ -273,6 +295,40 @@ impl ServerLine {
                 .word(command)
                 .word(code)
                 .trailing(text),
+            ServerLine::FailWith {
+                command,
+                code,
+                context,
+                text,
+            } => {
+                let mut line = Line::new(buf)
+                    .source(&server.name, None)
+                    .word("FAIL")
+                    .word(command)
+                    .word(code);
+                for c in context
+                    .iter()
+                    .filter(|c| !c.is_empty() && !c.starts_with(':'))
+                {
+                    line = line.word(c);
+                }
+                line.trailing(text)
+            }
+            ServerLine::BatchStart { id, kind, param } => {
+                let line = Line::new(buf)
+                    .source(&server.name, None)
+                    .word("BATCH")
+                    .word(&format!("+{id}"))
+                    .word(kind);
+                match param {
+                    Some(p) => line.word(p),
+                    None => line,
+                }
+            }
+            ServerLine::BatchEnd(id) => Line::new(buf)
+                .source(&server.name, None)
+                .word("BATCH")
+                .word(&format!("-{id}")),
             ServerLine::Notice(text) => Line::new(buf)
                 .source(&server.name, None)
                 .word("NOTICE")

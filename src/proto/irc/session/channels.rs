@@ -78,7 +78,9 @@ impl Session {
     fn joined_room(&mut self, asked: RoomName, res: JoinOutcome) {
         match res {
             Ok((name, addr, history, held)) => {
-                self.send_history(&name, history);
+                if !history.is_empty() {
+                    self.send_history(&name, history);
+                }
                 if held {
                     if let Some(who) = self.member_key() {
                         addr.do_send(room::Replayed { who });
@@ -94,9 +96,21 @@ impl Session {
         }
     }
 
-    /// Queues stored messages as PRIVMSGs from their senders, stamped with
-    /// their time where the client has server-time.
-    fn send_history(&self, room: &RoomName, history: Vec<StoredMessage>) {
+    /// Queues stored messages as PRIVMSGs from their senders: in a
+    /// `chathistory` batch where the client has `batch`, with their time
+    /// and msgid where it has server-time and message-tags.
+    pub(super) fn send_history(&mut self, room: &RoomName, history: Vec<StoredMessage>) {
+        if history.is_empty() && !self.caps.batch {
+            return;
+        }
+        let batch = self.caps.batch.then(|| self.next_batch());
+        if let Some(id) = &batch {
+            self.line(ServerLine::BatchStart {
+                id: id.clone(),
+                kind: "chathistory",
+                param: Some(room.as_str().to_string()),
+            });
+        }
         for m in history {
             let Ok(from) = Nick::parse(&m.from, STORED_NAME_LIMIT) else {
                 continue;
@@ -108,10 +122,14 @@ impl Session {
                     .look
                     .message_tags
                     .then_some((room.folded().as_str(), m.seq)),
+                batch: batch.as_deref(),
                 ..Stamp::default()
             };
             let line = history_line(&stamp, &from, room, MsgKind::Privmsg, &m.text);
             let _ = self.queue.reply(line);
+        }
+        if let Some(id) = batch {
+            self.line(ServerLine::BatchEnd(id));
         }
     }
 

@@ -19,6 +19,7 @@
 //! - `lifecycle`: idle checks and PING, shutdown, leaving everything.
 
 mod channels;
+mod history;
 mod lifecycle;
 mod messages;
 mod modes;
@@ -51,6 +52,7 @@ use super::message::Message;
 use super::render::{IrcEncodings, Look, Numeric, Server, ServerLine};
 
 pub use channels::TOPICLEN;
+pub use history::CHATHISTORY_MAX;
 pub use lifecycle::Ending;
 use registration::Registration;
 
@@ -115,6 +117,8 @@ pub struct Session {
     caps: Caps,
     /// The client-only tags of the command being run, escaped.
     client_tags: Option<Arc<str>>,
+    /// Batches started so far (their references are `h1`, `h2`...).
+    batches: u32,
     /// Why the client is away, if it is.
     away: Option<String>,
     /// User mode `+i` (reported, and changes nothing else: WHO and NAMES
@@ -158,6 +162,7 @@ impl Session {
                 realname: Arc::from(""),
                 caps: Caps::default(),
                 client_tags: None,
+                batches: 0,
                 away: None,
                 invisible: false,
                 rooms: Vec::new(),
@@ -219,6 +224,12 @@ impl Session {
             encoding: self.encoding(),
             queue: self.queue.clone(),
         }
+    }
+
+    /// A fresh batch reference.
+    fn next_batch(&mut self) -> String {
+        self.batches += 1;
+        format!("h{}", self.batches)
     }
 
     fn joined(&self, room: &Folded) -> Option<&Membership> {
@@ -330,6 +341,7 @@ impl Session {
                 targets,
                 text,
             } => self.cmd_message(kind, targets, text, ctx),
+            Command::ChatHistory(req) => self.cmd_chathistory(req, ctx),
             Command::TagMsg(targets) => self.cmd_tagmsg(targets, ctx),
             Command::Topic { channel, text } => self.cmd_topic(channel, text, ctx),
             Command::Names(channels) => self.cmd_names(channels, ctx),
