@@ -158,3 +158,79 @@ fn extended_join_userhost_in_names_and_away_notify() {
     nc.expect("JOIN #j cy");
     nc.sync();
 }
+
+#[test]
+fn labeled_responses_single_batch_and_ack() {
+    let s = start(CAPS);
+    let mut al = with_caps(s.irc_addr(), "al", "labeled-response batch");
+    // One line: tagged.
+    al.send("@label=p1 PING tok");
+    al.expect(&format!("@label=p1 :{SERVER} PONG {SERVER} :tok"));
+    al.send("@label=u1 FOO");
+    al.expect(&format!("@label=u1 :{SERVER} 421 al FOO :Unknown command"));
+    // Several, after a room answers: a labeled-response batch.
+    al.send("@label=j1 JOIN #l");
+    al.expect_lines(&[
+        &format!("@label=j1 :{SERVER} BATCH +h1 labeled-response"),
+        "@batch=h1 :al!~al@irc JOIN #l",
+        &format!("@batch=h1 :{SERVER} 353 al = #l :@al"),
+        &format!("@batch=h1 :{SERVER} 366 al #l :End of /NAMES list"),
+        &format!(":{SERVER} BATCH -h1"),
+    ]);
+    al.send("@label=n1 NAMES #l");
+    al.expect_lines(&[
+        &format!("@label=n1 :{SERVER} BATCH +h2 labeled-response"),
+        &format!("@batch=h2 :{SERVER} 353 al = #l :@al"),
+        &format!("@batch=h2 :{SERVER} 366 al #l :End of /NAMES list"),
+        &format!(":{SERVER} BATCH -h2"),
+    ]);
+    // Nothing to answer: ACK.
+    al.send("@label=m1 PRIVMSG #l :hi");
+    al.expect(&format!("@label=m1 :{SERVER} ACK"));
+    al.send("@label=w1 WHOIS al");
+    let first = al.line();
+    assert_eq!(
+        first,
+        format!("@label=w1 :{SERVER} BATCH +h3 labeled-response")
+    );
+    let mut rest = Vec::new();
+    loop {
+        let l = al.line();
+        if l == format!(":{SERVER} BATCH -h3") {
+            break;
+        }
+        rest.push(l);
+    }
+    assert_eq!(
+        rest.first().map(String::as_str),
+        Some("@batch=h3 :chatroom 311 al al ~al irc * :Real al")
+    );
+    assert!(rest.iter().all(|l| l.starts_with("@batch=h3 ")), "{rest:?}");
+    assert!(rest.last().unwrap().contains(" 318 al al "), "{rest:?}");
+    // Unlabeled lines go as ever.
+    al.send("PING plain");
+    al.expect(&format!(":{SERVER} PONG {SERVER} :plain"));
+}
+
+#[test]
+fn a_labeled_echo_carries_label_msgid_and_time() {
+    let s = start(CAPS);
+    let mut al = with_caps(
+        s.irc_addr(),
+        "al",
+        "labeled-response echo-message message-tags",
+    );
+    al.join_channel("#e");
+    let mut bo = with_caps(s.irc_addr(), "bo", "message-tags");
+    bo.join_channel("#e");
+    al.expect(":bo!~bo@irc JOIN #e");
+    al.send("@label=e1;+k=v PRIVMSG #e :hello");
+    al.expect("@label=e1;msgid=#e/1;+k=v :al!~al@irc PRIVMSG #e :hello");
+    bo.expect("@msgid=#e/1;+k=v :al!~al@irc PRIVMSG #e :hello");
+    al.send("@label=e2;+typing=active TAGMSG #e");
+    al.expect("@label=e2;+typing=active :al!~al@irc TAGMSG #e");
+    bo.expect("@+typing=active :al!~al@irc TAGMSG #e");
+    al.send("@label=e3 PRIVMSG bo :psst");
+    al.expect("@label=e3 :al!~al@irc PRIVMSG bo :psst");
+    bo.expect(":al!~al@irc PRIVMSG bo :psst");
+}

@@ -26,6 +26,11 @@ pub struct Joined {
     /// to this (those said before the JOIN; later ones arrive as events,
     /// held by the room until the session sends [`Replayed`]).
     pub replay_upto: Option<u64>,
+    /// The `JOIN` and listing the joiner is to send itself, when it asked
+    /// for them ([`Join::hand_back`]).
+    pub welcome: Option<Bytes>,
+    /// The room holds the member's events until [`Replayed`].
+    pub held: bool,
 }
 
 /// Adds a member. On success the room has already queued, to the joiner,
@@ -44,6 +49,10 @@ pub struct Join {
     pub realname: Arc<str>,
     /// The key it gave.
     pub key: Option<String>,
+    /// Hand the joiner's `JOIN` and listing back in [`Joined`] instead of
+    /// queuing them, holding its events until [`Replayed`] (an IRC client
+    /// tags them as the answer to its labeled JOIN).
+    pub hand_back: bool,
 }
 
 /// The joiner's user and host, from its `JOIN` event.
@@ -81,12 +90,27 @@ impl Room {
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
-        self.insert(msg.member, msg.nick.clone(), join_userhost(&join), log);
-        let _ = queue.push(self.welcome(encoding, &msg.nick, Some(&join)));
+        let held = self.db.is_some() || msg.hand_back;
+        self.insert(
+            msg.member,
+            msg.nick.clone(),
+            join_userhost(&join),
+            log,
+            held,
+        );
+        let welcome = self.welcome(encoding, &msg.nick, Some(&join));
+        let welcome = if msg.hand_back {
+            Some(welcome)
+        } else {
+            let _ = queue.push(welcome);
+            None
+        };
         self.changed(ctx);
         Ok(Joined {
             name: self.name.clone(),
             replay_upto: self.db.as_ref().map(|_| self.messages),
+            welcome,
+            held,
         })
     }
 
@@ -128,14 +152,18 @@ impl Handler<Join> for Room {
         let who = MemberKey::new(msg.member.inbox.id, &msg.nick);
         if self.find(&who).is_some() {
             let encoding = msg.member.inbox.encoding;
-            let _ = msg
-                .member
-                .inbox
-                .queue
-                .push(self.welcome(encoding, &msg.nick, None));
+            let welcome = self.welcome(encoding, &msg.nick, None);
+            let welcome = if msg.hand_back {
+                Some(welcome)
+            } else {
+                let _ = msg.member.inbox.queue.push(welcome);
+                None
+            };
             return done(Ok(Joined {
                 name: self.name.clone(),
                 replay_upto: None,
+                welcome,
+                held: false,
             }));
         }
         let creating = self.members.is_empty() && self.owner.is_none();
@@ -257,9 +285,10 @@ impl Handler<Leave> for Room {
 }
 
 /// A member said something: fan it out to the other members, and store it
-/// where history is kept.
+/// where history is kept. Answers the message's number and time (for an
+/// echo its sender renders itself); `None` if it was refused.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Option<(u64, SystemTime)>")]
 pub struct Say {
     /// The speaking session.
     pub id: SessionId,
@@ -283,15 +312,15 @@ pub struct Say {
 }
 
 impl Handler<Say> for Room {
-    type Result = ();
+    type Result = Option<(u64, SystemTime)>;
 
-    fn handle(&mut self, msg: Say, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Say, _: &mut Self::Context) -> Self::Result {
         if self.find_by(msg.id, msg.from.folded()).is_none() {
             // Kicked while the message was on its way.
             if let Some(ack) = msg.ack {
                 ack.settle(Said::Refused(ErrorCode::NotInRoom));
             }
-            return;
+            return None;
         }
         self.messages += 1;
         // One clock read: what IRC shows as `time` is what the store keeps.
@@ -312,6 +341,7 @@ impl Handler<Say> for Room {
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             db.append(&self.name, self.messages, time, from, text, msg.ack);
         }
+        Some((self.messages, time))
     }
 }
 

@@ -268,8 +268,14 @@ impl Room {
     }
 
     /// Adds a member, reading `log`.
-    fn insert(&mut self, handle: MemberHandle, nick: Nick, userhost: UserHost, log: u8) {
-        let holding = self.db.is_some();
+    fn insert(
+        &mut self,
+        handle: MemberHandle,
+        nick: Nick,
+        userhost: UserHost,
+        log: u8,
+        holding: bool,
+    ) {
         let l = &mut self.logs[usize::from(log)];
         l.readers += 1;
         if holding {

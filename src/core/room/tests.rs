@@ -172,6 +172,7 @@ impl Client {
             userhost: UserHost::native(),
             realname: crate::core::no_realname(),
             key: key.map(String::from),
+            hand_back: false,
         }
     }
 

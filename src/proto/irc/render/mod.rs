@@ -265,6 +265,71 @@ pub fn put_tag_value(buf: &mut BytesMut, value: &str) {
     }
 }
 
+/// A labeled command's answer (IRCv3 labeled-response), `answer` being
+/// its lines as they would have gone out: nothing becomes `ACK`, one line
+/// carries the `label` tag, more go in a `labeled-response` batch `id`
+/// (each line tagged `batch=id` but those already in a nested batch; `id`
+/// is made only then).
+pub fn label_answer(
+    server: &Server,
+    to: &str,
+    label: &str,
+    answer: &[u8],
+    id: impl FnOnce() -> String,
+) -> Bytes {
+    let lines: Vec<&[u8]> = answer
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| l.len() > 2)
+        .collect();
+    let label_only = Stamp {
+        label: Some(label),
+        ..Stamp::default()
+    };
+    rendered(|buf| match lines.as_slice() {
+        [] => {
+            label_only.put(buf);
+            Line::new(buf).source(&server.name, None).word("ACK").end();
+        }
+        [one] => put_with_tag(buf, &label_only, one),
+        many => {
+            let id = &id();
+            label_only.put(buf);
+            ServerLine::BatchStart {
+                id: id.to_string(),
+                kind: "labeled-response",
+                param: None,
+            }
+            .encode(server, to, buf);
+            let in_batch = Stamp {
+                batch: Some(id),
+                ..Stamp::default()
+            };
+            for line in many {
+                if line.starts_with(b"@batch=") || line.windows(7).any(|w| w == b";batch=") {
+                    buf.put_slice(line);
+                } else {
+                    put_with_tag(buf, &in_batch, line);
+                }
+            }
+            ServerLine::BatchEnd(id.to_string()).encode(server, to, buf);
+        }
+    })
+}
+
+/// Appends `line` with `stamp`'s tags added in front of its own.
+fn put_with_tag(buf: &mut BytesMut, stamp: &Stamp<'_>, line: &[u8]) {
+    stamp.put(buf);
+    match line.strip_prefix(b"@") {
+        Some(tags) => {
+            // `@new ` then `@old ...`: made one section, `@new;old ...`.
+            buf.truncate(buf.len() - 1);
+            buf.put_u8(b';');
+            buf.put_slice(tags);
+        }
+        None => buf.put_slice(line),
+    }
+}
+
 impl ServerLine {
     /// Appends the line for the client `to` (its nickname, or `*`).
     pub fn encode(&self, server: &Server, to: &str, buf: &mut BytesMut) {

@@ -16,9 +16,18 @@ use crate::proto::irc::render::{encode_names, history_line, Stamp};
 /// a 512-byte `332` line with the longest names.
 pub const TOPICLEN: usize = 300;
 
-/// What a JOIN found: the room, its history, and whether the room holds
-/// events back until the history is sent.
-type JoinOutcome = Result<(RoomName, RoomHandle, Vec<StoredMessage>, bool), ErrorCode>;
+/// What a JOIN found.
+struct JoinedRoom {
+    name: RoomName,
+    addr: RoomHandle,
+    history: Vec<StoredMessage>,
+    /// The JOIN and listing, when the session is to send them itself.
+    welcome: Option<bytes::Bytes>,
+    /// The room holds events back until the history is sent.
+    held: bool,
+}
+
+type JoinOutcome = Result<JoinedRoom, ErrorCode>;
 
 impl Session {
     pub(super) fn cmd_join(&mut self, args: JoinArgs, ctx: &mut Context<Self>) {
@@ -63,6 +72,8 @@ impl Session {
                 userhost: self.userhost.clone(),
                 realname: Arc::clone(&self.realname),
                 key,
+                // A labeled JOIN answers with the JOIN and listing too.
+                hand_back: self.labeling(),
             };
             let work = join_room(Arc::clone(&self.state), room.clone(), join);
             ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
@@ -77,7 +88,16 @@ impl Session {
     /// history follows, then the room releases what it held meanwhile.
     fn joined_room(&mut self, asked: RoomName, res: JoinOutcome) {
         match res {
-            Ok((name, addr, history, held)) => {
+            Ok(JoinedRoom {
+                name,
+                addr,
+                history,
+                welcome,
+                held,
+            }) => {
+                if let Some(welcome) = welcome {
+                    self.reply(welcome);
+                }
                 if !history.is_empty() {
                     self.send_history(&name, history);
                 }
@@ -126,7 +146,7 @@ impl Session {
                 ..Stamp::default()
             };
             let line = history_line(&stamp, &from, room, MsgKind::Privmsg, &m.text);
-            let _ = self.queue.reply(line);
+            self.reply(line);
         }
         if let Some(id) = batch {
             self.line(ServerLine::BatchEnd(id));
@@ -395,7 +415,7 @@ impl Session {
                 (n.as_str(), Some(n.folded()) == owner, full.then_some(uh))
             }),
         );
-        let _ = self.queue.reply(buf.freeze());
+        self.reply(buf.freeze());
     }
 
     pub(super) fn cmd_list(&mut self, channels: Option<Vec<ChannelArg>>, ctx: &mut Context<Self>) {
@@ -439,6 +459,7 @@ async fn join_room(state: Arc<Shared>, asked: RoomName, join: room::Join) -> Joi
             userhost: join.userhost.clone(),
             realname: Arc::clone(&join.realname),
             key: join.key.clone(),
+            hand_back: join.hand_back,
         };
         let joined = match addr.send(attempt).await {
             Ok(res) => res?,
@@ -452,8 +473,13 @@ async fn join_room(state: Arc<Shared>, asked: RoomName, join: room::Join) -> Joi
             }
             _ => Vec::new(),
         };
-        let held = joined.replay_upto.is_some();
-        return Ok((joined.name, addr, history, held));
+        return Ok(JoinedRoom {
+            name: joined.name,
+            addr,
+            history,
+            welcome: joined.welcome,
+            held: joined.held,
+        });
     }
     Err(ErrorCode::Internal)
 }

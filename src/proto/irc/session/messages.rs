@@ -61,6 +61,41 @@ impl Session {
                     if let Some(joined) = self.joined(room.folded()) {
                         debug!(parent: &self.span, room = %room, ?what, "msg");
                         match &what {
+                            // A labeled echo carries the label: rendered
+                            // here, with the number and time the room gave.
+                            What::Text(kind, text) if echo && self.labeling() => {
+                                let say = joined.addr.send(room::Say {
+                                    id: self.id,
+                                    from: from.clone(),
+                                    userhost: self.userhost.clone(),
+                                    text: text.clone(),
+                                    kind: *kind,
+                                    tags: tags.clone(),
+                                    echo: false,
+                                    ack: None,
+                                });
+                                let kind = *kind;
+                                ctx.wait(say.into_actor(self).map(move |said, act, ctx| {
+                                    if let Ok(Some((seq, time))) = said {
+                                        if let What::Text(_, text) = &what {
+                                            act.echo(&Event::Msg {
+                                                room,
+                                                from,
+                                                userhost: act.userhost.clone(),
+                                                text: text.clone(),
+                                                kind,
+                                                meta: MsgMeta {
+                                                    seq,
+                                                    time,
+                                                    tags: tags.clone(),
+                                                },
+                                            });
+                                        }
+                                    }
+                                    act.message_each(what, tags, pending, ctx);
+                                }));
+                                return;
+                            }
                             What::Text(kind, text) => joined.addr.do_send(room::Say {
                                 id: self.id,
                                 from,
@@ -71,6 +106,21 @@ impl Session {
                                 echo,
                                 ack: None,
                             }),
+                            What::Tags(t) if echo && self.labeling() => {
+                                joined.addr.do_send(room::Tag {
+                                    id: self.id,
+                                    from: from.clone(),
+                                    userhost: self.userhost.clone(),
+                                    tags: Arc::clone(t),
+                                    echo: false,
+                                });
+                                self.echo(&Event::TagMsg {
+                                    target: FileTarget::Room(room.clone()),
+                                    from,
+                                    userhost: self.userhost.clone(),
+                                    meta: MsgMeta::now(Some(Arc::clone(t))),
+                                });
+                            }
                             What::Tags(t) => joined.addr.do_send(room::Tag {
                                 id: self.id,
                                 from,

@@ -26,6 +26,7 @@ mod modes;
 mod queries;
 mod registration;
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +50,8 @@ use crate::transport::send_queue::{SendQueue, Writer};
 use super::codec::{IrcCodec, IrcFrame};
 use super::command::{allowed_before_registration, Command, CommandError};
 use super::message::Message;
-use super::render::{IrcEncodings, Look, Numeric, Server, ServerLine};
+use super::render::{label_answer, IrcEncodings, Look, Numeric, Server, ServerLine};
+use bytes::{Bytes, BytesMut};
 
 pub use channels::TOPICLEN;
 pub use history::CHATHISTORY_MAX;
@@ -75,6 +77,14 @@ pub struct Shared {
     pub created: std::time::SystemTime,
 }
 
+/// The answer of a labeled command, gathered while it runs.
+struct Labeled {
+    /// The client's label.
+    label: String,
+    /// The lines so far.
+    answer: BytesMut,
+}
+
 /// A room the session is in.
 struct Membership {
     name: RoomName,
@@ -92,6 +102,8 @@ struct Caps {
     echo_message: bool,
     /// `batch`: replays come as `chathistory` batches.
     batch: bool,
+    /// `labeled-response`: answers carry the command's `label`.
+    labeled_response: bool,
     /// `cap-notify` (nothing is ever added or removed: accepted only).
     cap_notify: bool,
     /// `draft/chathistory`.
@@ -117,6 +129,9 @@ pub struct Session {
     caps: Caps,
     /// The client-only tags of the command being run, escaped.
     client_tags: Option<Arc<str>>,
+    /// The labeled command being run, if any (a cell: lines are queued
+    /// from `&self`).
+    labeled: RefCell<Option<Box<Labeled>>>,
     /// Batches started so far (their references are `h1`, `h2`...).
     batches: u32,
     /// Why the client is away, if it is.
@@ -163,6 +178,7 @@ impl Session {
                 caps: Caps::default(),
                 client_tags: None,
                 batches: 0,
+                labeled: RefCell::new(None),
                 away: None,
                 invisible: false,
                 rooms: Vec::new(),
@@ -186,15 +202,62 @@ impl Session {
         self.registration.is_none()
     }
 
+    /// Queues lines answering the command being run: gathered, while it
+    /// is a labeled one, to be sent tagged when it is done.
+    fn reply(&self, lines: Bytes) {
+        if let Some(labeled) = self.labeled.borrow_mut().as_mut() {
+            labeled.answer.extend_from_slice(&lines);
+            return;
+        }
+        // A refused push means the connection is already going away.
+        let _ = self.queue.reply(lines);
+    }
+
+    /// Whether the command being run is labeled.
+    fn labeling(&self) -> bool {
+        self.labeled.borrow().is_some()
+    }
+
+    /// Starts a command with a `label` (labeled-response): its answer is
+    /// gathered until it is done, then sent as one tagged line, a
+    /// `labeled-response` batch, or an `ACK`.
+    fn start_labeled(&mut self, label: String, ctx: &mut Context<Self>) {
+        *self.labeled.borrow_mut() = Some(Box::new(Labeled {
+            label,
+            answer: BytesMut::new(),
+        }));
+        // Waits run last first: this one, queued before any the command
+        // queues (and any those queue in turn), runs once all are done.
+        ctx.wait(actix::fut::ready(()).map(|(), act: &mut Self, _| act.finish_labeled()));
+    }
+
+    fn finish_labeled(&mut self) {
+        let Some(labeled) = self.labeled.borrow_mut().take() else {
+            return;
+        };
+        let me = self.nick.as_ref().map_or("*", Nick::as_str);
+        let batches = &mut self.batches;
+        let answer = label_answer(
+            &self.state.server,
+            me,
+            &labeled.label,
+            &labeled.answer,
+            || {
+                *batches += 1;
+                format!("h{batches}")
+            },
+        );
+        let _ = self.queue.reply(answer);
+    }
+
     /// Queues a numeric.
     fn numeric(&self, n: Numeric) {
-        // A refused push means the connection is already going away.
-        let _ = self.queue.reply(n.to_line(&self.state.server, self.me()));
+        self.reply(n.to_line(&self.state.server, self.me()));
     }
 
     /// Queues a line of the server's own.
     fn line(&self, l: ServerLine) {
-        let _ = self.queue.reply(l.to_line(&self.state.server, self.me()));
+        self.reply(l.to_line(&self.state.server, self.me()));
     }
 
     /// How this client's events are rendered.
@@ -204,9 +267,7 @@ impl Session {
 
     /// Queues an event about the client itself, in its own encoding.
     fn echo(&self, event: &Event) {
-        let _ = self
-            .queue
-            .reply(crate::core::member::render(&*self.encoding(), event));
+        self.reply(crate::core::member::render(&*self.encoding(), event));
     }
 
     /// This connection as rooms and the directory hold it.
@@ -291,6 +352,13 @@ impl Session {
             return self.numeric(Numeric::InputTooLong);
         }
         self.client_tags = client_tags(&msg);
+        let label = msg
+            .tag("label")
+            .filter(|l| self.caps.labeled_response && !l.is_empty())
+            .map(String::from);
+        if let Some(label) = label {
+            self.start_labeled(label, ctx);
+        }
         let parsed = Command::parse(&msg, &self.state.core.names);
         match &parsed {
             Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),

@@ -16,6 +16,7 @@ const CAPS: &[&str] = &[
     "draft/chathistory",
     "echo-message",
     "extended-join",
+    "labeled-response",
     "message-tags",
     "multi-prefix",
     "server-time",
@@ -85,6 +86,7 @@ impl Session {
                     (c.chathistory, "draft/chathistory"),
                     (c.echo_message, "echo-message"),
                     (l.extended_join, "extended-join"),
+                    (c.labeled_response, "labeled-response"),
                     (l.message_tags, "message-tags"),
                     (c.multi_prefix, "multi-prefix"),
                     (l.server_time, "server-time"),
@@ -118,6 +120,7 @@ impl Session {
                         "multi-prefix" => caps.multi_prefix = on,
                         "echo-message" => caps.echo_message = on,
                         "batch" => caps.batch = on,
+                        "labeled-response" => caps.labeled_response = on,
                         "draft/chathistory" => caps.chathistory = on,
                         // CAP LS 302 clients have it whatever they ask.
                         "cap-notify" => caps.cap_notify = on || self.caps.cap_notify,

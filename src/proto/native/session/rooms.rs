@@ -105,6 +105,7 @@ impl Session {
             userhost: UserHost::native(),
             realname: crate::core::no_realname(),
             key,
+            hand_back: false,
         };
         let asked = room.clone();
         // Only the shared state is captured, not clones of what it holds:
@@ -128,6 +129,7 @@ impl Session {
                     userhost: join.userhost.clone(),
                     realname: Arc::clone(&join.realname),
                     key: join.key.clone(),
+                    hand_back: false,
                 };
                 let joined = match addr.send(attempt).await {
                     Ok(res) => res?,
@@ -141,7 +143,7 @@ impl Session {
                     }
                     _ => Vec::new(),
                 };
-                let held = joined.replay_upto.is_some();
+                let held = joined.held;
                 return Ok((joined.name, addr, history, held));
             }
             Err(ErrorCode::Internal)
