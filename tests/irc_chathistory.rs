@@ -142,6 +142,42 @@ fn every_subcommand_and_the_join_replay() {
     let (lines, _) = batch(&mut al, "h8", "#c");
     assert_eq!(lines.last().unwrap(), &msg("h8", 7, "nina", "live"));
 
+    // TARGETS: joined channels with messages in the range, by the time
+    // of their latest, in a draft/chathistory-targets batch.
+    nc.send("JOIN #d");
+    nc.read_until_prefix("OK JOIN");
+    nc.send("MSG #d in d");
+    nc.expect("OK MSG #d");
+    al.send("JOIN #d");
+    al.until_numeric("366");
+    let (replay, _) = batch(&mut al, "h9", "#d");
+    assert_eq!(
+        replay,
+        ["@batch=h9;time=T;msgid=#d/1 :nina PRIVMSG #d :in d"]
+    );
+    nc.expect("JOIN #d al");
+    al.send(&format!(
+        "CHATHISTORY TARGETS timestamp={} timestamp=2999-01-01T00:00:00.000Z 10",
+        t[0]
+    ));
+    al.expect(&format!(":{SERVER} BATCH +h10 draft/chathistory-targets"));
+    let c = al.line();
+    let d = al.line();
+    assert_eq!(
+        c,
+        format!(
+            "@batch=h10 :{SERVER} CHATHISTORY TARGETS #c timestamp={}",
+            live_time[0]
+        )
+    );
+    assert!(
+        d.starts_with(&format!(
+            "@batch=h10 :{SERVER} CHATHISTORY TARGETS #d timestamp="
+        )),
+        "{d}"
+    );
+    al.expect(&format!(":{SERVER} BATCH -h10"));
+
     // Refusals.
     al.send("CHATHISTORY LATEST #elsewhere * 10");
     al.expect(&format!(

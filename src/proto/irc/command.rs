@@ -6,6 +6,7 @@ use crate::core::names::{NameLimits, Nick, RoomName};
 use crate::core::store::{Anchor, HistoryQuery};
 use crate::core::MsgKind;
 use crate::proto::irc::render::parse_msgid;
+use std::time::SystemTime;
 
 use super::message::Message;
 
@@ -49,6 +50,23 @@ pub enum JoinArgs {
     LeaveAll,
     /// Channels, each with the key given for it.
     Channels(Vec<(ChannelArg, Option<String>)>),
+}
+
+/// What CHATHISTORY asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryCommand {
+    /// A channel's messages.
+    Read(HistoryRequest),
+    /// `TARGETS <timestamp> <timestamp> <limit>`: the channels with
+    /// messages between two times, by their latest.
+    Targets {
+        /// One end.
+        from: SystemTime,
+        /// The other.
+        to: SystemTime,
+        /// How many at most.
+        limit: u32,
+    },
 }
 
 /// A CHATHISTORY request that reads.
@@ -95,7 +113,7 @@ fn history_ref(s: &str, room: &RoomName, star: bool) -> Result<Option<Anchor>, (
 }
 
 /// `CHATHISTORY` after its name.
-fn chathistory(p: &[&str], limits: &NameLimits) -> Result<HistoryRequest, HistoryFail> {
+fn chathistory(p: &[&str], limits: &NameLimits) -> Result<HistoryCommand, HistoryFail> {
     let fail = |code, context: &[&str], text| HistoryFail {
         code,
         context: context.iter().map(|s| s.to_string()).collect(),
@@ -108,6 +126,21 @@ fn chathistory(p: &[&str], limits: &NameLimits) -> Result<HistoryRequest, Histor
             "Missing parameters",
         ));
     };
+    if sub == "TARGETS" {
+        if p.len() < 4 {
+            return Err(fail("NEED_MORE_PARAMS", &[&sub], "Missing parameters"));
+        }
+        let time = |s: &str| {
+            s.strip_prefix("timestamp=")
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+                .ok_or_else(|| fail("INVALID_PARAMS", &[&sub, s], "Invalid timestamp"))
+        };
+        let (from, to) = (time(p[1])?, time(p[2])?);
+        let Ok(limit) = p[3].parse::<u32>() else {
+            return Err(fail("INVALID_PARAMS", &[&sub, p[3]], "Invalid limit"));
+        };
+        return Ok(HistoryCommand::Targets { from, to, limit });
+    }
     let refs = match sub.as_str() {
         "LATEST" | "BEFORE" | "AFTER" | "AROUND" => 1,
         "BETWEEN" => 2,
@@ -143,11 +176,11 @@ fn chathistory(p: &[&str], limits: &NameLimits) -> Result<HistoryRequest, Histor
             HistoryQuery::Between(anchor(first)?, second.ok_or_else(|| bad_ref(p[3]))?)
         }
     };
-    Ok(HistoryRequest {
+    Ok(HistoryCommand::Read(HistoryRequest {
         target,
         query,
         limit,
-    })
+    }))
 }
 
 /// A command the server knows, its arguments checked.
@@ -192,7 +225,7 @@ pub enum Command {
     },
     /// `CHATHISTORY <subcommand> <target> <refs...> <limit>`, or why it
     /// cannot be run (`FAIL CHATHISTORY <code>`).
-    ChatHistory(Result<HistoryRequest, HistoryFail>),
+    ChatHistory(Result<HistoryCommand, HistoryFail>),
     /// `TAGMSG <targets>`: the client-only tags alone.
     TagMsg(Vec<Target>),
     /// `TOPIC <channel> [topic]`

@@ -85,6 +85,15 @@ pub enum ServerLine {
     },
     /// `:<server> BATCH -<id>`
     BatchEnd(String),
+    /// `[@batch=<id>] :<server> CHATHISTORY TARGETS <target> <timestamp>`
+    HistoryTarget {
+        /// The batch it is in, if any.
+        batch: Option<String>,
+        /// The channel.
+        target: String,
+        /// Its latest message's time.
+        time: SystemTime,
+    },
     /// `:<server> NOTICE <nick> :<text>`
     Notice(String),
     /// `:<nick> MODE <nick> :<change>`, the client's own user mode.
@@ -389,6 +398,26 @@ impl ServerLine {
                     Some(p) => line.word(p),
                     None => line,
                 }
+            }
+            ServerLine::HistoryTarget {
+                batch,
+                target,
+                time,
+            } => {
+                Stamp {
+                    batch: batch.as_deref(),
+                    ..Stamp::default()
+                }
+                .put(buf);
+                Line::new(buf)
+                    .source(&server.name, None)
+                    .word("CHATHISTORY")
+                    .word("TARGETS")
+                    .word(target)
+                    .word(&format!(
+                        "timestamp={}",
+                        humantime::format_rfc3339_millis(*time)
+                    ))
             }
             ServerLine::BatchEnd(id) => Line::new(buf)
                 .source(&server.name, None)
