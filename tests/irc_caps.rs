@@ -207,9 +207,13 @@ fn labeled_responses_single_batch_and_ack() {
     );
     assert!(rest.iter().all(|l| l.starts_with("@batch=h3 ")), "{rest:?}");
     assert!(rest.last().unwrap().contains(" 318 al al "), "{rest:?}");
+    al.send("@label=k1 NICK alan");
+    al.expect("@label=k1 :al!~al@irc NICK alan");
     // Unlabeled lines go as ever.
     al.send("PING plain");
     al.expect(&format!(":{SERVER} PONG {SERVER} :plain"));
+    al.send("NICK al");
+    al.expect(":alan!~al@irc NICK al");
 }
 
 #[test]

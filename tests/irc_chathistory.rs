@@ -203,3 +203,32 @@ fn every_subcommand_and_the_join_replay() {
     nc.expect("JOIN #c bo");
     nc.sync();
 }
+
+#[test]
+fn a_labeled_chathistory_nests_its_batch() {
+    let s = start(HISTORY);
+    let mut nc = Client::join(s.addr(), "nina", "#n");
+    nc.send("MSG #n one");
+    nc.expect("OK MSG #n");
+    let mut al = with_caps(s.irc_addr(), "al", "batch labeled-response message-tags");
+    al.send("JOIN #n");
+    al.until_numeric("366");
+    al.expect_lines(&[
+        &format!(":{SERVER} BATCH +h1 chathistory #n"),
+        "@batch=h1;msgid=#n/1 :nina PRIVMSG #n :one",
+        &format!(":{SERVER} BATCH -h1"),
+    ]);
+    al.send("@label=q CHATHISTORY LATEST #n * 5");
+    al.expect_lines(&[
+        &format!("@label=q :{SERVER} BATCH +h3 labeled-response"),
+        &format!("@batch=h3 :{SERVER} BATCH +h2 chathistory #n"),
+        "@batch=h2;msgid=#n/1 :nina PRIVMSG #n :one",
+        &format!("@batch=h3 :{SERVER} BATCH -h2"),
+        &format!(":{SERVER} BATCH -h3"),
+    ]);
+    al.send("@label=f CHATHISTORY LATEST #nope * 5");
+    al.expect(&format!(
+        "@label=f :{SERVER} FAIL CHATHISTORY INVALID_TARGET LATEST #nope :Messages could not be retrieved"
+    ));
+    nc.expect("JOIN #n al");
+}

@@ -223,14 +223,17 @@ impl Session {
                     return;
                 }
                 info!(parent: &act.span, %old, new = %nick, "nick changed");
-                if audience.is_empty() {
-                    audience.push(vec![act.inbox()]);
-                }
                 let event = Event::Nick {
                     old,
                     new: nick,
                     userhost: act.userhost.clone(),
                 };
+                // The client's own copy is an answer to its command (a
+                // labeled one carries the label), the others' are not.
+                for members in &mut audience {
+                    members.retain(|m| m.id != act.id);
+                }
+                act.echo(&event);
                 deliver_once(audience, &event);
             }
             Err(ErrorCode::NickInUse) => act.numeric(Numeric::NicknameInUse(nick)),
