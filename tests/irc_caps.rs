@@ -23,7 +23,20 @@ fn untimed(line: &str) -> String {
         rest = &rest[end..];
     }
     out.push_str(rest);
-    out
+    // A message nothing stores has a server-wide msgid: `~<start>.<n>`.
+    match out.split_once("msgid=~") {
+        Some((head, tail)) => {
+            let end = tail.find([';', ' ']).unwrap_or(tail.len());
+            let id = &tail[..end];
+            assert!(
+                id.split_once('.')
+                    .is_some_and(|(a, b)| { a.parse::<u64>().is_ok() && b.parse::<u64>().is_ok() }),
+                "{line}"
+            );
+            format!("{head}msgid=~{}", &tail[end..])
+        }
+        None => out,
+    }
 }
 
 /// Registers `nick` having asked for `caps`.
@@ -94,18 +107,27 @@ fn tags_msgid_echo_and_tagmsg() {
     al.send("@+typing=active TAGMSG #t");
     assert_eq!(
         untimed(&al.line()),
-        "@time=T;+typing=active :al!~al@irc TAGMSG #t"
+        "@time=T;msgid=~;+typing=active :al!~al@irc TAGMSG #t"
     );
-    bo.expect("@+typing=active :al!~al@irc TAGMSG #t");
+    assert_eq!(
+        untimed(&bo.line()),
+        "@msgid=~;+typing=active :al!~al@irc TAGMSG #t"
+    );
     // Private: relayed with its tags, echoed.
     al.send("@+x=1 PRIVMSG bo :psst");
     assert_eq!(
         untimed(&al.line()),
-        "@time=T;+x=1 :al!~al@irc PRIVMSG bo :psst"
+        "@time=T;msgid=~;+x=1 :al!~al@irc PRIVMSG bo :psst"
     );
-    bo.expect("@+x=1 :al!~al@irc PRIVMSG bo :psst");
+    assert_eq!(
+        untimed(&bo.line()),
+        "@msgid=~;+x=1 :al!~al@irc PRIVMSG bo :psst"
+    );
     bo.send("@+y TAGMSG al");
-    assert_eq!(untimed(&al.line()), "@time=T;+y :bo!~bo@irc TAGMSG al");
+    assert_eq!(
+        untimed(&al.line()),
+        "@time=T;msgid=~;+y :bo!~bo@irc TAGMSG al"
+    );
     // Too many bytes of tags: 417, and the line is dropped.
     al.send(&format!("@+big={} PRIVMSG #t :lost", "x".repeat(4100)));
     al.expect(&format!(":{SERVER} 417 al :Input line was too long"));
@@ -156,6 +178,19 @@ fn extended_join_userhost_in_names_and_away_notify() {
         ":{SERVER} 353 cy = #j :@al!~al@irc bo!~bo@irc cy!~cy@irc nina!native@native"
     ));
     nc.expect("JOIN #j cy");
+    al.expect(":cy!~cy@irc JOIN #j * :Real cy");
+    bo.expect(":cy!~cy@irc JOIN #j");
+    // An away user joining: away-notify clients learn it after the JOIN.
+    bo.send("AWAY :gone");
+    bo.expect_numeric("306");
+    al.expect(":bo!~bo@irc AWAY :gone");
+    bo.send("PART #j");
+    bo.expect(":bo!~bo@irc PART #j");
+    al.expect(":bo!~bo@irc PART #j");
+    nc.expect("PART #j bo");
+    bo.send("JOIN #j");
+    nc.expect("JOIN #j bo");
+    al.expect_lines(&[":bo!~bo@irc JOIN #j * :Real bo", ":bo!~bo@irc AWAY :gone"]);
     nc.sync();
 }
 
@@ -231,10 +266,30 @@ fn a_labeled_echo_carries_label_msgid_and_time() {
     al.send("@label=e1;+k=v PRIVMSG #e :hello");
     al.expect("@label=e1;msgid=#e/1;+k=v :al!~al@irc PRIVMSG #e :hello");
     bo.expect("@msgid=#e/1;+k=v :al!~al@irc PRIVMSG #e :hello");
+    // Not stored, but the echo and the relay share one msgid.
     al.send("@label=e2;+typing=active TAGMSG #e");
-    al.expect("@label=e2;+typing=active :al!~al@irc TAGMSG #e");
-    bo.expect("@+typing=active :al!~al@irc TAGMSG #e");
+    let (echo, relay) = (al.line(), bo.line());
+    assert_eq!(
+        untimed(&echo),
+        "@label=e2;msgid=~;+typing=active :al!~al@irc TAGMSG #e"
+    );
+    assert_eq!(
+        untimed(&relay),
+        "@msgid=~;+typing=active :al!~al@irc TAGMSG #e"
+    );
+    assert_eq!(
+        echo.split_once(';').unwrap().1,
+        relay.strip_prefix('@').unwrap()
+    );
     al.send("@label=e3 PRIVMSG bo :psst");
-    al.expect("@label=e3 :al!~al@irc PRIVMSG bo :psst");
-    bo.expect(":al!~al@irc PRIVMSG bo :psst");
+    let (echo, relay) = (al.line(), bo.line());
+    assert_eq!(
+        untimed(&echo),
+        "@label=e3;msgid=~ :al!~al@irc PRIVMSG bo :psst"
+    );
+    assert_eq!(untimed(&relay), "@msgid=~ :al!~al@irc PRIVMSG bo :psst");
+    assert_eq!(
+        echo.split_once(';').unwrap().1,
+        relay.strip_prefix('@').unwrap()
+    );
 }

@@ -84,8 +84,10 @@ impl UserHost {
 /// event, never rendered where not shown: native clients pay nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MsgMeta {
-    /// Its number in the room where the room counts it (room messages;
-    /// `0` for a private message, which is not stored).
+    /// Its number in the room for a room message (the store's); for
+    /// anything not stored (a private message, a `TAGMSG`) a number unique
+    /// among those since the server started; `0` where unknown (a line a
+    /// client parsed).
     pub seq: u64,
     /// When the server received it: for a room message, the time the
     /// store keeps.
@@ -106,10 +108,13 @@ impl Default for MsgMeta {
 }
 
 impl MsgMeta {
-    /// A private message's: received now, with the sender's `tags`.
+    /// What a message not stored (private, or a `TAGMSG`) carries:
+    /// received now, numbered among such messages, with the sender's
+    /// `tags`.
     pub fn now(tags: Option<Arc<str>>) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         MsgMeta {
-            seq: 0,
+            seq: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             time: SystemTime::now(),
             tags,
         }

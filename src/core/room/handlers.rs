@@ -370,8 +370,9 @@ pub struct Tag {
     pub from: Nick,
     /// Its user and host.
     pub userhost: UserHost,
-    /// The tags, escaped.
-    pub tags: Arc<str>,
+    /// When it came, its number and its tags (made by the sender's
+    /// session, which may echo it itself).
+    pub meta: MsgMeta,
     /// The sender gets it too.
     pub echo: bool,
 }
@@ -387,7 +388,7 @@ impl Handler<Tag> for Room {
             target: crate::core::FileTarget::Room(self.name.clone()),
             from: msg.from,
             userhost: msg.userhost,
-            meta: MsgMeta::now(Some(msg.tags)),
+            meta: msg.meta,
         };
         self.broadcast(&event, (!msg.echo).then_some(msg.id));
     }

@@ -74,9 +74,10 @@ impl IrcEncoding {
         let tags = self.look.message_tags;
         Stamp {
             time: self.look.server_time.then_some(meta.time),
-            msgid: room
-                .filter(|_| tags && meta.seq > 0)
-                .map(|r| (r.folded().as_str(), meta.seq)),
+            // A stored message's id names its room; others' are the
+            // server's (see `put_msgid`).
+            msgid: (tags && meta.seq > 0)
+                .then(|| (room.map_or("", |r| r.folded().as_str()), meta.seq)),
             client: meta.tags.as_deref().filter(|_| tags),
             ..Stamp::default()
         }

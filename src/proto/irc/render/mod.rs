@@ -243,11 +243,26 @@ impl Stamp<'_> {
 /// A room message's `msgid`: the room's folded name, `/`, its number in
 /// the room (`#general/42`). Unique while the room's history is kept, and
 /// what CHATHISTORY's `msgid=` reads back ([`parse_msgid`]); the name
-/// holds no character a tag value must escape.
+/// holds no character a tag value must escape. A message nothing stores
+/// (`room` empty: a private message, a TAGMSG) gets `~<start>.<n>`: when
+/// the server started (ms since the epoch), and its number among those
+/// since, so unique across restarts too; CHATHISTORY cannot find it.
 pub fn put_msgid(buf: &mut BytesMut, room: &str, seq: u64) {
-    buf.put_slice(room.as_bytes());
-    buf.put_u8(b'/');
+    static STARTED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let mut digits = itoa::Buffer::new();
+    if room.is_empty() {
+        let started = *STARTED.get_or_init(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+        });
+        buf.put_u8(b'~');
+        buf.put_slice(digits.format(started).as_bytes());
+        buf.put_u8(b'.');
+    } else {
+        buf.put_slice(room.as_bytes());
+        buf.put_u8(b'/');
+    }
     buf.put_slice(digits.format(seq).as_bytes());
 }
 

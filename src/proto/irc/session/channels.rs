@@ -77,7 +77,14 @@ impl Session {
             };
             let work = join_room(Arc::clone(&self.state), room.clone(), join);
             ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
+                let away_in = match (&res, &act.away) {
+                    (Ok(joined), Some(_)) => Some(joined.addr.clone()),
+                    _ => None,
+                };
                 act.joined_room(room, res);
+                if let Some(addr) = away_in {
+                    act.notify_away_in(vec![addr], ctx);
+                }
                 act.join_each(pending, ctx);
             }));
             return;

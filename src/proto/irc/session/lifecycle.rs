@@ -193,10 +193,16 @@ impl Session {
     /// Tells those sharing a channel with the client of its away message
     /// (`away-notify`: encodings without it render nothing of it).
     pub(super) fn notify_away(&mut self, ctx: &mut Context<Self>) {
+        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        self.notify_away_in(rooms, ctx);
+    }
+
+    /// The same, to the members of `rooms` only (an away client joining
+    /// one: its members learn it is away).
+    pub(super) fn notify_away_in(&mut self, rooms: Vec<RoomHandle>, ctx: &mut Context<Self>) {
         let Some(nick) = self.nick.clone() else {
             return;
         };
-        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
         if rooms.is_empty() {
             return;
         }

@@ -107,25 +107,26 @@ impl Session {
                                 ack: None,
                             }),
                             What::Tags(t) if echo && self.labeling() => {
+                                let meta = MsgMeta::now(Some(Arc::clone(t)));
                                 joined.addr.do_send(room::Tag {
                                     id: self.id,
                                     from: from.clone(),
                                     userhost: self.userhost.clone(),
-                                    tags: Arc::clone(t),
+                                    meta: meta.clone(),
                                     echo: false,
                                 });
                                 self.echo(&Event::TagMsg {
                                     target: FileTarget::Room(room.clone()),
                                     from,
                                     userhost: self.userhost.clone(),
-                                    meta: MsgMeta::now(Some(Arc::clone(t))),
+                                    meta,
                                 });
                             }
                             What::Tags(t) => joined.addr.do_send(room::Tag {
                                 id: self.id,
                                 from,
                                 userhost: self.userhost.clone(),
-                                tags: Arc::clone(t),
+                                meta: MsgMeta::now(Some(Arc::clone(t))),
                                 echo,
                             }),
                         }
