@@ -55,20 +55,50 @@ fn with_caps(addr: std::net::SocketAddr, nick: &str, caps: &str) -> Irc {
 }
 
 #[test]
-fn negotiation_lists_and_refuses_look_changes_late() {
+fn negotiation_lists_acks_and_naks() {
     let s = start(CAPS);
     let mut c = with_caps(s.irc_addr(), "al", "message-tags echo-message batch");
     c.send("CAP LIST");
     c.expect(&format!(
         ":{SERVER} CAP al LIST :batch cap-notify echo-message message-tags"
     ));
-    // How events look is fixed once registered; the rest is not.
-    c.send("CAP REQ server-time");
-    c.expect(&format!(":{SERVER} CAP al NAK :server-time"));
     c.send("CAP REQ :-echo-message");
     c.expect(&format!(":{SERVER} CAP al ACK :-echo-message"));
     c.send("CAP REQ :account-tag");
     c.expect(&format!(":{SERVER} CAP al NAK :account-tag"));
+}
+
+#[test]
+fn capabilities_that_change_how_events_look_apply_in_rooms_joined_before() {
+    let s = start(CAPS);
+    let mut al = Irc::join(s.irc_addr(), "al", "#r");
+    let mut nc = Client::join(s.addr(), "nina", "#r");
+    al.expect(":nina!native@native JOIN #r");
+    nc.send("MSG #r before");
+    nc.expect("OK MSG #r");
+    al.expect(":nina!native@native PRIVMSG #r :before");
+    al.send("CAP REQ :message-tags server-time");
+    al.expect(&format!(":{SERVER} CAP al ACK :message-tags server-time"));
+    nc.send("MSG #r after");
+    nc.expect("OK MSG #r");
+    assert_eq!(
+        untimed(&al.line()),
+        "@time=T;msgid=#r/2 :nina!native@native PRIVMSG #r :after"
+    );
+    al.send("CAP REQ :-message-tags -server-time");
+    al.expect(&format!(":{SERVER} CAP al ACK :-message-tags -server-time"));
+    nc.send("MSG #r plain again");
+    nc.expect("OK MSG #r");
+    al.expect(":nina!native@native PRIVMSG #r :plain again");
+    // The directory has the new encoding too: private messages follow it.
+    al.send("CAP REQ message-tags");
+    al.expect(&format!(":{SERVER} CAP al ACK :message-tags"));
+    let mut bo = Irc::register(s.irc_addr(), "bo");
+    bo.send("@+k=v PRIVMSG al :hi");
+    assert_eq!(
+        untimed(&al.line()),
+        "@msgid=~;+k=v :bo!~bo@irc PRIVMSG al :hi"
+    );
 }
 
 #[test]

@@ -345,6 +345,43 @@ impl Handler<Say> for Room {
     }
 }
 
+/// A member's encoding changed (an IRC client asked for a capability
+/// that changes how events look): its later events are rendered in the
+/// new one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reencode {
+    /// The member.
+    pub who: MemberKey,
+    /// Its new encoding.
+    pub encoding: EncodingRef,
+}
+
+impl Handler<Reencode> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Reencode, _: &mut Self::Context) {
+        let Some(key) = self.find(&msg.who).cloned() else {
+            return;
+        };
+        let Some(new) = self.log_for(msg.encoding) else {
+            return;
+        };
+        let Some(member) = self.members.get_mut(&key) else {
+            return;
+        };
+        let old = usize::from(member.log);
+        if old == usize::from(new) {
+            return;
+        }
+        // What was held for it lies in the old log: delivered first.
+        member.release(&self.logs[old].log);
+        member.log = new;
+        self.logs[old].readers -= 1;
+        self.logs[usize::from(new)].readers += 1;
+    }
+}
+
 /// Asks for every member's inbox (to tell them of something that is not
 /// the room's own event, such as an away message).
 #[derive(Message)]

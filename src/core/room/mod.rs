@@ -19,8 +19,8 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 pub use handlers::{
-    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, ModeRequest, Names, Part, Rename,
-    Replayed, RoomInfo, Say, SetMode, SetTopic, ShareFile, Tag,
+    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, ModeRequest, Names, Part, Reencode,
+    Rename, Replayed, RoomInfo, Say, SetMode, SetTopic, ShareFile, Tag,
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};

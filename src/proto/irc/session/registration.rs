@@ -112,9 +112,6 @@ impl Session {
                         Some(name) => (false, name),
                         None => (true, name),
                     };
-                    // How events look is fixed in the rooms a client is
-                    // in: those are chosen before registration ends only.
-                    let early = !self.registered();
                     let look = &mut caps.look;
                     match name {
                         "multi-prefix" => caps.multi_prefix = on,
@@ -124,16 +121,20 @@ impl Session {
                         "draft/chathistory" => caps.chathistory = on,
                         // CAP LS 302 clients have it whatever they ask.
                         "cap-notify" => caps.cap_notify = on || self.caps.cap_notify,
-                        "server-time" if early => look.server_time = on,
-                        "message-tags" if early => look.message_tags = on,
-                        "extended-join" if early => look.extended_join = on,
-                        "userhost-in-names" if early => look.userhost_in_names = on,
-                        "away-notify" if early => look.away_notify = on,
+                        "server-time" => look.server_time = on,
+                        "message-tags" => look.message_tags = on,
+                        "extended-join" => look.extended_join = on,
+                        "userhost-in-names" => look.userhost_in_names = on,
+                        "away-notify" => look.away_notify = on,
                         _ => ok = false,
                     }
                 }
                 if ok {
+                    let relook = caps.look != self.caps.look;
                     self.caps = caps;
+                    if relook && self.registered() {
+                        self.reencode();
+                    }
                 }
                 self.line(ServerLine::Cap {
                     sub: if ok { "ACK" } else { "NAK" },
@@ -239,6 +240,29 @@ impl Session {
             Err(ErrorCode::NickInUse) => act.numeric(Numeric::NicknameInUse(nick)),
             Err(_) => act.numeric(Numeric::ErroneousNickname(nick.as_str().to_string())),
         }));
+    }
+
+    /// Tells the rooms and the directory of the client's new encoding
+    /// (capabilities changing how events look were asked for after
+    /// registration).
+    fn reencode(&mut self) {
+        let encoding = self.encoding();
+        if let Some(who) = self.member_key() {
+            for j in &self.rooms {
+                j.addr.do_send(room::Reencode {
+                    who: who.clone(),
+                    encoding,
+                });
+            }
+        }
+        if let Some(nick) = self.nick.clone() {
+            self.state.core.directory.do_send(ClaimNick {
+                nick,
+                old: None,
+                inbox: self.inbox(),
+                profile: Some(self.profile()),
+            });
+        }
     }
 
     /// Ends registration once NICK, USER (and CAP END, if CAP was used)
