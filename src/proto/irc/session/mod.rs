@@ -11,7 +11,13 @@
 //! after it) until a token is there. A client over its rate is slowed to
 //! it; the socket's buffers, not the server, hold what it sends meanwhile.
 //!
+//! A command with a `label` tag (labeled-response) has its lines gathered
+//! instead of queued, until its last wait ends (a wait queued before the
+//! command's runs after all of them: actix runs waits last first), then
+//! sent as one labeled line, a `labeled-response` batch, or an `ACK`.
+//!
 //! - `registration`: CAP, PASS, NICK, USER, and the welcome.
+//! - `history`: CHATHISTORY.
 //! - `channels`: JOIN, PART, TOPIC, KICK, NAMES, LIST.
 //! - `messages`: PRIVMSG and NOTICE.
 //! - `queries`: LUSERS, MOTD, WHO, WHOIS, ISON, USERHOST, AWAY.
