@@ -126,13 +126,14 @@ fn weechat_joins_talks_renames_and_parts() {
     };
 
     // Text goes to the channel's buffer, once WeeChat has it: the native
-    // side may see the JOIN before WeeChat has read its own.
+    // side may see the JOIN before WeeChat has read its own. WeeChat asks
+    // for extended-join, so its JOIN line names the real name too.
     poll(
         "the JOIN in WeeChat's log of #123",
         || {
             file_lines(&log)
                 .iter()
-                .any(|l| l.contains("wally (~wally@irc) has joined #123"))
+                .any(|l| l.contains("wally (Wally) (~wally@irc) has joined #123"))
                 .then_some(())
         },
         diagnose(&log),

@@ -19,7 +19,9 @@
 
 use chatroom::client::ServerLine;
 use chatroom::core::names::NameLimits;
-use chatroom::core::{ErrorCode, Event, FileId, MsgKind, Nick, RoomName, UserHost};
+use chatroom::core::{
+    no_realname, ErrorCode, Event, FileId, MsgKind, MsgMeta, Nick, RoomName, UserHost,
+};
 use chatroom::proto::native::parser::{parse_line, Command, ParseError};
 use chatroom::proto::native::render::Reply;
 use chatroom::proto::native::verb::{Verb, VerbTag};
@@ -123,7 +125,8 @@ fn check_command(command: &Command) {
 fn event_of(command: &Command) -> Option<Event> {
     let sender = Nick::parse("sender", 64).expect("a valid nick");
     let here = RoomName::parse_hashed("#here", 64).expect("a valid room");
-    // What every native client is, and all a native line can show.
+    // What every native client is, and all a native line can show: no real
+    // name, no message number, time or tags.
     let userhost = UserHost::native();
     Some(match command.clone() {
         Command::Nick { nick } => Event::Nick {
@@ -135,6 +138,7 @@ fn event_of(command: &Command) -> Option<Event> {
             room,
             nick: sender,
             userhost,
+            realname: no_realname(),
         },
         Command::Part { room, reason } => Event::Part {
             room,
@@ -148,6 +152,7 @@ fn event_of(command: &Command) -> Option<Event> {
             userhost,
             text,
             kind: MsgKind::Privmsg,
+            meta: MsgMeta::default(),
         },
         // A native line does not name the recipient: the client reads none.
         Command::Privmsg { text, .. } => Event::Privmsg {
@@ -156,6 +161,7 @@ fn event_of(command: &Command) -> Option<Event> {
             to: None,
             text,
             kind: MsgKind::Privmsg,
+            meta: MsgMeta::default(),
         },
         Command::Topic {
             room,
