@@ -1,5 +1,6 @@
-//! IRC queries and modes end to end: MODE (channel and user), WHO, WHOIS,
-//! AWAY, ISON, USERHOST, with native users among those asked about.
+//! IRC queries and modes end to end: MODE (channel and user), WHO (with
+//! masks), WHOIS, WHOWAS, LUSERS, AWAY, ISON, USERHOST, with native users
+//! among those asked about.
 
 mod common;
 use common::irc::Irc;
@@ -26,8 +27,8 @@ fn channel_modes_key_and_ownership() {
     a.expect(":chatroom 368 alice #r :End of channel ban list");
     a.send("MODE #r +nt");
     a.sync();
-    a.send("MODE #r -t");
-    a.expect(":chatroom 472 alice t :is always set on this server");
+    a.send("MODE #r -n");
+    a.expect(":chatroom 472 alice n :is always set on this server");
     a.send("MODE #r +x");
     a.expect(":chatroom 472 alice x :is unknown mode char to me");
 
@@ -69,7 +70,13 @@ fn channel_modes_key_and_ownership() {
         ":chatroom 472 alice o :cannot be removed: a channel keeps one operator, its owner; give it with +o <nick>",
     );
     a.send("MODE #r +o dave");
+    a.expect(":chatroom 401 alice dave :No such nick/channel");
+    let _d = Irc::register(s.irc_addr(), "dave");
+    a.send("MODE #r +o dave");
     a.expect(":chatroom 441 alice dave #r :They aren't on that channel");
+    // A non-owner naming itself hears 482, not silence.
+    b.send("MODE #r +o bob");
+    b.expect(":chatroom 482 bob #r :You're not channel operator");
     a.send("MODE #r +o bob");
     for who in [&mut a, &mut b, &mut c] {
         who.expect(":alice!~alice@irc MODE #r +o-o bob alice");
@@ -178,4 +185,108 @@ fn who_whois_away_ison_userhost() {
     b.expect(":chatroom 305 bob :You are no longer marked as being away");
     a.send("USERHOST bob");
     a.expect(":chatroom 302 alice :bob=+~bob@irc");
+}
+
+#[test]
+fn who_with_masks_skips_invisible_strangers() {
+    let s = start(NO_FLOOD);
+    let mut a = Irc::register(s.irc_addr(), "alice");
+    let mut e = Irc::register(s.irc_addr(), "evan");
+    let _nc = Client::register(s.addr(), "eve");
+    a.send("WHO *");
+    a.expect_lines(&[
+        ":chatroom 352 alice * ~alice irc chatroom alice H :0 Real alice",
+        ":chatroom 352 alice * ~evan irc chatroom evan H :0 Real evan",
+        ":chatroom 352 alice * native native chatroom eve H :0 eve",
+        ":chatroom 315 alice * :End of WHO list",
+    ]);
+    // Wildcards on the nickname, the user name, the real name; any case.
+    a.send("WHO EV?N");
+    a.expect_lines(&[
+        ":chatroom 352 alice * ~evan irc chatroom evan H :0 Real evan",
+        ":chatroom 315 alice EV?N :End of WHO list",
+    ]);
+    a.send("WHO ~al*");
+    a.expect(":chatroom 352 alice * ~alice irc chatroom alice H :0 Real alice");
+    a.expect(":chatroom 315 alice ~al* :End of WHO list");
+    a.send("WHO :*real E*");
+    a.expect(":chatroom 352 alice * ~evan irc chatroom evan H :0 Real evan");
+    a.expect(":chatroom 315 alice *real E* :End of WHO list");
+    // +i hides from masks (not from the exact nickname) unless a channel
+    // is shared.
+    e.send("MODE evan +i");
+    e.expect(":evan MODE evan :+i");
+    a.send("WHO ev*");
+    a.expect_lines(&[
+        ":chatroom 352 alice * native native chatroom eve H :0 eve",
+        ":chatroom 315 alice ev* :End of WHO list",
+    ]);
+    a.send("WHO evan");
+    a.expect(":chatroom 352 alice * ~evan irc chatroom evan H :0 Real evan");
+    a.expect(":chatroom 315 alice evan :End of WHO list");
+    e.send("JOIN #both");
+    e.until_numeric("366");
+    a.send("JOIN #both");
+    a.until_numeric("366");
+    a.send("WHO evan*");
+    a.expect(":chatroom 352 alice * ~evan irc chatroom evan H :0 Real evan");
+    a.expect(":chatroom 315 alice evan* :End of WHO list");
+}
+
+#[test]
+fn whowas_remembers_nicknames_let_go_newest_first() {
+    let s = start(NO_FLOOD);
+    let mut a = Irc::register(s.irc_addr(), "alice");
+    a.send("WHOWAS bob");
+    a.expect_lines(&[
+        ":chatroom 406 alice bob :There was no such nickname",
+        ":chatroom 369 alice bob :End of WHOWAS",
+    ]);
+    for user in ["one", "two"] {
+        let mut b = Irc::connect(s.irc_addr());
+        b.send("NICK bob");
+        b.send(&format!("USER {user} 0 * :Bob {user}"));
+        b.until_numeric("422");
+        b.send("QUIT");
+        b.expect_closed();
+    }
+    // A nickname changed away from counts too.
+    let mut c = Irc::register(s.irc_addr(), "BOB");
+    c.send("NICK carol");
+    c.expect(":BOB!~BOB@irc NICK carol");
+    a.send("WHOWAS Bob");
+    a.expect_lines(&[
+        ":chatroom 314 alice BOB ~BOB irc * :Real BOB",
+        ":chatroom 312 alice BOB chatroom :chatroom chat server",
+        ":chatroom 314 alice bob ~two irc * :Bob two",
+        ":chatroom 312 alice bob chatroom :chatroom chat server",
+        ":chatroom 314 alice bob ~one irc * :Bob one",
+        ":chatroom 312 alice bob chatroom :chatroom chat server",
+        ":chatroom 369 alice Bob :End of WHOWAS",
+    ]);
+    a.send("WHOWAS bob 1");
+    a.expect(":chatroom 314 alice BOB ~BOB irc * :Real BOB");
+    a.expect_numeric("312");
+    a.expect(":chatroom 369 alice bob :End of WHOWAS");
+    a.send("WHOWAS");
+    a.expect(":chatroom 431 alice :No nickname given");
+}
+
+#[test]
+fn lusers_counts_a_connection_still_registering_as_unknown() {
+    let s = start(NO_FLOOD);
+    let mut a = Irc::register(s.irc_addr(), "alice");
+    let mut half = Irc::connect(s.irc_addr());
+    half.send("NICK half");
+    half.send("PING :x");
+    half.expect(":chatroom PONG chatroom :x");
+    a.send("LUSERS");
+    a.expect_lines(&[
+        ":chatroom 251 alice :There are 1 users and 0 invisible on 1 servers",
+        ":chatroom 253 alice 1 :unknown connection(s)",
+        ":chatroom 254 alice 0 :channels formed",
+        ":chatroom 255 alice :I have 1 clients and 0 servers",
+        ":chatroom 265 alice :Current local users: 1",
+        ":chatroom 266 alice :Current global users: 1",
+    ]);
 }

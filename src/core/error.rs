@@ -45,13 +45,17 @@ pub enum ErrorCode {
     ServerFull,
     /// The client is in `limits.max_rooms_per_user` rooms.
     TooManyRooms,
+    /// The room lets in only users its owner invited.
+    InviteOnly,
+    /// The user is in the room already.
+    AlreadyInRoom,
     /// Something went wrong inside the server.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -71,6 +75,8 @@ impl ErrorCode {
         ErrorCode::RoomFull,
         ErrorCode::ServerFull,
         ErrorCode::TooManyRooms,
+        ErrorCode::InviteOnly,
+        ErrorCode::AlreadyInRoom,
         ErrorCode::Internal,
     ];
 
@@ -96,6 +102,8 @@ impl ErrorCode {
             ErrorCode::RoomFull => "ROOM_FULL",
             ErrorCode::ServerFull => "SERVER_FULL",
             ErrorCode::TooManyRooms => "TOO_MANY_ROOMS",
+            ErrorCode::InviteOnly => "INVITE_ONLY",
+            ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -85,6 +85,13 @@ pub enum RoomMode {
     NoKey,
     /// The room's ownership passed to this member.
     Owner(Nick),
+    /// The room was limited to this many members, or the limit lifted.
+    Limit(Option<u32>),
+    /// Only invited users may join from now on (`true`), or anyone.
+    InviteOnly(bool),
+    /// Only the owner may set the topic from now on (`true`), or any
+    /// member.
+    TopicLocked(bool),
 }
 
 /// Something another user did, announced to those it concerns.
@@ -190,6 +197,19 @@ pub enum Event {
         userhost: UserHost,
         /// What changed.
         change: RoomMode,
+    },
+    /// A member invited a user into a room (IRC's `INVITE`; native lines
+    /// have no such event and show nothing: the invitation still lets a
+    /// native user in).
+    Invite {
+        /// The room.
+        room: RoomName,
+        /// The inviting member.
+        from: Nick,
+        /// Its user and host.
+        userhost: UserHost,
+        /// The invited user.
+        to: Nick,
     },
     /// `FILE <target> <from> <id> <size> <sha256> <filename>`
     File {

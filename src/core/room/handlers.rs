@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
 use crate::core::error::ErrorCode;
-use crate::core::event::{Event, MsgKind, RoomMode, UserHost};
+use crate::core::event::{Event, MsgKind, UserHost};
 use crate::core::member::{
     EncodingRef, Inbox, Listed, Listing, MemberHandle, Removed, SessionId, TopicInfo,
 };
@@ -59,6 +59,8 @@ impl Room {
         if self.members.len() >= self.max_members {
             return Err(ErrorCode::RoomFull);
         }
+        self.admission
+            .admit(msg.nick.folded(), self.members.len())?;
         let log = self
             .log_for(msg.member.inbox.encoding)
             .ok_or(ErrorCode::RoomFull)?;
@@ -378,6 +380,12 @@ pub struct RoomInfo {
     pub topic: Option<TopicInfo>,
     /// Messages said in it.
     pub messages: u64,
+    /// At most this many members, if limited.
+    pub limit: Option<u32>,
+    /// Only invited users may join.
+    pub invite_only: bool,
+    /// Only the owner sets the topic.
+    pub topic_locked: bool,
 }
 
 /// Asks for [`RoomInfo`].
@@ -397,11 +405,15 @@ impl Handler<GetInfo> for Room {
             created: self.created,
             topic: self.topic.clone(),
             messages: self.messages,
+            limit: self.admission.limit,
+            invite_only: self.admission.invite_only,
+            topic_locked: self.admission.topic_locked,
         })
     }
 }
 
-/// Sets the topic (owner only) and announces it to every member.
+/// Sets the topic (the owner only, unless the topic is unlocked) and
+/// announces it to every member.
 #[derive(Message)]
 #[rtype(result = "Result<RoomName, ErrorCode>")]
 pub struct SetTopic {
@@ -418,7 +430,7 @@ impl Handler<SetTopic> for Room {
 
     fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
         let nick = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if !self.is_owner(&nick) {
+        if self.admission.topic_locked && !self.is_owner(&nick) {
             return Err(ErrorCode::NotOwner);
         }
         let event = Event::Topic {
@@ -506,93 +518,5 @@ impl Handler<ShareFile> for Room {
         }
         self.broadcast(&msg.event, Some(msg.who.id));
         Ok(())
-    }
-}
-
-/// Changes a room's key or owner (owner only), announcing it as an
-/// [`Event::Mode`] to every member.
-#[derive(Message)]
-#[rtype(result = "Result<(), ErrorCode>")]
-pub struct SetMode {
-    /// The owner asking.
-    pub who: MemberKey,
-    /// Its user and host, for the event.
-    pub userhost: UserHost,
-    /// What to change: a new key, none, or a member (folded) to own it.
-    pub change: ModeRequest,
-}
-
-/// A change [`SetMode`] asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModeRequest {
-    /// Make the room private with this key (or change its key).
-    Key(String),
-    /// Make the room public.
-    NoKey,
-    /// Give the room to this member, by folded nickname.
-    Owner(Folded),
-}
-
-impl Room {
-    /// Announces and stores a changed key or owner.
-    fn mode_changed(
-        &mut self,
-        by: Nick,
-        userhost: UserHost,
-        change: RoomMode,
-        ctx: &mut Context<Self>,
-    ) {
-        let event = Event::Mode {
-            room: self.name.clone(),
-            nick: by,
-            userhost,
-            change,
-        };
-        self.save();
-        self.broadcast(&event, None);
-        self.changed(ctx);
-    }
-}
-
-impl Handler<SetMode> for Room {
-    // Atomic: no other message reaches the room while a key is hashed.
-    type Result = AtomicResponse<Self, Result<(), ErrorCode>>;
-
-    fn handle(&mut self, msg: SetMode, ctx: &mut Self::Context) -> Self::Result {
-        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
-        let Some(by) = self.nick_of(&msg.who) else {
-            return done(Err(ErrorCode::NotInRoom));
-        };
-        if !self.is_owner(&by) {
-            return done(Err(ErrorCode::NotOwner));
-        }
-        match msg.change {
-            ModeRequest::NoKey => {
-                self.key_hash = None;
-                self.mode_changed(by, msg.userhost, RoomMode::NoKey, ctx);
-                done(Ok(()))
-            }
-            ModeRequest::Owner(target) => {
-                let Some(nick) = self.members.get_key_value(&target).map(|(k, m)| m.nick(k)) else {
-                    return done(Err(ErrorCode::NoSuchNick));
-                };
-                self.owner = Some(nick.clone());
-                self.mode_changed(by, msg.userhost, RoomMode::Owner(nick), ctx);
-                done(Ok(()))
-            }
-            ModeRequest::Key(key) => {
-                // Hashing takes milliseconds: off the actor thread.
-                let clear = key.clone();
-                let hash = tokio::task::spawn_blocking(move || room_key::hash_key(&clear));
-                AtomicResponse::new(Box::pin(actix::fut::wrap_future(hash).map(
-                    move |hash, room: &mut Room, ctx| {
-                        let hash = hash.map_err(|_| ErrorCode::Internal)?;
-                        room.key_hash = Some(hash);
-                        room.mode_changed(by, msg.userhost, RoomMode::Key(key), ctx);
-                        Ok(())
-                    },
-                )))
-            }
-        }
     }
 }

@@ -9,6 +9,7 @@
 mod handlers;
 mod member;
 mod report;
+mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -19,11 +20,12 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 pub use handlers::{
-    GetInfo, GetNames, Join, Joined, Kick, Leave, ModeRequest, Names, Part, Rename, Replayed,
-    RoomInfo, Say, SetMode, SetTopic, ShareFile,
+    GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Rename, Replayed, RoomInfo, Say,
+    SetTopic, ShareFile,
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
+pub use settings::{Admission, Invite, ModeRequest, SetMode, MAX_INVITES};
 
 use super::event::Event;
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
@@ -105,6 +107,8 @@ pub struct Room {
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
     topic: Option<TopicInfo>,
+    /// The limit, invite-only, the topic lock and invitations.
+    admission: Admission,
     created: SystemTime,
     /// Messages said so far; the last one's sequence number.
     messages: u64,
@@ -126,6 +130,7 @@ impl Room {
             owner: None,
             key_hash: None,
             topic: None,
+            admission: Admission::default(),
             created: SystemTime::now(),
             messages: 0,
             db,

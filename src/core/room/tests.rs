@@ -432,3 +432,126 @@ async fn a_member_that_stops_reading_overflows_alone() {
     room.send(talker.say("still here")).await.unwrap();
     assert_eq!(reader.text(), "msg #r talker still here\n");
 }
+
+/// What a member asks of the room's settings.
+fn set(by: &Client, change: ModeRequest) -> SetMode {
+    SetMode {
+        who: by.key(),
+        userhost: UserHost::native(),
+        change,
+    }
+}
+
+fn invite(by: &Client, target: &Client) -> Invite {
+    Invite {
+        who: by.key(),
+        target: target.nick.folded().clone(),
+    }
+}
+
+#[actix::test]
+async fn a_limit_and_invite_only_let_in_the_invited_once() {
+    let (room, _) = start_room(10);
+    let (alice, bob, carol) = (
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", PLAIN_REF, 4096),
+        Client::new("carol", PLAIN_REF, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    let limit = |n| ModeRequest::Limit(Some(n));
+    assert_eq!(
+        room.send(set(&bob, limit(1))).await.unwrap(),
+        Err(ErrorCode::NotInRoom)
+    );
+    assert_eq!(
+        room.send(set(&alice, limit(0))).await.unwrap(),
+        Err(ErrorCode::BadSyntax)
+    );
+    room.send(set(&alice, limit(1))).await.unwrap().unwrap();
+    // Announced once; the same limit again is no change.
+    room.send(set(&alice, limit(1))).await.unwrap().unwrap();
+    let text = alice.text();
+    assert_eq!(text.matches("Limit(Some(1))").count(), 1, "{text}");
+    assert_eq!(room.send(GetInfo).await.unwrap().limit, Some(1));
+    assert_eq!(
+        room.send(bob.join(None)).await.unwrap().unwrap_err(),
+        ErrorCode::RoomFull
+    );
+    // Anyone in a room that is not invite-only may invite.
+    room.send(invite(&alice, &bob)).await.unwrap().unwrap();
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    assert_eq!(
+        room.send(invite(&alice, &bob)).await.unwrap(),
+        Err(ErrorCode::AlreadyInRoom)
+    );
+    assert_eq!(
+        room.send(invite(&carol, &bob)).await.unwrap(),
+        Err(ErrorCode::NotInRoom)
+    );
+    room.send(set(&alice, ModeRequest::Limit(None)))
+        .await
+        .unwrap()
+        .unwrap();
+    room.send(set(&alice, ModeRequest::InviteOnly(true)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(room.send(GetInfo).await.unwrap().invite_only);
+    assert_eq!(
+        room.send(carol.join(None)).await.unwrap().unwrap_err(),
+        ErrorCode::InviteOnly
+    );
+    // Invite-only: only the owner invites.
+    assert_eq!(
+        room.send(invite(&bob, &carol)).await.unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    room.send(invite(&alice, &carol)).await.unwrap().unwrap();
+    room.send(carol.join(None)).await.unwrap().unwrap();
+    let part = Part {
+        who: carol.key(),
+        userhost: UserHost::native(),
+        reason: None,
+    };
+    room.send(part).await.unwrap().unwrap();
+    assert_eq!(
+        room.send(carol.join(None)).await.unwrap().unwrap_err(),
+        ErrorCode::InviteOnly,
+        "an invitation is used up by the join"
+    );
+}
+
+#[actix::test]
+async fn an_unlocked_topic_is_set_by_any_member() {
+    let (room, _) = start_room(10);
+    let (alice, bob) = (
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", PLAIN_REF, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    let topic = |c: &Client| SetTopic {
+        who: c.key(),
+        userhost: UserHost::native(),
+        text: "bob's".into(),
+    };
+    assert!(room.send(GetInfo).await.unwrap().topic_locked);
+    assert_eq!(
+        room.send(topic(&bob)).await.unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    assert_eq!(
+        room.send(set(&bob, ModeRequest::TopicLocked(false)))
+            .await
+            .unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    room.send(set(&alice, ModeRequest::TopicLocked(false)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, _) = (alice.text(), bob.text());
+    room.send(topic(&bob)).await.unwrap().unwrap();
+    assert_eq!(alice.text(), "topic #r bob bob's\n");
+    assert!(!room.send(GetInfo).await.unwrap().topic_locked);
+}

@@ -122,6 +122,21 @@ pub enum Command {
         /// Why.
         reason: Option<String>,
     },
+    /// `INVITE <nick> <channel>`
+    Invite {
+        /// Who is invited, as written.
+        nick: String,
+        /// Where to.
+        channel: ChannelArg,
+    },
+    /// `WHOWAS <nick> [count]`: at most `count` entries (all for none, or
+    /// one not positive).
+    Whowas {
+        /// The nickname, as written.
+        nick: String,
+        /// How many entries at most.
+        count: Option<usize>,
+    },
     /// `AWAY [text]`
     Away(Option<String>),
     /// `ISON <nicks...>`
@@ -364,6 +379,25 @@ impl Command {
                     channel: channel(p[0], limits),
                     nicks,
                     reason: opt_text(p.get(2)),
+                }
+            }
+            "INVITE" => {
+                need(2, "INVITE")?;
+                Command::Invite {
+                    nick: p[0].to_string(),
+                    channel: channel(p[1], limits),
+                }
+            }
+            "WHOWAS" => {
+                let nick = p.first().filter(|n| !n.is_empty());
+                let nick = nick.ok_or(CommandError::NoNicknameGiven)?;
+                Command::Whowas {
+                    nick: nick.split(',').next().unwrap_or_default().to_string(),
+                    count: p
+                        .get(1)
+                        .and_then(|c| c.parse::<i64>().ok())
+                        .filter(|&c| c > 0)
+                        .and_then(|c| usize::try_from(c).ok()),
                 }
             }
             "AWAY" => Command::Away(opt_text(p.first())),

@@ -250,11 +250,12 @@ fn target_str(t: &FileTarget) -> &str {
 }
 
 impl Event {
-    /// Appends the event's wire line to `buf` (nothing for the one event
-    /// native lines do not show: a room's [`Event::Mode`]).
+    /// Appends the event's wire line to `buf` (nothing for the events
+    /// native lines do not show: a room's [`Event::Mode`], an
+    /// [`Event::Invite`]).
     pub fn encode(&self, buf: &mut BytesMut) {
         match self {
-            Event::Mode { .. } => {}
+            Event::Mode { .. } | Event::Invite { .. } => {}
             // Native lines show neither the sender's user and host nor a
             // message's kind: a notice reads as any message.
             Event::Msg {

@@ -150,8 +150,26 @@ impl IrcEncoding {
                     RoomMode::Key(key) => line.word("+k").word(key),
                     RoomMode::NoKey => line.word("-k").word("*"),
                     RoomMode::Owner(to) => line.word("+o-o").word(to.as_str()).word(nick.as_str()),
+                    RoomMode::Limit(Some(n)) => line.word("+l").num(u64::from(*n)),
+                    RoomMode::Limit(None) => line.word("-l"),
+                    RoomMode::InviteOnly(on) => line.word(if *on { "+i" } else { "-i" }),
+                    RoomMode::TopicLocked(on) => line.word(if *on { "+t" } else { "-t" }),
                 }
                 .end()
+            }
+            Event::Invite {
+                room,
+                from,
+                userhost,
+                to,
+            } => {
+                tag(buf);
+                Line::new(buf)
+                    .source(from.as_str(), Some(userhost))
+                    .word("INVITE")
+                    .word(to.as_str())
+                    .word(room.as_str())
+                    .end()
             }
             Event::File {
                 target,

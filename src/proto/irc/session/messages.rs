@@ -3,6 +3,10 @@
 //!
 //! The common case, a message to a channel the client is in, needs no
 //! other actor's answer: the room is told and nothing waits.
+//!
+//! A text that would not fit one 512-byte line once relayed (the
+//! sender's `nick!user@host` prefixed) is refused with `417`, not cut or
+//! split.
 
 use std::collections::VecDeque;
 
@@ -11,8 +15,22 @@ use crate::core::directory::{Describe, FindRoom};
 use crate::core::room;
 use crate::core::MsgKind;
 use crate::proto::irc::command::Target;
+use crate::proto::irc::render::relayed_fits;
 
 impl Session {
+    /// Whether the text, relayed to `target`, fits one line; if not, the
+    /// sender is told `417` (unless it is a NOTICE) and nothing is sent.
+    fn fits(&self, from: &Nick, kind: MsgKind, target: &str, text: &str) -> bool {
+        let source = (from.as_str(), Some(&self.userhost));
+        if relayed_fits(source, kind, target, text) {
+            return true;
+        }
+        if kind == MsgKind::Privmsg {
+            self.numeric(Numeric::InputTooLong);
+        }
+        false
+    }
+
     pub(super) fn cmd_message(
         &mut self,
         kind: MsgKind,
@@ -37,6 +55,9 @@ impl Session {
             };
             match target {
                 Target::Channel(room) => {
+                    if !self.fits(&from, kind, room.as_str(), &text) {
+                        continue;
+                    }
                     if let Some(joined) = self.joined(room.folded()) {
                         debug!(parent: &self.span, room = %room, %text, "msg");
                         joined.addr.do_send(room::Say {
@@ -71,6 +92,7 @@ impl Session {
                     });
                     ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
                         match res.ok().and_then(|mut found| found.pop()) {
+                            Some(user) if !act.fits(&from, kind, user.nick.as_str(), &text) => {}
                             Some(user) => {
                                 debug!(parent: &act.span, to = %user.nick, %text, "privmsg");
                                 user.inbox.send(&Event::Privmsg {

@@ -14,11 +14,13 @@
 //! - `registration`: CAP, PASS, NICK, USER, and the welcome.
 //! - `channels`: JOIN, PART, TOPIC, KICK, NAMES, LIST.
 //! - `messages`: PRIVMSG and NOTICE.
-//! - `queries`: LUSERS, MOTD, WHO, WHOIS, ISON, USERHOST, AWAY.
+//! - `queries`: LUSERS, MOTD, WHO, WHOIS, WHOWAS, ISON, USERHOST, AWAY.
+//! - `invites`: INVITE.
 //! - `modes`: MODE.
 //! - `lifecycle`: idle checks and PING, shutdown, leaving everything.
 
 mod channels;
+mod invites;
 mod lifecycle;
 mod messages;
 mod modes;
@@ -52,6 +54,7 @@ use super::render::{IrcEncodings, Numeric, Server, ServerLine};
 
 pub use channels::TOPICLEN;
 pub use lifecycle::Ending;
+pub use modes::KEYLEN;
 use registration::Registration;
 
 /// The notice a client dropped for not reading is sent, if it fits.
@@ -345,6 +348,8 @@ impl Session {
                 self.numeric(Numeric::EndOfInfo);
             }
             Command::Admin => self.numeric(Numeric::NoAdminInfo),
+            Command::Invite { nick, channel } => self.cmd_invite(nick, channel, ctx),
+            Command::Whowas { nick, count } => self.cmd_whowas(nick, count, ctx),
         }
     }
 }

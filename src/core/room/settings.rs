@@ -1,0 +1,294 @@
+//! What a room's owner decides: its key, its owner, who may come in (a
+//! member limit, invite-only, invitations) and who may set the topic.
+//! IRC shows these as channel modes; the native protocol shows the key and
+//! the owner in `INFO`, the limit too.
+//!
+//! Only the key, the owner and the topic are stored; the limit, the
+//! invite-only flag, the topic lock and the invitations live as long as
+//! the room's actor (a stored room forgets them at a restart).
+
+use std::collections::HashSet;
+
+use actix::prelude::*;
+
+use super::{MemberKey, Room};
+use crate::core::error::ErrorCode;
+use crate::core::event::{Event, RoomMode, UserHost};
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::room_key;
+
+/// Invitations one room keeps at most: the oldest is dropped for a new
+/// one past this (an invitation is a nickname, some 30 bytes).
+pub const MAX_INVITES: usize = 256;
+
+/// Who may come into a room and who may set its topic, besides its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// At most this many members; others are refused `RoomFull` unless
+    /// invited.
+    pub limit: Option<u32>,
+    /// Only invited users may join (`InviteOnly` for the others).
+    pub invite_only: bool,
+    /// Only the owner sets the topic (the default); when off, any member.
+    pub topic_locked: bool,
+    /// Folded nicknames invited and not yet come, oldest first; an
+    /// invitation lets its holder past the limit and invite-only, once.
+    invited: Vec<Folded>,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Admission {
+            limit: None,
+            invite_only: false,
+            topic_locked: true,
+            invited: Vec::new(),
+        }
+    }
+}
+
+impl Admission {
+    /// Whether `nick` may join a room of `members` members; an invitation
+    /// it holds is used up.
+    pub fn admit(&mut self, nick: &Folded, members: usize) -> Result<(), ErrorCode> {
+        if let Some(i) = self.invited.iter().position(|n| n == nick) {
+            self.invited.remove(i);
+            return Ok(());
+        }
+        if self.invite_only {
+            return Err(ErrorCode::InviteOnly);
+        }
+        if self
+            .limit
+            .is_some_and(|l| members >= usize::try_from(l).unwrap_or(usize::MAX))
+        {
+            return Err(ErrorCode::RoomFull);
+        }
+        Ok(())
+    }
+
+    /// Records an invitation for `nick` (again: it stays one).
+    pub fn invite(&mut self, nick: &Folded) {
+        if self.invited.contains(nick) {
+            return;
+        }
+        if self.invited.len() >= MAX_INVITES {
+            self.invited.remove(0);
+        }
+        self.invited.push(nick.clone());
+    }
+
+    /// Whether `nick` holds an invitation.
+    pub fn is_invited(&self, nick: &Folded) -> bool {
+        self.invited.contains(nick)
+    }
+
+    /// The distinct invitations, for tests and listings.
+    pub fn invited(&self) -> HashSet<&Folded> {
+        self.invited.iter().collect()
+    }
+}
+
+/// Changes a room's settings (owner only), announcing each change as an
+/// [`Event::Mode`] to every member; a change to what already is, is no
+/// change and is not announced.
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorCode>")]
+pub struct SetMode {
+    /// The owner asking.
+    pub who: MemberKey,
+    /// Its user and host, for the event.
+    pub userhost: UserHost,
+    /// What to change.
+    pub change: ModeRequest,
+}
+
+/// A change [`SetMode`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeRequest {
+    /// Make the room private with this key (or change its key).
+    Key(String),
+    /// Make the room public.
+    NoKey,
+    /// Give the room to this member, by folded nickname.
+    Owner(Folded),
+    /// Limit the members to this many (at least 1), or lift the limit.
+    Limit(Option<u32>),
+    /// Let only invited users in, or everyone.
+    InviteOnly(bool),
+    /// Let only the owner set the topic, or every member.
+    TopicLocked(bool),
+}
+
+impl Room {
+    /// Announces and stores a changed setting.
+    fn mode_changed(
+        &mut self,
+        by: Nick,
+        userhost: UserHost,
+        change: RoomMode,
+        ctx: &mut Context<Self>,
+    ) {
+        let event = Event::Mode {
+            room: self.name.clone(),
+            nick: by,
+            userhost,
+            change,
+        };
+        self.save();
+        self.broadcast(&event, None);
+        self.changed(ctx);
+    }
+
+    /// Applies a change that needs no hashing; `None` when nothing
+    /// changed.
+    fn set_admission(&mut self, change: &ModeRequest) -> Option<RoomMode> {
+        let a = &mut self.admission;
+        match *change {
+            ModeRequest::Limit(limit) if a.limit != limit => {
+                a.limit = limit;
+                Some(RoomMode::Limit(limit))
+            }
+            ModeRequest::InviteOnly(on) if a.invite_only != on => {
+                a.invite_only = on;
+                Some(RoomMode::InviteOnly(on))
+            }
+            ModeRequest::TopicLocked(on) if a.topic_locked != on => {
+                a.topic_locked = on;
+                Some(RoomMode::TopicLocked(on))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Handler<SetMode> for Room {
+    // Atomic: no other message reaches the room while a key is hashed.
+    type Result = AtomicResponse<Self, Result<(), ErrorCode>>;
+
+    fn handle(&mut self, msg: SetMode, ctx: &mut Self::Context) -> Self::Result {
+        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
+        let Some(by) = self.nick_of(&msg.who) else {
+            return done(Err(ErrorCode::NotInRoom));
+        };
+        if !self.is_owner(&by) {
+            return done(Err(ErrorCode::NotOwner));
+        }
+        match msg.change {
+            ModeRequest::NoKey => {
+                self.key_hash = None;
+                self.mode_changed(by, msg.userhost, RoomMode::NoKey, ctx);
+                done(Ok(()))
+            }
+            ModeRequest::Owner(target) => {
+                let Some(nick) = self.members.get_key_value(&target).map(|(k, m)| m.nick(k)) else {
+                    return done(Err(ErrorCode::NoSuchNick));
+                };
+                if self.is_owner(&nick) {
+                    return done(Ok(()));
+                }
+                self.owner = Some(nick.clone());
+                self.mode_changed(by, msg.userhost, RoomMode::Owner(nick), ctx);
+                done(Ok(()))
+            }
+            ModeRequest::Key(key) => {
+                // Hashing takes milliseconds: off the actor thread.
+                let clear = key.clone();
+                let hash = tokio::task::spawn_blocking(move || room_key::hash_key(&clear));
+                AtomicResponse::new(Box::pin(actix::fut::wrap_future(hash).map(
+                    move |hash, room: &mut Room, ctx| {
+                        let hash = hash.map_err(|_| ErrorCode::Internal)?;
+                        room.key_hash = Some(hash);
+                        room.mode_changed(by, msg.userhost, RoomMode::Key(key), ctx);
+                        Ok(())
+                    },
+                )))
+            }
+            ModeRequest::Limit(Some(0)) => done(Err(ErrorCode::BadSyntax)),
+            change => {
+                if let Some(mode) = self.set_admission(&change) {
+                    self.mode_changed(by, msg.userhost, mode, ctx);
+                }
+                done(Ok(()))
+            }
+        }
+    }
+}
+
+/// A member invites a user into the room: the room keeps the invitation
+/// (which lets the user past invite-only and the limit, once) and answers
+/// the room's name; the inviter's front end tells the user. Anyone in the
+/// room may invite, unless it is invite-only: then only the owner.
+#[derive(Message)]
+#[rtype(result = "Result<RoomName, ErrorCode>")]
+pub struct Invite {
+    /// The inviting member.
+    pub who: MemberKey,
+    /// The invited user (folded), who must not be a member.
+    pub target: Folded,
+}
+
+impl Handler<Invite> for Room {
+    type Result = Result<RoomName, ErrorCode>;
+
+    fn handle(&mut self, msg: Invite, _: &mut Self::Context) -> Self::Result {
+        let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        if self.admission.invite_only && !self.is_owner(&by) {
+            return Err(ErrorCode::NotOwner);
+        }
+        if self.members.contains_key(&msg.target) {
+            return Err(ErrorCode::AlreadyInRoom);
+        }
+        self.admission.invite(&msg.target);
+        Ok(self.name.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::names::Nick;
+
+    fn folded(s: &str) -> Folded {
+        Nick::parse(s, 24).unwrap().folded().clone()
+    }
+
+    #[test]
+    fn a_limit_refuses_past_it_and_an_invitation_passes_once() {
+        let mut a = Admission {
+            limit: Some(2),
+            ..Admission::default()
+        };
+        assert_eq!(a.admit(&folded("bob"), 1), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), 2), Err(ErrorCode::RoomFull));
+        a.invite(&folded("Bob"));
+        assert!(a.is_invited(&folded("BOB")));
+        assert_eq!(a.admit(&folded("bob"), 5), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), 5), Err(ErrorCode::RoomFull));
+    }
+
+    #[test]
+    fn invite_only_lets_in_the_invited_alone() {
+        let mut a = Admission {
+            invite_only: true,
+            ..Admission::default()
+        };
+        assert_eq!(a.admit(&folded("bob"), 0), Err(ErrorCode::InviteOnly));
+        a.invite(&folded("bob"));
+        a.invite(&folded("bob"));
+        assert_eq!(a.invited().len(), 1);
+        assert_eq!(a.admit(&folded("bob"), 0), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), 0), Err(ErrorCode::InviteOnly));
+    }
+
+    #[test]
+    fn invitations_are_bounded_oldest_first() {
+        let mut a = Admission::default();
+        for i in 0..=MAX_INVITES {
+            a.invite(&folded(&format!("n{i}")));
+        }
+        assert_eq!(a.invited().len(), MAX_INVITES);
+        assert!(!a.is_invited(&folded("n0")));
+        assert!(a.is_invited(&folded(&format!("n{MAX_INVITES}"))));
+    }
+}
