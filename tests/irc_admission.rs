@@ -1,6 +1,6 @@
 //! Who may come into an IRC channel and who sets its topic, end to end:
-//! `+l` (471), `+i` and INVITE (473, 341, 443, 442, 482, 401), `-t`, `+k`
-//! validation (696), and a message too long to relay (417).
+//! `+l` (471), `+i` and INVITE (473, 341, 443, 442, 482, 401), `-t`, `-n`,
+//! `+s`, `+k` validation (696), and a message too long to relay (417).
 
 mod common;
 use common::irc::Irc;
@@ -173,4 +173,69 @@ fn a_message_too_long_to_relay_is_refused_whole() {
     a.send("PRIVMSG bob :short");
     b.expect(":alice!~alice@irc PRIVMSG bob :short");
     a.sync();
+}
+
+#[test]
+fn without_n_anyone_speaks_to_the_channel() {
+    let s = start(NO_FLOOD);
+    let mut a = Irc::join(s.irc_addr(), "alice", "#r");
+    let mut nc = Client::join(s.addr(), "nina", "#r");
+    a.expect(":nina!native@native JOIN #r");
+    let mut b = Irc::register(s.irc_addr(), "bob");
+    b.send("PRIVMSG #r :hello from outside");
+    b.expect(":chatroom 404 bob #r :Cannot send to channel");
+    a.send("MODE #r -n");
+    a.expect(":alice!~alice@irc MODE #r -n");
+    a.send("MODE #r");
+    a.expect(":chatroom 324 alice #r +t");
+    a.expect_numeric("329");
+    b.send("PRIVMSG #r :hello from outside");
+    a.expect(":bob!~bob@irc PRIVMSG #r :hello from outside");
+    nc.expect("MSG #r bob hello from outside");
+    // Still no native MSG from outside: that needs membership natively.
+    let mut out = Client::register(s.addr(), "otto");
+    out.send("MSG #r hi");
+    let refused = out.line();
+    assert!(refused.starts_with("ERR MSG NOT_IN_ROOM "), "{refused}");
+    a.send("MODE #r +n");
+    a.expect(":alice!~alice@irc MODE #r +n");
+    b.send("PRIVMSG #r :again");
+    b.expect(":chatroom 404 bob #r :Cannot send to channel");
+}
+
+#[test]
+fn a_secret_channel_is_hidden_from_those_outside() {
+    let s = start(NO_FLOOD);
+    let mut a = Irc::join(s.irc_addr(), "alice", "#hid");
+    a.join_channel("#open");
+    a.send("MODE #hid +s");
+    a.expect(":alice!~alice@irc MODE #hid +s");
+    a.send("NAMES #hid");
+    a.expect(":chatroom 353 alice @ #hid :@alice");
+    a.expect(":chatroom 366 alice #hid :End of /NAMES list");
+    a.send("LIST");
+    a.expect_lines(&[
+        ":chatroom 321 alice Channel :Users  Name",
+        ":chatroom 322 alice #hid 1 :",
+        ":chatroom 322 alice #open 1 :",
+        ":chatroom 323 alice :End of /LIST",
+    ]);
+    let mut b = Irc::register(s.irc_addr(), "bob");
+    b.send("LIST");
+    b.expect_lines(&[
+        ":chatroom 321 bob Channel :Users  Name",
+        ":chatroom 322 bob #open 1 :",
+        ":chatroom 323 bob :End of /LIST",
+    ]);
+    b.send("NAMES #hid");
+    b.expect(":chatroom 366 bob #hid :End of /NAMES list");
+    b.send("WHO #hid");
+    b.expect(":chatroom 315 bob #hid :End of WHO list");
+    let mut nc = Client::register(s.addr(), "nina");
+    nc.send("LIST");
+    nc.expect_lines(&["ROOM #open 1 no", "OK LIST 1"]);
+    // A joiner sees the listing marked secret.
+    b.send("JOIN #hid");
+    b.expect(":bob!~bob@irc JOIN #hid");
+    b.expect(":chatroom 353 bob @ #hid :@alice bob");
 }

@@ -27,8 +27,8 @@ fn channel_modes_key_and_ownership() {
     a.expect(":chatroom 368 alice #r :End of channel ban list");
     a.send("MODE #r +nt");
     a.sync();
-    a.send("MODE #r -n");
-    a.expect(":chatroom 472 alice n :is always set on this server");
+    a.send("MODE #r +p");
+    a.expect(":chatroom 472 alice p :is unknown mode char to me");
     a.send("MODE #r +x");
     a.expect(":chatroom 472 alice x :is unknown mode char to me");
 
@@ -64,35 +64,55 @@ fn channel_modes_key_and_ownership() {
         who.expect(":alice!~alice@irc MODE #r -k *");
     }
 
-    // +o gives the room away: one operator, its owner.
-    a.send("MODE #r -o alice");
-    a.expect(
-        ":chatroom 472 alice o :cannot be removed: a channel keeps one operator, its owner; give it with +o <nick>",
-    );
+    // +o makes operators, -o unmakes them: the owner too (until it next
+    // joins), which stays the owner.
     a.send("MODE #r +o dave");
     a.expect(":chatroom 401 alice dave :No such nick/channel");
     let _d = Irc::register(s.irc_addr(), "dave");
     a.send("MODE #r +o dave");
     a.expect(":chatroom 441 alice dave #r :They aren't on that channel");
-    // A non-owner naming itself hears 482, not silence.
+    // A non-operator naming itself hears 482, not silence.
     b.send("MODE #r +o bob");
     b.expect(":chatroom 482 bob #r :You're not channel operator");
     a.send("MODE #r +o bob");
     for who in [&mut a, &mut b, &mut c] {
-        who.expect(":alice!~alice@irc MODE #r +o-o bob alice");
+        who.expect(":alice!~alice@irc MODE #r +o bob");
+    }
+    a.send("MODE #r +o bob");
+    a.sync();
+    b.send("TOPIC #r :bob's");
+    b.expect(":bob!~bob@irc TOPIC #r :bob's");
+    a.expect(":bob!~bob@irc TOPIC #r :bob's");
+    c.expect(":bob!~bob@irc TOPIC #r :bob's");
+    nc.expect("TOPIC #r bob bob's");
+    a.send("MODE #r -o alice");
+    for who in [&mut a, &mut b, &mut c] {
+        who.expect(":alice!~alice@irc MODE #r -o alice");
     }
     a.send("TOPIC #r :mine?");
     a.expect(":chatroom 482 alice #r :You're not channel operator");
-    b.send("TOPIC #r :bob's");
-    b.expect(":bob!~bob@irc TOPIC #r :bob's");
-    nc.expect("TOPIC #r bob bob's");
     b.send("NAMES #r");
     b.expect(":chatroom 353 bob = #r :alice @bob carol nina");
     b.expect(":chatroom 366 bob #r :End of /NAMES list");
-    // Native users see the new owner in INFO.
+    a.send("WHOIS bob");
+    a.expect_numeric("311");
+    a.expect(":chatroom 319 alice bob :@#r");
+    a.until_numeric("318");
+    // Natively the owner is still alice, and is an operator again once
+    // back.
     nc.send("INFO #r");
     let info = nc.read_until_prefix("OK INFO");
-    assert!(info.contains(&"INFO #r owner bob".to_string()), "{info:?}");
+    assert!(
+        info.contains(&"INFO #r owner alice".to_string()),
+        "{info:?}"
+    );
+    a.send("PART #r");
+    a.expect(":alice!~alice@irc PART #r");
+    a.send("JOIN #r");
+    a.expect(":alice!~alice@irc JOIN #r");
+    a.expect(":chatroom 332 alice #r :bob's");
+    a.expect_numeric("333");
+    a.expect(":chatroom 353 alice = #r :@alice @bob carol nina");
 }
 
 #[test]

@@ -99,6 +99,7 @@ impl Actor for Directory {
                 name: name.clone(),
                 members: 0,
                 private: record.key_hash.is_some(),
+                secret: false,
                 topic: record.topic.clone(),
                 listed: record.owner.is_some(),
             };
@@ -335,6 +336,7 @@ impl Handler<OpenRoom> for Directory {
                     name: msg.name,
                     members: 0,
                     private: false,
+                    secret: false,
                     topic: None,
                     listed: false,
                 },

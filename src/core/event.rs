@@ -83,8 +83,8 @@ pub enum RoomMode {
     Key(String),
     /// The room's key was removed (it is public from now on).
     NoKey,
-    /// The room's ownership passed to this member.
-    Owner(Nick),
+    /// This member was made an operator (`true`) or no longer is one.
+    Op(Nick, bool),
     /// The room was limited to this many members, or the limit lifted.
     Limit(Option<u32>),
     /// Only invited users may join from now on (`true`), or anyone.
@@ -92,6 +92,11 @@ pub enum RoomMode {
     /// Only the owner may set the topic from now on (`true`), or any
     /// member.
     TopicLocked(bool),
+    /// Only members may speak from now on (`true`), or anyone.
+    MembersOnly(bool),
+    /// The room is hidden from those outside it from now on (`true`), or
+    /// not.
+    Secret(bool),
 }
 
 /// Something another user did, announced to those it concerns.

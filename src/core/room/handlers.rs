@@ -90,16 +90,16 @@ impl Room {
         if let Some(join) = join {
             encoding.event(join, &mut buf);
         }
-        let owner = self.owner.as_ref().map(Nick::folded);
         let mut members = self.members.iter().map(|(key, m)| Listed {
             nick: &m.display,
-            owner: Some(key) == owner,
+            op: self.ops.contains(key),
         });
         encoding.names(
             Listing {
                 room: &self.name,
                 to,
                 private: self.key_hash.is_some(),
+                secret: self.admission.secret,
                 topic: self.topic.as_ref(),
                 members: &mut members,
             },
@@ -300,6 +300,53 @@ impl Handler<Say> for Room {
     }
 }
 
+/// Someone outside the room says something to it, which it allows only
+/// when its operators let anyone speak (IRC's `-n`): fanned out to every
+/// member and stored like a member's message. The native protocol never
+/// sends it (a native `MSG` needs membership).
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorCode>")]
+pub struct SayOutside {
+    /// The speaker.
+    pub from: Nick,
+    /// Its user and host.
+    pub userhost: UserHost,
+    /// The text.
+    pub text: String,
+    /// A message or a notice.
+    pub kind: MsgKind,
+}
+
+impl Handler<SayOutside> for Room {
+    type Result = Result<(), ErrorCode>;
+
+    fn handle(&mut self, msg: SayOutside, _: &mut Self::Context) -> Self::Result {
+        if self.admission.members_only || self.members.is_empty() {
+            return Err(ErrorCode::NotInRoom);
+        }
+        self.messages += 1;
+        let event = Event::Msg {
+            room: self.name.clone(),
+            from: msg.from,
+            userhost: msg.userhost,
+            text: msg.text,
+            kind: msg.kind,
+        };
+        self.broadcast(&event, None);
+        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
+            db.append(
+                &self.name,
+                self.messages,
+                SystemTime::now(),
+                from,
+                text,
+                None,
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A member's nickname changed. Returns every member, for the `NICK` event.
 #[derive(Message)]
 #[rtype(result = "Vec<Inbox>")]
@@ -322,6 +369,9 @@ impl Handler<Rename> for Room {
         };
         let old = member.nick(&key);
         member.display = Arc::clone(msg.new.display());
+        if self.ops.remove(&key) {
+            self.ops.insert(msg.new.folded().clone());
+        }
         self.members.insert(msg.new.folded().clone(), member);
         // Ownership belongs to the nickname and follows its changes.
         if self.is_owner(&old) {
@@ -341,8 +391,12 @@ pub struct Names {
     pub nicks: Vec<Nick>,
     /// Its owner, if any.
     pub owner: Option<Nick>,
+    /// Its operators (folded), sorted.
+    pub ops: Vec<Folded>,
     /// Whether a key is needed.
     pub private: bool,
+    /// Whether it is hidden from those outside it.
+    pub secret: bool,
 }
 
 /// Asks for [`Names`].
@@ -358,7 +412,9 @@ impl Handler<GetNames> for Room {
             name: self.name.clone(),
             nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
             owner: self.owner.clone(),
+            ops: self.ops.iter().cloned().collect(),
             private: self.key_hash.is_some(),
+            secret: self.admission.secret,
         })
     }
 }
@@ -384,8 +440,12 @@ pub struct RoomInfo {
     pub limit: Option<u32>,
     /// Only invited users may join.
     pub invite_only: bool,
-    /// Only the owner sets the topic.
+    /// Only operators set the topic.
     pub topic_locked: bool,
+    /// Only members speak.
+    pub members_only: bool,
+    /// Hidden from those outside it.
+    pub secret: bool,
 }
 
 /// Asks for [`RoomInfo`].
@@ -408,11 +468,13 @@ impl Handler<GetInfo> for Room {
             limit: self.admission.limit,
             invite_only: self.admission.invite_only,
             topic_locked: self.admission.topic_locked,
+            members_only: self.admission.members_only,
+            secret: self.admission.secret,
         })
     }
 }
 
-/// Sets the topic (the owner only, unless the topic is unlocked) and
+/// Sets the topic (operators only, unless the topic is unlocked) and
 /// announces it to every member.
 #[derive(Message)]
 #[rtype(result = "Result<RoomName, ErrorCode>")]
@@ -430,7 +492,7 @@ impl Handler<SetTopic> for Room {
 
     fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
         let nick = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if self.admission.topic_locked && !self.is_owner(&nick) {
+        if self.admission.topic_locked && !self.is_op(&nick) {
             return Err(ErrorCode::NotOwner);
         }
         let event = Event::Topic {
@@ -450,7 +512,8 @@ impl Handler<SetTopic> for Room {
     }
 }
 
-/// Removes a member (owner only), announcing `KICK` to every member first.
+/// Removes a member (operators only), announcing `KICK` to every member
+/// first.
 #[derive(Message)]
 #[rtype(result = "Result<(RoomName, Nick), ErrorCode>")]
 pub struct Kick {
@@ -469,7 +532,7 @@ impl Handler<Kick> for Room {
 
     fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) -> Self::Result {
         let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if !self.is_owner(&by) {
+        if !self.is_op(&by) {
             return Err(ErrorCode::NotOwner);
         }
         let (target, nick) = self

@@ -13,7 +13,7 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -21,7 +21,7 @@ use actix::prelude::*;
 
 pub use handlers::{
     GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Rename, Replayed, RoomInfo, Say,
-    SetTopic, ShareFile,
+    SayOutside, SetTopic, ShareFile,
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
@@ -104,6 +104,9 @@ pub struct Room {
     /// How much each log keeps for a member that is behind.
     log_retain: usize,
     owner: Option<Nick>,
+    /// The members that are operators (IRC's `@`): the owner whenever it
+    /// joins, and those an operator makes one, as long as they stay.
+    ops: BTreeSet<Folded>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
     topic: Option<TopicInfo>,
@@ -128,6 +131,7 @@ impl Room {
             logs: Vec::new(),
             log_retain: config.limits.sendq_bytes,
             owner: None,
+            ops: BTreeSet::new(),
             key_hash: None,
             topic: None,
             admission: Admission::default(),
@@ -238,6 +242,12 @@ impl Room {
             .collect()
     }
 
+    /// Whether `nick` may run the room: set its topic (while locked),
+    /// kick, change its settings, invite into it while invite-only.
+    fn is_op(&self, nick: &Nick) -> bool {
+        self.ops.contains(nick.folded())
+    }
+
     fn is_owner(&self, nick: &Nick) -> bool {
         self.owner
             .as_ref()
@@ -279,6 +289,9 @@ impl Room {
             l.log.hold();
         }
         let member = Member::new(handle, &nick, log, holding);
+        if self.is_owner(&nick) {
+            self.ops.insert(nick.folded().clone());
+        }
         self.members.insert(nick.folded().clone(), member);
     }
 
@@ -286,6 +299,7 @@ impl Room {
     fn remove(&mut self, who: &MemberKey) -> Option<(Nick, Member)> {
         let key = self.find(who)?.clone();
         let member = self.members.remove(&key)?;
+        self.ops.remove(&key);
         let nick = member.nick(&key);
         let l = &mut self.logs[usize::from(member.log)];
         l.readers -= 1;
@@ -300,6 +314,7 @@ impl Room {
             name: self.name.clone(),
             members: self.members.len(),
             private: self.key_hash.is_some(),
+            secret: self.admission.secret,
             topic: self.topic.as_ref().map(|t| t.text.clone()),
             listed: !self.members.is_empty() || (self.db.is_some() && self.owner.is_some()),
         }

@@ -1,7 +1,12 @@
-//! What a room's owner decides: its key, its owner, who may come in (a
-//! member limit, invite-only, invitations) and who may set the topic.
-//! IRC shows these as channel modes; the native protocol shows the key and
-//! the owner in `INFO`, the limit too.
+//! What a room's operators decide: its key, its operators, who may come
+//! in (a member limit, invite-only, invitations) and who may set the
+//! topic. IRC shows these as channel modes; the native protocol shows the
+//! key in `INFO`.
+//!
+//! The owner (the room's creator, stored, shown natively) is an operator
+//! whenever it joins; operators may make other members operators, and
+//! unmake any (the owner too, until it next joins). Operators are a
+//! presence: one that leaves is no longer one.
 //!
 //! Only the key, the owner and the topic are stored; the limit, the
 //! invite-only flag, the topic lock and the invitations live as long as
@@ -29,8 +34,14 @@ pub struct Admission {
     pub limit: Option<u32>,
     /// Only invited users may join (`InviteOnly` for the others).
     pub invite_only: bool,
-    /// Only the owner sets the topic (the default); when off, any member.
+    /// Only operators set the topic (the default); when off, any member.
     pub topic_locked: bool,
+    /// Only members speak in the room (the default); when off, anyone
+    /// may say something to it from outside ([`SayOutside`](super::SayOutside)).
+    pub members_only: bool,
+    /// Hidden from those outside: not listed to them, its members not
+    /// shown to them.
+    pub secret: bool,
     /// Folded nicknames invited and not yet come, oldest first; an
     /// invitation lets its holder past the limit and invite-only, once.
     invited: Vec<Folded>,
@@ -42,6 +53,8 @@ impl Default for Admission {
             limit: None,
             invite_only: false,
             topic_locked: true,
+            members_only: true,
+            secret: false,
             invited: Vec::new(),
         }
     }
@@ -89,7 +102,7 @@ impl Admission {
     }
 }
 
-/// Changes a room's settings (owner only), announcing each change as an
+/// Changes a room's settings (operators only), announcing each change as an
 /// [`Event::Mode`] to every member; a change to what already is, is no
 /// change and is not announced.
 #[derive(Message)]
@@ -110,14 +123,19 @@ pub enum ModeRequest {
     Key(String),
     /// Make the room public.
     NoKey,
-    /// Give the room to this member, by folded nickname.
-    Owner(Folded),
+    /// Make this member (by folded nickname) an operator, or no longer
+    /// one (the owner too: it is one again when it next joins).
+    Op(Folded, bool),
     /// Limit the members to this many (at least 1), or lift the limit.
     Limit(Option<u32>),
     /// Let only invited users in, or everyone.
     InviteOnly(bool),
-    /// Let only the owner set the topic, or every member.
+    /// Let only operators set the topic, or every member.
     TopicLocked(bool),
+    /// Let only members speak, or anyone.
+    MembersOnly(bool),
+    /// Hide the room from those outside it, or not.
+    Secret(bool),
 }
 
 impl Room {
@@ -157,6 +175,14 @@ impl Room {
                 a.topic_locked = on;
                 Some(RoomMode::TopicLocked(on))
             }
+            ModeRequest::MembersOnly(on) if a.members_only != on => {
+                a.members_only = on;
+                Some(RoomMode::MembersOnly(on))
+            }
+            ModeRequest::Secret(on) if a.secret != on => {
+                a.secret = on;
+                Some(RoomMode::Secret(on))
+            }
             _ => None,
         }
     }
@@ -171,7 +197,7 @@ impl Handler<SetMode> for Room {
         let Some(by) = self.nick_of(&msg.who) else {
             return done(Err(ErrorCode::NotInRoom));
         };
-        if !self.is_owner(&by) {
+        if !self.is_op(&by) {
             return done(Err(ErrorCode::NotOwner));
         }
         match msg.change {
@@ -180,15 +206,18 @@ impl Handler<SetMode> for Room {
                 self.mode_changed(by, msg.userhost, RoomMode::NoKey, ctx);
                 done(Ok(()))
             }
-            ModeRequest::Owner(target) => {
+            ModeRequest::Op(target, on) => {
                 let Some(nick) = self.members.get_key_value(&target).map(|(k, m)| m.nick(k)) else {
                     return done(Err(ErrorCode::NoSuchNick));
                 };
-                if self.is_owner(&nick) {
-                    return done(Ok(()));
+                let changed = if on {
+                    self.ops.insert(target)
+                } else {
+                    self.ops.remove(&target)
+                };
+                if changed {
+                    self.mode_changed(by, msg.userhost, RoomMode::Op(nick, on), ctx);
                 }
-                self.owner = Some(nick.clone());
-                self.mode_changed(by, msg.userhost, RoomMode::Owner(nick), ctx);
                 done(Ok(()))
             }
             ModeRequest::Key(key) => {
@@ -218,7 +247,7 @@ impl Handler<SetMode> for Room {
 /// A member invites a user into the room: the room keeps the invitation
 /// (which lets the user past invite-only and the limit, once) and answers
 /// the room's name; the inviter's front end tells the user. Anyone in the
-/// room may invite, unless it is invite-only: then only the owner.
+/// room may invite, unless it is invite-only: then only an operator.
 #[derive(Message)]
 #[rtype(result = "Result<RoomName, ErrorCode>")]
 pub struct Invite {
@@ -233,7 +262,7 @@ impl Handler<Invite> for Room {
 
     fn handle(&mut self, msg: Invite, _: &mut Self::Context) -> Self::Result {
         let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if self.admission.invite_only && !self.is_owner(&by) {
+        if self.admission.invite_only && !self.is_op(&by) {
             return Err(ErrorCode::NotOwner);
         }
         if self.members.contains_key(&msg.target) {

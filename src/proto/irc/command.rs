@@ -113,12 +113,11 @@ pub enum Command {
         /// The modes' arguments.
         args: Vec<String>,
     },
-    /// `KICK <channel> <nicks> [reason]`
+    /// `KICK <channels> <nicks> [reason]`: one channel and its nicks, or
+    /// as many channels as nicks, paired in order.
     Kick {
-        /// The channel.
-        channel: ChannelArg,
-        /// Who to remove.
-        nicks: Vec<String>,
+        /// Channels, each with who to remove from it.
+        targets: Vec<(ChannelArg, Vec<String>)>,
         /// Why.
         reason: Option<String>,
     },
@@ -375,9 +374,18 @@ impl Command {
                 if nicks.len() > MAX_TARGETS {
                     return Err(CommandError::TooManyTargets("KICK", p[1].to_string()));
                 }
+                let chans = channels(p[0], limits);
+                let targets = match chans.len() {
+                    1 => chans.into_iter().zip(std::iter::once(nicks)).collect(),
+                    n if n == nicks.len() => chans
+                        .into_iter()
+                        .zip(nicks)
+                        .map(|(c, nick)| (c, vec![nick]))
+                        .collect(),
+                    _ => return Err(CommandError::NeedMoreParams("KICK")),
+                };
                 Command::Kick {
-                    channel: channel(p[0], limits),
-                    nicks,
+                    targets,
                     reason: opt_text(p.get(2)),
                 }
             }
@@ -541,9 +549,18 @@ mod tests {
             (
                 "KICK #a bob,carol :out",
                 Command::Kick {
-                    channel: Ok(room("#a")),
-                    nicks: vec!["bob".into(), "carol".into()],
+                    targets: vec![(Ok(room("#a")), vec!["bob".into(), "carol".into()])],
                     reason: Some("out".into()),
+                },
+            ),
+            (
+                "KICK #a,#b bob,carol",
+                Command::Kick {
+                    targets: vec![
+                        (Ok(room("#a")), vec!["bob".into()]),
+                        (Ok(room("#b")), vec!["carol".into()]),
+                    ],
+                    reason: None,
                 },
             ),
             ("AWAY", Command::Away(None)),

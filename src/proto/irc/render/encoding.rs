@@ -149,11 +149,15 @@ impl IrcEncoding {
                 match change {
                     RoomMode::Key(key) => line.word("+k").word(key),
                     RoomMode::NoKey => line.word("-k").word("*"),
-                    RoomMode::Owner(to) => line.word("+o-o").word(to.as_str()).word(nick.as_str()),
+                    RoomMode::Op(to, on) => {
+                        line.word(if *on { "+o" } else { "-o" }).word(to.as_str())
+                    }
                     RoomMode::Limit(Some(n)) => line.word("+l").num(u64::from(*n)),
                     RoomMode::Limit(None) => line.word("-l"),
                     RoomMode::InviteOnly(on) => line.word(if *on { "+i" } else { "-i" }),
                     RoomMode::TopicLocked(on) => line.word(if *on { "+t" } else { "-t" }),
+                    RoomMode::MembersOnly(on) => line.word(if *on { "+n" } else { "-n" }),
+                    RoomMode::Secret(on) => line.word(if *on { "+s" } else { "-s" }),
                 }
                 .end()
             }
@@ -227,7 +231,8 @@ impl Encoding for IrcEncoding {
             &self.server,
             to,
             listing.room,
-            listing.members.map(|m| (m.nick, m.owner)),
+            listing.secret,
+            listing.members.map(|m| (m.nick, m.op)),
         );
     }
 }
@@ -238,6 +243,22 @@ pub fn encode_names<'a>(
     server: &Server,
     to: &str,
     room: &RoomName,
+    secret: bool,
+    members: impl Iterator<Item = (&'a str, bool)>,
+) {
+    encode_name_lines(buf, server, to, room, secret, members);
+    Numeric::EndOfNames(room.as_str().to_string()).encode(server, to, buf);
+}
+
+/// Appends `353` lines (as many as the members take), without the `366`
+/// (`NAMES` of several channels ends them with one); a secret channel's
+/// are marked `@`, the others `=`.
+pub fn encode_name_lines<'a>(
+    buf: &mut BytesMut,
+    server: &Server,
+    to: &str,
+    room: &RoomName,
+    secret: bool,
     members: impl Iterator<Item = (&'a str, bool)>,
 ) {
     // ":" server " 353 " to " = " room " :"
@@ -249,7 +270,7 @@ pub fn encode_names<'a>(
             .source(&server.name, None)
             .word("353")
             .word(to)
-            .word("=")
+            .word(if secret { "@" } else { "=" })
             .word(room.as_str())
             .trailing(names)
             .end();
@@ -271,7 +292,6 @@ pub fn encode_names<'a>(
     if !names.is_empty() {
         flush(buf, &mut names);
     }
-    Numeric::EndOfNames(room.as_str().to_string()).encode(server, to, buf);
 }
 
 /// The encodings of one IRC listener, one per set of event-changing

@@ -22,7 +22,7 @@ use super::codec::MAX_BODY;
 mod encoding;
 mod numeric;
 
-pub use encoding::{encode_names, IrcEncoding, IrcEncodings};
+pub use encoding::{encode_name_lines, encode_names, IrcEncoding, IrcEncodings};
 pub use numeric::{ChannelModes, Numeric};
 
 /// What every line the server sends in its own name needs.

@@ -21,6 +21,10 @@ pub struct ChannelModes {
     pub invite_only: bool,
     /// `+t`.
     pub topic_locked: bool,
+    /// `+n`.
+    pub members_only: bool,
+    /// `+s`.
+    pub secret: bool,
 }
 
 /// Numerics, each with the parameters after the client's nickname.
@@ -144,7 +148,7 @@ pub enum Numeric {
         userhost: UserHost,
         /// Away or here.
         away: bool,
-        /// Owner of `channel`.
+        /// An operator of `channel`.
         owner: bool,
         /// Their real name.
         realname: String,
@@ -343,7 +347,7 @@ impl Numeric {
                 .word(&server.name)
                 .word(&format!("chatroom-{version}"))
                 .word("i")
-                .word("iklnot")
+                .word("iklnost")
                 .word("klo"),
             ISupport(tokens) => tokens
                 .iter()
@@ -433,7 +437,8 @@ impl Numeric {
                     (modes.invite_only, 'i'),
                     (modes.keyed, 'k'),
                     (modes.limit.is_some(), 'l'),
-                    (true, 'n'),
+                    (modes.members_only, 'n'),
+                    (modes.secret, 's'),
                     (modes.topic_locked, 't'),
                 ] {
                     if on {

@@ -56,6 +56,7 @@ fn numerics() {
                 modes: ChannelModes {
                     keyed: true,
                     topic_locked: true,
+                    members_only: true,
                     ..ChannelModes::default()
                 },
             },
@@ -69,9 +70,11 @@ fn numerics() {
                     limit: Some(5),
                     invite_only: true,
                     topic_locked: false,
+                    members_only: false,
+                    secret: true,
                 },
             },
-            ":irc.test 324 al #r +ikln * 5\r\n",
+            ":irc.test 324 al #r +ikls * 5\r\n",
         ),
         (
             Numeric::InvalidModeParam {
@@ -255,9 +258,9 @@ fn events() {
                 room: room("#r"),
                 nick: nick("al"),
                 userhost: uh.clone(),
-                change: RoomMode::Owner(nick("bo")),
+                change: RoomMode::Op(nick("bo"), true),
             },
-            ":al!~al@irc MODE #r +o-o bo al\r\n",
+            ":al!~al@irc MODE #r +o bo\r\n",
         ),
         (
             Event::Mode {
@@ -357,6 +360,7 @@ fn names_lines_fit_and_mark_the_owner() {
         &server(),
         "al",
         &room("#r"),
+        false,
         nicks.iter().enumerate().map(|(i, n)| (n.as_str(), i == 0)),
     );
     let out = text(&buf);

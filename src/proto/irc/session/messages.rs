@@ -70,17 +70,33 @@ impl Session {
                         });
                         continue;
                     }
-                    if silent {
-                        continue;
-                    }
-                    // Not a member: 404 if the channel exists, else 403.
-                    let find = self.state.core.directory.send(FindRoom {
-                        name: room.folded().clone(),
-                    });
-                    ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
-                        match res {
-                            Ok(Some(_)) => act.numeric(Numeric::CannotSendToChan(room)),
-                            _ => act.numeric(Numeric::NoSuchChannel(room.as_str().to_string())),
+                    // Not a member: the room takes it if it lets anyone
+                    // speak (`-n`); else 404 if it exists, 403 if not.
+                    let directory = self.state.core.directory.clone();
+                    let say = room::SayOutside {
+                        from,
+                        userhost: self.userhost.clone(),
+                        text: text.clone(),
+                        kind,
+                    };
+                    let name = room.folded().clone();
+                    let work = async move {
+                        match directory.send(FindRoom { name }).await {
+                            Ok(Some(addr)) => match addr.send(say).await {
+                                Ok(Ok(())) => None,
+                                _ => Some(true),
+                            },
+                            _ => Some(false),
+                        }
+                    };
+                    ctx.wait(work.into_actor(self).map(move |refused, act, ctx| {
+                        match refused {
+                            _ if silent => {}
+                            None => {}
+                            Some(true) => act.numeric(Numeric::CannotSendToChan(room)),
+                            Some(false) => {
+                                act.numeric(Numeric::NoSuchChannel(room.as_str().to_string()))
+                            }
                         }
                         act.message_each(kind, pending, text, ctx);
                     }));

@@ -328,11 +328,7 @@ impl Session {
                 modes,
                 args,
             } => self.cmd_mode(target, modes, args, ctx),
-            Command::Kick {
-                channel,
-                nicks,
-                reason,
-            } => self.cmd_kick(channel, nicks, reason, ctx),
+            Command::Kick { targets, reason } => self.cmd_kick(targets.into(), reason, ctx),
             Command::Away(text) => self.cmd_away(text, ctx),
             Command::Ison(nicks) => self.cmd_ison(nicks, ctx),
             Command::Userhost(nicks) => self.cmd_userhost(nicks, ctx),

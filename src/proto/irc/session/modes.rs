@@ -140,6 +140,8 @@ impl Session {
                         limit: info.limit,
                         invite_only: info.invite_only,
                         topic_locked: info.topic_locked,
+                        members_only: info.members_only,
+                        secret: info.secret,
                     },
                 });
                 act.numeric(Numeric::CreationTime(info.name, info.created));
@@ -160,12 +162,7 @@ impl Session {
             match change.letter {
                 // The ban list is always empty: the core has no bans.
                 'b' if change.arg.is_none() => self.numeric(Numeric::EndOfBanList(room.clone())),
-                'n' if change.on => {}
-                'n' => self.numeric(Numeric::UnknownMode(
-                    change.letter,
-                    "is always set on this server",
-                )),
-                'k' | 'o' | 'l' | 'i' | 't' => rest.push(change),
+                'k' | 'o' | 'l' | 'i' | 't' | 'n' | 's' => rest.push(change),
                 letter => self.numeric(Numeric::UnknownMode(letter, "is unknown mode char to me")),
             }
         }
@@ -221,6 +218,8 @@ impl Session {
                     ('l', false, _) => room::ModeRequest::Limit(None),
                     ('i', on, _) => room::ModeRequest::InviteOnly(on),
                     ('t', on, _) => room::ModeRequest::TopicLocked(on),
+                    ('n', on, _) => room::ModeRequest::MembersOnly(on),
+                    ('s', on, _) => room::ModeRequest::Secret(on),
                     ('o', _, None) => {
                         refused.push(ModeRefusal::NeedNick);
                         continue;
@@ -231,15 +230,9 @@ impl Session {
                             continue;
                         };
                         named = Some((target, nick.folded().clone()));
-                        if on {
-                            // The room answers, so a non-owner hears 482
-                            // even when naming itself.
-                            room::ModeRequest::Owner(nick.folded().clone())
-                        } else {
-                            // A room always has its owner, and only one.
-                            refused.push(ModeRefusal::Deop);
-                            continue;
-                        }
+                        // The room answers, so a non-operator hears 482
+                        // even when naming itself.
+                        room::ModeRequest::Op(nick.folded().clone(), on)
                     }
                     _ => continue,
                 };
@@ -275,10 +268,6 @@ impl Session {
                         letter,
                         arg,
                     }),
-                    ModeRefusal::Deop => act.numeric(Numeric::UnknownMode(
-                        'o',
-                        "cannot be removed: a channel keeps one operator, its owner; give it with +o <nick>",
-                    )),
                     ModeRefusal::Code(ErrorCode::NotOwner) => {
                         act.numeric(Numeric::ChanOpPrivsNeeded(room.clone()));
                         return;
@@ -287,7 +276,9 @@ impl Session {
                         act.numeric(Numeric::UserNotInChannel(target, room.clone()))
                     }
                     ModeRefusal::Nobody(target) => act.numeric(Numeric::NoSuchNick(target)),
-                    ModeRefusal::Code(ErrorCode::BadSyntax) => act.numeric(Numeric::NeedMoreParams("MODE")),
+                    ModeRefusal::Code(ErrorCode::BadSyntax) => {
+                        act.numeric(Numeric::NeedMoreParams("MODE"))
+                    }
                     ModeRefusal::Code(_) => act.numeric(Numeric::NotOnChannel(room.clone())),
                 }
             }
@@ -301,8 +292,6 @@ enum ModeRefusal {
     NeedKey,
     /// `+o` or `-o` without a nickname.
     NeedNick,
-    /// `-o`: the owner cannot stop being one.
-    Deop,
     /// A letter's argument is not one it takes (`+l 0`).
     Invalid(char, String),
     /// The nickname `+o` names is online but not in the channel.

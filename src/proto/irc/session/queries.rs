@@ -129,12 +129,16 @@ impl Session {
             let Ok(names) = res else {
                 return act.numeric(Numeric::EndOfWho(mask));
             };
-            let owner = names.owner.as_ref().map(|o| o.folded().clone());
+            // A secret channel's members are shown to its members only.
+            if names.secret && act.joined(names.name.folded()).is_none() {
+                return act.numeric(Numeric::EndOfWho(mask));
+            }
+            let ops = names.ops.clone();
             let nicks = names.nicks.iter().map(|n| n.folded().clone()).collect();
             act.describe(nicks, ctx, move |act, found, _| {
                 for user in found {
-                    let is_owner = Some(user.nick.folded()) == owner.as_ref();
-                    act.who_reply(Some(names.name.clone()), user, is_owner);
+                    let op = ops.contains(user.nick.folded());
+                    act.who_reply(Some(names.name.clone()), user, op);
                 }
                 act.numeric(Numeric::EndOfWho(mask));
             });
@@ -174,9 +178,8 @@ impl Session {
                     for addr in mine {
                         if let Ok(names) = addr.send(room::GetNames).await {
                             if names.nicks.iter().any(|n| *n.folded() == folded) {
-                                let owner =
-                                    names.owner.as_ref().is_some_and(|o| *o.folded() == folded);
-                                chans.push((names.name, owner));
+                                let op = names.ops.contains(&folded);
+                                chans.push((names.name, op));
                             }
                         }
                     }
