@@ -239,3 +239,45 @@ fn a_secret_channel_is_hidden_from_those_outside() {
     b.expect(":bob!~bob@irc JOIN #hid");
     b.expect(":chatroom 353 bob @ #hid :@alice bob");
 }
+
+#[test]
+fn bans_keep_out_whom_their_masks_match() {
+    let s = start(NO_FLOOD);
+    let mut a = Irc::join(s.irc_addr(), "alice", "#r");
+    a.send("MODE #r +b Bar");
+    a.expect(":alice!~alice@irc MODE #r +b bar!*@*");
+    a.send("MODE #r +b *!*@native");
+    a.expect(":alice!~alice@irc MODE #r +b *!*@native");
+    a.send("MODE #r b");
+    let l = a.line();
+    assert!(
+        l.starts_with(":chatroom 367 alice #r bar!*@* alice "),
+        "{l}"
+    );
+    let l = a.line();
+    assert!(
+        l.starts_with(":chatroom 367 alice #r *!*@native alice "),
+        "{l}"
+    );
+    a.expect(":chatroom 368 alice #r :End of channel ban list");
+    let mut b = Irc::register(s.irc_addr(), "BAR");
+    b.send("JOIN #r");
+    b.expect(":chatroom 474 BAR #r :Cannot join channel (+b)");
+    b.send("MODE #r +b x");
+    b.expect(":chatroom 442 BAR #r :You're not on that channel");
+    let mut nc = Client::register(s.addr(), "nina");
+    nc.send("JOIN #r");
+    nc.expect("ERR JOIN BANNED #r keeps you out");
+    // An invitation passes a ban, once.
+    a.send("INVITE nina #r");
+    a.expect(":chatroom 341 alice nina #r");
+    nc.send("JOIN #r");
+    nc.expect("JOIN #r nina");
+    a.expect(":nina!native@native JOIN #r");
+    a.send("MODE #r -b bar!*@*");
+    a.expect(":alice!~alice@irc MODE #r -b bar!*@*");
+    a.send("MODE #r -b bar!*@*");
+    a.sync();
+    b.send("JOIN #r");
+    b.expect(":BAR!~BAR@irc JOIN #r");
+}

@@ -48,7 +48,7 @@ fn rest_of_welcome(c: &mut Irc, nick: &str) {
         "CHANNELLEN=33",
         "NICKLEN=24",
         "PREFIX=(o)@",
-        "CHANMODES=,k,l,inst",
+        "CHANMODES=b,k,l,inst",
         "KEYLEN=64",
         "NETWORK=chatroom",
         "MAXTARGETS=4",

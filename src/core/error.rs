@@ -49,13 +49,15 @@ pub enum ErrorCode {
     InviteOnly,
     /// The user is in the room already.
     AlreadyInRoom,
+    /// The room's operators keep the user out.
+    Banned,
     /// Something went wrong inside the server.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -77,6 +79,7 @@ impl ErrorCode {
         ErrorCode::TooManyRooms,
         ErrorCode::InviteOnly,
         ErrorCode::AlreadyInRoom,
+        ErrorCode::Banned,
         ErrorCode::Internal,
     ];
 
@@ -104,6 +107,7 @@ impl ErrorCode {
             ErrorCode::TooManyRooms => "TOO_MANY_ROOMS",
             ErrorCode::InviteOnly => "INVITE_ONLY",
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
+            ErrorCode::Banned => "BANNED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

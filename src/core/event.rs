@@ -97,6 +97,9 @@ pub enum RoomMode {
     /// The room is hidden from those outside it from now on (`true`), or
     /// not.
     Secret(bool),
+    /// Those matching this `nick!user@host` pattern are kept out from now
+    /// on (`true`), or no longer.
+    Ban(String, bool),
 }
 
 /// Something another user did, announced to those it concerns.

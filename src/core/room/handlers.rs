@@ -59,8 +59,9 @@ impl Room {
         if self.members.len() >= self.max_members {
             return Err(ErrorCode::RoomFull);
         }
+        let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());
         self.admission
-            .admit(msg.nick.folded(), self.members.len())?;
+            .admit(msg.nick.folded(), &mask, self.members.len())?;
         let log = self
             .log_for(msg.member.inbox.encoding)
             .ok_or(ErrorCode::RoomFull)?;

@@ -25,7 +25,7 @@ pub use handlers::{
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
-pub use settings::{Admission, Invite, ModeRequest, SetMode, MAX_INVITES};
+pub use settings::{Admission, Ban, GetBans, Invite, ModeRequest, SetMode, MAX_BANS, MAX_INVITES};
 
 use super::event::Event;
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};

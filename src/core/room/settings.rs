@@ -13,10 +13,12 @@
 //! the room's actor (a stored room forgets them at a restart).
 
 use std::collections::HashSet;
+use std::time::SystemTime;
 
 use actix::prelude::*;
 
 use super::{MemberKey, Room};
+use crate::core::directory::Wildcard;
 use crate::core::error::ErrorCode;
 use crate::core::event::{Event, RoomMode, UserHost};
 use crate::core::names::{Folded, Nick, RoomName};
@@ -25,6 +27,22 @@ use crate::core::room_key;
 /// Invitations one room keeps at most: the oldest is dropped for a new
 /// one past this (an invitation is a nickname, some 30 bytes).
 pub const MAX_INVITES: usize = 256;
+
+/// Bans one room keeps at most (a further one is refused `BadSyntax`), so
+/// that the list stays cheap to check at every join.
+pub const MAX_BANS: usize = 64;
+
+/// A ban: whom it keeps out, who set it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    /// The pattern as set (`nick!user@host` with wildcards), matched
+    /// against a joiner's `nick!user@host`, case aside.
+    pub mask: String,
+    /// Who set it.
+    pub by: Nick,
+    /// When.
+    pub at: SystemTime,
+}
 
 /// Who may come into a room and who may set its topic, besides its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +61,11 @@ pub struct Admission {
     /// shown to them.
     pub secret: bool,
     /// Folded nicknames invited and not yet come, oldest first; an
-    /// invitation lets its holder past the limit and invite-only, once.
+    /// invitation lets its holder past bans, the limit and invite-only,
+    /// once.
     invited: Vec<Folded>,
+    /// Who may not join, oldest first.
+    bans: Vec<Ban>,
 }
 
 impl Default for Admission {
@@ -56,17 +77,25 @@ impl Default for Admission {
             members_only: true,
             secret: false,
             invited: Vec::new(),
+            bans: Vec::new(),
         }
     }
 }
 
 impl Admission {
-    /// Whether `nick` may join a room of `members` members; an invitation
-    /// it holds is used up.
-    pub fn admit(&mut self, nick: &Folded, members: usize) -> Result<(), ErrorCode> {
+    /// Whether `nick`, seen as `mask` (`nick!user@host`), may join a room
+    /// of `members` members; an invitation it holds is used up.
+    pub fn admit(&mut self, nick: &Folded, mask: &str, members: usize) -> Result<(), ErrorCode> {
         if let Some(i) = self.invited.iter().position(|n| n == nick) {
             self.invited.remove(i);
             return Ok(());
+        }
+        if self
+            .bans
+            .iter()
+            .any(|b| Wildcard::new(&b.mask).matches(mask))
+        {
+            return Err(ErrorCode::Banned);
         }
         if self.invite_only {
             return Err(ErrorCode::InviteOnly);
@@ -94,6 +123,34 @@ impl Admission {
     /// Whether `nick` holds an invitation.
     pub fn is_invited(&self, nick: &Folded) -> bool {
         self.invited.contains(nick)
+    }
+
+    /// The bans, oldest first.
+    pub fn bans(&self) -> &[Ban] {
+        &self.bans
+    }
+
+    /// Adds a ban (`true`) unless there is one with that mask, or removes
+    /// it; whether anything changed. `BadSyntax` past [`MAX_BANS`].
+    fn set_ban(&mut self, mask: &str, by: &Nick, on: bool) -> Result<bool, ErrorCode> {
+        let same = |b: &Ban| b.mask.eq_ignore_ascii_case(mask);
+        let found = self.bans.iter().position(same);
+        match (on, found) {
+            (true, Some(_)) | (false, None) => Ok(false),
+            (true, None) if self.bans.len() >= MAX_BANS => Err(ErrorCode::BadSyntax),
+            (true, None) => {
+                self.bans.push(Ban {
+                    mask: mask.to_string(),
+                    by: by.clone(),
+                    at: SystemTime::now(),
+                });
+                Ok(true)
+            }
+            (false, Some(i)) => {
+                self.bans.remove(i);
+                Ok(true)
+            }
+        }
     }
 
     /// The distinct invitations, for tests and listings.
@@ -136,6 +193,9 @@ pub enum ModeRequest {
     MembersOnly(bool),
     /// Hide the room from those outside it, or not.
     Secret(bool),
+    /// Keep out (`true`) those whose `nick!user@host` matches this
+    /// pattern, or no longer.
+    Ban(String, bool),
 }
 
 impl Room {
@@ -234,6 +294,13 @@ impl Handler<SetMode> for Room {
                 )))
             }
             ModeRequest::Limit(Some(0)) => done(Err(ErrorCode::BadSyntax)),
+            ModeRequest::Ban(mask, on) => match self.admission.set_ban(&mask, &by, on) {
+                Ok(true) => {
+                    self.mode_changed(by, msg.userhost, RoomMode::Ban(mask, on), ctx);
+                    done(Ok(()))
+                }
+                other => done(other.map(|_| ())),
+            },
             change => {
                 if let Some(mode) = self.set_admission(&change) {
                     self.mode_changed(by, msg.userhost, mode, ctx);
@@ -241,6 +308,19 @@ impl Handler<SetMode> for Room {
                 done(Ok(()))
             }
         }
+    }
+}
+
+/// The bans of a room, oldest first.
+#[derive(Message)]
+#[rtype(result = "Vec<Ban>")]
+pub struct GetBans;
+
+impl Handler<GetBans> for Room {
+    type Result = MessageResult<GetBans>;
+
+    fn handle(&mut self, _: GetBans, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.admission.bans().to_vec())
     }
 }
 
@@ -278,6 +358,8 @@ mod tests {
     use super::*;
     use crate::core::names::Nick;
 
+    const BOB: &str = "bob!~bob@irc";
+
     fn folded(s: &str) -> Folded {
         Nick::parse(s, 24).unwrap().folded().clone()
     }
@@ -288,12 +370,12 @@ mod tests {
             limit: Some(2),
             ..Admission::default()
         };
-        assert_eq!(a.admit(&folded("bob"), 1), Ok(()));
-        assert_eq!(a.admit(&folded("bob"), 2), Err(ErrorCode::RoomFull));
+        assert_eq!(a.admit(&folded("bob"), BOB, 1), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 2), Err(ErrorCode::RoomFull));
         a.invite(&folded("Bob"));
         assert!(a.is_invited(&folded("BOB")));
-        assert_eq!(a.admit(&folded("bob"), 5), Ok(()));
-        assert_eq!(a.admit(&folded("bob"), 5), Err(ErrorCode::RoomFull));
+        assert_eq!(a.admit(&folded("bob"), BOB, 5), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 5), Err(ErrorCode::RoomFull));
     }
 
     #[test]
@@ -302,12 +384,38 @@ mod tests {
             invite_only: true,
             ..Admission::default()
         };
-        assert_eq!(a.admit(&folded("bob"), 0), Err(ErrorCode::InviteOnly));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::InviteOnly));
         a.invite(&folded("bob"));
         a.invite(&folded("bob"));
         assert_eq!(a.invited().len(), 1);
-        assert_eq!(a.admit(&folded("bob"), 0), Ok(()));
-        assert_eq!(a.admit(&folded("bob"), 0), Err(ErrorCode::InviteOnly));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::InviteOnly));
+    }
+
+    #[test]
+    fn bans_match_the_whole_mask_and_an_invitation_passes_them_once() {
+        let mut a = Admission::default();
+        let al = Nick::parse("al", 24).unwrap();
+        assert_eq!(a.set_ban("BOB!*@*", &al, true), Ok(true));
+        assert_eq!(a.set_ban("bob!*@*", &al, true), Ok(false), "the same");
+        assert_eq!(a.set_ban("*!*@native", &al, true), Ok(true));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::Banned));
+        assert_eq!(
+            a.admit(&folded("nina"), "nina!native@native", 0),
+            Err(ErrorCode::Banned)
+        );
+        assert_eq!(a.admit(&folded("bobby"), "bobby!~b@irc", 0), Ok(()));
+        a.invite(&folded("bob"));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::Banned));
+        assert_eq!(a.set_ban("bob!*@*", &al, false), Ok(true));
+        assert_eq!(a.set_ban("bob!*@*", &al, false), Ok(false));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
+        assert_eq!(a.bans().len(), 1);
+        for i in 1..MAX_BANS {
+            assert_eq!(a.set_ban(&format!("n{i}!*@*"), &al, true), Ok(true));
+        }
+        assert_eq!(a.set_ban("one!*@*", &al, true), Err(ErrorCode::BadSyntax));
     }
 
     #[test]

@@ -30,9 +30,9 @@ fn isupport(core: &Services) -> Vec<String> {
         // How the core folds nicknames, as it names it (`core::names`).
         format!("CASEMAPPING={}", names::CASEMAPPING),
         format!("CHANLIMIT=#:{}", limits.max_rooms_per_user),
-        // Type B: k; type C: l; type D: i, n, s and t. Prefix modes (o)
-        // are listed in PREFIX.
-        "CHANMODES=,k,l,inst".into(),
+        // Type A: b; type B: k; type C: l; type D: i, n, s and t. Prefix
+        // modes (o) are listed in PREFIX.
+        "CHANMODES=b,k,l,inst".into(),
         format!("CHANNELLEN={}", limits.max_room_len + 1),
         "CHANTYPES=#".into(),
         format!("KEYLEN={KEYLEN}"),

@@ -158,6 +158,7 @@ impl IrcEncoding {
                     RoomMode::TopicLocked(on) => line.word(if *on { "+t" } else { "-t" }),
                     RoomMode::MembersOnly(on) => line.word(if *on { "+n" } else { "-n" }),
                     RoomMode::Secret(on) => line.word(if *on { "+s" } else { "-s" }),
+                    RoomMode::Ban(mask, on) => line.word(if *on { "+b" } else { "-b" }).word(mask),
                 }
                 .end()
             }

@@ -155,6 +155,19 @@ pub enum Numeric {
     },
     /// `366 <channel> :End of /NAMES list`
     EndOfNames(String),
+    /// `367 <channel> <mask> <set by> <set at>`
+    BanList {
+        /// The channel.
+        channel: RoomName,
+        /// The ban's mask.
+        mask: String,
+        /// Who set it.
+        by: Nick,
+        /// When.
+        at: SystemTime,
+    },
+    /// `474 <channel> :Cannot join channel (+b)`
+    BannedFromChan(RoomName),
     /// `368 <channel> :End of channel ban list`
     EndOfBanList(RoomName),
     /// `351 chatroom-<version> <server> :<comments>`
@@ -287,6 +300,8 @@ impl Numeric {
             Time(_) => "391",
             NoAdminInfo => "423",
             EndOfBanList(_) => "368",
+            BanList { .. } => "367",
+            BannedFromChan(_) => "474",
             Motd(_) => "372",
             MotdStart => "375",
             EndOfMotd => "376",
@@ -484,6 +499,19 @@ impl Numeric {
                     .trailing(&format!("0 {realname}"))
             }
             EndOfNames(channel) => line.word(channel).trailing("End of /NAMES list"),
+            BanList {
+                channel,
+                mask,
+                by,
+                at,
+            } => line
+                .word(channel.as_str())
+                .word(mask)
+                .word(by.as_str())
+                .num(unix(*at)),
+            BannedFromChan(channel) => line
+                .word(channel.as_str())
+                .trailing("Cannot join channel (+b)"),
             EndOfBanList(channel) => line
                 .word(channel.as_str())
                 .trailing("End of channel ban list"),

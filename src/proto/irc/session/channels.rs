@@ -90,6 +90,7 @@ impl Session {
             Err(ErrorCode::BadKey) => self.numeric(Numeric::BadChannelKey(asked)),
             Err(ErrorCode::RoomFull) => self.numeric(Numeric::ChannelIsFull(asked)),
             Err(ErrorCode::InviteOnly) => self.numeric(Numeric::InviteOnlyChan(asked)),
+            Err(ErrorCode::Banned) => self.numeric(Numeric::BannedFromChan(asked)),
             Err(_) => self.numeric(Numeric::NoSuchChannel(asked.as_str().to_string())),
         }
     }

@@ -23,6 +23,30 @@ pub(super) struct ModeChange {
     pub arg: Option<String>,
 }
 
+/// A ban's mask as kept: `nick!user@host`, the parts not given filled
+/// with `*` (`bob` is `bob!*@*`, `*@irc` is `*!*@irc`), lower-cased (bans
+/// match case aside).
+fn ban_mask(mask: &str) -> String {
+    let (nick, rest) = match mask.split_once('!') {
+        Some((nick, rest)) => (nick, Some(rest)),
+        None if mask.contains('@') => ("*", Some(mask)),
+        None => (mask, None),
+    };
+    let (user, host) = match rest.map(|r| r.split_once('@')) {
+        Some(Some((user, host))) => (user, host),
+        Some(None) => (rest.unwrap_or("*"), "*"),
+        None => ("*", "*"),
+    };
+    let or_star = |s: &str| {
+        if s.is_empty() {
+            "*".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!("{}!{}@{}", or_star(nick), or_star(user), or_star(host)).to_lowercase()
+}
+
 /// Longest channel key set from IRC, in bytes (`KEYLEN`).
 pub const KEYLEN: usize = 64;
 
@@ -35,10 +59,10 @@ fn valid_key(key: &str) -> bool {
 }
 
 /// Whether channel mode `letter` takes an argument when set (`on`) or
-/// unset; `b` takes one only to add or remove a ban, never to list.
+/// unset; `b` takes one to add or remove a ban, and lists them without.
 fn takes_arg(letter: char, on: bool) -> bool {
     match letter {
-        'o' => true,
+        'o' | 'b' => true,
         'k' | 'l' => on,
         _ => false,
     }
@@ -127,6 +151,26 @@ impl Session {
         }
     }
 
+    /// `367` for each ban, then `368`.
+    fn ban_list(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        let room_name = room.clone();
+        self.with_room(room, ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::GetBans);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| {
+                let Ok(bans) = res else { return };
+                for ban in bans {
+                    act.numeric(Numeric::BanList {
+                        channel: room_name.clone(),
+                        mask: ban.mask,
+                        by: ban.by,
+                        at: ban.at,
+                    });
+                }
+                act.numeric(Numeric::EndOfBanList(room_name));
+            }));
+        });
+    }
+
     /// `324` and `329`.
     fn channel_modes(&mut self, room: RoomName, ctx: &mut Context<Self>) {
         self.with_room(room, ctx, |act, addr, ctx| {
@@ -160,9 +204,8 @@ impl Session {
         let mut rest = Vec::new();
         for change in changes {
             match change.letter {
-                // The ban list is always empty: the core has no bans.
-                'b' if change.arg.is_none() => self.numeric(Numeric::EndOfBanList(room.clone())),
-                'k' | 'o' | 'l' | 'i' | 't' | 'n' | 's' => rest.push(change),
+                'b' if change.arg.is_none() => self.ban_list(room.clone(), ctx),
+                'k' | 'o' | 'l' | 'i' | 't' | 'n' | 's' | 'b' => rest.push(change),
                 letter => self.numeric(Numeric::UnknownMode(letter, "is unknown mode char to me")),
             }
         }
@@ -220,6 +263,7 @@ impl Session {
                     ('t', on, _) => room::ModeRequest::TopicLocked(on),
                     ('n', on, _) => room::ModeRequest::MembersOnly(on),
                     ('s', on, _) => room::ModeRequest::Secret(on),
+                    ('b', on, Some(mask)) => room::ModeRequest::Ban(ban_mask(&mask), on),
                     ('o', _, None) => {
                         refused.push(ModeRefusal::NeedNick);
                         continue;
@@ -315,6 +359,15 @@ mod tests {
     }
 
     #[test]
+    fn ban_masks_are_completed() {
+        assert_eq!(ban_mask("Bob"), "bob!*@*");
+        assert_eq!(ban_mask("bob!*@*"), "bob!*@*");
+        assert_eq!(ban_mask("*@irc"), "*!*@irc");
+        assert_eq!(ban_mask("bob!~b"), "bob!~b@*");
+        assert_eq!(ban_mask("!@"), "*!*@*");
+    }
+
+    #[test]
     fn keys_are_one_word_a_join_can_give() {
         assert!(valid_key("beer"));
         assert!(valid_key(&"k".repeat(KEYLEN)));
@@ -346,6 +399,10 @@ mod tests {
             [change(false, 'k', None)]
         );
         assert_eq!(channel_changes("b", &[]), [change(true, 'b', None)]);
+        assert_eq!(
+            channel_changes("-b", &args(&["x!*@*"])),
+            [change(false, 'b', Some("x!*@*"))]
+        );
         assert_eq!(channel_changes("+o", &[]), [change(true, 'o', None)]);
     }
 }
