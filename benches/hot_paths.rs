@@ -23,7 +23,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use chatroom::core::names::{NameLimits, Nick, RoomName};
-use chatroom::core::{Event, MsgKind, UserHost};
+use chatroom::core::{no_realname, Event, MsgKind, MsgMeta, UserHost};
 use chatroom::proto::native::parser::parse_line;
 use chatroom::transport::broadcast_log::BroadcastLog;
 use chatroom::transport::send_queue::{run_writer, SendQueue};
@@ -65,11 +65,13 @@ fn render(c: &mut Criterion) {
         userhost: UserHost::native(),
         text: "hello everyone, how is it going today? ".repeat(2),
         kind: MsgKind::Privmsg,
+        meta: MsgMeta::default(),
     };
     let join = Event::Join {
         room,
         nick,
         userhost: UserHost::native(),
+        realname: no_realname(),
     };
     let mut group = c.benchmark_group("event_to_line");
     group.throughput(Throughput::Elements(1));
@@ -85,6 +87,7 @@ fn a_message_line() -> Bytes {
         userhost: UserHost::native(),
         text: "x".repeat(64),
         kind: MsgKind::Privmsg,
+        meta: MsgMeta::default(),
     }
     .to_line()
 }

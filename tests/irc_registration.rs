@@ -96,7 +96,7 @@ fn registration_with_cap_waits_for_cap_end() {
     let s = server();
     let mut c = Irc::connect(s.irc_addr());
     c.send("CAP LS 302");
-    c.expect(&format!(":{SERVER} CAP * LS :multi-prefix server-time"));
+    c.expect(&format!(":{SERVER} CAP * LS :away-notify batch cap-notify draft/chathistory echo-message extended-join labeled-response message-tags multi-prefix server-time userhost-in-names"));
     c.send("NICK bob");
     c.send("USER bob 0 * :Bob");
     c.send("CAP REQ :multi-prefix sasl");
@@ -104,7 +104,7 @@ fn registration_with_cap_waits_for_cap_end() {
     c.send("CAP REQ :multi-prefix");
     c.expect(&format!(":{SERVER} CAP bob ACK :multi-prefix"));
     c.send("CAP LIST");
-    c.expect(&format!(":{SERVER} CAP bob LIST :multi-prefix"));
+    c.expect(&format!(":{SERVER} CAP bob LIST :cap-notify multi-prefix"));
     // Nothing of the welcome before CAP END.
     c.send("PING early");
     c.expect(&format!(":{SERVER} PONG {SERVER} :early"));

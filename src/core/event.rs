@@ -8,6 +8,7 @@
 //! these.
 
 use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
 use super::file_id::FileId;
 use super::names::{Nick, RoomName};
@@ -35,9 +36,10 @@ pub enum MsgKind {
 
 /// The `user@host` half of how IRC names a client (`nick!user@host`):
 /// fixed for a connection's lifetime, whatever its nickname. One shared
-/// value per connection; cloning it copies a pointer.
+/// value per connection; cloning it copies a pointer (a thin one: rooms
+/// keep one per member, for IRC's `userhost-in-names`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserHost(Arc<str>);
+pub struct UserHost(Arc<String>);
 
 impl UserHost {
     /// `user@host`; neither may hold `@`, `!` or whitespace (the front end
@@ -47,7 +49,7 @@ impl UserHost {
         s.push_str(user);
         s.push('@');
         s.push_str(host);
-        UserHost(Arc::from(s))
+        UserHost(Arc::new(s))
     }
 
     /// What every native client is: its protocol has no user name and
@@ -74,6 +76,56 @@ impl UserHost {
     pub fn host(&self) -> &str {
         self.0.rsplit_once('@').map_or("", |(_, h)| h)
     }
+}
+
+/// What a message carries besides its text, for protocols that show it
+/// (IRC's `msgid`, `time` and client-only tags); native lines show none
+/// of it, and a native session leaves the tags empty. Moved with the
+/// event, never rendered where not shown: native clients pay nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsgMeta {
+    /// Its number in the room for a room message (the store's); for
+    /// anything not stored (a private message, a `TAGMSG`) a number unique
+    /// among those since the server started; `0` where unknown (a line a
+    /// client parsed).
+    pub seq: u64,
+    /// When the server received it: for a room message, the time the
+    /// store keeps.
+    pub time: SystemTime,
+    /// The sender's client-only tags (IRCv3 `+key=value;...`, escaped as
+    /// on the wire), if it sent any.
+    pub tags: Option<Arc<str>>,
+}
+
+impl Default for MsgMeta {
+    fn default() -> Self {
+        MsgMeta {
+            seq: 0,
+            time: SystemTime::UNIX_EPOCH,
+            tags: None,
+        }
+    }
+}
+
+impl MsgMeta {
+    /// What a message not stored (private, or a `TAGMSG`) carries:
+    /// received now, numbered among such messages, with the sender's
+    /// `tags`.
+    pub fn now(tags: Option<Arc<str>>) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        MsgMeta {
+            seq: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            time: SystemTime::now(),
+            tags,
+        }
+    }
+}
+
+/// The real name of a client that has none (a native one): shared, so
+/// that a native JOIN allocates nothing for it.
+pub fn no_realname() -> Arc<str> {
+    static EMPTY: OnceLock<Arc<str>> = OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::from("")))
 }
 
 /// A change to a room's settings, as its owner made it.
@@ -117,6 +169,8 @@ pub enum Event {
         text: String,
         /// A message or a notice.
         kind: MsgKind,
+        /// Its number, time and client tags.
+        meta: MsgMeta,
     },
     /// `PRIVMSG <from> <text>`
     Privmsg {
@@ -131,6 +185,30 @@ pub enum Event {
         text: String,
         /// A message or a notice.
         kind: MsgKind,
+        /// Its number, time and client tags.
+        meta: MsgMeta,
+    },
+    /// An IRC `TAGMSG`: client-only tags and no text (native lines show
+    /// nothing of it; nothing stores it).
+    TagMsg {
+        /// The room or user it was sent to.
+        target: FileTarget,
+        /// The sender.
+        from: Nick,
+        /// The sender's user and host.
+        userhost: UserHost,
+        /// When it was received, and its tags.
+        meta: MsgMeta,
+    },
+    /// A user's away message changed (IRC `away-notify`; native lines show
+    /// nothing of it).
+    Away {
+        /// Who.
+        nick: Nick,
+        /// Their user and host.
+        userhost: UserHost,
+        /// Why they are away; `None` once back.
+        message: Option<String>,
     },
     /// `JOIN <room> <nick>`
     Join {
@@ -140,6 +218,9 @@ pub enum Event {
         nick: Nick,
         /// Their user and host.
         userhost: UserHost,
+        /// Their real name (IRC `extended-join`; `""` for a native client,
+        /// whose real name is its nickname).
+        realname: Arc<str>,
     },
     /// `PART <room> <nick> [reason]`
     Part {

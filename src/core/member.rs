@@ -8,7 +8,7 @@ use actix::prelude::*;
 use actix::WeakRecipient;
 use bytes::{Bytes, BytesMut};
 
-use super::event::Event;
+use super::event::{Event, UserHost};
 use super::names::{Folded, Nick, RoomName};
 use super::scratch::rendered;
 use crate::transport::send_queue::SendQueue;
@@ -49,6 +49,8 @@ pub struct Listed<'a> {
     /// Whether it is an operator of the room (its owner, unless it gave
     /// that up, or a member an operator made one).
     pub op: bool,
+    /// Its user and host (IRC's `userhost-in-names`).
+    pub userhost: &'a UserHost,
 }
 
 /// The topic of a room, and who set it when, where known (a topic kept

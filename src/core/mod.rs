@@ -37,6 +37,6 @@ pub mod services;
 pub mod store;
 
 pub use error::ErrorCode;
-pub use event::{Event, FileTarget, MsgKind, RoomMode, UserHost};
+pub use event::{no_realname, Event, FileTarget, MsgKind, MsgMeta, RoomMode, UserHost};
 pub use file_id::FileId;
 pub use names::{Folded, NameLimits, Nick, RoomName};

@@ -5,6 +5,7 @@
 pub mod irc;
 pub mod peer;
 pub mod process;
+pub mod programs;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

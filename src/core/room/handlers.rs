@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
 use crate::core::error::ErrorCode;
-use crate::core::event::{Event, MsgKind, UserHost};
+use crate::core::event::{Event, MsgKind, MsgMeta, UserHost};
 use crate::core::member::{
     EncodingRef, Inbox, Listed, Listing, MemberHandle, Removed, SessionId, TopicInfo,
 };
@@ -26,6 +26,11 @@ pub struct Joined {
     /// to this (those said before the JOIN; later ones arrive as events,
     /// held by the room until the session sends [`Replayed`]).
     pub replay_upto: Option<u64>,
+    /// The `JOIN` and listing the joiner is to send itself, when it asked
+    /// for them ([`Join::hand_back`]).
+    pub welcome: Option<Bytes>,
+    /// The room holds the member's events until [`Replayed`].
+    pub held: bool,
 }
 
 /// Adds a member. On success the room has already queued, to the joiner,
@@ -40,8 +45,22 @@ pub struct Join {
     pub nick: Nick,
     /// Its user and host, for the `JOIN` event.
     pub userhost: UserHost,
+    /// Its real name, for the `JOIN` event (`""` where none).
+    pub realname: Arc<str>,
     /// The key it gave.
     pub key: Option<String>,
+    /// Hand the joiner's `JOIN` and listing back in [`Joined`] instead of
+    /// queuing them, holding its events until [`Replayed`] (an IRC client
+    /// tags them as the answer to its labeled JOIN).
+    pub hand_back: bool,
+}
+
+/// The joiner's user and host, from its `JOIN` event.
+fn join_userhost(join: &Event) -> UserHost {
+    match join {
+        Event::Join { userhost, .. } => userhost.clone(),
+        _ => UserHost::native(),
+    }
 }
 
 /// What checking a JOIN's key found.
@@ -69,16 +88,32 @@ impl Room {
             room: self.name.clone(),
             nick: msg.nick.clone(),
             userhost: msg.userhost,
+            realname: msg.realname,
         };
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
-        self.insert(msg.member, msg.nick.clone(), log);
-        let _ = queue.push(self.welcome(encoding, &msg.nick, Some(&join)));
+        let held = self.db.is_some() || msg.hand_back;
+        self.insert(
+            msg.member,
+            msg.nick.clone(),
+            join_userhost(&join),
+            log,
+            held,
+        );
+        let welcome = self.welcome(encoding, &msg.nick, Some(&join));
+        let welcome = if msg.hand_back {
+            Some(welcome)
+        } else {
+            let _ = queue.push(welcome);
+            None
+        };
         self.changed(ctx);
         Ok(Joined {
             name: self.name.clone(),
             replay_upto: self.db.as_ref().map(|_| self.messages),
+            welcome,
+            held,
         })
     }
 
@@ -94,6 +129,7 @@ impl Room {
         let mut members = self.members.iter().map(|(key, m)| Listed {
             nick: &m.display,
             op: self.ops.contains(key),
+            userhost: &m.userhost,
         });
         encoding.names(
             Listing {
@@ -119,14 +155,18 @@ impl Handler<Join> for Room {
         let who = MemberKey::new(msg.member.inbox.id, &msg.nick);
         if self.find(&who).is_some() {
             let encoding = msg.member.inbox.encoding;
-            let _ = msg
-                .member
-                .inbox
-                .queue
-                .push(self.welcome(encoding, &msg.nick, None));
+            let welcome = self.welcome(encoding, &msg.nick, None);
+            let welcome = if msg.hand_back {
+                Some(welcome)
+            } else {
+                let _ = msg.member.inbox.queue.push(welcome);
+                None
+            };
             return done(Ok(Joined {
                 name: self.name.clone(),
                 replay_upto: None,
+                welcome,
+                held: false,
             }));
         }
         let creating = self.members.is_empty() && self.owner.is_none();
@@ -248,9 +288,10 @@ impl Handler<Leave> for Room {
 }
 
 /// A member said something: fan it out to the other members, and store it
-/// where history is kept.
+/// where history is kept. Answers the message's number and time (for an
+/// echo its sender renders itself); `None` if it was refused.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Option<(u64, SystemTime)>")]
 pub struct Say {
     /// The speaking session.
     pub id: SessionId,
@@ -263,41 +304,133 @@ pub struct Say {
     pub text: String,
     /// A message or a notice (stored alike: history keeps no kind).
     pub kind: MsgKind,
+    /// The sender's client-only tags (IRC), relayed and not stored.
+    pub tags: Option<Arc<str>>,
+    /// The sender gets the message too, as the others do (IRC
+    /// `echo-message`), with the same number and time.
+    pub echo: bool,
     /// Where history is kept: whom to answer once the message is stored,
     /// or refused.
     pub ack: Option<Ack>,
 }
 
 impl Handler<Say> for Room {
-    type Result = ();
+    type Result = Option<(u64, SystemTime)>;
 
-    fn handle(&mut self, msg: Say, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Say, _: &mut Self::Context) -> Self::Result {
         if self.find_by(msg.id, msg.from.folded()).is_none() {
             // Kicked while the message was on its way.
             if let Some(ack) = msg.ack {
                 ack.settle(Said::Refused(ErrorCode::NotInRoom));
             }
-            return;
+            return None;
         }
         self.messages += 1;
+        // One clock read: what IRC shows as `time` is what the store keeps.
+        let time = SystemTime::now();
         let event = Event::Msg {
             room: self.name.clone(),
             from: msg.from,
             userhost: msg.userhost,
             text: msg.text,
             kind: msg.kind,
+            meta: MsgMeta {
+                seq: self.messages,
+                time,
+                tags: msg.tags,
+            },
         };
-        self.broadcast(&event, Some(msg.id));
+        self.broadcast(&event, (!msg.echo).then_some(msg.id));
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
-            db.append(
-                &self.name,
-                self.messages,
-                SystemTime::now(),
-                from,
-                text,
-                msg.ack,
-            );
+            db.append(&self.name, self.messages, time, from, text, msg.ack);
         }
+        Some((self.messages, time))
+    }
+}
+
+/// A member's encoding changed (an IRC client asked for a capability
+/// that changes how events look): its later events are rendered in the
+/// new one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reencode {
+    /// The member.
+    pub who: MemberKey,
+    /// Its new encoding.
+    pub encoding: EncodingRef,
+}
+
+impl Handler<Reencode> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Reencode, _: &mut Self::Context) {
+        let Some(key) = self.find(&msg.who).cloned() else {
+            return;
+        };
+        let Some(new) = self.log_for(msg.encoding) else {
+            return;
+        };
+        let Some(member) = self.members.get_mut(&key) else {
+            return;
+        };
+        let old = usize::from(member.log);
+        if old == usize::from(new) {
+            return;
+        }
+        // What was held for it lies in the old log: delivered first.
+        member.release(&self.logs[old].log);
+        member.log = new;
+        self.logs[old].readers -= 1;
+        self.logs[usize::from(new)].readers += 1;
+    }
+}
+
+/// Asks for every member's inbox (to tell them of something that is not
+/// the room's own event, such as an away message).
+#[derive(Message)]
+#[rtype(result = "Vec<Inbox>")]
+pub struct Audience;
+
+impl Handler<Audience> for Room {
+    type Result = MessageResult<Audience>;
+
+    fn handle(&mut self, _: Audience, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.inboxes())
+    }
+}
+
+/// A member sent client-only tags and no text (IRC `TAGMSG`): relayed to
+/// the others (to itself too with `echo`), never stored.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Tag {
+    /// The sending session.
+    pub id: SessionId,
+    /// Its nickname.
+    pub from: Nick,
+    /// Its user and host.
+    pub userhost: UserHost,
+    /// When it came, its number and its tags (made by the sender's
+    /// session, which may echo it itself).
+    pub meta: MsgMeta,
+    /// The sender gets it too.
+    pub echo: bool,
+}
+
+impl Handler<Tag> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Tag, _: &mut Self::Context) {
+        if self.find_by(msg.id, msg.from.folded()).is_none() {
+            return;
+        }
+        let event = Event::TagMsg {
+            target: crate::core::FileTarget::Room(self.name.clone()),
+            from: msg.from,
+            userhost: msg.userhost,
+            meta: msg.meta,
+        };
+        self.broadcast(&event, (!msg.echo).then_some(msg.id));
     }
 }
 
@@ -316,6 +449,8 @@ pub struct SayOutside {
     pub text: String,
     /// A message or a notice.
     pub kind: MsgKind,
+    /// Its client-only tags (IRCv3 `message-tags`), if any.
+    pub tags: Option<Arc<str>>,
 }
 
 impl Handler<SayOutside> for Room {
@@ -326,23 +461,22 @@ impl Handler<SayOutside> for Room {
             return Err(ErrorCode::NotInRoom);
         }
         self.messages += 1;
+        let time = SystemTime::now();
         let event = Event::Msg {
             room: self.name.clone(),
             from: msg.from,
             userhost: msg.userhost,
             text: msg.text,
             kind: msg.kind,
+            meta: MsgMeta {
+                seq: self.messages,
+                time,
+                tags: msg.tags,
+            },
         };
         self.broadcast(&event, None);
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
-            db.append(
-                &self.name,
-                self.messages,
-                SystemTime::now(),
-                from,
-                text,
-                None,
-            );
+            db.append(&self.name, self.messages, time, from, text, None);
         }
         Ok(())
     }
@@ -390,6 +524,8 @@ pub struct Names {
     pub name: RoomName,
     /// Its members, sorted by folded nickname.
     pub nicks: Vec<Nick>,
+    /// Their users and hosts, in the same order.
+    pub userhosts: Vec<UserHost>,
     /// Its owner, if any.
     pub owner: Option<Nick>,
     /// Its operators (folded), sorted.
@@ -412,6 +548,7 @@ impl Handler<GetNames> for Room {
         MessageResult(Names {
             name: self.name.clone(),
             nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
+            userhosts: self.members.values().map(|m| m.userhost.clone()).collect(),
             owner: self.owner.clone(),
             ops: self.ops.iter().cloned().collect(),
             private: self.key_hash.is_some(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix::WeakRecipient;
 
+use crate::core::event::UserHost;
 use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
 use crate::core::names::{Folded, Nick};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
@@ -23,6 +24,8 @@ pub(super) struct Member {
     /// once: a member's entry is most of what a room costs per client).
     pub(super) display: Arc<str>,
     pub(super) queue: SendQueue,
+    /// Its user and host, for listings (IRC's `userhost-in-names`).
+    pub(super) userhost: UserHost,
     /// Where to say it was removed.
     pub(super) removed: WeakRecipient<Removed>,
     /// Its encoding's log in [`super::Room::logs`].
@@ -36,8 +39,15 @@ pub(super) struct Member {
 
 impl Member {
     /// A member for `handle`, reading log number `log`.
-    pub(super) fn new(handle: MemberHandle, nick: &Nick, log: u8, holding: bool) -> Self {
+    pub(super) fn new(
+        handle: MemberHandle,
+        nick: &Nick,
+        userhost: UserHost,
+        log: u8,
+        holding: bool,
+    ) -> Self {
         Member {
+            userhost,
             id: handle.inbox.id,
             display: Arc::clone(nick.display()),
             queue: handle.inbox.queue,

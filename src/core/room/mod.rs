@@ -20,14 +20,14 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 pub use handlers::{
-    GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Rename, Replayed, RoomInfo, Say,
-    SayOutside, SetTopic, ShareFile,
+    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Reencode, Rename,
+    Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
 pub use settings::{Admission, Ban, GetBans, Invite, ModeRequest, SetMode, MAX_BANS, MAX_INVITES};
 
-use super::event::Event;
+use super::event::{Event, UserHost};
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
 use super::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
 use super::scratch::with_line;
@@ -86,9 +86,11 @@ struct EncodedLog {
     last: Span,
 }
 
-/// Encodings one room renders at most (a member of a further one is
-/// refused as if the room were full; front ends have a handful).
-const MAX_ENCODINGS: usize = 16;
+/// Encodings one room renders at most: more than every front end's
+/// together (native 1, IRC 32 per listener: one per combination of the
+/// capabilities that change how events look), so that no member is ever
+/// refused for its encoding; the bound is the `u8` a member keeps.
+const MAX_ENCODINGS: usize = 255;
 
 /// One chat room.
 pub struct Room {
@@ -281,14 +283,20 @@ impl Room {
     }
 
     /// Adds a member, reading `log`.
-    fn insert(&mut self, handle: MemberHandle, nick: Nick, log: u8) {
-        let holding = self.db.is_some();
+    fn insert(
+        &mut self,
+        handle: MemberHandle,
+        nick: Nick,
+        userhost: UserHost,
+        log: u8,
+        holding: bool,
+    ) {
         let l = &mut self.logs[usize::from(log)];
         l.readers += 1;
         if holding {
             l.log.hold();
         }
-        let member = Member::new(handle, &nick, log, holding);
+        let member = Member::new(handle, &nick, userhost, log, holding);
         if self.is_owner(&nick) {
             self.ops.insert(nick.folded().clone());
         }

@@ -170,7 +170,9 @@ impl Client {
             member: self.handle.clone(),
             nick: self.nick.clone(),
             userhost: UserHost::native(),
+            realname: crate::core::no_realname(),
             key: key.map(String::from),
+            hand_back: false,
         }
     }
 
@@ -181,6 +183,8 @@ impl Client {
             userhost: UserHost::native(),
             text: text.into(),
             kind: MsgKind::Privmsg,
+            tags: None,
+            echo: false,
             ack: Some(Ack {
                 queue: self.handle.inbox.queue.clone(),
                 ticket: self.handle.inbox.queue.promise(),
@@ -433,6 +437,47 @@ async fn a_member_that_stops_reading_overflows_alone() {
     assert_eq!(reader.text(), "msg #r talker still here\n");
 }
 
+#[actix::test]
+async fn echo_hand_back_and_reencode() {
+    let (room, _) = start_room(10);
+    let (alice, bob) = (
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", PLAIN_REF, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    let _ = alice.text();
+    // hand_back: the welcome comes in the answer, events wait for Replayed.
+    let mut join = bob.join(None);
+    join.hand_back = true;
+    let joined = room.send(join).await.unwrap().unwrap();
+    assert!(joined.held);
+    let welcome = String::from_utf8(joined.welcome.unwrap().to_vec()).unwrap();
+    assert_eq!(welcome, "join #r bob\nnames #r @alice bob\n");
+    assert_eq!(bob.text(), "");
+    // With echo, the sender gets its own message, numbered like the rest.
+    let mut say = alice.say("one");
+    say.echo = true;
+    say.ack = None;
+    let said = room.send(say).await.unwrap();
+    assert_eq!(said.map(|(seq, _)| seq), Some(1));
+    assert_eq!(alice.text(), "join #r bob\nmsg #r alice one\n");
+    assert_eq!(bob.text(), "", "held until Replayed");
+    room.send(Replayed { who: bob.key() }).await.unwrap();
+    assert_eq!(bob.text(), "msg #r alice one\n");
+    // Re-encoded: later events in the new encoding, rendered once.
+    room.send(Reencode {
+        who: bob.key(),
+        encoding: LOUD_REF,
+    })
+    .await
+    .unwrap();
+    let mut say = alice.say("two");
+    say.ack = None;
+    room.send(say).await.unwrap();
+    assert_eq!(bob.text(), "MSG #R ALICE TWO\n");
+    assert_eq!(alice.text(), "");
+}
+
 /// What a member asks of the room's settings.
 fn set(by: &Client, change: ModeRequest) -> SetMode {
     SetMode {
@@ -622,6 +667,7 @@ async fn outsiders_speak_only_when_members_only_is_off_and_secret_is_reported() 
         userhost: UserHost::native(),
         text: "knock".into(),
         kind: MsgKind::Privmsg,
+        tags: None,
     };
     assert_eq!(
         room.send(outside()).await.unwrap(),

@@ -93,6 +93,33 @@ pub struct StoredMessage {
     pub text: String,
 }
 
+/// Where a history query starts or ends: a message's number in its room,
+/// or a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// A message's number in the room.
+    Seq(u64),
+    /// A time (millisecond precision, as stored).
+    Time(SystemTime),
+}
+
+/// Which of a room's stored messages to read, at most a limit of them,
+/// always returned oldest first (IRC's CHATHISTORY subcommands; native
+/// HISTORY and the replay on JOIN are `Before`/`Latest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryQuery {
+    /// The newest, after the anchor if one is given.
+    Latest(Option<Anchor>),
+    /// The newest before the anchor.
+    Before(Anchor),
+    /// The oldest after the anchor.
+    After(Anchor),
+    /// Those around the anchor: half before, the rest from it on.
+    Around(Anchor),
+    /// Those strictly between two anchors, nearest the first.
+    Between(Anchor, Anchor),
+}
+
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -266,6 +293,26 @@ impl Database {
             room: room.folded().clone(),
             upto,
             count,
+            reply,
+        }) {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// At most `limit` messages of `room` chosen by `query`, oldest
+    /// first.
+    pub async fn query(
+        &self,
+        room: &RoomName,
+        query: HistoryQuery,
+        limit: u32,
+    ) -> Vec<StoredMessage> {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Request::Query {
+            room: room.folded().clone(),
+            query,
+            limit,
             reply,
         }) {
             return Vec::new();

@@ -466,3 +466,47 @@ async fn unicode_owners_senders_and_file_names_read_back_and_match() {
     assert_eq!(from, ["Zoë", "さくら"]);
     assert_eq!(loaded.files, [file]);
 }
+
+#[tokio::test]
+async fn history_queries_by_number_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, relay) = Database::open(&dir.path().join("q.db")).unwrap();
+    tokio::spawn(relay.run());
+    let r = room("#q");
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let at = |seq: u64| t0 + Duration::from_secs(seq);
+    for seq in 1..=100 {
+        db.append(&r, seq, at(seq), nick("a"), format!("m{seq}"), None);
+    }
+    use Anchor::{Seq, Time};
+    let q = |query, limit| {
+        let db = db.clone();
+        let r = r.clone();
+        async move { seqs(db.query(&r, query, limit).await) }
+    };
+    assert_eq!(q(HistoryQuery::Latest(None), 3).await, [98, 99, 100]);
+    assert_eq!(q(HistoryQuery::Latest(Some(Seq(98))), 5).await, [99, 100]);
+    assert_eq!(
+        q(HistoryQuery::Latest(Some(Time(at(97)))), 5).await,
+        [98, 99, 100]
+    );
+    assert_eq!(q(HistoryQuery::Before(Seq(70)), 3).await, [67, 68, 69]);
+    assert_eq!(q(HistoryQuery::Before(Time(at(70))), 3).await, [67, 68, 69]);
+    assert_eq!(q(HistoryQuery::After(Seq(60)), 3).await, [61, 62, 63]);
+    assert_eq!(q(HistoryQuery::After(Time(at(60))), 3).await, [61, 62, 63]);
+    assert_eq!(q(HistoryQuery::Around(Seq(50)), 4).await, [48, 49, 50, 51]);
+    assert_eq!(q(HistoryQuery::Around(Time(at(50))), 3).await, [49, 50, 51]);
+    assert_eq!(
+        q(HistoryQuery::Between(Seq(10), Seq(20)), 3).await,
+        [11, 12, 13]
+    );
+    assert_eq!(
+        q(HistoryQuery::Between(Seq(20), Seq(10)), 3).await,
+        [17, 18, 19]
+    );
+    assert_eq!(
+        q(HistoryQuery::Between(Time(at(10)), Seq(14)), 10).await,
+        [11, 12, 13]
+    );
+    assert!(q(HistoryQuery::After(Seq(100)), 3).await.is_empty());
+}

@@ -3,7 +3,10 @@
 //! answers it), or the [`CommandError`] that refuses it.
 
 use crate::core::names::{NameLimits, Nick, RoomName};
+use crate::core::store::{Anchor, HistoryQuery};
 use crate::core::MsgKind;
+use crate::proto::irc::render::parse_msgid;
+use std::time::SystemTime;
 
 use super::message::Message;
 
@@ -49,6 +52,137 @@ pub enum JoinArgs {
     Channels(Vec<(ChannelArg, Option<String>)>),
 }
 
+/// What CHATHISTORY asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryCommand {
+    /// A channel's messages.
+    Read(HistoryRequest),
+    /// `TARGETS <timestamp> <timestamp> <limit>`: the channels with
+    /// messages between two times, by their latest.
+    Targets {
+        /// One end.
+        from: SystemTime,
+        /// The other.
+        to: SystemTime,
+        /// How many at most.
+        limit: u32,
+    },
+}
+
+/// A CHATHISTORY request that reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRequest {
+    /// The channel.
+    pub target: RoomName,
+    /// Which messages.
+    pub query: HistoryQuery,
+    /// How many at most (as asked: the session bounds it).
+    pub limit: u32,
+}
+
+/// Why a CHATHISTORY command is refused: `FAIL CHATHISTORY <code>
+/// <context...> :<text>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryFail {
+    /// The machine-readable code.
+    pub code: &'static str,
+    /// The subcommand and what was wrong in it.
+    pub context: Vec<String>,
+    /// Why, for people.
+    pub text: &'static str,
+}
+
+/// Reads `timestamp=<RFC 3339>`, `msgid=<id>` (ours name the room's
+/// messages: see [`parse_msgid`]), and `*` where `star` allows it.
+fn history_ref(s: &str, room: &RoomName, star: bool) -> Result<Option<Anchor>, ()> {
+    if s == "*" && star {
+        return Ok(None);
+    }
+    if let Some(t) = s.strip_prefix("timestamp=") {
+        return humantime::parse_rfc3339_weak(t)
+            .map(|t| Some(Anchor::Time(t)))
+            .map_err(|_| ());
+    }
+    if let Some(id) = s.strip_prefix("msgid=") {
+        return match parse_msgid(id) {
+            Some((r, seq)) if r == room.folded().as_str() => Ok(Some(Anchor::Seq(seq))),
+            _ => Err(()),
+        };
+    }
+    Err(())
+}
+
+/// `CHATHISTORY` after its name.
+fn chathistory(p: &[&str], limits: &NameLimits) -> Result<HistoryCommand, HistoryFail> {
+    let fail = |code, context: &[&str], text| HistoryFail {
+        code,
+        context: context.iter().map(|s| s.to_string()).collect(),
+        text,
+    };
+    let Some(sub) = p.first().map(|s| s.to_ascii_uppercase()) else {
+        return Err(fail(
+            "NEED_MORE_PARAMS",
+            &["CHATHISTORY"],
+            "Missing parameters",
+        ));
+    };
+    if sub == "TARGETS" {
+        if p.len() < 4 {
+            return Err(fail("NEED_MORE_PARAMS", &[&sub], "Missing parameters"));
+        }
+        let time = |s: &str| {
+            s.strip_prefix("timestamp=")
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+                .ok_or_else(|| fail("INVALID_PARAMS", &[&sub, s], "Invalid timestamp"))
+        };
+        let (from, to) = (time(p[1])?, time(p[2])?);
+        let Ok(limit) = p[3].parse::<u32>() else {
+            return Err(fail("INVALID_PARAMS", &[&sub, p[3]], "Invalid limit"));
+        };
+        return Ok(HistoryCommand::Targets { from, to, limit });
+    }
+    let refs = match sub.as_str() {
+        "LATEST" | "BEFORE" | "AFTER" | "AROUND" => 1,
+        "BETWEEN" => 2,
+        _ => return Err(fail("INVALID_PARAMS", &[&sub], "Unknown subcommand")),
+    };
+    if p.len() < 3 + refs {
+        return Err(fail("NEED_MORE_PARAMS", &[&sub], "Missing parameters"));
+    }
+    let Ok(target) = RoomName::parse_hashed(p[1], limits.max_room_len) else {
+        return Err(fail(
+            "INVALID_TARGET",
+            &[&sub, p[1]],
+            "Messages could not be retrieved",
+        ));
+    };
+    let bad_ref = |r: &str| fail("INVALID_PARAMS", &[&sub, r], "Invalid message reference");
+    let first = history_ref(p[2], &target, sub == "LATEST").map_err(|()| bad_ref(p[2]))?;
+    let Ok(limit) = p[2 + refs].parse::<u32>() else {
+        return Err(fail(
+            "INVALID_PARAMS",
+            &[&sub, p[2 + refs]],
+            "Invalid limit",
+        ));
+    };
+    let anchor = |a: Option<Anchor>| a.ok_or_else(|| bad_ref(p[2]));
+    let query = match sub.as_str() {
+        "LATEST" => HistoryQuery::Latest(first),
+        "BEFORE" => HistoryQuery::Before(anchor(first)?),
+        "AFTER" => HistoryQuery::After(anchor(first)?),
+        "AROUND" => HistoryQuery::Around(anchor(first)?),
+        _ => {
+            let second = history_ref(p[3], &target, false).map_err(|()| bad_ref(p[3]))?;
+            HistoryQuery::Between(anchor(first)?, second.ok_or_else(|| bad_ref(p[3]))?)
+        }
+    };
+    Ok(HistoryCommand::Read(HistoryRequest {
+        target,
+        query,
+        limit,
+    }))
+}
+
 /// A command the server knows, its arguments checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -89,6 +223,11 @@ pub enum Command {
         /// What it says.
         text: String,
     },
+    /// `CHATHISTORY <subcommand> <target> <refs...> <limit>`, or why it
+    /// cannot be run (`FAIL CHATHISTORY <code>`).
+    ChatHistory(Result<HistoryCommand, HistoryFail>),
+    /// `TAGMSG <targets>`: the client-only tags alone.
+    TagMsg(Vec<Target>),
     /// `TOPIC <channel> [topic]`
     Topic {
         /// The channel.
@@ -336,6 +475,16 @@ impl Command {
                     targets,
                     text: text.to_string(),
                 }
+            }
+            "CHATHISTORY" => Command::ChatHistory(chathistory(p, limits)),
+            "TAGMSG" => {
+                let to = p.first().filter(|t| !t.is_empty());
+                let to = to.ok_or(CommandError::NoRecipient("TAGMSG"))?;
+                let targets: Vec<Target> = list(to).map(|t| target(t, limits)).collect();
+                if targets.len() > MAX_TARGETS {
+                    return Err(CommandError::TooManyTargets("TAGMSG", to.to_string()));
+                }
+                Command::TagMsg(targets)
             }
             "TOPIC" => {
                 need(1, "TOPIC")?;

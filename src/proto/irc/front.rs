@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use super::command::MAX_TARGETS;
 use super::render::{IrcEncodings, Server, ServerLine};
-use super::session::{IdleCheck, Session, Shared, Shutdown, KEYLEN, TOPICLEN};
+use super::session::{IdleCheck, Session, Shared, Shutdown, CHATHISTORY_MAX, KEYLEN, TOPICLEN};
 use crate::core::names;
 use crate::core::services::Services;
 use crate::transport::connections::Connections;
@@ -26,7 +26,7 @@ const IDLE_TICK: Duration = Duration::from_millis(250);
 fn isupport(core: &Services) -> Vec<String> {
     let limits = &core.config.limits;
     let t = MAX_TARGETS;
-    vec![
+    let mut tokens = vec![
         // How the core folds nicknames, as it names it (`core::names`).
         format!("CASEMAPPING={}", names::CASEMAPPING),
         format!("CHANLIMIT=#:{}", limits.max_rooms_per_user),
@@ -45,7 +45,14 @@ fn isupport(core: &Services) -> Vec<String> {
         "USERLEN=11".into(),
         "UTF8ONLY".into(),
         format!("UTF8MAPPING={}", names::UTF8MAPPING),
-    ]
+    ];
+    if core.db.is_some() {
+        // CHATHISTORY reads the store: advertised where history is kept.
+        tokens.push(format!("CHATHISTORY={CHATHISTORY_MAX}"));
+        tokens.push("MSGREFTYPES=timestamp,msgid".into());
+        tokens.sort();
+    }
+    tokens
 }
 
 /// The IRC front end: its sessions' shared state.

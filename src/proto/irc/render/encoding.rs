@@ -5,11 +5,53 @@ use std::time::SystemTime;
 
 use bytes::BytesMut;
 
-use super::{put_message, put_time_tag, Line, Numeric, Server};
+use super::{put_message, Line, Numeric, Server, Stamp};
 use crate::core::member::{Encoding, EncodingRef, Listing};
 use crate::core::names::{Nick, RoomName};
-use crate::core::{Event, FileTarget, MsgKind, RoomMode};
+use crate::core::{Event, FileTarget, MsgKind, MsgMeta, RoomMode, UserHost};
 use crate::proto::irc::codec::MAX_BODY;
+
+/// The capabilities that change how a room's events look to a client:
+/// one [`IrcEncoding`] per combination, so that a room renders an event
+/// once per combination present. Capabilities that change only what a
+/// client's own commands get back (`echo-message`, `labeled-response`,
+/// `batch`...) are the session's and multiply nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Look {
+    /// `server-time`: `@time=` on every event.
+    pub server_time: bool,
+    /// `message-tags`: `msgid`, client-only tags, `TAGMSG`.
+    pub message_tags: bool,
+    /// `extended-join`: `JOIN #chan <account> :<realname>`.
+    pub extended_join: bool,
+    /// `userhost-in-names`: `353` lists `nick!user@host`.
+    pub userhost_in_names: bool,
+    /// `away-notify`: `AWAY` from users sharing a channel.
+    pub away_notify: bool,
+}
+
+/// Combinations of [`Look`]: 2 to the number of its fields.
+const LOOKS: usize = 32;
+
+impl Look {
+    fn index(self) -> usize {
+        usize::from(self.server_time)
+            | usize::from(self.message_tags) << 1
+            | usize::from(self.extended_join) << 2
+            | usize::from(self.userhost_in_names) << 3
+            | usize::from(self.away_notify) << 4
+    }
+
+    fn from_index(i: usize) -> Self {
+        Look {
+            server_time: i & 1 != 0,
+            message_tags: i & 2 != 0,
+            extended_join: i & 4 != 0,
+            userhost_in_names: i & 8 != 0,
+            away_notify: i & 16 != 0,
+        }
+    }
+}
 
 /// How IRC clients see events, for one set of the capabilities that
 /// change how events look.
@@ -17,22 +59,39 @@ pub struct IrcEncoding {
     /// Tells encodings apart (per server and capabilities).
     key: &'static str,
     server: Server,
-    /// `server-time`: events carry `@time=`.
-    server_time: bool,
+    look: Look,
 }
 
 impl IrcEncoding {
-    /// `time`, where server-time is on.
-    fn stamp(&self, time: SystemTime) -> Option<SystemTime> {
-        self.server_time.then_some(time)
+    /// The capabilities this encoding renders for.
+    pub fn look(&self) -> Look {
+        self.look
     }
 
-    /// Appends `event` as IRC lines, stamped `time` where server-time is on.
+    /// The tags of a message: its time where server-time is on, its msgid
+    /// and the sender's tags where message-tags is.
+    fn message_stamp<'a>(&self, room: Option<&'a RoomName>, meta: &'a MsgMeta) -> Stamp<'a> {
+        let tags = self.look.message_tags;
+        Stamp {
+            time: self.look.server_time.then_some(meta.time),
+            // A stored message's id names its room; others' are the
+            // server's (see `put_msgid`).
+            msgid: (tags && meta.seq > 0)
+                .then(|| (room.map_or("", |r| r.folded().as_str()), meta.seq)),
+            client: meta.tags.as_deref().filter(|_| tags),
+            ..Stamp::default()
+        }
+    }
+
+    /// Appends `event` as IRC lines, stamped `time` where server-time is
+    /// on (a message carries its own time).
     pub fn encode_at(&self, event: &Event, time: SystemTime, buf: &mut BytesMut) {
         let tag = |buf: &mut BytesMut| {
-            if self.server_time {
-                put_time_tag(buf, time);
+            Stamp {
+                time: self.look.server_time.then_some(time),
+                ..Stamp::default()
             }
+            .put(buf)
         };
         match event {
             Event::Msg {
@@ -41,9 +100,11 @@ impl IrcEncoding {
                 userhost,
                 text,
                 kind,
+                meta,
             } => {
                 let source = (from.as_str(), Some(userhost));
-                put_message(buf, self.stamp(time), source, *kind, room.as_str(), text)
+                let stamp = self.message_stamp(Some(room), meta);
+                put_message(buf, &stamp, source, *kind, room.as_str(), text)
             }
             Event::Privmsg {
                 from,
@@ -51,22 +112,75 @@ impl IrcEncoding {
                 to,
                 text,
                 kind,
+                meta,
             } => {
                 let to = to.as_ref().map_or("*", Nick::as_str);
                 let source = (from.as_str(), Some(userhost));
-                put_message(buf, self.stamp(time), source, *kind, to, text)
+                let stamp = self.message_stamp(None, meta);
+                put_message(buf, &stamp, source, *kind, to, text)
+            }
+            Event::TagMsg {
+                target,
+                from,
+                userhost,
+                meta,
+            } => {
+                if !self.look.message_tags {
+                    return;
+                }
+                self.message_stamp(None, meta).put(buf);
+                let to = match target {
+                    FileTarget::Room(r) => r.as_str(),
+                    FileTarget::User(n) => n.as_str(),
+                };
+                Line::new(buf)
+                    .source(from.as_str(), Some(userhost))
+                    .word("TAGMSG")
+                    .word(to)
+                    .end()
+            }
+            Event::Away {
+                nick,
+                userhost,
+                message,
+            } => {
+                if !self.look.away_notify {
+                    return;
+                }
+                tag(buf);
+                let line = Line::new(buf)
+                    .source(nick.as_str(), Some(userhost))
+                    .word("AWAY");
+                match message {
+                    Some(m) => line.trailing(m),
+                    None => line,
+                }
+                .end()
             }
             Event::Join {
                 room,
                 nick,
                 userhost,
+                realname,
             } => {
                 tag(buf);
-                Line::new(buf)
+                let line = Line::new(buf)
                     .source(nick.as_str(), Some(userhost))
                     .word("JOIN")
-                    .word(room.as_str())
-                    .end()
+                    .word(room.as_str());
+                if self.look.extended_join {
+                    // No accounts yet: `*`, logged out. A native client's
+                    // real name is its nickname.
+                    let realname = if realname.is_empty() {
+                        nick.as_str()
+                    } else {
+                        realname
+                    };
+                    line.word("*").trailing(realname)
+                } else {
+                    line
+                }
+                .end()
             }
             Event::Part {
                 room,
@@ -194,7 +308,11 @@ impl IrcEncoding {
                      fetch it over the native protocol with FETCH {id}"
                 );
                 let source = (from.as_str(), Some(userhost));
-                put_message(buf, self.stamp(time), source, MsgKind::Notice, to, &text)
+                let stamp = Stamp {
+                    time: self.look.server_time.then_some(time),
+                    ..Stamp::default()
+                };
+                put_message(buf, &stamp, source, MsgKind::Notice, to, &text)
             }
         }
     }
@@ -207,7 +325,7 @@ impl Encoding for IrcEncoding {
 
     fn event(&self, event: &Event, buf: &mut BytesMut) {
         // The clock is read only where it is shown.
-        let now = if self.server_time {
+        let now = if self.look.server_time {
             SystemTime::now()
         } else {
             SystemTime::UNIX_EPOCH
@@ -227,13 +345,16 @@ impl Encoding for IrcEncoding {
                 );
             }
         }
+        let full = self.look.userhost_in_names;
         encode_names(
             buf,
             &self.server,
             to,
             listing.room,
             listing.secret,
-            listing.members.map(|m| (m.nick, m.op)),
+            listing
+                .members
+                .map(|m| (m.nick, m.op, full.then_some(m.userhost))),
         );
     }
 }
@@ -245,7 +366,7 @@ pub fn encode_names<'a>(
     to: &str,
     room: &RoomName,
     secret: bool,
-    members: impl Iterator<Item = (&'a str, bool)>,
+    members: impl Iterator<Item = (&'a str, bool, Option<&'a UserHost>)>,
 ) {
     encode_name_lines(buf, server, to, room, secret, members);
     Numeric::EndOfNames(room.as_str().to_string()).encode(server, to, buf);
@@ -260,7 +381,7 @@ pub fn encode_name_lines<'a>(
     to: &str,
     room: &RoomName,
     secret: bool,
-    members: impl Iterator<Item = (&'a str, bool)>,
+    members: impl Iterator<Item = (&'a str, bool, Option<&'a UserHost>)>,
 ) {
     // ":" server " 353 " to " = " room " :"
     let head = 1 + server.name.len() + 5 + to.len() + 3 + room.as_str().len() + 2;
@@ -277,8 +398,9 @@ pub fn encode_name_lines<'a>(
             .end();
         names.clear();
     };
-    for (nick, owner) in members {
-        let width = nick.len() + usize::from(owner);
+    for (nick, owner, userhost) in members {
+        let mask = userhost.map_or(0, |uh| 1 + uh.as_str().len());
+        let width = nick.len() + usize::from(owner) + mask;
         if !names.is_empty() && names.len() + 1 + width > room_for_names {
             flush(buf, &mut names);
         }
@@ -289,58 +411,50 @@ pub fn encode_name_lines<'a>(
             names.push('@');
         }
         names.push_str(nick);
+        if let Some(uh) = userhost {
+            names.push('!');
+            names.push_str(uh.as_str());
+        }
     }
     if !names.is_empty() {
         flush(buf, &mut names);
     }
 }
 
-/// The encodings of one IRC listener, one per set of event-changing
-/// capabilities. Made once per server start and kept for the process's
-/// life (rooms hold `'static` references to encodings): a few hundred
-/// bytes per start.
-#[derive(Clone, Copy)]
+/// The encodings of one IRC listener, one per [`Look`]. Made once per
+/// server start and kept for the process's life (rooms hold `'static`
+/// references to encodings): a few kilobytes per start.
+#[derive(Clone)]
 pub struct IrcEncodings {
-    plain: (&'static IrcEncoding, EncodingRef),
-    timed: (&'static IrcEncoding, EncodingRef),
+    all: std::sync::Arc<[(&'static IrcEncoding, EncodingRef)]>,
 }
 
 impl IrcEncodings {
     /// The encodings for `server`.
     pub fn new(server: &Server) -> Self {
-        let make = |server_time: bool| {
-            let key = format!(
-                "irc:{}:{}:{}",
-                server.name,
-                server.network,
-                if server_time { "time" } else { "plain" }
-            );
+        let make = |i: usize| {
+            let key = format!("irc:{}:{}:{i}", server.name, server.network);
             let encoding: &'static IrcEncoding = Box::leak(Box::new(IrcEncoding {
                 key: Box::leak(key.into_boxed_str()),
                 server: server.clone(),
-                server_time,
+                look: Look::from_index(i),
             }));
             let dynamic: &'static &'static dyn Encoding =
                 Box::leak(Box::new(encoding as &dyn Encoding));
             (encoding, EncodingRef::new(dynamic))
         };
         IrcEncodings {
-            plain: make(false),
-            timed: make(true),
+            all: (0..LOOKS).map(make).collect(),
         }
     }
 
-    /// The encoding for a client that has `server-time` or not.
-    pub fn get(&self, server_time: bool) -> EncodingRef {
-        self.renderer(server_time).1
+    /// The encoding for a client whose capabilities make `look`.
+    pub fn get(&self, look: Look) -> EncodingRef {
+        self.renderer(look).1
     }
 
     /// The same, as its concrete type (to render at a given time).
-    pub fn renderer(&self, server_time: bool) -> (&'static IrcEncoding, EncodingRef) {
-        if server_time {
-            self.timed
-        } else {
-            self.plain
-        }
+    pub fn renderer(&self, look: Look) -> (&'static IrcEncoding, EncodingRef) {
+        self.all[look.index()]
     }
 }

@@ -22,7 +22,7 @@ use super::codec::MAX_BODY;
 mod encoding;
 mod numeric;
 
-pub use encoding::{encode_name_lines, encode_names, IrcEncoding, IrcEncodings};
+pub use encoding::{encode_name_lines, encode_names, IrcEncoding, IrcEncodings, Look};
 pub use numeric::{ChannelModes, Numeric};
 
 /// What every line the server sends in its own name needs.
@@ -62,6 +62,37 @@ pub enum ServerLine {
         code: &'static str,
         /// Why.
         text: &'static str,
+    },
+    /// `:<server> FAIL <command> <code> <context...> :<text>`
+    FailWith {
+        /// The command refused.
+        command: &'static str,
+        /// The machine-readable code.
+        code: &'static str,
+        /// The subcommand, target... the code is about.
+        context: Vec<String>,
+        /// Why.
+        text: &'static str,
+    },
+    /// `:<server> BATCH +<id> <type> [<param>]`
+    BatchStart {
+        /// The batch's reference.
+        id: String,
+        /// Its type (`chathistory`).
+        kind: &'static str,
+        /// Its parameter (the channel), if any.
+        param: Option<String>,
+    },
+    /// `:<server> BATCH -<id>`
+    BatchEnd(String),
+    /// `[@batch=<id>] :<server> CHATHISTORY TARGETS <target> <timestamp>`
+    HistoryTarget {
+        /// The batch it is in, if any.
+        batch: Option<String>,
+        /// The channel.
+        target: String,
+        /// Its latest message's time.
+        time: SystemTime,
     },
     /// `:<server> NOTICE <nick> :<text>`
     Notice(String),
@@ -155,11 +186,172 @@ pub(super) fn unix(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `@time=<ISO 8601 with milliseconds, UTC> ` (server-time).
-pub(super) fn put_time_tag(buf: &mut BytesMut, t: SystemTime) {
-    buf.put_slice(b"@time=");
-    buf.put_slice(humantime::format_rfc3339_millis(t).to_string().as_bytes());
-    buf.put_u8(b' ');
+/// The tags a line the server sends carries (IRCv3 message-tags): each
+/// `None` is left out, and a line with none has no `@` section.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stamp<'a> {
+    /// `time=` (server-time): when the server received what the line tells.
+    pub time: Option<SystemTime>,
+    /// `msgid=`: a stored room message's id (see [`put_msgid`]).
+    pub msgid: Option<(&'a str, u64)>,
+    /// The sender's client-only tags, escaped as on the wire.
+    pub client: Option<&'a str>,
+    /// `batch=`: the batch the line belongs to.
+    pub batch: Option<&'a str>,
+    /// `label=` (labeled-response), unescaped.
+    pub label: Option<&'a str>,
+}
+
+impl Stamp<'_> {
+    /// Appends `@tag;tag;... ` (nothing when there is no tag).
+    pub fn put(&self, buf: &mut BytesMut) {
+        let mut sep = b'@';
+        let mut next = |buf: &mut BytesMut| {
+            buf.put_u8(sep);
+            sep = b';';
+        };
+        if let Some(label) = self.label {
+            next(buf);
+            buf.put_slice(b"label=");
+            put_tag_value(buf, label);
+        }
+        if let Some(batch) = self.batch {
+            next(buf);
+            buf.put_slice(b"batch=");
+            put_tag_value(buf, batch);
+        }
+        if let Some(t) = self.time {
+            next(buf);
+            buf.put_slice(b"time=");
+            buf.put_slice(humantime::format_rfc3339_millis(t).to_string().as_bytes());
+        }
+        if let Some((room, seq)) = self.msgid {
+            next(buf);
+            buf.put_slice(b"msgid=");
+            put_msgid(buf, room, seq);
+        }
+        if let Some(client) = self.client.filter(|c| !c.is_empty()) {
+            next(buf);
+            buf.put_slice(client.as_bytes());
+        }
+        if sep == b';' {
+            buf.put_u8(b' ');
+        }
+    }
+}
+
+/// A room message's `msgid`: the room's folded name, `/`, its number in
+/// the room (`#general/42`). Unique while the room's history is kept, and
+/// what CHATHISTORY's `msgid=` reads back ([`parse_msgid`]); the name
+/// holds no character a tag value must escape. A message nothing stores
+/// (`room` empty: a private message, a TAGMSG) gets `~<start>.<n>`: when
+/// the server started (ms since the epoch), and its number among those
+/// since, so unique across restarts too; CHATHISTORY cannot find it.
+pub fn put_msgid(buf: &mut BytesMut, room: &str, seq: u64) {
+    static STARTED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let mut digits = itoa::Buffer::new();
+    if room.is_empty() {
+        let started = *STARTED.get_or_init(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+        });
+        buf.put_u8(b'~');
+        buf.put_slice(digits.format(started).as_bytes());
+        buf.put_u8(b'.');
+    } else {
+        buf.put_slice(room.as_bytes());
+        buf.put_u8(b'/');
+    }
+    buf.put_slice(digits.format(seq).as_bytes());
+}
+
+/// The room (folded) and number a `msgid` names, if it is one of ours.
+pub fn parse_msgid(msgid: &str) -> Option<(&str, u64)> {
+    let (room, seq) = msgid.rsplit_once('/')?;
+    let seq = seq.parse().ok().filter(|s| *s > 0)?;
+    room.starts_with('#').then_some((room, seq))
+}
+
+/// Appends a tag value escaped (IRCv3: `;` `\:`, space `\s`, `\` `\\`,
+/// CR `\r`, LF `\n`).
+pub fn put_tag_value(buf: &mut BytesMut, value: &str) {
+    for b in value.bytes() {
+        match b {
+            b';' => buf.put_slice(b"\\:"),
+            b' ' => buf.put_slice(b"\\s"),
+            b'\\' => buf.put_slice(b"\\\\"),
+            b'\r' => buf.put_slice(b"\\r"),
+            b'\n' => buf.put_slice(b"\\n"),
+            0 => {}
+            _ => buf.put_u8(b),
+        }
+    }
+}
+
+/// A labeled command's answer (IRCv3 labeled-response), `answer` being
+/// its lines as they would have gone out: nothing becomes `ACK`, one line
+/// carries the `label` tag, more go in a `labeled-response` batch `id`
+/// (each line tagged `batch=id` but those already in a nested batch; `id`
+/// is made only then).
+pub fn label_answer(
+    server: &Server,
+    to: &str,
+    label: &str,
+    answer: &[u8],
+    id: impl FnOnce() -> String,
+) -> Bytes {
+    let lines: Vec<&[u8]> = answer
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| l.len() > 2)
+        .collect();
+    let label_only = Stamp {
+        label: Some(label),
+        ..Stamp::default()
+    };
+    rendered(|buf| match lines.as_slice() {
+        [] => {
+            label_only.put(buf);
+            Line::new(buf).source(&server.name, None).word("ACK").end();
+        }
+        [one] => put_with_tag(buf, &label_only, one),
+        many => {
+            let id = &id();
+            label_only.put(buf);
+            ServerLine::BatchStart {
+                id: id.to_string(),
+                kind: "labeled-response",
+                param: None,
+            }
+            .encode(server, to, buf);
+            let in_batch = Stamp {
+                batch: Some(id),
+                ..Stamp::default()
+            };
+            for line in many {
+                if line.starts_with(b"@batch=") || line.windows(7).any(|w| w == b";batch=") {
+                    buf.put_slice(line);
+                } else {
+                    put_with_tag(buf, &in_batch, line);
+                }
+            }
+            ServerLine::BatchEnd(id.to_string()).encode(server, to, buf);
+        }
+    })
+}
+
+/// Appends `line` with `stamp`'s tags added in front of its own.
+fn put_with_tag(buf: &mut BytesMut, stamp: &Stamp<'_>, line: &[u8]) {
+    stamp.put(buf);
+    match line.strip_prefix(b"@") {
+        Some(tags) => {
+            // `@new ` then `@old ...`: made one section, `@new;old ...`.
+            buf.truncate(buf.len() - 1);
+            buf.put_u8(b';');
+            buf.put_slice(tags);
+        }
+        None => buf.put_slice(line),
+    }
 }
 
 impl ServerLine {
@@ -192,6 +384,60 @@ impl ServerLine {
                 .word(command)
                 .word(code)
                 .trailing(text),
+            ServerLine::FailWith {
+                command,
+                code,
+                context,
+                text,
+            } => {
+                let mut line = Line::new(buf)
+                    .source(&server.name, None)
+                    .word("FAIL")
+                    .word(command)
+                    .word(code);
+                for c in context
+                    .iter()
+                    .filter(|c| !c.is_empty() && !c.starts_with(':'))
+                {
+                    line = line.word(c);
+                }
+                line.trailing(text)
+            }
+            ServerLine::BatchStart { id, kind, param } => {
+                let line = Line::new(buf)
+                    .source(&server.name, None)
+                    .word("BATCH")
+                    .word(&format!("+{id}"))
+                    .word(kind);
+                match param {
+                    Some(p) => line.word(p),
+                    None => line,
+                }
+            }
+            ServerLine::HistoryTarget {
+                batch,
+                target,
+                time,
+            } => {
+                Stamp {
+                    batch: batch.as_deref(),
+                    ..Stamp::default()
+                }
+                .put(buf);
+                Line::new(buf)
+                    .source(&server.name, None)
+                    .word("CHATHISTORY")
+                    .word("TARGETS")
+                    .word(target)
+                    .word(&format!(
+                        "timestamp={}",
+                        humantime::format_rfc3339_millis(*time)
+                    ))
+            }
+            ServerLine::BatchEnd(id) => Line::new(buf)
+                .source(&server.name, None)
+                .word("BATCH")
+                .word(&format!("-{id}")),
             ServerLine::Notice(text) => Line::new(buf)
                 .source(&server.name, None)
                 .word("NOTICE")
@@ -243,7 +489,7 @@ pub fn relayed_fits(
 /// text too long for one, each stamped with `time` if given.
 pub(super) fn put_message(
     buf: &mut BytesMut,
-    time: Option<SystemTime>,
+    stamp: &Stamp<'_>,
     source: (&str, Option<&UserHost>),
     kind: MsgKind,
     target: &str,
@@ -256,9 +502,7 @@ pub(super) fn put_message(
     let (nick, userhost) = source;
     let overhead = message_overhead(source, kind, target);
     for piece in pieces(text, MAX_BODY.saturating_sub(overhead)) {
-        if let Some(t) = time {
-            put_time_tag(buf, t);
-        }
+        stamp.put(buf);
         Line::new(buf)
             .source(nick, userhost)
             .word(verb)
@@ -269,16 +513,16 @@ pub(super) fn put_message(
 }
 
 /// A stored message replayed as `PRIVMSG` (history keeps no sender's
-/// user and host: the source is the nickname alone), stamped with its
-/// time for a client with server-time.
+/// user and host: the source is the nickname alone), with the tags the
+/// client is to see (its time, its msgid, its batch).
 pub fn history_line(
-    time: Option<SystemTime>,
+    stamp: &Stamp<'_>,
     from: &Nick,
     room: &RoomName,
     kind: MsgKind,
     text: &str,
 ) -> Bytes {
-    rendered(|buf| put_message(buf, time, (from.as_str(), None), kind, room.as_str(), text))
+    rendered(|buf| put_message(buf, stamp, (from.as_str(), None), kind, room.as_str(), text))
 }
 
 /// Splits `text` into pieces that each fit `room` bytes, at character

@@ -1,7 +1,7 @@
 //! The IRC renderer against exact lines.
 
 use super::*;
-use crate::core::{Event, FileTarget, RoomMode, UserHost};
+use crate::core::{Event, FileTarget, MsgMeta, RoomMode, UserHost};
 
 fn server() -> Server {
     Server {
@@ -168,8 +168,18 @@ fn server_lines() {
 }
 
 fn encoded(event: &Event, server_time: bool) -> String {
+    encoded_with(
+        event,
+        Look {
+            server_time,
+            ..Look::default()
+        },
+    )
+}
+
+fn encoded_with(event: &Event, look: Look) -> String {
     let encodings = IrcEncodings::new(&server());
-    let (irc, dynamic) = encodings.renderer(server_time);
+    let (irc, dynamic) = encodings.renderer(look);
     assert!(dynamic.key().starts_with("irc:irc.test:TestNet:"));
     let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
     let mut buf = BytesMut::new();
@@ -186,6 +196,11 @@ fn events() {
         userhost: uh.clone(),
         text: "hi there".into(),
         kind,
+        meta: MsgMeta {
+            seq: 7,
+            time: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123),
+            tags: Some(std::sync::Arc::from("+a=b")),
+        },
     };
     let cases: Vec<(Event, &str)> =
         vec![
@@ -198,6 +213,7 @@ fn events() {
                 to: Some(nick("al")),
                 text: "psst".into(),
                 kind: MsgKind::Privmsg,
+                meta: MsgMeta::default(),
             },
             ":bo!native@native PRIVMSG al :psst\r\n",
         ),
@@ -206,6 +222,7 @@ fn events() {
                 room: room("#r"),
                 nick: nick("al"),
                 userhost: uh.clone(),
+                realname: crate::core::no_realname(),
             },
             ":al!~al@irc JOIN #r\r\n",
         ),
@@ -328,6 +345,15 @@ fn events() {
         encoded(&msg(MsgKind::Privmsg), true),
         "@time=2023-11-14T22:13:20.123Z :al!~al@irc PRIVMSG #r :hi there\r\n"
     );
+    let tagged = Look {
+        server_time: true,
+        message_tags: true,
+        ..Look::default()
+    };
+    assert_eq!(
+        encoded_with(&msg(MsgKind::Privmsg), tagged),
+        "@time=2023-11-14T22:13:20.123Z;msgid=#r/7;+a=b :al!~al@irc PRIVMSG #r :hi there\r\n"
+    );
 }
 
 #[test]
@@ -339,6 +365,7 @@ fn long_messages_are_split_and_every_line_fits() {
         userhost: UserHost::new("~al", "irc"),
         text: long.clone(),
         kind: MsgKind::Privmsg,
+        meta: MsgMeta::default(),
     };
     let out = encoded(&event, false);
     let lines: Vec<&str> = out.split_terminator("\r\n").collect();
@@ -361,7 +388,10 @@ fn names_lines_fit_and_mark_the_owner() {
         "al",
         &room("#r"),
         false,
-        nicks.iter().enumerate().map(|(i, n)| (n.as_str(), i == 0)),
+        nicks
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i == 0, None)),
     );
     let out = text(&buf);
     let lines: Vec<&str> = out.split_terminator("\r\n").collect();

@@ -10,15 +10,24 @@ use crate::core::room;
 use crate::core::store::StoredMessage;
 use crate::core::{ErrorCode, MsgKind};
 use crate::proto::irc::command::{ChannelArg, JoinArgs};
-use crate::proto::irc::render::{encode_name_lines, encode_names, history_line};
+use crate::proto::irc::render::{encode_name_lines, encode_names, history_line, Stamp};
 
 /// Longest topic an IRC client may set, in bytes (`TOPICLEN`): what fits
 /// a 512-byte `332` line with the longest names.
 pub const TOPICLEN: usize = 300;
 
-/// What a JOIN found: the room, its history, and whether the room holds
-/// events back until the history is sent.
-type JoinOutcome = Result<(RoomName, RoomHandle, Vec<StoredMessage>, bool), ErrorCode>;
+/// What a JOIN found.
+struct JoinedRoom {
+    name: RoomName,
+    addr: RoomHandle,
+    history: Vec<StoredMessage>,
+    /// The JOIN and listing, when the session is to send them itself.
+    welcome: Option<bytes::Bytes>,
+    /// The room holds events back until the history is sent.
+    held: bool,
+}
+
+type JoinOutcome = Result<JoinedRoom, ErrorCode>;
 
 impl Session {
     pub(super) fn cmd_join(&mut self, args: JoinArgs, ctx: &mut Context<Self>) {
@@ -61,11 +70,21 @@ impl Session {
                 member: self.member_handle(ctx),
                 nick,
                 userhost: self.userhost.clone(),
+                realname: Arc::clone(&self.realname),
                 key,
+                // A labeled JOIN answers with the JOIN and listing too.
+                hand_back: self.labeling(),
             };
             let work = join_room(Arc::clone(&self.state), room.clone(), join);
             ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
+                let away_in = match (&res, &act.away) {
+                    (Ok(joined), Some(_)) => Some(joined.addr.clone()),
+                    _ => None,
+                };
                 act.joined_room(room, res);
+                if let Some(addr) = away_in {
+                    act.notify_away_in(vec![addr], ctx);
+                }
                 act.join_each(pending, ctx);
             }));
             return;
@@ -76,8 +95,19 @@ impl Session {
     /// history follows, then the room releases what it held meanwhile.
     fn joined_room(&mut self, asked: RoomName, res: JoinOutcome) {
         match res {
-            Ok((name, addr, history, held)) => {
-                self.send_history(&name, history);
+            Ok(JoinedRoom {
+                name,
+                addr,
+                history,
+                welcome,
+                held,
+            }) => {
+                if let Some(welcome) = welcome {
+                    self.reply(welcome);
+                }
+                if !history.is_empty() {
+                    self.send_history(&name, history);
+                }
                 if held {
                     if let Some(who) = self.member_key() {
                         addr.do_send(room::Replayed { who });
@@ -95,21 +125,40 @@ impl Session {
         }
     }
 
-    /// Queues stored messages as PRIVMSGs from their senders, stamped with
-    /// their time where the client has server-time.
-    fn send_history(&self, room: &RoomName, history: Vec<StoredMessage>) {
+    /// Queues stored messages as PRIVMSGs from their senders: in a
+    /// `chathistory` batch where the client has `batch`, with their time
+    /// and msgid where it has server-time and message-tags.
+    pub(super) fn send_history(&mut self, room: &RoomName, history: Vec<StoredMessage>) {
+        if history.is_empty() && !self.caps.batch {
+            return;
+        }
+        let batch = self.caps.batch.then(|| self.next_batch());
+        if let Some(id) = &batch {
+            self.line(ServerLine::BatchStart {
+                id: id.clone(),
+                kind: "chathistory",
+                param: Some(room.as_str().to_string()),
+            });
+        }
         for m in history {
             let Ok(from) = Nick::parse(&m.from, STORED_NAME_LIMIT) else {
                 continue;
             };
-            let line = history_line(
-                self.caps.server_time.then_some(m.time),
-                &from,
-                room,
-                MsgKind::Privmsg,
-                &m.text,
-            );
-            let _ = self.queue.reply(line);
+            let stamp = Stamp {
+                time: self.caps.look.server_time.then_some(m.time),
+                msgid: self
+                    .caps
+                    .look
+                    .message_tags
+                    .then_some((room.folded().as_str(), m.seq)),
+                batch: batch.as_deref(),
+                ..Stamp::default()
+            };
+            let line = history_line(&stamp, &from, room, MsgKind::Privmsg, &m.text);
+            self.reply(line);
+        }
+        if let Some(id) = batch {
+            self.line(ServerLine::BatchEnd(id));
         }
     }
 
@@ -407,10 +456,12 @@ impl Session {
     fn send_names(&self, names: &room::Names, end: bool) {
         let ops = &names.ops;
         let mut buf = bytes::BytesMut::with_capacity(128 + names.nicks.len() * 16);
+        let full = self.caps.look.userhost_in_names;
         let members = names
             .nicks
             .iter()
-            .map(|n| (n.as_str(), ops.contains(n.folded())));
+            .zip(&names.userhosts)
+            .map(|(n, uh)| (n.as_str(), ops.contains(n.folded()), full.then_some(uh)));
         let (server, me) = (&self.state.server, self.me());
         let (room, secret) = (&names.name, names.secret);
         if end {
@@ -418,7 +469,7 @@ impl Session {
         } else {
             encode_name_lines(&mut buf, server, me, room, secret, members);
         }
-        let _ = self.queue.reply(buf.freeze());
+        self.reply(buf.freeze());
     }
 
     pub(super) fn cmd_list(&mut self, channels: Option<Vec<ChannelArg>>, ctx: &mut Context<Self>) {
@@ -463,7 +514,9 @@ async fn join_room(state: Arc<Shared>, asked: RoomName, join: room::Join) -> Joi
             member: join.member.clone(),
             nick: join.nick.clone(),
             userhost: join.userhost.clone(),
+            realname: Arc::clone(&join.realname),
             key: join.key.clone(),
+            hand_back: join.hand_back,
         };
         let joined = match addr.send(attempt).await {
             Ok(res) => res?,
@@ -477,8 +530,13 @@ async fn join_room(state: Arc<Shared>, asked: RoomName, join: room::Join) -> Joi
             }
             _ => Vec::new(),
         };
-        let held = joined.replay_upto.is_some();
-        return Ok((joined.name, addr, history, held));
+        return Ok(JoinedRoom {
+            name: joined.name,
+            addr,
+            history,
+            welcome: joined.welcome,
+            held: joined.held,
+        });
     }
     Err(ErrorCode::Internal)
 }

@@ -189,4 +189,39 @@ impl Session {
             self.close(why, ctx);
         }
     }
+
+    /// Tells those sharing a channel with the client of its away message
+    /// (`away-notify`: encodings without it render nothing of it).
+    pub(super) fn notify_away(&mut self, ctx: &mut Context<Self>) {
+        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        self.notify_away_in(rooms, ctx);
+    }
+
+    /// The same, to the members of `rooms` only (an away client joining
+    /// one: its members learn it is away).
+    pub(super) fn notify_away_in(&mut self, rooms: Vec<RoomHandle>, ctx: &mut Context<Self>) {
+        let Some(nick) = self.nick.clone() else {
+            return;
+        };
+        if rooms.is_empty() {
+            return;
+        }
+        let event = Event::Away {
+            nick,
+            userhost: self.userhost.clone(),
+            message: self.away.clone(),
+        };
+        let me = self.id;
+        let work = async move {
+            let mut audience = Vec::with_capacity(rooms.len());
+            for room in rooms {
+                if let Ok(mut members) = room.send(crate::core::room::Audience).await {
+                    members.retain(|m| m.id != me);
+                    audience.push(members);
+                }
+            }
+            crate::core::member::deliver_once(audience, &event);
+        };
+        ctx.spawn(work.into_actor(self));
+    }
 }

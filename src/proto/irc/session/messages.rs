@@ -1,8 +1,11 @@
-//! PRIVMSG and NOTICE, to channels and nicknames, one target after the
-//! other. A NOTICE is never answered with an error.
+//! PRIVMSG, NOTICE and TAGMSG, to channels and nicknames, one target
+//! after the other. A NOTICE is never answered with an error; a TAGMSG
+//! only where a PRIVMSG would be.
 //!
 //! The common case, a message to a channel the client is in, needs no
-//! other actor's answer: the room is told and nothing waits.
+//! other actor's answer: the room is told and nothing waits. With
+//! `echo-message` the room sends the sender its own message as the others
+//! get it (the same msgid and time); a private message is echoed here.
 //!
 //! A text that would not fit one 512-byte line once relayed (the
 //! sender's `nick!user@host` prefixed) is refused with `417`, not cut or
@@ -13,19 +16,31 @@ use std::collections::VecDeque;
 use super::*;
 use crate::core::directory::{Describe, FindRoom};
 use crate::core::room;
-use crate::core::MsgKind;
+use crate::core::{FileTarget, MsgKind, MsgMeta};
 use crate::proto::irc::command::Target;
 use crate::proto::irc::render::relayed_fits;
+
+/// What a message command sends.
+#[derive(Debug, Clone)]
+pub(super) enum What {
+    /// A PRIVMSG or NOTICE's text.
+    Text(MsgKind, String),
+    /// A TAGMSG: its client-only tags alone.
+    Tags(Arc<str>),
+}
 
 impl Session {
     /// Whether the text, relayed to `target`, fits one line; if not, the
     /// sender is told `417` (unless it is a NOTICE) and nothing is sent.
-    fn fits(&self, from: &Nick, kind: MsgKind, target: &str, text: &str) -> bool {
+    fn fits(&self, from: &Nick, what: &What, target: &str) -> bool {
+        let What::Text(kind, text) = what else {
+            return true;
+        };
         let source = (from.as_str(), Some(&self.userhost));
-        if relayed_fits(source, kind, target, text) {
+        if relayed_fits(source, *kind, target, text) {
             return true;
         }
-        if kind == MsgKind::Privmsg {
+        if *kind == MsgKind::Privmsg {
             self.numeric(Numeric::InputTooLong);
         }
         false
@@ -38,54 +53,131 @@ impl Session {
         text: String,
         ctx: &mut Context<Self>,
     ) {
-        self.message_each(kind, targets.into(), text, ctx);
+        let tags = self.client_tags.take();
+        self.message_each(What::Text(kind, text), tags, targets.into(), ctx);
+    }
+
+    pub(super) fn cmd_tagmsg(&mut self, targets: Vec<Target>, ctx: &mut Context<Self>) {
+        // A TAGMSG without client tags tells nobody anything.
+        if let Some(tags) = self.client_tags.take() {
+            self.message_each(What::Tags(tags), None, targets.into(), ctx);
+        }
     }
 
     fn message_each(
         &mut self,
-        kind: MsgKind,
+        what: What,
+        tags: Option<Arc<str>>,
         mut pending: VecDeque<Target>,
-        text: String,
         ctx: &mut Context<Self>,
     ) {
-        let silent = kind == MsgKind::Notice;
+        let silent = matches!(what, What::Text(MsgKind::Notice, _));
+        let echo = self.caps.echo_message;
         while let Some(target) = pending.pop_front() {
             let Some(from) = self.nick.clone() else {
                 return;
             };
             match target {
                 Target::Channel(room) => {
-                    if !self.fits(&from, kind, room.as_str(), &text) {
+                    if !self.fits(&from, &what, room.as_str()) {
                         continue;
                     }
                     if let Some(joined) = self.joined(room.folded()) {
-                        debug!(parent: &self.span, room = %room, %text, "msg");
-                        joined.addr.do_send(room::Say {
-                            id: self.id,
-                            from,
-                            userhost: self.userhost.clone(),
-                            text: text.clone(),
-                            kind,
-                            ack: None,
-                        });
+                        debug!(parent: &self.span, room = %room, ?what, "msg");
+                        match &what {
+                            // A labeled echo carries the label: rendered
+                            // here, with the number and time the room gave.
+                            What::Text(kind, text) if echo && self.labeling() => {
+                                let say = joined.addr.send(room::Say {
+                                    id: self.id,
+                                    from: from.clone(),
+                                    userhost: self.userhost.clone(),
+                                    text: text.clone(),
+                                    kind: *kind,
+                                    tags: tags.clone(),
+                                    echo: false,
+                                    ack: None,
+                                });
+                                let kind = *kind;
+                                ctx.wait(say.into_actor(self).map(move |said, act, ctx| {
+                                    if let Ok(Some((seq, time))) = said {
+                                        if let What::Text(_, text) = &what {
+                                            act.echo(&Event::Msg {
+                                                room,
+                                                from,
+                                                userhost: act.userhost.clone(),
+                                                text: text.clone(),
+                                                kind,
+                                                meta: MsgMeta {
+                                                    seq,
+                                                    time,
+                                                    tags: tags.clone(),
+                                                },
+                                            });
+                                        }
+                                    }
+                                    act.message_each(what, tags, pending, ctx);
+                                }));
+                                return;
+                            }
+                            What::Text(kind, text) => joined.addr.do_send(room::Say {
+                                id: self.id,
+                                from,
+                                userhost: self.userhost.clone(),
+                                text: text.clone(),
+                                kind: *kind,
+                                tags: tags.clone(),
+                                echo,
+                                ack: None,
+                            }),
+                            What::Tags(t) if echo && self.labeling() => {
+                                let meta = MsgMeta::now(Some(Arc::clone(t)));
+                                joined.addr.do_send(room::Tag {
+                                    id: self.id,
+                                    from: from.clone(),
+                                    userhost: self.userhost.clone(),
+                                    meta: meta.clone(),
+                                    echo: false,
+                                });
+                                self.echo(&Event::TagMsg {
+                                    target: FileTarget::Room(room.clone()),
+                                    from,
+                                    userhost: self.userhost.clone(),
+                                    meta,
+                                });
+                            }
+                            What::Tags(t) => joined.addr.do_send(room::Tag {
+                                id: self.id,
+                                from,
+                                userhost: self.userhost.clone(),
+                                meta: MsgMeta::now(Some(Arc::clone(t))),
+                                echo,
+                            }),
+                        }
                         continue;
                     }
                     // Not a member: the room takes it if it lets anyone
                     // speak (`-n`); else 404 if it exists, 403 if not.
                     let directory = self.state.core.directory.clone();
-                    let say = room::SayOutside {
-                        from,
-                        userhost: self.userhost.clone(),
-                        text: text.clone(),
-                        kind,
+                    let say = match &what {
+                        What::Text(kind, text) => Some(room::SayOutside {
+                            from,
+                            userhost: self.userhost.clone(),
+                            text: text.clone(),
+                            kind: *kind,
+                            tags: tags.clone(),
+                        }),
+                        // A TAGMSG from outside is refused.
+                        What::Tags(_) => None,
                     };
                     let name = room.folded().clone();
                     let work = async move {
-                        match directory.send(FindRoom { name }).await {
-                            Ok(Some(addr)) => match addr.send(say).await {
+                        match (directory.send(FindRoom { name }).await, say) {
+                            (Ok(Some(addr)), Some(say)) => match addr.send(say).await {
                                 Ok(Ok(())) => None,
                                 _ => Some(true),
                             },
+                            (Ok(Some(_)), None) => Some(true),
                             _ => Some(false),
                         }
                     };
@@ -98,7 +190,7 @@ impl Session {
                                 act.numeric(Numeric::NoSuchChannel(room.as_str().to_string()))
                             }
                         }
-                        act.message_each(kind, pending, text, ctx);
+                        act.message_each(what, tags, pending, ctx);
                     }));
                     return;
                 }
@@ -108,24 +200,24 @@ impl Session {
                     });
                     ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
                         match res.ok().and_then(|mut found| found.pop()) {
-                            Some(user) if !act.fits(&from, kind, user.nick.as_str(), &text) => {}
+                            Some(user) if !act.fits(&from, &what, user.nick.as_str()) => {}
                             Some(user) => {
-                                debug!(parent: &act.span, to = %user.nick, %text, "privmsg");
-                                user.inbox.send(&Event::Privmsg {
-                                    from,
-                                    userhost: act.userhost.clone(),
-                                    to: Some(user.nick.clone()),
-                                    text: text.clone(),
-                                    kind,
-                                });
-                                if let (Some(away), false) = (&user.profile.away, silent) {
+                                debug!(parent: &act.span, to = %user.nick, ?what, "privmsg");
+                                let event = act.private(&what, &tags, from, &user.nick);
+                                user.inbox.send(&event);
+                                if echo {
+                                    act.echo(&event);
+                                }
+                                if let (Some(away), false, What::Text(..)) =
+                                    (&user.profile.away, silent, &what)
+                                {
                                     act.numeric(Numeric::Away(user.nick, away.to_string()));
                                 }
                             }
                             None if silent => {}
                             None => act.numeric(Numeric::NoSuchNick(nick.as_str().to_string())),
                         }
-                        act.message_each(kind, pending, text, ctx);
+                        act.message_each(what, tags, pending, ctx);
                     }));
                     return;
                 }
@@ -133,6 +225,26 @@ impl Session {
                 Target::BadNick(raw) if !silent => self.numeric(Numeric::NoSuchNick(raw)),
                 Target::BadChannel(_) | Target::BadNick(_) => {}
             }
+        }
+    }
+
+    /// The event a private message or TAGMSG to `to` is.
+    fn private(&self, what: &What, tags: &Option<Arc<str>>, from: Nick, to: &Nick) -> Event {
+        match what {
+            What::Text(kind, text) => Event::Privmsg {
+                from,
+                userhost: self.userhost.clone(),
+                to: Some(to.clone()),
+                text: text.clone(),
+                kind: *kind,
+                meta: MsgMeta::now(tags.clone()),
+            },
+            What::Tags(t) => Event::TagMsg {
+                target: FileTarget::User(to.clone()),
+                from,
+                userhost: self.userhost.clone(),
+                meta: MsgMeta::now(Some(Arc::clone(t))),
+            },
         }
     }
 }

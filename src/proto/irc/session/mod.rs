@@ -11,7 +11,13 @@
 //! after it) until a token is there. A client over its rate is slowed to
 //! it; the socket's buffers, not the server, hold what it sends meanwhile.
 //!
+//! A command with a `label` tag (labeled-response) has its lines gathered
+//! instead of queued, until its last wait ends (a wait queued before the
+//! command's runs after all of them: actix runs waits last first), then
+//! sent as one labeled line, a `labeled-response` batch, or an `ACK`.
+//!
 //! - `registration`: CAP, PASS, NICK, USER, and the welcome.
+//! - `history`: CHATHISTORY.
 //! - `channels`: JOIN, PART, TOPIC, KICK, NAMES, LIST.
 //! - `messages`: PRIVMSG and NOTICE.
 //! - `queries`: LUSERS, MOTD, WHO, WHOIS, WHOWAS, ISON, USERHOST, AWAY.
@@ -20,6 +26,7 @@
 //! - `lifecycle`: idle checks and PING, shutdown, leaving everything.
 
 mod channels;
+mod history;
 mod invites;
 mod lifecycle;
 mod messages;
@@ -27,6 +34,7 @@ mod modes;
 mod queries;
 mod registration;
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,9 +58,11 @@ use crate::transport::send_queue::{SendQueue, Writer};
 use super::codec::{IrcCodec, IrcFrame};
 use super::command::{allowed_before_registration, Command, CommandError};
 use super::message::Message;
-use super::render::{IrcEncodings, Numeric, Server, ServerLine};
+use super::render::{label_answer, IrcEncodings, Look, Numeric, Server, ServerLine};
+use bytes::{Bytes, BytesMut};
 
 pub use channels::TOPICLEN;
+pub use history::CHATHISTORY_MAX;
 pub use lifecycle::Ending;
 pub use modes::KEYLEN;
 use registration::Registration;
@@ -76,6 +86,14 @@ pub struct Shared {
     pub created: std::time::SystemTime,
 }
 
+/// The answer of a labeled command, gathered while it runs.
+struct Labeled {
+    /// The client's label.
+    label: String,
+    /// The lines so far.
+    answer: BytesMut,
+}
+
 /// A room the session is in.
 struct Membership {
     name: RoomName,
@@ -87,8 +105,18 @@ struct Membership {
 struct Caps {
     /// `multi-prefix` (one prefix level here: nothing changes).
     multi_prefix: bool,
-    /// `server-time`: events and replayed history carry `@time=`.
-    server_time: bool,
+    /// Those that change how events look: the client's encoding.
+    look: Look,
+    /// `echo-message`: its own messages come back as relayed.
+    echo_message: bool,
+    /// `batch`: replays come as `chathistory` batches.
+    batch: bool,
+    /// `labeled-response`: answers carry the command's `label`.
+    labeled_response: bool,
+    /// `cap-notify` (nothing is ever added or removed: accepted only).
+    cap_notify: bool,
+    /// `draft/chathistory`.
+    chathistory: bool,
 }
 
 /// The actor behind one IRC connection.
@@ -108,6 +136,13 @@ pub struct Session {
     /// From USER.
     realname: Arc<str>,
     caps: Caps,
+    /// The client-only tags of the command being run, escaped.
+    client_tags: Option<Arc<str>>,
+    /// The labeled command being run, if any (a cell: lines are queued
+    /// from `&self`).
+    labeled: RefCell<Option<Box<Labeled>>>,
+    /// Batches started so far (their references are `h1`, `h2`...).
+    batches: u32,
     /// Why the client is away, if it is.
     away: Option<String>,
     /// User mode `+i` (reported, and changes nothing else: WHO and NAMES
@@ -150,6 +185,9 @@ impl Session {
                 userhost: UserHost::new("~unknown", "irc"),
                 realname: Arc::from(""),
                 caps: Caps::default(),
+                client_tags: None,
+                batches: 0,
+                labeled: RefCell::new(None),
                 away: None,
                 invisible: false,
                 rooms: Vec::new(),
@@ -173,27 +211,72 @@ impl Session {
         self.registration.is_none()
     }
 
+    /// Queues lines answering the command being run: gathered, while it
+    /// is a labeled one, to be sent tagged when it is done.
+    fn reply(&self, lines: Bytes) {
+        if let Some(labeled) = self.labeled.borrow_mut().as_mut() {
+            labeled.answer.extend_from_slice(&lines);
+            return;
+        }
+        // A refused push means the connection is already going away.
+        let _ = self.queue.reply(lines);
+    }
+
+    /// Whether the command being run is labeled.
+    fn labeling(&self) -> bool {
+        self.labeled.borrow().is_some()
+    }
+
+    /// Starts a command with a `label` (labeled-response): its answer is
+    /// gathered until it is done, then sent as one tagged line, a
+    /// `labeled-response` batch, or an `ACK`.
+    fn start_labeled(&mut self, label: String, ctx: &mut Context<Self>) {
+        *self.labeled.borrow_mut() = Some(Box::new(Labeled {
+            label,
+            answer: BytesMut::new(),
+        }));
+        // Waits run last first: this one, queued before any the command
+        // queues (and any those queue in turn), runs once all are done.
+        ctx.wait(actix::fut::ready(()).map(|(), act: &mut Self, _| act.finish_labeled()));
+    }
+
+    fn finish_labeled(&mut self) {
+        let Some(labeled) = self.labeled.borrow_mut().take() else {
+            return;
+        };
+        let me = self.nick.as_ref().map_or("*", Nick::as_str);
+        let batches = &mut self.batches;
+        let answer = label_answer(
+            &self.state.server,
+            me,
+            &labeled.label,
+            &labeled.answer,
+            || {
+                *batches += 1;
+                format!("h{batches}")
+            },
+        );
+        let _ = self.queue.reply(answer);
+    }
+
     /// Queues a numeric.
     fn numeric(&self, n: Numeric) {
-        // A refused push means the connection is already going away.
-        let _ = self.queue.reply(n.to_line(&self.state.server, self.me()));
+        self.reply(n.to_line(&self.state.server, self.me()));
     }
 
     /// Queues a line of the server's own.
     fn line(&self, l: ServerLine) {
-        let _ = self.queue.reply(l.to_line(&self.state.server, self.me()));
+        self.reply(l.to_line(&self.state.server, self.me()));
     }
 
     /// How this client's events are rendered.
     fn encoding(&self) -> EncodingRef {
-        self.state.encodings.get(self.caps.server_time)
+        self.state.encodings.get(self.caps.look)
     }
 
     /// Queues an event about the client itself, in its own encoding.
     fn echo(&self, event: &Event) {
-        let _ = self
-            .queue
-            .reply(crate::core::member::render(&*self.encoding(), event));
+        self.reply(crate::core::member::render(&*self.encoding(), event));
     }
 
     /// This connection as rooms and the directory hold it.
@@ -211,6 +294,12 @@ impl Session {
             encoding: self.encoding(),
             queue: self.queue.clone(),
         }
+    }
+
+    /// A fresh batch reference.
+    fn next_batch(&mut self) -> String {
+        self.batches += 1;
+        format!("h{}", self.batches)
     }
 
     fn joined(&self, room: &Folded) -> Option<&Membership> {
@@ -268,6 +357,17 @@ impl Session {
             // Tags or a source and nothing else: nothing to answer.
             return;
         };
+        if tag_bytes(line) > MAX_CLIENT_TAG_DATA {
+            return self.numeric(Numeric::InputTooLong);
+        }
+        self.client_tags = client_tags(&msg);
+        let label = msg
+            .tag("label")
+            .filter(|l| self.caps.labeled_response && !l.is_empty())
+            .map(String::from);
+        if let Some(label) = label {
+            self.start_labeled(label, ctx);
+        }
         let parsed = Command::parse(&msg, &self.state.core.names);
         match &parsed {
             Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
@@ -318,6 +418,8 @@ impl Session {
                 targets,
                 text,
             } => self.cmd_message(kind, targets, text, ctx),
+            Command::ChatHistory(req) => self.cmd_chathistory(req, ctx),
+            Command::TagMsg(targets) => self.cmd_tagmsg(targets, ctx),
             Command::Topic { channel, text } => self.cmd_topic(channel, text, ctx),
             Command::Names(channels) => self.cmd_names(channels, ctx),
             Command::List(channels) => self.cmd_list(channels, ctx),
@@ -348,6 +450,43 @@ impl Session {
             Command::Whowas { nick, count } => self.cmd_whowas(nick, count, ctx),
         }
     }
+}
+
+/// Bytes of tag data a client may send (IRCv3 message-tags: 4094, the
+/// `@` and the space aside); more is `417`.
+const MAX_CLIENT_TAG_DATA: usize = 4094;
+
+/// The bytes of `line`'s tag data, without its `@` and space.
+fn tag_bytes(line: &str) -> usize {
+    let line = line.trim_start_matches(' ');
+    match line.strip_prefix('@') {
+        Some(rest) => rest.find(' ').unwrap_or(rest.len()),
+        None => 0,
+    }
+}
+
+/// `msg`'s client-only tags (`+key[=value]`), escaped again for relaying;
+/// `None` when it has none. Other tags are the server's to give.
+fn client_tags(msg: &Message<'_>) -> Option<Arc<str>> {
+    let mut out = bytes::BytesMut::new();
+    for tag in msg
+        .tags
+        .iter()
+        .filter(|t| t.key.len() > 1 && t.key.starts_with('+'))
+    {
+        if !out.is_empty() {
+            out.extend_from_slice(b";");
+        }
+        out.extend_from_slice(tag.key.as_bytes());
+        if !tag.value.is_empty() {
+            out.extend_from_slice(b"=");
+            super::render::put_tag_value(&mut out, &tag.value);
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(&out).ok().map(Arc::from)
 }
 
 /// Whether `line` is a PONG, which costs no flood token (it answers the

@@ -280,7 +280,7 @@ impl Session {
         }
     }
 
-    pub(super) fn cmd_away(&mut self, text: Option<String>, _: &mut Context<Self>) {
+    pub(super) fn cmd_away(&mut self, text: Option<String>, ctx: &mut Context<Self>) {
         self.away = text;
         self.profile_changed();
         self.numeric(if self.away.is_some() {
@@ -288,5 +288,6 @@ impl Session {
         } else {
             Numeric::UnAway
         });
+        self.notify_away(ctx);
     }
 }

@@ -8,8 +8,20 @@ use crate::core::member::deliver_once;
 use crate::core::room;
 use crate::core::ErrorCode;
 
-/// The capabilities this server implements.
-const CAPS: &[&str] = &["multi-prefix", "server-time"];
+/// The capabilities this server implements, as `CAP LS` lists them.
+const CAPS: &[&str] = &[
+    "away-notify",
+    "batch",
+    "cap-notify",
+    "draft/chathistory",
+    "echo-message",
+    "extended-join",
+    "labeled-response",
+    "message-tags",
+    "multi-prefix",
+    "server-time",
+    "userhost-in-names",
+];
 
 /// What registration still waits for.
 #[derive(Debug, Default)]
@@ -51,9 +63,13 @@ impl Session {
     pub(super) fn cmd_cap(&mut self, cap: super::super::command::Cap, ctx: &mut Context<Self>) {
         use super::super::command::Cap;
         match cap {
-            Cap::Ls(_) => {
+            Cap::Ls(version) => {
                 if let Some(reg) = &mut self.registration {
                     reg.negotiating = true;
+                }
+                // CAP LS 302 implies cap-notify.
+                if version.is_some_and(|v| v >= 302) {
+                    self.caps.cap_notify = true;
                 }
                 self.line(ServerLine::Cap {
                     sub: "LS",
@@ -62,13 +78,24 @@ impl Session {
                 });
             }
             Cap::List => {
-                let mut on = Vec::new();
-                if self.caps.multi_prefix {
-                    on.push("multi-prefix");
-                }
-                if self.caps.server_time {
-                    on.push("server-time");
-                }
+                let c = &self.caps;
+                let l = &c.look;
+                let on: Vec<&str> = [
+                    (l.away_notify, "away-notify"),
+                    (c.batch, "batch"),
+                    (c.cap_notify, "cap-notify"),
+                    (c.chathistory, "draft/chathistory"),
+                    (c.echo_message, "echo-message"),
+                    (l.extended_join, "extended-join"),
+                    (c.labeled_response, "labeled-response"),
+                    (l.message_tags, "message-tags"),
+                    (c.multi_prefix, "multi-prefix"),
+                    (l.server_time, "server-time"),
+                    (l.userhost_in_names, "userhost-in-names"),
+                ]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
                 self.line(ServerLine::Cap {
                     sub: "LIST",
                     more: false,
@@ -86,16 +113,29 @@ impl Session {
                         Some(name) => (false, name),
                         None => (true, name),
                     };
+                    let look = &mut caps.look;
                     match name {
                         "multi-prefix" => caps.multi_prefix = on,
-                        // How events look is fixed in the rooms a client
-                        // is in: chosen before registration ends only.
-                        "server-time" if !self.registered() => caps.server_time = on,
+                        "echo-message" => caps.echo_message = on,
+                        "batch" => caps.batch = on,
+                        "labeled-response" => caps.labeled_response = on,
+                        "draft/chathistory" => caps.chathistory = on,
+                        // CAP LS 302 clients have it whatever they ask.
+                        "cap-notify" => caps.cap_notify = on || self.caps.cap_notify,
+                        "server-time" => look.server_time = on,
+                        "message-tags" => look.message_tags = on,
+                        "extended-join" => look.extended_join = on,
+                        "userhost-in-names" => look.userhost_in_names = on,
+                        "away-notify" => look.away_notify = on,
                         _ => ok = false,
                     }
                 }
                 if ok {
+                    let relook = caps.look != self.caps.look;
                     self.caps = caps;
+                    if relook && self.registered() {
+                        self.reencode();
+                    }
                 }
                 self.line(ServerLine::Cap {
                     sub: if ok { "ACK" } else { "NAK" },
@@ -185,19 +225,45 @@ impl Session {
                     return;
                 }
                 info!(parent: &act.span, %old, new = %nick, "nick changed");
-                if audience.is_empty() {
-                    audience.push(vec![act.inbox()]);
-                }
                 let event = Event::Nick {
                     old,
                     new: nick,
                     userhost: act.userhost.clone(),
                 };
+                // The client's own copy is an answer to its command (a
+                // labeled one carries the label), the others' are not.
+                for members in &mut audience {
+                    members.retain(|m| m.id != act.id);
+                }
+                act.echo(&event);
                 deliver_once(audience, &event);
             }
             Err(ErrorCode::NickInUse) => act.numeric(Numeric::NicknameInUse(nick)),
             Err(_) => act.numeric(Numeric::ErroneousNickname(nick.as_str().to_string())),
         }));
+    }
+
+    /// Tells the rooms and the directory of the client's new encoding
+    /// (capabilities changing how events look were asked for after
+    /// registration).
+    fn reencode(&mut self) {
+        let encoding = self.encoding();
+        if let Some(who) = self.member_key() {
+            for j in &self.rooms {
+                j.addr.do_send(room::Reencode {
+                    who: who.clone(),
+                    encoding,
+                });
+            }
+        }
+        if let Some(nick) = self.nick.clone() {
+            self.state.core.directory.do_send(ClaimNick {
+                nick,
+                old: None,
+                inbox: self.inbox(),
+                profile: Some(self.profile()),
+            });
+        }
     }
 
     /// Ends registration once NICK, USER (and CAP END, if CAP was used)

@@ -25,7 +25,7 @@ use crate::core::ErrorCode;
 use crate::core::Event;
 use crate::core::FileId;
 use crate::core::FileTarget;
-use crate::core::{MsgKind, UserHost};
+use crate::core::{no_realname, MsgKind, MsgMeta, UserHost};
 use crate::proto::native::render::{OkReply, Reply, RoomInfoEntry, ServerInfo};
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 
@@ -420,6 +420,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
             userhost: UserHost::native(),
             text: f.text("text")?,
             kind: MsgKind::Privmsg,
+            meta: MsgMeta::default(),
         },
         // PRIVMSG <from> <text>
         "PRIVMSG" => Event::Privmsg {
@@ -428,12 +429,14 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
             to: None,
             text: f.text("text")?,
             kind: MsgKind::Privmsg,
+            meta: MsgMeta::default(),
         },
         // JOIN <room> <nick>
         "JOIN" => Event::Join {
             room: f.room("room")?,
             nick: f.nick("nick")?,
             userhost: UserHost::native(),
+            realname: no_realname(),
         },
         // PART <room> <nick> [reason]
         "PART" => Event::Part {

@@ -136,6 +136,7 @@ fn every_variant() -> Vec<ServerLine> {
     replies.extend(oks.into_iter().map(Reply::Ok));
     let events = vec![
         Event::Msg {
+            meta: MsgMeta::default(),
             userhost: UserHost::native(),
             kind: MsgKind::Privmsg,
             room: r.clone(),
@@ -143,6 +144,7 @@ fn every_variant() -> Vec<ServerLine> {
             text: s("hi alice"),
         },
         Event::Privmsg {
+            meta: MsgMeta::default(),
             userhost: UserHost::native(),
             kind: MsgKind::Privmsg,
             to: None,
@@ -150,6 +152,7 @@ fn every_variant() -> Vec<ServerLine> {
             text: s("  see you at 6"),
         },
         Event::Join {
+            realname: no_realname(),
             userhost: UserHost::native(),
             room: r.clone(),
             nick: a.clone(),
@@ -187,6 +190,7 @@ fn every_variant() -> Vec<ServerLine> {
             new: nick("ZOË"),
         },
         Event::Msg {
+            meta: MsgMeta::default(),
             userhost: UserHost::native(),
             kind: MsgKind::Privmsg,
             room: r.clone(),
@@ -268,6 +272,7 @@ fn protocol_example_lines() {
         (
             "JOIN #123 alice\n",
             Event::Join {
+                realname: no_realname(),
                 userhost: UserHost::native(),
                 room: room("#123"),
                 nick: nick("alice"),
@@ -290,6 +295,7 @@ fn protocol_example_lines() {
         (
             "MSG #123 bob hi alice\n",
             Event::Msg {
+                meta: MsgMeta::default(),
                 userhost: UserHost::native(),
                 kind: MsgKind::Privmsg,
                 room: room("#123"),
@@ -513,6 +519,7 @@ fn empty_required_texts_round_trip() {
         Reply::Server(s("")).into(),
         err(VerbTag::Star, ErrorCode::Internal, "").into(),
         Event::Privmsg {
+            meta: MsgMeta::default(),
             userhost: UserHost::native(),
             kind: MsgKind::Privmsg,
             to: None,
@@ -708,6 +715,7 @@ fn file_target_st() -> impl Strategy<Value = FileTarget> {
 fn event_st() -> impl Strategy<Value = Event> {
     prop_oneof![
         (room_st(), nick_st(), text_st()).prop_map(|(room, from, text)| Event::Msg {
+            meta: MsgMeta::default(),
             userhost: UserHost::native(),
             kind: MsgKind::Privmsg,
             room,
@@ -715,6 +723,7 @@ fn event_st() -> impl Strategy<Value = Event> {
             text
         }),
         (nick_st(), text_st()).prop_map(|(from, text)| Event::Privmsg {
+            meta: MsgMeta::default(),
             from,
             text,
             userhost: UserHost::native(),
@@ -722,6 +731,7 @@ fn event_st() -> impl Strategy<Value = Event> {
             to: None,
         }),
         (room_st(), nick_st()).prop_map(|(room, nick)| Event::Join {
+            realname: no_realname(),
             room,
             nick,
             userhost: UserHost::native(),

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::core::outcome::SpellSaid;
+use crate::core::MsgMeta;
 
 impl Session {
     pub(super) fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
@@ -102,7 +103,9 @@ impl Session {
             member: self.member_handle(ctx),
             nick,
             userhost: UserHost::native(),
+            realname: crate::core::no_realname(),
             key,
+            hand_back: false,
         };
         let asked = room.clone();
         // Only the shared state is captured, not clones of what it holds:
@@ -124,7 +127,9 @@ impl Session {
                     member: join.member.clone(),
                     nick: join.nick.clone(),
                     userhost: join.userhost.clone(),
+                    realname: Arc::clone(&join.realname),
                     key: join.key.clone(),
+                    hand_back: false,
                 };
                 let joined = match addr.send(attempt).await {
                     Ok(res) => res?,
@@ -138,7 +143,7 @@ impl Session {
                     }
                     _ => Vec::new(),
                 };
-                let held = joined.replay_upto.is_some();
+                let held = joined.held;
                 return Ok((joined.name, addr, history, held));
             }
             Err(ErrorCode::Internal)
@@ -268,6 +273,8 @@ impl Session {
             userhost: UserHost::native(),
             text,
             kind: MsgKind::Privmsg,
+            tags: None,
+            echo: false,
             ack,
         });
         if let Some(ok) = ok {
@@ -292,6 +299,7 @@ impl Session {
                     to: Some(nick.clone()),
                     text,
                     kind: MsgKind::Privmsg,
+                    meta: MsgMeta::default(),
                 });
                 act.send(OkReply::Privmsg(nick));
             }
