@@ -101,8 +101,9 @@ fn check_command(command: &Command) {
         Command::Join(JoinArgs::Channels(channels)) => {
             assert!(channels.len() <= MAX_TARGETS, "{} channels", channels.len());
         }
-        Command::Kick { nicks, .. } => {
-            assert!(nicks.len() <= MAX_TARGETS, "{} nicks", nicks.len());
+        Command::Kick { targets, .. } => {
+            let nicks: usize = targets.iter().map(|(_, nicks)| nicks.len()).sum();
+            assert!(nicks <= MAX_TARGETS, "{nicks} nicks");
         }
         _ => {}
     }
