@@ -80,6 +80,9 @@ pub struct Limits {
     pub max_rooms_per_user: usize,
     /// Most members in one room.
     pub max_room_members: usize,
+    /// Past nicknames kept for IRC's WHOWAS (the oldest is forgotten
+    /// first; 0 keeps none).
+    pub whowas_entries: usize,
     /// Flood control: lines allowed at once.
     pub flood_burst: u32,
     /// Flood control: lines per second refilled.
@@ -101,6 +104,7 @@ impl Default for Limits {
             max_clients: 16_000,
             max_rooms_per_user: 32,
             max_room_members: 16_000,
+            whowas_entries: 1000,
             flood_burst: 20,
             flood_rate_per_sec: 10.0,
             sendq_bytes: 256 * 1024,

@@ -127,14 +127,15 @@ fn several_channels_keys_and_join_zero() {
     for c in ["#a", "#b", "#c"] {
         a.expect(&format!(":bob!~bob@irc PART {c}"));
     }
-    a.send("NAMES #a,#b,#zz");
+    // Several channels: their 353s, then one 366 naming them as asked.
+    a.send("NAMES #a,#B,#zz");
     a.expect_lines(&[
         ":chatroom 353 alice = #a :@alice",
-        ":chatroom 366 alice #a :End of /NAMES list",
         ":chatroom 353 alice = #b :@alice",
-        ":chatroom 366 alice #b :End of /NAMES list",
-        ":chatroom 366 alice #zz :End of /NAMES list",
+        ":chatroom 366 alice #a,#B,#zz :End of /NAMES list",
     ]);
+    a.send("NAMES #zz");
+    a.expect(":chatroom 366 alice #zz :End of /NAMES list");
 }
 
 #[test]
@@ -189,6 +190,23 @@ fn topic_and_kick_are_the_owners() {
     b.expect(":alice!~alice@irc KICK #r bob :out");
     c.send("PRIVMSG #r :still here?");
     c.expect(":chatroom 404 carol #r :Cannot send to channel");
+    // As many channels as nicks: paired in order (TARGMAX KICK:4); else 461.
+    b.join_channel("#r");
+    c.join_channel("#r");
+    a.expect(":bob!~bob@irc JOIN #r");
+    a.expect(":carol!~carol@irc JOIN #r");
+    a.send("KICK #r,#r carol,bob :again");
+    a.expect(":alice!~alice@irc KICK #r carol :again");
+    a.expect(":alice!~alice@irc KICK #r bob :again");
+    b.expect(":carol!~carol@irc JOIN #r");
+    b.expect(":alice!~alice@irc KICK #r carol :again");
+    b.expect(":alice!~alice@irc KICK #r bob :again");
+    c.expect(":alice!~alice@irc KICK #r carol :again");
+    a.send("KICK #r,#r,#r carol,bob");
+    a.expect(":chatroom 461 alice KICK :Not enough parameters");
+    a.send("KICK #nope,#r x,y");
+    a.expect(":chatroom 403 alice #nope :No such channel");
+    a.expect(":chatroom 441 alice y #r :They aren't on that channel");
     b.send("KICK #r alice");
     b.expect(":chatroom 442 bob #r :You're not on that channel");
     a.send("TOPIC #nope :x");

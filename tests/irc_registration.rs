@@ -25,7 +25,7 @@ fn rest_of_welcome(c: &mut Irc, nick: &str) {
     assert_eq!(
         c.line(),
         format!(
-            ":{SERVER} 004 {nick} {SERVER} chatroom-{} i knot ko",
+            ":{SERVER} 004 {nick} {SERVER} chatroom-{} i iklnost klo",
             env!("CARGO_PKG_VERSION")
         )
     );
@@ -48,7 +48,8 @@ fn rest_of_welcome(c: &mut Irc, nick: &str) {
         "CHANNELLEN=33",
         "NICKLEN=24",
         "PREFIX=(o)@",
-        "CHANMODES=,k,,nt",
+        "CHANMODES=b,k,l,inst",
+        "KEYLEN=64",
         "NETWORK=chatroom",
         "MAXTARGETS=4",
         "TOPICLEN=300",

@@ -15,8 +15,13 @@ use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
 
 mod nicks;
+mod search;
+mod whowas;
 
 use nicks::Nicks;
+pub use search::{Wildcard, MAX_MATCHES};
+use whowas::History;
+pub use whowas::PastUser;
 
 /// What a user looks like to WHO, WHOIS, USERHOST and AWAY replies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +34,9 @@ pub struct Profile {
     pub away: Option<Arc<str>>,
     /// IRC user mode `+i` (counted apart in LUSERS).
     pub invisible: bool,
+    /// Registration is not over (an IRC client that sent NICK and not
+    /// yet USER): counted as a connection, not as a user.
+    pub pending: bool,
 }
 
 struct RoomEntry {
@@ -44,6 +52,8 @@ pub struct Directory {
     /// Stored rooms, started with the registry.
     stored: Vec<RoomRecord>,
     nicks: Nicks,
+    /// Nicknames let go, for WHOWAS.
+    history: History,
     rooms: HashMap<Folded, RoomEntry>,
 }
 
@@ -51,6 +61,7 @@ impl Directory {
     /// A registry with the stored rooms (where history is kept).
     pub fn new(config: Arc<Config>, db: Option<Database>, stored: Vec<RoomRecord>) -> Self {
         Directory {
+            history: History::new(config.limits.whowas_entries),
             config,
             db,
             stored,
@@ -88,6 +99,7 @@ impl Actor for Directory {
                 name: name.clone(),
                 members: 0,
                 private: record.key_hash.is_some(),
+                secret: false,
                 topic: record.topic.clone(),
                 listed: record.owner.is_some(),
             };
@@ -132,8 +144,18 @@ impl Handler<ClaimNick> for Directory {
     fn handle(&mut self, msg: ClaimNick, _: &mut Self::Context) -> Self::Result {
         let id = msg.inbox.id;
         let key = msg.nick.folded().clone();
+        // A change of nickname (not of case) lets the old one go.
+        let left = msg
+            .old
+            .as_ref()
+            .filter(|old| old.folded() != &key)
+            .and_then(|old| self.nicks.describe(old.folded()))
+            .filter(|u| u.inbox.id == id);
         self.nicks.claim(&msg.nick, msg.old.as_ref(), msg.inbox)?;
         self.nicks.set_profile(id, &key, msg.profile);
+        if let Some(user) = left {
+            self.remember(user);
+        }
         Ok(())
     }
 }
@@ -152,7 +174,62 @@ impl Handler<ReleaseNick> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
+        if let Some(user) = self
+            .nicks
+            .describe(&msg.nick)
+            .filter(|u| u.inbox.id == msg.id)
+        {
+            self.remember(user);
+        }
         self.nicks.release(msg.id, &msg.nick);
+    }
+}
+
+impl Directory {
+    /// Keeps a nickname let go for WHOWAS (not one whose registration
+    /// never ended).
+    fn remember(&mut self, user: UserInfo) {
+        if !user.profile.pending {
+            self.history.record(PastUser {
+                nick: user.nick,
+                profile: user.profile,
+            });
+        }
+    }
+}
+
+/// The users matching a pattern (IRC's `WHO <mask>`), at most
+/// [`MAX_MATCHES`], sorted by nickname; not those still registering.
+#[derive(Message)]
+#[rtype(result = "Vec<UserInfo>")]
+pub struct Search {
+    /// The pattern.
+    pub pattern: Wildcard,
+}
+
+impl Handler<Search> for Directory {
+    type Result = MessageResult<Search>;
+
+    fn handle(&mut self, msg: Search, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.nicks.search(&msg.pattern))
+    }
+}
+
+/// Who held a nickname before, newest first (IRC's WHOWAS).
+#[derive(Message)]
+#[rtype(result = "Vec<PastUser>")]
+pub struct Whowas {
+    /// The nickname, folded.
+    pub nick: Folded,
+    /// At most this many; all for `None`.
+    pub count: Option<usize>,
+}
+
+impl Handler<Whowas> for Directory {
+    type Result = MessageResult<Whowas>;
+
+    fn handle(&mut self, msg: Whowas, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.history.find(&msg.nick, msg.count))
     }
 }
 
@@ -259,6 +336,7 @@ impl Handler<OpenRoom> for Directory {
                     name: msg.name,
                     members: 0,
                     private: false,
+                    secret: false,
                     topic: None,
                     listed: false,
                 },
@@ -334,7 +412,7 @@ impl Handler<ListRooms> for Directory {
 /// Counts for `INFO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
-    /// Users with a nickname.
+    /// Users with a nickname and done registering.
     pub users: usize,
     /// Of those, users with IRC's user mode `+i`.
     pub invisible: usize,
@@ -351,8 +429,9 @@ impl Handler<GetCounts> for Directory {
     type Result = MessageResult<GetCounts>;
 
     fn handle(&mut self, _: GetCounts, _: &mut Self::Context) -> Self::Result {
+        let pending = self.nicks.pending();
         MessageResult(Counts {
-            users: self.nicks.len(),
+            users: self.nicks.len() - pending,
             invisible: self.nicks.invisible(),
             rooms: self
                 .rooms

@@ -45,13 +45,19 @@ pub enum ErrorCode {
     ServerFull,
     /// The client is in `limits.max_rooms_per_user` rooms.
     TooManyRooms,
+    /// The room lets in only users its owner invited.
+    InviteOnly,
+    /// The user is in the room already.
+    AlreadyInRoom,
+    /// The room's operators keep the user out.
+    Banned,
     /// Something went wrong inside the server.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -71,6 +77,9 @@ impl ErrorCode {
         ErrorCode::RoomFull,
         ErrorCode::ServerFull,
         ErrorCode::TooManyRooms,
+        ErrorCode::InviteOnly,
+        ErrorCode::AlreadyInRoom,
+        ErrorCode::Banned,
         ErrorCode::Internal,
     ];
 
@@ -96,6 +105,9 @@ impl ErrorCode {
             ErrorCode::RoomFull => "ROOM_FULL",
             ErrorCode::ServerFull => "SERVER_FULL",
             ErrorCode::TooManyRooms => "TOO_MANY_ROOMS",
+            ErrorCode::InviteOnly => "INVITE_ONLY",
+            ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
+            ErrorCode::Banned => "BANNED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -135,8 +135,23 @@ pub enum RoomMode {
     Key(String),
     /// The room's key was removed (it is public from now on).
     NoKey,
-    /// The room's ownership passed to this member.
-    Owner(Nick),
+    /// This member was made an operator (`true`) or no longer is one.
+    Op(Nick, bool),
+    /// The room was limited to this many members, or the limit lifted.
+    Limit(Option<u32>),
+    /// Only invited users may join from now on (`true`), or anyone.
+    InviteOnly(bool),
+    /// Only the owner may set the topic from now on (`true`), or any
+    /// member.
+    TopicLocked(bool),
+    /// Only members may speak from now on (`true`), or anyone.
+    MembersOnly(bool),
+    /// The room is hidden from those outside it from now on (`true`), or
+    /// not.
+    Secret(bool),
+    /// Those matching this `nick!user@host` pattern are kept out from now
+    /// on (`true`), or no longer.
+    Ban(String, bool),
 }
 
 /// Something another user did, announced to those it concerns.
@@ -271,6 +286,19 @@ pub enum Event {
         userhost: UserHost,
         /// What changed.
         change: RoomMode,
+    },
+    /// A member invited a user into a room (IRC's `INVITE`; native lines
+    /// have no such event and show nothing: the invitation still lets a
+    /// native user in).
+    Invite {
+        /// The room.
+        room: RoomName,
+        /// The inviting member.
+        from: Nick,
+        /// Its user and host.
+        userhost: UserHost,
+        /// The invited user.
+        to: Nick,
     },
     /// `FILE <target> <from> <id> <size> <sha256> <filename>`
     File {

@@ -46,8 +46,9 @@ pub trait Encoding: Send + Sync + 'static {
 pub struct Listed<'a> {
     /// The nickname as spelled.
     pub nick: &'a str,
-    /// Whether it owns the room.
-    pub owner: bool,
+    /// Whether it is an operator of the room (its owner, unless it gave
+    /// that up, or a member an operator made one).
+    pub op: bool,
     /// Its user and host (IRC's `userhost-in-names`).
     pub userhost: &'a UserHost,
 }
@@ -71,6 +72,8 @@ pub struct Listing<'a> {
     pub to: &'a Nick,
     /// Whether the room needs a key.
     pub private: bool,
+    /// Whether the room is hidden from those outside it.
+    pub secret: bool,
     /// The topic, if one is set.
     pub topic: Option<&'a TopicInfo>,
     /// The members, sorted by folded nickname.

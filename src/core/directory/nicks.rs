@@ -132,6 +132,7 @@ impl Nicks {
                 realname: Arc::clone(&e.display),
                 away: None,
                 invisible: false,
+                pending: false,
             },
         };
         Some(UserInfo {
@@ -146,6 +147,19 @@ impl Nicks {
         self.by_key
             .values()
             .filter(|e| e.profile.as_ref().is_some_and(|p| p.invisible))
+            .count()
+    }
+
+    /// Every held nickname, folded.
+    pub(super) fn keys(&self) -> impl Iterator<Item = &Folded> {
+        self.by_key.keys()
+    }
+
+    /// How many held nicknames belong to clients still registering.
+    pub(super) fn pending(&self) -> usize {
+        self.by_key
+            .values()
+            .filter(|e| e.profile.as_ref().is_some_and(|p| p.pending))
             .count()
     }
 

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
 use crate::core::error::ErrorCode;
-use crate::core::event::{Event, MsgKind, MsgMeta, RoomMode, UserHost};
+use crate::core::event::{Event, MsgKind, MsgMeta, UserHost};
 use crate::core::member::{
     EncodingRef, Inbox, Listed, Listing, MemberHandle, Removed, SessionId, TopicInfo,
 };
@@ -78,6 +78,9 @@ impl Room {
         if self.members.len() >= self.max_members {
             return Err(ErrorCode::RoomFull);
         }
+        let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());
+        self.admission
+            .admit(msg.nick.folded(), &mask, self.members.len())?;
         let log = self
             .log_for(msg.member.inbox.encoding)
             .ok_or(ErrorCode::RoomFull)?;
@@ -123,10 +126,9 @@ impl Room {
         if let Some(join) = join {
             encoding.event(join, &mut buf);
         }
-        let owner = self.owner.as_ref().map(Nick::folded);
         let mut members = self.members.iter().map(|(key, m)| Listed {
             nick: &m.display,
-            owner: Some(key) == owner,
+            op: self.ops.contains(key),
             userhost: &m.userhost,
         });
         encoding.names(
@@ -134,6 +136,7 @@ impl Room {
                 room: &self.name,
                 to,
                 private: self.key_hash.is_some(),
+                secret: self.admission.secret,
                 topic: self.topic.as_ref(),
                 members: &mut members,
             },
@@ -431,6 +434,56 @@ impl Handler<Tag> for Room {
     }
 }
 
+/// Someone outside the room says something to it, which it allows only
+/// when its operators let anyone speak (IRC's `-n`): fanned out to every
+/// member and stored like a member's message. The native protocol never
+/// sends it (a native `MSG` needs membership).
+#[derive(Message)]
+#[rtype(result = "Result<(u64, SystemTime), ErrorCode>")]
+pub struct SayOutside {
+    /// The speaker.
+    pub from: Nick,
+    /// Its user and host.
+    pub userhost: UserHost,
+    /// The text.
+    pub text: String,
+    /// A message or a notice.
+    pub kind: MsgKind,
+    /// The sender's client-only tags (IRC), relayed and not stored.
+    pub tags: Option<Arc<str>>,
+}
+
+impl Handler<SayOutside> for Room {
+    /// The message's number and time, for the echo its sender (no member
+    /// the room could echo to) renders itself.
+    type Result = Result<(u64, SystemTime), ErrorCode>;
+
+    fn handle(&mut self, msg: SayOutside, _: &mut Self::Context) -> Self::Result {
+        if self.admission.members_only || self.members.is_empty() {
+            return Err(ErrorCode::NotInRoom);
+        }
+        self.messages += 1;
+        let time = SystemTime::now();
+        let event = Event::Msg {
+            room: self.name.clone(),
+            from: msg.from,
+            userhost: msg.userhost,
+            text: msg.text,
+            kind: msg.kind,
+            meta: MsgMeta {
+                seq: self.messages,
+                time,
+                tags: msg.tags,
+            },
+        };
+        self.broadcast(&event, None);
+        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
+            db.append(&self.name, self.messages, time, from, text, None);
+        }
+        Ok((self.messages, time))
+    }
+}
+
 /// A member's nickname changed. Returns every member, for the `NICK` event.
 #[derive(Message)]
 #[rtype(result = "Vec<Inbox>")]
@@ -453,6 +506,9 @@ impl Handler<Rename> for Room {
         };
         let old = member.nick(&key);
         member.display = Arc::clone(msg.new.display());
+        if self.ops.remove(&key) {
+            self.ops.insert(msg.new.folded().clone());
+        }
         self.members.insert(msg.new.folded().clone(), member);
         // Ownership belongs to the nickname and follows its changes.
         if self.is_owner(&old) {
@@ -474,8 +530,12 @@ pub struct Names {
     pub userhosts: Vec<UserHost>,
     /// Its owner, if any.
     pub owner: Option<Nick>,
+    /// Its operators (folded), sorted.
+    pub ops: Vec<Folded>,
     /// Whether a key is needed.
     pub private: bool,
+    /// Whether it is hidden from those outside it.
+    pub secret: bool,
 }
 
 /// Asks for [`Names`].
@@ -492,7 +552,9 @@ impl Handler<GetNames> for Room {
             nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
             userhosts: self.members.values().map(|m| m.userhost.clone()).collect(),
             owner: self.owner.clone(),
+            ops: self.ops.iter().cloned().collect(),
             private: self.key_hash.is_some(),
+            secret: self.admission.secret,
         })
     }
 }
@@ -514,6 +576,16 @@ pub struct RoomInfo {
     pub topic: Option<TopicInfo>,
     /// Messages said in it.
     pub messages: u64,
+    /// At most this many members, if limited.
+    pub limit: Option<u32>,
+    /// Only invited users may join.
+    pub invite_only: bool,
+    /// Only operators set the topic.
+    pub topic_locked: bool,
+    /// Only members speak.
+    pub members_only: bool,
+    /// Hidden from those outside it.
+    pub secret: bool,
 }
 
 /// Asks for [`RoomInfo`].
@@ -533,11 +605,17 @@ impl Handler<GetInfo> for Room {
             created: self.created,
             topic: self.topic.clone(),
             messages: self.messages,
+            limit: self.admission.limit,
+            invite_only: self.admission.invite_only,
+            topic_locked: self.admission.topic_locked,
+            members_only: self.admission.members_only,
+            secret: self.admission.secret,
         })
     }
 }
 
-/// Sets the topic (owner only) and announces it to every member.
+/// Sets the topic (operators only, unless the topic is unlocked) and
+/// announces it to every member.
 #[derive(Message)]
 #[rtype(result = "Result<RoomName, ErrorCode>")]
 pub struct SetTopic {
@@ -554,7 +632,7 @@ impl Handler<SetTopic> for Room {
 
     fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
         let nick = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if !self.is_owner(&nick) {
+        if self.admission.topic_locked && !self.is_op(&nick) {
             return Err(ErrorCode::NotOwner);
         }
         let event = Event::Topic {
@@ -574,7 +652,8 @@ impl Handler<SetTopic> for Room {
     }
 }
 
-/// Removes a member (owner only), announcing `KICK` to every member first.
+/// Removes a member (operators only), announcing `KICK` to every member
+/// first.
 #[derive(Message)]
 #[rtype(result = "Result<(RoomName, Nick), ErrorCode>")]
 pub struct Kick {
@@ -593,7 +672,7 @@ impl Handler<Kick> for Room {
 
     fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) -> Self::Result {
         let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if !self.is_owner(&by) {
+        if !self.is_op(&by) {
             return Err(ErrorCode::NotOwner);
         }
         let (target, nick) = self
@@ -642,93 +721,5 @@ impl Handler<ShareFile> for Room {
         }
         self.broadcast(&msg.event, Some(msg.who.id));
         Ok(())
-    }
-}
-
-/// Changes a room's key or owner (owner only), announcing it as an
-/// [`Event::Mode`] to every member.
-#[derive(Message)]
-#[rtype(result = "Result<(), ErrorCode>")]
-pub struct SetMode {
-    /// The owner asking.
-    pub who: MemberKey,
-    /// Its user and host, for the event.
-    pub userhost: UserHost,
-    /// What to change: a new key, none, or a member (folded) to own it.
-    pub change: ModeRequest,
-}
-
-/// A change [`SetMode`] asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModeRequest {
-    /// Make the room private with this key (or change its key).
-    Key(String),
-    /// Make the room public.
-    NoKey,
-    /// Give the room to this member, by folded nickname.
-    Owner(Folded),
-}
-
-impl Room {
-    /// Announces and stores a changed key or owner.
-    fn mode_changed(
-        &mut self,
-        by: Nick,
-        userhost: UserHost,
-        change: RoomMode,
-        ctx: &mut Context<Self>,
-    ) {
-        let event = Event::Mode {
-            room: self.name.clone(),
-            nick: by,
-            userhost,
-            change,
-        };
-        self.save();
-        self.broadcast(&event, None);
-        self.changed(ctx);
-    }
-}
-
-impl Handler<SetMode> for Room {
-    // Atomic: no other message reaches the room while a key is hashed.
-    type Result = AtomicResponse<Self, Result<(), ErrorCode>>;
-
-    fn handle(&mut self, msg: SetMode, ctx: &mut Self::Context) -> Self::Result {
-        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
-        let Some(by) = self.nick_of(&msg.who) else {
-            return done(Err(ErrorCode::NotInRoom));
-        };
-        if !self.is_owner(&by) {
-            return done(Err(ErrorCode::NotOwner));
-        }
-        match msg.change {
-            ModeRequest::NoKey => {
-                self.key_hash = None;
-                self.mode_changed(by, msg.userhost, RoomMode::NoKey, ctx);
-                done(Ok(()))
-            }
-            ModeRequest::Owner(target) => {
-                let Some(nick) = self.members.get_key_value(&target).map(|(k, m)| m.nick(k)) else {
-                    return done(Err(ErrorCode::NoSuchNick));
-                };
-                self.owner = Some(nick.clone());
-                self.mode_changed(by, msg.userhost, RoomMode::Owner(nick), ctx);
-                done(Ok(()))
-            }
-            ModeRequest::Key(key) => {
-                // Hashing takes milliseconds: off the actor thread.
-                let clear = key.clone();
-                let hash = tokio::task::spawn_blocking(move || room_key::hash_key(&clear));
-                AtomicResponse::new(Box::pin(actix::fut::wrap_future(hash).map(
-                    move |hash, room: &mut Room, ctx| {
-                        let hash = hash.map_err(|_| ErrorCode::Internal)?;
-                        room.key_hash = Some(hash);
-                        room.mode_changed(by, msg.userhost, RoomMode::Key(key), ctx);
-                        Ok(())
-                    },
-                )))
-            }
-        }
     }
 }

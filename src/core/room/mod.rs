@@ -9,21 +9,23 @@
 mod handlers;
 mod member;
 mod report;
+mod settings;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix::prelude::*;
 
 pub use handlers::{
-    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, ModeRequest, Names, Part, Reencode,
-    Rename, Replayed, RoomInfo, Say, SetMode, SetTopic, ShareFile, Tag,
+    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Reencode, Rename,
+    Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
 use member::Member;
 pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
+pub use settings::{Admission, Ban, GetBans, Invite, ModeRequest, SetMode, MAX_BANS, MAX_INVITES};
 
 use super::event::{Event, UserHost};
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
@@ -104,9 +106,14 @@ pub struct Room {
     /// How much each log keeps for a member that is behind.
     log_retain: usize,
     owner: Option<Nick>,
+    /// The members that are operators (IRC's `@`): the owner whenever it
+    /// joins, and those an operator makes one, as long as they stay.
+    ops: BTreeSet<Folded>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
     topic: Option<TopicInfo>,
+    /// The limit, invite-only, the topic lock and invitations.
+    admission: Admission,
     created: SystemTime,
     /// Messages said so far; the last one's sequence number.
     messages: u64,
@@ -126,8 +133,10 @@ impl Room {
             logs: Vec::new(),
             log_retain: config.limits.sendq_bytes,
             owner: None,
+            ops: BTreeSet::new(),
             key_hash: None,
             topic: None,
+            admission: Admission::default(),
             created: SystemTime::now(),
             messages: 0,
             db,
@@ -235,6 +244,12 @@ impl Room {
             .collect()
     }
 
+    /// Whether `nick` may run the room: set its topic (while locked),
+    /// kick, change its settings, invite into it while invite-only.
+    fn is_op(&self, nick: &Nick) -> bool {
+        self.ops.contains(nick.folded())
+    }
+
     fn is_owner(&self, nick: &Nick) -> bool {
         self.owner
             .as_ref()
@@ -282,6 +297,9 @@ impl Room {
             l.log.hold();
         }
         let member = Member::new(handle, &nick, userhost, log, holding);
+        if self.is_owner(&nick) {
+            self.ops.insert(nick.folded().clone());
+        }
         self.members.insert(nick.folded().clone(), member);
     }
 
@@ -289,6 +307,7 @@ impl Room {
     fn remove(&mut self, who: &MemberKey) -> Option<(Nick, Member)> {
         let key = self.find(who)?.clone();
         let member = self.members.remove(&key)?;
+        self.ops.remove(&key);
         let nick = member.nick(&key);
         let l = &mut self.logs[usize::from(member.log)];
         l.readers -= 1;
@@ -303,6 +322,7 @@ impl Room {
             name: self.name.clone(),
             members: self.members.len(),
             private: self.key_hash.is_some(),
+            secret: self.admission.secret,
             topic: self.topic.as_ref().map(|t| t.text.clone()),
             listed: !self.members.is_empty() || (self.db.is_some() && self.owner.is_some()),
         }

@@ -15,6 +15,9 @@ pub struct RoomSummary {
     pub members: usize,
     /// Whether it needs a key.
     pub private: bool,
+    /// Whether it is hidden from those outside it (LIST shows it to its
+    /// members only).
+    pub secret: bool,
     /// Its topic.
     pub topic: Option<String>,
     /// Whether LIST, NAMES and INFO show it: it has members, or it is a

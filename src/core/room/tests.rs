@@ -51,7 +51,7 @@ impl Encoding for Plain {
     fn names(&self, listing: Listing<'_>, buf: &mut BytesMut) {
         let nicks: Vec<String> = listing
             .members
-            .map(|m| format!("{}{}", if m.owner { "@" } else { "" }, m.nick))
+            .map(|m| format!("{}{}", if m.op { "@" } else { "" }, m.nick))
             .collect();
         let room = listing.room;
         buf.put_slice(format!("names {room} {}\n", nicks.join(" ")).as_bytes());
@@ -476,4 +476,219 @@ async fn echo_hand_back_and_reencode() {
     room.send(say).await.unwrap();
     assert_eq!(bob.text(), "MSG #R ALICE TWO\n");
     assert_eq!(alice.text(), "");
+}
+
+/// What a member asks of the room's settings.
+fn set(by: &Client, change: ModeRequest) -> SetMode {
+    SetMode {
+        who: by.key(),
+        userhost: UserHost::native(),
+        change,
+    }
+}
+
+fn invite(by: &Client, target: &Client) -> Invite {
+    Invite {
+        who: by.key(),
+        target: target.nick.folded().clone(),
+    }
+}
+
+#[actix::test]
+async fn a_limit_and_invite_only_let_in_the_invited_once() {
+    let (room, _) = start_room(10);
+    let (alice, bob, carol) = (
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", PLAIN_REF, 4096),
+        Client::new("carol", PLAIN_REF, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    let limit = |n| ModeRequest::Limit(Some(n));
+    assert_eq!(
+        room.send(set(&bob, limit(1))).await.unwrap(),
+        Err(ErrorCode::NotInRoom)
+    );
+    assert_eq!(
+        room.send(set(&alice, limit(0))).await.unwrap(),
+        Err(ErrorCode::BadSyntax)
+    );
+    room.send(set(&alice, limit(1))).await.unwrap().unwrap();
+    // Announced once; the same limit again is no change.
+    room.send(set(&alice, limit(1))).await.unwrap().unwrap();
+    let text = alice.text();
+    assert_eq!(text.matches("Limit(Some(1))").count(), 1, "{text}");
+    assert_eq!(room.send(GetInfo).await.unwrap().limit, Some(1));
+    assert_eq!(
+        room.send(bob.join(None)).await.unwrap().unwrap_err(),
+        ErrorCode::RoomFull
+    );
+    // Anyone in a room that is not invite-only may invite.
+    room.send(invite(&alice, &bob)).await.unwrap().unwrap();
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    assert_eq!(
+        room.send(invite(&alice, &bob)).await.unwrap(),
+        Err(ErrorCode::AlreadyInRoom)
+    );
+    assert_eq!(
+        room.send(invite(&carol, &bob)).await.unwrap(),
+        Err(ErrorCode::NotInRoom)
+    );
+    room.send(set(&alice, ModeRequest::Limit(None)))
+        .await
+        .unwrap()
+        .unwrap();
+    room.send(set(&alice, ModeRequest::InviteOnly(true)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(room.send(GetInfo).await.unwrap().invite_only);
+    assert_eq!(
+        room.send(carol.join(None)).await.unwrap().unwrap_err(),
+        ErrorCode::InviteOnly
+    );
+    // Invite-only: only the owner invites.
+    assert_eq!(
+        room.send(invite(&bob, &carol)).await.unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    room.send(invite(&alice, &carol)).await.unwrap().unwrap();
+    room.send(carol.join(None)).await.unwrap().unwrap();
+    let part = Part {
+        who: carol.key(),
+        userhost: UserHost::native(),
+        reason: None,
+    };
+    room.send(part).await.unwrap().unwrap();
+    assert_eq!(
+        room.send(carol.join(None)).await.unwrap().unwrap_err(),
+        ErrorCode::InviteOnly,
+        "an invitation is used up by the join"
+    );
+}
+
+#[actix::test]
+async fn an_unlocked_topic_is_set_by_any_member() {
+    let (room, _) = start_room(10);
+    let (alice, bob) = (
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", PLAIN_REF, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    let topic = |c: &Client| SetTopic {
+        who: c.key(),
+        userhost: UserHost::native(),
+        text: "bob's".into(),
+    };
+    assert!(room.send(GetInfo).await.unwrap().topic_locked);
+    assert_eq!(
+        room.send(topic(&bob)).await.unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    assert_eq!(
+        room.send(set(&bob, ModeRequest::TopicLocked(false)))
+            .await
+            .unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    room.send(set(&alice, ModeRequest::TopicLocked(false)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, _) = (alice.text(), bob.text());
+    room.send(topic(&bob)).await.unwrap().unwrap();
+    assert_eq!(alice.text(), "topic #r bob bob's\n");
+    assert!(!room.send(GetInfo).await.unwrap().topic_locked);
+}
+
+#[actix::test]
+async fn operators_are_made_and_unmade_and_the_owner_is_one_on_joining() {
+    let (room, _) = start_room(10);
+    let (alice, bob) = (
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", PLAIN_REF, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    let ops = |names: Names| -> Vec<String> {
+        names.ops.iter().map(|f| f.as_str().to_string()).collect()
+    };
+    assert_eq!(ops(room.send(GetNames).await.unwrap()), ["alice"]);
+    let op = |target: &Client, on| ModeRequest::Op(target.nick.folded().clone(), on);
+    assert_eq!(
+        room.send(set(&bob, op(&bob, true))).await.unwrap(),
+        Err(ErrorCode::NotOwner)
+    );
+    room.send(set(&alice, op(&bob, true)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ops(room.send(GetNames).await.unwrap()), ["alice", "bob"]);
+    // An operator unmakes the owner, which stays the owner but may no
+    // longer set the topic...
+    room.send(set(&bob, op(&alice, false)))
+        .await
+        .unwrap()
+        .unwrap();
+    let topic = SetTopic {
+        who: alice.key(),
+        userhost: UserHost::native(),
+        text: "mine".into(),
+    };
+    assert_eq!(room.send(topic).await.unwrap(), Err(ErrorCode::NotOwner));
+    let info = room.send(GetInfo).await.unwrap();
+    assert_eq!(info.owner.as_ref().map(Nick::as_str), Some("alice"));
+    // ... until it joins again; bob, gone, is no operator when back.
+    for c in [&alice, &bob] {
+        let part = Part {
+            who: c.key(),
+            userhost: UserHost::native(),
+            reason: None,
+        };
+        room.send(part).await.unwrap().unwrap();
+        room.send(c.join(None)).await.unwrap().unwrap();
+    }
+    assert_eq!(ops(room.send(GetNames).await.unwrap()), ["alice"]);
+    // The listing marks operators.
+    let (_, _) = (alice.text(), bob.text());
+    let carol = Client::new("carol", PLAIN_REF, 4096);
+    room.send(carol.join(None)).await.unwrap().unwrap();
+    assert_eq!(carol.text(), "join #r carol\nnames #r @alice bob carol\n");
+}
+
+#[actix::test]
+async fn outsiders_speak_only_when_members_only_is_off_and_secret_is_reported() {
+    let (room, _) = start_room(10);
+    let alice = Client::new("alice", PLAIN_REF, 4096);
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    let _ = alice.text();
+    let outside = || SayOutside {
+        from: Nick::parse("otto", 24).unwrap(),
+        userhost: UserHost::native(),
+        text: "knock".into(),
+        kind: MsgKind::Privmsg,
+        tags: None,
+    };
+    assert_eq!(
+        room.send(outside()).await.unwrap(),
+        Err(ErrorCode::NotInRoom)
+    );
+    assert_eq!(alice.text(), "");
+    room.send(set(&alice, ModeRequest::MembersOnly(false)))
+        .await
+        .unwrap()
+        .unwrap();
+    let _ = alice.text();
+    let (seq, _) = room.send(outside()).await.unwrap().unwrap();
+    assert_eq!(seq, 1);
+    assert_eq!(alice.text(), "msg #r otto knock\n");
+    assert_eq!(room.send(GetInfo).await.unwrap().messages, 1);
+
+    assert!(!room.send(GetNames).await.unwrap().secret);
+    room.send(set(&alice, ModeRequest::Secret(true)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(room.send(GetNames).await.unwrap().secret);
+    assert!(room.send(GetInfo).await.unwrap().secret);
 }

@@ -252,14 +252,28 @@ pub enum Command {
         /// The modes' arguments.
         args: Vec<String>,
     },
-    /// `KICK <channel> <nicks> [reason]`
+    /// `KICK <channels> <nicks> [reason]`: one channel and its nicks, or
+    /// as many channels as nicks, paired in order.
     Kick {
-        /// The channel.
-        channel: ChannelArg,
-        /// Who to remove.
-        nicks: Vec<String>,
+        /// Channels, each with who to remove from it.
+        targets: Vec<(ChannelArg, Vec<String>)>,
         /// Why.
         reason: Option<String>,
+    },
+    /// `INVITE <nick> <channel>`
+    Invite {
+        /// Who is invited, as written.
+        nick: String,
+        /// Where to.
+        channel: ChannelArg,
+    },
+    /// `WHOWAS <nick> [count]`: at most `count` entries (all for none, or
+    /// one not positive).
+    Whowas {
+        /// The nickname, as written.
+        nick: String,
+        /// How many entries at most.
+        count: Option<usize>,
     },
     /// `AWAY [text]`
     Away(Option<String>),
@@ -509,10 +523,38 @@ impl Command {
                 if nicks.len() > MAX_TARGETS {
                     return Err(CommandError::TooManyTargets("KICK", p[1].to_string()));
                 }
+                let chans = channels(p[0], limits);
+                let targets = match chans.len() {
+                    1 => chans.into_iter().zip(std::iter::once(nicks)).collect(),
+                    n if n == nicks.len() => chans
+                        .into_iter()
+                        .zip(nicks)
+                        .map(|(c, nick)| (c, vec![nick]))
+                        .collect(),
+                    _ => return Err(CommandError::NeedMoreParams("KICK")),
+                };
                 Command::Kick {
-                    channel: channel(p[0], limits),
-                    nicks,
+                    targets,
                     reason: opt_text(p.get(2)),
+                }
+            }
+            "INVITE" => {
+                need(2, "INVITE")?;
+                Command::Invite {
+                    nick: p[0].to_string(),
+                    channel: channel(p[1], limits),
+                }
+            }
+            "WHOWAS" => {
+                let nick = p.first().filter(|n| !n.is_empty());
+                let nick = nick.ok_or(CommandError::NoNicknameGiven)?;
+                Command::Whowas {
+                    nick: nick.split(',').next().unwrap_or_default().to_string(),
+                    count: p
+                        .get(1)
+                        .and_then(|c| c.parse::<i64>().ok())
+                        .filter(|&c| c > 0)
+                        .and_then(|c| usize::try_from(c).ok()),
                 }
             }
             "AWAY" => Command::Away(opt_text(p.first())),
@@ -656,9 +698,18 @@ mod tests {
             (
                 "KICK #a bob,carol :out",
                 Command::Kick {
-                    channel: Ok(room("#a")),
-                    nicks: vec!["bob".into(), "carol".into()],
+                    targets: vec![(Ok(room("#a")), vec!["bob".into(), "carol".into()])],
                     reason: Some("out".into()),
+                },
+            ),
+            (
+                "KICK #a,#b bob,carol",
+                Command::Kick {
+                    targets: vec![
+                        (Ok(room("#a")), vec!["bob".into()]),
+                        (Ok(room("#b")), vec!["carol".into()]),
+                    ],
+                    reason: None,
                 },
             ),
             ("AWAY", Command::Away(None)),

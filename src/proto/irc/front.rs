@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use super::command::MAX_TARGETS;
 use super::render::{IrcEncodings, Server, ServerLine};
-use super::session::{IdleCheck, Session, Shared, Shutdown, CHATHISTORY_MAX, TOPICLEN};
+use super::session::{IdleCheck, Session, Shared, Shutdown, CHATHISTORY_MAX, KEYLEN, TOPICLEN};
 use crate::core::names;
 use crate::core::services::Services;
 use crate::transport::connections::Connections;
@@ -30,10 +30,12 @@ fn isupport(core: &Services) -> Vec<String> {
         // How the core folds nicknames, as it names it (`core::names`).
         format!("CASEMAPPING={}", names::CASEMAPPING),
         format!("CHANLIMIT=#:{}", limits.max_rooms_per_user),
-        // Type B: k; type D: n and t. Prefix modes (o) are listed in PREFIX.
-        "CHANMODES=,k,,nt".into(),
+        // Type A: b; type B: k; type C: l; type D: i, n, s and t. Prefix
+        // modes (o) are listed in PREFIX.
+        "CHANMODES=b,k,l,inst".into(),
         format!("CHANNELLEN={}", limits.max_room_len + 1),
         "CHANTYPES=#".into(),
+        format!("KEYLEN={KEYLEN}"),
         format!("MAXTARGETS={t}"),
         format!("NETWORK={}", core.config.irc.network),
         format!("NICKLEN={}", limits.max_nick_len),

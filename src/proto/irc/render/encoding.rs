@@ -263,9 +263,32 @@ impl IrcEncoding {
                 match change {
                     RoomMode::Key(key) => line.word("+k").word(key),
                     RoomMode::NoKey => line.word("-k").word("*"),
-                    RoomMode::Owner(to) => line.word("+o-o").word(to.as_str()).word(nick.as_str()),
+                    RoomMode::Op(to, on) => {
+                        line.word(if *on { "+o" } else { "-o" }).word(to.as_str())
+                    }
+                    RoomMode::Limit(Some(n)) => line.word("+l").num(u64::from(*n)),
+                    RoomMode::Limit(None) => line.word("-l"),
+                    RoomMode::InviteOnly(on) => line.word(if *on { "+i" } else { "-i" }),
+                    RoomMode::TopicLocked(on) => line.word(if *on { "+t" } else { "-t" }),
+                    RoomMode::MembersOnly(on) => line.word(if *on { "+n" } else { "-n" }),
+                    RoomMode::Secret(on) => line.word(if *on { "+s" } else { "-s" }),
+                    RoomMode::Ban(mask, on) => line.word(if *on { "+b" } else { "-b" }).word(mask),
                 }
                 .end()
+            }
+            Event::Invite {
+                room,
+                from,
+                userhost,
+                to,
+            } => {
+                tag(buf);
+                Line::new(buf)
+                    .source(from.as_str(), Some(userhost))
+                    .word("INVITE")
+                    .word(to.as_str())
+                    .word(room.as_str())
+                    .end()
             }
             Event::File {
                 target,
@@ -328,9 +351,10 @@ impl Encoding for IrcEncoding {
             &self.server,
             to,
             listing.room,
+            listing.secret,
             listing
                 .members
-                .map(|m| (m.nick, m.owner, full.then_some(m.userhost))),
+                .map(|m| (m.nick, m.op, full.then_some(m.userhost))),
         );
     }
 }
@@ -341,6 +365,22 @@ pub fn encode_names<'a>(
     server: &Server,
     to: &str,
     room: &RoomName,
+    secret: bool,
+    members: impl Iterator<Item = (&'a str, bool, Option<&'a UserHost>)>,
+) {
+    encode_name_lines(buf, server, to, room, secret, members);
+    Numeric::EndOfNames(room.as_str().to_string()).encode(server, to, buf);
+}
+
+/// Appends `353` lines (as many as the members take), without the `366`
+/// (`NAMES` of several channels ends them with one); a secret channel's
+/// are marked `@`, the others `=`.
+pub fn encode_name_lines<'a>(
+    buf: &mut BytesMut,
+    server: &Server,
+    to: &str,
+    room: &RoomName,
+    secret: bool,
     members: impl Iterator<Item = (&'a str, bool, Option<&'a UserHost>)>,
 ) {
     // ":" server " 353 " to " = " room " :"
@@ -352,22 +392,22 @@ pub fn encode_names<'a>(
             .source(&server.name, None)
             .word("353")
             .word(to)
-            .word("=")
+            .word(if secret { "@" } else { "=" })
             .word(room.as_str())
             .trailing(names)
             .end();
         names.clear();
     };
-    for (nick, owner, userhost) in members {
+    for (nick, op, userhost) in members {
         let mask = userhost.map_or(0, |uh| 1 + uh.as_str().len());
-        let width = nick.len() + usize::from(owner) + mask;
+        let width = nick.len() + usize::from(op) + mask;
         if !names.is_empty() && names.len() + 1 + width > room_for_names {
             flush(buf, &mut names);
         }
         if !names.is_empty() {
             names.push(' ');
         }
-        if owner {
+        if op {
             names.push('@');
         }
         names.push_str(nick);
@@ -379,7 +419,6 @@ pub fn encode_names<'a>(
     if !names.is_empty() {
         flush(buf, &mut names);
     }
-    Numeric::EndOfNames(room.as_str().to_string()).encode(server, to, buf);
 }
 
 /// The encodings of one IRC listener, one per [`Look`]. Made once per

@@ -22,8 +22,8 @@ use super::codec::MAX_BODY;
 mod encoding;
 mod numeric;
 
-pub use encoding::{encode_names, IrcEncoding, IrcEncodings, Look};
-pub use numeric::Numeric;
+pub use encoding::{encode_name_lines, encode_names, IrcEncoding, IrcEncodings, Look};
+pub use numeric::{ChannelModes, Numeric};
 
 /// What every line the server sends in its own name needs.
 #[derive(Debug, Clone)]
@@ -458,6 +458,32 @@ impl ServerLine {
     }
 }
 
+/// The bytes a relayed `PRIVMSG`/`NOTICE` takes besides its text and
+/// line ending: `:nick!user@host VERB target :`.
+fn message_overhead(source: (&str, Option<&UserHost>), kind: MsgKind, target: &str) -> usize {
+    let (nick, userhost) = source;
+    let verb = match kind {
+        MsgKind::Privmsg => "PRIVMSG",
+        MsgKind::Notice => "NOTICE",
+    };
+    // ":" nick ["!" userhost] " " verb " " target " :" text
+    let mask = userhost.map_or(0, |uh| 1 + uh.as_str().len());
+    1 + nick.len() + mask + 1 + verb.len() + 1 + target.len() + 2
+}
+
+/// Whether a message from an IRC client, relayed from `source` to
+/// `target`, fits one line of 512 bytes (tags aside): one that does not
+/// is refused with `417` rather than cut or split, so that what the
+/// sender wrote arrives whole or not at all.
+pub fn relayed_fits(
+    source: (&str, Option<&UserHost>),
+    kind: MsgKind,
+    target: &str,
+    text: &str,
+) -> bool {
+    message_overhead(source, kind, target) + text.len() <= MAX_BODY
+}
+
 /// Appends a PRIVMSG or NOTICE from `source` (a nickname and, where
 /// known, its user and host) to `target`: one line, or several for a
 /// text too long for one, each stamped with `time` if given.
@@ -474,9 +500,7 @@ pub(super) fn put_message(
         MsgKind::Notice => "NOTICE",
     };
     let (nick, userhost) = source;
-    // ":" nick ["!" userhost] " " verb " " target " :" text
-    let mask = userhost.map_or(0, |uh| 1 + uh.as_str().len());
-    let overhead = 1 + nick.len() + mask + 1 + verb.len() + 1 + target.len() + 2;
+    let overhead = message_overhead(source, kind, target);
     for piece in pieces(text, MAX_BODY.saturating_sub(overhead)) {
         stamp.put(buf);
         Line::new(buf)

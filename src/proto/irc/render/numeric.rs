@@ -10,6 +10,23 @@ use crate::core::names::{Nick, RoomName};
 use crate::core::scratch::rendered;
 use crate::core::UserHost;
 
+/// A channel's modes, as `324` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelModes {
+    /// `+k` (shown as `*`: keys are kept hashed).
+    pub keyed: bool,
+    /// `+l <n>`.
+    pub limit: Option<u32>,
+    /// `+i`.
+    pub invite_only: bool,
+    /// `+t`.
+    pub topic_locked: bool,
+    /// `+n`.
+    pub members_only: bool,
+    /// `+s`.
+    pub secret: bool,
+}
+
 /// Numerics, each with the parameters after the client's nickname.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Numeric {
@@ -72,6 +89,25 @@ pub enum Numeric {
     EndOfWhois(String),
     /// `319 <nick> :<channels>`
     WhoisChannels(Nick, Vec<(RoomName, bool)>),
+    /// `314 <nick> <user> <host> * :<realname>`
+    WhowasUser {
+        /// The nickname as it was.
+        nick: Nick,
+        /// Its user and host then.
+        userhost: UserHost,
+        /// Its real name then.
+        realname: String,
+    },
+    /// `369 <nick> :End of WHOWAS`
+    EndOfWhowas(String),
+    /// `406 <nick> :There was no such nickname`
+    WasNoSuchNick(String),
+    /// `341 <nick> <channel>`
+    Inviting(Nick, RoomName),
+    /// `443 <nick> <channel> :is already on channel`
+    UserOnChannel(String, RoomName),
+    /// `473 <channel> :Cannot join channel (+i)`
+    InviteOnlyChan(RoomName),
     /// `315 <mask> :End of WHO list`
     EndOfWho(String),
     /// `321 Channel :Users  Name`
@@ -91,8 +127,8 @@ pub enum Numeric {
     ChannelModeIs {
         /// The channel.
         channel: RoomName,
-        /// Whether it has a key (`+k`, shown as `*`: keys are kept hashed).
-        keyed: bool,
+        /// Its modes.
+        modes: ChannelModes,
     },
     /// `329 <channel> <creation time>`
     CreationTime(RoomName, SystemTime),
@@ -112,13 +148,26 @@ pub enum Numeric {
         userhost: UserHost,
         /// Away or here.
         away: bool,
-        /// Owner of `channel`.
+        /// An operator of `channel`.
         owner: bool,
         /// Their real name.
         realname: String,
     },
     /// `366 <channel> :End of /NAMES list`
     EndOfNames(String),
+    /// `367 <channel> <mask> <set by> <set at>`
+    BanList {
+        /// The channel.
+        channel: RoomName,
+        /// The ban's mask.
+        mask: String,
+        /// Who set it.
+        by: Nick,
+        /// When.
+        at: SystemTime,
+    },
+    /// `474 <channel> :Cannot join channel (+b)`
+    BannedFromChan(RoomName),
     /// `368 <channel> :End of channel ban list`
     EndOfBanList(RoomName),
     /// `351 chatroom-<version> <server> :<comments>`
@@ -181,6 +230,15 @@ pub enum Numeric {
     PasswdMismatch,
     /// `471 <channel> :Cannot join channel (+l)`
     ChannelIsFull(RoomName),
+    /// `696 <channel> <char> <param> :<why>`
+    InvalidModeParam {
+        /// The channel.
+        channel: RoomName,
+        /// The mode letter.
+        letter: char,
+        /// The argument refused, as given.
+        arg: String,
+    },
     /// `472 <char> :<why>`
     UnknownMode(char, &'static str),
     /// `475 <channel> :Cannot join channel (+k)`
@@ -218,6 +276,12 @@ impl Numeric {
             WhoisUser { .. } => "311",
             WhoisServer(_) => "312",
             EndOfWho(_) => "315",
+            WhowasUser { .. } => "314",
+            EndOfWhowas(_) => "369",
+            WasNoSuchNick(_) => "406",
+            Inviting(..) => "341",
+            UserOnChannel(..) => "443",
+            InviteOnlyChan(_) => "473",
             EndOfWhois(_) => "318",
             WhoisChannels(..) => "319",
             ListStart => "321",
@@ -236,6 +300,8 @@ impl Numeric {
             Time(_) => "391",
             NoAdminInfo => "423",
             EndOfBanList(_) => "368",
+            BanList { .. } => "367",
+            BannedFromChan(_) => "474",
             Motd(_) => "372",
             MotdStart => "375",
             EndOfMotd => "376",
@@ -262,6 +328,7 @@ impl Numeric {
             PasswdMismatch => "464",
             ChannelIsFull(_) => "471",
             UnknownMode(..) => "472",
+            InvalidModeParam { .. } => "696",
             BadChannelKey(_) => "475",
             ChanOpPrivsNeeded(_) => "482",
             UModeUnknownFlag => "501",
@@ -295,8 +362,8 @@ impl Numeric {
                 .word(&server.name)
                 .word(&format!("chatroom-{version}"))
                 .word("i")
-                .word("knot")
-                .word("ko"),
+                .word("iklnost")
+                .word("klo"),
             ISupport(tokens) => tokens
                 .iter()
                 .fold(line, |l, t| l.word(t))
@@ -349,6 +416,26 @@ impl Numeric {
                 line.word(nick.as_str()).trailing(&list.join(" "))
             }
             EndOfWho(mask) => line.word(mask).trailing("End of WHO list"),
+            WhowasUser {
+                nick,
+                userhost,
+                realname,
+            } => line
+                .word(nick.as_str())
+                .word(userhost.user())
+                .word(userhost.host())
+                .word("*")
+                .trailing(realname),
+            EndOfWhowas(nick) => line.word(nick).trailing("End of WHOWAS"),
+            WasNoSuchNick(nick) => line.word(nick).trailing("There was no such nickname"),
+            Inviting(nick, channel) => line.word(nick.as_str()).word(channel.as_str()),
+            UserOnChannel(nick, channel) => line
+                .word(nick)
+                .word(channel.as_str())
+                .trailing("is already on channel"),
+            InviteOnlyChan(channel) => line
+                .word(channel.as_str())
+                .trailing("Cannot join channel (+i)"),
             ListStart => line.word("Channel").trailing("Users  Name"),
             List {
                 channel,
@@ -359,12 +446,27 @@ impl Numeric {
                 .num(*members as u64)
                 .trailing(topic.as_deref().unwrap_or("")),
             ListEnd => line.trailing("End of /LIST"),
-            ChannelModeIs { channel, keyed } => {
-                let line = line.word(channel.as_str());
-                if *keyed {
-                    line.word("+knt").word("*")
-                } else {
-                    line.word("+nt")
+            ChannelModeIs { channel, modes } => {
+                let mut letters = String::from("+");
+                for (on, letter) in [
+                    (modes.invite_only, 'i'),
+                    (modes.keyed, 'k'),
+                    (modes.limit.is_some(), 'l'),
+                    (modes.members_only, 'n'),
+                    (modes.secret, 's'),
+                    (modes.topic_locked, 't'),
+                ] {
+                    if on {
+                        letters.push(letter);
+                    }
+                }
+                let mut line = line.word(channel.as_str()).word(&letters);
+                if modes.keyed {
+                    line = line.word("*");
+                }
+                match modes.limit {
+                    Some(n) => line.num(u64::from(n)),
+                    None => line,
                 }
             }
             CreationTime(channel, t) => line.word(channel.as_str()).num(unix(*t)),
@@ -397,6 +499,19 @@ impl Numeric {
                     .trailing(&format!("0 {realname}"))
             }
             EndOfNames(channel) => line.word(channel).trailing("End of /NAMES list"),
+            BanList {
+                channel,
+                mask,
+                by,
+                at,
+            } => line
+                .word(channel.as_str())
+                .word(mask)
+                .word(by.as_str())
+                .num(unix(*at)),
+            BannedFromChan(channel) => line
+                .word(channel.as_str())
+                .trailing("Cannot join channel (+b)"),
             EndOfBanList(channel) => line
                 .word(channel.as_str())
                 .trailing("End of channel ban list"),
@@ -451,6 +566,20 @@ impl Numeric {
                 .word(channel.as_str())
                 .trailing("Cannot join channel (+l)"),
             UnknownMode(c, why) => line.word(c.encode_utf8(&mut [0; 4])).trailing(why),
+            InvalidModeParam {
+                channel,
+                letter,
+                arg,
+            } => line
+                .word(channel.as_str())
+                .word(letter.encode_utf8(&mut [0; 4]))
+                // A parameter cannot be empty or hold a space mid-line.
+                .word(if arg.is_empty() || arg.contains(' ') {
+                    "*"
+                } else {
+                    arg
+                })
+                .trailing("Invalid mode parameter"),
             BadChannelKey(channel) => line
                 .word(channel.as_str())
                 .trailing("Cannot join channel (+k)"),

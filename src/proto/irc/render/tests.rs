@@ -1,7 +1,7 @@
 //! The IRC renderer against exact lines.
 
 use super::*;
-use crate::core::{Event, FileTarget, MsgMeta, RoomMode};
+use crate::core::{Event, FileTarget, MsgMeta, RoomMode, UserHost};
 
 fn server() -> Server {
     Server {
@@ -53,9 +53,48 @@ fn numerics() {
         (
             Numeric::ChannelModeIs {
                 channel: room("#r"),
-                keyed: true,
+                modes: ChannelModes {
+                    keyed: true,
+                    topic_locked: true,
+                    members_only: true,
+                    ..ChannelModes::default()
+                },
             },
             ":irc.test 324 al #r +knt *\r\n",
+        ),
+        (
+            Numeric::ChannelModeIs {
+                channel: room("#r"),
+                modes: ChannelModes {
+                    keyed: true,
+                    limit: Some(5),
+                    invite_only: true,
+                    topic_locked: false,
+                    members_only: false,
+                    secret: true,
+                },
+            },
+            ":irc.test 324 al #r +ikls * 5\r\n",
+        ),
+        (
+            Numeric::InvalidModeParam {
+                channel: room("#r"),
+                letter: 'l',
+                arg: "a b".into(),
+            },
+            ":irc.test 696 al #r l * :Invalid mode parameter\r\n",
+        ),
+        (
+            Numeric::WhowasUser {
+                nick: nick("bob"),
+                userhost: UserHost::new("~b", "irc"),
+                realname: "Bob B".into(),
+            },
+            ":irc.test 314 al bob ~b irc * :Bob B\r\n",
+        ),
+        (
+            Numeric::Inviting(nick("bob"), room("#r")),
+            ":irc.test 341 al bob #r\r\n",
         ),
         (
             Numeric::TopicWhoTime(
@@ -236,9 +275,54 @@ fn events() {
                 room: room("#r"),
                 nick: nick("al"),
                 userhost: uh.clone(),
-                change: RoomMode::Owner(nick("bo")),
+                change: RoomMode::Op(nick("bo"), true),
             },
-            ":al!~al@irc MODE #r +o-o bo al\r\n",
+            ":al!~al@irc MODE #r +o bo\r\n",
+        ),
+        (
+            Event::Mode {
+                room: room("#r"),
+                nick: nick("al"),
+                userhost: uh.clone(),
+                change: RoomMode::Limit(Some(3)),
+            },
+            ":al!~al@irc MODE #r +l 3\r\n",
+        ),
+        (
+            Event::Mode {
+                room: room("#r"),
+                nick: nick("al"),
+                userhost: uh.clone(),
+                change: RoomMode::Limit(None),
+            },
+            ":al!~al@irc MODE #r -l\r\n",
+        ),
+        (
+            Event::Mode {
+                room: room("#r"),
+                nick: nick("al"),
+                userhost: uh.clone(),
+                change: RoomMode::InviteOnly(true),
+            },
+            ":al!~al@irc MODE #r +i\r\n",
+        ),
+        (
+            Event::Mode {
+                room: room("#r"),
+                nick: nick("al"),
+                userhost: uh.clone(),
+                change: RoomMode::TopicLocked(false),
+            },
+            ":al!~al@irc MODE #r -t\r\n",
+        ),
+        (
+            Event::Invite {
+                room: room("#r"),
+                from: nick("al"),
+                userhost: uh.clone(),
+                to: nick("bo"),
+            },
+            ":al!~al@irc INVITE bo #r\r\n",
         ),
         (
             Event::File {
@@ -303,6 +387,7 @@ fn names_lines_fit_and_mark_the_owner() {
         &server(),
         "al",
         &room("#r"),
+        false,
         nicks
             .iter()
             .enumerate()

@@ -10,7 +10,7 @@ use crate::core::room;
 use crate::core::store::StoredMessage;
 use crate::core::{ErrorCode, MsgKind};
 use crate::proto::irc::command::{ChannelArg, JoinArgs};
-use crate::proto::irc::render::{encode_names, history_line, Stamp};
+use crate::proto::irc::render::{encode_name_lines, encode_names, history_line, Stamp};
 
 /// Longest topic an IRC client may set, in bytes (`TOPICLEN`): what fits
 /// a 512-byte `332` line with the longest names.
@@ -119,6 +119,8 @@ impl Session {
             }
             Err(ErrorCode::BadKey) => self.numeric(Numeric::BadChannelKey(asked)),
             Err(ErrorCode::RoomFull) => self.numeric(Numeric::ChannelIsFull(asked)),
+            Err(ErrorCode::InviteOnly) => self.numeric(Numeric::InviteOnlyChan(asked)),
+            Err(ErrorCode::Banned) => self.numeric(Numeric::BannedFromChan(asked)),
             Err(_) => self.numeric(Numeric::NoSuchChannel(asked.as_str().to_string())),
         }
     }
@@ -304,20 +306,37 @@ impl Session {
         }));
     }
 
+    /// Kicks from one channel after the other, each answered before the
+    /// next is tried.
     pub(super) fn cmd_kick(
         &mut self,
-        channel: ChannelArg,
-        nicks: Vec<String>,
+        mut pending: VecDeque<(ChannelArg, Vec<String>)>,
         reason: Option<String>,
         ctx: &mut Context<Self>,
     ) {
+        let Some((channel, nicks)) = pending.pop_front() else {
+            return;
+        };
         let room = match channel {
             Ok(room) => room,
-            Err(raw) => return self.numeric(Numeric::NoSuchChannel(raw)),
+            Err(raw) => {
+                self.numeric(Numeric::NoSuchChannel(raw));
+                return self.cmd_kick(pending, reason, ctx);
+            }
         };
         let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
-            return self.not_on_channel(room, ctx);
+            let find = self.state.core.directory.send(FindRoom {
+                name: room.folded().clone(),
+            });
+            return ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
+                match res {
+                    Ok(Some(_)) => act.numeric(Numeric::NotOnChannel(room)),
+                    _ => act.numeric(Numeric::NoSuchChannel(room.as_str().to_string())),
+                }
+                act.cmd_kick(pending, reason, ctx);
+            }));
         };
+        let next_reason = reason.clone();
         let addr = joined.addr.clone();
         let userhost = self.userhost.clone();
         let max_nick = crate::core::names::STORED_NAME_LIMIT;
@@ -343,27 +362,44 @@ impl Session {
             refused
         };
         // Everyone, the kicker included, hears KICK from the room.
-        ctx.wait(work.into_actor(self).map(move |refused, act, _| {
-            for (target, code) in refused {
-                match code {
-                    ErrorCode::NotOwner => {
-                        act.numeric(Numeric::ChanOpPrivsNeeded(room.clone()));
-                        // The same for every other target.
-                        return;
-                    }
-                    ErrorCode::NoSuchNick => {
-                        act.numeric(Numeric::UserNotInChannel(target, room.clone()))
-                    }
-                    _ => act.numeric(Numeric::NotOnChannel(room.clone())),
-                }
-            }
+        ctx.wait(work.into_actor(self).map(move |refused, act, ctx| {
+            act.kick_refused(&room, refused);
+            act.cmd_kick(pending, next_reason, ctx);
         }));
+    }
+
+    /// Answers the targets a room would not kick.
+    fn kick_refused(&mut self, room: &RoomName, refused: Vec<(String, ErrorCode)>) {
+        for (target, code) in refused {
+            match code {
+                ErrorCode::NotOwner => {
+                    self.numeric(Numeric::ChanOpPrivsNeeded(room.clone()));
+                    // The same for every other target.
+                    return;
+                }
+                ErrorCode::NoSuchNick => {
+                    self.numeric(Numeric::UserNotInChannel(target, room.clone()))
+                }
+                _ => self.numeric(Numeric::NotOnChannel(room.clone())),
+            }
+        }
     }
 
     pub(super) fn cmd_names(&mut self, channels: Vec<ChannelArg>, ctx: &mut Context<Self>) {
         if channels.is_empty() {
             return self.numeric(Numeric::EndOfNames("*".into()));
         }
+        // Several channels end with one 366 naming them all, as asked.
+        let several = (channels.len() > 1).then(|| {
+            let spelled: Vec<&str> = channels
+                .iter()
+                .map(|c| match c {
+                    Ok(room) => room.as_str(),
+                    Err(raw) => raw.as_str(),
+                })
+                .collect();
+            spelled.join(",")
+        });
         let directory = self.state.core.directory.clone();
         let mine: Vec<(Folded, RoomHandle)> = self
             .rooms
@@ -390,38 +426,49 @@ impl Session {
                         .ok()
                         .flatten(),
                 };
+                let member = mine.iter().any(|(f, _)| f == room.folded());
                 let names = match addr {
                     Some(addr) => addr.send(room::GetNames).await.ok(),
                     None => None,
                 };
+                // A secret channel is shown to its members only.
+                let names = names.filter(|n| member || !n.secret);
                 found.push(names.ok_or_else(|| room.as_str().to_string()));
             }
             found
         };
-        ctx.wait(work.into_actor(self).map(|found, act, _| {
+        ctx.wait(work.into_actor(self).map(move |found, act, _| {
             for names in found {
-                match names {
-                    Ok(names) => act.send_names(&names),
-                    Err(raw) => act.numeric(Numeric::EndOfNames(raw)),
+                match (names, &several) {
+                    (Ok(names), None) => act.send_names(&names, true),
+                    (Ok(names), Some(_)) => act.send_names(&names, false),
+                    (Err(raw), None) => act.numeric(Numeric::EndOfNames(raw)),
+                    (Err(_), Some(_)) => {}
                 }
+            }
+            if let Some(all) = several {
+                act.numeric(Numeric::EndOfNames(all));
             }
         }));
     }
 
-    /// Queues `353` lines and the `366` for a room's members.
-    fn send_names(&self, names: &room::Names) {
-        let owner = names.owner.as_ref().map(Nick::folded);
+    /// Queues `353` lines for a room's members, and its `366` if `end`.
+    fn send_names(&self, names: &room::Names, end: bool) {
+        let ops = &names.ops;
         let mut buf = bytes::BytesMut::with_capacity(128 + names.nicks.len() * 16);
-        encode_names(
-            &mut buf,
-            &self.state.server,
-            self.me(),
-            &names.name,
-            names.nicks.iter().zip(&names.userhosts).map(|(n, uh)| {
-                let full = self.caps.look.userhost_in_names;
-                (n.as_str(), Some(n.folded()) == owner, full.then_some(uh))
-            }),
-        );
+        let full = self.caps.look.userhost_in_names;
+        let members = names
+            .nicks
+            .iter()
+            .zip(&names.userhosts)
+            .map(|(n, uh)| (n.as_str(), ops.contains(n.folded()), full.then_some(uh)));
+        let (server, me) = (&self.state.server, self.me());
+        let (room, secret) = (&names.name, names.secret);
+        if end {
+            encode_names(&mut buf, server, me, room, secret, members);
+        } else {
+            encode_name_lines(&mut buf, server, me, room, secret, members);
+        }
         self.reply(buf.freeze());
     }
 
@@ -430,6 +477,9 @@ impl Session {
         ctx.wait(ask.into_actor(self).map(move |res, act, _| {
             act.numeric(Numeric::ListStart);
             for r in res.unwrap_or_default() {
+                if r.secret && act.joined(r.name.folded()).is_none() {
+                    continue;
+                }
                 let wanted = channels.as_ref().is_none_or(|list| {
                     list.iter()
                         .any(|c| c.as_ref().is_ok_and(|c| c.folded() == r.name.folded()))

@@ -5,7 +5,12 @@
 //! The common case, a message to a channel the client is in, needs no
 //! other actor's answer: the room is told and nothing waits. With
 //! `echo-message` the room sends the sender its own message as the others
-//! get it (the same msgid and time); a private message is echoed here.
+//! get it (the same msgid and time); a private message, a labeled one and
+//! one to a channel the sender is not in (`-n`) are echoed here.
+//!
+//! A text that would not fit one 512-byte line once relayed (the
+//! sender's `nick!user@host` prefixed; tags have their own budget) is
+//! refused with `417`, not cut or split, nor echoed.
 
 use std::collections::VecDeque;
 
@@ -14,6 +19,7 @@ use crate::core::directory::{Describe, FindRoom};
 use crate::core::room;
 use crate::core::{FileTarget, MsgKind, MsgMeta};
 use crate::proto::irc::command::Target;
+use crate::proto::irc::render::relayed_fits;
 
 /// What a message command sends.
 #[derive(Debug, Clone)]
@@ -25,6 +31,24 @@ pub(super) enum What {
 }
 
 impl Session {
+    /// Whether the text, relayed to `target`, fits one line (a TAGMSG
+    /// always does); if not, the sender is told `417` (unless it is a
+    /// NOTICE) and nothing is sent.
+    fn fits(&self, from: &Nick, what: &What, target: &str) -> bool {
+        let What::Text(kind, text) = what else {
+            return true;
+        };
+        let kind = *kind;
+        let source = (from.as_str(), Some(&self.userhost));
+        if relayed_fits(source, kind, target, text) {
+            return true;
+        }
+        if kind == MsgKind::Privmsg {
+            self.numeric(Numeric::InputTooLong);
+        }
+        false
+    }
+
     pub(super) fn cmd_message(
         &mut self,
         kind: MsgKind,
@@ -58,6 +82,9 @@ impl Session {
             };
             match target {
                 Target::Channel(room) => {
+                    if !self.fits(&from, &what, room.as_str()) {
+                        continue;
+                    }
                     if let Some(joined) = self.joined(room.folded()) {
                         debug!(parent: &self.span, room = %room, ?what, "msg");
                         match &what {
@@ -132,17 +159,56 @@ impl Session {
                         }
                         continue;
                     }
-                    if silent {
-                        continue;
-                    }
-                    // Not a member: 404 if the channel exists, else 403.
-                    let find = self.state.core.directory.send(FindRoom {
-                        name: room.folded().clone(),
-                    });
-                    ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
-                        match res {
-                            Ok(Some(_)) => act.numeric(Numeric::CannotSendToChan(room)),
-                            _ => act.numeric(Numeric::NoSuchChannel(room.as_str().to_string())),
+                    // Not a member: the room takes it if it lets anyone
+                    // speak (`-n`); else 404 if it exists, 403 if not.
+                    // A TAGMSG is for members only.
+                    let directory = self.state.core.directory.clone();
+                    let say = match &what {
+                        What::Text(kind, text) => Some(room::SayOutside {
+                            from: from.clone(),
+                            userhost: self.userhost.clone(),
+                            text: text.clone(),
+                            kind: *kind,
+                            tags: tags.clone(),
+                        }),
+                        What::Tags(_) => None,
+                    };
+                    let name = room.folded().clone();
+                    let work = async move {
+                        match directory.send(FindRoom { name }).await {
+                            Ok(Some(addr)) => match say {
+                                Some(say) => match addr.send(say).await {
+                                    Ok(Ok(said)) => Ok(said),
+                                    _ => Err(true),
+                                },
+                                None => Err(true),
+                            },
+                            _ => Err(false),
+                        }
+                    };
+                    ctx.wait(work.into_actor(self).map(move |said, act, ctx| {
+                        match said {
+                            Ok((seq, time)) => {
+                                if let (true, What::Text(kind, text)) = (echo, &what) {
+                                    act.echo(&Event::Msg {
+                                        room,
+                                        from,
+                                        userhost: act.userhost.clone(),
+                                        text: text.clone(),
+                                        kind: *kind,
+                                        meta: MsgMeta {
+                                            seq,
+                                            time,
+                                            tags: tags.clone(),
+                                        },
+                                    });
+                                }
+                            }
+                            Err(_) if silent => {}
+                            Err(true) => act.numeric(Numeric::CannotSendToChan(room)),
+                            Err(false) => {
+                                act.numeric(Numeric::NoSuchChannel(room.as_str().to_string()))
+                            }
                         }
                         act.message_each(what, tags, pending, ctx);
                     }));
@@ -154,6 +220,7 @@ impl Session {
                     });
                     ctx.wait(find.into_actor(self).map(move |res, act, ctx| {
                         match res.ok().and_then(|mut found| found.pop()) {
+                            Some(user) if !act.fits(&from, &what, user.nick.as_str()) => {}
                             Some(user) => {
                                 debug!(parent: &act.span, to = %user.nick, ?what, "privmsg");
                                 let event = act.private(&what, &tags, from, &user.nick);

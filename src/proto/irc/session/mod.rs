@@ -19,13 +19,15 @@
 //! - `registration`: CAP, PASS, NICK, USER, and the welcome.
 //! - `history`: CHATHISTORY.
 //! - `channels`: JOIN, PART, TOPIC, KICK, NAMES, LIST.
-//! - `messages`: PRIVMSG and NOTICE.
-//! - `queries`: LUSERS, MOTD, WHO, WHOIS, ISON, USERHOST, AWAY.
+//! - `messages`: PRIVMSG, NOTICE and TAGMSG.
+//! - `queries`: LUSERS, MOTD, WHO, WHOIS, WHOWAS, ISON, USERHOST, AWAY.
+//! - `invites`: INVITE.
 //! - `modes`: MODE.
 //! - `lifecycle`: idle checks and PING, shutdown, leaving everything.
 
 mod channels;
 mod history;
+mod invites;
 mod lifecycle;
 mod messages;
 mod modes;
@@ -62,6 +64,7 @@ use bytes::{Bytes, BytesMut};
 pub use channels::TOPICLEN;
 pub use history::CHATHISTORY_MAX;
 pub use lifecycle::Ending;
+pub use modes::KEYLEN;
 use registration::Registration;
 
 /// The notice a client dropped for not reading is sent, if it fits.
@@ -427,11 +430,7 @@ impl Session {
                 modes,
                 args,
             } => self.cmd_mode(target, modes, args, ctx),
-            Command::Kick {
-                channel,
-                nicks,
-                reason,
-            } => self.cmd_kick(channel, nicks, reason, ctx),
+            Command::Kick { targets, reason } => self.cmd_kick(targets.into(), reason, ctx),
             Command::Away(text) => self.cmd_away(text, ctx),
             Command::Ison(nicks) => self.cmd_ison(nicks, ctx),
             Command::Userhost(nicks) => self.cmd_userhost(nicks, ctx),
@@ -447,6 +446,8 @@ impl Session {
                 self.numeric(Numeric::EndOfInfo);
             }
             Command::Admin => self.numeric(Numeric::NoAdminInfo),
+            Command::Invite { nick, channel } => self.cmd_invite(nick, channel, ctx),
+            Command::Whowas { nick, count } => self.cmd_whowas(nick, count, ctx),
         }
     }
 }

@@ -1,12 +1,16 @@
 //! MODE: channel modes as the core has them, and user mode `+i`.
 //!
-//! A channel's modes are what a room is: `+n` and `+t` always (only
-//! members speak, only the owner sets the topic: neither can be unset),
-//! `+k` when it has a key, and its owner as the one `+o`.
+//! A channel's modes are what a room is: `+n` always (only members
+//! speak), `+t` unless the owner turned it off (only the owner sets the
+//! topic), `+k` when it has a key, `+l` when its members are limited, `+i`
+//! when only the invited come in, and its owner as the one `+o`.
 
 use super::*;
+use crate::core::directory::FindNick;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
+use crate::core::ErrorCode;
+use crate::proto::irc::render::ChannelModes;
 
 /// One mode change asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,12 +23,47 @@ pub(super) struct ModeChange {
     pub arg: Option<String>,
 }
 
+/// A ban's mask as kept: `nick!user@host`, the parts not given filled
+/// with `*` (`bob` is `bob!*@*`, `*@irc` is `*!*@irc`), lower-cased (bans
+/// match case aside).
+fn ban_mask(mask: &str) -> String {
+    let (nick, rest) = match mask.split_once('!') {
+        Some((nick, rest)) => (nick, Some(rest)),
+        None if mask.contains('@') => ("*", Some(mask)),
+        None => (mask, None),
+    };
+    let (user, host) = match rest.map(|r| r.split_once('@')) {
+        Some(Some((user, host))) => (user, host),
+        Some(None) => (rest.unwrap_or("*"), "*"),
+        None => ("*", "*"),
+    };
+    let or_star = |s: &str| {
+        if s.is_empty() {
+            "*".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!("{}!{}@{}", or_star(nick), or_star(user), or_star(host)).to_lowercase()
+}
+
+/// Longest channel key set from IRC, in bytes (`KEYLEN`).
+pub const KEYLEN: usize = 64;
+
+/// Whether `key` can be a channel key: one word that a `JOIN` can give
+/// back (no space, comma or control character), at most [`KEYLEN`] bytes.
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= KEYLEN
+        && !key.chars().any(|c| c == ' ' || c == ',' || c.is_control())
+}
+
 /// Whether channel mode `letter` takes an argument when set (`on`) or
-/// unset; `b` takes one only to add or remove a ban, never to list.
+/// unset; `b` takes one to add or remove a ban, and lists them without.
 fn takes_arg(letter: char, on: bool) -> bool {
     match letter {
-        'o' => true,
-        'k' => on,
+        'o' | 'b' => true,
+        'k' | 'l' => on,
         _ => false,
     }
 }
@@ -112,6 +151,26 @@ impl Session {
         }
     }
 
+    /// `367` for each ban, then `368`.
+    fn ban_list(&mut self, room: RoomName, ctx: &mut Context<Self>) {
+        let room_name = room.clone();
+        self.with_room(room, ctx, move |act, addr, ctx| {
+            let ask = addr.send(room::GetBans);
+            ctx.wait(ask.into_actor(act).map(move |res, act, _| {
+                let Ok(bans) = res else { return };
+                for ban in bans {
+                    act.numeric(Numeric::BanList {
+                        channel: room_name.clone(),
+                        mask: ban.mask,
+                        by: ban.by,
+                        at: ban.at,
+                    });
+                }
+                act.numeric(Numeric::EndOfBanList(room_name));
+            }));
+        });
+    }
+
     /// `324` and `329`.
     fn channel_modes(&mut self, room: RoomName, ctx: &mut Context<Self>) {
         self.with_room(room, ctx, |act, addr, ctx| {
@@ -120,7 +179,14 @@ impl Session {
                 let Ok(info) = res else { return };
                 act.numeric(Numeric::ChannelModeIs {
                     channel: info.name.clone(),
-                    keyed: info.private,
+                    modes: ChannelModes {
+                        keyed: info.private,
+                        limit: info.limit,
+                        invite_only: info.invite_only,
+                        topic_locked: info.topic_locked,
+                        members_only: info.members_only,
+                        secret: info.secret,
+                    },
                 });
                 act.numeric(Numeric::CreationTime(info.name, info.created));
             }));
@@ -138,14 +204,8 @@ impl Session {
         let mut rest = Vec::new();
         for change in changes {
             match change.letter {
-                // The ban list is always empty: the core has no bans.
-                'b' if change.arg.is_none() => self.numeric(Numeric::EndOfBanList(room.clone())),
-                'n' | 't' if change.on => {}
-                'n' | 't' => self.numeric(Numeric::UnknownMode(
-                    change.letter,
-                    "is always set on this server",
-                )),
-                'k' | 'o' => rest.push(change),
+                'b' if change.arg.is_none() => self.ban_list(room.clone(), ctx),
+                'k' | 'o' | 'l' | 'i' | 't' | 'n' | 's' | 'b' => rest.push(change),
                 letter => self.numeric(Numeric::UnknownMode(letter, "is unknown mode char to me")),
             }
         }
@@ -156,7 +216,7 @@ impl Session {
 }
 
 impl Session {
-    /// `+k`, `-k`, `+o`, `-o`: the owner's, applied one after the other;
+    /// `k`, `o`, `l`, `i`, `t`: the owner's, applied one after the other;
     /// everyone hears each change from the room.
     fn apply_owner_modes(
         &mut self,
@@ -169,80 +229,101 @@ impl Session {
         };
         let addr = joined.addr.clone();
         let userhost = self.userhost.clone();
-        let me = who.nick.clone();
+        let directory = self.state.core.directory.clone();
         let work = async move {
             let mut refused = Vec::new();
             for change in changes {
+                // The nickname a `+o` names, as given and folded.
+                let mut named: Option<(String, Folded)> = None;
                 let request = match (change.letter, change.on, change.arg) {
-                    ('k', true, Some(key)) if !key.is_empty() => room::ModeRequest::Key(key),
-                    ('k', true, _) => {
+                    ('k', true, Some(key)) if valid_key(&key) => room::ModeRequest::Key(key),
+                    // Keys are never shown, not even refused ones.
+                    ('k', true, Some(_)) => {
+                        refused.push(ModeRefusal::Invalid('k', "*".into()));
+                        continue;
+                    }
+                    ('k', true, None) => {
                         refused.push(ModeRefusal::NeedKey);
                         continue;
                     }
                     ('k', false, _) => room::ModeRequest::NoKey,
+                    ('l', true, None) => {
+                        refused.push(ModeRefusal::NeedKey);
+                        continue;
+                    }
+                    ('l', true, Some(limit)) => match limit.parse::<u32>() {
+                        Ok(n) if n > 0 => room::ModeRequest::Limit(Some(n)),
+                        _ => {
+                            refused.push(ModeRefusal::Invalid('l', limit));
+                            continue;
+                        }
+                    },
+                    ('l', false, _) => room::ModeRequest::Limit(None),
+                    ('i', on, _) => room::ModeRequest::InviteOnly(on),
+                    ('t', on, _) => room::ModeRequest::TopicLocked(on),
+                    ('n', on, _) => room::ModeRequest::MembersOnly(on),
+                    ('s', on, _) => room::ModeRequest::Secret(on),
+                    ('b', on, Some(mask)) => room::ModeRequest::Ban(ban_mask(&mask), on),
                     ('o', _, None) => {
                         refused.push(ModeRefusal::NeedNick);
                         continue;
                     }
                     ('o', on, Some(target)) => {
                         let Ok(nick) = Nick::parse(&target, STORED_NAME_LIMIT) else {
-                            refused.push(ModeRefusal::Code(
-                                target,
-                                crate::core::ErrorCode::NoSuchNick,
-                            ));
+                            refused.push(ModeRefusal::Nobody(target));
                             continue;
                         };
-                        match (on, *nick.folded() == me) {
-                            // Giving the room to its owner changes nothing.
-                            (true, true) => continue,
-                            (true, false) => room::ModeRequest::Owner(nick.folded().clone()),
-                            // A room always has its owner, and only one.
-                            (false, _) => {
-                                refused.push(ModeRefusal::Deop);
-                                continue;
-                            }
-                        }
+                        named = Some((target, nick.folded().clone()));
+                        // The room answers, so a non-operator hears 482
+                        // even when naming itself.
+                        room::ModeRequest::Op(nick.folded().clone(), on)
                     }
                     _ => continue,
-                };
-                let target = match &request {
-                    room::ModeRequest::Owner(f) => f.as_str().to_string(),
-                    _ => String::new(),
                 };
                 let ask = room::SetMode {
                     who: who.clone(),
                     userhost: userhost.clone(),
                     change: request,
                 };
-                match addr.send(ask).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(code)) => refused.push(ModeRefusal::Code(target, code)),
-                    Err(_) => {
-                        refused.push(ModeRefusal::Code(target, crate::core::ErrorCode::NotInRoom))
+                match (addr.send(ask).await, named) {
+                    (Ok(Ok(())), _) => {}
+                    (Ok(Err(ErrorCode::NoSuchNick)), Some((target, folded))) => {
+                        // 441 for a user elsewhere, 401 for nobody.
+                        let find = directory.send(FindNick { nick: folded }).await;
+                        refused.push(match find {
+                            Ok(Some(_)) => ModeRefusal::NotThere(target),
+                            _ => ModeRefusal::Nobody(target),
+                        });
                     }
+                    (Ok(Err(code)), _) => refused.push(ModeRefusal::Code(code)),
+                    (Err(_), _) => refused.push(ModeRefusal::Code(ErrorCode::NotInRoom)),
                 }
             }
             refused
         };
         ctx.wait(work.into_actor(self).map(move |refused, act, _| {
             for r in refused {
-                use crate::core::ErrorCode;
                 match r {
                     ModeRefusal::NeedKey | ModeRefusal::NeedNick => {
                         act.numeric(Numeric::NeedMoreParams("MODE"))
                     }
-                    ModeRefusal::Deop => act.numeric(Numeric::UnknownMode(
-                        'o',
-                        "cannot be removed: a channel keeps one operator, its owner; give it with +o <nick>",
-                    )),
-                    ModeRefusal::Code(_, ErrorCode::NotOwner) => {
+                    ModeRefusal::Invalid(letter, arg) => act.numeric(Numeric::InvalidModeParam {
+                        channel: room.clone(),
+                        letter,
+                        arg,
+                    }),
+                    ModeRefusal::Code(ErrorCode::NotOwner) => {
                         act.numeric(Numeric::ChanOpPrivsNeeded(room.clone()));
                         return;
                     }
-                    ModeRefusal::Code(target, ErrorCode::NoSuchNick) => {
+                    ModeRefusal::NotThere(target) => {
                         act.numeric(Numeric::UserNotInChannel(target, room.clone()))
                     }
-                    ModeRefusal::Code(..) => act.numeric(Numeric::NotOnChannel(room.clone())),
+                    ModeRefusal::Nobody(target) => act.numeric(Numeric::NoSuchNick(target)),
+                    ModeRefusal::Code(ErrorCode::BadSyntax) => {
+                        act.numeric(Numeric::NeedMoreParams("MODE"))
+                    }
+                    ModeRefusal::Code(_) => act.numeric(Numeric::NotOnChannel(room.clone())),
                 }
             }
         }));
@@ -255,10 +336,14 @@ enum ModeRefusal {
     NeedKey,
     /// `+o` or `-o` without a nickname.
     NeedNick,
-    /// `-o`: the owner cannot stop being one.
-    Deop,
-    /// The room refused it (about the nickname given, if any).
-    Code(String, crate::core::ErrorCode),
+    /// A letter's argument is not one it takes (`+l 0`).
+    Invalid(char, String),
+    /// The nickname `+o` names is online but not in the channel.
+    NotThere(String),
+    /// Nobody has the nickname `+o` names.
+    Nobody(String),
+    /// The room refused it.
+    Code(ErrorCode),
 }
 
 #[cfg(test)]
@@ -270,6 +355,31 @@ mod tests {
             on,
             letter,
             arg: arg.map(String::from),
+        }
+    }
+
+    #[test]
+    fn ban_masks_are_completed() {
+        assert_eq!(ban_mask("Bob"), "bob!*@*");
+        assert_eq!(ban_mask("bob!*@*"), "bob!*@*");
+        assert_eq!(ban_mask("*@irc"), "*!*@irc");
+        assert_eq!(ban_mask("bob!~b"), "bob!~b@*");
+        assert_eq!(ban_mask("!@"), "*!*@*");
+    }
+
+    #[test]
+    fn keys_are_one_word_a_join_can_give() {
+        assert!(valid_key("beer"));
+        assert!(valid_key(&"k".repeat(KEYLEN)));
+        for bad in [
+            "",
+            " ",
+            "two words",
+            "a,b",
+            "tab\there",
+            &"k".repeat(KEYLEN + 1),
+        ] {
+            assert!(!valid_key(bad), "{bad:?}");
         }
     }
 
@@ -289,6 +399,10 @@ mod tests {
             [change(false, 'k', None)]
         );
         assert_eq!(channel_changes("b", &[]), [change(true, 'b', None)]);
+        assert_eq!(
+            channel_changes("-b", &args(&["x!*@*"])),
+            [change(false, 'b', Some("x!*@*"))]
+        );
         assert_eq!(channel_changes("+o", &[]), [change(true, 'o', None)]);
     }
 }

@@ -2,7 +2,9 @@
 //! ISON, USERHOST; and AWAY, which others ask about.
 
 use super::*;
-use crate::core::directory::{Describe, GetCounts, UpdateProfile, UserInfo};
+use crate::core::directory::{
+    Describe, GetCounts, Search, UpdateProfile, UserInfo, Whowas, Wildcard,
+};
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
 
@@ -74,6 +76,10 @@ impl Session {
             }
             return;
         }
+        let pattern = Wildcard::new(if mask == "0" { "*" } else { &mask });
+        if pattern.is_wild() {
+            return self.who_mask(mask, pattern, ctx);
+        }
         let Ok(nick) = Nick::parse(&mask, STORED_NAME_LIMIT) else {
             return self.numeric(Numeric::EndOfWho(mask));
         };
@@ -85,18 +91,54 @@ impl Session {
         });
     }
 
+    /// `WHO` with wildcards: every user matching by nickname, user name,
+    /// host or real name (a bounded number), except those with user mode
+    /// `+i` who share no channel with the asker.
+    fn who_mask(&mut self, mask: String, pattern: Wildcard, ctx: &mut Context<Self>) {
+        let me = self.nick.as_ref().map(|n| n.folded().clone());
+        let mine: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let directory = self.state.core.directory.clone();
+        let work = async move {
+            let found = directory.send(Search { pattern }).await.unwrap_or_default();
+            let hidden = |u: &UserInfo| u.profile.invisible && Some(u.nick.folded()) != me.as_ref();
+            if !found.iter().any(hidden) {
+                return found;
+            }
+            let mut seen = std::collections::HashSet::new();
+            for addr in mine {
+                if let Ok(names) = addr.send(room::GetNames).await {
+                    seen.extend(names.nicks.into_iter().map(|n| n.folded().clone()));
+                }
+            }
+            found
+                .into_iter()
+                .filter(|u| !hidden(u) || seen.contains(u.nick.folded()))
+                .collect()
+        };
+        ctx.wait(work.into_actor(self).map(move |found, act, _| {
+            for user in found {
+                act.who_reply(None, user, false);
+            }
+            act.numeric(Numeric::EndOfWho(mask));
+        }));
+    }
+
     fn who_channel(&mut self, mask: String, addr: RoomHandle, ctx: &mut Context<Self>) {
         let ask = addr.send(room::GetNames);
         ctx.wait(ask.into_actor(self).map(move |res, act, ctx| {
             let Ok(names) = res else {
                 return act.numeric(Numeric::EndOfWho(mask));
             };
-            let owner = names.owner.as_ref().map(|o| o.folded().clone());
+            // A secret channel's members are shown to its members only.
+            if names.secret && act.joined(names.name.folded()).is_none() {
+                return act.numeric(Numeric::EndOfWho(mask));
+            }
+            let ops = names.ops.clone();
             let nicks = names.nicks.iter().map(|n| n.folded().clone()).collect();
             act.describe(nicks, ctx, move |act, found, _| {
                 for user in found {
-                    let is_owner = Some(user.nick.folded()) == owner.as_ref();
-                    act.who_reply(Some(names.name.clone()), user, is_owner);
+                    let op = ops.contains(user.nick.folded());
+                    act.who_reply(Some(names.name.clone()), user, op);
                 }
                 act.numeric(Numeric::EndOfWho(mask));
             });
@@ -136,9 +178,8 @@ impl Session {
                     for addr in mine {
                         if let Ok(names) = addr.send(room::GetNames).await {
                             if names.nicks.iter().any(|n| *n.folded() == folded) {
-                                let owner =
-                                    names.owner.as_ref().is_some_and(|o| *o.folded() == folded);
-                                chans.push((names.name, owner));
+                                let op = names.ops.contains(&folded);
+                                chans.push((names.name, op));
                             }
                         }
                     }
@@ -161,6 +202,37 @@ impl Session {
                 }));
             },
         );
+    }
+
+    pub(super) fn cmd_whowas(
+        &mut self,
+        target: String,
+        count: Option<usize>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Ok(nick) = Nick::parse(&target, STORED_NAME_LIMIT) else {
+            self.numeric(Numeric::WasNoSuchNick(target.clone()));
+            return self.numeric(Numeric::EndOfWhowas(target));
+        };
+        let ask = self.state.core.directory.send(Whowas {
+            nick: nick.folded().clone(),
+            count,
+        });
+        ctx.wait(ask.into_actor(self).map(move |res, act, _| {
+            let found = res.unwrap_or_default();
+            if found.is_empty() {
+                act.numeric(Numeric::WasNoSuchNick(target.clone()));
+            }
+            for user in found {
+                act.numeric(Numeric::WhowasUser {
+                    nick: user.nick.clone(),
+                    userhost: user.profile.userhost,
+                    realname: user.profile.realname.to_string(),
+                });
+                act.numeric(Numeric::WhoisServer(user.nick));
+            }
+            act.numeric(Numeric::EndOfWhowas(target));
+        }));
     }
 
     /// The valid nicknames among `nicks`, folded.

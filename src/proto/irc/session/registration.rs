@@ -56,6 +56,7 @@ impl Session {
             realname: Arc::clone(&self.realname),
             away: self.away.as_deref().map(Arc::from),
             invisible: self.invisible,
+            pending: !self.registered(),
         }
     }
 

@@ -33,7 +33,12 @@ impl Session {
     pub(super) fn cmd_list(&mut self, ctx: &mut Context<Self>) {
         let ask = self.state.core.directory.send(ListRooms);
         ctx.wait(ask.into_actor(self).map(|res, act, _| {
-            let rooms = res.unwrap_or_default();
+            // A secret room (IRC's `+s`) is listed to its members only.
+            let rooms: Vec<_> = res
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| !r.secret || act.joined(r.name.folded()).is_some())
+                .collect();
             let count = rooms.len();
             for r in rooms {
                 act.send(Reply::Room {

@@ -171,6 +171,8 @@ impl Session {
                 let text = match code {
                     ErrorCode::BadKey => format!("{room} is private: wrong or missing key"),
                     ErrorCode::RoomFull => format!("{room} is full"),
+                    ErrorCode::InviteOnly => format!("{room} lets in invited users only"),
+                    ErrorCode::Banned => format!("{room} keeps you out"),
                     _ => format!("could not join {room}"),
                 };
                 act.error(Verb::Join, code, text);

@@ -1,0 +1,431 @@
+//! What a room's operators decide: its key, its operators, who may come
+//! in (a member limit, invite-only, invitations) and who may set the
+//! topic. IRC shows these as channel modes; the native protocol shows the
+//! key in `INFO`.
+//!
+//! The owner (the room's creator, stored, shown natively) is an operator
+//! whenever it joins; operators may make other members operators, and
+//! unmake any (the owner too, until it next joins). Operators are a
+//! presence: one that leaves is no longer one.
+//!
+//! Only the key, the owner and the topic are stored; the limit, the
+//! invite-only flag, the topic lock and the invitations live as long as
+//! the room's actor (a stored room forgets them at a restart).
+
+use std::collections::HashSet;
+use std::time::SystemTime;
+
+use actix::prelude::*;
+
+use super::{MemberKey, Room};
+use crate::core::directory::Wildcard;
+use crate::core::error::ErrorCode;
+use crate::core::event::{Event, RoomMode, UserHost};
+use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::room_key;
+
+/// Invitations one room keeps at most: the oldest is dropped for a new
+/// one past this (an invitation is a nickname, some 30 bytes).
+pub const MAX_INVITES: usize = 256;
+
+/// Bans one room keeps at most (a further one is refused `BadSyntax`), so
+/// that the list stays cheap to check at every join.
+pub const MAX_BANS: usize = 64;
+
+/// A ban: whom it keeps out, who set it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    /// The pattern as set (`nick!user@host` with wildcards), matched
+    /// against a joiner's `nick!user@host`, case aside.
+    pub mask: String,
+    /// Who set it.
+    pub by: Nick,
+    /// When.
+    pub at: SystemTime,
+}
+
+/// Who may come into a room and who may set its topic, besides its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// At most this many members; others are refused `RoomFull` unless
+    /// invited.
+    pub limit: Option<u32>,
+    /// Only invited users may join (`InviteOnly` for the others).
+    pub invite_only: bool,
+    /// Only operators set the topic (the default); when off, any member.
+    pub topic_locked: bool,
+    /// Only members speak in the room (the default); when off, anyone
+    /// may say something to it from outside ([`SayOutside`](super::SayOutside)).
+    pub members_only: bool,
+    /// Hidden from those outside: not listed to them, its members not
+    /// shown to them.
+    pub secret: bool,
+    /// Folded nicknames invited and not yet come, oldest first; an
+    /// invitation lets its holder past bans, the limit and invite-only,
+    /// once.
+    invited: Vec<Folded>,
+    /// Who may not join, oldest first.
+    bans: Vec<Ban>,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Admission {
+            limit: None,
+            invite_only: false,
+            topic_locked: true,
+            members_only: true,
+            secret: false,
+            invited: Vec::new(),
+            bans: Vec::new(),
+        }
+    }
+}
+
+impl Admission {
+    /// Whether `nick`, seen as `mask` (`nick!user@host`), may join a room
+    /// of `members` members; an invitation it holds is used up.
+    pub fn admit(&mut self, nick: &Folded, mask: &str, members: usize) -> Result<(), ErrorCode> {
+        if let Some(i) = self.invited.iter().position(|n| n == nick) {
+            self.invited.remove(i);
+            return Ok(());
+        }
+        if self
+            .bans
+            .iter()
+            .any(|b| Wildcard::new(&b.mask).matches(mask))
+        {
+            return Err(ErrorCode::Banned);
+        }
+        if self.invite_only {
+            return Err(ErrorCode::InviteOnly);
+        }
+        if self
+            .limit
+            .is_some_and(|l| members >= usize::try_from(l).unwrap_or(usize::MAX))
+        {
+            return Err(ErrorCode::RoomFull);
+        }
+        Ok(())
+    }
+
+    /// Records an invitation for `nick` (again: it stays one).
+    pub fn invite(&mut self, nick: &Folded) {
+        if self.invited.contains(nick) {
+            return;
+        }
+        if self.invited.len() >= MAX_INVITES {
+            self.invited.remove(0);
+        }
+        self.invited.push(nick.clone());
+    }
+
+    /// Whether `nick` holds an invitation.
+    pub fn is_invited(&self, nick: &Folded) -> bool {
+        self.invited.contains(nick)
+    }
+
+    /// The bans, oldest first.
+    pub fn bans(&self) -> &[Ban] {
+        &self.bans
+    }
+
+    /// Adds a ban (`true`) unless there is one with that mask, or removes
+    /// it; whether anything changed. `BadSyntax` past [`MAX_BANS`].
+    fn set_ban(&mut self, mask: &str, by: &Nick, on: bool) -> Result<bool, ErrorCode> {
+        let same = |b: &Ban| b.mask.eq_ignore_ascii_case(mask);
+        let found = self.bans.iter().position(same);
+        match (on, found) {
+            (true, Some(_)) | (false, None) => Ok(false),
+            (true, None) if self.bans.len() >= MAX_BANS => Err(ErrorCode::BadSyntax),
+            (true, None) => {
+                self.bans.push(Ban {
+                    mask: mask.to_string(),
+                    by: by.clone(),
+                    at: SystemTime::now(),
+                });
+                Ok(true)
+            }
+            (false, Some(i)) => {
+                self.bans.remove(i);
+                Ok(true)
+            }
+        }
+    }
+
+    /// The distinct invitations, for tests and listings.
+    pub fn invited(&self) -> HashSet<&Folded> {
+        self.invited.iter().collect()
+    }
+}
+
+/// Changes a room's settings (operators only), announcing each change as an
+/// [`Event::Mode`] to every member; a change to what already is, is no
+/// change and is not announced.
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorCode>")]
+pub struct SetMode {
+    /// The owner asking.
+    pub who: MemberKey,
+    /// Its user and host, for the event.
+    pub userhost: UserHost,
+    /// What to change.
+    pub change: ModeRequest,
+}
+
+/// A change [`SetMode`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeRequest {
+    /// Make the room private with this key (or change its key).
+    Key(String),
+    /// Make the room public.
+    NoKey,
+    /// Make this member (by folded nickname) an operator, or no longer
+    /// one (the owner too: it is one again when it next joins).
+    Op(Folded, bool),
+    /// Limit the members to this many (at least 1), or lift the limit.
+    Limit(Option<u32>),
+    /// Let only invited users in, or everyone.
+    InviteOnly(bool),
+    /// Let only operators set the topic, or every member.
+    TopicLocked(bool),
+    /// Let only members speak, or anyone.
+    MembersOnly(bool),
+    /// Hide the room from those outside it, or not.
+    Secret(bool),
+    /// Keep out (`true`) those whose `nick!user@host` matches this
+    /// pattern, or no longer.
+    Ban(String, bool),
+}
+
+impl Room {
+    /// Announces and stores a changed setting.
+    fn mode_changed(
+        &mut self,
+        by: Nick,
+        userhost: UserHost,
+        change: RoomMode,
+        ctx: &mut Context<Self>,
+    ) {
+        let event = Event::Mode {
+            room: self.name.clone(),
+            nick: by,
+            userhost,
+            change,
+        };
+        self.save();
+        self.broadcast(&event, None);
+        self.changed(ctx);
+    }
+
+    /// Applies a change that needs no hashing; `None` when nothing
+    /// changed.
+    fn set_admission(&mut self, change: &ModeRequest) -> Option<RoomMode> {
+        let a = &mut self.admission;
+        match *change {
+            ModeRequest::Limit(limit) if a.limit != limit => {
+                a.limit = limit;
+                Some(RoomMode::Limit(limit))
+            }
+            ModeRequest::InviteOnly(on) if a.invite_only != on => {
+                a.invite_only = on;
+                Some(RoomMode::InviteOnly(on))
+            }
+            ModeRequest::TopicLocked(on) if a.topic_locked != on => {
+                a.topic_locked = on;
+                Some(RoomMode::TopicLocked(on))
+            }
+            ModeRequest::MembersOnly(on) if a.members_only != on => {
+                a.members_only = on;
+                Some(RoomMode::MembersOnly(on))
+            }
+            ModeRequest::Secret(on) if a.secret != on => {
+                a.secret = on;
+                Some(RoomMode::Secret(on))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Handler<SetMode> for Room {
+    // Atomic: no other message reaches the room while a key is hashed.
+    type Result = AtomicResponse<Self, Result<(), ErrorCode>>;
+
+    fn handle(&mut self, msg: SetMode, ctx: &mut Self::Context) -> Self::Result {
+        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
+        let Some(by) = self.nick_of(&msg.who) else {
+            return done(Err(ErrorCode::NotInRoom));
+        };
+        if !self.is_op(&by) {
+            return done(Err(ErrorCode::NotOwner));
+        }
+        match msg.change {
+            ModeRequest::NoKey => {
+                self.key_hash = None;
+                self.mode_changed(by, msg.userhost, RoomMode::NoKey, ctx);
+                done(Ok(()))
+            }
+            ModeRequest::Op(target, on) => {
+                let Some(nick) = self.members.get_key_value(&target).map(|(k, m)| m.nick(k)) else {
+                    return done(Err(ErrorCode::NoSuchNick));
+                };
+                let changed = if on {
+                    self.ops.insert(target)
+                } else {
+                    self.ops.remove(&target)
+                };
+                if changed {
+                    self.mode_changed(by, msg.userhost, RoomMode::Op(nick, on), ctx);
+                }
+                done(Ok(()))
+            }
+            ModeRequest::Key(key) => {
+                // Hashing takes milliseconds: off the actor thread.
+                let clear = key.clone();
+                let hash = tokio::task::spawn_blocking(move || room_key::hash_key(&clear));
+                AtomicResponse::new(Box::pin(actix::fut::wrap_future(hash).map(
+                    move |hash, room: &mut Room, ctx| {
+                        let hash = hash.map_err(|_| ErrorCode::Internal)?;
+                        room.key_hash = Some(hash);
+                        room.mode_changed(by, msg.userhost, RoomMode::Key(key), ctx);
+                        Ok(())
+                    },
+                )))
+            }
+            ModeRequest::Limit(Some(0)) => done(Err(ErrorCode::BadSyntax)),
+            ModeRequest::Ban(mask, on) => match self.admission.set_ban(&mask, &by, on) {
+                Ok(true) => {
+                    self.mode_changed(by, msg.userhost, RoomMode::Ban(mask, on), ctx);
+                    done(Ok(()))
+                }
+                other => done(other.map(|_| ())),
+            },
+            change => {
+                if let Some(mode) = self.set_admission(&change) {
+                    self.mode_changed(by, msg.userhost, mode, ctx);
+                }
+                done(Ok(()))
+            }
+        }
+    }
+}
+
+/// The bans of a room, oldest first.
+#[derive(Message)]
+#[rtype(result = "Vec<Ban>")]
+pub struct GetBans;
+
+impl Handler<GetBans> for Room {
+    type Result = MessageResult<GetBans>;
+
+    fn handle(&mut self, _: GetBans, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.admission.bans().to_vec())
+    }
+}
+
+/// A member invites a user into the room: the room keeps the invitation
+/// (which lets the user past invite-only and the limit, once) and answers
+/// the room's name; the inviter's front end tells the user. Anyone in the
+/// room may invite, unless it is invite-only: then only an operator.
+#[derive(Message)]
+#[rtype(result = "Result<RoomName, ErrorCode>")]
+pub struct Invite {
+    /// The inviting member.
+    pub who: MemberKey,
+    /// The invited user (folded), who must not be a member.
+    pub target: Folded,
+}
+
+impl Handler<Invite> for Room {
+    type Result = Result<RoomName, ErrorCode>;
+
+    fn handle(&mut self, msg: Invite, _: &mut Self::Context) -> Self::Result {
+        let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        if self.admission.invite_only && !self.is_op(&by) {
+            return Err(ErrorCode::NotOwner);
+        }
+        if self.members.contains_key(&msg.target) {
+            return Err(ErrorCode::AlreadyInRoom);
+        }
+        self.admission.invite(&msg.target);
+        Ok(self.name.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::names::Nick;
+
+    const BOB: &str = "bob!~bob@irc";
+
+    fn folded(s: &str) -> Folded {
+        Nick::parse(s, 24).unwrap().folded().clone()
+    }
+
+    #[test]
+    fn a_limit_refuses_past_it_and_an_invitation_passes_once() {
+        let mut a = Admission {
+            limit: Some(2),
+            ..Admission::default()
+        };
+        assert_eq!(a.admit(&folded("bob"), BOB, 1), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 2), Err(ErrorCode::RoomFull));
+        a.invite(&folded("Bob"));
+        assert!(a.is_invited(&folded("BOB")));
+        assert_eq!(a.admit(&folded("bob"), BOB, 5), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 5), Err(ErrorCode::RoomFull));
+    }
+
+    #[test]
+    fn invite_only_lets_in_the_invited_alone() {
+        let mut a = Admission {
+            invite_only: true,
+            ..Admission::default()
+        };
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::InviteOnly));
+        a.invite(&folded("bob"));
+        a.invite(&folded("bob"));
+        assert_eq!(a.invited().len(), 1);
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::InviteOnly));
+    }
+
+    #[test]
+    fn bans_match_the_whole_mask_and_an_invitation_passes_them_once() {
+        let mut a = Admission::default();
+        let al = Nick::parse("al", 24).unwrap();
+        assert_eq!(a.set_ban("BOB!*@*", &al, true), Ok(true));
+        assert_eq!(a.set_ban("bob!*@*", &al, true), Ok(false), "the same");
+        assert_eq!(a.set_ban("*!*@native", &al, true), Ok(true));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::Banned));
+        assert_eq!(
+            a.admit(&folded("nina"), "nina!native@native", 0),
+            Err(ErrorCode::Banned)
+        );
+        assert_eq!(a.admit(&folded("bobby"), "bobby!~b@irc", 0), Ok(()));
+        a.invite(&folded("bob"));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::Banned));
+        assert_eq!(a.set_ban("bob!*@*", &al, false), Ok(true));
+        assert_eq!(a.set_ban("bob!*@*", &al, false), Ok(false));
+        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
+        assert_eq!(a.bans().len(), 1);
+        for i in 1..MAX_BANS {
+            assert_eq!(a.set_ban(&format!("n{i}!*@*"), &al, true), Ok(true));
+        }
+        assert_eq!(a.set_ban("one!*@*", &al, true), Err(ErrorCode::BadSyntax));
+    }
+
+    #[test]
+    fn invitations_are_bounded_oldest_first() {
+        let mut a = Admission::default();
+        for i in 0..=MAX_INVITES {
+            a.invite(&folded(&format!("n{i}")));
+        }
+        assert_eq!(a.invited().len(), MAX_INVITES);
+        assert!(!a.is_invited(&folded("n0")));
+        assert!(a.is_invited(&folded(&format!("n{MAX_INVITES}"))));
+    }
+}
