@@ -439,7 +439,7 @@ impl Handler<Tag> for Room {
 /// member and stored like a member's message. The native protocol never
 /// sends it (a native `MSG` needs membership).
 #[derive(Message)]
-#[rtype(result = "Result<(), ErrorCode>")]
+#[rtype(result = "Result<(u64, SystemTime), ErrorCode>")]
 pub struct SayOutside {
     /// The speaker.
     pub from: Nick,
@@ -449,12 +449,14 @@ pub struct SayOutside {
     pub text: String,
     /// A message or a notice.
     pub kind: MsgKind,
-    /// Its client-only tags (IRCv3 `message-tags`), if any.
+    /// The sender's client-only tags (IRC), relayed and not stored.
     pub tags: Option<Arc<str>>,
 }
 
 impl Handler<SayOutside> for Room {
-    type Result = Result<(), ErrorCode>;
+    /// The message's number and time, for the echo its sender (no member
+    /// the room could echo to) renders itself.
+    type Result = Result<(u64, SystemTime), ErrorCode>;
 
     fn handle(&mut self, msg: SayOutside, _: &mut Self::Context) -> Self::Result {
         if self.admission.members_only || self.members.is_empty() {
@@ -478,7 +480,7 @@ impl Handler<SayOutside> for Room {
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             db.append(&self.name, self.messages, time, from, text, None);
         }
-        Ok(())
+        Ok((self.messages, time))
     }
 }
 

@@ -679,7 +679,8 @@ async fn outsiders_speak_only_when_members_only_is_off_and_secret_is_reported() 
         .unwrap()
         .unwrap();
     let _ = alice.text();
-    room.send(outside()).await.unwrap().unwrap();
+    let (seq, _) = room.send(outside()).await.unwrap().unwrap();
+    assert_eq!(seq, 1);
     assert_eq!(alice.text(), "msg #r otto knock\n");
     assert_eq!(room.send(GetInfo).await.unwrap().messages, 1);
 

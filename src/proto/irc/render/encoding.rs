@@ -398,16 +398,16 @@ pub fn encode_name_lines<'a>(
             .end();
         names.clear();
     };
-    for (nick, owner, userhost) in members {
+    for (nick, op, userhost) in members {
         let mask = userhost.map_or(0, |uh| 1 + uh.as_str().len());
-        let width = nick.len() + usize::from(owner) + mask;
+        let width = nick.len() + usize::from(op) + mask;
         if !names.is_empty() && names.len() + 1 + width > room_for_names {
             flush(buf, &mut names);
         }
         if !names.is_empty() {
             names.push(' ');
         }
-        if owner {
+        if op {
             names.push('@');
         }
         names.push_str(nick);

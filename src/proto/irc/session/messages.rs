@@ -5,11 +5,12 @@
 //! The common case, a message to a channel the client is in, needs no
 //! other actor's answer: the room is told and nothing waits. With
 //! `echo-message` the room sends the sender its own message as the others
-//! get it (the same msgid and time); a private message is echoed here.
+//! get it (the same msgid and time); a private message, a labeled one and
+//! one to a channel the sender is not in (`-n`) are echoed here.
 //!
 //! A text that would not fit one 512-byte line once relayed (the
-//! sender's `nick!user@host` prefixed) is refused with `417`, not cut or
-//! split.
+//! sender's `nick!user@host` prefixed; tags have their own budget) is
+//! refused with `417`, not cut or split, nor echoed.
 
 use std::collections::VecDeque;
 
@@ -30,17 +31,19 @@ pub(super) enum What {
 }
 
 impl Session {
-    /// Whether the text, relayed to `target`, fits one line; if not, the
-    /// sender is told `417` (unless it is a NOTICE) and nothing is sent.
+    /// Whether the text, relayed to `target`, fits one line (a TAGMSG
+    /// always does); if not, the sender is told `417` (unless it is a
+    /// NOTICE) and nothing is sent.
     fn fits(&self, from: &Nick, what: &What, target: &str) -> bool {
         let What::Text(kind, text) = what else {
             return true;
         };
+        let kind = *kind;
         let source = (from.as_str(), Some(&self.userhost));
-        if relayed_fits(source, *kind, target, text) {
+        if relayed_fits(source, kind, target, text) {
             return true;
         }
-        if *kind == MsgKind::Privmsg {
+        if kind == MsgKind::Privmsg {
             self.numeric(Numeric::InputTooLong);
         }
         false
@@ -158,35 +161,52 @@ impl Session {
                     }
                     // Not a member: the room takes it if it lets anyone
                     // speak (`-n`); else 404 if it exists, 403 if not.
+                    // A TAGMSG is for members only.
                     let directory = self.state.core.directory.clone();
                     let say = match &what {
                         What::Text(kind, text) => Some(room::SayOutside {
-                            from,
+                            from: from.clone(),
                             userhost: self.userhost.clone(),
                             text: text.clone(),
                             kind: *kind,
                             tags: tags.clone(),
                         }),
-                        // A TAGMSG from outside is refused.
                         What::Tags(_) => None,
                     };
                     let name = room.folded().clone();
                     let work = async move {
-                        match (directory.send(FindRoom { name }).await, say) {
-                            (Ok(Some(addr)), Some(say)) => match addr.send(say).await {
-                                Ok(Ok(())) => None,
-                                _ => Some(true),
+                        match directory.send(FindRoom { name }).await {
+                            Ok(Some(addr)) => match say {
+                                Some(say) => match addr.send(say).await {
+                                    Ok(Ok(said)) => Ok(said),
+                                    _ => Err(true),
+                                },
+                                None => Err(true),
                             },
-                            (Ok(Some(_)), None) => Some(true),
-                            _ => Some(false),
+                            _ => Err(false),
                         }
                     };
-                    ctx.wait(work.into_actor(self).map(move |refused, act, ctx| {
-                        match refused {
-                            _ if silent => {}
-                            None => {}
-                            Some(true) => act.numeric(Numeric::CannotSendToChan(room)),
-                            Some(false) => {
+                    ctx.wait(work.into_actor(self).map(move |said, act, ctx| {
+                        match said {
+                            Ok((seq, time)) => {
+                                if let (true, What::Text(kind, text)) = (echo, &what) {
+                                    act.echo(&Event::Msg {
+                                        room,
+                                        from,
+                                        userhost: act.userhost.clone(),
+                                        text: text.clone(),
+                                        kind: *kind,
+                                        meta: MsgMeta {
+                                            seq,
+                                            time,
+                                            tags: tags.clone(),
+                                        },
+                                    });
+                                }
+                            }
+                            Err(_) if silent => {}
+                            Err(true) => act.numeric(Numeric::CannotSendToChan(room)),
+                            Err(false) => {
                                 act.numeric(Numeric::NoSuchChannel(room.as_str().to_string()))
                             }
                         }

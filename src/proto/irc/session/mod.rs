@@ -19,7 +19,7 @@
 //! - `registration`: CAP, PASS, NICK, USER, and the welcome.
 //! - `history`: CHATHISTORY.
 //! - `channels`: JOIN, PART, TOPIC, KICK, NAMES, LIST.
-//! - `messages`: PRIVMSG and NOTICE.
+//! - `messages`: PRIVMSG, NOTICE and TAGMSG.
 //! - `queries`: LUSERS, MOTD, WHO, WHOIS, WHOWAS, ISON, USERHOST, AWAY.
 //! - `invites`: INVITE.
 //! - `modes`: MODE.
