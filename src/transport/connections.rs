@@ -3,8 +3,28 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
+
+/// How long a refused connection is given to take its one line.
+const REFUSAL_GRACE: Duration = Duration::from_secs(1);
+
+/// Writes `line` (the protocol's "server full" answer) to a connection that
+/// is not taken, then closes it, in the background and within a second: a
+/// client that does not read costs no more than that.
+pub fn refuse(stream: TcpStream, line: impl AsRef<[u8]> + Send + 'static) {
+    actix::spawn(async move {
+        let mut stream = stream;
+        let _ = tokio::time::timeout(REFUSAL_GRACE, async {
+            let _ = stream.write_all(line.as_ref()).await;
+            let _ = stream.shutdown().await;
+        })
+        .await;
+    });
+}
 
 /// The open sockets. (The sessions themselves are listed by each front
 /// end's idle wheel.)

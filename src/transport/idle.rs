@@ -16,6 +16,18 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use actix::{Actor, Context, Handler, Message, WeakAddr};
+
+/// Time for a session's idle check: sent to each session whose tick is due.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct IdleCheck;
+
+/// The server is shutting down: sent to every session on the wheel.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
 /// Handles of type `T`, each due at some tick.
 #[derive(Debug)]
 pub struct IdleWheel<T> {
@@ -104,6 +116,29 @@ impl<T> IdleWheel<T> {
     /// Nothing is waiting.
     pub fn is_empty(&self) -> bool {
         self.lock().by_tick.is_empty()
+    }
+}
+
+impl<A> IdleWheel<WeakAddr<A>>
+where
+    A: Actor<Context = Context<A>> + Handler<IdleCheck> + Handler<Shutdown>,
+{
+    /// Sends [`IdleCheck`] to every live session whose check is due.
+    pub fn check_due(&self, now: Instant) {
+        for session in self.take_due(now) {
+            if let Some(session) = session.upgrade() {
+                session.do_send(IdleCheck);
+            }
+        }
+    }
+
+    /// Closes the wheel and sends [`Shutdown`] to every live session: all
+    /// of them are on it, or handling their check, and will find it closed
+    /// when they schedule the next one.
+    pub fn shut_down_all(&self) {
+        for session in self.close().iter().filter_map(WeakAddr::upgrade) {
+            session.do_send(Shutdown);
+        }
     }
 }
 

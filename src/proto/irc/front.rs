@@ -6,17 +6,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use actix::WeakAddr;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use super::command::MAX_TARGETS;
 use super::render::{IrcEncodings, Server, ServerLine};
-use super::session::{IdleCheck, Session, Shared, Shutdown, CHATHISTORY_MAX, KEYLEN, TOPICLEN};
+use super::session::{Session, Shared, CHATHISTORY_MAX, KEYLEN, TOPICLEN};
 use crate::core::names;
 use crate::core::services::Services;
-use crate::transport::connections::Connections;
+use crate::transport::connections::{self, Connections};
 use crate::transport::idle::IdleWheel;
 
 /// How late an idle check may be.
@@ -86,14 +84,7 @@ impl IrcFrontEnd {
             info!(%peer, "refused: server full");
             let line = ServerLine::Error("Closing Link: (Server is full, try again later)".into())
                 .to_line(&self.0.server, "*");
-            actix::spawn(async move {
-                let mut stream = stream;
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    let _ = stream.write_all(&line).await;
-                    let _ = stream.shutdown().await;
-                })
-                .await;
-            });
+            connections::refuse(stream, line);
             return;
         }
         let guard = self.0.connections.open_socket();
@@ -107,18 +98,11 @@ impl IrcFrontEnd {
 
     /// Tells every session whose idle check is due.
     pub fn check_idle(&self) {
-        for session in self.0.idle.take_due(Instant::now()) {
-            if let Some(session) = session.upgrade() {
-                session.do_send(IdleCheck);
-            }
-        }
+        self.0.idle.check_due(Instant::now());
     }
 
     /// Tells every session the server is shutting down.
     pub fn shut_down(&self) {
-        let sessions = self.0.idle.close();
-        for session in sessions.iter().filter_map(WeakAddr::upgrade) {
-            session.do_send(Shutdown);
-        }
+        self.0.idle.shut_down_all();
     }
 }

@@ -6,17 +6,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::WeakAddr;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use super::render::Reply;
-use super::session::{IdleCheck, RepliesByRoom, Session, Shared, Shutdown};
+use super::session::{RepliesByRoom, Session, Shared};
 use super::verb::{ProtocolError, VerbTag};
 use crate::core::services::Services;
 use crate::core::ErrorCode;
-use crate::transport::connections::Connections;
+use crate::transport::connections::{self, Connections};
 use crate::transport::idle::IdleWheel;
 
 /// How late an idle check may be.
@@ -51,14 +49,7 @@ impl NativeFrontEnd {
                 "the server is full, try again later",
             ))
             .to_line();
-            actix::spawn(async move {
-                let mut stream = stream;
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    let _ = stream.write_all(&line).await;
-                    let _ = stream.shutdown().await;
-                })
-                .await;
-            });
+            connections::refuse(stream, line);
             return;
         }
         let guard = self.0.connections.open_socket();
@@ -72,20 +63,11 @@ impl NativeFrontEnd {
 
     /// Tells every session whose idle check is due.
     pub fn check_idle(&self) {
-        for session in self.0.idle.take_due(Instant::now()) {
-            if let Some(session) = session.upgrade() {
-                session.do_send(IdleCheck);
-            }
-        }
+        self.0.idle.check_due(Instant::now());
     }
 
     /// Tells every session the server is shutting down.
     pub fn shut_down(&self) {
-        // Every session is on the idle wheel (or is handling its check, and
-        // will find the wheel closed when it schedules the next one).
-        let sessions = self.0.idle.close();
-        for session in sessions.iter().filter_map(WeakAddr::upgrade) {
-            session.do_send(Shutdown);
-        }
+        self.0.idle.shut_down_all();
     }
 }

@@ -51,7 +51,7 @@ use crate::core::room::{MemberKey, RoomHandle};
 use crate::core::services::Services;
 use crate::core::{Event, UserHost};
 use crate::transport::connections::{Connections, SocketGuard};
-use crate::transport::idle::IdleWheel;
+use crate::transport::idle::{IdleCheck, IdleWheel, Shutdown};
 use crate::transport::link::{Incoming, Link};
 use crate::transport::send_queue::{SendQueue, Writer};
 
@@ -554,11 +554,6 @@ impl Handler<Removed> for Session {
     }
 }
 
-/// Time for the session's idle check (see [`crate::transport::idle`]).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct IdleCheck;
-
 impl Handler<IdleCheck> for Session {
     type Result = ();
 
@@ -570,11 +565,6 @@ impl Handler<IdleCheck> for Session {
         }
     }
 }
-
-/// The server is shutting down.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Shutdown;
 
 impl Handler<Shutdown> for Session {
     type Result = ();

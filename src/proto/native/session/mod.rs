@@ -64,7 +64,7 @@ use crate::proto::native::render::{
 use crate::proto::native::verb::{ProtocolError, Verb, VerbTag};
 use crate::transport::connections::Connections;
 use crate::transport::connections::SocketGuard;
-use crate::transport::idle::IdleWheel;
+use crate::transport::idle::{IdleCheck, IdleWheel, Shutdown};
 use crate::transport::link::{Incoming, Link};
 use crate::transport::send_queue::{FileBody, SendQueue, Writer, WriterEnd};
 
@@ -439,11 +439,6 @@ impl Handler<Removed> for Session {
     }
 }
 
-/// Time for the session's idle check (see [`crate::transport::idle`]).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct IdleCheck;
-
 impl Handler<IdleCheck> for Session {
     type Result = ();
 
@@ -456,11 +451,6 @@ impl Handler<IdleCheck> for Session {
         }
     }
 }
-
-/// The server is shutting down.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Shutdown;
 
 impl Handler<Shutdown> for Session {
     type Result = ();
