@@ -5,12 +5,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix::Addr;
+use actix::{Addr, MailboxError};
+use bytes::Bytes;
 
-use super::directory::Directory;
+use super::directory::{Directory, OpenRoom};
+use super::error::ErrorCode;
 use super::files::FileStore;
 use super::flood::FloodRule;
 use super::names::NameLimits;
+use super::names::RoomName;
+use super::room::{self, RoomHandle};
+use super::store::StoredMessage;
 use crate::config::Config;
 use crate::core::store::Database;
 
@@ -30,4 +35,67 @@ pub struct Services {
     pub db: Option<Database>,
     /// When the server started.
     pub started: Instant,
+}
+
+/// What joining a room found.
+pub struct Entered {
+    /// The room's name as first spelled.
+    pub name: RoomName,
+    /// The room.
+    pub addr: RoomHandle,
+    /// The messages to replay to the joiner, oldest first.
+    pub history: Vec<StoredMessage>,
+    /// The `JOIN` and listing the joiner is to send itself, when it asked
+    /// for them ([`room::Join::hand_back`]).
+    pub welcome: Option<Bytes>,
+    /// The room holds the member's events until [`room::Replayed`].
+    pub held: bool,
+}
+
+impl Services {
+    /// Opens the room `name` and joins it as `join` says, then reads the
+    /// history a joiner is replayed: what every front end's JOIN does.
+    pub async fn enter_room(
+        self: Arc<Self>,
+        name: RoomName,
+        join: room::Join,
+    ) -> Result<Entered, ErrorCode> {
+        // A room that emptied and stopped a moment ago is replaced by a
+        // fresh one on the next try.
+        for _ in 0..8 {
+            let addr = self
+                .directory
+                .send(OpenRoom { name: name.clone() })
+                .await
+                .map_err(|_| ErrorCode::Internal)?;
+            let attempt = room::Join {
+                member: join.member.clone(),
+                nick: join.nick.clone(),
+                userhost: join.userhost.clone(),
+                realname: Arc::clone(&join.realname),
+                key: join.key.clone(),
+                hand_back: join.hand_back,
+            };
+            let joined = match addr.send(attempt).await {
+                Ok(res) => res?,
+                Err(MailboxError::Closed) => continue,
+                Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
+            };
+            let on_join = self.config.history.on_join;
+            let history = match (&self.db, joined.replay_upto) {
+                (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
+                    db.history(&joined.name, upto, on_join).await
+                }
+                _ => Vec::new(),
+            };
+            return Ok(Entered {
+                name: joined.name,
+                addr,
+                history,
+                welcome: joined.welcome,
+                held: joined.held,
+            });
+        }
+        Err(ErrorCode::Internal)
+    }
 }

@@ -4,9 +4,10 @@
 use std::collections::VecDeque;
 
 use super::*;
-use crate::core::directory::{FindRoom, ListRooms, OpenRoom};
+use crate::core::directory::{FindRoom, ListRooms};
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
+use crate::core::services::Entered;
 use crate::core::store::StoredMessage;
 use crate::core::{ErrorCode, MsgKind};
 use crate::proto::irc::command::{ChannelArg, JoinArgs};
@@ -16,18 +17,7 @@ use crate::proto::irc::render::{encode_name_lines, encode_names, history_line, S
 /// a 512-byte `332` line with the longest names.
 pub const TOPICLEN: usize = 300;
 
-/// What a JOIN found.
-struct JoinedRoom {
-    name: RoomName,
-    addr: RoomHandle,
-    history: Vec<StoredMessage>,
-    /// The JOIN and listing, when the session is to send them itself.
-    welcome: Option<bytes::Bytes>,
-    /// The room holds events back until the history is sent.
-    held: bool,
-}
-
-type JoinOutcome = Result<JoinedRoom, ErrorCode>;
+type JoinOutcome = Result<Entered, ErrorCode>;
 
 impl Session {
     pub(super) fn cmd_join(&mut self, args: JoinArgs, ctx: &mut Context<Self>) {
@@ -75,7 +65,7 @@ impl Session {
                 // A labeled JOIN answers with the JOIN and listing too.
                 hand_back: self.labeling(),
             };
-            let work = join_room(Arc::clone(&self.state), room.clone(), join);
+            let work = Arc::clone(&self.state.core).enter_room(room.clone(), join);
             ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
                 let away_in = match (&res, &act.away) {
                     (Ok(joined), Some(_)) => Some(joined.addr.clone()),
@@ -95,7 +85,7 @@ impl Session {
     /// history follows, then the room releases what it held meanwhile.
     fn joined_room(&mut self, asked: RoomName, res: JoinOutcome) {
         match res {
-            Ok(JoinedRoom {
+            Ok(Entered {
                 name,
                 addr,
                 history,
@@ -495,48 +485,4 @@ impl Session {
             act.numeric(Numeric::ListEnd);
         }));
     }
-}
-
-/// Opens the room and joins it, then reads the history to replay.
-async fn join_room(state: Arc<Shared>, asked: RoomName, join: room::Join) -> JoinOutcome {
-    // A room that emptied and stopped a moment ago is replaced by a fresh
-    // one on the next try.
-    for _ in 0..8 {
-        let addr = state
-            .core
-            .directory
-            .send(OpenRoom {
-                name: asked.clone(),
-            })
-            .await
-            .map_err(|_| ErrorCode::Internal)?;
-        let attempt = room::Join {
-            member: join.member.clone(),
-            nick: join.nick.clone(),
-            userhost: join.userhost.clone(),
-            realname: Arc::clone(&join.realname),
-            key: join.key.clone(),
-            hand_back: join.hand_back,
-        };
-        let joined = match addr.send(attempt).await {
-            Ok(res) => res?,
-            Err(MailboxError::Closed) => continue,
-            Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
-        };
-        let on_join = state.core.config.history.on_join;
-        let history = match (&state.core.db, joined.replay_upto) {
-            (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
-                db.history(&joined.name, upto, on_join).await
-            }
-            _ => Vec::new(),
-        };
-        return Ok(JoinedRoom {
-            name: joined.name,
-            addr,
-            history,
-            welcome: joined.welcome,
-            held: joined.held,
-        });
-    }
-    Err(ErrorCode::Internal)
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::core::outcome::SpellSaid;
+use crate::core::services::Entered;
 use crate::core::MsgMeta;
 
 impl Session {
@@ -107,49 +108,17 @@ impl Session {
             key,
             hand_back: false,
         };
-        let asked = room.clone();
-        // Only the shared state is captured, not clones of what it holds:
+        // Only the shared core is captured, not clones of what it holds:
         // ten thousand clients joining at once each wait on this future.
-        let state = Arc::clone(&self.state);
-        let work = async move {
-            // A room that emptied and stopped a moment ago is replaced by a
-            // fresh one on the next try.
-            for _ in 0..8 {
-                let addr = state
-                    .core
-                    .directory
-                    .send(OpenRoom {
-                        name: asked.clone(),
-                    })
-                    .await
-                    .map_err(|_| ErrorCode::Internal)?;
-                let attempt = room::Join {
-                    member: join.member.clone(),
-                    nick: join.nick.clone(),
-                    userhost: join.userhost.clone(),
-                    realname: Arc::clone(&join.realname),
-                    key: join.key.clone(),
-                    hand_back: false,
-                };
-                let joined = match addr.send(attempt).await {
-                    Ok(res) => res?,
-                    Err(MailboxError::Closed) => continue,
-                    Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
-                };
-                let on_join = state.core.config.history.on_join;
-                let history = match (&state.core.db, joined.replay_upto) {
-                    (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
-                        db.history(&joined.name, upto, on_join).await
-                    }
-                    _ => Vec::new(),
-                };
-                let held = joined.held;
-                return Ok((joined.name, addr, history, held));
-            }
-            Err(ErrorCode::Internal)
-        };
+        let work = Arc::clone(&self.state.core).enter_room(room.clone(), join);
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
-            Ok((name, addr, history, held)) => {
+            Ok(Entered {
+                name,
+                addr,
+                history,
+                held,
+                ..
+            }) => {
                 act.send_history(&name, history);
                 act.send(OkReply::Join(name.clone()));
                 if held {
