@@ -199,7 +199,7 @@ pub async fn run(
                 irc.check_idle();
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => native.accept(stream, peer),
+                Ok((stream, peer)) => native.accept_tcp(stream, peer),
                 Err(e) => {
                     // Out of file descriptors, mostly: wait, do not spin.
                     warn!(%e, "accept failed");
@@ -207,7 +207,7 @@ pub async fn run(
                 }
             },
             accepted = accept(irc_listener.as_ref()) => match accepted {
-                Ok((stream, peer)) => irc.accept(stream, peer),
+                Ok((stream, peer)) => irc.accept_tcp(stream, peer),
                 Err(e) => {
                     warn!(%e, "IRC accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;

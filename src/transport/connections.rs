@@ -5,9 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
+use tracing::warn;
 
 /// How long a refused connection is given to take its one line.
 const REFUSAL_GRACE: Duration = Duration::from_secs(1);
@@ -15,7 +18,10 @@ const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 /// Writes `line` (the protocol's "server full" answer) to a connection that
 /// is not taken, then closes it, in the background and within a second: a
 /// client that does not read costs no more than that.
-pub fn refuse(stream: TcpStream, line: impl AsRef<[u8]> + Send + 'static) {
+pub fn refuse<S>(stream: S, line: impl AsRef<[u8]> + 'static)
+where
+    S: AsyncWrite + Unpin + 'static,
+{
     actix::spawn(async move {
         let mut stream = stream;
         let _ = tokio::time::timeout(REFUSAL_GRACE, async {
@@ -24,6 +30,14 @@ pub fn refuse(stream: TcpStream, line: impl AsRef<[u8]> + Send + 'static) {
         })
         .await;
     });
+}
+
+/// Turns Nagle off: replies are small and latency matters more than
+/// packet count.
+pub fn no_delay(stream: &TcpStream, peer: SocketAddr) {
+    if let Err(e) = stream.set_nodelay(true) {
+        warn!(%e, %peer, "set_nodelay failed");
+    }
 }
 
 /// The open sockets. (The sessions themselves are listed by each front

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::command::MAX_TARGETS;
 use super::render::{IrcEncodings, Server, ServerLine};
@@ -74,12 +75,19 @@ impl IrcFrontEnd {
         }))
     }
 
-    /// Starts a session for a freshly accepted connection, or tells the
-    /// client the server is full and closes it.
-    pub fn accept(&self, stream: TcpStream, peer: SocketAddr) {
-        if let Err(e) = stream.set_nodelay(true) {
-            warn!(%e, %peer, "set_nodelay failed");
-        }
+    /// Starts a session for a freshly accepted TCP connection, or tells
+    /// the client the server is full and closes it.
+    pub fn accept_tcp(&self, stream: TcpStream, peer: SocketAddr) {
+        connections::no_delay(&stream, peer);
+        self.accept(stream, peer);
+    }
+
+    /// Starts a session on any byte stream (plain TCP, TLS, ...), or tells
+    /// the client the server is full and closes it.
+    pub fn accept<S>(&self, stream: S, peer: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
         if self.0.connections.open() >= self.0.core.config.limits.max_clients {
             info!(%peer, "refused: server full");
             let line = ServerLine::Error("Closing Link: (Server is full, try again later)".into())

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::render::Reply;
 use super::session::{RepliesByRoom, Session, Shared};
@@ -34,13 +35,19 @@ impl NativeFrontEnd {
         }))
     }
 
-    /// Starts a session for a freshly accepted connection, or tells the
-    /// client the server is full and closes it.
-    pub fn accept(&self, stream: TcpStream, peer: SocketAddr) {
-        // Replies are small and latency matters more than packet count.
-        if let Err(e) = stream.set_nodelay(true) {
-            warn!(%e, %peer, "set_nodelay failed");
-        }
+    /// Starts a session for a freshly accepted TCP connection, or tells
+    /// the client the server is full and closes it.
+    pub fn accept_tcp(&self, stream: TcpStream, peer: SocketAddr) {
+        connections::no_delay(&stream, peer);
+        self.accept(stream, peer);
+    }
+
+    /// Starts a session on any byte stream (plain TCP, TLS, ...), or tells
+    /// the client the server is full and closes it.
+    pub fn accept<S>(&self, stream: S, peer: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
         if self.0.connections.open() >= self.0.core.config.limits.max_clients {
             info!(%peer, "refused: server full");
             let line = Reply::Err(ProtocolError::new(

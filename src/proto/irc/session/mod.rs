@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix::WeakAddr;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::{debug, info, Span};
 
 use crate::core::flood::TokenBucket;
@@ -165,12 +165,15 @@ pub struct Session {
 
 impl Session {
     /// Starts the session of a freshly accepted connection.
-    pub fn start(
-        stream: TcpStream,
+    pub fn start<S>(
+        stream: S,
         peer: SocketAddr,
         guard: SocketGuard,
         state: Arc<Shared>,
-    ) -> Addr<Self> {
+    ) -> Addr<Self>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
         Session::create(move |ctx| {
             let limits = &state.core.config.limits;
             let queue = SendQueue::new(limits.sendq_bytes);

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use actix::WeakAddr;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::{debug, info, warn, Span};
 
 use crate::core::directory::{ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, ReleaseNick};
@@ -121,12 +121,15 @@ pub struct Session {
 impl Session {
     /// Starts the session of a freshly accepted connection; its context
     /// drives the socket (see [`Link`]).
-    pub fn start(
-        stream: TcpStream,
+    pub fn start<S>(
+        stream: S,
         peer: SocketAddr,
         guard: SocketGuard,
         state: Arc<Shared>,
-    ) -> Addr<Self> {
+    ) -> Addr<Self>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
         Session::create(move |ctx| {
             let limits = &state.core.config.limits;
             let codec = LineCodec::new(limits.max_line_bytes, state.core.config.files.max_bytes);
