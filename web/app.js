@@ -1,0 +1,2 @@
+// chatroom's web client: replaced by the real client.
+"use strict";
