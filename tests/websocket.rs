@@ -185,6 +185,48 @@ fn a_websocket_counts_as_a_client() {
 }
 
 #[test]
+fn a_websocket_that_stops_reading_is_dropped_at_its_send_queue_bound() {
+    let s = start(
+        "[history]\nenabled = false\n[limits]\nsendq_bytes = 16384\nflood_burst = 100000\nflood_rate_per_sec = 100000",
+    );
+    let how = Handshake {
+        recv_buffer: Some(4096),
+        ..Default::default()
+    };
+    let mut slow = try_connect(s.http_addr(), &how).expect("WebSocket opens");
+    assert!(slow.line().starts_with("HELLO "));
+    slow.send("NICK slow");
+    slow.expect("OK NICK slow");
+    slow.send("JOIN #r");
+    slow.read_until_prefix("OK JOIN ");
+    // From now on the slow client reads nothing.
+    let mut fast = Client::join(s.addr(), "fast", "#r");
+    let text = "x".repeat(1000);
+    let batch: String = (0..50).map(|_| format!("MSG #r {text}\n")).collect();
+    let mut sent = 0;
+    'flood: loop {
+        assert!(sent < 20_000, "the slow client was not dropped");
+        fast.send_bytes(batch.as_bytes());
+        let mut replies = 0;
+        while replies < 50 {
+            match fast.line().as_str() {
+                "OK MSG #r" => replies += 1,
+                "QUIT slow send queue exceeded" => break 'flood,
+                other => panic!("[fast] unexpected line {other:?}"),
+            }
+        }
+        sent += 50;
+    }
+    // The slow client gets what fit, then the close: never the rest.
+    let rest = slow.expect_closed();
+    assert!(
+        rest.len() < sent + 10,
+        "{} messages after the drop",
+        rest.len()
+    );
+}
+
+#[test]
 fn the_ping_timeout_applies() {
     let s = start(
         "[history]\nenabled = false\n[limits]\nping_interval_secs = 1\nping_timeout_secs = 1",
@@ -221,6 +263,7 @@ fn irc_over_a_websocket_with_the_text_subprotocol() {
     let how = Handshake {
         protocols: &["text.ircv3.net"],
         origin: None,
+        ..Default::default()
     };
     let mut irc = try_connect(s.http_addr(), &how).expect("WebSocket opens");
     assert_eq!(
@@ -253,6 +296,7 @@ fn irc_over_a_websocket_with_the_binary_subprotocol() {
     let how = Handshake {
         protocols: &["binary.ircv3.net"],
         origin: None,
+        ..Default::default()
     };
     let mut irc = try_connect(s.http_addr(), &how).expect("WebSocket opens");
     irc.send_binary(b"NICK bina");
@@ -270,6 +314,7 @@ fn without_irc_its_subprotocols_are_not_chosen() {
     let how = Handshake {
         protocols: &["text.ircv3.net", "chatroom"],
         origin: None,
+        ..Default::default()
     };
     let mut ws = try_connect(s.http_addr(), &how).expect("WebSocket opens");
     assert_eq!(
@@ -296,6 +341,7 @@ fn a_page_from_elsewhere_is_refused_and_the_servers_own_allowed() {
     let evil = Handshake {
         protocols: &[],
         origin: Some("http://evil.example"),
+        ..Default::default()
     };
     let refused = try_connect(addr, &evil).err().expect("refused");
     assert_eq!(status_of(refused), 403);
@@ -303,6 +349,7 @@ fn a_page_from_elsewhere_is_refused_and_the_servers_own_allowed() {
     let same = Handshake {
         protocols: &[],
         origin: Some(&own),
+        ..Default::default()
     };
     let mut ws = try_connect(addr, &same).expect("the server's own page");
     assert!(ws.line().starts_with("HELLO "));
@@ -316,12 +363,14 @@ fn listed_origins_are_allowed() {
     let listed = Handshake {
         protocols: &[],
         origin: Some("https://app.example"),
+        ..Default::default()
     };
     let mut ws = try_connect(addr, &listed).expect("a listed origin");
     assert!(ws.line().starts_with("HELLO "));
     let other = Handshake {
         protocols: &[],
         origin: Some("https://other.example"),
+        ..Default::default()
     };
     assert_eq!(
         status_of(try_connect(addr, &other).err().expect("refused")),

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::client::Response;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{Bytes, Error, Message};
@@ -25,11 +26,13 @@ pub struct WsClient {
     pub name: String,
 }
 
-/// How a handshake is made: subprotocols offered, `Origin` sent.
+/// How a handshake is made: subprotocols offered, `Origin` sent, and the
+/// socket's receive buffer (to play a client that stops reading).
 #[derive(Default, Clone)]
 pub struct Handshake<'a> {
     pub protocols: &'a [&'a str],
     pub origin: Option<&'a str>,
+    pub recv_buffer: Option<u32>,
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -55,7 +58,11 @@ pub fn try_connect(addr: SocketAddr, how: &Handshake<'_>) -> Result<WsClient, Er
         h.insert("origin", HeaderValue::from_str(origin).expect("header"));
     }
     let (ws, response) = rt.block_on(async {
-        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        if let Some(size) = how.recv_buffer {
+            socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
+        }
+        let tcp = socket.connect(addr).await.expect("connect");
         tokio::time::timeout(READ_TIMEOUT, tokio_tungstenite::client_async(request, tcp))
             .await
             .expect("handshake in time")
@@ -123,7 +130,12 @@ impl WsClient {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) => return None,
                     Some(Ok(m)) => return Some(m),
-                    Some(Err(Error::ConnectionClosed | Error::AlreadyClosed)) => return None,
+                    // Closed, cleanly or not (cut mid-message: a dropped client).
+                    Some(Err(
+                        Error::ConnectionClosed
+                        | Error::AlreadyClosed
+                        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+                    )) => return None,
                     Some(Err(Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionReset => {
                         return None
                     }

@@ -77,8 +77,8 @@ impl LinkSigner {
         Ok(LinkSigner { key })
     }
 
-    /// A signer with a given key (tests).
-    pub fn with_key(key: [u8; 32]) -> LinkSigner {
+    #[cfg(test)]
+    fn with_key(key: [u8; 32]) -> LinkSigner {
         LinkSigner { key }
     }
 
