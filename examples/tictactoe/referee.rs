@@ -546,5 +546,8 @@ fn answer(place: &Place, from: &Nick, text: &str) -> Say {
     }
 }
 
+// A path of its own: tests/tictactoe.rs compiles this file too, and a
+// module loaded by `#[path]` looks for its children beside itself.
 #[cfg(test)]
+#[path = "referee/tests.rs"]
 mod tests;
