@@ -12,6 +12,9 @@ mod common;
 #[path = "../examples/tictactoe/command.rs"]
 mod command;
 #[allow(dead_code)]
+#[path = "../examples/tictactoe/connection.rs"]
+mod connection;
+#[allow(dead_code)]
 #[path = "../examples/tictactoe/game.rs"]
 mod game;
 #[allow(dead_code)]
@@ -358,6 +361,37 @@ fn a_player_who_leaves_the_room_resigns() {
         "bob resigned",
     ));
     expect_all(&mut alice, &in_games(&end));
+    alice.sync();
+    server.shutdown();
+}
+
+#[test]
+fn the_bot_comes_back_after_a_server_restart() {
+    let (server, _bot, mut alice, _bob) = room_with_bot();
+    let addr = server.addr();
+    server.shutdown();
+    alice.expect("SERVER shutting down");
+    alice.expect_closed();
+
+    let mut config = chatroom::config::Config::from_toml("").unwrap();
+    config.server.listen = addr.to_string();
+    let server = start_config(config, None);
+    let mut alice = Client::register(addr, "alice");
+    alice.send("JOIN #games");
+    let reply = alice.read_until_prefix("OK JOIN ");
+    // The bot retries after one second, most likely after alice joined,
+    // but it may have been quicker.
+    if !reply.iter().any(|l| l == "NAMES #games alice tictactoe") {
+        alice.expect("JOIN #games tictactoe");
+    }
+    let mut bob = Client::join(addr, "bob", "#games");
+    alice.expect("JOIN #games bob");
+    room_say(
+        &mut alice,
+        &mut bob,
+        "!ttt play bob",
+        &alice_challenges_bob(),
+    );
     alice.sync();
     server.shutdown();
 }
