@@ -2,7 +2,8 @@
 //! real rustls client trusting the server's certificate (read from its
 //! data directory or its configured file), beside plain TCP clients;
 //! failed handshakes, the handshake timeout, bad certificates at start-up,
-//! reloads (in process and by SIGHUP to the binary).
+//! reloads (in process and by SIGHUP to the binary), and `openssl
+//! s_client` driven by scripts/tls_check.sh.
 
 mod common;
 
@@ -21,7 +22,7 @@ use chatroom::server::{ServerError, ServerHandle};
 use chatroom::transport::tls::self_signed::{self, CERT_FILE, KEY_FILE};
 use chatroom::transport::tls::{Fingerprint, TlsError};
 use common::irc::SERVER;
-use common::{Client, READ_TIMEOUT};
+use common::{programs, Client, READ_TIMEOUT};
 
 /// The native TLS listener on, flood control out of the way.
 const NATIVE_TLS: &str = "[tls]\nlisten = \"127.0.0.1:0\"\n\
@@ -609,4 +610,25 @@ fn a_large_download_over_tls_arrives_whole() {
     let body = bob.read_body(SIZE);
     assert!(body == data, "the body was altered");
     bob.expect(&format!("OK FETCH {id}"));
+}
+
+#[test]
+fn openssl_s_client_works_like_nc() {
+    if !programs::require("tls::openssl_s_client_works_like_nc", &["openssl", "bash"]) {
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tls_check.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_chatroom"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "scripts/tls_check.sh failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
