@@ -2,8 +2,9 @@
 # Installs the Debian packages that the test suites driving real programs
 # need (tests/irc_clients.rs: WeeChat, irssi, tmux; tests/tls.rs: openssl),
 # when missing. Quick and silent but for one line when everything is there;
-# prints what it installed. Run by scripts/test.sh and .ci/run; plain `cargo test` does not
-# run it, and the suites whose programs are missing skip with a notice.
+# prints what it installed. Run by scripts/test.sh and .ci/run; plain
+# `cargo test` does not run it, and the suites whose programs are missing
+# skip with a notice.
 #
 # A suite that needs another package adds one `need` line below.
 set -euo pipefail
