@@ -24,8 +24,11 @@
 //!   ([`core::Event`], [`core::ErrorCode`], [`core::outcome::Said`]) and
 //!   never sees a byte of a protocol.
 //! - [`server`] puts them together: opens the store, starts the core's
-//!   actors, binds the listeners (native and IRC) and hands each
-//!   connection to its front end.
+//!   actors, loads the TLS certificate, binds the listeners (native and
+//!   IRC, each in plain TCP and over TLS) and hands each connection to its
+//!   front end; a TLS connection after its handshake
+//!   ([`transport::tls`]), as a [`TlsStream`](tokio_rustls::server::TlsStream)
+//!   that the front end drives like a TCP stream.
 //!
 //! # The path of one message
 //!

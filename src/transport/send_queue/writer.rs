@@ -339,6 +339,14 @@ impl Writer {
                     return Poll::Ready(WriterEnd::Overflowed);
                 }
                 Poll::Pending => {
+                    // Nothing queued: what the stream itself still holds
+                    // goes out now (a TLS stream takes a write into its
+                    // records before its socket does, and writes them out
+                    // on the next write or a flush; a TCP stream holds
+                    // nothing). Pending re-arms on the socket.
+                    if let Poll::Ready(Err(e)) = Pin::new(&mut *io).poll_flush(cx) {
+                        return Poll::Ready(WriterEnd::Failed(e));
+                    }
                     if self.out.capacity() > 0 {
                         // A download's chunk buffer, done with.
                         self.out = Vec::new();
@@ -678,5 +686,49 @@ mod tests {
             };
             assert_eq!(socket.got(), want, "{allowed} bytes written first");
         }
+    }
+
+    /// A socket that keeps what is written until it is flushed, as a TLS
+    /// stream keeps records its socket could not take yet.
+    #[derive(Clone, Default)]
+    struct Buffering(Arc<Mutex<(Vec<u8>, Vec<u8>)>>);
+
+    impl AsyncWrite for Buffering {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().unwrap().0.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let mut s = self.0.lock().unwrap();
+            let (held, sent) = &mut *s;
+            sent.append(held);
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn what_a_stream_holds_back_is_flushed_once_the_queue_is_empty() {
+        let q = SendQueue::new(1000);
+        let socket = Buffering::default();
+        let writer = tokio::spawn(run_writer(q.clone(), socket.clone()));
+        q.push(Bytes::from_static(b"OK FETCH x\n")).unwrap();
+        // The queue stays open: nothing but the writer itself flushes.
+        for _ in 0..100 {
+            if socket.0.lock().unwrap().1 == b"OK FETCH x\n" {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(socket.0.lock().unwrap().1, b"OK FETCH x\n");
+        writer.abort();
     }
 }
