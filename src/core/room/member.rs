@@ -30,6 +30,10 @@ pub(super) struct Member {
     pub(super) removed: WeakRecipient<Removed>,
     /// Its encoding's log in [`super::Room::logs`].
     pub(super) log: u8,
+    /// An operator of the room (IRC's `@`): the owner whenever it joins,
+    /// and a member an operator made one, for as long as it stays. A flag
+    /// here, in the entry's padding, not a set of its own.
+    pub(super) op: bool,
     /// Events held back while the member's JOIN replays history, so that
     /// they follow the older HISTORY lines instead of cutting into them:
     /// where they lie in the member's log. Boxed: only joiners have one.
@@ -53,6 +57,7 @@ impl Member {
             queue: handle.inbox.queue,
             removed: handle.removed,
             log,
+            op: false,
             held: holding.then(Box::default),
         }
     }

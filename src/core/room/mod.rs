@@ -13,7 +13,7 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -24,7 +24,7 @@ pub use handlers::{
     Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
 use member::Member;
-pub use report::{Reports, RoomChanged, RoomClosed, RoomSummary};
+pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
 pub use settings::{Admission, Ban, GetBans, Invite, ModeRequest, SetMode, MAX_BANS, MAX_INVITES};
 
 use super::event::{Event, UserHost};
@@ -106,9 +106,6 @@ pub struct Room {
     /// How much each log keeps for a member that is behind.
     log_retain: usize,
     owner: Option<Nick>,
-    /// The members that are operators (IRC's `@`): the owner whenever it
-    /// joins, and those an operator makes one, as long as they stay.
-    ops: BTreeSet<Folded>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
     topic: Option<TopicInfo>,
@@ -133,7 +130,6 @@ impl Room {
             logs: Vec::new(),
             log_retain: config.limits.sendq_bytes,
             owner: None,
-            ops: BTreeSet::new(),
             key_hash: None,
             topic: None,
             admission: Admission::default(),
@@ -195,6 +191,8 @@ impl Room {
         if self.logs.len() >= MAX_ENCODINGS {
             return None;
         }
+        // Most rooms only ever render one encoding: no room for four.
+        self.logs.reserve_exact(1);
         self.logs.push(EncodedLog {
             encoding,
             log: BroadcastLog::new(self.log_retain),
@@ -247,7 +245,7 @@ impl Room {
     /// Whether `nick` may run the room: set its topic (while locked),
     /// kick, change its settings, invite into it while invite-only.
     fn is_op(&self, nick: &Nick) -> bool {
-        self.ops.contains(nick.folded())
+        self.members.get(nick.folded()).is_some_and(|m| m.op)
     }
 
     fn is_owner(&self, nick: &Nick) -> bool {
@@ -296,10 +294,8 @@ impl Room {
         if holding {
             l.log.hold();
         }
-        let member = Member::new(handle, &nick, userhost, log, holding);
-        if self.is_owner(&nick) {
-            self.ops.insert(nick.folded().clone());
-        }
+        let mut member = Member::new(handle, &nick, userhost, log, holding);
+        member.op = self.is_owner(&nick);
         self.members.insert(nick.folded().clone(), member);
     }
 
@@ -307,7 +303,6 @@ impl Room {
     fn remove(&mut self, who: &MemberKey) -> Option<(Nick, Member)> {
         let key = self.find(who)?.clone();
         let member = self.members.remove(&key)?;
-        self.ops.remove(&key);
         let nick = member.nick(&key);
         let l = &mut self.logs[usize::from(member.log)];
         l.readers -= 1;
