@@ -14,6 +14,13 @@ Usage:
 The server runs on CPU 0 and the tool on CPU 1 (taskset), on 127.0.0.1
 with a free port, from a scratch directory, flood control lifted, logs at
 warn. Every run ends by itself (the tool's reads time out). Loopback only.
+
+Two client rhythms are measured: chatroom-bench's own (`fanout`, `rooms`,
+`rate500`: each sender keeps 64 messages unacknowledged and writes them
+in batches) and one line per write() with a room-wide cap on messages in
+flight counted in copies received (`shared64`, `shared256`,
+`rooms-shared`) or an open loop (`open500`). A run with a lost copy fails
+the suite.
 """
 import argparse
 import json
@@ -32,6 +39,24 @@ SCENARIOS = {
                "deliveries_per_server_cpu_sec", ["off", "on"], True),
     "rooms": (["rooms", "-r", "100", "-k", "10"],
               "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    # The other client rhythm (issue 16): one line per write(), one cap of
+    # messages in flight for the whole room counted in copies the members
+    # have read, receivers reading as fast as they can.
+    "shared64": (["fanout", "-c", "200", "-s", "10", "--rhythm", "shared-window",
+                  "--window-total", "64", "--size", "64"],
+                 "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    "shared256": (["fanout", "-c", "200", "-s", "10", "--rhythm", "shared-window",
+                   "--window-total", "256", "--size", "64"],
+                  "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    # 100 rooms x 10, all sending, 1000 in flight in all (10 per room).
+    "rooms-shared": (["rooms", "-r", "100", "-k", "10", "--rhythm", "shared-window",
+                      "--window-total", "10"],
+                     "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    # Open loop: 50 msg/s from each of 10 senders whatever happens, one
+    # line per write; the figure is the latency it sees.
+    "open500": (["fanout", "-c", "200", "-s", "10", "--rhythm", "open", "--rate", "50",
+                 "--duration", "5"],
+                "p99_ms", ["off", "on"], True),
     # Another rhythm: a fixed rate whatever the acknowledgements, small
     # writes; the figure is the latency it sees.
     "rate500": (["fanout", "-c", "200", "-s", "10", "--rate", "500", "--duration", "5"],

@@ -43,6 +43,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[irc]`
     pub irc: IrcConfig,
+    /// `[tls]`
+    pub tls: TlsConfig,
     /// `[http]`
     pub http: HttpConfig,
 }
@@ -53,7 +55,8 @@ pub struct Config {
 pub struct ServerConfig {
     /// The name in `HELLO` and `INFO`.
     pub name: String,
-    /// The address to listen on, `host:port`.
+    /// The address to listen on, `host:port`; empty turns the plain
+    /// native listener off (if another listener is on).
     pub listen: String,
 }
 
@@ -194,6 +197,9 @@ pub struct IrcConfig {
     pub motd: String,
     /// The server password clients must give with PASS; empty for none.
     pub password: String,
+    /// The address of the IRC-over-TLS listener, `host:port`; empty (the
+    /// default) turns it off.
+    pub tls_listen: String,
 }
 
 impl Default for IrcConfig {
@@ -203,6 +209,38 @@ impl Default for IrcConfig {
             network: "chatroom".into(),
             motd: String::new(),
             password: String::new(),
+            tls_listen: String::new(),
+        }
+    }
+}
+
+/// `[tls]`: the native protocol over TLS, and the certificate of every TLS
+/// listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The address of the native-over-TLS listener, `host:port`; empty
+    /// (the default) turns it off.
+    pub listen: String,
+    /// The certificate chain, PEM, leaf first; empty (with `key` empty)
+    /// for a self-signed certificate generated into `dir`.
+    pub cert: PathBuf,
+    /// The certificate's private key, PEM; set with `cert` or not at all.
+    pub key: PathBuf,
+    /// Where the self-signed certificate is generated and kept.
+    pub dir: PathBuf,
+    /// Seconds a client has to finish its TLS handshake.
+    pub handshake_timeout_secs: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            listen: String::new(),
+            cert: PathBuf::new(),
+            key: PathBuf::new(),
+            dir: PathBuf::from("data/tls"),
+            handshake_timeout_secs: 10,
         }
     }
 }
@@ -282,54 +320,39 @@ impl Config {
         Ok(config)
     }
 
-    /// The listen address, parsed.
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.server
-            .listen
-            .parse()
-            .map_err(|e| ConfigError::Invalid {
-                key: "server.listen",
-                why: format!(
-                    "{:?} is not an address like 0.0.0.0:5555 ({e})",
-                    self.server.listen
-                ),
-            })
+    /// The plain native listen address, parsed; `None` when it is off.
+    pub fn listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        optional_addr("server.listen", &self.server.listen, "0.0.0.0:5555")
     }
 
     /// The IRC listen address, parsed; `None` when IRC is off.
     pub fn irc_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
-        if self.irc.listen.is_empty() {
-            return Ok(None);
-        }
-        self.irc
-            .listen
-            .parse()
-            .map(Some)
-            .map_err(|e| ConfigError::Invalid {
-                key: "irc.listen",
-                why: format!(
-                    "{:?} is not an address like 0.0.0.0:6667, nor empty ({e})",
-                    self.irc.listen
-                ),
-            })
+        optional_addr("irc.listen", &self.irc.listen, "0.0.0.0:6667")
+    }
+
+    /// The native-over-TLS listen address, parsed; `None` when it is off.
+    pub fn tls_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        optional_addr("tls.listen", &self.tls.listen, "0.0.0.0:5556")
+    }
+
+    /// The IRC-over-TLS listen address, parsed; `None` when it is off.
+    pub fn irc_tls_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        optional_addr("irc.tls_listen", &self.irc.tls_listen, "0.0.0.0:6697")
+    }
+
+    /// Whether a TLS listener is on (`tls.listen` or `irc.tls_listen`).
+    pub fn tls_listener_on(&self) -> bool {
+        !self.tls.listen.is_empty() || !self.irc.tls_listen.is_empty()
+    }
+
+    /// Whether a certificate is configured (`tls.cert` and `tls.key`).
+    pub fn tls_cert_configured(&self) -> bool {
+        !self.tls.cert.as_os_str().is_empty()
     }
 
     /// The HTTP listen address, parsed; `None` when HTTP is off.
     pub fn http_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
-        if self.http.listen.is_empty() {
-            return Ok(None);
-        }
-        self.http
-            .listen
-            .parse()
-            .map(Some)
-            .map_err(|e| ConfigError::Invalid {
-                key: "http.listen",
-                why: format!(
-                    "{:?} is not an address like 0.0.0.0:8080, nor empty ({e})",
-                    self.http.listen
-                ),
-            })
+        optional_addr("http.listen", &self.http.listen, "0.0.0.0:8080")
     }
 
     /// Checks the `[http]` keys.
@@ -401,8 +424,7 @@ impl Config {
             Ok(())
         }
         let l = &self.limits;
-        self.listen_addr()?;
-        self.irc_listen_addr()?;
+        self.validate_listeners()?;
         self.validate_http()?;
         if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
             return Err(ConfigError::Invalid {
@@ -459,8 +481,69 @@ impl Config {
                 ),
             });
         }
+        at_least(
+            "tls.handshake_timeout_secs",
+            self.tls.handshake_timeout_secs,
+            1,
+        )?;
         Ok(())
     }
+
+    /// Every listen address parses, at least one listener is on, and
+    /// `tls.cert` and `tls.key` come together.
+    fn validate_listeners(&self) -> Result<(), ConfigError> {
+        let on = [
+            self.listen_addr()?,
+            self.irc_listen_addr()?,
+            self.tls_listen_addr()?,
+            self.irc_tls_listen_addr()?,
+        ];
+        if on.iter().all(Option::is_none) {
+            return Err(ConfigError::Invalid {
+                key: "server.listen",
+                why: "is empty, and so are irc.listen, tls.listen and irc.tls_listen: \
+                      at least one listener must be on"
+                    .into(),
+            });
+        }
+        let cert = !self.tls.cert.as_os_str().is_empty();
+        let key = !self.tls.key.as_os_str().is_empty();
+        if cert != key {
+            let (key, other) = if cert {
+                ("tls.key", "tls.cert")
+            } else {
+                ("tls.cert", "tls.key")
+            };
+            return Err(ConfigError::Invalid {
+                key,
+                why: format!(
+                    "must be set with {other} (or both left empty, for a self-signed certificate)"
+                ),
+            });
+        }
+        if self.tls.dir.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "tls.dir",
+                why: "must not be empty".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `value` parsed as the address of listener `key`, `None` if empty.
+fn optional_addr(
+    key: &'static str,
+    value: &str,
+    example: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value.parse().map(Some).map_err(|e| ConfigError::Invalid {
+        key,
+        why: format!("{value:?} is not an address like {example}, nor empty ({e})"),
+    })
 }
 
 #[cfg(test)]
@@ -485,6 +568,24 @@ mod tests {
         );
         let off = Config::from_toml("[http]\nlisten = \"\"").unwrap();
         assert_eq!(off.http_listen_addr().unwrap(), None);
+        assert_eq!(c.tls_listen_addr().unwrap(), None);
+        assert_eq!(c.irc_tls_listen_addr().unwrap(), None);
+        assert!(!c.tls_listener_on());
+    }
+
+    #[test]
+    fn tls_only_is_allowed() {
+        let c = Config::from_toml(
+            "[server]\nlisten = \"\"\n[irc]\nlisten = \"\"\ntls_listen = \"127.0.0.1:6697\"",
+        )
+        .unwrap();
+        assert_eq!(c.listen_addr().unwrap(), None);
+        assert_eq!(
+            c.irc_tls_listen_addr().unwrap(),
+            Some(([127, 0, 0, 1], 6697).into())
+        );
+        assert!(c.tls_listener_on());
+        assert!(!c.tls_cert_configured());
     }
 
     #[test]
@@ -527,6 +628,19 @@ mod tests {
             (
                 "[http]\nheader_timeout_secs = 0",
                 "http.header_timeout_secs",
+            ),
+            ("[tls]\nlisten = \"nowhere\"", "tls.listen"),
+            ("[irc]\ntls_listen = \"6697\"", "irc.tls_listen"),
+            ("[tls]\ncert = \"a.pem\"", "tls.key"),
+            ("[tls]\nkey = \"a.pem\"", "tls.cert"),
+            ("[tls]\ndir = \"\"", "tls.dir"),
+            (
+                "[tls]\nhandshake_timeout_secs = 0",
+                "tls.handshake_timeout_secs",
+            ),
+            (
+                "[server]\nlisten = \"\"\n[irc]\nlisten = \"\"",
+                "at least one listener",
             ),
             (
                 "[limits]\nflood_rate_per_sec = 0",

@@ -24,10 +24,13 @@
 //!   ([`core::Event`], [`core::ErrorCode`], [`core::outcome::Said`]) and
 //!   never sees a byte of a protocol.
 //! - [`server`] puts them together: opens the store, starts the core's
-//!   actors, binds the listeners (native, IRC and HTTP) and hands each
-//!   connection to its front end; [`proto::http`] serves the web client
-//!   and turns a WebSocket into a byte stream for a native or IRC session
-//!   ([`transport::websocket`]).
+//!   actors, loads the TLS certificate, binds the listeners (native and
+//!   IRC, each in plain TCP and over TLS, and HTTP) and hands each
+//!   connection to its front end; a TLS connection after its handshake
+//!   ([`transport::tls`]), as a [`TlsStream`](tokio_rustls::server::TlsStream)
+//!   that the front end drives like a TCP stream. [`proto::http`] serves
+//!   the web client and turns a WebSocket into a byte stream for a native
+//!   or IRC session ([`transport::websocket`]).
 //!
 //! # The path of one message
 //!

@@ -1,5 +1,6 @@
 //! The `chatroom` server binary: reads the CLI and configuration, starts
-//! logging, binds, and serves until SIGINT or SIGTERM.
+//! logging, binds, and serves until SIGINT or SIGTERM; SIGHUP reloads the
+//! TLS certificate.
 
 use std::path::PathBuf;
 
@@ -7,6 +8,7 @@ use clap::Parser;
 use tracing::{error, info};
 
 use chatroom::config::Config;
+use chatroom::transport::tls::TlsAcceptorHandle;
 
 /// jemalloc: size-class slabs keep idle connections' many small objects
 /// dense, and it returns freed pages to the OS (see .cargo/config.toml),
@@ -50,9 +52,13 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     }
     let _log_guard = chatroom::logging::init(&config.log)?;
     let prepared = chatroom::server::prepare(&config)?;
+    let tls = prepared.tls().cloned();
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
         let listeners = chatroom::server::bind(&config).await?;
+        if let Some(tls) = tls {
+            reload_on_sighup(tls);
+        }
         chatroom::server::run(listeners, config, prepared, shutdown_signal()).await;
         anyhow::Ok(())
     });
@@ -62,6 +68,31 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
         info!("exiting");
     }
     result
+}
+
+/// Reloads the TLS certificate and key on every SIGHUP (the reload logs
+/// how it went, and keeps the old certificate if the new one is bad).
+/// Without TLS, SIGHUP keeps its default action.
+fn reload_on_sighup(tls: TlsAcceptorHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hup) => {
+                actix_rt::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        info!("SIGHUP: reloading the TLS certificate");
+                        let tls = tls.clone();
+                        // Reading files: off the thread the sessions run on.
+                        let _ = tokio::task::spawn_blocking(move || tls.reload()).await;
+                    }
+                });
+            }
+            Err(e) => error!(%e, "cannot watch SIGHUP: the TLS certificate cannot be reloaded"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,12 +1,14 @@
 //! Start-up and shutdown, where the layers are put together: opens the
-//! store, starts the core's actors, binds the listener and hands each
-//! accepted connection to its front end; on shutdown tells every client
-//! and waits for their queues to drain.
+//! store, starts the core's actors, loads the TLS certificate, binds the
+//! listeners and hands each accepted connection to its front end (over TLS
+//! after its handshake); on shutdown tells every client and waits for
+//! their queues to drain.
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,7 @@ use crate::proto::http::HttpFrontEnd;
 use crate::proto::irc::front::IrcFrontEnd;
 use crate::proto::native::front::NativeFrontEnd;
 use crate::transport::connections::Connections;
+use crate::transport::tls::{Handshakes, TlsAcceptorHandle, TlsError};
 
 /// Connections waiting to be accepted.
 const LISTEN_BACKLOG: u32 = 1024;
@@ -53,6 +56,10 @@ pub enum ServerError {
     /// The history database cannot be used.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The TLS certificate or key cannot be used (the message names the
+    /// file).
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -68,13 +75,23 @@ pub struct Prepared {
     /// The database and the relay of its answers, where history is kept.
     store: Option<(Database, Relay)>,
     loaded: Loaded,
+    tls: Option<TlsAcceptorHandle>,
     links: LinkSigner,
+}
+
+impl Prepared {
+    /// The TLS certificate, where a TLS listener is on or a certificate
+    /// is configured: what SIGHUP reloads ([`TlsAcceptorHandle::reload`]).
+    pub fn tls(&self) -> Option<&TlsAcceptorHandle> {
+        self.tls.as_ref()
+    }
 }
 
 /// Prepares what the server needs on disk: the history database (opened,
 /// migrated and loaded, where history is kept) and the files directory,
 /// cleaned of content no index entry points to (a crash mid-upload, or a
-/// run without history) and reconciled with the index.
+/// run without history) and reconciled with the index; and the TLS
+/// certificate, read (or generated) and checked.
 pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     let (store, mut loaded) = if config.history.enabled {
         let (db, loaded, relay) = Database::open(&config.history.db)?;
@@ -103,31 +120,46 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         }
         kept
     });
+    let tls = if config.tls_listener_on() || config.tls_cert_configured() {
+        Some(TlsAcceptorHandle::from_config(config)?)
+    } else {
+        None
+    };
     let links = LinkSigner::random()?;
     Ok(Prepared {
         store,
         loaded,
+        tls,
         links,
     })
 }
 
 /// The sockets the server accepts clients on.
 pub struct Listeners {
-    /// The native protocol's (`server.listen`).
-    pub native: TcpListener,
+    /// The native protocol's (`server.listen`), unless it is off.
+    pub native: Option<TcpListener>,
     /// The IRC protocol's (`irc.listen`), unless it is off.
     pub irc: Option<TcpListener>,
+    /// The native protocol's over TLS (`tls.listen`), unless it is off.
+    pub tls: Option<TcpListener>,
+    /// The IRC protocol's over TLS (`irc.tls_listen`), unless it is off.
+    pub irc_tls: Option<TcpListener>,
     /// The HTTP listener's (`http.listen`), unless it is off.
     pub http: Option<TcpListener>,
 }
 
-/// Binds the configured listen addresses: `server.listen`, and
-/// `irc.listen` and `http.listen` unless they are empty.
+/// Binds the configured listen addresses that are not empty:
+/// `server.listen`, `irc.listen`, `tls.listen`, `irc.tls_listen`,
+/// `http.listen`.
 pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
-    let native = bind_addr(config.listen_addr()?)?;
-    let irc = config.irc_listen_addr()?.map(bind_addr).transpose()?;
-    let http = config.http_listen_addr()?.map(bind_addr).transpose()?;
-    Ok(Listeners { native, irc, http })
+    let bind_some = |addr: Option<SocketAddr>| addr.map(bind_addr).transpose();
+    Ok(Listeners {
+        native: bind_some(config.listen_addr()?)?,
+        irc: bind_some(config.irc_listen_addr()?)?,
+        tls: bind_some(config.tls_listen_addr()?)?,
+        irc_tls: bind_some(config.irc_tls_listen_addr()?)?,
+        http: bind_some(config.http_listen_addr()?)?,
+    })
 }
 
 fn bind_addr(addr: SocketAddr) -> Result<TcpListener, ServerError> {
@@ -154,6 +186,13 @@ async fn accept(listener: Option<&TcpListener>) -> io::Result<(tokio::net::TcpSt
     }
 }
 
+/// After a failed accept (out of file descriptors, mostly): wait, do not
+/// spin.
+async fn accept_failed(e: io::Error, what: &str) {
+    warn!(%e, "{what}accept failed");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
 /// Serves on `listeners` until `shutdown` resolves, then says goodbye to
 /// every client and returns once their queues are flushed (or after a
 /// grace period). Must run inside an actix `System`.
@@ -163,10 +202,12 @@ pub async fn run(
     prepared: Prepared,
     shutdown: impl Future<Output = ()>,
 ) {
+    let max_clients = config.limits.max_clients;
     let config = Arc::new(config);
     let Prepared {
         store,
         loaded,
+        tls,
         links,
     } = prepared;
     let (db, relay) = store.unzip();
@@ -187,32 +228,41 @@ pub async fn run(
         links,
     });
     let connections = Arc::new(Connections::default());
-    let native = NativeFrontEnd::new(Arc::clone(&core), Arc::clone(&connections));
-    let irc = IrcFrontEnd::new(Arc::clone(&core), Arc::clone(&connections));
+    // Shared with the TLS handshakes' tasks, on this thread.
+    let native = Rc::new(NativeFrontEnd::new(
+        Arc::clone(&core),
+        Arc::clone(&connections),
+    ));
+    let irc = Rc::new(IrcFrontEnd::new(
+        Arc::clone(&core),
+        Arc::clone(&connections),
+    ));
     let Listeners {
         native: listener,
         irc: irc_listener,
+        tls: mut tls_listener,
+        irc_tls: mut irc_tls_listener,
         http: http_listener,
     } = listeners;
-    let http = HttpFrontEnd::new(
-        core,
-        native.clone(),
-        irc_listener.is_some().then(|| irc.clone()),
-    );
-    match listener.local_addr() {
-        Ok(addr) => info!("listening on {addr}"),
-        Err(e) => warn!(%e, "listening on an unknown address"),
+    // The IRC subprotocols of its WebSocket while IRC is on.
+    let irc_on = irc_listener.is_some() || irc_tls_listener.is_some();
+    let http = HttpFrontEnd::new(core, (*native).clone(), irc_on.then(|| (*irc).clone()));
+    let handshakes = tls.map(|tls| Handshakes::new(tls, Arc::clone(&connections), max_clients));
+    if handshakes.is_none() && (tls_listener.is_some() || irc_tls_listener.is_some()) {
+        warn!("TLS listeners bound without a certificate (from `prepare`): not serving them");
+        (tls_listener, irc_tls_listener) = (None, None);
     }
-    if let Some(l) = &irc_listener {
-        match l.local_addr() {
-            Ok(addr) => info!("IRC listening on {addr}"),
-            Err(e) => warn!(%e, "IRC listening on an unknown address"),
-        }
-    }
-    if let Some(l) = &http_listener {
-        match l.local_addr() {
-            Ok(addr) => info!("HTTP listening on {addr}"),
-            Err(e) => warn!(%e, "HTTP listening on an unknown address"),
+    for (listener, what) in [
+        (&listener, ""),
+        (&irc_listener, "IRC "),
+        (&tls_listener, "TLS "),
+        (&irc_tls_listener, "IRC TLS "),
+        (&http_listener, "HTTP "),
+    ] {
+        match listener.as_ref().map(TcpListener::local_addr) {
+            Some(Ok(addr)) => info!("{what}listening on {addr}"),
+            Some(Err(e)) => warn!(%e, "{what}listening on an unknown address"),
+            None => {}
         }
     }
     tokio::pin!(shutdown);
@@ -226,34 +276,47 @@ pub async fn run(
                 native.check_idle();
                 irc.check_idle();
             }
-            accepted = listener.accept() => match accepted {
+            accepted = accept(listener.as_ref()) => match accepted {
                 Ok((stream, peer)) => native.accept_tcp(stream, peer),
-                Err(e) => {
-                    // Out of file descriptors, mostly: wait, do not spin.
-                    warn!(%e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+                Err(e) => accept_failed(e, "").await,
             },
             accepted = accept(irc_listener.as_ref()) => match accepted {
                 Ok((stream, peer)) => irc.accept_tcp(stream, peer),
-                Err(e) => {
-                    warn!(%e, "IRC accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(e) => accept_failed(e, "IRC ").await,
+            },
+            accepted = accept(tls_listener.as_ref()) => match (accepted, &handshakes) {
+                (Ok((stream, peer)), Some(h)) => {
+                    let native = Rc::clone(&native);
+                    h.start(stream, peer, move |stream, peer| native.accept(stream, peer));
                 }
+                (Ok(_), None) => {} // never: the listener is dropped
+                (Err(e), _) => accept_failed(e, "TLS ").await,
+            },
+            accepted = accept(irc_tls_listener.as_ref()) => match (accepted, &handshakes) {
+                (Ok((stream, peer)), Some(h)) => {
+                    let irc = Rc::clone(&irc);
+                    h.start(stream, peer, move |stream, peer| irc.accept(stream, peer));
+                }
+                (Ok(_), None) => {} // never: the listener is dropped
+                (Err(e), _) => accept_failed(e, "IRC TLS ").await,
             },
             accepted = accept(http_listener.as_ref()) => match accepted {
                 Ok((stream, peer)) => http.accept_tcp(stream, peer),
-                Err(e) => {
-                    warn!(%e, "HTTP accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+                Err(e) => accept_failed(e, "HTTP ").await,
             },
         }
     }
-    drop(listener);
-    drop(irc_listener);
-    drop(http_listener);
+    drop((
+        listener,
+        irc_listener,
+        tls_listener,
+        irc_tls_listener,
+        http_listener,
+    ));
     info!("shutting down");
+    if let Some(h) = &handshakes {
+        h.stop();
+    }
     native.shut_down();
     irc.shut_down();
     if tokio::time::timeout(SHUTDOWN_GRACE, connections.all_closed())
@@ -273,11 +336,33 @@ pub async fn run(
     info!("stopped");
 }
 
+/// The addresses of a server's listeners, `None` where one is off.
+#[derive(Debug, Clone, Copy)]
+struct ListenAddrs {
+    native: Option<SocketAddr>,
+    irc: Option<SocketAddr>,
+    tls: Option<SocketAddr>,
+    irc_tls: Option<SocketAddr>,
+    http: Option<SocketAddr>,
+}
+
+impl ListenAddrs {
+    fn of(listeners: &Listeners) -> io::Result<ListenAddrs> {
+        let addr = |l: &Option<TcpListener>| l.as_ref().map(TcpListener::local_addr).transpose();
+        Ok(ListenAddrs {
+            native: addr(&listeners.native)?,
+            irc: addr(&listeners.irc)?,
+            tls: addr(&listeners.tls)?,
+            irc_tls: addr(&listeners.irc_tls)?,
+            http: addr(&listeners.http)?,
+        })
+    }
+}
+
 /// A server running on its own thread, for tests and embedding.
 pub struct ServerHandle {
-    addr: SocketAddr,
-    irc_addr: Option<SocketAddr>,
-    http_addr: Option<SocketAddr>,
+    addrs: ListenAddrs,
+    tls: Option<TlsAcceptorHandle>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -304,29 +389,17 @@ impl ServerHandle {
                         return;
                     }
                 };
-                let addrs = listeners.native.local_addr().and_then(|native| {
-                    let irc = listeners
-                        .irc
-                        .as_ref()
-                        .map(TcpListener::local_addr)
-                        .transpose()?;
-                    let http = listeners
-                        .http
-                        .as_ref()
-                        .map(TcpListener::local_addr)
-                        .transpose()?;
-                    Ok((native, irc, http))
-                });
-                let _ = ready_tx.send(Ok(addrs));
+                let addrs = ListenAddrs::of(&listeners);
+                let _ = ready_tx.send(Ok((addrs, prepared.tls().cloned())));
                 run(listeners, config, prepared, async {
                     let _ = stop_rx.await;
                 })
                 .await;
             });
         });
-        let (addr, irc_addr, http_addr) = match ready_rx.recv() {
-            Ok(Ok(Ok(addrs))) => addrs,
-            Ok(Ok(Err(source))) => {
+        let (addrs, tls) = match ready_rx.recv() {
+            Ok(Ok((Ok(addrs), tls))) => (addrs, tls),
+            Ok(Ok((Err(source), _))) => {
                 return Err(ServerError::Bind {
                     addr: SocketAddr::from(([0, 0, 0, 0], 0)),
                     source,
@@ -341,27 +414,42 @@ impl ServerHandle {
             }
         };
         Ok(ServerHandle {
-            addr,
-            irc_addr,
-            http_addr,
+            addrs,
+            tls,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
     }
 
-    /// The address the server listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// The address the plain native listener listens on, unless it is off.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addrs.native
     }
 
     /// The address the IRC listener listens on, unless IRC is off.
     pub fn irc_addr(&self) -> Option<SocketAddr> {
-        self.irc_addr
+        self.addrs.irc
+    }
+
+    /// The address the native-over-TLS listener listens on, unless it is off.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.addrs.tls
+    }
+
+    /// The address the IRC-over-TLS listener listens on, unless it is off.
+    pub fn irc_tls_addr(&self) -> Option<SocketAddr> {
+        self.addrs.irc_tls
     }
 
     /// The address the HTTP listener listens on, unless HTTP is off.
     pub fn http_addr(&self) -> Option<SocketAddr> {
-        self.http_addr
+        self.addrs.http
+    }
+
+    /// The TLS certificate the server serves, if any: its fingerprint,
+    /// and [`TlsAcceptorHandle::reload`], what SIGHUP does.
+    pub fn tls(&self) -> Option<&TlsAcceptorHandle> {
+        self.tls.as_ref()
     }
 
     /// Shuts the server down (as SIGTERM would) and waits for it.

@@ -6,6 +6,13 @@
 //! Scenarios (subcommands):
 //! - `fanout`: C clients in one room, S of them sending; deliveries per
 //!   second, loss (must be zero) and send-to-receive latency.
+//!
+//! Both message scenarios take one of three client rhythms (`--rhythm`):
+//! `window` (each sender keeps up to `--window` messages unacknowledged,
+//! and writes them in batches), `shared-window` (one line per write, one
+//! room-wide cap of `--window-total` messages in flight counted in copies
+//! received) and `open` (one line per write at `--rate` per sender,
+//! waiting for nothing).
 //! - `rooms`: R rooms of K members, every member talking.
 //! - `conns`: N idle registered clients in rooms; the connect + register
 //!   rate, the join rate, and the server's memory per connection.
@@ -98,16 +105,41 @@ struct CommonArgs {
     run_id: Option<String>,
 }
 
+/// How senders pace their messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Rhythm {
+    /// Each sender keeps up to --window messages unacknowledged and writes
+    /// as many as it may in one write (or, with --rate, on a schedule).
+    Window,
+    /// One line per write; the senders of a room share one cap of
+    /// --window-total messages in flight, a message being in flight until
+    /// every other member has read its copy. Acknowledgements are not
+    /// waited for.
+    SharedWindow,
+    /// Open loop: each sender writes --rate messages a second, one line
+    /// per write, and never waits for anything.
+    Open,
+}
+
 /// Message traffic options shared by `fanout` and `rooms`.
 #[derive(Debug, Args)]
 struct TrafficArgs {
+    /// How senders pace their messages.
+    #[arg(long, value_enum, default_value_t = Rhythm::Window)]
+    rhythm: Rhythm,
     /// Unacknowledged messages allowed per sender (native: OK MSG
     /// acknowledges one; IRC: the PONG to a PING sent after them).
+    /// `window` rhythm only.
     #[arg(long, default_value_t = 64)]
     window: u64,
-    /// Send at this many messages per second in all (spread evenly over
-    /// the senders, still bounded by --window) instead of as fast as the
-    /// window allows.
+    /// Messages in flight in each room, all its senders together, counted
+    /// in copies received by the members. `shared-window` rhythm only.
+    #[arg(long, default_value_t = 64)]
+    window_total: u64,
+    /// `window` rhythm: send at this many messages per second in all
+    /// (spread evenly over the senders, still bounded by --window) instead
+    /// of as fast as the window allows. `open` rhythm (required): this
+    /// many messages per second from each sender.
     #[arg(long, value_name = "MSGS_PER_SEC")]
     rate: Option<f64>,
     /// Bytes of message text (the stamp, padded).
@@ -248,13 +280,25 @@ fn traffic_plan(
     senders_per_room: usize,
     t: &TrafficArgs,
 ) -> anyhow::Result<traffic::Plan> {
-    let pace = match t.rate {
-        Some(r) if r > 0.0 && r.is_finite() => traffic::Pace::Rate {
-            per_sec: r,
+    let rate = match t.rate {
+        Some(r) if r > 0.0 && r.is_finite() => Some(r),
+        Some(_) => bail!("--rate must be above 0"),
+        None => None,
+    };
+    let pace = match (t.rhythm, rate) {
+        (Rhythm::Window, Some(per_sec)) => traffic::Pace::Rate {
+            per_sec,
             window: t.window,
         },
-        Some(_) => bail!("--rate must be above 0"),
-        None => traffic::Pace::Window(t.window),
+        (Rhythm::Window, None) => traffic::Pace::Window(t.window),
+        (Rhythm::SharedWindow, None) => traffic::Pace::SharedWindow {
+            messages: t.window_total.max(1),
+        },
+        (Rhythm::SharedWindow, Some(_)) => {
+            bail!("--rate does not go with --rhythm shared-window")
+        }
+        (Rhythm::Open, Some(per_sender)) => traffic::Pace::Open { per_sender },
+        (Rhythm::Open, None) => bail!("--rhythm open needs --rate (messages a second per sender)"),
     };
     Ok(traffic::Plan {
         scenario,

@@ -55,6 +55,8 @@ pub struct Directory {
     /// Nicknames let go, for WHOWAS.
     history: History,
     rooms: HashMap<Folded, RoomEntry>,
+    /// Where rooms report to, made at the first room.
+    reports: Option<Reports>,
 }
 
 impl Directory {
@@ -67,17 +69,20 @@ impl Directory {
             stored,
             nicks: Nicks::default(),
             rooms: HashMap::new(),
+            reports: None,
         }
     }
 }
 
 impl Directory {
-    /// Where a new room reports to: this directory.
-    fn reports(&self, ctx: &mut Context<Self>) -> Reports {
-        Reports {
-            changed: ctx.address().recipient(),
-            closed: ctx.address().recipient(),
-        }
+    /// Where a new room reports to: this directory (one pair of
+    /// recipients, shared by every room).
+    fn reports(&mut self, ctx: &mut Context<Self>) -> Reports {
+        self.reports
+            .get_or_insert_with(|| {
+                Reports::new(ctx.address().recipient(), ctx.address().recipient())
+            })
+            .clone()
     }
 }
 

@@ -28,9 +28,32 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Where the server listens.
+    /// Where the server listens; panics if its plain native listener was
+    /// turned off.
     pub fn addr(&self) -> SocketAddr {
-        self.handle.addr()
+        self.handle.addr().expect("the plain native listener is on")
+    }
+
+    /// Where its native-over-TLS listener listens; panics if it is off.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.handle.tls_addr().expect("the TLS listener is on")
+    }
+
+    /// Where its IRC-over-TLS listener listens; panics if it is off.
+    pub fn irc_tls_addr(&self) -> SocketAddr {
+        self.handle
+            .irc_tls_addr()
+            .expect("the IRC TLS listener is on")
+    }
+
+    /// The server itself (its TLS certificate, for one).
+    pub fn handle(&self) -> &ServerHandle {
+        &self.handle
+    }
+
+    /// Its `tls.dir`, where a self-signed certificate is generated.
+    pub fn tls_dir(&self) -> std::path::PathBuf {
+        self.data.path().join("tls")
     }
 
     /// Where its IRC listener listens (on 127.0.0.1, a free port); panics
@@ -69,20 +92,25 @@ impl TestServer {
 }
 
 /// Starts a server on `config`, with a fresh data directory unless one is
-/// given (to restart on the same data), logging nowhere. Its IRC and HTTP
-/// listeners, unless turned off (`irc.listen = ""`, `http.listen = ""`),
-/// are on 127.0.0.1 and a free port.
+/// given (to restart on the same data), logging nowhere. Its IRC, TLS and
+/// HTTP listeners, unless turned off (`irc.listen = ""`, ...), are on
+/// 127.0.0.1 and a free port.
 pub fn start_config(mut config: Config, data: Option<tempfile::TempDir>) -> TestServer {
-    if !config.irc.listen.is_empty() {
-        config.irc.listen = "127.0.0.1:0".into();
-    }
-    if !config.http.listen.is_empty() {
-        config.http.listen = "127.0.0.1:0".into();
+    for listen in [
+        &mut config.irc.listen,
+        &mut config.tls.listen,
+        &mut config.irc.tls_listen,
+        &mut config.http.listen,
+    ] {
+        if !listen.is_empty() {
+            *listen = "127.0.0.1:0".into();
+        }
     }
     let data = data.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
     let files = data.path().join("files");
     config.files.dir = files.clone();
     config.history.db = data.path().join("history.db");
+    config.tls.dir = data.path().join("tls");
     config.log.dir = "".into();
     let handle = ServerHandle::start(config).expect("server starts");
     TestServer {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::{Event, Outcome, Pace, Shared, KEEP_ERRORS};
+use super::{one_line, Event, Outcome, Pace, Shared, KEEP_ERRORS};
 use crate::net::{self, Conn, LineReader};
 use crate::proto::Kind;
 use crate::report::LOCAL_BATCH;
@@ -21,7 +21,7 @@ const MAX_BATCH: u64 = 256;
 const DRAIN_TICK: Duration = Duration::from_millis(10);
 /// How late a scheduled send may be and still count as on time: tokio's
 /// timer wakes on whole milliseconds.
-const TIMER_SLACK_NS: u64 = 2_000_000;
+pub(super) const TIMER_SLACK_NS: u64 = 2_000_000;
 
 /// One member: set up, then read (and, for a sender, write) until done.
 pub(super) async fn member(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -> Outcome {
@@ -60,7 +60,15 @@ pub(super) async fn member(shared: Arc<Shared>, client: usize, gate: Arc<Semapho
     let (writer, pongs) = match slot {
         Some(slot) => {
             let (tx, rx) = mpsc::unbounded_channel();
-            let task = tokio::spawn(writer(Arc::clone(&shared), client, room, slot, wr, rx));
+            let shared = Arc::clone(&shared);
+            let task = match shared.plan.pace {
+                Pace::Window(_) | Pace::Rate { .. } => {
+                    tokio::spawn(writer(shared, client, room, slot, wr, rx))
+                }
+                Pace::SharedWindow { .. } | Pace::Open { .. } => {
+                    tokio::spawn(one_line::writer(shared, client, room, slot, wr, rx))
+                }
+            };
             (Some(task), Pong::Via(tx))
         }
         None => (None, Pong::Direct(wr)),
@@ -123,10 +131,14 @@ async fn read_loop(
         }
         if let Some(until) = drain_until {
             if let Some(s) = own_sender {
+                // Where acknowledgements count, a sender has settled once
+                // every message it wrote has its answer.
+                let answered = plan.pace.expects_written()
+                    || s.ok.load(Ordering::Acquire) + s.err.load(Ordering::Acquire)
+                        >= s.written.load(Ordering::Acquire);
                 if !s.settled.load(Ordering::Relaxed)
                     && s.writer_done.load(Ordering::Acquire)
-                    && s.ok.load(Ordering::Acquire) + s.err.load(Ordering::Acquire)
-                        >= s.written.load(Ordering::Acquire)
+                    && answered
                 {
                     s.settled.store(true, Ordering::Release);
                     shared.rooms[room].settled.fetch_add(1, Ordering::AcqRel);
@@ -179,6 +191,7 @@ async fn read_loop(
         let mut acked_to: Option<u64> = None;
         let mut answer: Option<Vec<u8>> = None;
         let mut problems: Vec<String> = Vec::new();
+        let received_before = out.received;
         while let Some(line) = rd.next_line() {
             match proto.classify(line) {
                 Kind::Msg => {
@@ -229,6 +242,13 @@ async fn read_loop(
                 Kind::Ping => answer = Some(proto.pong_for(line)),
                 Kind::Other => {}
             }
+        }
+        if let Some(window) = &shared.rooms[room].window {
+            // Copies read, and those of our refused messages, which no
+            // member will ever read, leave the room's cap.
+            let copies = out.received - received_before;
+            let refused = if own_sender.is_some() { errs } else { 0 };
+            window.give_back(copies + refused * window.per_msg());
         }
         if let Some(s) = own_sender {
             if errs > 0 {
@@ -293,7 +313,7 @@ async fn writer(
     let me = &shared.senders[shared.sender_index(room, slot)];
     let room_name = shared.rooms[room].name.as_str();
     let io_timeout = shared.common.timeout();
-    let window = plan.pace.window();
+    let window = plan.pace.window().unwrap_or(1);
     let proto = shared.common.proto;
     let ack_every = proto.ack_every(window);
     let mut error = None;
@@ -316,7 +336,7 @@ async fn writer(
             let phase = interval * index / total_senders;
             (interval, shared.now_ns() as f64 + phase)
         }
-        Pace::Window(_) => (0.0, 0.0),
+        _ => (0.0, 0.0),
     };
 
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
@@ -344,7 +364,9 @@ async fn writer(
         }
         let now_ns = shared.now_ns();
         let (n, first_stamp, step) = match plan.pace {
-            Pace::Window(_) => (room_for.min(MAX_BATCH), now_ns as f64, 0.0),
+            Pace::Window(_) | Pace::SharedWindow { .. } | Pace::Open { .. } => {
+                (room_for.min(MAX_BATCH), now_ns as f64, 0.0)
+            }
             Pace::Rate { .. } => {
                 if next_due > now_ns as f64 {
                     let due = shared.start + Duration::from_nanos(next_due as u64);

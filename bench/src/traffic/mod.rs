@@ -12,6 +12,13 @@
 //! sequence numbers, and record send-to-receive latency for messages sent
 //! after the warm-up.
 //!
+//! In the `shared-window` and `open` rhythms a sender writes one line per
+//! write call and waits for no acknowledgement: `shared-window` shares a
+//! room-wide cap of messages in flight among the room's senders, counted
+//! in copies the members have read ([`copy_window`]); `open` writes on a
+//! fixed schedule whatever happens ([`one_line`]). There every message
+//! written and not refused is expected at every other member.
+//!
 //! The run ends by itself: setup within a time limit, warm-up, the measured
 //! window, then a drain in which each receiver waits, within `--drain`, for
 //! every acknowledged message of its room.
@@ -22,8 +29,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod copy_window;
 mod member;
+mod one_line;
 mod summary;
+
+use copy_window::CopyWindow;
 
 use anyhow::anyhow;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -48,13 +59,44 @@ pub enum Pace {
         /// The bound on unacknowledged messages per sender.
         window: u64,
     },
+    /// One line per write, as fast as a room-wide cap of `messages` in
+    /// flight allows, counted in copies received ([`CopyWindow`]).
+    SharedWindow {
+        /// Messages in flight per room, all its senders together.
+        messages: u64,
+    },
+    /// One line per write at `per_sender` messages a second from each
+    /// sender, waiting for nothing.
+    Open {
+        /// Messages per second from each sender.
+        per_sender: f64,
+    },
 }
 
 impl Pace {
-    fn window(self) -> u64 {
+    /// The per-sender bound on unacknowledged messages, for the rhythms
+    /// paced by acknowledgements.
+    fn window(self) -> Option<u64> {
         match self {
-            Pace::Window(w) | Pace::Rate { window: w, .. } => w.max(1),
+            Pace::Window(w) | Pace::Rate { window: w, .. } => Some(w.max(1)),
+            Pace::SharedWindow { .. } | Pace::Open { .. } => None,
         }
+    }
+
+    /// Its name in reports.
+    fn rhythm(self) -> &'static str {
+        match self {
+            Pace::Window(_) | Pace::Rate { .. } => "window",
+            Pace::SharedWindow { .. } => "shared-window",
+            Pace::Open { .. } => "open",
+        }
+    }
+
+    /// Whether a message counts as sent once written (its copies are
+    /// expected whether or not it was acknowledged): the rhythms that do
+    /// not wait for acknowledgements.
+    fn expects_written(self) -> bool {
+        self.window().is_none()
     }
 }
 
@@ -107,6 +149,8 @@ struct Room {
     name: String,
     /// How many of its senders have settled.
     settled: AtomicUsize,
+    /// The room-wide cap of the `shared-window` rhythm.
+    window: Option<CopyWindow>,
 }
 
 /// Everything the connections of one run share.
@@ -136,8 +180,21 @@ impl Shared {
         room * self.plan.senders_per_room + slot
     }
 
+    /// The messages of a sender whose copies every other member should
+    /// get: those acknowledged, or (in a rhythm that waits for no
+    /// acknowledgement) those written and not refused.
+    fn counted(&self, s: &Sender) -> u64 {
+        if self.plan.pace.expects_written() {
+            s.written
+                .load(Ordering::Acquire)
+                .saturating_sub(s.err.load(Ordering::Acquire))
+        } else {
+            s.ok.load(Ordering::Acquire)
+        }
+    }
+
     /// The copies a member of `room` should get, once every sender of the
-    /// room has settled: all acknowledged messages but its own.
+    /// room has settled: all counted messages but its own.
     fn expected(&self, room: usize, own_slot: Option<usize>) -> Option<u64> {
         let s = self.plan.senders_per_room;
         if self.rooms[room].settled.load(Ordering::Acquire) < s {
@@ -146,11 +203,7 @@ impl Shared {
         Some(
             (0..s)
                 .filter(|&slot| Some(slot) != own_slot)
-                .map(|slot| {
-                    self.senders[self.sender_index(room, slot)]
-                        .ok
-                        .load(Ordering::Acquire)
-                })
+                .map(|slot| self.counted(&self.senders[self.sender_index(room, slot)]))
                 .sum(),
         )
     }
@@ -207,6 +260,12 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
             .map(|r| Room {
                 name: format!("#bench{run_id}_{r}"),
                 settled: AtomicUsize::new(0),
+                window: match plan.pace {
+                    Pace::SharedWindow { messages } => {
+                        Some(CopyWindow::new(messages, plan.per_room as u64 - 1))
+                    }
+                    _ => None,
+                },
             })
             .collect(),
         plan: plan.clone(),
@@ -232,6 +291,13 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         match plan.pace {
             Pace::Window(w) => format!("window {w}"),
             Pace::Rate { per_sec, window } => format!("{per_sec} msg/s (window {window})"),
+            Pace::SharedWindow { messages } => {
+                format!("one line per write, {messages} in flight per room")
+            }
+            Pace::Open { per_sender } => format!(
+                "open loop, one line per write, {per_sender} msg/s per sender ({} in all)",
+                per_sender * (plan.rooms * plan.senders_per_room) as f64
+            ),
         },
         plan.size,
         run_id

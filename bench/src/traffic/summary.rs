@@ -51,7 +51,14 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
     let acked = sum(|s| &s.ok);
     let refused = sum(|s| &s.err);
     let sent_in_window = sum(|s| &s.in_window);
-    let expected = acked * (plan.per_room as u64 - 1);
+    // Every other member of the sender's room gets one copy of each
+    // message counted (see `Shared::counted`).
+    let counted = if plan.pace.expects_written() {
+        sent.saturating_sub(refused)
+    } else {
+        acked
+    };
+    let expected = counted * (plan.per_room as u64 - 1);
     let received: u64 = outcomes.iter().map(|o| o.received).sum();
     let delivered_in_window: u64 = outcomes.iter().map(|o| o.in_window).sum();
     let gaps: u64 = outcomes.iter().map(|o| o.gaps).sum();
@@ -126,8 +133,11 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         "members_per_room": plan.per_room,
         "clients": plan.rooms * plan.per_room,
         "senders": plan.rooms * plan.senders_per_room,
+        "rhythm": plan.pace.rhythm(),
         "window": plan.pace.window(),
-        "rate": match plan.pace { Pace::Rate { per_sec, .. } => Some(per_sec), Pace::Window(_) => None },
+        "window_total": match plan.pace { Pace::SharedWindow { messages } => Some(messages), _ => None },
+        "rate": match plan.pace { Pace::Rate { per_sec, .. } => Some(per_sec), _ => None },
+        "rate_per_sender": match plan.pace { Pace::Open { per_sender } => Some(per_sender), _ => None },
         "size": plan.size,
         "warmup_secs": plan.warmup.as_secs_f64(),
         "measured_secs": window_secs,

@@ -11,8 +11,9 @@
 //! let go in the same step. Between two sessions the folded check comes
 //! first (same key: in use, whatever the looks); the look check only adds
 //! refusals for names that fold apart. The skeleton is of the name as
-//! shown (see [`Skeleton`](crate::core::names::Skeleton)), so it is kept beside the entry, and a change
-//! of case by the holder (`alice` to `ALICE`) replaces it.
+//! shown (see [`Skeleton`](crate::core::names::Skeleton)), so it is worked out from the entry's
+//! spelling, and a change of case by the holder (`alice` to `ALICE`)
+//! replaces it.
 //!
 //! A look is kept as a 64-bit hash of the skeleton, keyed at random per
 //! process, not as its text: every connection holds a nickname, and the
@@ -20,8 +21,14 @@
 //! 2 KB. Two different skeletons share a hash with odds of about 2^-64 per
 //! pair (1 in 10^11 for 16,000 users), and the random key keeps anyone from
 //! aiming a name at another's hash; a collision would only refuse a name.
+//!
+//! What every connection pays here is kept small: a held look is a bare
+//! hash in a set (the holder is found through its nickname, whose look is
+//! worked out again when asked, which only a clash or a release does), and
+//! IRC's profiles sit in a map of their own, so a native client's entry is
+//! its spelling and its inbox.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
@@ -33,13 +40,8 @@ use crate::core::{ErrorCode, UserHost};
 struct NickEntry {
     /// The spelling; the map's key is the folded half of the nickname.
     display: Arc<str>,
-    /// What it looks like; `by_look` maps it back to this entry's holder.
-    look: Look,
     /// Where private messages to this nickname go.
     inbox: Inbox,
-    /// What WHO and WHOIS show; `None` for a native client (boxed: most
-    /// clients are native, and pay a pointer for it).
-    profile: Option<Box<Profile>>,
 }
 
 /// A nickname's skeleton, hashed (see the module's notes).
@@ -49,10 +51,13 @@ type Look = u64;
 #[derive(Default)]
 pub(super) struct Nicks {
     by_key: HashMap<Folded, NickEntry>,
-    /// The connection holding the one nickname with each look.
-    by_look: HashMap<Look, SessionId>,
+    /// The look of every held nickname.
+    looks: HashSet<Look>,
     /// Hashes skeletons into looks.
-    looks: RandomState,
+    hasher: RandomState,
+    /// What WHO and WHOIS show of the nicknames that set it (IRC
+    /// clients); the others show a native client's defaults.
+    profiles: HashMap<Folded, Profile>,
 }
 
 impl Nicks {
@@ -70,9 +75,17 @@ impl Nicks {
         if taken_by_other(nick.folded()) {
             return Err(ErrorCode::NickInUse);
         }
-        let look = self.looks.hash_one(nick.skeleton().as_str());
-        if self.by_look.get(&look).is_some_and(|&h| h != id) {
-            return Err(ErrorCode::NickInUse);
+        let look = self.look(nick);
+        if self.looks.contains(&look) {
+            // Whoever holds it, it is no clash if it is this connection:
+            // through its current nickname, or the entry this one replaces.
+            let own = [old.map(Nick::folded), Some(nick.folded())]
+                .into_iter()
+                .flatten()
+                .any(|key| self.held_look(key) == Some((id, look)));
+            if !own {
+                return Err(ErrorCode::NickInUse);
+            }
         }
         if let Some(old) = old {
             self.release(id, old.folded());
@@ -80,14 +93,12 @@ impl Nicks {
         // The same key again (a change of case) replaces the entry and
         // its look.
         self.release(id, nick.folded());
-        self.by_look.insert(look, id);
+        self.looks.insert(look);
         self.by_key.insert(
             nick.folded().clone(),
             NickEntry {
                 display: Arc::clone(nick.display()),
-                look,
                 inbox,
-                profile: None,
             },
         );
         Ok(())
@@ -98,10 +109,11 @@ impl Nicks {
         if self.holder(key) != Some(id) {
             return;
         }
-        if let Some(entry) = self.by_key.remove(key) {
-            if self.by_look.get(&entry.look) == Some(&id) {
-                self.by_look.remove(&entry.look);
-            }
+        if let Some((key, entry)) = self.by_key.remove_entry(key) {
+            self.profiles.remove(&key);
+            // Held by nobody else: a clash would have refused the name.
+            let look = self.look(&Nick::from_parts(entry.display, key));
+            self.looks.remove(&look);
         }
     }
 
@@ -116,8 +128,16 @@ impl Nicks {
     /// Sets what the nickname `key` held by connection `id` shows to WHO
     /// and WHOIS (`None`: a native client's defaults).
     pub(super) fn set_profile(&mut self, id: SessionId, key: &Folded, profile: Option<Profile>) {
-        if let Some(e) = self.by_key.get_mut(key).filter(|e| e.inbox.id == id) {
-            e.profile = profile.map(Box::new);
+        if self.holder(key) != Some(id) {
+            return;
+        }
+        match profile {
+            Some(p) => {
+                self.profiles.insert(key.clone(), p);
+            }
+            None => {
+                self.profiles.remove(key);
+            }
         }
     }
 
@@ -125,8 +145,8 @@ impl Nicks {
     /// `native@native`, its nickname as real name, never away).
     pub(super) fn describe(&self, key: &Folded) -> Option<UserInfo> {
         let (folded, e) = self.by_key.get_key_value(key)?;
-        let profile = match &e.profile {
-            Some(p) => (**p).clone(),
+        let profile = match self.profiles.get(key) {
+            Some(p) => p.clone(),
             None => Profile {
                 userhost: UserHost::native(),
                 realname: Arc::clone(&e.display),
@@ -144,10 +164,7 @@ impl Nicks {
 
     /// How many held nicknames have IRC's user mode `+i`.
     pub(super) fn invisible(&self) -> usize {
-        self.by_key
-            .values()
-            .filter(|e| e.profile.as_ref().is_some_and(|p| p.invisible))
-            .count()
+        self.profiles.values().filter(|p| p.invisible).count()
     }
 
     /// Every held nickname, folded.
@@ -157,10 +174,7 @@ impl Nicks {
 
     /// How many held nicknames belong to clients still registering.
     pub(super) fn pending(&self) -> usize {
-        self.by_key
-            .values()
-            .filter(|e| e.profile.as_ref().is_some_and(|p| p.pending))
-            .count()
+        self.profiles.values().filter(|p| p.pending).count()
     }
 
     /// How many nicknames are held.
@@ -170,6 +184,18 @@ impl Nicks {
 
     fn holder(&self, key: &Folded) -> Option<SessionId> {
         self.by_key.get(key).map(|e| e.inbox.id)
+    }
+
+    /// What `nick` looks like, hashed.
+    fn look(&self, nick: &Nick) -> Look {
+        self.hasher.hash_one(nick.skeleton().as_str())
+    }
+
+    /// Who holds `key`, and the look of that nickname.
+    fn held_look(&self, key: &Folded) -> Option<(SessionId, Look)> {
+        let (folded, e) = self.by_key.get_key_value(key)?;
+        let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
+        Some((e.inbox.id, self.look(&nick)))
     }
 }
 

@@ -126,9 +126,9 @@ impl Room {
         if let Some(join) = join {
             encoding.event(join, &mut buf);
         }
-        let mut members = self.members.iter().map(|(key, m)| Listed {
+        let mut members = self.members.values().map(|m| Listed {
             nick: &m.display,
-            op: self.ops.contains(key),
+            op: m.op,
             userhost: &m.userhost,
         });
         encoding.names(
@@ -317,7 +317,7 @@ pub struct Say {
 impl Handler<Say> for Room {
     type Result = Option<(u64, SystemTime)>;
 
-    fn handle(&mut self, msg: Say, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Say, ctx: &mut Self::Context) -> Self::Result {
         if self.find_by(msg.id, msg.from.folded()).is_none() {
             // Kicked while the message was on its way.
             if let Some(ack) = msg.ack {
@@ -340,6 +340,7 @@ impl Handler<Say> for Room {
                 tags: msg.tags,
             },
         };
+        self.wake_writers_later(ctx);
         self.broadcast(&event, (!msg.echo).then_some(msg.id));
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             db.append(&self.name, self.messages, time, from, text, msg.ack);
@@ -506,9 +507,6 @@ impl Handler<Rename> for Room {
         };
         let old = member.nick(&key);
         member.display = Arc::clone(msg.new.display());
-        if self.ops.remove(&key) {
-            self.ops.insert(msg.new.folded().clone());
-        }
         self.members.insert(msg.new.folded().clone(), member);
         // Ownership belongs to the nickname and follows its changes.
         if self.is_owner(&old) {
@@ -552,7 +550,12 @@ impl Handler<GetNames> for Room {
             nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
             userhosts: self.members.values().map(|m| m.userhost.clone()).collect(),
             owner: self.owner.clone(),
-            ops: self.ops.iter().cloned().collect(),
+            ops: self
+                .members
+                .iter()
+                .filter(|(_, m)| m.op)
+                .map(|(key, _)| key.clone())
+                .collect(),
             private: self.key_hash.is_some(),
             secret: self.admission.secret,
         })

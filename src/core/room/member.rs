@@ -9,7 +9,7 @@ use crate::core::event::UserHost;
 use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
 use crate::core::names::{Folded, Nick};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
-use crate::transport::send_queue::SendQueue;
+use crate::transport::send_queue::{SendQueue, Wakeups};
 
 /// Separate spans held for one joining member at most (they are separate
 /// only around its own messages); past that they are released and events
@@ -30,6 +30,10 @@ pub(super) struct Member {
     pub(super) removed: WeakRecipient<Removed>,
     /// Its encoding's log in [`super::Room::logs`].
     pub(super) log: u8,
+    /// An operator of the room (IRC's `@`): the owner whenever it joins,
+    /// and a member an operator made one, for as long as it stays. A flag
+    /// here, in the entry's padding, not a set of its own.
+    pub(super) op: bool,
     /// Events held back while the member's JOIN replays history, so that
     /// they follow the older HISTORY lines instead of cutting into them:
     /// where they lie in the member's log. Boxed: only joiners have one.
@@ -53,6 +57,7 @@ impl Member {
             queue: handle.inbox.queue,
             removed: handle.removed,
             log,
+            op: false,
             held: holding.then(Box::default),
         }
     }
@@ -62,8 +67,9 @@ impl Member {
         Nick::from_parts(Arc::clone(&self.display), key.clone())
     }
 
-    /// Queues `span` of `log` (the member's own), or holds it back.
-    pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span) {
+    /// Queues `span` of `log` (the member's own), or holds it back; a
+    /// writer that this gives something to write joins `wakeups`.
+    pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span, wakeups: &mut Wakeups) {
         if span.is_empty() {
             // The member's encoding shows nothing of this event.
             return;
@@ -85,7 +91,7 @@ impl Member {
             self.release(log);
         }
         // A full queue disconnects its own client; others go on.
-        let _ = self.queue.push_log(log, span);
+        let _ = self.queue.push_log_deferred(log, span, wakeups);
     }
 
     /// Queues the events held for the member and ends its hold.

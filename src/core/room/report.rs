@@ -1,6 +1,8 @@
 //! What a room tells whoever keeps the directory of rooms: through
 //! [`Recipient`]s, so that a room knows nothing of the directory's type.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 
 use super::Room;
@@ -43,11 +45,31 @@ pub struct RoomClosed {
     pub addr: Addr<Room>,
 }
 
-/// Where a room reports its changes and its end.
+/// Where a room reports its changes and its end: one pair of recipients
+/// shared by every room (each `Recipient` is an allocated sender, and a
+/// room costs its members' share of every byte it keeps).
 #[derive(Clone)]
-pub struct Reports {
+pub struct Reports(Arc<ReportsTo>);
+
+/// The recipients behind [`Reports`].
+pub struct ReportsTo {
     /// Told of every change to the room's summary.
     pub changed: Recipient<RoomChanged>,
     /// Told once the room has emptied and stopped.
     pub closed: Recipient<RoomClosed>,
+}
+
+impl Reports {
+    /// Reports to `changed` and `closed`.
+    pub fn new(changed: Recipient<RoomChanged>, closed: Recipient<RoomClosed>) -> Self {
+        Reports(Arc::new(ReportsTo { changed, closed }))
+    }
+}
+
+impl std::ops::Deref for Reports {
+    type Target = ReportsTo;
+
+    fn deref(&self) -> &ReportsTo {
+        &self.0
+    }
 }

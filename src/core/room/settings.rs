@@ -267,14 +267,12 @@ impl Handler<SetMode> for Room {
                 done(Ok(()))
             }
             ModeRequest::Op(target, on) => {
-                let Some(nick) = self.members.get_key_value(&target).map(|(k, m)| m.nick(k)) else {
+                let Some(member) = self.members.get_mut(&target) else {
                     return done(Err(ErrorCode::NoSuchNick));
                 };
-                let changed = if on {
-                    self.ops.insert(target)
-                } else {
-                    self.ops.remove(&target)
-                };
+                let nick = member.nick(&target);
+                let changed = member.op != on;
+                member.op = on;
                 if changed {
                     self.mode_changed(by, msg.userhost, RoomMode::Op(nick, on), ctx);
                 }

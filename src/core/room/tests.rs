@@ -200,10 +200,7 @@ fn start_room(max_members: usize) -> (Addr<Room>, Arc<Mutex<usize>>) {
     let directory = directory.start();
     let mut config = Config::default();
     config.limits.max_room_members = max_members;
-    let reports = Reports {
-        changed: directory.clone().recipient(),
-        closed: directory.recipient(),
-    };
+    let reports = Reports::new(directory.clone().recipient(), directory.recipient());
     let name = RoomName::parse("#r", 32).unwrap();
     (Room::new(name, reports, &config, None).start(), closed)
 }

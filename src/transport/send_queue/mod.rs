@@ -147,6 +147,27 @@ impl Inner {
     }
 }
 
+/// Writers that were given something to write and are still to be woken
+/// ([`SendQueue::push_log_deferred`]). A writer is in it at most once per
+/// wait: the queue hands out its waker only to the first push after the
+/// writer ran dry.
+#[derive(Debug, Default)]
+pub struct Wakeups(Vec<Waker>);
+
+impl Wakeups {
+    /// Whether no writer waits to be woken.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Wakes every writer gathered (keeping the room for the next batch).
+    pub fn wake_all(&mut self) {
+        for w in self.0.drain(..) {
+            w.wake();
+        }
+    }
+}
+
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PushError {
@@ -218,6 +239,30 @@ impl SendQueue {
             }
             _ => items.push_back(Item::Log(log.reader(), span)),
         })
+    }
+
+    /// [`SendQueue::push_log`], but a writer waiting for data is added to
+    /// `wakeups` instead of woken now: a room that queues one message for
+    /// many members, message after message, wakes each writer once when
+    /// it is done, and the writer finds everything it is owed.
+    pub fn push_log_deferred(
+        &self,
+        log: &BroadcastLog,
+        span: Span,
+        wakeups: &mut Wakeups,
+    ) -> Result<(), PushError> {
+        let waker = self
+            .lock()
+            .add(span.len(), |items| match items.back_mut() {
+                Some(Item::Log(reader, last)) if last.end == span.start && reader.reads(log) => {
+                    last.end = span.end;
+                }
+                _ => items.push_back(Item::Log(log.reader(), span)),
+            })?;
+        if let Some(w) = waker {
+            wakeups.0.push(w);
+        }
+        Ok(())
     }
 
     /// Checks the state and the limit for `len` more bytes, then lets
@@ -405,6 +450,50 @@ mod tests {
             .collect();
         // Released together, joined into one item.
         assert_eq!(lines, ["OK MSG #a\nOK MSG #b\nERR MSG NOT_IN_ROOM x\n"]);
+    }
+
+    /// Counts the times a writer is woken.
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn deferred_pushes_wake_the_writer_once_and_it_writes_them_together() {
+        let log = BroadcastLog::new(1000);
+        let q = SendQueue::new(1000);
+        let (mut io, mut client) = tokio::io::duplex(1024);
+        let wakes = Arc::new(Wakes(Default::default()));
+        let waker = Waker::from(Arc::clone(&wakes));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut writer = Writer::new(q.clone());
+        // Nothing queued: the writer waits for data.
+        assert!(writer.poll_write(&mut io, &mut cx).is_pending());
+        let mut wakeups = Wakeups::default();
+        for text in ["MSG #a x 1\n", "MSG #a y 2\n", "MSG #a x 3\n"] {
+            let span = log.append(text.as_bytes());
+            q.push_log_deferred(&log, span, &mut wakeups).unwrap();
+        }
+        let count = || wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(count(), 0, "not woken while the room works");
+        assert_eq!(wakeups.0.len(), 1, "one wake-up owed, however many lines");
+        wakeups.wake_all();
+        assert_eq!(count(), 1);
+        assert!(wakeups.is_empty());
+        // Woken, it writes everything it is owed in one write.
+        assert!(writer.poll_write(&mut io, &mut cx).is_pending());
+        let mut got = vec![0u8; 64];
+        let n = tokio::io::AsyncReadExt::read(&mut client, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(&got[..n], b"MSG #a x 1\nMSG #a y 2\nMSG #a x 3\n");
+        // Written dry, it waits again: the next line wakes it at once.
+        let span = log.append(b"MSG #a y 4\n");
+        q.push_log(&log, span).unwrap();
+        assert_eq!(count(), 2, "a writer waiting again is woken again");
     }
 
     #[tokio::test]

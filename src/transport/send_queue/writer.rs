@@ -222,6 +222,9 @@ struct BodyStream {
     file: tokio::fs::File,
     /// Bytes still to read and send.
     left: u64,
+    /// The chunk read last; `chunk[pos..]` is still to be written.
+    chunk: Vec<u8>,
+    pos: usize,
 }
 
 /// What only a download or a close needs: boxed, so that the many idle
@@ -243,31 +246,29 @@ struct Rare {
 /// from the queue (one covers up to 64 lines and spans of one room's log);
 /// a file body is read and written one chunk at a time, each written
 /// before the next is read.
+///
+/// Every connection's [`Link`](crate::transport::link::Link) holds one, in
+/// the session's task: 24 bytes here (a thin notice, a download's chunk in
+/// [`Rare`]) keep that task's allocation a size class smaller.
 #[derive(Debug)]
 pub struct Writer {
     queue: SendQueue,
-    /// A chunk of a file body; `out[pos..]` is still to be written
-    /// (lines are written from the queue, in place).
-    out: Vec<u8>,
-    pos: usize,
     rare: Option<Box<Rare>>,
     /// Written, if it fits, to a client dropped for not reading.
-    overflow_notice: &'static [u8],
+    overflow_notice: &'static &'static [u8],
 }
 
 impl Writer {
     /// A writer for `queue`.
     pub fn new(queue: SendQueue) -> Self {
-        Writer::with_overflow_notice(queue, OVERFLOW_NOTICE)
+        Writer::with_overflow_notice(queue, &OVERFLOW_NOTICE)
     }
 
     /// A writer for `queue` that says `notice` (a whole line of the
     /// client's protocol) to a client dropped for not reading.
-    pub fn with_overflow_notice(queue: SendQueue, notice: &'static [u8]) -> Self {
+    pub fn with_overflow_notice(queue: SendQueue, notice: &'static &'static [u8]) -> Self {
         Writer {
             queue,
-            out: Vec::new(),
-            pos: 0,
             rare: None,
             overflow_notice: notice,
         }
@@ -276,8 +277,12 @@ impl Writer {
     /// Whether the connection is backlogged (see
     /// [`SendQueue::is_backlogged`]), with what this writer holds.
     pub fn is_backlogged(&self) -> bool {
-        self.queue
-            .is_backlogged(self.out.len().saturating_sub(self.pos))
+        let held = self
+            .rare
+            .as_ref()
+            .and_then(|r| r.body.as_ref())
+            .map_or(0, |b| b.chunk.len().saturating_sub(b.pos));
+        self.queue.is_backlogged(held)
     }
 
     fn rare(&mut self) -> &mut Rare {
@@ -292,22 +297,20 @@ impl Writer {
         cx: &mut Context<'_>,
     ) -> Poll<WriterEnd> {
         loop {
-            if self.pos < self.out.len() {
-                if let Err(end) = ready!(self.poll_flush_out(io, cx)) {
-                    return Poll::Ready(end);
-                }
-                continue;
-            }
             if let Some(body) = self.rare.as_mut().and_then(|r| r.body.as_mut()) {
-                // The chunk before is written: `out` is refilled from 0.
-                self.pos = 0;
-                if let Err(e) = ready!(Self::poll_next_chunk(body, &mut self.out, cx)) {
+                if body.pos < body.chunk.len() {
+                    if let Err(end) = ready!(self.poll_flush_chunk(io, cx)) {
+                        return Poll::Ready(end);
+                    }
+                    continue;
+                }
+                // The chunk before is written: it is refilled from 0.
+                if let Err(e) = ready!(Self::poll_next_chunk(body, cx)) {
                     return Poll::Ready(WriterEnd::Failed(e));
                 }
-                if self.out.is_empty() {
+                if body.chunk.is_empty() {
                     // Downloads are rare: do not keep their chunk buffer.
                     self.rare().body = None;
-                    self.out = Vec::new();
                 }
                 continue;
             }
@@ -325,9 +328,12 @@ impl Writer {
                 }
                 Poll::Ready(Sent::Failed(e)) => return Poll::Ready(WriterEnd::Failed(e)),
                 Poll::Ready(Sent::Body(FileBody { file, size })) => {
-                    self.out.clear();
-                    self.pos = 0;
-                    self.rare().body = Some(BodyStream { file, left: size });
+                    self.rare().body = Some(BodyStream {
+                        file,
+                        left: size,
+                        chunk: Vec::new(),
+                        pos: 0,
+                    });
                 }
                 Poll::Ready(Sent::Closed) => self.rare().shutting_down = true,
                 Poll::Ready(Sent::Overflowed { mid_line }) => {
@@ -339,9 +345,13 @@ impl Writer {
                     return Poll::Ready(WriterEnd::Overflowed);
                 }
                 Poll::Pending => {
-                    if self.out.capacity() > 0 {
-                        // A download's chunk buffer, done with.
-                        self.out = Vec::new();
+                    // Nothing queued: what the stream itself still holds
+                    // goes out now (a TLS stream takes a write into its
+                    // records before its socket does, and writes them out
+                    // on the next write or a flush; a TCP stream holds
+                    // nothing). Pending re-arms on the socket.
+                    if let Poll::Ready(Err(e)) = Pin::new(&mut *io).poll_flush(cx) {
+                        return Poll::Ready(WriterEnd::Failed(e));
                     }
                     if self.rare.as_ref().is_some_and(|r| r.deadline.is_none()) {
                         // A download's state, done with.
@@ -353,19 +363,23 @@ impl Writer {
         }
     }
 
-    /// Writes `out[pos..]`, giving up at once if the queue overflows
-    /// meanwhile, and within the grace period once it is closing.
-    fn poll_flush_out<W: AsyncWrite + Unpin>(
+    /// Writes the rest of the download's chunk, giving up at once if the
+    /// queue overflows meanwhile, and within the grace period once it is
+    /// closing.
+    fn poll_flush_chunk<W: AsyncWrite + Unpin>(
         &mut self,
         io: &mut W,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), WriterEnd>> {
-        while self.pos < self.out.len() {
-            match Pin::new(&mut *io).poll_write(cx, &self.out[self.pos..]) {
+        while let Some(body) = self.rare.as_mut().and_then(|r| r.body.as_mut()) {
+            if body.pos >= body.chunk.len() {
+                break;
+            }
+            match Pin::new(&mut *io).poll_write(cx, &body.chunk[body.pos..]) {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(WriterEnd::Failed(io::ErrorKind::WriteZero.into())))
                 }
-                Poll::Ready(Ok(n)) => self.pos += n,
+                Poll::Ready(Ok(n)) => body.pos += n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(WriterEnd::Failed(e))),
                 Poll::Pending => return self.poll_blocked(cx),
             }
@@ -390,12 +404,10 @@ impl Writer {
         }
     }
 
-    /// Reads the body's next chunk into `out`; leaves `out` empty at its end.
-    fn poll_next_chunk(
-        body: &mut BodyStream,
-        out: &mut Vec<u8>,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<()>> {
+    /// Reads the body's next chunk; leaves it empty at the body's end.
+    fn poll_next_chunk(body: &mut BodyStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        body.pos = 0;
+        let out = &mut body.chunk;
         out.clear();
         if body.left == 0 {
             return Poll::Ready(Ok(()));
@@ -475,6 +487,12 @@ mod tests {
     use super::*;
     use crate::transport::broadcast_log::BroadcastLog;
     use crate::transport::send_queue::PushError;
+
+    #[test]
+    fn a_writer_is_three_words() {
+        // Every connection's task holds one: see the type's notes.
+        assert_eq!(size_of::<Writer>(), 3 * size_of::<usize>());
+    }
 
     #[tokio::test]
     async fn writer_flushes_in_order_then_closes() {
@@ -678,5 +696,49 @@ mod tests {
             };
             assert_eq!(socket.got(), want, "{allowed} bytes written first");
         }
+    }
+
+    /// A socket that keeps what is written until it is flushed, as a TLS
+    /// stream keeps records its socket could not take yet.
+    #[derive(Clone, Default)]
+    struct Buffering(Arc<Mutex<(Vec<u8>, Vec<u8>)>>);
+
+    impl AsyncWrite for Buffering {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().unwrap().0.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let mut s = self.0.lock().unwrap();
+            let (held, sent) = &mut *s;
+            sent.append(held);
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn what_a_stream_holds_back_is_flushed_once_the_queue_is_empty() {
+        let q = SendQueue::new(1000);
+        let socket = Buffering::default();
+        let writer = tokio::spawn(run_writer(q.clone(), socket.clone()));
+        q.push(Bytes::from_static(b"OK FETCH x\n")).unwrap();
+        // The queue stays open: nothing but the writer itself flushes.
+        for _ in 0..100 {
+            if socket.0.lock().unwrap().1 == b"OK FETCH x\n" {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(socket.0.lock().unwrap().1, b"OK FETCH x\n");
+        writer.abort();
     }
 }

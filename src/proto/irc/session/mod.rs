@@ -177,7 +177,7 @@ impl Session {
         Session::create(move |ctx| {
             let limits = &state.core.config.limits;
             let queue = SendQueue::new(limits.sendq_bytes);
-            let writer = Writer::with_overflow_notice(queue.clone(), OVERFLOW_NOTICE);
+            let writer = Writer::with_overflow_notice(queue.clone(), &OVERFLOW_NOTICE);
             ctx.add_stream(Link::new(stream, IrcCodec::new(), writer, guard));
             Session {
                 id: SessionId::next(),

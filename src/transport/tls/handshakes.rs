@@ -1,0 +1,79 @@
+//! The TLS handshakes of a server's listeners: each accepted socket's
+//! handshake runs in a task of its own, so a slow or silent client never
+//! holds up the accept loop, and is bounded by the handshake timeout.
+//!
+//! A socket in its handshake counts against `limits.max_clients` like an
+//! open connection: a flood of clients that never finish cannot hold more
+//! sockets than that, and each holds its slot for at most the timeout. When
+//! the server is full, a new TLS socket is closed at once, before any
+//! handshake (it could not read the protocol's "server full" line anyway,
+//! and a handshake is the expensive part of TLS). A socket whose handshake
+//! fails is closed and logged at debug; nothing else remembers it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use super::TlsAcceptorHandle;
+use crate::transport::connections::{self, Connections};
+
+/// Runs the handshakes of a server's TLS listeners.
+pub struct Handshakes {
+    tls: TlsAcceptorHandle,
+    connections: Arc<Connections>,
+    max_clients: usize,
+    stop: CancellationToken,
+}
+
+impl Handshakes {
+    /// Handshakes with `tls`'s certificate, their sockets counted in
+    /// `connections` against `max_clients`.
+    pub fn new(tls: TlsAcceptorHandle, connections: Arc<Connections>, max_clients: usize) -> Self {
+        Handshakes {
+            tls,
+            connections,
+            max_clients,
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// Runs the handshake on a freshly accepted `stream` in a task of the
+    /// current actix arbiter, then hands the TLS stream to `then` (a front
+    /// end's `accept`). Returns at once.
+    pub fn start<F>(&self, stream: TcpStream, peer: SocketAddr, then: F)
+    where
+        F: FnOnce(TlsStream<TcpStream>, SocketAddr) + 'static,
+    {
+        if self.connections.open() >= self.max_clients {
+            info!(%peer, "refused before the TLS handshake: server full");
+            return;
+        }
+        connections::no_delay(&stream, peer);
+        let slot = self.connections.open_socket();
+        let tls = self.tls.clone();
+        let stop = self.stop.clone();
+        actix::spawn(async move {
+            let done = tokio::select! {
+                done = tls.accept(stream) => done,
+                () = stop.cancelled() => return,
+            };
+            // Given back just before the front end counts the connection
+            // again, with no await in between: no other accept can take
+            // the slot meanwhile on this thread.
+            drop(slot);
+            match done {
+                Ok(stream) => then(stream, peer),
+                Err(e) => debug!(%peer, %e, "TLS handshake failed"),
+            }
+        });
+    }
+
+    /// Drops every socket still in its handshake (at shutdown).
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
