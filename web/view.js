@@ -198,7 +198,11 @@ export function boardItem({ from, time, game, me, onPlay }) {
       { class: "ttt" },
       el("p", { class: "ttt-title" }, title),
       grid,
-      el("p", { class: myTurn ? "ttt-status your-turn" : "ttt-status" }, myTurn ? `${status}: your move` : status),
+      el(
+        "p",
+        { class: myTurn ? "ttt-status your-turn" : "ttt-status", "data-status": status },
+        myTurn ? `${status}: your move` : status,
+      ),
       el("details", { class: "ttt-text" }, el("summary", {}, "As text"), el("pre", {})),
     ),
   );
@@ -215,5 +219,8 @@ export function foldBoardLine(item, text) {
 /** Makes an older board of the same game unplayable. */
 export function retireBoard(item) {
   for (const b of item.querySelectorAll(".ttt-cell")) b.disabled = true;
+  const status = item.querySelector(".ttt-status");
+  status.textContent = status.dataset.status;
+  status.classList.remove("your-turn");
   item.classList.add("retired");
 }
