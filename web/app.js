@@ -462,13 +462,17 @@ async function loadOlder(conv) {
       if (start < 0) start = got.length;
     }
     const older = got.slice(0, start);
-    if (got.length < want || older.length === 0) conv.oldestReached = true;
+    if (got.length < want || older.length === 0) {
+      conv.oldestReached = true;
+      // HISTORY sends at most history.max_fetch lines (500 by default).
+      conv.olderCut = got.length >= 500;
+    }
     conv.prependChats(older, renderContext(conv));
   } catch (e) {
     if (!(e instanceof Disconnected)) throw e;
   } finally {
     conv.loadingOlder = false;
-    conv.setOlderState(conv.oldestReached ? "done" : "more");
+    conv.setOlderState(conv.oldestReached ? (conv.olderCut ? "cut" : "done") : "more");
   }
 }
 

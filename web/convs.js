@@ -65,6 +65,7 @@ export class Conversation {
     this.mentionCount = 0;
     this.messages = []; // chat lines in order: {from, text, time, stored}
     this.oldestReached = kind !== "room";
+    this.olderCut = false;
     this.loadingOlder = false;
     this.stuck = true; // the view follows new lines
     this.savedTop = 0;
@@ -175,11 +176,18 @@ export class Conversation {
     this.stuck = true;
   }
 
-  /** "more", "loading", "done" (the beginning is shown) or "none". */
+  /**
+   * "more", "loading", "done" (the beginning is shown), "cut" (the server
+   * sends no further back) or "none".
+   */
   setOlderState(kind) {
+    const notes = {
+      loading: "Loading older messages…",
+      done: "This is the beginning of the conversation.",
+      cut: "Older messages are further back than the server replays.",
+    };
     this.olderButton.hidden = kind !== "more";
-    this.olderNote.textContent =
-      kind === "loading" ? "Loading older messages…" : kind === "done" ? "This is the beginning of the conversation." : "";
+    this.olderNote.textContent = notes[kind] ?? "";
   }
 
   /** Appends a notice or a file. */
