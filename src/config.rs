@@ -43,6 +43,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[irc]`
     pub irc: IrcConfig,
+    /// `[http]`
+    pub http: HttpConfig,
 }
 
 /// `[server]`: identity and address.
@@ -205,6 +207,49 @@ impl Default for IrcConfig {
     }
 }
 
+/// `[http]`: the HTTP listener (the web client, its WebSocket, file links).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// The address to listen on, `host:port`; empty turns HTTP off.
+    pub listen: String,
+    /// Origins (`scheme://host[:port]`) whose pages may open the WebSocket,
+    /// besides the server's own; `*` allows any.
+    pub allowed_origins: Vec<String>,
+    /// Largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+    /// Seconds a client has to send a whole request head.
+    pub header_timeout_secs: u64,
+    /// Largest WebSocket message a client may send, in bytes.
+    pub max_ws_message_bytes: usize,
+    /// Most HTTP connections at once (WebSocket sessions count as clients).
+    pub max_connections: usize,
+}
+
+/// The least `http.max_ws_message_bytes` may be: a FILE body chunk of a
+/// browser (64 KiB).
+pub const MIN_WS_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The least `http.max_header_bytes` may be.
+pub const MIN_HEADER_BYTES: usize = 1024;
+
+/// The least read buffer the HTTP stack takes (however small the head
+/// limit, which is checked on its own).
+pub const MIN_HEADER_BUFFER: usize = 8192;
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "0.0.0.0:8080".into(),
+            allowed_origins: Vec::new(),
+            max_header_bytes: 16 * 1024,
+            header_timeout_secs: 10,
+            max_ws_message_bytes: 1024 * 1024,
+            max_connections: 1024,
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults, then `file` (if any), then `CHATROOM_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -269,6 +314,68 @@ impl Config {
             })
     }
 
+    /// The HTTP listen address, parsed; `None` when HTTP is off.
+    pub fn http_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.http.listen.is_empty() {
+            return Ok(None);
+        }
+        self.http
+            .listen
+            .parse()
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid {
+                key: "http.listen",
+                why: format!(
+                    "{:?} is not an address like 0.0.0.0:8080, nor empty ({e})",
+                    self.http.listen
+                ),
+            })
+    }
+
+    /// Checks the `[http]` keys.
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        let h = &self.http;
+        self.http_listen_addr()?;
+        if let Some(bad) = h
+            .allowed_origins
+            .iter()
+            .find(|o| o.as_str() != "*" && !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(ConfigError::Invalid {
+                key: "http.allowed_origins",
+                why: format!("{bad:?} is not `*` nor an origin like https://chat.example.org"),
+            });
+        }
+        let min = |key: &'static str, value: usize, min: usize| {
+            if value < min {
+                return Err(ConfigError::Invalid {
+                    key,
+                    why: format!("{value} is below the minimum of {min}"),
+                });
+            }
+            Ok(())
+        };
+        min(
+            "http.max_header_bytes",
+            h.max_header_bytes,
+            MIN_HEADER_BYTES,
+        )?;
+        // A text frame must hold a whole line, and a binary one a body chunk.
+        min(
+            "http.max_ws_message_bytes",
+            h.max_ws_message_bytes,
+            MIN_WS_MESSAGE_BYTES.max(self.limits.max_line_bytes + 1),
+        )?;
+        min("http.max_connections", h.max_connections, 1)?;
+        if h.header_timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "http.header_timeout_secs",
+                why: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks every range the server relies on.
     pub fn validate(&self) -> Result<(), ConfigError> {
         fn at_least<T: PartialOrd + std::fmt::Display>(
@@ -296,6 +403,7 @@ impl Config {
         let l = &self.limits;
         self.listen_addr()?;
         self.irc_listen_addr()?;
+        self.validate_http()?;
         if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
             return Err(ConfigError::Invalid {
                 key: "irc.network",
@@ -371,6 +479,12 @@ mod tests {
         );
         let off = Config::from_toml("[irc]\nlisten = \"\"").unwrap();
         assert_eq!(off.irc_listen_addr().unwrap(), None);
+        assert_eq!(
+            c.http_listen_addr().unwrap(),
+            Some(([0, 0, 0, 0], 8080).into())
+        );
+        let off = Config::from_toml("[http]\nlisten = \"\"").unwrap();
+        assert_eq!(off.http_listen_addr().unwrap(), None);
     }
 
     #[test]
@@ -400,6 +514,20 @@ mod tests {
             ("[server]\nlisten = \"nowhere\"", "server.listen"),
             ("[irc]\nlisten = \"nowhere\"", "irc.listen"),
             ("[irc]\nnetwork = \"two words\"", "irc.network"),
+            ("[http]\nlisten = \"nowhere\"", "http.listen"),
+            (
+                "[http]\nallowed_origins = [\"evil\"]",
+                "http.allowed_origins",
+            ),
+            ("[http]\nmax_header_bytes = 100", "http.max_header_bytes"),
+            (
+                "[http]\nmax_ws_message_bytes = 1000",
+                "http.max_ws_message_bytes",
+            ),
+            (
+                "[http]\nheader_timeout_secs = 0",
+                "http.header_timeout_secs",
+            ),
             (
                 "[limits]\nflood_rate_per_sec = 0",
                 "limits.flood_rate_per_sec",

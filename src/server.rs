@@ -16,12 +16,14 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::core::directory::Directory;
+use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
 use crate::core::flood::FloodRule;
 use crate::core::names::NameLimits;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
 use crate::core::FileId;
+use crate::proto::http::HttpFrontEnd;
 use crate::proto::irc::front::IrcFrontEnd;
 use crate::proto::native::front::NativeFrontEnd;
 use crate::transport::connections::Connections;
@@ -45,6 +47,9 @@ pub enum ServerError {
         /// The OS error.
         source: io::Error,
     },
+    /// No random key for file links.
+    #[error(transparent)]
+    Random(#[from] crate::core::files::link::KeyError),
     /// The history database cannot be used.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -63,6 +68,7 @@ pub struct Prepared {
     /// The database and the relay of its answers, where history is kept.
     store: Option<(Database, Relay)>,
     loaded: Loaded,
+    links: LinkSigner,
 }
 
 /// Prepares what the server needs on disk: the history database (opened,
@@ -97,7 +103,12 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         }
         kept
     });
-    Ok(Prepared { store, loaded })
+    let links = LinkSigner::random()?;
+    Ok(Prepared {
+        store,
+        loaded,
+        links,
+    })
 }
 
 /// The sockets the server accepts clients on.
@@ -106,17 +117,17 @@ pub struct Listeners {
     pub native: TcpListener,
     /// The IRC protocol's (`irc.listen`), unless it is off.
     pub irc: Option<TcpListener>,
+    /// The HTTP listener's (`http.listen`), unless it is off.
+    pub http: Option<TcpListener>,
 }
 
 /// Binds the configured listen addresses: `server.listen`, and
-/// `irc.listen` unless it is empty.
+/// `irc.listen` and `http.listen` unless they are empty.
 pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
     let native = bind_addr(config.listen_addr()?)?;
-    let irc = match config.irc_listen_addr()? {
-        Some(addr) => Some(bind_addr(addr)?),
-        None => None,
-    };
-    Ok(Listeners { native, irc })
+    let irc = config.irc_listen_addr()?.map(bind_addr).transpose()?;
+    let http = config.http_listen_addr()?.map(bind_addr).transpose()?;
+    Ok(Listeners { native, irc, http })
 }
 
 fn bind_addr(addr: SocketAddr) -> Result<TcpListener, ServerError> {
@@ -153,7 +164,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let config = Arc::new(config);
-    let Prepared { store, loaded } = prepared;
+    let Prepared {
+        store,
+        loaded,
+        links,
+    } = prepared;
     let (db, relay) = store.unzip();
     if let Some(relay) = relay {
         // On this thread, where the sessions run: waking them is local.
@@ -169,14 +184,21 @@ pub async fn run(
         config,
         directory,
         started: Instant::now(),
+        links,
     });
     let connections = Arc::new(Connections::default());
     let native = NativeFrontEnd::new(Arc::clone(&core), Arc::clone(&connections));
-    let irc = IrcFrontEnd::new(core, Arc::clone(&connections));
+    let irc = IrcFrontEnd::new(Arc::clone(&core), Arc::clone(&connections));
     let Listeners {
         native: listener,
         irc: irc_listener,
+        http: http_listener,
     } = listeners;
+    let http = HttpFrontEnd::new(
+        core,
+        native.clone(),
+        irc_listener.is_some().then(|| irc.clone()),
+    );
     match listener.local_addr() {
         Ok(addr) => info!("listening on {addr}"),
         Err(e) => warn!(%e, "listening on an unknown address"),
@@ -185,6 +207,12 @@ pub async fn run(
         match l.local_addr() {
             Ok(addr) => info!("IRC listening on {addr}"),
             Err(e) => warn!(%e, "IRC listening on an unknown address"),
+        }
+    }
+    if let Some(l) = &http_listener {
+        match l.local_addr() {
+            Ok(addr) => info!("HTTP listening on {addr} (web client: http://{addr}/)"),
+            Err(e) => warn!(%e, "HTTP listening on an unknown address"),
         }
     }
     tokio::pin!(shutdown);
@@ -213,10 +241,18 @@ pub async fn run(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            accepted = accept(http_listener.as_ref()) => match accepted {
+                Ok((stream, peer)) => http.accept_tcp(stream, peer),
+                Err(e) => {
+                    warn!(%e, "HTTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
         }
     }
     drop(listener);
     drop(irc_listener);
+    drop(http_listener);
     info!("shutting down");
     native.shut_down();
     irc.shut_down();
@@ -241,6 +277,7 @@ pub async fn run(
 pub struct ServerHandle {
     addr: SocketAddr,
     irc_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -273,7 +310,12 @@ impl ServerHandle {
                         .as_ref()
                         .map(TcpListener::local_addr)
                         .transpose()?;
-                    Ok((native, irc))
+                    let http = listeners
+                        .http
+                        .as_ref()
+                        .map(TcpListener::local_addr)
+                        .transpose()?;
+                    Ok((native, irc, http))
                 });
                 let _ = ready_tx.send(Ok(addrs));
                 run(listeners, config, prepared, async {
@@ -282,7 +324,7 @@ impl ServerHandle {
                 .await;
             });
         });
-        let (addr, irc_addr) = match ready_rx.recv() {
+        let (addr, irc_addr, http_addr) = match ready_rx.recv() {
             Ok(Ok(Ok(addrs))) => addrs,
             Ok(Ok(Err(source))) => {
                 return Err(ServerError::Bind {
@@ -301,6 +343,7 @@ impl ServerHandle {
         Ok(ServerHandle {
             addr,
             irc_addr,
+            http_addr,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -314,6 +357,11 @@ impl ServerHandle {
     /// The address the IRC listener listens on, unless IRC is off.
     pub fn irc_addr(&self) -> Option<SocketAddr> {
         self.irc_addr
+    }
+
+    /// The address the HTTP listener listens on, unless HTTP is off.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// Shuts the server down (as SIGTERM would) and waits for it.

@@ -1348,13 +1348,13 @@ fn help_lists_every_command() {
     let mut alice = Client::register(addr, "alice");
     alice.send("HELP");
     let lines = alice.read_until_prefix("OK HELP");
-    assert_eq!(lines.len(), 18, "{lines:#?}");
-    assert_eq!(lines[17], "OK HELP");
+    assert_eq!(lines.len(), 19, "{lines:#?}");
+    assert_eq!(lines[18], "OK HELP");
     let verbs = [
         "NICK", "JOIN", "PART", "MSG", "PRIVMSG", "NAMES", "LIST", "INFO", "TOPIC", "KICK", "FILE",
-        "FETCH", "HISTORY", "PING", "PONG", "HELP", "QUIT",
+        "FETCH", "LINK", "HISTORY", "PING", "PONG", "HELP", "QUIT",
     ];
-    for l in &lines[..17] {
+    for l in &lines[..18] {
         assert!(l.starts_with("HELP "), "{l:?}");
     }
     for v in verbs {

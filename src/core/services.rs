@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::directory::{Directory, OpenRoom};
 use super::error::ErrorCode;
+use super::files::link::LinkSigner;
 use super::files::FileStore;
 use super::flood::FloodRule;
 use super::names::NameLimits;
@@ -35,6 +36,8 @@ pub struct Services {
     pub db: Option<Database>,
     /// When the server started.
     pub started: Instant,
+    /// Issues and checks the download tokens of file links.
+    pub links: LinkSigner,
 }
 
 /// What joining a room found.

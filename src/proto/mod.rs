@@ -4,10 +4,12 @@
 //!
 //! - [`native`]: the plain-text line protocol of `docs/PROTOCOL.md`.
 //! - [`irc`]: the IRC client protocol (`docs/IRC.md`).
+//! - [`http`]: the web client, and a WebSocket carrying either of them.
 //!
 //! Each has its own codec, parser, renderer and session actor, and
 //! [`Encoding`](crate::core::member::Encoding)s of its own that rooms
 //! render events with.
 
+pub mod http;
 pub mod irc;
 pub mod native;

@@ -1,6 +1,7 @@
 //! Moving bytes: a connection's socket ([`link`]), its bounded outgoing
 //! queue ([`crate::transport::send_queue`]), the rooms' shared broadcast logs
-//! ([`broadcast_log`]), and the timer wheel of idle checks ([`idle`]).
+//! ([`broadcast_log`]), the timer wheel of idle checks ([`idle`]), and a
+//! WebSocket read and written as a byte stream ([`websocket`]).
 //! Nothing here knows a command.
 
 pub mod broadcast_log;
@@ -9,3 +10,4 @@ pub mod idle;
 pub mod link;
 pub mod reader;
 pub mod send_queue;
+pub mod websocket;

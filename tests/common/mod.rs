@@ -2,10 +2,12 @@
 //! speaking raw TCP, with reads bounded by a timeout (never sleeps).
 #![allow(dead_code)]
 
+pub mod http;
 pub mod irc;
 pub mod peer;
 pub mod process;
 pub mod programs;
+pub mod ws;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -42,6 +44,12 @@ impl TestServer {
         self.handle.irc_addr()
     }
 
+    /// Where its HTTP listener listens (on 127.0.0.1, a free port); panics
+    /// if HTTP was turned off.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.handle.http_addr().expect("the HTTP listener is on")
+    }
+
     /// Its `files.dir`.
     pub fn files_dir(&self) -> &std::path::Path {
         &self.files
@@ -61,11 +69,15 @@ impl TestServer {
 }
 
 /// Starts a server on `config`, with a fresh data directory unless one is
-/// given (to restart on the same data), logging nowhere. Its IRC listener,
-/// unless turned off (`irc.listen = ""`), is on 127.0.0.1 and a free port.
+/// given (to restart on the same data), logging nowhere. Its IRC and HTTP
+/// listeners, unless turned off (`irc.listen = ""`, `http.listen = ""`),
+/// are on 127.0.0.1 and a free port.
 pub fn start_config(mut config: Config, data: Option<tempfile::TempDir>) -> TestServer {
     if !config.irc.listen.is_empty() {
         config.irc.listen = "127.0.0.1:0".into();
+    }
+    if !config.http.listen.is_empty() {
+        config.http.listen = "127.0.0.1:0".into();
     }
     let data = data.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
     let files = data.path().join("files");

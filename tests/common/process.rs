@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A command for the binary, run in `dir` (so that nothing it writes lands
-/// in the repository), logging to stderr only, its IRC listener on a free
-/// port, with a clean environment; `env` is set last.
+/// in the repository), logging to stderr only, its IRC and HTTP listeners
+/// on a free port, with a clean environment; `env` is set last.
 pub fn chatroom_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatroom"));
     cmd.args(args).current_dir(dir);
@@ -29,7 +29,8 @@ pub fn chatroom_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Comm
         .env("CHATROOM_LOG__DIR", "")
         .env("CHATROOM_LOG__LEVEL", "info")
         // Never the default 6667: tests run side by side.
-        .env("CHATROOM_IRC__LISTEN", "127.0.0.1:0");
+        .env("CHATROOM_IRC__LISTEN", "127.0.0.1:0")
+        .env("CHATROOM_HTTP__LISTEN", "127.0.0.1:0");
     for (key, value) in env {
         cmd.env(key, value);
     }

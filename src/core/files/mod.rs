@@ -5,6 +5,7 @@
 //! database without changing its users.
 
 pub mod content;
+pub mod link;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -13,6 +13,8 @@ use std::io;
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::Decoder;
 
+use crate::transport::websocket::OutboundFraming;
+
 /// Bytes of a line without its tags and ending: 512 less CRLF.
 pub const MAX_BODY: usize = 510;
 /// Bytes of a line's tags, with their `@` and the space after them.
@@ -27,6 +29,16 @@ pub enum IrcFrame {
     TooLong,
     /// A line that is not UTF-8: the command, if it could be read.
     NotUtf8(Option<String>),
+}
+
+/// IRC output's framing on a WebSocket: lines only, never raw bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IrcFraming;
+
+impl OutboundFraming for IrcFraming {
+    fn body_after(&self, _line: &[u8]) -> u64 {
+        0
+    }
 }
 
 /// The decoder of IRC lines.

@@ -54,7 +54,8 @@ fn isupport(core: &Services) -> Vec<String> {
     tokens
 }
 
-/// The IRC front end: its sessions' shared state.
+/// The IRC front end: its sessions' shared state (a handle: clones share it).
+#[derive(Clone)]
 pub struct IrcFrontEnd(Arc<Shared>);
 
 impl IrcFrontEnd {

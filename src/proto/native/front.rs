@@ -21,7 +21,8 @@ use crate::transport::idle::IdleWheel;
 /// How late an idle check may be.
 const IDLE_TICK: Duration = Duration::from_millis(250);
 
-/// The native front end: its sessions' shared state.
+/// The native front end: its sessions' shared state (a handle: clones share it).
+#[derive(Clone)]
 pub struct NativeFrontEnd(Arc<Shared>);
 
 impl NativeFrontEnd {

@@ -41,6 +41,7 @@ usages! {
     File: "FILE <#room|nick> <size> <filename>"
         => "share a file; <size> raw bytes follow the line",
     Fetch: "FETCH <id>" => "download a shared file",
+    Link: "LINK <id>" => "a web address to download a shared file, valid 10 minutes",
     History: "HISTORY <room> [count]" => "recent messages of a room you are in",
     Ping: "PING [token]" => "the server answers PONG [token]",
     Pong: "PONG [token]" => "answer to the server's PING",

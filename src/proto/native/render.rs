@@ -50,6 +50,13 @@ pub enum OkReply {
     },
     /// `OK FETCH <id>`
     Fetch(FileId),
+    /// `OK LINK <id> <path>`
+    Link {
+        /// The file's id.
+        id: FileId,
+        /// Its path on the HTTP listener, token included.
+        path: String,
+    },
     /// `OK HISTORY <room> <count>`
     History(RoomName, usize),
     /// `OK HELP`
@@ -352,6 +359,7 @@ impl OkReply {
             OkReply::Kick(r, n) => ok.word("KICK").word(r.as_str()).word(n.as_str()),
             OkReply::File { id, sha256 } => ok.word("FILE").word(id.as_str()).word(sha256),
             OkReply::Fetch(id) => ok.word("FETCH").word(id.as_str()),
+            OkReply::Link { id, path } => ok.word("LINK").word(id.as_str()).word(path),
             OkReply::History(r, count) => ok.word("HISTORY").word(r.as_str()).num(*count as u64),
             OkReply::Help => ok.word("HELP"),
             OkReply::Quit => ok.word("QUIT"),

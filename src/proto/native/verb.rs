@@ -33,6 +33,8 @@ pub enum Verb {
     File,
     /// `FETCH`
     Fetch,
+    /// `LINK`
+    Link,
     /// `HISTORY`
     History,
     /// `PING`
@@ -47,7 +49,7 @@ pub enum Verb {
 
 impl Verb {
     /// Every verb, in the order HELP lists them.
-    pub const ALL: [Verb; 17] = [
+    pub const ALL: [Verb; 18] = [
         Verb::Nick,
         Verb::Join,
         Verb::Part,
@@ -60,6 +62,7 @@ impl Verb {
         Verb::Kick,
         Verb::File,
         Verb::Fetch,
+        Verb::Link,
         Verb::History,
         Verb::Ping,
         Verb::Pong,
@@ -82,6 +85,7 @@ impl Verb {
             Verb::Kick => "KICK",
             Verb::File => "FILE",
             Verb::Fetch => "FETCH",
+            Verb::Link => "LINK",
             Verb::History => "HISTORY",
             Verb::Ping => "PING",
             Verb::Pong => "PONG",

@@ -403,6 +403,10 @@ fn ok_reply(f: &mut Fields<'_>) -> Result<OkReply, LineProblem> {
             sha256: f.owned_word("sha256")?,
         },
         "FETCH" => OkReply::Fetch(f.file_id()?),
+        "LINK" => OkReply::Link {
+            id: f.file_id()?,
+            path: f.owned_word("path")?,
+        },
         "HISTORY" => OkReply::History(f.room("room")?, f.number("count")?),
         "HELP" => OkReply::Help,
         "QUIT" => OkReply::Quit,

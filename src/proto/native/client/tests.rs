@@ -129,6 +129,10 @@ fn every_variant() -> Vec<ServerLine> {
             sha256: s("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         },
         OkReply::Fetch(fid("abc123")),
+        OkReply::Link {
+            id: fid("abc123"),
+            path: s("/files/00000000000000abc123?token=1.ab"),
+        },
         OkReply::History(r.clone(), 0),
         OkReply::Help,
         OkReply::Quit,
@@ -628,6 +632,7 @@ fn ok_st() -> impl Strategy<Value = OkReply> {
         (room_st(), nick_st()).prop_map(|(r, n)| OkReply::Kick(r, n)),
         (id_st(), "[a-f0-9]{64}").prop_map(|(id, sha256)| OkReply::File { id, sha256 }),
         id_st().prop_map(OkReply::Fetch),
+        (id_st(), word_st()).prop_map(|(id, path)| OkReply::Link { id, path }),
         (room_st(), any::<usize>()).prop_map(|(r, n)| OkReply::History(r, n)),
         Just(OkReply::Help),
         Just(OkReply::Quit),

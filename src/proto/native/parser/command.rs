@@ -84,6 +84,11 @@ pub enum Command {
         /// The file asked for.
         id: FetchId,
     },
+    /// `LINK <id>`
+    Link {
+        /// The file asked for.
+        id: FetchId,
+    },
     /// `HISTORY <room> [count]`
     History {
         /// The room.
@@ -129,6 +134,7 @@ impl Command {
             Command::Kick { .. } => Verb::Kick,
             Command::File { .. } => Verb::File,
             Command::Fetch { .. } => Verb::Fetch,
+            Command::Link { .. } => Verb::Link,
             Command::History { .. } => Verb::History,
             Command::Ping { .. } => Verb::Ping,
             Command::Pong { .. } => Verb::Pong,
@@ -138,7 +144,7 @@ impl Command {
     }
 }
 
-/// The word a `FETCH` names its file by. Any word is taken: one that
+/// The word a `FETCH` (or `LINK`) names its file by. Any word is taken: one that
 /// cannot be an id is answered as an unknown id is, quoting it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchId {

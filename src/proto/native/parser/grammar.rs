@@ -211,6 +211,7 @@ fn command<'a>(verb: Verb, i: &'a str, limits: &NameLimits) -> PResult<'a, Comma
         Verb::Kick => kick(i, limits),
         Verb::File => file(i, limits),
         Verb::Fetch => fetch(i),
+        Verb::Link => link(i),
         Verb::History => history(i, limits),
         Verb::Ping => ping(i),
         Verb::Pong => pong(i),
@@ -369,6 +370,19 @@ fn fetch(i: &str) -> PResult<'_, Command> {
     Ok((
         i,
         Command::Fetch {
+            id: FetchId::parse(id),
+        },
+    ))
+}
+
+// LINK <id>
+// link = arg end                  ; as FETCH
+fn link(i: &str) -> PResult<'_, Command> {
+    let (i, id) = arg(i)?;
+    let (i, ()) = end(i)?;
+    Ok((
+        i,
+        Command::Link {
             id: FetchId::parse(id),
         },
     ))

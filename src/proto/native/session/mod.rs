@@ -12,7 +12,7 @@
 //! - `lifecycle`: idle checks, shutdown, leaving everything.
 //! - `rooms`: NICK, JOIN, PART, MSG, PRIVMSG, TOPIC (set), KICK.
 //! - `queries`: NAMES, LIST, INFO, TOPIC (read), HISTORY, HELP.
-//! - `upload`: FILE and FETCH.
+//! - `upload`: FILE, FETCH and LINK.
 //! - `acks`: how stored (or refused) messages are answered, rendered once
 //!   per room.
 
@@ -342,6 +342,7 @@ impl Session {
                 target, filename, ..
             } => self.cmd_file(target, filename, ctx),
             Command::Fetch { id } => self.cmd_fetch(id, ctx),
+            Command::Link { id } => self.cmd_link(id, ctx),
             Command::History { room, count } => self.cmd_history(room, count, ctx),
             Command::Ping { token } => self.send(Reply::Pong(token)),
             Command::Pong { .. } => {}

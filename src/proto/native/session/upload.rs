@@ -1,7 +1,11 @@
 //! FILE uploads (the body read after the header, written to disk off the
 //! actor thread, then indexed and announced) and FETCH downloads.
 
+use std::future::Future;
+use std::path::PathBuf;
+
 use super::*;
+use crate::core::files::link::link_path;
 
 /// Where a finished upload is announced.
 pub(super) enum Destination {
@@ -227,23 +231,33 @@ impl Session {
         );
     }
 
+    /// The file `id` with the path of its content, if the client may
+    /// fetch it now: the one entitlement rule of FETCH and LINK.
+    fn entitled(
+        &self,
+        id: FileId,
+    ) -> Option<impl Future<Output = Option<(FileRecord, PathBuf)>> + 'static> {
+        let nick = self.nick().cloned()?;
+        let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+        let store = self.state.core.files.clone();
+        Some(async move {
+            let (file, path) = store.send(GetFile { id }).await.ok()??;
+            file.may_fetch(&nick, |room| rooms.contains(room))
+                .then_some((file, path))
+        })
+    }
+
     pub(super) fn cmd_fetch(&mut self, asked: FetchId, ctx: &mut Context<Self>) {
-        let Some(nick) = self.nick().cloned() else {
-            return;
-        };
         // A word that is no id names no file: the same answer as for an
         // unknown id.
         let FetchId::Id(id) = &asked else {
-            return self.no_such_file(&asked);
+            return self.no_such_file(Verb::Fetch, &asked);
         };
-        let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
-        let store = self.state.core.files.clone();
-        let id = id.clone();
+        let Some(lookup) = self.entitled(id.clone()) else {
+            return;
+        };
         let work = async move {
-            let (file, path) = store.send(GetFile { id }).await.ok()??;
-            if !file.may_fetch(&nick, |room| rooms.contains(room)) {
-                return None;
-            }
+            let (file, path) = lookup.await?;
             // Opened now: a retention sweep during the download is harmless.
             let content = tokio::fs::File::open(path).await.ok()?;
             Some((file, content))
@@ -262,15 +276,37 @@ impl Session {
                 });
                 act.send(OkReply::Fetch(file.id));
             }
-            None => act.no_such_file(&asked),
+            None => act.no_such_file(Verb::Fetch, &asked),
+        }));
+    }
+
+    /// LINK: where a browser downloads the file, with a token that proves
+    /// for a while what FETCH would check now.
+    pub(super) fn cmd_link(&mut self, asked: FetchId, ctx: &mut Context<Self>) {
+        let FetchId::Id(id) = &asked else {
+            return self.no_such_file(Verb::Link, &asked);
+        };
+        let Some(lookup) = self.entitled(id.clone()) else {
+            return;
+        };
+        ctx.wait(lookup.into_actor(self).map(move |res, act, _| match res {
+            Some((file, _)) => {
+                let token = act.state.core.links.issue(&file.id, SystemTime::now());
+                debug!(parent: &act.span, id = %file.id, "link");
+                act.send(OkReply::Link {
+                    path: link_path(&file.id, &token),
+                    id: file.id,
+                });
+            }
+            None => act.no_such_file(Verb::Link, &asked),
         }));
     }
 
     /// The one answer for a file that is unknown, expired, or not the
     /// client's to fetch: which of these is not told.
-    fn no_such_file(&self, asked: &FetchId) {
+    fn no_such_file(&self, verb: Verb, asked: &FetchId) {
         self.error(
-            Verb::Fetch,
+            verb,
             ErrorCode::NoSuchFile,
             format!("no file {asked} for you"),
         );
