@@ -125,6 +125,8 @@ def chatroom_env(history):
         "CHATROOM_LOG__LEVEL": "warn",
         "CHATROOM_LOG__DIR": "",
         "CHATROOM_HISTORY__ENABLED": "true" if history == "on" else "false",
+        # No web client: never the fixed port 8080.
+        "CHATROOM_HTTP__LISTEN": "",
     })
     return env
 

@@ -83,6 +83,8 @@ def run_one(binary, floor, history, tool, args):
             "CHATROOM_LOG__LEVEL": "warn",
             "CHATROOM_LOG__DIR": "",
             "CHATROOM_HISTORY__ENABLED": "true" if history == "on" else "false",
+            # No web client: never the fixed port 8080.
+            "CHATROOM_HTTP__LISTEN": "",
         })
         cmd = [binary, f"127.0.0.1:{port}"] if floor else [binary, "--listen", f"127.0.0.1:{port}"]
         server = subprocess.Popen(["taskset", "-c", "0", *cmd], cwd=scratch, env=env,

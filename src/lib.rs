@@ -24,12 +24,16 @@
 //!   ([`core::Event`], [`core::ErrorCode`], [`core::outcome::Said`]) and
 //!   never sees a byte of a protocol.
 //! - [`server`] puts them together: opens the store, starts the core's
-//!   actors, binds the listeners (native and IRC) and hands each
-//!   connection to its front end.
+//!   actors, binds the listeners (native, IRC and HTTP) and hands each
+//!   connection to its front end; [`proto::http`] serves the web client
+//!   and turns a WebSocket into a byte stream for a native or IRC session
+//!   ([`transport::websocket`]).
 //!
 //! # The path of one message
 //!
-//! `MSG #room hi` from a native client, to every member of `#room`:
+//! `MSG #room hi` from a native client, to every member of `#room` (over a
+//! WebSocket, the same path, with a
+//! [`WebSocketLink`](transport::websocket::WebSocketLink) as the socket):
 //!
 //! 1. socket → transport: [`server`] accepts the TCP connection and gives
 //!    it to [`NativeFrontEnd::accept`](proto::native::front::NativeFrontEnd::accept),
@@ -70,8 +74,8 @@
 //! same message reaches one as `PRIVMSG #room :hi` and the other as
 //! `MSG #room alice hi`. (IRC answers nothing to a channel message, so it
 //! needs no [`SpellSaid`](core::outcome::SpellSaid): its messages carry no
-//! [`Ack`](core::outcome::Ack).) A WebSocket front end would plug in the
-//! same way.
+//! [`Ack`](core::outcome::Ack).) A WebSocket is no front end of its own:
+//! [`proto::http`] hands it, as a byte stream, to either.
 //!
 //! # What a connection costs
 //!

@@ -211,7 +211,7 @@ pub async fn run(
     }
     if let Some(l) = &http_listener {
         match l.local_addr() {
-            Ok(addr) => info!("HTTP listening on {addr} (web client: http://{addr}/)"),
+            Ok(addr) => info!("HTTP listening on {addr}"),
             Err(e) => warn!(%e, "HTTP listening on an unknown address"),
         }
     }

@@ -35,6 +35,10 @@ network = "irctest"
 motd = "chatroom under irctest"
 password = {password}
 
+# No web client: servers run one after another, never on a fixed port.
+[http]
+listen = ""
+
 [limits]
 flood_burst = 100000
 flood_rate_per_sec = 100000.0
