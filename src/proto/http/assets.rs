@@ -31,6 +31,31 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../../web/app.css"),
     },
+    Asset {
+        path: "/proto.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../web/proto.js"),
+    },
+    Asset {
+        path: "/conn.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../web/conn.js"),
+    },
+    Asset {
+        path: "/convs.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../web/convs.js"),
+    },
+    Asset {
+        path: "/view.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../web/view.js"),
+    },
+    Asset {
+        path: "/forms.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../web/forms.js"),
+    },
 ];
 
 /// The asset served at `path`, if any.
