@@ -251,6 +251,9 @@ impl Default for TlsConfig {
 pub struct HttpConfig {
     /// The address to listen on, `host:port`; empty turns HTTP off.
     pub listen: String,
+    /// The address to serve HTTPS on (the TLS certificate of `[tls]`);
+    /// empty (the default) turns it off.
+    pub tls_listen: String,
     /// Origins (`scheme://host[:port]`) whose pages may open the WebSocket,
     /// besides the server's own; `*` allows any.
     pub allowed_origins: Vec<String>,
@@ -279,6 +282,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: "0.0.0.0:8080".into(),
+            tls_listen: String::new(),
             allowed_origins: Vec::new(),
             max_header_bytes: 16 * 1024,
             header_timeout_secs: 10,
@@ -340,9 +344,12 @@ impl Config {
         optional_addr("irc.tls_listen", &self.irc.tls_listen, "0.0.0.0:6697")
     }
 
-    /// Whether a TLS listener is on (`tls.listen` or `irc.tls_listen`).
+    /// Whether a TLS listener is on (`tls.listen`, `irc.tls_listen` or
+    /// `http.tls_listen`).
     pub fn tls_listener_on(&self) -> bool {
-        !self.tls.listen.is_empty() || !self.irc.tls_listen.is_empty()
+        !self.tls.listen.is_empty()
+            || !self.irc.tls_listen.is_empty()
+            || !self.http.tls_listen.is_empty()
     }
 
     /// Whether a certificate is configured (`tls.cert` and `tls.key`).
@@ -355,10 +362,16 @@ impl Config {
         optional_addr("http.listen", &self.http.listen, "0.0.0.0:8080")
     }
 
+    /// The HTTPS listen address, parsed; `None` when it is off.
+    pub fn https_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        optional_addr("http.tls_listen", &self.http.tls_listen, "0.0.0.0:8443")
+    }
+
     /// Checks the `[http]` keys.
     fn validate_http(&self) -> Result<(), ConfigError> {
         let h = &self.http;
         self.http_listen_addr()?;
+        self.https_listen_addr()?;
         if let Some(bad) = h
             .allowed_origins
             .iter()
@@ -497,12 +510,14 @@ impl Config {
             self.irc_listen_addr()?,
             self.tls_listen_addr()?,
             self.irc_tls_listen_addr()?,
+            self.http_listen_addr()?,
+            self.https_listen_addr()?,
         ];
         if on.iter().all(Option::is_none) {
             return Err(ConfigError::Invalid {
                 key: "server.listen",
-                why: "is empty, and so are irc.listen, tls.listen and irc.tls_listen: \
-                      at least one listener must be on"
+                why: "is empty, and so are irc.listen, tls.listen, irc.tls_listen, \
+                      http.listen and http.tls_listen: at least one listener must be on"
                     .into(),
             });
         }
@@ -639,7 +654,7 @@ mod tests {
                 "tls.handshake_timeout_secs",
             ),
             (
-                "[server]\nlisten = \"\"\n[irc]\nlisten = \"\"",
+                "[server]\nlisten = \"\"\n[irc]\nlisten = \"\"\n[http]\nlisten = \"\"",
                 "at least one listener",
             ),
             (

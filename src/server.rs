@@ -146,11 +146,13 @@ pub struct Listeners {
     pub irc_tls: Option<TcpListener>,
     /// The HTTP listener's (`http.listen`), unless it is off.
     pub http: Option<TcpListener>,
+    /// The HTTPS listener's (`http.tls_listen`), unless it is off.
+    pub https: Option<TcpListener>,
 }
 
 /// Binds the configured listen addresses that are not empty:
 /// `server.listen`, `irc.listen`, `tls.listen`, `irc.tls_listen`,
-/// `http.listen`.
+/// `http.listen`, `http.tls_listen`.
 pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
     let bind_some = |addr: Option<SocketAddr>| addr.map(bind_addr).transpose();
     Ok(Listeners {
@@ -159,6 +161,7 @@ pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
         tls: bind_some(config.tls_listen_addr()?)?,
         irc_tls: bind_some(config.irc_tls_listen_addr()?)?,
         http: bind_some(config.http_listen_addr()?)?,
+        https: bind_some(config.https_listen_addr()?)?,
     })
 }
 
@@ -243,14 +246,17 @@ pub async fn run(
         tls: mut tls_listener,
         irc_tls: mut irc_tls_listener,
         http: http_listener,
+        https: mut https_listener,
     } = listeners;
     // The IRC subprotocols of its WebSocket while IRC is on.
     let irc_on = irc_listener.is_some() || irc_tls_listener.is_some();
     let http = HttpFrontEnd::new(core, (*native).clone(), irc_on.then(|| (*irc).clone()));
     let handshakes = tls.map(|tls| Handshakes::new(tls, Arc::clone(&connections), max_clients));
-    if handshakes.is_none() && (tls_listener.is_some() || irc_tls_listener.is_some()) {
+    let tls_bound =
+        tls_listener.is_some() || irc_tls_listener.is_some() || https_listener.is_some();
+    if handshakes.is_none() && tls_bound {
         warn!("TLS listeners bound without a certificate (from `prepare`): not serving them");
-        (tls_listener, irc_tls_listener) = (None, None);
+        (tls_listener, irc_tls_listener, https_listener) = (None, None, None);
     }
     for (listener, what) in [
         (&listener, ""),
@@ -258,6 +264,7 @@ pub async fn run(
         (&tls_listener, "TLS "),
         (&irc_tls_listener, "IRC TLS "),
         (&http_listener, "HTTP "),
+        (&https_listener, "HTTPS "),
     ] {
         match listener.as_ref().map(TcpListener::local_addr) {
             Some(Ok(addr)) => info!("{what}listening on {addr}"),
@@ -304,6 +311,14 @@ pub async fn run(
                 Ok((stream, peer)) => http.accept_tcp(stream, peer),
                 Err(e) => accept_failed(e, "HTTP ").await,
             },
+            accepted = accept(https_listener.as_ref()) => match (accepted, &handshakes) {
+                (Ok((stream, peer)), Some(h)) => {
+                    let http = http.clone();
+                    h.start(stream, peer, move |stream, peer| http.serve(stream, peer));
+                }
+                (Ok(_), None) => {} // never: the listener is dropped
+                (Err(e), _) => accept_failed(e, "HTTPS ").await,
+            },
         }
     }
     drop((
@@ -312,6 +327,7 @@ pub async fn run(
         tls_listener,
         irc_tls_listener,
         http_listener,
+        https_listener,
     ));
     info!("shutting down");
     if let Some(h) = &handshakes {
@@ -344,6 +360,7 @@ struct ListenAddrs {
     tls: Option<SocketAddr>,
     irc_tls: Option<SocketAddr>,
     http: Option<SocketAddr>,
+    https: Option<SocketAddr>,
 }
 
 impl ListenAddrs {
@@ -355,6 +372,7 @@ impl ListenAddrs {
             tls: addr(&listeners.tls)?,
             irc_tls: addr(&listeners.irc_tls)?,
             http: addr(&listeners.http)?,
+            https: addr(&listeners.https)?,
         })
     }
 }
@@ -444,6 +462,11 @@ impl ServerHandle {
     /// The address the HTTP listener listens on, unless HTTP is off.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.addrs.http
+    }
+
+    /// The address the HTTPS listener listens on, unless it is off.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.addrs.https
     }
 
     /// The TLS certificate the server serves, if any: its fingerprint,

@@ -70,6 +70,7 @@ impl WebServer {
         let data = data.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
         config.files.dir = data.path().join("files");
         config.history.db = data.path().join("history.db");
+        config.tls.dir = data.path().join("tls");
         config.log.dir = "".into();
         let handle = ServerHandle::start(config).expect("server starts");
         WebServer { handle, data }
@@ -754,4 +755,59 @@ fn a_tictactoe_game_is_played_on_the_boards_the_page_draws() {
         bob.close().await;
         drop(driver);
     });
+}
+
+#[test]
+fn the_page_works_over_https_with_its_websocket_on_wss() {
+    if !programs::require(
+        "browser::the_page_works_over_https_with_its_websocket_on_wss",
+        PROGRAMS,
+    ) {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // HTTPS only: the plain HTTP listener off, the self-signed certificate
+    // generated into the data directory at start.
+    let mut config = Config::from_toml("[http]\nlisten = \"\"\ntls_listen = \"127.0.0.1:0\"")
+        .expect("test config");
+    config.server.listen = "127.0.0.1:0".into();
+    config.irc.listen = "".into();
+    let data = tempfile::tempdir().expect("tempdir");
+    config.files.dir = data.path().join("files");
+    config.history.db = data.path().join("history.db");
+    config.tls.dir = data.path().join("tls");
+    config.log.dir = "".into();
+    let handle = ServerHandle::start(config).expect("server starts");
+    assert_eq!(handle.http_addr(), None, "plain HTTP is off");
+    let https = handle.https_addr().expect("the HTTPS listener is on");
+    let addr = handle.addr().expect("the native listener is on");
+    let url = format!("https://localhost:{}/", https.port());
+    runtime().block_on(async {
+        let driver = Driver::start(dir.path());
+        let mut dave = Client::join(addr, "dave", "#secure");
+        // The certificate is the server's own self-signed one: this
+        // browser is told to accept it, as a person would click through.
+        let alice = driver
+            .browser_with(
+                "alice",
+                DESKTOP.0,
+                DESKTOP.1,
+                &["--ignore-certificate-errors"],
+            )
+            .await;
+        log_in(&alice, &url, "alice").await;
+        let scheme = alice.js("return location.protocol", vec![]).await;
+        assert_eq!(scheme, json!("https:"));
+        join(&alice, "#secure", None).await;
+        dave.expect("JOIN #secure alice");
+        say(&alice, "over wss").await;
+        dave.expect("MSG #secure alice over wss");
+        dave.send("MSG #secure and back");
+        dave.expect("OK MSG #secure");
+        wait_line(&alice, "#secure", "dave", "and back").await;
+        alice.close().await;
+        drop(driver);
+    });
+    handle.shutdown();
 }

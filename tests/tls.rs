@@ -632,3 +632,76 @@ fn openssl_s_client_works_like_nc() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn https_serves_the_page_and_a_native_session_over_wss() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = common::start("[http]\ntls_listen = \"127.0.0.1:0\"");
+    let trust = trusting(&server.tls_dir().join(CERT_FILE));
+
+    // The page, over HTTPS, byte for byte what the binary embeds.
+    let mut page = Tls::try_connect(server.https_addr(), &trust).expect("TLS handshake");
+    page.send_bytes(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let mut response = Vec::new();
+    let _ = page.stream.read_to_end(&mut response);
+    let response = String::from_utf8(response).expect("the page is UTF-8");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
+    assert_eq!(body, include_str!("../web/index.html"));
+
+    // A native session over wss://, beside a plain TCP user.
+    let mut bob = Client::join(server.addr(), "bob", "#tls");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(server.https_addr())
+            .await
+            .unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let tls = tokio_rustls::TlsConnector::from(Arc::clone(&trust))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake");
+        let url = format!("wss://localhost:{}/ws", server.https_addr().port());
+        let (mut ws, _) = tokio_tungstenite::client_async(url, tls)
+            .await
+            .expect("WebSocket over TLS");
+        for line in ["NICK alice", "JOIN #tls", "MSG #tls hello over wss"] {
+            ws.send(Message::text(line)).await.unwrap();
+        }
+        let mut got = Vec::new();
+        while got.last().is_none_or(|l: &String| l != "OK MSG #tls") {
+            let m = tokio::time::timeout(READ_TIMEOUT, ws.next())
+                .await
+                .expect("a message in time")
+                .expect("open")
+                .expect("a message");
+            if let Message::Text(t) = m {
+                got.push(t.to_string());
+            }
+        }
+        let hello = got.remove(0);
+        assert!(hello.starts_with("HELLO "), "{hello}");
+        assert_eq!(
+            got,
+            [
+                "OK NICK alice",
+                "JOIN #tls alice",
+                "NAMES #tls alice bob",
+                "OK JOIN #tls",
+                "OK MSG #tls"
+            ]
+        );
+    });
+    bob.expect("JOIN #tls alice");
+    bob.expect("MSG #tls alice hello over wss");
+}

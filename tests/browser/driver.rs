@@ -85,22 +85,36 @@ impl Driver {
     /// A new browser (its own WebDriver session and profile), headless,
     /// its viewport `width` × `height`.
     pub async fn browser(&self, name: &str, width: u32, height: u32) -> Browser {
+        self.browser_with(name, width, height, &[]).await
+    }
+
+    /// [`Driver::browser`] with more Chromium switches, e.g. to trust the
+    /// test server's self-signed certificate.
+    pub async fn browser_with(
+        &self,
+        name: &str,
+        width: u32,
+        height: u32,
+        extra_args: &[&str],
+    ) -> Browser {
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-gpu".into(),
+            "--no-first-run".into(),
+            "--disable-extensions".into(),
+            "--disable-background-networking".into(),
+            "--force-device-scale-factor=1".into(),
+            format!("--window-size={width},{height}"),
+        ];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
                 "binary": chromium_binary(),
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-dev-shm-usage",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-extensions",
-                    "--disable-background-networking",
-                    "--force-device-scale-factor=1",
-                    format!("--window-size={width},{height}"),
-                ],
+                "args": args,
             }),
         );
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())

@@ -51,6 +51,11 @@ impl TestServer {
         &self.handle
     }
 
+    /// Its HTTPS listener (`http.tls_listen` must be on).
+    pub fn https_addr(&self) -> SocketAddr {
+        self.handle.https_addr().expect("the HTTPS listener is on")
+    }
+
     /// Its `tls.dir`, where a self-signed certificate is generated.
     pub fn tls_dir(&self) -> std::path::PathBuf {
         self.data.path().join("tls")
@@ -101,6 +106,7 @@ pub fn start_config(mut config: Config, data: Option<tempfile::TempDir>) -> Test
         &mut config.tls.listen,
         &mut config.irc.tls_listen,
         &mut config.http.listen,
+        &mut config.http.tls_listen,
     ] {
         if !listen.is_empty() {
             *listen = "127.0.0.1:0".into();
