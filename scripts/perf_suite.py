@@ -93,6 +93,29 @@ def metric(run, name):
     return run[name]
 
 
+_KNOWS_HTTP = {}
+
+
+def knows_http(binary):
+    """Whether `binary` has an HTTP listener to turn off (builds before it
+    refuse the unknown `[http]` section): asked once, by starting it."""
+    if binary not in _KNOWS_HTTP:
+        with tempfile.TemporaryDirectory() as scratch:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CHATROOM_")}
+            env.update({"CHATROOM_HTTP__LISTEN": "", "CHATROOM_LOG__DIR": "",
+                        "CHATROOM_HISTORY__ENABLED": "false"})
+            probe = subprocess.Popen([binary, "--listen", "127.0.0.1:0"], cwd=scratch, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                _, err = probe.communicate(timeout=2)
+                _KNOWS_HTTP[binary] = "unknown field `http`" not in err
+            except subprocess.TimeoutExpired:
+                probe.kill()
+                probe.wait()
+                _KNOWS_HTTP[binary] = True
+    return _KNOWS_HTTP[binary]
+
+
 def run_one(binary, floor, history, tool, args):
     """Starts one server, runs the tool once, stops the server; the JSON line."""
     port = free_port()
@@ -108,9 +131,10 @@ def run_one(binary, floor, history, tool, args):
             "CHATROOM_LOG__LEVEL": "warn",
             "CHATROOM_LOG__DIR": "",
             "CHATROOM_HISTORY__ENABLED": "true" if history == "on" else "false",
-            # No web client: never the fixed port 8080.
-            "CHATROOM_HTTP__LISTEN": "",
         })
+        if not floor and knows_http(binary):
+            # No web client: never the fixed port 8080.
+            env["CHATROOM_HTTP__LISTEN"] = ""
         cmd = [binary, f"127.0.0.1:{port}"] if floor else [binary, "--listen", f"127.0.0.1:{port}"]
         server = subprocess.Popen(["taskset", "-c", "0", *cmd], cwd=scratch, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
