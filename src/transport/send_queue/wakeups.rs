@@ -1,6 +1,6 @@
 //! The writers a thread's rooms gave something to write and have not woken
-//! yet: one list per thread, not one per room, woken together once per
-//! turn by one task ([`SendQueue::push_log_deferred`]).
+//! yet: one list per thread, not one per room, woken together at the end
+//! of a turn by one task ([`SendQueue::push_log_deferred`]).
 //!
 //! A room that fans a message out to many members, message after message,
 //! would otherwise wake each member's writer at the first line, and the
@@ -9,6 +9,7 @@
 //! everything that was ready (every room's messages from every session
 //! read this turn, for every room at once) and writes all it is owed in
 //! one write. A lone message still goes out at once: nothing else is waiting.
+//! Under load, batches are woken every other turn ([`TURNS_PER_BATCH`]).
 //!
 //! The list lives in a thread-local: actix runs a thread's actors and
 //! their writers on one `LocalSet`, so the task that wakes them is a
@@ -74,8 +75,19 @@ async fn wake_turn_by_turn() {
         for w in batch.drain(..) {
             w.wake();
         }
+        // Under load, the next batch waits a turn more: by then the
+        // writers just woken have run, and each of the next batch carries
+        // two turns' worth. (Waking every turn, a writer woken late in a
+        // turn was woken again at its end with a few lines.)
+        for _ in 1..TURNS_PER_BATCH {
+            tokio::task::yield_now().await;
+        }
     }
 }
+
+/// Turns between two batches while writers keep being given more; the
+/// first batch after a quiet spell goes out after one.
+const TURNS_PER_BATCH: usize = 2;
 
 /// Marks the task gone, however it ends.
 struct Unschedule;
