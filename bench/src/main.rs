@@ -11,8 +11,10 @@
 //! `window` (each sender keeps up to `--window` messages unacknowledged,
 //! and writes them in batches), `shared-window` (one line per write, one
 //! room-wide cap of `--window-total` messages in flight counted in copies
-//! received) and `open` (one line per write at `--rate` per sender,
-//! waiting for nothing).
+//! received) and `open` (one line per write on a schedule, waiting for
+//! nothing). A rate is messages a second in all (`--rate`, spread evenly
+//! over the senders) or per sender (`--rate-per-sender`), in every rhythm
+//! that takes one.
 //! - `rooms`: R rooms of K members, every member talking.
 //! - `conns`: N idle registered clients in rooms; the connect + register
 //!   rate, the join rate, and the server's memory per connection.
@@ -109,15 +111,15 @@ struct CommonArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Rhythm {
     /// Each sender keeps up to --window messages unacknowledged and writes
-    /// as many as it may in one write (or, with --rate, on a schedule).
+    /// as many as it may in one write (or, with a rate, on a schedule).
     Window,
     /// One line per write; the senders of a room share one cap of
     /// --window-total messages in flight, a message being in flight until
     /// every other member has read its copy. Acknowledgements are not
     /// waited for.
     SharedWindow,
-    /// Open loop: each sender writes --rate messages a second, one line
-    /// per write, and never waits for anything.
+    /// Open loop: the senders write at a fixed rate (--rate in all, or
+    /// --rate-per-sender), one line per write, and never wait for anything.
     Open,
 }
 
@@ -136,12 +138,16 @@ struct TrafficArgs {
     /// in copies received by the members. `shared-window` rhythm only.
     #[arg(long, default_value_t = 64)]
     window_total: u64,
-    /// `window` rhythm: send at this many messages per second in all
-    /// (spread evenly over the senders, still bounded by --window) instead
-    /// of as fast as the window allows. `open` rhythm (required): this
-    /// many messages per second from each sender.
+    /// Send at this many messages per second in all, every room's senders
+    /// together, spread evenly over them. `window` rhythm: instead of as
+    /// fast as the window allows (still bounded by --window). `open`
+    /// rhythm: this or --rate-per-sender is required.
     #[arg(long, value_name = "MSGS_PER_SEC")]
     rate: Option<f64>,
+    /// The same rate given per sender: this many messages per second from
+    /// each sender (--rate is this times the number of senders).
+    #[arg(long, value_name = "MSGS_PER_SEC", conflicts_with = "rate")]
+    rate_per_sender: Option<f64>,
     /// Bytes of message text (the stamp, padded).
     #[arg(long, default_value_t = 64)]
     size: usize,
@@ -280,10 +286,12 @@ fn traffic_plan(
     senders_per_room: usize,
     t: &TrafficArgs,
 ) -> anyhow::Result<traffic::Plan> {
-    let rate = match t.rate {
-        Some(r) if r > 0.0 && r.is_finite() => Some(r),
-        Some(_) => bail!("--rate must be above 0"),
-        None => None,
+    let senders = (rooms * senders_per_room) as f64;
+    let rate = match (t.rate, t.rate_per_sender) {
+        (Some(r), _) if r > 0.0 && r.is_finite() => Some(r),
+        (_, Some(r)) if r > 0.0 && r.is_finite() => Some(r * senders),
+        (None, None) => None,
+        _ => bail!("--rate and --rate-per-sender must be above 0"),
     };
     let pace = match (t.rhythm, rate) {
         (Rhythm::Window, Some(per_sec)) => traffic::Pace::Rate {
@@ -295,10 +303,12 @@ fn traffic_plan(
             messages: t.window_total.max(1),
         },
         (Rhythm::SharedWindow, Some(_)) => {
-            bail!("--rate does not go with --rhythm shared-window")
+            bail!("a rate does not go with --rhythm shared-window")
         }
-        (Rhythm::Open, Some(per_sender)) => traffic::Pace::Open { per_sender },
-        (Rhythm::Open, None) => bail!("--rhythm open needs --rate (messages a second per sender)"),
+        (Rhythm::Open, Some(per_sec)) => traffic::Pace::Open { per_sec },
+        (Rhythm::Open, None) => {
+            bail!("--rhythm open needs --rate (in all) or --rate-per-sender")
+        }
     };
     Ok(traffic::Plan {
         scenario,

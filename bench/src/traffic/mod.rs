@@ -65,11 +65,11 @@ pub enum Pace {
         /// Messages in flight per room, all its senders together.
         messages: u64,
     },
-    /// One line per write at `per_sender` messages a second from each
-    /// sender, waiting for nothing.
+    /// One line per write at `per_sec` messages a second in all, spread
+    /// evenly over the senders, waiting for nothing.
     Open {
-        /// Messages per second from each sender.
-        per_sender: f64,
+        /// Messages per second, all senders together.
+        per_sec: f64,
     },
 }
 
@@ -80,6 +80,14 @@ impl Pace {
         match self {
             Pace::Window(w) | Pace::Rate { window: w, .. } => Some(w.max(1)),
             Pace::SharedWindow { .. } | Pace::Open { .. } => None,
+        }
+    }
+
+    /// Messages a second in all, for the rhythms paced by the clock.
+    fn per_sec(self) -> Option<f64> {
+        match self {
+            Pace::Rate { per_sec, .. } | Pace::Open { per_sec } => Some(per_sec),
+            Pace::Window(_) | Pace::SharedWindow { .. } => None,
         }
     }
 
@@ -290,13 +298,16 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         plan.senders_per_room,
         match plan.pace {
             Pace::Window(w) => format!("window {w}"),
-            Pace::Rate { per_sec, window } => format!("{per_sec} msg/s (window {window})"),
+            Pace::Rate { per_sec, window } => format!(
+                "{per_sec} msg/s in all, {} per sender (window {window})",
+                per_sec / (plan.rooms * plan.senders_per_room) as f64
+            ),
             Pace::SharedWindow { messages } => {
                 format!("one line per write, {messages} in flight per room")
             }
-            Pace::Open { per_sender } => format!(
-                "open loop, one line per write, {per_sender} msg/s per sender ({} in all)",
-                per_sender * (plan.rooms * plan.senders_per_room) as f64
+            Pace::Open { per_sec } => format!(
+                "open loop, one line per write, {per_sec} msg/s in all, {} per sender",
+                per_sec / (plan.rooms * plan.senders_per_room) as f64
             ),
         },
         plan.size,

@@ -44,9 +44,10 @@ pub(super) async fn writer(
     // Open loop: this sender's interval, and a phase so that the senders
     // do not all fire at once.
     let (interval_ns, mut next_due) = match plan.pace {
-        Pace::Open { per_sender } => {
-            let interval = (1e9 / per_sender.max(1e-6)).max(1.0);
-            let phase = interval * index as f64 / shared.senders.len() as f64;
+        Pace::Open { per_sec } => {
+            let senders = shared.senders.len() as f64;
+            let interval = (senders / per_sec.max(1e-6) * 1e9).max(1.0);
+            let phase = interval * index as f64 / senders;
             (interval, shared.now_ns() as f64 + phase)
         }
         _ => (0.0, 0.0),

@@ -317,7 +317,7 @@ pub struct Say {
 impl Handler<Say> for Room {
     type Result = Option<(u64, SystemTime)>;
 
-    fn handle(&mut self, msg: Say, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Say, _: &mut Self::Context) -> Self::Result {
         if self.find_by(msg.id, msg.from.folded()).is_none() {
             // Kicked while the message was on its way.
             if let Some(ack) = msg.ack {
@@ -340,7 +340,6 @@ impl Handler<Say> for Room {
                 tags: msg.tags,
             },
         };
-        self.wake_writers_later(ctx);
         self.broadcast(&event, (!msg.echo).then_some(msg.id));
         if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
             db.append(&self.name, self.messages, time, from, text, msg.ack);

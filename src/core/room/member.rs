@@ -9,7 +9,7 @@ use crate::core::event::UserHost;
 use crate::core::member::{Inbox, MemberHandle, Removed, SessionId};
 use crate::core::names::{Folded, Nick};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
-use crate::transport::send_queue::{SendQueue, Wakeups};
+use crate::transport::send_queue::SendQueue;
 
 /// Separate spans held for one joining member at most (they are separate
 /// only around its own messages); past that they are released and events
@@ -67,9 +67,10 @@ impl Member {
         Nick::from_parts(Arc::clone(&self.display), key.clone())
     }
 
-    /// Queues `span` of `log` (the member's own), or holds it back; a
-    /// writer that this gives something to write joins `wakeups`.
-    pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span, wakeups: &mut Wakeups) {
+    /// Queues `span` of `log` (the member's own), or holds it back; its
+    /// writer is woken with the others once the thread has run what was
+    /// ready.
+    pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span) {
         if span.is_empty() {
             // The member's encoding shows nothing of this event.
             return;
@@ -91,7 +92,7 @@ impl Member {
             self.release(log);
         }
         // A full queue disconnects its own client; others go on.
-        let _ = self.queue.push_log_deferred(log, span, wakeups);
+        let _ = self.queue.push_log_deferred(log, span);
     }
 
     /// Queues the events held for the member and ends its hold.

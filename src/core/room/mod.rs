@@ -34,7 +34,6 @@ use super::scratch::with_line;
 use crate::config::Config;
 use crate::core::store::{Database, RoomRecord};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
-use crate::transport::send_queue::Wakeups;
 
 /// A shared handle to a room. Cloning it copies a pointer, where cloning an
 /// actix `Addr` allocates a sender of its own: a session keeps one per room
@@ -118,11 +117,6 @@ pub struct Room {
     /// Where messages and the room itself are stored, when history is on;
     /// a stored room outlives its last member.
     db: Option<Database>,
-    /// Member writers given something to write and not yet woken.
-    wakeups: Wakeups,
-    /// A wake-up of `wakeups` is scheduled for when the thread has run
-    /// what else was ready ([`Room::wake_writers_later`]).
-    wake_scheduled: bool,
 }
 
 impl Room {
@@ -142,8 +136,6 @@ impl Room {
             created: SystemTime::now(),
             messages: 0,
             db,
-            wakeups: Wakeups::default(),
-            wake_scheduled: false,
         }
     }
 
@@ -224,45 +216,22 @@ impl Room {
         }
         // One encoding among the members is the usual case, and the loop
         // below runs once per member: no lookup of the member's log there.
-        let wakeups = &mut self.wakeups;
         if let [only] = self.logs.as_slice() {
             let (log, span) = (&only.log, only.last);
             for m in self.members.values_mut() {
                 if Some(m.id) != except {
-                    m.deliver(log, span, wakeups);
+                    m.deliver(log, span);
                 }
             }
-        } else {
-            for m in self.members.values_mut() {
-                if Some(m.id) != except {
-                    if let Some(l) = self.logs.get(usize::from(m.log)) {
-                        m.deliver(&l.log, l.last, wakeups);
-                    }
-                }
-            }
-        }
-        if !self.wake_scheduled {
-            self.wakeups.wake_all();
-        }
-    }
-
-    /// Lets the writers of the members this turn's messages reach wait
-    /// until the thread has run everything else that was ready (the other
-    /// sessions' commands, this room's next messages) and looked at its
-    /// sockets again: then each writes all it is owed in one write. Under
-    /// load that is many lines per write instead of a write per read
-    /// burst; alone, a message still goes out at once (nothing else waits).
-    fn wake_writers_later(&mut self, ctx: &mut Context<Self>) {
-        if self.wake_scheduled {
             return;
         }
-        self.wake_scheduled = true;
-        // `yield_now` waits for the runtime's next look at its sockets.
-        let later = actix::fut::wrap_future::<_, Self>(tokio::task::yield_now());
-        ctx.spawn(later.map(|(), room, _| {
-            room.wake_scheduled = false;
-            room.wakeups.wake_all();
-        }));
+        for m in self.members.values_mut() {
+            if Some(m.id) != except {
+                if let Some(l) = self.logs.get(usize::from(m.log)) {
+                    m.deliver(&l.log, l.last);
+                }
+            }
+        }
     }
 
     /// Where to deliver what concerns every member outside the room.
@@ -373,9 +342,4 @@ impl Room {
 
 impl Actor for Room {
     type Context = Context<Self>;
-
-    fn stopped(&mut self, _: &mut Self::Context) {
-        // A scheduled wake-up dies with the room: wake the writers now.
-        self.wakeups.wake_all();
-    }
 }

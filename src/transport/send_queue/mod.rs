@@ -24,6 +24,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::transport::broadcast_log::{BroadcastLog, LogReader, Span};
 
 mod owed;
+mod wakeups;
 mod writer;
 
 use owed::Owed;
@@ -66,6 +67,9 @@ struct Inner {
     waker: Option<Waker>,
     /// The writer waits for data (not only for an interruption).
     wants_data: bool,
+    /// Its wake-up is deferred to the end of the turn ([`wakeups`]); it
+    /// still waits, and is woken at once if it comes to owe a full write.
+    wake_deferred: bool,
     /// Final replies promised with [`SendQueue::promise`] and those
     /// waiting behind them. Boxed, and made on the first promise: an idle
     /// connection never has one.
@@ -109,14 +113,63 @@ impl Inner {
 
     /// Checks the state and the limit for `len` more bytes, then lets
     /// `add` queue them; returns the writer to wake, if it waits for data.
-    /// Past the limit the queue overflows and its writer is woken at once
-    /// (rare: the lock is held a moment longer then).
     #[inline(always)]
     fn add(
         &mut self,
         len: usize,
         add: impl FnOnce(&mut VecDeque<Item>),
     ) -> Result<Option<Waker>, PushError> {
+        self.admit(len, add)?;
+        if self.wants_data {
+            self.wants_data = false;
+            self.wake_deferred = false;
+            Ok(self.waker.take())
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// [`Inner::add`], for a writer woken at the end of the turn: returns
+    /// the waker to hand to [`wakeups`] the first time, and then nothing
+    /// until the writer owes [`Inner::deferred_at_most`] (then it is to be
+    /// woken now).
+    #[inline(always)]
+    fn add_deferred(
+        &mut self,
+        len: usize,
+        add: impl FnOnce(&mut VecDeque<Item>),
+    ) -> Result<Option<Wake>, PushError> {
+        self.admit(len, add)?;
+        if !self.wants_data {
+            return Ok(None);
+        }
+        if self.bytes < self.deferred_at_most() {
+            if std::mem::replace(&mut self.wake_deferred, true) {
+                return Ok(None);
+            }
+            return Ok(self.waker.clone().map(Wake::Later));
+        }
+        self.wants_data = false;
+        self.wake_deferred = false;
+        Ok(self.waker.take().map(Wake::Now))
+    }
+
+    /// What a writer may owe before a deferred wake-up is brought forward:
+    /// a full write, or a quarter of the limit, so that waiting for the
+    /// end of the turn never overflows a queue its writer could keep short.
+    fn deferred_at_most(&self) -> usize {
+        (self.limit / 4).min(writer::MAX_BATCH)
+    }
+
+    /// Checks the state and the limit for `len` more bytes, then lets
+    /// `add` queue them. Past the limit the queue overflows and its writer
+    /// is woken at once (rare: the lock is held a moment longer then).
+    #[inline(always)]
+    fn admit(
+        &mut self,
+        len: usize,
+        add: impl FnOnce(&mut VecDeque<Item>),
+    ) -> Result<(), PushError> {
         match self.state {
             State::Open => {}
             State::Closing => return Err(PushError::Closed),
@@ -130,12 +183,7 @@ impl Inner {
         }
         self.bytes += len;
         add(&mut self.items);
-        if self.wants_data {
-            self.wants_data = false;
-            Ok(self.waker.take())
-        } else {
-            Ok(None)
-        }
+        Ok(())
     }
 
     /// Drops everything queued and refuses more; returns the writer to wake.
@@ -147,25 +195,12 @@ impl Inner {
     }
 }
 
-/// Writers that were given something to write and are still to be woken
-/// ([`SendQueue::push_log_deferred`]). A writer is in it at most once per
-/// wait: the queue hands out its waker only to the first push after the
-/// writer ran dry.
-#[derive(Debug, Default)]
-pub struct Wakeups(Vec<Waker>);
-
-impl Wakeups {
-    /// Whether no writer waits to be woken.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Wakes every writer gathered (keeping the room for the next batch).
-    pub fn wake_all(&mut self) {
-        for w in self.0.drain(..) {
-            w.wake();
-        }
-    }
+/// When to wake a writer given something to write.
+enum Wake {
+    /// Now: it owes a full write.
+    Now(Waker),
+    /// With the thread's others, at the end of the turn.
+    Later(Waker),
 }
 
 /// Why a push was refused.
@@ -196,6 +231,7 @@ impl SendQueue {
                 state: State::Open,
                 waker: None,
                 wants_data: false,
+                wake_deferred: false,
                 owed: None,
                 mid_line: false,
             })),
@@ -241,26 +277,26 @@ impl SendQueue {
         })
     }
 
-    /// [`SendQueue::push_log`], but a writer waiting for data is added to
-    /// `wakeups` instead of woken now: a room that queues one message for
-    /// many members, message after message, wakes each writer once when
-    /// it is done, and the writer finds everything it is owed.
-    pub fn push_log_deferred(
-        &self,
-        log: &BroadcastLog,
-        span: Span,
-        wakeups: &mut Wakeups,
-    ) -> Result<(), PushError> {
-        let waker = self
+    /// [`SendQueue::push_log`], but a writer waiting for data is woken with
+    /// the thread's other deferred writers once the thread has run what
+    /// was ready ([`wakeups`]): rooms that queue messages for many members,
+    /// message after message, wake each writer once, and it finds
+    /// everything it is owed. A writer that comes to owe a full write
+    /// meanwhile is woken at once. Must be called on a `LocalSet` (an
+    /// actix arbiter's thread).
+    pub fn push_log_deferred(&self, log: &BroadcastLog, span: Span) -> Result<(), PushError> {
+        let wake = self
             .lock()
-            .add(span.len(), |items| match items.back_mut() {
+            .add_deferred(span.len(), |items| match items.back_mut() {
                 Some(Item::Log(reader, last)) if last.end == span.start && reader.reads(log) => {
                     last.end = span.end;
                 }
                 _ => items.push_back(Item::Log(log.reader(), span)),
             })?;
-        if let Some(w) = waker {
-            wakeups.0.push(w);
+        match wake {
+            Some(Wake::Later(w)) => wakeups::wake_later(w),
+            Some(Wake::Now(w)) => w.wake(),
+            None => {}
         }
         Ok(())
     }
@@ -461,39 +497,146 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn deferred_pushes_wake_the_writer_once_and_it_writes_them_together() {
-        let log = BroadcastLog::new(1000);
-        let q = SendQueue::new(1000);
-        let (mut io, mut client) = tokio::io::duplex(1024);
+    impl Wakes {
+        fn count(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// A waiting writer on `q` with the counter of its wake-ups.
+    fn waiting_writer(
+        q: &SendQueue,
+        io: &mut tokio::io::DuplexStream,
+    ) -> (Writer, Arc<Wakes>, Waker) {
         let wakes = Arc::new(Wakes(Default::default()));
         let waker = Waker::from(Arc::clone(&wakes));
-        let mut cx = std::task::Context::from_waker(&waker);
         let mut writer = Writer::new(q.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
         // Nothing queued: the writer waits for data.
-        assert!(writer.poll_write(&mut io, &mut cx).is_pending());
-        let mut wakeups = Wakeups::default();
-        for text in ["MSG #a x 1\n", "MSG #a y 2\n", "MSG #a x 3\n"] {
-            let span = log.append(text.as_bytes());
-            q.push_log_deferred(&log, span, &mut wakeups).unwrap();
+        assert!(writer.poll_write(io, &mut cx).is_pending());
+        (writer, wakes, waker)
+    }
+
+    /// Lets the thread's other tasks run until `done`, a few turns at most.
+    async fn turns_until(done: impl Fn() -> bool) {
+        for _ in 0..100 {
+            if done() {
+                return;
+            }
+            tokio::task::yield_now().await;
         }
-        let count = || wakes.0.load(std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(count(), 0, "not woken while the room works");
-        assert_eq!(wakeups.0.len(), 1, "one wake-up owed, however many lines");
-        wakeups.wake_all();
-        assert_eq!(count(), 1);
-        assert!(wakeups.is_empty());
-        // Woken, it writes everything it is owed in one write.
-        assert!(writer.poll_write(&mut io, &mut cx).is_pending());
-        let mut got = vec![0u8; 64];
-        let n = tokio::io::AsyncReadExt::read(&mut client, &mut got)
-            .await
-            .unwrap();
-        assert_eq!(&got[..n], b"MSG #a x 1\nMSG #a y 2\nMSG #a x 3\n");
-        // Written dry, it waits again: the next line wakes it at once.
-        let span = log.append(b"MSG #a y 4\n");
-        q.push_log(&log, span).unwrap();
-        assert_eq!(count(), 2, "a writer waiting again is woken again");
+    }
+
+    #[tokio::test]
+    async fn deferred_pushes_wake_the_writer_once_and_it_writes_them_together() {
+        tokio::task::LocalSet::new()
+            .run_until(async {
+                let log = BroadcastLog::new(1000);
+                let q = SendQueue::new(1000);
+                let (mut io, mut client) = tokio::io::duplex(1024);
+                let (mut writer, wakes, waker) = waiting_writer(&q, &mut io);
+                let mut cx = std::task::Context::from_waker(&waker);
+                for text in ["MSG #a x 1\n", "MSG #a y 2\n", "MSG #a x 3\n"] {
+                    let span = log.append(text.as_bytes());
+                    q.push_log_deferred(&log, span).unwrap();
+                }
+                assert_eq!(wakes.count(), 0, "not woken while the room works");
+                assert_eq!(
+                    wakeups::waiting(),
+                    1,
+                    "one wake-up owed, however many lines"
+                );
+                turns_until(|| wakes.count() > 0).await;
+                assert_eq!(wakes.count(), 1);
+                assert_eq!(wakeups::waiting(), 0);
+                // Woken, it writes everything it is owed in one write.
+                assert!(writer.poll_write(&mut io, &mut cx).is_pending());
+                let mut got = vec![0u8; 64];
+                let n = tokio::io::AsyncReadExt::read(&mut client, &mut got)
+                    .await
+                    .unwrap();
+                assert_eq!(&got[..n], b"MSG #a x 1\nMSG #a y 2\nMSG #a x 3\n");
+                // Written dry, it waits again: the next line wakes it at once.
+                let span = log.append(b"MSG #a y 4\n");
+                q.push_log(&log, span).unwrap();
+                assert_eq!(wakes.count(), 2, "a writer waiting again is woken again");
+            })
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_deferred_writer_owing_a_full_write_is_woken_at_once() {
+        tokio::task::LocalSet::new()
+            .run_until(async {
+                let log = BroadcastLog::new(1000);
+                // A quarter of the limit is 250 bytes: three lines of 100.
+                let q = SendQueue::new(1000);
+                let (mut io, _client) = tokio::io::duplex(1024);
+                let (_writer, wakes, _) = waiting_writer(&q, &mut io);
+                let line = format!("{}\n", "x".repeat(99));
+                for _ in 0..2 {
+                    let span = log.append(line.as_bytes());
+                    q.push_log_deferred(&log, span).unwrap();
+                }
+                assert_eq!(wakes.count(), 0, "owing less, it waits for the turn's end");
+                let span = log.append(line.as_bytes());
+                q.push_log_deferred(&log, span).unwrap();
+                assert_eq!(wakes.count(), 1, "owing a full write, it is woken now");
+                // The wake-up deferred before finds it already woken: one
+                // more, spurious, and no further pushes wake it again.
+                let span = log.append(line.as_bytes());
+                q.push_log_deferred(&log, span).unwrap();
+                turns_until(|| wakeups::waiting() == 0 && wakes.count() == 2).await;
+                assert_eq!(wakes.count(), 2);
+            })
+            .await;
+    }
+
+    #[tokio::test]
+    async fn rooms_sharing_a_turn_wake_each_writer_once_together() {
+        tokio::task::LocalSet::new()
+            .run_until(async {
+                let rooms = [(); 3].map(|()| BroadcastLog::new(1000));
+                let queues = [(); 2].map(|()| SendQueue::new(1000));
+                let (mut io1, mut client1) = tokio::io::duplex(1024);
+                let (mut io2, _client2) = tokio::io::duplex(1024);
+                let (mut writer1, wakes1, waker1) = waiting_writer(&queues[0], &mut io1);
+                let (_writer2, wakes2, _) = waiting_writer(&queues[1], &mut io2);
+                // Each room fans two messages out to both members.
+                for n in 1..=2 {
+                    for (r, room) in rooms.iter().enumerate() {
+                        let span = room.append(format!("MSG #{r} x {n}\n").as_bytes());
+                        for q in &queues {
+                            q.push_log_deferred(room, span).unwrap();
+                        }
+                    }
+                }
+                assert_eq!((wakes1.count(), wakes2.count()), (0, 0));
+                assert_eq!(
+                    wakeups::waiting(),
+                    2,
+                    "one wake-up per writer, not per room"
+                );
+                turns_until(|| wakes1.count() > 0 && wakes2.count() > 0).await;
+                assert_eq!((wakes1.count(), wakes2.count()), (1, 1));
+                assert_eq!(wakeups::waiting(), 0);
+                // The woken writer has every room's lines to write, in order.
+                let mut cx = std::task::Context::from_waker(&waker1);
+                let mut got = Vec::new();
+                while got.len() < 6 * 11 {
+                    assert!(writer1.poll_write(&mut io1, &mut cx).is_pending());
+                    let mut buf = vec![0u8; 256];
+                    let n = tokio::io::AsyncReadExt::read(&mut client1, &mut buf)
+                        .await
+                        .unwrap();
+                    got.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    "MSG #0 x 1\nMSG #1 x 1\nMSG #2 x 1\nMSG #0 x 2\nMSG #1 x 2\nMSG #2 x 2\n"
+                );
+            })
+            .await;
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use tokio::time::Sleep;
 use super::{FileBody, Item, SendQueue, State};
 
 /// How much the writer hands to one write call at most.
-const MAX_BATCH: usize = 64 * 1024;
+pub(super) const MAX_BATCH: usize = 64 * 1024;
 /// How many pieces (lines, parts of a log) one write gathers at most.
 const MAX_SLICES: usize = 64;
 /// How long a closing connection may take to flush what is queued.
@@ -113,6 +113,7 @@ impl SendQueue {
                     return Poll::Ready(Sent::Closed);
                 }
                 q.wants_data = true;
+                q.wake_deferred = false;
                 q.waker = Some(cx.waker().clone());
                 Poll::Pending
             }

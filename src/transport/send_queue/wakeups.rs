@@ -1,0 +1,111 @@
+//! The writers a thread's rooms gave something to write and have not woken
+//! yet: one list per thread, not one per room, woken together at the end
+//! of a turn by one task ([`SendQueue::push_log_deferred`]).
+//!
+//! A room that fans a message out to many members, message after message,
+//! would otherwise wake each member's writer at the first line, and the
+//! writer would run before the room had the next: a write per message per
+//! member. Gathered here, a writer wakes once after the thread has run
+//! everything that was ready (every room's messages from every session
+//! read this turn, for every room at once) and writes all it is owed in
+//! one write. A lone message still goes out at once: nothing else is waiting.
+//! Under load, batches are woken every other turn ([`TURNS_PER_BATCH`]).
+//!
+//! The list lives in a thread-local: actix runs a thread's actors and
+//! their writers on one `LocalSet`, so the task that wakes them is a
+//! local task of that thread, and no room keeps a list (or a pointer to
+//! one) of its own.
+//!
+//! [`SendQueue::push_log_deferred`]: super::SendQueue::push_log_deferred
+
+use std::cell::RefCell;
+use std::task::Waker;
+
+thread_local! {
+    static DEFERRED: RefCell<Deferred> = const {
+        RefCell::new(Deferred {
+            wakers: Vec::new(),
+            scheduled: false,
+        })
+    };
+}
+
+/// This thread's writers waiting for their wake-up.
+struct Deferred {
+    /// At most one per writer per wait: a queue hands out its waker only
+    /// to the first push after its writer ran dry.
+    wakers: Vec<Waker>,
+    /// The task that wakes them runs, or is about to.
+    scheduled: bool,
+}
+
+/// Wakes `waker` with the others of this turn, after what is ready has
+/// run. Must be called on a `LocalSet` (an actix arbiter's thread).
+pub(super) fn wake_later(waker: Waker) {
+    let spawn = DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        d.wakers.push(waker);
+        !std::mem::replace(&mut d.scheduled, true)
+    });
+    if spawn {
+        drop(tokio::task::spawn_local(wake_turn_by_turn()));
+    }
+}
+
+/// The task that wakes the deferred writers, one batch per turn, until a
+/// turn gathers none.
+async fn wake_turn_by_turn() {
+    // Dropped unfinished (its runtime shutting down), the task lets the
+    // next push on this thread start another.
+    let _reset = Unschedule;
+    let mut batch = Vec::new();
+    loop {
+        // `yield_now` waits for the runtime to have run what was ready
+        // and looked at its sockets again.
+        tokio::task::yield_now().await;
+        DEFERRED.with(|d| {
+            let mut d = d.borrow_mut();
+            std::mem::swap(&mut d.wakers, &mut batch);
+            d.scheduled = !batch.is_empty();
+        });
+        if batch.is_empty() {
+            return;
+        }
+        // Waking only queues the writers' tasks: none runs in this loop.
+        for w in batch.drain(..) {
+            w.wake();
+        }
+        // Under load, the next batch waits a turn more: by then the
+        // writers just woken have run, and each of the next batch carries
+        // two turns' worth. (Waking every turn, a writer woken late in a
+        // turn was woken again at its end with a few lines.)
+        for _ in 1..TURNS_PER_BATCH {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Turns between two batches while writers keep being given more; the
+/// first batch after a quiet spell goes out after one.
+const TURNS_PER_BATCH: usize = 2;
+
+/// Marks the task gone, however it ends.
+struct Unschedule;
+
+impl Drop for Unschedule {
+    fn drop(&mut self) {
+        // The thread may be tearing down its locals: then nothing is left
+        // to wake.
+        let _ = DEFERRED.try_with(|d| {
+            if let Ok(mut d) = d.try_borrow_mut() {
+                d.scheduled = false;
+            }
+        });
+    }
+}
+
+/// Writers of this thread waiting for their wake-up.
+#[cfg(test)]
+pub(super) fn waiting() -> usize {
+    DEFERRED.with(|d| d.borrow().wakers.len())
+}
