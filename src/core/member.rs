@@ -37,6 +37,10 @@ pub trait Encoding: Send + Sync + 'static {
     fn key(&self) -> &'static str;
     /// Appends the wire form of `event` to `buf`.
     fn event(&self, event: &Event, buf: &mut BytesMut);
+    /// Whether it shows when a message was received (IRC's `server-time`):
+    /// a room reads the clock for a message only where it is shown or
+    /// stored.
+    fn shows_time(&self) -> bool;
     /// Appends the listing of a room's members sent to a new member.
     fn names(&self, listing: Listing<'_>, buf: &mut BytesMut);
 }

@@ -216,6 +216,9 @@ mod tests {
             "silent"
         }
         fn event(&self, _: &Event, _: &mut BytesMut) {}
+        fn shows_time(&self) -> bool {
+            false
+        }
         fn names(&self, _: Listing<'_>, _: &mut BytesMut) {}
     }
 

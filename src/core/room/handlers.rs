@@ -327,7 +327,7 @@ impl Handler<Say> for Room {
         }
         self.messages += 1;
         // One clock read: what IRC shows as `time` is what the store keeps.
-        let time = SystemTime::now();
+        let time = self.message_time();
         let event = Event::Msg {
             room: self.name.clone(),
             from: msg.from,
@@ -341,8 +341,12 @@ impl Handler<Say> for Room {
             },
         };
         self.broadcast(&event, (!msg.echo).then_some(msg.id));
-        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
-            db.append(&self.name, self.messages, time, from, text, msg.ack);
+        // Taken apart where it lies: matching a tuple of it would copy
+        // the event (most of a message's size) for every message.
+        if let Some(db) = &self.db {
+            if let Event::Msg { from, text, .. } = event {
+                db.append(&self.name, self.messages, time, from, text, msg.ack);
+            }
         }
         Some((self.messages, time))
     }
@@ -463,7 +467,7 @@ impl Handler<SayOutside> for Room {
             return Err(ErrorCode::NotInRoom);
         }
         self.messages += 1;
-        let time = SystemTime::now();
+        let time = self.message_time();
         let event = Event::Msg {
             room: self.name.clone(),
             from: msg.from,
@@ -477,8 +481,10 @@ impl Handler<SayOutside> for Room {
             },
         };
         self.broadcast(&event, None);
-        if let (Some(db), Event::Msg { from, text, .. }) = (&self.db, event) {
-            db.append(&self.name, self.messages, time, from, text, None);
+        if let Some(db) = &self.db {
+            if let Event::Msg { from, text, .. } = event {
+                db.append(&self.name, self.messages, time, from, text, None);
+            }
         }
         Ok((self.messages, time))
     }

@@ -84,6 +84,8 @@ struct EncodedLog {
     readers: usize,
     /// Where the event broadcast last lies in it.
     last: Span,
+    /// Its encoding shows when a message was received.
+    shows_time: bool,
 }
 
 /// Encodings one room renders at most: more than every front end's
@@ -198,6 +200,7 @@ impl Room {
             log: BroadcastLog::new(self.log_retain),
             readers: 0,
             last: Span { start: 0, end: 0 },
+            shows_time: encoding.shows_time(),
         });
         u8::try_from(self.logs.len() - 1).ok()
     }
@@ -231,6 +234,18 @@ impl Room {
                     m.deliver(&l.log, l.last);
                 }
             }
+        }
+    }
+
+    /// When a message said now was received: the clock is read only where
+    /// the time is kept (history) or shown (a member's encoding with
+    /// server time; a sender that echoes a message itself has its own
+    /// encoding among the members'). Elsewhere it is never seen.
+    fn message_time(&self) -> SystemTime {
+        if self.db.is_some() || self.logs.iter().any(|l| l.shows_time && l.readers > 0) {
+            SystemTime::now()
+        } else {
+            SystemTime::UNIX_EPOCH
         }
     }
 

@@ -48,6 +48,11 @@ impl Encoding for Plain {
         buf.put_u8(b'\n');
     }
 
+    /// The loud one stands for an encoding that shows server time.
+    fn shows_time(&self) -> bool {
+        self.loud
+    }
+
     fn names(&self, listing: Listing<'_>, buf: &mut BytesMut) {
         let nicks: Vec<String> = listing
             .members
@@ -240,6 +245,37 @@ async fn members_see_joins_messages_and_parts_and_the_sender_no_echo() {
     assert_eq!(room.send(again).await.unwrap(), Err(ErrorCode::NotInRoom));
     let names = room.send(GetNames).await.unwrap();
     assert_eq!(names.nicks, std::slice::from_ref(&alice.nick));
+}
+
+#[actix::test]
+async fn the_clock_is_read_only_where_a_member_sees_the_time() {
+    let (room, _) = start_room(10);
+    let (alice, bob) = (
+        Client::new("alice", PLAIN_REF, 4096),
+        Client::new("bob", LOUD_REF, 4096),
+    );
+    room.send(alice.join(None)).await.unwrap().unwrap();
+    let (seq, time) = room.send(alice.say("unseen")).await.unwrap().unwrap();
+    assert_eq!(
+        (seq, time),
+        (1, SystemTime::UNIX_EPOCH),
+        "no store, no time shown"
+    );
+
+    room.send(bob.join(None)).await.unwrap().unwrap();
+    let before = SystemTime::now();
+    let (seq, time) = room.send(alice.say("seen")).await.unwrap().unwrap();
+    assert_eq!(seq, 2);
+    assert!(time >= before, "a member that shows the time gets it");
+
+    let part = Part {
+        who: bob.key(),
+        userhost: UserHost::native(),
+        reason: None,
+    };
+    room.send(part).await.unwrap().unwrap();
+    let (_, time) = room.send(alice.say("unseen again")).await.unwrap().unwrap();
+    assert_eq!(time, SystemTime::UNIX_EPOCH);
 }
 
 #[actix::test]

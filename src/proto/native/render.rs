@@ -528,6 +528,10 @@ impl Encoding for NativeEncoding {
         event.encode(buf);
     }
 
+    fn shows_time(&self) -> bool {
+        false
+    }
+
     fn names(&self, listing: Listing<'_>, buf: &mut BytesMut) {
         // Natively the listing is the names alone: the topic and owner are
         // asked for with TOPIC and INFO.

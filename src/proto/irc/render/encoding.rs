@@ -333,6 +333,10 @@ impl Encoding for IrcEncoding {
         self.encode_at(event, now, buf);
     }
 
+    fn shows_time(&self) -> bool {
+        self.look.server_time
+    }
+
     fn names(&self, listing: Listing<'_>, buf: &mut BytesMut) {
         let to = listing.to.as_str();
         if let Some(topic) = listing.topic.filter(|t| !t.text.is_empty()) {
