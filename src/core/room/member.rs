@@ -67,14 +67,10 @@ impl Member {
         Nick::from_parts(Arc::clone(&self.display), key.clone())
     }
 
-    /// Queues `span` of `log` (the member's own), or holds it back; its
-    /// writer is woken with the others once the thread has run what was
-    /// ready.
+    /// Queues `span` of `log` (the member's own, not empty), or holds it
+    /// back; its writer is woken with the others once the thread has run
+    /// what was ready.
     pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span) {
-        if span.is_empty() {
-            // The member's encoding shows nothing of this event.
-            return;
-        }
         if let Some(held) = &mut self.held {
             let count = held.len();
             match held.last_mut() {

@@ -219,8 +219,12 @@ impl Room {
         }
         // One encoding among the members is the usual case, and the loop
         // below runs once per member: no lookup of the member's log there.
+        // An empty span is an event the encoding shows nothing of.
         if let [only] = self.logs.as_slice() {
             let (log, span) = (&only.log, only.last);
+            if span.is_empty() {
+                return;
+            }
             for m in self.members.values_mut() {
                 if Some(m.id) != except {
                     m.deliver(log, span);
@@ -230,7 +234,8 @@ impl Room {
         }
         for m in self.members.values_mut() {
             if Some(m.id) != except {
-                if let Some(l) = self.logs.get(usize::from(m.log)) {
+                let log = self.logs.get(usize::from(m.log));
+                if let Some(l) = log.filter(|l| !l.last.is_empty()) {
                     m.deliver(&l.log, l.last);
                 }
             }
