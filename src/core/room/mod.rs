@@ -276,21 +276,17 @@ impl Room {
 
     /// The key the member `who` is listed under, if it is a member.
     fn find(&self, who: &MemberKey) -> Option<&Folded> {
-        self.find_by(who.id, &who.nick)
+        self.find_by(who.id, &who.nick).map(|(key, _)| key)
     }
 
-    /// The key session `id`, named `nick`, is listed under, if it is a
-    /// member.
-    fn find_by(&self, id: SessionId, nick: &Folded) -> Option<&Folded> {
+    /// The key session `id`, named `nick`, is listed under, and its entry,
+    /// if it is a member.
+    fn find_by(&self, id: SessionId, nick: &Folded) -> Option<(&Folded, &Member)> {
         match self.members.get_key_value(nick) {
-            Some((key, m)) if m.id == id => Some(key),
+            Some((key, m)) if m.id == id => Some((key, m)),
             // Listed under another nickname: a NICK change crossed this
             // message on its way.
-            _ => self
-                .members
-                .iter()
-                .find(|(_, m)| m.id == id)
-                .map(|(key, _)| key),
+            _ => self.members.iter().find(|(_, m)| m.id == id),
         }
     }
 

@@ -185,7 +185,6 @@ impl Client {
         Say {
             id: self.handle.inbox.id,
             from: self.nick.clone(),
-            userhost: UserHost::native(),
             text: text.into(),
             kind: MsgKind::Privmsg,
             tags: None,

@@ -94,7 +94,6 @@ impl Session {
                                 let say = joined.addr.send(room::Say {
                                     id: self.id,
                                     from: from.clone(),
-                                    userhost: self.userhost.clone(),
                                     text: text.clone(),
                                     kind: *kind,
                                     tags: tags.clone(),
@@ -126,7 +125,6 @@ impl Session {
                             What::Text(kind, text) => joined.addr.do_send(room::Say {
                                 id: self.id,
                                 from,
-                                userhost: self.userhost.clone(),
                                 text: text.clone(),
                                 kind: *kind,
                                 tags: tags.clone(),

@@ -239,7 +239,6 @@ impl Session {
         addr.do_send(room::Say {
             id,
             from,
-            userhost: UserHost::native(),
             text,
             kind: MsgKind::Privmsg,
             tags: None,
