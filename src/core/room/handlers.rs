@@ -137,7 +137,7 @@ impl Room {
                 to,
                 private: self.key_hash.is_some(),
                 secret: self.admission.secret,
-                topic: self.topic.as_ref(),
+                topic: self.topic.as_deref(),
                 members: &mut members,
             },
             &mut buf,
@@ -612,7 +612,7 @@ impl Handler<GetInfo> for Room {
             owner: self.owner.clone(),
             private: self.key_hash.is_some(),
             created: self.created,
-            topic: self.topic.clone(),
+            topic: self.topic.as_deref().cloned(),
             messages: self.messages,
             limit: self.admission.limit,
             invite_only: self.admission.invite_only,
@@ -650,10 +650,10 @@ impl Handler<SetTopic> for Room {
             userhost: msg.userhost,
             text: msg.text.clone(),
         };
-        self.topic = Some(TopicInfo {
+        self.topic = Some(Box::new(TopicInfo {
             text: msg.text,
             set: Some((nick, SystemTime::now())),
-        });
+        }));
         self.save();
         self.broadcast(&event, None);
         self.changed(ctx);
