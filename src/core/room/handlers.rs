@@ -223,7 +223,8 @@ impl Handler<Replayed> for Room {
     fn handle(&mut self, msg: Replayed, _: &mut Self::Context) {
         if let Some(key) = self.find(&msg.who).cloned() {
             if let Some(member) = self.members.get_mut(&key) {
-                member.release(&self.logs[usize::from(member.log)].log);
+                let log = &self.logs[usize::from(member.log)].log;
+                self.held.release(member, log);
             }
         }
     }
@@ -383,7 +384,7 @@ impl Handler<Reencode> for Room {
             return;
         }
         // What was held for it lies in the old log: delivered first.
-        member.release(&self.logs[old].log);
+        self.held.release(member, &self.logs[old].log);
         member.log = new;
         self.logs[old].readers -= 1;
         self.logs[usize::from(new)].readers += 1;

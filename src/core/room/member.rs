@@ -17,7 +17,9 @@ use crate::transport::send_queue::SendQueue;
 const MAX_HELD: usize = 256;
 
 /// A member: its connection and nickname, and which of the room's logs
-/// (one per encoding) it reads.
+/// (one per encoding) it reads. 64 bytes: with its 16-byte key, eleven
+/// fit a B-tree node of 896 bytes (a room of ten costs one node), where
+/// 72 took a node of 1,024.
 pub(super) struct Member {
     pub(super) id: SessionId,
     /// The nickname as spelled; the map's key is its folded half (kept
@@ -34,22 +36,14 @@ pub(super) struct Member {
     /// and a member an operator made one, for as long as it stays. A flag
     /// here, in the entry's padding, not a set of its own.
     pub(super) op: bool,
-    /// Events held back while the member's JOIN replays history, so that
-    /// they follow the older HISTORY lines instead of cutting into them:
-    /// where they lie in the member's log. Boxed: only joiners have one.
-    #[allow(clippy::box_collection)] // 8 bytes per member, not 24
-    pub(super) held: Option<Box<Vec<Span>>>,
+    /// Its events are held back while its JOIN replays history (they lie
+    /// in the room's [`HeldBack`] table): a flag in the padding too.
+    pub(super) holding: bool,
 }
 
 impl Member {
     /// A member for `handle`, reading log number `log`.
-    pub(super) fn new(
-        handle: MemberHandle,
-        nick: &Nick,
-        userhost: UserHost,
-        log: u8,
-        holding: bool,
-    ) -> Self {
+    pub(super) fn new(handle: MemberHandle, nick: &Nick, userhost: UserHost, log: u8) -> Self {
         Member {
             userhost,
             id: handle.inbox.id,
@@ -58,7 +52,7 @@ impl Member {
             removed: handle.removed,
             log,
             op: false,
-            held: holding.then(Box::default),
+            holding: false,
         }
     }
 
@@ -67,11 +61,47 @@ impl Member {
         Nick::from_parts(Arc::clone(&self.display), key.clone())
     }
 
+    /// Where to deliver what concerns this member outside the room.
+    pub(super) fn inbox(&self, encoding: crate::core::member::EncodingRef) -> Inbox {
+        Inbox {
+            id: self.id,
+            encoding,
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+/// Events held back for members whose JOIN is still replaying history,
+/// so that they follow the older HISTORY lines instead of cutting into
+/// them: where they lie in each member's log. A table of the room's, not
+/// a field of every member: only joiners have any, for a moment.
+#[derive(Default)]
+pub(super) struct HeldBack(Vec<(SessionId, Vec<Span>)>);
+
+impl HeldBack {
+    /// Holds `member`'s events from now on, until [`HeldBack::release`].
+    pub(super) fn hold(&mut self, member: &mut Member) {
+        if !member.holding {
+            member.holding = true;
+            self.0.push((member.id, Vec::new()));
+        }
+    }
+
     /// Queues `span` of `log` (the member's own, not empty), or holds it
     /// back; its writer is woken with the others once the thread has run
     /// what was ready.
-    pub(super) fn deliver(&mut self, log: &BroadcastLog, span: Span) {
-        if let Some(held) = &mut self.held {
+    #[inline]
+    pub(super) fn deliver(&mut self, member: &mut Member, log: &BroadcastLog, span: Span) {
+        if member.holding {
+            self.deliver_held(member, log, span);
+        } else {
+            // A full queue disconnects its own client; others go on.
+            let _ = member.queue.push_log_deferred(log, span);
+        }
+    }
+
+    fn deliver_held(&mut self, member: &mut Member, log: &BroadcastLog, span: Span) {
+        if let Some((_, held)) = self.0.iter_mut().find(|(id, _)| *id == member.id) {
             let count = held.len();
             match held.last_mut() {
                 Some(last) if last.end == span.start => {
@@ -84,29 +114,34 @@ impl Member {
                 }
                 _ => {}
             }
-            // Past the bound: stop holding, keeping the order.
-            self.release(log);
         }
-        // A full queue disconnects its own client; others go on.
-        let _ = self.queue.push_log_deferred(log, span);
+        // Past the bound: stop holding, keeping the order.
+        self.release(member, log);
+        let _ = member.queue.push_log_deferred(log, span);
     }
 
-    /// Queues the events held for the member and ends its hold.
-    pub(super) fn release(&mut self, log: &BroadcastLog) {
-        if let Some(held) = self.held.take() {
-            for span in *held {
-                let _ = self.queue.push_log(log, span);
+    /// Queues the events held for `member` and ends its hold.
+    pub(super) fn release(&mut self, member: &mut Member, log: &BroadcastLog) {
+        if let Some(spans) = self.forget(member) {
+            for span in spans {
+                let _ = member.queue.push_log(log, span);
             }
             log.unhold();
         }
     }
 
-    /// Where to deliver what concerns this member outside the room.
-    pub(super) fn inbox(&self, encoding: crate::core::member::EncodingRef) -> Inbox {
-        Inbox {
-            id: self.id,
-            encoding,
-            queue: self.queue.clone(),
+    /// Ends `member`'s hold without delivering what was held (it left);
+    /// returns the held spans if it was holding.
+    pub(super) fn forget(&mut self, member: &mut Member) -> Option<Vec<Span>> {
+        if !std::mem::take(&mut member.holding) {
+            return None;
         }
+        let i = self.0.iter().position(|(id, _)| *id == member.id)?;
+        let (_, spans) = self.0.swap_remove(i);
+        if self.0.is_empty() {
+            // Joins come in bursts: keep no slots between them.
+            self.0 = Vec::new();
+        }
+        Some(spans)
     }
 }

@@ -23,7 +23,7 @@ pub use handlers::{
     Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Reencode, Rename,
     Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
-use member::Member;
+use member::{HeldBack, Member};
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
 pub use settings::{Admission, Ban, GetBans, Invite, ModeRequest, SetMode, MAX_BANS, MAX_INVITES};
 
@@ -105,6 +105,8 @@ pub struct Room {
     members: BTreeMap<Folded, Member>,
     /// One log per encoding among the members, in the order they came.
     logs: Vec<EncodedLog>,
+    /// Events held back for members whose JOIN is replaying history.
+    held: HeldBack,
     /// How much each log keeps for a member that is behind.
     log_retain: usize,
     owner: Option<Nick>,
@@ -132,6 +134,7 @@ impl Room {
             max_members: config.limits.max_room_members,
             members: BTreeMap::new(),
             logs: Vec::new(),
+            held: HeldBack::default(),
             log_retain: config.limits.sendq_bytes,
             owner: None,
             key_hash: None,
@@ -231,7 +234,7 @@ impl Room {
             }
             for m in self.members.values_mut() {
                 if Some(m.id) != except {
-                    m.deliver(log, span);
+                    self.held.deliver(m, log, span);
                 }
             }
             return;
@@ -240,7 +243,7 @@ impl Room {
             if Some(m.id) != except {
                 let log = self.logs.get(usize::from(m.log));
                 if let Some(l) = log.filter(|l| !l.last.is_empty()) {
-                    m.deliver(&l.log, l.last);
+                    self.held.deliver(m, &l.log, l.last);
                 }
             }
         }
@@ -314,19 +317,22 @@ impl Room {
         if holding {
             l.log.hold();
         }
-        let mut member = Member::new(handle, &nick, userhost, log, holding);
+        let mut member = Member::new(handle, &nick, userhost, log);
         member.op = self.is_owner(&nick);
+        if holding {
+            self.held.hold(&mut member);
+        }
         self.members.insert(nick.folded().clone(), member);
     }
 
     /// Removes a member; returns its nickname too.
     fn remove(&mut self, who: &MemberKey) -> Option<(Nick, Member)> {
         let key = self.find(who)?.clone();
-        let member = self.members.remove(&key)?;
+        let mut member = self.members.remove(&key)?;
         let nick = member.nick(&key);
         let l = &mut self.logs[usize::from(member.log)];
         l.readers -= 1;
-        if member.held.is_some() {
+        if self.held.forget(&mut member).is_some() {
             l.log.unhold();
         }
         Some((nick, member))
