@@ -100,6 +100,9 @@ impl HeldBack {
         }
     }
 
+    /// Out of line: the loop over the members stays small.
+    #[cold]
+    #[inline(never)]
     fn deliver_held(&mut self, member: &mut Member, log: &BroadcastLog, span: Span) {
         if let Some((_, held)) = self.0.iter_mut().find(|(id, _)| *id == member.id) {
             let count = held.len();

@@ -232,10 +232,16 @@ impl Room {
             if span.is_empty() {
                 return;
             }
-            for m in self.members.values_mut() {
-                if Some(m.id) != except {
-                    self.held.deliver(m, log, span);
-                }
+            let held = &mut self.held;
+            let deliver = |m: &mut Member| held.deliver(m, log, span);
+            // The sender left out by a test of one id, not of an Option.
+            match except {
+                Some(id) => self
+                    .members
+                    .values_mut()
+                    .filter(|m| m.id != id)
+                    .for_each(deliver),
+                None => self.members.values_mut().for_each(deliver),
             }
             return;
         }
