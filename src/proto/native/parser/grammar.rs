@@ -23,7 +23,7 @@ use std::borrow::Cow;
 
 use nom::bytes::complete::{tag_no_case, take_till1, take_while, take_while1};
 use nom::character::complete::char;
-use nom::combinator::{all_consuming, eof, opt, rest, verify};
+use nom::combinator::{eof, opt, rest};
 use nom::error::{ErrorKind, ParseError};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
@@ -136,8 +136,13 @@ fn end(i: &str) -> PResult<'_, ()> {
 
 // text = SP 1*CHAR, not only spaces
 fn text(i: &str) -> PResult<'_, String> {
-    let (i, t) = preceded(char(' '), verify(rest, |t: &str| !is_blank(t))).parse(i)?;
-    Ok((i, t.to_owned()))
+    // By hand rather than preceded(char(' '), verify(rest, ..)): a MSG's
+    // text is parsed once per message, and the combinators cost calls
+    // whenever the compiler chose not to inline them.
+    match i.strip_prefix(' ') {
+        Some(t) if !is_blank(t) => Ok(("", t.to_owned())),
+        _ => Err(nom::Err::Error(Problem::syntax())),
+    }
 }
 
 // [text]: absent, empty or blank → None
@@ -189,8 +194,10 @@ pub(crate) fn verb_word(line: &str) -> PResult<'_, &str> {
 /// Parses the arguments of `verb` (`args` is everything after the verb word)
 /// to the end of the line.
 pub(crate) fn arguments(verb: Verb, args: &str, limits: &NameLimits) -> Result<Command, Problem> {
-    match all_consuming(|i| command(verb, i, limits)).parse(args) {
-        Ok((_, command)) => Ok(command),
+    // all_consuming by hand: one call fewer per line, inlined or not.
+    match command(verb, args, limits) {
+        Ok(("", command)) => Ok(command),
+        Ok(_) => Err(Problem::syntax()),
         Err(nom::Err::Error(p) | nom::Err::Failure(p)) => Err(p),
         // Only complete parsers are used; kept for exhaustiveness.
         Err(nom::Err::Incomplete(_)) => Err(Problem::syntax()),
