@@ -6,9 +6,11 @@
 //! ```text
 //! transport         proto (one folder per front end)      core
 //! ---------         --------------------------------      ----
-//! TCP socket ─────► native: codec, parser, session ─────► rooms, directory,
-//!   link, queue,            renderer (NativeEncoding) ◄── store, files
-//!   broadcast logs                                 typed events, outcomes
+//! TCP socket ─┐
+//! TLS stream ─┼───► native: codec, parser, session ─────► rooms, directory,
+//! WebSocket ──┘     irc:    codec, parser, session  ◄──── store, files
+//!   link, queue,    each with its renderer (Encoding) typed events, outcomes
+//!   broadcast logs  http:   the page, /ws → a native or IRC session, /files
 //! ```
 //!
 //! - [`transport`] moves bytes and knows no command: a connection's
@@ -25,7 +27,7 @@
 //!   never sees a byte of a protocol.
 //! - [`server`] puts them together: opens the store, starts the core's
 //!   actors, loads the TLS certificate, binds the listeners (native and
-//!   IRC, each in plain TCP and over TLS, and HTTP) and hands each
+//!   IRC, each in plain TCP and over TLS, and HTTP and HTTPS) and hands each
 //!   connection to its front end; a TLS connection after its handshake
 //!   ([`transport::tls`]), as a [`TlsStream`](tokio_rustls::server::TlsStream)
 //!   that the front end drives like a TCP stream. [`proto::http`] serves
