@@ -183,7 +183,7 @@ fn before_nick_allowed_commands_work() {
     c.expect("OK HELP");
     c.send("INFO");
     let lines = c.read_until_prefix("OK INFO");
-    assert_eq!(lines.len(), 8, "{lines:?}");
+    assert_eq!(lines.len(), 9, "{lines:?}");
     assert_eq!(lines[0], "INFO name chatroom");
     c.send("FLY away");
     c.expect("ERR FLY UNKNOWN_COMMAND try HELP");
@@ -1045,7 +1045,7 @@ fn server_info() {
     let mut anon = anon(addr, "anon");
     anon.send("INFO");
     let lines = anon.read_until_prefix("OK INFO");
-    assert_eq!(lines.len(), 8, "{lines:?}");
+    assert_eq!(lines.len(), 9, "{lines:?}");
     assert_eq!(lines[0], "INFO name chatroom");
     assert_eq!(lines[1], "INFO version 0.1.0");
     let uptime = lines[2]
@@ -1057,7 +1057,8 @@ fn server_info() {
     assert_eq!(lines[4], "INFO rooms 2");
     assert_eq!(lines[5], "INFO connections 3");
     assert_eq!(lines[6], "INFO max_line_bytes 2048");
-    assert_eq!(lines[7], "OK INFO");
+    assert_eq!(lines[7], "INFO max_file_bytes 33554432");
+    assert_eq!(lines[8], "OK INFO");
     send_err(&mut anon, "INFO #r extra", "INFO", "BAD_SYNTAX");
 }
 

@@ -12,7 +12,7 @@ import { wire } from "./forms.js";
 const $ = (id) => document.getElementById(id);
 
 // files.max_bytes' default: bigger files would close the connection.
-const MAX_FILE_BYTES = 32 * 1024 * 1024;
+const MAX_FILE_BYTES = 32 * 1024 * 1024; // until INFO says otherwise
 // Scrolling back asks for this many more messages each time.
 const HISTORY_PAGE = 50;
 
@@ -22,6 +22,7 @@ const state = {
   me: null, // the nickname the server confirmed
   wanted: null, // the nickname to (re)claim on connect
   maxLineBytes: 2048,
+  maxFileBytes: MAX_FILE_BYTES,
   convs: new Map(), // id → Conversation
   active: null,
   notify: localStorage.getItem("chatroom.notify") === "on",
@@ -94,6 +95,9 @@ async function onHello() {
       for (const line of reply.data) {
         if (line.kind === "info" && line.key === "max_line_bytes") {
           state.maxLineBytes = Number(line.value) || state.maxLineBytes;
+        }
+        if (line.kind === "info" && line.key === "max_file_bytes") {
+          state.maxFileBytes = Number(line.value) || state.maxFileBytes;
         }
       }
     })
@@ -631,8 +635,8 @@ async function sendFiles(conv, files) {
     const note = view.el("span", { class: "upload-note" }, "waiting…");
     const row = view.el("li", {}, view.el("span", { class: "upload-name" }, name), bar, note);
     $("uploads").append(row);
-    if (file.size > MAX_FILE_BYTES) {
-      note.textContent = "too large: files are limited to 32 MB";
+    if (file.size > state.maxFileBytes) {
+      note.textContent = `too large: files are limited to ${view.humanSize(state.maxFileBytes)}`;
       setTimeout(() => row.remove(), 8000);
       continue;
     }

@@ -155,6 +155,8 @@ pub enum ServerInfo {
     Connections(usize),
     /// `max_line_bytes`: `limits.max_line_bytes`.
     MaxLineBytes(usize),
+    /// `max_file_bytes`: `files.max_bytes`, the largest FILE accepted.
+    MaxFileBytes(u64),
 }
 
 /// One line of `INFO <room>`: a fact about a room, `INFO <room> <key>
@@ -411,6 +413,7 @@ impl Reply {
                     ServerInfo::Rooms(n) => line.word("rooms").num(*n as u64),
                     ServerInfo::Connections(n) => line.word("connections").num(*n as u64),
                     ServerInfo::MaxLineBytes(n) => line.word("max_line_bytes").num(*n as u64),
+                    ServerInfo::MaxFileBytes(n) => line.word("max_file_bytes").num(*n),
                 }
                 .end()
             }

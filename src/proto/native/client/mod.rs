@@ -363,6 +363,7 @@ fn server_info(key: &str, f: &mut Fields<'_>) -> Result<ServerInfo, LineProblem>
         "rooms" => ServerInfo::Rooms(f.number("value")?),
         "connections" => ServerInfo::Connections(f.number("value")?),
         "max_line_bytes" => ServerInfo::MaxLineBytes(f.number("value")?),
+        "max_file_bytes" => ServerInfo::MaxFileBytes(f.number("value")?),
         other => return Err(LineProblem::UnknownInfoKey(other.to_owned())),
     })
 }

@@ -77,6 +77,7 @@ fn every_variant() -> Vec<ServerLine> {
         Reply::Info(ServerInfo::Rooms(1)),
         Reply::Info(ServerInfo::Connections(2)),
         Reply::Info(ServerInfo::MaxLineBytes(2048)),
+        Reply::Info(ServerInfo::MaxFileBytes(33_554_432)),
     ];
     let room_infos = [
         RoomInfoEntry::Members(3),
@@ -648,6 +649,7 @@ fn server_info_st() -> impl Strategy<Value = ServerInfo> {
         any::<usize>().prop_map(ServerInfo::Rooms),
         any::<usize>().prop_map(ServerInfo::Connections),
         any::<usize>().prop_map(ServerInfo::MaxLineBytes),
+        any::<u64>().prop_map(ServerInfo::MaxFileBytes),
     ]
 }
 

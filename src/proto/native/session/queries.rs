@@ -67,6 +67,7 @@ impl Session {
                 ServerInfo::Rooms(counts.rooms),
                 ServerInfo::Connections(act.state.connections.open()),
                 ServerInfo::MaxLineBytes(core.config.limits.max_line_bytes),
+                ServerInfo::MaxFileBytes(core.config.files.max_bytes),
             ];
             for line in lines {
                 act.send(Reply::Info(line));
