@@ -369,12 +369,8 @@ async fn writer(
             }
             Pace::Rate { .. } => {
                 if next_due > now_ns as f64 {
-                    let due = shared.start + Duration::from_nanos(next_due as u64);
-                    tokio::select! {
-                        biased;
-                        _ = shared.abort.cancelled() => break,
-                        _ = shared.stop.cancelled() => break,
-                        _ = tokio::time::sleep_until(tokio::time::Instant::from_std(due)) => {}
+                    if !shared.sleep_until_ns(next_due).await {
+                        break;
                     }
                     continue;
                 }

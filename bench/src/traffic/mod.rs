@@ -184,6 +184,18 @@ impl Shared {
         self.start.elapsed().as_nanos() as u64
     }
 
+    /// Sleeps until `due_ns` after the start; `false` if the run is
+    /// stopped or aborted first (the sender is done).
+    async fn sleep_until_ns(&self, due_ns: f64) -> bool {
+        let due = self.start + Duration::from_nanos(due_ns as u64);
+        tokio::select! {
+            biased;
+            _ = self.abort.cancelled() => false,
+            _ = self.stop.cancelled() => false,
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(due)) => true,
+        }
+    }
+
     fn sender_index(&self, room: usize, slot: usize) -> usize {
         room * self.plan.senders_per_room + slot
     }

@@ -5,7 +5,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
@@ -91,12 +90,8 @@ pub(super) async fn writer(
         } else {
             let now_ns = shared.now_ns();
             if next_due > now_ns as f64 {
-                let due = shared.start + Duration::from_nanos(next_due as u64);
-                tokio::select! {
-                    biased;
-                    _ = shared.abort.cancelled() => break,
-                    _ = shared.stop.cancelled() => break,
-                    _ = tokio::time::sleep_until(tokio::time::Instant::from_std(due)) => {}
+                if !shared.sleep_until_ns(next_due).await {
+                    break;
                 }
                 continue;
             }

@@ -220,6 +220,19 @@ pub struct SendQueue {
     inner: Arc<Mutex<Inner>>,
 }
 
+/// Queues `span` of `log`: the last item grows when it ends where the
+/// span starts in the same log (a member owes one item however many
+/// lines), else the span is a new item.
+#[inline(always)]
+fn append_span(items: &mut VecDeque<Item>, log: &BroadcastLog, span: Span) {
+    match items.back_mut() {
+        Some(Item::Log(reader, last)) if last.end == span.start && reader.reads(log) => {
+            last.end = span.end;
+        }
+        _ => items.push_back(Item::Log(log.reader(), span)),
+    }
+}
+
 impl SendQueue {
     /// An empty queue that holds at most `limit` bytes.
     pub fn new(limit: usize) -> Self {
@@ -269,12 +282,7 @@ impl SendQueue {
     /// when that ends where `span` starts, as it does while a member is
     /// behind on a busy room.
     pub fn push_log(&self, log: &BroadcastLog, span: Span) -> Result<(), PushError> {
-        self.push_with(span.len(), |items| match items.back_mut() {
-            Some(Item::Log(reader, last)) if last.end == span.start && reader.reads(log) => {
-                last.end = span.end;
-            }
-            _ => items.push_back(Item::Log(log.reader(), span)),
-        })
+        self.push_with(span.len(), |items| append_span(items, log, span))
     }
 
     /// [`SendQueue::push_log`], but a writer waiting for data is woken with
@@ -287,12 +295,7 @@ impl SendQueue {
     pub fn push_log_deferred(&self, log: &BroadcastLog, span: Span) -> Result<(), PushError> {
         let wake = self
             .lock()
-            .add_deferred(span.len(), |items| match items.back_mut() {
-                Some(Item::Log(reader, last)) if last.end == span.start && reader.reads(log) => {
-                    last.end = span.end;
-                }
-                _ => items.push_back(Item::Log(log.reader(), span)),
-            })?;
+            .add_deferred(span.len(), |items| append_span(items, log, span))?;
         match wake {
             Some(Wake::Later(w)) => wakeups::wake_later(w),
             Some(Wake::Now(w)) => w.wake(),
