@@ -218,7 +218,18 @@ pub async fn run(
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());
     }
-    let directory = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
+    if config.accounts.enabled && db.is_some() {
+        // The dummy hash unknown accounts are checked against is made now,
+        // so that the first of them costs what any other does.
+        std::thread::spawn(crate::core::accounts::password::warm_up);
+    }
+    let directory = Directory::new(
+        Arc::clone(&config),
+        db.clone(),
+        loaded.rooms,
+        loaded.accounts,
+    )
+    .start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let core = Arc::new(Services {
         db: db.clone(),

@@ -1,7 +1,7 @@
 //! The nick registry: unique nicknames (by folded key and by look, see
 //! `directory/nicks.rs`), and the directory of rooms.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -57,12 +57,26 @@ pub struct Directory {
     rooms: HashMap<Folded, RoomEntry>,
     /// Where rooms report to, made at the first room.
     reports: Option<Reports>,
+    /// The nicknames accounts reserve: every account's name, folded.
+    accounts: HashSet<Folded>,
 }
 
 impl Directory {
-    /// A registry with the stored rooms (where history is kept).
-    pub fn new(config: Arc<Config>, db: Option<Database>, stored: Vec<RoomRecord>) -> Self {
+    /// A registry with the stored rooms and the names of the stored
+    /// accounts (where history is kept).
+    pub fn new(
+        config: Arc<Config>,
+        db: Option<Database>,
+        stored: Vec<RoomRecord>,
+        accounts: Vec<String>,
+    ) -> Self {
+        let accounts = accounts
+            .iter()
+            .filter_map(|a| Nick::parse(a, crate::core::names::STORED_NAME_LIMIT).ok())
+            .map(|a| a.folded().clone())
+            .collect();
         Directory {
+            accounts,
             history: History::new(config.limits.whowas_entries),
             config,
             db,
@@ -444,5 +458,38 @@ impl Handler<GetCounts> for Directory {
                 .filter(|e| e.summary.members > 0)
                 .count(),
         })
+    }
+}
+
+/// An account was registered: its name is a reserved nickname from now on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AccountAdded {
+    /// The account's name.
+    pub name: Nick,
+}
+
+impl Handler<AccountAdded> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: AccountAdded, _: &mut Self::Context) {
+        self.accounts.insert(msg.name.folded().clone());
+    }
+}
+
+/// Whether a nickname is an account's (reserved for whoever is logged in
+/// to it).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct IsReserved {
+    /// The nickname, folded.
+    pub nick: Folded,
+}
+
+impl Handler<IsReserved> for Directory {
+    type Result = bool;
+
+    fn handle(&mut self, msg: IsReserved, _: &mut Self::Context) -> bool {
+        self.accounts.contains(&msg.nick)
     }
 }

@@ -51,13 +51,31 @@ pub enum ErrorCode {
     AlreadyInRoom,
     /// The room's operators keep the user out.
     Banned,
+    /// An account of that name exists (or the nickname is someone else's).
+    AccountExists,
+    /// Unknown account or wrong password: one code, so that neither can be told apart.
+    BadLogin,
+    /// The server (`accounts.require_login`) or the nickname's account needs a login first.
+    LoginRequired,
+    /// `accounts.registration` is `closed`.
+    RegistrationClosed,
+    /// `accounts.enabled` is off.
+    AccountsDisabled,
+    /// The password is shorter than `accounts.min_password_len`.
+    WeakPassword,
+    /// The connection is logged in already.
+    AlreadyLoggedIn,
+    /// The command needs the connection to be logged in.
+    NotLoggedIn,
+    /// Too many failed password attempts: wait before the next.
+    TryLater,
     /// Something went wrong inside the server.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -80,6 +98,15 @@ impl ErrorCode {
         ErrorCode::InviteOnly,
         ErrorCode::AlreadyInRoom,
         ErrorCode::Banned,
+        ErrorCode::AccountExists,
+        ErrorCode::BadLogin,
+        ErrorCode::LoginRequired,
+        ErrorCode::RegistrationClosed,
+        ErrorCode::AccountsDisabled,
+        ErrorCode::WeakPassword,
+        ErrorCode::AlreadyLoggedIn,
+        ErrorCode::NotLoggedIn,
+        ErrorCode::TryLater,
         ErrorCode::Internal,
     ];
 
@@ -108,6 +135,15 @@ impl ErrorCode {
             ErrorCode::InviteOnly => "INVITE_ONLY",
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Banned => "BANNED",
+            ErrorCode::AccountExists => "ACCOUNT_EXISTS",
+            ErrorCode::BadLogin => "BAD_LOGIN",
+            ErrorCode::LoginRequired => "LOGIN_REQUIRED",
+            ErrorCode::RegistrationClosed => "REGISTRATION_CLOSED",
+            ErrorCode::AccountsDisabled => "ACCOUNTS_DISABLED",
+            ErrorCode::WeakPassword => "WEAK_PASSWORD",
+            ErrorCode::AlreadyLoggedIn => "ALREADY_LOGGED_IN",
+            ErrorCode::NotLoggedIn => "NOT_LOGGED_IN",
+            ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
         }
     }

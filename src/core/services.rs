@@ -77,6 +77,7 @@ impl Services {
                 userhost: join.userhost.clone(),
                 realname: Arc::clone(&join.realname),
                 key: join.key.clone(),
+                account: join.account.clone(),
                 hand_back: join.hand_back,
             };
             let joined = match addr.send(attempt).await {

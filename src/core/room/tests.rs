@@ -177,6 +177,7 @@ impl Client {
             userhost: UserHost::native(),
             realname: crate::core::no_realname(),
             key: key.map(String::from),
+            account: None,
             hand_back: false,
         }
     }

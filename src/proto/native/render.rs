@@ -63,6 +63,24 @@ pub enum OkReply {
     Help,
     /// `OK QUIT`
     Quit,
+    /// `OK REGISTER <account>`: made, and logged in to it.
+    Register(Nick),
+    /// `OK LOGIN <account>`
+    Login(Nick),
+    /// `OK LOGOUT`
+    Logout,
+    /// `OK PASSWD`
+    Passwd,
+    /// `OK OP <room> <nick>`
+    Op(RoomName, Nick),
+    /// `OK DEOP <room> <nick>`
+    Deop(RoomName, Nick),
+    /// `OK BAN <room> [mask]`: a ban set, or (no mask) the end of a listing.
+    Ban(RoomName, Option<String>),
+    /// `OK UNBAN <room> <mask>`
+    Unban(RoomName, String),
+    /// `OK OWNER <room> <account>`
+    Owner(RoomName, Nick),
 }
 
 /// A line addressed to one client: data lines, final replies, notices.
@@ -136,6 +154,27 @@ pub enum Reply {
     Ping(String),
     /// `SERVER <text>`, a notice from the server.
     Server(String),
+    /// `SERVER <nick> is a registered account: ...`, a notice that the
+    /// nickname is reserved and will be taken back after `grace_secs`.
+    Reserved {
+        /// The nickname.
+        nick: Nick,
+        /// Seconds before the rename.
+        grace_secs: u64,
+    },
+    /// `SERVER you were renamed to <nick>: ...`, after the grace.
+    Renamed(Nick),
+    /// `BAN <room> <mask> <by> <rfc3339-time>`, one line of a ban listing.
+    Ban {
+        /// The room.
+        room: RoomName,
+        /// The pattern.
+        mask: String,
+        /// Who set it.
+        by: Nick,
+        /// When, RFC 3339.
+        time: String,
+    },
 }
 
 /// One line of `INFO`: a fact about the server, `INFO <key> <value>`.
@@ -157,6 +196,9 @@ pub enum ServerInfo {
     MaxLineBytes(usize),
     /// `max_file_bytes`: `files.max_bytes`, the largest FILE accepted.
     MaxFileBytes(u64),
+    /// `account`: the account the asking client is logged in to (shown
+    /// only when it is).
+    Account(Nick),
 }
 
 /// One line of `INFO <room>`: a fact about a room, `INFO <room> <key>
@@ -167,6 +209,8 @@ pub enum RoomInfoEntry {
     Members(usize),
     /// `owner`: the owner's nickname; with none the line ends after the key.
     Owner(Option<Nick>),
+    /// `account`: the account that owns the room (shown only when one does).
+    Account(Nick),
     /// `private`: whether a key is needed, `yes` or `no`.
     Private(bool),
     /// `created`: the creation time, RFC 3339.
@@ -192,6 +236,9 @@ pub enum Disconnect {
     FileTooLarge,
     /// The server is stopping.
     ServerShutdown,
+    /// The client kept another account's nickname past the grace, and no
+    /// other nickname could be given to it.
+    NickReserved,
 }
 
 impl Disconnect {
@@ -205,6 +252,7 @@ impl Disconnect {
             Disconnect::SendQueueExceeded => Some("send queue exceeded"),
             Disconnect::FileTooLarge => Some("file too large"),
             Disconnect::ServerShutdown => Some("server shutting down"),
+            Disconnect::NickReserved => Some("nickname reserved"),
         }
     }
 }
@@ -365,6 +413,15 @@ impl OkReply {
             OkReply::History(r, count) => ok.word("HISTORY").word(r.as_str()).num(*count as u64),
             OkReply::Help => ok.word("HELP"),
             OkReply::Quit => ok.word("QUIT"),
+            OkReply::Register(a) => ok.word("REGISTER").word(a.as_str()),
+            OkReply::Login(a) => ok.word("LOGIN").word(a.as_str()),
+            OkReply::Logout => ok.word("LOGOUT"),
+            OkReply::Passwd => ok.word("PASSWD"),
+            OkReply::Op(r, n) => ok.word("OP").word(r.as_str()).word(n.as_str()),
+            OkReply::Deop(r, n) => ok.word("DEOP").word(r.as_str()).word(n.as_str()),
+            OkReply::Ban(r, mask) => ok.word("BAN").word(r.as_str()).opt(mask.as_deref()),
+            OkReply::Unban(r, mask) => ok.word("UNBAN").word(r.as_str()).word(mask),
+            OkReply::Owner(r, a) => ok.word("OWNER").word(r.as_str()).word(a.as_str()),
         }
         .end()
     }
@@ -414,6 +471,7 @@ impl Reply {
                     ServerInfo::Connections(n) => line.word("connections").num(*n as u64),
                     ServerInfo::MaxLineBytes(n) => line.word("max_line_bytes").num(*n as u64),
                     ServerInfo::MaxFileBytes(n) => line.word("max_file_bytes").num(*n),
+                    ServerInfo::Account(a) => line.word("account").word(a.as_str()),
                 }
                 .end()
             }
@@ -424,6 +482,7 @@ impl Reply {
                     RoomInfoEntry::Owner(owner) => {
                         line.word("owner").opt(owner.as_ref().map(Nick::as_str))
                     }
+                    RoomInfoEntry::Account(a) => line.word("account").word(a.as_str()),
                     RoomInfoEntry::Private(private) => line.word("private").word(yes_no(*private)),
                     RoomInfoEntry::Created(time) => line.word("created").word(time),
                     // An empty topic is no topic: the line ends after the key.
@@ -454,6 +513,28 @@ impl Reply {
             Reply::Pong(token) => Line::start(buf, "PONG").opt(token.as_deref()).end(),
             Reply::Ping(token) => Line::start(buf, "PING").word(token).end(),
             Reply::Server(text) => Line::start(buf, "SERVER").word(text).end(),
+            Reply::Reserved { nick, grace_secs } => Line::start(buf, "SERVER")
+                .word(nick.as_str())
+                .word("is a registered account: LOGIN to it or change your nickname within")
+                .num(*grace_secs)
+                .word("seconds, or you will be renamed")
+                .end(),
+            Reply::Renamed(nick) => Line::start(buf, "SERVER")
+                .word("you were renamed to")
+                .word(nick.as_str())
+                .word("(your nickname is a registered account)")
+                .end(),
+            Reply::Ban {
+                room,
+                mask,
+                by,
+                time,
+            } => Line::start(buf, "BAN")
+                .word(room.as_str())
+                .word(mask)
+                .word(by.as_str())
+                .word(time)
+                .end(),
         }
     }
 

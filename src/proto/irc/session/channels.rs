@@ -62,6 +62,8 @@ impl Session {
                 userhost: self.userhost.clone(),
                 realname: Arc::clone(&self.realname),
                 key,
+                // IRC logins (SASL) are not there yet.
+                account: None,
                 // A labeled JOIN answers with the JOIN and listing too.
                 hand_back: self.labeling(),
             };

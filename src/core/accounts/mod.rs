@@ -1,0 +1,239 @@
+//! User accounts: a name (a valid nickname, folded like one), a password
+//! kept as an argon2id hash, stored in the database beside the rooms.
+//!
+//! What a front end calls: [`register`], [`login`] and [`change_password`],
+//! each hashing or verifying on the blocking pool and reading or writing
+//! through the database thread (a write resolves once committed). Every
+//! password check goes through [`check_password`], the one place a bound
+//! on concurrent verifications plugs in. Which account a connection is
+//! logged in to is the front end's session's to keep (see ACCT_API.md);
+//! the [`Directory`](crate::core::directory::Directory) knows which
+//! nicknames accounts reserve ([`AccountAdded`](crate::core::directory::AccountAdded)).
+//!
+//! Rules drawn from `[accounts]` in one place: [`Policy`].
+
+pub mod password;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::{AccountsConfig, Config, Registration, MAX_PASSWORD_BYTES};
+use crate::core::error::ErrorCode;
+use crate::core::names::Nick;
+use crate::core::store::{AccountRecord, AccountWriteError, Database};
+
+/// An account's name: a nickname, validated and folded as one (the
+/// nickname it reserves).
+pub type AccountName = Nick;
+
+/// Checks `password` against `stored` (an account's hash, or `None` for
+/// no such account) on the blocking pool. The one function every password
+/// verification goes through.
+pub async fn check_password(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || password::verify_password(&password, stored.as_deref()))
+        .await
+        .unwrap_or(false)
+}
+
+async fn hash(password: String) -> Result<String, ErrorCode> {
+    tokio::task::spawn_blocking(move || password::hash_password(&password))
+        .await
+        .ok()
+        .flatten()
+        .ok_or(ErrorCode::Internal)
+}
+
+/// What `[accounts]` allows, read when a command runs (so that a reload
+/// of the configuration applies to the next one).
+pub struct Policy<'a> {
+    config: &'a AccountsConfig,
+    /// Accounts live in the history database: without it there are none.
+    stored: bool,
+}
+
+impl<'a> Policy<'a> {
+    /// The rules of `config`, with or without a database.
+    pub fn new(config: &'a Config, stored: bool) -> Self {
+        Policy {
+            config: &config.accounts,
+            stored,
+        }
+    }
+
+    /// `AccountsDisabled` unless accounts are on and can be stored.
+    pub fn enabled(&self) -> Result<(), ErrorCode> {
+        if self.config.enabled && self.stored {
+            Ok(())
+        } else {
+            Err(ErrorCode::AccountsDisabled)
+        }
+    }
+
+    /// Whether a new account may be made with `password`.
+    pub fn may_register(&self, password: &str) -> Result<(), ErrorCode> {
+        self.enabled()?;
+        if self.config.registration == Registration::Closed {
+            return Err(ErrorCode::RegistrationClosed);
+        }
+        self.strong_enough(password)
+    }
+
+    /// `WeakPassword` for a password shorter than `min_password_len`
+    /// characters (or longer than [`MAX_PASSWORD_BYTES`] bytes).
+    pub fn strong_enough(&self, password: &str) -> Result<(), ErrorCode> {
+        if password.chars().count() < self.config.min_password_len
+            || password.len() > MAX_PASSWORD_BYTES
+        {
+            return Err(ErrorCode::WeakPassword);
+        }
+        Ok(())
+    }
+
+    /// How long a user may hold another account's nickname.
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.config.nick_grace_secs)
+    }
+
+    /// Whether commands other than the few allowed before it need a login.
+    pub fn login_required(&self) -> bool {
+        self.config.enabled && self.config.require_login
+    }
+}
+
+/// Makes the account `name` with `password`: hashed off the actor
+/// thread, then stored; resolves once committed. `AccountExists` when one
+/// of that folded name exists.
+pub async fn register(db: Database, name: AccountName, password: String) -> Result<(), ErrorCode> {
+    let hash = hash(password).await?;
+    let record = AccountRecord {
+        name: name.as_str().to_owned(),
+        password: hash,
+        created: SystemTime::now(),
+    };
+    db.create_account(name.folded(), record)
+        .await
+        .map_err(|e| match e {
+            AccountWriteError::Exists => ErrorCode::AccountExists,
+            _ => ErrorCode::Internal,
+        })
+}
+
+/// The account `name` if `password` is its password; `BadLogin` for an
+/// unknown account and a wrong password alike, after the same work.
+pub async fn login(
+    db: Database,
+    name: AccountName,
+    password: String,
+) -> Result<AccountName, ErrorCode> {
+    let record = db.account(name.folded()).await;
+    let stored = record.as_ref().map(|r| r.password.clone());
+    if !check_password(password, stored).await {
+        return Err(ErrorCode::BadLogin);
+    }
+    // Answered as first spelled: `ALICE` logs in to `alice`.
+    let spelled = record
+        .and_then(|r| Nick::parse(&r.name, crate::core::names::STORED_NAME_LIMIT).ok())
+        .unwrap_or(name);
+    Ok(spelled)
+}
+
+/// Replaces `account`'s password after checking the old one (`BadLogin`).
+pub async fn change_password(
+    db: Database,
+    account: AccountName,
+    old: String,
+    new: String,
+) -> Result<(), ErrorCode> {
+    login(db.clone(), account.clone(), old).await?;
+    let hash = hash(new).await?;
+    db.set_password(account.folded(), hash)
+        .await
+        .map_err(|_| ErrorCode::Internal)
+}
+
+/// Failed password attempts of one connection, and when it may try again:
+/// the first failure waits [`FIRST_BACKOFF`], each further one twice as
+/// long, up to [`MAX_BACKOFF`]; a success starts over.
+#[derive(Debug, Default, Clone)]
+pub struct Backoff {
+    failures: u32,
+    until: Option<Instant>,
+}
+
+/// The wait after a first failure.
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+impl Backoff {
+    /// `TryLater` (with the time left) while backed off.
+    pub fn check(&self, now: Instant) -> Result<(), Duration> {
+        match self.until {
+            Some(until) if until > now => Err(until - now),
+            _ => Ok(()),
+        }
+    }
+
+    /// A failure at `now`: the next attempt waits longer.
+    pub fn failed(&mut self, now: Instant) {
+        self.failures = self.failures.saturating_add(1);
+        let shift = self.failures.saturating_sub(1).min(16);
+        let wait = FIRST_BACKOFF.saturating_mul(1 << shift).min(MAX_BACKOFF);
+        self.until = Some(now + wait);
+    }
+
+    /// A success: no wait.
+    pub fn succeeded(&mut self) {
+        *self = Backoff::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_bound_and_a_success_clears_it() {
+        let t = Instant::now();
+        let mut b = Backoff::default();
+        assert_eq!(b.check(t), Ok(()));
+        b.failed(t);
+        assert_eq!(b.check(t), Err(Duration::from_secs(1)));
+        assert_eq!(b.check(t + Duration::from_secs(1)), Ok(()));
+        b.failed(t);
+        assert_eq!(b.check(t), Err(Duration::from_secs(2)));
+        for _ in 0..20 {
+            b.failed(t);
+        }
+        assert_eq!(b.check(t), Err(MAX_BACKOFF));
+        b.succeeded();
+        assert_eq!(b.check(t), Ok(()));
+    }
+
+    #[test]
+    fn the_policy_reads_the_config() {
+        let mut config = Config::default();
+        assert_eq!(
+            Policy::new(&config, false).enabled(),
+            Err(ErrorCode::AccountsDisabled)
+        );
+        assert_eq!(Policy::new(&config, true).enabled(), Ok(()));
+        assert_eq!(
+            Policy::new(&config, true).may_register("short"),
+            Err(ErrorCode::WeakPassword)
+        );
+        assert_eq!(
+            Policy::new(&config, true).may_register("long enough"),
+            Ok(())
+        );
+        config.accounts.registration = Registration::Closed;
+        assert_eq!(
+            Policy::new(&config, true).may_register("long enough"),
+            Err(ErrorCode::RegistrationClosed)
+        );
+        config.accounts.enabled = false;
+        assert_eq!(
+            Policy::new(&config, true).may_register("long enough"),
+            Err(ErrorCode::AccountsDisabled)
+        );
+    }
+}
