@@ -710,6 +710,15 @@ mod tests {
             ("[tls]\nkey = \"a.pem\"", "tls.cert"),
             ("[tls]\ndir = \"\"", "tls.dir"),
             (
+                "[accounts]\nmin_password_len = 0",
+                "accounts.min_password_len",
+            ),
+            (
+                "[accounts]\nenabled = false\nrequire_login = true",
+                "accounts.require_login",
+            ),
+            ("[accounts]\nregistration = \"maybe\"", "registration"),
+            (
                 "[tls]\nhandshake_timeout_secs = 0",
                 "tls.handshake_timeout_secs",
             ),

@@ -8,9 +8,10 @@
 //! unmake any (the owner too, until it next joins). Operators are a
 //! presence: one that leaves is no longer one.
 //!
-//! Only the key, the owner and the topic are stored; the limit, the
-//! invite-only flag, the topic lock and the invitations live as long as
-//! the room's actor (a stored room forgets them at a restart).
+//! The key, the owner, the topic, the bans and operators by account
+//! (`rights.rs`) are stored; the limit, the invite-only flag, the topic
+//! lock and the invitations live as long as the room's actor (a stored
+//! room forgets them at a restart).
 
 use std::collections::HashSet;
 use std::time::SystemTime;
