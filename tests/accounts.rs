@@ -424,3 +424,66 @@ fn op_deop_and_owner_go_by_account() {
     alice.sync();
     bob.sync();
 }
+
+#[test]
+fn irc_clients_log_in_with_sasl_plain_and_own_by_account() {
+    use common::irc::{Irc, SERVER};
+    let mut cfg = config("");
+    cfg.irc.listen = "127.0.0.1:0".into();
+    let server = start_config(cfg, None);
+    let mut alice = Client::register(server.addr(), "alice");
+    alice.send("REGISTER password-one");
+    alice.expect("OK REGISTER alice");
+    join(&mut alice, "#den");
+
+    let sasl = |nick: &str, payload: &str| {
+        let mut c = Irc::connect(server.irc_addr());
+        c.name = nick.into();
+        c.send("CAP LS 302");
+        expect_irc_prefix(&mut c, &format!(":{SERVER} CAP * LS :"));
+        c.send(&format!("NICK {nick}"));
+        c.send(&format!("USER {nick} 0 * :Real {nick}"));
+        c.send("CAP REQ :sasl extended-join");
+        c.expect(&format!(":{SERVER} CAP {nick} ACK :sasl extended-join"));
+        c.send("AUTHENTICATE SCRAM-SHA-256");
+        c.expect(&format!(
+            ":{SERVER} 908 {nick} PLAIN :are available SASL mechanisms"
+        ));
+        c.expect(&format!(":{SERVER} 904 {nick} :SASL authentication failed"));
+        c.send("AUTHENTICATE PLAIN");
+        c.expect("AUTHENTICATE +");
+        c.send(&format!("AUTHENTICATE {payload}"));
+        c
+    };
+    // "\0alice\0wrong-password"
+    let mut bad = sasl("mal", "AGFsaWNlAHdyb25nLXBhc3N3b3Jk");
+    bad.expect(&format!(":{SERVER} 904 mal :SASL authentication failed"));
+    // "\0alice\0password-one"
+    let mut al = sasl("al", "AGFsaWNlAHBhc3N3b3JkLW9uZQ==");
+    al.expect(&format!(
+        ":{SERVER} 900 al al!~al@irc alice :You are now logged in as alice"
+    ));
+    al.expect(&format!(":{SERVER} 903 al :SASL authentication successful"));
+    al.send("AUTHENTICATE PLAIN");
+    al.expect(&format!(
+        ":{SERVER} 907 al :You have already authenticated using SASL"
+    ));
+    al.send("CAP END");
+    al.until_numeric("422");
+    // extended-join shows the account; the account owns #den.
+    al.send("JOIN #den");
+    al.expect(":al!~al@irc JOIN #den alice :Real al");
+    al.until_numeric("366");
+    alice.expect("JOIN #den al");
+    al.send("TOPIC #den :set over IRC");
+    al.expect(":al!~al@irc TOPIC #den :set over IRC");
+    alice.expect("TOPIC #den al set over IRC");
+    al.sync();
+}
+
+/// Reads the next IRC line and asserts it starts with `prefix`.
+fn expect_irc_prefix(c: &mut common::irc::Irc, prefix: &str) -> String {
+    let line = c.line();
+    assert!(line.starts_with(prefix), "{line:?} is not {prefix}...");
+    line
+}

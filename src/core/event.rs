@@ -221,6 +221,8 @@ pub enum Event {
         /// Their real name (IRC `extended-join`; `""` for a native client,
         /// whose real name is its nickname).
         realname: Arc<str>,
+        /// The account they are logged in to (IRC `extended-join`).
+        account: Option<Nick>,
     },
     /// `PART <room> <nick> [reason]`
     Part {

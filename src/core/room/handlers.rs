@@ -96,6 +96,7 @@ impl Room {
             nick: msg.nick.clone(),
             userhost: msg.userhost,
             realname: msg.realname,
+            account: msg.account.clone(),
         };
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;

@@ -162,6 +162,7 @@ impl IrcEncoding {
                 nick,
                 userhost,
                 realname,
+                account,
             } => {
                 tag(buf);
                 let line = Line::new(buf)
@@ -169,14 +170,15 @@ impl IrcEncoding {
                     .word("JOIN")
                     .word(room.as_str());
                 if self.look.extended_join {
-                    // No accounts yet: `*`, logged out. A native client's
-                    // real name is its nickname.
+                    // `*`: logged out. A native client's real name is
+                    // its nickname.
                     let realname = if realname.is_empty() {
                         nick.as_str()
                     } else {
                         realname
                     };
-                    line.word("*").trailing(realname)
+                    line.word(account.as_ref().map_or("*", Nick::as_str))
+                        .trailing(realname)
                 } else {
                     line
                 }

@@ -98,6 +98,8 @@ pub enum ServerLine {
     Notice(String),
     /// `:<nick> MODE <nick> :<change>`, the client's own user mode.
     UserModeChanged(String),
+    /// `AUTHENTICATE +`: go on with SASL (an empty challenge).
+    AuthenticateGoOn,
 }
 
 /// Writes one wire line: words, then an optional trailing parameter,
@@ -443,6 +445,7 @@ impl ServerLine {
                 .word("NOTICE")
                 .word(to)
                 .trailing(text),
+            ServerLine::AuthenticateGoOn => Line::new(buf).word("AUTHENTICATE").word("+"),
             ServerLine::UserModeChanged(change) => Line::new(buf)
                 .source(to, None)
                 .word("MODE")

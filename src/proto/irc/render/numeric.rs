@@ -39,6 +39,25 @@ pub enum Numeric {
     },
     /// `002 :Your host is <server>, running version <version>`
     YourHost,
+    /// `900 <nick>!<user>@<host> <account> :You are now logged in as <account>`
+    LoggedIn {
+        /// The client's user and host.
+        userhost: UserHost,
+        /// The account.
+        account: Nick,
+    },
+    /// `903 :SASL authentication successful`
+    SaslSuccess,
+    /// `904 :SASL authentication failed`
+    SaslFail,
+    /// `905 :SASL message too long`
+    SaslTooLong,
+    /// `906 :SASL authentication aborted`
+    SaslAborted,
+    /// `907 :You have already authenticated using SASL`
+    SaslAlready,
+    /// `908 PLAIN :are available SASL mechanisms`
+    SaslMechs,
     /// `003 :This server was created <date>`
     Created(SystemTime),
     /// `004 <server> <version> <user modes> <channel modes> <with a parameter>`
@@ -316,6 +335,13 @@ impl Numeric {
             NoTextToSend => "412",
             InputTooLong => "417",
             UnknownCommand(_) => "421",
+            LoggedIn { .. } => "900",
+            SaslSuccess => "903",
+            SaslFail => "904",
+            SaslTooLong => "905",
+            SaslAborted => "906",
+            SaslAlready => "907",
+            SaslMechs => "908",
             NoMotd => "422",
             NoNicknameGiven => "431",
             ErroneousNickname(_) => "432",
@@ -350,6 +376,16 @@ impl Numeric {
                 "Welcome to the {network} IRC Network {to}!{}",
                 userhost.as_str()
             )),
+            LoggedIn { userhost, account } => line
+                .word(&format!("{to}!{}", userhost.as_str()))
+                .word(account.as_str())
+                .trailing(&format!("You are now logged in as {account}")),
+            SaslSuccess => line.trailing("SASL authentication successful"),
+            SaslFail => line.trailing("SASL authentication failed"),
+            SaslTooLong => line.trailing("SASL message too long"),
+            SaslAborted => line.trailing("SASL authentication aborted"),
+            SaslAlready => line.trailing("You have already authenticated using SASL"),
+            SaslMechs => line.word("PLAIN").trailing("are available SASL mechanisms"),
             YourHost => line.trailing(&format!(
                 "Your host is {}, running version chatroom-{version}",
                 server.name

@@ -62,8 +62,7 @@ impl Session {
                 userhost: self.userhost.clone(),
                 realname: Arc::clone(&self.realname),
                 key,
-                // IRC logins (SASL) are not there yet.
-                account: None,
+                account: self.account().cloned(),
                 // A labeled JOIN answers with the JOIN and listing too.
                 hand_back: self.labeling(),
             };

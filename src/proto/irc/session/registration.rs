@@ -19,6 +19,7 @@ const CAPS: &[&str] = &[
     "labeled-response",
     "message-tags",
     "multi-prefix",
+    "sasl",
     "server-time",
     "userhost-in-names",
 ];
@@ -90,6 +91,7 @@ impl Session {
                     (c.labeled_response, "labeled-response"),
                     (l.message_tags, "message-tags"),
                     (c.multi_prefix, "multi-prefix"),
+                    (c.sasl, "sasl"),
                     (l.server_time, "server-time"),
                     (l.userhost_in_names, "userhost-in-names"),
                 ]
@@ -120,6 +122,7 @@ impl Session {
                         "batch" => caps.batch = on,
                         "labeled-response" => caps.labeled_response = on,
                         "draft/chathistory" => caps.chathistory = on,
+                        "sasl" => caps.sasl = on,
                         // CAP LS 302 clients have it whatever they ask.
                         "cap-notify" => caps.cap_notify = on || self.caps.cap_notify,
                         "server-time" => look.server_time = on,

@@ -464,6 +464,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
             nick: f.nick("nick")?,
             userhost: UserHost::native(),
             realname: no_realname(),
+            account: None,
         },
         // PART <room> <nick> [reason]
         "PART" => Event::Part {

@@ -158,6 +158,7 @@ fn every_variant() -> Vec<ServerLine> {
         },
         Event::Join {
             realname: no_realname(),
+            account: None,
             userhost: UserHost::native(),
             room: r.clone(),
             nick: a.clone(),
@@ -278,6 +279,7 @@ fn protocol_example_lines() {
             "JOIN #123 alice\n",
             Event::Join {
                 realname: no_realname(),
+                account: None,
                 userhost: UserHost::native(),
                 room: room("#123"),
                 nick: nick("alice"),
@@ -758,6 +760,7 @@ fn event_st() -> impl Strategy<Value = Event> {
         }),
         (room_st(), nick_st()).prop_map(|(room, nick)| Event::Join {
             realname: no_realname(),
+            account: None,
             room,
             nick,
             userhost: UserHost::native(),

@@ -1,0 +1,153 @@
+//! SASL PLAIN (IRCv3 `sasl`): `AUTHENTICATE PLAIN`, `AUTHENTICATE +`, then
+//! one base64 chunk `authzid NUL authcid NUL password`, checked as a native
+//! `LOGIN` is (the same accounts, the same back-off after a wrong
+//! password), answered `900` and `903`, or `904`.
+
+use super::*;
+use crate::core::accounts::{self, AccountName, Backoff, Policy};
+use crate::core::room;
+use base64ct::{Base64, Encoding as _};
+
+/// What the session knows of accounts; boxed in the session, made at the
+/// first `AUTHENTICATE` (most connections never send one).
+#[derive(Default)]
+pub(super) struct Login {
+    /// The account logged in to.
+    account: Option<AccountName>,
+    /// `AUTHENTICATE PLAIN` came and its data has not.
+    plain: bool,
+    /// Failed passwords, and the wait before the next.
+    backoff: Backoff,
+}
+
+/// The longest chunk of an `AUTHENTICATE`: one that long means more
+/// follow, which a PLAIN message of our bounds never needs.
+const CHUNK: usize = 400;
+
+/// `authzid NUL authcid NUL password`, decoded: the account and password,
+/// when the authorization identity is none or the same account.
+fn plain_credentials(data: &str) -> Option<(String, String)> {
+    let mut buf = [0u8; CHUNK];
+    let raw = if data == "+" {
+        &[][..]
+    } else {
+        Base64::decode(data, &mut buf).ok()?
+    };
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut parts = text.split('\0');
+    let (authzid, authcid, password) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || (!authzid.is_empty() && authzid != authcid) {
+        return None;
+    }
+    Some((authcid.to_owned(), password.to_owned()))
+}
+
+/// Users logged in, across every front end (a gauge).
+const LOGGED_IN: &str = "chatroom_logged_in_users";
+
+impl Session {
+    /// The account this connection is logged in to.
+    pub(super) fn account(&self) -> Option<&AccountName> {
+        self.login.as_ref()?.account.as_ref()
+    }
+
+    fn login_mut(&mut self) -> &mut Login {
+        self.login.get_or_insert_with(Box::default)
+    }
+
+    /// The session ends: it is no longer a logged-in user.
+    pub(super) fn forget_login(&mut self) {
+        if self.account().is_some() {
+            metrics::gauge!(LOGGED_IN).decrement(1.0);
+        }
+    }
+
+    pub(super) fn cmd_authenticate(&mut self, arg: String, ctx: &mut Context<Self>) {
+        let policy = Policy::new(&self.state.core.config, self.state.core.db.is_some());
+        if !self.caps.sasl || policy.enabled().is_err() {
+            return self.numeric(Numeric::SaslFail);
+        }
+        if self.account().is_some() {
+            return self.numeric(Numeric::SaslAlready);
+        }
+        let plain = std::mem::take(&mut self.login_mut().plain);
+        if arg == "*" {
+            return self.numeric(Numeric::SaslAborted);
+        }
+        if !plain {
+            if arg.eq_ignore_ascii_case("PLAIN") {
+                self.login_mut().plain = true;
+                return self.line(ServerLine::AuthenticateGoOn);
+            }
+            self.numeric(Numeric::SaslMechs);
+            return self.numeric(Numeric::SaslFail);
+        }
+        if arg.len() >= CHUNK {
+            return self.numeric(Numeric::SaslTooLong);
+        }
+        if self
+            .login
+            .as_ref()
+            .is_some_and(|l| l.backoff.check(Instant::now()).is_err())
+        {
+            return self.numeric(Numeric::SaslFail);
+        }
+        let max = self.state.core.config.limits.max_nick_len;
+        let credentials = plain_credentials(&arg)
+            .and_then(|(name, password)| Some((Nick::parse(&name, max).ok()?, password)));
+        let (Some((name, password)), Some(db)) = (credentials, self.state.core.db.clone()) else {
+            return self.numeric(Numeric::SaslFail);
+        };
+        let work = accounts::login(db, name, password);
+        ctx.wait(work.into_actor(self).map(|res, act, _| match res {
+            Ok(account) => {
+                info!(parent: &act.span, %account, "logged in (SASL)");
+                metrics::counter!("chatroom_logins_total", "result" => "ok").increment(1);
+                metrics::gauge!(LOGGED_IN).increment(1.0);
+                if let Some(who) = act.member_key() {
+                    for joined in &act.rooms {
+                        joined.addr.do_send(room::SetAccount {
+                            who: who.clone(),
+                            userhost: act.userhost.clone(),
+                            account: Some(account.clone()),
+                        });
+                    }
+                }
+                let login = act.login_mut();
+                login.account = Some(account.clone());
+                login.backoff.succeeded();
+                act.numeric(Numeric::LoggedIn {
+                    userhost: act.userhost.clone(),
+                    account,
+                });
+                act.numeric(Numeric::SaslSuccess);
+            }
+            Err(_) => {
+                metrics::counter!("chatroom_logins_total", "result" => "bad").increment(1);
+                act.login_mut().backoff.failed(Instant::now());
+                act.numeric(Numeric::SaslFail);
+            }
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_credentials;
+
+    #[test]
+    fn plain_messages_decode_or_are_refused() {
+        // "\0alice\0sesame123", "alice\0alice\0sesame123", "bob\0alice\0x"
+        assert_eq!(
+            plain_credentials("AGFsaWNlAHNlc2FtZTEyMw=="),
+            Some(("alice".into(), "sesame123".into()))
+        );
+        assert_eq!(
+            plain_credentials("YWxpY2UAYWxpY2UAc2VzYW1lMTIz"),
+            Some(("alice".into(), "sesame123".into()))
+        );
+        assert_eq!(plain_credentials("Ym9iAGFsaWNlAHg="), None);
+        assert_eq!(plain_credentials("not base64!"), None);
+        assert_eq!(plain_credentials("+"), None);
+    }
+}
