@@ -487,3 +487,30 @@ fn expect_irc_prefix(c: &mut common::irc::Irc, prefix: &str) -> String {
     assert!(line.starts_with(prefix), "{line:?} is not {prefix}...");
     line
 }
+
+#[test]
+fn irc_clients_on_a_reserved_nick_are_renamed_too() {
+    use common::irc::{Irc, SERVER};
+    let mut cfg = config("[accounts]\nnick_grace_secs = 1");
+    cfg.irc.listen = "127.0.0.1:0".into();
+    let server = start_config(cfg, None);
+    let mut alice = Client::register(server.addr(), "alice");
+    alice.send("REGISTER password-one");
+    alice.expect("OK REGISTER alice");
+    alice.send("NICK alice2");
+    alice.expect_lines(&["NICK alice alice2", "OK NICK alice2"]);
+    join(&mut alice, "#den");
+
+    let mut irc = Irc::join(server.irc_addr(), "al", "#den");
+    alice.expect("JOIN #den al");
+    irc.send("NICK alice");
+    irc.expect(":al!~al@irc NICK alice");
+    irc.expect(&format!(
+        ":{SERVER} NOTICE alice :alice is a registered account: log in to it (SASL) or change your nickname within 1 seconds, or you will be renamed"
+    ));
+    alice.expect("NICK al alice");
+    let renamed = expect_irc_prefix(&mut irc, ":alice!~al@irc NICK Guest");
+    let guest = renamed.rsplit(' ').next().unwrap().to_string();
+    alice.expect(&format!("NICK alice {guest}"));
+    irc.sync();
+}

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{AccountsConfig, Config, Registration, MAX_PASSWORD_BYTES};
 use crate::core::error::ErrorCode;
+use crate::core::member::SessionId;
 use crate::core::names::Nick;
 use crate::core::store::{AccountRecord, AccountWriteError, Database};
 
@@ -150,6 +151,17 @@ pub async fn change_password(
         .map_err(|_| ErrorCode::Internal)
 }
 
+/// A `Guest<digits>` nickname within `max` characters, for a client
+/// renamed off a reserved nickname: different per session and per call
+/// (a clash is unlikely, and only fails that one rename).
+pub fn guest_nick(id: SessionId, max: usize) -> Option<Nick> {
+    use std::hash::BuildHasher;
+    let digits = max.checked_sub("Guest".len())?.clamp(1, 5);
+    let n = std::collections::hash_map::RandomState::new().hash_one(id);
+    let n = n % 10u64.pow(u32::try_from(digits).unwrap_or(5));
+    Nick::parse(&format!("Guest{n:0digits$}"), max).ok()
+}
+
 /// Failed password attempts of one connection, and when it may try again:
 /// the first failure waits [`FIRST_BACKOFF`], each further one twice as
 /// long, up to [`MAX_BACKOFF`]; a success starts over.
@@ -207,6 +219,16 @@ mod tests {
         assert_eq!(b.check(t), Err(MAX_BACKOFF));
         b.succeeded();
         assert_eq!(b.check(t), Ok(()));
+    }
+
+    #[test]
+    fn guest_nicks_fit_the_limit() {
+        let id = SessionId::next();
+        let long = guest_nick(id, 24).unwrap();
+        assert!(long.as_str().starts_with("Guest"));
+        assert_eq!(long.as_str().len(), 10);
+        assert_eq!(guest_nick(id, 6).unwrap().as_str().len(), 6);
+        assert!(guest_nick(id, 5).is_none());
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum Ending {
     BadPassword,
     /// The server is stopping.
     ServerShutdown,
+    /// The client kept an account's nickname past the grace, and no other
+    /// nickname could be given to it.
+    NickReserved,
 }
 
 impl Ending {
@@ -43,6 +46,7 @@ impl Ending {
             Ending::SendQueueExceeded => Some("send queue exceeded"),
             Ending::BadPassword => Some("bad password"),
             Ending::ServerShutdown => Some("server shutting down"),
+            Ending::NickReserved => Some("nickname reserved"),
         }
     }
 
@@ -56,6 +60,7 @@ impl Ending {
             Ending::SendQueueExceeded => "SendQ exceeded".into(),
             Ending::BadPassword => "Bad password".into(),
             Ending::ServerShutdown => "Server shutting down".into(),
+            Ending::NickReserved => "Nickname reserved".into(),
             Ending::ConnectionClosed => "Connection closed".into(),
         }
     }

@@ -33,6 +33,7 @@ mod messages;
 mod modes;
 mod queries;
 mod registration;
+mod reserved;
 mod sasl;
 
 use std::cell::RefCell;

@@ -240,6 +240,7 @@ impl Session {
                 }
                 act.echo(&event);
                 deliver_once(audience, &event);
+                act.check_reservation(ctx);
             }
             Err(ErrorCode::NickInUse) => act.numeric(Numeric::NicknameInUse(nick)),
             Err(_) => act.numeric(Numeric::ErroneousNickname(nick.as_str().to_string())),
@@ -297,6 +298,7 @@ impl Session {
             profile: Some(self.profile()),
         });
         self.welcome(ctx);
+        self.check_reservation(ctx);
     }
 
     /// 001 to 005, then LUSERS and the MOTD.

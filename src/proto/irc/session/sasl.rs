@@ -18,6 +18,8 @@ pub(super) struct Login {
     plain: bool,
     /// Failed passwords, and the wait before the next.
     backoff: Backoff,
+    /// The rename due when the grace on a reserved nickname is over.
+    grace: Option<SpawnHandle>,
 }
 
 /// The longest chunk of an `AUTHENTICATE`: one that long means more
@@ -53,6 +55,16 @@ impl Session {
 
     fn login_mut(&mut self) -> &mut Login {
         self.login.get_or_insert_with(Box::default)
+    }
+
+    /// Takes the pending rename off a reserved nickname, if any.
+    pub(super) fn take_grace(&mut self) -> Option<SpawnHandle> {
+        self.login.as_mut()?.grace.take()
+    }
+
+    /// Records the pending rename off a reserved nickname.
+    pub(super) fn set_grace(&mut self, handle: SpawnHandle) {
+        self.login_mut().grace = Some(handle);
     }
 
     /// The session ends: it is no longer a logged-in user.
@@ -99,7 +111,7 @@ impl Session {
             return self.numeric(Numeric::SaslFail);
         };
         let work = accounts::login(db, name, password);
-        ctx.wait(work.into_actor(self).map(|res, act, _| match res {
+        ctx.wait(work.into_actor(self).map(|res, act, ctx| match res {
             Ok(account) => {
                 info!(parent: &act.span, %account, "logged in (SASL)");
                 metrics::counter!("chatroom_logins_total", "result" => "ok").increment(1);
@@ -121,6 +133,7 @@ impl Session {
                     account,
                 });
                 act.numeric(Numeric::SaslSuccess);
+                act.check_reservation(ctx);
             }
             Err(_) => {
                 metrics::counter!("chatroom_logins_total", "result" => "bad").increment(1);

@@ -303,21 +303,11 @@ impl Session {
             return;
         }
         metrics::counter!("chatroom_reserved_nick_renames_total").increment(1);
-        match self.guest_nick() {
+        match accounts::guest_nick(self.id, self.state.core.config.limits.max_nick_len) {
             Some(guest) => self.in_order(0, ctx, move |act, ctx| {
                 act.change_nick(guest, NickChange::Forced, ctx)
             }),
             None => self.close(Disconnect::NickReserved, ctx),
         }
-    }
-
-    /// A `Guest<digits>` nickname within `limits.max_nick_len`.
-    fn guest_nick(&self) -> Option<Nick> {
-        use std::hash::BuildHasher;
-        let max = self.state.core.config.limits.max_nick_len;
-        let digits = max.checked_sub("Guest".len())?.clamp(1, 5);
-        let n = std::collections::hash_map::RandomState::new().hash_one(self.id);
-        let n = n % 10u64.pow(u32::try_from(digits).unwrap_or(5));
-        Nick::parse(&format!("Guest{n:0digits$}"), max).ok()
     }
 }
