@@ -478,6 +478,13 @@ fn irc_clients_log_in_with_sasl_plain_and_own_by_account() {
     al.send("TOPIC #den :set over IRC");
     al.expect(":al!~al@irc TOPIC #den :set over IRC");
     alice.expect("TOPIC #den al set over IRC");
+    // WHOIS shows the account, of an IRC user and of a native one.
+    for (nick, account) in [("al", "alice"), ("alice", "alice")] {
+        al.send(&format!("WHOIS {nick}"));
+        let lines = al.until_numeric("318");
+        let want = format!(":{SERVER} 330 al {nick} {account} :is logged in as");
+        assert!(lines.contains(&want), "{lines:#?}");
+    }
     al.sync();
 }
 

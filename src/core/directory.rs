@@ -59,6 +59,8 @@ pub struct Directory {
     reports: Option<Reports>,
     /// The nicknames accounts reserve: every account's name, folded.
     accounts: HashSet<Folded>,
+    /// Which account each logged-in session is logged in to (for WHOIS).
+    logins: HashMap<SessionId, Nick>,
 }
 
 impl Directory {
@@ -77,6 +79,7 @@ impl Directory {
             .collect();
         Directory {
             accounts,
+            logins: HashMap::new(),
             history: History::new(config.limits.whowas_entries),
             config,
             db,
@@ -193,6 +196,7 @@ impl Handler<ReleaseNick> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
+        self.logins.remove(&msg.id);
         if let Some(user) = self
             .nicks
             .describe(&msg.nick)
@@ -278,6 +282,8 @@ pub struct UserInfo {
     /// What WHO and WHOIS show (a native client's: `native@native`, its
     /// nickname as real name, never away).
     pub profile: Profile,
+    /// The account it is logged in to (filled by [`Describe`] only).
+    pub account: Option<Nick>,
 }
 
 /// Looks users up, for WHO, WHOIS, USERHOST, ISON and private messages:
@@ -297,6 +303,10 @@ impl Handler<Describe> for Directory {
             .nicks
             .iter()
             .filter_map(|key| self.nicks.describe(key))
+            .map(|mut user| {
+                user.account = self.logins.get(&user.inbox.id).cloned();
+                user
+            })
             .collect();
         MessageResult(found)
     }
@@ -491,5 +501,30 @@ impl Handler<IsReserved> for Directory {
 
     fn handle(&mut self, msg: IsReserved, _: &mut Self::Context) -> bool {
         self.accounts.contains(&msg.nick)
+    }
+}
+
+/// A session logged in to an account (`Some`) or out: what WHOIS shows.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetLogin {
+    /// The session.
+    pub id: SessionId,
+    /// Its account now.
+    pub account: Option<Nick>,
+}
+
+impl Handler<SetLogin> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetLogin, _: &mut Self::Context) {
+        match msg.account {
+            Some(account) => {
+                self.logins.insert(msg.id, account);
+            }
+            None => {
+                self.logins.remove(&msg.id);
+            }
+        }
     }
 }

@@ -104,6 +104,8 @@ pub enum Numeric {
     },
     /// `312 <nick> <server> :<info>`
     WhoisServer(Nick),
+    /// `330 <nick> <account> :is logged in as`
+    WhoisAccount(Nick, Nick),
     /// `318 <nick> :End of /WHOIS list`
     EndOfWhois(String),
     /// `319 <nick> :<channels>`
@@ -294,6 +296,7 @@ impl Numeric {
             NowAway => "306",
             WhoisUser { .. } => "311",
             WhoisServer(_) => "312",
+            WhoisAccount(..) => "330",
             EndOfWho(_) => "315",
             WhowasUser { .. } => "314",
             EndOfWhowas(_) => "369",
@@ -444,6 +447,10 @@ impl Numeric {
                 .word(&server.name)
                 .trailing(&format!("{} chat server", server.network)),
             EndOfWhois(nick) => line.word(nick).trailing("End of /WHOIS list"),
+            WhoisAccount(nick, account) => line
+                .word(nick.as_str())
+                .word(account.as_str())
+                .trailing("is logged in as"),
             WhoisChannels(nick, chans) => {
                 let list: Vec<String> = chans
                     .iter()

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::core::accounts::{self, AccountName, Backoff, Policy};
+use crate::core::directory::SetLogin;
 use crate::core::room;
 use base64ct::{Base64, Encoding as _};
 
@@ -71,6 +72,10 @@ impl Session {
     pub(super) fn forget_login(&mut self) {
         if self.account().is_some() {
             metrics::gauge!(LOGGED_IN).decrement(1.0);
+            self.state.core.directory.do_send(SetLogin {
+                id: self.id,
+                account: None,
+            });
         }
     }
 
@@ -125,6 +130,10 @@ impl Session {
                         });
                     }
                 }
+                act.state.core.directory.do_send(SetLogin {
+                    id: act.id,
+                    account: Some(account.clone()),
+                });
                 let login = act.login_mut();
                 login.account = Some(account.clone());
                 login.backoff.succeeded();

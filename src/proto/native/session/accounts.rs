@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::core::accounts::{self, AccountName, Backoff, Policy};
-use crate::core::directory::{AccountAdded, IsReserved};
+use crate::core::directory::{AccountAdded, IsReserved, SetLogin};
 use crate::proto::native::parser::Secret;
 
 /// What a session knows of accounts; boxed in the session and made at its
@@ -86,6 +86,10 @@ impl Session {
                 });
             }
         }
+        self.state.core.directory.do_send(SetLogin {
+            id: self.id,
+            account: account.clone(),
+        });
         let login = self.login_mut();
         login.account = account;
         if login.account.is_some() {
@@ -97,6 +101,10 @@ impl Session {
     pub(super) fn forget_login(&mut self) {
         if self.account().is_some() {
             metrics::gauge!(LOGGED_IN).decrement(1.0);
+            self.state.core.directory.do_send(SetLogin {
+                id: self.id,
+                account: None,
+            });
         }
     }
 
