@@ -78,7 +78,7 @@ enum KeyCheck {
 
 impl Room {
     fn admit(&mut self, msg: Join, ctx: &mut Context<Self>) -> Result<Joined, ErrorCode> {
-        if self.members.len() >= self.max_members {
+        if self.members.len() >= self.max_members as usize {
             return Err(ErrorCode::RoomFull);
         }
         let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());

@@ -103,7 +103,10 @@ const MAX_ENCODINGS: usize = 255;
 pub struct Room {
     name: RoomName,
     reports: Reports,
-    max_members: usize,
+    /// `limits.max_room_members`; a `u32` (as `log_retain`), so that the
+    /// two share a word: the room's actor task stays in its size class
+    /// with `rights` added.
+    max_members: u32,
     /// Members by folded nickname: sorted for NAMES, found by the
     /// [`MemberKey`] in each message. One map, not one per lookup: a
     /// member's entry is most of what a room costs per client.
@@ -113,7 +116,7 @@ pub struct Room {
     /// Events held back for members whose JOIN is replaying history.
     held: HeldBack,
     /// How much each log keeps for a member that is behind.
-    log_retain: usize,
+    log_retain: u32,
     owner: Option<Nick>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
@@ -140,11 +143,11 @@ impl Room {
         Room {
             name,
             reports,
-            max_members: config.limits.max_room_members,
+            max_members: u32::try_from(config.limits.max_room_members).unwrap_or(u32::MAX),
             members: BTreeMap::new(),
             logs: Vec::new(),
             held: HeldBack::default(),
-            log_retain: config.limits.sendq_bytes,
+            log_retain: u32::try_from(config.limits.sendq_bytes).unwrap_or(u32::MAX),
             owner: None,
             key_hash: None,
             topic: None,
@@ -229,7 +232,7 @@ impl Room {
         self.logs.reserve_exact(1);
         self.logs.push(EncodedLog {
             encoding,
-            log: BroadcastLog::new(self.log_retain),
+            log: BroadcastLog::new(self.log_retain as usize),
             readers: 0,
             last: Span { start: 0, end: 0 },
             shows_time: encoding.shows_time(),
