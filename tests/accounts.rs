@@ -478,6 +478,26 @@ fn irc_clients_log_in_with_sasl_plain_and_own_by_account() {
     al.send("TOPIC #den :set over IRC");
     al.expect(":al!~al@irc TOPIC #den :set over IRC");
     alice.expect("TOPIC #den al set over IRC");
+    // account-notify: a member logging in or out, to those with the cap.
+    let mut watcher = Irc::connect(server.irc_addr());
+    watcher.name = "w".into();
+    watcher.send("CAP REQ :account-notify");
+    watcher.expect(&format!(":{SERVER} CAP * ACK :account-notify"));
+    watcher.send("NICK w");
+    watcher.send("USER w 0 * :Real w");
+    watcher.send("CAP END");
+    watcher.until_numeric("422");
+    watcher.join_channel("#den");
+    al.expect(":w!~w@irc JOIN #den * :Real w");
+    alice.expect("JOIN #den w");
+    alice.send("LOGOUT");
+    alice.expect("OK LOGOUT");
+    expect_prefix(&mut alice, WELCOME);
+    watcher.expect(":alice!native@native ACCOUNT *");
+    alice.send("LOGIN alice password-one");
+    alice.expect("OK LOGIN alice");
+    watcher.expect(":alice!native@native ACCOUNT alice");
+    watcher.sync();
     // WHOIS shows the account, of an IRC user and of a native one.
     for (nick, account) in [("al", "alice"), ("alice", "alice")] {
         al.send(&format!("WHOIS {nick}"));

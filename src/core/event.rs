@@ -210,6 +210,16 @@ pub enum Event {
         /// Why they are away; `None` once back.
         message: Option<String>,
     },
+    /// A user logged in to an account or out (IRC `account-notify`;
+    /// native lines show nothing of it).
+    Account {
+        /// Who.
+        nick: Nick,
+        /// Their user and host.
+        userhost: UserHost,
+        /// The account now; `None` once logged out.
+        account: Option<Nick>,
+    },
     /// `JOIN <room> <nick>`
     Join {
         /// The room.

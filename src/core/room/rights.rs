@@ -12,10 +12,11 @@
 
 use actix::prelude::*;
 
-use super::{MemberKey, Room};
+use super::{MemberKey, Room, RoomHandle};
 use crate::core::error::ErrorCode;
 use crate::core::event::{Event, RoomMode, UserHost};
 use crate::core::member::SessionId;
+use crate::core::member::{deliver_once, Inbox};
 use crate::core::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::store::RoomRecord;
 
@@ -146,7 +147,7 @@ impl Room {
 /// that account, and makes it an operator if the account owns the room
 /// or was made one.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Vec<Inbox>")]
 pub struct SetAccount {
     /// The member.
     pub who: MemberKey,
@@ -157,15 +158,16 @@ pub struct SetAccount {
 }
 
 impl Handler<SetAccount> for Room {
-    type Result = ();
+    /// Every member, to tell them (IRC `account-notify`).
+    type Result = MessageResult<SetAccount>;
 
-    fn handle(&mut self, msg: SetAccount, ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: SetAccount, ctx: &mut Self::Context) -> Self::Result {
         let Some(key) = self.find(&msg.who).cloned() else {
-            return;
+            return MessageResult(Vec::new());
         };
         self.note_account(msg.who.id, msg.account);
         let Some(member) = self.members.get(&key) else {
-            return;
+            return MessageResult(Vec::new());
         };
         let nick = member.nick(&key);
         if !member.op && (self.is_owner(msg.who.id, &nick) || self.is_op_account(msg.who.id)) {
@@ -180,6 +182,49 @@ impl Handler<SetAccount> for Room {
             };
             self.broadcast(&event, None);
             self.changed(ctx);
+        }
+        MessageResult(self.inboxes())
+    }
+}
+
+/// Tells each of `rooms` that member `who` (seen as `nick!userhost`)
+/// logged in to `account` (or out), at once (so that a command the member
+/// sends next finds it logged in there); the future returned then tells
+/// everyone sharing one of them, once, but the member itself: an
+/// [`Event::Account`] (IRC `account-notify`).
+pub fn announce_login(
+    rooms: &[RoomHandle],
+    who: MemberKey,
+    nick: Nick,
+    userhost: UserHost,
+    account: Option<Nick>,
+) -> impl std::future::Future<Output = ()> + 'static {
+    // `send` queues the message now; only the answers are awaited.
+    let asked: Vec<_> = rooms
+        .iter()
+        .map(|room| {
+            room.send(SetAccount {
+                who: who.clone(),
+                userhost: userhost.clone(),
+                account: account.clone(),
+            })
+        })
+        .collect();
+    async move {
+        let mut audience = Vec::with_capacity(asked.len());
+        for told in asked {
+            if let Ok(mut members) = told.await {
+                members.retain(|m| m.id != who.id);
+                audience.push(members);
+            }
+        }
+        if !audience.is_empty() {
+            let event = Event::Account {
+                nick,
+                userhost,
+                account,
+            };
+            deliver_once(audience, &event);
         }
     }
 }

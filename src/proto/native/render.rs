@@ -309,13 +309,14 @@ fn target_str(t: &FileTarget) -> &str {
 impl Event {
     /// Appends the event's wire line to `buf` (nothing for the events
     /// native lines do not show: a room's [`Event::Mode`], an
-    /// [`Event::Invite`], a `TAGMSG`, an away message).
+    /// [`Event::Invite`], a `TAGMSG`, an away message, a login).
     pub fn encode(&self, buf: &mut BytesMut) {
         match self {
             Event::Mode { .. }
             | Event::Invite { .. }
             | Event::TagMsg { .. }
-            | Event::Away { .. } => {}
+            | Event::Away { .. }
+            | Event::Account { .. } => {}
             // Native lines show neither the sender's user and host nor a
             // message's kind: a notice reads as any message.
             Event::Msg {

@@ -10,6 +10,7 @@ use crate::core::ErrorCode;
 
 /// The capabilities this server implements, as `CAP LS` lists them.
 const CAPS: &[&str] = &[
+    "account-notify",
     "away-notify",
     "batch",
     "cap-notify",
@@ -82,6 +83,7 @@ impl Session {
                 let c = &self.caps;
                 let l = &c.look;
                 let on: Vec<&str> = [
+                    (l.account_notify, "account-notify"),
                     (l.away_notify, "away-notify"),
                     (c.batch, "batch"),
                     (c.cap_notify, "cap-notify"),
@@ -130,6 +132,7 @@ impl Session {
                         "extended-join" => look.extended_join = on,
                         "userhost-in-names" => look.userhost_in_names = on,
                         "away-notify" => look.away_notify = on,
+                        "account-notify" => look.account_notify = on,
                         _ => ok = false,
                     }
                 }

@@ -121,14 +121,10 @@ impl Session {
                 info!(parent: &act.span, %account, "logged in (SASL)");
                 metrics::counter!("chatroom_logins_total", "result" => "ok").increment(1);
                 metrics::gauge!(LOGGED_IN).increment(1.0);
-                if let Some(who) = act.member_key() {
-                    for joined in &act.rooms {
-                        joined.addr.do_send(room::SetAccount {
-                            who: who.clone(),
-                            userhost: act.userhost.clone(),
-                            account: Some(account.clone()),
-                        });
-                    }
+                if let (Some(who), Some(nick)) = (act.member_key(), act.nick.clone()) {
+                    let rooms: Vec<RoomHandle> = act.rooms.iter().map(|j| j.addr.clone()).collect();
+                    let (userhost, login) = (act.userhost.clone(), Some(account.clone()));
+                    actix::spawn(room::announce_login(&rooms, who, nick, userhost, login));
                 }
                 act.state.core.directory.do_send(SetLogin {
                     id: act.id,

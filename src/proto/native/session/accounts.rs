@@ -77,14 +77,16 @@ impl Session {
             (None, true) => metrics::gauge!(LOGGED_IN).decrement(1.0),
             _ => {}
         }
-        if let Some(who) = self.member_key() {
-            for joined in &self.rooms {
-                joined.addr.do_send(room::SetAccount {
-                    who: who.clone(),
-                    userhost: UserHost::native(),
-                    account: account.clone(),
-                });
-            }
+        if let (Some(who), Some(nick)) = (self.member_key(), self.nick.clone()) {
+            let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+            let userhost = UserHost::native();
+            actix::spawn(room::announce_login(
+                &rooms,
+                who,
+                nick,
+                userhost,
+                account.clone(),
+            ));
         }
         self.state.core.directory.do_send(SetLogin {
             id: self.id,
