@@ -541,3 +541,40 @@ fn irc_clients_on_a_reserved_nick_are_renamed_too() {
     alice.expect(&format!("NICK alice {guest}"));
     irc.sync();
 }
+
+#[test]
+fn a_private_server_wants_sasl_from_irc_clients() {
+    use common::irc::{Irc, SERVER};
+    let mut cfg = config("[accounts]\nrequire_login = true");
+    cfg.irc.listen = "127.0.0.1:0".into();
+    let server = start_config(cfg, None);
+    let mut alice = Client::connect(server.addr());
+    alice.send("REGISTER alice password-one");
+    alice.expect("OK REGISTER alice");
+
+    let mut guest = Irc::connect(server.irc_addr());
+    guest.name = "guest".into();
+    guest.send("NICK guest");
+    guest.send("USER guest 0 * :Guest");
+    guest.expect(&format!(
+        ":{SERVER} FAIL * ACCOUNT_REQUIRED :You must log in with SASL to use this server"
+    ));
+    guest.expect("ERROR :Closing Link: irc (Log in with SASL first)");
+    guest.expect_closed();
+
+    let mut al = Irc::connect(server.irc_addr());
+    al.name = "al".into();
+    al.send("CAP REQ :sasl");
+    al.expect(&format!(":{SERVER} CAP * ACK :sasl"));
+    al.send("NICK al");
+    al.send("USER al 0 * :Al");
+    al.send("AUTHENTICATE PLAIN");
+    al.expect("AUTHENTICATE +");
+    // "\0alice\0password-one"
+    al.send("AUTHENTICATE AGFsaWNlAHBhc3N3b3JkLW9uZQ==");
+    expect_irc_prefix(&mut al, &format!(":{SERVER} 900 al "));
+    expect_irc_prefix(&mut al, &format!(":{SERVER} 903 al "));
+    al.send("CAP END");
+    al.until_numeric("422");
+    al.sync();
+}

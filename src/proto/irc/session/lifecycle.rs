@@ -33,6 +33,9 @@ pub enum Ending {
     /// The client kept an account's nickname past the grace, and no other
     /// nickname could be given to it.
     NickReserved,
+    /// `accounts.require_login`, and the client did not log in (SASL)
+    /// before registering.
+    LoginRequired,
 }
 
 impl Ending {
@@ -47,6 +50,7 @@ impl Ending {
             Ending::BadPassword => Some("bad password"),
             Ending::ServerShutdown => Some("server shutting down"),
             Ending::NickReserved => Some("nickname reserved"),
+            Ending::LoginRequired => Some("login required"),
         }
     }
 
@@ -61,6 +65,7 @@ impl Ending {
             Ending::BadPassword => "Bad password".into(),
             Ending::ServerShutdown => "Server shutting down".into(),
             Ending::NickReserved => "Nickname reserved".into(),
+            Ending::LoginRequired => "Log in with SASL first".into(),
             Ending::ConnectionClosed => "Connection closed".into(),
         }
     }

@@ -287,6 +287,20 @@ impl Session {
             self.numeric(Numeric::PasswdMismatch);
             return self.close(Ending::BadPassword, ctx);
         }
+        // A private server (`accounts.require_login`): SASL first, as
+        // Ergo's `require-sasl`.
+        let policy = crate::core::accounts::Policy::new(
+            &self.state.core.config,
+            self.state.core.db.is_some(),
+        );
+        if policy.login_required() && self.account().is_none() {
+            self.line(ServerLine::Fail {
+                command: "*".into(),
+                code: "ACCOUNT_REQUIRED",
+                text: "You must log in with SASL to use this server",
+            });
+            return self.close(Ending::LoginRequired, ctx);
+        }
         self.registration = None;
         let Some(nick) = self.nick.clone() else {
             return;
