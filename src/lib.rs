@@ -99,6 +99,7 @@ pub mod core;
 pub mod logging;
 pub mod proto;
 pub mod server;
+pub mod telemetry;
 pub mod transport;
 
 pub use proto::native::client;

@@ -1,14 +1,14 @@
 //! The `chatroom` server binary: reads the CLI and configuration, starts
 //! logging, binds, and serves until SIGINT or SIGTERM; SIGHUP reloads the
-//! TLS certificate.
+//! configuration file and the TLS certificate.
 
 use std::path::PathBuf;
 
 use clap::Parser;
 use tracing::{error, info};
 
-use chatroom::config::Config;
-use chatroom::transport::tls::TlsAcceptorHandle;
+use chatroom::config::{Config, SharedConfig};
+use chatroom::server::Reloader;
 
 /// jemalloc: size-class slabs keep idle connections' many small objects
 /// dense, and it returns freed pages to the OS (see .cargo/config.toml),
@@ -46,20 +46,23 @@ fn main() -> std::process::ExitCode {
 
 fn serve(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
-    if let Some(listen) = cli.listen {
-        config.server.listen = listen;
+    if let Some(listen) = &cli.listen {
+        config.server.listen = listen.clone();
         config.validate()?;
     }
-    let _log_guard = chatroom::logging::init(&config.log)?;
+    let logging = chatroom::logging::init(&config.log)?;
     let prepared = chatroom::server::prepare(&config)?;
     let tls = prepared.tls().cloned();
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
         let listeners = chatroom::server::bind(&config).await?;
-        if let Some(tls) = tls {
-            reload_on_sighup(tls);
-        }
-        chatroom::server::run(listeners, config, prepared, shutdown_signal()).await;
+        let live = SharedConfig::reading_motd(config);
+        let reloader = Reloader::new(live.clone(), cli.config)
+            .with_listen(cli.listen)
+            .with_tls(tls)
+            .with_log_level(logging.level());
+        reload_on_sighup(reloader);
+        chatroom::server::run(listeners, live, prepared, shutdown_signal()).await;
         anyhow::Ok(())
     });
     if let Err(e) = &result {
@@ -70,29 +73,30 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
-/// Reloads the TLS certificate and key on every SIGHUP (the reload logs
-/// how it went, and keeps the old certificate if the new one is bad).
-/// Without TLS, SIGHUP keeps its default action.
-fn reload_on_sighup(tls: TlsAcceptorHandle) {
+/// Reloads the configuration file (and the TLS certificate) on every
+/// SIGHUP; the reload logs how it went, and keeps the old configuration
+/// (or certificate) if the new one is bad.
+fn reload_on_sighup(reloader: Reloader) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         match signal(SignalKind::hangup()) {
             Ok(mut hup) => {
+                let reloader = std::sync::Arc::new(reloader);
                 actix_rt::spawn(async move {
                     while hup.recv().await.is_some() {
-                        info!("SIGHUP: reloading the TLS certificate");
-                        let tls = tls.clone();
+                        info!("SIGHUP: reloading");
+                        let reloader = std::sync::Arc::clone(&reloader);
                         // Reading files: off the thread the sessions run on.
-                        let _ = tokio::task::spawn_blocking(move || tls.reload()).await;
+                        let _ = tokio::task::spawn_blocking(move || reloader.reload()).await;
                     }
                 });
             }
-            Err(e) => error!(%e, "cannot watch SIGHUP: the TLS certificate cannot be reloaded"),
+            Err(e) => error!(%e, "cannot watch SIGHUP: the configuration cannot be reloaded"),
         }
     }
     #[cfg(not(unix))]
-    let _ = tls;
+    let _ = reloader;
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -67,6 +67,7 @@ impl WebServer {
         config.server.listen = "127.0.0.1:0".into();
         config.irc.listen = "127.0.0.1:0".into();
         config.http.listen = format!("127.0.0.1:{http_port}");
+        config.admin.listen = "127.0.0.1:0".into();
         let data = data.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
         config.files.dir = data.path().join("files");
         config.history.db = data.path().join("history.db");
@@ -773,6 +774,7 @@ fn the_page_works_over_https_with_its_websocket_on_wss() {
         .expect("test config");
     config.server.listen = "127.0.0.1:0".into();
     config.irc.listen = "".into();
+    config.admin.listen = "127.0.0.1:0".into();
     let data = tempfile::tempdir().expect("tempdir");
     config.files.dir = data.path().join("files");
     config.history.db = data.path().join("history.db");

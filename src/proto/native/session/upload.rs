@@ -25,6 +25,8 @@ pub(super) struct Storing {
     pending: BytesMut,
     /// Writing failed: the rest of the body is read and dropped.
     failed: bool,
+    /// Counts it in `chatroom_uploads_in_flight` while it lives.
+    _counted: crate::telemetry::UploadGuard,
 }
 
 /// What to do with the raw body of a `FILE` that is being read.
@@ -102,7 +104,7 @@ impl Session {
                 "the file could not be stored",
             );
         };
-        let dir = self.state.core.config.files.dir.clone();
+        let dir = self.state.core.config().files.dir.clone();
         let store = self.state.core.files.clone();
         let registry = self.state.core.directory.clone();
         let who = MemberKey::new(self.id, &from);
@@ -222,8 +224,9 @@ impl Session {
             sink: None,
             pending: BytesMut::new(),
             failed: false,
+            _counted: crate::telemetry::upload(),
         })));
-        let dir = self.state.core.config.files.dir.clone();
+        let dir = self.state.core.config().files.dir.clone();
         ctx.wait(
             UploadSink::create(dir)
                 .into_actor(self)
