@@ -30,10 +30,21 @@ struct Cli {
     /// The address to listen on, overriding server.listen (e.g. 127.0.0.1:0).
     #[arg(short, long, value_name = "ADDR")]
     listen: Option<String>,
+    /// Asks the running server's admin listener (admin.listen) for
+    /// GET /healthz and exits 0 if it answers 200: a container's health
+    /// check, which needs no HTTP client in the image.
+    #[arg(long)]
+    check_health: bool,
 }
 
 fn main() -> std::process::ExitCode {
-    match serve(Cli::parse()) {
+    let cli = Cli::parse();
+    let run = if cli.check_health {
+        check_health(&cli)
+    } else {
+        serve(cli)
+    };
+    match run {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // Each error's message already names its cause; the chain
@@ -97,6 +108,45 @@ fn reload_on_sighup(reloader: Reloader) {
     }
     #[cfg(not(unix))]
     let _ = reloader;
+}
+
+/// `GET /healthz` on the admin listener the configuration names (on
+/// loopback when it listens on every address); `Ok` on a `200`.
+fn check_health(cli: &Cli) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let config = Config::load(cli.config.as_deref())?;
+    let Some(mut addr) = config.admin_listen_addr()? else {
+        anyhow::bail!("admin.listen is off: nothing to ask");
+    };
+    if addr.ip().is_unspecified() {
+        let loopback: std::net::IpAddr = if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        addr.set_ip(loopback);
+    }
+    let timeout = Duration::from_secs(5);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| anyhow::anyhow!("{addr}: {e}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.take(4096).read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split(' ').nth(1) == Some("200") {
+        println!("{addr}: ok");
+        Ok(())
+    } else {
+        anyhow::bail!("{addr}: {status:?}")
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -254,3 +254,42 @@ fn a_connection_dropped_for_its_send_queue_is_counted() {
     let after = get(&scrape(addr), "chatroom_sendq_drops_total", &[]);
     assert_eq!(after - before, 1.0, "after {sent} messages");
 }
+
+#[test]
+fn the_binary_checks_its_own_health() {
+    use common::process::{chatroom_command, spawn_listening};
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = chatroom_command(
+        dir.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[("CHATROOM_HISTORY__ENABLED", "false")],
+    );
+    let (child, _, log) = spawn_listening(cmd);
+    let _child = common::Running(child);
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let admin = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .expect("an `admin listening on` line");
+        if let Some((_, addr)) = line.split_once("admin listening on ") {
+            break addr.trim().to_string();
+        }
+    };
+    let check = |admin: &str| {
+        chatroom_command(
+            dir.path(),
+            &["--check-health"],
+            &[("CHATROOM_ADMIN__LISTEN", admin)],
+        )
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the binary runs")
+    };
+    assert!(check(&admin).success());
+    // Nothing there: a failure.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    assert!(!check(&nobody).success());
+}
