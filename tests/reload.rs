@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
+use common::irc::{Irc, SERVER};
 use common::process::{chatroom_command, spawn_listening};
 use common::{Client, Running, READ_TIMEOUT};
 
@@ -18,6 +19,7 @@ use common::{Client, Running, READ_TIMEOUT};
 struct Server {
     child: Running,
     addr: SocketAddr,
+    irc: SocketAddr,
     log: Receiver<String>,
 }
 
@@ -31,11 +33,19 @@ impl Server {
         // The file's log.level, not the variable's, so that it can change.
         cmd.env_remove("CHATROOM_LOG__LEVEL");
         let (child, addr, log) = spawn_listening(cmd);
-        Server {
+        let mut server = Server {
             child: Running(child),
             addr,
+            irc: addr,
             log,
-        }
+        };
+        let (line, _) = server.log_line("IRC listening on ");
+        server.irc = line
+            .rsplit(' ')
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{line:?}"));
+        server
     }
 
     /// Sends SIGHUP.
@@ -145,6 +155,25 @@ fn a_reload_reaches_the_next_client_and_keeps_the_connections() {
     bob.send("NICK bobby");
     bob.expect_lines(&["NICK bob bobby", "OK NICK bobby"]);
 
+    // IRC shows the same MOTD.
+    let mut carol = Irc::connect(server.irc);
+    carol.send("NICK carol");
+    carol.send("USER carol 0 * :Carol");
+    let welcome = carol.until_numeric("376");
+    let motd: Vec<&str> = welcome
+        .iter()
+        .map(String::as_str)
+        .skip_while(|l| !l.contains(" 375 "))
+        .collect();
+    assert_eq!(
+        motd,
+        [
+            format!(":{SERVER} 375 carol :- {SERVER} Message of the day - "),
+            format!(":{SERVER} 372 carol :- Second edition"),
+            format!(":{SERVER} 376 carol :End of /MOTD command."),
+        ]
+    );
+
     // The connection from before is still up, and chats with the new one.
     bob.send("JOIN #r");
     bob.read_until_prefix("OK JOIN #r");
@@ -183,13 +212,13 @@ fn a_bad_file_is_refused_whole_and_fixed_keys_are_reported() {
     bob.send("NICK robert_the_builder");
     bob.expect("OK NICK robert_the_builder");
 
-    // Keys only a restart applies: each named, left as it was; the rest of
-    // the file is in force.
+    // Keys only a restart applies (a name, where data lives, a listen
+    // address): each named, left as it was; the rest of the file is in force.
     write(
         dir.path(),
         "config.toml",
         "[server]\nname = \"renamed\"\n[history]\ndb = \"elsewhere.db\"\n\
-         [limits]\nmax_nick_len = 6\n",
+         [tls]\nlisten = \"127.0.0.1:0\"\n[limits]\nmax_nick_len = 6\n",
     );
     let log = server.reload();
     one_with(&log, "configuration reloaded");
@@ -200,6 +229,14 @@ fn a_bad_file_is_refused_whole_and_fixed_keys_are_reported() {
     one_with(
         &log,
         "configuration key `history.db` cannot change while the server runs",
+    );
+    one_with(
+        &log,
+        "configuration key `tls.listen` cannot change while the server runs",
+    );
+    assert!(
+        !log.iter().any(|l| l.contains("TLS listening on")),
+        "{log:#?}"
     );
     let mut carol = Client::connect_raw(server.addr);
     let hello = carol.line();
