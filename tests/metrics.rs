@@ -293,3 +293,19 @@ fn the_binary_checks_its_own_health() {
     drop(closed);
     assert!(!check(&nobody).success());
 }
+
+#[test]
+fn an_upload_is_in_flight_until_its_body_ends() {
+    let _turn = serial();
+    let server = start("[limits]\nflood_burst = 1000\nflood_rate_per_sec = 1000");
+    let addr = admin(&server);
+    await_value(addr, "chatroom_uploads_in_flight", &[], 0.0);
+    let mut alice = Client::join(server.addr(), "alice", "#r");
+    alice.send_bytes(b"FILE #r 10 notes.txt\nhello");
+    await_value(addr, "chatroom_uploads_in_flight", &[], 1.0);
+    alice.send_bytes(b" you");
+    alice.send_bytes(b"!");
+    let ok = alice.line();
+    assert!(ok.starts_with("OK FILE "), "{ok}");
+    await_value(addr, "chatroom_uploads_in_flight", &[], 0.0);
+}
