@@ -138,7 +138,8 @@ fn a_reload_reaches_the_next_client_and_keeps_the_connections() {
     write(
         dir.path(),
         "config.toml",
-        "[server]\nmotd_file = \"motd.txt\"\n[limits]\nmax_nick_len = 6\n[log]\nlevel = \"debug\"\n",
+        "[server]\nmotd_file = \"motd.txt\"\n[limits]\nmax_nick_len = 6\n[log]\nlevel = \"debug\"\n\
+         [files]\nmax_bytes = 5\n",
     );
     let log = server.reload();
     one_with(&log, "configuration reloaded");
@@ -181,6 +182,13 @@ fn a_reload_reaches_the_next_client_and_keeps_the_connections() {
     alice.send("MSG #r still here");
     alice.expect("OK MSG #r");
     bob.expect("MSG #r alice still here");
+    // A lowered file bound holds for the connection from before too: the
+    // body is read and refused, and the connection stays.
+    alice.send_bytes(b"FILE #r 10 notes.txt\n0123456789");
+    alice.expect("ERR FILE FILE_TOO_LARGE files are limited to 5 bytes");
+    alice.send("MSG #r and still here");
+    alice.expect("OK MSG #r");
+    bob.expect("MSG #r alice and still here");
     server.still_running();
 }
 

@@ -200,9 +200,23 @@ impl Session {
     pub(super) fn cmd_file(
         &mut self,
         target: FileTarget,
+        size: u64,
         filename: String,
         ctx: &mut Context<Self>,
     ) {
+        // The codec read the body under the bound of when the connection
+        // came; a reload may have lowered it since. The body is read (the
+        // stream stays in sync) and refused, the connection kept.
+        let max = self.state.core.config().files.max_bytes;
+        if size > max {
+            let e = ProtocolError::new(
+                Verb::File,
+                ErrorCode::FileTooLarge,
+                format!("files are limited to {max} bytes"),
+            );
+            self.upload = Some(Box::new(Upload::Discard(e)));
+            return;
+        }
         let dest = match target {
             FileTarget::Room(room) => match self.joined(room.folded()) {
                 Some(j) => Destination::Room(j.addr.clone(), j.name.clone()),
