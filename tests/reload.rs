@@ -20,6 +20,7 @@ struct Server {
     child: Running,
     addr: SocketAddr,
     irc: SocketAddr,
+    admin: SocketAddr,
     log: Receiver<String>,
 }
 
@@ -37,15 +38,33 @@ impl Server {
             child: Running(child),
             addr,
             irc: addr,
+            admin: addr,
             log,
         };
-        let (line, _) = server.log_line("IRC listening on ");
-        server.irc = line
-            .rsplit(' ')
+        server.irc = server.listening("IRC listening on ");
+        server.admin = server.listening("admin listening on ");
+        server
+    }
+
+    /// The address of the log line `<what> <address>`.
+    fn listening(&self, what: &str) -> SocketAddr {
+        let (line, _) = self.log_line(what);
+        line.rsplit(' ')
             .next()
             .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("{line:?}"));
-        server
+            .unwrap_or_else(|| panic!("{line:?}"))
+    }
+
+    /// The lines of `/metrics` that start with `name`.
+    fn metric(&self, name: &str) -> Vec<String> {
+        let res = common::http::get(self.admin, "/metrics");
+        assert_eq!(res.status, 200);
+        String::from_utf8(res.body)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with(name))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Sends SIGHUP.
@@ -251,6 +270,16 @@ fn a_bad_file_is_refused_whole_and_fixed_keys_are_reported() {
     assert!(hello.starts_with("HELLO chatroom "), "{hello}");
     carol.send("NICK caroline_long");
     carol.expect("ERR NICK BAD_NICK invalid nickname: name is longer than 6 characters");
+
+    let mut reloads = server.metric("chatroom_config_reloads_total");
+    reloads.sort();
+    assert_eq!(
+        reloads,
+        [
+            "chatroom_config_reloads_total{result=\"ok\"} 1",
+            "chatroom_config_reloads_total{result=\"refused\"} 2",
+        ]
+    );
 
     // Everyone from before is still connected.
     alice.send("PRIVMSG robert_the_builder hello");
