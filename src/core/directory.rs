@@ -421,7 +421,8 @@ pub struct Counts {
     pub users: usize,
     /// Of those, users with IRC's user mode `+i`.
     pub invisible: usize,
-    /// Rooms with members.
+    /// Rooms that exist: with members, or kept while empty (stored, and
+    /// not yet expired).
     pub rooms: usize,
 }
 
@@ -438,11 +439,9 @@ impl Handler<GetCounts> for Directory {
         MessageResult(Counts {
             users: self.nicks.len() - pending,
             invisible: self.nicks.invisible(),
-            rooms: self
-                .rooms
-                .values()
-                .filter(|e| e.summary.members > 0)
-                .count(),
+            // Every room that exists: a stored room kept while empty
+            // costs memory (and a row) as much as one with members.
+            rooms: self.rooms.len(),
         })
     }
 }

@@ -56,6 +56,9 @@ enum Item {
     /// Lines a room logged once for all its members.
     Log(LogReader, Span),
     Body(FileBody),
+    /// A reply too large to queue at once, released a chunk at a time as
+    /// the socket takes what comes before it ([`SendQueue::reply`]).
+    Paced(Bytes),
 }
 
 #[derive(Debug)]
@@ -76,6 +79,8 @@ struct Inner {
     owed: Option<Box<Owed>>,
     /// The last write ended inside a line.
     mid_line: bool,
+    /// [`Item::Paced`] replies queued, not yet all released.
+    paced: usize,
 }
 
 impl Inner {
@@ -106,7 +111,7 @@ impl Inner {
                     }
                 }
                 // Only lines and spans are written from the queue.
-                Some(Item::Body(_)) | None => return,
+                Some(Item::Body(_) | Item::Paced(_)) | None => return,
             }
         }
     }
@@ -191,7 +196,63 @@ impl Inner {
         self.state = State::Overflowed;
         self.items = VecDeque::new();
         self.bytes = 0;
+        self.paced = 0;
         self.waker.take()
+    }
+
+    /// Queues a command's reply: as it is, or paced when it is larger than
+    /// a [`Inner::paced_chunk`] (then it does not count against the limit
+    /// until released).
+    fn add_reply(&mut self, line: Bytes) -> Result<Option<Waker>, PushError> {
+        if line.len() <= self.paced_chunk() {
+            return self.add(line.len(), |items| items.push_back(Item::Line(line)));
+        }
+        let waker = self.add(0, |items| items.push_back(Item::Paced(line)))?;
+        self.paced += 1;
+        Ok(waker)
+    }
+
+    /// The most a paced reply releases at once, and the least it takes to
+    /// be paced: at most a quarter of the limit (the mark past which the
+    /// connection is backlogged), so that releasing a chunk never drops a
+    /// client that reads.
+    fn paced_chunk(&self) -> usize {
+        (self.limit / 4).min(PACED_CHUNK)
+    }
+
+    /// When a paced reply is next in line, releases its next chunk (whole
+    /// lines, up to [`Inner::paced_chunk`] bytes) as a line before it. The
+    /// chunk is counted, and may take the queue past its limit by that
+    /// much: it was accepted, and everything before it is written.
+    fn release_paced(&mut self) {
+        let chunk = self.paced_chunk();
+        let Some(Item::Paced(rest)) = self.items.front_mut() else {
+            return;
+        };
+        let cut = paced_cut(rest, chunk);
+        let line = rest.split_to(cut);
+        if rest.is_empty() {
+            self.items.pop_front();
+            self.paced -= 1;
+        }
+        self.bytes += line.len();
+        self.items.push_front(Item::Line(line));
+    }
+}
+
+/// The most one release of a paced reply takes: what the writer hands
+/// one write at most.
+const PACED_CHUNK: usize = writer::MAX_BATCH;
+
+/// Where the next chunk of `rest` ends: after the last whole line within
+/// `chunk` bytes, or after the first line if even that is longer.
+fn paced_cut(rest: &[u8], chunk: usize) -> usize {
+    if rest.len() <= chunk {
+        return rest.len();
+    }
+    match memchr::memrchr(b'\n', &rest[..chunk]) {
+        Some(i) => i + 1,
+        None => memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1),
     }
 }
 
@@ -247,6 +308,7 @@ impl SendQueue {
                 wake_deferred: false,
                 owed: None,
                 mid_line: false,
+                paced: 0,
             })),
         }
     }
@@ -273,7 +335,7 @@ impl SendQueue {
         let len = match &item {
             Item::Line(line) => line.len(),
             Item::Log(_, span) => span.len(),
-            Item::Body(_) => 0,
+            Item::Body(_) | Item::Paced(_) => 0,
         };
         self.push_with(len, |items| items.push_back(item))
     }
@@ -318,8 +380,18 @@ impl SendQueue {
         Ok(())
     }
 
-    /// Queues a command's reply (a final one, or a line of its answer)
-    /// behind the final replies still owed to earlier commands.
+    /// Queues a command's reply (a final one, or a line of its answer, or
+    /// the whole answer joined) behind the final replies still owed to
+    /// earlier commands.
+    ///
+    /// A reply larger than a chunk (64 KiB, or a quarter of the limit if
+    /// less) is *paced*: it waits, uncounted, until what was queued before
+    /// it is written, then is released into the queue a chunk of whole
+    /// lines at a time as the socket takes them; lines queued after it
+    /// wait behind it. However large, it never overflows the queue of a
+    /// client that reads. While one is queued the connection is
+    /// [backlogged](SendQueue::is_backlogged), so that a client is not
+    /// read (and cannot pile up more such replies) until it has it all.
     pub fn reply(&self, line: Bytes) -> Result<(), PushError> {
         let waker = {
             let mut q = self.lock();
@@ -328,7 +400,7 @@ impl SendQueue {
                     owed.queue_behind(line);
                     return Ok(());
                 }
-                None => q.add(line.len(), |items| items.push_back(Item::Line(line)))?,
+                None => q.add_reply(line)?,
             }
         };
         if let Some(w) = waker {
@@ -371,11 +443,7 @@ impl SendQueue {
                 }
             };
             // A closed or overflowed queue still settles the promise.
-            let waker = joined.and_then(|line| {
-                q.add(line.len(), |items| items.push_back(Item::Line(line)))
-                    .ok()
-                    .flatten()
-            });
+            let waker = joined.and_then(|line| q.add_reply(line).ok().flatten());
             let ack_waker = owed.waiter.take();
             q.owed = Some(owed);
             (waker, ack_waker)
@@ -437,7 +505,7 @@ impl SendQueue {
     /// work meanwhile.
     pub fn is_backlogged(&self, in_flight: usize) -> bool {
         let q = self.lock();
-        q.bytes + in_flight > q.limit / 4
+        q.paced > 0 || q.bytes + in_flight > q.limit / 4
     }
 }
 
@@ -640,6 +708,44 @@ mod tests {
                 );
             })
             .await;
+    }
+
+    #[tokio::test]
+    async fn a_reply_larger_than_the_limit_is_paced_whole_and_in_order() {
+        // A quarter of the limit is 100 bytes: a chunk.
+        let q = SendQueue::new(400);
+        q.push(Bytes::from_static(b"before\n")).unwrap();
+        let big: String = (0..100).map(|i| format!("ROOM #r{i:03} 0 no\n")).collect();
+        q.reply(Bytes::from(big.clone())).unwrap();
+        assert!(q.is_backlogged(0), "not read until the reply is out");
+        assert_eq!(q.queued_bytes(), 7, "a paced reply is not counted queued");
+        q.reply(Bytes::from_static(b"OK LIST 100\n")).unwrap();
+        let log = BroadcastLog::new(1000);
+        let span = log.append(b"MSG #a x hi\n");
+        q.push_log(&log, span).unwrap();
+        q.close();
+        let socket_side = {
+            let (client, server_side) = tokio::io::duplex(64);
+            let writer = tokio::spawn(run_writer(q.clone(), client));
+            (writer, server_side)
+        };
+        let (writer, mut server_side) = socket_side;
+        let mut got = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut server_side, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(got, format!("before\n{big}OK LIST 100\nMSG #a x hi\n"));
+        assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
+        assert!(!q.is_backlogged(0));
+    }
+
+    #[test]
+    fn a_paced_chunk_ends_after_whole_lines() {
+        assert_eq!(paced_cut(b"ab\ncd\nef\n", 7), 6);
+        assert_eq!(paced_cut(b"ab\ncd\nef\n", 100), 9);
+        // A line longer than a chunk goes whole.
+        assert_eq!(paced_cut(b"abcdef\ngh\n", 3), 7);
+        assert_eq!(paced_cut(b"abcdef", 3), 6);
     }
 
     #[tokio::test]

@@ -161,6 +161,18 @@ impl Session {
         let _ = self.queue.reply(reply.into().to_line());
     }
 
+    /// Queues a command's whole answer, its data lines and its final
+    /// reply, as one reply: however large, it is paced into the queue as
+    /// the client reads it ([`SendQueue::reply`]), never overflowing it.
+    fn send_all(&self, replies: impl IntoIterator<Item = Reply>) {
+        let mut buf = BytesMut::new();
+        for reply in replies {
+            reply.encode(&mut buf);
+        }
+        // A refused push means the connection is already going away.
+        let _ = self.queue.reply(buf.freeze());
+    }
+
     /// This connection as rooms and the directory hold it.
     fn member_handle(&self, ctx: &Context<Self>) -> MemberHandle {
         MemberHandle {
