@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::irc::{Irc, SERVER};
 use common::*;
 
 /// Flood control lifted: the tests send thousands of lines at once.
@@ -82,4 +83,101 @@ fn list_of_twenty_thousand_rooms_arrives_whole() {
     reader.send("INFO");
     let info = reader.read_until_prefix("OK INFO");
     assert!(info.contains(&"INFO rooms 20000".to_string()), "{info:?}");
+}
+
+/// Reads the `353` lines of `chan` for `me` up to its `366`: the nicknames.
+fn names_of(c: &mut Irc, me: &str, chan: &str) -> Vec<String> {
+    let prefix = format!(":{SERVER} 353 {me} = {chan} :");
+    let mut nicks = Vec::new();
+    for l in c.until_numeric("366") {
+        if let Some(rest) = l.strip_prefix(&prefix) {
+            nicks.extend(rest.split(' ').map(str::to_string));
+        } else {
+            assert_eq!(l, format!(":{SERVER} 366 {me} {chan} :End of /NAMES list"));
+        }
+    }
+    nicks
+}
+
+#[test]
+fn irc_list_who_names_and_chathistory_on_big_data_complete() {
+    // A small send queue: every answer below is several times its size.
+    let server = start(&format!("{NO_FLOOD}sendq_bytes = 16384\n"));
+    let crowd: Vec<Client> = (0..300)
+        .map(|n| Client::join(server.addr(), &format!("crowd_member_{n:04}"), "#crowd"))
+        .collect();
+    let mut maker = Client::register(server.addr(), "maker");
+    let mut all = String::new();
+    for n in 0..1000 {
+        all.push_str(&format!("JOIN #room_{n:04}\nPART #room_{n:04}\n"));
+    }
+    maker.send_bytes(all.as_bytes());
+    for n in 0..1000 {
+        maker.read_until_prefix(&format!("OK JOIN #room_{n:04}"));
+        maker.expect(&format!("OK PART #room_{n:04}"));
+    }
+    let mut talker = Client::join(server.addr(), "talker", "#talk");
+    fill_room(&mut talker, "#talk", 100, 400);
+
+    let mut me = Irc::connect(server.irc_addr());
+    me.name = "asker".into();
+    me.send("CAP REQ :batch");
+    me.expect(&format!(":{SERVER} CAP * ACK :batch"));
+    me.send("NICK asker\r\nUSER asker 0 * :Real asker\r\nCAP END");
+    me.until_numeric("422");
+
+    // JOIN: the listing of 301 members.
+    me.send("JOIN #crowd");
+    me.expect(":asker!~asker@irc JOIN #crowd");
+    let mut want: Vec<String> = vec!["asker".into(), "@crowd_member_0000".into()];
+    want.extend((1..300).map(|n| format!("crowd_member_{n:04}")));
+    assert_eq!(names_of(&mut me, "asker", "#crowd"), want);
+
+    // WHO and LIST sent together: answered whole, in order.
+    me.send("WHO #crowd\r\nLIST");
+    me.expect(&format!(
+        ":{SERVER} 352 asker #crowd ~asker irc chatroom asker H :0 Real asker"
+    ));
+    for n in 0..300 {
+        let (nick, op) = (
+            format!("crowd_member_{n:04}"),
+            if n == 0 { "@" } else { "" },
+        );
+        me.expect(&format!(
+            ":{SERVER} 352 asker #crowd native native chatroom {nick} H{op} :0 {nick}"
+        ));
+    }
+    me.expect(&format!(":{SERVER} 315 asker #crowd :End of WHO list"));
+    me.expect(&format!(":{SERVER} 321 asker Channel :Users  Name"));
+    me.expect(&format!(":{SERVER} 322 asker #crowd 301 :"));
+    for n in 0..1000 {
+        me.expect(&format!(":{SERVER} 322 asker #room_{n:04} 0 :"));
+    }
+    me.expect(&format!(":{SERVER} 322 asker #talk 1 :"));
+    me.expect(&format!(":{SERVER} 323 asker :End of /LIST"));
+
+    // JOIN's replay (20 messages) and CHATHISTORY (100 messages of 400
+    // bytes: more than twice the queue).
+    me.send("JOIN #talk");
+    me.expect(":asker!~asker@irc JOIN #talk");
+    assert_eq!(names_of(&mut me, "asker", "#talk"), ["asker", "@talker"]);
+    let said = |batch: &str, n: usize| {
+        format!("@batch={batch} :talker PRIVMSG #talk :{}", text_of(n, 400))
+    };
+    me.expect(&format!(":{SERVER} BATCH +h1 chathistory #talk"));
+    for n in 80..100 {
+        me.expect(&said("h1", n));
+    }
+    me.expect(&format!(":{SERVER} BATCH -h1"));
+    me.send("CHATHISTORY LATEST #talk * 100\r\nNAMES #crowd");
+    me.expect(&format!(":{SERVER} BATCH +h2 chathistory #talk"));
+    for n in 0..100 {
+        me.expect(&said("h2", n));
+    }
+    me.expect(&format!(":{SERVER} BATCH -h2"));
+    assert_eq!(names_of(&mut me, "asker", "#crowd"), want);
+    me.sync();
+    talker.expect("JOIN #talk asker");
+    talker.sync();
+    drop(crowd);
 }

@@ -272,6 +272,20 @@ impl Session {
         self.reply(l.to_line(&self.state.server, self.me()));
     }
 
+    /// Renders a numeric into `answer`: a command whose answer can be
+    /// large (LIST, WHO, a history replay) gathers it whole and queues it
+    /// with one [`Session::reply`], which the queue paces as the client
+    /// reads it instead of counting it all at once against `sendq_bytes`.
+    fn put_numeric(&self, answer: &mut BytesMut, n: Numeric) {
+        n.encode(&self.state.server, self.me(), answer);
+    }
+
+    /// Renders a line of the server's own into `answer` (see
+    /// [`Session::put_numeric`]).
+    fn put_line(&self, answer: &mut BytesMut, l: ServerLine) {
+        l.encode(&self.state.server, self.me(), answer);
+    }
+
     /// How this client's events are rendered.
     fn encoding(&self) -> EncodingRef {
         self.state.encodings.get(self.caps.look)
