@@ -12,6 +12,12 @@ use common::*;
 /// Flood control lifted: the tests send thousands of lines at once.
 const NO_FLOOD: &str = "[limits]\nflood_burst = 1000000\nflood_rate_per_sec = 1000000\n";
 
+/// Flood control and the room limits lifted: one client makes thousands
+/// of rooms.
+const NO_ROOM_LIMITS: &str = "[limits]\nflood_burst = 1000000\nflood_rate_per_sec = 1000000\n\
+    max_rooms = 100000\nroom_creates_burst = 100000\nroom_creates_per_min = 1000000\n\
+    room_creates_per_ip_burst = 100000\nroom_creates_per_ip_per_min = 1000000\n";
+
 /// A message text of `len` bytes, numbered so that lines can be told apart.
 fn text_of(n: usize, len: usize) -> String {
     let head = format!("m{n:04} ");
@@ -60,7 +66,7 @@ fn history_far_larger_than_the_send_queue_arrives_whole() {
 
 #[test]
 fn list_of_twenty_thousand_rooms_arrives_whole() {
-    let server = start(NO_FLOOD);
+    let server = start(NO_ROOM_LIMITS);
     let mut maker = Client::register(server.addr(), "maker");
     // Each room is made by JOIN and left by PART (its maker owns it, so it
     // is listed while it lasts).
@@ -102,7 +108,7 @@ fn names_of(c: &mut Irc, me: &str, chan: &str) -> Vec<String> {
 #[test]
 fn irc_list_who_names_and_chathistory_on_big_data_complete() {
     // A small send queue: every answer below is several times its size.
-    let server = start(&format!("{NO_FLOOD}sendq_bytes = 16384\n"));
+    let server = start(&format!("{NO_ROOM_LIMITS}sendq_bytes = 16384\n"));
     let crowd: Vec<Client> = (0..300)
         .map(|n| Client::join(server.addr(), &format!("crowd_member_{n:04}"), "#crowd"))
         .collect();
@@ -180,4 +186,146 @@ fn irc_list_who_names_and_chathistory_on_big_data_complete() {
     talker.expect("JOIN #talk asker");
     talker.sync();
     drop(crowd);
+}
+
+#[test]
+fn no_room_is_created_past_max_rooms() {
+    let server = start(&NO_ROOM_LIMITS.replace("max_rooms = 100000", "max_rooms = 3"));
+    let mut a = Client::register(server.addr(), "alice");
+    for room in ["#a", "#b", "#c"] {
+        a.send(&format!("JOIN {room}"));
+        a.read_until_prefix(&format!("OK JOIN {room}"));
+    }
+    a.send("JOIN #d");
+    a.expect(
+        "ERR JOIN SERVER_ROOMS_FULL #d does not exist and the server has as many rooms \
+         as it allows: join an existing one",
+    );
+    // Rooms that exist can still be joined, by anyone.
+    let mut b = Client::register(server.addr(), "bob");
+    b.send("JOIN #a");
+    b.expect("JOIN #a bob");
+    b.expect("NAMES #a alice bob");
+    b.expect("OK JOIN #a");
+    a.expect("JOIN #a bob");
+    let mut irc = Irc::register(server.irc_addr(), "ian");
+    irc.send("JOIN #e");
+    irc.expect(&format!(
+        ":{SERVER} 437 ian #e :Cannot create channel: the server has too many channels"
+    ));
+    irc.sync();
+    a.sync();
+}
+
+#[test]
+fn rooms_are_created_at_a_bounded_rate_per_connection_and_per_address() {
+    let server = start(&format!(
+        "{NO_FLOOD}room_creates_burst = 2\nroom_creates_per_min = 0.001\n\
+         room_creates_per_ip_burst = 3\nroom_creates_per_ip_per_min = 0.001\n"
+    ));
+    let mut a = Client::register(server.addr(), "alice");
+    for room in ["#a1", "#a2"] {
+        a.send(&format!("JOIN {room}"));
+        a.read_until_prefix(&format!("OK JOIN {room}"));
+    }
+    a.send("JOIN #a3");
+    a.expect(
+        "ERR JOIN RATE_LIMITED #a3 does not exist and you are creating rooms too fast: \
+         try again later",
+    );
+    // Another connection from the same address: the address has one left.
+    let mut b = Client::register(server.addr(), "bob");
+    b.send("JOIN #b1");
+    b.read_until_prefix("OK JOIN #b1");
+    b.send("JOIN #b2");
+    b.expect(
+        "ERR JOIN RATE_LIMITED #b2 does not exist and you are creating rooms too fast: \
+         try again later",
+    );
+    // Joining a room that exists creates nothing: always allowed.
+    b.send("JOIN #a1");
+    b.read_until_prefix("OK JOIN #a1");
+    let mut irc = Irc::register(server.irc_addr(), "ian");
+    irc.send("JOIN #c1");
+    irc.expect(&format!(
+        ":{SERVER} 263 ian JOIN :Please wait a while and try again."
+    ));
+    irc.sync();
+}
+
+/// `INFO rooms <n>` as `c` sees it now.
+fn rooms_now(c: &mut Client) -> String {
+    c.send("INFO");
+    c.read_until_prefix("OK INFO")
+        .into_iter()
+        .find(|l| l.starts_with("INFO rooms "))
+        .expect("an INFO rooms line")
+}
+
+/// Polls INFO until it says `want` rooms, for at most five seconds.
+fn wait_for_rooms(c: &mut Client, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let got = rooms_now(c);
+        if got == format!("INFO rooms {want}") {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {got:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn empty_rooms_that_never_held_anything_expire_from_memory_and_disk() {
+    let toml = format!("{NO_ROOM_LIMITS}[history]\nempty_room_secs = 1\n");
+    let server = start(&toml);
+    let mut a = Client::register(server.addr(), "alice");
+    // Three rooms left empty: one never used, one with a message, one
+    // with a topic. Only the first is worth nothing.
+    a.send("JOIN #tmp\nPART #tmp");
+    a.read_until_prefix("OK JOIN #tmp");
+    a.expect("OK PART #tmp");
+    a.send("JOIN #said\nMSG #said hello\nPART #said");
+    a.read_until_prefix("OK JOIN #said");
+    a.expect("OK MSG #said");
+    a.expect("OK PART #said");
+    a.send("JOIN #topic\nTOPIC #topic kept\nPART #topic");
+    a.read_until_prefix("OK JOIN #topic");
+    a.expect("TOPIC #topic alice kept");
+    a.expect("OK TOPIC #topic kept");
+    a.expect("OK PART #topic");
+    // And one in use, never expired, however long.
+    a.send("JOIN #used");
+    a.read_until_prefix("OK JOIN #used");
+    assert_eq!(rooms_now(&mut a), "INFO rooms 4");
+    wait_for_rooms(&mut a, "3");
+    a.send("LIST");
+    a.expect_lines(&[
+        "ROOM #said 0 no",
+        "ROOM #topic 0 no kept",
+        "ROOM #used 1 no",
+        "OK LIST 3",
+    ]);
+    // Made again by the next JOIN, as new.
+    a.send("JOIN #tmp");
+    a.expect("JOIN #tmp alice");
+    a.expect("NAMES #tmp alice");
+    a.expect("OK JOIN #tmp");
+    a.send("PART #tmp");
+    a.expect("OK PART #tmp");
+    wait_for_rooms(&mut a, "3");
+    drop(a);
+    // Gone from the database too: not back after a restart.
+    let data = server.shutdown();
+    let mut config = chatroom::config::Config::from_toml(&toml).unwrap();
+    config.server.listen = "127.0.0.1:0".into();
+    let server = start_config(config, Some(data));
+    let mut b = Client::register(server.addr(), "bob");
+    b.send("LIST");
+    b.expect_lines(&[
+        "ROOM #said 0 no",
+        "ROOM #topic 0 no kept",
+        "ROOM #used 0 no",
+        "OK LIST 3",
+    ]);
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
-use super::directory::{Directory, OpenRoom};
+use super::directory::{Creator, Directory, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
@@ -62,15 +62,19 @@ impl Services {
         self: Arc<Self>,
         name: RoomName,
         join: room::Join,
+        creator: Creator,
     ) -> Result<Entered, ErrorCode> {
         // A room that emptied and stopped a moment ago is replaced by a
         // fresh one on the next try.
         for _ in 0..8 {
             let addr = self
                 .directory
-                .send(OpenRoom { name: name.clone() })
+                .send(OpenRoom {
+                    name: name.clone(),
+                    creator,
+                })
                 .await
-                .map_err(|_| ErrorCode::Internal)?;
+                .map_err(|_| ErrorCode::Internal)??;
             let attempt = room::Join {
                 member: join.member.clone(),
                 nick: join.nick.clone(),

@@ -285,6 +285,11 @@ impl Database {
         }
     }
 
+    /// Forgets a room: its record and any messages stored for it.
+    pub fn delete_room(&self, room: &RoomName) {
+        self.send(Request::DeleteRoom(room.folded().clone()));
+    }
+
     /// The last `count` messages of `room` numbered at most `upto`,
     /// oldest first.
     pub async fn history(&self, room: &RoomName, upto: u64, count: u32) -> Vec<StoredMessage> {

@@ -27,6 +27,7 @@ const COMMIT_WINDOW: Duration = Duration::from_millis(2);
 pub(super) enum Request {
     Append(Row),
     SaveRoom(Folded, RoomRecord),
+    DeleteRoom(Folded),
     History {
         room: Folded,
         upto: u64,
@@ -202,6 +203,19 @@ impl Writer {
                         ])
                     });
                 self.failed |= !self.write("a room", res);
+            }
+            Request::DeleteRoom(key) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached("DELETE FROM rooms WHERE key = ?1")
+                    .and_then(|mut s| s.execute(params![key.as_str()]))
+                    .and_then(|_| {
+                        self.conn
+                            .prepare_cached("DELETE FROM segments WHERE room = ?1")
+                            .and_then(|mut s| s.execute(params![key.as_str()]))
+                    });
+                self.failed |= !self.write("a room removal", res);
             }
             Request::AddFile(f) => {
                 let (target_is_room, target) = match &f.target {

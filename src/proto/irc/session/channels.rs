@@ -65,7 +65,7 @@ impl Session {
                 // A labeled JOIN answers with the JOIN and listing too.
                 hand_back: self.labeling(),
             };
-            let work = Arc::clone(&self.state.core).enter_room(room.clone(), join);
+            let work = Arc::clone(&self.state.core).enter_room(room.clone(), join, self.creator());
             ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
                 let away_in = match (&res, &act.away) {
                     (Ok(joined), Some(_)) => Some(joined.addr.clone()),
@@ -111,6 +111,8 @@ impl Session {
             Err(ErrorCode::RoomFull) => self.numeric(Numeric::ChannelIsFull(asked)),
             Err(ErrorCode::InviteOnly) => self.numeric(Numeric::InviteOnlyChan(asked)),
             Err(ErrorCode::Banned) => self.numeric(Numeric::BannedFromChan(asked)),
+            Err(ErrorCode::ServerRoomsFull) => self.numeric(Numeric::ServerChannelsFull(asked)),
+            Err(ErrorCode::RateLimited) => self.numeric(Numeric::TryAgain("JOIN")),
             Err(_) => self.numeric(Numeric::NoSuchChannel(asked.as_str().to_string())),
         }
     }

@@ -125,6 +125,8 @@ pub struct Session {
     state: Arc<Shared>,
     span: Span,
     queue: SendQueue,
+    /// The peer's address: room creation is rate-limited per address too.
+    ip: std::net::IpAddr,
     /// The nickname claimed in the directory (before registration ends
     /// too: a nickname is reserved as soon as NICK is accepted).
     nick: Option<Nick>,
@@ -183,6 +185,7 @@ impl Session {
                 id: SessionId::next(),
                 span: tracing::info_span!("irc", %peer, nick = tracing::field::Empty),
                 queue,
+                ip: peer.ip(),
                 nick: None,
                 registration: Some(Box::default()),
                 userhost: UserHost::new("~unknown", "irc"),
@@ -294,6 +297,14 @@ impl Session {
     /// Queues an event about the client itself, in its own encoding.
     fn echo(&self, event: &Event) {
         self.reply(crate::core::member::render(&*self.encoding(), event));
+    }
+
+    /// This connection, as the directory rate-limits the rooms it creates.
+    fn creator(&self) -> crate::core::directory::Creator {
+        crate::core::directory::Creator {
+            id: self.id,
+            ip: self.ip,
+        }
     }
 
     /// This connection as rooms and the directory hold it.

@@ -98,6 +98,8 @@ pub struct Session {
     state: Arc<Shared>,
     span: Span,
     queue: SendQueue,
+    /// The peer's address: room creation is rate-limited per address too.
+    ip: std::net::IpAddr,
     nick: Option<Nick>,
     /// The rooms the client is in, oldest join first: the last is current.
     rooms: Vec<Membership>,
@@ -140,6 +142,7 @@ impl Session {
                 id: SessionId::next(),
                 span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
                 queue,
+                ip: peer.ip(),
                 nick: None,
                 rooms: Vec::new(),
                 flood: TokenBucket::new(&state.core.flood, now),
@@ -171,6 +174,14 @@ impl Session {
         }
         // A refused push means the connection is already going away.
         let _ = self.queue.reply(buf.freeze());
+    }
+
+    /// This connection, as the directory rate-limits the rooms it creates.
+    fn creator(&self) -> crate::core::directory::Creator {
+        crate::core::directory::Creator {
+            id: self.id,
+            ip: self.ip,
+        }
     }
 
     /// This connection as rooms and the directory hold it.

@@ -110,7 +110,7 @@ impl Session {
         };
         // Only the shared core is captured, not clones of what it holds:
         // ten thousand clients joining at once each wait on this future.
-        let work = Arc::clone(&self.state.core).enter_room(room.clone(), join);
+        let work = Arc::clone(&self.state.core).enter_room(room.clone(), join, self.creator());
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
             Ok(Entered {
                 name,
@@ -143,6 +143,12 @@ impl Session {
                     ErrorCode::RoomFull => format!("{room} is full"),
                     ErrorCode::InviteOnly => format!("{room} lets in invited users only"),
                     ErrorCode::Banned => format!("{room} keeps you out"),
+                    ErrorCode::ServerRoomsFull => format!(
+                        "{room} does not exist and the server has as many rooms as it allows: join an existing one"
+                    ),
+                    ErrorCode::RateLimited => format!(
+                        "{room} does not exist and you are creating rooms too fast: try again later"
+                    ),
                     _ => format!("could not join {room}"),
                 };
                 act.error(Verb::Join, code, text);
