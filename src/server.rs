@@ -218,6 +218,11 @@ pub async fn run(
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());
     }
+    if let Some(db) = &db {
+        // History retention, in the background (nothing to do unless
+        // history.retention_days or max_messages_per_room is set).
+        actix_rt::spawn(db.clone().prune_forever(Arc::clone(&config)));
+    }
     let directory = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let core = Arc::new(Services {
