@@ -294,17 +294,21 @@ fn empty_rooms_that_never_held_anything_expire_from_memory_and_disk() {
     a.expect("TOPIC #topic alice kept");
     a.expect("OK TOPIC #topic kept");
     a.expect("OK PART #topic");
+    a.send("JOIN #locked sesame\nPART #locked");
+    a.read_until_prefix("OK JOIN #locked");
+    a.expect("OK PART #locked");
     // And one in use, never expired, however long.
     a.send("JOIN #used");
     a.read_until_prefix("OK JOIN #used");
-    assert_eq!(rooms_now(&mut a), "INFO rooms 4");
-    wait_for_rooms(&mut a, "3");
+    assert_eq!(rooms_now(&mut a), "INFO rooms 5");
+    wait_for_rooms(&mut a, "4");
     a.send("LIST");
     a.expect_lines(&[
+        "ROOM #locked 0 yes",
         "ROOM #said 0 no",
         "ROOM #topic 0 no kept",
         "ROOM #used 1 no",
-        "OK LIST 3",
+        "OK LIST 4",
     ]);
     // Made again by the next JOIN, as new.
     a.send("JOIN #tmp");
@@ -313,7 +317,7 @@ fn empty_rooms_that_never_held_anything_expire_from_memory_and_disk() {
     a.expect("OK JOIN #tmp");
     a.send("PART #tmp");
     a.expect("OK PART #tmp");
-    wait_for_rooms(&mut a, "3");
+    wait_for_rooms(&mut a, "4");
     drop(a);
     // Gone from the database too: not back after a restart.
     let data = server.shutdown();
@@ -323,9 +327,10 @@ fn empty_rooms_that_never_held_anything_expire_from_memory_and_disk() {
     let mut b = Client::register(server.addr(), "bob");
     b.send("LIST");
     b.expect_lines(&[
+        "ROOM #locked 0 yes",
         "ROOM #said 0 no",
         "ROOM #topic 0 no kept",
         "ROOM #used 0 no",
-        "OK LIST 3",
+        "OK LIST 4",
     ]);
 }

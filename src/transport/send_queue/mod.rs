@@ -12,7 +12,12 @@
 //! per batch, not per line. The queue counts its bytes: past `limits.sendq_bytes` it drops
 //! its content, refuses more and tells the writer, which ends the
 //! connection. Memory stays bounded however slowly a client reads, and
-//! pushing never waits.
+//! pushing never waits. A command's reply larger than a chunk is the one
+//! exception to the count: it is *paced* ([`SendQueue::reply`]), released
+//! into the queue a chunk of whole lines at a time as the socket takes
+//! what is before it, so that a long answer (LIST, HISTORY, WHO) never
+//! drops the client that asked for it; the connection is not read until
+//! it is all out, so a client holds one such reply at a time.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
