@@ -109,6 +109,10 @@ pub struct Limits {
     pub room_creates_per_ip_burst: u32,
     /// ... and per minute after that, all together (`RATE_LIMITED`).
     pub room_creates_per_ip_per_min: f64,
+    /// Bytes that large replies waiting for their clients (LIST, HISTORY,
+    /// WHO...) may hold together; past it a large reply is queued as any
+    /// other, against the client's `sendq_bytes`.
+    pub large_replies_bytes: usize,
 }
 
 impl Default for Limits {
@@ -131,6 +135,7 @@ impl Default for Limits {
             room_creates_per_min: 10.0,
             room_creates_per_ip_burst: 64,
             room_creates_per_ip_per_min: 30.0,
+            large_replies_bytes: 64 * 1024 * 1024,
         }
     }
 }

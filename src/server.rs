@@ -29,6 +29,7 @@ use crate::proto::http::HttpFrontEnd;
 use crate::proto::irc::front::IrcFrontEnd;
 use crate::proto::native::front::NativeFrontEnd;
 use crate::transport::connections::Connections;
+use crate::transport::send_queue::PacedBudget;
 use crate::transport::tls::{Handshakes, TlsAcceptorHandle, TlsError};
 
 /// Connections waiting to be accepted.
@@ -225,6 +226,7 @@ pub async fn run(
     }
     let directory = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
+    let large_replies = PacedBudget::new(config.limits.large_replies_bytes);
     let core = Arc::new(Services {
         db: db.clone(),
         files,
@@ -234,6 +236,7 @@ pub async fn run(
         directory,
         started: Instant::now(),
         links,
+        large_replies,
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.

@@ -65,6 +65,22 @@ fn history_far_larger_than_the_send_queue_arrives_whole() {
 }
 
 #[test]
+fn past_the_large_replies_budget_a_reply_counts_against_the_send_queue() {
+    // No budget at all: every reply is queued as it comes, and one four
+    // times the send queue overflows it, as before pacing.
+    let server = start(&format!("{NO_FLOOD}large_replies_bytes = 0\n"));
+    let mut alice = Client::join(server.addr(), "alice", "#big");
+    fill_room(&mut alice, "#big", 500, 1900);
+    alice.send("HISTORY #big 500");
+    alice.expect("SERVER send queue exceeded");
+    alice.expect_closed();
+    // A reply within the queue is answered as ever.
+    let mut bob = Client::join(server.addr(), "bob", "#big");
+    bob.send("HISTORY #big 2");
+    bob.read_until_prefix("OK HISTORY #big 2");
+}
+
+#[test]
 fn list_of_twenty_thousand_rooms_arrives_whole() {
     let server = start(NO_ROOM_LIMITS);
     let mut maker = Client::register(server.addr(), "maker");

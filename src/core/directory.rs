@@ -12,9 +12,9 @@ use super::member::{Inbox, SessionId};
 use super::room::{Expire, Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::Config;
 use crate::core::names::{Folded, Nick, RoomName};
-use crate::core::refusals::{refused, Limit};
 use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
+use crate::refusals::{refused, Limit};
 
 mod creations;
 mod nicks;

@@ -16,8 +16,7 @@
 //!   on a thread of its own.
 //! - [`services`]: what every front end's sessions share.
 //! - [`flood`], [`room_key`], [`scratch`]: the rules' small parts, and the
-//!   buffer lines are rendered into; [`refusals`]: what a limit does when
-//!   it refuses (a metric and a throttled log line).
+//!   buffer lines are rendered into.
 //!
 //! Rooms answer with typed values ([`ErrorCode`] for a refusal); a front
 //! end (see [`crate::proto`]) spells them for its clients.
@@ -31,7 +30,6 @@ pub mod flood;
 pub mod member;
 pub mod names;
 pub mod outcome;
-pub mod refusals;
 pub mod room;
 pub mod room_key;
 pub mod scratch;

@@ -19,6 +19,7 @@ use super::room::{self, RoomHandle};
 use super::store::StoredMessage;
 use crate::config::Config;
 use crate::core::store::Database;
+use crate::transport::send_queue::PacedBudget;
 
 /// Shared by every session of every front end.
 pub struct Services {
@@ -38,6 +39,9 @@ pub struct Services {
     pub started: Instant,
     /// Issues and checks the download tokens of file links.
     pub links: LinkSigner,
+    /// What large replies waiting for their clients hold together
+    /// (`limits.large_replies_bytes`).
+    pub large_replies: Arc<PacedBudget>,
 }
 
 /// What joining a room found.

@@ -21,11 +21,13 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::refusals::{refused, Limit};
 use crate::transport::broadcast_log::{BroadcastLog, LogReader, Span};
 
 mod owed;
@@ -63,7 +65,74 @@ enum Item {
     Body(FileBody),
     /// A reply too large to queue at once, released a chunk at a time as
     /// the socket takes what comes before it ([`SendQueue::reply`]).
-    Paced(Bytes),
+    Paced(PacedReply),
+}
+
+/// What every connection's paced replies may hold together (one per
+/// server), and what they hold: a bound on the memory of replies waiting
+/// for clients that read slowly, or not at all.
+#[derive(Debug)]
+pub struct PacedBudget {
+    held: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl PacedBudget {
+    /// A budget of `max` bytes.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(PacedBudget {
+            held: AtomicUsize::new(0),
+            max: AtomicUsize::new(max),
+        })
+    }
+
+    /// Changes the bound (a configuration reload); what is held stays.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::Relaxed);
+    }
+
+    /// Bytes of paced replies not yet released, over every connection.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` bytes of the budget, if they fit.
+    fn reserve(&self, n: usize) -> bool {
+        let max = self.max.load(Ordering::Relaxed);
+        let before = self.held.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > max {
+            self.held.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+/// The part of a paced reply not yet released, and the budget it holds.
+#[derive(Debug)]
+struct PacedReply {
+    rest: Bytes,
+    budget: Option<Arc<PacedBudget>>,
+}
+
+impl PacedReply {
+    /// Releases the first `n` bytes (to be queued), giving them back to
+    /// the budget.
+    fn split_to(&mut self, n: usize) -> Bytes {
+        if let Some(b) = &self.budget {
+            b.held.fetch_sub(n, Ordering::Relaxed);
+        }
+        self.rest.split_to(n)
+    }
+}
+
+impl Drop for PacedReply {
+    fn drop(&mut self) {
+        // Dropped unsent (the connection overflowed or went away).
+        if let Some(b) = &self.budget {
+            b.held.fetch_sub(self.rest.len(), Ordering::Relaxed);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -86,6 +155,8 @@ struct Inner {
     mid_line: bool,
     /// [`Item::Paced`] replies queued, not yet all released.
     paced: usize,
+    /// What paced replies hold across the server, if bounded.
+    budget: Option<Arc<PacedBudget>>,
 }
 
 impl Inner {
@@ -209,10 +280,26 @@ impl Inner {
     /// a [`Inner::paced_chunk`] (then it does not count against the limit
     /// until released).
     fn add_reply(&mut self, line: Bytes) -> Result<Option<Waker>, PushError> {
-        if line.len() <= self.paced_chunk() {
-            return self.add(line.len(), |items| items.push_back(Item::Line(line)));
+        let len = line.len();
+        if len <= self.paced_chunk() {
+            return self.add(len, |items| items.push_back(Item::Line(line)));
         }
-        let waker = self.add(0, |items| items.push_back(Item::Paced(line)))?;
+        if let Some(budget) = self.budget.as_ref().filter(|b| !b.reserve(len)) {
+            refused(
+                Limit::LargeReplies,
+                format_args!(
+                    "a reply of {len} bytes is queued as any other: large replies hold {} \
+                     bytes already",
+                    budget.held()
+                ),
+            );
+            return self.add(len, |items| items.push_back(Item::Line(line)));
+        }
+        let paced = PacedReply {
+            rest: line,
+            budget: self.budget.clone(),
+        };
+        let waker = self.add(0, |items| items.push_back(Item::Paced(paced)))?;
         self.paced += 1;
         Ok(waker)
     }
@@ -231,12 +318,12 @@ impl Inner {
     /// much: it was accepted, and everything before it is written.
     fn release_paced(&mut self) {
         let chunk = self.paced_chunk();
-        let Some(Item::Paced(rest)) = self.items.front_mut() else {
+        let Some(Item::Paced(paced)) = self.items.front_mut() else {
             return;
         };
-        let cut = paced_cut(rest, chunk);
-        let line = rest.split_to(cut);
-        if rest.is_empty() {
+        let cut = paced_cut(&paced.rest, chunk);
+        let line = paced.split_to(cut);
+        if paced.rest.is_empty() {
             self.items.pop_front();
             self.paced -= 1;
         }
@@ -300,7 +387,16 @@ fn append_span(items: &mut VecDeque<Item>, log: &BroadcastLog, span: Span) {
 }
 
 impl SendQueue {
-    /// An empty queue that holds at most `limit` bytes.
+    /// An empty queue that holds at most `limit` bytes, and whose paced
+    /// replies count against `budget` ([`SendQueue::reply`]).
+    pub fn with_budget(limit: usize, budget: Arc<PacedBudget>) -> Self {
+        let queue = SendQueue::new(limit);
+        queue.lock().budget = Some(budget);
+        queue
+    }
+
+    /// An empty queue that holds at most `limit` bytes (its paced replies
+    /// unbounded together).
     pub fn new(limit: usize) -> Self {
         SendQueue {
             inner: Arc::new(Mutex::new(Inner {
@@ -314,6 +410,7 @@ impl SendQueue {
                 owed: None,
                 mid_line: false,
                 paced: 0,
+                budget: None,
             })),
         }
     }
@@ -397,6 +494,10 @@ impl SendQueue {
     /// client that reads. While one is queued the connection is
     /// [backlogged](SendQueue::is_backlogged), so that a client is not
     /// read (and cannot pile up more such replies) until it has it all.
+    /// Paced replies not yet released count against the queue's
+    /// [`PacedBudget`], if it has one: past it, a large reply is queued
+    /// as any other (counted, so it may overflow), and the refusal is
+    /// counted and logged.
     pub fn reply(&self, line: Bytes) -> Result<(), PushError> {
         let waker = {
             let mut q = self.lock();
@@ -742,6 +843,35 @@ mod tests {
         assert_eq!(got, format!("before\n{big}OK LIST 100\nMSG #a x hi\n"));
         assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
         assert!(!q.is_backlogged(0));
+    }
+
+    #[test]
+    fn paced_replies_hold_their_budget_until_released_or_dropped() {
+        let budget = PacedBudget::new(1500);
+        let q = SendQueue::with_budget(400, Arc::clone(&budget));
+        let big = Bytes::from("x\n".repeat(500));
+        q.reply(big.clone()).unwrap();
+        assert_eq!(budget.held(), 1000);
+        // Another connection's reply past the budget is counted as any
+        // other: over its queue's limit, it overflows it.
+        let other = SendQueue::with_budget(400, Arc::clone(&budget));
+        assert_eq!(other.reply(big.clone()), Err(PushError::Overflowed));
+        assert_eq!(budget.held(), 1000);
+        // Released (and written) chunk by chunk, it leaves the budget.
+        assert_eq!(q.take_text().as_deref(), Some(&*"x\n".repeat(500)));
+        assert_eq!(budget.held(), 0);
+        // A queue dropped with a reply unsent gives its bytes back.
+        let dropped = SendQueue::with_budget(400, Arc::clone(&budget));
+        dropped.reply(big.clone()).unwrap();
+        assert_eq!(budget.held(), 1000);
+        drop(dropped);
+        assert_eq!(budget.held(), 0);
+        // Past the budget, a reply within the queue's limit is just queued.
+        budget.set_max(0);
+        let roomy = SendQueue::with_budget(100_000, Arc::clone(&budget));
+        assert_eq!(roomy.reply(big), Ok(()));
+        assert_eq!(roomy.queued_bytes(), 1000);
+        assert_eq!(budget.held(), 0);
     }
 
     #[test]

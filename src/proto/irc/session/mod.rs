@@ -178,7 +178,8 @@ impl Session {
     {
         Session::create(move |ctx| {
             let limits = &state.core.config.limits;
-            let queue = SendQueue::new(limits.sendq_bytes);
+            let queue =
+                SendQueue::with_budget(limits.sendq_bytes, Arc::clone(&state.core.large_replies));
             let writer = Writer::with_overflow_notice(queue.clone(), &OVERFLOW_NOTICE);
             ctx.add_stream(Link::new(stream, IrcCodec::new(), writer, guard));
             Session {

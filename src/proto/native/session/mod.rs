@@ -135,7 +135,8 @@ impl Session {
         Session::create(move |ctx| {
             let limits = &state.core.config.limits;
             let codec = LineCodec::new(limits.max_line_bytes, state.core.config.files.max_bytes);
-            let queue = SendQueue::new(limits.sendq_bytes);
+            let queue =
+                SendQueue::with_budget(limits.sendq_bytes, Arc::clone(&state.core.large_replies));
             ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
             let now = Instant::now();
             Session {

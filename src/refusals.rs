@@ -2,6 +2,9 @@
 //! `chatroom_limit_refusals_total{limit="..."}` and say so in the log at
 //! info, at most once a second per limit (with how many were not logged),
 //! so that someone hammering a limit cannot flood the log.
+//!
+//! Apart from the layers (like [`logging`](crate::logging)): limits of the
+//! core (rooms) and of the transport (large replies) both report here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -15,17 +18,22 @@ pub enum Limit {
     /// `limits.room_creates_*`: a connection or address creating rooms
     /// too fast.
     RoomCreateRate,
+    /// `limits.large_replies_bytes`: large replies held for every client
+    /// together; one more is queued as any other reply (and may overflow
+    /// its client's send queue).
+    LargeReplies,
 }
 
 impl Limit {
     /// Every limit, in the order of [`Limit::index`].
-    pub const ALL: [Limit; 2] = [Limit::MaxRooms, Limit::RoomCreateRate];
+    pub const ALL: [Limit; 3] = [Limit::MaxRooms, Limit::RoomCreateRate, Limit::LargeReplies];
 
     /// The metric label and the name in the log.
     pub fn as_str(self) -> &'static str {
         match self {
             Limit::MaxRooms => "max_rooms",
             Limit::RoomCreateRate => "room_create_rate",
+            Limit::LargeReplies => "large_replies",
         }
     }
 
