@@ -367,7 +367,8 @@ impl Room {
         self.members.is_empty()
             && self.messages == 0
             && self.key_hash.is_none()
-            && self.topic.is_none()
+            // A topic cleared (from IRC) is no topic.
+            && self.topic.as_ref().is_none_or(|t| t.text.is_empty())
     }
 
     /// Tells the directory what changed, or closes the room once empty
