@@ -25,7 +25,7 @@ pub enum Limit {
 }
 
 impl Limit {
-    /// Every limit, in the order of [`Limit::index`].
+    /// Every limit, in the order of their metric labels' throttles.
     pub const ALL: [Limit; 3] = [Limit::MaxRooms, Limit::RoomCreateRate, Limit::LargeReplies];
 
     /// The metric label and the name in the log.
