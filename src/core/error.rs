@@ -53,11 +53,13 @@ pub enum ErrorCode {
     Banned,
     /// Something went wrong inside the server.
     Internal,
+    /// The server has `limits.max_rooms` rooms: no new one can be made.
+    ServerRoomsFull,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -81,6 +83,7 @@ impl ErrorCode {
         ErrorCode::AlreadyInRoom,
         ErrorCode::Banned,
         ErrorCode::Internal,
+        ErrorCode::ServerRoomsFull,
     ];
 
     /// The code as written on the wire.
@@ -109,6 +112,7 @@ impl ErrorCode {
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Banned => "BANNED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",
         }
     }
 
