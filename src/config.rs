@@ -6,6 +6,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod live;
+mod motd;
+mod reload;
+
+pub use live::SharedConfig;
+pub use motd::{Motd, MAX_MOTD_BYTES, MAX_MOTD_LINES, MAX_MOTD_LINE_BYTES};
+pub use reload::{keep_fixed, FIXED_KEYS};
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,6 +55,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[http]`
     pub http: HttpConfig,
+    /// `[admin]`
+    pub admin: AdminConfig,
     /// `[accounts]`
     pub accounts: AccountsConfig,
 }
@@ -60,6 +70,9 @@ pub struct ServerConfig {
     /// The address to listen on, `host:port`; empty turns the plain
     /// native listener off (if another listener is on).
     pub listen: String,
+    /// A text file shown to every client once it has a nickname (IRC:
+    /// 375/372/376); empty for none. Read at start and on each reload.
+    pub motd_file: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +80,7 @@ impl Default for ServerConfig {
         ServerConfig {
             name: "chatroom".into(),
             listen: "0.0.0.0:5555".into(),
+            motd_file: PathBuf::new(),
         }
     }
 }
@@ -100,6 +114,21 @@ pub struct Limits {
     pub ping_interval_secs: u64,
     /// Further seconds of silence before the client is dropped.
     pub ping_timeout_secs: u64,
+    /// Most rooms on the server at once; a JOIN that would create one
+    /// more is refused (`SERVER_ROOMS_FULL`).
+    pub max_rooms: usize,
+    /// Rooms one connection may create at once ...
+    pub room_creates_burst: u32,
+    /// ... and per minute after that (`RATE_LIMITED`).
+    pub room_creates_per_min: f64,
+    /// Rooms the connections of one IP address may create at once ...
+    pub room_creates_per_ip_burst: u32,
+    /// ... and per minute after that, all together (`RATE_LIMITED`).
+    pub room_creates_per_ip_per_min: f64,
+    /// Bytes that large replies waiting for their clients (LIST, HISTORY,
+    /// WHO...) may hold together; past it a large reply is queued as any
+    /// other, against the client's `sendq_bytes`.
+    pub large_replies_bytes: usize,
 }
 
 impl Default for Limits {
@@ -117,6 +146,12 @@ impl Default for Limits {
             sendq_bytes: 256 * 1024,
             ping_interval_secs: 60,
             ping_timeout_secs: 30,
+            max_rooms: 10_000,
+            room_creates_burst: 32,
+            room_creates_per_min: 10.0,
+            room_creates_per_ip_burst: 64,
+            room_creates_per_ip_per_min: 30.0,
+            large_replies_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -155,6 +190,14 @@ pub struct HistoryConfig {
     pub on_join: u32,
     /// Most messages one HISTORY returns.
     pub max_fetch: u32,
+    /// Seconds an empty room that never held a message, with no key and
+    /// no topic, is kept before it is forgotten (memory and database);
+    /// 0 keeps it forever.
+    pub empty_room_secs: u64,
+    /// Days a message is kept; 0 keeps messages forever.
+    pub retention_days: u64,
+    /// Messages kept per room, the oldest pruned first; 0 for no cap.
+    pub max_messages_per_room: u64,
 }
 
 impl Default for HistoryConfig {
@@ -164,6 +207,9 @@ impl Default for HistoryConfig {
             db: PathBuf::from("data/history.db"),
             on_join: 20,
             max_fetch: 500,
+            empty_room_secs: 3600,
+            retention_days: 0,
+            max_messages_per_room: 0,
         }
     }
 }
@@ -294,6 +340,27 @@ impl Default for HttpConfig {
     }
 }
 
+/// `[admin]`: the operator's own listener (Prometheus metrics, health).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// The address serving `GET /metrics` and `GET /healthz`, `host:port`;
+    /// empty turns it off. Keep it private: it is not authenticated.
+    pub listen: String,
+    /// A bearer token that also serves `GET /metrics` on the HTTP listener
+    /// to `Authorization: Bearer <token>`; empty (the default) does not.
+    pub token: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: "127.0.0.1:9555".into(),
+            token: String::new(),
+        }
+    }
+}
+
 /// Whether anyone may `REGISTER` an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -335,6 +402,9 @@ impl Default for AccountsConfig {
         }
     }
 }
+
+/// The shortest `admin.token` accepted.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
 /// The longest password accepted, in bytes: argon2 hashes anything, but a
 /// bound keeps a line of megabytes from being hashed.
@@ -413,6 +483,28 @@ impl Config {
     /// The HTTPS listen address, parsed; `None` when it is off.
     pub fn https_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
         optional_addr("http.tls_listen", &self.http.tls_listen, "0.0.0.0:8443")
+    }
+
+    /// The admin listen address, parsed; `None` when it is off.
+    pub fn admin_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        optional_addr("admin.listen", &self.admin.listen, "127.0.0.1:9555")
+    }
+
+    /// Checks the `[admin]` keys.
+    fn validate_admin(&self) -> Result<(), ConfigError> {
+        self.admin_listen_addr()?;
+        let token = &self.admin.token;
+        if !token.is_empty()
+            && (token.len() < MIN_ADMIN_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return Err(ConfigError::Invalid {
+                key: "admin.token",
+                why: format!(
+                    "must be empty or at least {MIN_ADMIN_TOKEN_LEN} printable ASCII characters"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Checks the `[http]` keys.
@@ -499,6 +591,7 @@ impl Config {
             });
         }
         self.validate_http()?;
+        self.validate_admin()?;
         if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
             return Err(ConfigError::Invalid {
                 key: "irc.network",
@@ -530,6 +623,27 @@ impl Config {
         }
         // The queue must hold at least one maximal reply line.
         at_least("limits.sendq_bytes", l.sendq_bytes, 1024)?;
+        at_least("limits.max_rooms", l.max_rooms, 1)?;
+        at_least("limits.room_creates_burst", l.room_creates_burst, 1)?;
+        at_least(
+            "limits.room_creates_per_ip_burst",
+            l.room_creates_per_ip_burst,
+            1,
+        )?;
+        for (key, rate) in [
+            ("limits.room_creates_per_min", l.room_creates_per_min),
+            (
+                "limits.room_creates_per_ip_per_min",
+                l.room_creates_per_ip_per_min,
+            ),
+        ] {
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    why: format!("{rate} must be a positive number"),
+                });
+            }
+        }
         at_least("limits.ping_interval_secs", l.ping_interval_secs, 1)?;
         at_least("limits.ping_timeout_secs", l.ping_timeout_secs, 1)?;
         if self.files.dir.as_os_str().is_empty() {
@@ -545,6 +659,16 @@ impl Config {
             });
         }
         at_least("history.max_fetch", self.history.max_fetch, 1)?;
+        // Past this, a day count overflows the clock's arithmetic.
+        if self.history.retention_days > MAX_RETENTION_DAYS {
+            return Err(ConfigError::Invalid {
+                key: "history.retention_days",
+                why: format!(
+                    "{} is above the maximum of {MAX_RETENTION_DAYS} (0 keeps messages forever)",
+                    self.history.retention_days
+                ),
+            });
+        }
         if self.history.on_join > self.history.max_fetch {
             return Err(ConfigError::Invalid {
                 key: "history.on_join",
@@ -605,6 +729,9 @@ impl Config {
         Ok(())
     }
 }
+
+/// The longest `history.retention_days` (about 27,000 years).
+const MAX_RETENTION_DAYS: u64 = 10_000_000;
 
 /// `value` parsed as the address of listener `key`, `None` if empty.
 fn optional_addr(
@@ -705,6 +832,8 @@ mod tests {
                 "http.header_timeout_secs",
             ),
             ("[tls]\nlisten = \"nowhere\"", "tls.listen"),
+            ("[admin]\nlisten = \"9555\"", "admin.listen"),
+            ("[admin]\ntoken = \"short\"", "admin.token"),
             ("[irc]\ntls_listen = \"6697\"", "irc.tls_listen"),
             ("[tls]\ncert = \"a.pem\"", "tls.key"),
             ("[tls]\nkey = \"a.pem\"", "tls.cert"),
@@ -729,6 +858,23 @@ mod tests {
             (
                 "[limits]\nflood_rate_per_sec = 0",
                 "limits.flood_rate_per_sec",
+            ),
+            ("[limits]\nmax_rooms = 0", "limits.max_rooms"),
+            (
+                "[limits]\nroom_creates_burst = 0",
+                "limits.room_creates_burst",
+            ),
+            (
+                "[limits]\nroom_creates_per_min = -1",
+                "limits.room_creates_per_min",
+            ),
+            (
+                "[limits]\nroom_creates_per_ip_per_min = 0",
+                "limits.room_creates_per_ip_per_min",
+            ),
+            (
+                "[history]\nretention_days = 99999999",
+                "history.retention_days",
             ),
         ];
         for (text, key) in cases {

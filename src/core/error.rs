@@ -71,11 +71,13 @@ pub enum ErrorCode {
     TryLater,
     /// Something went wrong inside the server.
     Internal,
+    /// The server has `limits.max_rooms` rooms: no new one can be made.
+    ServerRoomsFull,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -108,6 +110,7 @@ impl ErrorCode {
         ErrorCode::NotLoggedIn,
         ErrorCode::TryLater,
         ErrorCode::Internal,
+        ErrorCode::ServerRoomsFull,
     ];
 
     /// The code as written on the wire.
@@ -145,6 +148,7 @@ impl ErrorCode {
             ErrorCode::NotLoggedIn => "NOT_LOGGED_IN",
             ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",
         }
     }
 

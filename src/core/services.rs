@@ -8,7 +8,7 @@ use std::time::Instant;
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
-use super::directory::{Directory, OpenRoom};
+use super::directory::{Creator, Directory, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
@@ -17,17 +17,15 @@ use super::names::NameLimits;
 use super::names::RoomName;
 use super::room::{self, RoomHandle};
 use super::store::StoredMessage;
-use crate::config::Config;
+use crate::config::{Config, Motd, SharedConfig};
 use crate::core::store::Database;
+use crate::transport::send_queue::PacedBudget;
 
 /// Shared by every session of every front end.
 pub struct Services {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// Name bounds for parsers.
-    pub names: NameLimits,
-    /// Every connection's flood limits.
-    pub flood: FloodRule,
+    /// The configuration in force, which a reload replaces: read it with
+    /// [`Services::config`] where a setting applies.
+    pub live: SharedConfig,
     /// Unique nicknames and the rooms by name.
     pub directory: Addr<Directory>,
     /// The index of shared files.
@@ -38,6 +36,9 @@ pub struct Services {
     pub started: Instant,
     /// Issues and checks the download tokens of file links.
     pub links: LinkSigner,
+    /// What large replies waiting for their clients hold together
+    /// (`limits.large_replies_bytes`).
+    pub large_replies: Arc<PacedBudget>,
 }
 
 /// What joining a room found.
@@ -56,21 +57,48 @@ pub struct Entered {
 }
 
 impl Services {
+    /// The configuration in force now. Read a setting from it when the
+    /// setting applies (`core.config().limits.max_clients`), and keep no
+    /// copy in long-lived state, so that a reload (SIGHUP) reaches it.
+    pub fn config(&self) -> Arc<Config> {
+        self.live.get()
+    }
+
+    /// The message of the day in force now (empty for none).
+    pub fn motd(&self) -> Arc<Motd> {
+        self.live.motd()
+    }
+
+    /// Name bounds for parsers, as configured now.
+    pub fn names(&self) -> NameLimits {
+        NameLimits::from_config(&self.live.load().limits)
+    }
+
+    /// Every connection's flood limits, as configured now.
+    pub fn flood(&self) -> FloodRule {
+        let config = self.live.load();
+        FloodRule::new(config.limits.flood_burst, config.limits.flood_rate_per_sec)
+    }
+
     /// Opens the room `name` and joins it as `join` says, then reads the
     /// history a joiner is replayed: what every front end's JOIN does.
     pub async fn enter_room(
         self: Arc<Self>,
         name: RoomName,
         join: room::Join,
+        creator: Creator,
     ) -> Result<Entered, ErrorCode> {
         // A room that emptied and stopped a moment ago is replaced by a
         // fresh one on the next try.
         for _ in 0..8 {
             let addr = self
                 .directory
-                .send(OpenRoom { name: name.clone() })
+                .send(OpenRoom {
+                    name: name.clone(),
+                    creator,
+                })
                 .await
-                .map_err(|_| ErrorCode::Internal)?;
+                .map_err(|_| ErrorCode::Internal)??;
             let attempt = room::Join {
                 member: join.member.clone(),
                 nick: join.nick.clone(),
@@ -85,7 +113,7 @@ impl Services {
                 Err(MailboxError::Closed) => continue,
                 Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
             };
-            let on_join = self.config.history.on_join;
+            let on_join = self.live.load().history.on_join;
             let history = match (&self.db, joined.replay_upto) {
                 (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
                     db.history(&joined.name, upto, on_join).await

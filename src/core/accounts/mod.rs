@@ -14,6 +14,7 @@
 
 pub mod password;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{AccountsConfig, Config, Registration, MAX_PASSWORD_BYTES};
@@ -45,24 +46,26 @@ async fn hash(password: String) -> Result<String, ErrorCode> {
 
 /// What `[accounts]` allows, read when a command runs (so that a reload
 /// of the configuration applies to the next one).
-pub struct Policy<'a> {
-    config: &'a AccountsConfig,
+pub struct Policy {
+    config: Arc<Config>,
     /// Accounts live in the history database: without it there are none.
     stored: bool,
 }
 
-impl<'a> Policy<'a> {
-    /// The rules of `config`, with or without a database.
-    pub fn new(config: &'a Config, stored: bool) -> Self {
-        Policy {
-            config: &config.accounts,
-            stored,
-        }
+impl Policy {
+    /// The rules of `config` (the one in force now), with or without a
+    /// database.
+    pub fn new(config: Arc<Config>, stored: bool) -> Self {
+        Policy { config, stored }
+    }
+
+    fn accounts(&self) -> &AccountsConfig {
+        &self.config.accounts
     }
 
     /// `AccountsDisabled` unless accounts are on and can be stored.
     pub fn enabled(&self) -> Result<(), ErrorCode> {
-        if self.config.enabled && self.stored {
+        if self.accounts().enabled && self.stored {
             Ok(())
         } else {
             Err(ErrorCode::AccountsDisabled)
@@ -72,7 +75,7 @@ impl<'a> Policy<'a> {
     /// Whether a new account may be made with `password`.
     pub fn may_register(&self, password: &str) -> Result<(), ErrorCode> {
         self.enabled()?;
-        if self.config.registration == Registration::Closed {
+        if self.accounts().registration == Registration::Closed {
             return Err(ErrorCode::RegistrationClosed);
         }
         self.strong_enough(password)
@@ -81,7 +84,7 @@ impl<'a> Policy<'a> {
     /// `WeakPassword` for a password shorter than `min_password_len`
     /// characters (or longer than [`MAX_PASSWORD_BYTES`] bytes).
     pub fn strong_enough(&self, password: &str) -> Result<(), ErrorCode> {
-        if password.chars().count() < self.config.min_password_len
+        if password.chars().count() < self.accounts().min_password_len
             || password.len() > MAX_PASSWORD_BYTES
         {
             return Err(ErrorCode::WeakPassword);
@@ -91,12 +94,12 @@ impl<'a> Policy<'a> {
 
     /// How long a user may hold another account's nickname.
     pub fn grace(&self) -> Duration {
-        Duration::from_secs(self.config.nick_grace_secs)
+        Duration::from_secs(self.accounts().nick_grace_secs)
     }
 
     /// Whether commands other than the few allowed before it need a login.
     pub fn login_required(&self) -> bool {
-        self.config.enabled && self.config.require_login
+        self.accounts().enabled && self.accounts().require_login
     }
 }
 
@@ -235,26 +238,26 @@ mod tests {
     fn the_policy_reads_the_config() {
         let mut config = Config::default();
         assert_eq!(
-            Policy::new(&config, false).enabled(),
+            Policy::new(Arc::new(config.clone()), false).enabled(),
             Err(ErrorCode::AccountsDisabled)
         );
-        assert_eq!(Policy::new(&config, true).enabled(), Ok(()));
+        assert_eq!(Policy::new(Arc::new(config.clone()), true).enabled(), Ok(()));
         assert_eq!(
-            Policy::new(&config, true).may_register("short"),
+            Policy::new(Arc::new(config.clone()), true).may_register("short"),
             Err(ErrorCode::WeakPassword)
         );
         assert_eq!(
-            Policy::new(&config, true).may_register("long enough"),
+            Policy::new(Arc::new(config.clone()), true).may_register("long enough"),
             Ok(())
         );
         config.accounts.registration = Registration::Closed;
         assert_eq!(
-            Policy::new(&config, true).may_register("long enough"),
+            Policy::new(Arc::new(config.clone()), true).may_register("long enough"),
             Err(ErrorCode::RegistrationClosed)
         );
         config.accounts.enabled = false;
         assert_eq!(
-            Policy::new(&config, true).may_register("long enough"),
+            Policy::new(Arc::new(config.clone()), true).may_register("long enough"),
             Err(ErrorCode::AccountsDisabled)
         );
     }

@@ -78,7 +78,7 @@ enum KeyCheck {
 
 impl Room {
     fn admit(&mut self, msg: Join, ctx: &mut Context<Self>) -> Result<Joined, ErrorCode> {
-        if self.members.len() >= self.max_members as usize {
+        if self.members.len() >= self.config.load().limits.max_room_members {
             return Err(ErrorCode::RoomFull);
         }
         let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());
@@ -114,7 +114,9 @@ impl Room {
         let welcome = if msg.hand_back {
             Some(welcome)
         } else {
-            let _ = queue.push(welcome);
+            // As the joiner's reply: a big room's listing is paced, not
+            // counted against the joiner's queue all at once.
+            let _ = queue.reply(welcome);
             None
         };
         self.changed(ctx);
@@ -168,7 +170,7 @@ impl Handler<Join> for Room {
             let welcome = if msg.hand_back {
                 Some(welcome)
             } else {
-                let _ = msg.member.inbox.queue.push(welcome);
+                let _ = msg.member.inbox.queue.reply(welcome);
                 None
             };
             return done(Ok(Joined {
@@ -352,6 +354,8 @@ impl Handler<Say> for Room {
             },
         };
         self.broadcast(&event, (!msg.echo).then_some(msg.id));
+        // Once per message, not per member: the sender is a member here.
+        crate::telemetry::message_said(self.members.len() - usize::from(!msg.echo));
         // Taken apart where it lies: matching a tuple of it would copy
         // the event (most of a message's size) for every message.
         if let Some(db) = &self.db {

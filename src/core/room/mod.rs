@@ -36,7 +36,7 @@ use super::event::{Event, UserHost};
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
 use super::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
 use super::scratch::with_line;
-use crate::config::Config;
+use crate::config::SharedConfig;
 use crate::core::store::{Database, RoomRecord};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
 
@@ -103,10 +103,9 @@ const MAX_ENCODINGS: usize = 255;
 pub struct Room {
     name: RoomName,
     reports: Reports,
-    /// `limits.max_room_members`; a `u32` (as `log_retain`), so that the
-    /// two share a word: the room's actor task stays in its size class
-    /// with `rights` added.
-    max_members: u32,
+    /// The configuration in force: `limits.max_room_members` at each
+    /// join, `limits.sendq_bytes` for each new log.
+    config: SharedConfig,
     /// Members by folded nickname: sorted for NAMES, found by the
     /// [`MemberKey`] in each message. One map, not one per lookup: a
     /// member's entry is most of what a room costs per client.
@@ -115,8 +114,6 @@ pub struct Room {
     logs: Vec<EncodedLog>,
     /// Events held back for members whose JOIN is replaying history.
     held: HeldBack,
-    /// How much each log keeps for a member that is behind.
-    log_retain: u32,
     owner: Option<Nick>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
@@ -139,15 +136,19 @@ pub struct Room {
 
 impl Room {
     /// A new, empty room; its first joiner becomes the owner.
-    pub fn new(name: RoomName, reports: Reports, config: &Config, db: Option<Database>) -> Self {
+    pub fn new(
+        name: RoomName,
+        reports: Reports,
+        config: &SharedConfig,
+        db: Option<Database>,
+    ) -> Self {
         Room {
             name,
             reports,
-            max_members: u32::try_from(config.limits.max_room_members).unwrap_or(u32::MAX),
+            config: config.clone(),
             members: BTreeMap::new(),
             logs: Vec::new(),
             held: HeldBack::default(),
-            log_retain: u32::try_from(config.limits.sendq_bytes).unwrap_or(u32::MAX),
             owner: None,
             key_hash: None,
             topic: None,
@@ -164,10 +165,10 @@ impl Room {
         name: RoomName,
         record: RoomRecord,
         reports: Reports,
-        config: &Config,
+        config: &SharedConfig,
         db: Database,
     ) -> Self {
-        let max_nick = config.limits.max_nick_len;
+        let max_nick = config.load().limits.max_nick_len;
         let rights = Rights::restore(&record);
         let admission = Admission::restore(&record.bans);
         Room {
@@ -232,7 +233,7 @@ impl Room {
         self.logs.reserve_exact(1);
         self.logs.push(EncodedLog {
             encoding,
-            log: BroadcastLog::new(self.log_retain as usize),
+            log: BroadcastLog::new(self.config.load().limits.sendq_bytes),
             readers: 0,
             last: Span { start: 0, end: 0 },
             shows_time: encoding.shows_time(),
@@ -387,7 +388,8 @@ impl Room {
         Some((nick, member))
     }
 
-    fn summary(&self) -> RoomSummary {
+    /// What LIST shows of the room, as the directory keeps it.
+    pub fn summary(&self) -> RoomSummary {
         RoomSummary {
             name: self.name.clone(),
             members: self.members.len(),
@@ -395,7 +397,24 @@ impl Room {
             secret: self.admission.secret,
             topic: self.topic.as_ref().map(|t| t.text.clone()),
             listed: !self.members.is_empty() || (self.db.is_some() && self.owner.is_some()),
+            disposable: self.is_disposable(),
         }
+    }
+
+    /// Whether the room may be forgotten (from memory and the database)
+    /// once it has been so for `history.empty_room_secs`: it is empty,
+    /// never held a message, and has no key and no topic: nothing of it
+    /// is worth keeping, and anyone may make it again with a JOIN. The one
+    /// rule for it. (A nickname's ownership is not worth keeping: anyone
+    /// may take the nickname.)
+    pub fn is_disposable(&self) -> bool {
+        self.members.is_empty()
+            && self.messages == 0
+            && self.key_hash.is_none()
+            // A topic cleared (from IRC) is no topic.
+            && self.topic.as_ref().is_none_or(|t| t.text.is_empty())
+            // Owned by an account, or holding bans or operators: kept.
+            && !self.keeps_rights()
     }
 
     /// Tells the directory what changed, or closes the room once empty
@@ -417,4 +436,32 @@ impl Room {
 
 impl Actor for Room {
     type Context = Context<Self>;
+}
+
+/// The directory finds the room empty and disposable for long enough:
+/// the room forgets itself (its database row, then its actor) if it
+/// still is; answers whether it did.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Expire;
+
+impl Handler<Expire> for Room {
+    type Result = bool;
+
+    fn handle(&mut self, _: Expire, ctx: &mut Self::Context) -> bool {
+        // Someone may have joined, or set a topic, since the directory
+        // looked.
+        if !self.is_disposable() {
+            return false;
+        }
+        if let Some(db) = &self.db {
+            db.delete_room(&self.name);
+        }
+        self.reports.closed.do_send(RoomClosed {
+            name: self.name.folded().clone(),
+            addr: ctx.address(),
+        });
+        ctx.stop();
+        true
+    }
 }

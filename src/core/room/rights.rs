@@ -99,6 +99,15 @@ impl Room {
         self.rights.as_ref().is_some_and(|r| r.owner.is_some())
     }
 
+    /// Whether the room holds what is worth keeping though empty: an
+    /// owning account, operators by account, bans.
+    pub(super) fn keeps_rights(&self) -> bool {
+        self.rights
+            .as_ref()
+            .is_some_and(|r| r.owner.is_some() || !r.ops.is_empty())
+            || !self.admission.bans().is_empty()
+    }
+
     /// The owning account, if any.
     pub(super) fn owner_account(&self) -> Option<Nick> {
         self.rights.as_ref().and_then(|r| r.owner.clone())

@@ -154,6 +154,9 @@ pub enum Reply {
     Ping(String),
     /// `SERVER <text>`, a notice from the server.
     Server(String),
+    /// `MOTD [text]`, a line of the message of the day, before the first
+    /// `OK NICK` (a blank line is `MOTD` alone).
+    Motd(String),
     /// `SERVER <nick> is a registered account: ...`, a notice that the
     /// nickname is reserved and will be taken back after `grace_secs`.
     Reserved {
@@ -495,6 +498,9 @@ impl Reply {
                 .end()
             }
             Reply::Help(text) => Line::start(buf, "HELP").word(text).end(),
+            Reply::Motd(text) => Line::start(buf, "MOTD")
+                .opt(Some(text.as_str()).filter(|t| !t.is_empty()))
+                .end(),
             Reply::History {
                 room,
                 time,

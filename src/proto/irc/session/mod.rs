@@ -129,6 +129,8 @@ pub struct Session {
     state: Arc<Shared>,
     span: Span,
     queue: SendQueue,
+    /// The peer's address: room creation is rate-limited per address too.
+    ip: std::net::IpAddr,
     /// The nickname claimed in the directory (before registration ends
     /// too: a nickname is reserved as soon as NICK is accepted).
     nick: Option<Nick>,
@@ -181,14 +183,16 @@ impl Session {
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         Session::create(move |ctx| {
-            let limits = &state.core.config.limits;
-            let queue = SendQueue::new(limits.sendq_bytes);
+            let limits = &state.core.config().limits;
+            let queue =
+                SendQueue::with_budget(limits.sendq_bytes, Arc::clone(&state.core.large_replies));
             let writer = Writer::with_overflow_notice(queue.clone(), &OVERFLOW_NOTICE);
             ctx.add_stream(Link::new(stream, IrcCodec::new(), writer, guard));
             Session {
                 id: SessionId::next(),
                 span: tracing::info_span!("irc", %peer, nick = tracing::field::Empty),
                 queue,
+                ip: peer.ip(),
                 nick: None,
                 registration: Some(Box::default()),
                 userhost: UserHost::new("~unknown", "irc"),
@@ -201,7 +205,7 @@ impl Session {
                 login: None,
                 invisible: false,
                 rooms: Vec::new(),
-                flood: TokenBucket::new(&state.core.flood, Instant::now()),
+                flood: TokenBucket::new(&state.core.flood(), Instant::now()),
                 ping_sent: false,
                 ending: None,
                 writing: true,
@@ -279,6 +283,20 @@ impl Session {
         self.reply(l.to_line(&self.state.server, self.me()));
     }
 
+    /// Renders a numeric into `answer`: a command whose answer can be
+    /// large (LIST, WHO, a history replay) gathers it whole and queues it
+    /// with one [`Session::reply`], which the queue paces as the client
+    /// reads it instead of counting it all at once against `sendq_bytes`.
+    fn put_numeric(&self, answer: &mut BytesMut, n: Numeric) {
+        n.encode(&self.state.server, self.me(), answer);
+    }
+
+    /// Renders a line of the server's own into `answer` (see
+    /// [`Session::put_numeric`]).
+    fn put_line(&self, answer: &mut BytesMut, l: ServerLine) {
+        l.encode(&self.state.server, self.me(), answer);
+    }
+
     /// How this client's events are rendered.
     fn encoding(&self) -> EncodingRef {
         self.state.encodings.get(self.caps.look)
@@ -287,6 +305,14 @@ impl Session {
     /// Queues an event about the client itself, in its own encoding.
     fn echo(&self, event: &Event) {
         self.reply(crate::core::member::render(&*self.encoding(), event));
+    }
+
+    /// This connection, as the directory rate-limits the rooms it creates.
+    fn creator(&self) -> crate::core::directory::Creator {
+        crate::core::directory::Creator {
+            id: self.id,
+            ip: self.ip,
+        }
     }
 
     /// This connection as rooms and the directory hold it.
@@ -329,13 +355,14 @@ impl Session {
     /// Takes a flood token and runs the line, or, with the bucket empty,
     /// waits until there is one (fakelag), holding back later lines too.
     fn on_frame(&mut self, frame: IrcFrame, ctx: &mut Context<Self>) {
-        let rule = self.state.core.flood;
+        let rule = self.state.core.flood();
         let pong = matches!(&frame, IrcFrame::Line(l) if is_pong(l));
         if pong || self.flood.try_take() {
             return self.run_frame(frame, ctx);
         }
         let wait = self.flood.wait_for_token(&rule);
         debug!(parent: &self.span, ?wait, "fakelag");
+        crate::telemetry::flood_refused(crate::telemetry::Protocol::Irc);
         ctx.wait(
             tokio::time::sleep(wait)
                 .into_actor(self)
@@ -378,7 +405,7 @@ impl Session {
         if let Some(label) = label {
             self.start_labeled(label, ctx);
         }
-        let parsed = Command::parse(&msg, &self.state.core.names);
+        let parsed = Command::parse(&msg, &self.state.core.names());
         match &parsed {
             Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
             Err(e) => debug!(parent: &self.span, %e, "bad command"),
@@ -511,7 +538,7 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
-        let interval = Duration::from_secs(self.state.core.config.limits.ping_interval_secs);
+        let interval = Duration::from_secs(self.state.core.config().limits.ping_interval_secs);
         self.schedule_idle_check(interval, ctx);
     }
 
@@ -544,7 +571,7 @@ impl StreamHandler<Incoming<IrcFrame>> for Session {
         if self.closing() {
             return;
         }
-        self.flood.touch(&self.state.core.flood, Instant::now());
+        self.flood.touch(&self.state.core.flood(), Instant::now());
         self.ping_sent = false;
         self.on_frame(frame, ctx);
     }

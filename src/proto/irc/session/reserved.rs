@@ -19,7 +19,7 @@ impl Session {
         let Some(nick) = self.nick.clone() else {
             return;
         };
-        let policy = Policy::new(&self.state.core.config, self.state.core.db.is_some());
+        let policy = Policy::new(self.state.core.config(), self.state.core.db.is_some());
         if self.registration.is_some()
             || policy.enabled().is_err()
             || self.account().is_some_and(|a| a.folded() == nick.folded())
@@ -57,7 +57,7 @@ impl Session {
             return;
         }
         metrics::counter!("chatroom_reserved_nick_renames_total").increment(1);
-        match accounts::guest_nick(self.id, self.state.core.config.limits.max_nick_len) {
+        match accounts::guest_nick(self.id, self.state.core.config().limits.max_nick_len) {
             Some(guest) => self.cmd_nick(Ok(guest), ctx),
             None => self.close(Ending::NickReserved, ctx),
         }

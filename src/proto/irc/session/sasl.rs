@@ -80,7 +80,7 @@ impl Session {
     }
 
     pub(super) fn cmd_authenticate(&mut self, arg: String, ctx: &mut Context<Self>) {
-        let policy = Policy::new(&self.state.core.config, self.state.core.db.is_some());
+        let policy = Policy::new(self.state.core.config(), self.state.core.db.is_some());
         if !self.caps.sasl || policy.enabled().is_err() {
             return self.numeric(Numeric::SaslFail);
         }
@@ -109,7 +109,7 @@ impl Session {
         {
             return self.numeric(Numeric::SaslFail);
         }
-        let max = self.state.core.config.limits.max_nick_len;
+        let max = self.state.core.config().limits.max_nick_len;
         let credentials = plain_credentials(&arg)
             .and_then(|(name, password)| Some((Nick::parse(&name, max).ok()?, password)));
         let (Some((name, password)), Some(db)) = (credentials, self.state.core.db.clone()) else {

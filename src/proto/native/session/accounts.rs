@@ -38,8 +38,8 @@ impl Session {
     }
 
     /// The rules of `[accounts]`, as configured now.
-    pub(super) fn policy(&self) -> Policy<'_> {
-        Policy::new(&self.state.core.config, self.state.core.db.is_some())
+    pub(super) fn policy(&self) -> Policy {
+        Policy::new(self.state.core.config(), self.state.core.db.is_some())
     }
 
     /// `TryLater` while failed passwords hold this connection back.
@@ -120,7 +120,7 @@ impl Session {
             let text = match code {
                 ErrorCode::WeakPassword => format!(
                     "passwords need at least {} characters",
-                    self.state.core.config.accounts.min_password_len
+                    self.state.core.config().accounts.min_password_len
                 ),
                 ErrorCode::RegistrationClosed => "registration is closed".into(),
                 _ => "accounts are disabled on this server".into(),
@@ -240,7 +240,7 @@ impl Session {
             return self.error(Verb::Passwd, ErrorCode::NotLoggedIn, "LOGIN first");
         };
         if self.policy().strong_enough(&new.0).is_err() {
-            let min = self.state.core.config.accounts.min_password_len;
+            let min = self.state.core.config().accounts.min_password_len;
             return self.error(
                 Verb::Passwd,
                 ErrorCode::WeakPassword,
@@ -313,7 +313,7 @@ impl Session {
             return;
         }
         metrics::counter!("chatroom_reserved_nick_renames_total").increment(1);
-        match accounts::guest_nick(self.id, self.state.core.config.limits.max_nick_len) {
+        match accounts::guest_nick(self.id, self.state.core.config().limits.max_nick_len) {
             Some(guest) => self.in_order(0, ctx, move |act, ctx| {
                 act.change_nick(guest, NickChange::Forced, ctx)
             }),

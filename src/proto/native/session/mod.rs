@@ -102,6 +102,8 @@ pub struct Session {
     state: Arc<Shared>,
     span: Span,
     queue: SendQueue,
+    /// The peer's address: room creation is rate-limited per address too.
+    ip: std::net::IpAddr,
     nick: Option<Nick>,
     /// The rooms the client is in, oldest join first: the last is current.
     rooms: Vec<Membership>,
@@ -138,18 +140,20 @@ impl Session {
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         Session::create(move |ctx| {
-            let limits = &state.core.config.limits;
-            let codec = LineCodec::new(limits.max_line_bytes, state.core.config.files.max_bytes);
-            let queue = SendQueue::new(limits.sendq_bytes);
+            let limits = &state.core.config().limits;
+            let codec = LineCodec::new(limits.max_line_bytes, state.core.config().files.max_bytes);
+            let queue =
+                SendQueue::with_budget(limits.sendq_bytes, Arc::clone(&state.core.large_replies));
             ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
             let now = Instant::now();
             Session {
                 id: SessionId::next(),
                 span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
                 queue,
+                ip: peer.ip(),
                 nick: None,
                 rooms: Vec::new(),
-                flood: TokenBucket::new(&state.core.flood, now),
+                flood: TokenBucket::new(&state.core.flood(), now),
                 ping_sent: false,
                 upload: None,
                 login: None,
@@ -167,6 +171,26 @@ impl Session {
     fn send(&self, reply: impl Into<Reply>) {
         // A refused push means the connection is already going away.
         let _ = self.queue.reply(reply.into().to_line());
+    }
+
+    /// Queues a command's whole answer, its data lines and its final
+    /// reply, as one reply: however large, it is paced into the queue as
+    /// the client reads it ([`SendQueue::reply`]), never overflowing it.
+    fn send_all(&self, replies: impl IntoIterator<Item = Reply>) {
+        let mut buf = BytesMut::new();
+        for reply in replies {
+            reply.encode(&mut buf);
+        }
+        // A refused push means the connection is already going away.
+        let _ = self.queue.reply(buf.freeze());
+    }
+
+    /// This connection, as the directory rate-limits the rooms it creates.
+    fn creator(&self) -> crate::core::directory::Creator {
+        crate::core::directory::Creator {
+            id: self.id,
+            ip: self.ip,
+        }
     }
 
     /// This connection as rooms and the directory hold it.
@@ -225,7 +249,7 @@ impl Session {
     /// Runs a line; `has_body` when it is a FILE header whose body the
     /// codec reads next, so that any refusal waits for the body's end.
     fn on_line(&mut self, line: String, has_body: bool, ctx: &mut Context<Self>) {
-        let parsed = parse_line(&line, &self.state.core.names);
+        let parsed = parse_line(&line, &self.state.core.names());
         let tag = match &parsed {
             Ok(cmd) => VerbTag::Known(cmd.verb()),
             Err(e) => e.verb.clone(),
@@ -238,6 +262,7 @@ impl Session {
 
         let charged = verb.is_none_or(Verb::is_flood_charged);
         let outcome = if charged && !self.flood.try_take() {
+            crate::telemetry::flood_refused(crate::telemetry::Protocol::Native);
             Err(ProtocolError::new(
                 tag,
                 ErrorCode::RateLimited,
@@ -288,7 +313,7 @@ impl Session {
     /// cannot tell where the next line starts, so it ends.
     fn file_too_large(&mut self, size: u64, ctx: &mut Context<Self>) {
         debug!(parent: &self.span, size, "file too large");
-        let max_file = self.state.core.config.files.max_bytes;
+        let max_file = self.state.core.config().files.max_bytes;
         self.in_order(0, ctx, move |act, ctx| {
             act.error(
                 Verb::File,
@@ -321,7 +346,7 @@ impl Session {
     fn on_bad_line(&mut self, bad: BadLine, has_body: bool, ctx: &mut Context<Self>) {
         let (code, text) = match bad {
             BadLine::TooLong => {
-                let max = self.state.core.config.limits.max_line_bytes;
+                let max = self.state.core.config().limits.max_line_bytes;
                 (
                     ErrorCode::LineTooLong,
                     format!("lines are limited to {max} bytes"),
@@ -332,6 +357,7 @@ impl Session {
         let code = if self.flood.try_take() {
             code
         } else {
+            crate::telemetry::flood_refused(crate::telemetry::Protocol::Native);
             ErrorCode::RateLimited
         };
         let e = ProtocolError::new(VerbTag::Star, code, text);
@@ -356,8 +382,10 @@ impl Session {
             } => self.cmd_topic_set(room, text, ctx),
             Command::Kick { room, nick, reason } => self.cmd_kick(room, nick, reason, ctx),
             Command::File {
-                target, filename, ..
-            } => self.cmd_file(target, filename, ctx),
+                target,
+                size,
+                filename,
+            } => self.cmd_file(target, size, filename, ctx),
             Command::Fetch { id } => self.cmd_fetch(id, ctx),
             Command::Link { id } => self.cmd_link(id, ctx),
             Command::History { room, count } => self.cmd_history(room, count, ctx),
@@ -395,11 +423,11 @@ impl Actor for Session {
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
         self.send(Reply::Hello {
-            server: self.state.core.config.server.name.clone(),
+            server: self.state.core.config().server.name.clone(),
             version: crate::VERSION.into(),
             text: "Welcome! Pick a nickname: NICK <name>".into(),
         });
-        let interval = Duration::from_secs(self.state.core.config.limits.ping_interval_secs);
+        let interval = Duration::from_secs(self.state.core.config().limits.ping_interval_secs);
         self.schedule_idle_check(interval, ctx);
     }
 
@@ -432,7 +460,7 @@ impl StreamHandler<Incoming<Frame>> for Session {
         if self.closing() {
             return;
         }
-        self.flood.touch(&self.state.core.flood, Instant::now());
+        self.flood.touch(&self.state.core.flood(), Instant::now());
         self.ping_sent = false;
         match frame {
             Frame::Line(line) => self.on_line(line, false, ctx),
