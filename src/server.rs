@@ -237,8 +237,7 @@ pub async fn run(
         // so that the first of them costs what any other does.
         std::thread::spawn(crate::core::accounts::password::warm_up);
     }
-    let directory =
-        Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts).start();
+    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);
     let budget = Arc::clone(&large_replies);

@@ -241,7 +241,10 @@ mod tests {
             Policy::new(Arc::new(config.clone()), false).enabled(),
             Err(ErrorCode::AccountsDisabled)
         );
-        assert_eq!(Policy::new(Arc::new(config.clone()), true).enabled(), Ok(()));
+        assert_eq!(
+            Policy::new(Arc::new(config.clone()), true).enabled(),
+            Ok(())
+        );
         assert_eq!(
             Policy::new(Arc::new(config.clone()), true).may_register("short"),
             Err(ErrorCode::WeakPassword)
