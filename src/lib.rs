@@ -98,6 +98,7 @@ pub mod config;
 pub mod core;
 pub mod logging;
 pub mod proto;
+pub mod refusals;
 pub mod server;
 pub mod transport;
 

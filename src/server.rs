@@ -250,6 +250,8 @@ pub async fn run(
     } = listeners;
     // The IRC subprotocols of its WebSocket while IRC is on.
     let irc_on = irc_listener.is_some() || irc_tls_listener.is_some();
+    // The per-address limits of TLS sockets are read at each handshake.
+    let limits_of = Arc::clone(&core);
     let http = HttpFrontEnd::new(core, (*native).clone(), irc_on.then(|| (*irc).clone()));
     let handshakes = tls.map(|tls| Handshakes::new(tls, Arc::clone(&connections), max_clients));
     let tls_bound =
@@ -294,7 +296,7 @@ pub async fn run(
             accepted = accept(tls_listener.as_ref()) => match (accepted, &handshakes) {
                 (Ok((stream, peer)), Some(h)) => {
                     let native = Rc::clone(&native);
-                    h.start(stream, peer, move |stream, peer| native.accept(stream, peer));
+                    h.start(stream, peer, &limits_of.config.limits, move |stream, peer| native.accept(stream, peer));
                 }
                 (Ok(_), None) => {} // never: the listener is dropped
                 (Err(e), _) => accept_failed(e, "TLS ").await,
@@ -302,7 +304,7 @@ pub async fn run(
             accepted = accept(irc_tls_listener.as_ref()) => match (accepted, &handshakes) {
                 (Ok((stream, peer)), Some(h)) => {
                     let irc = Rc::clone(&irc);
-                    h.start(stream, peer, move |stream, peer| irc.accept(stream, peer));
+                    h.start(stream, peer, &limits_of.config.limits, move |stream, peer| irc.accept(stream, peer));
                 }
                 (Ok(_), None) => {} // never: the listener is dropped
                 (Err(e), _) => accept_failed(e, "IRC TLS ").await,
@@ -314,7 +316,7 @@ pub async fn run(
             accepted = accept(https_listener.as_ref()) => match (accepted, &handshakes) {
                 (Ok((stream, peer)), Some(h)) => {
                     let http = http.clone();
-                    h.start(stream, peer, move |stream, peer| http.serve(stream, peer));
+                    h.start(stream, peer, &limits_of.config.limits, move |stream, peer| http.serve(stream, peer));
                 }
                 (Ok(_), None) => {} // never: the listener is dropped
                 (Err(e), _) => accept_failed(e, "HTTPS ").await,

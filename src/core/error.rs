@@ -51,13 +51,22 @@ pub enum ErrorCode {
     AlreadyInRoom,
     /// The room's operators keep the user out.
     Banned,
+    /// The client's address has `limits.max_clients_per_ip` connections,
+    /// or connects faster than `limits.connects_per_ip_per_sec`.
+    TooManyConnections,
+    /// A file would pass `files.max_total_bytes` or the uploader's
+    /// `files.upload_quota_bytes`.
+    QuotaExceeded,
+    /// A key or password check is refused for now: too many wrong guesses
+    /// lately, or too many checks waiting.
+    TryLater,
     /// Something went wrong inside the server.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -80,6 +89,9 @@ impl ErrorCode {
         ErrorCode::InviteOnly,
         ErrorCode::AlreadyInRoom,
         ErrorCode::Banned,
+        ErrorCode::TooManyConnections,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::TryLater,
         ErrorCode::Internal,
     ];
 
@@ -108,6 +120,9 @@ impl ErrorCode {
             ErrorCode::InviteOnly => "INVITE_ONLY",
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Banned => "BANNED",
+            ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -3,14 +3,18 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::net::SocketAddr;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tracing::warn;
+use tracing::{info, warn};
+
+use super::per_ip::{IpRefusal, IpRules, IpSlot, PerIp};
+use crate::config::Limits;
+use crate::refusals::{self, Limit};
 
 /// How long a refused connection is given to take its one line.
 const REFUSAL_GRACE: Duration = Duration::from_secs(1);
@@ -40,12 +44,14 @@ pub fn no_delay(stream: &TcpStream, peer: SocketAddr) {
     }
 }
 
-/// The open sockets. (The sessions themselves are listed by each front
-/// end's idle wheel.)
+/// The open sockets, and by address. (The sessions themselves are listed
+/// by each front end's idle wheel.)
 #[derive(Default)]
 pub struct Connections {
     open: AtomicUsize,
     all_closed: Notify,
+    /// Connections and connection rate per client address.
+    pub per_ip: Arc<PerIp>,
 }
 
 impl Connections {
@@ -56,8 +62,35 @@ impl Connections {
 
     /// Counts one more open socket, until the guard is dropped.
     pub fn open_socket(self: &Arc<Self>) -> SocketGuard {
+        self.open_counted(IpSlot::uncounted())
+    }
+
+    /// Counts one more open socket, and its place among its address's
+    /// connections, until the guard is dropped.
+    fn open_counted(self: &Arc<Self>, ip: IpSlot) -> SocketGuard {
         self.open.fetch_add(1, Ordering::AcqRel);
-        SocketGuard(Arc::clone(self))
+        SocketGuard {
+            connections: Arc::clone(self),
+            _ip: ip,
+        }
+    }
+
+    /// Counts a new client connection from `peer`, under the per-address
+    /// rules of `limits` (`limits.max_clients_per_ip`, ...), or logs
+    /// (throttled) and counts its refusal.
+    pub fn admit(
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        limits: &Limits,
+    ) -> Result<SocketGuard, IpRefusal> {
+        let rules = IpRules::of(limits);
+        match self.per_ip.admit(peer.ip(), &rules, Instant::now()) {
+            Ok(slot) => Ok(self.open_counted(slot)),
+            Err(why) => {
+                note_refusal(peer, why);
+                Err(why)
+            }
+        }
     }
 
     /// Resolves once no socket is open.
@@ -72,14 +105,33 @@ impl Connections {
     }
 }
 
+/// Logs (throttled) and counts a connection refused for its address.
+pub fn note_refusal(peer: SocketAddr, why: IpRefusal) {
+    let (limit, what) = match why {
+        IpRefusal::TooMany => (
+            Limit::ClientsPerIp,
+            "too many connections from this address",
+        ),
+        IpRefusal::TooFast => (Limit::ConnectsPerIp, "this address connects too fast"),
+    };
+    if let Some(skipped) = refusals::refused(limit) {
+        info!(%peer, skipped, limit = limit.label(), "refused: {what}");
+    }
+}
+
 /// Counts one open socket until dropped (by the connection's writer,
-/// the last thing to finish with it).
-pub struct SocketGuard(Arc<Connections>);
+/// the last thing to finish with it), and its place among its address's
+/// connections.
+pub struct SocketGuard {
+    connections: Arc<Connections>,
+    /// Given back when the guard goes.
+    _ip: IpSlot,
+}
 
 impl Drop for SocketGuard {
     fn drop(&mut self) {
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.all_closed.notify_waiters();
+        if self.connections.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.connections.all_closed.notify_waiters();
         }
     }
 }

@@ -8,10 +8,13 @@
 //! the server is full, a new TLS socket is closed at once, before any
 //! handshake (it could not read the protocol's "server full" line anyway,
 //! and a handshake is the expensive part of TLS). A socket whose handshake
-//! fails is closed and logged at debug; nothing else remembers it.
+//! fails is closed and logged at debug; nothing else remembers it. The
+//! per-address limits (`limits.max_clients_per_ip`, the connection rate)
+//! close a socket before its handshake too.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
@@ -19,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::TlsAcceptorHandle;
+use crate::config::Limits;
 use crate::transport::connections::{self, Connections};
+use crate::transport::per_ip::IpRules;
 
 /// Runs the handshakes of a server's TLS listeners.
 pub struct Handshakes {
@@ -44,7 +49,12 @@ impl Handshakes {
     /// Runs the handshake on a freshly accepted `stream` in a task of the
     /// current actix arbiter, then hands the TLS stream to `then` (a front
     /// end's `accept`). Returns at once.
-    pub fn start<F>(&self, stream: TcpStream, peer: SocketAddr, then: F)
+    ///
+    /// A socket from an address over its limits (`limits`'
+    /// `max_clients_per_ip` or connection rate) is closed before any
+    /// handshake too; during its handshake a socket holds a place among
+    /// its address's connections, and its front end charges the rate.
+    pub fn start<F>(&self, stream: TcpStream, peer: SocketAddr, limits: &Limits, then: F)
     where
         F: FnOnce(TlsStream<TcpStream>, SocketAddr) + 'static,
     {
@@ -52,8 +62,18 @@ impl Handshakes {
             info!(%peer, "refused before the TLS handshake: server full");
             return;
         }
+        let rules = IpRules::of(limits);
+        let per_ip = &self.connections.per_ip;
+        let now = Instant::now();
+        let held = per_ip
+            .check(peer.ip(), &rules, now)
+            .and_then(|()| per_ip.hold(peer.ip(), &rules, now));
+        let held = match held {
+            Ok(held) => held,
+            Err(why) => return connections::note_refusal(peer, why),
+        };
         connections::no_delay(&stream, peer);
-        let slot = self.connections.open_socket();
+        let slot = (self.connections.open_socket(), held);
         let tls = self.tls.clone();
         let stop = self.stop.clone();
         actix::spawn(async move {
