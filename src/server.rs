@@ -21,6 +21,7 @@ use crate::core::directory::Directory;
 use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
 use crate::core::flood::FloodRule;
+use crate::core::gate::PasswordGate;
 use crate::core::names::NameLimits;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
@@ -229,6 +230,7 @@ pub async fn run(
         directory,
         started: Instant::now(),
         links,
+        gate: PasswordGate::default(),
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.

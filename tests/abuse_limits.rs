@@ -126,3 +126,95 @@ fn exempt_addresses_are_not_counted() {
         c.expect(&format!("OK NICK n{i}"));
     }
 }
+
+const WRONG: &str = "ERR JOIN BAD_KEY #vault is private: wrong or missing key";
+const LATER: &str =
+    "ERR JOIN TRY_LATER #vault: too many wrong keys lately, or too busy: try again later";
+
+/// `alice`, who made `#vault` private with the key `sesame`.
+fn vault_owner(addr: SocketAddr) -> Client {
+    let mut alice = Client::register(addr, "alice");
+    alice.send("JOIN #vault sesame");
+    alice.read_until_prefix("OK JOIN #vault");
+    alice
+}
+
+#[test]
+fn a_guessing_connection_backs_off_while_the_right_key_still_works_for_others() {
+    let s = serve(
+        "[limits]\nguess_failures_per_conn = 2\nguess_failures_per_ip = 100\n\
+         guess_failures_per_target = 100\nguess_backoff_ms = 60000",
+    );
+    let _alice = vault_owner(s.addr());
+    let mut mallory = Client::register(s.addr(), "mallory");
+    for key in ["guess1", "guess2"] {
+        mallory.send(&format!("JOIN #vault {key}"));
+        mallory.expect(WRONG);
+    }
+    // Backed off: refused without checking, even the right key.
+    for key in ["guess3", "sesame"] {
+        mallory.send(&format!("JOIN #vault {key}"));
+        mallory.expect(LATER);
+    }
+    let mut bob = Client::register(s.addr(), "bob");
+    bob.send("JOIN #vault sesame");
+    bob.read_until_prefix("OK JOIN #vault");
+    // IRC: 263, the command to try again later.
+    let mut eve = Irc::register(s.irc_addr(), "eve");
+    for key in ["a", "b"] {
+        eve.send(&format!("JOIN #vault {key}"));
+        eve.expect(":chatroom 475 eve #vault :Cannot join channel (+k)");
+    }
+    eve.send("JOIN #vault c");
+    eve.expect(":chatroom 263 eve JOIN :Please wait a while and try again.");
+}
+
+#[test]
+fn a_guessed_room_backs_off_everyone_until_the_wait_is_over() {
+    let s = serve(
+        "[limits]\nguess_failures_per_conn = 100\nguess_failures_per_ip = 100\n\
+         guess_failures_per_target = 2\nguess_backoff_ms = 300\nguess_backoff_max_secs = 1",
+    );
+    let _alice = vault_owner(s.addr());
+    let mut mallory = Client::register(s.addr(), "mallory");
+    for key in ["guess1", "guess2"] {
+        mallory.send(&format!("JOIN #vault {key}"));
+        mallory.expect(WRONG);
+    }
+    let mut bob = Client::register(s.addr(), "bob");
+    bob.send("JOIN #vault sesame");
+    bob.expect(LATER);
+    // Once the wait (300 ms) is over, the right key works.
+    let deadline = Instant::now() + READ_TIMEOUT;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        bob.send("JOIN #vault sesame");
+        let line = bob.line();
+        if line.starts_with("JOIN #vault bob") {
+            bob.read_until_prefix("OK JOIN #vault");
+            break;
+        }
+        assert_eq!(line, LATER);
+        assert!(Instant::now() < deadline, "still backed off");
+    }
+}
+
+#[test]
+fn key_checks_beyond_the_concurrency_bound_and_its_queue_are_refused() {
+    let s = serve(
+        "[limits]\nmax_concurrent_hashes = 1\nmax_queued_hashes = 0\n\
+         guess_failures_per_ip = 100\nguess_failures_per_target = 100",
+    );
+    let _alice = vault_owner(s.addr());
+    let mut guessers: Vec<Client> = (0..4)
+        .map(|i| Client::register(s.addr(), &format!("g{i}")))
+        .collect();
+    for g in &mut guessers {
+        g.send("JOIN #vault wrong");
+    }
+    let answers: Vec<String> = guessers.iter_mut().map(Client::line).collect();
+    let wrong = answers.iter().filter(|a| *a == WRONG).count();
+    let later = answers.iter().filter(|a| *a == LATER).count();
+    assert_eq!(wrong + later, 4, "{answers:?}");
+    assert!(wrong >= 1 && later >= 1, "{answers:?}");
+}

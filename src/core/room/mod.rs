@@ -20,8 +20,8 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 pub use handlers::{
-    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Reencode, Rename,
-    Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
+    Audience, GetInfo, GetNames, Join, JoinStep, Joined, KeyProof, KeyWork, Kick, Leave, Names,
+    Part, Reencode, Rename, Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
 use member::{HeldBack, Member};
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};

@@ -243,6 +243,9 @@ pub enum Numeric {
     UnknownMode(char, &'static str),
     /// `475 <channel> :Cannot join channel (+k)`
     BadChannelKey(RoomName),
+    /// `263 <command> :Please wait a while and try again.`: a key check
+    /// refused for now (native `TRY_LATER`).
+    TryAgain(&'static str),
     /// `482 <channel> :You're not channel operator`
     ChanOpPrivsNeeded(RoomName),
     /// `501 :Unknown MODE flag`
@@ -330,6 +333,7 @@ impl Numeric {
             UnknownMode(..) => "472",
             InvalidModeParam { .. } => "696",
             BadChannelKey(_) => "475",
+            TryAgain(_) => "263",
             ChanOpPrivsNeeded(_) => "482",
             UModeUnknownFlag => "501",
             UsersDontMatch => "502",
@@ -583,6 +587,9 @@ impl Numeric {
             BadChannelKey(channel) => line
                 .word(channel.as_str())
                 .trailing("Cannot join channel (+k)"),
+            TryAgain(command) => line
+                .word(command)
+                .trailing("Please wait a while and try again."),
             ChanOpPrivsNeeded(channel) => line
                 .word(channel.as_str())
                 .trailing("You're not channel operator"),

@@ -35,7 +35,7 @@ mod queries;
 mod registration;
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -161,6 +161,9 @@ pub struct Session {
     left: bool,
     /// The whole server is stopping: nobody is told of this QUIT.
     server_stopping: bool,
+    /// The address the client connects from (the password gate backs off
+    /// wrong guesses by it).
+    ip: IpAddr,
 }
 
 impl Session {
@@ -200,6 +203,7 @@ impl Session {
                 writing: true,
                 left: false,
                 server_stopping: false,
+                ip: peer.ip(),
                 state,
             }
         })

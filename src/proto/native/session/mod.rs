@@ -26,7 +26,7 @@ pub use acks::RepliesByRoom;
 use acks::RoomReplies;
 use upload::Upload;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -116,6 +116,9 @@ pub struct Session {
     left: bool,
     /// The whole server is stopping: nobody is told of this QUIT.
     server_stopping: bool,
+    /// The address the client connects from (the password gate backs off
+    /// wrong guesses by it).
+    ip: IpAddr,
 }
 
 impl Session {
@@ -149,6 +152,7 @@ impl Session {
                 writing: true,
                 left: false,
                 server_stopping: false,
+                ip: peer.ip(),
                 state,
             }
         })

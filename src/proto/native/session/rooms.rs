@@ -107,10 +107,11 @@ impl Session {
             realname: crate::core::no_realname(),
             key,
             hand_back: false,
+            proof: None,
         };
         // Only the shared core is captured, not clones of what it holds:
         // ten thousand clients joining at once each wait on this future.
-        let work = Arc::clone(&self.state.core).enter_room(room.clone(), join);
+        let work = Arc::clone(&self.state.core).enter_room(room.clone(), join, self.ip);
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
             Ok(Entered {
                 name,
@@ -142,6 +143,9 @@ impl Session {
                     ErrorCode::RoomFull => format!("{room} is full"),
                     ErrorCode::InviteOnly => format!("{room} lets in invited users only"),
                     ErrorCode::Banned => format!("{room} keeps you out"),
+                    ErrorCode::TryLater => {
+                        format!("{room}: too many wrong keys lately, or too busy: try again later")
+                    }
                     _ => format!("could not join {room}"),
                 };
                 act.error(Verb::Join, code, text);
