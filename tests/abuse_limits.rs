@@ -218,3 +218,100 @@ fn key_checks_beyond_the_concurrency_bound_and_its_queue_are_refused() {
     assert_eq!(wrong + later, 4, "{answers:?}");
     assert!(wrong >= 1 && later >= 1, "{answers:?}");
 }
+
+const NO_ROOM: &str = "ERR FILE QUOTA_EXCEEDED no room for the file: the server keeps at most files.max_total_bytes of files";
+
+/// The names in `files.dir` that hold content (not uploads in progress).
+fn stored_files(s: &TestServer) -> usize {
+    std::fs::read_dir(s.files_dir())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// How many uploads are in progress (their temporary files).
+fn uploads_in_progress(s: &TestServer) -> usize {
+    std::fs::read_dir(s.files_dir()).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".upload"))
+            .count()
+    })
+}
+
+#[test]
+fn the_total_of_files_expires_the_oldest_then_refuses() {
+    let s = serve("[files]\nmax_bytes = 100\nmax_total_bytes = 250");
+    let mut alice = Peer::join(s.addr(), "alice", "#f");
+    let a = alice.upload("#f", "a", &[b'a'; 100]);
+    let b = alice.upload("#f", "b", &[b'b'; 100]);
+    // 300 bytes would pass 250: the oldest file goes.
+    let c = alice.upload("#f", "c", &[b'c'; 100]);
+    alice.expect_no_such_file(&a);
+    assert_eq!(alice.fetch(&b).1, vec![b'b'; 100]);
+    assert_eq!(alice.fetch(&c).1, vec![b'c'; 100]);
+    // Two slow uploads take their room as they start: the older files go.
+    let mut slow = Vec::new();
+    for (n, nick) in ["bob", "dave"].into_iter().enumerate() {
+        let mut p = Peer::join(s.addr(), nick, "#f");
+        let mut first_half = format!("FILE #f 100 {nick}\n").into_bytes();
+        first_half.extend_from_slice(&[b's'; 50]);
+        p.send_bytes(&first_half);
+        // Its temporary file appears once its room is reserved.
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while uploads_in_progress(&s) <= n {
+            assert!(Instant::now() < deadline, "the upload never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        slow.push(p);
+    }
+    alice.expect_lines(&["JOIN #f bob", "JOIN #f dave"]);
+    alice.expect_no_such_file(&b);
+    alice.expect_no_such_file(&c);
+    // 200 bytes held by uploads: a third cannot fit, even with every file
+    // deleted, and is refused after its body, stored nowhere.
+    let mut carol = Peer::join(s.addr(), "carol", "#f");
+    carol.send_file("#f", "refused", &[b'r'; 100]);
+    carol.expect(NO_ROOM);
+    assert_eq!(uploads_in_progress(&s), 2);
+    alice.expect("JOIN #f carol");
+    for (p, nick) in slow.iter_mut().zip(["bob", "dave"]) {
+        p.send_bytes(&[b's'; 50]);
+        let (id, _) = p.await_ok_file(&common::peer::sha256_hex(&[b's'; 100]));
+        alice.read_until_prefix(&format!("FILE #f {nick} {id} 100 "));
+        assert_eq!(alice.fetch(&id).1.len(), 100);
+    }
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while stored_files(&s) > 2 {
+        assert!(Instant::now() < deadline, "expired files stay on disk");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn each_user_and_address_has_an_upload_quota_per_window() {
+    let s = serve(
+        "[files]\nmax_bytes = 100\nupload_quota_bytes = 150\nupload_quota_window_secs = 3600\n\
+         [limits]\nexempt_ips = []",
+    );
+    let quota = "ERR FILE QUOTA_EXCEEDED upload quota: at most 150 bytes every 3600 seconds";
+    let mut alice = Peer::join(s.addr(), "alice", "#f");
+    alice.upload("#f", "one", &[1; 100]);
+    alice.send_file("#f", "two", &[2; 60]);
+    alice.expect(quota);
+    alice.upload("#f", "small", &[3; 50]);
+    // Bob, from the same address, has what the address has left: none.
+    let mut bob = Peer::join(s.addr(), "bob", "#f");
+    bob.send_file("#f", "bob's", &[4; 10]);
+    bob.expect(quota);
+    // From another host, bob uploads.
+    let mut far = Peer::from_stream(tcp_from(OTHER_HOST.into(), s.addr()));
+    assert!(far.line().starts_with("HELLO "));
+    far.nick("faraway");
+    far.join_room("#f");
+    far.upload("#f", "far", &[5; 100]);
+    // Nothing of the refused files was stored: three files.
+    assert_eq!(stored_files(&s), 3);
+}

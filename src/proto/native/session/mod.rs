@@ -343,8 +343,10 @@ impl Session {
             } => self.cmd_topic_set(room, text, ctx),
             Command::Kick { room, nick, reason } => self.cmd_kick(room, nick, reason, ctx),
             Command::File {
-                target, filename, ..
-            } => self.cmd_file(target, filename, ctx),
+                target,
+                size,
+                filename,
+            } => self.cmd_file(target, size, filename, ctx),
             Command::Fetch { id } => self.cmd_fetch(id, ctx),
             Command::Link { id } => self.cmd_link(id, ctx),
             Command::History { room, count } => self.cmd_history(room, count, ctx),
