@@ -25,7 +25,9 @@ pub use handlers::{
 };
 use member::{HeldBack, Member};
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
-pub use settings::{Admission, Ban, GetBans, Invite, ModeRequest, SetMode, MAX_BANS, MAX_INVITES};
+pub use settings::{
+    Admission, Ban, GetBans, Invite, IsOp, ModeRequest, SetMode, MAX_BANS, MAX_INVITES,
+};
 
 use super::event::{Event, UserHost};
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
