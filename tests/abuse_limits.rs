@@ -315,3 +315,23 @@ fn each_user_and_address_has_an_upload_quota_per_window() {
     // Nothing of the refused files was stored: three files.
     assert_eq!(stored_files(&s), 3);
 }
+
+#[test]
+fn a_tls_socket_over_its_addresss_limit_is_closed_before_its_handshake() {
+    // A socket let in would wait a minute for its handshake, past the read
+    // timeout below.
+    let s = serve(
+        "[tls]\nlisten = \"127.0.0.1:0\"\nhandshake_timeout_secs = 60\n\
+         [limits]\nmax_clients_per_ip = 1\nexempt_ips = []",
+    );
+    let _held = Client::connect(s.addr());
+    let mut tls = TcpStream::connect(s.tls_addr()).expect("connect");
+    tls.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    // Closed at once, nothing sent (not even a TLS alert: no handshake).
+    let mut buf = [0u8; 16];
+    match std::io::Read::read(&mut tls, &mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected the socket closed, got {other:?}"),
+    }
+}

@@ -149,3 +149,28 @@ async fn concurrency_is_bounded_and_the_queue_too() {
     assert_eq!(queued.await.unwrap(), Ok(2));
     assert_eq!(gate.slots.running(), 0);
 }
+
+#[tokio::test]
+async fn a_check_given_up_before_its_turn_counts_as_no_failure() {
+    let gate = PasswordGate::default();
+    let r = rules(1, 4);
+    let mallory = guesser([192, 0, 2, 50]);
+    let runs = Arc::new(AtomicUsize::new(0));
+    // Every slot taken: the checks wait; give them up (drop the futures).
+    let held = gate.slots.acquire(1, 0).await.expect("the only slot");
+    for _ in 0..5 {
+        let check = gate.verify(&r, mallory, room("#c"), check(&runs, false));
+        let given_up = tokio::time::timeout(std::time::Duration::from_millis(5), check).await;
+        assert!(given_up.is_err(), "still waiting for a slot");
+    }
+    drop(held);
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    // Nothing was counted against the connection: two wrong ones still free.
+    for _ in 0..2 {
+        let got = gate
+            .verify(&r, mallory, room("#c"), check(&runs, false))
+            .await;
+        assert_eq!(got, Ok(false));
+    }
+    assert_eq!(gate.slots.waiting(), 0);
+}

@@ -760,3 +760,48 @@ async fn outsiders_speak_only_when_members_only_is_off_and_secret_is_reported() 
     assert!(room.send(GetNames).await.unwrap().secret);
     assert!(room.send(GetInfo).await.unwrap().secret);
 }
+
+#[actix::test]
+async fn a_key_is_checked_outside_the_room_against_the_key_in_force() {
+    let (room, _) = start_room(10);
+    let alice = Client::new("alice", PLAIN_REF, 4096);
+    let bob = Client::new("bob", PLAIN_REF, 4096);
+    // Creating with a key: the room asks for it hashed.
+    let step = room.send(alice.join(Some("old"))).await.unwrap().unwrap();
+    assert!(matches!(step, JoinStep::CheckKey(KeyWork::Create)));
+    enter(&room, alice.join(Some("old")))
+        .await
+        .unwrap()
+        .unwrap();
+    let _ = alice.text();
+    // Joining it: the room hands out its hash to check.
+    let Ok(JoinStep::CheckKey(KeyWork::Verify { hash: old })) =
+        room.send(bob.join(Some("old"))).await.unwrap()
+    else {
+        panic!("the room should ask for its key to be checked");
+    };
+    // The key changes while bob's is being checked: the proof against the
+    // old hash is no longer enough, the new hash is asked for.
+    let new = crate::core::room_key::hash_key("new");
+    room.send(set(
+        &alice,
+        ModeRequest::Key {
+            clear: "new".into(),
+            hash: new.clone(),
+        },
+    ))
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!room.send(IsOp { who: bob.key() }).await.unwrap());
+    assert!(room.send(IsOp { who: alice.key() }).await.unwrap());
+    let mut stale = bob.join(Some("old"));
+    stale.proof = Some(KeyProof::matches(old));
+    let step = room.send(stale).await.unwrap().unwrap();
+    assert!(matches!(step, JoinStep::CheckKey(KeyWork::Verify { hash }) if hash == new));
+    assert_eq!(bob.text(), "", "not let in");
+    let mut fresh = bob.join(Some("new"));
+    fresh.proof = Some(KeyProof::matches(new));
+    let step = room.send(fresh).await.unwrap().unwrap();
+    assert!(matches!(step, JoinStep::Joined(_)));
+}
