@@ -8,7 +8,8 @@
 //!   ([`ErrorCode::TryLater`]): whatever guessers send, the hashing takes
 //!   that many cores at most, and the actor thread none.
 //! - **Back-off of wrong guesses** ([`PasswordGate::verify`]) per
-//!   connection, per address (an IPv6 /64) and per target (a room's key,
+//!   connection, per address (an IPv6 /64; not for one in
+//!   `limits.exempt_ips`, such as a reverse proxy's) and per target (a room's key,
 //!   an account's password: [`GuessTarget`]): each allows a few failures
 //!   (`limits.guess_failures_per_conn`, `_per_ip`, `_per_target`), then
 //!   the next attempt waits `limits.guess_backoff_ms`, doubling with each
@@ -34,7 +35,7 @@ use self::slots::Slots;
 use super::error::ErrorCode;
 use super::member::SessionId;
 use super::names::Folded;
-use crate::config::ip_prefix::client_key;
+use crate::config::ip_prefix::{client_key, IpPrefix};
 use crate::config::Limits;
 use crate::refusals::{self, Limit};
 
@@ -68,7 +69,7 @@ pub struct Guesser {
 
 /// The gate's rules in force, read from `[limits]` at each check.
 #[derive(Debug, Clone, Copy)]
-pub struct GateRules {
+pub struct GateRules<'a> {
     /// Hashes running at once.
     pub max_concurrent: usize,
     /// Hashes waiting their turn.
@@ -76,12 +77,16 @@ pub struct GateRules {
     /// Free failures per connection, per address and per target.
     pub free: [u32; 3],
     delays: Delays,
+    /// Addresses not backed off as such (`limits.exempt_ips`: behind a
+    /// reverse proxy, every web client comes from the proxy's address).
+    pub exempt: &'a [IpPrefix],
 }
 
-impl GateRules {
+impl<'a> GateRules<'a> {
     /// The rules of `limits`.
-    pub fn of(limits: &Limits) -> Self {
+    pub fn of(limits: &'a Limits) -> Self {
         GateRules {
+            exempt: &limits.exempt_ips,
             max_concurrent: limits.max_concurrent_hashes,
             max_queued: limits.max_queued_hashes,
             free: [
@@ -126,7 +131,7 @@ impl PasswordGate {
     /// too busy (nothing hashed), `Err(Internal)` if the check panicked.
     pub async fn verify<F>(
         &self,
-        rules: &GateRules,
+        rules: &GateRules<'_>,
         who: Guesser,
         target: GuessTarget,
         check: F,
@@ -134,11 +139,13 @@ impl PasswordGate {
     where
         F: FnOnce() -> bool + Send + 'static,
     {
-        let keys = [
+        let mut keys = vec![
             (Key::Conn(who.conn), rules.free[0]),
-            (Key::Addr(client_key(who.addr)), rules.free[1]),
             (Key::Target(target.clone()), rules.free[2]),
         ];
+        if !rules.exempt.iter().any(|p| p.contains(who.addr)) {
+            keys.push((Key::Addr(client_key(who.addr)), rules.free[1]));
+        }
         if !self.backoff().begin(&keys, &rules.delays, Instant::now()) {
             if let Some(skipped) = refusals::refused(Limit::KeyGuesses) {
                 info!(addr = %who.addr, %target, skipped, "refused: too many wrong guesses lately");
@@ -166,7 +173,7 @@ impl PasswordGate {
     /// Runs `work` (hashing a new key or password: no guess) on the
     /// blocking pool once a slot is free. `Err(TryLater)` when too many
     /// wait already, `Err(Internal)` if it panicked.
-    pub async fn hash<T, F>(&self, rules: &GateRules, work: F) -> Result<T, ErrorCode>
+    pub async fn hash<T, F>(&self, rules: &GateRules<'_>, work: F) -> Result<T, ErrorCode>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -174,7 +181,7 @@ impl PasswordGate {
         self.run(rules, work).await
     }
 
-    async fn run<T, F>(&self, rules: &GateRules, work: F) -> Result<T, ErrorCode>
+    async fn run<T, F>(&self, rules: &GateRules<'_>, work: F) -> Result<T, ErrorCode>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -202,7 +209,7 @@ impl PasswordGate {
 /// before its outcome is known (refused as busy, or given up).
 struct Attempt<'a> {
     gate: &'a PasswordGate,
-    keys: [(Key, u32); 3],
+    keys: Vec<(Key, u32)>,
     open: bool,
 }
 

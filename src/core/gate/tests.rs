@@ -4,8 +4,8 @@ use std::sync::{mpsc, Arc};
 use super::*;
 use crate::core::names::RoomName;
 
-fn rules(max_concurrent: usize, max_queued: usize) -> GateRules {
-    let limits = Limits {
+fn limits(max_concurrent: usize, max_queued: usize) -> Limits {
+    Limits {
         max_concurrent_hashes: max_concurrent,
         max_queued_hashes: max_queued,
         guess_failures_per_conn: 2,
@@ -13,9 +13,9 @@ fn rules(max_concurrent: usize, max_queued: usize) -> GateRules {
         guess_failures_per_target: 6,
         guess_backoff_ms: 60_000,
         guess_backoff_max_secs: 600,
+        exempt_ips: vec!["10.0.0.0/8".parse().unwrap()],
         ..Limits::default()
-    };
-    GateRules::of(&limits)
+    }
 }
 
 fn room(name: &str) -> GuessTarget {
@@ -41,7 +41,8 @@ fn check(runs: &Arc<AtomicUsize>, right: bool) -> impl FnOnce() -> bool + Send +
 #[tokio::test]
 async fn wrong_guesses_back_off_without_hashing_and_others_still_get_in() {
     let gate = PasswordGate::default();
-    let r = rules(1, 4);
+    let l = limits(1, 4);
+    let r = GateRules::of(&l);
     let runs = Arc::new(AtomicUsize::new(0));
     let mallory = guesser([192, 0, 2, 1]);
     for _ in 0..2 {
@@ -83,7 +84,8 @@ async fn wrong_guesses_back_off_without_hashing_and_others_still_get_in() {
 #[tokio::test]
 async fn a_target_backs_off_whoever_guesses() {
     let gate = PasswordGate::default();
-    let r = rules(1, 4);
+    let l = limits(1, 4);
+    let r = GateRules::of(&l);
     let runs = Arc::new(AtomicUsize::new(0));
     for i in 0..6u8 {
         let got = gate
@@ -115,7 +117,9 @@ async fn a_target_backs_off_whoever_guesses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_is_bounded_and_the_queue_too() {
     let gate = Arc::new(PasswordGate::default());
-    let r = rules(1, 1);
+    // Moved into the tasks below: limits that live as long as they do.
+    let l: &'static Limits = Box::leak(Box::new(limits(1, 1)));
+    let r = GateRules::of(l);
     let (release, wait) = mpsc::channel::<()>();
     let (started, is_started) = mpsc::channel::<()>();
     let first = {
@@ -153,7 +157,8 @@ async fn concurrency_is_bounded_and_the_queue_too() {
 #[tokio::test]
 async fn a_check_given_up_before_its_turn_counts_as_no_failure() {
     let gate = PasswordGate::default();
-    let r = rules(1, 4);
+    let l = limits(1, 4);
+    let r = GateRules::of(&l);
     let mallory = guesser([192, 0, 2, 50]);
     let runs = Arc::new(AtomicUsize::new(0));
     // Every slot taken: the checks wait; give them up (drop the futures).
@@ -173,4 +178,32 @@ async fn a_check_given_up_before_its_turn_counts_as_no_failure() {
         assert_eq!(got, Ok(false));
     }
     assert_eq!(gate.slots.waiting(), 0);
+}
+
+#[tokio::test]
+async fn an_exempt_address_is_not_backed_off_as_such() {
+    let gate = PasswordGate::default();
+    let l = limits(1, 4);
+    let r = GateRules::of(&l);
+    let runs = Arc::new(AtomicUsize::new(0));
+    // Behind a proxy at 10.0.0.1: many clients, each with its connection.
+    for i in 0..10u8 {
+        let target = room(&format!("#p{i}"));
+        for _ in 0..2 {
+            let g = guesser([10, 0, 0, 1]);
+            let got = gate
+                .verify(&r, g, target.clone(), check(&runs, false))
+                .await;
+            assert_eq!(got, Ok(false));
+        }
+    }
+    let got = gate
+        .verify(
+            &r,
+            guesser([10, 0, 0, 1]),
+            room("#other"),
+            check(&runs, true),
+        )
+        .await;
+    assert_eq!(got, Ok(true), "20 failures from the proxy's address");
 }
