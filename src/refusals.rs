@@ -24,7 +24,7 @@ pub enum Limit {
 }
 
 impl Limit {
-    /// Every limit, in the order of [`Limit::index`].
+    /// Every limit (each one's own log throttle is at its position here).
     pub const ALL: [Limit; 6] = [
         Limit::ClientsPerIp,
         Limit::ConnectsPerIp,
