@@ -30,6 +30,13 @@
 //!   attacker cannot turn into a flood). The limits themselves live where
 //!   they apply: per address in [`transport::per_ip`], key and password
 //!   hashing behind [`core::gate`], disk in [`core::files::quota`].
+//! - [`config`] is the configuration, and [`SharedConfig`](config::SharedConfig)
+//!   the one in force, which SIGHUP replaces ([`server::Reloader`]): every
+//!   layer reads a setting where it applies, through
+//!   [`Services::config`](core::services::Services::config).
+//! - [`telemetry`] keeps the metrics (the `metrics` facade, cached handles,
+//!   a Prometheus recorder); [`proto::admin`] serves them, and a health
+//!   check, on the operator's own listener.
 //! - [`server`] puts them together: opens the store, starts the core's
 //!   actors, loads the TLS certificate, binds the listeners (native and
 //!   IRC, each in plain TCP and over TLS, and HTTP and HTTPS) and hands each
@@ -105,6 +112,7 @@ pub mod logging;
 pub mod proto;
 pub mod refusals;
 pub mod server;
+pub mod telemetry;
 pub mod transport;
 
 pub use proto::native::client;

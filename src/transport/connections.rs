@@ -16,6 +16,23 @@ use super::per_ip::{IpRefusal, IpRules, IpSlot, PerIp};
 use crate::config::Limits;
 use crate::refusals::{self, Limit};
 
+use crate::telemetry::{self, ConnectionGuard, Protocol, Transport};
+
+/// What carries a stream's bytes, for the `transport` label of
+/// `chatroom_connections`.
+pub trait Carried {
+    /// The transport.
+    const TRANSPORT: Transport;
+}
+
+impl Carried for TcpStream {
+    const TRANSPORT: Transport = Transport::Tcp;
+}
+
+impl<S> Carried for tokio_rustls::server::TlsStream<S> {
+    const TRANSPORT: Transport = Transport::Tls;
+}
+
 /// How long a refused connection is given to take its one line.
 const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 
@@ -62,30 +79,37 @@ impl Connections {
 
     /// Counts one more open socket, until the guard is dropped.
     pub fn open_socket(self: &Arc<Self>) -> SocketGuard {
-        self.open_counted(IpSlot::uncounted())
+        self.open_counted(IpSlot::uncounted(), None)
     }
 
-    /// Counts one more open socket, and its place among its address's
-    /// connections, until the guard is dropped.
-    fn open_counted(self: &Arc<Self>, ip: IpSlot) -> SocketGuard {
+    /// Counts one more open socket, its place among its address's
+    /// connections, and the client connection it is, until the guard is
+    /// dropped.
+    fn open_counted(self: &Arc<Self>, ip: IpSlot, counted: Option<ConnectionGuard>) -> SocketGuard {
         self.open.fetch_add(1, Ordering::AcqRel);
         SocketGuard {
             connections: Arc::clone(self),
             _ip: ip,
+            _counted: counted,
         }
     }
 
     /// Counts a new client connection from `peer`, under the per-address
-    /// rules of `limits` (`limits.max_clients_per_ip`, ...), or logs
+    /// rules of `limits` (`limits.max_clients_per_ip`, ...), and by its
+    /// protocol and transport in `chatroom_connections`; or logs
     /// (throttled) and counts its refusal.
     pub fn admit(
         self: &Arc<Self>,
         peer: SocketAddr,
         limits: &Limits,
+        protocol: Protocol,
+        transport: Transport,
     ) -> Result<SocketGuard, IpRefusal> {
         let rules = IpRules::of(limits);
         match self.per_ip.admit(peer.ip(), &rules, Instant::now()) {
-            Ok(slot) => Ok(self.open_counted(slot)),
+            Ok(slot) => {
+                Ok(self.open_counted(slot, Some(telemetry::connection(protocol, transport))))
+            }
             Err(why) => {
                 note_refusal(peer, why);
                 Err(why)
@@ -126,6 +150,8 @@ pub struct SocketGuard {
     connections: Arc<Connections>,
     /// Given back when the guard goes.
     _ip: IpSlot,
+    /// Counted in `chatroom_connections` while it lives (a client's).
+    _counted: Option<ConnectionGuard>,
 }
 
 impl Drop for SocketGuard {

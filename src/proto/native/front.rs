@@ -15,7 +15,8 @@ use super::session::{RepliesByRoom, Session, Shared};
 use super::verb::{ProtocolError, VerbTag};
 use crate::core::services::Services;
 use crate::core::ErrorCode;
-use crate::transport::connections::{self, Connections};
+use crate::telemetry::Protocol;
+use crate::transport::connections::{self, Carried, Connections};
 use crate::transport::idle::IdleWheel;
 use crate::transport::per_ip::IpRefusal;
 
@@ -48,9 +49,9 @@ impl NativeFrontEnd {
     /// the client the server is full and closes it.
     pub fn accept<S>(&self, stream: S, peer: SocketAddr)
     where
-        S: AsyncRead + AsyncWrite + Unpin + 'static,
+        S: AsyncRead + AsyncWrite + Carried + Unpin + 'static,
     {
-        if self.0.connections.open() >= self.0.core.config.limits.max_clients {
+        if self.0.connections.open() >= self.0.core.config().limits.max_clients {
             info!(%peer, "refused: server full");
             let line = Reply::Err(ProtocolError::new(
                 VerbTag::Star,
@@ -61,7 +62,12 @@ impl NativeFrontEnd {
             connections::refuse(stream, line);
             return;
         }
-        let guard = match self.0.connections.admit(peer, &self.0.core.config.limits) {
+        let guard = match self.0.connections.admit(
+            peer,
+            &self.0.core.config().limits,
+            Protocol::Native,
+            S::TRANSPORT,
+        ) {
             Ok(guard) => guard,
             Err(why) => {
                 let text = match why {

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::TlsAcceptorHandle;
-use crate::config::Limits;
+use crate::config::SharedConfig;
 use crate::transport::connections::{self, Connections};
 use crate::transport::per_ip::IpRules;
 
@@ -30,18 +30,23 @@ use crate::transport::per_ip::IpRules;
 pub struct Handshakes {
     tls: TlsAcceptorHandle,
     connections: Arc<Connections>,
-    max_clients: usize,
+    /// `limits.max_clients`, read at each connection.
+    config: SharedConfig,
     stop: CancellationToken,
 }
 
 impl Handshakes {
     /// Handshakes with `tls`'s certificate, their sockets counted in
-    /// `connections` against `max_clients`.
-    pub fn new(tls: TlsAcceptorHandle, connections: Arc<Connections>, max_clients: usize) -> Self {
+    /// `connections` against `limits.max_clients` as `config` has it.
+    pub fn new(
+        tls: TlsAcceptorHandle,
+        connections: Arc<Connections>,
+        config: SharedConfig,
+    ) -> Self {
         Handshakes {
             tls,
             connections,
-            max_clients,
+            config,
             stop: CancellationToken::new(),
         }
     }
@@ -49,20 +54,20 @@ impl Handshakes {
     /// Runs the handshake on a freshly accepted `stream` in a task of the
     /// current actix arbiter, then hands the TLS stream to `then` (a front
     /// end's `accept`). Returns at once.
-    ///
-    /// A socket from an address over its limits (`limits`'
-    /// `max_clients_per_ip` or connection rate) is closed before any
-    /// handshake too; during its handshake a socket holds a place among
-    /// its address's connections, and its front end charges the rate.
-    pub fn start<F>(&self, stream: TcpStream, peer: SocketAddr, limits: &Limits, then: F)
+    pub fn start<F>(&self, stream: TcpStream, peer: SocketAddr, then: F)
     where
         F: FnOnce(TlsStream<TcpStream>, SocketAddr) + 'static,
     {
-        if self.connections.open() >= self.max_clients {
+        let config = self.config.load();
+        if self.connections.open() >= config.limits.max_clients {
             info!(%peer, "refused before the TLS handshake: server full");
             return;
         }
-        let rules = IpRules::of(limits);
+        // Over its address's limits (`limits.max_clients_per_ip`, the
+        // connection rate): closed before any handshake too. During its
+        // handshake a socket holds a place among its address's
+        // connections; its front end charges the rate.
+        let rules = IpRules::of(&config.limits);
         let per_ip = &self.connections.per_ip;
         let now = Instant::now();
         let held = per_ip
@@ -72,6 +77,7 @@ impl Handshakes {
             Ok(held) => held,
             Err(why) => return connections::note_refusal(peer, why),
         };
+        drop(config);
         connections::no_delay(&stream, peer);
         let slot = (self.connections.open_socket(), held);
         let tls = self.tls.clone();

@@ -253,7 +253,8 @@ impl Session {
                                 continue;
                             }
                         }
-                        let rules = GateRules::of(&core.config.limits);
+                        let config = core.config();
+                        let rules = GateRules::of(&config.limits);
                         let clear = key.clone();
                         match core
                             .gate

@@ -134,8 +134,8 @@ impl Session {
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         Session::create(move |ctx| {
-            let limits = &state.core.config.limits;
-            let codec = LineCodec::new(limits.max_line_bytes, state.core.config.files.max_bytes);
+            let limits = &state.core.config().limits;
+            let codec = LineCodec::new(limits.max_line_bytes, state.core.config().files.max_bytes);
             let queue = SendQueue::new(limits.sendq_bytes);
             ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
             let now = Instant::now();
@@ -145,7 +145,7 @@ impl Session {
                 queue,
                 nick: None,
                 rooms: Vec::new(),
-                flood: TokenBucket::new(&state.core.flood, now),
+                flood: TokenBucket::new(&state.core.flood(), now),
                 ping_sent: false,
                 upload: None,
                 ending: None,
@@ -221,7 +221,7 @@ impl Session {
     /// Runs a line; `has_body` when it is a FILE header whose body the
     /// codec reads next, so that any refusal waits for the body's end.
     fn on_line(&mut self, line: String, has_body: bool, ctx: &mut Context<Self>) {
-        let parsed = parse_line(&line, &self.state.core.names);
+        let parsed = parse_line(&line, &self.state.core.names());
         let tag = match &parsed {
             Ok(cmd) => VerbTag::Known(cmd.verb()),
             Err(e) => e.verb.clone(),
@@ -234,6 +234,7 @@ impl Session {
 
         let charged = verb.is_none_or(Verb::is_flood_charged);
         let outcome = if charged && !self.flood.try_take() {
+            crate::telemetry::flood_refused(crate::telemetry::Protocol::Native);
             Err(ProtocolError::new(
                 tag,
                 ErrorCode::RateLimited,
@@ -275,7 +276,7 @@ impl Session {
     /// cannot tell where the next line starts, so it ends.
     fn file_too_large(&mut self, size: u64, ctx: &mut Context<Self>) {
         debug!(parent: &self.span, size, "file too large");
-        let max_file = self.state.core.config.files.max_bytes;
+        let max_file = self.state.core.config().files.max_bytes;
         self.in_order(0, ctx, move |act, ctx| {
             act.error(
                 Verb::File,
@@ -308,7 +309,7 @@ impl Session {
     fn on_bad_line(&mut self, bad: BadLine, has_body: bool, ctx: &mut Context<Self>) {
         let (code, text) = match bad {
             BadLine::TooLong => {
-                let max = self.state.core.config.limits.max_line_bytes;
+                let max = self.state.core.config().limits.max_line_bytes;
                 (
                     ErrorCode::LineTooLong,
                     format!("lines are limited to {max} bytes"),
@@ -319,6 +320,7 @@ impl Session {
         let code = if self.flood.try_take() {
             code
         } else {
+            crate::telemetry::flood_refused(crate::telemetry::Protocol::Native);
             ErrorCode::RateLimited
         };
         let e = ProtocolError::new(VerbTag::Star, code, text);
@@ -372,11 +374,11 @@ impl Actor for Session {
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
         self.send(Reply::Hello {
-            server: self.state.core.config.server.name.clone(),
+            server: self.state.core.config().server.name.clone(),
             version: crate::VERSION.into(),
             text: "Welcome! Pick a nickname: NICK <name>".into(),
         });
-        let interval = Duration::from_secs(self.state.core.config.limits.ping_interval_secs);
+        let interval = Duration::from_secs(self.state.core.config().limits.ping_interval_secs);
         self.schedule_idle_check(interval, ctx);
     }
 
@@ -409,7 +411,7 @@ impl StreamHandler<Incoming<Frame>> for Session {
         if self.closing() {
             return;
         }
-        self.flood.touch(&self.state.core.flood, Instant::now());
+        self.flood.touch(&self.state.core.flood(), Instant::now());
         self.ping_sent = false;
         match frame {
             Frame::Line(line) => self.on_line(line, false, ctx),

@@ -29,6 +29,8 @@ pub(super) struct Storing {
     failed: bool,
     /// Its room under `files.max_total_bytes`, once taken.
     reservation: Option<Reservation>,
+    /// Counts it in `chatroom_uploads_in_flight` while it lives.
+    _counted: crate::telemetry::UploadGuard,
 }
 
 /// What to do with the raw body of a `FILE` that is being read.
@@ -108,7 +110,7 @@ impl Session {
                 "the file could not be stored",
             );
         };
-        let dir = self.state.core.config.files.dir.clone();
+        let dir = self.state.core.config().files.dir.clone();
         let store = self.state.core.files.clone();
         let registry = self.state.core.directory.clone();
         let who = MemberKey::new(self.id, &from);
@@ -208,6 +210,19 @@ impl Session {
         filename: String,
         ctx: &mut Context<Self>,
     ) {
+        // The codec read the body under the bound of when the connection
+        // came; a reload may have lowered it since. The body is read (the
+        // stream stays in sync) and refused, the connection kept.
+        let max = self.state.core.config().files.max_bytes;
+        if size > max {
+            let e = ProtocolError::new(
+                Verb::File,
+                ErrorCode::FileTooLarge,
+                format!("files are limited to {max} bytes"),
+            );
+            self.upload = Some(Box::new(Upload::Discard(e)));
+            return;
+        }
         let dest = match target {
             FileTarget::Room(room) => match self.joined(room.folded()) {
                 Some(j) => Destination::Room(j.addr.clone(), j.name.clone()),
@@ -236,8 +251,9 @@ impl Session {
             pending: BytesMut::new(),
             failed: false,
             reservation: None,
+            _counted: crate::telemetry::upload(),
         })));
-        let config = &self.state.core.config;
+        let config = self.state.core.config();
         let exempt = config.limits.exempt_ips.iter().any(|p| p.contains(self.ip));
         let reserve = ReserveUpload {
             size,
@@ -276,7 +292,8 @@ impl Session {
 
     /// What an upload refused room is answered, after its body.
     fn quota_refusal(&self, why: Option<QuotaRefusal>) -> ProtocolError {
-        let files = &self.state.core.config.files;
+        let config = self.state.core.config();
+        let files = &config.files;
         let (code, text) = match why {
             Some(QuotaRefusal::Total) => (
                 ErrorCode::QuotaExceeded,
