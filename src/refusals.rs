@@ -1,48 +1,71 @@
-//! Refusals by the abuse limits: one counter,
-//! `chatroom_limit_refusals_total{limit="..."}`, with a label per limit,
-//! and a log line at info that an attacker cannot turn into a flood (at
-//! most one a second per limit, saying how many were left out).
+//! What every limit does when it refuses: count the refusal in
+//! `chatroom_limit_refusals_total{limit="..."}` and say so in the log at
+//! info, at most once a second per limit (with how many were not logged),
+//! so that someone hammering a limit cannot flood the log.
+//!
+//! Apart from the layers (like [`logging`](crate::logging)): limits of the
+//! core (rooms, the password gate, file quotas) and of the transport (large
+//! replies, connections per address) all report here.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
 
-/// The limits that refuse clients, as the metric's `limit` label names them.
+/// A limit that refuses: its name is the metric's `limit` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
-    /// `limits.max_clients_per_ip`.
+    /// `limits.max_rooms`: a JOIN that would create one room too many.
+    MaxRooms,
+    /// `limits.room_creates_*`: a connection or address creating rooms
+    /// too fast.
+    RoomCreateRate,
+    /// `limits.large_replies_bytes`: large replies held for every client
+    /// together; one more is queued as any other reply (and may overflow
+    /// its client's send queue).
+    LargeReplies,
+    /// `limits.max_clients_per_ip`: a connection from an address with as
+    /// many open.
     ClientsPerIp,
-    /// `limits.connects_per_ip_per_sec`.
+    /// `limits.connects_per_ip_per_sec`: an address connecting too fast.
     ConnectsPerIp,
-    /// `files.max_total_bytes`.
+    /// `files.max_total_bytes`: an upload that cannot fit even with every
+    /// file deleted.
     FilesTotal,
-    /// `files.upload_quota_bytes`.
+    /// `files.upload_quota_bytes`: an uploader over its quota.
     UploadQuota,
-    /// Back-off of repeated wrong keys or passwords.
+    /// Back-off of repeated wrong keys (or passwords).
     KeyGuesses,
-    /// `limits.max_concurrent_hashes` and its queue.
-    Hashing,
+    /// `limits.max_concurrent_hashes` and `limits.max_queued_hashes`: too
+    /// many key hashes waiting.
+    HashConcurrency,
 }
 
 impl Limit {
-    /// Every limit (each one's own log throttle is at its position here).
-    pub const ALL: [Limit; 6] = [
+    /// Every limit, in the order of their metric labels' throttles.
+    pub const ALL: [Limit; 9] = [
+        Limit::MaxRooms,
+        Limit::RoomCreateRate,
+        Limit::LargeReplies,
         Limit::ClientsPerIp,
         Limit::ConnectsPerIp,
         Limit::FilesTotal,
         Limit::UploadQuota,
         Limit::KeyGuesses,
-        Limit::Hashing,
+        Limit::HashConcurrency,
     ];
 
-    /// The metric's label.
-    pub fn label(self) -> &'static str {
+    /// The metric label and the name in the log.
+    pub fn as_str(self) -> &'static str {
         match self {
+            Limit::MaxRooms => "max_rooms",
+            Limit::RoomCreateRate => "room_create_rate",
+            Limit::LargeReplies => "large_replies",
             Limit::ClientsPerIp => "clients_per_ip",
             Limit::ConnectsPerIp => "connects_per_ip",
             Limit::FilesTotal => "files_total",
             Limit::UploadQuota => "upload_quota",
             Limit::KeyGuesses => "key_guesses",
-            Limit::Hashing => "hash_concurrency",
+            Limit::HashConcurrency => "hash_concurrency",
         }
     }
 
@@ -51,37 +74,54 @@ impl Limit {
     }
 }
 
-/// The least time between two log lines of one limit.
-const LOG_EVERY: Duration = Duration::from_secs(1);
-
-/// Per limit: when it was last logged, and refusals not logged since.
-static LOGGED: [Mutex<Option<(Instant, u64)>>; Limit::ALL.len()] =
-    [const { Mutex::new(None) }; Limit::ALL.len()];
-
-/// Counts one refusal by `limit`. `Some(n)` when it is to be logged, `n`
-/// being how many refusals by it were not logged since the last line.
-pub fn refused(limit: Limit) -> Option<u64> {
-    metrics::counter!("chatroom_limit_refusals_total", "limit" => limit.label()).increment(1);
-    let now = Instant::now();
-    // A panic while held cannot leave a half-written pair.
-    let mut logged = LOGGED[limit.index()]
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    throttle(&mut logged, now)
+/// Per limit: the second (since the process's first refusal) of the last
+/// line logged, plus one (0: never), and the refusals not logged since.
+struct Throttle {
+    logged_at: [AtomicU64; Limit::ALL.len()],
+    unlogged: [AtomicU64; Limit::ALL.len()],
 }
 
-/// Whether a refusal at `now` is logged, given when the last line was.
-fn throttle(logged: &mut Option<(Instant, u64)>, now: Instant) -> Option<u64> {
-    match logged {
-        Some((at, skipped)) if now.saturating_duration_since(*at) < LOG_EVERY => {
-            *skipped += 1;
-            None
+static THROTTLE: Throttle = Throttle {
+    logged_at: [const { AtomicU64::new(0) }; Limit::ALL.len()],
+    unlogged: [const { AtomicU64::new(0) }; Limit::ALL.len()],
+};
+
+/// When the first refusal was counted: the throttle's clock.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl Throttle {
+    /// Whether a refusal of `limit` at second `now` is logged, and if so
+    /// how many went unlogged before it.
+    fn admit(&self, limit: Limit, now: u64) -> Option<u64> {
+        let i = limit.index();
+        let last = self.logged_at[i].load(Ordering::Relaxed);
+        let stamp = now + 1;
+        if last == stamp
+            || self.logged_at[i]
+                .compare_exchange(last, stamp, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            self.unlogged[i].fetch_add(1, Ordering::Relaxed);
+            return None;
         }
-        slot => {
-            let skipped = slot.map_or(0, |(_, n)| n);
-            *slot = Some((now, 0));
-            Some(skipped)
-        }
+        Some(self.unlogged[i].swap(0, Ordering::Relaxed))
+    }
+}
+
+/// Counts a refusal of `limit` and logs it (throttled) with `detail`:
+/// who was refused and what the limit is.
+pub fn refused(limit: Limit, detail: std::fmt::Arguments<'_>) {
+    metrics::counter!("chatroom_limit_refusals_total", "limit" => limit.as_str()).increment(1);
+    let now = epoch().elapsed().as_secs();
+    if let Some(unlogged) = THROTTLE.admit(limit, now) {
+        tracing::info!(
+            limit = limit.as_str(),
+            not_logged_before = unlogged,
+            "limit refused: {detail}"
+        );
     }
 }
 
@@ -90,16 +130,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn logging_is_throttled() {
-        let t0 = Instant::now();
-        let mut slot = None;
-        assert_eq!(throttle(&mut slot, t0), Some(0));
-        assert_eq!(throttle(&mut slot, t0 + Duration::from_millis(10)), None);
-        assert_eq!(throttle(&mut slot, t0 + Duration::from_millis(900)), None);
-        assert_eq!(throttle(&mut slot, t0 + LOG_EVERY), Some(2), "two left out");
-        assert_eq!(throttle(&mut slot, t0 + LOG_EVERY * 3), Some(0));
-        for (i, l) in Limit::ALL.into_iter().enumerate() {
+    fn one_line_a_second_per_limit_then_how_many_were_not_logged() {
+        let t = Throttle {
+            logged_at: [const { AtomicU64::new(0) }; Limit::ALL.len()],
+            unlogged: [const { AtomicU64::new(0) }; Limit::ALL.len()],
+        };
+        assert_eq!(t.admit(Limit::MaxRooms, 0), Some(0));
+        assert_eq!(t.admit(Limit::MaxRooms, 0), None);
+        assert_eq!(t.admit(Limit::MaxRooms, 0), None);
+        // Another limit has its own line.
+        assert_eq!(t.admit(Limit::RoomCreateRate, 0), Some(0));
+        assert_eq!(t.admit(Limit::MaxRooms, 1), Some(2));
+        assert_eq!(t.admit(Limit::MaxRooms, 5), Some(0));
+    }
+
+    #[test]
+    fn labels_are_unique_snake_case() {
+        for (i, l) in Limit::ALL.iter().enumerate() {
             assert_eq!(l.index(), i);
+            assert!(l
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
         }
     }
 }

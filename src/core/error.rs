@@ -62,11 +62,13 @@ pub enum ErrorCode {
     TryLater,
     /// Something went wrong inside the server.
     Internal,
+    /// The server has `limits.max_rooms` rooms: no new one can be made.
+    ServerRoomsFull,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -93,6 +95,7 @@ impl ErrorCode {
         ErrorCode::QuotaExceeded,
         ErrorCode::TryLater,
         ErrorCode::Internal,
+        ErrorCode::ServerRoomsFull,
     ];
 
     /// The code as written on the wire.
@@ -124,6 +127,7 @@ impl ErrorCode {
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",
         }
     }
 

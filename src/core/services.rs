@@ -2,14 +2,13 @@
 //! drawn from it, the directory of nicknames and rooms, the file index and
 //! the message store.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
-use super::directory::{Directory, OpenRoom};
+use super::directory::{Creator, Directory, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
@@ -22,6 +21,7 @@ use super::room_key;
 use super::store::StoredMessage;
 use crate::config::{Config, Motd, SharedConfig};
 use crate::core::store::Database;
+use crate::transport::send_queue::PacedBudget;
 
 /// Shared by every session of every front end.
 pub struct Services {
@@ -38,6 +38,9 @@ pub struct Services {
     pub started: Instant,
     /// Issues and checks the download tokens of file links.
     pub links: LinkSigner,
+    /// What large replies waiting for their clients hold together
+    /// (`limits.large_replies_bytes`).
+    pub large_replies: Arc<PacedBudget>,
     /// Every key and password hash goes through it: bounded, and backed
     /// off for repeated wrong guesses.
     pub gate: PasswordGate,
@@ -85,13 +88,13 @@ impl Services {
     /// Opens the room `name` and joins it as `join` says, then reads the
     /// history a joiner is replayed: what every front end's JOIN does.
     /// A key the room asks for is checked (or, creating the room, hashed)
-    /// through the [`PasswordGate`], the joiner guessing from `from`:
+    /// through the [`PasswordGate`], the joiner (`creator`) guessing:
     /// `TRY_LATER` when it or the room is backed off, or too many wait.
     pub async fn enter_room(
         self: Arc<Self>,
         name: RoomName,
         join: room::Join,
-        from: IpAddr,
+        creator: Creator,
     ) -> Result<Entered, ErrorCode> {
         let mut proof = None;
         // A room that emptied and stopped a moment ago is replaced by a
@@ -100,9 +103,12 @@ impl Services {
         for _ in 0..8 {
             let addr = self
                 .directory
-                .send(OpenRoom { name: name.clone() })
+                .send(OpenRoom {
+                    name: name.clone(),
+                    creator,
+                })
                 .await
-                .map_err(|_| ErrorCode::Internal)?;
+                .map_err(|_| ErrorCode::Internal)??;
             let attempt = room::Join {
                 member: join.member.clone(),
                 nick: join.nick.clone(),
@@ -116,8 +122,8 @@ impl Services {
                 Ok(Ok(JoinStep::Joined(joined))) => joined,
                 Ok(Ok(JoinStep::CheckKey(work))) => {
                     let who = Guesser {
-                        conn: join.member.inbox.id,
-                        addr: from,
+                        conn: creator.id,
+                        addr: creator.ip,
                     };
                     let key = join.key.clone().unwrap_or_default();
                     proof = Some(self.check_key(&name, who, key, work).await?);

@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::per_ip::{IpRefusal, IpRules, IpSlot, PerIp};
 use crate::config::Limits;
-use crate::refusals::{self, Limit};
+use crate::refusals::{refused, Limit};
 
 use crate::telemetry::{self, ConnectionGuard, Protocol, Transport};
 
@@ -131,15 +131,15 @@ impl Connections {
 
 /// Logs (throttled) and counts a connection refused for its address.
 pub fn note_refusal(peer: SocketAddr, why: IpRefusal) {
-    let (limit, what) = match why {
-        IpRefusal::TooMany => (
+    match why {
+        IpRefusal::TooMany => refused(
             Limit::ClientsPerIp,
-            "too many connections from this address",
+            format_args!("{peer}: too many connections from this address"),
         ),
-        IpRefusal::TooFast => (Limit::ConnectsPerIp, "this address connects too fast"),
-    };
-    if let Some(skipped) = refusals::refused(limit) {
-        info!(%peer, skipped, limit = limit.label(), "refused: {what}");
+        IpRefusal::TooFast => refused(
+            Limit::ConnectsPerIp,
+            format_args!("{peer}: this address connects too fast"),
+        ),
     }
 }
 

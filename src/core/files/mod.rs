@@ -26,7 +26,7 @@ use crate::config::FilesConfig;
 use crate::core::names::Nick;
 use crate::core::store::{Database, FileRecord};
 use crate::core::{FileId, FileTarget};
-use crate::refusals::{self, Limit};
+use crate::refusals::{refused, Limit};
 use content::content_path;
 use quota::{Ledger, QuotaRefusal, QuotaRules, Uploader};
 
@@ -162,25 +162,21 @@ impl Handler<ReserveUpload> for FileStore {
         let taken = self.used.saturating_add(self.reserved);
         let files = self.files.values().map(|f| (&f.id, f.stored, f.size));
         let Some(expire) = quota::to_expire(files, taken, size, rules.max_total) else {
-            if let Some(skipped) = refusals::refused(Limit::FilesTotal) {
-                info!(
-                    size,
-                    taken, skipped, "upload refused: files.max_total_bytes"
-                );
-            }
+            refused(
+                Limit::FilesTotal,
+                format_args!("an upload of {size} bytes, {taken} taken of files.max_total_bytes"),
+            );
             return Err(QuotaRefusal::Total);
         };
         if !self.ledger.charge(&who, size, &rules, Instant::now()) {
-            if let Some(skipped) = refusals::refused(Limit::UploadQuota) {
-                let ip = who.ip.map(|ip| ip.to_string()).unwrap_or_default();
-                info!(
-                    size,
-                    user = who.user.as_str(),
-                    ip,
-                    skipped,
-                    "upload refused: files.upload_quota_bytes"
-                );
-            }
+            let ip = who.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
+            refused(
+                Limit::UploadQuota,
+                format_args!(
+                    "an upload of {size} bytes by {}{ip}: files.upload_quota_bytes",
+                    who.user.as_str()
+                ),
+            );
             return Err(QuotaRefusal::Uploader);
         }
         if !expire.is_empty() {

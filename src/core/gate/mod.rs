@@ -28,8 +28,6 @@ use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tracing::info;
-
 use self::backoff::{BackOff, Delays};
 use self::slots::Slots;
 use super::error::ErrorCode;
@@ -37,7 +35,7 @@ use super::member::SessionId;
 use super::names::Folded;
 use crate::config::ip_prefix::{client_key, IpPrefix};
 use crate::config::Limits;
-use crate::refusals::{self, Limit};
+use crate::refusals::{refused, Limit};
 
 /// What a guess is about: the back-off of its target is shared by every
 /// guesser.
@@ -147,9 +145,10 @@ impl PasswordGate {
             keys.push((Key::Addr(client_key(who.addr)), rules.free[1]));
         }
         if !self.backoff().begin(&keys, &rules.delays, Instant::now()) {
-            if let Some(skipped) = refusals::refused(Limit::KeyGuesses) {
-                info!(addr = %who.addr, %target, skipped, "refused: too many wrong guesses lately");
-            }
+            refused(
+                Limit::KeyGuesses,
+                format_args!("{}: too many wrong guesses lately for {target}", who.addr),
+            );
             return Err(ErrorCode::TryLater);
         }
         // Ends the attempt if the future is dropped before it is known.
@@ -191,12 +190,10 @@ impl PasswordGate {
             .acquire(rules.max_concurrent, rules.max_queued)
             .await
         else {
-            if let Some(skipped) = refusals::refused(Limit::Hashing) {
-                info!(
-                    skipped,
-                    "refused a key check: too many waiting to be hashed"
-                );
-            }
+            refused(
+                Limit::HashConcurrency,
+                format_args!("a key check: too many waiting to be hashed"),
+            );
             return Err(ErrorCode::TryLater);
         };
         let done = tokio::task::spawn_blocking(work).await;

@@ -230,6 +230,13 @@ pub enum Numeric {
     PasswdMismatch,
     /// `471 <channel> :Cannot join channel (+l)`
     ChannelIsFull(RoomName),
+    /// `437 <channel> :Cannot create channel: the server has too many
+    /// channels` (natively `SERVER_ROOMS_FULL`)
+    ServerChannelsFull(RoomName),
+    /// `263 <command> :Please wait a while and try again.` (a room
+    /// created too fast, natively `RATE_LIMITED`; a key check refused for
+    /// now, natively `TRY_LATER`)
+    TryAgain(&'static str),
     /// `696 <channel> <char> <param> :<why>`
     InvalidModeParam {
         /// The channel.
@@ -243,9 +250,6 @@ pub enum Numeric {
     UnknownMode(char, &'static str),
     /// `475 <channel> :Cannot join channel (+k)`
     BadChannelKey(RoomName),
-    /// `263 <command> :Please wait a while and try again.`: a key check
-    /// refused for now (native `TRY_LATER`).
-    TryAgain(&'static str),
     /// `482 <channel> :You're not channel operator`
     ChanOpPrivsNeeded(RoomName),
     /// `501 :Unknown MODE flag`
@@ -330,10 +334,11 @@ impl Numeric {
             AlreadyRegistered => "462",
             PasswdMismatch => "464",
             ChannelIsFull(_) => "471",
+            ServerChannelsFull(_) => "437",
+            TryAgain(_) => "263",
             UnknownMode(..) => "472",
             InvalidModeParam { .. } => "696",
             BadChannelKey(_) => "475",
-            TryAgain(_) => "263",
             ChanOpPrivsNeeded(_) => "482",
             UModeUnknownFlag => "501",
             UsersDontMatch => "502",
@@ -569,6 +574,12 @@ impl Numeric {
             ChannelIsFull(channel) => line
                 .word(channel.as_str())
                 .trailing("Cannot join channel (+l)"),
+            ServerChannelsFull(channel) => line
+                .word(channel.as_str())
+                .trailing("Cannot create channel: the server has too many channels"),
+            TryAgain(command) => line
+                .word(command)
+                .trailing("Please wait a while and try again."),
             UnknownMode(c, why) => line.word(c.encode_utf8(&mut [0; 4])).trailing(why),
             InvalidModeParam {
                 channel,
@@ -587,9 +598,6 @@ impl Numeric {
             BadChannelKey(channel) => line
                 .word(channel.as_str())
                 .trailing("Cannot join channel (+k)"),
-            TryAgain(command) => line
-                .word(command)
-                .trailing("Please wait a while and try again."),
             ChanOpPrivsNeeded(channel) => line
                 .word(channel.as_str())
                 .trailing("You're not channel operator"),
