@@ -51,6 +51,15 @@ pub enum ErrorCode {
     AlreadyInRoom,
     /// The room's operators keep the user out.
     Banned,
+    /// The client's address has `limits.max_clients_per_ip` connections,
+    /// or connects faster than `limits.connects_per_ip_per_sec`.
+    TooManyConnections,
+    /// A file would pass `files.max_total_bytes` or the uploader's
+    /// `files.upload_quota_bytes`.
+    QuotaExceeded,
+    /// A key or password check is refused for now: too many wrong guesses
+    /// lately, or too many checks waiting.
+    TryLater,
     /// Something went wrong inside the server.
     Internal,
     /// The server has `limits.max_rooms` rooms: no new one can be made.
@@ -59,7 +68,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -82,6 +91,9 @@ impl ErrorCode {
         ErrorCode::InviteOnly,
         ErrorCode::AlreadyInRoom,
         ErrorCode::Banned,
+        ErrorCode::TooManyConnections,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::TryLater,
         ErrorCode::Internal,
         ErrorCode::ServerRoomsFull,
     ];
@@ -111,6 +123,9 @@ impl ErrorCode {
             ErrorCode::InviteOnly => "INVITE_ONLY",
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Banned => "BANNED",
+            ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",
         }
