@@ -67,7 +67,14 @@ pub enum ErrorCode {
     AlreadyLoggedIn,
     /// The command needs the connection to be logged in.
     NotLoggedIn,
-    /// Too many failed password attempts: wait before the next.
+    /// The client's address has `limits.max_clients_per_ip` connections,
+    /// or connects faster than `limits.connects_per_ip_per_sec`.
+    TooManyConnections,
+    /// A file would pass `files.max_total_bytes` or the uploader's
+    /// `files.upload_quota_bytes`.
+    QuotaExceeded,
+    /// A key or password check is refused for now: too many wrong guesses
+    /// lately, or too many checks waiting.
     TryLater,
     /// Something went wrong inside the server.
     Internal,
@@ -77,7 +84,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -108,6 +115,8 @@ impl ErrorCode {
         ErrorCode::WeakPassword,
         ErrorCode::AlreadyLoggedIn,
         ErrorCode::NotLoggedIn,
+        ErrorCode::TooManyConnections,
+        ErrorCode::QuotaExceeded,
         ErrorCode::TryLater,
         ErrorCode::Internal,
         ErrorCode::ServerRoomsFull,
@@ -146,6 +155,8 @@ impl ErrorCode {
             ErrorCode::WeakPassword => "WEAK_PASSWORD",
             ErrorCode::AlreadyLoggedIn => "ALREADY_LOGGED_IN",
             ErrorCode::NotLoggedIn => "NOT_LOGGED_IN",
+            ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",

@@ -17,6 +17,8 @@
 //! - [`store`]: the SQLite history, rooms and file index, group-committed
 //!   on a thread of its own.
 //! - [`services`]: what every front end's sessions share.
+//! - [`gate`]: the password gate every key (and password) hash goes
+//!   through: bounded concurrency, back-off of wrong guesses.
 //! - [`flood`], [`room_key`], [`scratch`]: the rules' small parts, and the
 //!   buffer lines are rendered into.
 //!
@@ -30,6 +32,7 @@ pub mod event;
 pub mod file_id;
 pub mod files;
 pub mod flood;
+pub mod gate;
 pub mod member;
 pub mod names;
 pub mod outcome;

@@ -21,15 +21,15 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 pub use handlers::{
-    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Reencode, Rename,
-    Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
+    Audience, GetInfo, GetNames, Join, JoinStep, Joined, KeyProof, KeyWork, Kick, Leave, Names,
+    Part, Reencode, Rename, Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
 use member::{HeldBack, Member};
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
 use rights::Rights;
 pub use rights::{announce_login, Grant, SetAccount, SetOwner};
 pub use settings::{
-    Admission, Ban, GetBans, Invite, ModeRequest, SetMode, ACCOUNT_BAN, MAX_BANS, MAX_INVITES,
+    Admission, Ban, GetBans, Invite, IsOp, ModeRequest, SetMode, ACCOUNT_BAN, MAX_BANS, MAX_INVITES,
 };
 
 use super::event::{Event, UserHost};
