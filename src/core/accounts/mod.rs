@@ -2,10 +2,12 @@
 //! kept as an argon2id hash, stored in the database beside the rooms.
 //!
 //! What a front end calls: [`register`], [`login`] and [`change_password`],
-//! each hashing or verifying on the blocking pool and reading or writing
-//! through the database thread (a write resolves once committed). Every
-//! password check goes through [`check_password`], the one place a bound
-//! on concurrent verifications plugs in. Which account a connection is
+//! each hashing or verifying through the password gate
+//! ([`PasswordGate`](crate::core::gate::PasswordGate): a bound on hashes at
+//! once, and the back-off of wrong guesses per connection, address and
+//! account) and reading or writing through the database thread (a write
+//! resolves once committed). Every password check goes through
+//! [`check_password`]. Which account a connection is
 //! logged in to is the front end's session's to keep (see ACCT_API.md);
 //! the [`Directory`](crate::core::directory::Directory) knows which
 //! nicknames accounts reserve ([`AccountAdded`](crate::core::directory::AccountAdded)).
@@ -15,32 +17,49 @@
 pub mod password;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::config::{AccountsConfig, Config, Registration, MAX_PASSWORD_BYTES};
 use crate::core::error::ErrorCode;
+use crate::core::gate::{GateRules, GuessTarget, Guesser};
 use crate::core::member::SessionId;
+use crate::core::names::Folded;
 use crate::core::names::Nick;
-use crate::core::store::{AccountRecord, AccountWriteError, Database};
+use crate::core::services::Services;
+use crate::core::store::{AccountRecord, AccountWriteError};
 
 /// An account's name: a nickname, validated and folded as one (the
 /// nickname it reserves).
 pub type AccountName = Nick;
 
-/// Checks `password` against `stored` (an account's hash, or `None` for
-/// no such account) on the blocking pool. The one function every password
-/// verification goes through.
-pub async fn check_password(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || password::verify_password(&password, stored.as_deref()))
+/// Checks `password` against `stored` (the hash of the account
+/// `account`, or `None` for no such account) through the password gate, as
+/// a guess of `who` at that account: `TryLater` while backed off or too
+/// busy. The one function every password verification goes through.
+pub async fn check_password(
+    core: &Services,
+    who: Guesser,
+    account: &Folded,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, ErrorCode> {
+    let config = core.config();
+    let rules = GateRules::of(&config.limits);
+    let target = GuessTarget::Account(account.clone());
+    core.gate
+        .verify(&rules, who, target, move || {
+            password::verify_password(&password, stored.as_deref())
+        })
         .await
-        .unwrap_or(false)
 }
 
-async fn hash(password: String) -> Result<String, ErrorCode> {
-    tokio::task::spawn_blocking(move || password::hash_password(&password))
-        .await
-        .ok()
-        .flatten()
+/// Hashes a new password through the gate (no guess: no back-off).
+async fn hash(core: &Services, password: String) -> Result<String, ErrorCode> {
+    let config = core.config();
+    let rules = GateRules::of(&config.limits);
+    core.gate
+        .hash(&rules, move || password::hash_password(&password))
+        .await?
         .ok_or(ErrorCode::Internal)
 }
 
@@ -106,8 +125,13 @@ impl Policy {
 /// Makes the account `name` with `password`: hashed off the actor
 /// thread, then stored; resolves once committed. `AccountExists` when one
 /// of that folded name exists.
-pub async fn register(db: Database, name: AccountName, password: String) -> Result<(), ErrorCode> {
-    let hash = hash(password).await?;
+pub async fn register(
+    core: Arc<Services>,
+    name: AccountName,
+    password: String,
+) -> Result<(), ErrorCode> {
+    let db = core.db.clone().ok_or(ErrorCode::AccountsDisabled)?;
+    let hash = hash(&core, password).await?;
     let record = AccountRecord {
         name: name.as_str().to_owned(),
         password: hash,
@@ -122,15 +146,18 @@ pub async fn register(db: Database, name: AccountName, password: String) -> Resu
 }
 
 /// The account `name` if `password` is its password; `BadLogin` for an
-/// unknown account and a wrong password alike, after the same work.
+/// unknown account and a wrong password alike, after the same work;
+/// `TryLater` while `who` or the account is backed off (nothing checked).
 pub async fn login(
-    db: Database,
+    core: Arc<Services>,
+    who: Guesser,
     name: AccountName,
     password: String,
 ) -> Result<AccountName, ErrorCode> {
+    let db = core.db.clone().ok_or(ErrorCode::AccountsDisabled)?;
     let record = db.account(name.folded()).await;
     let stored = record.as_ref().map(|r| r.password.clone());
-    if !check_password(password, stored).await {
+    if !check_password(&core, who, name.folded(), password, stored).await? {
         return Err(ErrorCode::BadLogin);
     }
     // Answered as first spelled: `ALICE` logs in to `alice`.
@@ -142,13 +169,15 @@ pub async fn login(
 
 /// Replaces `account`'s password after checking the old one (`BadLogin`).
 pub async fn change_password(
-    db: Database,
+    core: Arc<Services>,
+    who: Guesser,
     account: AccountName,
     old: String,
     new: String,
 ) -> Result<(), ErrorCode> {
-    login(db.clone(), account.clone(), old).await?;
-    let hash = hash(new).await?;
+    login(Arc::clone(&core), who, account.clone(), old).await?;
+    let db = core.db.clone().ok_or(ErrorCode::AccountsDisabled)?;
+    let hash = hash(&core, new).await?;
     db.set_password(account.folded(), hash)
         .await
         .map_err(|_| ErrorCode::Internal)
@@ -165,64 +194,9 @@ pub fn guest_nick(id: SessionId, max: usize) -> Option<Nick> {
     Nick::parse(&format!("Guest{n:0digits$}"), max).ok()
 }
 
-/// Failed password attempts of one connection, and when it may try again:
-/// the first failure waits [`FIRST_BACKOFF`], each further one twice as
-/// long, up to [`MAX_BACKOFF`]; a success starts over.
-#[derive(Debug, Default, Clone)]
-pub struct Backoff {
-    failures: u32,
-    until: Option<Instant>,
-}
-
-/// The wait after a first failure.
-pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-/// The longest wait.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-impl Backoff {
-    /// `TryLater` (with the time left) while backed off.
-    pub fn check(&self, now: Instant) -> Result<(), Duration> {
-        match self.until {
-            Some(until) if until > now => Err(until - now),
-            _ => Ok(()),
-        }
-    }
-
-    /// A failure at `now`: the next attempt waits longer.
-    pub fn failed(&mut self, now: Instant) {
-        self.failures = self.failures.saturating_add(1);
-        let shift = self.failures.saturating_sub(1).min(16);
-        let wait = FIRST_BACKOFF.saturating_mul(1 << shift).min(MAX_BACKOFF);
-        self.until = Some(now + wait);
-    }
-
-    /// A success: no wait.
-    pub fn succeeded(&mut self) {
-        *self = Backoff::default();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_its_bound_and_a_success_clears_it() {
-        let t = Instant::now();
-        let mut b = Backoff::default();
-        assert_eq!(b.check(t), Ok(()));
-        b.failed(t);
-        assert_eq!(b.check(t), Err(Duration::from_secs(1)));
-        assert_eq!(b.check(t + Duration::from_secs(1)), Ok(()));
-        b.failed(t);
-        assert_eq!(b.check(t), Err(Duration::from_secs(2)));
-        for _ in 0..20 {
-            b.failed(t);
-        }
-        assert_eq!(b.check(t), Err(MAX_BACKOFF));
-        b.succeeded();
-        assert_eq!(b.check(t), Ok(()));
-    }
 
     #[test]
     fn guest_nicks_fit_the_limit() {

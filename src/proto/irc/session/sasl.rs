@@ -4,9 +4,11 @@
 //! password), answered `900` and `903`, or `904`.
 
 use super::*;
-use crate::core::accounts::{self, AccountName, Backoff, Policy};
+use crate::core::accounts::{self, AccountName, Policy};
 use crate::core::directory::SetLogin;
+use crate::core::gate::Guesser;
 use crate::core::room;
+use crate::core::ErrorCode;
 use base64ct::{Base64, Encoding as _};
 
 /// What the session knows of accounts; boxed in the session, made at the
@@ -17,8 +19,6 @@ pub(super) struct Login {
     account: Option<AccountName>,
     /// `AUTHENTICATE PLAIN` came and its data has not.
     plain: bool,
-    /// Failed passwords, and the wait before the next.
-    backoff: Backoff,
     /// The rename due when the grace on a reserved nickname is over.
     grace: Option<SpawnHandle>,
 }
@@ -102,20 +102,17 @@ impl Session {
         if arg.len() >= CHUNK {
             return self.numeric(Numeric::SaslTooLong);
         }
-        if self
-            .login
-            .as_ref()
-            .is_some_and(|l| l.backoff.check(Instant::now()).is_err())
-        {
-            return self.numeric(Numeric::SaslFail);
-        }
         let max = self.state.core.config().limits.max_nick_len;
         let credentials = plain_credentials(&arg)
             .and_then(|(name, password)| Some((Nick::parse(&name, max).ok()?, password)));
-        let (Some((name, password)), Some(db)) = (credentials, self.state.core.db.clone()) else {
+        let Some((name, password)) = credentials else {
             return self.numeric(Numeric::SaslFail);
         };
-        let work = accounts::login(db, name, password);
+        let who = Guesser {
+            conn: self.id,
+            addr: self.ip,
+        };
+        let work = accounts::login(Arc::clone(&self.state.core), who, name, password);
         ctx.wait(work.into_actor(self).map(|res, act, ctx| match res {
             Ok(account) => {
                 info!(parent: &act.span, %account, "logged in (SASL)");
@@ -130,9 +127,7 @@ impl Session {
                     id: act.id,
                     account: Some(account.clone()),
                 });
-                let login = act.login_mut();
-                login.account = Some(account.clone());
-                login.backoff.succeeded();
+                act.login_mut().account = Some(account.clone());
                 act.numeric(Numeric::LoggedIn {
                     userhost: act.userhost.clone(),
                     account,
@@ -140,9 +135,11 @@ impl Session {
                 act.numeric(Numeric::SaslSuccess);
                 act.check_reservation(ctx);
             }
-            Err(_) => {
-                metrics::counter!("chatroom_logins_total", "result" => "bad").increment(1);
-                act.login_mut().backoff.failed(Instant::now());
+            // A wrong password, or held back by the password gate.
+            Err(code) => {
+                if code == ErrorCode::BadLogin {
+                    metrics::counter!("chatroom_logins_total", "result" => "bad").increment(1);
+                }
                 act.numeric(Numeric::SaslFail);
             }
         }));

@@ -7,8 +7,9 @@
 //! and `$a:` bans follow the login, not the nickname.
 
 use super::*;
-use crate::core::accounts::{self, AccountName, Backoff, Policy};
+use crate::core::accounts::{self, AccountName, Policy};
 use crate::core::directory::{AccountAdded, IsReserved, SetLogin};
+use crate::core::gate::Guesser;
 use crate::proto::native::parser::Secret;
 
 /// What a session knows of accounts; boxed in the session and made at its
@@ -18,8 +19,6 @@ use crate::proto::native::parser::Secret;
 pub(super) struct Login {
     /// The account logged in to.
     account: Option<AccountName>,
-    /// Failed password attempts, and the wait before the next.
-    backoff: Backoff,
     /// The rename due when the grace on a reserved nickname is over.
     grace: Option<SpawnHandle>,
 }
@@ -42,24 +41,26 @@ impl Session {
         Policy::new(self.state.core.config(), self.state.core.db.is_some())
     }
 
-    /// `TryLater` while failed passwords hold this connection back.
-    fn backed_off(&mut self, verb: Verb) -> bool {
-        let now = Instant::now();
-        let Some(Err(left)) = self.login.as_ref().map(|l| l.backoff.check(now)) else {
-            return false;
-        };
-        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    /// This connection, as the password gate backs off its guesses.
+    fn guesser(&self) -> Guesser {
+        Guesser {
+            conn: self.id,
+            addr: self.ip,
+        }
+    }
+
+    /// The password gate holds this connection (or the account, or its
+    /// address) back after wrong passwords, or is too busy.
+    fn held_back(&self, verb: Verb) {
         self.error(
             verb,
             ErrorCode::TryLater,
-            format!("too many wrong passwords: try again in {secs} s"),
+            "too many wrong passwords lately, or too many checks: try again later",
         );
-        true
     }
 
-    /// A password was wrong: the next attempt waits longer.
+    /// A password was wrong (the gate backs off the next attempts).
     fn password_failed(&mut self, verb: Verb) {
-        self.login_mut().backoff.failed(Instant::now());
         metrics::counter!("chatroom_logins_total", "result" => "bad").increment(1);
         info!(parent: &self.span, verb = verb.as_str(), "wrong password");
         self.error(
@@ -92,11 +93,7 @@ impl Session {
             id: self.id,
             account: account.clone(),
         });
-        let login = self.login_mut();
-        login.account = account;
-        if login.account.is_some() {
-            login.backoff.succeeded();
-        }
+        self.login_mut().account = account;
     }
 
     /// The session ends: it is no longer a logged-in user.
@@ -141,9 +138,7 @@ impl Session {
                 "name the account (REGISTER <account> <password>) or set a nickname first",
             );
         };
-        let Some(db) = self.state.core.db.clone() else {
-            return;
-        };
+        let core = Arc::clone(&self.state.core);
         let directory = self.state.core.directory.clone();
         let me = self.id;
         let wanted = name.clone();
@@ -158,7 +153,7 @@ impl Session {
             if holder.is_some_and(|(_, inbox)| inbox.id != me) {
                 return Err(ErrorCode::NickInUse);
             }
-            accounts::register(db, wanted.clone(), password.0).await?;
+            accounts::register(core, wanted.clone(), password.0).await?;
             directory.do_send(AccountAdded { name: wanted });
             Ok(())
         };
@@ -201,13 +196,8 @@ impl Session {
                 "you are logged in already: LOGOUT first",
             );
         }
-        if self.backed_off(Verb::Login) {
-            return;
-        }
-        let Some(db) = self.state.core.db.clone() else {
-            return;
-        };
-        let work = accounts::login(db, account, password.0);
+        let core = Arc::clone(&self.state.core);
+        let work = accounts::login(core, self.guesser(), account, password.0);
         ctx.wait(work.into_actor(self).map(move |res, act, ctx| match res {
             Ok(account) => {
                 info!(parent: &act.span, %account, "logged in");
@@ -217,6 +207,7 @@ impl Session {
                 act.check_reservation(ctx);
             }
             Err(ErrorCode::BadLogin) => act.password_failed(Verb::Login),
+            Err(ErrorCode::TryLater) => act.held_back(Verb::Login),
             Err(code) => act.error(Verb::Login, code, "could not log in"),
         }));
     }
@@ -247,19 +238,15 @@ impl Session {
                 format!("passwords need at least {min} characters"),
             );
         }
-        if self.backed_off(Verb::Passwd) {
-            return;
-        }
-        let Some(db) = self.state.core.db.clone() else {
-            return;
-        };
-        let work = accounts::change_password(db, account, old.0, new.0);
+        let core = Arc::clone(&self.state.core);
+        let work = accounts::change_password(core, self.guesser(), account, old.0, new.0);
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
             Ok(()) => {
                 info!(parent: &act.span, "password changed");
                 act.send(OkReply::Passwd);
             }
             Err(ErrorCode::BadLogin) => act.password_failed(Verb::Passwd),
+            Err(ErrorCode::TryLater) => act.held_back(Verb::Passwd),
             Err(code) => act.error(Verb::Passwd, code, "could not change the password"),
         }));
     }

@@ -113,7 +113,7 @@ pub struct Session {
     ping_sent: bool,
     /// Boxed: most connections never upload.
     upload: Option<Box<Upload>>,
-    /// Its account, if logged in, and failed passwords; boxed: most
+    /// Its account, if logged in, and a pending rename; boxed: most
     /// connections never log in.
     login: Option<Box<Login>>,
     /// Why the session is ending, once it is: what others see in `QUIT`.
