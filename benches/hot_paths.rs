@@ -72,6 +72,7 @@ fn render(c: &mut Criterion) {
         nick,
         userhost: UserHost::native(),
         realname: no_realname(),
+        account: None,
     };
     let mut group = c.benchmark_group("event_to_line");
     group.throughput(Throughput::Elements(1));

@@ -61,6 +61,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[admin]`
     pub admin: AdminConfig,
+    /// `[accounts]`
+    pub accounts: AccountsConfig,
 }
 
 /// `[server]`: identity and address.
@@ -405,8 +407,54 @@ impl Default for AdminConfig {
     }
 }
 
+/// Whether anyone may `REGISTER` an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone may.
+    Open,
+    /// Nobody may: accounts exist only if made while it was open.
+    Closed,
+}
+
+/// `[accounts]`: user accounts (REGISTER, LOGIN), reserved nicknames,
+/// rooms owned by accounts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Whether accounts exist at all (they need `history.enabled`: they
+    /// are stored in its database).
+    pub enabled: bool,
+    /// Every command but NICK, LOGIN, REGISTER, HELP, INFO, PING, PONG and
+    /// QUIT needs a login (a private server).
+    pub require_login: bool,
+    /// Whether REGISTER is open.
+    pub registration: Registration,
+    /// Seconds a user may hold another account's nickname before being
+    /// renamed (0: renamed at once).
+    pub nick_grace_secs: u64,
+    /// The shortest password REGISTER and PASSWD accept, in characters.
+    pub min_password_len: usize,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            enabled: true,
+            require_login: false,
+            registration: Registration::Open,
+            nick_grace_secs: 60,
+            min_password_len: 8,
+        }
+    }
+}
+
 /// The shortest `admin.token` accepted.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// The longest password accepted, in bytes: argon2 hashes anything, but a
+/// bound keeps a line of megabytes from being hashed.
+pub const MAX_PASSWORD_BYTES: usize = 256;
 
 impl Config {
     /// Loads defaults, then `file` (if any), then `CHATROOM_*` variables.
@@ -576,6 +624,18 @@ impl Config {
         }
         let l = &self.limits;
         self.validate_listeners()?;
+        if !(1..=MAX_PASSWORD_BYTES).contains(&self.accounts.min_password_len) {
+            return Err(ConfigError::Invalid {
+                key: "accounts.min_password_len",
+                why: format!("must be between 1 and {MAX_PASSWORD_BYTES}"),
+            });
+        }
+        if self.accounts.require_login && !self.accounts.enabled {
+            return Err(ConfigError::Invalid {
+                key: "accounts.require_login",
+                why: "needs accounts.enabled".into(),
+            });
+        }
         self.validate_http()?;
         self.validate_admin()?;
         if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
@@ -825,6 +885,15 @@ mod tests {
             ("[tls]\ncert = \"a.pem\"", "tls.key"),
             ("[tls]\nkey = \"a.pem\"", "tls.cert"),
             ("[tls]\ndir = \"\"", "tls.dir"),
+            (
+                "[accounts]\nmin_password_len = 0",
+                "accounts.min_password_len",
+            ),
+            (
+                "[accounts]\nenabled = false\nrequire_login = true",
+                "accounts.require_login",
+            ),
+            ("[accounts]\nregistration = \"maybe\"", "registration"),
             (
                 "[tls]\nhandshake_timeout_secs = 0",
                 "tls.handshake_timeout_secs",

@@ -233,7 +233,12 @@ pub async fn run(
         // history.retention_days or max_messages_per_room is set).
         actix_rt::spawn(db.clone().prune_forever(live.clone()));
     }
-    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms).start();
+    if live.load().accounts.enabled && db.is_some() {
+        // The dummy hash unknown accounts are checked against is made now,
+        // so that the first of them costs what any other does.
+        std::thread::spawn(crate::core::accounts::password::warm_up);
+    }
+    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);
     let budget = Arc::clone(&large_replies);

@@ -851,3 +851,67 @@ fn the_page_shows_the_message_of_the_day() {
         drop(driver);
     });
 }
+
+#[test]
+fn the_page_makes_an_account_and_logs_in_to_it() {
+    if !programs::require(
+        "browser::the_page_makes_an_account_and_logs_in_to_it",
+        PROGRAMS,
+    ) {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = WebServer::start("", None, 0);
+    let url = server.url();
+    let in_chat_as = "return !document.getElementById('app').hidden && document.getElementById('me-nick').textContent === arguments[0]";
+    let error_is = "return document.getElementById('nick-error').textContent === arguments[0]";
+    runtime().block_on(async {
+        let driver = Driver::start(dir.path());
+        let web = driver.browser("web", DESKTOP.0, DESKTOP.1).await;
+        web.goto(&url).await;
+        web.type_into("#password-input", "password-one").await;
+        web.click("#register-input").await;
+        web.enter("#nick-input", "webby").await;
+        web.wait("the chat after REGISTER", in_chat_as, vec![json!("webby")])
+            .await;
+        join(&web, "#web", None).await;
+        // The room belongs to the account the page made.
+        let mut nc = Client::register(server.addr(), "nc");
+        nc.send("INFO #web");
+        let info = nc.read_until_prefix("OK INFO #web");
+        assert!(
+            info.contains(&"INFO #web account webby".to_string()),
+            "{info:?}"
+        );
+        web.close().await;
+
+        // A wrong password stays on the form; the right one logs in.
+        let again = driver.browser("again", DESKTOP.0, DESKTOP.1).await;
+        again.goto(&url).await;
+        again.type_into("#password-input", "wrong-password").await;
+        again.enter("#nick-input", "webby").await;
+        again
+            .wait(
+                "the error",
+                error_is,
+                vec![json!("Wrong nickname or password.")],
+            )
+            .await;
+        // The back-off after a wrong password is a second.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        again.enter("#password-input", "password-one").await;
+        again
+            .wait("the chat after LOGIN", in_chat_as, vec![json!("webby")])
+            .await;
+        join(&again, "#web", None).await;
+        nc.send("JOIN #web");
+        nc.read_until_prefix("OK JOIN #web");
+        // A user on no account does not own the account's room.
+        nc.send("TOPIC #web mine");
+        nc.expect("ERR TOPIC NOT_OWNER only the owner of #web may set its topic");
+        again.close().await;
+        drop(driver);
+        drop(server);
+    });
+}

@@ -21,6 +21,8 @@ const HISTORY_PAGE = 50;
 const state = {
   me: null, // the nickname the server confirmed
   wanted: null, // the nickname to (re)claim on connect
+  password: null, // its account's password, in memory only (LOGIN on connect)
+  register: false, // make the account (REGISTER) rather than log in
   maxLineBytes: 2048,
   maxFileBytes: MAX_FILE_BYTES,
   convs: new Map(), // id → Conversation
@@ -105,10 +107,30 @@ async function onHello() {
   if (state.wanted) await claimNick(state.wanted, { auto: true });
 }
 
+/**
+ * With a password: LOGIN (or REGISTER, once) to the account of `nick`;
+ * whether the chat may go on.
+ */
+async function logInAccount(nick) {
+  if (!state.password) return true;
+  const line = state.register ? cmd.register(nick, state.password) : cmd.login(nick, state.password);
+  const reply = await link.send(line);
+  // A form sent again after a NICK refused: logged in already.
+  if (!reply.ok && reply.code !== "ALREADY_LOGGED_IN") {
+    showLogin();
+    showLoginError(accountError(reply));
+    return false;
+  }
+  // Made: a reconnect logs in to it.
+  state.register = false;
+  return true;
+}
+
 /** Sends NICK; on success enters (or re-enters) the chat. */
 async function claimNick(nick, { auto = false } = {}) {
   let reply;
   try {
+    if (!(await logInAccount(nick))) return;
     reply = await link.send(cmd.nick(nick));
   } catch (e) {
     if (!(e instanceof Disconnected)) throw e;
@@ -144,6 +166,23 @@ async function claimNick(nick, { auto = false } = {}) {
     state.restoreActive = saved?.active ?? null;
     for (const room of saved?.rooms ?? []) joinRoom(room.name, room.key, { activate: "restored", quiet: true });
     for (const nick of saved?.pms ?? []) openPm(nick, { activate: false });
+  }
+}
+
+function accountError(reply) {
+  switch (reply.code) {
+    case "BAD_LOGIN":
+      return "Wrong nickname or password.";
+    case "ACCOUNT_EXISTS":
+      return "That account exists already: untick “Make this a new account” to log in to it.";
+    case "ACCOUNTS_DISABLED":
+      return "This server has no accounts: leave the password empty.";
+    case "REGISTRATION_CLOSED":
+      return "This server makes no new accounts.";
+    case "NICK_IN_USE":
+      return "Someone is using that nickname right now: pick another.";
+    default:
+      return reply.text || reply.code;
   }
 }
 

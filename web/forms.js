@@ -13,16 +13,27 @@ function validNickInput(nick) {
   return null;
 }
 
+function validPasswordInput(password, register) {
+  if (register && password === "") return "Choose a password for the new account.";
+  if (/\s/.test(password)) return "A password is one word, without spaces.";
+  return null;
+}
+
 /** Wires the page to `app`. */
 export function wire(app) {
   const { state, link } = app;
   $("nick-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const nick = $("nick-input").value.trim();
-    const problem = validNickInput(nick);
+    const password = $("password-input").value;
+    const register = $("register-input").checked;
+    const problem = validNickInput(nick) ?? validPasswordInput(password, register);
     app.showLoginError(problem ?? "");
     if (problem) return;
     state.wanted = nick;
+    // Kept in memory only (never saved), to log in again on a reconnect.
+    state.password = password === "" ? null : password;
+    state.register = register;
     if (link.connected) app.claimNick(nick);
     else $("login-status").textContent = "Connecting to the server…";
   });

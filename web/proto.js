@@ -220,6 +220,8 @@ export function oneLine(text) {
 /** Client lines, built in one place. Texts go through oneLine. */
 export const cmd = {
   nick: (nick) => `NICK ${nick}`,
+  login: (account, password) => `LOGIN ${account} ${password}`,
+  register: (account, password) => `REGISTER ${account} ${password}`,
   join: (room, key) => (key ? `JOIN ${room} ${key}` : `JOIN ${room}`),
   part: (room) => `PART ${room}`,
   msg: (room, text) => `MSG ${room} ${oneLine(text)}`,

@@ -1,7 +1,7 @@
 //! The nick registry: unique nicknames (by folded key and by look, see
 //! `directory/nicks.rs`), and the directory of rooms.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -87,12 +87,29 @@ pub struct Directory {
     reports: Option<Reports>,
     /// Who created rooms lately, and how fast.
     creations: Creations,
+    /// The nicknames accounts reserve: every account's name, folded.
+    accounts: HashSet<Folded>,
+    /// Which account each logged-in session is logged in to (for WHOIS).
+    logins: HashMap<SessionId, Nick>,
 }
 
 impl Directory {
-    /// A registry with the stored rooms (where history is kept).
-    pub fn new(config: SharedConfig, db: Option<Database>, stored: Vec<RoomRecord>) -> Self {
+    /// A registry with the stored rooms and the names of the stored
+    /// accounts (where history is kept).
+    pub fn new(
+        config: SharedConfig,
+        db: Option<Database>,
+        stored: Vec<RoomRecord>,
+        accounts: Vec<String>,
+    ) -> Self {
+        let accounts = accounts
+            .iter()
+            .filter_map(|a| Nick::parse(a, crate::core::names::STORED_NAME_LIMIT).ok())
+            .map(|a| a.folded().clone())
+            .collect();
         Directory {
+            accounts,
+            logins: HashMap::new(),
             history: History::new(config.load().limits.whowas_entries),
             config,
             db,
@@ -240,6 +257,7 @@ impl Handler<ReleaseNick> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
+        self.logins.remove(&msg.id);
         if let Some(user) = self
             .nicks
             .describe(&msg.nick)
@@ -325,6 +343,8 @@ pub struct UserInfo {
     /// What WHO and WHOIS show (a native client's: `native@native`, its
     /// nickname as real name, never away).
     pub profile: Profile,
+    /// The account it is logged in to (filled by [`Describe`] only).
+    pub account: Option<Nick>,
 }
 
 /// Looks users up, for WHO, WHOIS, USERHOST, ISON and private messages:
@@ -344,6 +364,10 @@ impl Handler<Describe> for Directory {
             .nicks
             .iter()
             .filter_map(|key| self.nicks.describe(key))
+            .map(|mut user| {
+                user.account = self.logins.get(&user.inbox.id).cloned();
+                user
+            })
             .collect();
         MessageResult(found)
     }
@@ -527,5 +551,63 @@ impl Handler<GetCounts> for Directory {
             // costs memory (and a row) as much as one with members.
             rooms: self.rooms.len(),
         })
+    }
+}
+
+/// An account was registered: its name is a reserved nickname from now on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AccountAdded {
+    /// The account's name.
+    pub name: Nick,
+}
+
+impl Handler<AccountAdded> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: AccountAdded, _: &mut Self::Context) {
+        self.accounts.insert(msg.name.folded().clone());
+    }
+}
+
+/// Whether a nickname is an account's (reserved for whoever is logged in
+/// to it).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct IsReserved {
+    /// The nickname, folded.
+    pub nick: Folded,
+}
+
+impl Handler<IsReserved> for Directory {
+    type Result = bool;
+
+    fn handle(&mut self, msg: IsReserved, _: &mut Self::Context) -> bool {
+        self.accounts.contains(&msg.nick)
+    }
+}
+
+/// A session logged in to an account (`Some`) or out: what WHOIS shows.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetLogin {
+    /// The session.
+    pub id: SessionId,
+    /// Its account now.
+    pub account: Option<Nick>,
+}
+
+impl Handler<SetLogin> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetLogin, _: &mut Self::Context) {
+        match msg.account {
+            Some(account) => {
+                self.logins.insert(msg.id, account);
+            }
+            None => {
+                self.logins.remove(&msg.id);
+            }
+        }
     }
 }

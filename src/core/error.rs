@@ -51,6 +51,22 @@ pub enum ErrorCode {
     AlreadyInRoom,
     /// The room's operators keep the user out.
     Banned,
+    /// An account of that name exists (or the nickname is someone else's).
+    AccountExists,
+    /// Unknown account or wrong password: one code, so that neither can be told apart.
+    BadLogin,
+    /// The server (`accounts.require_login`) or the nickname's account needs a login first.
+    LoginRequired,
+    /// `accounts.registration` is `closed`.
+    RegistrationClosed,
+    /// `accounts.enabled` is off.
+    AccountsDisabled,
+    /// The password is shorter than `accounts.min_password_len`.
+    WeakPassword,
+    /// The connection is logged in already.
+    AlreadyLoggedIn,
+    /// The command needs the connection to be logged in.
+    NotLoggedIn,
     /// The client's address has `limits.max_clients_per_ip` connections,
     /// or connects faster than `limits.connects_per_ip_per_sec`.
     TooManyConnections,
@@ -68,7 +84,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -91,6 +107,14 @@ impl ErrorCode {
         ErrorCode::InviteOnly,
         ErrorCode::AlreadyInRoom,
         ErrorCode::Banned,
+        ErrorCode::AccountExists,
+        ErrorCode::BadLogin,
+        ErrorCode::LoginRequired,
+        ErrorCode::RegistrationClosed,
+        ErrorCode::AccountsDisabled,
+        ErrorCode::WeakPassword,
+        ErrorCode::AlreadyLoggedIn,
+        ErrorCode::NotLoggedIn,
         ErrorCode::TooManyConnections,
         ErrorCode::QuotaExceeded,
         ErrorCode::TryLater,
@@ -123,6 +147,14 @@ impl ErrorCode {
             ErrorCode::InviteOnly => "INVITE_ONLY",
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Banned => "BANNED",
+            ErrorCode::AccountExists => "ACCOUNT_EXISTS",
+            ErrorCode::BadLogin => "BAD_LOGIN",
+            ErrorCode::LoginRequired => "LOGIN_REQUIRED",
+            ErrorCode::RegistrationClosed => "REGISTRATION_CLOSED",
+            ErrorCode::AccountsDisabled => "ACCOUNTS_DISABLED",
+            ErrorCode::WeakPassword => "WEAK_PASSWORD",
+            ErrorCode::AlreadyLoggedIn => "ALREADY_LOGGED_IN",
+            ErrorCode::NotLoggedIn => "NOT_LOGGED_IN",
             ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::TryLater => "TRY_LATER",

@@ -210,6 +210,16 @@ pub enum Event {
         /// Why they are away; `None` once back.
         message: Option<String>,
     },
+    /// A user logged in to an account or out (IRC `account-notify`;
+    /// native lines show nothing of it).
+    Account {
+        /// Who.
+        nick: Nick,
+        /// Their user and host.
+        userhost: UserHost,
+        /// The account now; `None` once logged out.
+        account: Option<Nick>,
+    },
     /// `JOIN <room> <nick>`
     Join {
         /// The room.
@@ -221,6 +231,8 @@ pub enum Event {
         /// Their real name (IRC `extended-join`; `""` for a native client,
         /// whose real name is its nickname).
         realname: Arc<str>,
+        /// The account they are logged in to (IRC `extended-join`).
+        account: Option<Nick>,
     },
     /// `PART <room> <nick> [reason]`
     Part {

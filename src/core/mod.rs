@@ -1,6 +1,8 @@
 //! The chat itself, knowing nothing of wire formats: who is in which room,
 //! who owns it, what is allowed, what is stored.
 //!
+//! - [`accounts`]: user accounts, their passwords (argon2id) and the
+//!   rules of `[accounts]`.
 //! - [`names`]: validated nicknames (RFC 8265 beyond ASCII) and room
 //!   names, folded in one place, and the look-alike skeleton of a nickname.
 //! - [`room`]: the [`Room`](room::Room) actor: members, owner, key, topic,
@@ -23,6 +25,7 @@
 //! Rooms answer with typed values ([`ErrorCode`] for a refusal); a front
 //! end (see [`crate::proto`]) spells them for its clients.
 
+pub mod accounts;
 pub mod directory;
 pub mod error;
 pub mod event;

@@ -115,6 +115,7 @@ impl Services {
                 userhost: join.userhost.clone(),
                 realname: Arc::clone(&join.realname),
                 key: join.key.clone(),
+                account: join.account.clone(),
                 hand_back: join.hand_back,
                 proof: proof.take(),
             };

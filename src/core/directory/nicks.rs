@@ -159,6 +159,7 @@ impl Nicks {
             nick: Nick::from_parts(Arc::clone(&e.display), folded.clone()),
             inbox: e.inbox.clone(),
             profile,
+            account: None,
         })
     }
 

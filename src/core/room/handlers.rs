@@ -55,6 +55,9 @@ pub struct Join {
     pub realname: Arc<str>,
     /// The key it gave.
     pub key: Option<String>,
+    /// The account it is logged in to, if any (for ownership, operators
+    /// by account and `$a:` bans).
+    pub account: Option<Nick>,
     /// Hand the joiner's `JOIN` and listing back in [`Joined`] instead of
     /// queuing them, holding its events until [`Replayed`] (an IRC client
     /// tags them as the answer to its labeled JOIN).
@@ -122,8 +125,12 @@ impl Room {
             return Err(ErrorCode::RoomFull);
         }
         let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());
-        self.admission
-            .admit(msg.nick.folded(), &mask, self.members.len())?;
+        self.admission.admit(
+            msg.nick.folded(),
+            &mask,
+            msg.account.as_ref().map(Nick::folded),
+            self.members.len(),
+        )?;
         let log = self
             .log_for(msg.member.inbox.encoding)
             .ok_or(ErrorCode::RoomFull)?;
@@ -132,11 +139,13 @@ impl Room {
             nick: msg.nick.clone(),
             userhost: msg.userhost,
             realname: msg.realname,
+            account: msg.account.clone(),
         };
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
         let held = self.db.is_some() || msg.hand_back;
+        self.note_account(msg.member.inbox.id, msg.account);
         self.insert(
             msg.member,
             msg.nick.clone(),
@@ -220,7 +229,7 @@ impl Handler<Join> for Room {
                 (Some(_), Some(Proof::Created(hash))) => Some(hash.clone()),
                 (Some(_), _) => return Ok(JoinStep::CheckKey(KeyWork::Create)),
             };
-            self.owner = Some(msg.nick.clone());
+            self.set_creator(&msg.nick, msg.account.clone());
             self.key_hash = hash;
             let res = self.admit(msg, ctx);
             self.save();
@@ -550,8 +559,13 @@ impl Handler<Rename> for Room {
         let old = member.nick(&key);
         member.display = Arc::clone(msg.new.display());
         self.members.insert(msg.new.folded().clone(), member);
-        // Ownership belongs to the nickname and follows its changes.
-        if self.is_owner(&old) {
+        // A nickname's ownership (no account's) follows its changes.
+        if !self.owned_by_account()
+            && self
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.folded() == old.folded())
+        {
             self.owner = Some(msg.new);
             self.save();
         }
@@ -613,6 +627,8 @@ pub struct RoomInfo {
     pub members: usize,
     /// The owner's nickname.
     pub owner: Option<Nick>,
+    /// The owning account, if an account owns it.
+    pub owner_account: Option<Nick>,
     /// Whether a key is needed.
     pub private: bool,
     /// When it was created.
@@ -646,6 +662,7 @@ impl Handler<GetInfo> for Room {
             name: self.name.clone(),
             members: self.members.len(),
             owner: self.owner.clone(),
+            owner_account: self.owner_account(),
             private: self.key_hash.is_some(),
             created: self.created,
             topic: self.topic.as_deref().cloned(),

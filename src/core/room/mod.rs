@@ -9,6 +9,7 @@
 mod handlers;
 mod member;
 mod report;
+mod rights;
 mod settings;
 #[cfg(test)]
 mod tests;
@@ -25,8 +26,10 @@ pub use handlers::{
 };
 use member::{HeldBack, Member};
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
+use rights::Rights;
+pub use rights::{announce_login, Grant, SetAccount, SetOwner};
 pub use settings::{
-    Admission, Ban, GetBans, Invite, IsOp, ModeRequest, SetMode, MAX_BANS, MAX_INVITES,
+    Admission, Ban, GetBans, Invite, IsOp, ModeRequest, SetMode, ACCOUNT_BAN, MAX_BANS, MAX_INVITES,
 };
 
 use super::event::{Event, UserHost};
@@ -91,7 +94,7 @@ struct EncodedLog {
 }
 
 /// Encodings one room renders at most: more than every front end's
-/// together (native 1, IRC 32 per listener: one per combination of the
+/// together (native 1, IRC 64 per listener: one per combination of the
 /// capabilities that change how events look), so that no member is ever
 /// refused for its encoding; the bound is the `u8` a member keeps.
 const MAX_ENCODINGS: usize = 255;
@@ -119,6 +122,10 @@ pub struct Room {
     topic: Option<Box<TopicInfo>>,
     /// The limit, invite-only, the topic lock and invitations.
     admission: Admission,
+    /// What the room keeps by account (its owning account, operators by
+    /// account, which members are logged in to which); boxed and made at
+    /// first use: most rooms never see an account.
+    rights: Option<Box<Rights>>,
     created: SystemTime,
     /// Messages said so far; the last one's sequence number.
     messages: u64,
@@ -146,6 +153,7 @@ impl Room {
             key_hash: None,
             topic: None,
             admission: Admission::default(),
+            rights: None,
             created: SystemTime::now(),
             messages: 0,
             db,
@@ -161,7 +169,11 @@ impl Room {
         db: Database,
     ) -> Self {
         let max_nick = config.load().limits.max_nick_len;
+        let rights = Rights::restore(&record);
+        let admission = Admission::restore(&record.bans);
         Room {
+            rights,
+            admission,
             owner: record
                 .owner
                 .and_then(|o| Nick::parse(&o, max_nick.max(STORED_NAME_LIMIT)).ok()),
@@ -183,6 +195,17 @@ impl Room {
             topic: self.topic.as_ref().map(|t| t.text.clone()),
             created: self.created,
             messages: self.messages,
+            owner_account: self
+                .rights
+                .as_ref()
+                .and_then(|r| r.owner.as_ref())
+                .map(|o| o.as_str().to_string()),
+            ops: self
+                .rights
+                .as_ref()
+                .map(|r| r.ops.iter().map(|o| o.as_str().to_string()).collect())
+                .unwrap_or_default(),
+            bans: self.admission.ban_records(),
         }
     }
 
@@ -287,10 +310,23 @@ impl Room {
         self.members.get(nick.folded()).is_some_and(|m| m.op)
     }
 
-    fn is_owner(&self, nick: &Nick) -> bool {
-        self.owner
-            .as_ref()
-            .is_some_and(|o| o.folded() == nick.folded())
+    /// Whether session `id`, named `nick`, owns the room: by its account
+    /// when an account owns the room, else by its nickname.
+    fn is_owner(&self, id: SessionId, nick: &Nick) -> bool {
+        match self.rights.as_ref().and_then(|r| r.owner.as_ref()) {
+            Some(account) => self
+                .account_of(id)
+                .is_some_and(|a| a.folded() == account.folded()),
+            None => self
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.folded() == nick.folded()),
+        }
+    }
+
+    /// The account session `id` is logged in to, if it is a member that is.
+    fn account_of(&self, id: SessionId) -> Option<&Nick> {
+        self.rights.as_ref()?.account_of(id)
     }
 
     /// The key the member `who` is listed under, if it is a member.
@@ -329,8 +365,9 @@ impl Room {
         if holding {
             l.log.hold();
         }
+        let id = handle.inbox.id;
         let mut member = Member::new(handle, &nick, userhost, log);
-        member.op = self.is_owner(&nick);
+        member.op = self.is_owner(id, &nick) || self.is_op_account(id);
         if holding {
             self.held.hold(&mut member);
         }
@@ -341,6 +378,7 @@ impl Room {
     fn remove(&mut self, who: &MemberKey) -> Option<(Nick, Member)> {
         let key = self.find(who)?.clone();
         let mut member = self.members.remove(&key)?;
+        self.note_account(member.id, None);
         let nick = member.nick(&key);
         let l = &mut self.logs[usize::from(member.log)];
         l.readers -= 1;
@@ -375,6 +413,8 @@ impl Room {
             && self.key_hash.is_none()
             // A topic cleared (from IRC) is no topic.
             && self.topic.as_ref().is_none_or(|t| t.text.is_empty())
+            // Owned by an account, or holding bans or operators: kept.
+            && !self.keeps_rights()
     }
 
     /// Tells the directory what changed, or closes the room once empty

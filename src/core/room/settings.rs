@@ -8,9 +8,10 @@
 //! unmake any (the owner too, until it next joins). Operators are a
 //! presence: one that leaves is no longer one.
 //!
-//! Only the key, the owner and the topic are stored; the limit, the
-//! invite-only flag, the topic lock and the invitations live as long as
-//! the room's actor (a stored room forgets them at a restart).
+//! The key, the owner, the topic, the bans and operators by account
+//! (`rights.rs`) are stored; the limit, the invite-only flag, the topic
+//! lock and the invitations live as long as the room's actor (a stored
+//! room forgets them at a restart).
 
 use std::collections::HashSet;
 use std::time::SystemTime;
@@ -21,7 +22,8 @@ use super::{MemberKey, Room};
 use crate::core::directory::Wildcard;
 use crate::core::error::ErrorCode;
 use crate::core::event::{Event, RoomMode, UserHost};
-use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
+use crate::core::store::BanRecord;
 
 /// Invitations one room keeps at most: the oldest is dropped for a new
 /// one past this (an invitation is a nickname, some 30 bytes).
@@ -30,6 +32,10 @@ pub const MAX_INVITES: usize = 256;
 /// Bans one room keeps at most (a further one is refused `BadSyntax`), so
 /// that the list stays cheap to check at every join.
 pub const MAX_BANS: usize = 64;
+
+/// The prefix of a ban mask that names an account (`$a:alice`), as
+/// Ergo's and InspIRCd's extbans spell it.
+pub const ACCOUNT_BAN: &str = "$a:";
 
 /// A ban: whom it keeps out, who set it and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,19 +87,70 @@ impl Default for Admission {
     }
 }
 
+impl Ban {
+    /// Whether the ban keeps out a user seen as `mask` (`nick!user@host`),
+    /// logged in to `account` (folded) if at all: `$a:<account>` matches
+    /// that account, any other pattern the mask.
+    pub fn matches(&self, mask: &str, account: Option<&Folded>) -> bool {
+        match self.mask.get(..ACCOUNT_BAN.len()) {
+            Some(prefix) if prefix.eq_ignore_ascii_case(ACCOUNT_BAN) => {
+                let name = &self.mask[ACCOUNT_BAN.len()..];
+                account.is_some_and(|a| {
+                    Nick::parse(name, STORED_NAME_LIMIT).is_ok_and(|n| n.folded() == a)
+                })
+            }
+            _ => Wildcard::new(&self.mask).matches(mask),
+        }
+    }
+}
+
 impl Admission {
-    /// Whether `nick`, seen as `mask` (`nick!user@host`), may join a room
-    /// of `members` members; an invitation it holds is used up.
-    pub fn admit(&mut self, nick: &Folded, mask: &str, members: usize) -> Result<(), ErrorCode> {
+    /// The settings a stored room had: its bans (the rest is not stored).
+    pub fn restore(bans: &[BanRecord]) -> Admission {
+        let bans = bans
+            .iter()
+            .filter_map(|b| {
+                Some(Ban {
+                    mask: b.mask.clone(),
+                    by: Nick::parse(&b.by, STORED_NAME_LIMIT).ok()?,
+                    at: b.at,
+                })
+            })
+            .take(MAX_BANS)
+            .collect();
+        Admission {
+            bans,
+            ..Admission::default()
+        }
+    }
+
+    /// The bans as stored.
+    pub fn ban_records(&self) -> Vec<BanRecord> {
+        self.bans
+            .iter()
+            .map(|b| BanRecord {
+                mask: b.mask.clone(),
+                by: b.by.as_str().to_string(),
+                at: b.at,
+            })
+            .collect()
+    }
+
+    /// Whether `nick`, seen as `mask` (`nick!user@host`) and logged in to
+    /// `account` if at all, may join a room of `members` members; an
+    /// invitation it holds is used up.
+    pub fn admit(
+        &mut self,
+        nick: &Folded,
+        mask: &str,
+        account: Option<&Folded>,
+        members: usize,
+    ) -> Result<(), ErrorCode> {
         if let Some(i) = self.invited.iter().position(|n| n == nick) {
             self.invited.remove(i);
             return Ok(());
         }
-        if self
-            .bans
-            .iter()
-            .any(|b| Wildcard::new(&b.mask).matches(mask))
-        {
+        if self.bans.iter().any(|b| b.matches(mask, account)) {
             return Err(ErrorCode::Banned);
         }
         if self.invite_only {
@@ -289,18 +346,16 @@ impl Handler<SetMode> for Room {
                 self.mode_changed(by, msg.userhost, RoomMode::NoKey, ctx);
                 done(Ok(()))
             }
-            ModeRequest::Op(target, on) => {
-                let Some(member) = self.members.get_mut(&target) else {
-                    return done(Err(ErrorCode::NoSuchNick));
-                };
-                let nick = member.nick(&target);
-                let changed = member.op != on;
-                member.op = on;
-                if changed {
-                    self.mode_changed(by, msg.userhost, RoomMode::Op(nick, on), ctx);
+            // Kept by account when the member is logged in to one.
+            ModeRequest::Op(target, on) => match self.set_op(&target, on) {
+                Ok((nick, changed)) => {
+                    if changed {
+                        self.mode_changed(by, msg.userhost, RoomMode::Op(nick, on), ctx);
+                    }
+                    done(Ok(()))
                 }
-                done(Ok(()))
-            }
+                Err(e) => done(Err(e)),
+            },
             ModeRequest::Key { clear, hash } => {
                 self.key_hash = Some(hash);
                 self.mode_changed(by, msg.userhost, RoomMode::Key(clear), ctx);
@@ -383,12 +438,18 @@ mod tests {
             limit: Some(2),
             ..Admission::default()
         };
-        assert_eq!(a.admit(&folded("bob"), BOB, 1), Ok(()));
-        assert_eq!(a.admit(&folded("bob"), BOB, 2), Err(ErrorCode::RoomFull));
+        assert_eq!(a.admit(&folded("bob"), BOB, None, 1), Ok(()));
+        assert_eq!(
+            a.admit(&folded("bob"), BOB, None, 2),
+            Err(ErrorCode::RoomFull)
+        );
         a.invite(&folded("Bob"));
         assert!(a.is_invited(&folded("BOB")));
-        assert_eq!(a.admit(&folded("bob"), BOB, 5), Ok(()));
-        assert_eq!(a.admit(&folded("bob"), BOB, 5), Err(ErrorCode::RoomFull));
+        assert_eq!(a.admit(&folded("bob"), BOB, None, 5), Ok(()));
+        assert_eq!(
+            a.admit(&folded("bob"), BOB, None, 5),
+            Err(ErrorCode::RoomFull)
+        );
     }
 
     #[test]
@@ -397,12 +458,18 @@ mod tests {
             invite_only: true,
             ..Admission::default()
         };
-        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::InviteOnly));
+        assert_eq!(
+            a.admit(&folded("bob"), BOB, None, 0),
+            Err(ErrorCode::InviteOnly)
+        );
         a.invite(&folded("bob"));
         a.invite(&folded("bob"));
         assert_eq!(a.invited().len(), 1);
-        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
-        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::InviteOnly));
+        assert_eq!(a.admit(&folded("bob"), BOB, None, 0), Ok(()));
+        assert_eq!(
+            a.admit(&folded("bob"), BOB, None, 0),
+            Err(ErrorCode::InviteOnly)
+        );
     }
 
     #[test]
@@ -412,18 +479,24 @@ mod tests {
         assert_eq!(a.set_ban("BOB!*@*", &al, true), Ok(true));
         assert_eq!(a.set_ban("bob!*@*", &al, true), Ok(false), "the same");
         assert_eq!(a.set_ban("*!*@native", &al, true), Ok(true));
-        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::Banned));
         assert_eq!(
-            a.admit(&folded("nina"), "nina!native@native", 0),
+            a.admit(&folded("bob"), BOB, None, 0),
             Err(ErrorCode::Banned)
         );
-        assert_eq!(a.admit(&folded("bobby"), "bobby!~b@irc", 0), Ok(()));
+        assert_eq!(
+            a.admit(&folded("nina"), "nina!native@native", None, 0),
+            Err(ErrorCode::Banned)
+        );
+        assert_eq!(a.admit(&folded("bobby"), "bobby!~b@irc", None, 0), Ok(()));
         a.invite(&folded("bob"));
-        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
-        assert_eq!(a.admit(&folded("bob"), BOB, 0), Err(ErrorCode::Banned));
+        assert_eq!(a.admit(&folded("bob"), BOB, None, 0), Ok(()));
+        assert_eq!(
+            a.admit(&folded("bob"), BOB, None, 0),
+            Err(ErrorCode::Banned)
+        );
         assert_eq!(a.set_ban("bob!*@*", &al, false), Ok(true));
         assert_eq!(a.set_ban("bob!*@*", &al, false), Ok(false));
-        assert_eq!(a.admit(&folded("bob"), BOB, 0), Ok(()));
+        assert_eq!(a.admit(&folded("bob"), BOB, None, 0), Ok(()));
         assert_eq!(a.bans().len(), 1);
         for i in 1..MAX_BANS {
             assert_eq!(a.set_ban(&format!("n{i}!*@*"), &al, true), Ok(true));

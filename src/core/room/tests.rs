@@ -16,6 +16,9 @@ use crate::core::member::{Encoding, EncodingRef, Listing, Removed, SessionId};
 use crate::core::outcome::{Ack, Said, SpellSaid};
 use crate::transport::send_queue::SendQueue;
 
+/// What rooms keep by account (`rights.rs`).
+mod rights;
+
 /// Spells events as short lower-case lines; `loud` upper-cases them, to
 /// tell two encodings apart.
 struct Plain {
@@ -178,6 +181,7 @@ impl Client {
             userhost: UserHost::native(),
             realname: crate::core::no_realname(),
             key: key.map(String::from),
+            account: None,
             hand_back: false,
             proof: None,
         }
@@ -213,6 +217,7 @@ async fn enter(room: &Addr<Room>, join: Join) -> Result<Result<Joined, ErrorCode
             userhost: join.userhost.clone(),
             realname: Arc::clone(&join.realname),
             key: join.key.clone(),
+            account: join.account.clone(),
             hand_back: join.hand_back,
             proof: proof.take(),
         };

@@ -44,7 +44,7 @@ use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 use tracing::{error, info};
 
-use crate::core::names::{Nick, RoomName};
+use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::outcome::{Ack, Said, StoreFailure};
 use crate::core::{FileId, FileTarget};
 pub use prune::{Pruned, Retention};
@@ -137,6 +137,49 @@ pub struct RoomRecord {
     pub created: SystemTime,
     /// Messages said in it (the highest sequence number).
     pub messages: u64,
+    /// The owning account, when its creator was logged in: then the owner
+    /// is whoever is logged in to it, whatever its nickname.
+    pub owner_account: Option<String>,
+    /// Accounts made operators of the room (as spelled).
+    pub ops: Vec<String>,
+    /// Its bans, oldest first.
+    pub bans: Vec<BanRecord>,
+}
+
+/// A room's ban as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanRecord {
+    /// The pattern (`nick!user@host` with wildcards, or `$a:account`).
+    pub mask: String,
+    /// Who set it.
+    pub by: String,
+    /// When.
+    pub at: SystemTime,
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// Its name as first spelled (a valid nickname).
+    pub name: String,
+    /// Its password's argon2id hash, a PHC string.
+    pub password: String,
+    /// When it was registered.
+    pub created: SystemTime,
+}
+
+/// Why an account could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccountWriteError {
+    /// One of that (folded) name exists.
+    #[error("the account exists")]
+    Exists,
+    /// No such account (to change).
+    #[error("no such account")]
+    Missing,
+    /// The database failed or is gone.
+    #[error("the database could not store it")]
+    Failed,
 }
 
 /// A shared file as indexed.
@@ -165,6 +208,8 @@ pub struct Loaded {
     pub rooms: Vec<RoomRecord>,
     /// Every indexed file.
     pub files: Vec<FileRecord>,
+    /// Every account's name as spelled (the nicknames they reserve).
+    pub accounts: Vec<String>,
 }
 
 /// Hands the database thread's answers to sessions on the thread that runs
@@ -375,6 +420,53 @@ impl Database {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Stores a new account; resolves once it is committed (durable as a
+    /// message is), or with why not.
+    pub async fn create_account(
+        &self,
+        key: &Folded,
+        account: AccountRecord,
+    ) -> Result<(), AccountWriteError> {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Request::CreateAccount {
+            key: key.clone(),
+            account,
+            reply,
+        }) {
+            return Err(AccountWriteError::Failed);
+        }
+        rx.await.unwrap_or(Err(AccountWriteError::Failed))
+    }
+
+    /// The account of that folded name, if there is one.
+    pub async fn account(&self, key: &Folded) -> Option<AccountRecord> {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Request::GetAccount {
+            key: key.clone(),
+            reply,
+        }) {
+            return None;
+        }
+        rx.await.unwrap_or(None)
+    }
+
+    /// Replaces an account's password hash; resolves once committed.
+    pub async fn set_password(
+        &self,
+        key: &Folded,
+        password: String,
+    ) -> Result<(), AccountWriteError> {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Request::SetPassword {
+            key: key.clone(),
+            password,
+            reply,
+        }) {
+            return Err(AccountWriteError::Failed);
+        }
+        rx.await.unwrap_or(Err(AccountWriteError::Failed))
     }
 
     /// Indexes a shared file.

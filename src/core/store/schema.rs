@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use rusqlite::Connection;
 use tracing::{info, warn};
 
-use super::{from_millis, FileRecord, Loaded, RoomRecord};
+use super::{from_millis, BanRecord, FileRecord, Loaded, RoomRecord};
 use crate::core::names::{Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::{FileId, FileTarget};
 
@@ -60,6 +60,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE VIEW messages (room, seq, time_ms, sender, text) AS
         SELECT s.room, m.value ->> 0, m.value ->> 1, m.value ->> 2, m.value ->> 3
         FROM segments s, json_each(s.body) m;",
+    // 4: accounts (an argon2id PHC string per account, keyed by the
+    // folded name as nicknames are), and what rooms keep by account: the
+    // owning account, operators granted by account, and bans.
+    "CREATE TABLE accounts (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        password TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    ALTER TABLE rooms ADD COLUMN owner_account TEXT;
+    CREATE TABLE room_ops (
+        room TEXT NOT NULL,
+        account TEXT NOT NULL,
+        PRIMARY KEY (room, account)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_bans (
+        room TEXT NOT NULL,
+        mask TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_ms INTEGER NOT NULL,
+        PRIMARY KEY (room, mask)
+    ) WITHOUT ROWID;",
 ];
 
 pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -97,22 +119,47 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
     let mut stmt = conn.prepare(
         "SELECT r.name, r.owner, r.key_hash, r.topic, r.created_ms,
                 COALESCE((SELECT s.last_seq FROM segments s WHERE s.room = r.key
-                          ORDER BY s.first_seq DESC LIMIT 1), 0)
+                          ORDER BY s.first_seq DESC LIMIT 1), 0),
+                r.owner_account, r.key
          FROM rooms r ORDER BY r.key",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(RoomRecord {
+        let record = RoomRecord {
             name: r.get(0)?,
             owner: r.get(1)?,
             key_hash: r.get(2)?,
             topic: r.get(3)?,
             created: from_millis(r.get(4)?),
             messages: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
-        })
+            owner_account: r.get(6)?,
+            ops: Vec::new(),
+            bans: Vec::new(),
+        };
+        Ok((r.get::<_, String>(7)?, record))
     })?;
-    for room in rows {
-        rooms.push(room?);
+    let mut ops = conn.prepare("SELECT account FROM room_ops WHERE room = ?1 ORDER BY account")?;
+    let mut bans =
+        conn.prepare("SELECT mask, set_by, set_ms FROM room_bans WHERE room = ?1 ORDER BY set_ms")?;
+    for row in rows {
+        let (key, mut room) = row?;
+        room.ops = ops
+            .query_map([&key], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        room.bans = bans
+            .query_map([&key], |r| {
+                Ok(BanRecord {
+                    mask: r.get(0)?,
+                    by: r.get(1)?,
+                    at: from_millis(r.get(2)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rooms.push(room);
     }
+    let accounts = conn
+        .prepare("SELECT name FROM accounts ORDER BY key")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut files = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT id, target_is_room, target, sender, size, sha256, filename, stored_ms FROM files",
@@ -140,7 +187,11 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
             ),
         }
     }
-    Ok(Loaded { rooms, files })
+    Ok(Loaded {
+        rooms,
+        files,
+        accounts,
+    })
 }
 
 /// A `files` row as stored, before its fields are checked.

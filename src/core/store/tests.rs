@@ -41,6 +41,9 @@ async fn messages_round_trip_and_survive_reopening() {
         topic: Some("hi".into()),
         created: SystemTime::now(),
         messages: 0,
+        owner_account: None,
+        ops: Vec::new(),
+        bans: Vec::new(),
     });
     for (seq, text) in [(1, "one"), (2, "two"), (3, "  three")] {
         db.append(
@@ -393,6 +396,9 @@ async fn rooms_are_stored_and_read_under_their_folded_name() {
         topic: None,
         created: SystemTime::now(),
         messages: 0,
+        owner_account: None,
+        ops: Vec::new(),
+        bans: Vec::new(),
     });
     db.append(
         &room("#MixedCase"),
@@ -433,6 +439,9 @@ async fn unicode_owners_senders_and_file_names_read_back_and_match() {
         topic: None,
         created: SystemTime::now(),
         messages: 0,
+        owner_account: None,
+        ops: Vec::new(),
+        bans: Vec::new(),
     });
     for (seq, from) in [(1, "Zoë"), (2, "さくら")] {
         db.append(&r, seq, SystemTime::now(), nick(from), "hi".into(), None);
@@ -509,6 +518,60 @@ async fn history_queries_by_number_and_time() {
         [11, 12, 13]
     );
     assert!(q(HistoryQuery::After(Seq(100)), 3).await.is_empty());
+}
+
+#[tokio::test]
+async fn accounts_and_room_rights_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    let (db, _, _) = Database::open(&path).unwrap();
+    let alice = nick("Alice");
+    let record = |password: &str| AccountRecord {
+        name: "Alice".into(),
+        password: password.into(),
+        created: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(5),
+    };
+    assert_eq!(
+        db.create_account(alice.folded(), record("h1")).await,
+        Ok(())
+    );
+    assert_eq!(
+        db.create_account(nick("ALICE").folded(), record("h2"))
+            .await,
+        Err(AccountWriteError::Exists)
+    );
+    assert_eq!(db.account(alice.folded()).await, Some(record("h1")));
+    assert_eq!(db.account(nick("bob").folded()).await, None);
+    assert_eq!(db.set_password(alice.folded(), "h3".into()).await, Ok(()));
+    assert_eq!(
+        db.set_password(nick("bob").folded(), "h".into()).await,
+        Err(AccountWriteError::Missing)
+    );
+    let ban = BanRecord {
+        mask: "$a:mallory".into(),
+        by: "Alice".into(),
+        at: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(7),
+    };
+    db.save_room(RoomRecord {
+        name: "#Den".into(),
+        owner: Some("Alice".into()),
+        key_hash: None,
+        topic: None,
+        created: SystemTime::UNIX_EPOCH,
+        messages: 0,
+        owner_account: Some("Alice".into()),
+        ops: vec!["bob".into(), "carol".into()],
+        bans: vec![ban.clone()],
+    });
+    db.flush().await;
+    drop(db);
+    let (db, loaded, _) = Database::open(&path).unwrap();
+    assert_eq!(loaded.accounts, vec!["Alice".to_string()]);
+    assert_eq!(db.account(alice.folded()).await, Some(record("h3")));
+    let den = &loaded.rooms[0];
+    assert_eq!(den.owner_account.as_deref(), Some("Alice"));
+    assert_eq!(den.ops, vec!["bob".to_string(), "carol".to_string()]);
+    assert_eq!(den.bans, vec![ban]);
 }
 
 /// Stores `count` messages of `room` from `first`, `per_segment` to a

@@ -12,7 +12,10 @@ use tracing::{error, info};
 
 use super::prune::{self, Pruned, Retention};
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
-use super::{millis, Anchor, FileRecord, HistoryQuery, RoomRecord, StoredMessage};
+use super::{
+    from_millis, millis, AccountRecord, AccountWriteError, Anchor, FileRecord, HistoryQuery,
+    RoomRecord, StoredMessage,
+};
 use crate::core::names::{Folded, Nick};
 use bytes::Bytes;
 
@@ -46,6 +49,20 @@ pub(super) enum Request {
         reply: oneshot::Sender<Vec<StoredMessage>>,
     },
     AddFile(FileRecord),
+    CreateAccount {
+        key: Folded,
+        account: AccountRecord,
+        reply: oneshot::Sender<Result<(), AccountWriteError>>,
+    },
+    GetAccount {
+        key: Folded,
+        reply: oneshot::Sender<Option<AccountRecord>>,
+    },
+    SetPassword {
+        key: Folded,
+        password: String,
+        reply: oneshot::Sender<Result<(), AccountWriteError>>,
+    },
     RemoveFile(FileId),
     Flush(oneshot::Sender<()>),
     #[cfg(test)]
@@ -62,6 +79,8 @@ pub(super) enum Answer {
     Acks(Vec<SenderAnswers>),
     /// A history read, for the session waiting on it.
     History(oneshot::Sender<Vec<StoredMessage>>, Vec<StoredMessage>),
+    /// Any other answer (accounts): it sends itself.
+    Reply(Box<dyn FnOnce() + Send>),
 }
 
 impl Answer {
@@ -75,6 +94,7 @@ impl Answer {
             Answer::History(reply, messages) => {
                 let _ = reply.send(messages);
             }
+            Answer::Reply(send) => send(),
         }
     }
 }
@@ -196,9 +216,10 @@ impl Writer {
                 let res = self
                     .conn
                     .prepare_cached(
-                        "INSERT INTO rooms (key, name, owner, key_hash, topic, created_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (key) DO UPDATE SET owner = ?3, key_hash = ?4, topic = ?5",
+                        "INSERT INTO rooms (key, name, owner, key_hash, topic, created_ms, owner_account)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (key) DO UPDATE
+                         SET owner = ?3, key_hash = ?4, topic = ?5, owner_account = ?7",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -207,9 +228,11 @@ impl Writer {
                             r.owner,
                             r.key_hash,
                             r.topic,
-                            millis(r.created)
+                            millis(r.created),
+                            r.owner_account
                         ])
-                    });
+                    })
+                    .and_then(|_| self.save_room_lists(&key, &r));
                 self.failed |= !self.write("a room", res);
             }
             Request::DeleteRoom(key) => {
@@ -269,6 +292,73 @@ impl Writer {
                     });
                 self.failed |= !self.write("a file", res);
             }
+            Request::CreateAccount {
+                key,
+                account,
+                reply,
+            } => {
+                // Alone, after what came before: a refusal (the name is
+                // taken) must not roll anyone's messages back, and the
+                // answer comes once the row is committed.
+                self.commit();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO accounts (key, name, password, created_ms)
+                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO NOTHING",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            key.as_str(),
+                            account.name,
+                            account.password,
+                            millis(account.created)
+                        ])
+                    });
+                let res = match res {
+                    Ok(1) => Ok(()),
+                    Ok(_) => Err(AccountWriteError::Exists),
+                    Err(e) => {
+                        error!(%e, "history database: cannot store an account");
+                        Err(AccountWriteError::Failed)
+                    }
+                };
+                self.answer(Answer::Reply(Box::new(move || {
+                    let _ = reply.send(res);
+                })));
+            }
+            Request::GetAccount { key, reply } => {
+                self.commit();
+                let found = self.account(&key).unwrap_or_else(|e| {
+                    error!(%e, "history database: cannot read an account");
+                    None
+                });
+                self.answer(Answer::Reply(Box::new(move || {
+                    let _ = reply.send(found);
+                })));
+            }
+            Request::SetPassword {
+                key,
+                password,
+                reply,
+            } => {
+                self.commit();
+                let res = self
+                    .conn
+                    .prepare_cached("UPDATE accounts SET password = ?2 WHERE key = ?1")
+                    .and_then(|mut s| s.execute(params![key.as_str(), password]));
+                let res = match res {
+                    Ok(1) => Ok(()),
+                    Ok(_) => Err(AccountWriteError::Missing),
+                    Err(e) => {
+                        error!(%e, "history database: cannot change a password");
+                        Err(AccountWriteError::Failed)
+                    }
+                };
+                self.answer(Answer::Reply(Box::new(move || {
+                    let _ = reply.send(res);
+                })));
+            }
             Request::RemoveFile(id) => {
                 self.begin();
                 let res = self
@@ -315,6 +405,45 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Replaces a room's operators by account and its bans with the
+    /// record's, in the open transaction.
+    fn save_room_lists(&self, key: &Folded, r: &RoomRecord) -> rusqlite::Result<usize> {
+        let room = key.as_str();
+        self.conn
+            .prepare_cached("DELETE FROM room_ops WHERE room = ?1")?
+            .execute(params![room])?;
+        self.conn
+            .prepare_cached("DELETE FROM room_bans WHERE room = ?1")?
+            .execute(params![room])?;
+        let mut op = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO room_ops (room, account) VALUES (?1, ?2)")?;
+        for account in &r.ops {
+            op.execute(params![room, account])?;
+        }
+        let mut ban = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO room_bans (room, mask, set_by, set_ms) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for b in &r.bans {
+            ban.execute(params![room, b.mask, b.by, millis(b.at)])?;
+        }
+        Ok(0)
+    }
+
+    fn account(&self, key: &Folded) -> rusqlite::Result<Option<AccountRecord>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .prepare_cached("SELECT name, password, created_ms FROM accounts WHERE key = ?1")?
+            .query_row(params![key.as_str()], |r| {
+                Ok(AccountRecord {
+                    name: r.get(0)?,
+                    password: r.get(1)?,
+                    created: from_millis(r.get(2)?),
+                })
+            })
+            .optional()
     }
 
     /// Stores the gathered messages, a segment per room (or per

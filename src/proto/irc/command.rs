@@ -188,6 +188,8 @@ fn chathistory(p: &[&str], limits: &NameLimits) -> Result<HistoryCommand, Histor
 pub enum Command {
     /// `CAP`
     Cap(Cap),
+    /// `AUTHENTICATE <mechanism | base64 chunk | + | *>` (SASL)
+    Authenticate(String),
     /// `PASS <password>`
     Pass(String),
     /// `NICK <nick>`: valid, or as written (for `432`).
@@ -339,7 +341,7 @@ impl CommandError {
 pub fn allowed_before_registration(name: &str) -> bool {
     matches!(
         name,
-        "CAP" | "PASS" | "NICK" | "USER" | "PING" | "PONG" | "QUIT"
+        "CAP" | "PASS" | "NICK" | "USER" | "PING" | "PONG" | "QUIT" | "AUTHENTICATE"
     )
 }
 
@@ -405,6 +407,10 @@ impl Command {
                     other => return Err(CommandError::InvalidCap(other.to_string())),
                 }
                 .into()
+            }
+            "AUTHENTICATE" => {
+                need(1, "AUTHENTICATE")?;
+                Command::Authenticate(p[0].to_string())
             }
             "PASS" => {
                 need(1, "PASS")?;

@@ -36,8 +36,8 @@ usages! {
     Names: "NAMES <room>" => "who is in a room",
     List: "LIST" => "the rooms, with members, privacy and topic",
     Info: "INFO [room]" => "about the server, or about a room",
-    Topic: "TOPIC <room> [text]" => "read a room's topic, or set it (owner only)",
-    Kick: "KICK <room> <nick> [reason]" => "remove a member (owner only)",
+    Topic: "TOPIC <room> [text]" => "read a room's topic, or set it (operators)",
+    Kick: "KICK <room> <nick> [reason]" => "remove a member (operators)",
     File: "FILE <#room|nick> <size> <filename>"
         => "share a file; <size> raw bytes follow the line",
     Fetch: "FETCH <id>" => "download a shared file",
@@ -48,6 +48,17 @@ usages! {
     // `[command]`, not `[verb]`: the word people typing HELP know.
     Help: "HELP [command]" => "this help",
     Quit: "QUIT [reason]" => "leave the server",
+    Register: "REGISTER [account] <password>"
+        => "make an account (default: named as your nickname) and log in to it",
+    Login: "LOGIN <account> <password>" => "log in to your account",
+    Logout: "LOGOUT" => "log out of your account",
+    Passwd: "PASSWD <old-password> <new-password>" => "change your account's password",
+    Op: "OP <room> <nick>" => "make a member a room operator (owner only)",
+    Deop: "DEOP <room> <nick>" => "make a member no longer a room operator (owner only)",
+    Ban: "BAN <room> [mask|account]"
+        => "keep out a nick!user@host mask or an account (operators); alone, list the bans",
+    Unban: "UNBAN <room> <mask|account>" => "lift a ban (operators)",
+    Owner: "OWNER <room> <nick>" => "give the room to a logged-in member (owner only)",
 }
 
 #[cfg(test)]

@@ -63,6 +63,24 @@ pub enum OkReply {
     Help,
     /// `OK QUIT`
     Quit,
+    /// `OK REGISTER <account>`: made, and logged in to it.
+    Register(Nick),
+    /// `OK LOGIN <account>`
+    Login(Nick),
+    /// `OK LOGOUT`
+    Logout,
+    /// `OK PASSWD`
+    Passwd,
+    /// `OK OP <room> <nick>`
+    Op(RoomName, Nick),
+    /// `OK DEOP <room> <nick>`
+    Deop(RoomName, Nick),
+    /// `OK BAN <room> [mask]`: a ban set, or (no mask) the end of a listing.
+    Ban(RoomName, Option<String>),
+    /// `OK UNBAN <room> <mask>`
+    Unban(RoomName, String),
+    /// `OK OWNER <room> <account>`
+    Owner(RoomName, Nick),
 }
 
 /// A line addressed to one client: data lines, final replies, notices.
@@ -139,6 +157,27 @@ pub enum Reply {
     /// `MOTD [text]`, a line of the message of the day, before the first
     /// `OK NICK` (a blank line is `MOTD` alone).
     Motd(String),
+    /// `SERVER <nick> is a registered account: ...`, a notice that the
+    /// nickname is reserved and will be taken back after `grace_secs`.
+    Reserved {
+        /// The nickname.
+        nick: Nick,
+        /// Seconds before the rename.
+        grace_secs: u64,
+    },
+    /// `SERVER you were renamed to <nick>: ...`, after the grace.
+    Renamed(Nick),
+    /// `BAN <room> <mask> <by> <rfc3339-time>`, one line of a ban listing.
+    Ban {
+        /// The room.
+        room: RoomName,
+        /// The pattern.
+        mask: String,
+        /// Who set it.
+        by: Nick,
+        /// When, RFC 3339.
+        time: String,
+    },
 }
 
 /// One line of `INFO`: a fact about the server, `INFO <key> <value>`.
@@ -160,6 +199,9 @@ pub enum ServerInfo {
     MaxLineBytes(usize),
     /// `max_file_bytes`: `files.max_bytes`, the largest FILE accepted.
     MaxFileBytes(u64),
+    /// `account`: the account the asking client is logged in to (shown
+    /// only when it is).
+    Account(Nick),
 }
 
 /// One line of `INFO <room>`: a fact about a room, `INFO <room> <key>
@@ -170,6 +212,8 @@ pub enum RoomInfoEntry {
     Members(usize),
     /// `owner`: the owner's nickname; with none the line ends after the key.
     Owner(Option<Nick>),
+    /// `account`: the account that owns the room (shown only when one does).
+    Account(Nick),
     /// `private`: whether a key is needed, `yes` or `no`.
     Private(bool),
     /// `created`: the creation time, RFC 3339.
@@ -195,6 +239,9 @@ pub enum Disconnect {
     FileTooLarge,
     /// The server is stopping.
     ServerShutdown,
+    /// The client kept another account's nickname past the grace, and no
+    /// other nickname could be given to it.
+    NickReserved,
 }
 
 impl Disconnect {
@@ -208,6 +255,7 @@ impl Disconnect {
             Disconnect::SendQueueExceeded => Some("send queue exceeded"),
             Disconnect::FileTooLarge => Some("file too large"),
             Disconnect::ServerShutdown => Some("server shutting down"),
+            Disconnect::NickReserved => Some("nickname reserved"),
         }
     }
 }
@@ -264,13 +312,14 @@ fn target_str(t: &FileTarget) -> &str {
 impl Event {
     /// Appends the event's wire line to `buf` (nothing for the events
     /// native lines do not show: a room's [`Event::Mode`], an
-    /// [`Event::Invite`], a `TAGMSG`, an away message).
+    /// [`Event::Invite`], a `TAGMSG`, an away message, a login).
     pub fn encode(&self, buf: &mut BytesMut) {
         match self {
             Event::Mode { .. }
             | Event::Invite { .. }
             | Event::TagMsg { .. }
-            | Event::Away { .. } => {}
+            | Event::Away { .. }
+            | Event::Account { .. } => {}
             // Native lines show neither the sender's user and host nor a
             // message's kind: a notice reads as any message.
             Event::Msg {
@@ -368,6 +417,15 @@ impl OkReply {
             OkReply::History(r, count) => ok.word("HISTORY").word(r.as_str()).num(*count as u64),
             OkReply::Help => ok.word("HELP"),
             OkReply::Quit => ok.word("QUIT"),
+            OkReply::Register(a) => ok.word("REGISTER").word(a.as_str()),
+            OkReply::Login(a) => ok.word("LOGIN").word(a.as_str()),
+            OkReply::Logout => ok.word("LOGOUT"),
+            OkReply::Passwd => ok.word("PASSWD"),
+            OkReply::Op(r, n) => ok.word("OP").word(r.as_str()).word(n.as_str()),
+            OkReply::Deop(r, n) => ok.word("DEOP").word(r.as_str()).word(n.as_str()),
+            OkReply::Ban(r, mask) => ok.word("BAN").word(r.as_str()).opt(mask.as_deref()),
+            OkReply::Unban(r, mask) => ok.word("UNBAN").word(r.as_str()).word(mask),
+            OkReply::Owner(r, a) => ok.word("OWNER").word(r.as_str()).word(a.as_str()),
         }
         .end()
     }
@@ -417,6 +475,7 @@ impl Reply {
                     ServerInfo::Connections(n) => line.word("connections").num(*n as u64),
                     ServerInfo::MaxLineBytes(n) => line.word("max_line_bytes").num(*n as u64),
                     ServerInfo::MaxFileBytes(n) => line.word("max_file_bytes").num(*n),
+                    ServerInfo::Account(a) => line.word("account").word(a.as_str()),
                 }
                 .end()
             }
@@ -427,6 +486,7 @@ impl Reply {
                     RoomInfoEntry::Owner(owner) => {
                         line.word("owner").opt(owner.as_ref().map(Nick::as_str))
                     }
+                    RoomInfoEntry::Account(a) => line.word("account").word(a.as_str()),
                     RoomInfoEntry::Private(private) => line.word("private").word(yes_no(*private)),
                     RoomInfoEntry::Created(time) => line.word("created").word(time),
                     // An empty topic is no topic: the line ends after the key.
@@ -460,6 +520,28 @@ impl Reply {
             Reply::Pong(token) => Line::start(buf, "PONG").opt(token.as_deref()).end(),
             Reply::Ping(token) => Line::start(buf, "PING").word(token).end(),
             Reply::Server(text) => Line::start(buf, "SERVER").word(text).end(),
+            Reply::Reserved { nick, grace_secs } => Line::start(buf, "SERVER")
+                .word(nick.as_str())
+                .word("is a registered account: LOGIN to it or change your nickname within")
+                .num(*grace_secs)
+                .word("seconds, or you will be renamed")
+                .end(),
+            Reply::Renamed(nick) => Line::start(buf, "SERVER")
+                .word("you were renamed to")
+                .word(nick.as_str())
+                .word("(your nickname is a registered account)")
+                .end(),
+            Reply::Ban {
+                room,
+                mask,
+                by,
+                time,
+            } => Line::start(buf, "BAN")
+                .word(room.as_str())
+                .word(mask)
+                .word(by.as_str())
+                .word(time)
+                .end(),
         }
     }
 

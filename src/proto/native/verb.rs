@@ -45,11 +45,29 @@ pub enum Verb {
     Help,
     /// `QUIT`
     Quit,
+    /// `REGISTER`
+    Register,
+    /// `LOGIN`
+    Login,
+    /// `LOGOUT`
+    Logout,
+    /// `PASSWD`
+    Passwd,
+    /// `OP`
+    Op,
+    /// `DEOP`
+    Deop,
+    /// `BAN`
+    Ban,
+    /// `UNBAN`
+    Unban,
+    /// `OWNER`
+    Owner,
 }
 
 impl Verb {
     /// Every verb, in the order HELP lists them.
-    pub const ALL: [Verb; 18] = [
+    pub const ALL: [Verb; 27] = [
         Verb::Nick,
         Verb::Join,
         Verb::Part,
@@ -68,6 +86,15 @@ impl Verb {
         Verb::Pong,
         Verb::Help,
         Verb::Quit,
+        Verb::Register,
+        Verb::Login,
+        Verb::Logout,
+        Verb::Passwd,
+        Verb::Op,
+        Verb::Deop,
+        Verb::Ban,
+        Verb::Unban,
+        Verb::Owner,
     ];
 
     /// The verb as written on the wire (upper case).
@@ -91,6 +118,15 @@ impl Verb {
             Verb::Pong => "PONG",
             Verb::Help => "HELP",
             Verb::Quit => "QUIT",
+            Verb::Register => "REGISTER",
+            Verb::Login => "LOGIN",
+            Verb::Logout => "LOGOUT",
+            Verb::Passwd => "PASSWD",
+            Verb::Op => "OP",
+            Verb::Deop => "DEOP",
+            Verb::Ban => "BAN",
+            Verb::Unban => "UNBAN",
+            Verb::Owner => "OWNER",
         }
     }
 
@@ -105,8 +141,20 @@ impl Verb {
     pub fn allowed_before_nick(self) -> bool {
         matches!(
             self,
-            Verb::Nick | Verb::Help | Verb::Info | Verb::Ping | Verb::Quit
+            Verb::Nick
+                | Verb::Help
+                | Verb::Info
+                | Verb::Ping
+                | Verb::Quit
+                | Verb::Login
+                | Verb::Register
         )
+    }
+
+    /// Whether the verb is accepted before a login where
+    /// `accounts.require_login` is on.
+    pub fn allowed_before_login(self) -> bool {
+        self.allowed_before_nick() || self == Verb::Pong
     }
 
     /// Whether the verb is charged by flood control (PONG and QUIT never are).

@@ -28,10 +28,12 @@ pub struct Look {
     pub userhost_in_names: bool,
     /// `away-notify`: `AWAY` from users sharing a channel.
     pub away_notify: bool,
+    /// `account-notify`: `ACCOUNT` from users sharing a channel.
+    pub account_notify: bool,
 }
 
 /// Combinations of [`Look`]: 2 to the number of its fields.
-const LOOKS: usize = 32;
+const LOOKS: usize = 64;
 
 impl Look {
     fn index(self) -> usize {
@@ -40,6 +42,7 @@ impl Look {
             | usize::from(self.extended_join) << 2
             | usize::from(self.userhost_in_names) << 3
             | usize::from(self.away_notify) << 4
+            | usize::from(self.account_notify) << 5
     }
 
     fn from_index(i: usize) -> Self {
@@ -49,6 +52,7 @@ impl Look {
             extended_join: i & 4 != 0,
             userhost_in_names: i & 8 != 0,
             away_notify: i & 16 != 0,
+            account_notify: i & 32 != 0,
         }
     }
 }
@@ -139,6 +143,21 @@ impl IrcEncoding {
                     .word(to)
                     .end()
             }
+            Event::Account {
+                nick,
+                userhost,
+                account,
+            } => {
+                if !self.look.account_notify {
+                    return;
+                }
+                tag(buf);
+                Line::new(buf)
+                    .source(nick.as_str(), Some(userhost))
+                    .word("ACCOUNT")
+                    .word(account.as_ref().map_or("*", Nick::as_str))
+                    .end()
+            }
             Event::Away {
                 nick,
                 userhost,
@@ -162,6 +181,7 @@ impl IrcEncoding {
                 nick,
                 userhost,
                 realname,
+                account,
             } => {
                 tag(buf);
                 let line = Line::new(buf)
@@ -169,14 +189,15 @@ impl IrcEncoding {
                     .word("JOIN")
                     .word(room.as_str());
                 if self.look.extended_join {
-                    // No accounts yet: `*`, logged out. A native client's
-                    // real name is its nickname.
+                    // `*`: logged out. A native client's real name is
+                    // its nickname.
                     let realname = if realname.is_empty() {
                         nick.as_str()
                     } else {
                         realname
                     };
-                    line.word("*").trailing(realname)
+                    line.word(account.as_ref().map_or("*", Nick::as_str))
+                        .trailing(realname)
                 } else {
                     line
                 }

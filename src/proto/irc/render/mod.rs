@@ -96,6 +96,16 @@ pub enum ServerLine {
     Notice(String),
     /// `:<nick> MODE <nick> :<change>`, the client's own user mode.
     UserModeChanged(String),
+    /// `AUTHENTICATE +`: go on with SASL (an empty challenge).
+    AuthenticateGoOn,
+    /// `:<server> NOTICE <nick> :<nick> is a registered account: ...`,
+    /// the nickname will be taken back after `grace_secs`.
+    Reserved {
+        /// The nickname.
+        nick: Nick,
+        /// Seconds before the rename.
+        grace_secs: u64,
+    },
 }
 
 /// Writes one wire line: words, then an optional trailing parameter,
@@ -441,6 +451,14 @@ impl ServerLine {
                 .word("NOTICE")
                 .word(to)
                 .trailing(text),
+            ServerLine::AuthenticateGoOn => Line::new(buf).word("AUTHENTICATE").word("+"),
+            ServerLine::Reserved { nick, grace_secs } => Line::new(buf)
+                .source(&server.name, None)
+                .word("NOTICE")
+                .word(to)
+                .trailing(&format!(
+                    "{nick} is a registered account: log in to it (SASL) or change your nickname within {grace_secs} seconds, or you will be renamed"
+                )),
             ServerLine::UserModeChanged(change) => Line::new(buf)
                 .source(to, None)
                 .word("MODE")

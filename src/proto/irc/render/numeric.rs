@@ -39,6 +39,25 @@ pub enum Numeric {
     },
     /// `002 :Your host is <server>, running version <version>`
     YourHost,
+    /// `900 <nick>!<user>@<host> <account> :You are now logged in as <account>`
+    LoggedIn {
+        /// The client's user and host.
+        userhost: UserHost,
+        /// The account.
+        account: Nick,
+    },
+    /// `903 :SASL authentication successful`
+    SaslSuccess,
+    /// `904 :SASL authentication failed`
+    SaslFail,
+    /// `905 :SASL message too long`
+    SaslTooLong,
+    /// `906 :SASL authentication aborted`
+    SaslAborted,
+    /// `907 :You have already authenticated using SASL`
+    SaslAlready,
+    /// `908 PLAIN :are available SASL mechanisms`
+    SaslMechs,
     /// `003 :This server was created <date>`
     Created(SystemTime),
     /// `004 <server> <version> <user modes> <channel modes> <with a parameter>`
@@ -85,6 +104,8 @@ pub enum Numeric {
     },
     /// `312 <nick> <server> :<info>`
     WhoisServer(Nick),
+    /// `330 <nick> <account> :is logged in as`
+    WhoisAccount(Nick, Nick),
     /// `318 <nick> :End of /WHOIS list`
     EndOfWhois(String),
     /// `319 <nick> :<channels>`
@@ -282,6 +303,7 @@ impl Numeric {
             NowAway => "306",
             WhoisUser { .. } => "311",
             WhoisServer(_) => "312",
+            WhoisAccount(..) => "330",
             EndOfWho(_) => "315",
             WhowasUser { .. } => "314",
             EndOfWhowas(_) => "369",
@@ -323,6 +345,13 @@ impl Numeric {
             NoTextToSend => "412",
             InputTooLong => "417",
             UnknownCommand(_) => "421",
+            LoggedIn { .. } => "900",
+            SaslSuccess => "903",
+            SaslFail => "904",
+            SaslTooLong => "905",
+            SaslAborted => "906",
+            SaslAlready => "907",
+            SaslMechs => "908",
             NoMotd => "422",
             NoNicknameGiven => "431",
             ErroneousNickname(_) => "432",
@@ -359,6 +388,16 @@ impl Numeric {
                 "Welcome to the {network} IRC Network {to}!{}",
                 userhost.as_str()
             )),
+            LoggedIn { userhost, account } => line
+                .word(&format!("{to}!{}", userhost.as_str()))
+                .word(account.as_str())
+                .trailing(&format!("You are now logged in as {account}")),
+            SaslSuccess => line.trailing("SASL authentication successful"),
+            SaslFail => line.trailing("SASL authentication failed"),
+            SaslTooLong => line.trailing("SASL message too long"),
+            SaslAborted => line.trailing("SASL authentication aborted"),
+            SaslAlready => line.trailing("You have already authenticated using SASL"),
+            SaslMechs => line.word("PLAIN").trailing("are available SASL mechanisms"),
             YourHost => line.trailing(&format!(
                 "Your host is {}, running version chatroom-{version}",
                 server.name
@@ -417,6 +456,10 @@ impl Numeric {
                 .word(&server.name)
                 .trailing(&format!("{} chat server", server.network)),
             EndOfWhois(nick) => line.word(nick).trailing("End of /WHOIS list"),
+            WhoisAccount(nick, account) => line
+                .word(nick.as_str())
+                .word(account.as_str())
+                .trailing("is logged in as"),
             WhoisChannels(nick, chans) => {
                 let list: Vec<String> = chans
                     .iter()

@@ -222,6 +222,7 @@ fn events() {
                 nick: nick("al"),
                 userhost: uh.clone(),
                 realname: crate::core::no_realname(),
+                account: None,
             },
             ":al!~al@irc JOIN #r\r\n",
         ),

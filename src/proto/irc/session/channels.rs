@@ -62,6 +62,7 @@ impl Session {
                 userhost: self.userhost.clone(),
                 realname: Arc::clone(&self.realname),
                 key,
+                account: self.account().cloned(),
                 // A labeled JOIN answers with the JOIN and listing too.
                 hand_back: self.labeling(),
                 proof: None,

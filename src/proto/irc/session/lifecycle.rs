@@ -30,6 +30,12 @@ pub enum Ending {
     BadPassword,
     /// The server is stopping.
     ServerShutdown,
+    /// The client kept an account's nickname past the grace, and no other
+    /// nickname could be given to it.
+    NickReserved,
+    /// `accounts.require_login`, and the client did not log in (SASL)
+    /// before registering.
+    LoginRequired,
 }
 
 impl Ending {
@@ -43,6 +49,8 @@ impl Ending {
             Ending::SendQueueExceeded => Some("send queue exceeded"),
             Ending::BadPassword => Some("bad password"),
             Ending::ServerShutdown => Some("server shutting down"),
+            Ending::NickReserved => Some("nickname reserved"),
+            Ending::LoginRequired => Some("login required"),
         }
     }
 
@@ -56,6 +64,8 @@ impl Ending {
             Ending::SendQueueExceeded => "SendQ exceeded".into(),
             Ending::BadPassword => "Bad password".into(),
             Ending::ServerShutdown => "Server shutting down".into(),
+            Ending::NickReserved => "Nickname reserved".into(),
+            Ending::LoginRequired => "Log in with SASL first".into(),
             Ending::ConnectionClosed => "Connection closed".into(),
         }
     }
@@ -135,6 +145,7 @@ impl Session {
             .get_or_insert_with(|| Box::new(Ending::ConnectionClosed));
         let reason = why.quit_reason().map(String::from);
         info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
+        self.forget_login();
         let rooms = std::mem::take(&mut self.rooms);
         if let Some(nick) = self.nick.take() {
             self.state.core.directory.do_send(ReleaseNick {

@@ -33,6 +33,8 @@ mod messages;
 mod modes;
 mod queries;
 mod registration;
+mod reserved;
+mod sasl;
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -117,6 +119,8 @@ struct Caps {
     cap_notify: bool,
     /// `draft/chathistory`.
     chathistory: bool,
+    /// `sasl`: AUTHENTICATE may be used.
+    sasl: bool,
 }
 
 /// The actor behind one IRC connection.
@@ -147,6 +151,8 @@ pub struct Session {
     batches: u32,
     /// Why the client is away, if it is.
     away: Option<String>,
+    /// Its account, if logged in (SASL); boxed: most never log in.
+    login: Option<Box<sasl::Login>>,
     /// User mode `+i` (reported, and changes nothing else: WHO and NAMES
     /// show every user to everyone, as natively).
     invisible: bool,
@@ -196,6 +202,7 @@ impl Session {
                 batches: 0,
                 labeled: RefCell::new(None),
                 away: None,
+                login: None,
                 invisible: false,
                 rooms: Vec::new(),
                 flood: TokenBucket::new(&state.core.flood(), Instant::now()),
@@ -435,6 +442,7 @@ impl Session {
     fn execute(&mut self, cmd: Command, ctx: &mut Context<Self>) {
         match cmd {
             Command::Cap(cap) => self.cmd_cap(cap, ctx),
+            Command::Authenticate(arg) => self.cmd_authenticate(arg, ctx),
             Command::Pass(password) => self.cmd_pass(password, ctx),
             Command::Nick(nick) => self.cmd_nick(nick, ctx),
             Command::User { username, realname } => self.cmd_user(username, realname, ctx),

@@ -201,6 +201,9 @@ impl Session {
                         act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
                     }
                     act.numeric(Numeric::WhoisServer(user.nick.clone()));
+                    if let Some(account) = &user.account {
+                        act.numeric(Numeric::WhoisAccount(user.nick.clone(), account.clone()));
+                    }
                     if let Some(away) = &user.profile.away {
                         act.numeric(Numeric::Away(user.nick.clone(), away.to_string()));
                     }

@@ -10,6 +10,7 @@ use crate::core::ErrorCode;
 
 /// The capabilities this server implements, as `CAP LS` lists them.
 const CAPS: &[&str] = &[
+    "account-notify",
     "away-notify",
     "batch",
     "cap-notify",
@@ -19,6 +20,7 @@ const CAPS: &[&str] = &[
     "labeled-response",
     "message-tags",
     "multi-prefix",
+    "sasl",
     "server-time",
     "userhost-in-names",
 ];
@@ -81,6 +83,7 @@ impl Session {
                 let c = &self.caps;
                 let l = &c.look;
                 let on: Vec<&str> = [
+                    (l.account_notify, "account-notify"),
                     (l.away_notify, "away-notify"),
                     (c.batch, "batch"),
                     (c.cap_notify, "cap-notify"),
@@ -90,6 +93,7 @@ impl Session {
                     (c.labeled_response, "labeled-response"),
                     (l.message_tags, "message-tags"),
                     (c.multi_prefix, "multi-prefix"),
+                    (c.sasl, "sasl"),
                     (l.server_time, "server-time"),
                     (l.userhost_in_names, "userhost-in-names"),
                 ]
@@ -120,6 +124,7 @@ impl Session {
                         "batch" => caps.batch = on,
                         "labeled-response" => caps.labeled_response = on,
                         "draft/chathistory" => caps.chathistory = on,
+                        "sasl" => caps.sasl = on,
                         // CAP LS 302 clients have it whatever they ask.
                         "cap-notify" => caps.cap_notify = on || self.caps.cap_notify,
                         "server-time" => look.server_time = on,
@@ -127,6 +132,7 @@ impl Session {
                         "extended-join" => look.extended_join = on,
                         "userhost-in-names" => look.userhost_in_names = on,
                         "away-notify" => look.away_notify = on,
+                        "account-notify" => look.account_notify = on,
                         _ => ok = false,
                     }
                 }
@@ -237,6 +243,7 @@ impl Session {
                 }
                 act.echo(&event);
                 deliver_once(audience, &event);
+                act.check_reservation(ctx);
             }
             Err(ErrorCode::NickInUse) => act.numeric(Numeric::NicknameInUse(nick)),
             Err(_) => act.numeric(Numeric::ErroneousNickname(nick.as_str().to_string())),
@@ -280,6 +287,20 @@ impl Session {
             self.numeric(Numeric::PasswdMismatch);
             return self.close(Ending::BadPassword, ctx);
         }
+        // A private server (`accounts.require_login`): SASL first, as
+        // Ergo's `require-sasl`.
+        let policy = crate::core::accounts::Policy::new(
+            self.state.core.config(),
+            self.state.core.db.is_some(),
+        );
+        if policy.login_required() && self.account().is_none() {
+            self.line(ServerLine::Fail {
+                command: "*".into(),
+                code: "ACCOUNT_REQUIRED",
+                text: "You must log in with SASL to use this server",
+            });
+            return self.close(Ending::LoginRequired, ctx);
+        }
         self.registration = None;
         let Some(nick) = self.nick.clone() else {
             return;
@@ -294,6 +315,7 @@ impl Session {
             profile: Some(self.profile()),
         });
         self.welcome(ctx);
+        self.check_reservation(ctx);
     }
 
     /// 001 to 005, then LUSERS and the MOTD.

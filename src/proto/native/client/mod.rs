@@ -264,7 +264,7 @@ fn parse_body(line: &str) -> Result<ServerLine, LineProblem> {
     let kind = f.word("line kind")?;
     let parsed = match kind {
         "HELLO" | "OK" | "ERR" | "NAMES" | "ROOM" | "INFO" | "HELP" | "HISTORY" | "DATA"
-        | "PONG" | "PING" | "SERVER" | "MOTD" => ServerLine::Reply(reply(kind, &mut f)?),
+        | "PONG" | "PING" | "SERVER" | "MOTD" | "BAN" => ServerLine::Reply(reply(kind, &mut f)?),
         "MSG" | "PRIVMSG" | "JOIN" | "PART" | "QUIT" | "NICK" | "TOPIC" | "KICK" | "FILE" => {
             ServerLine::Event(event(kind, &mut f)?)
         }
@@ -351,6 +351,13 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
         "SERVER" => Reply::Server(f.text("notice text")?),
         // MOTD [text]
         "MOTD" => Reply::Motd(f.opt_text().unwrap_or_default()),
+        // BAN <room> <mask> <by> <time>
+        "BAN" => Reply::Ban {
+            room: f.room("room")?,
+            mask: f.owned_word("mask")?,
+            by: f.nick("setter")?,
+            time: f.owned_word("time")?,
+        },
         other => unreachable!("{other} is not a reply kind"),
     })
 }
@@ -366,6 +373,7 @@ fn server_info(key: &str, f: &mut Fields<'_>) -> Result<ServerInfo, LineProblem>
         "connections" => ServerInfo::Connections(f.number("value")?),
         "max_line_bytes" => ServerInfo::MaxLineBytes(f.number("value")?),
         "max_file_bytes" => ServerInfo::MaxFileBytes(f.number("value")?),
+        "account" => ServerInfo::Account(f.nick("account")?),
         other => return Err(LineProblem::UnknownInfoKey(other.to_owned())),
     })
 }
@@ -377,6 +385,7 @@ fn room_info(f: &mut Fields<'_>) -> Result<RoomInfoEntry, LineProblem> {
         // No owner, like no topic, ends the line after the key.
         "owner" if f.has_more() => RoomInfoEntry::Owner(Some(f.nick("owner")?)),
         "owner" => RoomInfoEntry::Owner(None),
+        "account" => RoomInfoEntry::Account(f.nick("account")?),
         "private" => RoomInfoEntry::Private(f.flag()?),
         "created" => RoomInfoEntry::Created(f.owned_word("value")?),
         "topic" => RoomInfoEntry::Topic(f.opt_text()),
@@ -413,6 +422,19 @@ fn ok_reply(f: &mut Fields<'_>) -> Result<OkReply, LineProblem> {
         "HISTORY" => OkReply::History(f.room("room")?, f.number("count")?),
         "HELP" => OkReply::Help,
         "QUIT" => OkReply::Quit,
+        "REGISTER" => OkReply::Register(f.nick("account")?),
+        "LOGIN" => OkReply::Login(f.nick("account")?),
+        "LOGOUT" => OkReply::Logout,
+        "PASSWD" => OkReply::Passwd,
+        "OP" => OkReply::Op(f.room("room")?, f.nick("nick")?),
+        "DEOP" => OkReply::Deop(f.room("room")?, f.nick("nick")?),
+        // OK BAN <room> [mask]
+        "BAN" => OkReply::Ban(
+            f.room("room")?,
+            f.has_more().then(|| f.owned_word("mask")).transpose()?,
+        ),
+        "UNBAN" => OkReply::Unban(f.room("room")?, f.owned_word("mask")?),
+        "OWNER" => OkReply::Owner(f.room("room")?, f.nick("account")?),
         other => return Err(LineProblem::UnknownOkVerb(other.to_owned())),
     })
 }
@@ -444,6 +466,7 @@ fn event(kind: &str, f: &mut Fields<'_>) -> Result<Event, LineProblem> {
             nick: f.nick("nick")?,
             userhost: UserHost::native(),
             realname: no_realname(),
+            account: None,
         },
         // PART <room> <nick> [reason]
         "PART" => Event::Part {

@@ -160,6 +160,7 @@ fn every_variant() -> Vec<ServerLine> {
         },
         Event::Join {
             realname: no_realname(),
+            account: None,
             userhost: UserHost::native(),
             room: r.clone(),
             nick: a.clone(),
@@ -280,6 +281,7 @@ fn protocol_example_lines() {
             "JOIN #123 alice\n",
             Event::Join {
                 realname: no_realname(),
+                account: None,
                 userhost: UserHost::native(),
                 room: room("#123"),
                 nick: nick("alice"),
@@ -639,6 +641,15 @@ fn ok_st() -> impl Strategy<Value = OkReply> {
         (room_st(), any::<usize>()).prop_map(|(r, n)| OkReply::History(r, n)),
         Just(OkReply::Help),
         Just(OkReply::Quit),
+        nick_st().prop_map(OkReply::Register),
+        nick_st().prop_map(OkReply::Login),
+        Just(OkReply::Logout),
+        Just(OkReply::Passwd),
+        (room_st(), nick_st()).prop_map(|(r, n)| OkReply::Op(r, n)),
+        (room_st(), nick_st()).prop_map(|(r, n)| OkReply::Deop(r, n)),
+        (room_st(), prop::option::of(word_st())).prop_map(|(r, m)| OkReply::Ban(r, m)),
+        (room_st(), word_st()).prop_map(|(r, m)| OkReply::Unban(r, m)),
+        (room_st(), nick_st()).prop_map(|(r, n)| OkReply::Owner(r, n)),
     ]
 }
 
@@ -652,6 +663,7 @@ fn server_info_st() -> impl Strategy<Value = ServerInfo> {
         any::<usize>().prop_map(ServerInfo::Connections),
         any::<usize>().prop_map(ServerInfo::MaxLineBytes),
         any::<u64>().prop_map(ServerInfo::MaxFileBytes),
+        nick_st().prop_map(ServerInfo::Account),
     ]
 }
 
@@ -663,6 +675,7 @@ fn room_info_st() -> impl Strategy<Value = RoomInfoEntry> {
         word_st().prop_map(RoomInfoEntry::Created),
         opt_text_st().prop_map(RoomInfoEntry::Topic),
         any::<u64>().prop_map(RoomInfoEntry::Messages),
+        nick_st().prop_map(RoomInfoEntry::Account),
     ]
 }
 
@@ -711,6 +724,14 @@ fn reply_st() -> impl Strategy<Value = Reply> {
         opt_text_st().prop_map(Reply::Pong),
         text_st().prop_map(Reply::Ping),
         text_st().prop_map(Reply::Server),
+        (room_st(), word_st(), nick_st(), word_st()).prop_map(|(room, mask, by, time)| {
+            Reply::Ban {
+                room,
+                mask,
+                by,
+                time,
+            }
+        }),
     ]
 }
 
@@ -741,6 +762,7 @@ fn event_st() -> impl Strategy<Value = Event> {
         }),
         (room_st(), nick_st()).prop_map(|(room, nick)| Event::Join {
             realname: no_realname(),
+            account: None,
             room,
             nick,
             userhost: UserHost::native(),

@@ -116,6 +116,69 @@ pub enum Command {
         /// Why, shown to the others.
         reason: Option<String>,
     },
+    /// `REGISTER [account] <password>`
+    Register {
+        /// The account's name, or `None` for the current nickname.
+        account: Option<Nick>,
+        /// Its password.
+        password: Secret,
+    },
+    /// `LOGIN <account> <password>`
+    Login {
+        /// The account.
+        account: Nick,
+        /// Its password.
+        password: Secret,
+    },
+    /// `LOGOUT`
+    Logout,
+    /// `PASSWD <old> <new>`
+    Passwd {
+        /// The current password.
+        old: Secret,
+        /// The new one.
+        new: Secret,
+    },
+    /// `OP <room> <nick>` (`on`), `DEOP <room> <nick>`
+    Op {
+        /// The room.
+        room: RoomName,
+        /// The member.
+        nick: Nick,
+        /// Operator or no longer.
+        on: bool,
+    },
+    /// `BAN <room> [mask|account]`
+    Ban {
+        /// The room.
+        room: RoomName,
+        /// What to ban, or `None` to list the bans.
+        mask: Option<String>,
+    },
+    /// `UNBAN <room> <mask|account>`
+    Unban {
+        /// The room.
+        room: RoomName,
+        /// The ban to lift.
+        mask: String,
+    },
+    /// `OWNER <room> <nick>`
+    Owner {
+        /// The room.
+        room: RoomName,
+        /// The new owner, a logged-in member.
+        nick: Nick,
+    },
+}
+
+/// A password as typed: never shown in logs (its `Debug` is `***`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl Command {
@@ -140,6 +203,15 @@ impl Command {
             Command::Pong { .. } => Verb::Pong,
             Command::Help { .. } => Verb::Help,
             Command::Quit { .. } => Verb::Quit,
+            Command::Register { .. } => Verb::Register,
+            Command::Login { .. } => Verb::Login,
+            Command::Logout => Verb::Logout,
+            Command::Passwd { .. } => Verb::Passwd,
+            Command::Op { on: true, .. } => Verb::Op,
+            Command::Op { on: false, .. } => Verb::Deop,
+            Command::Ban { .. } => Verb::Ban,
+            Command::Unban { .. } => Verb::Unban,
+            Command::Owner { .. } => Verb::Owner,
         }
     }
 }

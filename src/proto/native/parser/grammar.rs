@@ -28,7 +28,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
-use super::command::{Command, FetchId};
+use super::command::{Command, FetchId, Secret};
 use crate::core::names::{NameError, NameLimits, Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::ErrorCode;
 use crate::core::FileTarget;
@@ -224,6 +224,15 @@ fn command<'a>(verb: Verb, i: &'a str, limits: &NameLimits) -> PResult<'a, Comma
         Verb::Pong => pong(i),
         Verb::Help => help(i),
         Verb::Quit => quit(i),
+        Verb::Register => register(i, limits),
+        Verb::Login => login(i, limits),
+        Verb::Logout => logout(i),
+        Verb::Passwd => passwd(i),
+        Verb::Op => op(i, limits, true),
+        Verb::Deop => op(i, limits, false),
+        Verb::Ban => ban(i, limits),
+        Verb::Unban => unban(i, limits),
+        Verb::Owner => owner(i, limits),
     }
 }
 
@@ -460,6 +469,105 @@ fn help(i: &str) -> PResult<'_, Command> {
 fn quit(i: &str) -> PResult<'_, Command> {
     let (i, reason) = opt_text(i)?;
     Ok((i, Command::Quit { reason }))
+}
+
+// REGISTER [account] <password>
+// register = arg [arg] end        ; one word: the password; invalid account → BAD_NICK
+fn register<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
+    let (i, first) = arg(i)?;
+    let (i, second) = opt(arg).parse(i)?;
+    let (i, ()) = end(i)?;
+    let command = match second {
+        None => Command::Register {
+            account: None,
+            password: Secret(first.to_owned()),
+        },
+        Some(password) => Command::Register {
+            account: Some(
+                Nick::parse(first, limits.max_nick_len)
+                    .map_err(|e| bad_nick(ErrorCode::BadNick, e))?,
+            ),
+            password: Secret(password.to_owned()),
+        },
+    };
+    Ok((i, command))
+}
+
+// LOGIN <account> <password>
+// login = arg arg end             ; an invalid account name is no account → BAD_LOGIN
+fn login<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
+    let (i, account) = arg(i)?;
+    let (i, password) = arg(i)?;
+    let (i, ()) = end(i)?;
+    let account = Nick::parse(account, limits.max_nick_len)
+        .map_err(|_| fail(ErrorCode::BadLogin, "unknown account or wrong password"))?;
+    Ok((
+        i,
+        Command::Login {
+            account,
+            password: Secret(password.to_owned()),
+        },
+    ))
+}
+
+// LOGOUT
+// logout = end
+fn logout(i: &str) -> PResult<'_, Command> {
+    let (i, ()) = end(i)?;
+    Ok((i, Command::Logout))
+}
+
+// PASSWD <old> <new>
+// passwd = arg arg end
+fn passwd(i: &str) -> PResult<'_, Command> {
+    let (i, old) = arg(i)?;
+    let (i, new) = arg(i)?;
+    let (i, ()) = end(i)?;
+    Ok((
+        i,
+        Command::Passwd {
+            old: Secret(old.to_owned()),
+            new: Secret(new.to_owned()),
+        },
+    ))
+}
+
+// OP <room> <nick>  /  DEOP <room> <nick>
+// op = room nick end              ; invalid nick → NO_SUCH_NICK
+fn op<'a>(i: &'a str, limits: &NameLimits, on: bool) -> PResult<'a, Command> {
+    let (i, room) = room(i, limits.max_room_len)?;
+    let (i, nick) = nick(i, limits.max_nick_len, ErrorCode::NoSuchNick)?;
+    let (i, ()) = end(i)?;
+    Ok((i, Command::Op { room, nick, on }))
+}
+
+// BAN <room> [mask|account]
+// ban = room [arg] end            ; no mask: list the bans
+fn ban<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
+    let (i, room) = room(i, limits.max_room_len)?;
+    let (i, mask) = opt(arg).parse(i)?;
+    let (i, ()) = end(i)?;
+    let mask = mask.map(str::to_owned);
+    Ok((i, Command::Ban { room, mask }))
+}
+
+// UNBAN <room> <mask|account>
+// unban = room arg end
+fn unban<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
+    let (i, room) = room(i, limits.max_room_len)?;
+    let (i, mask) = arg(i)?;
+    let (i, ()) = end(i)?;
+    let mask = mask.to_owned();
+    Ok((i, Command::Unban { room, mask }))
+}
+
+// OWNER <room> <nick>
+// owner = room nick end           ; invalid nick → NO_SUCH_NICK
+fn owner<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
+    let (i, room) = room(i, limits.max_room_len)?;
+    let (i, nick) = nick(i, limits.max_nick_len, ErrorCode::NoSuchNick)?;
+    let (i, ()) = end(i)?;
+    Ok((i, Command::Owner { room, nick }))
 }
 
 // ---------------------------------------------------------------------------

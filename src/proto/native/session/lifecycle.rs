@@ -62,6 +62,7 @@ impl Session {
             .get_or_insert_with(|| Box::new(Disconnect::ConnectionClosed));
         let reason = why.quit_reason().map(String::from);
         info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
+        self.forget_login();
         let rooms = std::mem::take(&mut self.rooms);
         if let Some(nick) = self.nick.take() {
             self.state.core.directory.do_send(ReleaseNick {

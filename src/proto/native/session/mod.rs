@@ -16,14 +16,18 @@
 //! - `acks`: how stored (or refused) messages are answered, rendered once
 //!   per room.
 
+mod accounts;
 mod acks;
 mod lifecycle;
 mod queries;
+mod rights;
 mod rooms;
 mod upload;
 
+use accounts::Login;
 pub use acks::RepliesByRoom;
 use acks::RoomReplies;
+use rooms::NickChange;
 use upload::Upload;
 
 use std::net::SocketAddr;
@@ -109,6 +113,9 @@ pub struct Session {
     ping_sent: bool,
     /// Boxed: most connections never upload.
     upload: Option<Box<Upload>>,
+    /// Its account, if logged in, and a pending rename; boxed: most
+    /// connections never log in.
+    login: Option<Box<Login>>,
     /// Why the session is ending, once it is: what others see in `QUIT`.
     /// Boxed: a thin pointer keeps every idle session small.
     ending: Option<Box<Disconnect>>,
@@ -149,6 +156,7 @@ impl Session {
                 flood: TokenBucket::new(&state.core.flood(), now),
                 ping_sent: false,
                 upload: None,
+                login: None,
                 ending: None,
                 writing: true,
                 left: false,
@@ -266,6 +274,15 @@ impl Session {
                 ErrorCode::NoNick,
                 "set a nickname first: NICK <name>",
             ))
+        } else if self.account().is_none()
+            && verb.is_some_and(|v| !v.allowed_before_login())
+            && self.policy().login_required()
+        {
+            Err(ProtocolError::new(
+                tag,
+                ErrorCode::LoginRequired,
+                "this server needs a login: LOGIN <account> <password> (or REGISTER)",
+            ))
         } else {
             parsed
         };
@@ -379,6 +396,18 @@ impl Session {
                 self.send(OkReply::Quit);
                 self.close(Disconnect::Quit(reason), ctx);
             }
+            Command::Register { account, password } => self.cmd_register(account, password, ctx),
+            Command::Login { account, password } => self.cmd_login(account, password, ctx),
+            Command::Logout => self.cmd_logout(ctx),
+            Command::Passwd { old, new } => self.cmd_passwd(old, new, ctx),
+            Command::Op { room, nick, on } => self.cmd_op(room, nick, on, ctx),
+            Command::Ban { room, mask: None } => self.cmd_bans(room, ctx),
+            Command::Ban {
+                room,
+                mask: Some(mask),
+            } => self.cmd_ban(room, mask, true, ctx),
+            Command::Unban { room, mask } => self.cmd_ban(room, mask, false, ctx),
+            Command::Owner { room, nick } => self.cmd_owner(room, nick, ctx),
         }
     }
 }

@@ -71,6 +71,9 @@ impl Session {
             for line in lines {
                 act.send(Reply::Info(line));
             }
+            if let Some(account) = act.account() {
+                act.send(Reply::Info(ServerInfo::Account(account.clone())));
+            }
             act.send(OkReply::Info);
         }));
     }
@@ -87,14 +90,15 @@ impl Session {
                     );
                 };
                 let lines = [
-                    RoomInfoEntry::Members(info.members),
-                    RoomInfoEntry::Owner(info.owner),
-                    RoomInfoEntry::Private(info.private),
-                    RoomInfoEntry::Created(rfc3339(info.created)),
-                    RoomInfoEntry::Topic(info.topic.map(|t| t.text)),
-                    RoomInfoEntry::Messages(info.messages),
+                    Some(RoomInfoEntry::Members(info.members)),
+                    Some(RoomInfoEntry::Owner(info.owner)),
+                    info.owner_account.map(RoomInfoEntry::Account),
+                    Some(RoomInfoEntry::Private(info.private)),
+                    Some(RoomInfoEntry::Created(rfc3339(info.created))),
+                    Some(RoomInfoEntry::Topic(info.topic.map(|t| t.text))),
+                    Some(RoomInfoEntry::Messages(info.messages)),
                 ];
-                for line in lines {
+                for line in lines.into_iter().flatten() {
                     act.send(Reply::RoomInfo {
                         room: info.name.clone(),
                         info: line,

@@ -6,8 +6,22 @@ use crate::core::outcome::SpellSaid;
 use crate::core::services::Entered;
 use crate::core::MsgMeta;
 
+/// Who changes a session's nickname.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NickChange {
+    /// The client, with NICK: answered `OK NICK`.
+    Asked,
+    /// The server, taking back a reserved nickname: a notice, and the
+    /// connection closes if even that fails.
+    Forced,
+}
+
 impl Session {
     pub(super) fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
+        self.change_nick(nick, NickChange::Asked, ctx);
+    }
+
+    pub(super) fn change_nick(&mut self, nick: Nick, how: NickChange, ctx: &mut Context<Self>) {
         if self.nick.as_ref() == Some(&nick) {
             self.send(OkReply::Nick(nick));
             return;
@@ -44,7 +58,7 @@ impl Session {
             }
             Ok(audience)
         };
-        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+        ctx.wait(work.into_actor(self).map(move |res, act, ctx| match res {
             Ok(mut audience) => {
                 if let Some(old) = act.nick.replace(nick.clone()) {
                     info!(parent: &act.span, %old, new = %nick, "nick changed");
@@ -72,8 +86,13 @@ impl Session {
                         act.send(Reply::Motd(line.clone()));
                     }
                 }
-                act.send(OkReply::Nick(nick));
+                match how {
+                    NickChange::Asked => act.send(OkReply::Nick(nick)),
+                    NickChange::Forced => act.send(Reply::Renamed(nick)),
+                }
+                act.check_reservation(ctx);
             }
+            Err(_) if how == NickChange::Forced => act.close(Disconnect::NickReserved, ctx),
             Err(ErrorCode::NickInUse) => act.error(
                 Verb::Nick,
                 ErrorCode::NickInUse,
@@ -110,6 +129,7 @@ impl Session {
             userhost: UserHost::native(),
             realname: crate::core::no_realname(),
             key,
+            account: self.account().cloned(),
             hand_back: false,
             proof: None,
         };
