@@ -1,6 +1,7 @@
 //! How fast rooms may be created: a token bucket per connection and one
-//! per IP address (`limits.room_creates_*`), both of which must have a
-//! token for a JOIN to create a room. Buckets that have refilled are
+//! per IP address (`limits.room_creates_*`; IPv6 by /64; none for
+//! `limits.exempt_ips`), both of which must have a token for a JOIN to
+//! create a room. Buckets that have refilled are
 //! dropped (a full bucket is a new one), so the maps hold only those who
 //! created rooms lately.
 
@@ -9,6 +10,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::config::ip_prefix::client_key;
 use crate::config::Limits;
 use crate::core::flood::{FloodRule, TokenBucket};
 use crate::core::member::SessionId;
@@ -83,12 +85,19 @@ impl Creations {
         if !bucket(&mut self.by_connection, who.id, &per_connection, now).has_token() {
             return Err(TooFast::Connection);
         }
-        if !bucket(&mut self.by_address, who.ip, &per_address, now).has_token() {
-            return Err(TooFast::Address);
+        // Addresses trusted with many connections (loopback, a reverse
+        // proxy: `limits.exempt_ips`) speak for many people: only their
+        // connections' own buckets apply.
+        let address =
+            (!limits.exempt_ips.iter().any(|p| p.contains(who.ip))).then(|| client_key(who.ip));
+        if let Some(address) = address {
+            if !bucket(&mut self.by_address, address, &per_address, now).has_token() {
+                return Err(TooFast::Address);
+            }
         }
         for b in [
             self.by_connection.get_mut(&who.id),
-            self.by_address.get_mut(&who.ip),
+            address.and_then(|a| self.by_address.get_mut(&a)),
         ]
         .into_iter()
         .flatten()
@@ -163,6 +172,24 @@ mod tests {
         let t1 = t0 + Duration::from_secs(1);
         assert_eq!(c.try_create(b, &l, t1), Ok(()));
         assert_eq!(c.try_create(a, &l, t1), Err(TooFast::Address));
+    }
+
+    #[test]
+    fn an_exempt_address_has_only_its_connections_buckets() {
+        let (l, t0) = (limits(), Instant::now());
+        let mut c = Creations::default();
+        // Loopback is exempt by default: many connections, each with its
+        // own two, more than the address's three together.
+        for _ in 0..4 {
+            let who = Creator {
+                id: SessionId::next(),
+                ip: [127, 0, 0, 1].into(),
+            };
+            assert_eq!(c.try_create(who, &l, t0), Ok(()));
+            assert_eq!(c.try_create(who, &l, t0), Ok(()));
+            assert_eq!(c.try_create(who, &l, t0), Err(TooFast::Connection));
+        }
+        assert_eq!(c.kept(), (4, 0));
     }
 
     #[test]
