@@ -64,8 +64,8 @@ fn negotiation_lists_acks_and_naks() {
     ));
     c.send("CAP REQ :-echo-message");
     c.expect(&format!(":{SERVER} CAP al ACK :-echo-message"));
-    c.send("CAP REQ :account-tag");
-    c.expect(&format!(":{SERVER} CAP al NAK :account-tag"));
+    c.send("CAP REQ :chghost");
+    c.expect(&format!(":{SERVER} CAP al NAK :chghost"));
 }
 
 #[test]

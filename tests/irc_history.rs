@@ -43,7 +43,7 @@ fn history_is_replayed_on_join() {
     let mut timed = Irc::connect(s.irc_addr());
     timed.name = "tim".into();
     timed.send("CAP LS 302");
-    timed.expect(&format!(":{SERVER} CAP * LS :account-notify away-notify batch cap-notify draft/chathistory echo-message extended-join labeled-response message-tags multi-prefix sasl server-time userhost-in-names"));
+    timed.expect(&format!(":{SERVER} CAP * LS :account-notify account-tag away-notify batch cap-notify draft/chathistory echo-message extended-join labeled-response message-tags multi-prefix sasl server-time userhost-in-names"));
     timed.send("CAP REQ server-time");
     timed.expect(&format!(":{SERVER} CAP * ACK :server-time"));
     timed.send("NICK tim");

@@ -96,7 +96,7 @@ fn registration_with_cap_waits_for_cap_end() {
     let s = server();
     let mut c = Irc::connect(s.irc_addr());
     c.send("CAP LS 302");
-    c.expect(&format!(":{SERVER} CAP * LS :account-notify away-notify batch cap-notify draft/chathistory echo-message extended-join labeled-response message-tags multi-prefix sasl server-time userhost-in-names"));
+    c.expect(&format!(":{SERVER} CAP * LS :account-notify account-tag away-notify batch cap-notify draft/chathistory echo-message extended-join labeled-response message-tags multi-prefix sasl server-time userhost-in-names"));
     c.send("NICK bob");
     c.send("USER bob 0 * :Bob");
     c.send("CAP REQ :multi-prefix no-such-cap");

@@ -95,6 +95,11 @@ pub struct MsgMeta {
     /// The sender's client-only tags (IRCv3 `+key=value;...`, escaped as
     /// on the wire), if it sent any.
     pub tags: Option<Arc<str>>,
+    /// The account the sender was logged in to when it sent it (IRC
+    /// `account-tag`), as stored: its session's own, passed along (a
+    /// shared name, not looked up), so a sender without one costs nothing.
+    /// Not stored: history has none.
+    pub account: Option<Arc<str>>,
 }
 
 impl Default for MsgMeta {
@@ -103,6 +108,7 @@ impl Default for MsgMeta {
             seq: 0,
             time: SystemTime::UNIX_EPOCH,
             tags: None,
+            account: None,
         }
     }
 }
@@ -110,13 +116,14 @@ impl Default for MsgMeta {
 impl MsgMeta {
     /// What a message not stored (private, or a `TAGMSG`) carries:
     /// received now, numbered among such messages, with the sender's
-    /// `tags`.
-    pub fn now(tags: Option<Arc<str>>) -> Self {
+    /// `tags` and `account`.
+    pub fn now(tags: Option<Arc<str>>, account: Option<Arc<str>>) -> Self {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         MsgMeta {
             seq: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             time: SystemTime::now(),
             tags,
+            account,
         }
     }
 }

@@ -349,6 +349,9 @@ pub struct Say {
     pub kind: MsgKind,
     /// The sender's client-only tags (IRC), relayed and not stored.
     pub tags: Option<Arc<str>>,
+    /// The account the sender is logged in to (IRC `account-tag`), from
+    /// its own session: the room looks nothing up. Relayed, not stored.
+    pub account: Option<Arc<str>>,
     /// The sender gets the message too, as the others do (IRC
     /// `echo-message`), with the same number and time.
     pub echo: bool,
@@ -382,6 +385,7 @@ impl Handler<Say> for Room {
                 seq: self.messages,
                 time,
                 tags: msg.tags,
+                account: msg.account,
             },
         };
         self.broadcast(&event, (!msg.echo).then_some(msg.id));
@@ -501,6 +505,8 @@ pub struct SayOutside {
     pub kind: MsgKind,
     /// The sender's client-only tags (IRC), relayed and not stored.
     pub tags: Option<Arc<str>>,
+    /// The account the speaker is logged in to, relayed, not stored.
+    pub account: Option<Arc<str>>,
 }
 
 impl Handler<SayOutside> for Room {
@@ -524,6 +530,7 @@ impl Handler<SayOutside> for Room {
                 seq: self.messages,
                 time,
                 tags: msg.tags,
+                account: msg.account,
             },
         };
         self.broadcast(&event, None);

@@ -94,7 +94,7 @@ struct EncodedLog {
 }
 
 /// Encodings one room renders at most: more than every front end's
-/// together (native 1, IRC 64 per listener: one per combination of the
+/// together (native 1, IRC 128 per listener: one per combination of the
 /// capabilities that change how events look), so that no member is ever
 /// refused for its encoding; the bound is the `u8` a member keeps.
 const MAX_ENCODINGS: usize = 255;

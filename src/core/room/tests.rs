@@ -194,6 +194,7 @@ impl Client {
             text: text.into(),
             kind: MsgKind::Privmsg,
             tags: None,
+            account: None,
             echo: false,
             ack: Some(Ack {
                 queue: self.handle.inbox.queue.clone(),
@@ -745,6 +746,7 @@ async fn outsiders_speak_only_when_members_only_is_off_and_secret_is_reported() 
         text: "knock".into(),
         kind: MsgKind::Privmsg,
         tags: None,
+        account: None,
     };
     assert_eq!(
         room.send(outside()).await.unwrap(),

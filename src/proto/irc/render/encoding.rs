@@ -30,10 +30,12 @@ pub struct Look {
     pub away_notify: bool,
     /// `account-notify`: `ACCOUNT` from users sharing a channel.
     pub account_notify: bool,
+    /// `account-tag`: `@account=` on messages from logged-in users.
+    pub account_tag: bool,
 }
 
 /// Combinations of [`Look`]: 2 to the number of its fields.
-const LOOKS: usize = 64;
+const LOOKS: usize = 128;
 
 impl Look {
     fn index(self) -> usize {
@@ -43,6 +45,7 @@ impl Look {
             | usize::from(self.userhost_in_names) << 3
             | usize::from(self.away_notify) << 4
             | usize::from(self.account_notify) << 5
+            | usize::from(self.account_tag) << 6
     }
 
     fn from_index(i: usize) -> Self {
@@ -53,6 +56,7 @@ impl Look {
             userhost_in_names: i & 8 != 0,
             away_notify: i & 16 != 0,
             account_notify: i & 32 != 0,
+            account_tag: i & 64 != 0,
         }
     }
 }
@@ -73,7 +77,8 @@ impl IrcEncoding {
     }
 
     /// The tags of a message: its time where server-time is on, its msgid
-    /// and the sender's tags where message-tags is.
+    /// and the sender's tags where message-tags is, the sender's account
+    /// where account-tag is.
     fn message_stamp<'a>(&self, room: Option<&'a RoomName>, meta: &'a MsgMeta) -> Stamp<'a> {
         let tags = self.look.message_tags;
         Stamp {
@@ -82,6 +87,7 @@ impl IrcEncoding {
             // server's (see `put_msgid`).
             msgid: (tags && meta.seq > 0)
                 .then(|| (room.map_or("", |r| r.folded().as_str()), meta.seq)),
+            account: meta.account.as_deref().filter(|_| self.look.account_tag),
             client: meta.tags.as_deref().filter(|_| tags),
             ..Stamp::default()
         }

@@ -202,6 +202,8 @@ pub struct Stamp<'a> {
     pub time: Option<SystemTime>,
     /// `msgid=`: a stored room message's id (see [`put_msgid`]).
     pub msgid: Option<(&'a str, u64)>,
+    /// `account=` (account-tag): the account the sender is logged in to.
+    pub account: Option<&'a str>,
     /// The sender's client-only tags, escaped as on the wire.
     pub client: Option<&'a str>,
     /// `batch=`: the batch the line belongs to.
@@ -237,6 +239,11 @@ impl Stamp<'_> {
             next(buf);
             buf.put_slice(b"msgid=");
             put_msgid(buf, room, seq);
+        }
+        if let Some(account) = self.account {
+            next(buf);
+            buf.put_slice(b"account=");
+            put_tag_value(buf, account);
         }
         if let Some(client) = self.client.filter(|c| !c.is_empty()) {
             next(buf);

@@ -199,6 +199,7 @@ fn events() {
             seq: 7,
             time: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123),
             tags: Some(std::sync::Arc::from("+a=b")),
+            account: None,
         },
     };
     let cases: Vec<(Event, &str)> =
@@ -353,6 +354,74 @@ fn events() {
     assert_eq!(
         encoded_with(&msg(MsgKind::Privmsg), tagged),
         "@time=2023-11-14T22:13:20.123Z;msgid=#r/7;+a=b :al!~al@irc PRIVMSG #r :hi there\r\n"
+    );
+}
+
+#[test]
+fn account_tag_only_where_asked_and_only_from_the_logged_in() {
+    let meta = |account: Option<&str>| MsgMeta {
+        seq: 7,
+        time: SystemTime::UNIX_EPOCH,
+        tags: Some(std::sync::Arc::from("+a=b")),
+        account: account.map(std::sync::Arc::from),
+    };
+    let msg = |account| Event::Msg {
+        room: room("#r"),
+        from: nick("al"),
+        userhost: UserHost::new("~al", "irc"),
+        text: "hi".into(),
+        kind: MsgKind::Notice,
+        meta: meta(account),
+    };
+    let private = |account| Event::Privmsg {
+        from: nick("al"),
+        userhost: UserHost::native(),
+        to: Some(nick("bo")),
+        text: "psst".into(),
+        kind: MsgKind::Privmsg,
+        meta: meta(account),
+    };
+    let tagmsg = |account| Event::TagMsg {
+        target: FileTarget::User(nick("bo")),
+        from: nick("al"),
+        userhost: UserHost::native(),
+        meta: meta(account),
+    };
+    let account_tag = Look {
+        account_tag: true,
+        ..Look::default()
+    };
+    let both = Look {
+        message_tags: true,
+        ..account_tag
+    };
+    let alice = Some("Alice");
+    assert_eq!(
+        encoded_with(&msg(alice), account_tag),
+        "@account=Alice :al!~al@irc NOTICE #r :hi\r\n"
+    );
+    assert_eq!(
+        encoded_with(&msg(alice), both),
+        "@msgid=#r/7;account=Alice;+a=b :al!~al@irc NOTICE #r :hi\r\n"
+    );
+    assert_eq!(
+        encoded_with(&private(alice), account_tag),
+        "@account=Alice :al!native@native PRIVMSG bo :psst\r\n"
+    );
+    assert!(encoded_with(&tagmsg(alice), both)
+        .contains(";account=Alice;+a=b :al!native@native TAGMSG bo\r\n"));
+    // Not asked for: no tag; not logged in: none either.
+    assert_eq!(
+        encoded_with(&msg(alice), Look::default()),
+        ":al!~al@irc NOTICE #r :hi\r\n"
+    );
+    assert_eq!(
+        encoded_with(&msg(None), account_tag),
+        ":al!~al@irc NOTICE #r :hi\r\n"
+    );
+    assert_eq!(
+        encoded_with(&private(None), account_tag),
+        ":al!native@native PRIVMSG bo :psst\r\n"
     );
 }
 

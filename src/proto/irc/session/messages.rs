@@ -80,6 +80,7 @@ impl Session {
             let Some(from) = self.nick.clone() else {
                 return;
             };
+            let account = self.sender_account();
             match target {
                 Target::Channel(room) => {
                     if !self.fits(&from, &what, room.as_str()) {
@@ -97,6 +98,7 @@ impl Session {
                                     text: text.clone(),
                                     kind: *kind,
                                     tags: tags.clone(),
+                                    account: account.clone(),
                                     echo: false,
                                     ack: None,
                                 });
@@ -114,6 +116,7 @@ impl Session {
                                                     seq,
                                                     time,
                                                     tags: tags.clone(),
+                                                    account,
                                                 },
                                             });
                                         }
@@ -128,11 +131,12 @@ impl Session {
                                 text: text.clone(),
                                 kind: *kind,
                                 tags: tags.clone(),
+                                account,
                                 echo,
                                 ack: None,
                             }),
                             What::Tags(t) if echo && self.labeling() => {
-                                let meta = MsgMeta::now(Some(Arc::clone(t)));
+                                let meta = MsgMeta::now(Some(Arc::clone(t)), account);
                                 joined.addr.do_send(room::Tag {
                                     id: self.id,
                                     from: from.clone(),
@@ -151,7 +155,7 @@ impl Session {
                                 id: self.id,
                                 from,
                                 userhost: self.userhost.clone(),
-                                meta: MsgMeta::now(Some(Arc::clone(t))),
+                                meta: MsgMeta::now(Some(Arc::clone(t)), account),
                                 echo,
                             }),
                         }
@@ -168,6 +172,7 @@ impl Session {
                             text: text.clone(),
                             kind: *kind,
                             tags: tags.clone(),
+                            account: account.clone(),
                         }),
                         What::Tags(_) => None,
                     };
@@ -198,6 +203,7 @@ impl Session {
                                             seq,
                                             time,
                                             tags: tags.clone(),
+                                            account,
                                         },
                                     });
                                 }
@@ -221,7 +227,7 @@ impl Session {
                             Some(user) if !act.fits(&from, &what, user.nick.as_str()) => {}
                             Some(user) => {
                                 debug!(parent: &act.span, to = %user.nick, ?what, "privmsg");
-                                let event = act.private(&what, &tags, from, &user.nick);
+                                let event = act.private(&what, &tags, account, from, &user.nick);
                                 user.inbox.send(&event);
                                 if echo {
                                     act.echo(&event);
@@ -247,7 +253,14 @@ impl Session {
     }
 
     /// The event a private message or TAGMSG to `to` is.
-    fn private(&self, what: &What, tags: &Option<Arc<str>>, from: Nick, to: &Nick) -> Event {
+    fn private(
+        &self,
+        what: &What,
+        tags: &Option<Arc<str>>,
+        account: Option<Arc<str>>,
+        from: Nick,
+        to: &Nick,
+    ) -> Event {
         match what {
             What::Text(kind, text) => Event::Privmsg {
                 from,
@@ -255,13 +268,13 @@ impl Session {
                 to: Some(to.clone()),
                 text: text.clone(),
                 kind: *kind,
-                meta: MsgMeta::now(tags.clone()),
+                meta: MsgMeta::now(tags.clone(), account),
             },
             What::Tags(t) => Event::TagMsg {
                 target: FileTarget::User(to.clone()),
                 from,
                 userhost: self.userhost.clone(),
-                meta: MsgMeta::now(Some(Arc::clone(t))),
+                meta: MsgMeta::now(Some(Arc::clone(t)), account),
             },
         }
     }

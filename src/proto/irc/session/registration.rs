@@ -11,6 +11,7 @@ use crate::core::ErrorCode;
 /// The capabilities this server implements, as `CAP LS` lists them.
 const CAPS: &[&str] = &[
     "account-notify",
+    "account-tag",
     "away-notify",
     "batch",
     "cap-notify",
@@ -84,6 +85,7 @@ impl Session {
                 let l = &c.look;
                 let on: Vec<&str> = [
                     (l.account_notify, "account-notify"),
+                    (l.account_tag, "account-tag"),
                     (l.away_notify, "away-notify"),
                     (c.batch, "batch"),
                     (c.cap_notify, "cap-notify"),
@@ -133,6 +135,7 @@ impl Session {
                         "userhost-in-names" => look.userhost_in_names = on,
                         "away-notify" => look.away_notify = on,
                         "account-notify" => look.account_notify = on,
+                        "account-tag" => look.account_tag = on,
                         _ => ok = false,
                     }
                 }

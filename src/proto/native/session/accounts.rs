@@ -32,6 +32,13 @@ impl Session {
         self.login.as_ref()?.account.as_ref()
     }
 
+    /// The account's name as its messages carry it (IRC `account-tag`): a
+    /// shared copy of the name, nothing looked up; `None`, without
+    /// allocating, when not logged in.
+    pub(super) fn sender_account(&self) -> Option<Arc<str>> {
+        self.account().map(|a| Arc::clone(a.display()))
+    }
+
     fn login_mut(&mut self) -> &mut Login {
         self.login.get_or_insert_with(Box::default)
     }

@@ -234,6 +234,7 @@ impl Session {
                 ),
             };
         };
+        let account = self.sender_account();
         let (queue, span, state, id) = (&self.queue, &self.span, &self.state, self.id);
         let Membership {
             name,
@@ -257,6 +258,7 @@ impl Session {
             text,
             kind: MsgKind::Privmsg,
             tags: None,
+            account,
             echo: false,
             ack,
         });
@@ -282,7 +284,10 @@ impl Session {
                     to: Some(nick.clone()),
                     text,
                     kind: MsgKind::Privmsg,
-                    meta: MsgMeta::default(),
+                    meta: MsgMeta {
+                        account: act.sender_account(),
+                        ..MsgMeta::default()
+                    },
                 });
                 act.send(OkReply::Privmsg(nick));
             }
