@@ -340,8 +340,7 @@ pub struct Say {
     pub id: SessionId,
     /// Its nickname (with `id`, how the room finds the member: no key of
     /// its own, for this message is sent most). Its user and host are the
-    /// member's: this message is kept small (it is sent most), so that
-    /// moving it costs no call to `memcpy`.
+    /// member's: this message is kept small, for it is sent most.
     pub from: Nick,
     /// The text.
     pub text: String,
