@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod operators;
+
+pub use operators::{OperatorBlock, Operators};
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -17,6 +21,14 @@ pub enum ConfigError {
     Invalid {
         /// The offending key, as `section.key`.
         key: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// An operator block is invalid (its key is only known at run time).
+    #[error("configuration key `{key}`: {why}")]
+    Operator {
+        /// The offending key, as `operators.<name>.<field>`.
+        key: String,
         /// What is wrong with it.
         why: String,
     },
@@ -47,6 +59,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[http]`
     pub http: HttpConfig,
+    /// `[operators.<name>]`: the server's operators.
+    pub operators: Operators,
 }
 
 /// `[server]`: identity and address.
@@ -439,6 +453,7 @@ impl Config {
         let l = &self.limits;
         self.validate_listeners()?;
         self.validate_http()?;
+        operators::validate(&self.operators)?;
         if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
             return Err(ConfigError::Invalid {
                 key: "irc.network",

@@ -30,10 +30,25 @@ struct Cli {
     /// The address to listen on, overriding server.listen (e.g. 127.0.0.1:0).
     #[arg(short, long, value_name = "ADDR")]
     listen: Option<String>,
+    #[command(subcommand)]
+    command: Option<Tool>,
+}
+
+/// Tools besides serving.
+#[derive(Debug, clap::Subcommand)]
+enum Tool {
+    /// Reads a password from standard input (its first line) and prints its
+    /// argon2id hash, a PHC string for `[operators.<name>] password`.
+    HashPassword,
 }
 
 fn main() -> std::process::ExitCode {
-    match serve(Cli::parse()) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Tool::HashPassword) => hash_password(),
+        None => serve(cli),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // Each error's message already names its cause; the chain
@@ -42,6 +57,18 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `chatroom hash-password`: the first line of stdin, hashed.
+fn hash_password() -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    let hash = chatroom::core::opers::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    println!("{hash}");
+    Ok(())
 }
 
 fn serve(cli: Cli) -> anyhow::Result<()> {

@@ -22,6 +22,7 @@ use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
 use crate::core::flood::FloodRule;
 use crate::core::names::NameLimits;
+use crate::core::opers::ServerBans;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
 use crate::core::FileId;
@@ -218,6 +219,7 @@ pub async fn run(
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());
     }
+    let bans = ServerBans::new(loaded.bans, db.clone());
     let directory = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let core = Arc::new(Services {
@@ -229,6 +231,7 @@ pub async fn run(
         directory,
         started: Instant::now(),
         links,
+        bans,
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.

@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
+use actix::WeakRecipient;
 
 use super::event::UserHost;
 use super::member::{Inbox, SessionId};
 use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::Config;
 use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::opers::ServerOrder;
 use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
 
@@ -141,6 +143,9 @@ pub struct ClaimNick {
     pub inbox: Inbox,
     /// What WHO and WHOIS show; `None` for a native client.
     pub profile: Option<Profile>,
+    /// The session, for what operators order it; `None` keeps the one
+    /// it gave before.
+    pub orders: Option<WeakRecipient<ServerOrder>>,
 }
 
 impl Handler<ClaimNick> for Directory {
@@ -156,12 +161,56 @@ impl Handler<ClaimNick> for Directory {
             .filter(|old| old.folded() != &key)
             .and_then(|old| self.nicks.describe(old.folded()))
             .filter(|u| u.inbox.id == id);
-        self.nicks.claim(&msg.nick, msg.old.as_ref(), msg.inbox)?;
+        self.nicks
+            .claim(&msg.nick, msg.old.as_ref(), msg.inbox, msg.orders)?;
         self.nicks.set_profile(id, &key, msg.profile);
         if let Some(user) = left {
             self.remember(user);
         }
         Ok(())
+    }
+}
+
+/// Orders the session holding `nick` (an operator's KILL); answers the
+/// nickname as spelled, or `None` if nobody holds it.
+#[derive(Message)]
+#[rtype(result = "Option<Nick>")]
+pub struct OrderNick {
+    /// The nickname, folded.
+    pub nick: Folded,
+    /// The order.
+    pub order: ServerOrder,
+}
+
+impl Handler<OrderNick> for Directory {
+    type Result = Option<Nick>;
+
+    fn handle(&mut self, msg: OrderNick, _: &mut Self::Context) -> Self::Result {
+        let (nick, orders) = self.nicks.orders(&msg.nick)?;
+        orders.upgrade()?.do_send(msg.order);
+        Some(nick)
+    }
+}
+
+/// Orders every session holding a nickname (a new server ban to check,
+/// a WALLOPS); answers how many were told.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct OrderAll {
+    /// The order.
+    pub order: ServerOrder,
+}
+
+impl Handler<OrderAll> for Directory {
+    type Result = usize;
+
+    fn handle(&mut self, msg: OrderAll, _: &mut Self::Context) -> Self::Result {
+        let mut told = 0;
+        for session in self.nicks.all_orders().filter_map(WeakRecipient::upgrade) {
+            session.do_send(msg.order.clone());
+            told += 1;
+        }
+        told
     }
 }
 
@@ -391,6 +440,35 @@ impl Handler<RoomClosed> for Directory {
         {
             self.rooms.remove(&msg.name);
         }
+    }
+}
+
+/// Closes a room (a server operator's CLOSE): answers its name as
+/// spelled and how many members it removed, or `NoSuchRoom`. The room is
+/// forgotten at once: a JOIN after this makes a new one.
+#[derive(Message)]
+#[rtype(result = "Result<(RoomName, usize), ErrorCode>")]
+pub struct CloseRoom {
+    /// The room, folded.
+    pub name: Folded,
+    /// What the room is told.
+    pub close: super::room::Close,
+}
+
+impl Handler<CloseRoom> for Directory {
+    type Result = ResponseFuture<Result<(RoomName, usize), ErrorCode>>;
+
+    fn handle(&mut self, msg: CloseRoom, _: &mut Self::Context) -> Self::Result {
+        let Some(entry) = self.rooms.remove(&msg.name) else {
+            return Box::pin(async { Err(ErrorCode::NoSuchRoom) });
+        };
+        let name = entry.summary.name;
+        let addr = entry.addr;
+        Box::pin(async move {
+            // A room that already stopped had nobody left to tell.
+            let removed = addr.send(msg.close).await.unwrap_or(0);
+            Ok((name, removed))
+        })
     }
 }
 

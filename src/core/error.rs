@@ -53,11 +53,19 @@ pub enum ErrorCode {
     Banned,
     /// Something went wrong inside the server.
     Internal,
+    /// Only a server operator may do that.
+    NoPrivileges,
+    /// A server ban keeps the client's address out.
+    ServerBanned,
+    /// The name or the password is wrong (one code for both).
+    BadLogin,
+    /// No server ban has that mask.
+    NoSuchBan,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -81,6 +89,10 @@ impl ErrorCode {
         ErrorCode::AlreadyInRoom,
         ErrorCode::Banned,
         ErrorCode::Internal,
+        ErrorCode::NoPrivileges,
+        ErrorCode::ServerBanned,
+        ErrorCode::BadLogin,
+        ErrorCode::NoSuchBan,
     ];
 
     /// The code as written on the wire.
@@ -109,6 +121,10 @@ impl ErrorCode {
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Banned => "BANNED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::NoPrivileges => "NO_PRIVILEGES",
+            ErrorCode::ServerBanned => "SERVER_BANNED",
+            ErrorCode::BadLogin => "BAD_LOGIN",
+            ErrorCode::NoSuchBan => "NO_SUCH_BAN",
         }
     }
 

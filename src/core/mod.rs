@@ -14,6 +14,8 @@
 //!   [`file_id`]: the ids they are fetched by.
 //! - [`store`]: the SQLite history, rooms and file index, group-committed
 //!   on a thread of its own.
+//! - [`opers`]: server operators: who may become one, the server bans
+//!   they set, and the rules both follow.
 //! - [`services`]: what every front end's sessions share.
 //! - [`flood`], [`room_key`], [`scratch`]: the rules' small parts, and the
 //!   buffer lines are rendered into.
@@ -29,6 +31,7 @@ pub mod files;
 pub mod flood;
 pub mod member;
 pub mod names;
+pub mod opers;
 pub mod outcome;
 pub mod room;
 pub mod room_key;

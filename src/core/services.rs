@@ -15,6 +15,7 @@ use super::files::FileStore;
 use super::flood::FloodRule;
 use super::names::NameLimits;
 use super::names::RoomName;
+use super::opers::ServerBans;
 use super::room::{self, RoomHandle};
 use super::store::StoredMessage;
 use crate::config::Config;
@@ -38,6 +39,8 @@ pub struct Services {
     pub started: Instant,
     /// Issues and checks the download tokens of file links.
     pub links: LinkSigner,
+    /// The server bans (KLINE) in force.
+    pub bans: ServerBans,
 }
 
 /// What joining a room found.

@@ -156,6 +156,21 @@ pub struct FileRecord {
     pub stored: SystemTime,
 }
 
+/// A server ban as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanRecord {
+    /// The mask, normalised.
+    pub mask: String,
+    /// Why.
+    pub reason: String,
+    /// The operator who set it.
+    pub set_by: String,
+    /// When.
+    pub set_at: SystemTime,
+    /// When it ends; `None`: never.
+    pub expires: Option<SystemTime>,
+}
+
 /// What a database holds at start-up.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -163,6 +178,8 @@ pub struct Loaded {
     pub rooms: Vec<RoomRecord>,
     /// Every indexed file.
     pub files: Vec<FileRecord>,
+    /// The server bans in force.
+    pub bans: Vec<BanRecord>,
 }
 
 /// Hands the database thread's answers to sessions on the thread that runs
@@ -328,6 +345,21 @@ impl Database {
     /// Forgets a shared file.
     pub fn remove_file(&self, id: &FileId) {
         self.send(Request::RemoveFile(id.clone()));
+    }
+
+    /// Stores a server ban, replacing one with the same mask.
+    pub fn add_ban(&self, ban: BanRecord) {
+        self.send(Request::AddBan(ban));
+    }
+
+    /// Deletes the server ban on `mask`.
+    pub fn remove_ban(&self, mask: &str) {
+        self.send(Request::RemoveBan(mask.to_string()));
+    }
+
+    /// Deletes a room's record and its messages (an operator closed it).
+    pub fn drop_room(&self, room: &RoomName) {
+        self.send(Request::DropRoom(room.folded().clone()));
     }
 
     /// Resolves once everything sent before is committed.

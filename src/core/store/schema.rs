@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use rusqlite::Connection;
 use tracing::{info, warn};
 
-use super::{from_millis, FileRecord, Loaded, RoomRecord};
+use super::{from_millis, millis, BanRecord, FileRecord, Loaded, RoomRecord};
 use crate::core::names::{Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::{FileId, FileTarget};
 
@@ -60,6 +60,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE VIEW messages (room, seq, time_ms, sender, text) AS
         SELECT s.room, m.value ->> 0, m.value ->> 1, m.value ->> 2, m.value ->> 3
         FROM segments s, json_each(s.body) m;",
+    // 4: server bans (KLINE), by normalised mask; no expiry is NULL.
+    "CREATE TABLE server_bans (
+        mask TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_ms INTEGER NOT NULL,
+        expires_ms INTEGER
+    );",
 ];
 
 pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -140,7 +148,33 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
             ),
         }
     }
-    Ok(Loaded { rooms, files })
+    let bans = load_bans(conn)?;
+    Ok(Loaded { rooms, files, bans })
+}
+
+/// The server bans in force; expired ones are deleted, not loaded.
+fn load_bans(conn: &Connection) -> rusqlite::Result<Vec<BanRecord>> {
+    let now = millis(SystemTime::now());
+    let pruned = conn.execute(
+        "DELETE FROM server_bans WHERE expires_ms IS NOT NULL AND expires_ms <= ?1",
+        [now],
+    )?;
+    if pruned > 0 {
+        info!(pruned, "history database: expired server bans deleted");
+    }
+    let mut stmt = conn.prepare(
+        "SELECT mask, reason, set_by, set_ms, expires_ms FROM server_bans ORDER BY set_ms",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(BanRecord {
+            mask: r.get(0)?,
+            reason: r.get(1)?,
+            set_by: r.get(2)?,
+            set_at: from_millis(r.get(3)?),
+            expires: r.get::<_, Option<i64>>(4)?.map(from_millis),
+        })
+    })?;
+    rows.collect()
 }
 
 /// A `files` row as stored, before its fields are checked.

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tracing::{error, info};
 
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
-use super::{millis, Anchor, FileRecord, HistoryQuery, RoomRecord, StoredMessage};
+use super::{millis, Anchor, BanRecord, FileRecord, HistoryQuery, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
 use bytes::Bytes;
 
@@ -41,6 +41,9 @@ pub(super) enum Request {
     },
     AddFile(FileRecord),
     RemoveFile(FileId),
+    AddBan(BanRecord),
+    RemoveBan(String),
+    DropRoom(Folded),
     Flush(oneshot::Sender<()>),
     #[cfg(test)]
     Execute(String),
@@ -237,6 +240,47 @@ impl Writer {
                     .prepare_cached("DELETE FROM files WHERE id = ?1")
                     .and_then(|mut s| s.execute(params![id.as_str()]));
                 self.failed |= !self.write("a file removal", res);
+            }
+            Request::AddBan(b) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO server_bans (mask, reason, set_by, set_ms, expires_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            b.mask,
+                            b.reason,
+                            b.set_by,
+                            millis(b.set_at),
+                            b.expires.map(millis)
+                        ])
+                    });
+                self.failed |= !self.write("a server ban", res);
+            }
+            Request::RemoveBan(mask) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached("DELETE FROM server_bans WHERE mask = ?1")
+                    .and_then(|mut s| s.execute(params![mask]));
+                self.failed |= !self.write("a server ban removal", res);
+            }
+            Request::DropRoom(room) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .execute(
+                        "DELETE FROM segments WHERE room = ?1",
+                        params![room.as_str()],
+                    )
+                    .and_then(|_| {
+                        self.conn
+                            .execute("DELETE FROM rooms WHERE key = ?1", params![room.as_str()])
+                    });
+                self.failed |= !self.write("a room removal", res);
             }
             Request::History {
                 room,

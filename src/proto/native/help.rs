@@ -48,6 +48,14 @@ usages! {
     // `[command]`, not `[verb]`: the word people typing HELP know.
     Help: "HELP [command]" => "this help",
     Quit: "QUIT [reason]" => "leave the server",
+    Oper: "OPER <name> <password>" => "become a server operator",
+    Kill: "KILL <nick> [reason]" => "disconnect a user (operators only)",
+    Kline: "KLINE [<mask> [duration] [reason]]"
+        => "ban an address (ip, cidr or user@host) server-wide, e.g. 1h30m, 0 = never; alone: list the bans (operators only)",
+    Unkline: "UNKLINE <mask>" => "lift a server ban (operators only)",
+    Wallops: "WALLOPS <text>" => "a notice to every user (operators only)",
+    Close: "CLOSE <#room> [reason]"
+        => "remove every member and forget the room and its history (operators only)",
 }
 
 #[cfg(test)]

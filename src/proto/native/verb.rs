@@ -45,11 +45,23 @@ pub enum Verb {
     Help,
     /// `QUIT`
     Quit,
+    /// `OPER`
+    Oper,
+    /// `KILL`
+    Kill,
+    /// `KLINE`
+    Kline,
+    /// `UNKLINE`
+    Unkline,
+    /// `WALLOPS`
+    Wallops,
+    /// `CLOSE`
+    Close,
 }
 
 impl Verb {
     /// Every verb, in the order HELP lists them.
-    pub const ALL: [Verb; 18] = [
+    pub const ALL: [Verb; 24] = [
         Verb::Nick,
         Verb::Join,
         Verb::Part,
@@ -68,6 +80,12 @@ impl Verb {
         Verb::Pong,
         Verb::Help,
         Verb::Quit,
+        Verb::Oper,
+        Verb::Kill,
+        Verb::Kline,
+        Verb::Unkline,
+        Verb::Wallops,
+        Verb::Close,
     ];
 
     /// The verb as written on the wire (upper case).
@@ -91,6 +109,12 @@ impl Verb {
             Verb::Pong => "PONG",
             Verb::Help => "HELP",
             Verb::Quit => "QUIT",
+            Verb::Oper => "OPER",
+            Verb::Kill => "KILL",
+            Verb::Kline => "KLINE",
+            Verb::Unkline => "UNKLINE",
+            Verb::Wallops => "WALLOPS",
+            Verb::Close => "CLOSE",
         }
     }
 

@@ -63,7 +63,13 @@ pub enum Numeric {
     /// `266 :Current global users: <n>`
     GlobalUsers(usize),
     /// `221 <modes>`
-    UModeIs(&'static str),
+    UModeIs(String),
+    /// `381 :You are now an IRC operator`
+    YoureOper,
+    /// `481 :Permission Denied- You're not an IRC operator`
+    NoPrivileges,
+    /// `465 :You are banned from this server: <reason>`
+    YoureBannedCreep(String),
     /// `301 <nick> :<away message>`
     Away(Nick, String),
     /// `302 :<nick>=<+|-><user>@<host> ...`
@@ -268,6 +274,9 @@ impl Numeric {
             LocalUsers(_) => "265",
             GlobalUsers(_) => "266",
             UModeIs(_) => "221",
+            YoureOper => "381",
+            NoPrivileges => "481",
+            YoureBannedCreep(_) => "465",
             Away(..) => "301",
             Userhost(_) => "302",
             Ison(_) => "303",
@@ -361,7 +370,7 @@ impl Numeric {
             MyInfo => line
                 .word(&server.name)
                 .word(&format!("chatroom-{version}"))
-                .word("i")
+                .word("iow")
                 .word("iklnost")
                 .word("klo"),
             ISupport(tokens) => tokens
@@ -377,6 +386,11 @@ impl Numeric {
             LocalUsers(n) => line.trailing(&format!("Current local users: {n}")),
             GlobalUsers(n) => line.trailing(&format!("Current global users: {n}")),
             UModeIs(modes) => line.word(modes),
+            YoureOper => line.trailing("You are now an IRC operator"),
+            NoPrivileges => line.trailing("Permission Denied- You're not an IRC operator"),
+            YoureBannedCreep(reason) => {
+                line.trailing(&format!("You are banned from this server: {reason}"))
+            }
             Away(nick, text) => line.word(nick.as_str()).trailing(text),
             Userhost(users) => {
                 let list: Vec<String> = users

@@ -119,7 +119,7 @@ impl Session {
             });
         }
         let Some(modes) = modes else {
-            return self.numeric(Numeric::UModeIs(if self.invisible { "+i" } else { "+" }));
+            return self.numeric(Numeric::UModeIs(self.user_modes()));
         };
         let mut on = true;
         let mut changed = String::new();
@@ -137,6 +137,26 @@ impl Session {
                             last_sign = Some(on);
                         }
                         changed.push('i');
+                    }
+                }
+                'w' => {
+                    if self.wallops != on {
+                        self.wallops = on;
+                        if last_sign != Some(on) {
+                            changed.push(if on { '+' } else { '-' });
+                            last_sign = Some(on);
+                        }
+                        changed.push('w');
+                    }
+                }
+                // Only OPER gives +o; -o gives it up.
+                'o' => {
+                    if !on && self.oper.take().is_some() {
+                        if last_sign != Some(on) {
+                            changed.push('-');
+                            last_sign = Some(on);
+                        }
+                        changed.push('o');
                     }
                 }
                 _ => unknown = true,

@@ -191,6 +191,7 @@ impl Session {
             old: old.clone(),
             inbox: self.inbox(),
             profile: Some(self.profile()),
+            orders: Some(ctx.address().downgrade().recipient()),
         };
         let new = nick.clone();
         let old_key = self.member_key();
@@ -262,6 +263,7 @@ impl Session {
                 old: None,
                 inbox: self.inbox(),
                 profile: Some(self.profile()),
+                orders: None,
             });
         }
     }
@@ -284,6 +286,10 @@ impl Session {
         let Some(nick) = self.nick.clone() else {
             return;
         };
+        // Now that USER named the user: a ban on user@host applies.
+        if self.check_bans(ctx) {
+            return;
+        }
         info!(parent: &self.span, %nick, "registered");
         // Claimed again with the final encoding and profile: capabilities
         // and USER may have come after NICK.
@@ -292,6 +298,7 @@ impl Session {
             old: None,
             inbox: self.inbox(),
             profile: Some(self.profile()),
+            orders: None,
         });
         self.welcome(ctx);
     }

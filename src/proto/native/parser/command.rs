@@ -1,8 +1,10 @@
 //! The typed commands a client can send.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::super::verb::Verb;
+use crate::core::opers::mask::BanMask;
 use crate::core::FileId;
 use crate::core::{FileTarget, Nick, RoomName};
 
@@ -116,6 +118,53 @@ pub enum Command {
         /// Why, shown to the others.
         reason: Option<String>,
     },
+    /// `OPER <name> <password>`
+    Oper {
+        /// The operator block's name.
+        name: String,
+        /// Its password.
+        password: String,
+    },
+    /// `KILL <nick> [reason]`
+    Kill {
+        /// Who to disconnect.
+        nick: Nick,
+        /// Why, shown to them and to the others.
+        reason: Option<String>,
+    },
+    /// `KLINE [<mask> [duration] [reason]]`
+    Kline {
+        /// What to ban; `None` lists the bans.
+        ban: Option<KlineArgs>,
+    },
+    /// `UNKLINE <mask>`
+    Unkline {
+        /// The ban to lift.
+        mask: BanMask,
+    },
+    /// `WALLOPS <text>`
+    Wallops {
+        /// The message.
+        text: String,
+    },
+    /// `CLOSE <#room> [reason]`
+    Close {
+        /// The room.
+        room: RoomName,
+        /// Why, shown to its members.
+        reason: Option<String>,
+    },
+}
+
+/// What `KLINE` bans, for how long, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KlineArgs {
+    /// Who.
+    pub mask: BanMask,
+    /// How long; `None`: until lifted.
+    pub duration: Option<Duration>,
+    /// Why, shown to those it keeps out.
+    pub reason: Option<String>,
 }
 
 impl Command {
@@ -140,6 +189,12 @@ impl Command {
             Command::Pong { .. } => Verb::Pong,
             Command::Help { .. } => Verb::Help,
             Command::Quit { .. } => Verb::Quit,
+            Command::Oper { .. } => Verb::Oper,
+            Command::Kill { .. } => Verb::Kill,
+            Command::Kline { .. } => Verb::Kline,
+            Command::Unkline { .. } => Verb::Unkline,
+            Command::Wallops { .. } => Verb::Wallops,
+            Command::Close { .. } => Verb::Close,
         }
     }
 }

@@ -20,6 +20,7 @@ impl Session {
             old: old.clone(),
             inbox: self.inbox(),
             profile: None,
+            orders: Some(ctx.address().downgrade().recipient()),
         };
         let new = nick.clone();
         let old_key = self.member_key();

@@ -1,0 +1,330 @@
+//! Server operators end to end: OPER, KILL, KLINE/UNKLINE (persisted,
+//! expiring), WALLOPS and CLOSE, from native and IRC clients at once.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::PasswordHasher;
+use argon2::{Algorithm, Argon2, Params, Version};
+use chatroom::config::Config;
+use common::irc::{Irc, SERVER};
+use common::{start_config, Client, TestServer};
+
+const PASSWORD: &str = "wonderland";
+
+/// An argon2id PHC hash of `password` at a low cost: the server verifies
+/// with the parameters the hash carries, and tests need not wait.
+fn cheap_hash(password: &str) -> String {
+    let params = Params::new(1024, 1, 1, None).expect("params");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .expect("hash")
+        .to_string()
+}
+
+/// Two operator blocks: `alice` from anywhere, `remote` only from
+/// 10.0.0.0/8 (which no test client is).
+fn config() -> Config {
+    let hash = cheap_hash(PASSWORD);
+    let mut config = Config::from_toml(&format!(
+        "[limits]\nflood_burst = 1000\nflood_rate_per_sec = 1000.0\n\
+         [operators.alice]\npassword = \"{hash}\"\n\
+         [operators.remote]\npassword = \"{hash}\"\nhosts = [\"10.0.0.0/8\"]\n"
+    ))
+    .expect("test config");
+    config.server.listen = "127.0.0.1:0".into();
+    config
+}
+
+fn start() -> TestServer {
+    start_config(config(), None)
+}
+
+/// A native client that is an operator.
+fn native_oper(server: &TestServer, nick: &str) -> Client {
+    let mut c = Client::register(server.addr(), nick);
+    c.send(&format!("OPER alice {PASSWORD}"));
+    c.expect("OK OPER");
+    c
+}
+
+/// An IRC client that is an operator.
+fn irc_oper(server: &TestServer, nick: &str) -> Irc {
+    let mut c = Irc::register(server.irc_addr(), nick);
+    c.send(&format!("OPER alice {PASSWORD}"));
+    c.expect(&format!(
+        ":{SERVER} 381 {nick} :You are now an IRC operator"
+    ));
+    c.expect(&format!(":{nick} MODE {nick} :+o"));
+    c
+}
+
+#[test]
+fn oper_grants_rights_and_everyone_else_is_refused() {
+    let server = start();
+    let mut carol = Client::register(server.addr(), "carol");
+    let refusal = "NO_PRIVILEGES only server operators may do that (OPER <name> <password>)";
+    for (line, verb) in [
+        ("KILL bob", "KILL"),
+        ("KLINE", "KLINE"),
+        ("KLINE 192.0.2.1 1h spam", "KLINE"),
+        ("UNKLINE 192.0.2.1", "UNKLINE"),
+        ("WALLOPS hello", "WALLOPS"),
+        ("CLOSE #room", "CLOSE"),
+    ] {
+        carol.send(line);
+        carol.expect(&format!("ERR {verb} {refusal}"));
+    }
+    // A wrong password and an unknown name: one answer.
+    carol.send("OPER alice guess");
+    carol.expect("ERR OPER BAD_LOGIN wrong operator name or password");
+    carol.send(&format!("OPER nobody {PASSWORD}"));
+    carol.expect("ERR OPER BAD_LOGIN wrong operator name or password");
+    carol.send(&format!("OPER alice {PASSWORD}"));
+    carol.expect("OK OPER");
+    carol.send("KLINE");
+    carol.expect("OK KLINE 0");
+    carol.send("OPER");
+    carol.expect("ERR OPER BAD_SYNTAX usage: OPER <name> <password>");
+
+    // The right password from an address the block does not allow.
+    let mut dan = Client::register(server.addr(), "dan");
+    dan.send(&format!("OPER remote {PASSWORD}"));
+    dan.expect("ERR OPER BAD_LOGIN wrong operator name or password");
+
+    let mut erin = Irc::register(server.irc_addr(), "erin");
+    erin.send("KILL carol :bye");
+    erin.expect(&format!(
+        ":{SERVER} 481 erin :Permission Denied- You're not an IRC operator"
+    ));
+    erin.send("OPER alice guess");
+    erin.expect(&format!(":{SERVER} 464 erin :Password incorrect"));
+    erin.send("MODE erin");
+    erin.expect(&format!(":{SERVER} 221 erin +"));
+    erin.send(&format!("OPER alice {PASSWORD}"));
+    erin.expect(&format!(":{SERVER} 381 erin :You are now an IRC operator"));
+    erin.expect(":erin MODE erin :+o");
+    erin.send("MODE erin");
+    erin.expect(&format!(":{SERVER} 221 erin +o"));
+    carol.send("HELP OPER");
+    carol.expect("HELP OPER <name> <password> - become a server operator");
+    carol.expect("OK HELP");
+}
+
+#[test]
+fn kill_works_across_front_ends_and_others_see_the_quit() {
+    let server = start();
+    let mut alice = native_oper(&server, "alice");
+    let mut bob = Irc::join(server.irc_addr(), "bob", "#den");
+    let mut carol = Client::join(server.addr(), "carol", "#den");
+    bob.expect(":carol!native@native JOIN #den");
+    let mut dave = irc_oper(&server, "dave");
+    dave.join_channel("#den");
+    carol.expect("JOIN #den dave");
+    bob.expect(":dave!~dave@irc JOIN #den");
+
+    // A native operator kills an IRC user.
+    alice.send("KILL bob spamming");
+    alice.expect("OK KILL bob");
+    bob.expect("ERROR :Closing Link: irc (Killed (alice (spamming)))");
+    bob.expect_closed();
+    carol.expect("QUIT bob Killed (alice (spamming))");
+    dave.expect(":bob!~bob@irc QUIT :Killed (alice (spamming))");
+
+    // An IRC operator kills a native user.
+    dave.send("KILL carol :flooding");
+    dave.expect(&format!(":{SERVER} NOTICE dave :Killed carol"));
+    carol.expect("SERVER killed by dave: flooding");
+    carol.expect_closed();
+    dave.expect(":carol!native@native QUIT :Killed (dave (flooding))");
+
+    alice.send("KILL nobody");
+    alice.expect("ERR KILL NO_SUCH_NICK no such nick: nobody");
+    dave.send("KILL nobody");
+    dave.expect(&format!(":{SERVER} 401 dave nobody :No such nick/channel"));
+}
+
+/// Connects natively and asserts the server refuses the ban `reason`.
+fn expect_native_refused(server: &TestServer, reason: &str) {
+    let mut c = Client::connect_raw(server.addr());
+    c.expect(&format!("ERR * SERVER_BANNED {reason}"));
+    c.expect_closed();
+}
+
+#[test]
+fn klines_drop_refuse_list_persist_and_lift() {
+    let cfg = config();
+    let server = start_config(cfg.clone(), None);
+    let mut alice = native_oper(&server, "alice");
+    let mut victim = Client::join(server.addr(), "victim", "#den");
+    let mut irc = Irc::join(server.irc_addr(), "ircuser", "#den");
+    victim.expect("JOIN #den ircuser");
+
+    // Native users are `native@<address>`: this bans every native client
+    // from here, and no IRC one. The operator setting it stays.
+    alice.send("KLINE native@127.0.0.1 1h no natives here");
+    alice.expect("OK KLINE native@127.0.0.1");
+    victim.expect("ERR * SERVER_BANNED no natives here");
+    victim.expect_closed();
+    irc.expect(":victim!native@native QUIT :Banned (no natives here)");
+    alice.sync();
+    expect_native_refused(&server, "no natives here");
+    let mut irc2 = Irc::register(server.irc_addr(), "ircuser2");
+    irc2.sync();
+
+    // A user@host mask on IRC applies once USER named the user.
+    alice.send("KLINE ~evil@*");
+    alice.expect("OK KLINE ~evil@*");
+    let mut evil = Irc::connect(server.irc_addr());
+    evil.send("NICK evil");
+    evil.send("USER evil 0 * :Evil");
+    evil.expect(&format!(
+        ":{SERVER} 465 evil :You are banned from this server: banned"
+    ));
+    evil.expect("ERROR :Closing Link: irc (Banned (banned))");
+    evil.expect_closed();
+
+    alice.send("KLINE");
+    let listed = alice.read_until_prefix("OK KLINE ");
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let first: Vec<&str> = listed[0].splitn(5, ' ').collect();
+    assert_eq!(first[..2], ["KLINE", "native@127.0.0.1"], "{listed:?}");
+    assert!(humantime::parse_rfc3339(first[2]).is_ok(), "{listed:?}");
+    assert_eq!(first[3..], ["alice", "no natives here"], "{listed:?}");
+    assert_eq!(listed[1], "KLINE ~evil@* never alice banned");
+    assert_eq!(listed[2], "OK KLINE 2");
+    alice.send("KLINE nonsense");
+    alice.expect(
+        "ERR KLINE BAD_SYNTAX a mask is an IP address, a CIDR prefix or user@host: nonsense",
+    );
+
+    // Over a restart on the same database.
+    drop((alice, irc, irc2));
+    let data = server.shutdown();
+    let server = start_config(cfg, Some(data));
+    expect_native_refused(&server, "no natives here");
+    let mut dave = irc_oper(&server, "dave");
+    dave.send("KLINE LIST");
+    dave.until_numeric("NOTICE");
+    dave.expect(&format!(
+        ":{SERVER} NOTICE dave :K-line ~evil@* expires never set by alice: banned"
+    ));
+    dave.expect(&format!(":{SERVER} NOTICE dave :End of K-line list (2)"));
+    dave.send("UNKLINE native@127.0.0.1");
+    dave.expect(&format!(
+        ":{SERVER} NOTICE dave :Removed K-line for native@127.0.0.1"
+    ));
+    dave.send("UNKLINE native@127.0.0.1");
+    dave.expect(&format!(
+        ":{SERVER} NOTICE dave :No K-line for native@127.0.0.1"
+    ));
+    let mut back = Client::register(server.addr(), "back");
+    back.sync();
+    back.send("UNKLINE ~evil@*");
+    back.expect(
+        "ERR UNKLINE NO_PRIVILEGES only server operators may do that (OPER <name> <password>)",
+    );
+}
+
+#[test]
+fn a_kline_with_a_duration_expires_and_refuses_irc_at_connect() {
+    let server = start();
+    let mut dave = irc_oper(&server, "dave");
+    let mut bob = Irc::register(server.irc_addr(), "bob");
+    dave.send("KLINE *@127.0.0.1 2s :go away");
+    let added = dave.line();
+    assert!(
+        added.starts_with(&format!(
+            ":{SERVER} NOTICE dave :Added K-line for *@127.0.0.1, expires "
+        )),
+        "{added:?}"
+    );
+    bob.expect(&format!(
+        ":{SERVER} 465 bob :You are banned from this server: go away"
+    ));
+    bob.expect("ERROR :Closing Link: irc (Banned (go away))");
+    bob.expect_closed();
+    let mut refused = Irc::connect(server.irc_addr());
+    refused.expect(&format!(
+        ":{SERVER} 465 * :You are banned from this server: go away"
+    ));
+    refused.expect("ERROR :Closing Link: 127.0.0.1 (Banned (go away))");
+    refused.expect_closed();
+
+    // Expired: let in again (each try is a real connection; no sleep
+    // stands in for a read).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut c = Client::connect_raw(server.addr());
+        let first = c.line();
+        if first.starts_with("HELLO ") {
+            break;
+        }
+        assert_eq!(first, "ERR * SERVER_BANNED go away");
+        assert!(Instant::now() < deadline, "the ban never expired");
+        c.expect_closed();
+    }
+    dave.send("KLINE");
+    dave.expect(&format!(":{SERVER} NOTICE dave :End of K-line list (0)"));
+}
+
+#[test]
+fn wallops_reach_native_users_and_irc_users_who_asked() {
+    let server = start();
+    let mut alice = native_oper(&server, "alice");
+    let mut bob = Client::register(server.addr(), "bob");
+    let mut carol = Irc::register(server.irc_addr(), "carol");
+    carol.send("MODE carol +w");
+    carol.expect(":carol MODE carol :+w");
+    let mut dave = Irc::register(server.irc_addr(), "dave");
+
+    alice.send("WALLOPS maintenance at noon");
+    alice.expect("OK WALLOPS");
+    alice.expect("NOTICE alice maintenance at noon");
+    bob.expect("NOTICE alice maintenance at noon");
+    carol.expect(":alice!native@native WALLOPS :maintenance at noon");
+    dave.sync();
+
+    let mut erin = irc_oper(&server, "erin");
+    erin.send("WALLOPS :from irc");
+    erin.expect(":erin!~erin@irc WALLOPS :from irc");
+    alice.expect("NOTICE erin from irc");
+    bob.expect("NOTICE erin from irc");
+    carol.expect(":erin!~erin@irc WALLOPS :from irc");
+    dave.sync();
+    carol.send("MODE carol");
+    carol.expect(&format!(":{SERVER} 221 carol +w"));
+}
+
+#[test]
+fn close_removes_every_member_and_forgets_the_room() {
+    let server = start();
+    let mut alice = native_oper(&server, "alice");
+    let mut bob = Client::join(server.addr(), "bob", "#lobby");
+    let mut carol = Irc::join(server.irc_addr(), "carol", "#lobby");
+    bob.expect("JOIN #lobby carol");
+    bob.send("MSG #lobby remember me");
+    bob.expect("OK MSG #lobby");
+    carol.expect(":bob!native@native PRIVMSG #lobby :remember me");
+
+    alice.send("CLOSE #lobby spam haven");
+    alice.expect("OK CLOSE #lobby");
+    bob.expect("CLOSED #lobby alice spam haven");
+    carol.expect(":alice!native@native KICK #lobby carol :spam haven");
+    bob.send("MSG #lobby still here?");
+    bob.expect("ERR MSG NOT_IN_ROOM you are not in #lobby");
+
+    // The next JOIN makes a new room: its history is gone.
+    bob.send("JOIN #lobby");
+    bob.read_until_prefix("OK JOIN ");
+    bob.send("HISTORY #lobby");
+    bob.expect("OK HISTORY #lobby 0");
+
+    alice.send("CLOSE #nothing");
+    alice.expect("ERR CLOSE NO_SUCH_ROOM no such room: #nothing");
+    let mut dave = irc_oper(&server, "dave");
+    dave.send("CLOSE #lobby :again");
+    dave.expect(&format!(":{SERVER} NOTICE dave :Closed #lobby"));
+    bob.expect("CLOSED #lobby dave again");
+}
