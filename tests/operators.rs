@@ -328,3 +328,17 @@ fn close_removes_every_member_and_forgets_the_room() {
     dave.expect(&format!(":{SERVER} NOTICE dave :Closed #lobby"));
     bob.expect("CLOSED #lobby dave again");
 }
+
+#[test]
+fn a_kline_reaches_a_native_client_that_had_no_nickname_yet() {
+    let server = start();
+    let mut early = Client::connect(server.addr());
+    let mut alice = native_oper(&server, "alice");
+    alice.send("KLINE 127.0.0.0/8 spam");
+    alice.expect("OK KLINE 127.0.0.0/8");
+    early.send("NICK late");
+    early.expect("ERR * SERVER_BANNED spam");
+    early.expect_closed();
+    alice.send("UNKLINE 127.0.0.1/8");
+    alice.expect("OK UNKLINE 127.0.0.0/8");
+}

@@ -66,7 +66,16 @@ fn is_net(s: &str) -> bool {
 
 /// Checks every block: a bad one stops start-up, naming its key.
 pub(super) fn validate(operators: &Operators) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashSet::new();
     for (name, block) in operators {
+        // OPER finds a block ignoring case: two that differ only by it
+        // would be one.
+        if !seen.insert(name.to_ascii_lowercase()) {
+            return Err(ConfigError::Operator {
+                key: format!("operators.{name}"),
+                why: "another operator has this name in another case".into(),
+            });
+        }
         let bad_name =
             name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic());
         if bad_name {

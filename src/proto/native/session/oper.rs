@@ -140,6 +140,25 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The ban keeping this connection out, if one does: `ERR * SERVER_BANNED`,
+    /// then the session ends. Operators are not disconnected by a ban (one
+    /// of them set it). Whether it was.
+    pub(super) fn check_bans(&mut self, ctx: &mut Context<Self>) -> bool {
+        if self.oper.is_some() {
+            return false;
+        }
+        let user = UserHost::native();
+        let Some(ban) = self.state.core.bans.find(Some(user.user()), self.peer) else {
+            return false;
+        };
+        info!(parent: &self.span, mask = %ban.mask, "disconnected: server ban");
+        self.error(VerbTag::Star, ErrorCode::ServerBanned, ban.reason.clone());
+        self.close(Disconnect::Banned(ban.reason), ctx);
+        true
+    }
+}
+
 impl Handler<ServerOrder> for Session {
     type Result = ();
 
@@ -156,16 +175,9 @@ impl Handler<ServerOrder> for Session {
                 });
                 self.close(Disconnect::Killed { by, reason }, ctx);
             }
-            // Operators are not disconnected by a ban (one of them set it).
-            ServerOrder::CheckBans if self.oper.is_none() => {
-                let user = UserHost::native();
-                if let Some(ban) = self.state.core.bans.find(Some(user.user()), self.peer) {
-                    info!(parent: &self.span, mask = %ban.mask, "disconnected: server ban");
-                    self.error(VerbTag::Star, ErrorCode::ServerBanned, ban.reason.clone());
-                    self.close(Disconnect::Banned(ban.reason), ctx);
-                }
+            ServerOrder::CheckBans => {
+                self.check_bans(ctx);
             }
-            ServerOrder::CheckBans => {}
             ServerOrder::Wallops { from, text, .. } => self.send(Reply::Notice { from, text }),
         }
     }

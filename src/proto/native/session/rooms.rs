@@ -8,6 +8,11 @@ use crate::core::MsgMeta;
 
 impl Session {
     pub(super) fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
+        // A ban set since this client connected, before it had a nickname
+        // (the directory orders only holders of one to check).
+        if self.nick.is_none() && self.check_bans(ctx) {
+            return;
+        }
         if self.nick.as_ref() == Some(&nick) {
             self.send(OkReply::Nick(nick));
             return;
