@@ -342,3 +342,51 @@ fn a_kline_reaches_a_native_client_that_had_no_nickname_yet() {
     alice.send("UNKLINE 127.0.0.1/8");
     alice.expect("OK UNKLINE 127.0.0.0/8");
 }
+
+#[test]
+fn hash_password_prints_a_hash_the_server_accepts_and_a_bad_one_stops_start_up() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = common::process::chatroom_command(dir.path(), &["hash-password"], &[]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn chatroom hash-password");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"correct-horse\n")
+        .expect("write the password");
+    let out = child.wait_with_output().expect("hash-password ends");
+    assert!(out.status.success(), "{out:?}");
+    let hash = String::from_utf8(out.stdout).expect("UTF-8");
+    let hash = hash.trim_end();
+    assert!(hash.starts_with("$argon2id$v=19$"), "{hash:?}");
+
+    let mut config = Config::from_toml(&format!(
+        "[operators.root]\npassword = \"{hash}\"\nhosts = [\"127.0.0.1\"]"
+    ))
+    .expect("the printed hash is a valid operator password");
+    config.server.listen = "127.0.0.1:0".into();
+    let server = start_config(config, None);
+    let mut c = Client::register(server.addr(), "root");
+    c.send("OPER root correct");
+    c.expect("ERR OPER BAD_LOGIN wrong operator name or password");
+    c.send("OPER root correct-horse");
+    c.expect("OK OPER");
+
+    // The binary refuses a configuration whose hash is not one, naming the
+    // key.
+    let toml = dir.path().join("bad.toml");
+    std::fs::write(&toml, "[operators.root]\npassword = \"hunter2\"\n").expect("write");
+    let toml = toml.to_string_lossy().to_string();
+    let out = common::process::chatroom_command(dir.path(), &["--config", &toml], &[])
+        .output()
+        .expect("run chatroom");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("configuration key `operators.root.password`"),
+        "{stderr}"
+    );
+}
