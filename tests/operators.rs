@@ -390,3 +390,73 @@ fn hash_password_prints_a_hash_the_server_accepts_and_a_bad_one_stops_start_up()
         "{stderr}"
     );
 }
+
+#[test]
+fn every_operator_action_is_logged_with_who_did_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = dir.path().join("opers.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[operators.alice]\npassword = \"{}\"\n",
+            cheap_hash(PASSWORD)
+        ),
+    )
+    .expect("write the configuration");
+    let toml = toml.to_string_lossy().to_string();
+    let args = ["--listen", "127.0.0.1:0", "--config", &toml];
+    let (mut child, addr, stderr) =
+        common::process::spawn_listening(common::process::chatroom_command(dir.path(), &args, &[]));
+    let mut mallory = Client::register(addr, "mallory");
+    mallory.send("OPER alice guess");
+    mallory.expect("ERR OPER BAD_LOGIN wrong operator name or password");
+    let mut op = Client::register(addr, "op");
+    op.send(&format!("OPER alice {PASSWORD}"));
+    op.expect("OK OPER");
+    op.send("KILL mallory bye");
+    op.expect("OK KILL mallory");
+    op.send("KLINE 192.0.2.0/24 1h spam");
+    op.expect("OK KLINE 192.0.2.0/24");
+    op.send("UNKLINE 192.0.2.0/24");
+    op.expect("OK UNKLINE 192.0.2.0/24");
+    op.send("WALLOPS hello");
+    op.expect("OK WALLOPS");
+    op.send("JOIN #gone");
+    op.read_until_prefix("OK JOIN ");
+    op.send("CLOSE #gone");
+    op.read_until_prefix("OK CLOSE ");
+
+    let who = "oper=alice nick=op peer=127.0.0.1";
+    let mut want = vec![
+        (
+            "OPER refused",
+            "nick=mallory peer=127.0.0.1 oper=alice".to_string(),
+        ),
+        (
+            "action=\"oper\"",
+            "oper=alice nick=op peer=127.0.0.1".to_string(),
+        ),
+        (
+            "action=\"kill\"",
+            format!("{who} target=mallory reason=bye"),
+        ),
+        (
+            "action=\"kline\"",
+            format!("{who} mask=192.0.2.0/24 secs=3600"),
+        ),
+        ("action=\"unkline\"", format!("{who} mask=192.0.2.0/24")),
+        ("action=\"wallops\"", who.to_string()),
+        ("action=\"close\"", format!("{who} room=#gone")),
+    ];
+    let deadline = Instant::now() + common::READ_TIMEOUT;
+    while !want.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = stderr
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("no log line for {want:?}: {e}"));
+        want.retain(|(what, fields)| {
+            !(line.contains(" INFO ") && line.contains(what) && line.contains(fields.as_str()))
+        });
+    }
+    common::process::kill_if_running(&mut child);
+}
