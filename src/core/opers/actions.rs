@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use tracing::info;
 
 use super::mask::BanMask;
-use super::{check_oper, OperAction, OperName, ServerBan, ServerOrder};
+use super::{check_oper, OperAction, OperName, Password, ServerBan, ServerOrder};
 use crate::core::directory::{CloseRoom, OrderAll, OrderNick};
 use crate::core::names::{Nick, RoomName};
 use crate::core::room::Close;
@@ -42,15 +42,16 @@ pub async fn authenticate(
     services: &Services,
     nick: &Nick,
     name: String,
-    password: String,
+    password: Password,
     peer: IpAddr,
 ) -> Option<OperName> {
     let config = Arc::clone(&services.config);
     let tried = name.clone();
-    let granted =
-        tokio::task::spawn_blocking(move || check_oper(&config.operators, &name, &password, peer))
-            .await
-            .unwrap_or(false);
+    let granted = tokio::task::spawn_blocking(move || {
+        check_oper(&config.operators, &name, &password.0, peer)
+    })
+    .await
+    .unwrap_or(false);
     if !granted {
         info!(%nick, %peer, oper = %tried, "OPER refused");
         return None;

@@ -28,6 +28,17 @@ use mask::BanMask;
 
 pub use bans::{ServerBan, ServerBans};
 
+/// A password as a command carries it: its `Debug` shows nothing, so that
+/// a command logged at debug level does not log it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
 /// Who an operator is, once OPER granted it: what its actions are logged
 /// and shown under.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 use crate::core::names::{NameLimits, Nick, RoomName};
 use crate::core::opers::duration::parse_duration;
+use crate::core::opers::Password;
 use crate::core::store::{Anchor, HistoryQuery};
 use crate::core::MsgKind;
 use crate::proto::irc::render::parse_msgid;
@@ -298,8 +299,8 @@ pub enum Command {
     Oper {
         /// The operator block's name.
         name: String,
-        /// Its password.
-        password: String,
+        /// Its password (never shown by `Debug`).
+        password: Password,
     },
     /// `KILL <nick> [:reason]`
     Kill {
@@ -622,7 +623,7 @@ impl Command {
                 need(2, "OPER")?;
                 Command::Oper {
                     name: p[0].to_string(),
-                    password: p[1].to_string(),
+                    password: Password(p[1].to_string()),
                 }
             }
             "KILL" => {

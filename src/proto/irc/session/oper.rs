@@ -8,7 +8,7 @@ use super::*;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::opers::actions::{self, Operator};
 use crate::core::opers::mask::BanMask;
-use crate::core::opers::{oper_backoff, OperName, ServerOrder};
+use crate::core::opers::{oper_backoff, OperName, Password, ServerOrder};
 use crate::core::ErrorCode;
 use crate::proto::irc::command::{ChannelArg, KlineRequest};
 use crate::proto::irc::render::OperNotice;
@@ -50,7 +50,7 @@ impl Session {
         modes
     }
 
-    pub(super) fn cmd_oper(&mut self, name: String, password: String, ctx: &mut Context<Self>) {
+    pub(super) fn cmd_oper(&mut self, name: String, password: Password, ctx: &mut Context<Self>) {
         let Some(nick) = self.nick.clone() else {
             return;
         };

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::super::verb::Verb;
 use crate::core::opers::mask::BanMask;
+use crate::core::opers::Password;
 use crate::core::FileId;
 use crate::core::{FileTarget, Nick, RoomName};
 
@@ -122,8 +123,8 @@ pub enum Command {
     Oper {
         /// The operator block's name.
         name: String,
-        /// Its password.
-        password: String,
+        /// Its password (never shown by `Debug`).
+        password: Password,
     },
     /// `KILL <nick> [reason]`
     Kill {

@@ -32,6 +32,7 @@ use super::command::{Command, FetchId, KlineArgs};
 use crate::core::names::{NameError, NameLimits, Nick, RoomName};
 use crate::core::opers::duration::parse_duration;
 use crate::core::opers::mask::BanMask;
+use crate::core::opers::Password;
 use crate::core::ErrorCode;
 use crate::core::FileTarget;
 use crate::proto::native::verb::Verb;
@@ -475,7 +476,7 @@ fn oper(i: &str) -> PResult<'_, Command> {
         i,
         Command::Oper {
             name: name.to_owned(),
-            password: password.to_owned(),
+            password: Password(password.to_owned()),
         },
     ))
 }

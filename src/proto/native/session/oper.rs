@@ -6,7 +6,7 @@
 use super::*;
 use crate::core::opers::actions::{self, Operator};
 use crate::core::opers::mask::BanMask;
-use crate::core::opers::{oper_backoff, OperName, ServerOrder};
+use crate::core::opers::{oper_backoff, OperName, Password, ServerOrder};
 use crate::proto::native::parser::KlineArgs;
 
 impl Session {
@@ -30,7 +30,7 @@ impl Session {
         }
     }
 
-    pub(super) fn cmd_oper(&mut self, name: String, password: String, ctx: &mut Context<Self>) {
+    pub(super) fn cmd_oper(&mut self, name: String, password: Password, ctx: &mut Context<Self>) {
         let Some(nick) = self.nick.clone() else {
             return;
         };
