@@ -107,6 +107,36 @@ fn oper_grants_rights_and_everyone_else_is_refused() {
     erin.expect(":erin MODE erin :+o");
     erin.send("MODE erin");
     erin.expect(&format!(":{SERVER} 221 erin +o"));
+    // Operators show as such: WHOIS 313 (native ones too), WHO's `*`,
+    // LUSERS 252.
+    for who in ["erin", "carol"] {
+        erin.send(&format!("WHOIS {who}"));
+        let lines = erin.until_numeric("318");
+        let oper = format!(":{SERVER} 313 erin {who} :is an IRC operator");
+        assert!(lines.contains(&oper), "{lines:#?}");
+    }
+    erin.send("WHOIS dan");
+    let lines = erin.until_numeric("318");
+    assert!(!lines.iter().any(|l| l.contains(" 313 ")), "{lines:#?}");
+    erin.send("WHO carol");
+    erin.expect(&format!(
+        ":{SERVER} 352 erin * native native {SERVER} carol H* :0 carol"
+    ));
+    erin.expect_numeric("315");
+    erin.send("LUSERS");
+    let lines = erin.until_numeric("266");
+    let ops = format!(":{SERVER} 252 erin 2 :operator(s) online");
+    assert!(lines.contains(&ops), "{lines:#?}");
+    erin.send("MODE erin -o");
+    erin.expect(":erin MODE erin :-o");
+    erin.send("KILL dan");
+    erin.expect(&format!(
+        ":{SERVER} 481 erin :Permission Denied- You're not an IRC operator"
+    ));
+    erin.send("LUSERS");
+    let lines = erin.until_numeric("266");
+    let ops = format!(":{SERVER} 252 erin 1 :operator(s) online");
+    assert!(lines.contains(&ops), "{lines:#?}");
     carol.send("HELP OPER");
     carol.expect("HELP OPER <name> <password> - become a server operator");
     carol.expect("OK HELP");

@@ -236,6 +236,25 @@ impl Handler<ReleaseNick> for Directory {
             self.remember(user);
         }
         self.nicks.release(msg.id, &msg.nick);
+        self.nicks.set_oper(msg.id, false);
+    }
+}
+
+/// Session `id` became a server operator, or is no longer one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetOper {
+    /// The session.
+    pub id: SessionId,
+    /// An operator from now on, or not.
+    pub on: bool,
+}
+
+impl Handler<SetOper> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetOper, _: &mut Self::Context) {
+        self.nicks.set_oper(msg.id, msg.on);
     }
 }
 
@@ -313,6 +332,8 @@ pub struct UserInfo {
     /// What WHO and WHOIS show (a native client's: `native@native`, its
     /// nickname as real name, never away).
     pub profile: Profile,
+    /// A server operator (IRC's WHOIS `313`, WHO's `*`).
+    pub oper: bool,
 }
 
 /// Looks users up, for WHO, WHOIS, USERHOST, ISON and private messages:
@@ -501,6 +522,8 @@ pub struct Counts {
     pub invisible: usize,
     /// Rooms with members.
     pub rooms: usize,
+    /// Server operators connected.
+    pub opers: usize,
 }
 
 /// Asks for [`Counts`].
@@ -521,6 +544,7 @@ impl Handler<GetCounts> for Directory {
                 .values()
                 .filter(|e| e.summary.members > 0)
                 .count(),
+            opers: self.nicks.opers(),
         })
     }
 }

@@ -63,6 +63,8 @@ pub(super) struct Nicks {
     /// What WHO and WHOIS show of the nicknames that set it (IRC
     /// clients); the others show a native client's defaults.
     profiles: HashMap<Folded, Profile>,
+    /// The sessions that are server operators (whatever their nickname).
+    opers: HashSet<SessionId>,
 }
 
 impl Nicks {
@@ -174,6 +176,7 @@ impl Nicks {
         };
         Some(UserInfo {
             nick: Nick::from_parts(Arc::clone(&e.display), folded.clone()),
+            oper: self.opers.contains(&e.inbox.id),
             inbox: e.inbox.clone(),
             profile,
         })
@@ -190,6 +193,20 @@ impl Nicks {
     /// Every session holding a nickname, for an order to all.
     pub(super) fn all_orders(&self) -> impl Iterator<Item = &WeakRecipient<ServerOrder>> {
         self.by_key.values().filter_map(|e| e.orders.as_ref())
+    }
+
+    /// Marks session `id` a server operator, or no longer one.
+    pub(super) fn set_oper(&mut self, id: SessionId, on: bool) {
+        if on {
+            self.opers.insert(id);
+        } else {
+            self.opers.remove(&id);
+        }
+    }
+
+    /// How many sessions are server operators.
+    pub(super) fn opers(&self) -> usize {
+        self.opers.len()
     }
 
     /// How many held nicknames have IRC's user mode `+i`.

@@ -814,6 +814,74 @@ mod tests {
     }
 
     #[test]
+    fn operator_commands() {
+        let kline = |mask: &str, secs: Option<u64>, reason: Option<&str>| {
+            Command::Kline(Some(KlineRequest {
+                mask: mask.into(),
+                duration: secs.map(std::time::Duration::from_secs),
+                reason: reason.map(String::from),
+            }))
+        };
+        let cases = vec![
+            (
+                "OPER alice :s3cret",
+                Command::Oper {
+                    name: "alice".into(),
+                    password: Password("s3cret".into()),
+                },
+            ),
+            (
+                "KILL bob :go away",
+                Command::Kill {
+                    nick: "bob".into(),
+                    reason: Some("go away".into()),
+                },
+            ),
+            ("KLINE", Command::Kline(None)),
+            ("KLINE LIST", Command::Kline(None)),
+            (
+                "KLINE *@10.* 1h :spam bots",
+                kline("*@10.*", Some(3600), Some("spam bots")),
+            ),
+            (
+                "KLINE *@10.* 0 :forever",
+                kline("*@10.*", None, Some("forever")),
+            ),
+            (
+                "KLINE *@10.* :spam bots",
+                kline("*@10.*", None, Some("spam bots")),
+            ),
+            ("KLINE 10.0.0.1", kline("10.0.0.1", None, None)),
+            ("UNKLINE 10.0.0.1", Command::Unkline("10.0.0.1".into())),
+            ("WALLOPS :hi all", Command::Wallops("hi all".into())),
+            (
+                "CLOSE #a :spam",
+                Command::Close {
+                    channel: Ok(room("#a")),
+                    reason: Some("spam".into()),
+                },
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(line), Ok(want), "{line:?}");
+        }
+        for (line, verb) in [
+            ("OPER alice", "OPER"),
+            ("KILL", "KILL"),
+            ("UNKLINE", "UNKLINE"),
+            ("WALLOPS", "WALLOPS"),
+            ("CLOSE", "CLOSE"),
+        ] {
+            assert_eq!(
+                parse(line),
+                Err(CommandError::NeedMoreParams(verb)),
+                "{line:?}"
+            );
+        }
+        assert!(!format!("{:?}", parse("OPER alice s3cret")).contains("s3cret"));
+    }
+
+    #[test]
     fn refusals() {
         let cases: Vec<(&str, CommandError)> = vec![
             ("FLY away", CommandError::Unknown("FLY".into())),

@@ -91,6 +91,10 @@ pub enum Numeric {
     },
     /// `312 <nick> <server> :<info>`
     WhoisServer(Nick),
+    /// `313 <nick> :is an IRC operator`
+    WhoisOperator(Nick),
+    /// `252 <n> :operator(s) online`
+    LuserOp(usize),
     /// `318 <nick> :End of /WHOIS list`
     EndOfWhois(String),
     /// `319 <nick> :<channels>`
@@ -156,6 +160,8 @@ pub enum Numeric {
         away: bool,
         /// An operator of `channel`.
         owner: bool,
+        /// A server operator (`*`).
+        oper: bool,
         /// Their real name.
         realname: String,
     },
@@ -274,6 +280,8 @@ impl Numeric {
             LocalUsers(_) => "265",
             GlobalUsers(_) => "266",
             UModeIs(_) => "221",
+            WhoisOperator(_) => "313",
+            LuserOp(_) => "252",
             YoureOper => "381",
             NoPrivileges => "481",
             YoureBannedCreep(_) => "465",
@@ -386,6 +394,8 @@ impl Numeric {
             LocalUsers(n) => line.trailing(&format!("Current local users: {n}")),
             GlobalUsers(n) => line.trailing(&format!("Current global users: {n}")),
             UModeIs(modes) => line.word(modes),
+            WhoisOperator(nick) => line.word(nick.as_str()).trailing("is an IRC operator"),
+            LuserOp(n) => line.num(*n as u64).trailing("operator(s) online"),
             YoureOper => line.trailing("You are now an IRC operator"),
             NoPrivileges => line.trailing("Permission Denied- You're not an IRC operator"),
             YoureBannedCreep(reason) => {
@@ -496,13 +506,18 @@ impl Numeric {
                 userhost,
                 away,
                 owner,
+                oper,
                 realname,
             } => {
-                let flags = match (*away, *owner) {
-                    (false, false) => "H",
-                    (false, true) => "H@",
-                    (true, false) => "G",
-                    (true, true) => "G@",
+                let flags = match (*away, *oper, *owner) {
+                    (false, false, false) => "H",
+                    (false, false, true) => "H@",
+                    (false, true, false) => "H*",
+                    (false, true, true) => "H*@",
+                    (true, false, false) => "G",
+                    (true, false, true) => "G@",
+                    (true, true, false) => "G*",
+                    (true, true, true) => "G*@",
                 };
                 line.word(channel.as_ref().map_or("*", RoomName::as_str))
                     .word(userhost.user())

@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::core::directory::FindNick;
+use crate::core::directory::SetOper;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
 use crate::core::ErrorCode;
@@ -152,6 +153,10 @@ impl Session {
                 // Only OPER gives +o; -o gives it up.
                 'o' => {
                     if !on && self.oper.take().is_some() {
+                        self.state.core.directory.do_send(SetOper {
+                            id: self.id,
+                            on: false,
+                        });
                         if last_sign != Some(on) {
                             changed.push('-');
                             last_sign = Some(on);

@@ -5,6 +5,7 @@
 //! command does is [`actions`]'s, shared with the native front end.
 
 use super::*;
+use crate::core::directory::SetOper;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::opers::actions::{self, Operator};
 use crate::core::opers::mask::BanMask;
@@ -69,6 +70,10 @@ impl Session {
                 return;
             };
             act.oper_failures = 0;
+            act.state.core.directory.do_send(SetOper {
+                id: act.id,
+                on: true,
+            });
             let was = act.oper.replace(Box::new(name)).is_some();
             act.numeric(Numeric::YoureOper);
             if !was {

@@ -26,6 +26,9 @@ impl Session {
                     users: counts.users - counts.invisible,
                     invisible: counts.invisible,
                 });
+                if counts.opers > 0 {
+                    act.numeric(Numeric::LuserOp(counts.opers));
+                }
                 let unknown = connections.saturating_sub(counts.users);
                 if unknown > 0 {
                     act.numeric(Numeric::LuserUnknown(unknown));
@@ -152,6 +155,7 @@ impl Session {
             userhost: user.profile.userhost,
             away: user.profile.away.is_some(),
             owner,
+            oper: user.oper,
             realname: user.profile.realname.to_string(),
         });
     }
@@ -195,6 +199,9 @@ impl Session {
                         act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
                     }
                     act.numeric(Numeric::WhoisServer(user.nick.clone()));
+                    if user.oper {
+                        act.numeric(Numeric::WhoisOperator(user.nick.clone()));
+                    }
                     if let Some(away) = &user.profile.away {
                         act.numeric(Numeric::Away(user.nick.clone(), away.to_string()));
                     }

@@ -4,6 +4,7 @@
 //! and answered.
 
 use super::*;
+use crate::core::directory::SetOper;
 use crate::core::opers::actions::{self, Operator};
 use crate::core::opers::mask::BanMask;
 use crate::core::opers::{oper_backoff, OperName, Password, ServerOrder};
@@ -51,6 +52,10 @@ impl Session {
                 return;
             };
             act.oper_failures = 0;
+            act.state.core.directory.do_send(SetOper {
+                id: act.id,
+                on: true,
+            });
             act.oper = Some(Box::new(name));
             act.send(OkReply::Oper);
         }));
