@@ -185,6 +185,94 @@ mod tests {
     use super::*;
     use crate::config::OperatorBlock;
 
+    /// Counts what is incremented, by metric name and labels.
+    #[derive(Default)]
+    struct Tally(std::sync::Mutex<Vec<(String, u64)>>);
+
+    struct Slot(std::sync::Arc<Tally>, String);
+
+    impl metrics::CounterFn for Slot {
+        fn increment(&self, value: u64) {
+            self.0 .0.lock().unwrap().push((self.1.clone(), value));
+        }
+        fn absolute(&self, _: u64) {}
+    }
+
+    struct TallyRecorder(std::sync::Arc<Tally>);
+
+    impl metrics::Recorder for TallyRecorder {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            metrics::Counter::from_arc(std::sync::Arc::new(Slot(
+                std::sync::Arc::clone(&self.0),
+                name,
+            )))
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn each_action_is_counted_under_its_label() {
+        let tally = std::sync::Arc::new(Tally::default());
+        let recorder = TallyRecorder(std::sync::Arc::clone(&tally));
+        metrics::with_local_recorder(&recorder, || {
+            for action in [
+                OperAction::Oper,
+                OperAction::Kill,
+                OperAction::Kline,
+                OperAction::Unkline,
+                OperAction::Wallops,
+                OperAction::Close,
+            ] {
+                action.count();
+            }
+        });
+        let got = tally.0.lock().unwrap().clone();
+        let want: Vec<(String, u64)> = ["oper", "kill", "kline", "unkline", "wallops", "close"]
+            .iter()
+            .map(|a| (format!("chatroom_oper_actions_total{{action={a}}}"), 1))
+            .collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn failed_opers_back_off_doubling_to_a_cap() {
         let ms = |n| oper_backoff(n).as_millis();
