@@ -6,9 +6,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod live;
+mod motd;
 mod operators;
+mod reload;
 
+pub use live::SharedConfig;
+pub use motd::{Motd, MAX_MOTD_BYTES, MAX_MOTD_LINES, MAX_MOTD_LINE_BYTES};
 pub use operators::{OperatorBlock, Operators};
+pub use reload::{keep_fixed, FIXED_KEYS};
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +67,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[operators.<name>]`: the server's operators.
     pub operators: Operators,
+    /// `[admin]`
+    pub admin: AdminConfig,
 }
 
 /// `[server]`: identity and address.
@@ -72,6 +80,9 @@ pub struct ServerConfig {
     /// The address to listen on, `host:port`; empty turns the plain
     /// native listener off (if another listener is on).
     pub listen: String,
+    /// A text file shown to every client once it has a nickname (IRC:
+    /// 375/372/376); empty for none. Read at start and on each reload.
+    pub motd_file: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +90,7 @@ impl Default for ServerConfig {
         ServerConfig {
             name: "chatroom".into(),
             listen: "0.0.0.0:5555".into(),
+            motd_file: PathBuf::new(),
         }
     }
 }
@@ -306,6 +318,30 @@ impl Default for HttpConfig {
     }
 }
 
+/// `[admin]`: the operator's own listener (Prometheus metrics, health).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// The address serving `GET /metrics` and `GET /healthz`, `host:port`;
+    /// empty turns it off. Keep it private: it is not authenticated.
+    pub listen: String,
+    /// A bearer token that also serves `GET /metrics` on the HTTP listener
+    /// to `Authorization: Bearer <token>`; empty (the default) does not.
+    pub token: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: "127.0.0.1:9555".into(),
+            token: String::new(),
+        }
+    }
+}
+
+/// The shortest `admin.token` accepted.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
 impl Config {
     /// Loads defaults, then `file` (if any), then `CHATROOM_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
@@ -381,6 +417,28 @@ impl Config {
         optional_addr("http.tls_listen", &self.http.tls_listen, "0.0.0.0:8443")
     }
 
+    /// The admin listen address, parsed; `None` when it is off.
+    pub fn admin_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        optional_addr("admin.listen", &self.admin.listen, "127.0.0.1:9555")
+    }
+
+    /// Checks the `[admin]` keys.
+    fn validate_admin(&self) -> Result<(), ConfigError> {
+        self.admin_listen_addr()?;
+        let token = &self.admin.token;
+        if !token.is_empty()
+            && (token.len() < MIN_ADMIN_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return Err(ConfigError::Invalid {
+                key: "admin.token",
+                why: format!(
+                    "must be empty or at least {MIN_ADMIN_TOKEN_LEN} printable ASCII characters"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks the `[http]` keys.
     fn validate_http(&self) -> Result<(), ConfigError> {
         let h = &self.http;
@@ -454,6 +512,7 @@ impl Config {
         self.validate_listeners()?;
         self.validate_http()?;
         operators::validate(&self.operators)?;
+        self.validate_admin()?;
         if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
             return Err(ConfigError::Invalid {
                 key: "irc.network",
@@ -660,6 +719,8 @@ mod tests {
                 "http.header_timeout_secs",
             ),
             ("[tls]\nlisten = \"nowhere\"", "tls.listen"),
+            ("[admin]\nlisten = \"9555\"", "admin.listen"),
+            ("[admin]\ntoken = \"short\"", "admin.token"),
             ("[irc]\ntls_listen = \"6697\"", "irc.tls_listen"),
             ("[tls]\ncert = \"a.pem\"", "tls.key"),
             ("[tls]\nkey = \"a.pem\"", "tls.cert"),

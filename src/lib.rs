@@ -25,6 +25,13 @@
 //!   it, what is allowed, what is stored. It deals in typed values
 //!   ([`core::Event`], [`core::ErrorCode`], [`core::outcome::Said`]) and
 //!   never sees a byte of a protocol.
+//! - [`config`] is the configuration, and [`SharedConfig`](config::SharedConfig)
+//!   the one in force, which SIGHUP replaces ([`server::Reloader`]): every
+//!   layer reads a setting where it applies, through
+//!   [`Services::config`](core::services::Services::config).
+//! - [`telemetry`] keeps the metrics (the `metrics` facade, cached handles,
+//!   a Prometheus recorder); [`proto::admin`] serves them, and a health
+//!   check, on the operator's own listener.
 //! - [`server`] puts them together: opens the store, starts the core's
 //!   actors, loads the TLS certificate, binds the listeners (native and
 //!   IRC, each in plain TCP and over TLS, and HTTP and HTTPS) and hands each
@@ -99,6 +106,7 @@ pub mod core;
 pub mod logging;
 pub mod proto;
 pub mod server;
+pub mod telemetry;
 pub mod transport;
 
 pub use proto::native::client;

@@ -1,14 +1,14 @@
 //! The `chatroom` server binary: reads the CLI and configuration, starts
 //! logging, binds, and serves until SIGINT or SIGTERM; SIGHUP reloads the
-//! TLS certificate.
+//! configuration file and the TLS certificate.
 
 use std::path::PathBuf;
 
 use clap::Parser;
 use tracing::{error, info};
 
-use chatroom::config::Config;
-use chatroom::transport::tls::TlsAcceptorHandle;
+use chatroom::config::{Config, SharedConfig};
+use chatroom::server::Reloader;
 
 /// jemalloc: size-class slabs keep idle connections' many small objects
 /// dense, and it returns freed pages to the OS (see .cargo/config.toml),
@@ -30,6 +30,11 @@ struct Cli {
     /// The address to listen on, overriding server.listen (e.g. 127.0.0.1:0).
     #[arg(short, long, value_name = "ADDR")]
     listen: Option<String>,
+    /// Asks the running server's admin listener (admin.listen) for
+    /// GET /healthz and exits 0 if it answers 200: a container's health
+    /// check, which needs no HTTP client in the image.
+    #[arg(long)]
+    check_health: bool,
     #[command(subcommand)]
     command: Option<Tool>,
 }
@@ -44,11 +49,14 @@ enum Tool {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Tool::HashPassword) => hash_password(),
-        None => serve(cli),
+    let run = if matches!(cli.command, Some(Tool::HashPassword)) {
+        hash_password()
+    } else if cli.check_health {
+        check_health(&cli)
+    } else {
+        serve(cli)
     };
-    match result {
+    match run {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // Each error's message already names its cause; the chain
@@ -73,20 +81,23 @@ fn hash_password() -> anyhow::Result<()> {
 
 fn serve(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
-    if let Some(listen) = cli.listen {
-        config.server.listen = listen;
+    if let Some(listen) = &cli.listen {
+        config.server.listen = listen.clone();
         config.validate()?;
     }
-    let _log_guard = chatroom::logging::init(&config.log)?;
+    let logging = chatroom::logging::init(&config.log)?;
     let prepared = chatroom::server::prepare(&config)?;
     let tls = prepared.tls().cloned();
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
         let listeners = chatroom::server::bind(&config).await?;
-        if let Some(tls) = tls {
-            reload_on_sighup(tls);
-        }
-        chatroom::server::run(listeners, config, prepared, shutdown_signal()).await;
+        let live = SharedConfig::reading_motd(config);
+        let reloader = Reloader::new(live.clone(), cli.config)
+            .with_listen(cli.listen)
+            .with_tls(tls)
+            .with_log_level(logging.level());
+        reload_on_sighup(reloader);
+        chatroom::server::run(listeners, live, prepared, shutdown_signal()).await;
         anyhow::Ok(())
     });
     if let Err(e) = &result {
@@ -97,29 +108,69 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
-/// Reloads the TLS certificate and key on every SIGHUP (the reload logs
-/// how it went, and keeps the old certificate if the new one is bad).
-/// Without TLS, SIGHUP keeps its default action.
-fn reload_on_sighup(tls: TlsAcceptorHandle) {
+/// Reloads the configuration file (and the TLS certificate) on every
+/// SIGHUP; the reload logs how it went, and keeps the old configuration
+/// (or certificate) if the new one is bad.
+fn reload_on_sighup(reloader: Reloader) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         match signal(SignalKind::hangup()) {
             Ok(mut hup) => {
+                let reloader = std::sync::Arc::new(reloader);
                 actix_rt::spawn(async move {
                     while hup.recv().await.is_some() {
-                        info!("SIGHUP: reloading the TLS certificate");
-                        let tls = tls.clone();
+                        info!("SIGHUP: reloading");
+                        let reloader = std::sync::Arc::clone(&reloader);
                         // Reading files: off the thread the sessions run on.
-                        let _ = tokio::task::spawn_blocking(move || tls.reload()).await;
+                        let _ = tokio::task::spawn_blocking(move || reloader.reload()).await;
                     }
                 });
             }
-            Err(e) => error!(%e, "cannot watch SIGHUP: the TLS certificate cannot be reloaded"),
+            Err(e) => error!(%e, "cannot watch SIGHUP: the configuration cannot be reloaded"),
         }
     }
     #[cfg(not(unix))]
-    let _ = tls;
+    let _ = reloader;
+}
+
+/// `GET /healthz` on the admin listener the configuration names (on
+/// loopback when it listens on every address); `Ok` on a `200`.
+fn check_health(cli: &Cli) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let config = Config::load(cli.config.as_deref())?;
+    let Some(mut addr) = config.admin_listen_addr()? else {
+        anyhow::bail!("admin.listen is off: nothing to ask");
+    };
+    if addr.ip().is_unspecified() {
+        let loopback: std::net::IpAddr = if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        addr.set_ip(loopback);
+    }
+    let timeout = Duration::from_secs(5);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| anyhow::anyhow!("{addr}: {e}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.take(4096).read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split(' ').nth(1) == Some("200") {
+        println!("{addr}: ok");
+        Ok(())
+    } else {
+        anyhow::bail!("{addr}: {status:?}")
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

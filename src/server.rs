@@ -16,21 +16,24 @@ use actix::prelude::*;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, SharedConfig};
 use crate::core::directory::Directory;
 use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
-use crate::core::flood::FloodRule;
-use crate::core::names::NameLimits;
 use crate::core::opers::ServerBans;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
 use crate::core::FileId;
+use crate::proto::admin::AdminFrontEnd;
 use crate::proto::http::HttpFrontEnd;
 use crate::proto::irc::front::IrcFrontEnd;
 use crate::proto::native::front::NativeFrontEnd;
 use crate::transport::connections::Connections;
 use crate::transport::tls::{Handshakes, TlsAcceptorHandle, TlsError};
+
+mod reload;
+
+pub use reload::{ReloadError, Reloaded, Reloader};
 
 /// Connections waiting to be accepted.
 const LISTEN_BACKLOG: u32 = 1024;
@@ -149,11 +152,14 @@ pub struct Listeners {
     pub http: Option<TcpListener>,
     /// The HTTPS listener's (`http.tls_listen`), unless it is off.
     pub https: Option<TcpListener>,
+    /// The admin listener's (`admin.listen`: metrics, health), unless it
+    /// is off.
+    pub admin: Option<TcpListener>,
 }
 
 /// Binds the configured listen addresses that are not empty:
 /// `server.listen`, `irc.listen`, `tls.listen`, `irc.tls_listen`,
-/// `http.listen`, `http.tls_listen`.
+/// `http.listen`, `http.tls_listen`, `admin.listen`.
 pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
     let bind_some = |addr: Option<SocketAddr>| addr.map(bind_addr).transpose();
     Ok(Listeners {
@@ -163,6 +169,7 @@ pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
         irc_tls: bind_some(config.irc_tls_listen_addr()?)?,
         http: bind_some(config.http_listen_addr()?)?,
         https: bind_some(config.https_listen_addr()?)?,
+        admin: bind_some(config.admin_listen_addr()?)?,
     })
 }
 
@@ -202,12 +209,13 @@ async fn accept_failed(e: io::Error, what: &str) {
 /// grace period). Must run inside an actix `System`.
 pub async fn run(
     listeners: Listeners,
-    config: Config,
+    live: SharedConfig,
     prepared: Prepared,
     shutdown: impl Future<Output = ()>,
 ) {
-    let max_clients = config.limits.max_clients;
-    let config = Arc::new(config);
+    let config = live.get();
+    // Before any metric is touched: handles taken earlier would be no-ops.
+    let metrics = crate::telemetry::install();
     let Prepared {
         store,
         loaded,
@@ -220,14 +228,12 @@ pub async fn run(
         actix_rt::spawn(relay.run());
     }
     let bans = ServerBans::new(loaded.bans, db.clone());
-    let directory = Directory::new(Arc::clone(&config), db.clone(), loaded.rooms).start();
+    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let core = Arc::new(Services {
         db: db.clone(),
         files,
-        names: NameLimits::from_config(&config.limits),
-        flood: FloodRule::new(config.limits.flood_burst, config.limits.flood_rate_per_sec),
-        config,
+        live: live.clone(),
         directory,
         started: Instant::now(),
         links,
@@ -250,11 +256,13 @@ pub async fn run(
         irc_tls: mut irc_tls_listener,
         http: http_listener,
         https: mut https_listener,
+        admin: admin_listener,
     } = listeners;
     // The IRC subprotocols of its WebSocket while IRC is on.
     let irc_on = irc_listener.is_some() || irc_tls_listener.is_some();
+    let admin = AdminFrontEnd::new(Arc::clone(&core), metrics);
     let http = HttpFrontEnd::new(core, (*native).clone(), irc_on.then(|| (*irc).clone()));
-    let handshakes = tls.map(|tls| Handshakes::new(tls, Arc::clone(&connections), max_clients));
+    let handshakes = tls.map(|tls| Handshakes::new(tls, Arc::clone(&connections), live.clone()));
     let tls_bound =
         tls_listener.is_some() || irc_tls_listener.is_some() || https_listener.is_some();
     if handshakes.is_none() && tls_bound {
@@ -268,6 +276,8 @@ pub async fn run(
         (&irc_tls_listener, "IRC TLS "),
         (&http_listener, "HTTP "),
         (&https_listener, "HTTPS "),
+        // Last: tests take the first `listening on` line as the native one.
+        (&admin_listener, "admin "),
     ] {
         match listener.as_ref().map(TcpListener::local_addr) {
             Some(Ok(addr)) => info!("{what}listening on {addr}"),
@@ -275,6 +285,8 @@ pub async fn run(
             None => {}
         }
     }
+    // Listeners bound, database open (by `prepare`), actors started.
+    admin.set_ready(true);
     tokio::pin!(shutdown);
     // One tick for both front ends: their wheels turn at the same rate.
     let mut idle_tick = tokio::time::interval(native.idle_tick().min(irc.idle_tick()));
@@ -322,6 +334,10 @@ pub async fn run(
                 (Ok(_), None) => {} // never: the listener is dropped
                 (Err(e), _) => accept_failed(e, "HTTPS ").await,
             },
+            accepted = accept(admin_listener.as_ref()) => match accepted {
+                Ok((stream, peer)) => admin.accept_tcp(stream, peer),
+                Err(e) => accept_failed(e, "admin ").await,
+            },
         }
     }
     drop((
@@ -332,6 +348,19 @@ pub async fn run(
         http_listener,
         https_listener,
     ));
+    // The admin listener stays until the end: `/healthz` says 503 while
+    // the clients drain.
+    admin.set_ready(false);
+    let admin_serving = actix::spawn(async move {
+        if let Some(listener) = admin_listener {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => admin.accept_tcp(stream, peer),
+                    Err(e) => accept_failed(e, "admin ").await,
+                }
+            }
+        }
+    });
     info!("shutting down");
     if let Some(h) = &handshakes {
         h.stop();
@@ -352,6 +381,7 @@ pub async fn run(
     if let Some(db) = db {
         db.flush().await;
     }
+    admin_serving.abort();
     info!("stopped");
 }
 
@@ -364,6 +394,7 @@ struct ListenAddrs {
     irc_tls: Option<SocketAddr>,
     http: Option<SocketAddr>,
     https: Option<SocketAddr>,
+    admin: Option<SocketAddr>,
 }
 
 impl ListenAddrs {
@@ -376,6 +407,7 @@ impl ListenAddrs {
             irc_tls: addr(&listeners.irc_tls)?,
             http: addr(&listeners.http)?,
             https: addr(&listeners.https)?,
+            admin: addr(&listeners.admin)?,
         })
     }
 }
@@ -412,9 +444,14 @@ impl ServerHandle {
                 };
                 let addrs = ListenAddrs::of(&listeners);
                 let _ = ready_tx.send(Ok((addrs, prepared.tls().cloned())));
-                run(listeners, config, prepared, async {
-                    let _ = stop_rx.await;
-                })
+                run(
+                    listeners,
+                    SharedConfig::reading_motd(config),
+                    prepared,
+                    async {
+                        let _ = stop_rx.await;
+                    },
+                )
                 .await;
             });
         });
@@ -470,6 +507,12 @@ impl ServerHandle {
     /// The address the HTTPS listener listens on, unless it is off.
     pub fn https_addr(&self) -> Option<SocketAddr> {
         self.addrs.https
+    }
+
+    /// The address the admin listener (metrics, health) listens on,
+    /// unless it is off.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.addrs.admin
     }
 
     /// The TLS certificate the server serves, if any: its fingerprint,

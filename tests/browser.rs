@@ -67,6 +67,7 @@ impl WebServer {
         config.server.listen = "127.0.0.1:0".into();
         config.irc.listen = "127.0.0.1:0".into();
         config.http.listen = format!("127.0.0.1:{http_port}");
+        config.admin.listen = "127.0.0.1:0".into();
         let data = data.unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
         config.files.dir = data.path().join("files");
         config.history.db = data.path().join("history.db");
@@ -773,6 +774,7 @@ fn the_page_works_over_https_with_its_websocket_on_wss() {
         .expect("test config");
     config.server.listen = "127.0.0.1:0".into();
     config.irc.listen = "".into();
+    config.admin.listen = "127.0.0.1:0".into();
     let data = tempfile::tempdir().expect("tempdir");
     config.files.dir = data.path().join("files");
     config.history.db = data.path().join("history.db");
@@ -810,4 +812,42 @@ fn the_page_works_over_https_with_its_websocket_on_wss() {
         drop(driver);
     });
     handle.shutdown();
+}
+
+#[test]
+fn the_page_shows_the_message_of_the_day() {
+    if !programs::require("browser::the_page_shows_the_message_of_the_day", PROGRAMS) {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let motd = dir.path().join("motd.txt");
+    std::fs::write(&motd, "Welcome to the test server\n\nBe <b>nice</b>\n").unwrap();
+    let toml = format!("[server]\nmotd_file = {:?}\n", motd.display().to_string());
+    let server = WebServer::start(&toml, None, 0);
+    let url = server.url();
+    runtime().block_on(async {
+        let driver = Driver::start(dir.path());
+        let alice = driver.browser("alice", DESKTOP.0, DESKTOP.1).await;
+        log_in(&alice, &url, "alice").await;
+        // Shown as text, a paragraph a line, on the welcome pane.
+        let shown = alice
+            .js(
+                "const m = document.getElementById('motd'); \
+                 return [m.hidden, [...m.querySelectorAll('p')].map((p) => p.textContent), \
+                 m.querySelectorAll('b').length]",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            shown,
+            json!([
+                false,
+                ["Welcome to the test server", "", "Be <b>nice</b>"],
+                0
+            ])
+        );
+        alice.close().await;
+        drop(driver);
+    });
 }

@@ -490,3 +490,49 @@ fn every_operator_action_is_logged_with_who_did_it() {
     }
     common::process::kill_if_running(&mut child);
 }
+
+#[test]
+fn a_reload_changes_the_operator_blocks_for_the_next_oper() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = dir.path().join("config.toml");
+    std::fs::write(&toml, "").expect("write the configuration");
+    let toml = toml.to_string_lossy().to_string();
+    let args = ["--listen", "127.0.0.1:0", "--config", &toml];
+    let (child, addr, log) =
+        common::process::spawn_listening(common::process::chatroom_command(dir.path(), &args, &[]));
+    let child = common::Running(child);
+    let mut c = Client::register(addr, "alice");
+    c.send(&format!("OPER alice {PASSWORD}"));
+    c.expect("ERR OPER BAD_LOGIN wrong operator name or password");
+
+    std::fs::write(
+        &toml,
+        format!(
+            "[operators.alice]\npassword = \"{}\"\n",
+            cheap_hash(PASSWORD)
+        ),
+    )
+    .expect("rewrite the configuration");
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.0.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(hup.success());
+    let deadline = Instant::now() + common::READ_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("no reload in the log: {e}"));
+        assert!(!line.contains("configuration not reloaded"), "{line}");
+        if line.contains("configuration reloaded") {
+            break;
+        }
+    }
+    // The same connection: the blocks are read at each OPER. Its failure
+    // before made it wait; the answer comes all the same.
+    c.send(&format!("OPER alice {PASSWORD}"));
+    c.expect("OK OPER");
+    c.send("KLINE");
+    c.expect("OK KLINE 0");
+}

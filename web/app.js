@@ -132,6 +132,9 @@ async function claimNick(nick, { auto = false } = {}) {
   $("me-nick").textContent = state.me;
   save();
   showApp();
+  // The first NICK of a connection brings the server's message of the day.
+  const motd = reply.data.filter((line) => line.kind === "motd");
+  if (motd.length > 0) showMotd(motd.map((line) => line.text));
   if (reconnect) {
     for (const conv of state.convs.values()) {
       if (conv.kind === "room" && conv.wanted) joinRoom(conv.name, conv.key, { activate: "no", quiet: true });
@@ -142,6 +145,19 @@ async function claimNick(nick, { auto = false } = {}) {
     for (const room of saved?.rooms ?? []) joinRoom(room.name, room.key, { activate: "restored", quiet: true });
     for (const nick of saved?.pms ?? []) openPm(nick, { activate: false });
   }
+}
+
+/** Shows the server's message of the day on the welcome pane. */
+function showMotd(lines) {
+  const box = $("motd");
+  box.replaceChildren(
+    ...lines.map((text) => {
+      const p = document.createElement("p");
+      p.textContent = text;
+      return p;
+    }),
+  );
+  box.hidden = false;
 }
 
 function nickError(nick, reply) {

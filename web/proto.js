@@ -91,6 +91,10 @@ function parseHelp(line) {
   return { kind: "help", text: splitWords(line, 1).rest ?? "" };
 }
 
+function parseMotd(line) {
+  return { kind: "motd", text: splitWords(line, 1).rest ?? "" };
+}
+
 function parseHistory(line) {
   const { words, rest } = splitWords(line, 4);
   if (words.length < 4 || rest === null) return null;
@@ -188,6 +192,7 @@ const PARSERS = {
   ROOM: parseRoom,
   INFO: parseInfo,
   HELP: parseHelp,
+  MOTD: parseMotd,
   HISTORY: parseHistory,
   DATA: parseData,
   MSG: parseMsg,
@@ -206,7 +211,7 @@ const PARSERS = {
 /** Kinds of line that end a command: exactly one per command, in order. */
 export const FINAL_KINDS = new Set(["ok", "err", "pong"]);
 /** Kinds of line that belong to the command being answered. */
-export const DATA_KINDS = new Set(["names", "room", "info", "help", "history", "data"]);
+export const DATA_KINDS = new Set(["names", "room", "info", "help", "history", "data", "motd"]);
 
 /** Parses one server line (without its newline). */
 export function parseLine(line) {

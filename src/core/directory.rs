@@ -10,7 +10,7 @@ use actix::WeakRecipient;
 use super::event::UserHost;
 use super::member::{Inbox, SessionId};
 use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
-use crate::config::Config;
+use crate::config::SharedConfig;
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::opers::ServerOrder;
 use crate::core::store::{Database, RoomRecord};
@@ -49,7 +49,7 @@ struct RoomEntry {
 /// Keeps nicknames unique (case-insensitively, and no two alike) and maps
 /// room names to rooms.
 pub struct Directory {
-    config: Arc<Config>,
+    config: SharedConfig,
     db: Option<Database>,
     /// Stored rooms, started with the registry.
     stored: Vec<RoomRecord>,
@@ -63,9 +63,9 @@ pub struct Directory {
 
 impl Directory {
     /// A registry with the stored rooms (where history is kept).
-    pub fn new(config: Arc<Config>, db: Option<Database>, stored: Vec<RoomRecord>) -> Self {
+    pub fn new(config: SharedConfig, db: Option<Database>, stored: Vec<RoomRecord>) -> Self {
         Directory {
-            history: History::new(config.limits.whowas_entries),
+            history: History::new(config.load().limits.whowas_entries),
             config,
             db,
             stored,

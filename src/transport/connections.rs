@@ -12,6 +12,23 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tracing::warn;
 
+use crate::telemetry::{self, ConnectionGuard, Protocol, Transport};
+
+/// What carries a stream's bytes, for the `transport` label of
+/// `chatroom_connections`.
+pub trait Carried {
+    /// The transport.
+    const TRANSPORT: Transport;
+}
+
+impl Carried for TcpStream {
+    const TRANSPORT: Transport = Transport::Tcp;
+}
+
+impl<S> Carried for tokio_rustls::server::TlsStream<S> {
+    const TRANSPORT: Transport = Transport::Tls;
+}
+
 /// How long a refused connection is given to take its one line.
 const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 
@@ -57,7 +74,19 @@ impl Connections {
     /// Counts one more open socket, until the guard is dropped.
     pub fn open_socket(self: &Arc<Self>) -> SocketGuard {
         self.open.fetch_add(1, Ordering::AcqRel);
-        SocketGuard(Arc::clone(self))
+        SocketGuard(Arc::clone(self), None)
+    }
+
+    /// Counts one more open client connection, by its protocol and
+    /// transport in `chatroom_connections` too, until the guard is dropped.
+    pub fn open_connection(
+        self: &Arc<Self>,
+        protocol: Protocol,
+        transport: Transport,
+    ) -> SocketGuard {
+        let mut guard = self.open_socket();
+        guard.1 = Some(telemetry::connection(protocol, transport));
+        guard
     }
 
     /// Resolves once no socket is open.
@@ -74,7 +103,7 @@ impl Connections {
 
 /// Counts one open socket until dropped (by the connection's writer,
 /// the last thing to finish with it).
-pub struct SocketGuard(Arc<Connections>);
+pub struct SocketGuard(Arc<Connections>, Option<ConnectionGuard>);
 
 impl Drop for SocketGuard {
     fn drop(&mut self) {

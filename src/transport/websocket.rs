@@ -180,6 +180,10 @@ fn write_error(e: WsError) -> io::Error {
     }
 }
 
+impl<S, F> crate::transport::connections::Carried for WebSocketLink<S, F> {
+    const TRANSPORT: crate::telemetry::Transport = crate::telemetry::Transport::Ws;
+}
+
 impl<S, F> AsyncRead for WebSocketLink<S, F>
 where
     S: AsyncRead + AsyncWrite + Unpin,

@@ -107,6 +107,7 @@ pub fn start_config(mut config: Config, data: Option<tempfile::TempDir>) -> Test
         &mut config.irc.tls_listen,
         &mut config.http.listen,
         &mut config.http.tls_listen,
+        &mut config.admin.listen,
     ] {
         if !listen.is_empty() {
             *listen = "127.0.0.1:0".into();

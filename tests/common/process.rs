@@ -30,7 +30,8 @@ pub fn chatroom_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Comm
         .env("CHATROOM_LOG__LEVEL", "info")
         // Never the default 6667: tests run side by side.
         .env("CHATROOM_IRC__LISTEN", "127.0.0.1:0")
-        .env("CHATROOM_HTTP__LISTEN", "127.0.0.1:0");
+        .env("CHATROOM_HTTP__LISTEN", "127.0.0.1:0")
+        .env("CHATROOM_ADMIN__LISTEN", "127.0.0.1:0");
     for (key, value) in env {
         cmd.env(key, value);
     }

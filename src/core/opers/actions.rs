@@ -45,10 +45,12 @@ pub async fn authenticate(
     password: Password,
     peer: IpAddr,
 ) -> Option<OperName> {
-    let config = Arc::clone(&services.config);
+    // The operator blocks in force now (a reload may have changed them).
+    let config = services.config();
     let tried = name.clone();
+    let blocks = Arc::clone(&config);
     let granted = tokio::task::spawn_blocking(move || {
-        check_oper(&config.operators, &name, &password.0, peer)
+        check_oper(&blocks.operators, &name, &password.0, peer)
     })
     .await
     .unwrap_or(false);
@@ -57,8 +59,7 @@ pub async fn authenticate(
         return None;
     }
     // The block's own spelling: operators are logged under one name.
-    let name = services
-        .config
+    let name = config
         .operators
         .keys()
         .find(|n| n.eq_ignore_ascii_case(&tried))

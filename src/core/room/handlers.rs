@@ -75,7 +75,7 @@ enum KeyCheck {
 
 impl Room {
     fn admit(&mut self, msg: Join, ctx: &mut Context<Self>) -> Result<Joined, ErrorCode> {
-        if self.members.len() >= self.max_members {
+        if self.members.len() >= self.config.load().limits.max_room_members {
             return Err(ErrorCode::RoomFull);
         }
         let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());
@@ -343,6 +343,8 @@ impl Handler<Say> for Room {
             },
         };
         self.broadcast(&event, (!msg.echo).then_some(msg.id));
+        // Once per message, not per member: the sender is a member here.
+        crate::telemetry::message_said(self.members.len() - usize::from(!msg.echo));
         // Taken apart where it lies: matching a tuple of it would copy
         // the event (most of a message's size) for every message.
         if let Some(db) = &self.db {

@@ -33,7 +33,7 @@ use super::event::{Event, UserHost};
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
 use super::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
 use super::scratch::with_line;
-use crate::config::Config;
+use crate::config::SharedConfig;
 use crate::core::store::{Database, RoomRecord};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
 
@@ -100,7 +100,9 @@ const MAX_ENCODINGS: usize = 255;
 pub struct Room {
     name: RoomName,
     reports: Reports,
-    max_members: usize,
+    /// The configuration in force: `limits.max_room_members` at each
+    /// join, `limits.sendq_bytes` for each new log.
+    config: SharedConfig,
     /// Members by folded nickname: sorted for NAMES, found by the
     /// [`MemberKey`] in each message. One map, not one per lookup: a
     /// member's entry is most of what a room costs per client.
@@ -109,8 +111,6 @@ pub struct Room {
     logs: Vec<EncodedLog>,
     /// Events held back for members whose JOIN is replaying history.
     held: HeldBack,
-    /// How much each log keeps for a member that is behind.
-    log_retain: usize,
     owner: Option<Nick>,
     /// The salted hash of the key of a private room.
     key_hash: Option<String>,
@@ -129,15 +129,19 @@ pub struct Room {
 
 impl Room {
     /// A new, empty room; its first joiner becomes the owner.
-    pub fn new(name: RoomName, reports: Reports, config: &Config, db: Option<Database>) -> Self {
+    pub fn new(
+        name: RoomName,
+        reports: Reports,
+        config: &SharedConfig,
+        db: Option<Database>,
+    ) -> Self {
         Room {
             name,
             reports,
-            max_members: config.limits.max_room_members,
+            config: config.clone(),
             members: BTreeMap::new(),
             logs: Vec::new(),
             held: HeldBack::default(),
-            log_retain: config.limits.sendq_bytes,
             owner: None,
             key_hash: None,
             topic: None,
@@ -153,10 +157,10 @@ impl Room {
         name: RoomName,
         record: RoomRecord,
         reports: Reports,
-        config: &Config,
+        config: &SharedConfig,
         db: Database,
     ) -> Self {
-        let max_nick = config.limits.max_nick_len;
+        let max_nick = config.load().limits.max_nick_len;
         Room {
             owner: record
                 .owner
@@ -206,7 +210,7 @@ impl Room {
         self.logs.reserve_exact(1);
         self.logs.push(EncodedLog {
             encoding,
-            log: BroadcastLog::new(self.log_retain),
+            log: BroadcastLog::new(self.config.load().limits.sendq_bytes),
             readers: 0,
             last: Span { start: 0, end: 0 },
             shows_time: encoding.shows_time(),

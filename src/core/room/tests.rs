@@ -9,6 +9,7 @@ use actix::prelude::*;
 use bytes::{BufMut, BytesMut};
 
 use super::*;
+use crate::config::Config;
 use crate::core::error::ErrorCode;
 use crate::core::event::{MsgKind, UserHost};
 use crate::core::member::{Encoding, EncodingRef, Listing, Removed, SessionId};
@@ -206,7 +207,10 @@ fn start_room(max_members: usize) -> (Addr<Room>, Arc<Mutex<usize>>) {
     config.limits.max_room_members = max_members;
     let reports = Reports::new(directory.clone().recipient(), directory.recipient());
     let name = RoomName::parse("#r", 32).unwrap();
-    (Room::new(name, reports, &config, None).start(), closed)
+    (
+        Room::new(name, reports, &SharedConfig::new(config), None).start(),
+        closed,
+    )
 }
 
 #[actix::test]

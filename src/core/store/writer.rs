@@ -529,6 +529,7 @@ impl Writer {
 
     /// Commits the open transaction and tells each message's sender.
     fn commit(&mut self) {
+        let started = Instant::now();
         self.insert_rows();
         let mut committed = !self.failed;
         if self.open {
@@ -538,6 +539,9 @@ impl Writer {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 committed = false;
             }
+        }
+        if self.open {
+            crate::telemetry::history_committed(started.elapsed());
         }
         self.open = false;
         self.failed = false;

@@ -100,7 +100,7 @@ impl HttpFrontEnd {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let http = &self.0.core.config.http;
+        let http = &self.0.core.config().http;
         if self.0.open.get() >= http.max_connections {
             info!(%peer, "HTTP refused: too many connections");
             connections::refuse(io, BUSY);

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::{assets, files, upgrade, HttpFrontEnd};
@@ -81,6 +81,11 @@ pub(super) async fn answer(
             return finish(method_not_allowed("GET"));
         }
         upgrade::upgrade(front, req, peer)
+    } else if path == "/metrics" {
+        if !readable {
+            return finish(method_not_allowed("GET, HEAD"));
+        }
+        metrics(front, &req).await
     } else if let Some(id) = path.strip_prefix("/files/") {
         if !readable {
             return finish(method_not_allowed("GET, HEAD"));
@@ -91,6 +96,39 @@ pub(super) async fn answer(
         plain(StatusCode::NOT_FOUND)
     };
     finish(res)
+}
+
+/// `/metrics` on the clients' listener: only with `admin.token` set and
+/// given as `Authorization: Bearer <token>`; otherwise it does not exist
+/// (404), so that a scan learns nothing.
+async fn metrics(front: &HttpFrontEnd, req: &Request<Incoming>) -> Response<Body> {
+    let token = front.0.core.config().admin.token.clone();
+    let given = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let allowed = match given {
+        Some(given) => !token.is_empty() && same_secret(given.trim(), &token),
+        None => false,
+    };
+    let handle = crate::telemetry::exporter();
+    let (true, Some(handle)) = (allowed, handle) else {
+        return plain(StatusCode::NOT_FOUND);
+    };
+    let text = crate::proto::admin::render(&front.0.core, &handle).await;
+    let mut res = Response::new(full(text));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(crate::proto::admin::PROMETHEUS_TEXT),
+    );
+    res
+}
+
+/// Compares two secrets in a time that depends on their lengths only.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Adds the headers every answer carries.

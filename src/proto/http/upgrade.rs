@@ -115,7 +115,7 @@ pub(super) fn upgrade(
     if !origin::allowed(
         origin_header,
         host(&req),
-        &shared.core.config.http.allowed_origins,
+        &shared.core.config().http.allowed_origins,
     ) {
         info!(%peer, origin = origin_header.unwrap_or(""), "WebSocket refused: origin");
         return plain(StatusCode::FORBIDDEN);
@@ -128,7 +128,7 @@ pub(super) fn upgrade(
             Ok(upgraded) => upgraded,
             Err(e) => return debug!(%peer, %e, "WebSocket upgrade failed"),
         };
-        let limit = front.0.core.config.http.max_ws_message_bytes;
+        let limit = front.0.core.config().http.max_ws_message_bytes;
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             // Every message is written at once: the session's queue is

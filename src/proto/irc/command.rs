@@ -2,7 +2,7 @@
 //! validated once (a bad one kept as written, for the numeric that
 //! answers it), or the [`CommandError`] that refuses it.
 
-use crate::core::names::{NameLimits, Nick, RoomName};
+use crate::core::names::{NameLimits, Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::opers::duration::parse_duration;
 use crate::core::opers::Password;
 use crate::core::store::{Anchor, HistoryQuery};
@@ -405,7 +405,9 @@ fn target(s: &str, limits: &NameLimits) -> Target {
             Err(_) => Target::BadChannel(s.to_string()),
         }
     } else {
-        match Nick::parse(s, limits.max_nick_len) {
+        // Someone else's nickname: any one can be (a reload may have
+        // lowered `limits.max_nick_len` below nicknames in use).
+        match Nick::parse(s, STORED_NAME_LIMIT) {
             Ok(nick) => Target::Nick(nick),
             Err(_) => Target::BadNick(s.to_string()),
         }

@@ -16,15 +16,18 @@ use super::session::{Session, Shared, CHATHISTORY_MAX, KEYLEN, TOPICLEN};
 use crate::core::names;
 use crate::core::opers::banned_reason;
 use crate::core::services::Services;
-use crate::transport::connections::{self, Connections};
+use crate::telemetry::Protocol;
+use crate::transport::connections::{self, Carried, Connections};
 use crate::transport::idle::IdleWheel;
 
 /// How late an idle check may be.
 const IDLE_TICK: Duration = Duration::from_millis(250);
 
-/// The `005` tokens: what this server really does.
-fn isupport(core: &Services) -> Vec<String> {
-    let limits = &core.config.limits;
+/// The `005` tokens: what this server really does, under the
+/// configuration in force (a reload may change the limits they show).
+pub(super) fn isupport(core: &Services) -> Vec<String> {
+    let config = core.config();
+    let limits = &config.limits;
     let t = MAX_TARGETS;
     let mut tokens = vec![
         // How the core folds nicknames, as it names it (`core::names`).
@@ -37,7 +40,7 @@ fn isupport(core: &Services) -> Vec<String> {
         "CHANTYPES=#".into(),
         format!("KEYLEN={KEYLEN}"),
         format!("MAXTARGETS={t}"),
-        format!("NETWORK={}", core.config.irc.network),
+        format!("NETWORK={}", config.irc.network),
         format!("NICKLEN={}", limits.max_nick_len),
         "PREFIX=(o)@".into(),
         format!("TARGMAX=PRIVMSG:{t},NOTICE:{t},JOIN:{t},KICK:{t},PART:,NAMES:,LIST:"),
@@ -62,10 +65,10 @@ pub struct IrcFrontEnd(Arc<Shared>);
 impl IrcFrontEnd {
     /// The front end over `core`, counting sockets in `connections`.
     pub fn new(core: Arc<Services>, connections: Arc<Connections>) -> Self {
+        let config = core.config();
         let server = Server {
-            name: Arc::from(core.config.server.name.as_str()),
-            network: Arc::from(core.config.irc.network.as_str()),
-            isupport: Arc::from(isupport(&core)),
+            name: Arc::from(config.server.name.as_str()),
+            network: Arc::from(config.irc.network.as_str()),
         };
         IrcFrontEnd(Arc::new(Shared {
             encodings: IrcEncodings::new(&server),
@@ -88,7 +91,7 @@ impl IrcFrontEnd {
     /// the client the server is full and closes it.
     pub fn accept<S>(&self, stream: S, peer: SocketAddr)
     where
-        S: AsyncRead + AsyncWrite + Unpin + 'static,
+        S: AsyncRead + AsyncWrite + Carried + Unpin + 'static,
     {
         // The user name is not known before USER: masks naming one are
         // checked when registration ends.
@@ -106,14 +109,17 @@ impl IrcFrontEnd {
             connections::refuse(stream, line);
             return;
         }
-        if self.0.connections.open() >= self.0.core.config.limits.max_clients {
+        if self.0.connections.open() >= self.0.core.config().limits.max_clients {
             info!(%peer, "refused: server full");
             let line = ServerLine::Error("Closing Link: (Server is full, try again later)".into())
                 .to_line(&self.0.server, "*");
             connections::refuse(stream, line);
             return;
         }
-        let guard = self.0.connections.open_socket();
+        let guard = self
+            .0
+            .connections
+            .open_connection(Protocol::Irc, S::TRANSPORT);
         Session::start(stream, peer, guard, Arc::clone(&self.0));
     }
 

@@ -15,7 +15,8 @@ use super::session::{RepliesByRoom, Session, Shared};
 use super::verb::{ProtocolError, VerbTag};
 use crate::core::services::Services;
 use crate::core::{ErrorCode, UserHost};
-use crate::transport::connections::{self, Connections};
+use crate::telemetry::Protocol;
+use crate::transport::connections::{self, Carried, Connections};
 use crate::transport::idle::IdleWheel;
 
 /// How late an idle check may be.
@@ -47,7 +48,7 @@ impl NativeFrontEnd {
     /// the client the server is full and closes it.
     pub fn accept<S>(&self, stream: S, peer: SocketAddr)
     where
-        S: AsyncRead + AsyncWrite + Unpin + 'static,
+        S: AsyncRead + AsyncWrite + Carried + Unpin + 'static,
     {
         let native = UserHost::native();
         if let Some(ban) = self.0.core.bans.find(Some(native.user()), peer.ip()) {
@@ -61,7 +62,7 @@ impl NativeFrontEnd {
             connections::refuse(stream, line);
             return;
         }
-        if self.0.connections.open() >= self.0.core.config.limits.max_clients {
+        if self.0.connections.open() >= self.0.core.config().limits.max_clients {
             info!(%peer, "refused: server full");
             let line = Reply::Err(ProtocolError::new(
                 VerbTag::Star,
@@ -72,7 +73,10 @@ impl NativeFrontEnd {
             connections::refuse(stream, line);
             return;
         }
-        let guard = self.0.connections.open_socket();
+        let guard = self
+            .0
+            .connections
+            .open_connection(Protocol::Native, S::TRANSPORT);
         Session::start(stream, peer, guard, Arc::clone(&self.0));
     }
 

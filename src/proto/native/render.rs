@@ -178,6 +178,9 @@ pub enum Reply {
         /// Why.
         reason: String,
     },
+    /// `MOTD [text]`, a line of the message of the day, before the first
+    /// `OK NICK` (a blank line is `MOTD` alone).
+    Motd(String),
 }
 
 /// One line of `INFO`: a fact about the server, `INFO <key> <value>`.
@@ -505,6 +508,9 @@ impl Reply {
                 .end()
             }
             Reply::Help(text) => Line::start(buf, "HELP").word(text).end(),
+            Reply::Motd(text) => Line::start(buf, "MOTD")
+                .opt(Some(text.as_str()).filter(|t| !t.is_empty()))
+                .end(),
             Reply::History {
                 room,
                 time,

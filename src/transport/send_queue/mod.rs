@@ -188,6 +188,9 @@ impl Inner {
 
     /// Drops everything queued and refuses more; returns the writer to wake.
     fn overflow(&mut self) -> Option<Waker> {
+        if matches!(self.state, State::Open) {
+            crate::telemetry::sendq_dropped();
+        }
         self.state = State::Overflowed;
         self.items = VecDeque::new();
         self.bytes = 0;

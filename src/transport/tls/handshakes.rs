@@ -19,24 +19,30 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::TlsAcceptorHandle;
+use crate::config::SharedConfig;
 use crate::transport::connections::{self, Connections};
 
 /// Runs the handshakes of a server's TLS listeners.
 pub struct Handshakes {
     tls: TlsAcceptorHandle,
     connections: Arc<Connections>,
-    max_clients: usize,
+    /// `limits.max_clients`, read at each connection.
+    config: SharedConfig,
     stop: CancellationToken,
 }
 
 impl Handshakes {
     /// Handshakes with `tls`'s certificate, their sockets counted in
-    /// `connections` against `max_clients`.
-    pub fn new(tls: TlsAcceptorHandle, connections: Arc<Connections>, max_clients: usize) -> Self {
+    /// `connections` against `limits.max_clients` as `config` has it.
+    pub fn new(
+        tls: TlsAcceptorHandle,
+        connections: Arc<Connections>,
+        config: SharedConfig,
+    ) -> Self {
         Handshakes {
             tls,
             connections,
-            max_clients,
+            config,
             stop: CancellationToken::new(),
         }
     }
@@ -48,7 +54,7 @@ impl Handshakes {
     where
         F: FnOnce(TlsStream<TcpStream>, SocketAddr) + 'static,
     {
-        if self.connections.open() >= self.max_clients {
+        if self.connections.open() >= self.config.load().limits.max_clients {
             info!(%peer, "refused before the TLS handshake: server full");
             return;
         }

@@ -32,8 +32,6 @@ pub struct Server {
     pub name: Arc<str>,
     /// `irc.network`.
     pub network: Arc<str>,
-    /// The `005` tokens.
-    pub isupport: Arc<[String]>,
 }
 
 /// Lines from the server that are not numerics.

@@ -7,7 +7,6 @@ fn server() -> Server {
     Server {
         name: Arc::from("irc.test"),
         network: Arc::from("TestNet"),
-        isupport: Arc::from(vec!["CHANTYPES=#".to_string()]),
     }
 }
 

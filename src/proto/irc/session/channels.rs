@@ -48,7 +48,7 @@ impl Session {
             if self.joined(room.folded()).is_some() {
                 continue;
             }
-            let max = self.state.core.config.limits.max_rooms_per_user;
+            let max = self.state.core.config().limits.max_rooms_per_user;
             if self.rooms.len() >= max {
                 self.numeric(Numeric::TooManyChannels(room));
                 continue;

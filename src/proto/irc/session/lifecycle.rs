@@ -118,7 +118,7 @@ impl Session {
     /// ping interval after connecting: a client not registered by then is
     /// dropped.
     pub(super) fn idle_check(&mut self, ctx: &mut Context<Self>) {
-        let limits = &self.state.core.config.limits;
+        let limits = &self.state.core.config().limits;
         let interval = Duration::from_secs(limits.ping_interval_secs);
         let timeout = Duration::from_secs(limits.ping_timeout_secs);
         if !self.registered() {

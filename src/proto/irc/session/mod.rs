@@ -186,7 +186,7 @@ impl Session {
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         Session::create(move |ctx| {
-            let limits = &state.core.config.limits;
+            let limits = &state.core.config().limits;
             let queue = SendQueue::new(limits.sendq_bytes);
             let writer = Writer::with_overflow_notice(queue.clone(), &OVERFLOW_NOTICE);
             ctx.add_stream(Link::new(stream, IrcCodec::new(), writer, guard));
@@ -205,7 +205,7 @@ impl Session {
                 away: None,
                 invisible: false,
                 rooms: Vec::new(),
-                flood: TokenBucket::new(&state.core.flood, Instant::now()),
+                flood: TokenBucket::new(&state.core.flood(), Instant::now()),
                 ping_sent: false,
                 ending: None,
                 writing: true,
@@ -337,13 +337,14 @@ impl Session {
     /// Takes a flood token and runs the line, or, with the bucket empty,
     /// waits until there is one (fakelag), holding back later lines too.
     fn on_frame(&mut self, frame: IrcFrame, ctx: &mut Context<Self>) {
-        let rule = self.state.core.flood;
+        let rule = self.state.core.flood();
         let pong = matches!(&frame, IrcFrame::Line(l) if is_pong(l));
         if pong || self.flood.try_take() {
             return self.run_frame(frame, ctx);
         }
         let wait = self.flood.wait_for_token(&rule);
         debug!(parent: &self.span, ?wait, "fakelag");
+        crate::telemetry::flood_refused(crate::telemetry::Protocol::Irc);
         ctx.wait(
             tokio::time::sleep(wait)
                 .into_actor(self)
@@ -386,7 +387,7 @@ impl Session {
         if let Some(label) = label {
             self.start_labeled(label, ctx);
         }
-        let parsed = Command::parse(&msg, &self.state.core.names);
+        let parsed = Command::parse(&msg, &self.state.core.names());
         match &parsed {
             Ok(cmd) => debug!(parent: &self.span, ?cmd, "command"),
             Err(e) => debug!(parent: &self.span, %e, "bad command"),
@@ -524,7 +525,7 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
-        let interval = Duration::from_secs(self.state.core.config.limits.ping_interval_secs);
+        let interval = Duration::from_secs(self.state.core.config().limits.ping_interval_secs);
         self.schedule_idle_check(interval, ctx);
     }
 
@@ -557,7 +558,7 @@ impl StreamHandler<Incoming<IrcFrame>> for Session {
         if self.closing() {
             return;
         }
-        self.flood.touch(&self.state.core.flood, Instant::now());
+        self.flood.touch(&self.state.core.flood(), Instant::now());
         self.ping_sent = false;
         self.on_frame(frame, ctx);
     }

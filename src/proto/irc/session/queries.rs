@@ -271,9 +271,7 @@ impl Session {
     /// `351`, then the `005` lines again.
     pub(super) fn cmd_version(&mut self) {
         self.numeric(Numeric::Version);
-        for tokens in self.state.server.isupport.chunks(12) {
-            self.numeric(Numeric::ISupport(tokens.to_vec()));
-        }
+        self.send_isupport();
     }
 
     /// Tells the directory what this client looks like now.

@@ -156,7 +156,7 @@ impl Session {
         let Some(reg) = &mut self.registration else {
             return self.numeric(Numeric::AlreadyRegistered);
         };
-        let want = &self.state.core.config.irc.password;
+        let want = &self.state.core.config().irc.password;
         if want.is_empty() || password == *want {
             reg.password_ok = true;
         } else {
@@ -277,7 +277,7 @@ impl Session {
         if reg.negotiating || !reg.user || self.nick.is_none() {
             return;
         }
-        let needs_password = !self.state.core.config.irc.password.is_empty();
+        let needs_password = !self.state.core.config().irc.password.is_empty();
         if needs_password && !reg.password_ok {
             self.numeric(Numeric::PasswdMismatch);
             return self.close(Ending::BadPassword, ctx);
@@ -313,21 +313,26 @@ impl Session {
         self.numeric(Numeric::YourHost);
         self.numeric(Numeric::Created(self.state.created));
         self.numeric(Numeric::MyInfo);
-        for tokens in self.state.server.isupport.chunks(12) {
+        self.send_isupport();
+        self.lusers_then(ctx, |act, _| act.send_motd());
+    }
+
+    /// The `005` lines, twelve tokens each.
+    pub(super) fn send_isupport(&mut self) {
+        for tokens in super::super::front::isupport(&self.state.core).chunks(12) {
             self.numeric(Numeric::ISupport(tokens.to_vec()));
         }
-        self.lusers_then(ctx, |act, _| act.send_motd());
     }
 
     /// The MOTD (`375`, `372`..., `376`), or `422` when there is none.
     pub(super) fn send_motd(&mut self) {
-        let motd = &self.state.core.config.irc.motd;
+        let motd = self.state.core.motd();
         if motd.is_empty() {
             return self.numeric(Numeric::NoMotd);
         }
         self.numeric(Numeric::MotdStart);
-        for line in motd.split('\n') {
-            self.numeric(Numeric::Motd(line.trim_end_matches('\r').to_string()));
+        for line in motd.lines() {
+            self.numeric(Numeric::Motd(line.clone()));
         }
         self.numeric(Numeric::EndOfMotd);
     }

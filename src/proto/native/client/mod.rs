@@ -264,7 +264,7 @@ fn parse_body(line: &str) -> Result<ServerLine, LineProblem> {
     let kind = f.word("line kind")?;
     let parsed = match kind {
         "HELLO" | "OK" | "ERR" | "NAMES" | "ROOM" | "INFO" | "HELP" | "HISTORY" | "DATA"
-        | "PONG" | "PING" | "SERVER" => ServerLine::Reply(reply(kind, &mut f)?),
+        | "PONG" | "PING" | "SERVER" | "MOTD" => ServerLine::Reply(reply(kind, &mut f)?),
         "MSG" | "PRIVMSG" | "JOIN" | "PART" | "QUIT" | "NICK" | "TOPIC" | "KICK" | "FILE" => {
             ServerLine::Event(event(kind, &mut f)?)
         }
@@ -349,6 +349,8 @@ fn reply(kind: &str, f: &mut Fields<'_>) -> Result<Reply, LineProblem> {
         "PING" => Reply::Ping(f.text("token")?),
         // SERVER <text>
         "SERVER" => Reply::Server(f.text("notice text")?),
+        // MOTD [text]
+        "MOTD" => Reply::Motd(f.opt_text().unwrap_or_default()),
         other => unreachable!("{other} is not a reply kind"),
     })
 }

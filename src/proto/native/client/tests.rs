@@ -111,6 +111,8 @@ fn every_variant() -> Vec<ServerLine> {
         Reply::Pong(Some(s(" a b "))),
         Reply::Ping(s("12345")),
         Reply::Server(s("shutting down")),
+        Reply::Motd(s(" Welcome,  be nice")),
+        Reply::Motd(String::new()),
     ]);
     let oks = [
         OkReply::Nick(a.clone()),

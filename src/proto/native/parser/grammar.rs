@@ -29,7 +29,7 @@ use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
 use super::command::{Command, FetchId, KlineArgs};
-use crate::core::names::{NameError, NameLimits, Nick, RoomName};
+use crate::core::names::{NameError, NameLimits, Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::opers::duration::parse_duration;
 use crate::core::opers::mask::BanMask;
 use crate::core::opers::Password;
@@ -213,7 +213,7 @@ fn command<'a>(verb: Verb, i: &'a str, limits: &NameLimits) -> PResult<'a, Comma
         Verb::Join => join(i, limits),
         Verb::Part => part(i, limits),
         Verb::Msg => msg(i, limits),
-        Verb::Privmsg => privmsg(i, limits),
+        Verb::Privmsg => privmsg(i),
         Verb::Names => names(i, limits),
         Verb::List => list(i),
         Verb::Info => info(i, limits),
@@ -289,10 +289,15 @@ fn msg<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
     }
 }
 
+/// The bound on a nickname that names someone else (PRIVMSG, KICK, FILE):
+/// any nickname can be, not `limits.max_nick_len`, which bounds a nickname
+/// one takes and which a reload may lower below nicknames in use.
+const OTHER_NICK_LEN: usize = STORED_NAME_LIMIT;
+
 // PRIVMSG <nick> <text>
 // privmsg = nick text             ; invalid nick → NO_SUCH_NICK
-fn privmsg<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
-    let (i, to) = nick(i, limits.max_nick_len, ErrorCode::NoSuchNick)?;
+fn privmsg<'a>(i: &'a str) -> PResult<'a, Command> {
+    let (i, to) = nick(i, OTHER_NICK_LEN, ErrorCode::NoSuchNick)?;
     let (i, text) = text(i)?;
     Ok((i, Command::Privmsg { to, text }))
 }
@@ -332,7 +337,7 @@ fn topic<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
 // kick = room nick [text]         ; invalid nick → NO_SUCH_NICK
 fn kick<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
     let (i, room) = room(i, limits.max_room_len)?;
-    let (i, nick) = nick(i, limits.max_nick_len, ErrorCode::NoSuchNick)?;
+    let (i, nick) = nick(i, OTHER_NICK_LEN, ErrorCode::NoSuchNick)?;
     let (i, reason) = opt_text(i)?;
     Ok((i, Command::Kick { room, nick, reason }))
 }
@@ -361,7 +366,7 @@ fn file_target<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, FileTarget> {
         FileTarget::Room(RoomName::parse_hashed(w, limits.max_room_len).map_err(bad_room)?)
     } else {
         FileTarget::User(
-            Nick::parse(w, limits.max_nick_len).map_err(|e| bad_nick(ErrorCode::NoSuchNick, e))?,
+            Nick::parse(w, OTHER_NICK_LEN).map_err(|e| bad_nick(ErrorCode::NoSuchNick, e))?,
         )
     };
     Ok((i, target))

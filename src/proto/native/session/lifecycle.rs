@@ -31,7 +31,7 @@ impl Session {
     /// a time, and the one after a PING is due when the client's time to
     /// answer is up.
     pub(super) fn idle_check(&mut self, ctx: &mut Context<Self>) {
-        let limits = &self.state.core.config.limits;
+        let limits = &self.state.core.config().limits;
         let interval = Duration::from_secs(limits.ping_interval_secs);
         let timeout = Duration::from_secs(limits.ping_timeout_secs);
         if self.ping_sent {

@@ -140,8 +140,8 @@ impl Session {
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         Session::create(move |ctx| {
-            let limits = &state.core.config.limits;
-            let codec = LineCodec::new(limits.max_line_bytes, state.core.config.files.max_bytes);
+            let limits = &state.core.config().limits;
+            let codec = LineCodec::new(limits.max_line_bytes, state.core.config().files.max_bytes);
             let queue = SendQueue::new(limits.sendq_bytes);
             ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
             let now = Instant::now();
@@ -151,7 +151,7 @@ impl Session {
                 queue,
                 nick: None,
                 rooms: Vec::new(),
-                flood: TokenBucket::new(&state.core.flood, now),
+                flood: TokenBucket::new(&state.core.flood(), now),
                 ping_sent: false,
                 upload: None,
                 ending: None,
@@ -229,7 +229,7 @@ impl Session {
     /// Runs a line; `has_body` when it is a FILE header whose body the
     /// codec reads next, so that any refusal waits for the body's end.
     fn on_line(&mut self, line: String, has_body: bool, ctx: &mut Context<Self>) {
-        let parsed = parse_line(&line, &self.state.core.names);
+        let parsed = parse_line(&line, &self.state.core.names());
         let tag = match &parsed {
             Ok(cmd) => VerbTag::Known(cmd.verb()),
             Err(e) => e.verb.clone(),
@@ -242,6 +242,7 @@ impl Session {
 
         let charged = verb.is_none_or(Verb::is_flood_charged);
         let outcome = if charged && !self.flood.try_take() {
+            crate::telemetry::flood_refused(crate::telemetry::Protocol::Native);
             Err(ProtocolError::new(
                 tag,
                 ErrorCode::RateLimited,
@@ -283,7 +284,7 @@ impl Session {
     /// cannot tell where the next line starts, so it ends.
     fn file_too_large(&mut self, size: u64, ctx: &mut Context<Self>) {
         debug!(parent: &self.span, size, "file too large");
-        let max_file = self.state.core.config.files.max_bytes;
+        let max_file = self.state.core.config().files.max_bytes;
         self.in_order(0, ctx, move |act, ctx| {
             act.error(
                 Verb::File,
@@ -316,7 +317,7 @@ impl Session {
     fn on_bad_line(&mut self, bad: BadLine, has_body: bool, ctx: &mut Context<Self>) {
         let (code, text) = match bad {
             BadLine::TooLong => {
-                let max = self.state.core.config.limits.max_line_bytes;
+                let max = self.state.core.config().limits.max_line_bytes;
                 (
                     ErrorCode::LineTooLong,
                     format!("lines are limited to {max} bytes"),
@@ -327,6 +328,7 @@ impl Session {
         let code = if self.flood.try_take() {
             code
         } else {
+            crate::telemetry::flood_refused(crate::telemetry::Protocol::Native);
             ErrorCode::RateLimited
         };
         let e = ProtocolError::new(VerbTag::Star, code, text);
@@ -351,8 +353,10 @@ impl Session {
             } => self.cmd_topic_set(room, text, ctx),
             Command::Kick { room, nick, reason } => self.cmd_kick(room, nick, reason, ctx),
             Command::File {
-                target, filename, ..
-            } => self.cmd_file(target, filename, ctx),
+                target,
+                size,
+                filename,
+            } => self.cmd_file(target, size, filename, ctx),
             Command::Fetch { id } => self.cmd_fetch(id, ctx),
             Command::Link { id } => self.cmd_link(id, ctx),
             Command::History { room, count } => self.cmd_history(room, count, ctx),
@@ -384,11 +388,11 @@ impl Actor for Session {
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(parent: &self.span, "connected");
         self.send(Reply::Hello {
-            server: self.state.core.config.server.name.clone(),
+            server: self.state.core.config().server.name.clone(),
             version: crate::VERSION.into(),
             text: "Welcome! Pick a nickname: NICK <name>".into(),
         });
-        let interval = Duration::from_secs(self.state.core.config.limits.ping_interval_secs);
+        let interval = Duration::from_secs(self.state.core.config().limits.ping_interval_secs);
         self.schedule_idle_check(interval, ctx);
     }
 
@@ -421,7 +425,7 @@ impl StreamHandler<Incoming<Frame>> for Session {
         if self.closing() {
             return;
         }
-        self.flood.touch(&self.state.core.flood, Instant::now());
+        self.flood.touch(&self.state.core.flood(), Instant::now());
         self.ping_sent = false;
         match frame {
             Frame::Line(line) => self.on_line(line, false, ctx),

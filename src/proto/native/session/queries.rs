@@ -60,14 +60,14 @@ impl Session {
             };
             let core = &act.state.core;
             let lines = [
-                ServerInfo::Name(core.config.server.name.clone()),
+                ServerInfo::Name(core.config().server.name.clone()),
                 ServerInfo::Version(crate::VERSION.to_string()),
                 ServerInfo::UptimeSecs(core.started.elapsed().as_secs()),
                 ServerInfo::Users(counts.users),
                 ServerInfo::Rooms(counts.rooms),
                 ServerInfo::Connections(act.state.connections.open()),
-                ServerInfo::MaxLineBytes(core.config.limits.max_line_bytes),
-                ServerInfo::MaxFileBytes(core.config.files.max_bytes),
+                ServerInfo::MaxLineBytes(core.config().limits.max_line_bytes),
+                ServerInfo::MaxFileBytes(core.config().files.max_bytes),
             ];
             for line in lines {
                 act.send(Reply::Info(line));
@@ -133,7 +133,7 @@ impl Session {
         let Some(db) = self.state.core.db.clone() else {
             return self.send(OkReply::History(name, 0));
         };
-        let history = &self.state.core.config.history;
+        let history = &self.state.core.config().history;
         let count = count.unwrap_or(history.on_join).min(history.max_fetch);
         let query = async move { db.history(&name, u64::MAX, count).await };
         let name = joined.name.clone();

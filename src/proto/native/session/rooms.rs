@@ -73,6 +73,10 @@ impl Session {
                     // another field on every line of the connection.
                     act.span.record("nick", nick.as_str());
                     info!(parent: &act.span, %nick, "registered");
+                    // The first NICK only: data lines before its OK.
+                    for line in act.state.core.motd().lines() {
+                        act.send(Reply::Motd(line.clone()));
+                    }
                 }
                 act.send(OkReply::Nick(nick));
             }
@@ -95,13 +99,13 @@ impl Session {
             return;
         };
         let rejoin = self.joined(room.folded()).is_some();
-        if !rejoin && self.rooms.len() >= self.state.core.config.limits.max_rooms_per_user {
+        if !rejoin && self.rooms.len() >= self.state.core.config().limits.max_rooms_per_user {
             self.error(
                 Verb::Join,
                 ErrorCode::TooManyRooms,
                 format!(
                     "you are in {} rooms already",
-                    self.state.core.config.limits.max_rooms_per_user
+                    self.state.core.config().limits.max_rooms_per_user
                 ),
             );
             return;

@@ -25,6 +25,8 @@ pub(super) struct Storing {
     pending: BytesMut,
     /// Writing failed: the rest of the body is read and dropped.
     failed: bool,
+    /// Counts it in `chatroom_uploads_in_flight` while it lives.
+    _counted: crate::telemetry::UploadGuard,
 }
 
 /// What to do with the raw body of a `FILE` that is being read.
@@ -102,7 +104,7 @@ impl Session {
                 "the file could not be stored",
             );
         };
-        let dir = self.state.core.config.files.dir.clone();
+        let dir = self.state.core.config().files.dir.clone();
         let store = self.state.core.files.clone();
         let registry = self.state.core.directory.clone();
         let who = MemberKey::new(self.id, &from);
@@ -198,9 +200,23 @@ impl Session {
     pub(super) fn cmd_file(
         &mut self,
         target: FileTarget,
+        size: u64,
         filename: String,
         ctx: &mut Context<Self>,
     ) {
+        // The codec read the body under the bound of when the connection
+        // came; a reload may have lowered it since. The body is read (the
+        // stream stays in sync) and refused, the connection kept.
+        let max = self.state.core.config().files.max_bytes;
+        if size > max {
+            let e = ProtocolError::new(
+                Verb::File,
+                ErrorCode::FileTooLarge,
+                format!("files are limited to {max} bytes"),
+            );
+            self.upload = Some(Box::new(Upload::Discard(e)));
+            return;
+        }
         let dest = match target {
             FileTarget::Room(room) => match self.joined(room.folded()) {
                 Some(j) => Destination::Room(j.addr.clone(), j.name.clone()),
@@ -222,8 +238,9 @@ impl Session {
             sink: None,
             pending: BytesMut::new(),
             failed: false,
+            _counted: crate::telemetry::upload(),
         })));
-        let dir = self.state.core.config.files.dir.clone();
+        let dir = self.state.core.config().files.dir.clone();
         ctx.wait(
             UploadSink::create(dir)
                 .into_actor(self)
