@@ -124,6 +124,21 @@ pub struct Limits {
     pub ping_interval_secs: u64,
     /// Further seconds of silence before the client is dropped.
     pub ping_timeout_secs: u64,
+    /// Most rooms on the server at once; a JOIN that would create one
+    /// more is refused (`SERVER_ROOMS_FULL`).
+    pub max_rooms: usize,
+    /// Rooms one connection may create at once ...
+    pub room_creates_burst: u32,
+    /// ... and per minute after that (`RATE_LIMITED`).
+    pub room_creates_per_min: f64,
+    /// Rooms the connections of one IP address may create at once ...
+    pub room_creates_per_ip_burst: u32,
+    /// ... and per minute after that, all together (`RATE_LIMITED`).
+    pub room_creates_per_ip_per_min: f64,
+    /// Bytes that large replies waiting for their clients (LIST, HISTORY,
+    /// WHO...) may hold together; past it a large reply is queued as any
+    /// other, against the client's `sendq_bytes`.
+    pub large_replies_bytes: usize,
 }
 
 impl Default for Limits {
@@ -141,6 +156,12 @@ impl Default for Limits {
             sendq_bytes: 256 * 1024,
             ping_interval_secs: 60,
             ping_timeout_secs: 30,
+            max_rooms: 10_000,
+            room_creates_burst: 32,
+            room_creates_per_min: 10.0,
+            room_creates_per_ip_burst: 64,
+            room_creates_per_ip_per_min: 30.0,
+            large_replies_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -179,6 +200,14 @@ pub struct HistoryConfig {
     pub on_join: u32,
     /// Most messages one HISTORY returns.
     pub max_fetch: u32,
+    /// Seconds an empty room that never held a message, with no key and
+    /// no topic, is kept before it is forgotten (memory and database);
+    /// 0 keeps it forever.
+    pub empty_room_secs: u64,
+    /// Days a message is kept; 0 keeps messages forever.
+    pub retention_days: u64,
+    /// Messages kept per room, the oldest pruned first; 0 for no cap.
+    pub max_messages_per_room: u64,
 }
 
 impl Default for HistoryConfig {
@@ -188,6 +217,9 @@ impl Default for HistoryConfig {
             db: PathBuf::from("data/history.db"),
             on_join: 20,
             max_fetch: 500,
+            empty_room_secs: 3600,
+            retention_days: 0,
+            max_messages_per_room: 0,
         }
     }
 }
@@ -544,6 +576,27 @@ impl Config {
         }
         // The queue must hold at least one maximal reply line.
         at_least("limits.sendq_bytes", l.sendq_bytes, 1024)?;
+        at_least("limits.max_rooms", l.max_rooms, 1)?;
+        at_least("limits.room_creates_burst", l.room_creates_burst, 1)?;
+        at_least(
+            "limits.room_creates_per_ip_burst",
+            l.room_creates_per_ip_burst,
+            1,
+        )?;
+        for (key, rate) in [
+            ("limits.room_creates_per_min", l.room_creates_per_min),
+            (
+                "limits.room_creates_per_ip_per_min",
+                l.room_creates_per_ip_per_min,
+            ),
+        ] {
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    why: format!("{rate} must be a positive number"),
+                });
+            }
+        }
         at_least("limits.ping_interval_secs", l.ping_interval_secs, 1)?;
         at_least("limits.ping_timeout_secs", l.ping_timeout_secs, 1)?;
         if self.files.dir.as_os_str().is_empty() {
@@ -559,6 +612,16 @@ impl Config {
             });
         }
         at_least("history.max_fetch", self.history.max_fetch, 1)?;
+        // Past this, a day count overflows the clock's arithmetic.
+        if self.history.retention_days > MAX_RETENTION_DAYS {
+            return Err(ConfigError::Invalid {
+                key: "history.retention_days",
+                why: format!(
+                    "{} is above the maximum of {MAX_RETENTION_DAYS} (0 keeps messages forever)",
+                    self.history.retention_days
+                ),
+            });
+        }
         if self.history.on_join > self.history.max_fetch {
             return Err(ConfigError::Invalid {
                 key: "history.on_join",
@@ -619,6 +682,9 @@ impl Config {
         Ok(())
     }
 }
+
+/// The longest `history.retention_days` (about 27,000 years).
+const MAX_RETENTION_DAYS: u64 = 10_000_000;
 
 /// `value` parsed as the address of listener `key`, `None` if empty.
 fn optional_addr(
@@ -736,6 +802,23 @@ mod tests {
             (
                 "[limits]\nflood_rate_per_sec = 0",
                 "limits.flood_rate_per_sec",
+            ),
+            ("[limits]\nmax_rooms = 0", "limits.max_rooms"),
+            (
+                "[limits]\nroom_creates_burst = 0",
+                "limits.room_creates_burst",
+            ),
+            (
+                "[limits]\nroom_creates_per_min = -1",
+                "limits.room_creates_per_min",
+            ),
+            (
+                "[limits]\nroom_creates_per_ip_per_min = 0",
+                "limits.room_creates_per_ip_per_min",
+            ),
+            (
+                "[history]\nretention_days = 99999999",
+                "history.retention_days",
             ),
         ];
         for (text, key) in cases {

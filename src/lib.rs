@@ -105,6 +105,7 @@ pub mod config;
 pub mod core;
 pub mod logging;
 pub mod proto;
+pub mod refusals;
 pub mod server;
 pub mod telemetry;
 pub mod transport;

@@ -29,6 +29,7 @@ use crate::proto::http::HttpFrontEnd;
 use crate::proto::irc::front::IrcFrontEnd;
 use crate::proto::native::front::NativeFrontEnd;
 use crate::transport::connections::Connections;
+use crate::transport::send_queue::PacedBudget;
 use crate::transport::tls::{Handshakes, TlsAcceptorHandle, TlsError};
 
 mod reload;
@@ -228,8 +229,16 @@ pub async fn run(
         actix_rt::spawn(relay.run());
     }
     let bans = ServerBans::new(loaded.bans, db.clone());
+    if let Some(db) = &db {
+        // History retention, in the background (nothing to do unless
+        // history.retention_days or max_messages_per_room is set).
+        actix_rt::spawn(db.clone().prune_forever(live.clone()));
+    }
     let directory = Directory::new(live.clone(), db.clone(), loaded.rooms).start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
+    let large_replies = PacedBudget::new(config.limits.large_replies_bytes);
+    let budget = Arc::clone(&large_replies);
+    live.on_replace(move |config| budget.set_max(config.limits.large_replies_bytes));
     let core = Arc::new(Services {
         db: db.clone(),
         files,
@@ -238,6 +247,7 @@ pub async fn run(
         started: Instant::now(),
         links,
         bans,
+        large_replies,
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.

@@ -1,7 +1,7 @@
 //! The configuration as the running server sees it: one value swapped
 //! whole on reload (SIGHUP), read where each setting applies.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
@@ -19,7 +19,12 @@ pub struct SharedConfig(Arc<Inner>);
 struct Inner {
     config: ArcSwap<Config>,
     motd: ArcSwap<Motd>,
+    on_replace: Mutex<Vec<OnReplace>>,
 }
+
+/// Told the new configuration at each reload: for a setting held by a
+/// part that cannot read the configuration itself (the transport's).
+type OnReplace = Box<dyn Fn(&Config) + Send + Sync>;
 
 impl SharedConfig {
     /// `config` in force, with no MOTD.
@@ -39,6 +44,7 @@ impl SharedConfig {
         SharedConfig(Arc::new(Inner {
             config: ArcSwap::from_pointee(config),
             motd: ArcSwap::from_pointee(motd),
+            on_replace: Mutex::new(Vec::new()),
         }))
     }
 
@@ -62,8 +68,19 @@ impl SharedConfig {
     /// Puts `config` and `motd` in force (what a reload does once both are
     /// checked).
     pub fn replace(&self, config: Config, motd: Motd) {
-        self.0.config.store(Arc::new(config));
+        let config = Arc::new(config);
+        self.0.config.store(Arc::clone(&config));
         self.0.motd.store(Arc::new(motd));
+        let hooks = self.0.on_replace.lock().unwrap_or_else(|e| e.into_inner());
+        for hook in hooks.iter() {
+            hook(&config);
+        }
+    }
+
+    /// Calls `hook` with the new configuration at every reload from now.
+    pub fn on_replace(&self, hook: impl Fn(&Config) + Send + Sync + 'static) {
+        let mut hooks = self.0.on_replace.lock().unwrap_or_else(|e| e.into_inner());
+        hooks.push(Box::new(hook));
     }
 }
 

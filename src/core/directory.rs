@@ -3,22 +3,28 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix::WeakRecipient;
 
 use super::event::UserHost;
 use super::member::{Inbox, SessionId};
-use super::room::{Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
+use super::room::{Expire, Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::SharedConfig;
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::opers::ServerOrder;
 use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
+use crate::refusals::{refused, Limit};
 
+mod creations;
 mod nicks;
 mod search;
 mod whowas;
+
+pub use creations::Creator;
+use creations::{Creations, TooFast};
 
 use nicks::Nicks;
 pub use search::{Wildcard, MAX_MATCHES};
@@ -44,6 +50,28 @@ pub struct Profile {
 struct RoomEntry {
     addr: RoomHandle,
     summary: RoomSummary,
+    /// Since when the room is disposable ([`RoomSummary::disposable`]).
+    disposable_since: Option<Instant>,
+}
+
+impl RoomEntry {
+    fn new(addr: RoomHandle, summary: RoomSummary, now: Instant) -> Self {
+        RoomEntry {
+            disposable_since: summary.disposable.then_some(now),
+            addr,
+            summary,
+        }
+    }
+
+    /// Takes the room's new summary, noting when it became disposable.
+    fn update(&mut self, summary: RoomSummary, now: Instant) {
+        self.disposable_since = match (summary.disposable, self.disposable_since) {
+            (true, Some(since)) => Some(since),
+            (true, None) => Some(now),
+            (false, _) => None,
+        };
+        self.summary = summary;
+    }
 }
 
 /// Keeps nicknames unique (case-insensitively, and no two alike) and maps
@@ -59,6 +87,8 @@ pub struct Directory {
     rooms: HashMap<Folded, RoomEntry>,
     /// Where rooms report to, made at the first room.
     reports: Option<Reports>,
+    /// Who created rooms lately, and how fast.
+    creations: Creations,
 }
 
 impl Directory {
@@ -72,6 +102,7 @@ impl Directory {
             nicks: Nicks::default(),
             rooms: HashMap::new(),
             reports: None,
+            creations: Creations::default(),
         }
     }
 }
@@ -102,14 +133,6 @@ impl Actor for Directory {
                 tracing::warn!(name = %record.name, "skipping a stored room with an invalid name");
                 continue;
             };
-            let summary = RoomSummary {
-                name: name.clone(),
-                members: 0,
-                private: record.key_hash.is_some(),
-                secret: false,
-                topic: record.topic.clone(),
-                listed: record.owner.is_some(),
-            };
             let room = Room::restore(
                 name.clone(),
                 record,
@@ -117,13 +140,51 @@ impl Actor for Directory {
                 &self.config,
                 db.clone(),
             );
-            let addr = room.start();
-            self.rooms.insert(
-                name.folded().clone(),
-                RoomEntry {
-                    addr: RoomHandle::new(addr),
-                    summary,
-                },
+            let summary = room.summary();
+            let addr = RoomHandle::new(room.start());
+            let entry = RoomEntry::new(addr, summary, Instant::now());
+            self.rooms.insert(name.folded().clone(), entry);
+        }
+        self.schedule_expiry(ctx);
+    }
+}
+
+impl Directory {
+    /// Looks for rooms to expire again after a while: a quarter of
+    /// `history.empty_room_secs` (read each time), between 1 s and 60 s.
+    fn schedule_expiry(&mut self, ctx: &mut Context<Self>) {
+        let secs = (self.config.load().history.empty_room_secs / 4).clamp(1, 60);
+        ctx.run_later(Duration::from_secs(secs), |act, ctx| {
+            act.expire_rooms();
+            act.schedule_expiry(ctx);
+        });
+    }
+
+    /// Tells every room disposable for `history.empty_room_secs` to
+    /// forget itself (it reports [`RoomClosed`] if it does).
+    fn expire_rooms(&mut self) {
+        let secs = self.config.load().history.empty_room_secs;
+        if secs == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let after = Duration::from_secs(secs);
+        let mut told = 0;
+        for entry in self.rooms.values_mut() {
+            if entry
+                .disposable_since
+                .is_some_and(|since| now.saturating_duration_since(since) >= after)
+            {
+                // Asked once; the room tells again if it becomes disposable.
+                entry.disposable_since = None;
+                entry.addr.do_send(Expire);
+                told += 1;
+            }
+        }
+        if told > 0 {
+            tracing::info!(
+                rooms = told,
+                "expiring rooms empty for history.empty_room_secs"
             );
         }
     }
@@ -379,22 +440,56 @@ impl Handler<UpdateProfile> for Directory {
     }
 }
 
-/// The room of that name, created (empty, ownerless) if there is none.
+/// The room of that name, created (empty, ownerless) if there is none
+/// and the server's room limits allow: `SERVER_ROOMS_FULL` at
+/// `limits.max_rooms`, `RATE_LIMITED` when the creator's connection or
+/// address creates rooms too fast.
 #[derive(Message)]
-#[rtype(result = "RoomHandle")]
+#[rtype(result = "Result<RoomHandle, ErrorCode>")]
 pub struct OpenRoom {
     /// The room's name as the joiner spelled it.
     pub name: RoomName,
+    /// Who would create it.
+    pub creator: Creator,
 }
 
 impl Handler<OpenRoom> for Directory {
-    type Result = MessageResult<OpenRoom>;
+    type Result = Result<RoomHandle, ErrorCode>;
 
     fn handle(&mut self, msg: OpenRoom, ctx: &mut Self::Context) -> Self::Result {
-        if let Some(entry) = self.rooms.get(msg.name.folded()) {
-            if entry.addr.connected() {
-                return MessageResult(entry.addr.clone());
-            }
+        let replacing = match self.rooms.get(msg.name.folded()) {
+            Some(entry) if entry.addr.connected() => return Ok(entry.addr.clone()),
+            Some(_) => true,
+            None => false,
+        };
+        let config = self.config.load();
+        let limits = &config.limits;
+        if !replacing && self.rooms.len() >= limits.max_rooms {
+            refused(
+                Limit::MaxRooms,
+                format_args!(
+                    "{} not created: limits.max_rooms is {} (connection {:?} from {})",
+                    msg.name, limits.max_rooms, msg.creator.id, msg.creator.ip
+                ),
+            );
+            return Err(ErrorCode::ServerRoomsFull);
+        }
+        if let Err(too_fast) = self
+            .creations
+            .try_create(msg.creator, limits, Instant::now())
+        {
+            let by = match too_fast {
+                TooFast::Connection => "the connection",
+                TooFast::Address => "the address",
+            };
+            refused(
+                Limit::RoomCreateRate,
+                format_args!(
+                    "{} not created: {by} creates rooms too fast (connection {:?} from {})",
+                    msg.name, msg.creator.id, msg.creator.ip
+                ),
+            );
+            return Err(ErrorCode::RateLimited);
         }
         let room = Room::new(
             msg.name.clone(),
@@ -402,22 +497,11 @@ impl Handler<OpenRoom> for Directory {
             &self.config,
             self.db.clone(),
         );
+        let summary = room.summary();
         let addr = RoomHandle::new(room.start());
-        self.rooms.insert(
-            msg.name.folded().clone(),
-            RoomEntry {
-                addr: addr.clone(),
-                summary: RoomSummary {
-                    name: msg.name,
-                    members: 0,
-                    private: false,
-                    secret: false,
-                    topic: None,
-                    listed: false,
-                },
-            },
-        );
-        MessageResult(addr)
+        let entry = RoomEntry::new(addr.clone(), summary, Instant::now());
+        self.rooms.insert(msg.name.folded().clone(), entry);
+        Ok(addr)
     }
 }
 
@@ -445,7 +529,7 @@ impl Handler<RoomChanged> for Directory {
 
     fn handle(&mut self, msg: RoomChanged, _: &mut Self::Context) {
         if let Some(entry) = self.rooms.get_mut(msg.summary.name.folded()) {
-            entry.summary = msg.summary;
+            entry.update(msg.summary, Instant::now());
         }
     }
 }
@@ -520,7 +604,8 @@ pub struct Counts {
     pub users: usize,
     /// Of those, users with IRC's user mode `+i`.
     pub invisible: usize,
-    /// Rooms with members.
+    /// Rooms that exist: with members, or kept while empty (stored, and
+    /// not yet expired).
     pub rooms: usize,
     /// Server operators connected.
     pub opers: usize,
@@ -539,11 +624,9 @@ impl Handler<GetCounts> for Directory {
         MessageResult(Counts {
             users: self.nicks.len() - pending,
             invisible: self.nicks.invisible(),
-            rooms: self
-                .rooms
-                .values()
-                .filter(|e| e.summary.members > 0)
-                .count(),
+            // Every room that exists: a stored room kept while empty
+            // costs memory (and a row) as much as one with members.
+            rooms: self.rooms.len(),
             opers: self.nicks.opers(),
         })
     }

@@ -61,11 +61,13 @@ pub enum ErrorCode {
     BadLogin,
     /// No server ban has that mask.
     NoSuchBan,
+    /// The server has `limits.max_rooms` rooms: no new one can be made.
+    ServerRoomsFull,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -93,6 +95,7 @@ impl ErrorCode {
         ErrorCode::ServerBanned,
         ErrorCode::BadLogin,
         ErrorCode::NoSuchBan,
+        ErrorCode::ServerRoomsFull,
     ];
 
     /// The code as written on the wire.
@@ -125,6 +128,7 @@ impl ErrorCode {
             ErrorCode::ServerBanned => "SERVER_BANNED",
             ErrorCode::BadLogin => "BAD_LOGIN",
             ErrorCode::NoSuchBan => "NO_SUCH_BAN",
+            ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",
         }
     }
 

@@ -54,6 +54,18 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a token is there to take (as of the last touch).
+    pub fn has_token(&self) -> bool {
+        self.tokens >= 1.0
+    }
+
+    /// Whether the bucket has refilled to its burst by `now`: then it is
+    /// no different from a new one, and need not be kept.
+    pub fn is_full_at(&self, rule: &FloodRule, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * rule.rate >= rule.burst
+    }
+
     /// How long until a token is there to take (zero if one is), counted
     /// from the last line: what a client over its rate is made to wait
     /// (IRC's "fakelag") instead of being refused.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
-use super::directory::{Directory, OpenRoom};
+use super::directory::{Creator, Directory, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
@@ -20,6 +20,7 @@ use super::room::{self, RoomHandle};
 use super::store::StoredMessage;
 use crate::config::{Config, Motd, SharedConfig};
 use crate::core::store::Database;
+use crate::transport::send_queue::PacedBudget;
 
 /// Shared by every session of every front end.
 pub struct Services {
@@ -38,6 +39,9 @@ pub struct Services {
     pub links: LinkSigner,
     /// The server bans (KLINE) in force.
     pub bans: ServerBans,
+    /// What large replies waiting for their clients hold together
+    /// (`limits.large_replies_bytes`).
+    pub large_replies: Arc<PacedBudget>,
 }
 
 /// What joining a room found.
@@ -85,15 +89,19 @@ impl Services {
         self: Arc<Self>,
         name: RoomName,
         join: room::Join,
+        creator: Creator,
     ) -> Result<Entered, ErrorCode> {
         // A room that emptied and stopped a moment ago is replaced by a
         // fresh one on the next try.
         for _ in 0..8 {
             let addr = self
                 .directory
-                .send(OpenRoom { name: name.clone() })
+                .send(OpenRoom {
+                    name: name.clone(),
+                    creator,
+                })
                 .await
-                .map_err(|_| ErrorCode::Internal)?;
+                .map_err(|_| ErrorCode::Internal)??;
             let attempt = room::Join {
                 member: join.member.clone(),
                 nick: join.nick.clone(),

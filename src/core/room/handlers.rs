@@ -105,7 +105,9 @@ impl Room {
         let welcome = if msg.hand_back {
             Some(welcome)
         } else {
-            let _ = queue.push(welcome);
+            // As the joiner's reply: a big room's listing is paced, not
+            // counted against the joiner's queue all at once.
+            let _ = queue.reply(welcome);
             None
         };
         self.changed(ctx);
@@ -159,7 +161,7 @@ impl Handler<Join> for Room {
             let welcome = if msg.hand_back {
                 Some(welcome)
             } else {
-                let _ = msg.member.inbox.queue.push(welcome);
+                let _ = msg.member.inbox.queue.reply(welcome);
                 None
             };
             return done(Ok(Joined {

@@ -350,7 +350,8 @@ impl Room {
         Some((nick, member))
     }
 
-    fn summary(&self) -> RoomSummary {
+    /// What LIST shows of the room, as the directory keeps it.
+    pub fn summary(&self) -> RoomSummary {
         RoomSummary {
             name: self.name.clone(),
             members: self.members.len(),
@@ -358,7 +359,22 @@ impl Room {
             secret: self.admission.secret,
             topic: self.topic.as_ref().map(|t| t.text.clone()),
             listed: !self.members.is_empty() || (self.db.is_some() && self.owner.is_some()),
+            disposable: self.is_disposable(),
         }
+    }
+
+    /// Whether the room may be forgotten (from memory and the database)
+    /// once it has been so for `history.empty_room_secs`: it is empty,
+    /// never held a message, and has no key and no topic: nothing of it
+    /// is worth keeping, and anyone may make it again with a JOIN. The one
+    /// rule for it. (A nickname's ownership is not worth keeping: anyone
+    /// may take the nickname.)
+    pub fn is_disposable(&self) -> bool {
+        self.members.is_empty()
+            && self.messages == 0
+            && self.key_hash.is_none()
+            // A topic cleared (from IRC) is no topic.
+            && self.topic.as_ref().is_none_or(|t| t.text.is_empty())
     }
 
     /// Tells the directory what changed, or closes the room once empty
@@ -380,4 +396,32 @@ impl Room {
 
 impl Actor for Room {
     type Context = Context<Self>;
+}
+
+/// The directory finds the room empty and disposable for long enough:
+/// the room forgets itself (its database row, then its actor) if it
+/// still is; answers whether it did.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Expire;
+
+impl Handler<Expire> for Room {
+    type Result = bool;
+
+    fn handle(&mut self, _: Expire, ctx: &mut Self::Context) -> bool {
+        // Someone may have joined, or set a topic, since the directory
+        // looked.
+        if !self.is_disposable() {
+            return false;
+        }
+        if let Some(db) = &self.db {
+            db.delete_room(&self.name);
+        }
+        self.reports.closed.do_send(RoomClosed {
+            name: self.name.folded().clone(),
+            addr: ctx.address(),
+        });
+        ctx.stop();
+        true
+    }
 }

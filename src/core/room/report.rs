@@ -25,6 +25,9 @@ pub struct RoomSummary {
     /// Whether LIST, NAMES and INFO show it: it has members, or it is a
     /// stored room that outlives them.
     pub listed: bool,
+    /// Whether it may be forgotten once empty for `history.empty_room_secs`
+    /// ([`Room::is_disposable`]).
+    pub disposable: bool,
 }
 
 /// A room's members, privacy or topic changed.

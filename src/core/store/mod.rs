@@ -29,6 +29,7 @@
 //! commit waking hundreds of sessions straight from this thread left some
 //! unpolled for 0.3 s under load, and their send queues overflowed.
 
+mod prune;
 mod schema;
 mod segment;
 #[cfg(test)]
@@ -46,6 +47,7 @@ use tracing::{error, info};
 use crate::core::names::{Nick, RoomName};
 use crate::core::outcome::{Ack, Said, StoreFailure};
 use crate::core::{FileId, FileTarget};
+pub use prune::{Pruned, Retention};
 use writer::{Answer, Request, Row};
 
 /// The schema version this build writes.
@@ -198,6 +200,11 @@ impl Relay {
     }
 }
 
+/// How often the history is pruned ([`Database::prune_forever`]).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// The pause between two steps of one pruning round.
+const PRUNE_PAUSE: Duration = Duration::from_millis(5);
+
 /// A handle to the database thread; cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -300,6 +307,56 @@ impl Database {
             }
             Err(e) => error!(name = %room.name, %e, "history database: cannot store a room"),
         }
+    }
+
+    /// Prunes one step of `rules` (a few hundred segments at most, in a
+    /// transaction of its own between group commits); says what it did
+    /// and whether the round is over.
+    pub async fn prune(&self, rules: Retention) -> Pruned {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Request::Prune { rules, reply }) {
+            return Pruned {
+                done: true,
+                ..Pruned::default()
+            };
+        }
+        rx.await.unwrap_or(Pruned {
+            done: true,
+            ..Pruned::default()
+        })
+    }
+
+    /// Prunes `history` as configured, round after round, every
+    /// [`PRUNE_EVERY`], until the database thread ends: what the server
+    /// runs in the background. The rules are read at each round, so that
+    /// a reloaded configuration applies at the next.
+    pub async fn prune_forever(self, config: crate::config::SharedConfig) {
+        loop {
+            tokio::time::sleep(PRUNE_EVERY).await;
+            let Some(rules) = Retention::from_config(&config.get().history, SystemTime::now())
+            else {
+                continue;
+            };
+            let (mut segments, mut messages) = (0, 0);
+            loop {
+                let step = self.prune(rules).await;
+                segments += step.segments;
+                messages += step.messages;
+                if step.done {
+                    break;
+                }
+                // Room for the group commits between two steps.
+                tokio::time::sleep(PRUNE_PAUSE).await;
+            }
+            if segments > 0 {
+                info!(segments, messages, "history pruned");
+            }
+        }
+    }
+
+    /// Forgets a room: its record and any messages stored for it.
+    pub fn delete_room(&self, room: &RoomName) {
+        self.send(Request::DeleteRoom(room.folded().clone()));
     }
 
     /// The last `count` messages of `room` numbered at most `upto`,

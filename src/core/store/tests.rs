@@ -510,3 +510,99 @@ async fn history_queries_by_number_and_time() {
     );
     assert!(q(HistoryQuery::After(Seq(100)), 3).await.is_empty());
 }
+
+/// Stores `count` messages of `room` from `first`, `per_segment` to a
+/// commit (a segment each), said at `time`.
+async fn store_segments(
+    db: &Database,
+    r: &RoomName,
+    first: u64,
+    count: u64,
+    per_segment: u64,
+    time: SystemTime,
+) {
+    for seq in first..first + count {
+        db.append(r, seq, time, nick("alice"), format!("m{seq}"), None);
+        if (seq - first + 1).is_multiple_of(per_segment) {
+            db.flush().await;
+        }
+    }
+    db.flush().await;
+}
+
+#[tokio::test]
+async fn each_room_keeps_its_newest_messages_a_segment_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, _) = Database::open(&dir.path().join("h.db")).unwrap();
+    let (a, b) = (room("#a"), room("#b"));
+    let now = SystemTime::now();
+    store_segments(&db, &a, 1, 200, 10, now).await;
+    store_segments(&db, &b, 1, 30, 10, now).await;
+    let rules = Retention {
+        before: None,
+        keep_per_room: Some(45),
+    };
+    let pruned = db.prune(rules).await;
+    // #a keeps 151..=200: the segment 151..160 holds some of the newest 45.
+    assert_eq!(
+        pruned,
+        Pruned {
+            segments: 15,
+            messages: 150,
+            done: true
+        }
+    );
+    assert_eq!(
+        seqs(db.history(&a, u64::MAX, 500).await),
+        (151..=200).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seqs(db.history(&b, u64::MAX, 500).await),
+        (1..=30).collect::<Vec<_>>()
+    );
+    // Nothing more to do: a round finds nothing.
+    assert_eq!(
+        db.prune(rules).await,
+        Pruned {
+            done: true,
+            ..Pruned::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn old_messages_are_pruned_oldest_first_in_bounded_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, _) = Database::open(&dir.path().join("h.db")).unwrap();
+    let r = room("#old");
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    // 300 segments of ten days ago, one more than a step can take.
+    store_segments(&db, &r, 1, 300, 1, now - 10 * day).await;
+    // A segment whose newest message is recent stays whole.
+    db.append(&r, 301, now - 10 * day, nick("alice"), "old".into(), None);
+    db.append(&r, 302, now, nick("alice"), "new".into(), None);
+    db.flush().await;
+    let rules = Retention::from_config(
+        &crate::config::HistoryConfig {
+            retention_days: 5,
+            ..Default::default()
+        },
+        now,
+    )
+    .expect("a retention rule");
+    assert_eq!(rules.keep_per_room, None);
+    let first = db.prune(rules).await;
+    assert_eq!((first.segments, first.done), (256, false));
+    let second = db.prune(rules).await;
+    assert_eq!(
+        (second.segments, second.messages, second.done),
+        (44, 44, true)
+    );
+    assert_eq!(seqs(db.history(&r, u64::MAX, 500).await), [301, 302]);
+    // Kept forever: nothing to prune.
+    assert_eq!(
+        Retention::from_config(&crate::config::HistoryConfig::default(), now),
+        None
+    );
+}

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 use tracing::{error, info};
 
+use super::prune::{self, Pruned, Retention};
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
 use super::{millis, Anchor, BanRecord, FileRecord, HistoryQuery, RoomRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
@@ -27,6 +28,11 @@ const COMMIT_WINDOW: Duration = Duration::from_millis(2);
 pub(super) enum Request {
     Append(Row),
     SaveRoom(Folded, RoomRecord),
+    DeleteRoom(Folded),
+    Prune {
+        rules: Retention,
+        reply: oneshot::Sender<Pruned>,
+    },
     History {
         room: Folded,
         upto: u64,
@@ -90,6 +96,7 @@ pub(super) fn run(
         acks: Vec::new(),
         rows: Vec::new(),
         body: String::new(),
+        prune_cursor: prune::Cursor::default(),
     };
     // Kept across commits for its capacity: regrowing it to thousands of
     // requests each time cost about 5% of all the server's instructions
@@ -140,6 +147,8 @@ struct Writer {
     rows: Vec<Row>,
     /// A segment's body, being encoded (kept for its capacity).
     body: String,
+    /// Where pruning by room goes on.
+    prune_cursor: prune::Cursor,
 }
 
 /// A message to store (sent to the database thread, then gathered there
@@ -205,6 +214,36 @@ impl Writer {
                         ])
                     });
                 self.failed |= !self.write("a room", res);
+            }
+            Request::DeleteRoom(key) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached("DELETE FROM rooms WHERE key = ?1")
+                    .and_then(|mut s| s.execute(params![key.as_str()]))
+                    .and_then(|_| {
+                        self.conn
+                            .prepare_cached("DELETE FROM segments WHERE room = ?1")
+                            .and_then(|mut s| s.execute(params![key.as_str()]))
+                    });
+                self.failed |= !self.write("a room removal", res);
+            }
+            Request::Prune { rules, reply } => {
+                // A transaction of its own: what came before is committed
+                // (and acknowledged) first, what comes after waits a step.
+                self.commit();
+                self.begin();
+                let pruned =
+                    prune::step(&self.conn, rules, &mut self.prune_cursor).unwrap_or_else(|e| {
+                        error!(%e, "history database: cannot prune");
+                        self.failed = true;
+                        Pruned {
+                            done: true,
+                            ..Pruned::default()
+                        }
+                    });
+                self.commit();
+                let _ = reply.send(pruned);
             }
             Request::AddFile(f) => {
                 let (target_is_room, target) = match &f.target {

@@ -12,15 +12,22 @@
 //! per batch, not per line. The queue counts its bytes: past `limits.sendq_bytes` it drops
 //! its content, refuses more and tells the writer, which ends the
 //! connection. Memory stays bounded however slowly a client reads, and
-//! pushing never waits.
+//! pushing never waits. A command's reply larger than a chunk is the one
+//! exception to the count: it is *paced* ([`SendQueue::reply`]), released
+//! into the queue a chunk of whole lines at a time as the socket takes
+//! what is before it, so that a long answer (LIST, HISTORY, WHO) never
+//! drops the client that asked for it; the connection is not read until
+//! it is all out, so a client holds one such reply at a time.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::refusals::{refused, Limit};
 use crate::transport::broadcast_log::{BroadcastLog, LogReader, Span};
 
 mod owed;
@@ -56,6 +63,76 @@ enum Item {
     /// Lines a room logged once for all its members.
     Log(LogReader, Span),
     Body(FileBody),
+    /// A reply too large to queue at once, released a chunk at a time as
+    /// the socket takes what comes before it ([`SendQueue::reply`]).
+    Paced(PacedReply),
+}
+
+/// What every connection's paced replies may hold together (one per
+/// server), and what they hold: a bound on the memory of replies waiting
+/// for clients that read slowly, or not at all.
+#[derive(Debug)]
+pub struct PacedBudget {
+    held: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl PacedBudget {
+    /// A budget of `max` bytes.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(PacedBudget {
+            held: AtomicUsize::new(0),
+            max: AtomicUsize::new(max),
+        })
+    }
+
+    /// Changes the bound (a configuration reload); what is held stays.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::Relaxed);
+    }
+
+    /// Bytes of paced replies not yet released, over every connection.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` bytes of the budget, if they fit.
+    fn reserve(&self, n: usize) -> bool {
+        let max = self.max.load(Ordering::Relaxed);
+        let before = self.held.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > max {
+            self.held.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+/// The part of a paced reply not yet released, and the budget it holds.
+#[derive(Debug)]
+struct PacedReply {
+    rest: Bytes,
+    budget: Option<Arc<PacedBudget>>,
+}
+
+impl PacedReply {
+    /// Releases the first `n` bytes (to be queued), giving them back to
+    /// the budget.
+    fn split_to(&mut self, n: usize) -> Bytes {
+        if let Some(b) = &self.budget {
+            b.held.fetch_sub(n, Ordering::Relaxed);
+        }
+        self.rest.split_to(n)
+    }
+}
+
+impl Drop for PacedReply {
+    fn drop(&mut self) {
+        // Dropped unsent (the connection overflowed or went away).
+        if let Some(b) = &self.budget {
+            b.held.fetch_sub(self.rest.len(), Ordering::Relaxed);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -76,6 +153,10 @@ struct Inner {
     owed: Option<Box<Owed>>,
     /// The last write ended inside a line.
     mid_line: bool,
+    /// [`Item::Paced`] replies queued, not yet all released.
+    paced: usize,
+    /// What paced replies hold across the server, if bounded.
+    budget: Option<Arc<PacedBudget>>,
 }
 
 impl Inner {
@@ -106,7 +187,7 @@ impl Inner {
                     }
                 }
                 // Only lines and spans are written from the queue.
-                Some(Item::Body(_)) | None => return,
+                Some(Item::Body(_) | Item::Paced(_)) | None => return,
             }
         }
     }
@@ -194,7 +275,79 @@ impl Inner {
         self.state = State::Overflowed;
         self.items = VecDeque::new();
         self.bytes = 0;
+        self.paced = 0;
         self.waker.take()
+    }
+
+    /// Queues a command's reply: as it is, or paced when it is larger than
+    /// a [`Inner::paced_chunk`] (then it does not count against the limit
+    /// until released).
+    fn add_reply(&mut self, line: Bytes) -> Result<Option<Waker>, PushError> {
+        let len = line.len();
+        if len <= self.paced_chunk() {
+            return self.add(len, |items| items.push_back(Item::Line(line)));
+        }
+        if let Some(budget) = self.budget.as_ref().filter(|b| !b.reserve(len)) {
+            refused(
+                Limit::LargeReplies,
+                format_args!(
+                    "a reply of {len} bytes is queued as any other: large replies hold {} \
+                     bytes already",
+                    budget.held()
+                ),
+            );
+            return self.add(len, |items| items.push_back(Item::Line(line)));
+        }
+        let paced = PacedReply {
+            rest: line,
+            budget: self.budget.clone(),
+        };
+        let waker = self.add(0, |items| items.push_back(Item::Paced(paced)))?;
+        self.paced += 1;
+        Ok(waker)
+    }
+
+    /// The most a paced reply releases at once, and the least it takes to
+    /// be paced: at most a quarter of the limit (the mark past which the
+    /// connection is backlogged), so that releasing a chunk never drops a
+    /// client that reads.
+    fn paced_chunk(&self) -> usize {
+        (self.limit / 4).min(PACED_CHUNK)
+    }
+
+    /// When a paced reply is next in line, releases its next chunk (whole
+    /// lines, up to [`Inner::paced_chunk`] bytes) as a line before it. The
+    /// chunk is counted, and may take the queue past its limit by that
+    /// much: it was accepted, and everything before it is written.
+    fn release_paced(&mut self) {
+        let chunk = self.paced_chunk();
+        let Some(Item::Paced(paced)) = self.items.front_mut() else {
+            return;
+        };
+        let cut = paced_cut(&paced.rest, chunk);
+        let line = paced.split_to(cut);
+        if paced.rest.is_empty() {
+            self.items.pop_front();
+            self.paced -= 1;
+        }
+        self.bytes += line.len();
+        self.items.push_front(Item::Line(line));
+    }
+}
+
+/// The most one release of a paced reply takes: what the writer hands
+/// one write at most.
+const PACED_CHUNK: usize = writer::MAX_BATCH;
+
+/// Where the next chunk of `rest` ends: after the last whole line within
+/// `chunk` bytes, or after the first line if even that is longer.
+fn paced_cut(rest: &[u8], chunk: usize) -> usize {
+    if rest.len() <= chunk {
+        return rest.len();
+    }
+    match memchr::memrchr(b'\n', &rest[..chunk]) {
+        Some(i) => i + 1,
+        None => memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1),
     }
 }
 
@@ -237,7 +390,16 @@ fn append_span(items: &mut VecDeque<Item>, log: &BroadcastLog, span: Span) {
 }
 
 impl SendQueue {
-    /// An empty queue that holds at most `limit` bytes.
+    /// An empty queue that holds at most `limit` bytes, and whose paced
+    /// replies count against `budget` ([`SendQueue::reply`]).
+    pub fn with_budget(limit: usize, budget: Arc<PacedBudget>) -> Self {
+        let queue = SendQueue::new(limit);
+        queue.lock().budget = Some(budget);
+        queue
+    }
+
+    /// An empty queue that holds at most `limit` bytes (its paced replies
+    /// unbounded together).
     pub fn new(limit: usize) -> Self {
         SendQueue {
             inner: Arc::new(Mutex::new(Inner {
@@ -250,6 +412,8 @@ impl SendQueue {
                 wake_deferred: false,
                 owed: None,
                 mid_line: false,
+                paced: 0,
+                budget: None,
             })),
         }
     }
@@ -276,7 +440,7 @@ impl SendQueue {
         let len = match &item {
             Item::Line(line) => line.len(),
             Item::Log(_, span) => span.len(),
-            Item::Body(_) => 0,
+            Item::Body(_) | Item::Paced(_) => 0,
         };
         self.push_with(len, |items| items.push_back(item))
     }
@@ -321,8 +485,22 @@ impl SendQueue {
         Ok(())
     }
 
-    /// Queues a command's reply (a final one, or a line of its answer)
-    /// behind the final replies still owed to earlier commands.
+    /// Queues a command's reply (a final one, or a line of its answer, or
+    /// the whole answer joined) behind the final replies still owed to
+    /// earlier commands.
+    ///
+    /// A reply larger than a chunk (64 KiB, or a quarter of the limit if
+    /// less) is *paced*: it waits, uncounted, until what was queued before
+    /// it is written, then is released into the queue a chunk of whole
+    /// lines at a time as the socket takes them; lines queued after it
+    /// wait behind it. However large, it never overflows the queue of a
+    /// client that reads. While one is queued the connection is
+    /// [backlogged](SendQueue::is_backlogged), so that a client is not
+    /// read (and cannot pile up more such replies) until it has it all.
+    /// Paced replies not yet released count against the queue's
+    /// [`PacedBudget`], if it has one: past it, a large reply is queued
+    /// as any other (counted, so it may overflow), and the refusal is
+    /// counted and logged.
     pub fn reply(&self, line: Bytes) -> Result<(), PushError> {
         let waker = {
             let mut q = self.lock();
@@ -331,7 +509,7 @@ impl SendQueue {
                     owed.queue_behind(line);
                     return Ok(());
                 }
-                None => q.add(line.len(), |items| items.push_back(Item::Line(line)))?,
+                None => q.add_reply(line)?,
             }
         };
         if let Some(w) = waker {
@@ -374,11 +552,7 @@ impl SendQueue {
                 }
             };
             // A closed or overflowed queue still settles the promise.
-            let waker = joined.and_then(|line| {
-                q.add(line.len(), |items| items.push_back(Item::Line(line)))
-                    .ok()
-                    .flatten()
-            });
+            let waker = joined.and_then(|line| q.add_reply(line).ok().flatten());
             let ack_waker = owed.waiter.take();
             q.owed = Some(owed);
             (waker, ack_waker)
@@ -440,7 +614,7 @@ impl SendQueue {
     /// work meanwhile.
     pub fn is_backlogged(&self, in_flight: usize) -> bool {
         let q = self.lock();
-        q.bytes + in_flight > q.limit / 4
+        q.paced > 0 || q.bytes + in_flight > q.limit / 4
     }
 }
 
@@ -643,6 +817,73 @@ mod tests {
                 );
             })
             .await;
+    }
+
+    #[tokio::test]
+    async fn a_reply_larger_than_the_limit_is_paced_whole_and_in_order() {
+        // A quarter of the limit is 100 bytes: a chunk.
+        let q = SendQueue::new(400);
+        q.push(Bytes::from_static(b"before\n")).unwrap();
+        let big: String = (0..100).map(|i| format!("ROOM #r{i:03} 0 no\n")).collect();
+        q.reply(Bytes::from(big.clone())).unwrap();
+        assert!(q.is_backlogged(0), "not read until the reply is out");
+        assert_eq!(q.queued_bytes(), 7, "a paced reply is not counted queued");
+        q.reply(Bytes::from_static(b"OK LIST 100\n")).unwrap();
+        let log = BroadcastLog::new(1000);
+        let span = log.append(b"MSG #a x hi\n");
+        q.push_log(&log, span).unwrap();
+        q.close();
+        let socket_side = {
+            let (client, server_side) = tokio::io::duplex(64);
+            let writer = tokio::spawn(run_writer(q.clone(), client));
+            (writer, server_side)
+        };
+        let (writer, mut server_side) = socket_side;
+        let mut got = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut server_side, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(got, format!("before\n{big}OK LIST 100\nMSG #a x hi\n"));
+        assert!(matches!(writer.await.unwrap(), WriterEnd::Closed));
+        assert!(!q.is_backlogged(0));
+    }
+
+    #[test]
+    fn paced_replies_hold_their_budget_until_released_or_dropped() {
+        let budget = PacedBudget::new(1500);
+        let q = SendQueue::with_budget(400, Arc::clone(&budget));
+        let big = Bytes::from("x\n".repeat(500));
+        q.reply(big.clone()).unwrap();
+        assert_eq!(budget.held(), 1000);
+        // Another connection's reply past the budget is counted as any
+        // other: over its queue's limit, it overflows it.
+        let other = SendQueue::with_budget(400, Arc::clone(&budget));
+        assert_eq!(other.reply(big.clone()), Err(PushError::Overflowed));
+        assert_eq!(budget.held(), 1000);
+        // Released (and written) chunk by chunk, it leaves the budget.
+        assert_eq!(q.take_text().as_deref(), Some(&*"x\n".repeat(500)));
+        assert_eq!(budget.held(), 0);
+        // A queue dropped with a reply unsent gives its bytes back.
+        let dropped = SendQueue::with_budget(400, Arc::clone(&budget));
+        dropped.reply(big.clone()).unwrap();
+        assert_eq!(budget.held(), 1000);
+        drop(dropped);
+        assert_eq!(budget.held(), 0);
+        // Past the budget, a reply within the queue's limit is just queued.
+        budget.set_max(0);
+        let roomy = SendQueue::with_budget(100_000, Arc::clone(&budget));
+        assert_eq!(roomy.reply(big), Ok(()));
+        assert_eq!(roomy.queued_bytes(), 1000);
+        assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn a_paced_chunk_ends_after_whole_lines() {
+        assert_eq!(paced_cut(b"ab\ncd\nef\n", 7), 6);
+        assert_eq!(paced_cut(b"ab\ncd\nef\n", 100), 9);
+        // A line longer than a chunk goes whole.
+        assert_eq!(paced_cut(b"abcdef\ngh\n", 3), 7);
+        assert_eq!(paced_cut(b"abcdef", 3), 6);
     }
 
     #[tokio::test]

@@ -37,6 +37,7 @@ impl SendQueue {
             });
         }
         let mut dropped = false;
+        q.release_paced();
         // Nothing to gather (idle, or a file body next): no slices to set up.
         let gather = matches!(q.items.front(), Some(Item::Line(_) | Item::Log(..)));
         let written = if !gather {
@@ -79,7 +80,7 @@ impl SendQueue {
                             break;
                         }
                     }
-                    Item::Body(_) => break,
+                    Item::Body(_) | Item::Paced(_) => break,
                 }
             }
             (slices.len() > 0 && !dropped)

@@ -242,6 +242,12 @@ pub enum Numeric {
     PasswdMismatch,
     /// `471 <channel> :Cannot join channel (+l)`
     ChannelIsFull(RoomName),
+    /// `437 <channel> :Cannot create channel: the server has too many
+    /// channels` (natively `SERVER_ROOMS_FULL`)
+    ServerChannelsFull(RoomName),
+    /// `263 <command> :Please wait a while and try again.` (a room
+    /// created too fast; natively `RATE_LIMITED`)
+    TryAgain(&'static str),
     /// `696 <channel> <char> <param> :<why>`
     InvalidModeParam {
         /// The channel.
@@ -344,6 +350,8 @@ impl Numeric {
             AlreadyRegistered => "462",
             PasswdMismatch => "464",
             ChannelIsFull(_) => "471",
+            ServerChannelsFull(_) => "437",
+            TryAgain(_) => "263",
             UnknownMode(..) => "472",
             InvalidModeParam { .. } => "696",
             BadChannelKey(_) => "475",
@@ -594,6 +602,12 @@ impl Numeric {
             ChannelIsFull(channel) => line
                 .word(channel.as_str())
                 .trailing("Cannot join channel (+l)"),
+            ServerChannelsFull(channel) => line
+                .word(channel.as_str())
+                .trailing("Cannot create channel: the server has too many channels"),
+            TryAgain(command) => line
+                .word(command)
+                .trailing("Please wait a while and try again."),
             UnknownMode(c, why) => line.word(c.encode_utf8(&mut [0; 4])).trailing(why),
             InvalidModeParam {
                 channel,

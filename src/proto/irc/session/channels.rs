@@ -65,7 +65,7 @@ impl Session {
                 // A labeled JOIN answers with the JOIN and listing too.
                 hand_back: self.labeling(),
             };
-            let work = Arc::clone(&self.state.core).enter_room(room.clone(), join);
+            let work = Arc::clone(&self.state.core).enter_room(room.clone(), join, self.creator());
             ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
                 let away_in = match (&res, &act.away) {
                     (Ok(joined), Some(_)) => Some(joined.addr.clone()),
@@ -111,6 +111,8 @@ impl Session {
             Err(ErrorCode::RoomFull) => self.numeric(Numeric::ChannelIsFull(asked)),
             Err(ErrorCode::InviteOnly) => self.numeric(Numeric::InviteOnlyChan(asked)),
             Err(ErrorCode::Banned) => self.numeric(Numeric::BannedFromChan(asked)),
+            Err(ErrorCode::ServerRoomsFull) => self.numeric(Numeric::ServerChannelsFull(asked)),
+            Err(ErrorCode::RateLimited) => self.numeric(Numeric::TryAgain("JOIN")),
             Err(_) => self.numeric(Numeric::NoSuchChannel(asked.as_str().to_string())),
         }
     }
@@ -123,12 +125,16 @@ impl Session {
             return;
         }
         let batch = self.caps.batch.then(|| self.next_batch());
+        let mut answer = BytesMut::new();
         if let Some(id) = &batch {
-            self.line(ServerLine::BatchStart {
-                id: id.clone(),
-                kind: "chathistory",
-                param: Some(room.as_str().to_string()),
-            });
+            self.put_line(
+                &mut answer,
+                ServerLine::BatchStart {
+                    id: id.clone(),
+                    kind: "chathistory",
+                    param: Some(room.as_str().to_string()),
+                },
+            );
         }
         for m in history {
             let Ok(from) = Nick::parse(&m.from, STORED_NAME_LIMIT) else {
@@ -145,11 +151,12 @@ impl Session {
                 ..Stamp::default()
             };
             let line = history_line(&stamp, &from, room, MsgKind::Privmsg, &m.text);
-            self.reply(line);
+            answer.extend_from_slice(&line);
         }
         if let Some(id) = batch {
-            self.line(ServerLine::BatchEnd(id));
+            self.put_line(&mut answer, ServerLine::BatchEnd(id));
         }
+        self.reply(answer.freeze());
     }
 
     pub(super) fn cmd_part(
@@ -465,7 +472,8 @@ impl Session {
     pub(super) fn cmd_list(&mut self, channels: Option<Vec<ChannelArg>>, ctx: &mut Context<Self>) {
         let ask = self.state.core.directory.send(ListRooms);
         ctx.wait(ask.into_actor(self).map(move |res, act, _| {
-            act.numeric(Numeric::ListStart);
+            let mut answer = BytesMut::new();
+            act.put_numeric(&mut answer, Numeric::ListStart);
             for r in res.unwrap_or_default() {
                 if r.secret && act.joined(r.name.folded()).is_none() {
                     continue;
@@ -475,14 +483,16 @@ impl Session {
                         .any(|c| c.as_ref().is_ok_and(|c| c.folded() == r.name.folded()))
                 });
                 if wanted {
-                    act.numeric(Numeric::List {
+                    let list = Numeric::List {
                         channel: r.name,
                         members: r.members,
                         topic: r.topic,
-                    });
+                    };
+                    act.put_numeric(&mut answer, list);
                 }
             }
-            act.numeric(Numeric::ListEnd);
+            act.put_numeric(&mut answer, Numeric::ListEnd);
+            act.reply(answer.freeze());
         }));
     }
 }

@@ -128,6 +128,8 @@ pub struct Session {
     state: Arc<Shared>,
     span: Span,
     queue: SendQueue,
+    /// The peer's address: room creation is rate-limited per address too.
+    ip: std::net::IpAddr,
     /// The nickname claimed in the directory (before registration ends
     /// too: a nickname is reserved as soon as NICK is accepted).
     nick: Option<Nick>,
@@ -187,13 +189,15 @@ impl Session {
     {
         Session::create(move |ctx| {
             let limits = &state.core.config().limits;
-            let queue = SendQueue::new(limits.sendq_bytes);
+            let queue =
+                SendQueue::with_budget(limits.sendq_bytes, Arc::clone(&state.core.large_replies));
             let writer = Writer::with_overflow_notice(queue.clone(), &OVERFLOW_NOTICE);
             ctx.add_stream(Link::new(stream, IrcCodec::new(), writer, guard));
             Session {
                 id: SessionId::next(),
                 span: tracing::info_span!("irc", %peer, nick = tracing::field::Empty),
                 queue,
+                ip: peer.ip(),
                 nick: None,
                 registration: Some(Box::default()),
                 userhost: UserHost::new("~unknown", "irc"),
@@ -287,6 +291,20 @@ impl Session {
         self.reply(l.to_line(&self.state.server, self.me()));
     }
 
+    /// Renders a numeric into `answer`: a command whose answer can be
+    /// large (LIST, WHO, a history replay) gathers it whole and queues it
+    /// with one [`Session::reply`], which the queue paces as the client
+    /// reads it instead of counting it all at once against `sendq_bytes`.
+    fn put_numeric(&self, answer: &mut BytesMut, n: Numeric) {
+        n.encode(&self.state.server, self.me(), answer);
+    }
+
+    /// Renders a line of the server's own into `answer` (see
+    /// [`Session::put_numeric`]).
+    fn put_line(&self, answer: &mut BytesMut, l: ServerLine) {
+        l.encode(&self.state.server, self.me(), answer);
+    }
+
     /// How this client's events are rendered.
     fn encoding(&self) -> EncodingRef {
         self.state.encodings.get(self.caps.look)
@@ -295,6 +313,14 @@ impl Session {
     /// Queues an event about the client itself, in its own encoding.
     fn echo(&self, event: &Event) {
         self.reply(crate::core::member::render(&*self.encoding(), event));
+    }
+
+    /// This connection, as the directory rate-limits the rooms it creates.
+    fn creator(&self) -> crate::core::directory::Creator {
+        crate::core::directory::Creator {
+            id: self.id,
+            ip: self.ip,
+        }
     }
 
     /// This connection as rooms and the directory hold it.

@@ -87,10 +87,7 @@ impl Session {
             return self.numeric(Numeric::EndOfWho(mask));
         };
         self.describe(vec![nick.folded().clone()], ctx, move |act, found, _| {
-            for user in found {
-                act.who_reply(None, user, false);
-            }
-            act.numeric(Numeric::EndOfWho(mask));
+            act.send_who(found.into_iter().map(|user| (None, user, false)), mask);
         });
     }
 
@@ -119,10 +116,7 @@ impl Session {
                 .collect()
         };
         ctx.wait(work.into_actor(self).map(move |found, act, _| {
-            for user in found {
-                act.who_reply(None, user, false);
-            }
-            act.numeric(Numeric::EndOfWho(mask));
+            act.send_who(found.into_iter().map(|user| (None, user, false)), mask);
         }));
     }
 
@@ -139,25 +133,37 @@ impl Session {
             let ops = names.ops.clone();
             let nicks = names.nicks.iter().map(|n| n.folded().clone()).collect();
             act.describe(nicks, ctx, move |act, found, _| {
-                for user in found {
+                let rows = found.into_iter().map(|user| {
                     let op = ops.contains(user.nick.folded());
-                    act.who_reply(Some(names.name.clone()), user, op);
-                }
-                act.numeric(Numeric::EndOfWho(mask));
+                    (Some(names.name.clone()), user, op)
+                });
+                act.send_who(rows, mask);
             });
         }));
     }
 
-    fn who_reply(&self, channel: Option<RoomName>, user: UserInfo, owner: bool) {
-        self.numeric(Numeric::WhoReply {
-            channel,
-            nick: user.nick,
-            userhost: user.profile.userhost,
-            away: user.profile.away.is_some(),
-            owner,
-            oper: user.oper,
-            realname: user.profile.realname.to_string(),
-        });
+    /// Queues a `352` per `(channel, user, owner)` row, then `315`, as one
+    /// answer (a big channel's is paced by the queue).
+    fn send_who(
+        &self,
+        rows: impl IntoIterator<Item = (Option<RoomName>, UserInfo, bool)>,
+        mask: String,
+    ) {
+        let mut answer = BytesMut::new();
+        for (channel, user, owner) in rows {
+            let who = Numeric::WhoReply {
+                channel,
+                nick: user.nick,
+                userhost: user.profile.userhost,
+                away: user.profile.away.is_some(),
+                owner,
+                oper: user.oper,
+                realname: user.profile.realname.to_string(),
+            };
+            self.put_numeric(&mut answer, who);
+        }
+        self.put_numeric(&mut answer, Numeric::EndOfWho(mask));
+        self.reply(answer.freeze());
     }
 
     pub(super) fn cmd_whois(&mut self, target: String, ctx: &mut Context<Self>) {

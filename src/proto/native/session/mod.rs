@@ -101,6 +101,8 @@ pub struct Session {
     state: Arc<Shared>,
     span: Span,
     queue: SendQueue,
+    /// The peer's address: room creation is rate-limited per address too.
+    ip: std::net::IpAddr,
     nick: Option<Nick>,
     /// The rooms the client is in, oldest join first: the last is current.
     rooms: Vec<Membership>,
@@ -142,13 +144,15 @@ impl Session {
         Session::create(move |ctx| {
             let limits = &state.core.config().limits;
             let codec = LineCodec::new(limits.max_line_bytes, state.core.config().files.max_bytes);
-            let queue = SendQueue::new(limits.sendq_bytes);
+            let queue =
+                SendQueue::with_budget(limits.sendq_bytes, Arc::clone(&state.core.large_replies));
             ctx.add_stream(Link::new(stream, codec, Writer::new(queue.clone()), guard));
             let now = Instant::now();
             Session {
                 id: SessionId::next(),
                 span: tracing::info_span!("conn", %peer, nick = tracing::field::Empty),
                 queue,
+                ip: peer.ip(),
                 nick: None,
                 rooms: Vec::new(),
                 flood: TokenBucket::new(&state.core.flood(), now),
@@ -171,6 +175,26 @@ impl Session {
     fn send(&self, reply: impl Into<Reply>) {
         // A refused push means the connection is already going away.
         let _ = self.queue.reply(reply.into().to_line());
+    }
+
+    /// Queues a command's whole answer, its data lines and its final
+    /// reply, as one reply: however large, it is paced into the queue as
+    /// the client reads it ([`SendQueue::reply`]), never overflowing it.
+    fn send_all(&self, replies: impl IntoIterator<Item = Reply>) {
+        let mut buf = BytesMut::new();
+        for reply in replies {
+            reply.encode(&mut buf);
+        }
+        // A refused push means the connection is already going away.
+        let _ = self.queue.reply(buf.freeze());
+    }
+
+    /// This connection, as the directory rate-limits the rooms it creates.
+    fn creator(&self) -> crate::core::directory::Creator {
+        crate::core::directory::Creator {
+            id: self.id,
+            ip: self.ip,
+        }
     }
 
     /// This connection as rooms and the directory hold it.

@@ -1,6 +1,7 @@
 //! The commands that only read: NAMES, LIST, INFO, TOPIC (read), HISTORY,
 //! HELP.
 
+use super::rooms::history_lines;
 use super::*;
 
 impl Session {
@@ -40,15 +41,13 @@ impl Session {
                 .filter(|r| !r.secret || act.joined(r.name.folded()).is_some())
                 .collect();
             let count = rooms.len();
-            for r in rooms {
-                act.send(Reply::Room {
-                    room: r.name,
-                    members: r.members,
-                    private: r.private,
-                    topic: r.topic,
-                });
-            }
-            act.send(OkReply::List(count));
+            let lines = rooms.into_iter().map(|r| Reply::Room {
+                room: r.name,
+                members: r.members,
+                private: r.private,
+                topic: r.topic,
+            });
+            act.send_all(lines.chain([Reply::Ok(OkReply::List(count))]));
         }));
     }
 
@@ -138,8 +137,9 @@ impl Session {
         let query = async move { db.history(&name, u64::MAX, count).await };
         let name = joined.name.clone();
         ctx.wait(query.into_actor(self).map(move |messages, act, _| {
-            let sent = act.send_history(&name, messages);
-            act.send(OkReply::History(name, sent));
+            let mut lines = history_lines(&name, messages);
+            lines.push(Reply::Ok(OkReply::History(name, lines.len())));
+            act.send_all(lines);
         }));
     }
 

@@ -120,7 +120,7 @@ impl Session {
         };
         // Only the shared core is captured, not clones of what it holds:
         // ten thousand clients joining at once each wait on this future.
-        let work = Arc::clone(&self.state.core).enter_room(room.clone(), join);
+        let work = Arc::clone(&self.state.core).enter_room(room.clone(), join, self.creator());
         ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
             Ok(Entered {
                 name,
@@ -129,8 +129,9 @@ impl Session {
                 held,
                 ..
             }) => {
-                act.send_history(&name, history);
-                act.send(OkReply::Join(name.clone()));
+                let mut lines = history_lines(&name, history);
+                lines.push(Reply::Ok(OkReply::Join(name.clone())));
+                act.send_all(lines);
                 if held {
                     if let Some(who) = act.member_key() {
                         addr.do_send(room::Replayed { who });
@@ -152,31 +153,17 @@ impl Session {
                     ErrorCode::RoomFull => format!("{room} is full"),
                     ErrorCode::InviteOnly => format!("{room} lets in invited users only"),
                     ErrorCode::Banned => format!("{room} keeps you out"),
+                    ErrorCode::ServerRoomsFull => format!(
+                        "{room} does not exist and the server has as many rooms as it allows: join an existing one"
+                    ),
+                    ErrorCode::RateLimited => format!(
+                        "{room} does not exist and you are creating rooms too fast: try again later"
+                    ),
                     _ => format!("could not join {room}"),
                 };
                 act.error(Verb::Join, code, text);
             }
         }));
-    }
-
-    /// Queues stored messages as `HISTORY` lines; returns how many.
-    pub(super) fn send_history(&self, room: &RoomName, history: Vec<StoredMessage>) -> usize {
-        let mut count = 0;
-        for m in history {
-            // A sender's nickname is valid when stored; a limit lowered since
-            // must not hide their words.
-            let Ok(from) = Nick::parse(&m.from, crate::core::names::STORED_NAME_LIMIT) else {
-                continue;
-            };
-            self.send(Reply::History {
-                room: room.clone(),
-                time: rfc3339(m.time),
-                from,
-                text: m.text,
-            });
-            count += 1;
-        }
-        count
     }
 
     pub(super) fn not_in_room(&self, verb: Verb, room: &RoomName) {
@@ -371,4 +358,24 @@ impl Session {
             _ => act.not_in_room(Verb::Kick, &room),
         }));
     }
+}
+
+/// Stored messages as `HISTORY` lines (room space is kept for the final
+/// reply).
+pub(super) fn history_lines(room: &RoomName, history: Vec<StoredMessage>) -> Vec<Reply> {
+    let mut lines = Vec::with_capacity(history.len() + 1);
+    for m in history {
+        // A sender's nickname is valid when stored; a limit lowered since
+        // must not hide their words.
+        let Ok(from) = Nick::parse(&m.from, crate::core::names::STORED_NAME_LIMIT) else {
+            continue;
+        };
+        lines.push(Reply::History {
+            room: room.clone(),
+            time: rfc3339(m.time),
+            from,
+            text: m.text,
+        });
+    }
+    lines
 }
