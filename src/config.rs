@@ -15,6 +15,10 @@ pub use live::SharedConfig;
 pub use motd::{Motd, MAX_MOTD_BYTES, MAX_MOTD_LINES, MAX_MOTD_LINE_BYTES};
 pub use operators::{OperatorBlock, Operators};
 pub use reload::{keep_fixed, FIXED_KEYS};
+pub mod ip_prefix;
+mod limits;
+
+use ip_prefix::IpPrefix;
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +128,28 @@ pub struct Limits {
     pub ping_interval_secs: u64,
     /// Further seconds of silence before the client is dropped.
     pub ping_timeout_secs: u64,
+    /// Most connections open at once from one address (an IPv6 /64).
+    pub max_clients_per_ip: usize,
+    /// New connections per second one address may open, refilled ...
+    pub connects_per_ip_per_sec: f64,
+    /// ... up to this many at once.
+    pub connects_per_ip_burst: u32,
+    /// Addresses and prefixes the per-address limits leave alone.
+    pub exempt_ips: Vec<IpPrefix>,
+    /// Password and key hashes computed at once (each takes a core).
+    pub max_concurrent_hashes: usize,
+    /// Hashes waiting for their turn; more are refused `TRY_LATER`.
+    pub max_queued_hashes: usize,
+    /// Wrong keys or passwords one connection may try before back-off.
+    pub guess_failures_per_conn: u32,
+    /// Wrong keys or passwords one address may try before back-off.
+    pub guess_failures_per_ip: u32,
+    /// Wrong keys or passwords for one room or account before back-off.
+    pub guess_failures_per_target: u32,
+    /// The first back-off, in milliseconds; it doubles with each failure.
+    pub guess_backoff_ms: u64,
+    /// The longest back-off, in seconds; failures this old are forgotten.
+    pub guess_backoff_max_secs: u64,
     /// Most rooms on the server at once; a JOIN that would create one
     /// more is refused (`SERVER_ROOMS_FULL`).
     pub max_rooms: usize,
@@ -156,6 +182,17 @@ impl Default for Limits {
             sendq_bytes: 256 * 1024,
             ping_interval_secs: 60,
             ping_timeout_secs: 30,
+            max_clients_per_ip: 64,
+            connects_per_ip_per_sec: 5.0,
+            connects_per_ip_burst: 10,
+            exempt_ips: limits::default_exempt(),
+            max_concurrent_hashes: 1,
+            max_queued_hashes: 16,
+            guess_failures_per_conn: 3,
+            guess_failures_per_ip: 10,
+            guess_failures_per_target: 20,
+            guess_backoff_ms: 1000,
+            guess_backoff_max_secs: 300,
             max_rooms: 10_000,
             room_creates_burst: 32,
             room_creates_per_min: 10.0,
@@ -176,6 +213,12 @@ pub struct FilesConfig {
     pub max_bytes: u64,
     /// Seconds a file is kept.
     pub retention_secs: u64,
+    /// Bytes all shared files may take together; the oldest go first.
+    pub max_total_bytes: u64,
+    /// Bytes one user, or one address, may upload per window.
+    pub upload_quota_bytes: u64,
+    /// The window of `upload_quota_bytes`, in seconds.
+    pub upload_quota_window_secs: u64,
 }
 
 impl Default for FilesConfig {
@@ -184,6 +227,9 @@ impl Default for FilesConfig {
             dir: PathBuf::from("data/files"),
             max_bytes: 32 * 1024 * 1024,
             retention_secs: 24 * 3600,
+            max_total_bytes: 1024 * 1024 * 1024,
+            upload_quota_bytes: 256 * 1024 * 1024,
+            upload_quota_window_secs: 3600,
         }
     }
 }
@@ -599,6 +645,7 @@ impl Config {
         }
         at_least("limits.ping_interval_secs", l.ping_interval_secs, 1)?;
         at_least("limits.ping_timeout_secs", l.ping_timeout_secs, 1)?;
+        self.validate_abuse_limits()?;
         if self.files.dir.as_os_str().is_empty() {
             return Err(ConfigError::Invalid {
                 key: "files.dir",

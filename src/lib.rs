@@ -25,6 +25,11 @@
 //!   it, what is allowed, what is stored. It deals in typed values
 //!   ([`core::Event`], [`core::ErrorCode`], [`core::outcome::Said`]) and
 //!   never sees a byte of a protocol.
+//! - [`refusals`]: what every abuse limit does when it refuses (one
+//!   counter, `chatroom_limit_refusals_total{limit}`, and a log line an
+//!   attacker cannot turn into a flood). The limits themselves live where
+//!   they apply: per address in [`transport::per_ip`], key and password
+//!   hashing behind [`core::gate`], disk in [`core::files::quota`].
 //! - [`config`] is the configuration, and [`SharedConfig`](config::SharedConfig)
 //!   the one in force, which SIGHUP replaces ([`server::Reloader`]): every
 //!   layer reads a setting where it applies, through

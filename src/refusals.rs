@@ -4,7 +4,8 @@
 //! so that someone hammering a limit cannot flood the log.
 //!
 //! Apart from the layers (like [`logging`](crate::logging)): limits of the
-//! core (rooms) and of the transport (large replies) both report here.
+//! core (rooms, the password gate, file quotas) and of the transport (large
+//! replies, connections per address) all report here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -22,11 +23,36 @@ pub enum Limit {
     /// together; one more is queued as any other reply (and may overflow
     /// its client's send queue).
     LargeReplies,
+    /// `limits.max_clients_per_ip`: a connection from an address with as
+    /// many open.
+    ClientsPerIp,
+    /// `limits.connects_per_ip_per_sec`: an address connecting too fast.
+    ConnectsPerIp,
+    /// `files.max_total_bytes`: an upload that cannot fit even with every
+    /// file deleted.
+    FilesTotal,
+    /// `files.upload_quota_bytes`: an uploader over its quota.
+    UploadQuota,
+    /// Back-off of repeated wrong keys (or passwords).
+    KeyGuesses,
+    /// `limits.max_concurrent_hashes` and `limits.max_queued_hashes`: too
+    /// many key hashes waiting.
+    HashConcurrency,
 }
 
 impl Limit {
     /// Every limit, in the order of their metric labels' throttles.
-    pub const ALL: [Limit; 3] = [Limit::MaxRooms, Limit::RoomCreateRate, Limit::LargeReplies];
+    pub const ALL: [Limit; 9] = [
+        Limit::MaxRooms,
+        Limit::RoomCreateRate,
+        Limit::LargeReplies,
+        Limit::ClientsPerIp,
+        Limit::ConnectsPerIp,
+        Limit::FilesTotal,
+        Limit::UploadQuota,
+        Limit::KeyGuesses,
+        Limit::HashConcurrency,
+    ];
 
     /// The metric label and the name in the log.
     pub fn as_str(self) -> &'static str {
@@ -34,6 +60,12 @@ impl Limit {
             Limit::MaxRooms => "max_rooms",
             Limit::RoomCreateRate => "room_create_rate",
             Limit::LargeReplies => "large_replies",
+            Limit::ClientsPerIp => "clients_per_ip",
+            Limit::ConnectsPerIp => "connects_per_ip",
+            Limit::FilesTotal => "files_total",
+            Limit::UploadQuota => "upload_quota",
+            Limit::KeyGuesses => "key_guesses",
+            Limit::HashConcurrency => "hash_concurrency",
         }
     }
 

@@ -20,6 +20,7 @@ use crate::config::{Config, SharedConfig};
 use crate::core::directory::Directory;
 use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
+use crate::core::gate::PasswordGate;
 use crate::core::opers::ServerBans;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
@@ -248,6 +249,7 @@ pub async fn run(
         links,
         bans,
         large_replies,
+        gate: PasswordGate::default(),
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.

@@ -16,6 +16,11 @@
 //! over the senders) or per sender (`--rate-per-sender`), in every rhythm
 //! that takes one.
 //! - `rooms`: R rooms of K members, every member talking.
+//!
+//! Both also take `--guessers N`: N more connections guessing a private
+//! room's key (wrong keys, at `--guess-rate` a second each) during the
+//! second half of the measured window, the latency of each half reported
+//! apart: what brute-forcing a key costs everyone else.
 //! - `conns`: N idle registered clients in rooms; the connect + register
 //!   rate, the join rate, and the server's memory per connection.
 //!   `--join-one-room` puts all N in one room.
@@ -160,6 +165,15 @@ struct TrafficArgs {
     /// Seconds to wait, after sending stops, for the last copies.
     #[arg(long, default_value_t = 10.0)]
     drain: f64,
+    /// Extra connections guessing a private room's key (JOIN with wrong
+    /// keys) during the second half of the measured window; latency is
+    /// then also reported for each half (without and with guessers).
+    #[arg(long, default_value_t = 0)]
+    guessers: usize,
+    /// Guesses per second of each guesser (the server's default flood
+    /// rate: not refused by flood control).
+    #[arg(long, default_value_t = 10.0)]
+    guess_rate: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,7 +324,14 @@ fn traffic_plan(
             bail!("--rhythm open needs --rate (in all) or --rate-per-sender")
         }
     };
+    if !(t.guess_rate > 0.0 && t.guess_rate.is_finite()) {
+        bail!("--guess-rate must be above 0");
+    }
     Ok(traffic::Plan {
+        guessing: (t.guessers > 0).then_some(traffic::guessers::Guessing {
+            guessers: t.guessers,
+            per_sec: t.guess_rate,
+        }),
         scenario,
         rooms,
         per_room,

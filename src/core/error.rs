@@ -51,6 +51,15 @@ pub enum ErrorCode {
     AlreadyInRoom,
     /// The room's operators keep the user out.
     Banned,
+    /// The client's address has `limits.max_clients_per_ip` connections,
+    /// or connects faster than `limits.connects_per_ip_per_sec`.
+    TooManyConnections,
+    /// A file would pass `files.max_total_bytes` or the uploader's
+    /// `files.upload_quota_bytes`.
+    QuotaExceeded,
+    /// A key or password check is refused for now: too many wrong guesses
+    /// lately, or too many checks waiting.
+    TryLater,
     /// Something went wrong inside the server.
     Internal,
     /// Only a server operator may do that.
@@ -67,7 +76,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -90,6 +99,9 @@ impl ErrorCode {
         ErrorCode::InviteOnly,
         ErrorCode::AlreadyInRoom,
         ErrorCode::Banned,
+        ErrorCode::TooManyConnections,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::TryLater,
         ErrorCode::Internal,
         ErrorCode::NoPrivileges,
         ErrorCode::ServerBanned,
@@ -123,6 +135,9 @@ impl ErrorCode {
             ErrorCode::InviteOnly => "INVITE_ONLY",
             ErrorCode::AlreadyInRoom => "ALREADY_IN_ROOM",
             ErrorCode::Banned => "BANNED",
+            ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::NoPrivileges => "NO_PRIVILEGES",
             ErrorCode::ServerBanned => "SERVER_BANNED",

@@ -17,6 +17,8 @@
 //! - [`opers`]: server operators: who may become one, the server bans
 //!   they set, and the rules both follow.
 //! - [`services`]: what every front end's sessions share.
+//! - [`gate`]: the password gate every key (and password) hash goes
+//!   through: bounded concurrency, back-off of wrong guesses.
 //! - [`flood`], [`room_key`], [`scratch`]: the rules' small parts, and the
 //!   buffer lines are rendered into.
 //!
@@ -29,6 +31,7 @@ pub mod event;
 pub mod file_id;
 pub mod files;
 pub mod flood;
+pub mod gate;
 pub mod member;
 pub mod names;
 pub mod opers;

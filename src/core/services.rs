@@ -13,10 +13,12 @@ use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
 use super::flood::FloodRule;
+use super::gate::{GateRules, GuessTarget, Guesser, PasswordGate};
 use super::names::NameLimits;
 use super::names::RoomName;
 use super::opers::ServerBans;
-use super::room::{self, RoomHandle};
+use super::room::{self, JoinStep, KeyProof, KeyWork, RoomHandle};
+use super::room_key;
 use super::store::StoredMessage;
 use crate::config::{Config, Motd, SharedConfig};
 use crate::core::store::Database;
@@ -42,6 +44,9 @@ pub struct Services {
     /// What large replies waiting for their clients hold together
     /// (`limits.large_replies_bytes`).
     pub large_replies: Arc<PacedBudget>,
+    /// Every key and password hash goes through it: bounded, and backed
+    /// off for repeated wrong guesses.
+    pub gate: PasswordGate,
 }
 
 /// What joining a room found.
@@ -85,14 +90,19 @@ impl Services {
 
     /// Opens the room `name` and joins it as `join` says, then reads the
     /// history a joiner is replayed: what every front end's JOIN does.
+    /// A key the room asks for is checked (or, creating the room, hashed)
+    /// through the [`PasswordGate`], the joiner (`creator`) guessing:
+    /// `TRY_LATER` when it or the room is backed off, or too many wait.
     pub async fn enter_room(
         self: Arc<Self>,
         name: RoomName,
         join: room::Join,
         creator: Creator,
     ) -> Result<Entered, ErrorCode> {
+        let mut proof = None;
         // A room that emptied and stopped a moment ago is replaced by a
-        // fresh one on the next try.
+        // fresh one on the next try; a key changed meanwhile is checked
+        // again.
         for _ in 0..8 {
             let addr = self
                 .directory
@@ -109,9 +119,20 @@ impl Services {
                 realname: Arc::clone(&join.realname),
                 key: join.key.clone(),
                 hand_back: join.hand_back,
+                proof: proof.take(),
             };
             let joined = match addr.send(attempt).await {
-                Ok(res) => res?,
+                Ok(Ok(JoinStep::Joined(joined))) => joined,
+                Ok(Ok(JoinStep::CheckKey(work))) => {
+                    let who = Guesser {
+                        conn: creator.id,
+                        addr: creator.ip,
+                    };
+                    let key = join.key.clone().unwrap_or_default();
+                    proof = Some(self.check_key(&name, who, key, work).await?);
+                    continue;
+                }
+                Ok(Err(e)) => return Err(e),
                 Err(MailboxError::Closed) => continue,
                 Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
             };
@@ -131,5 +152,41 @@ impl Services {
             });
         }
         Err(ErrorCode::Internal)
+    }
+
+    /// Does what a room asked of a JOIN's key, through the gate.
+    async fn check_key(
+        &self,
+        room: &RoomName,
+        who: Guesser,
+        key: String,
+        work: KeyWork,
+    ) -> Result<KeyProof, ErrorCode> {
+        let config = self.config();
+        let rules = GateRules::of(&config.limits);
+        match work {
+            KeyWork::Create => {
+                let hash = self
+                    .gate
+                    .hash(&rules, move || room_key::hash_key(&key))
+                    .await?;
+                Ok(KeyProof::created(hash))
+            }
+            KeyWork::Verify { hash } => {
+                let target = GuessTarget::Room(room.folded().clone());
+                let stored = hash.clone();
+                let right = self
+                    .gate
+                    .verify(&rules, who, target, move || {
+                        room_key::verify_key(&key, &stored)
+                    })
+                    .await?;
+                if right {
+                    Ok(KeyProof::matches(hash))
+                } else {
+                    Err(ErrorCode::BadKey)
+                }
+            }
+        }
     }
 }

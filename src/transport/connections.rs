@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::net::SocketAddr;
 
@@ -11,6 +11,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tracing::warn;
+
+use super::per_ip::{IpRefusal, IpRules, IpSlot, PerIp};
+use crate::config::Limits;
+use crate::refusals::{refused, Limit};
 
 use crate::telemetry::{self, ConnectionGuard, Protocol, Transport};
 
@@ -57,12 +61,14 @@ pub fn no_delay(stream: &TcpStream, peer: SocketAddr) {
     }
 }
 
-/// The open sockets. (The sessions themselves are listed by each front
-/// end's idle wheel.)
+/// The open sockets, and by address. (The sessions themselves are listed
+/// by each front end's idle wheel.)
 #[derive(Default)]
 pub struct Connections {
     open: AtomicUsize,
     all_closed: Notify,
+    /// Connections and connection rate per client address.
+    pub per_ip: Arc<PerIp>,
 }
 
 impl Connections {
@@ -73,20 +79,42 @@ impl Connections {
 
     /// Counts one more open socket, until the guard is dropped.
     pub fn open_socket(self: &Arc<Self>) -> SocketGuard {
-        self.open.fetch_add(1, Ordering::AcqRel);
-        SocketGuard(Arc::clone(self), None)
+        self.open_counted(IpSlot::uncounted(), None)
     }
 
-    /// Counts one more open client connection, by its protocol and
-    /// transport in `chatroom_connections` too, until the guard is dropped.
-    pub fn open_connection(
+    /// Counts one more open socket, its place among its address's
+    /// connections, and the client connection it is, until the guard is
+    /// dropped.
+    fn open_counted(self: &Arc<Self>, ip: IpSlot, counted: Option<ConnectionGuard>) -> SocketGuard {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        SocketGuard {
+            connections: Arc::clone(self),
+            _ip: ip,
+            _counted: counted,
+        }
+    }
+
+    /// Counts a new client connection from `peer`, under the per-address
+    /// rules of `limits` (`limits.max_clients_per_ip`, ...), and by its
+    /// protocol and transport in `chatroom_connections`; or logs
+    /// (throttled) and counts its refusal.
+    pub fn admit(
         self: &Arc<Self>,
+        peer: SocketAddr,
+        limits: &Limits,
         protocol: Protocol,
         transport: Transport,
-    ) -> SocketGuard {
-        let mut guard = self.open_socket();
-        guard.1 = Some(telemetry::connection(protocol, transport));
-        guard
+    ) -> Result<SocketGuard, IpRefusal> {
+        let rules = IpRules::of(limits);
+        match self.per_ip.admit(peer.ip(), &rules, Instant::now()) {
+            Ok(slot) => {
+                Ok(self.open_counted(slot, Some(telemetry::connection(protocol, transport))))
+            }
+            Err(why) => {
+                note_refusal(peer, why);
+                Err(why)
+            }
+        }
     }
 
     /// Resolves once no socket is open.
@@ -101,14 +129,35 @@ impl Connections {
     }
 }
 
+/// Logs (throttled) and counts a connection refused for its address.
+pub fn note_refusal(peer: SocketAddr, why: IpRefusal) {
+    match why {
+        IpRefusal::TooMany => refused(
+            Limit::ClientsPerIp,
+            format_args!("{peer}: too many connections from this address"),
+        ),
+        IpRefusal::TooFast => refused(
+            Limit::ConnectsPerIp,
+            format_args!("{peer}: this address connects too fast"),
+        ),
+    }
+}
+
 /// Counts one open socket until dropped (by the connection's writer,
-/// the last thing to finish with it).
-pub struct SocketGuard(Arc<Connections>, Option<ConnectionGuard>);
+/// the last thing to finish with it), and its place among its address's
+/// connections.
+pub struct SocketGuard {
+    connections: Arc<Connections>,
+    /// Given back when the guard goes.
+    _ip: IpSlot,
+    /// Counted in `chatroom_connections` while it lives (a client's).
+    _counted: Option<ConnectionGuard>,
+}
 
 impl Drop for SocketGuard {
     fn drop(&mut self) {
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.all_closed.notify_waiters();
+        if self.connections.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.connections.all_closed.notify_waiters();
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod broadcast_log;
 pub mod connections;
 pub mod idle;
 pub mod link;
+pub mod per_ip;
 pub mod reader;
 pub mod send_queue;
 pub mod tls;

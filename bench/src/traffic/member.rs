@@ -117,6 +117,9 @@ async fn read_loop(
     let own_sender = own_slot.map(|s| &shared.senders[shared.sender_index(room, s)]);
     let mut next_seq = vec![0u64; senders];
     let mut samples: Vec<u64> = Vec::with_capacity(LOCAL_BATCH);
+    // With guessers: the same samples, apart by when the message was sent.
+    let guessing = plan.guessing.is_some();
+    let mut split: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
     let mut last_rx = Instant::now();
     let mut drain_until: Option<Instant> = None;
     let idle_check = Duration::from_millis(200).min(io_timeout);
@@ -218,9 +221,18 @@ async fn read_loop(
                         out.duplicates += 1;
                     }
                     if nanos >= warm_end {
-                        samples.push(now_ns.saturating_sub(nanos));
+                        let latency = now_ns.saturating_sub(nanos);
+                        samples.push(latency);
                         if samples.len() >= LOCAL_BATCH {
                             shared.latencies.merge(&mut samples);
+                        }
+                        if guessing {
+                            let during = nanos >= shared.guess_start_ns.load(Ordering::Relaxed);
+                            let half = &mut split[usize::from(during)];
+                            half.push(latency);
+                            if half.len() >= LOCAL_BATCH {
+                                shared.split[usize::from(during)].merge(half);
+                            }
                         }
                     }
                 }
@@ -285,6 +297,9 @@ async fn read_loop(
         }
     }
     shared.latencies.merge(&mut samples);
+    for (half, samples) in shared.split.iter().zip(split.iter_mut()) {
+        half.merge(samples);
+    }
     if let Some(s) = own_sender {
         // Let the room complete even if this member gave up early.
         if !s.settled.swap(true, Ordering::AcqRel) {

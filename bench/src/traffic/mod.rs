@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod copy_window;
+pub mod guessers;
 mod member;
 mod one_line;
 mod summary;
@@ -129,6 +130,8 @@ pub struct Plan {
     pub duration: Duration,
     /// How long to wait, after sending stops, for the last copies.
     pub drain: Duration,
+    /// Key guessers in the second half of the measured window.
+    pub guessing: Option<guessers::Guessing>,
 }
 
 /// Distinct error texts kept per connection.
@@ -176,6 +179,13 @@ struct Shared {
     senders: Vec<Sender>,
     rooms: Vec<Room>,
     latencies: Latencies,
+    /// With guessers: latencies of messages sent before they start, and
+    /// after.
+    split: [Latencies; 2],
+    /// ns since `start` when the guessers start; `u64::MAX` without.
+    guess_start_ns: AtomicU64,
+    /// What the guessers sent and were answered.
+    guesses: Arc<guessers::GuessCounts>,
     events: mpsc::UnboundedSender<Event>,
 }
 
@@ -298,6 +308,9 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
         latencies: Latencies::new(),
+        split: [Latencies::new(), Latencies::new()],
+        guess_start_ns: AtomicU64::new(u64::MAX),
+        guesses: Arc::default(),
         events: events_tx,
     });
 
@@ -362,6 +375,20 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         .zip(overflows_before)
         .map(|(after, before)| after.saturating_sub(before));
     say!("  setup           {total} clients connected, registered and joined in {setup_secs:.2} s");
+    let guessing = match plan.guessing {
+        Some(g) => {
+            let conns = guessers::set_up(&shared, g).await.inspect_err(|_| {
+                shared.abort.cancel();
+            })?;
+            say!(
+                "  guessers        {} connected, guessing {} from the middle of the window",
+                g.guessers,
+                format_args!("#guess{}", shared.run_id)
+            );
+            Some((g, conns))
+        }
+        None => None,
+    };
 
     // Release the senders; measure between the end of the warm-up and stop.
     let go_ns = shared.now_ns();
@@ -371,6 +398,18 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     shared
         .measure_end_ns
         .store(measure_end_ns, Ordering::Release);
+    let guessing = guessing.map(|(g, conns)| {
+        let start_ns = warm_end_ns + plan.duration.as_nanos() as u64 / 2;
+        shared.guess_start_ns.store(start_ns, Ordering::Release);
+        let counts = Arc::clone(&shared.guesses);
+        tokio::spawn(guessers::run(
+            Arc::clone(&shared),
+            g,
+            conns,
+            start_ns,
+            counts,
+        ))
+    });
     shared.go.cancel();
 
     let mut failures: Vec<String> = Vec::new();
@@ -411,6 +450,11 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     while let Ok(ev) = events.try_recv() {
         if let Event::Failed(client, e) = ev {
             failures.push(format!("client {client}: {e}"));
+        }
+    }
+    if let Some(task) = guessing {
+        if task.await.is_err() {
+            failures.push("a guesser task panicked".into());
         }
     }
     let failures = report::group_failures(&failures);

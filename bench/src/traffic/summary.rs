@@ -110,6 +110,33 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         lat.max_us,
         human(lat.count as f64)
     );
+    let guesses = plan.guessing.map(|g| {
+        let before = shared.split[0].summary();
+        let during = shared.split[1].summary();
+        let r = shared.guesses.report(g);
+        say!(
+            "  without guessers p50 {:.0} us, p99 {:.0} us ({} samples, first half of the window)",
+            before.p50_us,
+            before.p99_us,
+            human(before.count as f64)
+        );
+        say!(
+            "  with guessers   p50 {:.0} us, p99 {:.0} us ({} samples, {} guessers at {}/s each)",
+            during.p50_us,
+            during.p99_us,
+            human(during.count as f64),
+            g.guessers,
+            g.per_sec
+        );
+        say!(
+            "  guesses         {} sent: {} wrong key (hashed), {} try later (not hashed), {} other errors",
+            human(r.sent as f64),
+            human(r.bad_key as f64),
+            human(r.try_later as f64),
+            human(r.other as f64)
+        );
+        json!({ "counts": r, "latency_without_us": before, "latency_with_us": during })
+    });
     report::print_usage(server.as_ref(), tool.as_ref());
     report::warn_overflows(overflows);
     if let Some(d) = per_server_cpu {
@@ -158,6 +185,7 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         "sequence_gaps": gaps,
         "foreign_messages": foreign,
         "latency_us": lat,
+        "guessers": guesses,
         "server": server,
         "deliveries_per_server_cpu_sec": per_server_cpu,
         "tool": tool,

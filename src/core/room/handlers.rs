@@ -15,7 +15,6 @@ use crate::core::member::{
 };
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
-use crate::core::room_key;
 
 /// What a successful JOIN tells the session.
 #[derive(Debug, Clone)]
@@ -36,8 +35,15 @@ pub struct Joined {
 /// Adds a member. On success the room has already queued, to the joiner,
 /// the `JOIN` event (also sent to everyone else) and the member listing;
 /// the session adds the history and its final reply.
+///
+/// A room never hashes a key itself (that takes milliseconds, and the
+/// room would answer nobody meanwhile): where a key must be checked or
+/// hashed first it answers [`JoinStep::CheckKey`], and the JOIN is sent
+/// again with the [`KeyProof`] (see
+/// [`Services::enter_room`](crate::core::services::Services::enter_room),
+/// which does it through the password gate).
 #[derive(Message)]
-#[rtype(result = "Result<Joined, ErrorCode>")]
+#[rtype(result = "Result<JoinStep, ErrorCode>")]
 pub struct Join {
     /// The joining connection.
     pub member: MemberHandle,
@@ -53,6 +59,53 @@ pub struct Join {
     /// queuing them, holding its events until [`Replayed`] (an IRC client
     /// tags them as the answer to its labeled JOIN).
     pub hand_back: bool,
+    /// The key, checked or hashed since the room asked for it.
+    pub proof: Option<KeyProof>,
+}
+
+/// What a room answers a JOIN.
+#[derive(Debug)]
+pub enum JoinStep {
+    /// In.
+    Joined(Joined),
+    /// Not yet: the key must be checked or hashed first.
+    CheckKey(KeyWork),
+}
+
+/// The hashing a JOIN needs before the room can answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyWork {
+    /// Check the key given against the room's stored hash.
+    Verify {
+        /// The stored hash (`room_key` format).
+        hash: String,
+    },
+    /// The joiner creates the room with a key: hash it.
+    Create,
+}
+
+/// A key checked or hashed outside the room: made only by the core.
+#[derive(Debug, Clone)]
+pub struct KeyProof(Proof);
+
+#[derive(Debug, Clone)]
+enum Proof {
+    /// The key given matches this stored hash.
+    Matches(String),
+    /// The creator's key, hashed.
+    Created(String),
+}
+
+impl KeyProof {
+    /// The key given matched the stored `hash` the room asked to check.
+    pub(crate) fn matches(hash: String) -> Self {
+        KeyProof(Proof::Matches(hash))
+    }
+
+    /// The creator's key, hashed.
+    pub(crate) fn created(hash: String) -> Self {
+        KeyProof(Proof::Created(hash))
+    }
 }
 
 /// The joiner's user and host, from its `JOIN` event.
@@ -61,16 +114,6 @@ fn join_userhost(join: &Event) -> UserHost {
         Event::Join { userhost, .. } => userhost.clone(),
         _ => UserHost::native(),
     }
-}
-
-/// What checking a JOIN's key found.
-enum KeyCheck {
-    /// The room is public, or the key matches.
-    Pass,
-    /// The creator's key, hashed, makes the room private.
-    Create(Option<String>),
-    /// Wrong or missing key.
-    Fail,
 }
 
 impl Room {
@@ -149,11 +192,9 @@ impl Room {
 }
 
 impl Handler<Join> for Room {
-    // Atomic: no other message reaches the room while a key is hashed.
-    type Result = AtomicResponse<Self, Result<Joined, ErrorCode>>;
+    type Result = Result<JoinStep, ErrorCode>;
 
     fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
-        let done = |res| AtomicResponse::new(Box::pin(actix::fut::ready(res)));
         let who = MemberKey::new(msg.member.inbox.id, &msg.nick);
         if self.find(&who).is_some() {
             let encoding = msg.member.inbox.encoding;
@@ -164,7 +205,7 @@ impl Handler<Join> for Room {
                 let _ = msg.member.inbox.queue.reply(welcome);
                 None
             };
-            return done(Ok(Joined {
+            return Ok(JoinStep::Joined(Joined {
                 name: self.name.clone(),
                 replay_upto: None,
                 welcome,
@@ -172,41 +213,31 @@ impl Handler<Join> for Room {
             }));
         }
         let creating = self.members.is_empty() && self.owner.is_none();
-        if !creating && self.key_hash.is_none() {
-            // Public: a key given anyway is ignored.
-            return done(self.admit(msg, ctx));
-        }
-        if creating && msg.key.is_none() {
+        let proof = msg.proof.as_ref().map(|p| &p.0);
+        if creating {
+            let hash = match (&msg.key, proof) {
+                (None, _) => None,
+                (Some(_), Some(Proof::Created(hash))) => Some(hash.clone()),
+                (Some(_), _) => return Ok(JoinStep::CheckKey(KeyWork::Create)),
+            };
             self.owner = Some(msg.nick.clone());
+            self.key_hash = hash;
             let res = self.admit(msg, ctx);
             self.save();
-            return done(res);
+            return res.map(JoinStep::Joined);
         }
-        // Hashing and verifying take milliseconds: off the actor thread.
-        let key = msg.key.clone().unwrap_or_default();
-        let stored = self.key_hash.clone();
-        let given = msg.key.is_some();
-        let check = tokio::task::spawn_blocking(move || match (creating, stored) {
-            (true, _) => KeyCheck::Create(Some(room_key::hash_key(&key))),
-            (false, Some(hash)) if given && room_key::verify_key(&key, &hash) => KeyCheck::Pass,
-            _ => KeyCheck::Fail,
-        });
-        AtomicResponse::new(Box::pin(actix::fut::wrap_future(check).map(
-            move |check, room: &mut Room, ctx| match check {
-                Ok(KeyCheck::Pass) => room.admit(msg, ctx),
-                Ok(KeyCheck::Create(hash)) => {
-                    // Another creator cannot have come first: the room
-                    // handled nothing else meanwhile.
-                    room.owner = Some(msg.nick.clone());
-                    room.key_hash = hash;
-                    let res = room.admit(msg, ctx);
-                    room.save();
-                    res
-                }
-                Ok(KeyCheck::Fail) => Err(ErrorCode::BadKey),
-                Err(_) => Err(ErrorCode::Internal),
-            },
-        )))
+        match (&self.key_hash, &msg.key, proof) {
+            // Public: a key given anyway is ignored.
+            (None, _, _) => self.admit(msg, ctx).map(JoinStep::Joined),
+            (Some(_), None, _) => Err(ErrorCode::BadKey),
+            // Checked against the key in force (not one changed since).
+            (Some(hash), Some(_), Some(Proof::Matches(checked))) if checked == hash => {
+                self.admit(msg, ctx).map(JoinStep::Joined)
+            }
+            (Some(hash), Some(_), _) => {
+                Ok(JoinStep::CheckKey(KeyWork::Verify { hash: hash.clone() }))
+            }
+        }
     }
 }
 

@@ -22,12 +22,14 @@ use actix::prelude::*;
 
 pub use close::Close;
 pub use handlers::{
-    Audience, GetInfo, GetNames, Join, Joined, Kick, Leave, Names, Part, Reencode, Rename,
-    Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
+    Audience, GetInfo, GetNames, Join, JoinStep, Joined, KeyProof, KeyWork, Kick, Leave, Names,
+    Part, Reencode, Rename, Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
 use member::{HeldBack, Member};
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
-pub use settings::{Admission, Ban, GetBans, Invite, ModeRequest, SetMode, MAX_BANS, MAX_INVITES};
+pub use settings::{
+    Admission, Ban, GetBans, Invite, IsOp, ModeRequest, SetMode, MAX_BANS, MAX_INVITES,
+};
 
 use super::event::{Event, UserHost};
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};

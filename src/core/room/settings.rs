@@ -22,7 +22,6 @@ use crate::core::directory::Wildcard;
 use crate::core::error::ErrorCode;
 use crate::core::event::{Event, RoomMode, UserHost};
 use crate::core::names::{Folded, Nick, RoomName};
-use crate::core::room_key;
 
 /// Invitations one room keeps at most: the oldest is dropped for a new
 /// one past this (an invitation is a nickname, some 30 bytes).
@@ -173,11 +172,35 @@ pub struct SetMode {
     pub change: ModeRequest,
 }
 
+/// Whether a member may change the room's settings (is an operator): asked
+/// before a key is hashed for `+k`, so that only an operator's key costs a
+/// hash; [`SetMode`] checks again.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct IsOp {
+    /// The member.
+    pub who: MemberKey,
+}
+
+impl Handler<IsOp> for Room {
+    type Result = bool;
+
+    fn handle(&mut self, msg: IsOp, _: &mut Self::Context) -> bool {
+        self.nick_of(&msg.who).is_some_and(|nick| self.is_op(&nick))
+    }
+}
+
 /// A change [`SetMode`] asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModeRequest {
-    /// Make the room private with this key (or change its key).
-    Key(String),
+    /// Make the room private with this key (or change its key), hashed
+    /// beforehand (through the password gate: see [`IsOp`]).
+    Key {
+        /// The key, shown to members in the change.
+        clear: String,
+        /// Its hash (`room_key::hash_key`).
+        hash: String,
+    },
     /// Make the room public.
     NoKey,
     /// Make this member (by folded nickname) an operator, or no longer
@@ -249,7 +272,7 @@ impl Room {
 }
 
 impl Handler<SetMode> for Room {
-    // Atomic: no other message reaches the room while a key is hashed.
+    // Every answer is ready at once: a key comes hashed (see `IsOp`).
     type Result = AtomicResponse<Self, Result<(), ErrorCode>>;
 
     fn handle(&mut self, msg: SetMode, ctx: &mut Self::Context) -> Self::Result {
@@ -278,18 +301,10 @@ impl Handler<SetMode> for Room {
                 }
                 done(Ok(()))
             }
-            ModeRequest::Key(key) => {
-                // Hashing takes milliseconds: off the actor thread.
-                let clear = key.clone();
-                let hash = tokio::task::spawn_blocking(move || room_key::hash_key(&clear));
-                AtomicResponse::new(Box::pin(actix::fut::wrap_future(hash).map(
-                    move |hash, room: &mut Room, ctx| {
-                        let hash = hash.map_err(|_| ErrorCode::Internal)?;
-                        room.key_hash = Some(hash);
-                        room.mode_changed(by, msg.userhost, RoomMode::Key(key), ctx);
-                        Ok(())
-                    },
-                )))
+            ModeRequest::Key { clear, hash } => {
+                self.key_hash = Some(hash);
+                self.mode_changed(by, msg.userhost, RoomMode::Key(clear), ctx);
+                done(Ok(()))
             }
             ModeRequest::Limit(Some(0)) => done(Err(ErrorCode::BadSyntax)),
             ModeRequest::Ban(mask, on) => match self.admission.set_ban(&mask, &by, on) {

@@ -179,6 +179,7 @@ impl Client {
             realname: crate::core::no_realname(),
             key: key.map(String::from),
             hand_back: false,
+            proof: None,
         }
     }
 
@@ -196,6 +197,38 @@ impl Client {
                 spell: Arc::clone(&self.answers) as Arc<dyn SpellSaid>,
             }),
         }
+    }
+}
+
+/// Sends `join`, doing the key work the room asks for as
+/// [`Services::enter_room`](crate::core::services::Services::enter_room)
+/// does, without the gate.
+async fn enter(room: &Addr<Room>, join: Join) -> Result<Result<Joined, ErrorCode>, MailboxError> {
+    let key = join.key.clone().unwrap_or_default();
+    let mut proof = None;
+    loop {
+        let attempt = Join {
+            member: join.member.clone(),
+            nick: join.nick.clone(),
+            userhost: join.userhost.clone(),
+            realname: Arc::clone(&join.realname),
+            key: join.key.clone(),
+            hand_back: join.hand_back,
+            proof: proof.take(),
+        };
+        proof = match room.send(attempt).await? {
+            Ok(JoinStep::Joined(joined)) => return Ok(Ok(joined)),
+            Err(e) => return Ok(Err(e)),
+            Ok(JoinStep::CheckKey(KeyWork::Create)) => {
+                Some(KeyProof::created(crate::core::room_key::hash_key(&key)))
+            }
+            Ok(JoinStep::CheckKey(KeyWork::Verify { hash })) => {
+                if !crate::core::room_key::verify_key(&key, &hash) {
+                    return Ok(Err(ErrorCode::BadKey));
+                }
+                Some(KeyProof::matches(hash))
+            }
+        };
     }
 }
 
@@ -220,12 +253,12 @@ async fn members_see_joins_messages_and_parts_and_the_sender_no_echo() {
         Client::new("alice", PLAIN_REF, 4096),
         Client::new("Bob", PLAIN_REF, 4096),
     );
-    let joined = room.send(alice.join(None)).await.unwrap().unwrap();
+    let joined = enter(&room, alice.join(None)).await.unwrap().unwrap();
     assert_eq!(joined.name.as_str(), "#r");
     assert_eq!(joined.replay_upto, None, "no history without a database");
     // The test encoding marks the owner with @, from the listing.
     assert_eq!(alice.text(), "join #r alice\nnames #r @alice\n");
-    room.send(bob.join(None)).await.unwrap().unwrap();
+    enter(&room, bob.join(None)).await.unwrap().unwrap();
     assert_eq!(alice.text(), "join #r Bob\n");
     assert_eq!(bob.text(), "join #r Bob\nnames #r @alice Bob\n");
 
@@ -257,7 +290,7 @@ async fn the_clock_is_read_only_where_a_member_sees_the_time() {
         Client::new("alice", PLAIN_REF, 4096),
         Client::new("bob", LOUD_REF, 4096),
     );
-    room.send(alice.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
     let (seq, time) = room.send(alice.say("unseen")).await.unwrap().unwrap();
     assert_eq!(
         (seq, time),
@@ -265,7 +298,7 @@ async fn the_clock_is_read_only_where_a_member_sees_the_time() {
         "no store, no time shown"
     );
 
-    room.send(bob.join(None)).await.unwrap().unwrap();
+    enter(&room, bob.join(None)).await.unwrap().unwrap();
     let before = SystemTime::now();
     let (seq, time) = room.send(alice.say("seen")).await.unwrap().unwrap();
     assert_eq!(seq, 2);
@@ -288,8 +321,8 @@ async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
         Client::new("alice", PLAIN_REF, 4096),
         Client::new("bob", PLAIN_REF, 4096),
     );
-    room.send(alice.join(None)).await.unwrap().unwrap();
-    room.send(bob.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
+    enter(&room, bob.join(None)).await.unwrap().unwrap();
     let (_, _) = (alice.text(), bob.text());
     let info = room.send(GetInfo).await.unwrap();
     assert_eq!(info.owner.as_ref().map(Nick::as_str), Some("alice"));
@@ -346,28 +379,31 @@ async fn only_the_owner_sets_the_topic_and_kicks_and_the_kicked_is_told() {
 async fn a_private_room_needs_its_key_and_a_full_room_refuses() {
     let (room, _) = start_room(2);
     let alice = Client::new("alice", PLAIN_REF, 4096);
-    room.send(alice.join(Some("sesame")))
+    enter(&room, alice.join(Some("sesame")))
         .await
         .unwrap()
         .unwrap();
     assert!(room.send(GetInfo).await.unwrap().private);
     let bob = Client::new("bob", PLAIN_REF, 4096);
     assert_eq!(
-        room.send(bob.join(None)).await.unwrap().unwrap_err(),
+        enter(&room, bob.join(None)).await.unwrap().unwrap_err(),
         ErrorCode::BadKey
     );
     assert_eq!(
-        room.send(bob.join(Some("wrong")))
+        enter(&room, bob.join(Some("wrong")))
             .await
             .unwrap()
             .unwrap_err(),
         ErrorCode::BadKey
     );
     assert_eq!(bob.text(), "", "a refused joiner hears nothing");
-    room.send(bob.join(Some("sesame"))).await.unwrap().unwrap();
+    enter(&room, bob.join(Some("sesame")))
+        .await
+        .unwrap()
+        .unwrap();
     let carol = Client::new("carol", PLAIN_REF, 4096);
     assert_eq!(
-        room.send(carol.join(Some("sesame")))
+        enter(&room, carol.join(Some("sesame")))
             .await
             .unwrap()
             .unwrap_err(),
@@ -379,7 +415,7 @@ async fn a_private_room_needs_its_key_and_a_full_room_refuses() {
 async fn ownership_follows_a_nick_change_and_an_empty_room_closes() {
     let (room, closed) = start_room(10);
     let alice = Client::new("alice", PLAIN_REF, 4096);
-    room.send(alice.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
     let alicia = Nick::parse("alicia", 24).unwrap();
     let rename = Rename {
         who: alice.key(),
@@ -415,7 +451,7 @@ async fn each_encoding_renders_a_message_once_and_members_get_their_own() {
         .map(|i| Client::new(&format!("l{i}"), LOUD_REF, 4096))
         .collect();
     for c in quiet.iter().chain(&loud) {
-        room.send(c.join(None)).await.unwrap().unwrap();
+        enter(&room, c.join(None)).await.unwrap().unwrap();
         let _ = c.text();
     }
     for c in quiet.iter().chain(&loud) {
@@ -449,7 +485,7 @@ async fn a_member_that_stops_reading_overflows_alone() {
     let stuck = Client::new("stuck", PLAIN_REF, 300);
     let talker = Client::new("talker", PLAIN_REF, 4096);
     for c in [&reader, &stuck, &talker] {
-        room.send(c.join(None)).await.unwrap().unwrap();
+        enter(&room, c.join(None)).await.unwrap().unwrap();
     }
     let _ = reader.text();
     let mut got = String::new();
@@ -480,12 +516,12 @@ async fn echo_hand_back_and_reencode() {
         Client::new("alice", PLAIN_REF, 4096),
         Client::new("bob", PLAIN_REF, 4096),
     );
-    room.send(alice.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
     let _ = alice.text();
     // hand_back: the welcome comes in the answer, events wait for Replayed.
     let mut join = bob.join(None);
     join.hand_back = true;
-    let joined = room.send(join).await.unwrap().unwrap();
+    let joined = enter(&room, join).await.unwrap().unwrap();
     assert!(joined.held);
     let welcome = String::from_utf8(joined.welcome.unwrap().to_vec()).unwrap();
     assert_eq!(welcome, "join #r bob\nnames #r @alice bob\n");
@@ -538,7 +574,7 @@ async fn a_limit_and_invite_only_let_in_the_invited_once() {
         Client::new("bob", PLAIN_REF, 4096),
         Client::new("carol", PLAIN_REF, 4096),
     );
-    room.send(alice.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
     let limit = |n| ModeRequest::Limit(Some(n));
     assert_eq!(
         room.send(set(&bob, limit(1))).await.unwrap(),
@@ -555,12 +591,12 @@ async fn a_limit_and_invite_only_let_in_the_invited_once() {
     assert_eq!(text.matches("Limit(Some(1))").count(), 1, "{text}");
     assert_eq!(room.send(GetInfo).await.unwrap().limit, Some(1));
     assert_eq!(
-        room.send(bob.join(None)).await.unwrap().unwrap_err(),
+        enter(&room, bob.join(None)).await.unwrap().unwrap_err(),
         ErrorCode::RoomFull
     );
     // Anyone in a room that is not invite-only may invite.
     room.send(invite(&alice, &bob)).await.unwrap().unwrap();
-    room.send(bob.join(None)).await.unwrap().unwrap();
+    enter(&room, bob.join(None)).await.unwrap().unwrap();
     assert_eq!(
         room.send(invite(&alice, &bob)).await.unwrap(),
         Err(ErrorCode::AlreadyInRoom)
@@ -579,7 +615,7 @@ async fn a_limit_and_invite_only_let_in_the_invited_once() {
         .unwrap();
     assert!(room.send(GetInfo).await.unwrap().invite_only);
     assert_eq!(
-        room.send(carol.join(None)).await.unwrap().unwrap_err(),
+        enter(&room, carol.join(None)).await.unwrap().unwrap_err(),
         ErrorCode::InviteOnly
     );
     // Invite-only: only the owner invites.
@@ -588,7 +624,7 @@ async fn a_limit_and_invite_only_let_in_the_invited_once() {
         Err(ErrorCode::NotOwner)
     );
     room.send(invite(&alice, &carol)).await.unwrap().unwrap();
-    room.send(carol.join(None)).await.unwrap().unwrap();
+    enter(&room, carol.join(None)).await.unwrap().unwrap();
     let part = Part {
         who: carol.key(),
         userhost: UserHost::native(),
@@ -596,7 +632,7 @@ async fn a_limit_and_invite_only_let_in_the_invited_once() {
     };
     room.send(part).await.unwrap().unwrap();
     assert_eq!(
-        room.send(carol.join(None)).await.unwrap().unwrap_err(),
+        enter(&room, carol.join(None)).await.unwrap().unwrap_err(),
         ErrorCode::InviteOnly,
         "an invitation is used up by the join"
     );
@@ -609,8 +645,8 @@ async fn an_unlocked_topic_is_set_by_any_member() {
         Client::new("alice", PLAIN_REF, 4096),
         Client::new("bob", PLAIN_REF, 4096),
     );
-    room.send(alice.join(None)).await.unwrap().unwrap();
-    room.send(bob.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
+    enter(&room, bob.join(None)).await.unwrap().unwrap();
     let topic = |c: &Client| SetTopic {
         who: c.key(),
         userhost: UserHost::native(),
@@ -644,8 +680,8 @@ async fn operators_are_made_and_unmade_and_the_owner_is_one_on_joining() {
         Client::new("alice", PLAIN_REF, 4096),
         Client::new("bob", PLAIN_REF, 4096),
     );
-    room.send(alice.join(None)).await.unwrap().unwrap();
-    room.send(bob.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
+    enter(&room, bob.join(None)).await.unwrap().unwrap();
     let ops = |names: Names| -> Vec<String> {
         names.ops.iter().map(|f| f.as_str().to_string()).collect()
     };
@@ -682,13 +718,13 @@ async fn operators_are_made_and_unmade_and_the_owner_is_one_on_joining() {
             reason: None,
         };
         room.send(part).await.unwrap().unwrap();
-        room.send(c.join(None)).await.unwrap().unwrap();
+        enter(&room, c.join(None)).await.unwrap().unwrap();
     }
     assert_eq!(ops(room.send(GetNames).await.unwrap()), ["alice"]);
     // The listing marks operators.
     let (_, _) = (alice.text(), bob.text());
     let carol = Client::new("carol", PLAIN_REF, 4096);
-    room.send(carol.join(None)).await.unwrap().unwrap();
+    enter(&room, carol.join(None)).await.unwrap().unwrap();
     assert_eq!(carol.text(), "join #r carol\nnames #r @alice bob carol\n");
 }
 
@@ -696,7 +732,7 @@ async fn operators_are_made_and_unmade_and_the_owner_is_one_on_joining() {
 async fn outsiders_speak_only_when_members_only_is_off_and_secret_is_reported() {
     let (room, _) = start_room(10);
     let alice = Client::new("alice", PLAIN_REF, 4096);
-    room.send(alice.join(None)).await.unwrap().unwrap();
+    enter(&room, alice.join(None)).await.unwrap().unwrap();
     let _ = alice.text();
     let outside = || SayOutside {
         from: Nick::parse("otto", 24).unwrap(),
@@ -727,4 +763,49 @@ async fn outsiders_speak_only_when_members_only_is_off_and_secret_is_reported() 
         .unwrap();
     assert!(room.send(GetNames).await.unwrap().secret);
     assert!(room.send(GetInfo).await.unwrap().secret);
+}
+
+#[actix::test]
+async fn a_key_is_checked_outside_the_room_against_the_key_in_force() {
+    let (room, _) = start_room(10);
+    let alice = Client::new("alice", PLAIN_REF, 4096);
+    let bob = Client::new("bob", PLAIN_REF, 4096);
+    // Creating with a key: the room asks for it hashed.
+    let step = room.send(alice.join(Some("old"))).await.unwrap().unwrap();
+    assert!(matches!(step, JoinStep::CheckKey(KeyWork::Create)));
+    enter(&room, alice.join(Some("old")))
+        .await
+        .unwrap()
+        .unwrap();
+    let _ = alice.text();
+    // Joining it: the room hands out its hash to check.
+    let Ok(JoinStep::CheckKey(KeyWork::Verify { hash: old })) =
+        room.send(bob.join(Some("old"))).await.unwrap()
+    else {
+        panic!("the room should ask for its key to be checked");
+    };
+    // The key changes while bob's is being checked: the proof against the
+    // old hash is no longer enough, the new hash is asked for.
+    let new = crate::core::room_key::hash_key("new");
+    room.send(set(
+        &alice,
+        ModeRequest::Key {
+            clear: "new".into(),
+            hash: new.clone(),
+        },
+    ))
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!room.send(IsOp { who: bob.key() }).await.unwrap());
+    assert!(room.send(IsOp { who: alice.key() }).await.unwrap());
+    let mut stale = bob.join(Some("old"));
+    stale.proof = Some(KeyProof::matches(old));
+    let step = room.send(stale).await.unwrap().unwrap();
+    assert!(matches!(step, JoinStep::CheckKey(KeyWork::Verify { hash }) if hash == new));
+    assert_eq!(bob.text(), "", "not let in");
+    let mut fresh = bob.join(Some("new"));
+    fresh.proof = Some(KeyProof::matches(new));
+    let step = room.send(fresh).await.unwrap().unwrap();
+    assert!(matches!(step, JoinStep::Joined(_)));
 }

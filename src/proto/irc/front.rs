@@ -19,6 +19,7 @@ use crate::core::services::Services;
 use crate::telemetry::Protocol;
 use crate::transport::connections::{self, Carried, Connections};
 use crate::transport::idle::IdleWheel;
+use crate::transport::per_ip::IpRefusal;
 
 /// How late an idle check may be.
 const IDLE_TICK: Duration = Duration::from_millis(250);
@@ -116,10 +117,25 @@ impl IrcFrontEnd {
             connections::refuse(stream, line);
             return;
         }
-        let guard = self
-            .0
-            .connections
-            .open_connection(Protocol::Irc, S::TRANSPORT);
+        let guard = match self.0.connections.admit(
+            peer,
+            &self.0.core.config().limits,
+            Protocol::Irc,
+            S::TRANSPORT,
+        ) {
+            Ok(guard) => guard,
+            Err(why) => {
+                let text = match why {
+                    IpRefusal::TooMany => "Closing Link: (Too many connections from your address)",
+                    IpRefusal::TooFast => {
+                        "Closing Link: (Connecting too fast from your address, try again in a moment)"
+                    }
+                };
+                let line = ServerLine::Error(text.into()).to_line(&self.0.server, "*");
+                connections::refuse(stream, line);
+                return;
+            }
+        };
         Session::start(stream, peer, guard, Arc::clone(&self.0));
     }
 

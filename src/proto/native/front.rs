@@ -18,6 +18,7 @@ use crate::core::{ErrorCode, UserHost};
 use crate::telemetry::Protocol;
 use crate::transport::connections::{self, Carried, Connections};
 use crate::transport::idle::IdleWheel;
+use crate::transport::per_ip::IpRefusal;
 
 /// How late an idle check may be.
 const IDLE_TICK: Duration = Duration::from_millis(250);
@@ -73,10 +74,30 @@ impl NativeFrontEnd {
             connections::refuse(stream, line);
             return;
         }
-        let guard = self
-            .0
-            .connections
-            .open_connection(Protocol::Native, S::TRANSPORT);
+        let guard = match self.0.connections.admit(
+            peer,
+            &self.0.core.config().limits,
+            Protocol::Native,
+            S::TRANSPORT,
+        ) {
+            Ok(guard) => guard,
+            Err(why) => {
+                let text = match why {
+                    IpRefusal::TooMany => "too many connections from your address",
+                    IpRefusal::TooFast => {
+                        "connecting too fast from your address, try again in a moment"
+                    }
+                };
+                let line = Reply::Err(ProtocolError::new(
+                    VerbTag::Star,
+                    ErrorCode::TooManyConnections,
+                    text,
+                ))
+                .to_line();
+                connections::refuse(stream, line);
+                return;
+            }
+        };
         Session::start(stream, peer, guard, Arc::clone(&self.0));
     }
 

@@ -8,10 +8,13 @@
 //! the server is full, a new TLS socket is closed at once, before any
 //! handshake (it could not read the protocol's "server full" line anyway,
 //! and a handshake is the expensive part of TLS). A socket whose handshake
-//! fails is closed and logged at debug; nothing else remembers it.
+//! fails is closed and logged at debug; nothing else remembers it. The
+//! per-address limits (`limits.max_clients_per_ip`, the connection rate)
+//! close a socket before its handshake too.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
@@ -21,6 +24,7 @@ use tracing::{debug, info};
 use super::TlsAcceptorHandle;
 use crate::config::SharedConfig;
 use crate::transport::connections::{self, Connections};
+use crate::transport::per_ip::IpRules;
 
 /// Runs the handshakes of a server's TLS listeners.
 pub struct Handshakes {
@@ -54,12 +58,28 @@ impl Handshakes {
     where
         F: FnOnce(TlsStream<TcpStream>, SocketAddr) + 'static,
     {
-        if self.connections.open() >= self.config.load().limits.max_clients {
+        let config = self.config.load();
+        if self.connections.open() >= config.limits.max_clients {
             info!(%peer, "refused before the TLS handshake: server full");
             return;
         }
+        // Over its address's limits (`limits.max_clients_per_ip`, the
+        // connection rate): closed before any handshake too. During its
+        // handshake a socket holds a place among its address's
+        // connections; its front end charges the rate.
+        let rules = IpRules::of(&config.limits);
+        let per_ip = &self.connections.per_ip;
+        let now = Instant::now();
+        let held = per_ip
+            .check(peer.ip(), &rules, now)
+            .and_then(|()| per_ip.hold(peer.ip(), &rules, now));
+        let held = match held {
+            Ok(held) => held,
+            Err(why) => return connections::note_refusal(peer, why),
+        };
+        drop(config);
         connections::no_delay(&stream, peer);
-        let slot = self.connections.open_socket();
+        let slot = (self.connections.open_socket(), held);
         let tls = self.tls.clone();
         let stop = self.stop.clone();
         actix::spawn(async move {

@@ -246,7 +246,8 @@ pub enum Numeric {
     /// channels` (natively `SERVER_ROOMS_FULL`)
     ServerChannelsFull(RoomName),
     /// `263 <command> :Please wait a while and try again.` (a room
-    /// created too fast; natively `RATE_LIMITED`)
+    /// created too fast, natively `RATE_LIMITED`; a key check refused for
+    /// now, natively `TRY_LATER`)
     TryAgain(&'static str),
     /// `696 <channel> <char> <param> :<why>`
     InvalidModeParam {

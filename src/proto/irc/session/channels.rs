@@ -64,6 +64,7 @@ impl Session {
                 key,
                 // A labeled JOIN answers with the JOIN and listing too.
                 hand_back: self.labeling(),
+                proof: None,
             };
             let work = Arc::clone(&self.state.core).enter_room(room.clone(), join, self.creator());
             ctx.wait(work.into_actor(self).map(move |res, act, ctx| {
@@ -108,6 +109,7 @@ impl Session {
                 self.rooms.push(Membership { name, addr });
             }
             Err(ErrorCode::BadKey) => self.numeric(Numeric::BadChannelKey(asked)),
+            Err(ErrorCode::TryLater) => self.numeric(Numeric::TryAgain("JOIN")),
             Err(ErrorCode::RoomFull) => self.numeric(Numeric::ChannelIsFull(asked)),
             Err(ErrorCode::InviteOnly) => self.numeric(Numeric::InviteOnlyChan(asked)),
             Err(ErrorCode::Banned) => self.numeric(Numeric::BannedFromChan(asked)),

@@ -8,8 +8,10 @@
 use super::*;
 use crate::core::directory::FindNick;
 use crate::core::directory::SetOper;
+use crate::core::gate::GateRules;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
+use crate::core::room_key;
 use crate::core::ErrorCode;
 use crate::proto::irc::render::ChannelModes;
 
@@ -255,13 +257,42 @@ impl Session {
         let addr = joined.addr.clone();
         let userhost = self.userhost.clone();
         let directory = self.state.core.directory.clone();
+        let core = Arc::clone(&self.state.core);
         let work = async move {
             let mut refused = Vec::new();
             for change in changes {
                 // The nickname a `+o` names, as given and folded.
                 let mut named: Option<(String, Folded)> = None;
                 let request = match (change.letter, change.on, change.arg) {
-                    ('k', true, Some(key)) if valid_key(&key) => room::ModeRequest::Key(key),
+                    ('k', true, Some(key)) if valid_key(&key) => {
+                        // Only an operator's key is worth a hash, and the
+                        // hash goes through the gate like every other.
+                        match addr.send(room::IsOp { who: who.clone() }).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                refused.push(ModeRefusal::Code(ErrorCode::NotOwner));
+                                continue;
+                            }
+                            Err(_) => {
+                                refused.push(ModeRefusal::Code(ErrorCode::NotInRoom));
+                                continue;
+                            }
+                        }
+                        let config = core.config();
+                        let rules = GateRules::of(&config.limits);
+                        let clear = key.clone();
+                        match core
+                            .gate
+                            .hash(&rules, move || room_key::hash_key(&clear))
+                            .await
+                        {
+                            Ok(hash) => room::ModeRequest::Key { clear: key, hash },
+                            Err(code) => {
+                                refused.push(ModeRefusal::Code(code));
+                                continue;
+                            }
+                        }
+                    }
                     // Keys are never shown, not even refused ones.
                     ('k', true, Some(_)) => {
                         refused.push(ModeRefusal::Invalid('k', "*".into()));
@@ -347,6 +378,9 @@ impl Session {
                     ModeRefusal::Nobody(target) => act.numeric(Numeric::NoSuchNick(target)),
                     ModeRefusal::Code(ErrorCode::BadSyntax) => {
                         act.numeric(Numeric::NeedMoreParams("MODE"))
+                    }
+                    ModeRefusal::Code(ErrorCode::TryLater) => {
+                        act.numeric(Numeric::TryAgain("MODE"))
                     }
                     ModeRefusal::Code(_) => act.numeric(Numeric::NotOnChannel(room.clone())),
                 }

@@ -117,6 +117,7 @@ impl Session {
             realname: crate::core::no_realname(),
             key,
             hand_back: false,
+            proof: None,
         };
         // Only the shared core is captured, not clones of what it holds:
         // ten thousand clients joining at once each wait on this future.
@@ -153,6 +154,9 @@ impl Session {
                     ErrorCode::RoomFull => format!("{room} is full"),
                     ErrorCode::InviteOnly => format!("{room} lets in invited users only"),
                     ErrorCode::Banned => format!("{room} keeps you out"),
+                    ErrorCode::TryLater => {
+                        format!("{room}: too many wrong keys lately, or too busy: try again later")
+                    }
                     ErrorCode::ServerRoomsFull => format!(
                         "{room} does not exist and the server has as many rooms as it allows: join an existing one"
                     ),

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::core::files::link::link_path;
+use crate::core::files::quota::{QuotaRefusal, QuotaRules, Uploader};
+use crate::core::files::{Reservation, ReserveUpload};
 
 /// Where a finished upload is announced.
 pub(super) enum Destination {
@@ -25,6 +27,8 @@ pub(super) struct Storing {
     pending: BytesMut,
     /// Writing failed: the rest of the body is read and dropped.
     failed: bool,
+    /// Its room under `files.max_total_bytes`, once taken.
+    reservation: Option<Reservation>,
     /// Counts it in `chatroom_uploads_in_flight` while it lives.
     _counted: crate::telemetry::UploadGuard,
 }
@@ -97,7 +101,9 @@ impl Session {
     }
 
     pub(super) fn finish_upload(&mut self, up: Storing, ctx: &mut Context<Self>) {
-        let (Some(from), Some(sink), false) = (self.nick.clone(), up.sink, up.failed) else {
+        let (Some(from), Some(sink), false, Some(reservation)) =
+            (self.nick.clone(), up.sink, up.failed, up.reservation)
+        else {
             return self.error(
                 Verb::File,
                 ErrorCode::Internal,
@@ -151,7 +157,7 @@ impl Session {
             };
             // Indexed before it is announced, so an immediate FETCH finds it.
             store
-                .send(AddFile(file))
+                .send(AddFile { file, reservation })
                 .await
                 .map_err(|_| ErrorCode::Internal)?;
             let event = Event::File {
@@ -232,20 +238,78 @@ impl Session {
             },
             FileTarget::User(nick) => Destination::User(nick),
         };
+        // FILE before NICK is refused before it comes here.
+        let Some(user) = self.nick().map(|n| n.folded().clone()) else {
+            let e = ProtocolError::new(Verb::File, ErrorCode::NoNick, "set a nickname first");
+            self.upload = Some(Box::new(Upload::Discard(e)));
+            return;
+        };
         self.upload = Some(Box::new(Upload::Store(Storing {
             dest,
             filename,
             sink: None,
             pending: BytesMut::new(),
             failed: false,
+            reservation: None,
             _counted: crate::telemetry::upload(),
         })));
-        let dir = self.state.core.config().files.dir.clone();
-        ctx.wait(
-            UploadSink::create(dir)
-                .into_actor(self)
-                .map(|res, act, _| act.sink_ready(res)),
-        );
+        let config = self.state.core.config();
+        let exempt = config.limits.exempt_ips.iter().any(|p| p.contains(self.ip));
+        let reserve = ReserveUpload {
+            size,
+            who: Uploader {
+                user,
+                ip: (!exempt).then_some(self.ip),
+            },
+            rules: QuotaRules::of(&config.files),
+        };
+        let store = self.state.core.files.clone();
+        let dir = config.files.dir.clone();
+        // The body waits (the context reads nothing meanwhile) until the
+        // room is taken: a refused upload stores not one byte.
+        let work = async move {
+            let reservation = match store.send(reserve).await {
+                Ok(Ok(reservation)) => reservation,
+                Ok(Err(why)) => return Err(Some(why)),
+                Err(_) => return Err(None),
+            };
+            let sink = UploadSink::create(dir).await;
+            Ok((reservation, sink))
+        };
+        ctx.wait(work.into_actor(self).map(|res, act, _| match res {
+            Ok((reservation, sink)) => {
+                if let Some(Upload::Store(up)) = act.upload.as_deref_mut() {
+                    up.reservation = Some(reservation);
+                }
+                act.sink_ready(sink);
+            }
+            Err(why) => {
+                let e = act.quota_refusal(why);
+                act.upload = Some(Box::new(Upload::Discard(e)));
+            }
+        }));
+    }
+
+    /// What an upload refused room is answered, after its body.
+    fn quota_refusal(&self, why: Option<QuotaRefusal>) -> ProtocolError {
+        let config = self.state.core.config();
+        let files = &config.files;
+        let (code, text) = match why {
+            Some(QuotaRefusal::Total) => (
+                ErrorCode::QuotaExceeded,
+                "no room for the file: the server keeps at most files.max_total_bytes of files"
+                    .to_string(),
+            ),
+            Some(QuotaRefusal::Uploader) => (
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "upload quota: at most {} bytes every {} seconds",
+                    files.upload_quota_bytes, files.upload_quota_window_secs
+                ),
+            ),
+            None => (ErrorCode::Internal, "the file could not be stored".into()),
+        };
+        ProtocolError::new(Verb::File, code, text)
     }
 
     /// The file `id` with the path of its content, if the client may
