@@ -229,7 +229,7 @@ pub async fn run(
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());
     }
-    let bans = ServerBans::new(loaded.bans, db.clone());
+    let bans = ServerBans::new(loaded.server_bans, db.clone());
     if let Some(db) = &db {
         // History retention, in the background (nothing to do unless
         // history.retention_days or max_messages_per_room is set).

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use super::mask::BanMask;
-use crate::core::store::{BanRecord, Database};
+use crate::core::store::{Database, ServerBanRecord};
 
 /// One server ban.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +33,8 @@ impl ServerBan {
         self.expires.is_some_and(|e| e <= now)
     }
 
-    fn record(&self) -> BanRecord {
-        BanRecord {
+    fn record(&self) -> ServerBanRecord {
+        ServerBanRecord {
             mask: self.mask.as_str().to_string(),
             reason: self.reason.clone(),
             set_by: self.set_by.clone(),
@@ -54,7 +54,7 @@ pub struct ServerBans {
 impl ServerBans {
     /// The bans the database kept (those that no longer parse are skipped
     /// with a warning), stored in `db` from now on.
-    pub fn new(stored: Vec<BanRecord>, db: Option<Database>) -> Self {
+    pub fn new(stored: Vec<ServerBanRecord>, db: Option<Database>) -> Self {
         let list = stored
             .into_iter()
             .filter_map(|r| match BanMask::parse(&r.mask) {
@@ -87,7 +87,7 @@ impl ServerBans {
         list.retain(|b| {
             let expired = b.expired(now);
             if let (true, Some(db)) = (expired, &self.db) {
-                db.remove_ban(b.mask.as_str());
+                db.remove_server_ban(b.mask.as_str());
             }
             !expired
         });
@@ -107,7 +107,7 @@ impl ServerBans {
     /// Sets `ban`, replacing one with the same mask; stores it.
     pub fn add(&self, ban: ServerBan) {
         if let Some(db) = &self.db {
-            db.add_ban(ban.record());
+            db.add_server_ban(ban.record());
         }
         let mut list = self.lock();
         list.retain(|b| b.mask != ban.mask);
@@ -123,7 +123,7 @@ impl ServerBans {
         let removed = list.len() < before;
         if removed {
             if let Some(db) = &self.db {
-                db.remove_ban(mask.as_str());
+                db.remove_server_ban(mask.as_str());
             }
         }
         self.prune(&mut list, now);

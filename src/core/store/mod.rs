@@ -160,7 +160,7 @@ pub struct FileRecord {
 
 /// A server ban as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BanRecord {
+pub struct ServerBanRecord {
     /// The mask, normalised.
     pub mask: String,
     /// Why.
@@ -181,7 +181,7 @@ pub struct Loaded {
     /// Every indexed file.
     pub files: Vec<FileRecord>,
     /// The server bans in force.
-    pub bans: Vec<BanRecord>,
+    pub server_bans: Vec<ServerBanRecord>,
 }
 
 /// Hands the database thread's answers to sessions on the thread that runs
@@ -405,13 +405,13 @@ impl Database {
     }
 
     /// Stores a server ban, replacing one with the same mask.
-    pub fn add_ban(&self, ban: BanRecord) {
-        self.send(Request::AddBan(ban));
+    pub fn add_server_ban(&self, ban: ServerBanRecord) {
+        self.send(Request::AddServerBan(ban));
     }
 
     /// Deletes the server ban on `mask`.
-    pub fn remove_ban(&self, mask: &str) {
-        self.send(Request::RemoveBan(mask.to_string()));
+    pub fn remove_server_ban(&self, mask: &str) {
+        self.send(Request::RemoveServerBan(mask.to_string()));
     }
 
     /// Deletes a room's record and its messages (an operator closed it).

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use rusqlite::Connection;
 use tracing::{info, warn};
 
-use super::{from_millis, millis, BanRecord, FileRecord, Loaded, RoomRecord};
+use super::{from_millis, millis, FileRecord, Loaded, RoomRecord, ServerBanRecord};
 use crate::core::names::{Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::{FileId, FileTarget};
 
@@ -148,12 +148,16 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
             ),
         }
     }
-    let bans = load_bans(conn)?;
-    Ok(Loaded { rooms, files, bans })
+    let server_bans = load_server_bans(conn)?;
+    Ok(Loaded {
+        rooms,
+        files,
+        server_bans,
+    })
 }
 
 /// The server bans in force; expired ones are deleted, not loaded.
-fn load_bans(conn: &Connection) -> rusqlite::Result<Vec<BanRecord>> {
+fn load_server_bans(conn: &Connection) -> rusqlite::Result<Vec<ServerBanRecord>> {
     let now = millis(SystemTime::now());
     let pruned = conn.execute(
         "DELETE FROM server_bans WHERE expires_ms IS NOT NULL AND expires_ms <= ?1",
@@ -166,7 +170,7 @@ fn load_bans(conn: &Connection) -> rusqlite::Result<Vec<BanRecord>> {
         "SELECT mask, reason, set_by, set_ms, expires_ms FROM server_bans ORDER BY set_ms",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(BanRecord {
+        Ok(ServerBanRecord {
             mask: r.get(0)?,
             reason: r.get(1)?,
             set_by: r.get(2)?,

@@ -12,7 +12,7 @@ use tracing::{error, info};
 
 use super::prune::{self, Pruned, Retention};
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
-use super::{millis, Anchor, BanRecord, FileRecord, HistoryQuery, RoomRecord, StoredMessage};
+use super::{millis, Anchor, FileRecord, HistoryQuery, RoomRecord, ServerBanRecord, StoredMessage};
 use crate::core::names::{Folded, Nick};
 use bytes::Bytes;
 
@@ -47,8 +47,8 @@ pub(super) enum Request {
     },
     AddFile(FileRecord),
     RemoveFile(FileId),
-    AddBan(BanRecord),
-    RemoveBan(String),
+    AddServerBan(ServerBanRecord),
+    RemoveServerBan(String),
     DropRoom(Folded),
     Flush(oneshot::Sender<()>),
     #[cfg(test)]
@@ -280,7 +280,7 @@ impl Writer {
                     .and_then(|mut s| s.execute(params![id.as_str()]));
                 self.failed |= !self.write("a file removal", res);
             }
-            Request::AddBan(b) => {
+            Request::AddServerBan(b) => {
                 self.begin();
                 let res = self
                     .conn
@@ -299,7 +299,7 @@ impl Writer {
                     });
                 self.failed |= !self.write("a server ban", res);
             }
-            Request::RemoveBan(mask) => {
+            Request::RemoveServerBan(mask) => {
                 self.begin();
                 let res = self
                     .conn
