@@ -8,10 +8,12 @@ use serde::Deserialize;
 
 mod live;
 mod motd;
+mod operators;
 mod reload;
 
 pub use live::SharedConfig;
 pub use motd::{Motd, MAX_MOTD_BYTES, MAX_MOTD_LINES, MAX_MOTD_LINE_BYTES};
+pub use operators::{OperatorBlock, Operators};
 pub use reload::{keep_fixed, FIXED_KEYS};
 pub mod ip_prefix;
 mod limits;
@@ -29,6 +31,14 @@ pub enum ConfigError {
     Invalid {
         /// The offending key, as `section.key`.
         key: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// An operator block is invalid (its key is only known at run time).
+    #[error("configuration key `{key}`: {why}")]
+    Operator {
+        /// The offending key, as `operators.<name>.<field>`.
+        key: String,
         /// What is wrong with it.
         why: String,
     },
@@ -59,6 +69,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[http]`
     pub http: HttpConfig,
+    /// `[operators.<name>]`: the server's operators.
+    pub operators: Operators,
     /// `[admin]`
     pub admin: AdminConfig,
     /// `[accounts]`
@@ -637,6 +649,7 @@ impl Config {
             });
         }
         self.validate_http()?;
+        operators::validate(&self.operators)?;
         self.validate_admin()?;
         if self.irc.network.is_empty() || self.irc.network.contains(char::is_whitespace) {
             return Err(ConfigError::Invalid {

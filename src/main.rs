@@ -35,11 +35,23 @@ struct Cli {
     /// check, which needs no HTTP client in the image.
     #[arg(long)]
     check_health: bool,
+    #[command(subcommand)]
+    command: Option<Tool>,
+}
+
+/// Tools besides serving.
+#[derive(Debug, clap::Subcommand)]
+enum Tool {
+    /// Reads a password from standard input (its first line) and prints its
+    /// argon2id hash, a PHC string for `[operators.<name>] password`.
+    HashPassword,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let run = if cli.check_health {
+    let run = if matches!(cli.command, Some(Tool::HashPassword)) {
+        hash_password()
+    } else if cli.check_health {
         check_health(&cli)
     } else {
         serve(cli)
@@ -53,6 +65,18 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `chatroom hash-password`: the first line of stdin, hashed.
+fn hash_password() -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    let hash = chatroom::core::opers::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    println!("{hash}");
+    Ok(())
 }
 
 fn serve(cli: Cli) -> anyhow::Result<()> {

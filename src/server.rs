@@ -21,6 +21,7 @@ use crate::core::directory::Directory;
 use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
 use crate::core::gate::PasswordGate;
+use crate::core::opers::ServerBans;
 use crate::core::services::Services;
 use crate::core::store::{Database, Loaded, Relay, StorageError};
 use crate::core::FileId;
@@ -228,6 +229,7 @@ pub async fn run(
         // On this thread, where the sessions run: waking them is local.
         actix_rt::spawn(relay.run());
     }
+    let bans = ServerBans::new(loaded.server_bans, db.clone());
     if let Some(db) = &db {
         // History retention, in the background (nothing to do unless
         // history.retention_days or max_messages_per_room is set).
@@ -250,6 +252,7 @@ pub async fn run(
         directory,
         started: Instant::now(),
         links,
+        bans,
         large_replies,
         gate: PasswordGate::default(),
     });

@@ -1349,14 +1349,15 @@ fn help_lists_every_command() {
     let mut alice = Client::register(addr, "alice");
     alice.send("HELP");
     let lines = alice.read_until_prefix("OK HELP");
-    assert_eq!(lines.len(), 28, "{lines:#?}");
-    assert_eq!(lines[27], "OK HELP");
+    assert_eq!(lines.len(), 34, "{lines:#?}");
+    assert_eq!(lines[33], "OK HELP");
     let verbs = [
         "NICK", "JOIN", "PART", "MSG", "PRIVMSG", "NAMES", "LIST", "INFO", "TOPIC", "KICK", "FILE",
         "FETCH", "LINK", "HISTORY", "PING", "PONG", "HELP", "QUIT", "REGISTER", "LOGIN", "LOGOUT",
-        "PASSWD", "OP", "DEOP", "BAN", "UNBAN", "OWNER",
+        "PASSWD", "OP", "DEOP", "BAN", "UNBAN", "OWNER", "OPER", "KILL", "KLINE", "UNKLINE",
+        "WALLOPS", "CLOSE",
     ];
-    for l in &lines[..27] {
+    for l in &lines[..33] {
         assert!(l.starts_with("HELP "), "{l:?}");
     }
     for v in verbs {

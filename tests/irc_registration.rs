@@ -25,7 +25,7 @@ fn rest_of_welcome(c: &mut Irc, nick: &str) {
     assert_eq!(
         c.line(),
         format!(
-            ":{SERVER} 004 {nick} {SERVER} chatroom-{} i iklnost klo",
+            ":{SERVER} 004 {nick} {SERVER} chatroom-{} iow iklnost klo",
             env!("CARGO_PKG_VERSION")
         )
     );

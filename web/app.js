@@ -225,6 +225,8 @@ const EVENTS = {
   nick: onNick,
   topic: onTopic,
   kick: onKick,
+  closed: onClosed,
+  notice: onNotice,
   file: onFile,
   server: onServer,
   err: onStrayErr,
@@ -334,6 +336,26 @@ function onKick({ room, nick, by, reason }) {
     updateHeader();
     updateComposer();
   }
+}
+
+function onClosed({ room, by, reason }) {
+  const conv = roomConv(room);
+  if (!conv) return;
+  const why = reason ? ` (${reason})` : "";
+  conv.joined = false;
+  conv.wanted = false;
+  conv.members.clear();
+  addNotice(conv, `${conv.name} was closed by the server operator ${by}${why}`);
+  save();
+  if (conv === state.active) {
+    renderMembers();
+    updateHeader();
+    updateComposer();
+  }
+}
+
+function onNotice({ from, text }) {
+  $("status").textContent = `Notice from ${from}: ${text}`;
 }
 
 function onFile({ target, from, id, size, name }) {

@@ -155,6 +155,18 @@ function parseKick(line) {
   return { kind: "kick", room: words[1], nick: words[2], by: words[3], reason: rest };
 }
 
+function parseClosed(line) {
+  const { words, rest } = splitWords(line, 3);
+  if (words.length < 3) return null;
+  return { kind: "closed", room: words[1], by: words[2], reason: rest };
+}
+
+function parseNotice(line) {
+  const { words, rest } = splitWords(line, 2);
+  if (words.length < 2 || rest === null) return null;
+  return { kind: "notice", from: words[1], text: rest };
+}
+
 function parseFile(line) {
   const { words, rest } = splitWords(line, 6);
   if (words.length < 6) return null;
@@ -191,6 +203,8 @@ const PARSERS = {
   NICK: parseNick,
   TOPIC: parseTopic,
   KICK: parseKick,
+  CLOSED: parseClosed,
+  NOTICE: parseNotice,
   FILE: parseFile,
 };
 

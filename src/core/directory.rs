@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use actix::WeakRecipient;
 
 use super::event::UserHost;
 use super::member::{Inbox, SessionId};
 use super::room::{Expire, Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
 use crate::config::SharedConfig;
 use crate::core::names::{Folded, Nick, RoomName};
+use crate::core::opers::ServerOrder;
 use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
 use crate::refusals::{refused, Limit};
@@ -219,6 +221,9 @@ pub struct ClaimNick {
     pub inbox: Inbox,
     /// What WHO and WHOIS show; `None` for a native client.
     pub profile: Option<Profile>,
+    /// The session, for what operators order it; `None` keeps the one
+    /// it gave before.
+    pub orders: Option<WeakRecipient<ServerOrder>>,
 }
 
 impl Handler<ClaimNick> for Directory {
@@ -234,12 +239,56 @@ impl Handler<ClaimNick> for Directory {
             .filter(|old| old.folded() != &key)
             .and_then(|old| self.nicks.describe(old.folded()))
             .filter(|u| u.inbox.id == id);
-        self.nicks.claim(&msg.nick, msg.old.as_ref(), msg.inbox)?;
+        self.nicks
+            .claim(&msg.nick, msg.old.as_ref(), msg.inbox, msg.orders)?;
         self.nicks.set_profile(id, &key, msg.profile);
         if let Some(user) = left {
             self.remember(user);
         }
         Ok(())
+    }
+}
+
+/// Orders the session holding `nick` (an operator's KILL); answers the
+/// nickname as spelled, or `None` if nobody holds it.
+#[derive(Message)]
+#[rtype(result = "Option<Nick>")]
+pub struct OrderNick {
+    /// The nickname, folded.
+    pub nick: Folded,
+    /// The order.
+    pub order: ServerOrder,
+}
+
+impl Handler<OrderNick> for Directory {
+    type Result = Option<Nick>;
+
+    fn handle(&mut self, msg: OrderNick, _: &mut Self::Context) -> Self::Result {
+        let (nick, orders) = self.nicks.orders(&msg.nick)?;
+        orders.upgrade()?.do_send(msg.order);
+        Some(nick)
+    }
+}
+
+/// Orders every session holding a nickname (a new server ban to check,
+/// a WALLOPS); answers how many were told.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct OrderAll {
+    /// The order.
+    pub order: ServerOrder,
+}
+
+impl Handler<OrderAll> for Directory {
+    type Result = usize;
+
+    fn handle(&mut self, msg: OrderAll, _: &mut Self::Context) -> Self::Result {
+        let mut told = 0;
+        for session in self.nicks.all_orders().filter_map(WeakRecipient::upgrade) {
+            session.do_send(msg.order.clone());
+            told += 1;
+        }
+        told
     }
 }
 
@@ -266,6 +315,25 @@ impl Handler<ReleaseNick> for Directory {
             self.remember(user);
         }
         self.nicks.release(msg.id, &msg.nick);
+        self.nicks.set_oper(msg.id, false);
+    }
+}
+
+/// Session `id` became a server operator, or is no longer one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetOper {
+    /// The session.
+    pub id: SessionId,
+    /// An operator from now on, or not.
+    pub on: bool,
+}
+
+impl Handler<SetOper> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetOper, _: &mut Self::Context) {
+        self.nicks.set_oper(msg.id, msg.on);
     }
 }
 
@@ -345,6 +413,8 @@ pub struct UserInfo {
     pub profile: Profile,
     /// The account it is logged in to (filled by [`Describe`] only).
     pub account: Option<Nick>,
+    /// A server operator (IRC's WHOIS `313`, WHO's `*`).
+    pub oper: bool,
 }
 
 /// Looks users up, for WHO, WHOIS, USERHOST, ISON and private messages:
@@ -502,6 +572,35 @@ impl Handler<RoomClosed> for Directory {
     }
 }
 
+/// Closes a room (a server operator's CLOSE): answers its name as
+/// spelled and how many members it removed, or `NoSuchRoom`. The room is
+/// forgotten at once: a JOIN after this makes a new one.
+#[derive(Message)]
+#[rtype(result = "Result<(RoomName, usize), ErrorCode>")]
+pub struct CloseRoom {
+    /// The room, folded.
+    pub name: Folded,
+    /// What the room is told.
+    pub close: super::room::Close,
+}
+
+impl Handler<CloseRoom> for Directory {
+    type Result = ResponseFuture<Result<(RoomName, usize), ErrorCode>>;
+
+    fn handle(&mut self, msg: CloseRoom, _: &mut Self::Context) -> Self::Result {
+        let Some(entry) = self.rooms.remove(&msg.name) else {
+            return Box::pin(async { Err(ErrorCode::NoSuchRoom) });
+        };
+        let name = entry.summary.name;
+        let addr = entry.addr;
+        Box::pin(async move {
+            // A room that already stopped had nobody left to tell.
+            let removed = addr.send(msg.close).await.unwrap_or(0);
+            Ok((name, removed))
+        })
+    }
+}
+
 /// Every room with members, sorted by name.
 #[derive(Message)]
 #[rtype(result = "Vec<RoomSummary>")]
@@ -532,6 +631,8 @@ pub struct Counts {
     /// Rooms that exist: with members, or kept while empty (stored, and
     /// not yet expired).
     pub rooms: usize,
+    /// Server operators connected.
+    pub opers: usize,
 }
 
 /// Asks for [`Counts`].
@@ -550,6 +651,7 @@ impl Handler<GetCounts> for Directory {
             // Every room that exists: a stored room kept while empty
             // costs memory (and a row) as much as one with members.
             rooms: self.rooms.len(),
+            opers: self.nicks.opers(),
         })
     }
 }

@@ -78,13 +78,19 @@ pub enum ErrorCode {
     TryLater,
     /// Something went wrong inside the server.
     Internal,
+    /// Only a server operator may do that.
+    NoPrivileges,
+    /// A server ban keeps the client's address out.
+    ServerBanned,
+    /// No server ban has that mask.
+    NoSuchBan,
     /// The server has `limits.max_rooms` rooms: no new one can be made.
     ServerRoomsFull,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 38] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -119,6 +125,9 @@ impl ErrorCode {
         ErrorCode::QuotaExceeded,
         ErrorCode::TryLater,
         ErrorCode::Internal,
+        ErrorCode::NoPrivileges,
+        ErrorCode::ServerBanned,
+        ErrorCode::NoSuchBan,
         ErrorCode::ServerRoomsFull,
     ];
 
@@ -159,6 +168,9 @@ impl ErrorCode {
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::TryLater => "TRY_LATER",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::NoPrivileges => "NO_PRIVILEGES",
+            ErrorCode::ServerBanned => "SERVER_BANNED",
+            ErrorCode::NoSuchBan => "NO_SUCH_BAN",
             ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",
         }
     }

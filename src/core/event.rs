@@ -294,6 +294,21 @@ pub enum Event {
         /// Why.
         reason: Option<String>,
     },
+    /// A server operator closed a room: told to each member as it is
+    /// removed (native `CLOSED <room> <by> [reason]`; IRC, a KICK of the
+    /// member by the operator).
+    Closed {
+        /// The room.
+        room: RoomName,
+        /// The member told (IRC names it in its KICK).
+        member: Nick,
+        /// The operator's nickname.
+        by: Nick,
+        /// The operator's user and host.
+        userhost: UserHost,
+        /// Why.
+        reason: Option<String>,
+    },
     /// A room's key or owner changed (IRC's MODE `+k`/`-k`/`+o`; native
     /// lines have no such event and show nothing: INFO tells the state).
     Mode {

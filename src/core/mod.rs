@@ -16,6 +16,8 @@
 //!   [`file_id`]: the ids they are fetched by.
 //! - [`store`]: the SQLite history, rooms and file index, group-committed
 //!   on a thread of its own.
+//! - [`opers`]: server operators: who may become one, the server bans
+//!   they set, and the rules both follow.
 //! - [`services`]: what every front end's sessions share.
 //! - [`gate`]: the password gate every key (and password) hash goes
 //!   through: bounded concurrency, back-off of wrong guesses.
@@ -35,6 +37,7 @@ pub mod flood;
 pub mod gate;
 pub mod member;
 pub mod names;
+pub mod opers;
 pub mod outcome;
 pub mod room;
 pub mod room_key;

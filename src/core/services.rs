@@ -16,6 +16,7 @@ use super::flood::FloodRule;
 use super::gate::{GateRules, GuessTarget, Guesser, PasswordGate};
 use super::names::NameLimits;
 use super::names::RoomName;
+use super::opers::ServerBans;
 use super::room::{self, JoinStep, KeyProof, KeyWork, RoomHandle};
 use super::room_key;
 use super::store::StoredMessage;
@@ -38,6 +39,8 @@ pub struct Services {
     pub started: Instant,
     /// Issues and checks the download tokens of file links.
     pub links: LinkSigner,
+    /// The server bans (KLINE) in force.
+    pub bans: ServerBans,
     /// What large replies waiting for their clients hold together
     /// (`limits.large_replies_bytes`).
     pub large_replies: Arc<PacedBudget>,

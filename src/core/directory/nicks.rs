@@ -32,9 +32,12 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
+use actix::WeakRecipient;
+
 use super::{Profile, UserInfo};
 use crate::core::member::{Inbox, SessionId};
 use crate::core::names::{Folded, Nick};
+use crate::core::opers::ServerOrder;
 use crate::core::{ErrorCode, UserHost};
 
 struct NickEntry {
@@ -42,6 +45,8 @@ struct NickEntry {
     display: Arc<str>,
     /// Where private messages to this nickname go.
     inbox: Inbox,
+    /// Its session, for what operators order (KILL, bans, WALLOPS).
+    orders: Option<WeakRecipient<ServerOrder>>,
 }
 
 /// A nickname's skeleton, hashed (see the module's notes).
@@ -58,17 +63,22 @@ pub(super) struct Nicks {
     /// What WHO and WHOIS show of the nicknames that set it (IRC
     /// clients); the others show a native client's defaults.
     profiles: HashMap<Folded, Profile>,
+    /// The sessions that are server operators (whatever their nickname).
+    opers: HashSet<SessionId>,
 }
 
 impl Nicks {
     /// Gives `nick` to the connection `inbox`, letting go of `old`, its
     /// current one; `NickInUse` when another connection holds the same
     /// folded key or a nickname that looks the same.
+    /// `orders` reaches the session; `None` keeps the one this session
+    /// gave before.
     pub(super) fn claim(
         &mut self,
         nick: &Nick,
         old: Option<&Nick>,
         inbox: Inbox,
+        orders: Option<WeakRecipient<ServerOrder>>,
     ) -> Result<(), ErrorCode> {
         let id = inbox.id;
         let taken_by_other = |key: &Folded| self.holder(key).is_some_and(|h| h != id);
@@ -87,6 +97,14 @@ impl Nicks {
                 return Err(ErrorCode::NickInUse);
             }
         }
+        let orders = orders.or_else(|| {
+            [Some(nick.folded()), old.map(Nick::folded)]
+                .into_iter()
+                .flatten()
+                .filter_map(|key| self.by_key.get(key))
+                .find(|e| e.inbox.id == id)
+                .and_then(|e| e.orders.clone())
+        });
         if let Some(old) = old {
             self.release(id, old.folded());
         }
@@ -99,6 +117,7 @@ impl Nicks {
             NickEntry {
                 display: Arc::clone(nick.display()),
                 inbox,
+                orders,
             },
         );
         Ok(())
@@ -157,10 +176,38 @@ impl Nicks {
         };
         Some(UserInfo {
             nick: Nick::from_parts(Arc::clone(&e.display), folded.clone()),
+            oper: self.opers.contains(&e.inbox.id),
             inbox: e.inbox.clone(),
             profile,
             account: None,
         })
+    }
+
+    /// The session holding `key`, for an operator's order, and the
+    /// nickname as spelled.
+    pub(super) fn orders(&self, key: &Folded) -> Option<(Nick, WeakRecipient<ServerOrder>)> {
+        let (folded, e) = self.by_key.get_key_value(key)?;
+        let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
+        Some((nick, e.orders.clone()?))
+    }
+
+    /// Every session holding a nickname, for an order to all.
+    pub(super) fn all_orders(&self) -> impl Iterator<Item = &WeakRecipient<ServerOrder>> {
+        self.by_key.values().filter_map(|e| e.orders.as_ref())
+    }
+
+    /// Marks session `id` a server operator, or no longer one.
+    pub(super) fn set_oper(&mut self, id: SessionId, on: bool) {
+        if on {
+            self.opers.insert(id);
+        } else {
+            self.opers.remove(&id);
+        }
+    }
+
+    /// How many sessions are server operators.
+    pub(super) fn opers(&self) -> usize {
+        self.opers.len()
     }
 
     /// How many held nicknames have IRC's user mode `+i`.
@@ -242,7 +289,7 @@ mod tests {
     /// `name` for a new connection; the connection's inbox.
     fn claim_new(nicks: &mut Nicks, name: &str) -> Result<Inbox, ErrorCode> {
         let inbox = inbox();
-        nicks.claim(&nick(name), None, inbox.clone())?;
+        nicks.claim(&nick(name), None, inbox.clone(), None)?;
         Ok(inbox)
     }
 
@@ -297,12 +344,16 @@ mod tests {
         let mut nicks = Nicks::default();
         let inbox = claim_new(&mut nicks, "alice").unwrap();
         let (alice, cyrillic) = (nick("alice"), nick("аlice"));
-        nicks.claim(&cyrillic, Some(&alice), inbox.clone()).unwrap();
+        nicks
+            .claim(&cyrillic, Some(&alice), inbox.clone(), None)
+            .unwrap();
         assert!(nicks.find(alice.folded()).is_none());
         assert_eq!(nicks.find(cyrillic.folded()).unwrap().0.as_str(), "аlice");
         // Its old look went with its old name, and came back with the new.
         assert!(claim_new(&mut nicks, "alice").is_err());
-        nicks.claim(&nick("bob"), Some(&cyrillic), inbox).unwrap();
+        nicks
+            .claim(&nick("bob"), Some(&cyrillic), inbox, None)
+            .unwrap();
         claim_new(&mut nicks, "alice").unwrap();
         assert_eq!(nicks.len(), 2);
     }
@@ -313,14 +364,16 @@ mod tests {
         let inbox = claim_new(&mut nicks, "alice").unwrap();
         let (lower, upper) = (nick("alice"), nick("ALICE"));
         // ALICE (a capital I) looks like "allce", not "alice".
-        nicks.claim(&upper, Some(&lower), inbox.clone()).unwrap();
+        nicks
+            .claim(&upper, Some(&lower), inbox.clone(), None)
+            .unwrap();
         assert_eq!(nicks.find(lower.folded()).unwrap().0.as_str(), "ALICE");
         assert!(claim_new(&mut nicks, "aLLCE").is_err());
         claim_new(&mut nicks, "aIice").unwrap();
         // Back to lower case: the look of "ALICE" is let go, that of
         // "alice" is now held by aIice's connection.
         assert_eq!(
-            nicks.claim(&lower, Some(&upper), inbox).unwrap_err(),
+            nicks.claim(&lower, Some(&upper), inbox, None).unwrap_err(),
             ErrorCode::NickInUse
         );
         assert_eq!(refusal(&mut nicks, "Allce"), Some(ErrorCode::NickInUse));
@@ -330,7 +383,9 @@ mod tests {
     fn reclaiming_without_the_old_name_leaves_no_stale_look() {
         let mut nicks = Nicks::default();
         let inbox = claim_new(&mut nicks, "ALICE").unwrap();
-        nicks.claim(&nick("alice"), None, inbox.clone()).unwrap();
+        nicks
+            .claim(&nick("alice"), None, inbox.clone(), None)
+            .unwrap();
         claim_new(&mut nicks, "Allce").unwrap();
         nicks.release(inbox.id, nick("alice").folded());
         claim_new(&mut nicks, "aIice").unwrap();

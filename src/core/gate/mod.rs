@@ -45,6 +45,9 @@ pub enum GuessTarget {
     Room(Folded),
     /// An account's password (the account's folded name).
     Account(Folded),
+    /// A server operator block's password (the name as tried, in lower
+    /// case).
+    Operator(String),
 }
 
 impl fmt::Display for GuessTarget {
@@ -52,6 +55,7 @@ impl fmt::Display for GuessTarget {
         match self {
             GuessTarget::Room(name) => write!(f, "room {}", name.as_str()),
             GuessTarget::Account(name) => write!(f, "account {}", name.as_str()),
+            GuessTarget::Operator(name) => write!(f, "operator {name}"),
         }
     }
 }

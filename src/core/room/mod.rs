@@ -6,6 +6,7 @@
 //! occupies there: a message costs one rendering per encoding present (one
 //! today) and a span per member, whatever the room's size.
 
+mod close;
 mod handlers;
 mod member;
 mod report;
@@ -20,6 +21,7 @@ use std::time::SystemTime;
 
 use actix::prelude::*;
 
+pub use close::Close;
 pub use handlers::{
     Audience, GetInfo, GetNames, Join, JoinStep, Joined, KeyProof, KeyWork, Kick, Leave, Names,
     Part, Reencode, Rename, Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,

@@ -201,6 +201,21 @@ pub struct FileRecord {
     pub stored: SystemTime,
 }
 
+/// A server ban as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerBanRecord {
+    /// The mask, normalised.
+    pub mask: String,
+    /// Why.
+    pub reason: String,
+    /// The operator who set it.
+    pub set_by: String,
+    /// When.
+    pub set_at: SystemTime,
+    /// When it ends; `None`: never.
+    pub expires: Option<SystemTime>,
+}
+
 /// What a database holds at start-up.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -210,6 +225,8 @@ pub struct Loaded {
     pub files: Vec<FileRecord>,
     /// Every account's name as spelled (the nicknames they reserve).
     pub accounts: Vec<String>,
+    /// The server bans in force.
+    pub server_bans: Vec<ServerBanRecord>,
 }
 
 /// Hands the database thread's answers to sessions on the thread that runs
@@ -382,7 +399,9 @@ impl Database {
         }
     }
 
-    /// Forgets a room: its record and any messages stored for it.
+    /// Forgets a room: its record, any messages stored for it, its
+    /// operators by account and its bans (an empty room expired, or an
+    /// operator closed it).
     pub fn delete_room(&self, room: &RoomName) {
         self.send(Request::DeleteRoom(room.folded().clone()));
     }
@@ -477,6 +496,16 @@ impl Database {
     /// Forgets a shared file.
     pub fn remove_file(&self, id: &FileId) {
         self.send(Request::RemoveFile(id.clone()));
+    }
+
+    /// Stores a server ban, replacing one with the same mask.
+    pub fn add_server_ban(&self, ban: ServerBanRecord) {
+        self.send(Request::AddServerBan(ban));
+    }
+
+    /// Deletes the server ban on `mask`.
+    pub fn remove_server_ban(&self, mask: &str) {
+        self.send(Request::RemoveServerBan(mask.to_string()));
     }
 
     /// Resolves once everything sent before is committed.

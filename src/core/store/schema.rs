@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use rusqlite::Connection;
 use tracing::{info, warn};
 
-use super::{from_millis, BanRecord, FileRecord, Loaded, RoomRecord};
+use super::{from_millis, millis, BanRecord, FileRecord, Loaded, RoomRecord, ServerBanRecord};
 use crate::core::names::{Nick, RoomName, STORED_NAME_LIMIT};
 use crate::core::{FileId, FileTarget};
 
@@ -82,6 +82,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
         set_ms INTEGER NOT NULL,
         PRIMARY KEY (room, mask)
     ) WITHOUT ROWID;",
+    // 5: server bans (KLINE), by normalised mask; no expiry is NULL.
+    "CREATE TABLE server_bans (
+        mask TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_ms INTEGER NOT NULL,
+        expires_ms INTEGER
+    );",
 ];
 
 pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -187,11 +195,38 @@ pub(super) fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
             ),
         }
     }
+    let server_bans = load_server_bans(conn)?;
     Ok(Loaded {
         rooms,
         files,
         accounts,
+        server_bans,
     })
+}
+
+/// The server bans in force; expired ones are deleted, not loaded.
+fn load_server_bans(conn: &Connection) -> rusqlite::Result<Vec<ServerBanRecord>> {
+    let now = millis(SystemTime::now());
+    let pruned = conn.execute(
+        "DELETE FROM server_bans WHERE expires_ms IS NOT NULL AND expires_ms <= ?1",
+        [now],
+    )?;
+    if pruned > 0 {
+        info!(pruned, "history database: expired server bans deleted");
+    }
+    let mut stmt = conn.prepare(
+        "SELECT mask, reason, set_by, set_ms, expires_ms FROM server_bans ORDER BY set_ms",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ServerBanRecord {
+            mask: r.get(0)?,
+            reason: r.get(1)?,
+            set_by: r.get(2)?,
+            set_at: from_millis(r.get(3)?),
+            expires: r.get::<_, Option<i64>>(4)?.map(from_millis),
+        })
+    })?;
+    rows.collect()
 }
 
 /// A `files` row as stored, before its fields are checked.

@@ -14,7 +14,7 @@ use super::prune::{self, Pruned, Retention};
 use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
 use super::{
     from_millis, millis, AccountRecord, AccountWriteError, Anchor, FileRecord, HistoryQuery,
-    RoomRecord, StoredMessage,
+    RoomRecord, ServerBanRecord, StoredMessage,
 };
 use crate::core::names::{Folded, Nick};
 use bytes::Bytes;
@@ -64,6 +64,8 @@ pub(super) enum Request {
         reply: oneshot::Sender<Result<(), AccountWriteError>>,
     },
     RemoveFile(FileId),
+    AddServerBan(ServerBanRecord),
+    RemoveServerBan(String),
     Flush(oneshot::Sender<()>),
     #[cfg(test)]
     Execute(String),
@@ -237,15 +239,7 @@ impl Writer {
             }
             Request::DeleteRoom(key) => {
                 self.begin();
-                let res = self
-                    .conn
-                    .prepare_cached("DELETE FROM rooms WHERE key = ?1")
-                    .and_then(|mut s| s.execute(params![key.as_str()]))
-                    .and_then(|_| {
-                        self.conn
-                            .prepare_cached("DELETE FROM segments WHERE room = ?1")
-                            .and_then(|mut s| s.execute(params![key.as_str()]))
-                    });
+                let res = self.delete_room(&key);
                 self.failed |= !self.write("a room removal", res);
             }
             Request::Prune { rules, reply } => {
@@ -367,6 +361,33 @@ impl Writer {
                     .and_then(|mut s| s.execute(params![id.as_str()]));
                 self.failed |= !self.write("a file removal", res);
             }
+            Request::AddServerBan(b) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO server_bans (mask, reason, set_by, set_ms, expires_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            b.mask,
+                            b.reason,
+                            b.set_by,
+                            millis(b.set_at),
+                            b.expires.map(millis)
+                        ])
+                    });
+                self.failed |= !self.write("a server ban", res);
+            }
+            Request::RemoveServerBan(mask) => {
+                self.begin();
+                let res = self
+                    .conn
+                    .prepare_cached("DELETE FROM server_bans WHERE mask = ?1")
+                    .and_then(|mut s| s.execute(params![mask]));
+                self.failed |= !self.write("a server ban removal", res);
+            }
             Request::History {
                 room,
                 upto,
@@ -405,6 +426,24 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Deletes a room's record, its messages, its operators by account and
+    /// its bans, in the open transaction.
+    fn delete_room(&self, key: &Folded) -> rusqlite::Result<usize> {
+        let mut deleted = 0;
+        for table in [
+            "DELETE FROM rooms WHERE key = ?1",
+            "DELETE FROM segments WHERE room = ?1",
+            "DELETE FROM room_ops WHERE room = ?1",
+            "DELETE FROM room_bans WHERE room = ?1",
+        ] {
+            deleted += self
+                .conn
+                .prepare_cached(table)?
+                .execute(params![key.as_str()])?;
+        }
+        Ok(deleted)
     }
 
     /// Replaces a room's operators by account and its bans with the

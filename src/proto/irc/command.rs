@@ -3,6 +3,8 @@
 //! answers it), or the [`CommandError`] that refuses it.
 
 use crate::core::names::{NameLimits, Nick, RoomName, STORED_NAME_LIMIT};
+use crate::core::opers::duration::parse_duration;
+use crate::core::opers::Password;
 use crate::core::store::{Anchor, HistoryQuery};
 use crate::core::MsgKind;
 use crate::proto::irc::render::parse_msgid;
@@ -295,6 +297,45 @@ pub enum Command {
     Info,
     /// `ADMIN`
     Admin,
+    /// `OPER <name> <password>`
+    Oper {
+        /// The operator block's name.
+        name: String,
+        /// Its password (never shown by `Debug`).
+        password: Password,
+    },
+    /// `KILL <nick> [:reason]`
+    Kill {
+        /// Who, as written.
+        nick: String,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// `KLINE [LIST]` lists; `KLINE <mask> [duration] [:reason]` bans.
+    Kline(Option<KlineRequest>),
+    /// `UNKLINE <mask>`
+    Unkline(String),
+    /// `WALLOPS :<text>`
+    Wallops(String),
+    /// `CLOSE <channel> [:reason]` (a chatroom extension: see IRC.md).
+    Close {
+        /// The channel.
+        channel: ChannelArg,
+        /// Why.
+        reason: Option<String>,
+    },
+}
+
+/// What `KLINE` asks to ban: the mask as written (the session reads it),
+/// how long (`None`: until lifted), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KlineRequest {
+    /// The mask, as written.
+    pub mask: String,
+    /// How long.
+    pub duration: Option<std::time::Duration>,
+    /// Why.
+    pub reason: Option<String>,
 }
 
 /// Why a message was refused, as IRC numbers it.
@@ -586,6 +627,53 @@ impl Command {
             "TIME" => Command::Time,
             "INFO" => Command::Info,
             "ADMIN" => Command::Admin,
+            "OPER" => {
+                need(2, "OPER")?;
+                Command::Oper {
+                    name: p[0].to_string(),
+                    password: Password(p[1].to_string()),
+                }
+            }
+            "KILL" => {
+                need(1, "KILL")?;
+                Command::Kill {
+                    nick: p[0].to_string(),
+                    reason: opt_text(p.get(1)),
+                }
+            }
+            "KLINE" => match p.first().filter(|m| !m.is_empty()) {
+                None => Command::Kline(None),
+                Some(m) if m.eq_ignore_ascii_case("LIST") => Command::Kline(None),
+                Some(m) => {
+                    let duration = p.get(1).and_then(|d| parse_duration(d));
+                    let reason = if duration.is_some() {
+                        opt_text(p.get(2))
+                    } else {
+                        let rest: Vec<&str> = p.iter().skip(1).copied().collect();
+                        Some(rest.join(" ")).filter(|r| !r.is_empty())
+                    };
+                    Command::Kline(Some(KlineRequest {
+                        mask: m.to_string(),
+                        duration: duration.flatten(),
+                        reason,
+                    }))
+                }
+            },
+            "UNKLINE" => {
+                need(1, "UNKLINE")?;
+                Command::Unkline(p[0].to_string())
+            }
+            "WALLOPS" => {
+                need(1, "WALLOPS")?;
+                Command::Wallops(p[0].to_string())
+            }
+            "CLOSE" => {
+                need(1, "CLOSE")?;
+                Command::Close {
+                    channel: channel(p[0], limits),
+                    reason: opt_text(p.get(1)),
+                }
+            }
             _ => return Err(CommandError::Unknown(msg.command.to_string())),
         })
     }
@@ -731,6 +819,74 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(parse(line), Ok(want), "{line:?}");
         }
+    }
+
+    #[test]
+    fn operator_commands() {
+        let kline = |mask: &str, secs: Option<u64>, reason: Option<&str>| {
+            Command::Kline(Some(KlineRequest {
+                mask: mask.into(),
+                duration: secs.map(std::time::Duration::from_secs),
+                reason: reason.map(String::from),
+            }))
+        };
+        let cases = vec![
+            (
+                "OPER alice :s3cret",
+                Command::Oper {
+                    name: "alice".into(),
+                    password: Password("s3cret".into()),
+                },
+            ),
+            (
+                "KILL bob :go away",
+                Command::Kill {
+                    nick: "bob".into(),
+                    reason: Some("go away".into()),
+                },
+            ),
+            ("KLINE", Command::Kline(None)),
+            ("KLINE LIST", Command::Kline(None)),
+            (
+                "KLINE *@10.* 1h :spam bots",
+                kline("*@10.*", Some(3600), Some("spam bots")),
+            ),
+            (
+                "KLINE *@10.* 0 :forever",
+                kline("*@10.*", None, Some("forever")),
+            ),
+            (
+                "KLINE *@10.* :spam bots",
+                kline("*@10.*", None, Some("spam bots")),
+            ),
+            ("KLINE 10.0.0.1", kline("10.0.0.1", None, None)),
+            ("UNKLINE 10.0.0.1", Command::Unkline("10.0.0.1".into())),
+            ("WALLOPS :hi all", Command::Wallops("hi all".into())),
+            (
+                "CLOSE #a :spam",
+                Command::Close {
+                    channel: Ok(room("#a")),
+                    reason: Some("spam".into()),
+                },
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(line), Ok(want), "{line:?}");
+        }
+        for (line, verb) in [
+            ("OPER alice", "OPER"),
+            ("KILL", "KILL"),
+            ("UNKLINE", "UNKLINE"),
+            ("WALLOPS", "WALLOPS"),
+            ("CLOSE", "CLOSE"),
+        ] {
+            assert_eq!(
+                parse(line),
+                Err(CommandError::NeedMoreParams(verb)),
+                "{line:?}"
+            );
+        }
+        assert!(!format!("{:?}", parse("OPER alice s3cret")).contains("s3cret"));
     }
 
     #[test]

@@ -11,9 +11,10 @@ use tokio::net::TcpStream;
 use tracing::info;
 
 use super::command::MAX_TARGETS;
-use super::render::{IrcEncodings, Server, ServerLine};
+use super::render::{IrcEncodings, Numeric, Server, ServerLine};
 use super::session::{Session, Shared, CHATHISTORY_MAX, KEYLEN, TOPICLEN};
 use crate::core::names;
+use crate::core::opers::banned_reason;
 use crate::core::services::Services;
 use crate::telemetry::Protocol;
 use crate::transport::connections::{self, Carried, Connections};
@@ -93,6 +94,22 @@ impl IrcFrontEnd {
     where
         S: AsyncRead + AsyncWrite + Carried + Unpin + 'static,
     {
+        // The user name is not known before USER: masks naming one are
+        // checked when registration ends.
+        if let Some(ban) = self.0.core.bans.find(None, peer.ip()) {
+            info!(%peer, mask = %ban.mask, "refused: server ban");
+            let mut line = Numeric::YoureBannedCreep(ban.reason.clone())
+                .to_line(&self.0.server, "*")
+                .to_vec();
+            let text = format!(
+                "Closing Link: {} ({})",
+                peer.ip(),
+                banned_reason(&ban.reason)
+            );
+            line.extend_from_slice(&ServerLine::Error(text).to_line(&self.0.server, "*"));
+            connections::refuse(stream, line);
+            return;
+        }
         if self.0.connections.open() >= self.0.core.config().limits.max_clients {
             info!(%peer, "refused: server full");
             let line = ServerLine::Error("Closing Link: (Server is full, try again later)".into())

@@ -14,7 +14,7 @@ use super::render::Reply;
 use super::session::{RepliesByRoom, Session, Shared};
 use super::verb::{ProtocolError, VerbTag};
 use crate::core::services::Services;
-use crate::core::ErrorCode;
+use crate::core::{ErrorCode, UserHost};
 use crate::telemetry::Protocol;
 use crate::transport::connections::{self, Carried, Connections};
 use crate::transport::idle::IdleWheel;
@@ -51,6 +51,18 @@ impl NativeFrontEnd {
     where
         S: AsyncRead + AsyncWrite + Carried + Unpin + 'static,
     {
+        let native = UserHost::native();
+        if let Some(ban) = self.0.core.bans.find(Some(native.user()), peer.ip()) {
+            info!(%peer, mask = %ban.mask, "refused: server ban");
+            let line = Reply::Err(ProtocolError::new(
+                VerbTag::Star,
+                ErrorCode::ServerBanned,
+                ban.reason,
+            ))
+            .to_line();
+            connections::refuse(stream, line);
+            return;
+        }
         if self.0.connections.open() >= self.0.core.config().limits.max_clients {
             info!(%peer, "refused: server full");
             let line = Reply::Err(ProtocolError::new(

@@ -59,6 +59,14 @@ usages! {
         => "keep out a nick!user@host mask or an account (operators); alone, list the bans",
     Unban: "UNBAN <room> <mask|account>" => "lift a ban (operators)",
     Owner: "OWNER <room> <nick>" => "give the room to a logged-in member (owner only)",
+    Oper: "OPER <name> <password>" => "become a server operator",
+    Kill: "KILL <nick> [reason]" => "disconnect a user (operators only)",
+    Kline: "KLINE [<mask> [duration] [reason]]"
+        => "ban an address (ip, cidr or user@host) server-wide, e.g. 1h30m, 0 = never; alone: list the bans (operators only)",
+    Unkline: "UNKLINE <mask>" => "lift a server ban (operators only)",
+    Wallops: "WALLOPS <text>" => "a notice to every user (operators only)",
+    Close: "CLOSE <#room> [reason]"
+        => "remove every member and forget the room and its history (operators only)",
 }
 
 #[cfg(test)]

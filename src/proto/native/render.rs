@@ -10,6 +10,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::core::member::{Encoding, EncodingRef, Listing};
 use crate::core::names::{Nick, RoomName};
+use crate::core::opers::{banned_reason, killed_reason};
 use crate::core::scratch::rendered;
 use crate::core::Event;
 use crate::core::FileId;
@@ -81,6 +82,20 @@ pub enum OkReply {
     Unban(RoomName, String),
     /// `OK OWNER <room> <account>`
     Owner(RoomName, Nick),
+    /// `OK OPER`
+    Oper,
+    /// `OK KILL <nick>`
+    Kill(Nick),
+    /// `OK KLINE <mask>`: the ban is set.
+    Kline(String),
+    /// `OK KLINE <count>`: the end of the list of bans.
+    Klines(usize),
+    /// `OK UNKLINE <mask>`
+    Unkline(String),
+    /// `OK WALLOPS`
+    Wallops,
+    /// `OK CLOSE <room>`
+    Close(RoomName),
 }
 
 /// A line addressed to one client: data lines, final replies, notices.
@@ -154,6 +169,33 @@ pub enum Reply {
     Ping(String),
     /// `SERVER <text>`, a notice from the server.
     Server(String),
+    /// `SERVER killed by <oper>: <reason>`, to a user an operator
+    /// disconnects.
+    Killed {
+        /// The operator's nickname.
+        by: Nick,
+        /// Why.
+        reason: String,
+    },
+    /// `NOTICE <from> <text>`: an operator's WALLOPS, to everyone.
+    Notice {
+        /// The operator's nickname.
+        from: Nick,
+        /// The message.
+        text: String,
+    },
+    /// `KLINE <mask> <expires|never> <set-by> <reason>`, a line of the
+    /// list of server bans.
+    Kline {
+        /// The mask.
+        mask: String,
+        /// When it ends, RFC 3339; `None`: never.
+        expires: Option<String>,
+        /// The operator who set it.
+        set_by: String,
+        /// Why.
+        reason: String,
+    },
     /// `MOTD [text]`, a line of the message of the day, before the first
     /// `OK NICK` (a blank line is `MOTD` alone).
     Motd(String),
@@ -242,21 +284,35 @@ pub enum Disconnect {
     /// The client kept another account's nickname past the grace, and no
     /// other nickname could be given to it.
     NickReserved,
+    /// A server operator's KILL.
+    Killed {
+        /// The operator's nickname.
+        by: Nick,
+        /// Why.
+        reason: String,
+    },
+    /// A server ban (KLINE) matches the connection.
+    Banned(String),
 }
 
 impl Disconnect {
     /// The reason a `QUIT` line gives: the client's own words, or the
     /// server's for every other end.
-    pub fn quit_reason(&self) -> Option<&str> {
-        match self {
-            Disconnect::Quit(words) => words.as_deref(),
-            Disconnect::ConnectionClosed => Some("connection closed"),
-            Disconnect::PingTimeout => Some("ping timeout"),
-            Disconnect::SendQueueExceeded => Some("send queue exceeded"),
-            Disconnect::FileTooLarge => Some("file too large"),
-            Disconnect::ServerShutdown => Some("server shutting down"),
-            Disconnect::NickReserved => Some("nickname reserved"),
-        }
+    pub fn quit_reason(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        Some(Cow::Borrowed(match self {
+            Disconnect::Killed { by, reason } => {
+                return Some(Cow::Owned(killed_reason(by, reason)))
+            }
+            Disconnect::Banned(reason) => return Some(Cow::Owned(banned_reason(reason))),
+            Disconnect::Quit(words) => return words.as_deref().map(Cow::Borrowed),
+            Disconnect::ConnectionClosed => "connection closed",
+            Disconnect::PingTimeout => "ping timeout",
+            Disconnect::SendQueueExceeded => "send queue exceeded",
+            Disconnect::FileTooLarge => "file too large",
+            Disconnect::ServerShutdown => "server shutting down",
+            Disconnect::NickReserved => "nickname reserved",
+        }))
     }
 }
 
@@ -359,6 +415,13 @@ impl Event {
                 .word(nick.as_str())
                 .word(text)
                 .end(),
+            Event::Closed {
+                room, by, reason, ..
+            } => Line::start(buf, "CLOSED")
+                .word(room.as_str())
+                .word(by.as_str())
+                .opt(reason.as_deref())
+                .end(),
             Event::Kick {
                 room,
                 nick,
@@ -426,6 +489,13 @@ impl OkReply {
             OkReply::Ban(r, mask) => ok.word("BAN").word(r.as_str()).opt(mask.as_deref()),
             OkReply::Unban(r, mask) => ok.word("UNBAN").word(r.as_str()).word(mask),
             OkReply::Owner(r, a) => ok.word("OWNER").word(r.as_str()).word(a.as_str()),
+            OkReply::Oper => ok.word("OPER"),
+            OkReply::Kill(n) => ok.word("KILL").word(n.as_str()),
+            OkReply::Kline(mask) => ok.word("KLINE").word(mask),
+            OkReply::Klines(count) => ok.word("KLINE").num(*count as u64),
+            OkReply::Unkline(mask) => ok.word("UNKLINE").word(mask),
+            OkReply::Wallops => ok.word("WALLOPS"),
+            OkReply::Close(r) => ok.word("CLOSE").word(r.as_str()),
         }
         .end()
     }
@@ -541,6 +611,25 @@ impl Reply {
                 .word(mask)
                 .word(by.as_str())
                 .word(time)
+                .end(),
+            Reply::Killed { by, reason } => {
+                let text = format!("killed by {by}: {reason}");
+                Line::start(buf, "SERVER").word(&text).end()
+            }
+            Reply::Notice { from, text } => Line::start(buf, "NOTICE")
+                .word(from.as_str())
+                .word(text)
+                .end(),
+            Reply::Kline {
+                mask,
+                expires,
+                set_by,
+                reason,
+            } => Line::start(buf, "KLINE")
+                .word(mask)
+                .word(expires.as_deref().unwrap_or("never"))
+                .word(set_by)
+                .word(reason)
                 .end(),
         }
     }

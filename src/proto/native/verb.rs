@@ -63,11 +63,23 @@ pub enum Verb {
     Unban,
     /// `OWNER`
     Owner,
+    /// `OPER`
+    Oper,
+    /// `KILL`
+    Kill,
+    /// `KLINE`
+    Kline,
+    /// `UNKLINE`
+    Unkline,
+    /// `WALLOPS`
+    Wallops,
+    /// `CLOSE`
+    Close,
 }
 
 impl Verb {
     /// Every verb, in the order HELP lists them.
-    pub const ALL: [Verb; 27] = [
+    pub const ALL: [Verb; 33] = [
         Verb::Nick,
         Verb::Join,
         Verb::Part,
@@ -95,6 +107,12 @@ impl Verb {
         Verb::Ban,
         Verb::Unban,
         Verb::Owner,
+        Verb::Oper,
+        Verb::Kill,
+        Verb::Kline,
+        Verb::Unkline,
+        Verb::Wallops,
+        Verb::Close,
     ];
 
     /// The verb as written on the wire (upper case).
@@ -127,6 +145,12 @@ impl Verb {
             Verb::Ban => "BAN",
             Verb::Unban => "UNBAN",
             Verb::Owner => "OWNER",
+            Verb::Oper => "OPER",
+            Verb::Kill => "KILL",
+            Verb::Kline => "KLINE",
+            Verb::Unkline => "UNKLINE",
+            Verb::Wallops => "WALLOPS",
+            Verb::Close => "CLOSE",
         }
     }
 

@@ -276,6 +276,22 @@ impl IrcEncoding {
                     .trailing(reason.as_deref().unwrap_or(by.as_str()))
                     .end()
             }
+            Event::Closed {
+                room,
+                member,
+                by,
+                userhost,
+                reason,
+            } => {
+                tag(buf);
+                Line::new(buf)
+                    .source(by.as_str(), Some(userhost))
+                    .word("KICK")
+                    .word(room.as_str())
+                    .word(member.as_str())
+                    .trailing(reason.as_deref().unwrap_or("room closed"))
+                    .end()
+            }
             Event::Mode {
                 room,
                 nick,

@@ -106,6 +106,80 @@ pub enum ServerLine {
         /// Seconds before the rename.
         grace_secs: u64,
     },
+    /// `:<from>!<user>@<host> WALLOPS :<text>`, an operator's message.
+    Wallops {
+        /// The operator's nickname.
+        from: crate::core::Nick,
+        /// Its user and host.
+        userhost: crate::core::UserHost,
+        /// The message.
+        text: String,
+    },
+    /// `:<server> NOTICE <nick> :<text>`: what an operator's command did.
+    OperNotice(OperNotice),
+}
+
+/// What an operator's command did, as IRC daemons tell it in a NOTICE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperNotice {
+    /// `KILL` done.
+    Killed(crate::core::Nick),
+    /// `KLINE` set, with its expiry (RFC 3339) if any.
+    KlineAdded {
+        /// The mask.
+        mask: String,
+        /// When it ends.
+        expires: Option<String>,
+    },
+    /// `UNKLINE` done.
+    KlineRemoved(String),
+    /// No ban on that mask.
+    NoSuchKline(String),
+    /// A line of the list of bans.
+    Kline {
+        /// The mask.
+        mask: String,
+        /// When it ends, RFC 3339; `None`: never.
+        expires: Option<String>,
+        /// Who set it.
+        set_by: String,
+        /// Why.
+        reason: String,
+    },
+    /// The end of the list.
+    EndOfKlines(usize),
+    /// `CLOSE` done.
+    Closed(crate::core::RoomName),
+    /// The mask could not be read.
+    BadMask(String),
+}
+
+impl OperNotice {
+    fn text(&self) -> String {
+        match self {
+            OperNotice::Killed(nick) => format!("Killed {nick}"),
+            OperNotice::KlineAdded { mask, expires } => match expires {
+                Some(t) => format!("Added K-line for {mask}, expires {t}"),
+                None => format!("Added permanent K-line for {mask}"),
+            },
+            OperNotice::KlineRemoved(mask) => format!("Removed K-line for {mask}"),
+            OperNotice::NoSuchKline(mask) => format!("No K-line for {mask}"),
+            OperNotice::Kline {
+                mask,
+                expires,
+                set_by,
+                reason,
+            } => format!(
+                "K-line {mask} expires {} set by {set_by}: {reason}",
+                expires.as_deref().unwrap_or("never")
+            ),
+            OperNotice::EndOfKlines(n) => format!("End of K-line list ({n})"),
+            OperNotice::Closed(room) => format!("Closed {room}"),
+            OperNotice::BadMask(mask) => {
+                format!("{mask} is no mask: an IP address, a CIDR prefix or user@host")
+            }
+        }
+    }
 }
 
 /// Writes one wire line: words, then an optional trailing parameter,
@@ -453,6 +527,19 @@ impl ServerLine {
                 .source(&server.name, None)
                 .word("BATCH")
                 .word(&format!("-{id}")),
+            ServerLine::Wallops {
+                from,
+                userhost,
+                text,
+            } => Line::new(buf)
+                .source(from.as_str(), Some(userhost))
+                .word("WALLOPS")
+                .trailing(text),
+            ServerLine::OperNotice(notice) => Line::new(buf)
+                .source(&server.name, None)
+                .word("NOTICE")
+                .word(to)
+                .trailing(&notice.text()),
             ServerLine::Notice(text) => Line::new(buf)
                 .source(&server.name, None)
                 .word("NOTICE")

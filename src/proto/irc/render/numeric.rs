@@ -82,7 +82,13 @@ pub enum Numeric {
     /// `266 :Current global users: <n>`
     GlobalUsers(usize),
     /// `221 <modes>`
-    UModeIs(&'static str),
+    UModeIs(String),
+    /// `381 :You are now an IRC operator`
+    YoureOper,
+    /// `481 :Permission Denied- You're not an IRC operator`
+    NoPrivileges,
+    /// `465 :You are banned from this server: <reason>`
+    YoureBannedCreep(String),
     /// `301 <nick> :<away message>`
     Away(Nick, String),
     /// `302 :<nick>=<+|-><user>@<host> ...`
@@ -106,6 +112,10 @@ pub enum Numeric {
     WhoisServer(Nick),
     /// `330 <nick> <account> :is logged in as`
     WhoisAccount(Nick, Nick),
+    /// `313 <nick> :is an IRC operator`
+    WhoisOperator(Nick),
+    /// `252 <n> :operator(s) online`
+    LuserOp(usize),
     /// `318 <nick> :End of /WHOIS list`
     EndOfWhois(String),
     /// `319 <nick> :<channels>`
@@ -171,6 +181,8 @@ pub enum Numeric {
         away: bool,
         /// An operator of `channel`.
         owner: bool,
+        /// A server operator (`*`).
+        oper: bool,
         /// Their real name.
         realname: String,
     },
@@ -296,6 +308,11 @@ impl Numeric {
             LocalUsers(_) => "265",
             GlobalUsers(_) => "266",
             UModeIs(_) => "221",
+            WhoisOperator(_) => "313",
+            LuserOp(_) => "252",
+            YoureOper => "381",
+            NoPrivileges => "481",
+            YoureBannedCreep(_) => "465",
             Away(..) => "301",
             Userhost(_) => "302",
             Ison(_) => "303",
@@ -409,7 +426,7 @@ impl Numeric {
             MyInfo => line
                 .word(&server.name)
                 .word(&format!("chatroom-{version}"))
-                .word("i")
+                .word("iow")
                 .word("iklnost")
                 .word("klo"),
             ISupport(tokens) => tokens
@@ -425,6 +442,13 @@ impl Numeric {
             LocalUsers(n) => line.trailing(&format!("Current local users: {n}")),
             GlobalUsers(n) => line.trailing(&format!("Current global users: {n}")),
             UModeIs(modes) => line.word(modes),
+            WhoisOperator(nick) => line.word(nick.as_str()).trailing("is an IRC operator"),
+            LuserOp(n) => line.num(*n as u64).trailing("operator(s) online"),
+            YoureOper => line.trailing("You are now an IRC operator"),
+            NoPrivileges => line.trailing("Permission Denied- You're not an IRC operator"),
+            YoureBannedCreep(reason) => {
+                line.trailing(&format!("You are banned from this server: {reason}"))
+            }
             Away(nick, text) => line.word(nick.as_str()).trailing(text),
             Userhost(users) => {
                 let list: Vec<String> = users
@@ -534,13 +558,18 @@ impl Numeric {
                 userhost,
                 away,
                 owner,
+                oper,
                 realname,
             } => {
-                let flags = match (*away, *owner) {
-                    (false, false) => "H",
-                    (false, true) => "H@",
-                    (true, false) => "G",
-                    (true, true) => "G@",
+                let flags = match (*away, *oper, *owner) {
+                    (false, false, false) => "H",
+                    (false, false, true) => "H@",
+                    (false, true, false) => "H*",
+                    (false, true, true) => "H*@",
+                    (true, false, false) => "G",
+                    (true, false, true) => "G@",
+                    (true, true, false) => "G*",
+                    (true, true, true) => "G*@",
                 };
                 line.word(channel.as_ref().map_or("*", RoomName::as_str))
                     .word(userhost.user())

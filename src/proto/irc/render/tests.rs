@@ -110,9 +110,22 @@ fn numerics() {
                 userhost: uh.clone(),
                 away: true,
                 owner: true,
+                oper: false,
                 realname: "Al Ice".into(),
             },
             ":irc.test 352 al #r ~al irc irc.test al G@ :0 Al Ice\r\n",
+        ),
+        (
+            Numeric::WhoReply {
+                channel: None,
+                nick: nick("al"),
+                userhost: uh.clone(),
+                away: false,
+                owner: false,
+                oper: true,
+                realname: "Al Ice".into(),
+            },
+            ":irc.test 352 al * ~al irc irc.test al H* :0 Al Ice\r\n",
         ),
         (
             Numeric::Userhost(vec![

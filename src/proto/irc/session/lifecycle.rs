@@ -9,6 +9,7 @@ use tracing::warn;
 use super::*;
 use crate::core::directory::ReleaseNick;
 use crate::core::member::deliver_once;
+use crate::core::opers::{banned_reason, killed_reason};
 use crate::core::room;
 use crate::transport::send_queue::WriterEnd;
 
@@ -36,22 +37,34 @@ pub enum Ending {
     /// `accounts.require_login`, and the client did not log in (SASL)
     /// before registering.
     LoginRequired,
+    /// A server operator's KILL.
+    Killed {
+        /// The operator's nickname.
+        by: crate::core::Nick,
+        /// Why.
+        reason: String,
+    },
+    /// A server ban (KLINE) matches the connection.
+    Banned(String),
 }
 
 impl Ending {
     /// What others see in `QUIT` (natively: `QUIT <nick> [reason]`).
-    pub fn quit_reason(&self) -> Option<&str> {
-        match self {
-            Ending::Quit(words) => words.as_deref(),
-            Ending::ConnectionClosed => Some("connection closed"),
-            Ending::PingTimeout => Some("ping timeout"),
-            Ending::RegistrationTimeout => Some("registration timeout"),
-            Ending::SendQueueExceeded => Some("send queue exceeded"),
-            Ending::BadPassword => Some("bad password"),
-            Ending::ServerShutdown => Some("server shutting down"),
-            Ending::NickReserved => Some("nickname reserved"),
-            Ending::LoginRequired => Some("login required"),
-        }
+    pub fn quit_reason(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        Some(Cow::Borrowed(match self {
+            Ending::Quit(words) => return words.as_deref().map(Cow::Borrowed),
+            Ending::Killed { by, reason } => return Some(Cow::Owned(killed_reason(by, reason))),
+            Ending::Banned(reason) => return Some(Cow::Owned(banned_reason(reason))),
+            Ending::ConnectionClosed => "connection closed",
+            Ending::PingTimeout => "ping timeout",
+            Ending::RegistrationTimeout => "registration timeout",
+            Ending::SendQueueExceeded => "send queue exceeded",
+            Ending::BadPassword => "bad password",
+            Ending::ServerShutdown => "server shutting down",
+            Ending::NickReserved => "nickname reserved",
+            Ending::LoginRequired => "login required",
+        }))
     }
 
     /// Why, as the client's `ERROR` line words it.
@@ -67,6 +80,8 @@ impl Ending {
             Ending::NickReserved => "Nickname reserved".into(),
             Ending::LoginRequired => "Log in with SASL first".into(),
             Ending::ConnectionClosed => "Connection closed".into(),
+            Ending::Killed { by, reason } => killed_reason(by, reason),
+            Ending::Banned(reason) => banned_reason(reason),
         }
     }
 }

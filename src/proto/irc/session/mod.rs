@@ -23,6 +23,8 @@
 //! - `queries`: LUSERS, MOTD, WHO, WHOIS, WHOWAS, ISON, USERHOST, AWAY.
 //! - `invites`: INVITE.
 //! - `modes`: MODE.
+//! - `oper`: OPER, KILL, KLINE, UNKLINE, WALLOPS, CLOSE, and what
+//!   operators order a session.
 //! - `lifecycle`: idle checks and PING, shutdown, leaving everything.
 
 mod channels;
@@ -31,13 +33,14 @@ mod invites;
 mod lifecycle;
 mod messages;
 mod modes;
+mod oper;
 mod queries;
 mod registration;
 mod reserved;
 mod sasl;
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -169,6 +172,14 @@ pub struct Session {
     left: bool,
     /// The whole server is stopping: nobody is told of this QUIT.
     server_stopping: bool,
+    /// The client's address (server bans, operator blocks' hosts).
+    peer: IpAddr,
+    /// The operator block OPER opened, if it did (user mode `+o`).
+    oper: Option<Box<crate::core::opers::OperName>>,
+    /// OPER failures in a row, for the back-off.
+    oper_failures: u8,
+    /// User mode `+w`: WALLOPS are shown.
+    wallops: bool,
 }
 
 impl Session {
@@ -211,6 +222,10 @@ impl Session {
                 writing: true,
                 left: false,
                 server_stopping: false,
+                peer: peer.ip(),
+                oper: None,
+                oper_failures: 0,
+                wallops: false,
                 state,
             }
         })
@@ -484,6 +499,12 @@ impl Session {
                 self.numeric(Numeric::EndOfInfo);
             }
             Command::Admin => self.numeric(Numeric::NoAdminInfo),
+            Command::Oper { name, password } => self.cmd_oper(name, password, ctx),
+            Command::Kill { nick, reason } => self.cmd_kill(nick, reason, ctx),
+            Command::Kline(req) => self.cmd_kline(req, ctx),
+            Command::Unkline(mask) => self.cmd_unkline(mask),
+            Command::Wallops(text) => self.cmd_wallops(text, ctx),
+            Command::Close { channel, reason } => self.cmd_close(channel, reason, ctx),
             Command::Invite { nick, channel } => self.cmd_invite(nick, channel, ctx),
             Command::Whowas { nick, count } => self.cmd_whowas(nick, count, ctx),
         }

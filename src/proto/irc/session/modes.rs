@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::core::directory::FindNick;
+use crate::core::directory::SetOper;
 use crate::core::gate::GateRules;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
@@ -121,7 +122,7 @@ impl Session {
             });
         }
         let Some(modes) = modes else {
-            return self.numeric(Numeric::UModeIs(if self.invisible { "+i" } else { "+" }));
+            return self.numeric(Numeric::UModeIs(self.user_modes()));
         };
         let mut on = true;
         let mut changed = String::new();
@@ -139,6 +140,30 @@ impl Session {
                             last_sign = Some(on);
                         }
                         changed.push('i');
+                    }
+                }
+                'w' => {
+                    if self.wallops != on {
+                        self.wallops = on;
+                        if last_sign != Some(on) {
+                            changed.push(if on { '+' } else { '-' });
+                            last_sign = Some(on);
+                        }
+                        changed.push('w');
+                    }
+                }
+                // Only OPER gives +o; -o gives it up.
+                'o' => {
+                    if !on && self.oper.take().is_some() {
+                        self.state.core.directory.do_send(SetOper {
+                            id: self.id,
+                            on: false,
+                        });
+                        if last_sign != Some(on) {
+                            changed.push('-');
+                            last_sign = Some(on);
+                        }
+                        changed.push('o');
                     }
                 }
                 _ => unknown = true,

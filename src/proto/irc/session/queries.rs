@@ -26,6 +26,9 @@ impl Session {
                     users: counts.users - counts.invisible,
                     invisible: counts.invisible,
                 });
+                if counts.opers > 0 {
+                    act.numeric(Numeric::LuserOp(counts.opers));
+                }
                 let unknown = connections.saturating_sub(counts.users);
                 if unknown > 0 {
                     act.numeric(Numeric::LuserUnknown(unknown));
@@ -154,6 +157,7 @@ impl Session {
                 userhost: user.profile.userhost,
                 away: user.profile.away.is_some(),
                 owner,
+                oper: user.oper,
                 realname: user.profile.realname.to_string(),
             };
             self.put_numeric(&mut answer, who);
@@ -201,6 +205,9 @@ impl Session {
                         act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
                     }
                     act.numeric(Numeric::WhoisServer(user.nick.clone()));
+                    if user.oper {
+                        act.numeric(Numeric::WhoisOperator(user.nick.clone()));
+                    }
                     if let Some(account) = &user.account {
                         act.numeric(Numeric::WhoisAccount(user.nick.clone(), account.clone()));
                     }

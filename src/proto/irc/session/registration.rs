@@ -200,6 +200,7 @@ impl Session {
             old: old.clone(),
             inbox: self.inbox(),
             profile: Some(self.profile()),
+            orders: Some(ctx.address().downgrade().recipient()),
         };
         let new = nick.clone();
         let old_key = self.member_key();
@@ -272,6 +273,7 @@ impl Session {
                 old: None,
                 inbox: self.inbox(),
                 profile: Some(self.profile()),
+                orders: None,
             });
         }
     }
@@ -308,6 +310,10 @@ impl Session {
         let Some(nick) = self.nick.clone() else {
             return;
         };
+        // Now that USER named the user: a ban on user@host applies.
+        if self.check_bans(ctx) {
+            return;
+        }
         info!(parent: &self.span, %nick, "registered");
         // Claimed again with the final encoding and profile: capabilities
         // and USER may have come after NICK.
@@ -316,6 +322,7 @@ impl Session {
             old: None,
             inbox: self.inbox(),
             profile: Some(self.profile()),
+            orders: None,
         });
         self.welcome(ctx);
         self.check_reservation(ctx);

@@ -1,8 +1,11 @@
 //! The typed commands a client can send.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::super::verb::Verb;
+use crate::core::opers::mask::BanMask;
+use crate::core::opers::Password;
 use crate::core::FileId;
 use crate::core::{FileTarget, Nick, RoomName};
 
@@ -169,6 +172,53 @@ pub enum Command {
         /// The new owner, a logged-in member.
         nick: Nick,
     },
+    /// `OPER <name> <password>`
+    Oper {
+        /// The operator block's name.
+        name: String,
+        /// Its password (never shown by `Debug`).
+        password: Password,
+    },
+    /// `KILL <nick> [reason]`
+    Kill {
+        /// Who to disconnect.
+        nick: Nick,
+        /// Why, shown to them and to the others.
+        reason: Option<String>,
+    },
+    /// `KLINE [<mask> [duration] [reason]]`
+    Kline {
+        /// What to ban; `None` lists the bans.
+        ban: Option<KlineArgs>,
+    },
+    /// `UNKLINE <mask>`
+    Unkline {
+        /// The ban to lift.
+        mask: BanMask,
+    },
+    /// `WALLOPS <text>`
+    Wallops {
+        /// The message.
+        text: String,
+    },
+    /// `CLOSE <#room> [reason]`
+    Close {
+        /// The room.
+        room: RoomName,
+        /// Why, shown to its members.
+        reason: Option<String>,
+    },
+}
+
+/// What `KLINE` bans, for how long, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KlineArgs {
+    /// Who.
+    pub mask: BanMask,
+    /// How long; `None`: until lifted.
+    pub duration: Option<Duration>,
+    /// Why, shown to those it keeps out.
+    pub reason: Option<String>,
 }
 
 /// A password as typed: never shown in logs (its `Debug` is `***`).
@@ -212,6 +262,12 @@ impl Command {
             Command::Ban { .. } => Verb::Ban,
             Command::Unban { .. } => Verb::Unban,
             Command::Owner { .. } => Verb::Owner,
+            Command::Oper { .. } => Verb::Oper,
+            Command::Kill { .. } => Verb::Kill,
+            Command::Kline { .. } => Verb::Kline,
+            Command::Unkline { .. } => Verb::Unkline,
+            Command::Wallops { .. } => Verb::Wallops,
+            Command::Close { .. } => Verb::Close,
         }
     }
 }

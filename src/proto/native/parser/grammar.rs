@@ -28,8 +28,11 @@ use nom::error::{ErrorKind, ParseError};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
-use super::command::{Command, FetchId, Secret};
+use super::command::{Command, FetchId, KlineArgs, Secret};
 use crate::core::names::{NameError, NameLimits, Nick, RoomName, STORED_NAME_LIMIT};
+use crate::core::opers::duration::parse_duration;
+use crate::core::opers::mask::BanMask;
+use crate::core::opers::Password;
 use crate::core::ErrorCode;
 use crate::core::FileTarget;
 use crate::proto::native::verb::Verb;
@@ -233,6 +236,12 @@ fn command<'a>(verb: Verb, i: &'a str, limits: &NameLimits) -> PResult<'a, Comma
         Verb::Ban => ban(i, limits),
         Verb::Unban => unban(i, limits),
         Verb::Owner => owner(i, limits),
+        Verb::Oper => oper(i),
+        Verb::Kill => kill(i, limits),
+        Verb::Kline => kline(i),
+        Verb::Unkline => unkline(i),
+        Verb::Wallops => wallops(i),
+        Verb::Close => close(i, limits),
     }
 }
 
@@ -510,6 +519,21 @@ fn login<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
     ))
 }
 
+// OPER <name> <password>
+// oper = arg arg end
+fn oper(i: &str) -> PResult<'_, Command> {
+    let (i, name) = arg(i)?;
+    let (i, password) = arg(i)?;
+    let (i, ()) = end(i)?;
+    Ok((
+        i,
+        Command::Oper {
+            name: name.to_owned(),
+            password: Password(password.to_owned()),
+        },
+    ))
+}
+
 // LOGOUT
 // logout = end
 fn logout(i: &str) -> PResult<'_, Command> {
@@ -568,6 +592,69 @@ fn owner<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
     let (i, nick) = nick(i, limits.max_nick_len, ErrorCode::NoSuchNick)?;
     let (i, ()) = end(i)?;
     Ok((i, Command::Owner { room, nick }))
+}
+
+// KILL <nick> [reason]
+// kill = nick [text]              ; invalid nick → NO_SUCH_NICK
+fn kill<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
+    let (i, nick) = nick(i, limits.max_nick_len, ErrorCode::NoSuchNick)?;
+    let (i, reason) = opt_text(i)?;
+    Ok((i, Command::Kill { nick, reason }))
+}
+
+// mask = arg                      ; an IP, a CIDR prefix or user@host
+fn mask(i: &str) -> PResult<'_, BanMask> {
+    let (i, w) = arg(i)?;
+    let mask = BanMask::parse(w).map_err(|e| fail(ErrorCode::BadSyntax, format!("{e}: {w}")))?;
+    Ok((i, mask))
+}
+
+// KLINE [<mask> [duration] [reason]]
+// kline    = end / mask [duration] [text]
+// duration = sep 1*(1*DIGIT [unit]) ; "0": never ends; a first word that is
+//                                   ; no duration starts the reason
+fn kline(i: &str) -> PResult<'_, Command> {
+    if let Ok((i, ())) = end(i) {
+        return Ok((i, Command::Kline { ban: None }));
+    }
+    let (i, mask) = mask(i)?;
+    let (i, duration) = match arg(i) {
+        Ok((rest, w)) => match parse_duration(w) {
+            Some(d) => (rest, d),
+            None => (i, None),
+        },
+        Err(_) => (i, None),
+    };
+    let (i, reason) = opt_text(i)?;
+    let ban = KlineArgs {
+        mask,
+        duration,
+        reason,
+    };
+    Ok((i, Command::Kline { ban: Some(ban) }))
+}
+
+// UNKLINE <mask>
+// unkline = mask end
+fn unkline(i: &str) -> PResult<'_, Command> {
+    let (i, mask) = mask(i)?;
+    let (i, ()) = end(i)?;
+    Ok((i, Command::Unkline { mask }))
+}
+
+// WALLOPS <text>
+// wallops = text
+fn wallops(i: &str) -> PResult<'_, Command> {
+    let (i, text) = text(i)?;
+    Ok((i, Command::Wallops { text }))
+}
+
+// CLOSE <#room> [reason]
+// close = room [text]
+fn close<'a>(i: &'a str, limits: &NameLimits) -> PResult<'a, Command> {
+    let (i, room) = room(i, limits.max_room_len)?;
+    let (i, reason) = opt_text(i)?;
+    Ok((i, Command::Close { room, reason }))
 }
 
 // ---------------------------------------------------------------------------

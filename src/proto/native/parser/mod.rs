@@ -9,7 +9,7 @@ mod grammar;
 #[cfg(test)]
 mod tests;
 
-pub use command::{Command, FetchId, Secret};
+pub use command::{Command, FetchId, KlineArgs, Secret};
 
 use crate::core::names::NameLimits;
 use crate::core::ErrorCode;

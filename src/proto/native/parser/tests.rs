@@ -522,6 +522,92 @@ fn ping_pong_help_quit() {
 }
 
 #[test]
+fn operator_commands() {
+    use crate::core::opers::mask::BanMask;
+    use crate::core::opers::Password;
+    use std::time::Duration;
+    use Command::*;
+    let mask = |m: &str| BanMask::parse(m).expect("test mask");
+    let kline = |m: &str, secs: Option<u64>, reason: Option<String>| {
+        Ok(Kline {
+            ban: Some(super::KlineArgs {
+                mask: mask(m),
+                duration: secs.map(Duration::from_secs),
+                reason,
+            }),
+        })
+    };
+    check(&[
+        (
+            "OPER alice s3cret",
+            Ok(Oper {
+                name: "alice".into(),
+                password: Password("s3cret".into()),
+            }),
+        ),
+        ("OPER alice", err(Verb::Oper, BadSyntax)),
+        ("OPER alice two words", err(Verb::Oper, BadSyntax)),
+        (
+            "KILL bob",
+            Ok(Kill {
+                nick: nick("bob"),
+                reason: None,
+            }),
+        ),
+        (
+            "kill bob go away",
+            Ok(Kill {
+                nick: nick("bob"),
+                reason: s("go away"),
+            }),
+        ),
+        ("KILL", err(Verb::Kill, BadSyntax)),
+        ("KILL #room", err(Verb::Kill, NoSuchNick)),
+        ("KLINE", Ok(Kline { ban: None })),
+        ("KLINE  ", Ok(Kline { ban: None })),
+        ("KLINE 10.0.0.1", kline("10.0.0.1", None, None)),
+        (
+            "KLINE 10.0.0.0/8 1h30m",
+            kline("10.0.0.0/8", Some(5400), None),
+        ),
+        (
+            "KLINE *@10.* 0 forever",
+            kline("*@10.*", None, s("forever")),
+        ),
+        ("KLINE ~x@* spam bot", kline("~x@*", None, s("spam bot"))),
+        ("KLINE ~x@* 60 spam", kline("~x@*", Some(60), s("spam"))),
+        ("KLINE bob", err(Verb::Kline, BadSyntax)),
+        (
+            "UNKLINE 10.0.0.1",
+            Ok(Unkline {
+                mask: mask("10.0.0.1"),
+            }),
+        ),
+        ("UNKLINE", err(Verb::Unkline, BadSyntax)),
+        ("UNKLINE 10.0.0.1 x", err(Verb::Unkline, BadSyntax)),
+        (
+            "WALLOPS hello all",
+            Ok(Wallops {
+                text: "hello all".into(),
+            }),
+        ),
+        ("WALLOPS", err(Verb::Wallops, BadSyntax)),
+        ("WALLOPS   ", err(Verb::Wallops, BadSyntax)),
+        (
+            "CLOSE #r spam",
+            Ok(Close {
+                room: room("#r"),
+                reason: s("spam"),
+            }),
+        ),
+        ("CLOSE", err(Verb::Close, BadSyntax)),
+        ("CLOSE #a!b", err(Verb::Close, BadRoom)),
+    ]);
+    let line = parse_line("OPER alice s3cret", &NameLimits::default());
+    assert!(!format!("{line:?}").contains("s3cret"), "{line:?}");
+}
+
+#[test]
 fn bad_lines_and_unknown_verbs() {
     check(&[
         ("", star(BadSyntax)),

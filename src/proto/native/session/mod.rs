@@ -13,12 +13,15 @@
 //! - `rooms`: NICK, JOIN, PART, MSG, PRIVMSG, TOPIC (set), KICK.
 //! - `queries`: NAMES, LIST, INFO, TOPIC (read), HISTORY, HELP.
 //! - `upload`: FILE, FETCH and LINK.
+//! - `oper`: server operators' OPER, KILL, KLINE, UNKLINE, WALLOPS,
+//!   CLOSE, and what operators order a session.
 //! - `acks`: how stored (or refused) messages are answered, rendered once
 //!   per room.
 
 mod accounts;
 mod acks;
 mod lifecycle;
+mod oper;
 mod queries;
 mod rights;
 mod rooms;
@@ -30,7 +33,7 @@ use acks::RoomReplies;
 use rooms::NickChange;
 use upload::Upload;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -125,6 +128,12 @@ pub struct Session {
     left: bool,
     /// The whole server is stopping: nobody is told of this QUIT.
     server_stopping: bool,
+    /// The client's address (server bans, operator blocks' hosts).
+    peer: IpAddr,
+    /// The operator block OPER opened, if it did. Boxed: few are.
+    oper: Option<Box<crate::core::opers::OperName>>,
+    /// OPER failures in a row, for the back-off.
+    oper_failures: u8,
 }
 
 impl Session {
@@ -161,6 +170,9 @@ impl Session {
                 writing: true,
                 left: false,
                 server_stopping: false,
+                peer: peer.ip(),
+                oper: None,
+                oper_failures: 0,
                 state,
             }
         })
@@ -392,6 +404,12 @@ impl Session {
             Command::Ping { token } => self.send(Reply::Pong(token)),
             Command::Pong { .. } => {}
             Command::Help { verb } => self.cmd_help(verb),
+            Command::Oper { name, password } => self.cmd_oper(name, password, ctx),
+            Command::Kill { nick, reason } => self.cmd_kill(nick, reason, ctx),
+            Command::Kline { ban } => self.cmd_kline(ban, ctx),
+            Command::Unkline { mask } => self.cmd_unkline(mask),
+            Command::Wallops { text } => self.cmd_wallops(text, ctx),
+            Command::Close { room, reason } => self.cmd_close(room, reason, ctx),
             Command::Quit { reason } => {
                 self.send(OkReply::Quit);
                 self.close(Disconnect::Quit(reason), ctx);

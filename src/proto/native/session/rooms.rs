@@ -18,6 +18,11 @@ pub(super) enum NickChange {
 
 impl Session {
     pub(super) fn cmd_nick(&mut self, nick: Nick, ctx: &mut Context<Self>) {
+        // A ban set since this client connected, before it had a nickname
+        // (the directory orders only holders of one to check).
+        if self.nick.is_none() && self.check_bans(ctx) {
+            return;
+        }
         self.change_nick(nick, NickChange::Asked, ctx);
     }
 
@@ -34,6 +39,7 @@ impl Session {
             old: old.clone(),
             inbox: self.inbox(),
             profile: None,
+            orders: Some(ctx.address().downgrade().recipient()),
         };
         let new = nick.clone();
         let old_key = self.member_key();
