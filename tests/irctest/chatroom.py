@@ -9,6 +9,7 @@ The binary is $CHATROOM_BIN if set, else ``chatroom`` on PATH.
 """
 
 import atexit
+import functools
 import itertools
 import os
 from pathlib import Path
@@ -66,7 +67,16 @@ dir = {files_dir}
 [log]
 level = "warn"
 dir = {log_dir}
+
+# irctest's operator (OPER operuser operpassword, as in its other
+# controllers).
+[operators.{oper_name}]
+password = {oper_hash}
 """
+
+# The operator credentials irctest's tests use.
+OPER_NAME = "operuser"
+OPER_PASSWORD = "operpassword"
 
 
 def toml_string(value: str) -> str:
@@ -81,6 +91,22 @@ def chatroom_binary() -> str:
     if not binary:
         raise RuntimeError("set CHATROOM_BIN or put chatroom on PATH")
     return binary
+
+
+@functools.lru_cache(maxsize=None)
+def password_hash(binary: str, password: str) -> str:
+    """``password`` hashed by ``chatroom hash-password`` (argon2id, as the
+    configuration wants it); once per process, as hashing is slow on
+    purpose."""
+    done = subprocess.run(
+        [binary, "hash-password"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        env=server_environment(),
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 def server_environment() -> Dict[str, str]:
@@ -194,6 +220,10 @@ class ChatroomController(BaseServerController, DirectoryBasedController):
                     history_db=toml_string(str(directory / "history.db")),
                     files_dir=toml_string(str(directory / "files")),
                     log_dir=toml_string(str(directory / "logs")),
+                    oper_name=OPER_NAME,
+                    oper_hash=toml_string(
+                        password_hash(chatroom_binary(), OPER_PASSWORD)
+                    ),
                 )
             )
 
