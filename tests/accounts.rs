@@ -42,6 +42,9 @@ fn register_login_logout_and_passwd() {
     let mut alice = Client::register(addr, "alice");
     alice.send("REGISTER alice short");
     alice.expect("ERR REGISTER WEAK_PASSWORD passwords need at least 8 characters");
+    // Too long is refused with the same code, and says so.
+    alice.send(&format!("REGISTER alice {}", "x".repeat(257)));
+    alice.expect("ERR REGISTER WEAK_PASSWORD passwords may have at most 256 bytes");
     alice.send("REGISTER password-one");
     alice.expect("OK REGISTER alice");
     alice.send("INFO");
@@ -71,6 +74,8 @@ fn register_login_logout_and_passwd() {
     alice.expect("OK LOGIN alice");
     alice.send("PASSWD password-one tiny");
     alice.expect("ERR PASSWD WEAK_PASSWORD passwords need at least 8 characters");
+    alice.send(&format!("PASSWD password-one {}", "x".repeat(257)));
+    alice.expect("ERR PASSWD WEAK_PASSWORD passwords may have at most 256 bytes");
     alice.send("PASSWD password-one password-two");
     alice.expect("OK PASSWD");
 

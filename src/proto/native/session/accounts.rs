@@ -7,6 +7,7 @@
 //! and `$a:` bans follow the login, not the nickname.
 
 use super::*;
+use crate::config::MAX_PASSWORD_BYTES;
 use crate::core::accounts::{self, AccountName, Policy};
 use crate::core::directory::{AccountAdded, IsReserved, SetLogin};
 use crate::core::gate::Guesser;
@@ -25,6 +26,15 @@ pub(super) struct Login {
 
 /// Users logged in, across every front end (a gauge).
 const LOGGED_IN: &str = "chatroom_logged_in_users";
+
+/// WEAK_PASSWORD's text: the rule `password` broke, too short or too long.
+fn weak_password_text(password: &str, min_len: usize) -> String {
+    if password.len() > MAX_PASSWORD_BYTES {
+        format!("passwords may have at most {MAX_PASSWORD_BYTES} bytes")
+    } else {
+        format!("passwords need at least {min_len} characters")
+    }
+}
 
 impl Session {
     /// The account this connection is logged in to.
@@ -122,9 +132,9 @@ impl Session {
     ) {
         if let Err(code) = self.policy().may_register(&password.0) {
             let text = match code {
-                ErrorCode::WeakPassword => format!(
-                    "passwords need at least {} characters",
-                    self.state.core.config().accounts.min_password_len
+                ErrorCode::WeakPassword => weak_password_text(
+                    &password.0,
+                    self.state.core.config().accounts.min_password_len,
                 ),
                 ErrorCode::RegistrationClosed => "registration is closed".into(),
                 _ => "accounts are disabled on this server".into(),
@@ -242,7 +252,7 @@ impl Session {
             return self.error(
                 Verb::Passwd,
                 ErrorCode::WeakPassword,
-                format!("passwords need at least {min} characters"),
+                weak_password_text(&new.0, min),
             );
         }
         let core = Arc::clone(&self.state.core);
