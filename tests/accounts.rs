@@ -591,3 +591,66 @@ fn a_private_server_wants_sasl_from_irc_clients() {
     al.until_numeric("422");
     al.sync();
 }
+
+#[test]
+fn sasl_plain_comes_in_chunks_of_400() {
+    use base64ct::{Base64, Encoding as _};
+    use common::irc::{Irc, SERVER};
+    let mut cfg = config("");
+    cfg.irc.listen = "127.0.0.1:0".into();
+    let server = start_config(cfg, None);
+    // Base64 of `account NUL account NUL password`: 408 characters (a
+    // chunk of 400, then 8), and exactly 400 (then `+`, as the spec says).
+    let cases = [
+        ("a".repeat(24), "x".repeat(256)),
+        ("b".repeat(24), "y".repeat(250)),
+    ];
+    for (i, (account, password)) in cases.iter().enumerate() {
+        let mut native = Client::register(server.addr(), &format!("reg{i}"));
+        native.send(&format!("REGISTER {account} {password}"));
+        native.expect(&format!("OK REGISTER {account}"));
+        let raw = format!("{account}\0{account}\0{password}");
+        let mut buf = [0u8; 1024];
+        let data = Base64::encode(raw.as_bytes(), &mut buf).expect("fits");
+        let (first, rest) = data.split_at(400);
+        let nick = format!("n{i}");
+        let mut c = Irc::connect(server.irc_addr());
+        c.name = nick.clone();
+        c.send("CAP REQ :sasl");
+        c.expect(&format!(":{SERVER} CAP * ACK :sasl"));
+        c.send(&format!("NICK {nick}"));
+        c.send(&format!("USER {nick} 0 * :Real"));
+        c.send("AUTHENTICATE PLAIN");
+        c.expect("AUTHENTICATE +");
+        c.send(&format!("AUTHENTICATE {first}"));
+        c.send(&format!(
+            "AUTHENTICATE {}",
+            if rest.is_empty() { "+" } else { rest }
+        ));
+        c.expect(&format!(
+            ":{SERVER} 900 {nick} {nick}!~{nick}@irc {account} :You are now logged in as {account}"
+        ));
+        c.expect(&format!(
+            ":{SERVER} 903 {nick} :SASL authentication successful"
+        ));
+    }
+    // A chunk over 400 characters, or chunks past any PLAIN message we
+    // accept: 905, and a new try starts afresh.
+    let mut c = Irc::connect(server.irc_addr());
+    c.name = "z".into();
+    c.send("CAP REQ :sasl");
+    c.expect(&format!(":{SERVER} CAP * ACK :sasl"));
+    c.send("NICK z");
+    c.send("USER z 0 * :Real");
+    c.send("AUTHENTICATE PLAIN");
+    c.expect("AUTHENTICATE +");
+    c.send(&format!("AUTHENTICATE {}", "A".repeat(401)));
+    c.expect(&format!(":{SERVER} 905 z :SASL message too long"));
+    c.send("AUTHENTICATE PLAIN");
+    c.expect("AUTHENTICATE +");
+    for _ in 0..4 {
+        c.send(&format!("AUTHENTICATE {}", "A".repeat(400)));
+    }
+    c.send("AUTHENTICATE AAAA");
+    c.expect(&format!(":{SERVER} 905 z :SASL message too long"));
+}

@@ -1,5 +1,7 @@
 //! SASL PLAIN (IRCv3 `sasl`): `AUTHENTICATE PLAIN`, `AUTHENTICATE +`, then
-//! one base64 chunk `authzid NUL authcid NUL password`, checked as a native
+//! `authzid NUL authcid NUL password` in base64, in chunks of 400 (a chunk
+//! of exactly 400 means more follow; `+` ends a message that filled its
+//! last chunk), checked as a native
 //! `LOGIN` is (the same accounts, the same back-off after a wrong
 //! password), answered `900` and `903`, or `904`.
 
@@ -17,25 +19,28 @@ use base64ct::{Base64, Encoding as _};
 pub(super) struct Login {
     /// The account logged in to.
     account: Option<AccountName>,
-    /// `AUTHENTICATE PLAIN` came and its data has not.
+    /// `AUTHENTICATE PLAIN` came and its data has not (all of it).
     plain: bool,
+    /// The base64 chunks of the PLAIN message received so far.
+    chunks: String,
     /// The rename due when the grace on a reserved nickname is over.
     grace: Option<SpawnHandle>,
 }
 
 /// The longest chunk of an `AUTHENTICATE`: one that long means more
-/// follow, which a PLAIN message of our bounds never needs.
+/// follow (a 24-character account named twice and a 256-byte password
+/// take two).
 const CHUNK: usize = 400;
+
+/// The longest PLAIN message, in base64: two names of at most 64
+/// characters of 4 bytes and a password of 256 bytes fit; longer is `905`.
+const MAX_PLAIN: usize = 4 * CHUNK;
 
 /// `authzid NUL authcid NUL password`, decoded: the account and password,
 /// when the authorization identity is none or the same account.
 fn plain_credentials(data: &str) -> Option<(String, String)> {
-    let mut buf = [0u8; CHUNK];
-    let raw = if data == "+" {
-        &[][..]
-    } else {
-        Base64::decode(data, &mut buf).ok()?
-    };
+    let mut buf = [0u8; MAX_PLAIN];
+    let raw = Base64::decode(data, &mut buf).ok()?;
     let text = std::str::from_utf8(raw).ok()?;
     let mut parts = text.split('\0');
     let (authzid, authcid, password) = (parts.next()?, parts.next()?, parts.next()?);
@@ -96,6 +101,7 @@ impl Session {
         }
         let plain = std::mem::take(&mut self.login_mut().plain);
         if arg == "*" {
+            self.login_mut().chunks.clear();
             return self.numeric(Numeric::SaslAborted);
         }
         if !plain {
@@ -106,11 +112,22 @@ impl Session {
             self.numeric(Numeric::SaslMechs);
             return self.numeric(Numeric::SaslFail);
         }
-        if arg.len() >= CHUNK {
+        let login = self.login_mut();
+        if arg.len() > CHUNK || login.chunks.len() + arg.len() > MAX_PLAIN {
+            login.chunks.clear();
             return self.numeric(Numeric::SaslTooLong);
         }
+        if arg != "+" {
+            login.chunks.push_str(&arg);
+        }
+        if arg.len() == CHUNK {
+            // More follow.
+            login.plain = true;
+            return;
+        }
+        let data = std::mem::take(&mut login.chunks);
         let max = self.state.core.config().limits.max_nick_len;
-        let credentials = plain_credentials(&arg)
+        let credentials = plain_credentials(&data)
             .and_then(|(name, password)| Some((Nick::parse(&name, max).ok()?, password)));
         let Some((name, password)) = credentials else {
             return self.numeric(Numeric::SaslFail);
@@ -170,6 +187,6 @@ mod tests {
         );
         assert_eq!(plain_credentials("Ym9iAGFsaWNlAHg="), None);
         assert_eq!(plain_credentials("not base64!"), None);
-        assert_eq!(plain_credentials("+"), None);
+        assert_eq!(plain_credentials(""), None);
     }
 }
