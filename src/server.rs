@@ -22,7 +22,7 @@ use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
 use crate::core::gate::PasswordGate;
 use crate::core::opers::ServerBans;
-use crate::core::services::Services;
+use crate::core::services::{PerLine, Services};
 use crate::core::store::{Database, Loaded, Relay, StorageError};
 use crate::core::FileId;
 use crate::proto::admin::AdminFrontEnd;
@@ -245,6 +245,9 @@ pub async fn run(
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);
     let budget = Arc::clone(&large_replies);
     live.on_replace(move |config| budget.set_max(config.limits.large_replies_bytes));
+    let per_line = Arc::new(PerLine::of(&config));
+    let set = Arc::clone(&per_line);
+    live.on_replace(move |config| set.set(config));
     let core = Arc::new(Services {
         db: db.clone(),
         files,
@@ -255,6 +258,7 @@ pub async fn run(
         bans,
         large_replies,
         gate: PasswordGate::default(),
+        per_line,
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.
