@@ -22,7 +22,7 @@ pub mod process;
 pub const CONNECTIONS: &str = "chatroom_connections";
 /// `chatroom_users`: clients with a nickname (sampled at scrape).
 pub const USERS: &str = "chatroom_users";
-/// `chatroom_rooms`: rooms with at least one member (sampled at scrape).
+/// `chatroom_rooms`: rooms that exist, with members or not (sampled at scrape).
 pub const ROOMS: &str = "chatroom_rooms";
 /// `chatroom_messages_total`: room messages said.
 pub const MESSAGES: &str = "chatroom_messages_total";
