@@ -18,7 +18,8 @@
 //! - `rooms`: R rooms of K members, every member talking.
 //!
 //! Both also take `--guessers N`: N more connections guessing a private
-//! room's key (wrong keys, at `--guess-rate` a second each) during the
+//! room's key or, with `--guess login`, an account's password (wrong
+//! ones, at `--guess-rate` a second each) during the
 //! second half of the measured window, the latency of each half reported
 //! apart: what brute-forcing a key costs everyone else.
 //! - `conns`: N idle registered clients in rooms; the connect + register
@@ -174,6 +175,19 @@ struct TrafficArgs {
     /// rate: not refused by flood control).
     #[arg(long, default_value_t = 10.0)]
     guess_rate: f64,
+    /// What the guessers guess: a private room's key (JOIN) or an
+    /// account's password (LOGIN; native only).
+    #[arg(long, value_enum, default_value = "key")]
+    guess: GuessArg,
+}
+
+/// `--guess`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GuessArg {
+    /// A private room's key, with JOIN.
+    Key,
+    /// An account's password, with LOGIN.
+    Login,
 }
 
 #[derive(Debug, Subcommand)]
@@ -331,6 +345,10 @@ fn traffic_plan(
         guessing: (t.guessers > 0).then_some(traffic::guessers::Guessing {
             guessers: t.guessers,
             per_sec: t.guess_rate,
+            target: match t.guess {
+                GuessArg::Key => traffic::guessers::Target::Key,
+                GuessArg::Login => traffic::guessers::Target::Login,
+            },
         }),
         scenario,
         rooms,

@@ -1,12 +1,15 @@
-//! Key guessers beside a message run (`--guessers N`): what brute-forcing
-//! a room's key costs everyone else. A keeper connection makes a private
-//! room (`#guess<run>`, key `k<run>`); N more connections each send
-//! `JOIN <room> <wrong key>` at `--guess-rate` a second (the server's
-//! default flood rate: they are not flood-refused), open loop, from the
-//! middle of the measured window until the run stops. The first half of
-//! the window is the baseline, the second the same traffic with guessers:
-//! their latencies are reported apart, with what the guessers were answered
-//! (native `BAD_KEY` and `TRY_LATER`, IRC 475 and 263).
+//! Guessers beside a message run (`--guessers N`): what brute-forcing a
+//! room's key (`--guess key`) or an account's password (`--guess login`)
+//! costs everyone else. A keeper connection makes a private room
+//! (`#guess<run>`, key `k<run>`) or an account (`guess<run>`); N more
+//! connections each send `JOIN <room> <wrong key>` or `LOGIN <account>
+//! <wrong password>` at `--guess-rate` a second (the server's default flood
+//! rate: they are not flood-refused), open loop, from the middle of the
+//! measured window until the run stops. The first half of the window is
+//! the baseline, the second the same traffic with guessers: their
+//! latencies are reported apart, with what the guessers were answered
+//! (native `BAD_KEY`/`BAD_LOGIN` and `TRY_LATER`, IRC 475 and 263; LOGIN is
+//! native only).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,13 +23,25 @@ use super::Shared;
 use crate::net::{self, Conn};
 use crate::proto::{Kind, Proto};
 
-/// How many guessers, how fast.
+/// What is guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// A private room's key, with JOIN.
+    Key,
+    /// An account's password, with LOGIN (native).
+    Login,
+}
+
+/// How many guessers, how fast, guessing what.
 #[derive(Debug, Clone, Copy)]
 pub struct Guessing {
     /// Connections guessing.
     pub guessers: usize,
     /// Guesses per second each.
     pub per_sec: f64,
+    /// What they guess.
+    pub target: Target,
 }
 
 /// What the guessers sent and were answered.
@@ -45,9 +60,11 @@ pub struct GuessReport {
     pub guessers: usize,
     /// Guesses a second, each.
     pub per_sec: f64,
-    /// JOINs sent.
+    /// What they guessed.
+    pub target: Target,
+    /// Guesses sent.
     pub sent: u64,
-    /// Checked and wrong (native `BAD_KEY`, IRC 475).
+    /// Checked and wrong (native `BAD_KEY` or `BAD_LOGIN`, IRC 475).
     pub bad_key: u64,
     /// Refused unchecked (native `TRY_LATER`, IRC 263).
     pub try_later: u64,
@@ -61,6 +78,7 @@ impl GuessCounts {
         GuessReport {
             guessers: g.guessers,
             per_sec: g.per_sec,
+            target: g.target,
             sent: self.sent.load(Ordering::Acquire),
             bad_key: self.bad_key.load(Ordering::Acquire),
             try_later: self.try_later.load(Ordering::Acquire),
@@ -72,6 +90,19 @@ impl GuessCounts {
 /// The guessed room's name.
 fn room(shared: &Shared) -> String {
     format!("#guess{}", shared.run_id)
+}
+
+/// The guessed account's name.
+fn account(shared: &Shared) -> String {
+    format!("guess{}", shared.run_id)
+}
+
+/// What is guessed, as the summary names it.
+pub(super) fn guessed(shared: &Shared, target: Target) -> String {
+    match target {
+        Target::Key => format!("{}'s key", room(shared)),
+        Target::Login => format!("account {}'s password", account(shared)),
+    }
 }
 
 fn line(proto: Proto, text: &str) -> Vec<u8> {
@@ -91,16 +122,38 @@ pub(super) async fn set_up(shared: &Arc<Shared>, g: Guessing) -> anyhow::Result<
     let mut keeper = proto
         .connect_and_register(addr, &format!("g{}_keeper", shared.run_id), limit, 4096)
         .await
-        .context("the guessed room's keeper")?;
-    keeper
-        .send(
-            &line(proto, &format!("JOIN {room} k{}", shared.run_id)),
-            limit,
-        )
-        .await?;
-    keeper
-        .wait_for("the keeper's JOIN", limit, |l| proto.is_joined(l))
-        .await?;
+        .context("the guessed room's or account's keeper")?;
+    match g.target {
+        Target::Key => {
+            keeper
+                .send(
+                    &line(proto, &format!("JOIN {room} k{}", shared.run_id)),
+                    limit,
+                )
+                .await?;
+            keeper
+                .wait_for("the keeper's JOIN", limit, |l| proto.is_joined(l))
+                .await?;
+        }
+        Target::Login => {
+            anyhow::ensure!(proto == Proto::Native, "--guess login is native only");
+            let account = account(shared);
+            keeper
+                .send(
+                    &line(
+                        proto,
+                        &format!("REGISTER {account} pw-{}-right", shared.run_id),
+                    ),
+                    limit,
+                )
+                .await?;
+            keeper
+                .wait_for("the keeper's REGISTER", limit, |l| {
+                    l.starts_with(b"OK REGISTER ")
+                })
+                .await?;
+        }
+    }
     let mut conns = vec![keeper];
     for i in 0..g.guessers {
         let conn = proto
@@ -138,7 +191,7 @@ pub(super) async fn run(
     drop(keeper);
 }
 
-/// One guesser: a wrong key every 1/rate seconds, answers counted as they
+/// One guesser: a wrong key or password every 1/rate seconds, answers counted as they
 /// come (a PING answered).
 async fn guess(
     shared: Arc<Shared>,
@@ -152,6 +205,7 @@ async fn guess(
     let limit = shared.common.timeout();
     let Conn { mut rd, mut wr, .. } = conn;
     let room = room(&shared);
+    let account = account(&shared);
     let (pong_tx, mut pong_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let reader_counts = Arc::clone(&counts);
     let mut reader = tokio::spawn(async move {
@@ -163,7 +217,9 @@ async fn guess(
                 let c = &reader_counts;
                 let counter = match proto {
                     Proto::Native if l.starts_with(b"ERR JOIN BAD_KEY ") => &c.bad_key,
+                    Proto::Native if l.starts_with(b"ERR LOGIN BAD_LOGIN ") => &c.bad_key,
                     Proto::Native if l.starts_with(b"ERR JOIN TRY_LATER ") => &c.try_later,
+                    Proto::Native if l.starts_with(b"ERR LOGIN TRY_LATER ") => &c.try_later,
                     Proto::Irc if contains(l, b" 475 ") => &c.bad_key,
                     Proto::Irc if contains(l, b" 263 ") => &c.try_later,
                     _ => match proto.classify(l) {
@@ -188,7 +244,11 @@ async fn guess(
         while let Ok(pong) = pong_rx.try_recv() {
             out.extend_from_slice(&pong);
         }
-        out.extend_from_slice(&line(proto, &format!("JOIN {room} wrong{index}x{n}")));
+        let guess = match g.target {
+            Target::Key => format!("JOIN {room} wrong{index}x{n}"),
+            Target::Login => format!("LOGIN {account} wrong-{index}x{n}"),
+        };
+        out.extend_from_slice(&line(proto, &guess));
         if net::write_within(&mut wr, &out, limit).await.is_err() {
             break;
         }

@@ -383,7 +383,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
             say!(
                 "  guessers        {} connected, guessing {} from the middle of the window",
                 g.guessers,
-                format_args!("#guess{}", shared.run_id)
+                guessers::guessed(&shared, g.target)
             );
             Some((g, conns))
         }

@@ -129,7 +129,7 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
             g.per_sec
         );
         say!(
-            "  guesses         {} sent: {} wrong key (hashed), {} try later (not hashed), {} other errors",
+            "  guesses         {} sent: {} wrong (hashed), {} try later (not hashed), {} other errors",
             human(r.sent as f64),
             human(r.bad_key as f64),
             human(r.try_later as f64),
