@@ -108,7 +108,8 @@ pub enum NameError {
 /// (they were valid when written; a limit lowered since must not hide them).
 pub const STORED_NAME_LIMIT: usize = crate::config::MAX_NAME_LEN;
 
-/// Bounds on name lengths, from `[limits]` in the configuration.
+/// Bounds on name lengths, from `[limits]` in the configuration (as
+/// [`Services::names`](crate::core::services::Services::names) reads them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameLimits {
     /// Longest nickname, in characters of the nickname as shown (what an
@@ -116,16 +117,6 @@ pub struct NameLimits {
     pub max_nick_len: usize,
     /// Longest room name, in characters, not counting the `#`.
     pub max_room_len: usize,
-}
-
-impl NameLimits {
-    /// The bounds `[limits]` sets.
-    pub fn from_config(limits: &crate::config::Limits) -> Self {
-        NameLimits {
-            max_nick_len: limits.max_nick_len,
-            max_room_len: limits.max_room_len,
-        }
-    }
 }
 
 impl Default for NameLimits {
