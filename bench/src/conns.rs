@@ -6,7 +6,8 @@
 //! with `--join-one-room`, all to one room (done at native `OK JOIN`, IRC
 //! 366). A probe connection then checks the server's own counts (native
 //! `INFO`, `INFO <room>`; IRC `LUSERS`, `LIST <room>`), the clients idle for
-//! `--hold`, and the server's memory is read before and after. Clients keep
+//! `--hold`, and the server's memory is read before (once it holds still)
+//! and after. Clients keep
 //! reading all along (the JOIN events of a big room are many) and answer
 //! `PING`.
 
@@ -104,6 +105,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     // Read before connecting: a full accept backlog drops SYNs, which
     // the clients retry a second later.
     let overflows_before = sys::listen_overflows();
+    settle(&probe).await;
     let start = probe.snapshot();
     let gate = Arc::new(Semaphore::new(common.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -297,6 +299,30 @@ async fn wait_all(
         }
     }
     Ok(last)
+}
+
+/// Waits (up to 15 s) until the server's RSS holds still: what it
+/// allocated and freed at start-up (chatroom makes an argon2 hash there,
+/// 19 MiB that its allocator hands back over the next second or two)
+/// must not be counted as "before", or the connections that reuse those
+/// pages look cheaper than they are.
+async fn settle(probe: &Probe) {
+    const STEP: Duration = Duration::from_millis(250);
+    const STILL_KIB: u64 = 32;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let rss = || probe.snapshot().server.map(|s| s.rss_kib);
+    let Some(mut last) = rss() else { return };
+    let mut still = 0;
+    while still < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(STEP).await;
+        let Some(now) = rss() else { return };
+        still = if now.abs_diff(last) <= STILL_KIB {
+            still + 1
+        } else {
+            0
+        };
+        last = now;
+    }
 }
 
 async fn phases(

@@ -153,8 +153,10 @@ struct Inner {
     owed: Option<Box<Owed>>,
     /// The last write ended inside a line.
     mid_line: bool,
-    /// [`Item::Paced`] replies queued, not yet all released.
-    paced: usize,
+    /// [`Item::Paced`] replies queued, not yet all released. A `u32`
+    /// keeps the queue's shared part in jemalloc's 112-byte class (every
+    /// connection has one).
+    paced: u32,
     /// What paced replies hold across the server, if bounded.
     budget: Option<Arc<PacedBudget>>,
 }
@@ -621,6 +623,13 @@ impl SendQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_part_fits_jemallocs_112_byte_class() {
+        // Every connection has one (its writer, its rooms and the
+        // directory share it): 16 bytes of `Arc` counts, 8 of mutex.
+        assert!(16 + size_of::<Mutex<Inner>>() <= 112);
+    }
 
     #[test]
     fn overflow_drops_content_and_refuses_more() {

@@ -18,7 +18,7 @@ impl Session {
                 name: OperName::clone(name),
                 nick: nick.clone(),
                 userhost: UserHost::native(),
-                peer: self.peer,
+                peer: self.ip,
             }),
             _ => {
                 self.error(
@@ -36,7 +36,7 @@ impl Session {
             return;
         };
         let core = Arc::clone(&self.state.core);
-        let (id, peer) = (self.id, self.peer);
+        let (id, peer) = (self.id, self.ip);
         let check =
             async move { actions::authenticate(&core, id, &nick, name, password, peer).await };
         ctx.wait(check.into_actor(self).map(|granted, act, ctx| {
@@ -155,7 +155,7 @@ impl Session {
             return false;
         }
         let user = UserHost::native();
-        let Some(ban) = self.state.core.bans.find(Some(user.user()), self.peer) else {
+        let Some(ban) = self.state.core.bans.find(Some(user.user()), self.ip) else {
             return false;
         };
         info!(parent: &self.span, mask = %ban.mask, "disconnected: server ban");
