@@ -2,7 +2,7 @@
 //! drawn from it, the directory of nicknames and rooms, the file index and
 //! the message store.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -53,7 +53,8 @@ pub struct Services {
 }
 
 /// The settings read at every line a client sends (name bounds for the
-/// parser, the flood rule), kept in atomics that a reload sets
+/// parser, the flood rule, whether a login is needed), kept in atomics
+/// that a reload sets
 /// ([`PerLine::set`]): two loads of the reloadable configuration per line
 /// measured some 160 instructions, a fortieth of a message's work.
 #[derive(Debug, Default)]
@@ -62,6 +63,7 @@ pub struct PerLine {
     max_room_len: AtomicUsize,
     flood_burst: AtomicU32,
     flood_rate_bits: AtomicU64,
+    login_required: AtomicBool,
 }
 
 impl PerLine {
@@ -83,6 +85,11 @@ impl PerLine {
             .store(limits.flood_burst, Ordering::Relaxed);
         self.flood_rate_bits
             .store(limits.flood_rate_per_sec.to_bits(), Ordering::Relaxed);
+        let accounts = &config.accounts;
+        self.login_required.store(
+            accounts.enabled && accounts.require_login,
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -120,6 +127,13 @@ impl Services {
             max_nick_len: self.per_line.max_nick_len.load(Ordering::Relaxed),
             max_room_len: self.per_line.max_room_len.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether commands other than the few allowed before it need a login
+    /// (`accounts.require_login`), as configured now: asked at every line
+    /// of a client not logged in.
+    pub fn login_required(&self) -> bool {
+        self.per_line.login_required.load(Ordering::Relaxed)
     }
 
     /// Every connection's flood limits, as configured now.

@@ -116,7 +116,7 @@ impl Verb {
     ];
 
     /// The verb as written on the wire (upper case).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Verb::Nick => "NICK",
             Verb::Join => "JOIN",
@@ -156,9 +156,14 @@ impl Verb {
 
     /// Looks a verb up, ignoring ASCII case.
     pub fn from_word(word: &str) -> Option<Verb> {
-        Verb::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(word))
+        // Every line asks: one word packed and compared as a number per
+        // verb, instead of a case-blind string comparison per verb (91
+        // instructions per MSG, 1.5% of a message's work, in callgrind).
+        let packed = pack_upper(word.as_bytes())?;
+        let i = PACKED.iter().position(|&p| p == packed)?;
+        // Zero padding makes "MSG\0" pack as "MSG".
+        let verb = Verb::ALL[i];
+        (verb.as_str().len() == word.len()).then_some(verb)
     }
 
     /// Whether the verb is accepted before a nickname is set.
@@ -185,6 +190,49 @@ impl Verb {
     pub fn is_flood_charged(self) -> bool {
         !matches!(self, Verb::Pong | Verb::Quit)
     }
+}
+
+/// The longest verb, in bytes.
+const MAX_VERB_LEN: usize = 8;
+
+/// Every verb of [`Verb::ALL`] packed by [`pack_upper`], in that order.
+const PACKED: [u64; Verb::ALL.len()] = {
+    let mut packed = [0; Verb::ALL.len()];
+    let mut i = 0;
+    while i < packed.len() {
+        packed[i] = match pack_upper(Verb::ALL[i].as_str().as_bytes()) {
+            Some(p) => p,
+            None => panic!("a verb longer than MAX_VERB_LEN"),
+        };
+        i += 1;
+    }
+    packed
+};
+
+/// A word of at most [`MAX_VERB_LEN`] ASCII bytes, upper-cased, as one
+/// number, zero-padded; `None` for a longer word or one with a byte past
+/// ASCII, which no verb is.
+const fn pack_upper(word: &[u8]) -> Option<u64> {
+    if word.len() > MAX_VERB_LEN {
+        return None;
+    }
+    let mut bytes = [0u8; MAX_VERB_LEN];
+    let mut i = 0;
+    while i < word.len() {
+        bytes[i] = word[i];
+        i += 1;
+    }
+    let x = u64::from_le_bytes(bytes);
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    if x & HIGH != 0 {
+        return None;
+    }
+    // Every byte is below 0x80, so these sums carry into no neighbour:
+    // a byte's high bit says it is at least `a`, then past `z`.
+    let at_least_a = x + 0x1f1f_1f1f_1f1f_1f1f;
+    let past_z = x + 0x0505_0505_0505_0505;
+    let lower = at_least_a & !past_z & HIGH;
+    Some(x ^ (lower >> 2))
 }
 
 impl fmt::Display for Verb {
@@ -253,6 +301,49 @@ impl ProtocolError {
             verb: verb.into(),
             code,
             text: text.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_verb_is_found_in_any_case() {
+        for verb in Verb::ALL {
+            let word = verb.as_str();
+            assert_eq!(Verb::from_word(word), Some(verb));
+            assert_eq!(Verb::from_word(&word.to_ascii_lowercase()), Some(verb));
+            let mixed: String = word
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            assert_eq!(Verb::from_word(&mixed), Some(verb), "{mixed}");
+        }
+    }
+
+    #[test]
+    fn other_words_are_not_verbs() {
+        for word in [
+            "",
+            "MS",
+            "MSGS",
+            "MSG\0",
+            "NICKNAME",
+            "REGISTERS",
+            "PRIVMSGX",
+            "é",
+            "M\u{17f}G",
+        ] {
+            assert_eq!(Verb::from_word(word), None, "{word:?}");
         }
     }
 }

@@ -286,7 +286,7 @@ impl Session {
             ))
         } else if self.account().is_none()
             && verb.is_some_and(|v| !v.allowed_before_login())
-            && self.policy().login_required()
+            && self.state.core.login_required()
         {
             Err(ProtocolError::new(
                 tag,
