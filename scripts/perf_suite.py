@@ -62,6 +62,9 @@ SCENARIOS = {
     "rate500": (["fanout", "-c", "200", "-s", "10", "--rate", "500", "--duration", "5"],
                 "p99_ms", ["off", "on"], True),
     "conns": (["conns", "-n", "10000"], "rss_bytes_per_conn", ["on"], True),
+    # The same run's other figure: clients connected and registered per
+    # second (the floor accepts and answers NICK with no checks at all).
+    "register": (["conns", "-n", "10000"], "registered_per_sec", ["on"], True),
     "join1": (["conns", "-n", "10000", "--join-one-room"], "join_secs", ["on"], False),
 }
 
@@ -93,27 +96,30 @@ def metric(run, name):
     return run[name]
 
 
-_KNOWS_HTTP = {}
+_KNOWS = {}
 
 
-def knows_http(binary):
-    """Whether `binary` has an HTTP listener to turn off (builds before it
-    refuse the unknown `[http]` section): asked once, by starting it."""
-    if binary not in _KNOWS_HTTP:
+def knows(binary, section):
+    """Whether `binary` has the listener `section` (`http`, `admin`) to
+    turn off (builds before it refuse the unknown section): asked once,
+    by starting it."""
+    if (binary, section) not in _KNOWS:
         with tempfile.TemporaryDirectory() as scratch:
             env = {k: v for k, v in os.environ.items() if not k.startswith("CHATROOM_")}
-            env.update({"CHATROOM_HTTP__LISTEN": "", "CHATROOM_LOG__DIR": "",
+            env.update({f"CHATROOM_{section.upper()}__LISTEN": "", "CHATROOM_LOG__DIR": "",
                         "CHATROOM_HISTORY__ENABLED": "false"})
+            if section != "http":
+                env["CHATROOM_HTTP__LISTEN"] = ""
             probe = subprocess.Popen([binary, "--listen", "127.0.0.1:0"], cwd=scratch, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
                 _, err = probe.communicate(timeout=2)
-                _KNOWS_HTTP[binary] = "unknown field `http`" not in err
+                _KNOWS[(binary, section)] = f"unknown field `{section}`" not in err
             except subprocess.TimeoutExpired:
                 probe.kill()
                 probe.wait()
-                _KNOWS_HTTP[binary] = True
-    return _KNOWS_HTTP[binary]
+                _KNOWS[(binary, section)] = True
+    return _KNOWS[(binary, section)]
 
 
 def run_one(binary, floor, history, tool, args):
@@ -132,9 +138,11 @@ def run_one(binary, floor, history, tool, args):
             "CHATROOM_LOG__DIR": "",
             "CHATROOM_HISTORY__ENABLED": "true" if history == "on" else "false",
         })
-        if not floor and knows_http(binary):
-            # No web client: never the fixed port 8080.
-            env["CHATROOM_HTTP__LISTEN"] = ""
+        # No web client and no admin listener: never the fixed ports 8080
+        # and 9555.
+        for section in ("http", "admin"):
+            if not floor and knows(binary, section):
+                env[f"CHATROOM_{section.upper()}__LISTEN"] = ""
         cmd = [binary, f"127.0.0.1:{port}"] if floor else [binary, "--listen", f"127.0.0.1:{port}"]
         server = subprocess.Popen(["taskset", "-c", "0", *cmd], cwd=scratch, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
