@@ -9,6 +9,7 @@ use std::time::Instant;
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
+use super::cluster::Cluster;
 use super::directory::{Creator, Directory, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
@@ -50,6 +51,9 @@ pub struct Services {
     pub gate: PasswordGate,
     /// The settings every line reads, as configured now.
     pub per_line: Arc<PerLine>,
+    /// Cluster mode's handle on Redis (docs/CLUSTER.md); `None` on a
+    /// standalone server, where no Redis code runs.
+    pub cluster: Option<Cluster>,
 }
 
 /// The settings read at every line a client sends (name bounds for the

@@ -104,6 +104,11 @@ impl Session {
                 ErrorCode::NickInUse,
                 format!("{nick} is already taken"),
             ),
+            Err(ErrorCode::ClusterUnavailable) => act.error(
+                Verb::Nick,
+                ErrorCode::ClusterUnavailable,
+                "the cluster cannot be reached: try again later",
+            ),
             Err(code) => act.error(Verb::Nick, code, "could not set the nickname"),
         }));
     }

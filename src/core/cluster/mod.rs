@@ -1,0 +1,152 @@
+//! Cluster mode: several server processes (nodes) sharing one chat
+//! through one Redis (docs/CLUSTER.md has the design, the keys and the
+//! guarantees).
+//!
+//! Nothing here runs on a standalone server: `cluster.redis_url` empty
+//! leaves [`Services::cluster`](crate::core::services::Services) and the
+//! directory's handle `None`, and every path that could reach Redis checks
+//! that `Option` first.
+//!
+//! What is built: the node's lease (a key renewed every
+//! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
+//! node stops renewing it) and nicknames unique across the cluster
+//! ([`Cluster::claim`], [`Cluster::release`]). The local
+//! [`Directory`](crate::core::directory::Directory) still decides between
+//! the connections of this node; Redis decides between nodes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::info;
+
+use crate::config::ClusterConfig;
+use crate::core::names::Folded;
+
+mod error;
+pub mod keys;
+mod worker;
+
+pub use error::ClusterError;
+use worker::{Op, Worker};
+
+/// How long one Redis command may take before the node gives up on it
+/// (and answers `CLUSTER_UNAVAILABLE`): a node cut off from Redis must
+/// not leave a client's NICK hanging.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What [`Cluster::claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The nickname is this node's now (or was already).
+    Granted,
+    /// Another live node holds it.
+    HeldElsewhere,
+}
+
+/// What start-up made of `[cluster]`, before the runtime runs: the parsed
+/// address and the node's id.
+pub struct ClusterPlan {
+    client: redis::Client,
+    node_id: Arc<str>,
+    lease: Duration,
+    heartbeat: Duration,
+}
+
+impl ClusterPlan {
+    /// The plan for `config`; `None` for a standalone server. A node
+    /// without `node_id` gets a random one, logged.
+    pub fn new(config: &ClusterConfig) -> Result<Option<ClusterPlan>, ClusterError> {
+        if !config.enabled() {
+            return Ok(None);
+        }
+        let client =
+            redis::Client::open(config.redis_url.as_str()).map_err(ClusterError::BadUrl)?;
+        let node_id: Arc<str> = if config.node_id.is_empty() {
+            Arc::from(random_id())
+        } else {
+            Arc::from(config.node_id.as_str())
+        };
+        info!(node_id = %node_id, generated = config.node_id.is_empty(), "cluster node");
+        Ok(Some(ClusterPlan {
+            client,
+            node_id,
+            lease: Duration::from_secs(config.lease_secs),
+            heartbeat: Duration::from_secs(config.heartbeat_secs),
+        }))
+    }
+
+    /// Starts the node's connection to Redis, its lease and its worker,
+    /// on the current runtime. Redis need not be up: the connection is
+    /// made (and remade) when needed, and claims meanwhile answer
+    /// [`ClusterError`].
+    pub fn start(self) -> Result<Cluster, ClusterError> {
+        let manager = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            // Down is down: a command fails fast and the next one tries
+            // again, rather than each one waiting through a long back-off.
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let redis = redis::aio::ConnectionManager::new_lazy_with_config(self.client, manager)?;
+        let (ops, queue) = mpsc::unbounded_channel();
+        let worker = Worker::new(redis, Arc::clone(&self.node_id), self.lease, self.heartbeat);
+        actix_rt::spawn(worker.run(queue));
+        Ok(Cluster {
+            node_id: self.node_id,
+            ops,
+        })
+    }
+}
+
+/// A handle on this node's part of the cluster; cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    node_id: Arc<str>,
+    ops: mpsc::UnboundedSender<Op>,
+}
+
+impl Cluster {
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Claims the nickname `folded` for this node. Claims and releases
+    /// reach Redis in the order they are asked for (one worker, one
+    /// command at a time), so that a release asked before a claim of the
+    /// same name can never undo it.
+    pub fn claim(
+        &self,
+        folded: Folded,
+    ) -> impl std::future::Future<Output = Result<Claim, ClusterError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.ops.send(Op::Claim {
+            nick: folded,
+            reply,
+        });
+        async move {
+            sent.map_err(|_| ClusterError::Stopped)?;
+            answer.await.map_err(|_| ClusterError::Stopped)?
+        }
+    }
+
+    /// Lets go of the nickname `folded` if this node holds it; kept and
+    /// tried again while Redis is away.
+    pub fn release(&self, folded: Folded) {
+        // The worker is gone only when the server stops: the lease lapses.
+        let _ = self.ops.send(Op::Release { nick: folded });
+    }
+}
+
+/// 16 hex digits from the OS's generator (or, should it fail, from the
+/// clock and the process id).
+fn random_id() -> String {
+    let n = getrandom::u64().unwrap_or_else(|_| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        t.as_nanos() as u64 ^ u64::from(std::process::id()) << 32
+    });
+    format!("{n:016x}")
+}

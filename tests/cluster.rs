@@ -1,0 +1,240 @@
+//! Cluster mode (docs/CLUSTER.md): several nodes on one real
+//! `redis-server`, native and IRC clients on each. Skipped, and passing,
+//! when redis-server is not installed (scripts/test-deps.sh installs it),
+//! unless CHATROOM_TEST_REQUIRE_PROGRAMS is set.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::irc::{Irc, SERVER};
+use common::process::{chatroom_command, kill_if_running, spawn_listening};
+use common::programs::{poll, require};
+use common::redis::Redis;
+use common::{start, Client, TestServer};
+
+/// The lease the tests' nodes take: short, so that a dead node's
+/// nicknames free up quickly.
+const LEASE_SECS: u64 = 2;
+
+/// Whether `test` can run (redis-server installed); says why not.
+fn can_run(test: &str) -> bool {
+    require(&format!("cluster::{test}"), &["redis-server"])
+}
+
+/// A node on `redis`, in this process.
+fn node(redis: &Redis, id: &str) -> TestServer {
+    start(&format!(
+        "[cluster]\nredis_url = \"{}\"\nnode_id = \"{id}\"\n\
+         lease_secs = {LEASE_SECS}\nheartbeat_secs = 1\n\
+         [limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000.0",
+        redis.url()
+    ))
+}
+
+/// `NICK nick` from a client with no nickname yet; the answer.
+fn try_nick(c: &mut Client, nick: &str) -> String {
+    c.send(&format!("NICK {nick}"));
+    c.line()
+}
+
+/// Asks for `nick` on `addr` until a new client gets it (a release on
+/// another node reaches Redis a moment after the QUIT); the client.
+fn nick_once_free(addr: SocketAddr, nick: &str, what: &str) -> Client {
+    let mut c = Client::connect(addr);
+    let ok = format!("OK NICK {nick}");
+    let last = std::cell::RefCell::new(String::new());
+    poll(
+        what,
+        || {
+            let answer = try_nick(&mut c, nick);
+            let got = answer == ok;
+            *last.borrow_mut() = answer;
+            got.then_some(())
+        },
+        || format!("last answer: {}", last.borrow()),
+    );
+    c.name = nick.to_string();
+    c
+}
+
+fn in_use(nick: &str) -> String {
+    format!("ERR NICK NICK_IN_USE {nick} is already taken")
+}
+
+#[test]
+fn a_nickname_is_held_once_across_three_nodes() {
+    if !can_run("a_nickname_is_held_once_across_three_nodes") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut alice = Client::register(a.addr(), "alice");
+    assert_eq!(redis.command(&["GET", "chatroom:nick:alice"]), "a");
+
+    let mut on_b = Client::connect(b.addr());
+    assert_eq!(try_nick(&mut on_b, "alice"), in_use("alice"));
+    // Folded: the same name to every node.
+    assert_eq!(try_nick(&mut on_b, "ALICE"), in_use("ALICE"));
+    let mut irc = Irc::connect(c.irc_addr());
+    irc.send("NICK alice");
+    irc.expect(&format!(
+        ":{SERVER} 433 * alice :Nickname is already in use"
+    ));
+    // Refused elsewhere, still alice's here.
+    alice.sync();
+    let mut on_a = Client::connect(a.addr());
+    assert_eq!(try_nick(&mut on_a, "alice"), in_use("alice"));
+
+    alice.send("QUIT");
+    alice.expect_closed();
+    let mut now_b = nick_once_free(b.addr(), "alice", "alice free on b after her QUIT on a");
+    now_b.sync();
+    assert_eq!(redis.command(&["GET", "chatroom:nick:alice"]), "b");
+    assert_eq!(try_nick(&mut on_a, "alice"), in_use("alice"));
+
+    // A change of nickname lets the old one go too.
+    now_b.send("NICK alicia");
+    now_b.expect_lines(&["NICK alice alicia", "OK NICK alicia"]);
+    let _alice = nick_once_free(c.addr(), "alice", "alice free on c after the rename on b");
+    assert_eq!(redis.command(&["GET", "chatroom:nick:alicia"]), "b");
+    assert_eq!(
+        redis.command(&["SMEMBERS", "chatroom:node:b:nicks"]),
+        "alicia"
+    );
+}
+
+#[test]
+fn two_clients_racing_for_a_nickname_on_two_nodes_one_wins() {
+    if !can_run("two_clients_racing_for_a_nickname_on_two_nodes_one_wins") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    for round in 0..20 {
+        let mut on_a = Client::connect(a.addr());
+        let mut on_b = Client::connect(b.addr());
+        // Both lines leave before either answer is read.
+        on_a.send("NICK bob");
+        on_b.send("NICK bob");
+        let answers = [on_a.line(), on_b.line()];
+        let won = answers.iter().filter(|l| *l == "OK NICK bob").count();
+        let lost = answers.iter().filter(|l| **l == in_use("bob")).count();
+        assert_eq!((won, lost), (1, 1), "round {round}: {answers:?}");
+        let winner = if answers[0] == "OK NICK bob" {
+            "a"
+        } else {
+            "b"
+        };
+        assert_eq!(redis.command(&["GET", "chatroom:nick:bob"]), winner);
+        drop((on_a, on_b));
+        bob_released(&redis, round);
+    }
+    // Two connections of one node: the node decides between them, and
+    // asks Redis once.
+    for round in 0..5 {
+        let mut one = Client::connect(a.addr());
+        let mut two = Client::connect(a.addr());
+        one.send("NICK bob");
+        two.send("NICK bob");
+        let mut answers = [one.line(), two.line()];
+        answers.sort();
+        assert_eq!(
+            answers,
+            ["ERR NICK NICK_IN_USE bob is already taken", "OK NICK bob"]
+        );
+        drop((one, two));
+        bob_released(&redis, round);
+    }
+}
+
+/// Waits until no node holds `bob` in Redis.
+fn bob_released(redis: &Redis, round: usize) {
+    poll(
+        "bob released after the round",
+        || (redis.command(&["GET", "chatroom:nick:bob"]) == "nil").then_some(()),
+        || format!("round {round}"),
+    );
+}
+
+#[test]
+fn a_killed_node_lets_go_of_its_nicknames_within_its_lease() {
+    if !can_run("a_killed_node_lets_go_of_its_nicknames_within_its_lease") {
+        return;
+    }
+    let redis = Redis::start();
+    let a = node(&redis, "a");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = redis.url();
+    let lease = LEASE_SECS.to_string();
+    let cmd = chatroom_command(
+        dir.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("CHATROOM_CLUSTER__REDIS_URL", url.as_str()),
+            ("CHATROOM_CLUSTER__NODE_ID", "doomed"),
+            ("CHATROOM_CLUSTER__LEASE_SECS", lease.as_str()),
+            ("CHATROOM_CLUSTER__HEARTBEAT_SECS", "1"),
+        ],
+    );
+    let (mut child, addr, _log) = spawn_listening(cmd);
+    let _doomed_carol = Client::register(addr, "carol");
+    let _doomed_dave = Client::register(addr, "dave");
+    let mut on_a = Client::connect(a.addr());
+    assert_eq!(try_nick(&mut on_a, "carol"), in_use("carol"));
+
+    kill_if_running(&mut child); // SIGKILL: nothing released
+    let killed = Instant::now();
+    assert_eq!(redis.command(&["GET", "chatroom:nick:carol"]), "doomed");
+    let _carol = nick_once_free(
+        a.addr(),
+        "carol",
+        "carol free once the killed node's lease lapsed",
+    );
+    let _dave = nick_once_free(a.addr(), "dave", "dave free too");
+    // Within the lease, give or take a heartbeat and the polls.
+    let bound = Duration::from_secs(LEASE_SECS + 3);
+    assert!(
+        killed.elapsed() < bound,
+        "freed after {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(redis.command(&["GET", "chatroom:nick:carol"]), "a");
+    // The dead node's own set no longer lists what was taken over.
+    assert_eq!(
+        redis.command(&["SMEMBERS", "chatroom:node:doomed:nicks"]),
+        ""
+    );
+}
+
+#[test]
+fn without_redis_a_nick_is_refused_and_works_again_once_it_is_back() {
+    if !can_run("without_redis_a_nick_is_refused_and_works_again_once_it_is_back") {
+        return;
+    }
+    let mut redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut alice = Client::register(a.addr(), "alice");
+
+    redis.stop();
+    let mut on_a = Client::connect(a.addr());
+    assert_eq!(
+        try_nick(&mut on_a, "erin"),
+        "ERR NICK CLUSTER_UNAVAILABLE the cluster cannot be reached: try again later"
+    );
+    let mut irc = Irc::connect(b.irc_addr());
+    irc.send("NICK erin");
+    irc.expect(&format!(
+        ":{SERVER} FAIL NICK CLUSTER_UNAVAILABLE :The cluster cannot be reached: try again later"
+    ));
+    // What needs no other node goes on: alice keeps her name.
+    alice.sync();
+
+    redis.restart();
+    let _erin = nick_once_free(a.addr(), "erin", "erin claimed once Redis is back");
+    // Redis kept alice's claim on disk: b still refuses her name.
+    let mut on_b = Client::connect(b.addr());
+    assert_eq!(try_nick(&mut on_b, "alice"), in_use("alice"));
+    assert_eq!(redis.command(&["GET", "chatroom:nick:erin"]), "a");
+}
