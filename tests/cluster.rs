@@ -215,9 +215,11 @@ fn without_redis_a_nick_is_refused_and_works_again_once_it_is_back() {
     }
     let mut redis = Redis::start();
     let (a, b) = (node(&redis, "a"), node(&redis, "b"));
-    let mut alice = Client::register(a.addr(), "alice");
+    let mut alice = Client::join(a.addr(), "alice", "#r");
 
     redis.stop();
+    alice.send("MSG #r hello?");
+    alice.expect("ERR MSG CLUSTER_UNAVAILABLE the cluster cannot be reached: not sent to #r");
     let mut on_a = Client::connect(a.addr());
     assert_eq!(
         try_nick(&mut on_a, "erin"),
@@ -237,4 +239,131 @@ fn without_redis_a_nick_is_refused_and_works_again_once_it_is_back() {
     let mut on_b = Client::connect(b.addr());
     assert_eq!(try_nick(&mut on_b, "alice"), in_use("alice"));
     assert_eq!(redis.command(&["GET", "chatroom:nick:erin"]), "a");
+    // Messages too: the node's connection is made again on the next one.
+    alice.send("MSG #r back");
+    alice.expect("OK MSG #r");
+    assert_eq!(redis.command(&["XLEN", "chatroom:room:#r:log"]), "1");
+}
+
+/// Asserts two clients saw the same messages in the same order, showing
+/// where they part (not all of both).
+fn same_order(want: &[(String, String)], got: &[(String, String)], who: &str) {
+    if let Some(at) = (0..want.len().max(got.len())).find(|&i| want.get(i) != got.get(i)) {
+        panic!(
+            "{who}: differ at {at} of {}/{}: {:?} vs {:?}",
+            want.len(),
+            got.len(),
+            want.get(at),
+            got.get(at)
+        );
+    }
+}
+
+/// Which node a listener (`lia`, `lib`, `lic`) is on.
+fn heard_index(listener: &str) -> usize {
+    ["lia", "lib", "lic"]
+        .iter()
+        .position(|l| *l == listener)
+        .expect("a listener")
+}
+
+/// What a client saw of the room's messages, in order: `(sender, text)`.
+fn room_messages(lines: &[String], room: &str) -> Vec<(String, String)> {
+    let prefix = format!("MSG {room} ");
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once(' '))
+        .map(|(from, text)| (from.to_string(), text.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_member_on_every_node_sees_a_rooms_messages_in_one_order() {
+    if !can_run("every_member_on_every_node_sees_a_rooms_messages_in_one_order") {
+        return;
+    }
+    const EACH: usize = 300;
+    let redis = Redis::start();
+    let nodes = [node(&redis, "a"), node(&redis, "b"), node(&redis, "c")];
+    let names = ["ann", "ben", "cat"];
+    // One listener per node, who says nothing, and one speaker.
+    let mut listeners: Vec<Client> = nodes
+        .iter()
+        .zip(["lia", "lib", "lic"])
+        .map(|(n, nick)| Client::join(n.addr(), nick, "#123"))
+        .collect();
+    let speakers: Vec<Client> = nodes
+        .iter()
+        .zip(names)
+        .map(|(n, nick)| Client::join(n.addr(), nick, "#123"))
+        .collect();
+    let threads: Vec<_> = speakers
+        .into_iter()
+        .map(|mut c| {
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    c.send(&format!("MSG #123 {} {i}", c.name));
+                }
+                // Its own answers and the others' messages, interleaved.
+                let (mut oks, mut lines) = (0, Vec::new());
+                while oks < EACH || lines.len() < 2 * EACH {
+                    let line = c.line();
+                    if line == "OK MSG #123" {
+                        oks += 1;
+                    } else {
+                        lines.push(line);
+                    }
+                }
+                // Kept connected until the listeners have read: its
+                // QUIT is not yet ordered with the room's messages.
+                (c, room_messages(&lines, "#123"))
+            })
+        })
+        .collect();
+    let heard: Vec<Vec<(String, String)>> = listeners
+        .iter_mut()
+        .map(|l| {
+            // The speaker of its own node joined after it: one JOIN first.
+            l.expect(&format!("JOIN #123 {}", names[heard_index(&l.name)]));
+            let lines: Vec<String> = (0..3 * EACH).map(|_| l.line()).collect();
+            let odd: Vec<&String> = lines.iter().filter(|x| !x.starts_with("MSG ")).collect();
+            assert!(odd.is_empty(), "[{}] {odd:?}", l.name);
+            room_messages(&lines, "#123")
+        })
+        .collect();
+    assert_eq!(heard[0].len(), 3 * EACH);
+    same_order(&heard[0], &heard[1], "nodes a and b");
+    same_order(&heard[0], &heard[2], "nodes a and c");
+    // Each speaker's own messages in the order it sent them.
+    for name in names {
+        let own: Vec<String> = heard[0]
+            .iter()
+            .filter(|(from, _)| from == name)
+            .map(|(_, text)| text.clone())
+            .collect();
+        let sent: Vec<String> = (0..EACH).map(|i| format!("{name} {i}")).collect();
+        assert_eq!(own, sent, "{name}'s messages out of order");
+    }
+    // The speakers saw the others' messages in the same order too.
+    let mut speakers = Vec::new();
+    for t in threads {
+        let (speaker, saw) = t.join().expect("speaker thread");
+        let name = speaker.name.clone();
+        speakers.push(speaker);
+        let expected: Vec<(String, String)> = heard[0]
+            .iter()
+            .filter(|(from, _)| *from != name)
+            .cloned()
+            .collect();
+        same_order(&expected, &saw, &name);
+    }
+    assert_eq!(
+        redis.command(&["XLEN", "chatroom:room:#123:log"]),
+        (3 * EACH).to_string()
+    );
+    assert_eq!(
+        redis.command(&["GET", "chatroom:room:#123:seq"]),
+        (3 * EACH).to_string()
+    );
 }

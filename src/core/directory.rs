@@ -173,7 +173,8 @@ impl Actor for Directory {
                 self.reports(ctx),
                 &self.config,
                 db.clone(),
-            );
+            )
+            .with_cluster(self.cluster.clone());
             let summary = room.summary();
             let addr = RoomHandle::new(room.start());
             let entry = RoomEntry::new(addr, summary, Instant::now());
@@ -468,7 +469,8 @@ impl Handler<OpenRoom> for Directory {
             self.reports(ctx),
             &self.config,
             self.db.clone(),
-        );
+        )
+        .with_cluster(self.cluster.clone());
         let summary = room.summary();
         let addr = RoomHandle::new(room.start());
         let entry = RoomEntry::new(addr.clone(), summary, Instant::now());

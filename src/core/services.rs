@@ -173,6 +173,15 @@ impl Services {
                 })
                 .await
                 .map_err(|_| ErrorCode::Internal)??;
+            if let Some(cluster) = &self.cluster {
+                // Subscribed before the member is in: nothing said in the
+                // room after its OK JOIN can pass it by.
+                let room = (*addr).clone().recipient();
+                if let Err(e) = cluster.subscribe(name.folded().clone(), room).await {
+                    tracing::warn!(%e, room = %name, "cannot subscribe to the room in Redis");
+                    return Err(ErrorCode::ClusterUnavailable);
+                }
+            }
             let attempt = room::Join {
                 member: join.member.clone(),
                 nick: join.nick.clone(),

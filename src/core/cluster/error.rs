@@ -15,6 +15,10 @@ pub enum ClusterError {
     /// This node's lease was gone and could not be renewed in time.
     #[error("this node's lease in Redis could not be renewed")]
     LeaseLost,
+    /// Redis's answer did not come, or made no sense: the outcome is
+    /// unknown.
+    #[error("no answer from Redis")]
+    Unanswered,
     /// The node's worker is gone (the server is stopping).
     #[error("the cluster worker stopped")]
     Stopped,

@@ -5,6 +5,9 @@
 //! | `chatroom:node:<id>` | string, `PX` lease | `alive` while node `<id>` renews it |
 //! | `chatroom:node:<id>:nicks` | set | the folded nicknames node `<id>` claimed |
 //! | `chatroom:nick:<folded>` | string | the id of the node holding the nickname |
+//! | `chatroom:room:<folded>:log` | stream | the room's messages, in its order |
+//! | `chatroom:room:<folded>:seq` | counter | the room's last message number |
+//! | `chatroom:room:<folded>` | channel | the room's messages, as published |
 
 /// Every key of chatroom's starts with it, so that one Redis can serve
 /// other programs too.
@@ -24,6 +27,21 @@ pub fn node_nicks(id: &str) -> String {
 /// Who holds a nickname, by its folded key.
 pub fn nick(folded: &str) -> String {
     format!("{PREFIX}nick:{folded}")
+}
+
+/// A room's stream of messages.
+pub fn room_log(folded: &str) -> String {
+    format!("{PREFIX}room:{folded}:log")
+}
+
+/// A room's message counter.
+pub fn room_seq(folded: &str) -> String {
+    format!("{PREFIX}room:{folded}:seq")
+}
+
+/// The channel a room's messages are published on.
+pub fn room_channel(folded: &str) -> String {
+    format!("{PREFIX}room:{folded}")
 }
 
 #[cfg(test)]

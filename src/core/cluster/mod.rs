@@ -7,7 +7,8 @@
 //! directory's handle `None`, and every path that could reach Redis checks
 //! that `Option` first.
 //!
-//! What is built: the node's lease (a key renewed every
+//! What is built: room messages across nodes, in one order
+//! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
 //! ([`Cluster::claim`], [`Cluster::release`]). The local
@@ -25,9 +26,13 @@ use crate::core::names::Folded;
 
 mod error;
 pub mod keys;
+mod rooms;
+pub mod wire;
 mod worker;
 
 pub use error::ClusterError;
+pub use rooms::Delivered;
+use rooms::{Publish, Subscribe};
 use worker::{Op, Worker};
 
 /// How long one Redis command may take before the node gives up on it
@@ -88,13 +93,25 @@ impl ClusterPlan {
             // again, rather than each one waiting through a long back-off.
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        let redis = redis::aio::ConnectionManager::new_lazy_with_config(self.client, manager)?;
+        let redis =
+            redis::aio::ConnectionManager::new_lazy_with_config(self.client.clone(), manager)?;
         let (ops, queue) = mpsc::unbounded_channel();
-        let worker = Worker::new(redis, Arc::clone(&self.node_id), self.lease, self.heartbeat);
+        let worker = Worker::new(
+            redis.clone(),
+            Arc::clone(&self.node_id),
+            self.lease,
+            self.heartbeat,
+        );
         actix_rt::spawn(worker.run(queue));
+        let (publish, to_publish) = mpsc::unbounded_channel();
+        actix_rt::spawn(rooms::publisher(redis, to_publish));
+        let (subscribe, asks) = mpsc::unbounded_channel();
+        actix_rt::spawn(rooms::subscriber(self.client, asks));
         Ok(Cluster {
             node_id: self.node_id,
             ops,
+            publish,
+            subscribe,
         })
     }
 }
@@ -104,6 +121,8 @@ impl ClusterPlan {
 pub struct Cluster {
     node_id: Arc<str>,
     ops: mpsc::UnboundedSender<Op>,
+    publish: mpsc::UnboundedSender<Publish>,
+    subscribe: mpsc::UnboundedSender<Subscribe>,
 }
 
 impl Cluster {
@@ -125,6 +144,42 @@ impl Cluster {
             nick: folded,
             reply,
         });
+        async move {
+            sent.map_err(|_| ClusterError::Stopped)?;
+            answer.await.map_err(|_| ClusterError::Stopped)?
+        }
+    }
+
+    /// Publishes a room message (the fields of
+    /// [`wire::Outgoing::encode`]) once for every node; answers its number
+    /// in the room and its time once Redis has it. Messages reach Redis in
+    /// the order they are published here.
+    pub fn publish(
+        &self,
+        room: Folded,
+        fields: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<(u64, std::time::SystemTime), ClusterError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.publish.send(Publish {
+            room,
+            fields,
+            reply,
+        });
+        async move {
+            sent.map_err(|_| ClusterError::Stopped)?;
+            answer.await.map_err(|_| ClusterError::Stopped)?
+        }
+    }
+
+    /// Has the room's messages, from every node, handed to `to` (the local
+    /// room) from now on; done once Redis confirms the subscription.
+    pub fn subscribe(
+        &self,
+        room: Folded,
+        to: actix::Recipient<Delivered>,
+    ) -> impl std::future::Future<Output = Result<(), ClusterError>> {
+        let (done, answer) = oneshot::channel();
+        let sent = self.subscribe.send(Subscribe { room, to, done });
         async move {
             sent.map_err(|_| ClusterError::Stopped)?;
             answer.await.map_err(|_| ClusterError::Stopped)?

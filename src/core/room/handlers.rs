@@ -371,6 +371,9 @@ impl Handler<Say> for Room {
             return None;
         };
         let userhost = member.userhost.clone();
+        if self.cluster.is_some() {
+            return self.publish(msg, userhost);
+        }
         self.messages += 1;
         // One clock read: what IRC shows as `time` is what the store keeps.
         let time = self.message_time();

@@ -9,6 +9,7 @@
 mod close;
 mod handlers;
 mod member;
+mod remote;
 mod report;
 mod rights;
 mod settings;
@@ -134,6 +135,9 @@ pub struct Room {
     /// Where messages and the room itself are stored, when history is on;
     /// a stored room outlives its last member.
     db: Option<Database>,
+    /// Cluster mode: where its messages are published (`remote.rs`);
+    /// boxed, as most of a room is kept small.
+    cluster: Option<Box<crate::core::cluster::Cluster>>,
 }
 
 impl Room {
@@ -159,6 +163,7 @@ impl Room {
             created: SystemTime::now(),
             messages: 0,
             db,
+            cluster: None,
         }
     }
 
