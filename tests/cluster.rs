@@ -259,14 +259,6 @@ fn same_order(want: &[(String, String)], got: &[(String, String)], who: &str) {
     }
 }
 
-/// Which node a listener (`lia`, `lib`, `lic`) is on.
-fn heard_index(listener: &str) -> usize {
-    ["lia", "lib", "lic"]
-        .iter()
-        .position(|l| *l == listener)
-        .expect("a listener")
-}
-
 /// What a client saw of the room's messages, in order: `(sender, text)`.
 fn room_messages(lines: &[String], room: &str) -> Vec<(String, String)> {
     let prefix = format!("MSG {room} ");
@@ -306,13 +298,16 @@ fn every_member_on_every_node_sees_a_rooms_messages_in_one_order() {
                     c.send(&format!("MSG #123 {} {i}", c.name));
                 }
                 // Its own answers and the others' messages, interleaved.
+                // (And the JOINs of members on other nodes, before.)
                 let (mut oks, mut lines) = (0, Vec::new());
                 while oks < EACH || lines.len() < 2 * EACH {
                     let line = c.line();
                     if line == "OK MSG #123" {
                         oks += 1;
-                    } else {
+                    } else if line.starts_with("MSG ") {
                         lines.push(line);
+                    } else {
+                        assert!(line.starts_with("JOIN #123 "), "[{}] {line}", c.name);
                     }
                 }
                 // Kept connected until the listeners have read: its
@@ -324,15 +319,31 @@ fn every_member_on_every_node_sees_a_rooms_messages_in_one_order() {
     let heard: Vec<Vec<(String, String)>> = listeners
         .iter_mut()
         .map(|l| {
-            // The speaker of its own node joined after it: one JOIN first.
-            l.expect(&format!("JOIN #123 {}", names[heard_index(&l.name)]));
-            let lines: Vec<String> = (0..3 * EACH).map(|_| l.line()).collect();
-            let odd: Vec<&String> = lines.iter().filter(|x| !x.starts_with("MSG ")).collect();
-            assert!(odd.is_empty(), "[{}] {odd:?}", l.name);
+            // The members who joined after it, on every node, come first.
+            let mut joins = Vec::new();
+            let mut lines = Vec::new();
+            while lines.len() < 3 * EACH {
+                let line = l.line();
+                match line.strip_prefix("JOIN #123 ") {
+                    Some(nick) => joins.push(nick.to_string()),
+                    None => lines.push(line),
+                }
+            }
+            joins.sort();
+            let later: Vec<&str> = ["ann", "ben", "cat", "lia", "lib", "lic"]
+                .into_iter()
+                .filter(|n| *n > l.name.as_str() || names.contains(n))
+                .collect();
+            assert_eq!(joins, later, "[{}] JOINs", l.name);
             room_messages(&lines, "#123")
         })
         .collect();
     assert_eq!(heard[0].len(), 3 * EACH);
+    for (node, listener) in nodes.iter().zip(["lia", "lib", "lic"]) {
+        let mut probe = Client::register(node.addr(), &format!("probe{listener}"));
+        probe.send("NAMES #123");
+        probe.expect_lines(&["NAMES #123 ann ben cat lia lib lic", "OK NAMES #123 6"]);
+    }
     same_order(&heard[0], &heard[1], "nodes a and b");
     same_order(&heard[0], &heard[2], "nodes a and c");
     // Each speaker's own messages in the order it sent them.
@@ -366,4 +377,40 @@ fn every_member_on_every_node_sees_a_rooms_messages_in_one_order() {
         redis.command(&["GET", "chatroom:room:#123:seq"]),
         (3 * EACH).to_string()
     );
+}
+
+#[test]
+fn a_room_lists_and_hears_its_members_on_every_node() {
+    if !can_run("a_room_lists_and_hears_its_members_on_every_node") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Client::join(a.addr(), "ann", "#m");
+    let mut ben = Client::join(b.addr(), "ben", "#m");
+    ann.expect("JOIN #m ben");
+    let mut cat = Client::join(c.addr(), "cat", "#m");
+    ann.expect("JOIN #m cat");
+    ben.expect("JOIN #m cat");
+    for client in [&mut ann, &mut ben, &mut cat] {
+        client.send("NAMES #m");
+        client.expect_lines(&["NAMES #m ann ben cat", "OK NAMES #m 3"]);
+    }
+    // Membership changes travel in the room's order, with its messages.
+    ben.send("MSG #m bye");
+    ben.expect("OK MSG #m");
+    ben.send("PART #m");
+    ben.read_until_prefix("OK PART");
+    for client in [&mut ann, &mut cat] {
+        client.expect_lines(&["MSG #m ben bye", "PART #m ben"]);
+    }
+    cat.send("NAMES #m");
+    cat.expect_lines(&["NAMES #m ann cat", "OK NAMES #m 2"]);
+    cat.send("QUIT");
+    cat.expect_closed();
+    let quit = ann.line();
+    assert!(quit.starts_with("QUIT cat"), "{quit}");
+    ann.send("NAMES #m");
+    ann.expect_lines(&["NAMES #m ann", "OK NAMES #m 1"]);
+    assert_eq!(redis.command(&["HKEYS", "chatroom:room:#m:members"]), "ann");
 }

@@ -177,9 +177,18 @@ impl Services {
                 // Subscribed before the member is in: nothing said in the
                 // room after its OK JOIN can pass it by.
                 let room = (*addr).clone().recipient();
-                if let Err(e) = cluster.subscribe(name.folded().clone(), room).await {
-                    tracing::warn!(%e, room = %name, "cannot subscribe to the room in Redis");
-                    return Err(ErrorCode::ClusterUnavailable);
+                let known = match cluster.subscribe(name.folded().clone(), room).await {
+                    Ok(()) => cluster.members(name.folded().clone()).await,
+                    Err(e) => Err(e),
+                };
+                match known {
+                    Ok(members) => {
+                        let _ = addr.send(room::KnownMembers(members)).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%e, room = %name, "cannot subscribe to the room in Redis");
+                        return Err(ErrorCode::ClusterUnavailable);
+                    }
                 }
             }
             let attempt = room::Join {

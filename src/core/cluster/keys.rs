@@ -7,7 +7,8 @@
 //! | `chatroom:nick:<folded>` | string | the id of the node holding the nickname |
 //! | `chatroom:room:<folded>:log` | stream | the room's messages, in its order |
 //! | `chatroom:room:<folded>:seq` | counter | the room's last message number |
-//! | `chatroom:room:<folded>` | channel | the room's messages, as published |
+//! | `chatroom:room:<folded>:members` | hash | folded nick → the member's `J` fields |
+//! | `chatroom:room:<folded>` | channel | the room's messages and membership changes, as published |
 
 /// Every key of chatroom's starts with it, so that one Redis can serve
 /// other programs too.
@@ -37,6 +38,11 @@ pub fn room_log(folded: &str) -> String {
 /// A room's message counter.
 pub fn room_seq(folded: &str) -> String {
     format!("{PREFIX}room:{folded}:seq")
+}
+
+/// A room's members on every node: folded nick → its `J` fields.
+pub fn room_members(folded: &str) -> String {
+    format!("{PREFIX}room:{folded}:members")
 }
 
 /// The channel a room's messages are published on.

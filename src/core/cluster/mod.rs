@@ -32,7 +32,8 @@ mod worker;
 
 pub use error::ClusterError;
 pub use rooms::Delivered;
-use rooms::{Publish, Subscribe};
+use rooms::{Item, Publish, Subscribe};
+use wire::MemberChange;
 use worker::{Op, Worker};
 
 /// How long one Redis command may take before the node gives up on it
@@ -104,7 +105,7 @@ impl ClusterPlan {
         );
         actix_rt::spawn(worker.run(queue));
         let (publish, to_publish) = mpsc::unbounded_channel();
-        actix_rt::spawn(rooms::publisher(redis, to_publish));
+        actix_rt::spawn(rooms::publisher(redis.clone(), to_publish));
         let (subscribe, asks) = mpsc::unbounded_channel();
         actix_rt::spawn(rooms::subscriber(self.client, asks));
         Ok(Cluster {
@@ -112,6 +113,7 @@ impl ClusterPlan {
             ops,
             publish,
             subscribe,
+            redis,
         })
     }
 }
@@ -123,6 +125,7 @@ pub struct Cluster {
     ops: mpsc::UnboundedSender<Op>,
     publish: mpsc::UnboundedSender<Publish>,
     subscribe: mpsc::UnboundedSender<Subscribe>,
+    redis: redis::aio::ConnectionManager,
 }
 
 impl Cluster {
@@ -162,12 +165,59 @@ impl Cluster {
         let (reply, answer) = oneshot::channel();
         let sent = self.publish.send(Publish {
             room,
-            fields,
+            item: Item::Msg(fields),
             reply,
         });
         async move {
             sent.map_err(|_| ClusterError::Stopped)?;
             answer.await.map_err(|_| ClusterError::Stopped)?
+        }
+    }
+
+    /// Records a membership change of one of this node's members in the
+    /// room's member hash and publishes it, in line with this node's
+    /// messages; failures are logged (the member hash is then stale until
+    /// the member's next change).
+    pub fn announce(&self, room: Folded, change: &MemberChange) {
+        let (reply, answer) = oneshot::channel();
+        let kept = (change.change == wire::Change::Join).then(|| change.encode());
+        let item = Item::Member(change.nick.folded().clone(), kept, change.encode());
+        if self
+            .publish
+            .send(Publish {
+                room: room.clone(),
+                item,
+                reply,
+            })
+            .is_err()
+        {
+            return;
+        }
+        actix_rt::spawn(async move {
+            if let Ok(Err(e)) = answer.await {
+                tracing::warn!(%e, room = room.as_str(), "membership change not published");
+            }
+        });
+    }
+
+    /// The room's members on every node, as its member hash has them.
+    pub fn members(
+        &self,
+        room: Folded,
+    ) -> impl std::future::Future<Output = Result<Vec<MemberChange>, ClusterError>> {
+        let mut redis = self.redis.clone();
+        async move {
+            let key = keys::room_members(room.as_str());
+            let all: Vec<(String, Vec<u8>)> = tokio::time::timeout(
+                COMMAND_TIMEOUT,
+                redis::cmd("HGETALL").arg(key).query_async(&mut redis),
+            )
+            .await
+            .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            Ok(all
+                .into_iter()
+                .filter_map(|(_, fields)| MemberChange::decode(&fields).ok())
+                .collect())
         }
     }
 

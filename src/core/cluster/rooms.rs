@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::keys;
-use super::wire::Incoming;
+use super::wire::Published;
 use super::{ClusterError, COMMAND_TIMEOUT};
 use crate::core::names::Folded;
 
@@ -43,13 +43,37 @@ redis.call('PUBLISH', KEYS[3], payload)
 return {seq, ms}
 ";
 
+/// Sets (`ARGV[2]` not empty) or deletes member `ARGV[1]` in the room's
+/// member hash `KEYS[1]` and publishes the change `ARGV[3]` on channel
+/// `KEYS[2]` as `0 <ms> <fields>`, in line with the room's messages.
+const MEMBER: &str = r"
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('PUBLISH', KEYS[2], '0 ' .. ms .. ' ' .. ARGV[3])
+return {0, ms}
+";
+
 /// The most messages one pipeline carries.
 const MAX_BATCH: usize = 256;
 
-/// A message to publish.
+/// What a room publishes.
+pub(super) enum Item {
+    /// A message: its fields.
+    Msg(Vec<u8>),
+    /// A membership change: the member (folded), what the member hash
+    /// keeps for it (`None`: it left) and the change's fields.
+    Member(Folded, Option<Vec<u8>>, Vec<u8>),
+}
+
+/// A message or membership change to publish.
 pub(super) struct Publish {
     pub(super) room: Folded,
-    pub(super) fields: Vec<u8>,
+    pub(super) item: Item,
     pub(super) reply: oneshot::Sender<Result<(u64, SystemTime), ClusterError>>,
 }
 
@@ -60,10 +84,11 @@ pub(super) struct Subscribe {
     pub(super) done: oneshot::Sender<Result<(), ClusterError>>,
 }
 
-/// A room's message, from Redis, in the room's order.
+/// A room's message or membership change, from Redis, in the room's
+/// order.
 #[derive(actix::Message)]
 #[rtype(result = "()")]
-pub struct Delivered(pub Incoming);
+pub struct Delivered(pub Published);
 
 /// Publishes what is queued, a batch at a time, until the node stops.
 pub(super) async fn publisher(
@@ -82,13 +107,25 @@ pub(super) async fn publisher(
         let mut pipe = redis::pipe();
         for p in &batch {
             let room = p.room.as_str();
-            pipe.cmd("EVAL")
-                .arg(PUBLISH)
-                .arg(3)
-                .arg(keys::room_log(room))
-                .arg(keys::room_seq(room))
-                .arg(keys::room_channel(room))
-                .arg(&p.fields[..]);
+            match &p.item {
+                Item::Msg(fields) => pipe
+                    .cmd("EVAL")
+                    .arg(PUBLISH)
+                    .arg(3)
+                    .arg(keys::room_log(room))
+                    .arg(keys::room_seq(room))
+                    .arg(keys::room_channel(room))
+                    .arg(&fields[..]),
+                Item::Member(nick, kept, fields) => pipe
+                    .cmd("EVAL")
+                    .arg(MEMBER)
+                    .arg(2)
+                    .arg(keys::room_members(room))
+                    .arg(keys::room_channel(room))
+                    .arg(nick.as_str())
+                    .arg(kept.as_deref().unwrap_or(b""))
+                    .arg(&fields[..]),
+            };
         }
         let answer = tokio::time::timeout(
             COMMAND_TIMEOUT,
@@ -209,7 +246,7 @@ fn deliver(rooms: &HashMap<String, Recipient<Delivered>>, channel: &str, payload
     let Some(room) = rooms.get(channel) else {
         return;
     };
-    match Incoming::decode(payload) {
+    match Published::decode(payload) {
         Ok(msg) => room.do_send(Delivered(msg)),
         Err(e) => warn!(%e, channel, "skipping a room message"),
     }

@@ -6,9 +6,12 @@
 //! script puts the room's sequence number and Redis's time in milliseconds
 //! in front, `<seq> <ms> `, and publishes the whole as one payload.
 //!
-//! Fields, in order: origin node id, sender session number, echo (`1` or
-//! `0`), kind (`P` message, `N` notice), nickname, user, host, account
-//! (empty for none), client tags (empty for none), text.
+//! The first field says what it is. `M`, a message: origin node id, sender
+//! session number, echo (`1` or `0`), kind (`P` message, `N` notice),
+//! nickname, user, host, account (empty for none), client tags (empty for
+//! none), text. `J`, `P` or `Q`, a member joined, parted or quit: origin
+//! node id, nickname, user, host, reason (empty for none). A member's `J`
+//! fields are also what the room's member hash keeps for it.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -82,6 +85,7 @@ impl Outgoing<'_> {
             MsgKind::Notice => "N",
         };
         for field in [
+            "M",
             self.origin,
             &sender,
             if self.echo { "1" } else { "0" },
@@ -93,11 +97,111 @@ impl Outgoing<'_> {
             self.tags.unwrap_or(""),
             self.text,
         ] {
-            out.extend_from_slice(field.len().to_string().as_bytes());
-            out.push(b':');
-            out.extend_from_slice(field.as_bytes());
+            put(&mut out, field);
         }
         out
+    }
+}
+
+fn put(out: &mut Vec<u8>, field: &str) {
+    out.extend_from_slice(field.len().to_string().as_bytes());
+    out.push(b':');
+    out.extend_from_slice(field.as_bytes());
+}
+
+/// How a room's membership changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A member joined.
+    Join,
+    /// A member left the room.
+    Part,
+    /// A member left the server.
+    Quit,
+}
+
+/// A membership change, as it leaves its node (or as the room's member
+/// hash keeps a member: its `Join`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberChange {
+    /// What changed.
+    pub change: Change,
+    /// The node the member is on.
+    pub origin: String,
+    /// The member.
+    pub nick: Nick,
+    /// Its user and host.
+    pub userhost: UserHost,
+    /// Why it left, if it said.
+    pub reason: Option<String>,
+}
+
+impl MemberChange {
+    /// The fields, as the membership script takes them.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48);
+        let tag = match self.change {
+            Change::Join => "J",
+            Change::Part => "P",
+            Change::Quit => "Q",
+        };
+        for field in [
+            tag,
+            &self.origin,
+            self.nick.as_str(),
+            self.userhost.user(),
+            self.userhost.host(),
+            self.reason.as_deref().unwrap_or(""),
+        ] {
+            put(&mut out, field);
+        }
+        out
+    }
+
+    /// Reads the fields (without the `<seq> <ms> ` header).
+    pub fn decode(mut rest: &[u8]) -> Result<MemberChange, BadPayload> {
+        let mut next = || field(&mut rest);
+        let change = match next()? {
+            "J" => Change::Join,
+            "P" => Change::Part,
+            "Q" => Change::Quit,
+            _ => return Err(BadPayload("not a membership change")),
+        };
+        let origin = next()?.to_string();
+        let nick = Nick::parse(next()?, STORED_NAME_LIMIT).map_err(|_| BadPayload("nickname"))?;
+        let (user, host) = (next()?, next()?);
+        let userhost = UserHost::new(user, host);
+        let reason = Some(next()?).filter(|r| !r.is_empty()).map(str::to_string);
+        Ok(MemberChange {
+            change,
+            origin,
+            nick,
+            userhost,
+            reason,
+        })
+    }
+}
+
+/// What a node receives on a room's channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// A message.
+    Msg(Incoming),
+    /// A membership change.
+    Member(MemberChange),
+}
+
+impl Published {
+    /// Reads a published payload: `<seq> <ms> ` and the fields.
+    pub fn decode(payload: &[u8]) -> Result<Published, BadPayload> {
+        let mut rest = payload;
+        word(&mut rest)?;
+        word(&mut rest)?;
+        if rest.starts_with(b"1:M") {
+            Incoming::decode(payload).map(Published::Msg)
+        } else {
+            MemberChange::decode(rest).map(Published::Member)
+        }
     }
 }
 
@@ -108,6 +212,9 @@ impl Incoming {
         let seq = number(word(&mut rest)?)?;
         let ms = number(word(&mut rest)?)?;
         let mut next = || field(&mut rest);
+        if next()? != "M" {
+            return Err(BadPayload("not a message"));
+        }
         let origin = next()?.to_string();
         let sender = number(next()?.as_bytes())?;
         let echo = next()? == "1";
@@ -190,7 +297,9 @@ mod tests {
         };
         let mut payload = b"7 1700000000123 ".to_vec();
         payload.extend(out.encode());
-        let got = Incoming::decode(&payload).unwrap();
+        let Ok(Published::Msg(got)) = Published::decode(&payload) else {
+            panic!("not read back as a message");
+        };
         assert_eq!(got.seq, 7);
         assert_eq!(
             got.time,
@@ -206,6 +315,24 @@ mod tests {
         assert_eq!(got.account.as_deref(), Some("zoe"));
         assert_eq!(got.tags, None);
         assert_eq!(got.text, "a: b 12:c\u{1}");
+    }
+
+    #[test]
+    fn a_membership_change_survives_the_trip() {
+        let change = MemberChange {
+            change: Change::Quit,
+            origin: "b".into(),
+            nick: Nick::parse("ben", 24).unwrap(),
+            userhost: UserHost::native(),
+            reason: Some("bye now".into()),
+        };
+        let mut payload = b"0 5 ".to_vec();
+        payload.extend(change.encode());
+        assert_eq!(
+            Published::decode(&payload).unwrap(),
+            Published::Member(change.clone())
+        );
+        assert_eq!(MemberChange::decode(&change.encode()).unwrap(), change);
     }
 
     #[test]

@@ -1,23 +1,39 @@
 //! Cluster mode's half of a room (docs/CLUSTER.md): a message said here
 //! is published once for every node, and delivered here, as on every
-//! node, when Redis hands it back, in the room's one order.
+//! node, when Redis hands it back, in the room's one order; this node's
+//! members' JOIN, PART and QUIT are published too, and the other nodes'
+//! members are kept for NAMES.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use actix::prelude::*;
 
-use super::{Room, Say};
-use crate::core::cluster::wire::Outgoing;
+use super::{Names, Room, Say};
+use crate::core::cluster::wire::{Change, MemberChange, Outgoing, Published};
 use crate::core::cluster::{Cluster, Delivered};
-use crate::core::event::{Event, MsgMeta, UserHost};
+use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
 use crate::core::member::SessionId;
+use crate::core::names::{Folded, Nick};
 use crate::core::outcome::Said;
 use crate::core::ErrorCode;
+
+/// What a room of a cluster node keeps of the cluster.
+pub(super) struct RoomCluster {
+    cluster: Cluster,
+    /// The members on other nodes, by folded nickname.
+    remote: BTreeMap<Folded, (Nick, UserHost)>,
+}
 
 impl Room {
     /// A room of a cluster node: its messages go through Redis.
     pub fn with_cluster(mut self, cluster: Option<Cluster>) -> Self {
-        self.cluster = cluster.map(Box::new);
+        self.cluster = cluster.map(|cluster| {
+            Box::new(RoomCluster {
+                cluster,
+                remote: BTreeMap::new(),
+            })
+        });
         self
     }
 
@@ -26,7 +42,7 @@ impl Room {
     /// once Redis has the message; its number is not known before, so
     /// there is none to answer now.
     pub(super) fn publish(&mut self, msg: Say, userhost: UserHost) -> Option<(u64, SystemTime)> {
-        let cluster = self.cluster.as_deref()?;
+        let cluster = &self.cluster.as_deref()?.cluster;
         let fields = Outgoing {
             origin: cluster.node_id(),
             sender: msg.id.number(),
@@ -56,16 +72,130 @@ impl Room {
         });
         None
     }
+
+    /// Publishes a change of one of this node's members.
+    pub(super) fn announce(
+        &self,
+        change: Change,
+        nick: &Nick,
+        userhost: &UserHost,
+        reason: Option<&str>,
+    ) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        let change = MemberChange {
+            change,
+            origin: rc.cluster.node_id().to_string(),
+            nick: nick.clone(),
+            userhost: userhost.clone(),
+            reason: reason.map(str::to_string),
+        };
+        rc.cluster.announce(self.name.folded().clone(), &change);
+    }
+
+    /// Adds the other nodes' members to a listing, in its order.
+    pub(super) fn add_remote(&self, names: &mut Names) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        if rc.remote.is_empty() {
+            return;
+        }
+        let mut all: Vec<(Nick, UserHost)> = std::mem::take(&mut names.nicks)
+            .into_iter()
+            .zip(std::mem::take(&mut names.userhosts))
+            .chain(
+                rc.remote
+                    .iter()
+                    .filter(|(key, _)| !self.members.contains_key(*key))
+                    .map(|(_, (n, u))| (n.clone(), u.clone())),
+            )
+            .collect();
+        all.sort_by(|a, b| a.0.folded().cmp(b.0.folded()));
+        (names.nicks, names.userhosts) = all.into_iter().unzip();
+    }
+
+    /// A change of another node's member: kept, and shown to the members
+    /// here.
+    fn remote_change(&mut self, m: MemberChange) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        if m.origin == rc.cluster.node_id() {
+            // Its members here saw it happen.
+            return;
+        }
+        let key = m.nick.folded().clone();
+        let event = match m.change {
+            Change::Join => {
+                rc.remote.insert(key, (m.nick.clone(), m.userhost.clone()));
+                Event::Join {
+                    room: self.name.clone(),
+                    nick: m.nick,
+                    userhost: m.userhost,
+                    realname: no_realname(),
+                    account: None,
+                }
+            }
+            Change::Part => {
+                rc.remote.remove(&key);
+                Event::Part {
+                    room: self.name.clone(),
+                    nick: m.nick,
+                    userhost: m.userhost,
+                    reason: m.reason,
+                }
+            }
+            Change::Quit => {
+                rc.remote.remove(&key);
+                Event::Quit {
+                    nick: m.nick,
+                    userhost: m.userhost,
+                    reason: m.reason,
+                }
+            }
+        };
+        self.broadcast(&event, None);
+    }
+}
+
+/// The room's members on every node, as Redis's member hash had them
+/// when this node subscribed to the room: the other nodes' are kept (a
+/// JOIN reads them before the member is let in, so that its NAMES shows
+/// them).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct KnownMembers(pub Vec<MemberChange>);
+
+impl Handler<KnownMembers> for Room {
+    type Result = ();
+
+    fn handle(&mut self, KnownMembers(members): KnownMembers, _: &mut Self::Context) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        for m in members {
+            if m.origin != rc.cluster.node_id() {
+                rc.remote
+                    .insert(m.nick.folded().clone(), (m.nick, m.userhost));
+            }
+        }
+    }
 }
 
 impl Handler<Delivered> for Room {
     type Result = ();
 
-    fn handle(&mut self, Delivered(m): Delivered, _: &mut Self::Context) {
+    fn handle(&mut self, Delivered(published): Delivered, _: &mut Self::Context) {
+        let m = match published {
+            Published::Msg(m) => m,
+            Published::Member(change) => return self.remote_change(change),
+        };
         let own = self
             .cluster
             .as_deref()
-            .is_some_and(|c| c.node_id() == m.origin);
+            .is_some_and(|rc| rc.cluster.node_id() == m.origin);
         // The sender has its answer, not the message, unless it echoes.
         let except = (own && !m.echo).then(|| SessionId::from_number(m.sender));
         self.messages = self.messages.max(m.seq);
