@@ -179,7 +179,9 @@ fn a_killed_node_lets_go_of_its_nicknames_within_its_lease() {
         ],
     );
     let (mut child, addr, _log) = spawn_listening(cmd);
-    let _doomed_carol = Client::register(addr, "carol");
+    let mut ann = Client::join(a.addr(), "ann", "#k");
+    let _doomed_carol = Client::join(addr, "carol", "#k");
+    ann.expect("JOIN #k carol");
     let _doomed_dave = Client::register(addr, "dave");
     let mut on_a = Client::connect(a.addr());
     assert_eq!(try_nick(&mut on_a, "carol"), in_use("carol"));
@@ -206,6 +208,12 @@ fn a_killed_node_lets_go_of_its_nicknames_within_its_lease() {
         redis.command(&["SMEMBERS", "chatroom:node:doomed:nicks"]),
         ""
     );
+    // Its members left their rooms, as a QUIT each, once.
+    ann.expect("QUIT carol");
+    ann.send("NAMES #k");
+    ann.expect_lines(&["NAMES #k ann", "OK NAMES #k 1"]);
+    assert_eq!(redis.command(&["HKEYS", "chatroom:room:#k:members"]), "ann");
+    assert_eq!(redis.command(&["SMEMBERS", "chatroom:nodes"]), "a");
 }
 
 #[test]

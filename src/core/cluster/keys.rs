@@ -4,6 +4,8 @@
 //! |---|---|---|
 //! | `chatroom:node:<id>` | string, `PX` lease | `alive` while node `<id>` renews it |
 //! | `chatroom:node:<id>:nicks` | set | the folded nicknames node `<id>` claimed |
+//! | `chatroom:node:<id>:rooms` | set | the folded rooms node `<id>` had members in |
+//! | `chatroom:nodes` | set | the ids of the nodes that started and were not reaped since |
 //! | `chatroom:nick:<folded>` | string | the id of the node holding the nickname |
 //! | `chatroom:room:<folded>:log` | stream | the room's messages, in its order |
 //! | `chatroom:room:<folded>:seq` | counter | the room's last message number |
@@ -23,6 +25,17 @@ pub fn node(id: &str) -> String {
 /// The set of the nicknames node `id` claimed.
 pub fn node_nicks(id: &str) -> String {
     format!("{PREFIX}node:{id}:nicks")
+}
+
+/// The rooms node `id` had members in (where they are found should it
+/// die).
+pub fn node_rooms(id: &str) -> String {
+    format!("{PREFIX}node:{id}:rooms")
+}
+
+/// Every node that started (and was not reaped since).
+pub fn nodes() -> String {
+    format!("{PREFIX}nodes")
 }
 
 /// Who holds a nickname, by its folded key.

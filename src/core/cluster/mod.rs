@@ -181,7 +181,12 @@ impl Cluster {
     pub fn announce(&self, room: Folded, change: &MemberChange) {
         let (reply, answer) = oneshot::channel();
         let kept = (change.change == wire::Change::Join).then(|| change.encode());
-        let item = Item::Member(change.nick.folded().clone(), kept, change.encode());
+        let item = Item::Member(
+            change.nick.folded().clone(),
+            kept,
+            change.encode(),
+            keys::node_rooms(&self.node_id),
+        );
         if self
             .publish
             .send(Publish {

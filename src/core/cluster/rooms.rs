@@ -45,10 +45,13 @@ return {seq, ms}
 
 /// Sets (`ARGV[2]` not empty) or deletes member `ARGV[1]` in the room's
 /// member hash `KEYS[1]` and publishes the change `ARGV[3]` on channel
-/// `KEYS[2]` as `0 <ms> <fields>`, in line with the room's messages.
+/// `KEYS[2]` as `0 <ms> <fields>`, in line with the room's messages; a
+/// member set is also noted in its node's set of rooms `ARGV[4]` (room
+/// `ARGV[5]`), where the node's members are found should it die.
 const MEMBER: &str = r"
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('SADD', ARGV[4], ARGV[5])
 else
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
@@ -66,8 +69,9 @@ pub(super) enum Item {
     /// A message: its fields.
     Msg(Vec<u8>),
     /// A membership change: the member (folded), what the member hash
-    /// keeps for it (`None`: it left) and the change's fields.
-    Member(Folded, Option<Vec<u8>>, Vec<u8>),
+    /// keeps for it (`None`: it left), the change's fields and the key of
+    /// the node's set of rooms.
+    Member(Folded, Option<Vec<u8>>, Vec<u8>, String),
 }
 
 /// A message or membership change to publish.
@@ -116,7 +120,7 @@ pub(super) async fn publisher(
                     .arg(keys::room_seq(room))
                     .arg(keys::room_channel(room))
                     .arg(&fields[..]),
-                Item::Member(nick, kept, fields) => pipe
+                Item::Member(nick, kept, fields, node_rooms) => pipe
                     .cmd("EVAL")
                     .arg(MEMBER)
                     .arg(2)
@@ -124,7 +128,9 @@ pub(super) async fn publisher(
                     .arg(keys::room_channel(room))
                     .arg(nick.as_str())
                     .arg(kept.as_deref().unwrap_or(b""))
-                    .arg(&fields[..]),
+                    .arg(&fields[..])
+                    .arg(node_rooms)
+                    .arg(room),
             };
         }
         let answer = tokio::time::timeout(

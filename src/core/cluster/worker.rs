@@ -67,6 +67,42 @@ redis.call('SET', KEYS[2], 'alive', 'PX', ARGV[3])
 return 1
 ";
 
+/// Takes the members of every node whose lease lapsed (and of node
+/// `ARGV[2]`, restarting: what its earlier process left) out of the rooms
+/// it had members in, publishing a QUIT for each on the room's channel
+/// (their `J` fields with a `Q` tag); `ARGV[1]` is the key prefix. Answers
+/// how many members it took out.
+const REAP: &str = r"
+local prefix = ARGV[1]
+local reaped = 0
+for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
+  if id == ARGV[2] or redis.call('EXISTS', prefix .. 'node:' .. id) == 0 then
+    local rooms = prefix .. 'node:' .. id .. ':rooms'
+    for _, room in ipairs(redis.call('SMEMBERS', rooms)) do
+      local members = prefix .. 'room:' .. room .. ':members'
+      local all = redis.call('HGETALL', members)
+      for i = 1, #all, 2 do
+        local rest = string.sub(all[i + 1], 4)
+        local colon = string.find(rest, ':', 1, true)
+        if colon then
+          local n = tonumber(string.sub(rest, 1, colon - 1)) or 0
+          if string.sub(rest, colon + 1, colon + n) == id then
+            redis.call('HDEL', members, all[i])
+            local now = redis.call('TIME')
+            local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+            redis.call('PUBLISH', prefix .. 'room:' .. room, '0 ' .. ms .. ' 1:Q' .. rest)
+            reaped = reaped + 1
+          end
+        end
+      end
+    end
+    redis.call('DEL', rooms)
+    if id ~= ARGV[2] then redis.call('SREM', prefix .. 'nodes', id) end
+  end
+end
+return reaped
+";
+
 /// What the directory asks of Redis.
 pub(super) enum Op {
     /// Claim a nickname; the answer goes back.
@@ -98,6 +134,7 @@ pub(super) struct Worker {
     release: Script,
     beat: Script,
     start: Script,
+    reap: Script,
 }
 
 impl Worker {
@@ -119,6 +156,7 @@ impl Worker {
             release: Script::new(RELEASE),
             beat: Script::new(BEAT),
             start: Script::new(START),
+            reap: Script::new(REAP),
         }
     }
 
@@ -155,6 +193,12 @@ impl Worker {
             Ok(()) => self.run_beat().await,
             Err(e) => Err(e),
         };
+        // Every node reaps the dead (the script is cheap when none is):
+        // whoever runs it first publishes their QUITs, once.
+        let result = match result {
+            Ok(()) => self.run_reap("").await,
+            Err(e) => Err(e),
+        };
         match result {
             Ok(()) if self.away => {
                 self.away = false;
@@ -189,7 +233,28 @@ impl Worker {
             .arg(self.lease_ms());
         let mut redis = self.redis.clone();
         bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
+        // Its earlier process's room members go, and this node is listed
+        // for the others to reap should it die.
+        self.run_reap(&self.node_id.clone()).await?;
+        let mut sadd = redis::cmd("SADD");
+        sadd.arg(keys::nodes()).arg(&*self.node_id);
+        bounded(sadd.query_async::<i64>(&mut redis)).await?;
         self.started = true;
+        Ok(())
+    }
+
+    /// Takes dead nodes' members (and `own`'s) out of their rooms.
+    async fn run_reap(&mut self, own: &str) -> Result<(), ClusterError> {
+        let mut invocation = self.reap.prepare_invoke();
+        invocation.arg(PREFIX).arg(own);
+        let mut redis = self.redis.clone();
+        let reaped = bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
+        if reaped > 0 {
+            info!(
+                members = reaped,
+                "took the members of stopped nodes out of their rooms"
+            );
+        }
         Ok(())
     }
 
