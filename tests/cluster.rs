@@ -224,6 +224,8 @@ fn without_redis_a_nick_is_refused_and_works_again_once_it_is_back() {
     let mut redis = Redis::start();
     let (a, b) = (node(&redis, "a"), node(&redis, "b"));
     let mut alice = Client::join(a.addr(), "alice", "#r");
+    let mut bob = Client::join(b.addr(), "bob", "#r");
+    alice.expect("JOIN #r bob");
 
     redis.stop();
     alice.send("MSG #r hello?");
@@ -251,6 +253,24 @@ fn without_redis_a_nick_is_refused_and_works_again_once_it_is_back() {
     alice.send("MSG #r back");
     alice.expect("OK MSG #r");
     assert_eq!(redis.command(&["XLEN", "chatroom:room:#r:log"]), "1");
+    // Node b hears it, whether its subscription was back before it was
+    // published or reads it from the stream once back; once.
+    bob.expect("MSG #r alice back");
+    alice.send("MSG #r and again");
+    alice.expect("OK MSG #r");
+    bob.expect("MSG #r alice and again");
+    bob.sync();
+    // Subscriptions cut (not Redis): messages said while they are made
+    // again still reach b, in order, once each.
+    assert_eq!(redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]), "2");
+    for i in 0..20 {
+        alice.send(&format!("MSG #r cut {i}"));
+    }
+    for i in 0..20 {
+        alice.expect("OK MSG #r");
+        bob.expect(&format!("MSG #r alice cut {i}"));
+    }
+    bob.sync();
 }
 
 /// Asserts two clients saw the same messages in the same order, showing

@@ -182,8 +182,8 @@ impl Services {
                     Err(e) => Err(e),
                 };
                 match known {
-                    Ok(members) => {
-                        let _ = addr.send(room::KnownMembers(members)).await;
+                    Ok((members, seq)) => {
+                        let _ = addr.send(room::KnownMembers { members, seq }).await;
                     }
                     Err(e) => {
                         tracing::warn!(%e, room = %name, "cannot subscribe to the room in Redis");

@@ -118,6 +118,9 @@ impl ClusterPlan {
     }
 }
 
+/// A stream entry as XRANGE answers it: its id and its field-value pairs.
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+
 /// A handle on this node's part of the cluster; cheap to clone.
 #[derive(Clone)]
 pub struct Cluster {
@@ -206,22 +209,56 @@ impl Cluster {
     }
 
     /// The room's members on every node, as its member hash has them.
+    /// And the number of its last message (nothing numbered up to it is
+    /// to be delivered to a member joining now).
     pub fn members(
         &self,
         room: Folded,
-    ) -> impl std::future::Future<Output = Result<Vec<MemberChange>, ClusterError>> {
+    ) -> impl std::future::Future<Output = Result<(Vec<MemberChange>, u64), ClusterError>> {
         let mut redis = self.redis.clone();
         async move {
-            let key = keys::room_members(room.as_str());
-            let all: Vec<(String, Vec<u8>)> = tokio::time::timeout(
-                COMMAND_TIMEOUT,
-                redis::cmd("HGETALL").arg(key).query_async(&mut redis),
-            )
-            .await
-            .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
-            Ok(all
+            let mut pipe = redis::pipe();
+            pipe.cmd("HGETALL")
+                .arg(keys::room_members(room.as_str()))
+                .cmd("GET")
+                .arg(keys::room_seq(room.as_str()));
+            let (all, seq): (Vec<(String, Vec<u8>)>, Option<u64>) =
+                tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async(&mut redis))
+                    .await
+                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            let members = all
                 .into_iter()
                 .filter_map(|(_, fields)| MemberChange::decode(&fields).ok())
+                .collect();
+            Ok((members, seq.unwrap_or(0)))
+        }
+    }
+
+    /// The room's messages numbered after `after`, oldest first, from its
+    /// stream (what a node missed while its subscription was down).
+    pub fn since(
+        &self,
+        room: Folded,
+        after: u64,
+    ) -> impl std::future::Future<Output = Result<Vec<wire::Incoming>, ClusterError>> {
+        let mut redis = self.redis.clone();
+        async move {
+            let mut xrange = redis::cmd("XRANGE");
+            xrange
+                .arg(keys::room_log(room.as_str()))
+                .arg(format!("{}-0", after.saturating_add(1)))
+                .arg("+");
+            let entries: Vec<StreamEntry> =
+                tokio::time::timeout(COMMAND_TIMEOUT, xrange.query_async(&mut redis))
+                    .await
+                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            Ok(entries
+                .into_iter()
+                .flat_map(|(_, fields)| fields)
+                .filter_map(|(_, payload)| match wire::Published::decode(&payload) {
+                    Ok(wire::Published::Msg(m)) => Some(m),
+                    _ => None,
+                })
                 .collect())
         }
     }

@@ -6,9 +6,11 @@
 //! room's stream (`chatroom:room:<folded>:log`, the cluster-wide history;
 //! with `appendfsync always` on disk before Redis answers) and `PUBLISH`es
 //! it on `chatroom:room:<folded>`, numbered by the room's counter
-//! (`chatroom:room:<folded>:seq`). Redis runs one script at a time, so the
-//! numbers, the stream and the channel agree on one order, and every
-//! node, the origin too, delivers in it.
+//! (`chatroom:room:<folded>:seq`; the stream entry's id is `<seq>-0`).
+//! Redis runs one script at a time, so the numbers, the stream and the
+//! channel agree on one order, and every node, the origin too, delivers in
+//! it. What a node missed (its subscription was down) it reads from the
+//! stream by number ([`Cluster::since`](super::Cluster::since)).
 //!
 //! The publisher sends whatever is queued as one pipeline, one batch at a
 //! time: the node's messages reach Redis in the order they were said, and
@@ -38,7 +40,7 @@ local seq = redis.call('INCR', KEYS[2])
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
 local payload = seq .. ' ' .. ms .. ' ' .. ARGV[1]
-redis.call('XADD', KEYS[1], '*', 'm', payload)
+redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
 redis.call('PUBLISH', KEYS[3], payload)
 return {seq, ms}
 ";
@@ -88,11 +90,16 @@ pub(super) struct Subscribe {
     pub(super) done: oneshot::Sender<Result<(), ClusterError>>,
 }
 
-/// A room's message or membership change, from Redis, in the room's
-/// order.
+/// What the node's subscription hands a room.
 #[derive(actix::Message)]
 #[rtype(result = "()")]
-pub struct Delivered(pub Published);
+pub enum Delivered {
+    /// A message or membership change, in the room's order.
+    Published(Published),
+    /// The subscription was made again (Redis came back): what was
+    /// published meanwhile was missed, and is to be read from the stream.
+    Resumed,
+}
 
 /// Publishes what is queued, a batch at a time, until the node stops.
 pub(super) async fn publisher(
@@ -207,6 +214,9 @@ pub(super) async fn subscriber(
         }
         if !rooms.is_empty() {
             info!(rooms = rooms.len(), "subscribed to the rooms again");
+            for room in rooms.values() {
+                room.do_send(Delivered::Resumed);
+            }
         }
         loop {
             let ask = match pending.take() {
@@ -253,7 +263,7 @@ fn deliver(rooms: &HashMap<String, Recipient<Delivered>>, channel: &str, payload
         return;
     };
     match Published::decode(payload) {
-        Ok(msg) => room.do_send(Delivered(msg)),
+        Ok(msg) => room.do_send(Delivered::Published(msg)),
         Err(e) => warn!(%e, channel, "skipping a room message"),
     }
 }

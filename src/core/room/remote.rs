@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 use super::{Names, Room, Say};
-use crate::core::cluster::wire::{Change, MemberChange, Outgoing, Published};
+use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published};
 use crate::core::cluster::{Cluster, Delivered};
 use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
 use crate::core::member::SessionId;
@@ -23,6 +23,12 @@ pub(super) struct RoomCluster {
     cluster: Cluster,
     /// The members on other nodes, by folded nickname.
     remote: BTreeMap<Folded, (Nick, UserHost)>,
+    /// The number of the last message delivered here (or, at the first
+    /// JOIN, the room's last number then).
+    delivered: u64,
+    /// Reading what was missed from the stream: what arrives meanwhile
+    /// waits here, to be delivered after it.
+    catching_up: Option<Vec<Published>>,
 }
 
 impl Room {
@@ -32,6 +38,8 @@ impl Room {
             Box::new(RoomCluster {
                 cluster,
                 remote: BTreeMap::new(),
+                delivered: 0,
+                catching_up: None,
             })
         });
         self
@@ -161,21 +169,27 @@ impl Room {
 }
 
 /// The room's members on every node, as Redis's member hash had them
-/// when this node subscribed to the room: the other nodes' are kept (a
-/// JOIN reads them before the member is let in, so that its NAMES shows
-/// them).
+/// when this node subscribed to the room, and the number of its last
+/// message then: the other nodes' members are kept (a JOIN reads them
+/// before the member is let in, so that its NAMES shows them).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct KnownMembers(pub Vec<MemberChange>);
+pub struct KnownMembers {
+    /// The members.
+    pub members: Vec<MemberChange>,
+    /// The room's last message number.
+    pub seq: u64,
+}
 
 impl Handler<KnownMembers> for Room {
     type Result = ();
 
-    fn handle(&mut self, KnownMembers(members): KnownMembers, _: &mut Self::Context) {
+    fn handle(&mut self, known: KnownMembers, _: &mut Self::Context) {
         let Some(rc) = self.cluster.as_deref_mut() else {
             return;
         };
-        for m in members {
+        rc.delivered = rc.delivered.max(known.seq);
+        for m in known.members {
             if m.origin != rc.cluster.node_id() {
                 rc.remote
                     .insert(m.nick.folded().clone(), (m.nick, m.userhost));
@@ -184,18 +198,59 @@ impl Handler<KnownMembers> for Room {
     }
 }
 
-impl Handler<Delivered> for Room {
-    type Result = ();
-
-    fn handle(&mut self, Delivered(published): Delivered, _: &mut Self::Context) {
-        let m = match published {
-            Published::Msg(m) => m,
-            Published::Member(change) => return self.remote_change(change),
+impl Room {
+    /// Reads what was published after the last message delivered here
+    /// (the subscription was down, or a number was skipped), holding what
+    /// arrives meanwhile; then delivers both, in order, once each.
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
         };
-        let own = self
-            .cluster
-            .as_deref()
-            .is_some_and(|rc| rc.cluster.node_id() == m.origin);
+        if rc.catching_up.is_some() {
+            return;
+        }
+        rc.catching_up = Some(Vec::new());
+        let read = rc.cluster.since(self.name.folded().clone(), rc.delivered);
+        ctx.spawn(read.into_actor(self).map(|read, act, _| {
+            let missed = match read {
+                Ok(missed) => missed,
+                Err(e) => {
+                    tracing::warn!(%e, room = %act.name, "cannot read the messages missed");
+                    Vec::new()
+                }
+            };
+            let held = act
+                .cluster
+                .as_deref_mut()
+                .and_then(|rc| rc.catching_up.take())
+                .unwrap_or_default();
+            for m in missed {
+                act.deliver(m);
+            }
+            for p in held {
+                act.take(p);
+            }
+        }));
+    }
+
+    /// Delivers what the subscription or the stream gave, unless it was
+    /// delivered already.
+    fn take(&mut self, published: Published) {
+        match published {
+            Published::Msg(m) => self.deliver(m),
+            Published::Member(change) => self.remote_change(change),
+        }
+    }
+
+    fn deliver(&mut self, m: Incoming) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        if m.seq <= rc.delivered {
+            return;
+        }
+        rc.delivered = m.seq;
+        let own = rc.cluster.node_id() == m.origin;
         // The sender has its answer, not the message, unless it echoes.
         let except = (own && !m.echo).then(|| SessionId::from_number(m.sender));
         self.messages = self.messages.max(m.seq);
@@ -213,5 +268,39 @@ impl Handler<Delivered> for Room {
             },
         };
         self.broadcast(&event, except);
+    }
+}
+
+impl Handler<Delivered> for Room {
+    type Result = ();
+
+    fn handle(&mut self, delivered: Delivered, ctx: &mut Self::Context) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        let published = match delivered {
+            Delivered::Resumed => return self.catch_up(ctx),
+            Delivered::Published(p) => p,
+        };
+        if let Some(held) = rc.catching_up.as_mut() {
+            held.push(published);
+            return;
+        }
+        // A number skipped: something was missed (the subscription
+        // dropped and came back before the room heard of it).
+        if let Published::Msg(m) = &published {
+            if rc.delivered > 0 && m.seq > rc.delivered + 1 {
+                self.catch_up(ctx);
+                if let Some(held) = self
+                    .cluster
+                    .as_deref_mut()
+                    .and_then(|rc| rc.catching_up.as_mut())
+                {
+                    held.push(published);
+                }
+                return;
+            }
+        }
+        self.take(published);
     }
 }
