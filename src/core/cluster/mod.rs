@@ -183,13 +183,30 @@ impl Cluster {
     /// the member's next change).
     pub fn announce(&self, room: Folded, change: &MemberChange) {
         let (reply, answer) = oneshot::channel();
-        let kept = (change.change == wire::Change::Join).then(|| change.encode());
-        let item = Item::Member(
-            change.nick.folded().clone(),
-            kept,
-            change.encode(),
-            keys::node_rooms(&self.node_id),
-        );
+        // What the member hash keeps of a member: its `J` fields.
+        let joined = |nick: &crate::core::names::Nick| {
+            let kept = MemberChange {
+                change: wire::Change::Join,
+                nick: nick.clone(),
+                reason: None,
+                renamed: None,
+                ..change.clone()
+            };
+            (nick.folded().clone(), kept.encode())
+        };
+        let (del, set) = match (change.change, &change.renamed) {
+            (wire::Change::Join, _) => (None, Some(joined(&change.nick))),
+            (wire::Change::Rename, Some(new)) => {
+                (Some(change.nick.folded().clone()), Some(joined(new)))
+            }
+            _ => (Some(change.nick.folded().clone()), None),
+        };
+        let item = Item::Member {
+            del,
+            set,
+            fields: change.encode(),
+            node_rooms: keys::node_rooms(&self.node_id),
+        };
         if self
             .publish
             .send(Publish {

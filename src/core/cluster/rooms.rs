@@ -45,21 +45,21 @@ redis.call('PUBLISH', KEYS[3], payload)
 return {seq, ms}
 ";
 
-/// Sets (`ARGV[2]` not empty) or deletes member `ARGV[1]` in the room's
-/// member hash `KEYS[1]` and publishes the change `ARGV[3]` on channel
-/// `KEYS[2]` as `0 <ms> <fields>`, in line with the room's messages; a
-/// member set is also noted in its node's set of rooms `ARGV[4]` (room
-/// `ARGV[5]`), where the node's members are found should it die.
+/// Deletes member `ARGV[1]` (if not empty) from the room's member hash
+/// `KEYS[1]`, sets member `ARGV[2]` (if not empty) to `ARGV[3]` there (and
+/// notes room `ARGV[6]` in its node's set of rooms `ARGV[5]`, where the
+/// node's members are found should it die), and publishes the change
+/// `ARGV[4]` on channel `KEYS[2]` as `0 <ms> <fields>`, in line with the
+/// room's messages.
 const MEMBER: &str = r"
+if ARGV[1] ~= '' then redis.call('HDEL', KEYS[1], ARGV[1]) end
 if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('SADD', ARGV[4], ARGV[5])
-else
-  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('SADD', ARGV[5], ARGV[6])
 end
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-redis.call('PUBLISH', KEYS[2], '0 ' .. ms .. ' ' .. ARGV[3])
+redis.call('PUBLISH', KEYS[2], '0 ' .. ms .. ' ' .. ARGV[4])
 return {0, ms}
 ";
 
@@ -70,10 +70,17 @@ const MAX_BATCH: usize = 256;
 pub(super) enum Item {
     /// A message: its fields.
     Msg(Vec<u8>),
-    /// A membership change: the member (folded), what the member hash
-    /// keeps for it (`None`: it left), the change's fields and the key of
-    /// the node's set of rooms.
-    Member(Folded, Option<Vec<u8>>, Vec<u8>, String),
+    /// A membership change.
+    Member {
+        /// The member to take out of the member hash.
+        del: Option<Folded>,
+        /// The member to put in it, and what it keeps for it.
+        set: Option<(Folded, Vec<u8>)>,
+        /// The change, as published.
+        fields: Vec<u8>,
+        /// The key of the node's set of rooms.
+        node_rooms: String,
+    },
 }
 
 /// A message or membership change to publish.
@@ -127,17 +134,28 @@ pub(super) async fn publisher(
                     .arg(keys::room_seq(room))
                     .arg(keys::room_channel(room))
                     .arg(&fields[..]),
-                Item::Member(nick, kept, fields, node_rooms) => pipe
-                    .cmd("EVAL")
-                    .arg(MEMBER)
-                    .arg(2)
-                    .arg(keys::room_members(room))
-                    .arg(keys::room_channel(room))
-                    .arg(nick.as_str())
-                    .arg(kept.as_deref().unwrap_or(b""))
-                    .arg(&fields[..])
-                    .arg(node_rooms)
-                    .arg(room),
+                Item::Member {
+                    del,
+                    set,
+                    fields,
+                    node_rooms,
+                } => {
+                    let (set_nick, set_value) = match set {
+                        Some((nick, value)) => (nick.as_str(), &value[..]),
+                        None => ("", &b""[..]),
+                    };
+                    pipe.cmd("EVAL")
+                        .arg(MEMBER)
+                        .arg(2)
+                        .arg(keys::room_members(room))
+                        .arg(keys::room_channel(room))
+                        .arg(del.as_ref().map_or("", Folded::as_str))
+                        .arg(set_nick)
+                        .arg(set_value)
+                        .arg(&fields[..])
+                        .arg(node_rooms)
+                        .arg(room)
+                }
             };
         }
         let answer = tokio::time::timeout(

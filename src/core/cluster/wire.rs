@@ -9,8 +9,9 @@
 //! The first field says what it is. `M`, a message: origin node id, sender
 //! session number, echo (`1` or `0`), kind (`P` message, `N` notice),
 //! nickname, user, host, account (empty for none), client tags (empty for
-//! none), text. `J`, `P` or `Q`, a member joined, parted or quit: origin
-//! node id, nickname, user, host, reason (empty for none). A member's `J`
+//! none), text. `J`, `P`, `Q` or `R`, a member joined, parted, quit or
+//! changed its nickname: origin node id, nickname, user, host, reason
+//! (empty for none), new nickname (`R` only; empty otherwise). A member's `J`
 //! fields are also what the room's member hash keeps for it.
 
 use std::sync::Arc;
@@ -118,6 +119,8 @@ pub enum Change {
     Part,
     /// A member left the server.
     Quit,
+    /// A member changed its nickname.
+    Rename,
 }
 
 /// A membership change, as it leaves its node (or as the room's member
@@ -134,6 +137,8 @@ pub struct MemberChange {
     pub userhost: UserHost,
     /// Why it left, if it said.
     pub reason: Option<String>,
+    /// Its new nickname (a `Rename`).
+    pub renamed: Option<Nick>,
 }
 
 impl MemberChange {
@@ -144,6 +149,7 @@ impl MemberChange {
             Change::Join => "J",
             Change::Part => "P",
             Change::Quit => "Q",
+            Change::Rename => "R",
         };
         for field in [
             tag,
@@ -152,6 +158,7 @@ impl MemberChange {
             self.userhost.user(),
             self.userhost.host(),
             self.reason.as_deref().unwrap_or(""),
+            self.renamed.as_ref().map_or("", Nick::as_str),
         ] {
             put(&mut out, field);
         }
@@ -165,6 +172,7 @@ impl MemberChange {
             "J" => Change::Join,
             "P" => Change::Part,
             "Q" => Change::Quit,
+            "R" => Change::Rename,
             _ => return Err(BadPayload("not a membership change")),
         };
         let origin = next()?.to_string();
@@ -172,12 +180,19 @@ impl MemberChange {
         let (user, host) = (next()?, next()?);
         let userhost = UserHost::new(user, host);
         let reason = Some(next()?).filter(|r| !r.is_empty()).map(str::to_string);
+        let renamed = match next()? {
+            "" => None,
+            new => {
+                Some(Nick::parse(new, STORED_NAME_LIMIT).map_err(|_| BadPayload("new nickname"))?)
+            }
+        };
         Ok(MemberChange {
             change,
             origin,
             nick,
             userhost,
             reason,
+            renamed,
         })
     }
 }
@@ -325,6 +340,7 @@ mod tests {
             nick: Nick::parse("ben", 24).unwrap(),
             userhost: UserHost::native(),
             reason: Some("bye now".into()),
+            renamed: None,
         };
         let mut payload = b"0 5 ".to_vec();
         payload.extend(change.encode());
@@ -333,6 +349,13 @@ mod tests {
             Published::Member(change.clone())
         );
         assert_eq!(MemberChange::decode(&change.encode()).unwrap(), change);
+        let rename = MemberChange {
+            change: Change::Rename,
+            renamed: Some(Nick::parse("benji", 24).unwrap()),
+            reason: None,
+            ..change
+        };
+        assert_eq!(MemberChange::decode(&rename.encode()).unwrap(), rename);
     }
 
     #[test]

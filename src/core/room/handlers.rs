@@ -574,6 +574,9 @@ impl Handler<Rename> for Room {
         };
         let old = member.nick(&key);
         member.display = Arc::clone(msg.new.display());
+        if self.cluster.is_some() {
+            self.announce_rename(&old, &msg.new, &member.userhost);
+        }
         self.members.insert(msg.new.folded().clone(), member);
         // A nickname's ownership (no account's) follows its changes.
         if !self.owned_by_account()

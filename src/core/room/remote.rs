@@ -98,6 +98,23 @@ impl Room {
             nick: nick.clone(),
             userhost: userhost.clone(),
             reason: reason.map(str::to_string),
+            renamed: None,
+        };
+        rc.cluster.announce(self.name.folded().clone(), &change);
+    }
+
+    /// Publishes a change of nickname of one of this node's members.
+    pub(super) fn announce_rename(&self, old: &Nick, new: &Nick, userhost: &UserHost) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        let change = MemberChange {
+            change: Change::Rename,
+            origin: rc.cluster.node_id().to_string(),
+            nick: old.clone(),
+            userhost: userhost.clone(),
+            reason: None,
+            renamed: Some(new.clone()),
         };
         rc.cluster.announce(self.name.folded().clone(), &change);
     }
@@ -137,7 +154,14 @@ impl Room {
         let key = m.nick.folded().clone();
         let event = match m.change {
             Change::Join => {
-                rc.remote.insert(key, (m.nick.clone(), m.userhost.clone()));
+                // Known already (read with the member hash too): shown once.
+                if rc
+                    .remote
+                    .insert(key, (m.nick.clone(), m.userhost.clone()))
+                    .is_some()
+                {
+                    return;
+                }
                 Event::Join {
                     room: self.name.clone(),
                     nick: m.nick,
@@ -147,7 +171,9 @@ impl Room {
                 }
             }
             Change::Part => {
-                rc.remote.remove(&key);
+                if rc.remote.remove(&key).is_none() {
+                    return;
+                }
                 Event::Part {
                     room: self.name.clone(),
                     nick: m.nick,
@@ -156,11 +182,24 @@ impl Room {
                 }
             }
             Change::Quit => {
-                rc.remote.remove(&key);
+                if rc.remote.remove(&key).is_none() {
+                    return;
+                }
                 Event::Quit {
                     nick: m.nick,
                     userhost: m.userhost,
                     reason: m.reason,
+                }
+            }
+            Change::Rename => {
+                let Some(new) = m.renamed else { return };
+                rc.remote.remove(&key);
+                rc.remote
+                    .insert(new.folded().clone(), (new.clone(), m.userhost.clone()));
+                Event::Nick {
+                    old: m.nick,
+                    new,
+                    userhost: m.userhost,
                 }
             }
         };
