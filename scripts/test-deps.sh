@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the test suites driving real programs
 # need (tests/irc_clients.rs: WeeChat, irssi, tmux; tests/tls.rs: openssl;
-# tests/browser.rs: Chromium and chromedriver), when missing. Quick and
+# tests/browser.rs: Chromium and chromedriver; tests/cluster.rs:
+# redis-server), when missing. Quick and
 # silent but for one line when everything is there; prints what it
 # installed. Run by scripts/test.sh and .ci/run; plain `cargo test` does not
 # run it, and the suites whose programs are missing skip with a notice.
@@ -20,6 +21,7 @@ need tmux             # tests/irc_clients.rs: a private tmux server per test
 need openssl          # tests/tls.rs: scripts/tls_check.sh drives openssl s_client
 need chromium         # tests/browser.rs: the web client in a real browser
 need chromium-driver  # tests/browser.rs: chromedriver, to drive it
+need redis-server     # tests/cluster.rs: the Redis the cluster nodes share
 
 missing=()
 for p in "${packages[@]}"; do

@@ -15,8 +15,11 @@ pub use live::SharedConfig;
 pub use motd::{Motd, MAX_MOTD_BYTES, MAX_MOTD_LINES, MAX_MOTD_LINE_BYTES};
 pub use operators::{OperatorBlock, Operators};
 pub use reload::{keep_fixed, FIXED_KEYS};
+mod cluster;
 pub mod ip_prefix;
 mod limits;
+
+pub use cluster::ClusterConfig;
 
 use ip_prefix::IpPrefix;
 
@@ -75,6 +78,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// `[accounts]`
     pub accounts: AccountsConfig,
+    /// `[cluster]`
+    pub cluster: ClusterConfig,
 }
 
 /// `[server]`: identity and address.
@@ -706,6 +711,7 @@ impl Config {
         at_least("limits.ping_interval_secs", l.ping_interval_secs, 1)?;
         at_least("limits.ping_timeout_secs", l.ping_timeout_secs, 1)?;
         self.validate_abuse_limits()?;
+        self.validate_cluster()?;
         if self.files.dir.as_os_str().is_empty() {
             return Err(ConfigError::Invalid {
                 key: "files.dir",

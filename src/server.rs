@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::config::{Config, SharedConfig};
+use crate::core::cluster::ClusterPlan;
 use crate::core::directory::Directory;
 use crate::core::files::link::LinkSigner;
 use crate::core::files::FileStore;
@@ -66,6 +67,9 @@ pub enum ServerError {
     /// file).
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// `[cluster]` cannot be used.
+    #[error(transparent)]
+    Cluster(#[from] crate::core::cluster::ClusterError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -83,6 +87,8 @@ pub struct Prepared {
     loaded: Loaded,
     tls: Option<TlsAcceptorHandle>,
     links: LinkSigner,
+    /// Cluster mode's Redis and node id; `None` standalone.
+    cluster: Option<ClusterPlan>,
 }
 
 impl Prepared {
@@ -132,11 +138,13 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         None
     };
     let links = LinkSigner::random()?;
+    let cluster = ClusterPlan::new(&config.cluster)?;
     Ok(Prepared {
         store,
         loaded,
         tls,
         links,
+        cluster,
     })
 }
 
@@ -223,7 +231,17 @@ pub async fn run(
         loaded,
         tls,
         links,
+        cluster,
     } = prepared;
+    // Standalone (`cluster.redis_url` empty): `None`, and no Redis code
+    // runs on any path.
+    let cluster = match cluster.map(ClusterPlan::start).transpose() {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            tracing::error!(%e, "cluster mode cannot start; serving nobody");
+            return;
+        }
+    };
     let (db, relay) = store.unzip();
     if let Some(relay) = relay {
         // On this thread, where the sessions run: waking them is local.
@@ -240,7 +258,9 @@ pub async fn run(
         // so that the first of them costs what any other does.
         std::thread::spawn(crate::core::accounts::password::warm_up);
     }
-    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts).start();
+    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts)
+        .with_cluster(cluster.clone())
+        .start();
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);
     let budget = Arc::clone(&large_replies);
@@ -259,6 +279,7 @@ pub async fn run(
         large_replies,
         gate: PasswordGate::default(),
         per_line,
+        cluster,
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.

@@ -46,6 +46,10 @@ fixed_keys! {
     "files.retention_secs" => files.retention_secs;
     "log.dir" => log.dir;
     "limits.whowas_entries" => limits.whowas_entries;
+    "cluster.redis_url" => cluster.redis_url;
+    "cluster.node_id" => cluster.node_id;
+    "cluster.lease_secs" => cluster.lease_secs;
+    "cluster.heartbeat_secs" => cluster.heartbeat_secs;
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix::WeakRecipient;
 
+use super::cluster::Cluster;
 use super::event::UserHost;
 use super::member::{Inbox, SessionId};
 use super::room::{Expire, Reports, Room, RoomChanged, RoomClosed, RoomHandle, RoomSummary};
@@ -18,11 +19,13 @@ use crate::core::store::{Database, RoomRecord};
 use crate::core::ErrorCode;
 use crate::refusals::{refused, Limit};
 
+mod claims;
 mod creations;
 mod nicks;
 mod search;
 mod whowas;
 
+pub use claims::{ClaimNick, ReleaseNick};
 pub use creations::Creator;
 use creations::{Creations, TooFast};
 
@@ -93,6 +96,12 @@ pub struct Directory {
     accounts: HashSet<Folded>,
     /// Which account each logged-in session is logged in to (for WHOIS).
     logins: HashMap<SessionId, Nick>,
+    /// Cluster mode: where nicknames are claimed across nodes; `None` on
+    /// a standalone server.
+    cluster: Option<Cluster>,
+    /// Cluster mode: the nicknames being claimed in Redis, and by whom
+    /// (no other connection of this node may claim them meanwhile).
+    claiming: HashMap<Folded, SessionId>,
 }
 
 impl Directory {
@@ -120,7 +129,15 @@ impl Directory {
             rooms: HashMap::new(),
             reports: None,
             creations: Creations::default(),
+            cluster: None,
+            claiming: HashMap::new(),
         }
+    }
+
+    /// A node of a cluster: nicknames are claimed in Redis as well.
+    pub fn with_cluster(mut self, cluster: Option<Cluster>) -> Self {
+        self.cluster = cluster;
+        self
     }
 }
 
@@ -156,7 +173,8 @@ impl Actor for Directory {
                 self.reports(ctx),
                 &self.config,
                 db.clone(),
-            );
+            )
+            .with_cluster(self.cluster.clone());
             let summary = room.summary();
             let addr = RoomHandle::new(room.start());
             let entry = RoomEntry::new(addr, summary, Instant::now());
@@ -207,48 +225,6 @@ impl Directory {
     }
 }
 
-/// Claims `nick` for the connection `inbox`, releasing its previous one;
-/// `NickInUse` when another connection holds a nickname that folds to the
-/// same key or looks the same ([`Nick::skeleton`]).
-#[derive(Message)]
-#[rtype(result = "Result<(), ErrorCode>")]
-pub struct ClaimNick {
-    /// The wanted nickname.
-    pub nick: Nick,
-    /// The session's current nickname, released on success.
-    pub old: Option<Nick>,
-    /// Where private messages to this nickname go.
-    pub inbox: Inbox,
-    /// What WHO and WHOIS show; `None` for a native client.
-    pub profile: Option<Profile>,
-    /// The session, for what operators order it; `None` keeps the one
-    /// it gave before.
-    pub orders: Option<WeakRecipient<ServerOrder>>,
-}
-
-impl Handler<ClaimNick> for Directory {
-    type Result = Result<(), ErrorCode>;
-
-    fn handle(&mut self, msg: ClaimNick, _: &mut Self::Context) -> Self::Result {
-        let id = msg.inbox.id;
-        let key = msg.nick.folded().clone();
-        // A change of nickname (not of case) lets the old one go.
-        let left = msg
-            .old
-            .as_ref()
-            .filter(|old| old.folded() != &key)
-            .and_then(|old| self.nicks.describe(old.folded()))
-            .filter(|u| u.inbox.id == id);
-        self.nicks
-            .claim(&msg.nick, msg.old.as_ref(), msg.inbox, msg.orders)?;
-        self.nicks.set_profile(id, &key, msg.profile);
-        if let Some(user) = left {
-            self.remember(user);
-        }
-        Ok(())
-    }
-}
-
 /// Orders the session holding `nick` (an operator's KILL); answers the
 /// nickname as spelled, or `None` if nobody holds it.
 #[derive(Message)]
@@ -289,33 +265,6 @@ impl Handler<OrderAll> for Directory {
             told += 1;
         }
         told
-    }
-}
-
-/// Frees session `id`'s nickname.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ReleaseNick {
-    /// The leaving session.
-    pub id: SessionId,
-    /// Its nickname.
-    pub nick: Folded,
-}
-
-impl Handler<ReleaseNick> for Directory {
-    type Result = ();
-
-    fn handle(&mut self, msg: ReleaseNick, _: &mut Self::Context) {
-        self.logins.remove(&msg.id);
-        if let Some(user) = self
-            .nicks
-            .describe(&msg.nick)
-            .filter(|u| u.inbox.id == msg.id)
-        {
-            self.remember(user);
-        }
-        self.nicks.release(msg.id, &msg.nick);
-        self.nicks.set_oper(msg.id, false);
     }
 }
 
@@ -520,7 +469,8 @@ impl Handler<OpenRoom> for Directory {
             self.reports(ctx),
             &self.config,
             self.db.clone(),
-        );
+        )
+        .with_cluster(self.cluster.clone());
         let summary = room.summary();
         let addr = RoomHandle::new(room.start());
         let entry = RoomEntry::new(addr.clone(), summary, Instant::now());

@@ -86,11 +86,14 @@ pub enum ErrorCode {
     NoSuchBan,
     /// The server has `limits.max_rooms` rooms: no new one can be made.
     ServerRoomsFull,
+    /// Cluster mode: Redis, which the nodes share, cannot be reached, so
+    /// what needs it (a nickname, for one) is refused for now.
+    ClusterUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 39] = [
         ErrorCode::UnknownCommand,
         ErrorCode::BadSyntax,
         ErrorCode::LineTooLong,
@@ -129,6 +132,7 @@ impl ErrorCode {
         ErrorCode::ServerBanned,
         ErrorCode::NoSuchBan,
         ErrorCode::ServerRoomsFull,
+        ErrorCode::ClusterUnavailable,
     ];
 
     /// The code as written on the wire.
@@ -172,6 +176,7 @@ impl ErrorCode {
             ErrorCode::ServerBanned => "SERVER_BANNED",
             ErrorCode::NoSuchBan => "NO_SUCH_BAN",
             ErrorCode::ServerRoomsFull => "SERVER_ROOMS_FULL",
+            ErrorCode::ClusterUnavailable => "CLUSTER_UNAVAILABLE",
         }
     }
 

@@ -23,6 +23,16 @@ impl SessionId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         SessionId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
+
+    /// Its number, for another node to hand back ([`SessionId::from_number`]).
+    pub fn number(self) -> u64 {
+        self.0
+    }
+
+    /// The id numbered `n` by [`SessionId::number`] on this node.
+    pub(crate) fn from_number(n: u64) -> SessionId {
+        SessionId(n)
+    }
 }
 
 /// How one protocol spells what rooms push to their members: a room

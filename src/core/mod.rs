@@ -28,6 +28,7 @@
 //! end (see [`crate::proto`]) spells them for its clients.
 
 pub mod accounts;
+pub mod cluster;
 pub mod directory;
 pub mod error;
 pub mod event;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
+use super::cluster::Cluster;
 use super::directory::{Creator, Directory, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
@@ -50,6 +51,9 @@ pub struct Services {
     pub gate: PasswordGate,
     /// The settings every line reads, as configured now.
     pub per_line: Arc<PerLine>,
+    /// Cluster mode's handle on Redis (docs/CLUSTER.md); `None` on a
+    /// standalone server, where no Redis code runs.
+    pub cluster: Option<Cluster>,
 }
 
 /// The settings read at every line a client sends (name bounds for the
@@ -169,6 +173,24 @@ impl Services {
                 })
                 .await
                 .map_err(|_| ErrorCode::Internal)??;
+            if let Some(cluster) = &self.cluster {
+                // Subscribed before the member is in: nothing said in the
+                // room after its OK JOIN can pass it by.
+                let room = (*addr).clone().recipient();
+                let known = match cluster.subscribe(name.folded().clone(), room).await {
+                    Ok(()) => cluster.members(name.folded().clone()).await,
+                    Err(e) => Err(e),
+                };
+                match known {
+                    Ok((members, seq)) => {
+                        let _ = addr.send(room::KnownMembers { members, seq }).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%e, room = %name, "cannot subscribe to the room in Redis");
+                        return Err(ErrorCode::ClusterUnavailable);
+                    }
+                }
+            }
             let attempt = room::Join {
                 member: join.member.clone(),
                 nick: join.nick.clone(),

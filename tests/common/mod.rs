@@ -7,6 +7,7 @@ pub mod irc;
 pub mod peer;
 pub mod process;
 pub mod programs;
+pub mod redis;
 pub mod ws;
 
 use std::io::{BufRead, BufReader, Read, Write};

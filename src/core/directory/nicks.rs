@@ -50,7 +50,7 @@ struct NickEntry {
 }
 
 /// A nickname's skeleton, hashed (see the module's notes).
-type Look = u64;
+pub(super) type Look = u64;
 
 /// The nicknames in use, by folded key and by look.
 #[derive(Default)]
@@ -81,22 +81,7 @@ impl Nicks {
         orders: Option<WeakRecipient<ServerOrder>>,
     ) -> Result<(), ErrorCode> {
         let id = inbox.id;
-        let taken_by_other = |key: &Folded| self.holder(key).is_some_and(|h| h != id);
-        if taken_by_other(nick.folded()) {
-            return Err(ErrorCode::NickInUse);
-        }
-        let look = self.look(nick);
-        if self.looks.contains(&look) {
-            // Whoever holds it, it is no clash if it is this connection:
-            // through its current nickname, or the entry this one replaces.
-            let own = [old.map(Nick::folded), Some(nick.folded())]
-                .into_iter()
-                .flatten()
-                .any(|key| self.held_look(key) == Some((id, look)));
-            if !own {
-                return Err(ErrorCode::NickInUse);
-            }
-        }
+        let look = self.check(nick, old, id)?;
         let orders = orders.or_else(|| {
             [Some(nick.folded()), old.map(Nick::folded)]
                 .into_iter()
@@ -121,6 +106,32 @@ impl Nicks {
             },
         );
         Ok(())
+    }
+
+    /// Whether connection `id`, holding `old`, may take `nick` (see
+    /// [`Nicks::claim`]): the nickname's look if so.
+    pub(super) fn check(
+        &self,
+        nick: &Nick,
+        old: Option<&Nick>,
+        id: SessionId,
+    ) -> Result<Look, ErrorCode> {
+        if self.holder(nick.folded()).is_some_and(|h| h != id) {
+            return Err(ErrorCode::NickInUse);
+        }
+        let look = self.look(nick);
+        if self.looks.contains(&look) {
+            // Whoever holds it, it is no clash if it is this connection:
+            // through its current nickname, or the entry this one replaces.
+            let own = [old.map(Nick::folded), Some(nick.folded())]
+                .into_iter()
+                .flatten()
+                .any(|key| self.held_look(key) == Some((id, look)));
+            if !own {
+                return Err(ErrorCode::NickInUse);
+            }
+        }
+        Ok(look)
     }
 
     /// Frees `key` if connection `id` holds it, and its look with it.
@@ -230,7 +241,8 @@ impl Nicks {
         self.by_key.len()
     }
 
-    fn holder(&self, key: &Folded) -> Option<SessionId> {
+    /// The connection holding `key`.
+    pub(super) fn holder(&self, key: &Folded) -> Option<SessionId> {
         self.by_key.get(key).map(|e| e.inbox.id)
     }
 

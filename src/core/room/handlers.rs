@@ -8,6 +8,7 @@ use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
+use crate::core::cluster::wire::Change;
 use crate::core::error::ErrorCode;
 use crate::core::event::{Event, MsgKind, MsgMeta, UserHost};
 use crate::core::member::{
@@ -289,6 +290,9 @@ impl Handler<Part> for Room {
 
     fn handle(&mut self, msg: Part, ctx: &mut Self::Context) -> Self::Result {
         let (nick, _) = self.remove(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        if self.cluster.is_some() {
+            self.announce(Change::Part, &nick, &msg.userhost, msg.reason.as_deref());
+        }
         let part = Event::Part {
             room: self.name.clone(),
             nick,
@@ -317,8 +321,11 @@ impl Handler<Leave> for Room {
     type Result = MessageResult<Leave>;
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) -> Self::Result {
-        if self.remove(&msg.who).is_none() {
+        let Some((nick, member)) = self.remove(&msg.who) else {
             return MessageResult(Vec::new());
+        };
+        if self.cluster.is_some() {
+            self.announce(Change::Quit, &nick, &member.userhost, None);
         }
         let rest = if msg.announce {
             self.inboxes()
@@ -371,6 +378,9 @@ impl Handler<Say> for Room {
             return None;
         };
         let userhost = member.userhost.clone();
+        if self.cluster.is_some() {
+            return self.publish(msg, userhost);
+        }
         self.messages += 1;
         // One clock read: what IRC shows as `time` is what the store keeps.
         let time = self.message_time();
@@ -564,6 +574,9 @@ impl Handler<Rename> for Room {
         };
         let old = member.nick(&key);
         member.display = Arc::clone(msg.new.display());
+        if self.cluster.is_some() {
+            self.announce_rename(&old, &msg.new, &member.userhost);
+        }
         self.members.insert(msg.new.folded().clone(), member);
         // A nickname's ownership (no account's) follows its changes.
         if !self.owned_by_account()
@@ -607,7 +620,7 @@ impl Handler<GetNames> for Room {
     type Result = MessageResult<GetNames>;
 
     fn handle(&mut self, _: GetNames, _: &mut Self::Context) -> Self::Result {
-        MessageResult(Names {
+        let mut names = Names {
             name: self.name.clone(),
             nicks: self.members.iter().map(|(key, m)| m.nick(key)).collect(),
             userhosts: self.members.values().map(|m| m.userhost.clone()).collect(),
@@ -620,7 +633,11 @@ impl Handler<GetNames> for Room {
                 .collect(),
             private: self.key_hash.is_some(),
             secret: self.admission.secret,
-        })
+        };
+        if self.cluster.is_some() {
+            self.add_remote(&mut names);
+        }
+        MessageResult(names)
     }
 }
 
@@ -760,7 +777,11 @@ impl Handler<Kick> for Room {
             id: target,
             nick: msg.target,
         };
-        if let Some(session) = self.remove(&kicked).and_then(|(_, m)| m.removed.upgrade()) {
+        let removed = self.remove(&kicked);
+        if let (Some((nick, m)), true) = (&removed, self.cluster.is_some()) {
+            self.announce(Change::Part, nick, &m.userhost, Some("kicked"));
+        }
+        if let Some(session) = removed.and_then(|(_, m)| m.removed.upgrade()) {
             session.do_send(Removed {
                 room: self.name.folded().clone(),
             });

@@ -9,6 +9,7 @@
 mod close;
 mod handlers;
 mod member;
+mod remote;
 mod report;
 mod rights;
 mod settings;
@@ -27,6 +28,7 @@ pub use handlers::{
     Part, Reencode, Rename, Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
 };
 use member::{HeldBack, Member};
+pub use remote::KnownMembers;
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
 use rights::Rights;
 pub use rights::{announce_login, Grant, SetAccount, SetOwner};
@@ -34,6 +36,7 @@ pub use settings::{
     Admission, Ban, GetBans, Invite, IsOp, ModeRequest, SetMode, ACCOUNT_BAN, MAX_BANS, MAX_INVITES,
 };
 
+use super::cluster::wire::Change;
 use super::event::{Event, UserHost};
 use super::member::{same_encoding, EncodingRef, Inbox, MemberHandle, SessionId, TopicInfo};
 use super::names::{Folded, Nick, RoomName, STORED_NAME_LIMIT};
@@ -134,6 +137,10 @@ pub struct Room {
     /// Where messages and the room itself are stored, when history is on;
     /// a stored room outlives its last member.
     db: Option<Database>,
+    /// Cluster mode: where its messages are published, and its members
+    /// on other nodes (`remote.rs`); boxed, as most of a room is kept
+    /// small.
+    cluster: Option<Box<remote::RoomCluster>>,
 }
 
 impl Room {
@@ -159,6 +166,7 @@ impl Room {
             created: SystemTime::now(),
             messages: 0,
             db,
+            cluster: None,
         }
     }
 
@@ -368,6 +376,9 @@ impl Room {
             l.log.hold();
         }
         let id = handle.inbox.id;
+        if self.cluster.is_some() {
+            self.announce(Change::Join, &nick, &userhost, None);
+        }
         let mut member = Member::new(handle, &nick, userhost, log);
         member.op = self.is_owner(id, &nick) || self.is_op_account(id);
         if holding {

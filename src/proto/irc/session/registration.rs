@@ -250,6 +250,11 @@ impl Session {
                 act.check_reservation(ctx);
             }
             Err(ErrorCode::NickInUse) => act.numeric(Numeric::NicknameInUse(nick)),
+            Err(ErrorCode::ClusterUnavailable) => act.line(ServerLine::Fail {
+                command: "NICK".into(),
+                code: ErrorCode::ClusterUnavailable.as_str(),
+                text: "The cluster cannot be reached: try again later",
+            }),
             Err(_) => act.numeric(Numeric::ErroneousNickname(nick.as_str().to_string())),
         }));
     }

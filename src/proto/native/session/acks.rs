@@ -19,6 +19,10 @@ impl SpellSaid for RoomReplies {
     fn spell(&self, said: Said) -> Bytes {
         let (code, text) = match said {
             Said::Stored { .. } => return self.ok.clone(),
+            Said::Refused(ErrorCode::ClusterUnavailable) => (
+                ErrorCode::ClusterUnavailable,
+                format!("the cluster cannot be reached: not sent to {}", self.room),
+            ),
             Said::Refused(code) => (code, format!("you are not in {}", self.room)),
             Said::NotStored(_) => (
                 ErrorCode::Internal,

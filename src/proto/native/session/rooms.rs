@@ -104,6 +104,11 @@ impl Session {
                 ErrorCode::NickInUse,
                 format!("{nick} is already taken"),
             ),
+            Err(ErrorCode::ClusterUnavailable) => act.error(
+                Verb::Nick,
+                ErrorCode::ClusterUnavailable,
+                "the cluster cannot be reached: try again later",
+            ),
             Err(code) => act.error(Verb::Nick, code, "could not set the nickname"),
         }));
     }
@@ -252,7 +257,9 @@ impl Session {
         // Where history is kept, OK MSG comes from the database once the
         // message is stored, in the place of the ticket taken now: replies
         // to later commands wait behind it.
-        let ack = state.core.db.is_some().then(|| Ack {
+        // In cluster mode, once Redis has it (docs/CLUSTER.md).
+        let acked = state.core.db.is_some() || state.core.cluster.is_some();
+        let ack = acked.then(|| Ack {
             queue: queue.clone(),
             ticket: queue.promise(),
             spell: Arc::clone(replies) as Arc<dyn SpellSaid>,

@@ -1,0 +1,316 @@
+//! Cluster mode: several server processes (nodes) sharing one chat
+//! through one Redis (docs/CLUSTER.md has the design, the keys and the
+//! guarantees).
+//!
+//! Nothing here runs on a standalone server: `cluster.redis_url` empty
+//! leaves [`Services::cluster`](crate::core::services::Services) and the
+//! directory's handle `None`, and every path that could reach Redis checks
+//! that `Option` first.
+//!
+//! What is built: room messages across nodes, in one order
+//! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the node's lease (a key renewed every
+//! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
+//! node stops renewing it) and nicknames unique across the cluster
+//! ([`Cluster::claim`], [`Cluster::release`]). The local
+//! [`Directory`](crate::core::directory::Directory) still decides between
+//! the connections of this node; Redis decides between nodes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::info;
+
+use crate::config::ClusterConfig;
+use crate::core::names::Folded;
+
+mod error;
+pub mod keys;
+mod rooms;
+pub mod wire;
+mod worker;
+
+pub use error::ClusterError;
+pub use rooms::Delivered;
+use rooms::{Item, Publish, Subscribe};
+use wire::MemberChange;
+use worker::{Op, Worker};
+
+/// How long one Redis command may take before the node gives up on it
+/// (and answers `CLUSTER_UNAVAILABLE`): a node cut off from Redis must
+/// not leave a client's NICK hanging.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What [`Cluster::claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The nickname is this node's now (or was already).
+    Granted,
+    /// Another live node holds it.
+    HeldElsewhere,
+}
+
+/// What start-up made of `[cluster]`, before the runtime runs: the parsed
+/// address and the node's id.
+pub struct ClusterPlan {
+    client: redis::Client,
+    node_id: Arc<str>,
+    lease: Duration,
+    heartbeat: Duration,
+}
+
+impl ClusterPlan {
+    /// The plan for `config`; `None` for a standalone server. A node
+    /// without `node_id` gets a random one, logged.
+    pub fn new(config: &ClusterConfig) -> Result<Option<ClusterPlan>, ClusterError> {
+        if !config.enabled() {
+            return Ok(None);
+        }
+        let client =
+            redis::Client::open(config.redis_url.as_str()).map_err(ClusterError::BadUrl)?;
+        let node_id: Arc<str> = if config.node_id.is_empty() {
+            Arc::from(random_id())
+        } else {
+            Arc::from(config.node_id.as_str())
+        };
+        info!(node_id = %node_id, generated = config.node_id.is_empty(), "cluster node");
+        Ok(Some(ClusterPlan {
+            client,
+            node_id,
+            lease: Duration::from_secs(config.lease_secs),
+            heartbeat: Duration::from_secs(config.heartbeat_secs),
+        }))
+    }
+
+    /// Starts the node's connection to Redis, its lease and its worker,
+    /// on the current runtime. Redis need not be up: the connection is
+    /// made (and remade) when needed, and claims meanwhile answer
+    /// [`ClusterError`].
+    pub fn start(self) -> Result<Cluster, ClusterError> {
+        let manager = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            // Down is down: a command fails fast and the next one tries
+            // again, rather than each one waiting through a long back-off.
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let redis =
+            redis::aio::ConnectionManager::new_lazy_with_config(self.client.clone(), manager)?;
+        let (ops, queue) = mpsc::unbounded_channel();
+        let worker = Worker::new(
+            redis.clone(),
+            Arc::clone(&self.node_id),
+            self.lease,
+            self.heartbeat,
+        );
+        actix_rt::spawn(worker.run(queue));
+        let (publish, to_publish) = mpsc::unbounded_channel();
+        actix_rt::spawn(rooms::publisher(redis.clone(), to_publish));
+        let (subscribe, asks) = mpsc::unbounded_channel();
+        actix_rt::spawn(rooms::subscriber(self.client, asks));
+        Ok(Cluster {
+            node_id: self.node_id,
+            ops,
+            publish,
+            subscribe,
+            redis,
+        })
+    }
+}
+
+/// A stream entry as XRANGE answers it: its id and its field-value pairs.
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+
+/// A handle on this node's part of the cluster; cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    node_id: Arc<str>,
+    ops: mpsc::UnboundedSender<Op>,
+    publish: mpsc::UnboundedSender<Publish>,
+    subscribe: mpsc::UnboundedSender<Subscribe>,
+    redis: redis::aio::ConnectionManager,
+}
+
+impl Cluster {
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Claims the nickname `folded` for this node. Claims and releases
+    /// reach Redis in the order they are asked for (one worker, one
+    /// command at a time), so that a release asked before a claim of the
+    /// same name can never undo it.
+    pub fn claim(
+        &self,
+        folded: Folded,
+    ) -> impl std::future::Future<Output = Result<Claim, ClusterError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.ops.send(Op::Claim {
+            nick: folded,
+            reply,
+        });
+        async move {
+            sent.map_err(|_| ClusterError::Stopped)?;
+            answer.await.map_err(|_| ClusterError::Stopped)?
+        }
+    }
+
+    /// Publishes a room message (the fields of
+    /// [`wire::Outgoing::encode`]) once for every node; answers its number
+    /// in the room and its time once Redis has it. Messages reach Redis in
+    /// the order they are published here.
+    pub fn publish(
+        &self,
+        room: Folded,
+        fields: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<(u64, std::time::SystemTime), ClusterError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.publish.send(Publish {
+            room,
+            item: Item::Msg(fields),
+            reply,
+        });
+        async move {
+            sent.map_err(|_| ClusterError::Stopped)?;
+            answer.await.map_err(|_| ClusterError::Stopped)?
+        }
+    }
+
+    /// Records a membership change of one of this node's members in the
+    /// room's member hash and publishes it, in line with this node's
+    /// messages; failures are logged (the member hash is then stale until
+    /// the member's next change).
+    pub fn announce(&self, room: Folded, change: &MemberChange) {
+        let (reply, answer) = oneshot::channel();
+        // What the member hash keeps of a member: its `J` fields.
+        let joined = |nick: &crate::core::names::Nick| {
+            let kept = MemberChange {
+                change: wire::Change::Join,
+                nick: nick.clone(),
+                reason: None,
+                renamed: None,
+                ..change.clone()
+            };
+            (nick.folded().clone(), kept.encode())
+        };
+        let (del, set) = match (change.change, &change.renamed) {
+            (wire::Change::Join, _) => (None, Some(joined(&change.nick))),
+            (wire::Change::Rename, Some(new)) => {
+                (Some(change.nick.folded().clone()), Some(joined(new)))
+            }
+            _ => (Some(change.nick.folded().clone()), None),
+        };
+        let item = Item::Member {
+            del,
+            set,
+            fields: change.encode(),
+            node_rooms: keys::node_rooms(&self.node_id),
+        };
+        if self
+            .publish
+            .send(Publish {
+                room: room.clone(),
+                item,
+                reply,
+            })
+            .is_err()
+        {
+            return;
+        }
+        actix_rt::spawn(async move {
+            if let Ok(Err(e)) = answer.await {
+                tracing::warn!(%e, room = room.as_str(), "membership change not published");
+            }
+        });
+    }
+
+    /// The room's members on every node, as its member hash has them.
+    /// And the number of its last message (nothing numbered up to it is
+    /// to be delivered to a member joining now).
+    pub fn members(
+        &self,
+        room: Folded,
+    ) -> impl std::future::Future<Output = Result<(Vec<MemberChange>, u64), ClusterError>> {
+        let mut redis = self.redis.clone();
+        async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("HGETALL")
+                .arg(keys::room_members(room.as_str()))
+                .cmd("GET")
+                .arg(keys::room_seq(room.as_str()));
+            let (all, seq): (Vec<(String, Vec<u8>)>, Option<u64>) =
+                tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async(&mut redis))
+                    .await
+                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            let members = all
+                .into_iter()
+                .filter_map(|(_, fields)| MemberChange::decode(&fields).ok())
+                .collect();
+            Ok((members, seq.unwrap_or(0)))
+        }
+    }
+
+    /// The room's messages numbered after `after`, oldest first, from its
+    /// stream (what a node missed while its subscription was down).
+    pub fn since(
+        &self,
+        room: Folded,
+        after: u64,
+    ) -> impl std::future::Future<Output = Result<Vec<wire::Incoming>, ClusterError>> {
+        let mut redis = self.redis.clone();
+        async move {
+            let mut xrange = redis::cmd("XRANGE");
+            xrange
+                .arg(keys::room_log(room.as_str()))
+                .arg(format!("{}-0", after.saturating_add(1)))
+                .arg("+");
+            let entries: Vec<StreamEntry> =
+                tokio::time::timeout(COMMAND_TIMEOUT, xrange.query_async(&mut redis))
+                    .await
+                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            Ok(entries
+                .into_iter()
+                .flat_map(|(_, fields)| fields)
+                .filter_map(|(_, payload)| match wire::Published::decode(&payload) {
+                    Ok(wire::Published::Msg(m)) => Some(m),
+                    _ => None,
+                })
+                .collect())
+        }
+    }
+
+    /// Has the room's messages, from every node, handed to `to` (the local
+    /// room) from now on; done once Redis confirms the subscription.
+    pub fn subscribe(
+        &self,
+        room: Folded,
+        to: actix::Recipient<Delivered>,
+    ) -> impl std::future::Future<Output = Result<(), ClusterError>> {
+        let (done, answer) = oneshot::channel();
+        let sent = self.subscribe.send(Subscribe { room, to, done });
+        async move {
+            sent.map_err(|_| ClusterError::Stopped)?;
+            answer.await.map_err(|_| ClusterError::Stopped)?
+        }
+    }
+
+    /// Lets go of the nickname `folded` if this node holds it; kept and
+    /// tried again while Redis is away.
+    pub fn release(&self, folded: Folded) {
+        // The worker is gone only when the server stops: the lease lapses.
+        let _ = self.ops.send(Op::Release { nick: folded });
+    }
+}
+
+/// 16 hex digits from the OS's generator (or, should it fail, from the
+/// clock and the process id).
+fn random_id() -> String {
+    let n = getrandom::u64().unwrap_or_else(|_| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        t.as_nanos() as u64 ^ u64::from(std::process::id()) << 32
+    });
+    format!("{n:016x}")
+}

@@ -1,0 +1,287 @@
+//! Rooms across nodes: the node's publisher of room messages and its one
+//! subscription, which hands each room's messages to the local room in
+//! the order Redis published them.
+//!
+//! A message is published once per room: one script `XADD`s it to the
+//! room's stream (`chatroom:room:<folded>:log`, the cluster-wide history;
+//! with `appendfsync always` on disk before Redis answers) and `PUBLISH`es
+//! it on `chatroom:room:<folded>`, numbered by the room's counter
+//! (`chatroom:room:<folded>:seq`; the stream entry's id is `<seq>-0`).
+//! Redis runs one script at a time, so the numbers, the stream and the
+//! channel agree on one order, and every node, the origin too, delivers in
+//! it. What a node missed (its subscription was down) it reads from the
+//! stream by number ([`Cluster::since`](super::Cluster::since)).
+//!
+//! The publisher sends whatever is queued as one pipeline, one batch at a
+//! time: the node's messages reach Redis in the order they were said, and
+//! a busy node pays one round trip per batch, not per message. The
+//! messages are sent with `EVAL` (not `EVALSHA` with a fallback), so that
+//! a Redis that restarted and forgot its scripts cannot reorder a batch.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use actix::Recipient;
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use super::keys;
+use super::wire::Published;
+use super::{ClusterError, COMMAND_TIMEOUT};
+use crate::core::names::Folded;
+
+/// Numbers the message `ARGV[1]` in room counter `KEYS[2]`, appends it to
+/// stream `KEYS[1]` and publishes it on channel `KEYS[3]`, as
+/// `<seq> <ms> <fields>`; answers `{seq, ms}`.
+const PUBLISH: &str = r"
+local seq = redis.call('INCR', KEYS[2])
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+local payload = seq .. ' ' .. ms .. ' ' .. ARGV[1]
+redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
+redis.call('PUBLISH', KEYS[3], payload)
+return {seq, ms}
+";
+
+/// Deletes member `ARGV[1]` (if not empty) from the room's member hash
+/// `KEYS[1]`, sets member `ARGV[2]` (if not empty) to `ARGV[3]` there (and
+/// notes room `ARGV[6]` in its node's set of rooms `ARGV[5]`, where the
+/// node's members are found should it die), and publishes the change
+/// `ARGV[4]` on channel `KEYS[2]` as `0 <ms> <fields>`, in line with the
+/// room's messages.
+const MEMBER: &str = r"
+if ARGV[1] ~= '' then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('SADD', ARGV[5], ARGV[6])
+end
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('PUBLISH', KEYS[2], '0 ' .. ms .. ' ' .. ARGV[4])
+return {0, ms}
+";
+
+/// The most messages one pipeline carries.
+const MAX_BATCH: usize = 256;
+
+/// What a room publishes.
+pub(super) enum Item {
+    /// A message: its fields.
+    Msg(Vec<u8>),
+    /// A membership change.
+    Member {
+        /// The member to take out of the member hash.
+        del: Option<Folded>,
+        /// The member to put in it, and what it keeps for it.
+        set: Option<(Folded, Vec<u8>)>,
+        /// The change, as published.
+        fields: Vec<u8>,
+        /// The key of the node's set of rooms.
+        node_rooms: String,
+    },
+}
+
+/// A message or membership change to publish.
+pub(super) struct Publish {
+    pub(super) room: Folded,
+    pub(super) item: Item,
+    pub(super) reply: oneshot::Sender<Result<(u64, SystemTime), ClusterError>>,
+}
+
+/// What the node asks of its subscription.
+pub(super) struct Subscribe {
+    pub(super) room: Folded,
+    pub(super) to: Recipient<Delivered>,
+    pub(super) done: oneshot::Sender<Result<(), ClusterError>>,
+}
+
+/// What the node's subscription hands a room.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub enum Delivered {
+    /// A message or membership change, in the room's order.
+    Published(Published),
+    /// The subscription was made again (Redis came back): what was
+    /// published meanwhile was missed, and is to be read from the stream.
+    Resumed,
+}
+
+/// Publishes what is queued, a batch at a time, until the node stops.
+pub(super) async fn publisher(
+    mut redis: ConnectionManager,
+    mut queue: mpsc::UnboundedReceiver<Publish>,
+) {
+    let mut batch = Vec::new();
+    while let Some(first) = queue.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut pipe = redis::pipe();
+        for p in &batch {
+            let room = p.room.as_str();
+            match &p.item {
+                Item::Msg(fields) => pipe
+                    .cmd("EVAL")
+                    .arg(PUBLISH)
+                    .arg(3)
+                    .arg(keys::room_log(room))
+                    .arg(keys::room_seq(room))
+                    .arg(keys::room_channel(room))
+                    .arg(&fields[..]),
+                Item::Member {
+                    del,
+                    set,
+                    fields,
+                    node_rooms,
+                } => {
+                    let (set_nick, set_value) = match set {
+                        Some((nick, value)) => (nick.as_str(), &value[..]),
+                        None => ("", &b""[..]),
+                    };
+                    pipe.cmd("EVAL")
+                        .arg(MEMBER)
+                        .arg(2)
+                        .arg(keys::room_members(room))
+                        .arg(keys::room_channel(room))
+                        .arg(del.as_ref().map_or("", Folded::as_str))
+                        .arg(set_nick)
+                        .arg(set_value)
+                        .arg(&fields[..])
+                        .arg(node_rooms)
+                        .arg(room)
+                }
+            };
+        }
+        let answer = tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            pipe.query_async::<Vec<(u64, u64)>>(&mut redis),
+        )
+        .await;
+        let answers = match answer {
+            Ok(Ok(answers)) if answers.len() == batch.len() => Ok(answers),
+            Ok(Ok(_)) => Err(None),
+            Ok(Err(e)) => Err(Some(ClusterError::Redis(e))),
+            Err(_) => Err(Some(ClusterError::Timeout(COMMAND_TIMEOUT))),
+        };
+        match answers {
+            Ok(answers) => {
+                for (p, (seq, ms)) in batch.drain(..).zip(answers) {
+                    let time = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
+                    let _ = p.reply.send(Ok((seq, time)));
+                }
+            }
+            Err(e) => {
+                if let Some(e) = &e {
+                    warn!(%e, messages = batch.len(), "room messages not published");
+                }
+                for p in batch.drain(..) {
+                    let error = match &e {
+                        Some(ClusterError::Timeout(d)) => ClusterError::Timeout(*d),
+                        _ => ClusterError::Unanswered,
+                    };
+                    let _ = p.reply.send(Err(error));
+                }
+            }
+        }
+    }
+}
+
+/// The node's one subscription: subscribes rooms when asked, hands each
+/// message to its room, and (Redis gone) connects and subscribes again.
+pub(super) async fn subscriber(
+    client: redis::Client,
+    mut asks: mpsc::UnboundedReceiver<Subscribe>,
+) {
+    let mut rooms: HashMap<String, Recipient<Delivered>> = HashMap::new();
+    let mut pending: Option<Subscribe> = None;
+    loop {
+        let pubsub = match tokio::time::timeout(COMMAND_TIMEOUT, client.get_async_pubsub()).await {
+            Ok(Ok(p)) => p,
+            failed => {
+                if let Ok(Err(e)) = failed {
+                    tracing::debug!(%e, "no subscription connection to Redis yet");
+                }
+                // Refuse what waits meanwhile: a JOIN must not hang.
+                if let Some(ask) = pending.take() {
+                    let _ = ask.done.send(Err(ClusterError::Unanswered));
+                }
+                while let Ok(ask) = asks.try_recv() {
+                    let _ = ask.done.send(Err(ClusterError::Unanswered));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let (mut sink, mut stream) = pubsub.split();
+        let mut lost = false;
+        for channel in rooms.keys() {
+            if let Err(e) = sink.subscribe(channel).await {
+                warn!(%e, "cannot subscribe again");
+                lost = true;
+                break;
+            }
+        }
+        if lost {
+            continue;
+        }
+        if !rooms.is_empty() {
+            info!(rooms = rooms.len(), "subscribed to the rooms again");
+            for room in rooms.values() {
+                room.do_send(Delivered::Resumed);
+            }
+        }
+        loop {
+            let ask = match pending.take() {
+                Some(ask) => Some(ask),
+                None => tokio::select! {
+                    ask = asks.recv() => match ask {
+                        Some(ask) => Some(ask),
+                        None => return,
+                    },
+                    msg = stream.next() => match msg {
+                        Some(msg) => {
+                            deliver(&rooms, msg.get_channel_name(), msg.get_payload_bytes());
+                            None
+                        }
+                        None => break,
+                    },
+                },
+            };
+            let Some(ask) = ask else { continue };
+            let channel = keys::room_channel(ask.room.as_str());
+            if let Some(room) = rooms.get_mut(&channel) {
+                // Subscribed already; the room may be a new actor.
+                *room = ask.to;
+                let _ = ask.done.send(Ok(()));
+                continue;
+            }
+            match tokio::time::timeout(COMMAND_TIMEOUT, sink.subscribe(&channel)).await {
+                Ok(Ok(())) => {
+                    rooms.insert(channel, ask.to);
+                    let _ = ask.done.send(Ok(()));
+                }
+                _ => {
+                    pending = Some(ask);
+                    break;
+                }
+            }
+        }
+        warn!("subscription to Redis lost; connecting again");
+    }
+}
+
+fn deliver(rooms: &HashMap<String, Recipient<Delivered>>, channel: &str, payload: &[u8]) {
+    let Some(room) = rooms.get(channel) else {
+        return;
+    };
+    match Published::decode(payload) {
+        Ok(msg) => room.do_send(Delivered::Published(msg)),
+        Err(e) => warn!(%e, channel, "skipping a room message"),
+    }
+}

@@ -1,0 +1,318 @@
+//! The node's one writer of nickname claims to Redis, and its lease.
+//!
+//! Claims and releases go through one queue, one command at a time, so
+//! that Redis applies them in the order the directory decided them: a
+//! release of `bob` asked before a claim of `bob` (one connection quits,
+//! another takes the name) can never delete the newer claim. A release
+//! that fails (Redis away) is kept and tried again, unless a later claim
+//! of the same name makes it moot.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::Script;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use super::keys::{self, PREFIX};
+use super::{Claim, ClusterError, COMMAND_TIMEOUT};
+use crate::core::names::Folded;
+
+/// Gives `KEYS[1]` (a nickname) to node `ARGV[1]` if nobody holds it, this
+/// node does, or the holder's lease (`ARGV[2]` .. holder) has lapsed; 1
+/// granted, 0 held by a live node, -1 this node's own lease is gone (the
+/// caller renews it and asks again). `KEYS[2]` is this node's set of
+/// nicknames, `KEYS[3]` its lease, `ARGV[3]` the folded nickname.
+const CLAIM: &str = r"
+if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  if redis.call('EXISTS', ARGV[2] .. holder) == 1 then return 0 end
+  redis.call('SREM', ARGV[2] .. holder .. ':nicks', ARGV[3])
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+";
+
+/// Deletes `KEYS[1]` (a nickname) if node `ARGV[1]` holds it, and drops
+/// `ARGV[2]` from the node's set `KEYS[2]`.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+";
+
+/// Renews node lease `KEYS[1]` for `ARGV[1]` ms, and its set of
+/// nicknames `KEYS[2]` with it (a dead node's set goes with its lease).
+const BEAT: &str = r"
+redis.call('SET', KEYS[1], 'alive', 'PX', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+";
+
+/// A node (re)starting under id `ARGV[1]` lets go of what an earlier
+/// process of that id held (`KEYS[1]`, keys `ARGV[2]` .. name), then takes
+/// its lease `KEYS[2]` for `ARGV[3]` ms.
+const START: &str = r"
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[2] .. name
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], 'alive', 'PX', ARGV[3])
+return 1
+";
+
+/// Takes the members of every node whose lease lapsed (and of node
+/// `ARGV[2]`, restarting: what its earlier process left) out of the rooms
+/// it had members in, publishing a QUIT for each on the room's channel
+/// (their `J` fields with a `Q` tag); `ARGV[1]` is the key prefix. Answers
+/// how many members it took out.
+const REAP: &str = r"
+local prefix = ARGV[1]
+local reaped = 0
+for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
+  if id == ARGV[2] or redis.call('EXISTS', prefix .. 'node:' .. id) == 0 then
+    local rooms = prefix .. 'node:' .. id .. ':rooms'
+    for _, room in ipairs(redis.call('SMEMBERS', rooms)) do
+      local members = prefix .. 'room:' .. room .. ':members'
+      local all = redis.call('HGETALL', members)
+      for i = 1, #all, 2 do
+        local rest = string.sub(all[i + 1], 4)
+        local colon = string.find(rest, ':', 1, true)
+        if colon then
+          local n = tonumber(string.sub(rest, 1, colon - 1)) or 0
+          if string.sub(rest, colon + 1, colon + n) == id then
+            redis.call('HDEL', members, all[i])
+            local now = redis.call('TIME')
+            local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+            redis.call('PUBLISH', prefix .. 'room:' .. room, '0 ' .. ms .. ' 1:Q' .. rest)
+            reaped = reaped + 1
+          end
+        end
+      end
+    end
+    redis.call('DEL', rooms)
+    if id ~= ARGV[2] then redis.call('SREM', prefix .. 'nodes', id) end
+  end
+end
+return reaped
+";
+
+/// What the directory asks of Redis.
+pub(super) enum Op {
+    /// Claim a nickname; the answer goes back.
+    Claim {
+        /// The folded nickname.
+        nick: Folded,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<Claim, ClusterError>>,
+    },
+    /// Let go of a nickname.
+    Release {
+        /// The folded nickname.
+        nick: Folded,
+    },
+}
+
+pub(super) struct Worker {
+    redis: ConnectionManager,
+    node_id: Arc<str>,
+    lease: Duration,
+    heartbeat: Duration,
+    /// This process has cleared what an earlier one of its id left.
+    started: bool,
+    /// Releases Redis did not take yet.
+    unreleased: HashSet<Folded>,
+    /// The last beat failed (logged once per outage).
+    away: bool,
+    claim: Script,
+    release: Script,
+    beat: Script,
+    start: Script,
+    reap: Script,
+}
+
+impl Worker {
+    pub(super) fn new(
+        redis: ConnectionManager,
+        node_id: Arc<str>,
+        lease: Duration,
+        heartbeat: Duration,
+    ) -> Self {
+        Worker {
+            redis,
+            node_id,
+            lease,
+            heartbeat,
+            started: false,
+            unreleased: HashSet::new(),
+            away: false,
+            claim: Script::new(CLAIM),
+            release: Script::new(RELEASE),
+            beat: Script::new(BEAT),
+            start: Script::new(START),
+            reap: Script::new(REAP),
+        }
+    }
+
+    /// Serves the queue until every handle is gone, renewing the lease
+    /// every `heartbeat` in between.
+    pub(super) async fn run(mut self, mut ops: mpsc::UnboundedReceiver<Op>) {
+        let mut beat = tokio::time::interval(self.heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                op = ops.recv() => match op {
+                    Some(Op::Claim { nick, reply }) => {
+                        self.unreleased.remove(&nick);
+                        let answer = self.claim(&nick).await;
+                        let _ = reply.send(answer);
+                    }
+                    Some(Op::Release { nick }) => {
+                        if let Err(e) = self.release(&nick).await {
+                            warn!(%e, nick = nick.as_str(), "nickname not released in Redis yet; will retry");
+                            self.unreleased.insert(nick);
+                        }
+                    }
+                    None => return,
+                },
+                _ = beat.tick() => self.renew().await,
+            }
+        }
+    }
+
+    /// Renews the lease (starting first, if this process has not), and
+    /// retries the releases Redis missed.
+    async fn renew(&mut self) {
+        let result = match self.ensure_started().await {
+            Ok(()) => self.run_beat().await,
+            Err(e) => Err(e),
+        };
+        // Every node reaps the dead (the script is cheap when none is):
+        // whoever runs it first publishes their QUITs, once.
+        let result = match result {
+            Ok(()) => self.run_reap("").await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) if self.away => {
+                self.away = false;
+                info!(node_id = %self.node_id, "Redis reachable again: lease renewed");
+            }
+            Ok(()) => {}
+            Err(e) if !self.away => {
+                self.away = true;
+                warn!(%e, node_id = %self.node_id, "cannot renew this node's lease in Redis");
+            }
+            Err(_) => {}
+        }
+        if !self.away && !self.unreleased.is_empty() {
+            for nick in std::mem::take(&mut self.unreleased) {
+                if self.release(&nick).await.is_err() {
+                    self.unreleased.insert(nick);
+                }
+            }
+        }
+    }
+
+    async fn ensure_started(&mut self) -> Result<(), ClusterError> {
+        if self.started {
+            return Ok(());
+        }
+        let mut invocation = self.start.prepare_invoke();
+        invocation
+            .key(keys::node_nicks(&self.node_id))
+            .key(keys::node(&self.node_id))
+            .arg(&*self.node_id)
+            .arg(format!("{PREFIX}nick:"))
+            .arg(self.lease_ms());
+        let mut redis = self.redis.clone();
+        bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
+        // Its earlier process's room members go, and this node is listed
+        // for the others to reap should it die.
+        self.run_reap(&self.node_id.clone()).await?;
+        let mut sadd = redis::cmd("SADD");
+        sadd.arg(keys::nodes()).arg(&*self.node_id);
+        bounded(sadd.query_async::<i64>(&mut redis)).await?;
+        self.started = true;
+        Ok(())
+    }
+
+    /// Takes dead nodes' members (and `own`'s) out of their rooms.
+    async fn run_reap(&mut self, own: &str) -> Result<(), ClusterError> {
+        let mut invocation = self.reap.prepare_invoke();
+        invocation.arg(PREFIX).arg(own);
+        let mut redis = self.redis.clone();
+        let reaped = bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
+        if reaped > 0 {
+            info!(
+                members = reaped,
+                "took the members of stopped nodes out of their rooms"
+            );
+        }
+        Ok(())
+    }
+
+    async fn run_beat(&mut self) -> Result<(), ClusterError> {
+        let mut invocation = self.beat.prepare_invoke();
+        invocation
+            .key(keys::node(&self.node_id))
+            .key(keys::node_nicks(&self.node_id))
+            .arg(self.lease_ms());
+        let mut redis = self.redis.clone();
+        bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
+        Ok(())
+    }
+
+    async fn claim(&mut self, nick: &Folded) -> Result<Claim, ClusterError> {
+        self.ensure_started().await?;
+        for _ in 0..2 {
+            let mut invocation = self.claim.prepare_invoke();
+            invocation
+                .key(keys::nick(nick.as_str()))
+                .key(keys::node_nicks(&self.node_id))
+                .key(keys::node(&self.node_id))
+                .arg(&*self.node_id)
+                .arg(format!("{PREFIX}node:"))
+                .arg(nick.as_str());
+            let mut redis = self.redis.clone();
+            match bounded(invocation.invoke_async::<i64>(&mut redis)).await? {
+                1 => return Ok(Claim::Granted),
+                0 => return Ok(Claim::HeldElsewhere),
+                // The lease lapsed (Redis lost it, or was away longer
+                // than the lease): renew it and ask again.
+                _ => self.run_beat().await?,
+            }
+        }
+        Err(ClusterError::LeaseLost)
+    }
+
+    async fn release(&mut self, nick: &Folded) -> Result<(), ClusterError> {
+        let mut invocation = self.release.prepare_invoke();
+        invocation
+            .key(keys::nick(nick.as_str()))
+            .key(keys::node_nicks(&self.node_id))
+            .arg(&*self.node_id)
+            .arg(nick.as_str());
+        let mut redis = self.redis.clone();
+        bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
+        Ok(())
+    }
+
+    fn lease_ms(&self) -> u64 {
+        u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// `fut`, or [`ClusterError::Timeout`] after [`COMMAND_TIMEOUT`].
+async fn bounded<T>(fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, ClusterError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(ClusterError::Timeout(COMMAND_TIMEOUT)),
+    }
+}

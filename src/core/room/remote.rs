@@ -1,0 +1,345 @@
+//! Cluster mode's half of a room (docs/CLUSTER.md): a message said here
+//! is published once for every node, and delivered here, as on every
+//! node, when Redis hands it back, in the room's one order; this node's
+//! members' JOIN, PART and QUIT are published too, and the other nodes'
+//! members are kept for NAMES.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use actix::prelude::*;
+
+use super::{Names, Room, Say};
+use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published};
+use crate::core::cluster::{Cluster, Delivered};
+use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
+use crate::core::member::SessionId;
+use crate::core::names::{Folded, Nick};
+use crate::core::outcome::Said;
+use crate::core::ErrorCode;
+
+/// What a room of a cluster node keeps of the cluster.
+pub(super) struct RoomCluster {
+    cluster: Cluster,
+    /// The members on other nodes, by folded nickname.
+    remote: BTreeMap<Folded, (Nick, UserHost)>,
+    /// The number of the last message delivered here (or, at the first
+    /// JOIN, the room's last number then).
+    delivered: u64,
+    /// Reading what was missed from the stream: what arrives meanwhile
+    /// waits here, to be delivered after it.
+    catching_up: Option<Vec<Published>>,
+}
+
+impl Room {
+    /// A room of a cluster node: its messages go through Redis.
+    pub fn with_cluster(mut self, cluster: Option<Cluster>) -> Self {
+        self.cluster = cluster.map(|cluster| {
+            Box::new(RoomCluster {
+                cluster,
+                remote: BTreeMap::new(),
+                delivered: 0,
+                catching_up: None,
+            })
+        });
+        self
+    }
+
+    /// Publishes what a member said; its members (and every other node's)
+    /// get it from [`Delivered`]. The sender's `OK MSG` (its ack) comes
+    /// once Redis has the message; its number is not known before, so
+    /// there is none to answer now.
+    pub(super) fn publish(&mut self, msg: Say, userhost: UserHost) -> Option<(u64, SystemTime)> {
+        let cluster = &self.cluster.as_deref()?.cluster;
+        let fields = Outgoing {
+            origin: cluster.node_id(),
+            sender: msg.id.number(),
+            echo: msg.echo,
+            kind: msg.kind,
+            from: &msg.from,
+            userhost: &userhost,
+            account: msg.account.as_deref(),
+            tags: msg.tags.as_deref(),
+            text: &msg.text,
+        }
+        .encode();
+        let published = cluster.publish(self.name.folded().clone(), fields);
+        let ack = msg.ack;
+        let room = self.name.clone();
+        actix_rt::spawn(async move {
+            let said = match published.await {
+                Ok((seq, time)) => Said::Stored { seq, time },
+                Err(e) => {
+                    tracing::warn!(%e, %room, "room message not published");
+                    Said::Refused(ErrorCode::ClusterUnavailable)
+                }
+            };
+            if let Some(ack) = ack {
+                ack.settle(said);
+            }
+        });
+        None
+    }
+
+    /// Publishes a change of one of this node's members.
+    pub(super) fn announce(
+        &self,
+        change: Change,
+        nick: &Nick,
+        userhost: &UserHost,
+        reason: Option<&str>,
+    ) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        let change = MemberChange {
+            change,
+            origin: rc.cluster.node_id().to_string(),
+            nick: nick.clone(),
+            userhost: userhost.clone(),
+            reason: reason.map(str::to_string),
+            renamed: None,
+        };
+        rc.cluster.announce(self.name.folded().clone(), &change);
+    }
+
+    /// Publishes a change of nickname of one of this node's members.
+    pub(super) fn announce_rename(&self, old: &Nick, new: &Nick, userhost: &UserHost) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        let change = MemberChange {
+            change: Change::Rename,
+            origin: rc.cluster.node_id().to_string(),
+            nick: old.clone(),
+            userhost: userhost.clone(),
+            reason: None,
+            renamed: Some(new.clone()),
+        };
+        rc.cluster.announce(self.name.folded().clone(), &change);
+    }
+
+    /// Adds the other nodes' members to a listing, in its order.
+    pub(super) fn add_remote(&self, names: &mut Names) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        if rc.remote.is_empty() {
+            return;
+        }
+        let mut all: Vec<(Nick, UserHost)> = std::mem::take(&mut names.nicks)
+            .into_iter()
+            .zip(std::mem::take(&mut names.userhosts))
+            .chain(
+                rc.remote
+                    .iter()
+                    .filter(|(key, _)| !self.members.contains_key(*key))
+                    .map(|(_, (n, u))| (n.clone(), u.clone())),
+            )
+            .collect();
+        all.sort_by(|a, b| a.0.folded().cmp(b.0.folded()));
+        (names.nicks, names.userhosts) = all.into_iter().unzip();
+    }
+
+    /// A change of another node's member: kept, and shown to the members
+    /// here.
+    fn remote_change(&mut self, m: MemberChange) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        if m.origin == rc.cluster.node_id() {
+            // Its members here saw it happen.
+            return;
+        }
+        let key = m.nick.folded().clone();
+        let event = match m.change {
+            Change::Join => {
+                // Known already (read with the member hash too): shown once.
+                if rc
+                    .remote
+                    .insert(key, (m.nick.clone(), m.userhost.clone()))
+                    .is_some()
+                {
+                    return;
+                }
+                Event::Join {
+                    room: self.name.clone(),
+                    nick: m.nick,
+                    userhost: m.userhost,
+                    realname: no_realname(),
+                    account: None,
+                }
+            }
+            Change::Part => {
+                if rc.remote.remove(&key).is_none() {
+                    return;
+                }
+                Event::Part {
+                    room: self.name.clone(),
+                    nick: m.nick,
+                    userhost: m.userhost,
+                    reason: m.reason,
+                }
+            }
+            Change::Quit => {
+                if rc.remote.remove(&key).is_none() {
+                    return;
+                }
+                Event::Quit {
+                    nick: m.nick,
+                    userhost: m.userhost,
+                    reason: m.reason,
+                }
+            }
+            Change::Rename => {
+                let Some(new) = m.renamed else { return };
+                rc.remote.remove(&key);
+                rc.remote
+                    .insert(new.folded().clone(), (new.clone(), m.userhost.clone()));
+                Event::Nick {
+                    old: m.nick,
+                    new,
+                    userhost: m.userhost,
+                }
+            }
+        };
+        self.broadcast(&event, None);
+    }
+}
+
+/// The room's members on every node, as Redis's member hash had them
+/// when this node subscribed to the room, and the number of its last
+/// message then: the other nodes' members are kept (a JOIN reads them
+/// before the member is let in, so that its NAMES shows them).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct KnownMembers {
+    /// The members.
+    pub members: Vec<MemberChange>,
+    /// The room's last message number.
+    pub seq: u64,
+}
+
+impl Handler<KnownMembers> for Room {
+    type Result = ();
+
+    fn handle(&mut self, known: KnownMembers, _: &mut Self::Context) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        rc.delivered = rc.delivered.max(known.seq);
+        for m in known.members {
+            if m.origin != rc.cluster.node_id() {
+                rc.remote
+                    .insert(m.nick.folded().clone(), (m.nick, m.userhost));
+            }
+        }
+    }
+}
+
+impl Room {
+    /// Reads what was published after the last message delivered here
+    /// (the subscription was down, or a number was skipped), holding what
+    /// arrives meanwhile; then delivers both, in order, once each.
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        if rc.catching_up.is_some() {
+            return;
+        }
+        rc.catching_up = Some(Vec::new());
+        let read = rc.cluster.since(self.name.folded().clone(), rc.delivered);
+        ctx.spawn(read.into_actor(self).map(|read, act, _| {
+            let missed = match read {
+                Ok(missed) => missed,
+                Err(e) => {
+                    tracing::warn!(%e, room = %act.name, "cannot read the messages missed");
+                    Vec::new()
+                }
+            };
+            let held = act
+                .cluster
+                .as_deref_mut()
+                .and_then(|rc| rc.catching_up.take())
+                .unwrap_or_default();
+            for m in missed {
+                act.deliver(m);
+            }
+            for p in held {
+                act.take(p);
+            }
+        }));
+    }
+
+    /// Delivers what the subscription or the stream gave, unless it was
+    /// delivered already.
+    fn take(&mut self, published: Published) {
+        match published {
+            Published::Msg(m) => self.deliver(m),
+            Published::Member(change) => self.remote_change(change),
+        }
+    }
+
+    fn deliver(&mut self, m: Incoming) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        if m.seq <= rc.delivered {
+            return;
+        }
+        rc.delivered = m.seq;
+        let own = rc.cluster.node_id() == m.origin;
+        // The sender has its answer, not the message, unless it echoes.
+        let except = (own && !m.echo).then(|| SessionId::from_number(m.sender));
+        self.messages = self.messages.max(m.seq);
+        let event = Event::Msg {
+            room: self.name.clone(),
+            from: m.from,
+            userhost: m.userhost,
+            text: m.text,
+            kind: m.kind,
+            meta: MsgMeta {
+                seq: m.seq,
+                time: m.time,
+                tags: m.tags,
+                account: m.account,
+            },
+        };
+        self.broadcast(&event, except);
+    }
+}
+
+impl Handler<Delivered> for Room {
+    type Result = ();
+
+    fn handle(&mut self, delivered: Delivered, ctx: &mut Self::Context) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        let published = match delivered {
+            Delivered::Resumed => return self.catch_up(ctx),
+            Delivered::Published(p) => p,
+        };
+        if let Some(held) = rc.catching_up.as_mut() {
+            held.push(published);
+            return;
+        }
+        // A number skipped: something was missed (the subscription
+        // dropped and came back before the room heard of it).
+        if let Published::Msg(m) = &published {
+            if rc.delivered > 0 && m.seq > rc.delivered + 1 {
+                self.catch_up(ctx);
+                if let Some(held) = self
+                    .cluster
+                    .as_deref_mut()
+                    .and_then(|rc| rc.catching_up.as_mut())
+                {
+                    held.push(published);
+                }
+                return;
+            }
+        }
+        self.take(published);
+    }
+}

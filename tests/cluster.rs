@@ -1,0 +1,480 @@
+//! Cluster mode (docs/CLUSTER.md): several nodes on one real
+//! `redis-server`, native and IRC clients on each. Skipped, and passing,
+//! when redis-server is not installed (scripts/test-deps.sh installs it),
+//! unless CHATROOM_TEST_REQUIRE_PROGRAMS is set.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::irc::{Irc, SERVER};
+use common::process::{chatroom_command, kill_if_running, spawn_listening};
+use common::programs::{poll, require};
+use common::redis::Redis;
+use common::{start, Client, TestServer};
+
+/// The lease the tests' nodes take: short, so that a dead node's
+/// nicknames free up quickly.
+const LEASE_SECS: u64 = 2;
+
+/// Whether `test` can run (redis-server installed); says why not.
+fn can_run(test: &str) -> bool {
+    require(&format!("cluster::{test}"), &["redis-server"])
+}
+
+/// A node on `redis`, in this process.
+fn node(redis: &Redis, id: &str) -> TestServer {
+    start(&format!(
+        "[cluster]\nredis_url = \"{}\"\nnode_id = \"{id}\"\n\
+         lease_secs = {LEASE_SECS}\nheartbeat_secs = 1\n\
+         [limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000.0",
+        redis.url()
+    ))
+}
+
+/// `NICK nick` from a client with no nickname yet; the answer.
+fn try_nick(c: &mut Client, nick: &str) -> String {
+    c.send(&format!("NICK {nick}"));
+    c.line()
+}
+
+/// Asks for `nick` on `addr` until a new client gets it (a release on
+/// another node reaches Redis a moment after the QUIT); the client.
+fn nick_once_free(addr: SocketAddr, nick: &str, what: &str) -> Client {
+    let mut c = Client::connect(addr);
+    let ok = format!("OK NICK {nick}");
+    let last = std::cell::RefCell::new(String::new());
+    poll(
+        what,
+        || {
+            let answer = try_nick(&mut c, nick);
+            let got = answer == ok;
+            *last.borrow_mut() = answer;
+            got.then_some(())
+        },
+        || format!("last answer: {}", last.borrow()),
+    );
+    c.name = nick.to_string();
+    c
+}
+
+fn in_use(nick: &str) -> String {
+    format!("ERR NICK NICK_IN_USE {nick} is already taken")
+}
+
+#[test]
+fn a_nickname_is_held_once_across_three_nodes() {
+    if !can_run("a_nickname_is_held_once_across_three_nodes") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut alice = Client::register(a.addr(), "alice");
+    assert_eq!(redis.command(&["GET", "chatroom:nick:alice"]), "a");
+
+    let mut on_b = Client::connect(b.addr());
+    assert_eq!(try_nick(&mut on_b, "alice"), in_use("alice"));
+    // Folded: the same name to every node.
+    assert_eq!(try_nick(&mut on_b, "ALICE"), in_use("ALICE"));
+    let mut irc = Irc::connect(c.irc_addr());
+    irc.send("NICK alice");
+    irc.expect(&format!(
+        ":{SERVER} 433 * alice :Nickname is already in use"
+    ));
+    // Refused elsewhere, still alice's here.
+    alice.sync();
+    let mut on_a = Client::connect(a.addr());
+    assert_eq!(try_nick(&mut on_a, "alice"), in_use("alice"));
+
+    alice.send("QUIT");
+    alice.expect_closed();
+    let mut now_b = nick_once_free(b.addr(), "alice", "alice free on b after her QUIT on a");
+    now_b.sync();
+    assert_eq!(redis.command(&["GET", "chatroom:nick:alice"]), "b");
+    assert_eq!(try_nick(&mut on_a, "alice"), in_use("alice"));
+
+    // A change of nickname lets the old one go too.
+    now_b.send("NICK alicia");
+    now_b.expect_lines(&["NICK alice alicia", "OK NICK alicia"]);
+    let _alice = nick_once_free(c.addr(), "alice", "alice free on c after the rename on b");
+    assert_eq!(redis.command(&["GET", "chatroom:nick:alicia"]), "b");
+    assert_eq!(
+        redis.command(&["SMEMBERS", "chatroom:node:b:nicks"]),
+        "alicia"
+    );
+}
+
+#[test]
+fn two_clients_racing_for_a_nickname_on_two_nodes_one_wins() {
+    if !can_run("two_clients_racing_for_a_nickname_on_two_nodes_one_wins") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    for round in 0..20 {
+        let mut on_a = Client::connect(a.addr());
+        let mut on_b = Client::connect(b.addr());
+        // Both lines leave before either answer is read.
+        on_a.send("NICK bob");
+        on_b.send("NICK bob");
+        let answers = [on_a.line(), on_b.line()];
+        let won = answers.iter().filter(|l| *l == "OK NICK bob").count();
+        let lost = answers.iter().filter(|l| **l == in_use("bob")).count();
+        assert_eq!((won, lost), (1, 1), "round {round}: {answers:?}");
+        let winner = if answers[0] == "OK NICK bob" {
+            "a"
+        } else {
+            "b"
+        };
+        assert_eq!(redis.command(&["GET", "chatroom:nick:bob"]), winner);
+        drop((on_a, on_b));
+        bob_released(&redis, round);
+    }
+    // Two connections of one node: the node decides between them, and
+    // asks Redis once.
+    for round in 0..5 {
+        let mut one = Client::connect(a.addr());
+        let mut two = Client::connect(a.addr());
+        one.send("NICK bob");
+        two.send("NICK bob");
+        let mut answers = [one.line(), two.line()];
+        answers.sort();
+        assert_eq!(
+            answers,
+            ["ERR NICK NICK_IN_USE bob is already taken", "OK NICK bob"]
+        );
+        drop((one, two));
+        bob_released(&redis, round);
+    }
+}
+
+/// Waits until no node holds `bob` in Redis.
+fn bob_released(redis: &Redis, round: usize) {
+    poll(
+        "bob released after the round",
+        || (redis.command(&["GET", "chatroom:nick:bob"]) == "nil").then_some(()),
+        || format!("round {round}"),
+    );
+}
+
+#[test]
+fn a_killed_node_lets_go_of_its_nicknames_within_its_lease() {
+    if !can_run("a_killed_node_lets_go_of_its_nicknames_within_its_lease") {
+        return;
+    }
+    let redis = Redis::start();
+    let a = node(&redis, "a");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = redis.url();
+    let lease = LEASE_SECS.to_string();
+    let cmd = chatroom_command(
+        dir.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("CHATROOM_CLUSTER__REDIS_URL", url.as_str()),
+            ("CHATROOM_CLUSTER__NODE_ID", "doomed"),
+            ("CHATROOM_CLUSTER__LEASE_SECS", lease.as_str()),
+            ("CHATROOM_CLUSTER__HEARTBEAT_SECS", "1"),
+        ],
+    );
+    let (mut child, addr, _log) = spawn_listening(cmd);
+    let mut ann = Client::join(a.addr(), "ann", "#k");
+    let _doomed_carol = Client::join(addr, "carol", "#k");
+    ann.expect("JOIN #k carol");
+    let _doomed_dave = Client::register(addr, "dave");
+    let mut on_a = Client::connect(a.addr());
+    assert_eq!(try_nick(&mut on_a, "carol"), in_use("carol"));
+
+    kill_if_running(&mut child); // SIGKILL: nothing released
+    let killed = Instant::now();
+    assert_eq!(redis.command(&["GET", "chatroom:nick:carol"]), "doomed");
+    let _carol = nick_once_free(
+        a.addr(),
+        "carol",
+        "carol free once the killed node's lease lapsed",
+    );
+    let _dave = nick_once_free(a.addr(), "dave", "dave free too");
+    // Within the lease, give or take a heartbeat and the polls.
+    let bound = Duration::from_secs(LEASE_SECS + 3);
+    assert!(
+        killed.elapsed() < bound,
+        "freed after {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(redis.command(&["GET", "chatroom:nick:carol"]), "a");
+    // The dead node's own set no longer lists what was taken over.
+    assert_eq!(
+        redis.command(&["SMEMBERS", "chatroom:node:doomed:nicks"]),
+        ""
+    );
+    // Its members left their rooms, as a QUIT each, once.
+    ann.expect("QUIT carol");
+    ann.send("NAMES #k");
+    ann.expect_lines(&["NAMES #k ann", "OK NAMES #k 1"]);
+    assert_eq!(redis.command(&["HKEYS", "chatroom:room:#k:members"]), "ann");
+    assert_eq!(redis.command(&["SMEMBERS", "chatroom:nodes"]), "a");
+}
+
+#[test]
+fn without_redis_a_nick_is_refused_and_works_again_once_it_is_back() {
+    if !can_run("without_redis_a_nick_is_refused_and_works_again_once_it_is_back") {
+        return;
+    }
+    let mut redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut alice = Client::join(a.addr(), "alice", "#r");
+    let mut bob = Client::join(b.addr(), "bob", "#r");
+    alice.expect("JOIN #r bob");
+
+    redis.stop();
+    alice.send("MSG #r hello?");
+    alice.expect("ERR MSG CLUSTER_UNAVAILABLE the cluster cannot be reached: not sent to #r");
+    let mut on_a = Client::connect(a.addr());
+    assert_eq!(
+        try_nick(&mut on_a, "erin"),
+        "ERR NICK CLUSTER_UNAVAILABLE the cluster cannot be reached: try again later"
+    );
+    let mut irc = Irc::connect(b.irc_addr());
+    irc.send("NICK erin");
+    irc.expect(&format!(
+        ":{SERVER} FAIL NICK CLUSTER_UNAVAILABLE :The cluster cannot be reached: try again later"
+    ));
+    // What needs no other node goes on: alice keeps her name.
+    alice.sync();
+
+    redis.restart();
+    let _erin = nick_once_free(a.addr(), "erin", "erin claimed once Redis is back");
+    // Redis kept alice's claim on disk: b still refuses her name.
+    let mut on_b = Client::connect(b.addr());
+    assert_eq!(try_nick(&mut on_b, "alice"), in_use("alice"));
+    assert_eq!(redis.command(&["GET", "chatroom:nick:erin"]), "a");
+    // Messages too: the node's connection is made again on the next one.
+    alice.send("MSG #r back");
+    alice.expect("OK MSG #r");
+    assert_eq!(redis.command(&["XLEN", "chatroom:room:#r:log"]), "1");
+    // Node b hears it, whether its subscription was back before it was
+    // published or reads it from the stream once back; once.
+    bob.expect("MSG #r alice back");
+    alice.send("MSG #r and again");
+    alice.expect("OK MSG #r");
+    bob.expect("MSG #r alice and again");
+    bob.sync();
+    // Subscriptions cut (not Redis): messages said while they are made
+    // again still reach b, in order, once each.
+    assert_eq!(redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]), "2");
+    for i in 0..20 {
+        alice.send(&format!("MSG #r cut {i}"));
+    }
+    for i in 0..20 {
+        alice.expect("OK MSG #r");
+        bob.expect(&format!("MSG #r alice cut {i}"));
+    }
+    bob.sync();
+}
+
+/// Waits until the room's member hash holds `members` (sorted, spaces
+/// between).
+fn members_are(redis: &Redis, room: &str, members: &str) {
+    let key = format!("chatroom:room:{room}:members");
+    poll(
+        "the room's members in Redis",
+        || {
+            let mut got: Vec<String> = redis
+                .command(&["HKEYS", &key])
+                .split(' ')
+                .map(str::to_string)
+                .collect();
+            got.sort();
+            (got.join(" ") == members).then_some(())
+        },
+        || redis.command(&["HKEYS", &key]),
+    );
+}
+
+/// Asserts two clients saw the same messages in the same order, showing
+/// where they part (not all of both).
+fn same_order(want: &[(String, String)], got: &[(String, String)], who: &str) {
+    if let Some(at) = (0..want.len().max(got.len())).find(|&i| want.get(i) != got.get(i)) {
+        panic!(
+            "{who}: differ at {at} of {}/{}: {:?} vs {:?}",
+            want.len(),
+            got.len(),
+            want.get(at),
+            got.get(at)
+        );
+    }
+}
+
+/// What a client saw of the room's messages, in order: `(sender, text)`.
+fn room_messages(lines: &[String], room: &str) -> Vec<(String, String)> {
+    let prefix = format!("MSG {room} ");
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once(' '))
+        .map(|(from, text)| (from.to_string(), text.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_member_on_every_node_sees_a_rooms_messages_in_one_order() {
+    if !can_run("every_member_on_every_node_sees_a_rooms_messages_in_one_order") {
+        return;
+    }
+    const EACH: usize = 300;
+    let redis = Redis::start();
+    let nodes = [node(&redis, "a"), node(&redis, "b"), node(&redis, "c")];
+    let names = ["ann", "ben", "cat"];
+    // One listener per node, who says nothing, and one speaker.
+    let mut listeners: Vec<Client> = nodes
+        .iter()
+        .zip(["lia", "lib", "lic"])
+        .map(|(n, nick)| Client::join(n.addr(), nick, "#123"))
+        .collect();
+    let speakers: Vec<Client> = nodes
+        .iter()
+        .zip(names)
+        .map(|(n, nick)| Client::join(n.addr(), nick, "#123"))
+        .collect();
+    let threads: Vec<_> = speakers
+        .into_iter()
+        .map(|mut c| {
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    c.send(&format!("MSG #123 {} {i}", c.name));
+                }
+                // Its own answers and the others' messages, interleaved.
+                // (And the JOINs of members on other nodes, before.)
+                let (mut oks, mut lines) = (0, Vec::new());
+                while oks < EACH || lines.len() < 2 * EACH {
+                    let line = c.line();
+                    if line == "OK MSG #123" {
+                        oks += 1;
+                    } else if line.starts_with("MSG ") {
+                        lines.push(line);
+                    } else {
+                        assert!(line.starts_with("JOIN #123 "), "[{}] {line}", c.name);
+                    }
+                }
+                // Kept connected until the listeners have read: its
+                // QUIT is not yet ordered with the room's messages.
+                (c, room_messages(&lines, "#123"))
+            })
+        })
+        .collect();
+    let heard: Vec<Vec<(String, String)>> = listeners
+        .iter_mut()
+        .map(|l| {
+            // The members who joined after it, on every node, come first.
+            let mut joins = Vec::new();
+            let mut lines = Vec::new();
+            while lines.len() < 3 * EACH {
+                let line = l.line();
+                match line.strip_prefix("JOIN #123 ") {
+                    Some(nick) => joins.push(nick.to_string()),
+                    None => lines.push(line),
+                }
+            }
+            // (Which members are announced and which were listed at its
+            // own JOIN depends on when each JOIN reached Redis.)
+            let six = ["ann", "ben", "cat", "lia", "lib", "lic"];
+            assert!(
+                joins.iter().all(|j| six.contains(&j.as_str())),
+                "[{}] JOINs {joins:?}",
+                l.name
+            );
+            room_messages(&lines, "#123")
+        })
+        .collect();
+    assert_eq!(heard[0].len(), 3 * EACH);
+    for (node, listener) in nodes.iter().zip(["lia", "lib", "lic"]) {
+        let mut probe = Client::register(node.addr(), &format!("probe{listener}"));
+        probe.send("NAMES #123");
+        probe.expect_lines(&["NAMES #123 ann ben cat lia lib lic", "OK NAMES #123 6"]);
+    }
+    same_order(&heard[0], &heard[1], "nodes a and b");
+    same_order(&heard[0], &heard[2], "nodes a and c");
+    // Each speaker's own messages in the order it sent them.
+    for name in names {
+        let own: Vec<String> = heard[0]
+            .iter()
+            .filter(|(from, _)| from == name)
+            .map(|(_, text)| text.clone())
+            .collect();
+        let sent: Vec<String> = (0..EACH).map(|i| format!("{name} {i}")).collect();
+        assert_eq!(own, sent, "{name}'s messages out of order");
+    }
+    // The speakers saw the others' messages in the same order too.
+    let mut speakers = Vec::new();
+    for t in threads {
+        let (speaker, saw) = t.join().expect("speaker thread");
+        let name = speaker.name.clone();
+        speakers.push(speaker);
+        let expected: Vec<(String, String)> = heard[0]
+            .iter()
+            .filter(|(from, _)| *from != name)
+            .cloned()
+            .collect();
+        same_order(&expected, &saw, &name);
+    }
+    assert_eq!(
+        redis.command(&["XLEN", "chatroom:room:#123:log"]),
+        (3 * EACH).to_string()
+    );
+    assert_eq!(
+        redis.command(&["GET", "chatroom:room:#123:seq"]),
+        (3 * EACH).to_string()
+    );
+}
+
+#[test]
+fn a_room_lists_and_hears_its_members_on_every_node() {
+    if !can_run("a_room_lists_and_hears_its_members_on_every_node") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Client::join(a.addr(), "ann", "#m");
+    // A JOIN reaches Redis a moment after its OK JOIN: one made before
+    // the next node reads the room's members is listed, not announced.
+    members_are(&redis, "#m", "ann");
+    let mut ben = Client::join(b.addr(), "ben", "#m");
+    ann.expect("JOIN #m ben");
+    members_are(&redis, "#m", "ann ben");
+    let mut cat = Client::join(c.addr(), "cat", "#m");
+    ann.expect("JOIN #m cat");
+    ben.expect("JOIN #m cat");
+    for client in [&mut ann, &mut ben, &mut cat] {
+        client.send("NAMES #m");
+        client.expect_lines(&["NAMES #m ann ben cat", "OK NAMES #m 3"]);
+    }
+    // A change of nickname too.
+    ann.send("NICK anna");
+    ann.expect_lines(&["NICK ann anna", "OK NICK anna"]);
+    for client in [&mut ben, &mut cat] {
+        client.expect("NICK ann anna");
+        client.send("NAMES #m");
+        client.expect_lines(&["NAMES #m anna ben cat", "OK NAMES #m 3"]);
+    }
+    // Membership changes travel in the room's order, with its messages.
+    ben.send("MSG #m bye");
+    ben.expect("OK MSG #m");
+    ben.send("PART #m");
+    ben.read_until_prefix("OK PART");
+    for client in [&mut ann, &mut cat] {
+        client.expect_lines(&["MSG #m ben bye", "PART #m ben"]);
+    }
+    cat.send("NAMES #m");
+    cat.expect_lines(&["NAMES #m anna cat", "OK NAMES #m 2"]);
+    cat.send("QUIT");
+    cat.expect_closed();
+    let quit = ann.line();
+    assert!(quit.starts_with("QUIT cat"), "{quit}");
+    ann.send("NAMES #m");
+    ann.expect_lines(&["NAMES #m anna", "OK NAMES #m 1"]);
+    assert_eq!(
+        redis.command(&["HKEYS", "chatroom:room:#m:members"]),
+        "anna"
+    );
+}
