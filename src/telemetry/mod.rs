@@ -243,17 +243,18 @@ fn describe() {
 pub fn connection(protocol: Protocol, transport: Transport) -> ConnectionGuard {
     let i = PROTOCOLS.iter().position(|p| *p == protocol).unwrap_or(0) * 3
         + TRANSPORTS.iter().position(|t| *t == transport).unwrap_or(0);
-    let gauge = &handles().connections[i];
-    gauge.increment(1.0);
-    ConnectionGuard(gauge)
+    handles().connections[i].increment(1.0);
+    // At most 6 (see PROTOCOLS and TRANSPORTS).
+    ConnectionGuard(i as u8)
 }
 
-/// Keeps one connection counted in [`CONNECTIONS`].
-pub struct ConnectionGuard(&'static Gauge);
+/// Keeps one connection counted in [`CONNECTIONS`]: the index of its
+/// gauge, one byte that fits in the padding of a session.
+pub struct ConnectionGuard(u8);
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0.decrement(1.0);
+        handles().connections[usize::from(self.0)].decrement(1.0);
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tracing::warn;
 
-use super::per_ip::{IpRefusal, IpRules, IpSlot, PerIp};
+use super::per_ip::{IpKey, IpRefusal, IpRules, PerIp};
 use crate::config::Limits;
 use crate::refusals::{refused, Limit};
 
@@ -79,37 +79,37 @@ impl Connections {
 
     /// Counts one more open socket, until the guard is dropped.
     pub fn open_socket(self: &Arc<Self>) -> SocketGuard {
-        self.open_counted(IpSlot::uncounted(), None)
+        self.open_counted(None)
     }
 
-    /// Counts one more open socket, its place among its address's
-    /// connections, and the client connection it is, until the guard is
-    /// dropped.
-    fn open_counted(self: &Arc<Self>, ip: IpSlot, counted: Option<ConnectionGuard>) -> SocketGuard {
+    /// Counts one more open socket, and its place among its address's
+    /// connections, until the guard is dropped.
+    fn open_counted(self: &Arc<Self>, ip: Option<IpKey>) -> SocketGuard {
         self.open.fetch_add(1, Ordering::AcqRel);
         SocketGuard {
             connections: Arc::clone(self),
-            _ip: ip,
-            _counted: counted,
+            ip,
         }
     }
 
     /// Counts a new client connection from `peer`, under the per-address
     /// rules of `limits` (`limits.max_clients_per_ip`, ...), and by its
-    /// protocol and transport in `chatroom_connections`; or logs
-    /// (throttled) and counts its refusal.
+    /// protocol and transport in `chatroom_connections` (until the second
+    /// guard is dropped: the session keeps it, the socket's writer the
+    /// first); or logs (throttled) and counts its refusal.
     pub fn admit(
         self: &Arc<Self>,
         peer: SocketAddr,
         limits: &Limits,
         protocol: Protocol,
         transport: Transport,
-    ) -> Result<SocketGuard, IpRefusal> {
+    ) -> Result<(SocketGuard, ConnectionGuard), IpRefusal> {
         let rules = IpRules::of(limits);
         match self.per_ip.admit(peer.ip(), &rules, Instant::now()) {
-            Ok(slot) => {
-                Ok(self.open_counted(slot, Some(telemetry::connection(protocol, transport))))
-            }
+            Ok(slot) => Ok((
+                self.open_counted(slot.into_key()),
+                telemetry::connection(protocol, transport),
+            )),
             Err(why) => {
                 note_refusal(peer, why);
                 Err(why)
@@ -146,16 +146,21 @@ pub fn note_refusal(peer: SocketAddr, why: IpRefusal) {
 /// Counts one open socket until dropped (by the connection's writer,
 /// the last thing to finish with it), and its place among its address's
 /// connections.
+///
+/// Two words: every connection's link holds one, and the link must stay
+/// in jemalloc's 160-byte class (see the size test below).
 pub struct SocketGuard {
     connections: Arc<Connections>,
-    /// Given back when the guard goes.
-    _ip: IpSlot,
-    /// Counted in `chatroom_connections` while it lives (a client's).
-    _counted: Option<ConnectionGuard>,
+    /// Its address's place, given back when the guard goes (none for an
+    /// exempt address, or a socket that is no client's yet).
+    ip: Option<IpKey>,
 }
 
 impl Drop for SocketGuard {
     fn drop(&mut self) {
+        if let Some(key) = self.ip {
+            self.connections.per_ip.release(key);
+        }
         if self.connections.open.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.connections.all_closed.notify_waiters();
         }

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -103,7 +104,7 @@ impl Entry {
 
 #[derive(Debug, Default)]
 struct Table {
-    entries: HashMap<IpAddr, Entry>,
+    entries: HashMap<IpKey, Entry>,
     /// Sweep once the table holds this many.
     sweep_at: usize,
 }
@@ -138,7 +139,7 @@ impl PerIp {
             return Ok(());
         }
         let mut table = self.lock();
-        match table.entries.get_mut(&client_key(ip)) {
+        match table.entries.get_mut(&IpKey::of(ip)) {
             None => Ok(()),
             Some(e) => {
                 e.refill(rules, now);
@@ -188,7 +189,7 @@ impl PerIp {
         now: Instant,
         charge: bool,
     ) -> Result<IpSlot, IpRefusal> {
-        let key = client_key(ip);
+        let key = IpKey::of(ip);
         let mut table = self.lock();
         if table.entries.len() >= table.sweep_at.max(MIN_SWEEP) {
             table.entries.retain(|_, e| !e.idle(now));
@@ -212,7 +213,8 @@ impl PerIp {
         Ok(IpSlot(Some((Arc::clone(self), key))))
     }
 
-    fn release(&self, key: IpAddr) {
+    /// Gives back one connection of the address `key`.
+    pub fn release(&self, key: IpKey) {
         let mut table = self.lock();
         if let Some(e) = table.entries.get_mut(&key) {
             e.open = e.open.saturating_sub(1);
@@ -225,12 +227,42 @@ impl PerIp {
 
 /// One counted connection; dropping it gives the count back.
 #[derive(Debug)]
-pub struct IpSlot(Option<(Arc<PerIp>, IpAddr)>);
+pub struct IpSlot(Option<(Arc<PerIp>, IpKey)>);
 
 impl IpSlot {
     /// A connection not counted by address (an exempt one).
     pub fn uncounted() -> IpSlot {
         IpSlot(None)
+    }
+
+    /// The address's key, for a holder that gives the connection back
+    /// itself ([`PerIp::release`]) through a table it already reaches.
+    pub fn into_key(mut self) -> Option<IpKey> {
+        self.0.take().map(|(_, key)| key)
+    }
+}
+
+/// The address a client is counted under ([`client_key`]) in one word:
+/// what every connection holds to give its place back.
+///
+/// An IPv6 client counts by its /64, whose 64 bits are the key. An IPv4
+/// address is the key `0:1:a.b:c.d::` (its /64 in `::/8`, a block no host
+/// is given) and the /64 `::` (loopback, unspecified) is `0:2::`, so that
+/// no key is zero and none is two addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpKey(NonZeroU64);
+
+impl IpKey {
+    /// The key `ip` is counted under.
+    pub fn of(ip: IpAddr) -> IpKey {
+        let bits = match client_key(ip) {
+            IpAddr::V4(v4) => 1 << 32 | u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => match (u128::from(v6) >> 64) as u64 {
+                0 => 2 << 32,
+                prefix => prefix,
+            },
+        };
+        IpKey(NonZeroU64::new(bits).unwrap_or(NonZeroU64::MIN))
     }
 }
 
@@ -245,6 +277,33 @@ impl Drop for IpSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_an_address_or_a_64_once_and_never_two() {
+        let key = |s: &str| IpKey::of(s.parse().unwrap());
+        assert_eq!(key("192.0.2.1"), key("::ffff:192.0.2.1"));
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+        assert_eq!(key("2001:db8::1"), key("2001:db8::ffff:2"));
+        assert_ne!(key("2001:db8::1"), key("2001:db8:0:1::1"));
+        // The lowest addresses of each family stay apart; :: and ::1 are
+        // one /64. (IPv4 shares its keys with 0:1::/32, and ::/64 with
+        // 0:2::/64: blocks of ::/8, which no host is given.)
+        assert_eq!(key("::"), key("::1"));
+        let low = [
+            "::1",
+            "0.0.0.0",
+            "0.0.0.1",
+            "0.0.0.2",
+            "127.0.0.1",
+            "1::",
+            "2::",
+        ];
+        for (i, a) in low.iter().enumerate() {
+            for b in &low[i + 1..] {
+                assert_ne!(key(a), key(b), "{a} {b}");
+            }
+        }
+    }
     use std::time::Duration;
 
     fn rules(exempt: &[IpPrefix]) -> IpRules<'_> {

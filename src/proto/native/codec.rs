@@ -65,10 +65,14 @@ pub enum Body {
 /// The decoder: lines, and the raw bodies that `FILE` headers announce.
 #[derive(Debug)]
 pub struct LineCodec {
-    max_line: usize,
+    /// `u32`s (a line of 4 GiB is no line), with `scanned`: every
+    /// connection's task holds its codec, and 8 bytes less keeps it in
+    /// jemalloc's 160-byte class.
+    max_line: u32,
     max_body: u64,
-    /// Bytes of the buffer already searched for a LF.
-    scanned: usize,
+    /// Bytes of the buffer already searched for a LF (at most `max_line`
+    /// + 1).
+    scanned: u32,
     mode: Mode,
 }
 
@@ -89,18 +93,23 @@ impl LineCodec {
     /// refuses it and closes the connection).
     pub fn new(max_line: usize, max_body: u64) -> Self {
         LineCodec {
-            max_line,
+            max_line: u32::try_from(max_line).map_or(u32::MAX - 1, |m| m.min(u32::MAX - 1)),
             max_body,
             scanned: 0,
             mode: Mode::Lines,
         }
     }
 
+    /// The longest line, in bytes.
+    fn max_line(&self) -> usize {
+        self.max_line as usize
+    }
+
     /// The size announced by an over-long line, from its first `max_line`
     /// bytes: `start` holds at least one more, enough to see a space that
     /// ends the size word right at the limit.
     fn over_long_body(&self, start: &[u8]) -> Option<u64> {
-        announced_body_len_in_prefix(&start[..=self.max_line])
+        announced_body_len_in_prefix(&start[..=self.max_line()])
     }
 
     /// The frame for a line, and the body to read after it (if any).
@@ -135,7 +144,7 @@ impl LineCodec {
         if line.is_empty() {
             return None;
         }
-        let (frame, body) = if line.len() > self.max_line {
+        let (frame, body) = if line.len() > self.max_line() {
             self.frame(Err(BadLine::TooLong), self.over_long_body(&line))
         } else {
             let size = announced_body_len(&line);
@@ -180,9 +189,9 @@ impl Decoder for LineCodec {
                     }
                 }
             }
-            match memchr::memchr(b'\n', &buf[self.scanned..]) {
+            match memchr::memchr(b'\n', &buf[self.scanned as usize..]) {
                 Some(i) => {
-                    let end = self.scanned + i;
+                    let end = self.scanned as usize + i;
                     self.scanned = 0;
                     let mut line = buf.split_to(end + 1);
                     line.truncate(end);
@@ -194,7 +203,7 @@ impl Decoder for LineCodec {
                 None => {
                     // One byte of slack: the line may end in a CR that is
                     // not counted.
-                    if buf.len() > self.max_line + 1 {
+                    if buf.len() > self.max_line() + 1 {
                         let (frame, body) =
                             self.frame(Err(BadLine::TooLong), self.over_long_body(buf));
                         buf.clear();
@@ -202,7 +211,8 @@ impl Decoder for LineCodec {
                         self.mode = Mode::Discarding(body);
                         return Ok(Some(frame));
                     }
-                    self.scanned = buf.len();
+                    // At most max_line + 1 (checked above), which fits.
+                    self.scanned = buf.len() as u32;
                     return Ok(None);
                 }
             }

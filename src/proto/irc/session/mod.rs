@@ -55,6 +55,7 @@ use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::room::{MemberKey, RoomHandle};
 use crate::core::services::Services;
 use crate::core::{Event, UserHost};
+use crate::telemetry::ConnectionGuard;
 use crate::transport::connections::{Connections, SocketGuard};
 use crate::transport::idle::{IdleCheck, IdleWheel, Shutdown};
 use crate::transport::link::{Incoming, Link};
@@ -180,6 +181,9 @@ pub struct Session {
     oper_failures: u8,
     /// User mode `+w`: WALLOPS are shown.
     wallops: bool,
+    /// Counted in `chatroom_connections` until the session goes (one
+    /// byte, in what was padding).
+    _counted: ConnectionGuard,
 }
 
 impl Session {
@@ -187,7 +191,7 @@ impl Session {
     pub fn start<S>(
         stream: S,
         peer: SocketAddr,
-        guard: SocketGuard,
+        (guard, counted): (SocketGuard, ConnectionGuard),
         state: Arc<Shared>,
     ) -> Addr<Self>
     where
@@ -225,6 +229,7 @@ impl Session {
                 peer: peer.ip(),
                 oper: None,
                 oper_failures: 0,
+                _counted: counted,
                 wallops: false,
                 state,
             }
