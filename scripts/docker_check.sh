@@ -296,15 +296,22 @@ cleanup() {
     pm volume rm -f "$volume" >/dev/null 2>&1 || true
     rm -rf "$work/tmp"
     if $clean; then
-        pm system reset -f >/dev/null 2>&1 || true
+        # Not `podman system reset`: that would also remove the networks
+        # the system's podman has configured.
+        pm rm -a -f >/dev/null 2>&1 || true
+        pm rmi -a -f >/dev/null 2>&1 || true
+        pm volume prune -f >/dev/null 2>&1 || true
         rm -rf "$work"
+        say "deleted $work"
     fi
 }
 trap cleanup EXIT
+# The server's log (stderr), without its colours.
+logs() { pm logs "$name" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; }
 fail() {
+    echo "--- the container's log (last 40 lines):" >&2
+    logs | tail -n 40 >&2 || true
     say "FAILED: $*"
-    echo "--- container log:" >&2
-    pm logs "$name" 2>&1 | tail -n 40 >&2 || true
     exit 1
 }
 
@@ -371,7 +378,6 @@ hc=$(pm inspect -f '{{json .Config.Healthcheck.Test}}' "$name")
 out=$(pm healthcheck run "$name" 2>&1) || fail "the image's HEALTHCHECK $hc: $out"
 echo "ok: the image's HEALTHCHECK passes: $hc"
 
-logs() { pm logs "$name" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; }
 pm kill --signal HUP "$name" >/dev/null || fail "podman kill --signal HUP"
 reloaded=false
 for _ in $(seq 1 50); do
