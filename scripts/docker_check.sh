@@ -84,10 +84,10 @@ if [ -z "$driver" ]; then
 fi
 # Podman without systemd complains at every container with a HEALTHCHECK
 # that it cannot set a timer for it: that line is left out.
+podman_opts=(--root "$work/storage" --runroot "$work/run" --storage-driver "$driver"
+    --runtime runc --cgroup-manager cgroupfs --events-backend file)
 pm() {
-    podman --root "$work/storage" --runroot "$work/run" --storage-driver "$driver" \
-        --runtime runc --cgroup-manager cgroupfs --events-backend file "$@" \
-        2> >(grep -v 'unable to get systemd connection' >&2)
+    podman "${podman_opts[@]}" "$@" 2> >(grep -v 'unable to get systemd connection' >&2)
 }
 say "podman $(podman --version | awk '{print $3}'), storage $driver in $work/storage"
 
@@ -124,7 +124,7 @@ is_standin() {
 # bases are used.
 try_pull() {
     say "pulling $1 (at most ${PULL_TIMEOUT:-30} s)"
-    timeout "${PULL_TIMEOUT:-30}" pm pull -q "$1" >/dev/null 2>"$work/tmp/pull.err" \
+    timeout "${PULL_TIMEOUT:-30}" podman "${podman_opts[@]}" pull -q "$1" >/dev/null 2>"$work/tmp/pull.err" \
         && return 0
     say "cannot pull $1: $(tail -n 1 "$work/tmp/pull.err" | cut -c1-200)"
     return 1
