@@ -41,7 +41,7 @@ clean=false
 for arg in "$@"; do
     case "$arg" in
         --clean) clean=true ;;
-        -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "docker_check: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -291,7 +291,7 @@ echo "shared libraries: $(awk '{print $1}' <<<"$libs" | tr '\n' ' ')"
 name=chatroom-docker-check-$$
 volume=chatroom-docker-check-$$
 cleanup() {
-    exec 4>&- 2>/dev/null || true
+    exec 4>&-
     pm rm -f -t 5 "$name" >/dev/null 2>&1 || true
     pm volume rm -f "$volume" >/dev/null 2>&1 || true
     rm -rf "$work/tmp"
