@@ -301,8 +301,13 @@ cleanup() {
         pm rm -a -f >/dev/null 2>&1 || true
         pm rmi -a -f >/dev/null 2>&1 || true
         pm volume prune -f >/dev/null 2>&1 || true
-        rm -rf "$work"
-        say "deleted $work"
+        # podman's own clean-up of a stopped container may still be
+        # writing there for a moment: a second try.
+        if rm -rf "$work" 2>/dev/null || { sleep 2; rm -rf "$work"; }; then
+            say "deleted $work"
+        else
+            say "could not delete all of $work"
+        fi
     fi
 }
 trap cleanup EXIT
