@@ -18,6 +18,9 @@
 
 # --- build ------------------------------------------------------------------
 FROM rust:1-bookworm AS build
+# `--build-arg CARGO_BUILD_JOBS=1` on a small machine; unset, cargo uses
+# every core.
+ARG CARGO_BUILD_JOBS
 WORKDIR /src
 # Dependencies first, in a layer of their own that only Cargo.toml and
 # Cargo.lock invalidate: stub sources, then the real ones.
