@@ -24,7 +24,7 @@ impl SessionId {
         SessionId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Its number, for another node to hand back ([`SessionId::from_number`]).
+    /// Its number, for another node to hand back (`SessionId::from_number`).
     pub fn number(self) -> u64 {
         self.0
     }

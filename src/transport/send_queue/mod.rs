@@ -456,7 +456,7 @@ impl SendQueue {
 
     /// [`SendQueue::push_log`], but a writer waiting for data is woken with
     /// the thread's other deferred writers once the thread has run what
-    /// was ready ([`wakeups`]): rooms that queue messages for many members,
+    /// was ready (`wakeups`): rooms that queue messages for many members,
     /// message after message, wake each writer once, and it finds
     /// everything it is owed. A writer that comes to owe a full write
     /// meanwhile is woken at once. Must be called on a `LocalSet` (an

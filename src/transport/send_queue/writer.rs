@@ -251,7 +251,7 @@ struct Rare {
 ///
 /// Every connection's [`Link`](crate::transport::link::Link) holds one, in
 /// the session's task: 24 bytes here (a thin notice, a download's chunk in
-/// [`Rare`]) keep that task's allocation a size class smaller.
+/// `Rare`) keep that task's allocation a size class smaller.
 #[derive(Debug)]
 pub struct Writer {
     queue: SendQueue,
