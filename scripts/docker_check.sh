@@ -360,13 +360,19 @@ send() { printf '%s\r\n' "$2" >&"$1"; }
 version=$(awk -F'"' '/^version *=/ {print $2; exit}' "$root/Cargo.toml")
 hello="HELLO chatroom $version Welcome! Pick a nickname: NICK <name>"
 
+# On descriptor 4: the greeting, then whale's NICK and JOIN #docker (what
+# follows the NAMES line is the caller's to read).
+whale_joins() {
+    recv 4 "$hello"
+    send 4 "NICK whale"
+    recv 4 "OK NICK whale"
+    send 4 "JOIN #docker"
+    recv 4 "JOIN #docker whale"
+    recv 4 "NAMES #docker whale"
+}
+
 exec 4<>"/dev/tcp/127.0.0.1/$native" || fail "connect to 127.0.0.1:$native"
-recv 4 "$hello"
-send 4 "NICK whale"
-recv 4 "OK NICK whale"
-send 4 "JOIN #docker"
-recv 4 "JOIN #docker whale"
-recv 4 "NAMES #docker whale"
+whale_joins
 recv 4 "OK JOIN #docker"
 send 4 "MSG #docker hello from the container"
 recv 4 "OK MSG #docker"
@@ -417,12 +423,7 @@ for _ in $(seq 1 100); do
     exec 4<>"/dev/tcp/127.0.0.1/$native" 2>/dev/null && break
     sleep 0.1
 done
-recv 4 "$hello"
-send 4 "NICK whale"
-recv 4 "OK NICK whale"
-send 4 "JOIN #docker"
-recv 4 "JOIN #docker whale"
-recv 4 "NAMES #docker whale"
+whale_joins
 recv_like 4 "HISTORY #docker *Z whale hello from the container"
 recv 4 "OK JOIN #docker"
 send 4 "QUIT"
