@@ -138,7 +138,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         None
     };
     let links = LinkSigner::random()?;
-    let cluster = ClusterPlan::new(&config.cluster)?;
+    let cluster = ClusterPlan::new(&config.cluster, config.history.max_messages_per_room)?;
     Ok(Prepared {
         store,
         loaded,

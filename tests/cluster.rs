@@ -478,3 +478,104 @@ fn a_room_lists_and_hears_its_members_on_every_node() {
         "anna"
     );
 }
+
+/// The `<from> <text>` of each `HISTORY <room> <time> <from> <text>` line
+/// among `lines` (the time left out: Redis's clock).
+fn history_of(lines: &[String], room: &str) -> Vec<String> {
+    let prefix = format!("HISTORY {room} ");
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once(' ').map(|(_, said)| said.to_string()))
+        .collect()
+}
+
+/// `HISTORY room [count]` from `c`: the `<from> <text>` of each line, the
+/// final `OK HISTORY` checked.
+fn history(c: &mut Client, room: &str, count: Option<u32>) -> Vec<String> {
+    match count {
+        Some(n) => c.send(&format!("HISTORY {room} {n}")),
+        None => c.send(&format!("HISTORY {room}")),
+    }
+    let lines = c.read_until_prefix(&format!("OK HISTORY {room} "));
+    let said = history_of(&lines, room);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(format!("OK HISTORY {room} {}", said.len()).as_str()),
+        "{lines:?}"
+    );
+    said
+}
+
+#[test]
+fn history_is_the_rooms_stream_the_same_on_every_node_and_outlives_them() {
+    if !can_run("history_is_the_rooms_stream_the_same_on_every_node_and_outlives_them") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Client::join(a.addr(), "ann", "#h");
+    let mut cat = Client::join(c.addr(), "cat", "#h");
+    let said = ["ann one", "cat two", "ann three", "cat four"];
+    for line in said {
+        let (who, text) = line.split_once(' ').unwrap_or_default();
+        let speaker = if who == "ann" { &mut ann } else { &mut cat };
+        speaker.send(&format!("MSG #h {text}"));
+        speaker.read_until_prefix("OK MSG #h");
+    }
+    // Joining on b, where nothing was said: the replay is the stream's.
+    let mut bob = Client::register(b.addr(), "bob");
+    bob.send("JOIN #h");
+    let joined = bob.read_until_prefix("OK JOIN #h");
+    assert_eq!(history_of(&joined, "#h"), said, "{joined:?}");
+    assert_eq!(history(&mut bob, "#h", None), said);
+    assert_eq!(history(&mut bob, "#h", Some(2)), said[2..]);
+    // On a node that only heard them, the same.
+    assert_eq!(history(&mut ann, "#h", None), said);
+    drop((ann, bob, cat));
+
+    // Every node stops; new ones (fresh data directories, the same Redis)
+    // still have the room's history.
+    drop((a.shutdown(), b.shutdown(), c.shutdown()));
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut dee = Client::register(b.addr(), "dee");
+    dee.send("JOIN #h");
+    let joined = dee.read_until_prefix("OK JOIN #h");
+    assert_eq!(history_of(&joined, "#h"), said, "{joined:?}");
+    let mut eve = Client::join(a.addr(), "eve", "#h");
+    eve.send("MSG #h five");
+    eve.read_until_prefix("OK MSG #h");
+    dee.expect_lines(&["JOIN #h eve", "MSG #h eve five"]);
+    let mut all = said.to_vec();
+    all.push("eve five");
+    assert_eq!(history(&mut dee, "#h", None), all);
+}
+
+#[test]
+fn a_rooms_stream_keeps_about_max_messages_per_room() {
+    if !can_run("a_rooms_stream_keeps_about_max_messages_per_room") {
+        return;
+    }
+    let redis = Redis::start();
+    let a = start(&format!(
+        "[cluster]\nredis_url = \"{}\"\nnode_id = \"a\"\n\
+         [history]\nmax_messages_per_room = 10\n\
+         [limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000.0",
+        redis.url()
+    ));
+    let mut ann = Client::join(a.addr(), "ann", "#t");
+    for i in 0..500 {
+        ann.send(&format!("MSG #t m{i}"));
+    }
+    for _ in 0..500 {
+        ann.expect("OK MSG #t");
+    }
+    // Trimmed by whole nodes of the stream (`MAXLEN ~`): about, not exactly.
+    let kept: usize = redis
+        .command(&["XLEN", "chatroom:room:#t:log"])
+        .parse()
+        .unwrap_or(usize::MAX);
+    assert!((10..=200).contains(&kept), "{kept} kept");
+    // The newest are the ones kept.
+    assert_eq!(history(&mut ann, "#t", Some(2)), ["ann m498", "ann m499"]);
+}

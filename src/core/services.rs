@@ -217,10 +217,12 @@ impl Services {
                 Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
             };
             let on_join = self.live.load().history.on_join;
-            let history = match (&self.db, joined.replay_upto) {
-                (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
-                    db.history(&joined.name, upto, on_join).await
-                }
+            let history = match joined.replay_upto {
+                Some(upto) if upto > 0 && on_join > 0 => self
+                    .history(&joined.name, upto, on_join)
+                    .await
+                    // The member is in; it misses its replay, not its room.
+                    .unwrap_or_default(),
                 _ => Vec::new(),
             };
             return Ok(Entered {
@@ -232,6 +234,40 @@ impl Services {
             });
         }
         Err(ErrorCode::Internal)
+    }
+
+    /// The last `count` messages of `room` numbered at most `upto`, oldest
+    /// first: what HISTORY and the replay on JOIN read. A standalone
+    /// server reads its database (nothing when history is off); a cluster
+    /// node reads the room's stream in Redis, the same on every node
+    /// (`CLUSTER_UNAVAILABLE` when Redis does not answer).
+    pub async fn history(
+        &self,
+        room: &RoomName,
+        upto: u64,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, ErrorCode> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(match &self.db {
+                Some(db) => db.history(room, upto, count).await,
+                None => Vec::new(),
+            });
+        };
+        match cluster.history(room.folded().clone(), upto, count).await {
+            Ok(messages) => Ok(messages
+                .into_iter()
+                .map(|m| StoredMessage {
+                    seq: m.seq,
+                    time: m.time,
+                    from: m.from.as_str().to_string(),
+                    text: m.text,
+                })
+                .collect()),
+            Err(e) => {
+                tracing::warn!(%e, %room, "cannot read the room's history in Redis");
+                Err(ErrorCode::ClusterUnavailable)
+            }
+        }
     }
 
     /// Does what a room asked of a JOIN's key, through the gate.

@@ -57,12 +57,15 @@ pub struct ClusterPlan {
     node_id: Arc<str>,
     lease: Duration,
     heartbeat: Duration,
+    max_log: u64,
 }
 
 impl ClusterPlan {
     /// The plan for `config`; `None` for a standalone server. A node
-    /// without `node_id` gets a random one, logged.
-    pub fn new(config: &ClusterConfig) -> Result<Option<ClusterPlan>, ClusterError> {
+    /// without `node_id` gets a random one, logged. Each room's stream
+    /// keeps about `max_log` messages (`history.max_messages_per_room`,
+    /// read at start-up; 0 keeps every one).
+    pub fn new(config: &ClusterConfig, max_log: u64) -> Result<Option<ClusterPlan>, ClusterError> {
         if !config.enabled() {
             return Ok(None);
         }
@@ -79,6 +82,7 @@ impl ClusterPlan {
             node_id,
             lease: Duration::from_secs(config.lease_secs),
             heartbeat: Duration::from_secs(config.heartbeat_secs),
+            max_log,
         }))
     }
 
@@ -105,7 +109,7 @@ impl ClusterPlan {
         );
         actix_rt::spawn(worker.run(queue));
         let (publish, to_publish) = mpsc::unbounded_channel();
-        actix_rt::spawn(rooms::publisher(redis.clone(), to_publish));
+        actix_rt::spawn(rooms::publisher(redis.clone(), to_publish, self.max_log));
         let (subscribe, asks) = mpsc::unbounded_channel();
         actix_rt::spawn(rooms::subscriber(self.client, asks));
         Ok(Cluster {
@@ -269,14 +273,39 @@ impl Cluster {
                 tokio::time::timeout(COMMAND_TIMEOUT, xrange.query_async(&mut redis))
                     .await
                     .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
-            Ok(entries
-                .into_iter()
-                .flat_map(|(_, fields)| fields)
-                .filter_map(|(_, payload)| match wire::Published::decode(&payload) {
-                    Ok(wire::Published::Msg(m)) => Some(m),
-                    _ => None,
-                })
-                .collect())
+            Ok(decode_entries(entries))
+        }
+    }
+
+    /// The last `count` messages of the room numbered at most `upto`,
+    /// oldest first, from its stream: the cluster-wide history, the same
+    /// on every node.
+    pub fn history(
+        &self,
+        room: Folded,
+        upto: u64,
+        count: u32,
+    ) -> impl std::future::Future<Output = Result<Vec<wire::Incoming>, ClusterError>> {
+        let mut redis = self.redis.clone();
+        async move {
+            if count == 0 || upto == 0 {
+                return Ok(Vec::new());
+            }
+            let mut xrevrange = redis::cmd("XREVRANGE");
+            xrevrange.arg(keys::room_log(room.as_str()));
+            if upto == u64::MAX {
+                xrevrange.arg("+");
+            } else {
+                xrevrange.arg(format!("{upto}-0"));
+            }
+            xrevrange.arg("-").arg("COUNT").arg(count);
+            let entries: Vec<StreamEntry> =
+                tokio::time::timeout(COMMAND_TIMEOUT, xrevrange.query_async(&mut redis))
+                    .await
+                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            let mut messages = decode_entries(entries);
+            messages.reverse();
+            Ok(messages)
         }
     }
 
@@ -301,6 +330,19 @@ impl Cluster {
         // The worker is gone only when the server stops: the lease lapses.
         let _ = self.ops.send(Op::Release { nick: folded });
     }
+}
+
+/// The messages of stream entries, in their order (anything else
+/// skipped).
+fn decode_entries(entries: Vec<StreamEntry>) -> Vec<wire::Incoming> {
+    entries
+        .into_iter()
+        .flat_map(|(_, fields)| fields)
+        .filter_map(|(_, payload)| match wire::Published::decode(&payload) {
+            Ok(wire::Published::Msg(m)) => Some(m),
+            _ => None,
+        })
+        .collect()
 }
 
 /// 16 hex digits from the OS's generator (or, should it fail, from the

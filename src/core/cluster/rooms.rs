@@ -33,14 +33,19 @@ use super::{ClusterError, COMMAND_TIMEOUT};
 use crate::core::names::Folded;
 
 /// Numbers the message `ARGV[1]` in room counter `KEYS[2]`, appends it to
-/// stream `KEYS[1]` and publishes it on channel `KEYS[3]`, as
-/// `<seq> <ms> <fields>`; answers `{seq, ms}`.
+/// stream `KEYS[1]` (trimmed to about `ARGV[2]` entries, unless 0) and
+/// publishes it on channel `KEYS[3]`, as `<seq> <ms> <fields>`; answers
+/// `{seq, ms}`.
 const PUBLISH: &str = r"
 local seq = redis.call('INCR', KEYS[2])
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
 local payload = seq .. ' ' .. ms .. ' ' .. ARGV[1]
-redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
+if ARGV[2] == '0' then
+  redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
+else
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'm', payload)
+end
 redis.call('PUBLISH', KEYS[3], payload)
 return {seq, ms}
 ";
@@ -108,10 +113,12 @@ pub enum Delivered {
     Resumed,
 }
 
-/// Publishes what is queued, a batch at a time, until the node stops.
+/// Publishes what is queued, a batch at a time, until the node stops;
+/// each room's stream keeps about `max_log` messages (0: all).
 pub(super) async fn publisher(
     mut redis: ConnectionManager,
     mut queue: mpsc::UnboundedReceiver<Publish>,
+    max_log: u64,
 ) {
     let mut batch = Vec::new();
     while let Some(first) = queue.recv().await {
@@ -133,7 +140,8 @@ pub(super) async fn publisher(
                     .arg(keys::room_log(room))
                     .arg(keys::room_seq(room))
                     .arg(keys::room_channel(room))
-                    .arg(&fields[..]),
+                    .arg(&fields[..])
+                    .arg(max_log),
                 Item::Member {
                     del,
                     set,

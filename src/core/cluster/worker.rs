@@ -240,6 +240,7 @@ impl Worker {
         sadd.arg(keys::nodes()).arg(&*self.node_id);
         bounded(sadd.query_async::<i64>(&mut redis)).await?;
         self.started = true;
+        check_durability(&mut redis).await;
         Ok(())
     }
 
@@ -306,6 +307,39 @@ impl Worker {
 
     fn lease_ms(&self) -> u64 {
         u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Warns when Redis does not keep what it acknowledges on disk before
+/// answering (`appendonly yes`, `appendfsync always`): `OK MSG` promises
+/// a stored message, and with anything less a Redis that crashes loses
+/// up to a second of acknowledged messages and claims.
+async fn check_durability(redis: &mut ConnectionManager) {
+    let mut pipe = redis::pipe();
+    pipe.cmd("CONFIG")
+        .arg("GET")
+        .arg("appendonly")
+        .cmd("CONFIG")
+        .arg("GET")
+        .arg("appendfsync");
+    let found = bounded(pipe.query_async::<(Vec<String>, Vec<String>)>(redis)).await;
+    let (appendonly, appendfsync) = match found {
+        Ok((only, fsync)) => (
+            only.get(1).cloned().unwrap_or_default(),
+            fsync.get(1).cloned().unwrap_or_default(),
+        ),
+        Err(e) => {
+            // Managed Redis services often rename or forbid CONFIG.
+            warn!(%e, "cannot read Redis's appendonly and appendfsync settings: acknowledged messages are durable only if they are yes and always");
+            return;
+        }
+    };
+    if appendonly != "yes" || appendfsync != "always" {
+        warn!(
+            appendonly = %appendonly,
+            appendfsync = %appendfsync,
+            "Redis may lose acknowledged messages: run it with appendonly yes and appendfsync always"
+        );
     }
 }
 

@@ -145,7 +145,8 @@ impl Room {
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
-        let held = self.db.is_some() || msg.hand_back;
+        let replay_upto = self.replay_upto();
+        let held = replay_upto.is_some() || msg.hand_back;
         self.note_account(msg.member.inbox.id, msg.account);
         self.insert(
             msg.member,
@@ -166,7 +167,7 @@ impl Room {
         self.changed(ctx);
         Ok(Joined {
             name: self.name.clone(),
-            replay_upto: self.db.as_ref().map(|_| self.messages),
+            replay_upto,
             welcome,
             held,
         })

@@ -119,6 +119,17 @@ impl Room {
         rc.cluster.announce(self.name.folded().clone(), &change);
     }
 
+    /// The last message a joiner is replayed (the later ones it gets as
+    /// they are delivered): a cluster node's rooms replay from the
+    /// room's stream, up to the last message delivered here; a standalone
+    /// room from its database, when it has one.
+    pub(super) fn replay_upto(&self) -> Option<u64> {
+        match self.cluster.as_deref() {
+            Some(rc) => Some(rc.delivered.max(self.messages)),
+            None => self.db.as_ref().map(|_| self.messages),
+        }
+    }
+
     /// Adds the other nodes' members to a listing, in its order.
     pub(super) fn add_remote(&self, names: &mut Names) {
         let Some(rc) = self.cluster.as_deref() else {
