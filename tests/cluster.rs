@@ -579,3 +579,79 @@ fn a_rooms_stream_keeps_about_max_messages_per_room() {
     // The newest are the ones kept.
     assert_eq!(history(&mut ann, "#t", Some(2)), ["ann m498", "ann m499"]);
 }
+
+#[test]
+fn list_info_and_lusers_count_every_nodes_members_and_rooms() {
+    if !can_run("list_info_and_lusers_count_every_nodes_members_and_rooms") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Client::join(a.addr(), "ann", "#x");
+    members_are(&redis, "#x", "ann");
+    let mut ben = Client::join(b.addr(), "ben", "#x");
+    ann.expect("JOIN #x ben");
+    ben.send("JOIN #y");
+    ben.read_until_prefix("OK JOIN #y");
+    let mut cat = Client::join(c.addr(), "cat", "#z");
+    members_are(&redis, "#x", "ann ben");
+    members_are(&redis, "#y", "ben");
+    members_are(&redis, "#z", "cat");
+    // An IRC JOIN on c: its own listing (353) names every node's members.
+    let mut dan = Irc::register(c.irc_addr(), "dan");
+    let welcome = dan.join_channel("#x");
+    assert!(
+        welcome.contains(&format!(":{SERVER} 353 dan = #x :ann ben @dan")),
+        "{welcome:?}"
+    );
+    for client in [&mut ann, &mut ben] {
+        client.expect("JOIN #x dan");
+    }
+    members_are(&redis, "#x", "ann ben dan");
+    for client in [&mut ann, &mut ben, &mut cat] {
+        client.send("LIST");
+        client.expect_lines(&["ROOM #x 3 no", "ROOM #y 1 no", "ROOM #z 1 no", "OK LIST 3"]);
+        client.send("INFO");
+        let info = client.read_until_prefix("OK INFO");
+        for want in ["INFO users 4", "INFO rooms 3"] {
+            assert!(info.iter().any(|l| l == want), "[{}] {info:?}", client.name);
+        }
+    }
+    dan.send("LIST");
+    dan.expect_lines(&[
+        &format!(":{SERVER} 321 dan Channel :Users  Name"),
+        &format!(":{SERVER} 322 dan #x 3 :"),
+        &format!(":{SERVER} 322 dan #y 1 :"),
+        &format!(":{SERVER} 322 dan #z 1 :"),
+        &format!(":{SERVER} 323 dan :End of /LIST"),
+    ]);
+    // LUSERS: every node's users and channels; this node's clients.
+    dan.send("LUSERS");
+    dan.expect_lines(&[
+        &format!(":{SERVER} 251 dan :There are 4 users and 0 invisible on 1 servers"),
+        &format!(":{SERVER} 254 dan 3 :channels formed"),
+        &format!(":{SERVER} 255 dan :I have 2 clients and 0 servers"),
+        &format!(":{SERVER} 265 dan :Current local users: 2"),
+        &format!(":{SERVER} 266 dan :Current global users: 4"),
+    ]);
+    // A node's users leave the count with it.
+    cat.send("QUIT");
+    cat.expect_closed();
+    ben.send("PART #y");
+    ben.read_until_prefix("OK PART");
+    let last = std::cell::RefCell::new(Vec::new());
+    poll(
+        "the counts without cat and #y",
+        || {
+            ann.send("INFO");
+            let info = ann.read_until_prefix("OK INFO");
+            let want = ["INFO users 3", "INFO rooms 1"];
+            let seen = want.iter().all(|w| info.iter().any(|l| l == w));
+            *last.borrow_mut() = info;
+            seen.then_some(())
+        },
+        || format!("INFO on a: {:?}", last.borrow()),
+    );
+    ann.send("LIST");
+    ann.expect_lines(&["ROOM #x 3 no", "OK LIST 1"]);
+}

@@ -10,16 +10,16 @@ use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
 use super::cluster::Cluster;
-use super::directory::{Creator, Directory, OpenRoom};
+use super::directory::{CountMissing, Counts, Creator, Directory, GetCounts, ListRooms, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
 use super::flood::FloodRule;
 use super::gate::{GateRules, GuessTarget, Guesser, PasswordGate};
 use super::names::NameLimits;
-use super::names::RoomName;
+use super::names::{RoomName, STORED_NAME_LIMIT};
 use super::opers::ServerBans;
-use super::room::{self, JoinStep, KeyProof, KeyWork, RoomHandle};
+use super::room::{self, JoinStep, KeyProof, KeyWork, RoomHandle, RoomSummary};
 use super::room_key;
 use super::store::StoredMessage;
 use crate::config::{Config, Motd, SharedConfig};
@@ -270,6 +270,49 @@ impl Services {
         }
     }
 
+    /// The rooms LIST shows, sorted by name: this node's, and on a
+    /// cluster node every other node's too, with their members on every
+    /// node (one round trip to Redis; without Redis, this node's alone).
+    pub async fn list_rooms(&self) -> Vec<RoomSummary> {
+        let local = self.directory.send(ListRooms).await.unwrap_or_default();
+        let Some(cluster) = &self.cluster else {
+            return local;
+        };
+        match cluster.census().await {
+            Ok(census) => merge_rooms(local, census.rooms),
+            Err(e) => {
+                tracing::warn!(%e, "cannot count the cluster's rooms in Redis");
+                local
+            }
+        }
+    }
+
+    /// The counts INFO and LUSERS show: this node's, and on a cluster node
+    /// the users and rooms of every node (one round trip to Redis; without
+    /// Redis, this node's alone). Invisible users and operators are this
+    /// node's only.
+    pub async fn counts(&self) -> Result<Counts, MailboxError> {
+        let mut counts = self.directory.send(GetCounts).await?;
+        let Some(cluster) = &self.cluster else {
+            return Ok(counts);
+        };
+        match cluster.census().await {
+            Ok(census) => {
+                let rooms = census
+                    .rooms
+                    .iter()
+                    .filter_map(|(name, _)| RoomName::parse_hashed(name, STORED_NAME_LIMIT).ok())
+                    .map(|name| name.folded().clone())
+                    .collect();
+                let missing = self.directory.send(CountMissing { rooms }).await?;
+                counts.users += census.elsewhere;
+                counts.rooms += missing;
+            }
+            Err(e) => tracing::warn!(%e, "cannot count the cluster's users in Redis"),
+        }
+        Ok(counts)
+    }
+
     /// Does what a room asked of a JOIN's key, through the gate.
     async fn check_key(
         &self,
@@ -307,9 +350,80 @@ impl Services {
     }
 }
 
+/// This node's rooms with their members on every node, and the rooms
+/// with members on other nodes only, sorted by name.
+fn merge_rooms(mut local: Vec<RoomSummary>, cluster: Vec<(String, usize)>) -> Vec<RoomSummary> {
+    let at: std::collections::HashMap<_, _> = local
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.folded().clone(), i))
+        .collect();
+    let mut elsewhere = Vec::new();
+    for (name, members) in cluster {
+        let Ok(name) = RoomName::parse_hashed(&name, STORED_NAME_LIMIT) else {
+            continue;
+        };
+        match at.get(name.folded()) {
+            // Its own members reach the member hash a moment after they
+            // join: the larger count is the newer.
+            Some(&i) => local[i].members = local[i].members.max(members),
+            None => elsewhere.push(RoomSummary {
+                name,
+                members,
+                // Keys, modes and topics are per node still.
+                private: false,
+                secret: false,
+                topic: None,
+                listed: true,
+                disposable: false,
+            }),
+        }
+    }
+    if !elsewhere.is_empty() {
+        local.extend(elsewhere);
+        local.sort_by(|a, b| a.name.folded().cmp(b.name.folded()));
+    }
+    local
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summary(name: &str, members: usize) -> RoomSummary {
+        RoomSummary {
+            name: RoomName::parse_hashed(name, STORED_NAME_LIMIT).expect("room name"),
+            members,
+            private: false,
+            secret: false,
+            topic: None,
+            listed: true,
+            disposable: false,
+        }
+    }
+
+    #[test]
+    fn the_clusters_rooms_join_this_nodes_in_name_order() {
+        let local = vec![summary("#b", 2), summary("#d", 5)];
+        let cluster = vec![
+            ("#a".to_string(), 1),
+            ("#B".to_string(), 3),
+            ("#d".to_string(), 4),
+            ("bad name".to_string(), 9),
+        ];
+        let merged: Vec<(String, usize)> = merge_rooms(local, cluster)
+            .into_iter()
+            .map(|r| (r.name.as_str().to_string(), r.members))
+            .collect();
+        assert_eq!(
+            merged,
+            [
+                ("#a".to_string(), 1),
+                ("#b".to_string(), 3),
+                ("#d".to_string(), 5)
+            ]
+        );
+    }
 
     #[test]
     fn per_line_settings_follow_a_reload() {

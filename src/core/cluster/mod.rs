@@ -22,14 +22,16 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
 use crate::config::ClusterConfig;
-use crate::core::names::Folded;
+use crate::core::names::{Folded, RoomName};
 
+mod census;
 mod error;
 pub mod keys;
 mod rooms;
 pub mod wire;
 mod worker;
 
+pub use census::Census;
 pub use error::ClusterError;
 pub use rooms::Delivered;
 use rooms::{Item, Publish, Subscribe};
@@ -185,7 +187,7 @@ impl Cluster {
     /// room's member hash and publishes it, in line with this node's
     /// messages; failures are logged (the member hash is then stale until
     /// the member's next change).
-    pub fn announce(&self, room: Folded, change: &MemberChange) {
+    pub fn announce(&self, room: &RoomName, change: &MemberChange) {
         let (reply, answer) = oneshot::channel();
         // What the member hash keeps of a member: its `J` fields.
         let joined = |nick: &crate::core::names::Nick| {
@@ -210,7 +212,9 @@ impl Cluster {
             set,
             fields: change.encode(),
             node_rooms: keys::node_rooms(&self.node_id),
+            display: room.as_str().to_string(),
         };
+        let room = room.folded().clone();
         if self
             .publish
             .send(Publish {

@@ -53,14 +53,18 @@ return {seq, ms}
 /// Deletes member `ARGV[1]` (if not empty) from the room's member hash
 /// `KEYS[1]`, sets member `ARGV[2]` (if not empty) to `ARGV[3]` there (and
 /// notes room `ARGV[6]` in its node's set of rooms `ARGV[5]`, where the
-/// node's members are found should it die), and publishes the change
-/// `ARGV[4]` on channel `KEYS[2]` as `0 <ms> <fields>`, in line with the
-/// room's messages.
+/// node's members are found should it die), keeps the cluster's rooms
+/// `KEYS[3]` (folded name → `ARGV[7]`, its name as spelled) to those with
+/// members, and publishes the change `ARGV[4]` on channel `KEYS[2]` as
+/// `0 <ms> <fields>`, in line with the room's messages.
 const MEMBER: &str = r"
 if ARGV[1] ~= '' then redis.call('HDEL', KEYS[1], ARGV[1]) end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
   redis.call('SADD', ARGV[5], ARGV[6])
+  redis.call('HSETNX', KEYS[3], ARGV[6], ARGV[7])
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HDEL', KEYS[3], ARGV[6])
 end
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
@@ -85,6 +89,8 @@ pub(super) enum Item {
         fields: Vec<u8>,
         /// The key of the node's set of rooms.
         node_rooms: String,
+        /// The room's name as spelled.
+        display: String,
     },
 }
 
@@ -147,6 +153,7 @@ pub(super) async fn publisher(
                     set,
                     fields,
                     node_rooms,
+                    display,
                 } => {
                     let (set_nick, set_value) = match set {
                         Some((nick, value)) => (nick.as_str(), &value[..]),
@@ -154,15 +161,17 @@ pub(super) async fn publisher(
                     };
                     pipe.cmd("EVAL")
                         .arg(MEMBER)
-                        .arg(2)
+                        .arg(3)
                         .arg(keys::room_members(room))
                         .arg(keys::room_channel(room))
+                        .arg(keys::rooms())
                         .arg(del.as_ref().map_or("", Folded::as_str))
                         .arg(set_nick)
                         .arg(set_value)
                         .arg(&fields[..])
                         .arg(node_rooms)
                         .arg(room)
+                        .arg(display)
                 }
             };
         }

@@ -32,11 +32,11 @@ impl Session {
     }
 
     pub(super) fn cmd_list(&mut self, ctx: &mut Context<Self>) {
-        let ask = self.state.core.directory.send(ListRooms);
+        let core = std::sync::Arc::clone(&self.state.core);
+        let ask = async move { core.list_rooms().await };
         ctx.wait(ask.into_actor(self).map(|res, act, _| {
             // A secret room (IRC's `+s`) is listed to its members only.
             let rooms: Vec<_> = res
-                .unwrap_or_default()
                 .into_iter()
                 .filter(|r| !r.secret || act.joined(r.name.folded()).is_some())
                 .collect();
@@ -52,7 +52,8 @@ impl Session {
     }
 
     pub(super) fn cmd_server_info(&mut self, ctx: &mut Context<Self>) {
-        let ask = self.state.core.directory.send(GetCounts);
+        let core = std::sync::Arc::clone(&self.state.core);
+        let ask = async move { core.counts().await };
         ctx.wait(ask.into_actor(self).map(|res, act, _| {
             let Ok(counts) = res else {
                 return act.error(Verb::Info, ErrorCode::Internal, "registry unavailable");
