@@ -655,3 +655,37 @@ fn list_info_and_lusers_count_every_nodes_members_and_rooms() {
     ann.send("LIST");
     ann.expect_lines(&["ROOM #x 3 no", "OK LIST 1"]);
 }
+
+#[test]
+fn clients_hear_once_when_redis_goes_away_and_once_when_it_is_back() {
+    if !can_run("clients_hear_once_when_redis_goes_away_and_once_when_it_is_back") {
+        return;
+    }
+    let mut redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut ann = Client::join(a.addr(), "ann", "#s");
+    let mut bob = Irc::register(b.irc_addr(), "bob");
+
+    redis.stop();
+    ann.expect(
+        "SERVER cluster unreachable: messages to rooms are refused (CLUSTER_UNAVAILABLE) until it is back",
+    );
+    bob.expect(&format!(
+        ":{SERVER} NOTICE bob :The cluster cannot be reached: messages to channels are refused until it is back"
+    ));
+    ann.send("MSG #s anyone?");
+    ann.expect("ERR MSG CLUSTER_UNAVAILABLE the cluster cannot be reached: not sent to #s");
+    // Once per outage, not once per failed heartbeat.
+    ann.sync();
+    bob.sync();
+
+    redis.restart();
+    ann.expect("SERVER cluster reachable again");
+    bob.expect(&format!(
+        ":{SERVER} NOTICE bob :The cluster is reachable again"
+    ));
+    ann.send("MSG #s back");
+    ann.expect("OK MSG #s");
+    ann.sync();
+    bob.sync();
+}

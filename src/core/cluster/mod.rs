@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::info;
 
 use crate::config::ClusterConfig;
@@ -103,11 +103,13 @@ impl ClusterPlan {
         let redis =
             redis::aio::ConnectionManager::new_lazy_with_config(self.client.clone(), manager)?;
         let (ops, queue) = mpsc::unbounded_channel();
+        let (reachable, link) = watch::channel(true);
         let worker = Worker::new(
             redis.clone(),
             Arc::clone(&self.node_id),
             self.lease,
             self.heartbeat,
+            reachable,
         );
         actix_rt::spawn(worker.run(queue));
         let (publish, to_publish) = mpsc::unbounded_channel();
@@ -120,6 +122,7 @@ impl ClusterPlan {
             publish,
             subscribe,
             redis,
+            link,
         })
     }
 }
@@ -135,12 +138,20 @@ pub struct Cluster {
     publish: mpsc::UnboundedSender<Publish>,
     subscribe: mpsc::UnboundedSender<Subscribe>,
     redis: redis::aio::ConnectionManager,
+    link: watch::Receiver<bool>,
 }
 
 impl Cluster {
     /// This node's id.
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    /// Whether Redis answers this node, as its heartbeat last found
+    /// (`true` until a beat fails): changes once when Redis goes away and
+    /// once when it is back.
+    pub fn link(&self) -> watch::Receiver<bool> {
+        self.link.clone()
     }
 
     /// Claims the nickname `folded` for this node. Claims and releases

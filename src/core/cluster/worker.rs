@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::Script;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
 use super::keys::{self, PREFIX};
@@ -130,6 +130,8 @@ pub(super) struct Worker {
     unreleased: HashSet<Folded>,
     /// The last beat failed (logged once per outage).
     away: bool,
+    /// Whether Redis answered the last beat, for the node's clients.
+    reachable: watch::Sender<bool>,
     claim: Script,
     release: Script,
     beat: Script,
@@ -143,6 +145,7 @@ impl Worker {
         node_id: Arc<str>,
         lease: Duration,
         heartbeat: Duration,
+        reachable: watch::Sender<bool>,
     ) -> Self {
         Worker {
             redis,
@@ -152,6 +155,7 @@ impl Worker {
             started: false,
             unreleased: HashSet::new(),
             away: false,
+            reachable,
             claim: Script::new(CLAIM),
             release: Script::new(RELEASE),
             beat: Script::new(BEAT),
@@ -202,11 +206,13 @@ impl Worker {
         match result {
             Ok(()) if self.away => {
                 self.away = false;
+                self.reachable.send_replace(true);
                 info!(node_id = %self.node_id, "Redis reachable again: lease renewed");
             }
             Ok(()) => {}
             Err(e) if !self.away => {
                 self.away = true;
+                self.reachable.send_replace(false);
                 warn!(%e, node_id = %self.node_id, "cannot renew this node's lease in Redis");
             }
             Err(_) => {}
