@@ -689,3 +689,75 @@ fn clients_hear_once_when_redis_goes_away_and_once_when_it_is_back() {
     ann.sync();
     bob.sync();
 }
+
+/// A `chathistory` batch `id` for `chan` from `c`: its lines, each
+/// `time=` value made `T`.
+fn history_batch(c: &mut Irc, id: &str, chan: &str) -> Vec<String> {
+    c.expect(&format!(":{SERVER} BATCH +{id} chathistory {chan}"));
+    let mut lines = Vec::new();
+    loop {
+        let l = c.line();
+        if l == format!(":{SERVER} BATCH -{id}") {
+            return lines;
+        }
+        let (head, rest) = l.split_once(";msgid=").unwrap_or((&l, ""));
+        let head = head.split_once("time=").map_or(head, |(h, _)| h);
+        lines.push(format!("{head}time=T;msgid={rest}"));
+    }
+}
+
+#[test]
+fn irc_chathistory_reads_the_rooms_stream_on_another_node() {
+    if !can_run("irc_chathistory_reads_the_rooms_stream_on_another_node") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut nina = Client::join(a.addr(), "nina", "#c");
+    for i in 1..=6 {
+        nina.send(&format!("MSG #c m{i}"));
+        nina.expect("OK MSG #c");
+    }
+    let mut al = Irc::connect(b.irc_addr());
+    al.name = "al".into();
+    let caps = "batch message-tags server-time";
+    al.send(&format!("CAP REQ :{caps}"));
+    al.expect(&format!(":{SERVER} CAP * ACK :{caps}"));
+    al.send("NICK al");
+    al.send("USER al 0 * :Real al");
+    al.send("CAP END");
+    al.until_numeric("422");
+    al.join_channel("#c");
+    let msg =
+        |id: &str, seq: u64| format!("@batch={id};time=T;msgid=#c/{seq} :nina PRIVMSG #c :m{seq}");
+    let msgs = |id: &str, seqs: &[u64]| seqs.iter().map(|s| msg(id, *s)).collect::<Vec<_>>();
+    assert_eq!(
+        history_batch(&mut al, "h1", "#c"),
+        msgs("h1", &[1, 2, 3, 4, 5, 6])
+    );
+    let asks = [
+        ("LATEST #c * 2", vec![5, 6]),
+        ("BEFORE #c msgid=#c/4 2", vec![2, 3]),
+        ("AFTER #c msgid=#c/5 10", vec![6]),
+        ("AROUND #c msgid=#c/3 3", vec![2, 3, 4]),
+        ("BETWEEN #c msgid=#c/1 msgid=#c/4 10", vec![2, 3]),
+        ("BETWEEN #c msgid=#c/5 msgid=#c/2 10", vec![3, 4]),
+        ("LATEST #c msgid=#c/4 10", vec![5, 6]),
+        // By time: every message is between these two.
+        ("BEFORE #c timestamp=2999-01-01T00:00:00.000Z 2", vec![5, 6]),
+        ("AFTER #c timestamp=2000-01-01T00:00:00.000Z 2", vec![1, 2]),
+        (
+            "BETWEEN #c timestamp=2999-01-01T00:00:00.000Z timestamp=2000-01-01T00:00:00.000Z 3",
+            vec![4, 5, 6],
+        ),
+        (
+            "BETWEEN #c timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 3",
+            vec![1, 2, 3],
+        ),
+    ];
+    for (i, (ask, want)) in asks.iter().enumerate() {
+        let id = format!("h{}", i + 2);
+        al.send(&format!("CHATHISTORY {ask}"));
+        assert_eq!(history_batch(&mut al, &id, "#c"), msgs(&id, want), "{ask}");
+    }
+}

@@ -21,7 +21,7 @@ use super::names::{RoomName, STORED_NAME_LIMIT};
 use super::opers::ServerBans;
 use super::room::{self, JoinStep, KeyProof, KeyWork, RoomHandle, RoomSummary};
 use super::room_key;
-use super::store::StoredMessage;
+use super::store::{HistoryQuery, StoredMessage};
 use crate::config::{Config, Motd, SharedConfig};
 use crate::core::store::Database;
 use crate::transport::send_queue::PacedBudget;
@@ -253,21 +253,31 @@ impl Services {
                 None => Vec::new(),
             });
         };
-        match cluster.history(room.folded().clone(), upto, count).await {
-            Ok(messages) => Ok(messages
-                .into_iter()
-                .map(|m| StoredMessage {
-                    seq: m.seq,
-                    time: m.time,
-                    from: m.from.as_str().to_string(),
-                    text: m.text,
-                })
-                .collect()),
-            Err(e) => {
-                tracing::warn!(%e, %room, "cannot read the room's history in Redis");
-                Err(ErrorCode::ClusterUnavailable)
-            }
-        }
+        stored(
+            room,
+            cluster.history(room.folded().clone(), upto, count).await,
+        )
+    }
+
+    /// At most `limit` messages of `room` chosen by `query`, oldest first:
+    /// what IRC's CHATHISTORY reads, from the database or (cluster mode)
+    /// the room's stream, as [`Services::history`] does.
+    pub async fn query_history(
+        &self,
+        room: &RoomName,
+        query: HistoryQuery,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, ErrorCode> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(match &self.db {
+                Some(db) => db.query(room, query, limit).await,
+                None => Vec::new(),
+            });
+        };
+        stored(
+            room,
+            cluster.query(room.folded().clone(), query, limit).await,
+        )
     }
 
     /// The rooms LIST shows, sorted by name: this node's, and on a
@@ -346,6 +356,28 @@ impl Services {
                     Err(ErrorCode::BadKey)
                 }
             }
+        }
+    }
+}
+
+/// Messages read from a room's stream, as the store answers them.
+fn stored(
+    room: &RoomName,
+    read: Result<Vec<crate::core::cluster::wire::Incoming>, crate::core::cluster::ClusterError>,
+) -> Result<Vec<StoredMessage>, ErrorCode> {
+    match read {
+        Ok(messages) => Ok(messages
+            .into_iter()
+            .map(|m| StoredMessage {
+                seq: m.seq,
+                time: m.time,
+                from: m.from.as_str().to_string(),
+                text: m.text,
+            })
+            .collect()),
+        Err(e) => {
+            tracing::warn!(%e, %room, "cannot read the room's history in Redis");
+            Err(ErrorCode::ClusterUnavailable)
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::core::names::{Folded, RoomName};
 
 mod census;
 mod error;
+pub mod history;
 pub mod keys;
 mod rooms;
 pub mod wire;
