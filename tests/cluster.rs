@@ -761,3 +761,55 @@ fn irc_chathistory_reads_the_rooms_stream_on_another_node() {
         assert_eq!(history_batch(&mut al, &id, "#c"), msgs(&id, want), "{ask}");
     }
 }
+
+#[test]
+fn a_node_warns_when_redis_may_lose_what_it_acknowledged() {
+    if !can_run("a_node_warns_when_redis_may_lose_what_it_acknowledged") {
+        return;
+    }
+    let redis = Redis::start();
+    assert_eq!(
+        redis.command(&["CONFIG", "SET", "appendfsync", "everysec"]),
+        "OK"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = redis.url();
+    let mut cmd = chatroom_command(
+        dir.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("CHATROOM_CLUSTER__REDIS_URL", url.as_str()),
+            ("CHATROOM_CLUSTER__NODE_ID", "w"),
+            ("CHATROOM_LOG__LEVEL", "warn"),
+        ],
+    );
+    let mut child = cmd.spawn().expect("spawn chatroom");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    let warned = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains("appendfsync") => break line,
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                kill_if_running(&mut child);
+                panic!("no warning naming appendfsync; stderr: {seen:#?}");
+            }
+        }
+    };
+    kill_if_running(&mut child);
+    assert!(warned.contains("WARN"), "{warned}");
+    assert!(warned.contains("appendonly=yes"), "{warned}");
+    assert!(warned.contains("appendfsync=everysec"), "{warned}");
+}
