@@ -8,7 +8,10 @@
 //! that `Option` first.
 //!
 //! What is built: room messages across nodes, in one order
-//! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the node's lease (a key renewed every
+//! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the room's
+//! history read back from its stream ([`Cluster::history`], and
+//! CHATHISTORY's queries in `history.rs`); the cluster's counts
+//! ([`Cluster::census`]); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
 //! ([`Cluster::claim`], [`Cluster::release`]). The local
