@@ -138,7 +138,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         None
     };
     let links = LinkSigner::random()?;
-    let cluster = ClusterPlan::new(&config.cluster)?;
+    let cluster = ClusterPlan::new(&config.cluster, config.history.max_messages_per_room)?;
     Ok(Prepared {
         store,
         loaded,
@@ -261,6 +261,9 @@ pub async fn run(
     let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts)
         .with_cluster(cluster.clone())
         .start();
+    if let Some(cluster) = &cluster {
+        actix_rt::spawn(tell_cluster_link(cluster.link(), directory.clone()));
+    }
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);
     let budget = Arc::clone(&large_replies);
@@ -581,5 +584,22 @@ impl ServerHandle {
 impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop_and_join();
+    }
+}
+
+/// Cluster mode: tells every user of this node, once, when Redis goes
+/// away and once when it is back (`SERVER` / IRC `NOTICE`).
+async fn tell_cluster_link(
+    mut link: tokio::sync::watch::Receiver<bool>,
+    directory: actix::Addr<Directory>,
+) {
+    let mut told = true;
+    while link.changed().await.is_ok() {
+        let reachable = *link.borrow_and_update();
+        if reachable != told {
+            told = reachable;
+            let order = crate::core::opers::ServerOrder::ClusterLink { reachable };
+            directory.do_send(crate::core::directory::OrderAll { order });
+        }
     }
 }

@@ -478,3 +478,338 @@ fn a_room_lists_and_hears_its_members_on_every_node() {
         "anna"
     );
 }
+
+/// The `<from> <text>` of each `HISTORY <room> <time> <from> <text>` line
+/// among `lines` (the time left out: Redis's clock).
+fn history_of(lines: &[String], room: &str) -> Vec<String> {
+    let prefix = format!("HISTORY {room} ");
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once(' ').map(|(_, said)| said.to_string()))
+        .collect()
+}
+
+/// `HISTORY room [count]` from `c`: the `<from> <text>` of each line, the
+/// final `OK HISTORY` checked.
+fn history(c: &mut Client, room: &str, count: Option<u32>) -> Vec<String> {
+    match count {
+        Some(n) => c.send(&format!("HISTORY {room} {n}")),
+        None => c.send(&format!("HISTORY {room}")),
+    }
+    let lines = c.read_until_prefix(&format!("OK HISTORY {room} "));
+    let said = history_of(&lines, room);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(format!("OK HISTORY {room} {}", said.len()).as_str()),
+        "{lines:?}"
+    );
+    said
+}
+
+#[test]
+fn history_is_the_rooms_stream_the_same_on_every_node_and_outlives_them() {
+    if !can_run("history_is_the_rooms_stream_the_same_on_every_node_and_outlives_them") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Client::join(a.addr(), "ann", "#h");
+    let mut cat = Client::join(c.addr(), "cat", "#h");
+    let said = ["ann one", "cat two", "ann three", "cat four"];
+    for line in said {
+        let (who, text) = line.split_once(' ').unwrap_or_default();
+        let speaker = if who == "ann" { &mut ann } else { &mut cat };
+        speaker.send(&format!("MSG #h {text}"));
+        speaker.read_until_prefix("OK MSG #h");
+    }
+    // Joining on b, where nothing was said: the replay is the stream's.
+    let mut bob = Client::register(b.addr(), "bob");
+    bob.send("JOIN #h");
+    let joined = bob.read_until_prefix("OK JOIN #h");
+    assert_eq!(history_of(&joined, "#h"), said, "{joined:?}");
+    assert_eq!(history(&mut bob, "#h", None), said);
+    assert_eq!(history(&mut bob, "#h", Some(2)), said[2..]);
+    // On a node that only heard them, the same.
+    assert_eq!(history(&mut ann, "#h", None), said);
+    drop((ann, bob, cat));
+
+    // Every node stops; new ones (fresh data directories, the same Redis)
+    // still have the room's history.
+    drop((a.shutdown(), b.shutdown(), c.shutdown()));
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut dee = Client::register(b.addr(), "dee");
+    dee.send("JOIN #h");
+    let joined = dee.read_until_prefix("OK JOIN #h");
+    assert_eq!(history_of(&joined, "#h"), said, "{joined:?}");
+    let mut eve = Client::join(a.addr(), "eve", "#h");
+    eve.send("MSG #h five");
+    eve.read_until_prefix("OK MSG #h");
+    dee.expect_lines(&["JOIN #h eve", "MSG #h eve five"]);
+    let mut all = said.to_vec();
+    all.push("eve five");
+    assert_eq!(history(&mut dee, "#h", None), all);
+}
+
+#[test]
+fn a_rooms_stream_keeps_about_max_messages_per_room() {
+    if !can_run("a_rooms_stream_keeps_about_max_messages_per_room") {
+        return;
+    }
+    let redis = Redis::start();
+    let a = start(&format!(
+        "[cluster]\nredis_url = \"{}\"\nnode_id = \"a\"\n\
+         [history]\nmax_messages_per_room = 10\n\
+         [limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000.0",
+        redis.url()
+    ));
+    let mut ann = Client::join(a.addr(), "ann", "#t");
+    for i in 0..500 {
+        ann.send(&format!("MSG #t m{i}"));
+    }
+    for _ in 0..500 {
+        ann.expect("OK MSG #t");
+    }
+    // Trimmed by whole nodes of the stream (`MAXLEN ~`): about, not exactly.
+    let kept: usize = redis
+        .command(&["XLEN", "chatroom:room:#t:log"])
+        .parse()
+        .unwrap_or(usize::MAX);
+    assert!((10..=200).contains(&kept), "{kept} kept");
+    // The newest are the ones kept.
+    assert_eq!(history(&mut ann, "#t", Some(2)), ["ann m498", "ann m499"]);
+}
+
+#[test]
+fn list_info_and_lusers_count_every_nodes_members_and_rooms() {
+    if !can_run("list_info_and_lusers_count_every_nodes_members_and_rooms") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Client::join(a.addr(), "ann", "#x");
+    members_are(&redis, "#x", "ann");
+    let mut ben = Client::join(b.addr(), "ben", "#x");
+    ann.expect("JOIN #x ben");
+    ben.send("JOIN #y");
+    ben.read_until_prefix("OK JOIN #y");
+    let mut cat = Client::join(c.addr(), "cat", "#z");
+    members_are(&redis, "#x", "ann ben");
+    members_are(&redis, "#y", "ben");
+    members_are(&redis, "#z", "cat");
+    // An IRC JOIN on c: its own listing (353) names every node's members.
+    let mut dan = Irc::register(c.irc_addr(), "dan");
+    let welcome = dan.join_channel("#x");
+    assert!(
+        welcome.contains(&format!(":{SERVER} 353 dan = #x :ann ben @dan")),
+        "{welcome:?}"
+    );
+    for client in [&mut ann, &mut ben] {
+        client.expect("JOIN #x dan");
+    }
+    members_are(&redis, "#x", "ann ben dan");
+    for client in [&mut ann, &mut ben, &mut cat] {
+        client.send("LIST");
+        client.expect_lines(&["ROOM #x 3 no", "ROOM #y 1 no", "ROOM #z 1 no", "OK LIST 3"]);
+        client.send("INFO");
+        let info = client.read_until_prefix("OK INFO");
+        for want in ["INFO users 4", "INFO rooms 3"] {
+            assert!(info.iter().any(|l| l == want), "[{}] {info:?}", client.name);
+        }
+    }
+    dan.send("LIST");
+    dan.expect_lines(&[
+        &format!(":{SERVER} 321 dan Channel :Users  Name"),
+        &format!(":{SERVER} 322 dan #x 3 :"),
+        &format!(":{SERVER} 322 dan #y 1 :"),
+        &format!(":{SERVER} 322 dan #z 1 :"),
+        &format!(":{SERVER} 323 dan :End of /LIST"),
+    ]);
+    // LUSERS: every node's users and channels; this node's clients.
+    dan.send("LUSERS");
+    dan.expect_lines(&[
+        &format!(":{SERVER} 251 dan :There are 4 users and 0 invisible on 1 servers"),
+        &format!(":{SERVER} 254 dan 3 :channels formed"),
+        &format!(":{SERVER} 255 dan :I have 2 clients and 0 servers"),
+        &format!(":{SERVER} 265 dan :Current local users: 2"),
+        &format!(":{SERVER} 266 dan :Current global users: 4"),
+    ]);
+    // A node's users leave the count with it.
+    cat.send("QUIT");
+    cat.expect_closed();
+    ben.send("PART #y");
+    ben.read_until_prefix("OK PART");
+    let last = std::cell::RefCell::new(Vec::new());
+    poll(
+        "the counts without cat and #y",
+        || {
+            ann.send("INFO");
+            let info = ann.read_until_prefix("OK INFO");
+            let want = ["INFO users 3", "INFO rooms 1"];
+            let seen = want.iter().all(|w| info.iter().any(|l| l == w));
+            *last.borrow_mut() = info;
+            seen.then_some(())
+        },
+        || format!("INFO on a: {:?}", last.borrow()),
+    );
+    ann.send("LIST");
+    ann.expect_lines(&["ROOM #x 3 no", "OK LIST 1"]);
+}
+
+#[test]
+fn clients_hear_once_when_redis_goes_away_and_once_when_it_is_back() {
+    if !can_run("clients_hear_once_when_redis_goes_away_and_once_when_it_is_back") {
+        return;
+    }
+    let mut redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut ann = Client::join(a.addr(), "ann", "#s");
+    let mut bob = Irc::register(b.irc_addr(), "bob");
+
+    redis.stop();
+    ann.expect(
+        "SERVER cluster unreachable: messages to rooms are refused (CLUSTER_UNAVAILABLE) until it is back",
+    );
+    bob.expect(&format!(
+        ":{SERVER} NOTICE bob :The cluster cannot be reached: messages to channels are refused until it is back"
+    ));
+    ann.send("MSG #s anyone?");
+    ann.expect("ERR MSG CLUSTER_UNAVAILABLE the cluster cannot be reached: not sent to #s");
+    // Once per outage, not once per failed heartbeat.
+    ann.sync();
+    bob.sync();
+
+    redis.restart();
+    ann.expect("SERVER cluster reachable again");
+    bob.expect(&format!(
+        ":{SERVER} NOTICE bob :The cluster is reachable again"
+    ));
+    ann.send("MSG #s back");
+    ann.expect("OK MSG #s");
+    ann.sync();
+    bob.sync();
+}
+
+/// A `chathistory` batch `id` for `chan` from `c`: its lines, each
+/// `time=` value made `T`.
+fn history_batch(c: &mut Irc, id: &str, chan: &str) -> Vec<String> {
+    c.expect(&format!(":{SERVER} BATCH +{id} chathistory {chan}"));
+    let mut lines = Vec::new();
+    loop {
+        let l = c.line();
+        if l == format!(":{SERVER} BATCH -{id}") {
+            return lines;
+        }
+        let (head, rest) = l.split_once(";msgid=").unwrap_or((&l, ""));
+        let head = head.split_once("time=").map_or(head, |(h, _)| h);
+        lines.push(format!("{head}time=T;msgid={rest}"));
+    }
+}
+
+#[test]
+fn irc_chathistory_reads_the_rooms_stream_on_another_node() {
+    if !can_run("irc_chathistory_reads_the_rooms_stream_on_another_node") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut nina = Client::join(a.addr(), "nina", "#c");
+    for i in 1..=6 {
+        nina.send(&format!("MSG #c m{i}"));
+        nina.expect("OK MSG #c");
+    }
+    let mut al = Irc::connect(b.irc_addr());
+    al.name = "al".into();
+    let caps = "batch message-tags server-time";
+    al.send(&format!("CAP REQ :{caps}"));
+    al.expect(&format!(":{SERVER} CAP * ACK :{caps}"));
+    al.send("NICK al");
+    al.send("USER al 0 * :Real al");
+    al.send("CAP END");
+    al.until_numeric("422");
+    al.join_channel("#c");
+    let msg =
+        |id: &str, seq: u64| format!("@batch={id};time=T;msgid=#c/{seq} :nina PRIVMSG #c :m{seq}");
+    let msgs = |id: &str, seqs: &[u64]| seqs.iter().map(|s| msg(id, *s)).collect::<Vec<_>>();
+    assert_eq!(
+        history_batch(&mut al, "h1", "#c"),
+        msgs("h1", &[1, 2, 3, 4, 5, 6])
+    );
+    let asks = [
+        ("LATEST #c * 2", vec![5, 6]),
+        ("BEFORE #c msgid=#c/4 2", vec![2, 3]),
+        ("AFTER #c msgid=#c/5 10", vec![6]),
+        ("AROUND #c msgid=#c/3 3", vec![2, 3, 4]),
+        ("BETWEEN #c msgid=#c/1 msgid=#c/4 10", vec![2, 3]),
+        ("BETWEEN #c msgid=#c/5 msgid=#c/2 10", vec![3, 4]),
+        ("LATEST #c msgid=#c/4 10", vec![5, 6]),
+        // By time: every message is between these two.
+        ("BEFORE #c timestamp=2999-01-01T00:00:00.000Z 2", vec![5, 6]),
+        ("AFTER #c timestamp=2000-01-01T00:00:00.000Z 2", vec![1, 2]),
+        (
+            "BETWEEN #c timestamp=2999-01-01T00:00:00.000Z timestamp=2000-01-01T00:00:00.000Z 3",
+            vec![4, 5, 6],
+        ),
+        (
+            "BETWEEN #c timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 3",
+            vec![1, 2, 3],
+        ),
+    ];
+    for (i, (ask, want)) in asks.iter().enumerate() {
+        let id = format!("h{}", i + 2);
+        al.send(&format!("CHATHISTORY {ask}"));
+        assert_eq!(history_batch(&mut al, &id, "#c"), msgs(&id, want), "{ask}");
+    }
+}
+
+#[test]
+fn a_node_warns_when_redis_may_lose_what_it_acknowledged() {
+    if !can_run("a_node_warns_when_redis_may_lose_what_it_acknowledged") {
+        return;
+    }
+    let redis = Redis::start();
+    assert_eq!(
+        redis.command(&["CONFIG", "SET", "appendfsync", "everysec"]),
+        "OK"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = redis.url();
+    let mut cmd = chatroom_command(
+        dir.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("CHATROOM_CLUSTER__REDIS_URL", url.as_str()),
+            ("CHATROOM_CLUSTER__NODE_ID", "w"),
+            ("CHATROOM_LOG__LEVEL", "warn"),
+        ],
+    );
+    let mut child = cmd.spawn().expect("spawn chatroom");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    let warned = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains("appendfsync") => break line,
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                kill_if_running(&mut child);
+                panic!("no warning naming appendfsync; stderr: {seen:#?}");
+            }
+        }
+    };
+    kill_if_running(&mut child);
+    assert!(warned.contains("WARN"), "{warned}");
+    assert!(warned.contains("appendonly=yes"), "{warned}");
+    assert!(warned.contains("appendfsync=everysec"), "{warned}");
+}

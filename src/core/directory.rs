@@ -571,11 +571,34 @@ impl Handler<ListRooms> for Directory {
     }
 }
 
+/// How many of `rooms` do not exist on this node (cluster mode: rooms
+/// with members on other nodes only, for INFO's count).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CountMissing {
+    /// Folded room names.
+    pub rooms: Vec<Folded>,
+}
+
+impl Handler<CountMissing> for Directory {
+    type Result = usize;
+
+    fn handle(&mut self, ask: CountMissing, _: &mut Self::Context) -> usize {
+        ask.rooms
+            .iter()
+            .filter(|r| !self.rooms.contains_key(*r))
+            .count()
+    }
+}
+
 /// Counts for `INFO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
-    /// Users with a nickname and done registering.
+    /// Users with a nickname and done registering (on every node, in
+    /// cluster mode: [`Services::counts`](crate::core::services::Services::counts)).
     pub users: usize,
+    /// Of those, the users of this node.
+    pub here: usize,
     /// Of those, users with IRC's user mode `+i`.
     pub invisible: usize,
     /// Rooms that exist: with members, or kept while empty (stored, and
@@ -595,8 +618,10 @@ impl Handler<GetCounts> for Directory {
 
     fn handle(&mut self, _: GetCounts, _: &mut Self::Context) -> Self::Result {
         let pending = self.nicks.pending();
+        let users = self.nicks.len() - pending;
         MessageResult(Counts {
-            users: self.nicks.len() - pending,
+            users,
+            here: users,
             invisible: self.nicks.invisible(),
             // Every room that exists: a stored room kept while empty
             // costs memory (and a row) as much as one with members.

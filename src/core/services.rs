@@ -10,18 +10,18 @@ use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
 use super::cluster::Cluster;
-use super::directory::{Creator, Directory, OpenRoom};
+use super::directory::{CountMissing, Counts, Creator, Directory, GetCounts, ListRooms, OpenRoom};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
 use super::flood::FloodRule;
 use super::gate::{GateRules, GuessTarget, Guesser, PasswordGate};
 use super::names::NameLimits;
-use super::names::RoomName;
+use super::names::{RoomName, STORED_NAME_LIMIT};
 use super::opers::ServerBans;
-use super::room::{self, JoinStep, KeyProof, KeyWork, RoomHandle};
+use super::room::{self, JoinStep, KeyProof, KeyWork, RoomHandle, RoomSummary};
 use super::room_key;
-use super::store::StoredMessage;
+use super::store::{HistoryQuery, StoredMessage};
 use crate::config::{Config, Motd, SharedConfig};
 use crate::core::store::Database;
 use crate::transport::send_queue::PacedBudget;
@@ -217,10 +217,12 @@ impl Services {
                 Err(MailboxError::Timeout) => return Err(ErrorCode::Internal),
             };
             let on_join = self.live.load().history.on_join;
-            let history = match (&self.db, joined.replay_upto) {
-                (Some(db), Some(upto)) if upto > 0 && on_join > 0 => {
-                    db.history(&joined.name, upto, on_join).await
-                }
+            let history = match joined.replay_upto {
+                Some(upto) if upto > 0 && on_join > 0 => self
+                    .history(&joined.name, upto, on_join)
+                    .await
+                    // The member is in; it misses its replay, not its room.
+                    .unwrap_or_default(),
                 _ => Vec::new(),
             };
             return Ok(Entered {
@@ -232,6 +234,93 @@ impl Services {
             });
         }
         Err(ErrorCode::Internal)
+    }
+
+    /// The last `count` messages of `room` numbered at most `upto`, oldest
+    /// first: what HISTORY and the replay on JOIN read. A standalone
+    /// server reads its database (nothing when history is off); a cluster
+    /// node reads the room's stream in Redis, the same on every node
+    /// (`CLUSTER_UNAVAILABLE` when Redis does not answer).
+    pub async fn history(
+        &self,
+        room: &RoomName,
+        upto: u64,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, ErrorCode> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(match &self.db {
+                Some(db) => db.history(room, upto, count).await,
+                None => Vec::new(),
+            });
+        };
+        stored(
+            room,
+            cluster.history(room.folded().clone(), upto, count).await,
+        )
+    }
+
+    /// At most `limit` messages of `room` chosen by `query`, oldest first:
+    /// what IRC's CHATHISTORY reads, from the database or (cluster mode)
+    /// the room's stream, as [`Services::history`] does.
+    pub async fn query_history(
+        &self,
+        room: &RoomName,
+        query: HistoryQuery,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, ErrorCode> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(match &self.db {
+                Some(db) => db.query(room, query, limit).await,
+                None => Vec::new(),
+            });
+        };
+        stored(
+            room,
+            cluster.query(room.folded().clone(), query, limit).await,
+        )
+    }
+
+    /// The rooms LIST shows, sorted by name: this node's, and on a
+    /// cluster node every other node's too, with their members on every
+    /// node (one round trip to Redis; without Redis, this node's alone).
+    pub async fn list_rooms(&self) -> Vec<RoomSummary> {
+        let local = self.directory.send(ListRooms).await.unwrap_or_default();
+        let Some(cluster) = &self.cluster else {
+            return local;
+        };
+        match cluster.census().await {
+            Ok(census) => merge_rooms(local, census.rooms),
+            Err(e) => {
+                tracing::warn!(%e, "cannot count the cluster's rooms in Redis");
+                local
+            }
+        }
+    }
+
+    /// The counts INFO and LUSERS show: this node's, and on a cluster node
+    /// the users and rooms of every node (one round trip to Redis; without
+    /// Redis, this node's alone). Invisible users and operators are this
+    /// node's only.
+    pub async fn counts(&self) -> Result<Counts, MailboxError> {
+        let mut counts = self.directory.send(GetCounts).await?;
+        let Some(cluster) = &self.cluster else {
+            return Ok(counts);
+        };
+        match cluster.census().await {
+            Ok(census) => {
+                let rooms = census
+                    .rooms
+                    .iter()
+                    .filter_map(|(name, _)| RoomName::parse_hashed(name, STORED_NAME_LIMIT).ok())
+                    .map(|name| name.folded().clone())
+                    .collect();
+                let missing = self.directory.send(CountMissing { rooms }).await?;
+                counts.users += census.elsewhere;
+                counts.rooms += missing;
+            }
+            Err(e) => tracing::warn!(%e, "cannot count the cluster's users in Redis"),
+        }
+        Ok(counts)
     }
 
     /// Does what a room asked of a JOIN's key, through the gate.
@@ -271,9 +360,102 @@ impl Services {
     }
 }
 
+/// Messages read from a room's stream, as the store answers them.
+fn stored(
+    room: &RoomName,
+    read: Result<Vec<crate::core::cluster::wire::Incoming>, crate::core::cluster::ClusterError>,
+) -> Result<Vec<StoredMessage>, ErrorCode> {
+    match read {
+        Ok(messages) => Ok(messages
+            .into_iter()
+            .map(|m| StoredMessage {
+                seq: m.seq,
+                time: m.time,
+                from: m.from.as_str().to_string(),
+                text: m.text,
+            })
+            .collect()),
+        Err(e) => {
+            tracing::warn!(%e, %room, "cannot read the room's history in Redis");
+            Err(ErrorCode::ClusterUnavailable)
+        }
+    }
+}
+
+/// This node's rooms with their members on every node, and the rooms
+/// with members on other nodes only, sorted by name.
+fn merge_rooms(mut local: Vec<RoomSummary>, cluster: Vec<(String, usize)>) -> Vec<RoomSummary> {
+    let at: std::collections::HashMap<_, _> = local
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.folded().clone(), i))
+        .collect();
+    let mut elsewhere = Vec::new();
+    for (name, members) in cluster {
+        let Ok(name) = RoomName::parse_hashed(&name, STORED_NAME_LIMIT) else {
+            continue;
+        };
+        match at.get(name.folded()) {
+            // Its own members reach the member hash a moment after they
+            // join: the larger count is the newer.
+            Some(&i) => local[i].members = local[i].members.max(members),
+            None => elsewhere.push(RoomSummary {
+                name,
+                members,
+                // Keys, modes and topics are per node still.
+                private: false,
+                secret: false,
+                topic: None,
+                listed: true,
+                disposable: false,
+            }),
+        }
+    }
+    if !elsewhere.is_empty() {
+        local.extend(elsewhere);
+        local.sort_by(|a, b| a.name.folded().cmp(b.name.folded()));
+    }
+    local
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summary(name: &str, members: usize) -> RoomSummary {
+        RoomSummary {
+            name: RoomName::parse_hashed(name, STORED_NAME_LIMIT).expect("room name"),
+            members,
+            private: false,
+            secret: false,
+            topic: None,
+            listed: true,
+            disposable: false,
+        }
+    }
+
+    #[test]
+    fn the_clusters_rooms_join_this_nodes_in_name_order() {
+        let local = vec![summary("#b", 2), summary("#d", 5)];
+        let cluster = vec![
+            ("#a".to_string(), 1),
+            ("#B".to_string(), 3),
+            ("#d".to_string(), 4),
+            ("bad name".to_string(), 9),
+        ];
+        let merged: Vec<(String, usize)> = merge_rooms(local, cluster)
+            .into_iter()
+            .map(|r| (r.name.as_str().to_string(), r.members))
+            .collect();
+        assert_eq!(
+            merged,
+            [
+                ("#a".to_string(), 1),
+                ("#b".to_string(), 3),
+                ("#d".to_string(), 5)
+            ]
+        );
+    }
 
     #[test]
     fn per_line_settings_follow_a_reload() {

@@ -10,6 +10,7 @@
 //! | `chatroom:room:<folded>:log` | stream | the room's messages, in its order |
 //! | `chatroom:room:<folded>:seq` | counter | the room's last message number |
 //! | `chatroom:room:<folded>:members` | hash | folded nick → the member's `J` fields |
+//! | `chatroom:rooms` | hash | folded room name → its name as spelled, for the rooms with members |
 //! | `chatroom:room:<folded>` | channel | the room's messages and membership changes, as published |
 
 /// Every key of chatroom's starts with it, so that one Redis can serve
@@ -41,6 +42,11 @@ pub fn nodes() -> String {
 /// Who holds a nickname, by its folded key.
 pub fn nick(folded: &str) -> String {
     format!("{PREFIX}nick:{folded}")
+}
+
+/// The rooms with members on some node: folded name → name as spelled.
+pub fn rooms() -> String {
+    format!("{PREFIX}rooms")
 }
 
 /// A room's stream of messages.

@@ -8,7 +8,10 @@
 //! that `Option` first.
 //!
 //! What is built: room messages across nodes, in one order
-//! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the node's lease (a key renewed every
+//! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the room's
+//! history read back from its stream ([`Cluster::history`], and
+//! CHATHISTORY's queries in `history.rs`); the cluster's counts
+//! ([`Cluster::census`]); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
 //! ([`Cluster::claim`], [`Cluster::release`]). The local
@@ -18,18 +21,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::info;
 
 use crate::config::ClusterConfig;
-use crate::core::names::Folded;
+use crate::core::names::{Folded, RoomName};
 
+mod census;
 mod error;
+pub mod history;
 pub mod keys;
 mod rooms;
 pub mod wire;
 mod worker;
 
+pub use census::Census;
 pub use error::ClusterError;
 pub use rooms::Delivered;
 use rooms::{Item, Publish, Subscribe};
@@ -57,12 +63,15 @@ pub struct ClusterPlan {
     node_id: Arc<str>,
     lease: Duration,
     heartbeat: Duration,
+    max_log: u64,
 }
 
 impl ClusterPlan {
     /// The plan for `config`; `None` for a standalone server. A node
-    /// without `node_id` gets a random one, logged.
-    pub fn new(config: &ClusterConfig) -> Result<Option<ClusterPlan>, ClusterError> {
+    /// without `node_id` gets a random one, logged. Each room's stream
+    /// keeps about `max_log` messages (`history.max_messages_per_room`,
+    /// read at start-up; 0 keeps every one).
+    pub fn new(config: &ClusterConfig, max_log: u64) -> Result<Option<ClusterPlan>, ClusterError> {
         if !config.enabled() {
             return Ok(None);
         }
@@ -79,6 +88,7 @@ impl ClusterPlan {
             node_id,
             lease: Duration::from_secs(config.lease_secs),
             heartbeat: Duration::from_secs(config.heartbeat_secs),
+            max_log,
         }))
     }
 
@@ -97,15 +107,17 @@ impl ClusterPlan {
         let redis =
             redis::aio::ConnectionManager::new_lazy_with_config(self.client.clone(), manager)?;
         let (ops, queue) = mpsc::unbounded_channel();
+        let (reachable, link) = watch::channel(true);
         let worker = Worker::new(
             redis.clone(),
             Arc::clone(&self.node_id),
             self.lease,
             self.heartbeat,
+            reachable,
         );
         actix_rt::spawn(worker.run(queue));
         let (publish, to_publish) = mpsc::unbounded_channel();
-        actix_rt::spawn(rooms::publisher(redis.clone(), to_publish));
+        actix_rt::spawn(rooms::publisher(redis.clone(), to_publish, self.max_log));
         let (subscribe, asks) = mpsc::unbounded_channel();
         actix_rt::spawn(rooms::subscriber(self.client, asks));
         Ok(Cluster {
@@ -114,6 +126,7 @@ impl ClusterPlan {
             publish,
             subscribe,
             redis,
+            link,
         })
     }
 }
@@ -129,12 +142,20 @@ pub struct Cluster {
     publish: mpsc::UnboundedSender<Publish>,
     subscribe: mpsc::UnboundedSender<Subscribe>,
     redis: redis::aio::ConnectionManager,
+    link: watch::Receiver<bool>,
 }
 
 impl Cluster {
     /// This node's id.
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    /// Whether Redis answers this node, as its heartbeat last found
+    /// (`true` until a beat fails): changes once when Redis goes away and
+    /// once when it is back.
+    pub fn link(&self) -> watch::Receiver<bool> {
+        self.link.clone()
     }
 
     /// Claims the nickname `folded` for this node. Claims and releases
@@ -181,7 +202,7 @@ impl Cluster {
     /// room's member hash and publishes it, in line with this node's
     /// messages; failures are logged (the member hash is then stale until
     /// the member's next change).
-    pub fn announce(&self, room: Folded, change: &MemberChange) {
+    pub fn announce(&self, room: &RoomName, change: &MemberChange) {
         let (reply, answer) = oneshot::channel();
         // What the member hash keeps of a member: its `J` fields.
         let joined = |nick: &crate::core::names::Nick| {
@@ -206,7 +227,9 @@ impl Cluster {
             set,
             fields: change.encode(),
             node_rooms: keys::node_rooms(&self.node_id),
+            display: room.as_str().to_string(),
         };
+        let room = room.folded().clone();
         if self
             .publish
             .send(Publish {
@@ -269,14 +292,39 @@ impl Cluster {
                 tokio::time::timeout(COMMAND_TIMEOUT, xrange.query_async(&mut redis))
                     .await
                     .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
-            Ok(entries
-                .into_iter()
-                .flat_map(|(_, fields)| fields)
-                .filter_map(|(_, payload)| match wire::Published::decode(&payload) {
-                    Ok(wire::Published::Msg(m)) => Some(m),
-                    _ => None,
-                })
-                .collect())
+            Ok(decode_entries(entries))
+        }
+    }
+
+    /// The last `count` messages of the room numbered at most `upto`,
+    /// oldest first, from its stream: the cluster-wide history, the same
+    /// on every node.
+    pub fn history(
+        &self,
+        room: Folded,
+        upto: u64,
+        count: u32,
+    ) -> impl std::future::Future<Output = Result<Vec<wire::Incoming>, ClusterError>> {
+        let mut redis = self.redis.clone();
+        async move {
+            if count == 0 || upto == 0 {
+                return Ok(Vec::new());
+            }
+            let mut xrevrange = redis::cmd("XREVRANGE");
+            xrevrange.arg(keys::room_log(room.as_str()));
+            if upto == u64::MAX {
+                xrevrange.arg("+");
+            } else {
+                xrevrange.arg(format!("{upto}-0"));
+            }
+            xrevrange.arg("-").arg("COUNT").arg(count);
+            let entries: Vec<StreamEntry> =
+                tokio::time::timeout(COMMAND_TIMEOUT, xrevrange.query_async(&mut redis))
+                    .await
+                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            let mut messages = decode_entries(entries);
+            messages.reverse();
+            Ok(messages)
         }
     }
 
@@ -301,6 +349,19 @@ impl Cluster {
         // The worker is gone only when the server stops: the lease lapses.
         let _ = self.ops.send(Op::Release { nick: folded });
     }
+}
+
+/// The messages of stream entries, in their order (anything else
+/// skipped).
+fn decode_entries(entries: Vec<StreamEntry>) -> Vec<wire::Incoming> {
+    entries
+        .into_iter()
+        .flat_map(|(_, fields)| fields)
+        .filter_map(|(_, payload)| match wire::Published::decode(&payload) {
+            Ok(wire::Published::Msg(m)) => Some(m),
+            _ => None,
+        })
+        .collect()
 }
 
 /// 16 hex digits from the OS's generator (or, should it fail, from the

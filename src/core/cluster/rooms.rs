@@ -33,14 +33,19 @@ use super::{ClusterError, COMMAND_TIMEOUT};
 use crate::core::names::Folded;
 
 /// Numbers the message `ARGV[1]` in room counter `KEYS[2]`, appends it to
-/// stream `KEYS[1]` and publishes it on channel `KEYS[3]`, as
-/// `<seq> <ms> <fields>`; answers `{seq, ms}`.
+/// stream `KEYS[1]` (trimmed to about `ARGV[2]` entries, unless 0) and
+/// publishes it on channel `KEYS[3]`, as `<seq> <ms> <fields>`; answers
+/// `{seq, ms}`.
 const PUBLISH: &str = r"
 local seq = redis.call('INCR', KEYS[2])
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
 local payload = seq .. ' ' .. ms .. ' ' .. ARGV[1]
-redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
+if ARGV[2] == '0' then
+  redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
+else
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'm', payload)
+end
 redis.call('PUBLISH', KEYS[3], payload)
 return {seq, ms}
 ";
@@ -48,14 +53,18 @@ return {seq, ms}
 /// Deletes member `ARGV[1]` (if not empty) from the room's member hash
 /// `KEYS[1]`, sets member `ARGV[2]` (if not empty) to `ARGV[3]` there (and
 /// notes room `ARGV[6]` in its node's set of rooms `ARGV[5]`, where the
-/// node's members are found should it die), and publishes the change
-/// `ARGV[4]` on channel `KEYS[2]` as `0 <ms> <fields>`, in line with the
-/// room's messages.
+/// node's members are found should it die), keeps the cluster's rooms
+/// `KEYS[3]` (folded name → `ARGV[7]`, its name as spelled) to those with
+/// members, and publishes the change `ARGV[4]` on channel `KEYS[2]` as
+/// `0 <ms> <fields>`, in line with the room's messages.
 const MEMBER: &str = r"
 if ARGV[1] ~= '' then redis.call('HDEL', KEYS[1], ARGV[1]) end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
   redis.call('SADD', ARGV[5], ARGV[6])
+  redis.call('HSETNX', KEYS[3], ARGV[6], ARGV[7])
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HDEL', KEYS[3], ARGV[6])
 end
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
@@ -80,6 +89,8 @@ pub(super) enum Item {
         fields: Vec<u8>,
         /// The key of the node's set of rooms.
         node_rooms: String,
+        /// The room's name as spelled.
+        display: String,
     },
 }
 
@@ -108,10 +119,12 @@ pub enum Delivered {
     Resumed,
 }
 
-/// Publishes what is queued, a batch at a time, until the node stops.
+/// Publishes what is queued, a batch at a time, until the node stops;
+/// each room's stream keeps about `max_log` messages (0: all).
 pub(super) async fn publisher(
     mut redis: ConnectionManager,
     mut queue: mpsc::UnboundedReceiver<Publish>,
+    max_log: u64,
 ) {
     let mut batch = Vec::new();
     while let Some(first) = queue.recv().await {
@@ -133,12 +146,14 @@ pub(super) async fn publisher(
                     .arg(keys::room_log(room))
                     .arg(keys::room_seq(room))
                     .arg(keys::room_channel(room))
-                    .arg(&fields[..]),
+                    .arg(&fields[..])
+                    .arg(max_log),
                 Item::Member {
                     del,
                     set,
                     fields,
                     node_rooms,
+                    display,
                 } => {
                     let (set_nick, set_value) = match set {
                         Some((nick, value)) => (nick.as_str(), &value[..]),
@@ -146,15 +161,17 @@ pub(super) async fn publisher(
                     };
                     pipe.cmd("EVAL")
                         .arg(MEMBER)
-                        .arg(2)
+                        .arg(3)
                         .arg(keys::room_members(room))
                         .arg(keys::room_channel(room))
+                        .arg(keys::rooms())
                         .arg(del.as_ref().map_or("", Folded::as_str))
                         .arg(set_nick)
                         .arg(set_value)
                         .arg(&fields[..])
                         .arg(node_rooms)
                         .arg(room)
+                        .arg(display)
                 }
             };
         }

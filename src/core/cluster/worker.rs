@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::Script;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
 use super::keys::{self, PREFIX};
@@ -130,6 +130,8 @@ pub(super) struct Worker {
     unreleased: HashSet<Folded>,
     /// The last beat failed (logged once per outage).
     away: bool,
+    /// Whether Redis answered the last beat, for the node's clients.
+    reachable: watch::Sender<bool>,
     claim: Script,
     release: Script,
     beat: Script,
@@ -143,6 +145,7 @@ impl Worker {
         node_id: Arc<str>,
         lease: Duration,
         heartbeat: Duration,
+        reachable: watch::Sender<bool>,
     ) -> Self {
         Worker {
             redis,
@@ -152,6 +155,7 @@ impl Worker {
             started: false,
             unreleased: HashSet::new(),
             away: false,
+            reachable,
             claim: Script::new(CLAIM),
             release: Script::new(RELEASE),
             beat: Script::new(BEAT),
@@ -202,11 +206,13 @@ impl Worker {
         match result {
             Ok(()) if self.away => {
                 self.away = false;
+                self.reachable.send_replace(true);
                 info!(node_id = %self.node_id, "Redis reachable again: lease renewed");
             }
             Ok(()) => {}
             Err(e) if !self.away => {
                 self.away = true;
+                self.reachable.send_replace(false);
                 warn!(%e, node_id = %self.node_id, "cannot renew this node's lease in Redis");
             }
             Err(_) => {}
@@ -240,6 +246,7 @@ impl Worker {
         sadd.arg(keys::nodes()).arg(&*self.node_id);
         bounded(sadd.query_async::<i64>(&mut redis)).await?;
         self.started = true;
+        check_durability(&mut redis).await;
         Ok(())
     }
 
@@ -306,6 +313,39 @@ impl Worker {
 
     fn lease_ms(&self) -> u64 {
         u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Warns when Redis does not keep what it acknowledges on disk before
+/// answering (`appendonly yes`, `appendfsync always`): `OK MSG` promises
+/// a stored message, and with anything less a Redis that crashes loses
+/// up to a second of acknowledged messages and claims.
+async fn check_durability(redis: &mut ConnectionManager) {
+    let mut pipe = redis::pipe();
+    pipe.cmd("CONFIG")
+        .arg("GET")
+        .arg("appendonly")
+        .cmd("CONFIG")
+        .arg("GET")
+        .arg("appendfsync");
+    let found = bounded(pipe.query_async::<(Vec<String>, Vec<String>)>(redis)).await;
+    let (appendonly, appendfsync) = match found {
+        Ok((only, fsync)) => (
+            only.get(1).cloned().unwrap_or_default(),
+            fsync.get(1).cloned().unwrap_or_default(),
+        ),
+        Err(e) => {
+            // Managed Redis services often rename or forbid CONFIG.
+            warn!(%e, "cannot read Redis's appendonly and appendfsync settings: acknowledged messages are durable only if they are yes and always");
+            return;
+        }
+    };
+    if appendonly != "yes" || appendfsync != "always" {
+        warn!(
+            appendonly = %appendonly,
+            appendfsync = %appendfsync,
+            "Redis may lose acknowledged messages: run it with appendonly yes and appendfsync always"
+        );
     }
 }
 

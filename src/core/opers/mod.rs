@@ -66,6 +66,12 @@ pub enum ServerOrder {
     /// A server ban was set: disconnect if it matches this connection
     /// (each session knows its own address and user name).
     CheckBans,
+    /// Cluster mode: Redis went away (`false`; messages to rooms are
+    /// refused meanwhile) or is back (`true`): tell the user.
+    ClusterLink {
+        /// Whether Redis answers again.
+        reachable: bool,
+    },
     /// `WALLOPS`: show it, if this user wants such messages.
     Wallops {
         /// The operator's nickname.

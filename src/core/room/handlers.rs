@@ -145,7 +145,8 @@ impl Room {
         self.broadcast(&join, None);
         let encoding = msg.member.inbox.encoding;
         let queue = msg.member.inbox.queue.clone();
-        let held = self.db.is_some() || msg.hand_back;
+        let replay_upto = self.replay_upto();
+        let held = replay_upto.is_some() || msg.hand_back;
         self.note_account(msg.member.inbox.id, msg.account);
         self.insert(
             msg.member,
@@ -166,7 +167,7 @@ impl Room {
         self.changed(ctx);
         Ok(Joined {
             name: self.name.clone(),
-            replay_upto: self.db.as_ref().map(|_| self.messages),
+            replay_upto,
             welcome,
             held,
         })
@@ -181,11 +182,24 @@ impl Room {
         if let Some(join) = join {
             encoding.event(join, &mut buf);
         }
-        let mut members = self.members.values().map(|m| Listed {
-            nick: &m.display,
-            op: m.op,
-            userhost: &m.userhost,
-        });
+        // A cluster node lists the other nodes' members too.
+        let everyone = self.listed_with_remote();
+        let mut local;
+        let mut all;
+        let members: &mut dyn Iterator<Item = Listed<'_>> = match everyone {
+            Some(everyone) => {
+                all = everyone.into_iter();
+                &mut all
+            }
+            None => {
+                local = self.members.values().map(|m| Listed {
+                    nick: &m.display,
+                    op: m.op,
+                    userhost: &m.userhost,
+                });
+                &mut local
+            }
+        };
         encoding.names(
             Listing {
                 room: &self.name,
@@ -193,7 +207,7 @@ impl Room {
                 private: self.key_hash.is_some(),
                 secret: self.admission.secret,
                 topic: self.topic.as_deref(),
-                members: &mut members,
+                members,
             },
             &mut buf,
         );

@@ -13,7 +13,7 @@ use super::{Names, Room, Say};
 use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published};
 use crate::core::cluster::{Cluster, Delivered};
 use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
-use crate::core::member::SessionId;
+use crate::core::member::{Listed, SessionId};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::Said;
 use crate::core::ErrorCode;
@@ -100,7 +100,7 @@ impl Room {
             reason: reason.map(str::to_string),
             renamed: None,
         };
-        rc.cluster.announce(self.name.folded().clone(), &change);
+        rc.cluster.announce(&self.name, &change);
     }
 
     /// Publishes a change of nickname of one of this node's members.
@@ -116,7 +116,54 @@ impl Room {
             reason: None,
             renamed: Some(new.clone()),
         };
-        rc.cluster.announce(self.name.folded().clone(), &change);
+        rc.cluster.announce(&self.name, &change);
+    }
+
+    /// The last message a joiner is replayed (the later ones it gets as
+    /// they are delivered): a cluster node's rooms replay from the
+    /// room's stream, up to the last message delivered here; a standalone
+    /// room from its database, when it has one.
+    pub(super) fn replay_upto(&self) -> Option<u64> {
+        match self.cluster.as_deref() {
+            Some(rc) => Some(rc.delivered.max(self.messages)),
+            None => self.db.as_ref().map(|_| self.messages),
+        }
+    }
+
+    /// Every node's members, in name order, as a joiner's listing shows
+    /// them; `None` when there are only this node's.
+    pub(super) fn listed_with_remote(&self) -> Option<Vec<Listed<'_>>> {
+        let rc = self.cluster.as_deref()?;
+        if rc.remote.is_empty() {
+            return None;
+        }
+        let mut all: Vec<(&Folded, Listed<'_>)> = self
+            .members
+            .iter()
+            .map(|(key, m)| {
+                let listed = Listed {
+                    nick: &m.display,
+                    op: m.op,
+                    userhost: &m.userhost,
+                };
+                (key, listed)
+            })
+            .chain(
+                rc.remote
+                    .iter()
+                    .filter(|(key, _)| !self.members.contains_key(*key))
+                    .map(|(key, (nick, userhost))| {
+                        let listed = Listed {
+                            nick: nick.as_str(),
+                            op: false,
+                            userhost,
+                        };
+                        (key, listed)
+                    }),
+            )
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        Some(all.into_iter().map(|(_, listed)| listed).collect())
     }
 
     /// Adds the other nodes' members to a listing, in its order.

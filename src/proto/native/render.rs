@@ -169,6 +169,12 @@ pub enum Reply {
     Ping(String),
     /// `SERVER <text>`, a notice from the server.
     Server(String),
+    /// `SERVER cluster unreachable: ...` when a cluster node loses Redis,
+    /// `SERVER cluster reachable again` when it is back.
+    ClusterLink {
+        /// Whether Redis answers again.
+        reachable: bool,
+    },
     /// `SERVER killed by <oper>: <reason>`, to a user an operator
     /// disconnects.
     Killed {
@@ -590,6 +596,13 @@ impl Reply {
             Reply::Pong(token) => Line::start(buf, "PONG").opt(token.as_deref()).end(),
             Reply::Ping(token) => Line::start(buf, "PING").word(token).end(),
             Reply::Server(text) => Line::start(buf, "SERVER").word(text).end(),
+            Reply::ClusterLink { reachable } => Line::start(buf, "SERVER")
+                .word(if *reachable {
+                    "cluster reachable again"
+                } else {
+                    "cluster unreachable: messages to rooms are refused (CLUSTER_UNAVAILABLE) until it is back"
+                })
+                .end(),
             Reply::Reserved { nick, grace_secs } => Line::start(buf, "SERVER")
                 .word(nick.as_str())
                 .word("is a registered account: LOGIN to it or change your nickname within")

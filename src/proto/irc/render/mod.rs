@@ -94,6 +94,13 @@ pub enum ServerLine {
     },
     /// `:<server> NOTICE <nick> :<text>`
     Notice(String),
+    /// `:<server> NOTICE <nick> :The cluster cannot be reached: ...` when a
+    /// cluster node loses Redis, `... :The cluster is reachable again` when
+    /// it is back.
+    ClusterLink {
+        /// Whether Redis answers again.
+        reachable: bool,
+    },
     /// `:<nick> MODE <nick> :<change>`, the client's own user mode.
     UserModeChanged(String),
     /// `AUTHENTICATE +`: go on with SASL (an empty challenge).
@@ -545,6 +552,15 @@ impl ServerLine {
                 .word("NOTICE")
                 .word(to)
                 .trailing(text),
+            ServerLine::ClusterLink { reachable } => Line::new(buf)
+                .source(&server.name, None)
+                .word("NOTICE")
+                .word(to)
+                .trailing(if *reachable {
+                    "The cluster is reachable again"
+                } else {
+                    "The cluster cannot be reached: messages to channels are refused until it is back"
+                }),
             ServerLine::AuthenticateGoOn => Line::new(buf).word("AUTHENTICATE").word("+"),
             ServerLine::Reserved { nick, grace_secs } => Line::new(buf)
                 .source(&server.name, None)

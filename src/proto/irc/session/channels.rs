@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::*;
-use crate::core::directory::{FindRoom, ListRooms};
+use crate::core::directory::FindRoom;
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
 use crate::core::services::Entered;
@@ -473,11 +473,12 @@ impl Session {
     }
 
     pub(super) fn cmd_list(&mut self, channels: Option<Vec<ChannelArg>>, ctx: &mut Context<Self>) {
-        let ask = self.state.core.directory.send(ListRooms);
+        let core = std::sync::Arc::clone(&self.state.core);
+        let ask = async move { core.list_rooms().await };
         ctx.wait(ask.into_actor(self).map(move |res, act, _| {
             let mut answer = BytesMut::new();
             act.put_numeric(&mut answer, Numeric::ListStart);
-            for r in res.unwrap_or_default() {
+            for r in res {
                 if r.secret && act.joined(r.name.folded()).is_none() {
                     continue;
                 }

@@ -25,8 +25,9 @@ impl Session {
             }
             Err(fail) => return self.history_fail(fail),
         };
-        let (Some(db), Some(joined)) = (&self.state.core.db, self.joined(req.target.folded()))
-        else {
+        let core = &self.state.core;
+        let kept = core.db.is_some() || core.cluster.is_some();
+        let (true, Some(joined)) = (kept, self.joined(req.target.folded())) else {
             return self.history_fail(HistoryFail {
                 code: "INVALID_TARGET",
                 context: vec![
@@ -36,13 +37,19 @@ impl Session {
                 text: "Messages could not be retrieved",
             });
         };
-        let (db, name) = (db.clone(), joined.name.clone());
+        let (core, name) = (std::sync::Arc::clone(core), joined.name.clone());
         let limit = req.limit.clamp(1, CHATHISTORY_MAX);
         let query = req.query;
-        let read = async move { db.query(&name, query, limit).await };
+        let context = vec![subcommand(&req).to_string(), name.as_str().to_string()];
+        let read = async move { core.query_history(&name, query, limit).await };
         let name = joined.name.clone();
-        ctx.wait(read.into_actor(self).map(move |messages, act, _| {
-            act.send_history(&name, messages);
+        ctx.wait(read.into_actor(self).map(move |read, act, _| match read {
+            Ok(messages) => act.send_history(&name, messages),
+            Err(_) => act.history_fail(HistoryFail {
+                code: "MESSAGE_ERROR",
+                context,
+                text: "Messages could not be retrieved",
+            }),
         }));
     }
 
@@ -56,7 +63,8 @@ impl Session {
         limit: u32,
         ctx: &mut Context<Self>,
     ) {
-        let Some(db) = self.state.core.db.clone() else {
+        let core = std::sync::Arc::clone(&self.state.core);
+        if core.db.is_none() && core.cluster.is_none() {
             return self.history_fail(HistoryFail {
                 code: "INVALID_TARGET",
                 context: vec!["TARGETS".into()],
@@ -71,7 +79,8 @@ impl Session {
             for room in rooms {
                 // The newest strictly between: nearest the later end.
                 let query = HistoryQuery::Between(Anchor::Time(to), Anchor::Time(from));
-                if let Some(last) = db.query(&room, query, 1).await.pop() {
+                let read = core.query_history(&room, query, 1).await;
+                if let Some(last) = read.unwrap_or_default().pop() {
                     found.push((last.time, room));
                 }
             }

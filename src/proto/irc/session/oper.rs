@@ -212,6 +212,11 @@ impl Handler<ServerOrder> for Session {
             ServerOrder::CheckBans => {
                 self.check_bans(ctx);
             }
+            ServerOrder::ClusterLink { reachable } => {
+                if self.registered() {
+                    self.line(ServerLine::ClusterLink { reachable });
+                }
+            }
             ServerOrder::Wallops {
                 from,
                 userhost,

@@ -2,9 +2,7 @@
 //! ISON, USERHOST; and AWAY, which others ask about.
 
 use super::*;
-use crate::core::directory::{
-    Describe, GetCounts, Search, UpdateProfile, UserInfo, Whowas, Wildcard,
-};
+use crate::core::directory::{Describe, Search, UpdateProfile, UserInfo, Whowas, Wildcard};
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
 
@@ -18,7 +16,8 @@ impl Session {
     where
         F: FnOnce(&mut Self, &mut Context<Self>) + 'static,
     {
-        let ask = self.state.core.directory.send(GetCounts);
+        let core = std::sync::Arc::clone(&self.state.core);
+        let ask = async move { core.counts().await };
         ctx.wait(ask.into_actor(self).map(move |res, act, ctx| {
             if let Ok(counts) = res {
                 let connections = act.state.connections.open();
@@ -29,13 +28,13 @@ impl Session {
                 if counts.opers > 0 {
                     act.numeric(Numeric::LuserOp(counts.opers));
                 }
-                let unknown = connections.saturating_sub(counts.users);
+                let unknown = connections.saturating_sub(counts.here);
                 if unknown > 0 {
                     act.numeric(Numeric::LuserUnknown(unknown));
                 }
                 act.numeric(Numeric::LuserChannels(counts.rooms));
-                act.numeric(Numeric::LuserMe(counts.users));
-                act.numeric(Numeric::LocalUsers(counts.users));
+                act.numeric(Numeric::LuserMe(counts.here));
+                act.numeric(Numeric::LocalUsers(counts.here));
                 act.numeric(Numeric::GlobalUsers(counts.users));
             }
             then(act, ctx);

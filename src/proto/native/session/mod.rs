@@ -42,7 +42,7 @@ use actix::WeakAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::{debug, info, warn, Span};
 
-use crate::core::directory::{ClaimNick, FindNick, FindRoom, GetCounts, ListRooms, ReleaseNick};
+use crate::core::directory::{ClaimNick, FindNick, FindRoom, ReleaseNick};
 use crate::core::files::{AddFile, GetFile, RemoveFile};
 use crate::core::member::{deliver_once, Inbox, MemberHandle, Removed, SessionId};
 use crate::core::outcome::{Ack, Said};

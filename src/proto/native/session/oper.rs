@@ -185,6 +185,7 @@ impl Handler<ServerOrder> for Session {
                 self.check_bans(ctx);
             }
             ServerOrder::Wallops { from, text, .. } => self.send(Reply::Notice { from, text }),
+            ServerOrder::ClusterLink { reachable } => self.send(Reply::ClusterLink { reachable }),
         }
     }
 }

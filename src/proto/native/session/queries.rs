@@ -32,11 +32,11 @@ impl Session {
     }
 
     pub(super) fn cmd_list(&mut self, ctx: &mut Context<Self>) {
-        let ask = self.state.core.directory.send(ListRooms);
+        let core = std::sync::Arc::clone(&self.state.core);
+        let ask = async move { core.list_rooms().await };
         ctx.wait(ask.into_actor(self).map(|res, act, _| {
             // A secret room (IRC's `+s`) is listed to its members only.
             let rooms: Vec<_> = res
-                .unwrap_or_default()
                 .into_iter()
                 .filter(|r| !r.secret || act.joined(r.name.folded()).is_some())
                 .collect();
@@ -52,7 +52,8 @@ impl Session {
     }
 
     pub(super) fn cmd_server_info(&mut self, ctx: &mut Context<Self>) {
-        let ask = self.state.core.directory.send(GetCounts);
+        let core = std::sync::Arc::clone(&self.state.core);
+        let ask = async move { core.counts().await };
         ctx.wait(ask.into_actor(self).map(|res, act, _| {
             let Ok(counts) = res else {
                 return act.error(Verb::Info, ErrorCode::Internal, "registry unavailable");
@@ -133,17 +134,26 @@ impl Session {
             return self.not_in_room(Verb::History, &room);
         };
         let name = joined.name.clone();
-        let Some(db) = self.state.core.db.clone() else {
+        let core = &self.state.core;
+        if core.db.is_none() && core.cluster.is_none() {
             return self.send(OkReply::History(name, 0));
-        };
-        let history = &self.state.core.config().history;
+        }
+        let history = &core.config().history;
         let count = count.unwrap_or(history.on_join).min(history.max_fetch);
-        let query = async move { db.history(&name, u64::MAX, count).await };
+        let core = std::sync::Arc::clone(core);
+        let query = async move { core.history(&name, u64::MAX, count).await };
         let name = joined.name.clone();
-        ctx.wait(query.into_actor(self).map(move |messages, act, _| {
-            let mut lines = history_lines(&name, messages);
-            lines.push(Reply::Ok(OkReply::History(name, lines.len())));
-            act.send_all(lines);
+        ctx.wait(query.into_actor(self).map(move |read, act, _| match read {
+            Ok(messages) => {
+                let mut lines = history_lines(&name, messages);
+                lines.push(Reply::Ok(OkReply::History(name, lines.len())));
+                act.send_all(lines);
+            }
+            Err(code) => act.error(
+                Verb::History,
+                code,
+                format!("the history of {name} cannot be read: try again later"),
+            ),
         }));
     }
 
