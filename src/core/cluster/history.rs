@@ -80,19 +80,12 @@ impl Cluster {
                 let step = |m: &Incoming| if before(m, a) { Step::Take } else { Step::Skip };
                 let mut out = self.newest(&log, start_before(a), half, step).await?;
                 let rest = limit.saturating_sub(out.len());
-                let from = match a {
-                    Anchor::Seq(s) => Anchor::Seq(s.saturating_sub(1)),
-                    Anchor::Time(t) => Anchor::Time(t - std::time::Duration::from_millis(1)),
-                };
+                let from = a.just_before();
                 out.extend(self.oldest_after(&log, from, None, rest).await?);
                 Ok(out)
             }
             HistoryQuery::Between(a, b) => {
-                let forward = match (a, b) {
-                    (Anchor::Seq(x), Anchor::Seq(y)) => x <= y,
-                    (Anchor::Time(x), Anchor::Time(y)) => x <= y,
-                    _ => true,
-                };
+                let forward = a.runs_forward_to(b);
                 if forward {
                     self.oldest_after(&log, a, Some(b), limit).await
                 } else {

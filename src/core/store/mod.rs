@@ -105,6 +105,28 @@ pub enum Anchor {
     Time(SystemTime),
 }
 
+impl Anchor {
+    /// The anchor just before this one (one number, or one millisecond,
+    /// earlier): "from `a` on" as "after `a.just_before()`".
+    pub fn just_before(self) -> Anchor {
+        match self {
+            Anchor::Seq(s) => Anchor::Seq(s.saturating_sub(1)),
+            Anchor::Time(t) => Anchor::Time(t - std::time::Duration::from_millis(1)),
+        }
+    }
+
+    /// Whether messages between `self` and `to` are read forwards (`to`
+    /// is not earlier). Mixed kinds read forwards: numbers and times grow
+    /// together, so either way would agree.
+    pub fn runs_forward_to(self, to: Anchor) -> bool {
+        match (self, to) {
+            (Anchor::Seq(x), Anchor::Seq(y)) => x <= y,
+            (Anchor::Time(x), Anchor::Time(y)) => x <= y,
+            _ => true,
+        }
+    }
+}
+
 /// Which of a room's stored messages to read, at most a limit of them,
 /// always returned oldest first (IRC's CHATHISTORY subcommands; native
 /// HISTORY and the replay on JOIN are `Before`/`Latest`).

@@ -601,21 +601,12 @@ impl Writer {
                 let mut out = self.select(room, &[(a, Less)], true, before)?;
                 let taken = u32::try_from(out.len()).unwrap_or(before);
                 let rest = limit.saturating_sub(taken);
-                let from = match a {
-                    Anchor::Seq(s) => Anchor::Seq(s.saturating_sub(1)),
-                    Anchor::Time(t) => Anchor::Time(t - std::time::Duration::from_millis(1)),
-                };
+                let from = a.just_before();
                 out.extend(self.select(room, &[(from, Greater)], false, rest)?);
                 Ok(out)
             }
             HistoryQuery::Between(a, b) => {
-                let forward = match (a, b) {
-                    (Anchor::Seq(x), Anchor::Seq(y)) => x <= y,
-                    (Anchor::Time(x), Anchor::Time(y)) => x <= y,
-                    // Mixed: decide by the first's place (rare; both ways
-                    // agree since numbers and times grow together).
-                    _ => true,
-                };
+                let forward = a.runs_forward_to(b);
                 let (first, second) = if forward {
                     (Greater, Less)
                 } else {
