@@ -259,8 +259,9 @@ pub async fn run(
         std::thread::spawn(crate::core::accounts::password::warm_up);
     }
     let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts)
-        .with_cluster(cluster.clone())
-        .start();
+        .with_cluster(cluster.clone());
+    let reserved = directory.reserved();
+    let directory = directory.start();
     if let Some(cluster) = &cluster {
         actix_rt::spawn(tell_cluster_link(cluster.link(), directory.clone()));
     }
@@ -283,6 +284,7 @@ pub async fn run(
         gate: PasswordGate::default(),
         per_line,
         cluster,
+        reserved,
     });
     let connections = Arc::new(Connections::default());
     // Shared with the TLS handshakes' tasks, on this thread.

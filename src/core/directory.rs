@@ -2,7 +2,7 @@
 //! `directory/nicks.rs`), and the directory of rooms.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -93,7 +93,7 @@ pub struct Directory {
     /// Who created rooms lately, and how fast.
     creations: Creations,
     /// The nicknames accounts reserve: every account's name, folded.
-    accounts: HashSet<Folded>,
+    accounts: ReservedNicks,
     /// Which account each logged-in session is logged in to (for WHOIS).
     logins: HashMap<SessionId, Nick>,
     /// Cluster mode: where nicknames are claimed across nodes; `None` on
@@ -113,11 +113,13 @@ impl Directory {
         stored: Vec<RoomRecord>,
         accounts: Vec<String>,
     ) -> Self {
-        let accounts = accounts
-            .iter()
-            .filter_map(|a| Nick::parse(a, crate::core::names::STORED_NAME_LIMIT).ok())
-            .map(|a| a.folded().clone())
-            .collect();
+        let accounts = ReservedNicks(Arc::new(RwLock::new(
+            accounts
+                .iter()
+                .filter_map(|a| Nick::parse(a, crate::core::names::STORED_NAME_LIMIT).ok())
+                .map(|a| a.folded().clone())
+                .collect(),
+        )));
         Directory {
             accounts,
             logins: HashMap::new(),
@@ -647,20 +649,36 @@ impl Handler<AccountAdded> for Directory {
     }
 }
 
-/// Whether a nickname is an account's (reserved for whoever is logged in
-/// to it).
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct IsReserved {
-    /// The nickname, folded.
-    pub nick: Folded,
+/// The nicknames accounts reserve (every account's name, folded), which
+/// the directory keeps and every session reads at once after a NICK: a
+/// question to the directory there cost each registration a round trip,
+/// with the session's other lines waiting behind it.
+#[derive(Clone, Default)]
+pub struct ReservedNicks(Arc<RwLock<HashSet<Folded>>>);
+
+impl ReservedNicks {
+    /// Whether `nick` is an account's (reserved for whoever is logged in
+    /// to it).
+    pub fn contains(&self, nick: &Folded) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(nick)
+    }
+
+    fn insert(&self, nick: Folded) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(nick);
+    }
 }
 
-impl Handler<IsReserved> for Directory {
-    type Result = bool;
-
-    fn handle(&mut self, msg: IsReserved, _: &mut Self::Context) -> bool {
-        self.accounts.contains(&msg.nick)
+impl Directory {
+    /// The nicknames accounts reserve, as this directory keeps them: for
+    /// the sessions, before it is started.
+    pub fn reserved(&self) -> ReservedNicks {
+        self.accounts.clone()
     }
 }
 

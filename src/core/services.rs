@@ -10,7 +10,9 @@ use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
 use super::cluster::Cluster;
-use super::directory::{CountMissing, Counts, Creator, Directory, GetCounts, ListRooms, OpenRoom};
+use super::directory::{
+    CountMissing, Counts, Creator, Directory, GetCounts, ListRooms, OpenRoom, ReservedNicks,
+};
 use super::error::ErrorCode;
 use super::files::link::LinkSigner;
 use super::files::FileStore;
@@ -51,6 +53,8 @@ pub struct Services {
     pub gate: PasswordGate,
     /// The settings every line reads, as configured now.
     pub per_line: Arc<PerLine>,
+    /// The nicknames accounts reserve, read after every change of nick.
+    pub reserved: ReservedNicks,
     /// Cluster mode's handle on Redis (docs/CLUSTER.md); `None` on a
     /// standalone server, where no Redis code runs.
     pub cluster: Option<Cluster>,

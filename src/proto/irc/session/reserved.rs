@@ -6,7 +6,6 @@
 
 use super::*;
 use crate::core::accounts::{self, Policy};
-use crate::core::directory::IsReserved;
 
 impl Session {
     /// After registration, a change of nickname or a login: if the
@@ -27,21 +26,16 @@ impl Session {
             return;
         }
         let grace = policy.grace();
-        let ask = self.state.core.directory.send(IsReserved {
-            nick: nick.folded().clone(),
+        if !self.state.core.reserved.contains(nick.folded()) {
+            return;
+        }
+        info!(parent: &self.span, %nick, "on a reserved nickname");
+        self.line(ServerLine::Reserved {
+            nick: nick.clone(),
+            grace_secs: grace.as_secs(),
         });
-        ctx.wait(ask.into_actor(self).map(move |res, act, ctx| {
-            if res != Ok(true) || act.nick.as_ref() != Some(&nick) {
-                return;
-            }
-            info!(parent: &act.span, %nick, "on a reserved nickname");
-            act.line(ServerLine::Reserved {
-                nick: nick.clone(),
-                grace_secs: grace.as_secs(),
-            });
-            let handle = ctx.run_later(grace, move |act, ctx| act.grace_over(&nick, ctx));
-            act.set_grace(handle);
-        }));
+        let handle = ctx.run_later(grace, move |act, ctx| act.grace_over(&nick, ctx));
+        self.set_grace(handle);
     }
 
     /// The grace on `nick` is over: rename the client unless it left the

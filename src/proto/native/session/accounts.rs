@@ -9,7 +9,7 @@
 use super::*;
 use crate::config::MAX_PASSWORD_BYTES;
 use crate::core::accounts::{self, AccountName, Policy};
-use crate::core::directory::{AccountAdded, IsReserved, SetLogin};
+use crate::core::directory::{AccountAdded, SetLogin};
 use crate::core::gate::Guesser;
 use crate::proto::native::parser::Secret;
 
@@ -284,22 +284,16 @@ impl Session {
             return;
         }
         let grace = policy.grace();
-        let ask = self.state.core.directory.send(IsReserved {
-            nick: nick.folded().clone(),
+        if !self.state.core.reserved.contains(nick.folded()) {
+            return;
+        }
+        info!(parent: &self.span, %nick, "on a reserved nickname");
+        self.send(Reply::Reserved {
+            nick: nick.clone(),
+            grace_secs: grace.as_secs(),
         });
-        ctx.wait(ask.into_actor(self).map(move |res, act, ctx| {
-            // The nickname may have changed meanwhile: a later check rules.
-            if res != Ok(true) || act.nick.as_ref() != Some(&nick) {
-                return;
-            }
-            info!(parent: &act.span, %nick, "on a reserved nickname");
-            act.send(Reply::Reserved {
-                nick: nick.clone(),
-                grace_secs: grace.as_secs(),
-            });
-            let handle = ctx.run_later(grace, move |act, ctx| act.grace_over(&nick, ctx));
-            act.login_mut().grace = Some(handle);
-        }));
+        let handle = ctx.run_later(grace, move |act, ctx| act.grace_over(&nick, ctx));
+        self.login_mut().grace = Some(handle);
     }
 
     /// The grace on `nick` is over: rename the user unless it left the
