@@ -122,6 +122,20 @@ impl Policy {
     }
 }
 
+/// The grace before a rename, when `nick` is another account's than
+/// `account` (the one its user is logged in to) and accounts are on: what
+/// both front ends ask after a change of nickname or login.
+pub fn reservation(
+    core: &Services,
+    nick: &Nick,
+    account: Option<&AccountName>,
+) -> Option<Duration> {
+    let policy = Policy::new(core.config(), core.db.is_some());
+    let own = account.is_some_and(|a| a.folded() == nick.folded());
+    (policy.enabled().is_ok() && !own && core.reserved.contains(nick.folded()))
+        .then(|| policy.grace())
+}
+
 /// Makes the account `name` with `password`: hashed off the actor
 /// thread, then stored; resolves once committed. `AccountExists` when one
 /// of that folded name exists.

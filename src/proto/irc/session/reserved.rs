@@ -5,7 +5,7 @@
 //! (docs/PROTOCOL.md, "Reserved nicknames").
 
 use super::*;
-use crate::core::accounts::{self, Policy};
+use crate::core::accounts;
 
 impl Session {
     /// After registration, a change of nickname or a login: if the
@@ -18,17 +18,12 @@ impl Session {
         let Some(nick) = self.nick.clone() else {
             return;
         };
-        let policy = Policy::new(self.state.core.config(), self.state.core.db.is_some());
-        if self.registration.is_some()
-            || policy.enabled().is_err()
-            || self.account().is_some_and(|a| a.folded() == nick.folded())
-        {
+        if self.registration.is_some() {
             return;
         }
-        let grace = policy.grace();
-        if !self.state.core.reserved.contains(nick.folded()) {
+        let Some(grace) = accounts::reservation(&self.state.core, &nick, self.account()) else {
             return;
-        }
+        };
         info!(parent: &self.span, %nick, "on a reserved nickname");
         self.line(ServerLine::Reserved {
             nick: nick.clone(),

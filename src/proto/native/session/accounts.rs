@@ -278,15 +278,9 @@ impl Session {
         let Some(nick) = self.nick.clone() else {
             return;
         };
-        let policy = self.policy();
-        if policy.enabled().is_err() || self.account().is_some_and(|a| a.folded() == nick.folded())
-        {
+        let Some(grace) = accounts::reservation(&self.state.core, &nick, self.account()) else {
             return;
-        }
-        let grace = policy.grace();
-        if !self.state.core.reserved.contains(nick.folded()) {
-            return;
-        }
+        };
         info!(parent: &self.span, %nick, "on a reserved nickname");
         self.send(Reply::Reserved {
             nick: nick.clone(),
