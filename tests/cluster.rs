@@ -5,63 +5,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::cluster::{can_run, in_use, nick_once_free, node, try_nick, LEASE_SECS};
 use common::irc::{Irc, SERVER};
 use common::process::{chatroom_command, kill_if_running, spawn_listening};
-use common::programs::{poll, require};
+use common::programs::poll;
 use common::redis::Redis;
-use common::{start, Client, TestServer};
-
-/// The lease the tests' nodes take: short, so that a dead node's
-/// nicknames free up quickly.
-const LEASE_SECS: u64 = 2;
-
-/// Whether `test` can run (redis-server installed); says why not.
-fn can_run(test: &str) -> bool {
-    require(&format!("cluster::{test}"), &["redis-server"])
-}
-
-/// A node on `redis`, in this process.
-fn node(redis: &Redis, id: &str) -> TestServer {
-    start(&format!(
-        "[cluster]\nredis_url = \"{}\"\nnode_id = \"{id}\"\n\
-         lease_secs = {LEASE_SECS}\nheartbeat_secs = 1\n\
-         [limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000.0",
-        redis.url()
-    ))
-}
-
-/// `NICK nick` from a client with no nickname yet; the answer.
-fn try_nick(c: &mut Client, nick: &str) -> String {
-    c.send(&format!("NICK {nick}"));
-    c.line()
-}
-
-/// Asks for `nick` on `addr` until a new client gets it (a release on
-/// another node reaches Redis a moment after the QUIT); the client.
-fn nick_once_free(addr: SocketAddr, nick: &str, what: &str) -> Client {
-    let mut c = Client::connect(addr);
-    let ok = format!("OK NICK {nick}");
-    let last = std::cell::RefCell::new(String::new());
-    poll(
-        what,
-        || {
-            let answer = try_nick(&mut c, nick);
-            let got = answer == ok;
-            *last.borrow_mut() = answer;
-            got.then_some(())
-        },
-        || format!("last answer: {}", last.borrow()),
-    );
-    c.name = nick.to_string();
-    c
-}
-
-fn in_use(nick: &str) -> String {
-    format!("ERR NICK NICK_IN_USE {nick} is already taken")
-}
+use common::{start, Client};
 
 #[test]
 fn a_nickname_is_held_once_across_three_nodes() {

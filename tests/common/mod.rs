@@ -2,6 +2,7 @@
 //! speaking raw TCP, with reads bounded by a timeout (never sleeps).
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod http;
 pub mod irc;
 pub mod peer;
