@@ -69,6 +69,18 @@ pub fn room_channel(folded: &str) -> String {
     format!("{PREFIX}room:{folded}")
 }
 
+/// An account, by its folded name: a hash of `name`, `password` and
+/// `created`.
+pub fn account(folded: &str) -> String {
+    format!("{PREFIX}account:{folded}")
+}
+
+/// Every account's folded name (a set); also the channel each new
+/// account's name is published on.
+pub fn accounts() -> String {
+    format!("{PREFIX}accounts")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,7 @@ use tracing::info;
 use crate::config::ClusterConfig;
 use crate::core::names::{Folded, RoomName};
 
+pub mod accounts;
 mod census;
 mod error;
 pub mod history;
@@ -119,8 +120,10 @@ impl ClusterPlan {
         let (publish, to_publish) = mpsc::unbounded_channel();
         actix_rt::spawn(rooms::publisher(redis.clone(), to_publish, self.max_log));
         let (subscribe, asks) = mpsc::unbounded_channel();
+        let client = Arc::new(self.client.clone());
         actix_rt::spawn(rooms::subscriber(self.client, asks));
         Ok(Cluster {
+            client,
             node_id: self.node_id,
             ops,
             publish,
@@ -137,6 +140,8 @@ type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 /// A handle on this node's part of the cluster; cheap to clone.
 #[derive(Clone)]
 pub struct Cluster {
+    /// For connections of their own (subscriptions).
+    client: Arc<redis::Client>,
     node_id: Arc<str>,
     ops: mpsc::UnboundedSender<Op>,
     publish: mpsc::UnboundedSender<Publish>,
@@ -341,6 +346,13 @@ impl Cluster {
             sent.map_err(|_| ClusterError::Stopped)?;
             answer.await.map_err(|_| ClusterError::Stopped)?
         }
+    }
+
+    /// Tells `add` every account's folded name, on any node, now and as
+    /// they are made, for the node's life (see [`accounts`]).
+    pub fn follow_accounts(&self, add: impl Fn(Folded) + 'static) {
+        let (client, redis) = ((*self.client).clone(), self.redis.clone());
+        actix_rt::spawn(accounts::follow(client, redis, add));
     }
 
     /// Lets go of the nickname `folded` if this node holds it; kept and
