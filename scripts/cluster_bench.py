@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ left in scripts/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from perf_suite import free_port, wait_listening  # noqa: E402
 
