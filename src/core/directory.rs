@@ -25,7 +25,7 @@ mod nicks;
 mod search;
 mod whowas;
 
-pub use claims::{ClaimNick, ReleaseNick};
+pub use claims::{let_go_of_lost_nicks, ClaimNick, NickLost, ReleaseNick};
 pub use creations::Creator;
 use creations::{Creations, TooFast};
 

@@ -103,6 +103,15 @@ impl Room {
         rc.cluster.announce(&self.name, &change);
     }
 
+    /// Announces every member of this node again (a `JOIN` each), but
+    /// those whose nicknames were `lost`: the node's lease had lapsed and
+    /// the other nodes took them out of the room.
+    fn announce_again(&self, lost: &std::collections::HashSet<Folded>) {
+        for (key, member) in self.members.iter().filter(|(k, _)| !lost.contains(*k)) {
+            self.announce(Change::Join, &member.nick(key), &member.userhost, None);
+        }
+    }
+
     /// Publishes a change of nickname of one of this node's members.
     pub(super) fn announce_rename(&self, old: &Nick, new: &Nick, userhost: &UserHost) {
         let Some(rc) = self.cluster.as_deref() else {
@@ -297,7 +306,17 @@ impl Room {
         }
         rc.catching_up = Some(Vec::new());
         let read = rc.cluster.since(self.name.folded().clone(), rc.delivered);
-        ctx.spawn(read.into_actor(self).map(|read, act, _| {
+        // Membership changes are not in the stream: what the other nodes'
+        // members are now is read from the member hash instead.
+        let members = rc.cluster.members(self.name.folded().clone());
+        let both = async move { (members.await, read.await) };
+        ctx.spawn(both.into_actor(self).map(|(members, read), act, _| {
+            match members {
+                Ok((members, _)) => act.reconcile(members),
+                Err(e) => {
+                    tracing::warn!(%e, room = %act.name, "cannot read the room's members on other nodes");
+                }
+            }
             let missed = match read {
                 Ok(missed) => missed,
                 Err(e) => {
@@ -317,6 +336,51 @@ impl Room {
                 act.take(p);
             }
         }));
+    }
+
+    /// Makes the other nodes' members those of the member hash (`members`,
+    /// read after the subscription was down), showing the members here a
+    /// `QUIT` for each one gone meanwhile and a `JOIN` for each new one.
+    fn reconcile(&mut self, members: Vec<MemberChange>) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        let me = rc.cluster.node_id();
+        let now: BTreeMap<Folded, (Nick, UserHost)> = members
+            .into_iter()
+            .filter(|m| m.origin != me)
+            .map(|m| (m.nick.folded().clone(), (m.nick, m.userhost)))
+            .collect();
+        let gone: Vec<(Nick, UserHost)> = rc
+            .remote
+            .iter()
+            .filter(|(key, _)| !now.contains_key(*key))
+            .map(|(_, member)| member.clone())
+            .collect();
+        let came: Vec<(Nick, UserHost)> = now
+            .iter()
+            .filter(|(key, _)| !rc.remote.contains_key(*key))
+            .map(|(_, member)| member.clone())
+            .collect();
+        rc.remote = now;
+        for (nick, userhost) in gone {
+            let event = Event::Quit {
+                nick,
+                userhost,
+                reason: None,
+            };
+            self.broadcast(&event, None);
+        }
+        for (nick, userhost) in came {
+            let event = Event::Join {
+                room: self.name.clone(),
+                nick,
+                userhost,
+                realname: no_realname(),
+                account: None,
+            };
+            self.broadcast(&event, None);
+        }
     }
 
     /// Delivers what the subscription or the stream gave, unless it was
@@ -366,6 +430,7 @@ impl Handler<Delivered> for Room {
         };
         let published = match delivered {
             Delivered::Resumed => return self.catch_up(ctx),
+            Delivered::Rejoined(lost) => return self.announce_again(&lost),
             Delivered::Published(p) => p,
         };
         if let Some(held) = rc.catching_up.as_mut() {
