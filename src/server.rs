@@ -264,6 +264,7 @@ pub async fn run(
     let directory = directory.start();
     if let Some(cluster) = &cluster {
         actix_rt::spawn(tell_cluster_link(cluster.link(), directory.clone()));
+        cluster.serve_inbox(directory.clone().recipient());
     }
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);

@@ -28,6 +28,7 @@ use crate::config::ClusterConfig;
 use crate::core::names::{Folded, RoomName};
 
 mod census;
+pub mod direct;
 mod error;
 pub mod history;
 pub mod keys;
@@ -36,6 +37,7 @@ pub mod wire;
 mod worker;
 
 pub use census::Census;
+pub use direct::{Inboxed, RemoteUser};
 pub use error::ClusterError;
 pub use rooms::Delivered;
 use rooms::{Item, Publish, Subscribe};
@@ -119,7 +121,13 @@ impl ClusterPlan {
         let (publish, to_publish) = mpsc::unbounded_channel();
         actix_rt::spawn(rooms::publisher(redis.clone(), to_publish, self.max_log));
         let (subscribe, asks) = mpsc::unbounded_channel();
-        actix_rt::spawn(rooms::subscriber(self.client, asks));
+        actix_rt::spawn(rooms::subscriber(self.client.clone(), asks));
+        let (cards, to_write) = mpsc::unbounded_channel();
+        actix_rt::spawn(direct::card_writer(
+            redis.clone(),
+            Arc::clone(&self.node_id),
+            to_write,
+        ));
         Ok(Cluster {
             node_id: self.node_id,
             ops,
@@ -127,6 +135,8 @@ impl ClusterPlan {
             subscribe,
             redis,
             link,
+            client: self.client,
+            cards,
         })
     }
 }
@@ -143,6 +153,10 @@ pub struct Cluster {
     subscribe: mpsc::UnboundedSender<Subscribe>,
     redis: redis::aio::ConnectionManager,
     link: watch::Receiver<bool>,
+    /// For the node's inbox subscription (`direct.rs`).
+    client: redis::Client,
+    /// Users' cards to write, in order (`direct.rs`).
+    cards: mpsc::UnboundedSender<(Folded, Vec<u8>)>,
 }
 
 impl Cluster {
@@ -244,6 +258,30 @@ impl Cluster {
         actix_rt::spawn(async move {
             if let Ok(Err(e)) = answer.await {
                 tracing::warn!(%e, room = room.as_str(), "membership change not published");
+            }
+        });
+    }
+
+    /// Announces a file shared in `room` to its members on every node,
+    /// in line with this node's messages there; failures are logged (the
+    /// other nodes' members miss the announcement).
+    pub fn share_file(&self, room: Folded, file: &wire::SharedFile) {
+        let (reply, answer) = oneshot::channel();
+        let item = Item::Announce(file.encode());
+        if self
+            .publish
+            .send(Publish {
+                room: room.clone(),
+                item,
+                reply,
+            })
+            .is_err()
+        {
+            return;
+        }
+        actix_rt::spawn(async move {
+            if let Ok(Err(e)) = answer.await {
+                tracing::warn!(%e, room = room.as_str(), "file announcement not published");
             }
         });
     }

@@ -2,6 +2,7 @@
 //! ISON, USERHOST; and AWAY, which others ask about.
 
 use super::*;
+use crate::core::cluster::wire::UserCard;
 use crate::core::directory::{Describe, Search, UpdateProfile, UserInfo, Whowas, Wildcard};
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
@@ -176,47 +177,75 @@ impl Session {
         self.describe(
             vec![nick.folded().clone()],
             ctx,
-            move |act, mut found, ctx| {
-                let Some(user) = found.pop() else {
-                    act.numeric(Numeric::NoSuchNick(target.clone()));
-                    return act.numeric(Numeric::EndOfWhois(target));
-                };
-                let folded = user.nick.folded().clone();
-                let shared = async move {
-                    let mut chans = Vec::new();
-                    for addr in mine {
-                        if let Ok(names) = addr.send(room::GetNames).await {
-                            if names.nicks.iter().any(|n| *n.folded() == folded) {
-                                let op = names.ops.contains(&folded);
-                                chans.push((names.name, op));
-                            }
+            move |act, mut found, ctx| match found.pop() {
+                Some(user) => {
+                    let card = UserCard {
+                        node: String::new(),
+                        nick: user.nick,
+                        userhost: user.profile.userhost,
+                        realname: user.profile.realname,
+                        account: user.account,
+                        away: user.profile.away,
+                        oper: user.oper,
+                    };
+                    act.whois_of(card, mine, ctx);
+                }
+                // Cluster mode: on another node, perhaps.
+                None if act.state.core.cluster.is_some() => {
+                    let asked = act.state.core.find_elsewhere(&nick);
+                    ctx.wait(asked.into_actor(act).map(move |res, act, ctx| match res {
+                        Ok(Some(user)) => act.whois_of(user.card, mine, ctx),
+                        _ => {
+                            act.numeric(Numeric::NoSuchNick(target.clone()));
+                            act.numeric(Numeric::EndOfWhois(target));
                         }
-                    }
-                    chans
-                };
-                ctx.wait(shared.into_actor(act).map(move |chans, act, _| {
-                    act.numeric(Numeric::WhoisUser {
-                        nick: user.nick.clone(),
-                        userhost: user.profile.userhost.clone(),
-                        realname: user.profile.realname.to_string(),
-                    });
-                    if !chans.is_empty() {
-                        act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
-                    }
-                    act.numeric(Numeric::WhoisServer(user.nick.clone()));
-                    if user.oper {
-                        act.numeric(Numeric::WhoisOperator(user.nick.clone()));
-                    }
-                    if let Some(account) = &user.account {
-                        act.numeric(Numeric::WhoisAccount(user.nick.clone(), account.clone()));
-                    }
-                    if let Some(away) = &user.profile.away {
-                        act.numeric(Numeric::Away(user.nick.clone(), away.to_string()));
-                    }
-                    act.numeric(Numeric::EndOfWhois(user.nick.as_str().to_string()));
-                }));
+                    }));
+                }
+                None => {
+                    act.numeric(Numeric::NoSuchNick(target.clone()));
+                    act.numeric(Numeric::EndOfWhois(target));
+                }
             },
         );
+    }
+
+    /// WHOIS's answer about `user` (of this node or another), listing
+    /// the channels of `mine` it is in.
+    fn whois_of(&mut self, user: UserCard, mine: Vec<RoomHandle>, ctx: &mut Context<Self>) {
+        let folded = user.nick.folded().clone();
+        let shared = async move {
+            let mut chans = Vec::new();
+            for addr in mine {
+                if let Ok(names) = addr.send(room::GetNames).await {
+                    if names.nicks.iter().any(|n| *n.folded() == folded) {
+                        let op = names.ops.contains(&folded);
+                        chans.push((names.name, op));
+                    }
+                }
+            }
+            chans
+        };
+        ctx.wait(shared.into_actor(self).map(move |chans, act, _| {
+            act.numeric(Numeric::WhoisUser {
+                nick: user.nick.clone(),
+                userhost: user.userhost.clone(),
+                realname: user.realname.to_string(),
+            });
+            if !chans.is_empty() {
+                act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
+            }
+            act.numeric(Numeric::WhoisServer(user.nick.clone()));
+            if user.oper {
+                act.numeric(Numeric::WhoisOperator(user.nick.clone()));
+            }
+            if let Some(account) = &user.account {
+                act.numeric(Numeric::WhoisAccount(user.nick.clone(), account.clone()));
+            }
+            if let Some(away) = &user.away {
+                act.numeric(Numeric::Away(user.nick.clone(), away.to_string()));
+            }
+            act.numeric(Numeric::EndOfWhois(user.nick.as_str().to_string()));
+        }));
     }
 
     pub(super) fn cmd_whowas(
