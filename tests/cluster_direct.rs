@@ -285,3 +285,33 @@ fn answer(c: &mut Client) -> String {
         }
     }
 }
+
+#[test]
+fn a_file_sent_to_a_user_on_another_node_is_fetched_there() {
+    if !can_run("a_file_sent_to_a_user_on_another_node_is_fetched_there") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Peer::register(a.addr(), "ann");
+    let mut ben = Peer::register(b.addr(), "Ben");
+    let mut eve = Peer::register(c.addr(), "eve");
+
+    let data: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sha = sha256_hex(&data);
+    let id = ann.upload("ben", "for ben.bin", &data);
+    ben.expect(&format!(
+        "FILE Ben ann {id} {} {sha} for ben.bin",
+        data.len()
+    ));
+    let (filename, body) = ben.fetch(&id);
+    assert_eq!(filename, "for ben.bin");
+    assert!(body == data, "the bytes fetched on b differ");
+    // The sender fetches it on its own node; nobody else, anywhere.
+    assert!(ann.fetch(&id).1 == data);
+    eve.expect_no_such_file(&id);
+
+    ann.send_file("nobody", "x", b"xyz");
+    ann.expect("ERR FILE NO_SUCH_NICK no such user is online");
+    ann.sync();
+}

@@ -88,6 +88,19 @@ impl RemoteUser {
 pub enum Inboxed {
     /// A private message to one of this node's users.
     Direct(Direct),
+    /// A file sent to one of this node's users (its record's target).
+    File(SharedFile),
+}
+
+impl Inboxed {
+    /// Reads an inbox payload.
+    fn decode(payload: &[u8]) -> Result<Inboxed, super::wire::BadPayload> {
+        if payload.starts_with(b"1:F") {
+            SharedFile::decode(payload).map(Inboxed::File)
+        } else {
+            Direct::decode(payload).map(Inboxed::Direct)
+        }
+    }
 }
 
 impl super::Cluster {
@@ -99,8 +112,30 @@ impl super::Cluster {
         &self,
         message: &Direct,
     ) -> impl std::future::Future<Output = Result<Option<RemoteUser>, ClusterError>> {
+        self.to_inbox(message.to.clone(), message.encode())
+    }
+
+    /// Announces a file sent to a user of another node (the record's
+    /// target) to that user's node, as [`Cluster::send_direct`] does a
+    /// message: keep it first ([`Cluster::keep_file`]).
+    ///
+    /// [`Cluster::send_direct`]: super::Cluster::send_direct
+    /// [`Cluster::keep_file`]: super::Cluster::keep_file
+    pub fn send_file(
+        &self,
+        to: Nick,
+        file: &SharedFile,
+    ) -> impl std::future::Future<Output = Result<Option<RemoteUser>, ClusterError>> {
+        self.to_inbox(to, file.encode())
+    }
+
+    /// Publishes `payload` on the inbox of the node holding `to`.
+    fn to_inbox(
+        &self,
+        to: Nick,
+        payload: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<Option<RemoteUser>, ClusterError>> {
         let mut redis = self.redis.clone();
-        let to = message.to.clone();
         let folded = to.folded().as_str().to_string();
         let mut script = redis::cmd("EVAL");
         script
@@ -110,7 +145,7 @@ impl super::Cluster {
             .arg(keys::user(&folded))
             .arg(&*self.node_id)
             .arg(PREFIX)
-            .arg(message.encode());
+            .arg(payload);
         async move {
             let answer: Option<(i64, String, Vec<u8>)> =
                 bounded(script.query_async(&mut redis)).await?;
@@ -270,8 +305,8 @@ async fn inbox(client: redis::Client, channel: String, to: Recipient<Inboxed>) {
             info!("listening to this node's inbox again");
         }
         while let Some(msg) = stream.next().await {
-            match Direct::decode(msg.get_payload_bytes()) {
-                Ok(direct) => to.do_send(Inboxed::Direct(direct)),
+            match Inboxed::decode(msg.get_payload_bytes()) {
+                Ok(inboxed) => to.do_send(inboxed),
                 Err(e) => warn!(%e, "skipping an inbox payload"),
             }
         }

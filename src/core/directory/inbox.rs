@@ -15,28 +15,48 @@ impl Handler<Inboxed> for Directory {
     type Result = ();
 
     fn handle(&mut self, msg: Inboxed, _: &mut Self::Context) {
-        let Inboxed::Direct(d) = msg;
+        let to = match &msg {
+            Inboxed::Direct(d) => &d.to,
+            Inboxed::File(f) => match &f.record.target {
+                FileTarget::User(to) => to,
+                FileTarget::Room(_) => return,
+            },
+        };
         // Gone since the sender's node looked (it quit, or changed its
         // nickname): dropped, as a local message to a user who just left.
-        let Some((to, inbox)) = self.nicks.find(d.to.folded()) else {
-            tracing::debug!(to = %d.to, "private message for a user no longer here");
+        let Some((to, inbox)) = self.nicks.find(to.folded()) else {
+            tracing::debug!(to = %to, "private message for a user no longer here");
             return;
         };
-        let event = match d.kind {
-            DirectKind::Text(kind) => Event::Privmsg {
-                from: d.from,
-                userhost: d.userhost,
-                to: Some(to),
-                text: d.text,
-                kind,
-                meta: MsgMeta::now(d.tags, d.account),
+        let event = match msg {
+            Inboxed::Direct(d) => match d.kind {
+                DirectKind::Text(kind) => Event::Privmsg {
+                    from: d.from,
+                    userhost: d.userhost,
+                    to: Some(to),
+                    text: d.text,
+                    kind,
+                    meta: MsgMeta::now(d.tags, d.account),
+                },
+                DirectKind::Tags => Event::TagMsg {
+                    target: FileTarget::User(to),
+                    from: d.from,
+                    userhost: d.userhost,
+                    meta: MsgMeta::now(d.tags, d.account),
+                },
             },
-            DirectKind::Tags => Event::TagMsg {
-                target: FileTarget::User(to),
-                from: d.from,
-                userhost: d.userhost,
-                meta: MsgMeta::now(d.tags, d.account),
-            },
+            Inboxed::File(f) => {
+                let r = f.record;
+                Event::File {
+                    target: FileTarget::User(to),
+                    from: r.from,
+                    userhost: f.userhost,
+                    id: r.id,
+                    size: r.size,
+                    sha256: r.sha256,
+                    filename: r.filename,
+                }
+            }
         };
         inbox.send(&event);
     }

@@ -18,6 +18,16 @@ pub(super) enum Destination {
     User(Nick),
 }
 
+/// Who a finished upload is announced to.
+enum Recipient {
+    /// A user of this node.
+    Here(Inbox),
+    /// A room's members (on every node).
+    Room(RoomHandle),
+    /// Cluster mode: a user of another node.
+    Elsewhere,
+}
+
 /// An upload being written to disk.
 pub(super) struct Storing {
     dest: Destination,
@@ -135,19 +145,32 @@ impl Session {
                 .await
                 .map_err(internal)?;
             let (target, recipient) = match dest {
-                Destination::Room(addr, name) => (FileTarget::Room(name), Err(addr)),
-                Destination::User(nick) => match registry
-                    .send(FindNick {
+                Destination::Room(addr, name) => (FileTarget::Room(name), Recipient::Room(addr)),
+                Destination::User(nick) => {
+                    let found = registry.send(FindNick {
                         nick: nick.folded().clone(),
-                    })
-                    .await
-                {
-                    Ok(Some((nick, inbox))) => (FileTarget::User(nick), Ok(inbox)),
-                    _ => {
-                        let _ = tokio::fs::remove_file(files::content_path(&dir, &id)).await;
-                        return Err(ErrorCode::NoSuchNick);
+                    });
+                    let found = match (found.await, &cluster) {
+                        (Ok(Some((nick, inbox))), _) => Ok((nick, Recipient::Here(inbox))),
+                        // Cluster mode: on another node, perhaps.
+                        (_, Some(cluster)) => match cluster.locate(&nick).await {
+                            Ok(Some(user)) => Ok((user.card.nick, Recipient::Elsewhere)),
+                            Ok(None) => Err(ErrorCode::NoSuchNick),
+                            Err(e) => {
+                                warn!(%e, "cannot look the file's recipient up in Redis");
+                                Err(ErrorCode::ClusterUnavailable)
+                            }
+                        },
+                        _ => Err(ErrorCode::NoSuchNick),
+                    };
+                    match found {
+                        Ok((nick, recipient)) => (FileTarget::User(nick), recipient),
+                        Err(code) => {
+                            let _ = tokio::fs::remove_file(files::content_path(&dir, &id)).await;
+                            return Err(code);
+                        }
                     }
-                },
+                }
             };
             let file = FileRecord {
                 id: id.clone(),
@@ -158,10 +181,11 @@ impl Session {
                 filename: filename.clone(),
                 stored: SystemTime::now(),
             };
-            // Cluster mode: a room's file is kept in Redis too, before it
-            // is announced on any node, so that any node can serve it.
-            let kept = match (&cluster, &file.target) {
-                (Some(cluster), FileTarget::Room(_)) => Some((
+            // Cluster mode: a room's file, or one for a user of another
+            // node, is kept in Redis too, before it is announced on any
+            // node, so that any node can serve it.
+            let kept = match (&cluster, &recipient) {
+                (Some(cluster), Recipient::Room(_) | Recipient::Elsewhere) => Some((
                     cluster.clone(),
                     SharedFile {
                         origin: cluster.node_id().to_string(),
@@ -176,9 +200,9 @@ impl Session {
                 .send(AddFile { file, reservation })
                 .await
                 .map_err(|_| ErrorCode::Internal)?;
-            if let Some((cluster, shared)) = kept {
+            if let Some((cluster, shared)) = &kept {
                 let path = files::content_path(&dir, &id);
-                if let Err(e) = cluster.keep_file(&shared, path, retention).await {
+                if let Err(e) = cluster.keep_file(shared, path, retention).await {
                     warn!(%e, %id, "shared file not kept in Redis");
                     store.do_send(RemoveFile { id });
                     return Err(ErrorCode::ClusterUnavailable);
@@ -194,13 +218,30 @@ impl Session {
                 filename,
             };
             let announced = match recipient {
-                Ok(inbox) => {
+                Recipient::Here(inbox) => {
                     inbox.send(&event);
                     Ok(())
                 }
-                Err(room) => match room.send(room::ShareFile { who, event }).await {
+                Recipient::Room(room) => match room.send(room::ShareFile { who, event }).await {
                     Ok(Ok(())) => Ok(()),
                     _ => Err(ErrorCode::NotInRoom),
+                },
+                Recipient::Elsewhere => match kept {
+                    Some((cluster, shared)) => {
+                        let FileTarget::User(to) = &shared.record.target else {
+                            return Err(ErrorCode::Internal);
+                        };
+                        match cluster.send_file(to.clone(), &shared).await {
+                            Ok(Some(_)) => Ok(()),
+                            // Gone since it was looked up.
+                            Ok(None) => Err(ErrorCode::NoSuchNick),
+                            Err(e) => {
+                                warn!(%e, "file announcement not sent to its node");
+                                Err(ErrorCode::ClusterUnavailable)
+                            }
+                        }
+                    }
+                    None => Err(ErrorCode::Internal),
                 },
             };
             if let Err(code) = announced {
