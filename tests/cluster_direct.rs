@@ -315,3 +315,21 @@ fn a_file_sent_to_a_user_on_another_node_is_fetched_there() {
     ann.expect("ERR FILE NO_SUCH_NICK no such user is online");
     ann.sync();
 }
+
+#[test]
+fn an_invitation_reaches_a_user_on_another_node() {
+    if !can_run("an_invitation_reaches_a_user_on_another_node") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b) = (node(&redis, "a"), node(&redis, "b"));
+    let mut ivy = Irc::join(a.irc_addr(), "ivy", "#r");
+    let mut ike = Irc::register(b.irc_addr(), "Ike");
+    card_written(&redis, "ike");
+    ivy.send("INVITE ike #r");
+    ivy.expect(&format!(":{SERVER} 341 ivy Ike #r"));
+    ike.expect(":ivy!~ivy@irc INVITE Ike #r");
+    ivy.send("INVITE nobody #r");
+    ivy.expect(&format!(":{SERVER} 401 ivy nobody :No such nick/channel"));
+    ike.sync();
+}

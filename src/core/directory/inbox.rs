@@ -9,7 +9,7 @@ use crate::core::cluster::wire::{DirectKind, UserCard};
 use crate::core::cluster::Inboxed;
 use crate::core::event::{Event, FileTarget, MsgMeta};
 use crate::core::member::SessionId;
-use crate::core::names::Folded;
+use crate::core::names::{Folded, RoomName, STORED_NAME_LIMIT};
 
 impl Handler<Inboxed> for Directory {
     type Result = ();
@@ -44,6 +44,17 @@ impl Handler<Inboxed> for Directory {
                     userhost: d.userhost,
                     meta: MsgMeta::now(d.tags, d.account),
                 },
+                DirectKind::Invite => {
+                    let Ok(room) = RoomName::parse_hashed(&d.text, STORED_NAME_LIMIT) else {
+                        return;
+                    };
+                    Event::Invite {
+                        room,
+                        from: d.from,
+                        userhost: d.userhost,
+                        to,
+                    }
+                }
             },
             Inboxed::File(f) => {
                 let r = f.record;

@@ -6,8 +6,9 @@
 //!
 //! `D`, a private message, published on the recipient's node's inbox
 //! channel: origin node id, kind (`P` message, `N` notice, `T` tags
-//! only), sender nickname, user, host, account (empty for none), client
-//! tags (empty for none), recipient nickname, text.
+//! only, `I` an invitation), sender nickname, user, host, account (empty
+//! for none), client tags (empty for none), recipient nickname, text (an
+//! invitation's: the room, with its `#`).
 //!
 //! `U`, a user's card (`chatroom:user:<folded>`): node id, nickname,
 //! user, host, real name, account (empty for none), away message (empty
@@ -33,6 +34,8 @@ pub enum DirectKind {
     Text(MsgKind),
     /// An IRC `TAGMSG`: client tags only.
     Tags,
+    /// An IRC `INVITE` to a room (its name, with its `#`, is the text).
+    Invite,
 }
 
 /// A private message on its way to the node holding its recipient.
@@ -78,6 +81,7 @@ impl Direct {
             DirectKind::Text(MsgKind::Privmsg) => "P",
             DirectKind::Text(MsgKind::Notice) => "N",
             DirectKind::Tags => "T",
+            DirectKind::Invite => "I",
         };
         for f in [
             "D",
@@ -107,6 +111,7 @@ impl Direct {
             "P" => DirectKind::Text(MsgKind::Privmsg),
             "N" => DirectKind::Text(MsgKind::Notice),
             "T" => DirectKind::Tags,
+            "I" => DirectKind::Invite,
             _ => return Err(BadPayload("kind")),
         };
         let from = nick(next()?)?;
@@ -296,6 +301,13 @@ mod tests {
             ..d
         };
         assert_eq!(Direct::decode(&t.encode()).unwrap(), t);
+        let i = Direct {
+            kind: DirectKind::Invite,
+            tags: None,
+            text: "#Lobby".into(),
+            ..t
+        };
+        assert_eq!(Direct::decode(&i.encode()).unwrap(), i);
     }
 
     #[test]
