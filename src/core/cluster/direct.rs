@@ -9,7 +9,7 @@
 //! nickname is read, its lease checked, and the message published on its
 //! inbox once, in one step, so it cannot go to a node that let the name
 //! go in between. Each node has one more pub/sub connection, for its own
-//! inbox ([`inbox`]).
+//! inbox (`inbox`).
 
 use std::sync::Arc;
 use std::time::Duration;

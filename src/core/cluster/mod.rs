@@ -14,7 +14,8 @@
 //! ([`Cluster::census`]); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
-//! ([`Cluster::claim`], [`Cluster::release`]). The local
+//! ([`Cluster::claim`], [`Cluster::release`]); private messages, users'
+//! cards (WHOIS) and shared files across nodes (`direct.rs`). The local
 //! [`Directory`](crate::core::directory::Directory) still decides between
 //! the connections of this node; Redis decides between nodes.
 
