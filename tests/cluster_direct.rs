@@ -175,6 +175,26 @@ fn whois_of_a_user_on_another_node() {
         &format!(":{SERVER} 401 ike nobody :No such nick/channel"),
         &format!(":{SERVER} 318 ike nobody :End of /WHOIS list"),
     ]);
+
+    // WHO, USERHOST and ISON read the same cards (operator marks are
+    // per node: ivy's on a shows none on b).
+    ike.send("WHO ivy");
+    ike.expect_lines(&[
+        &format!(":{SERVER} 352 ike * ~ivy irc {SERVER} ivy G :0 Real ivy"),
+        &format!(":{SERVER} 315 ike ivy :End of WHO list"),
+    ]);
+    ike.send("WHO #r");
+    ike.expect_lines(&[
+        &format!(":{SERVER} 352 ike #r ~ike irc {SERVER} ike H@ :0 Real ike"),
+        &format!(":{SERVER} 352 ike #r ~ivy irc {SERVER} ivy G :0 Real ivy"),
+        &format!(":{SERVER} 315 ike #r :End of WHO list"),
+    ]);
+    ike.send("USERHOST nina nobody ivy ike");
+    ike.expect(&format!(
+        ":{SERVER} 302 ike :nina=+native@native ivy=-~ivy@irc ike=+~ike@irc"
+    ));
+    ike.send("ISON nobody IVY nina ike");
+    ike.expect(&format!(":{SERVER} 303 ike :ivy nina ike"));
     nina.sync();
 }
 

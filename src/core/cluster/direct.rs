@@ -181,6 +181,40 @@ impl super::Cluster {
         }
     }
 
+    /// The users holding `nicks` on other live nodes, in the order
+    /// asked (`None` for a nick no other node holds): one round trip.
+    pub fn locate_all(
+        &self,
+        nicks: Vec<Nick>,
+    ) -> impl std::future::Future<Output = Result<Vec<Option<RemoteUser>>, ClusterError>> {
+        let mut redis = self.redis.clone();
+        let mut pipe = redis::pipe();
+        for nick in &nicks {
+            let folded = nick.folded().as_str();
+            pipe.cmd("EVAL")
+                .arg(LOCATE)
+                .arg(2)
+                .arg(keys::nick(folded))
+                .arg(keys::user(folded))
+                .arg(&*self.node_id)
+                .arg(PREFIX);
+        }
+        async move {
+            if nicks.is_empty() {
+                return Ok(Vec::new());
+            }
+            let answers: Vec<Option<(String, Vec<u8>)>> =
+                bounded(pipe.query_async(&mut redis)).await?;
+            Ok(nicks
+                .iter()
+                .zip(answers)
+                .map(|(nick, answer)| {
+                    answer.map(|(holder, card)| RemoteUser::from_card(&holder, &card, nick))
+                })
+                .collect())
+        }
+    }
+
     /// Writes (or rewrites) the card of a user of this node: kept only
     /// while this node holds its nickname. Cards are written in the
     /// order asked.

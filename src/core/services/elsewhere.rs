@@ -47,6 +47,28 @@ impl Services {
                 .map_err(|e| unavailable(&e, "cannot look a user up in Redis"))
         }
     }
+
+    /// The users holding `nicks` on other nodes, in the order asked
+    /// (`None` for a nick no other node holds; all `None` standalone);
+    /// `ClusterUnavailable` when Redis cannot be asked.
+    pub fn find_all_elsewhere(
+        &self,
+        nicks: Vec<Nick>,
+    ) -> impl Future<Output = Result<Vec<Option<RemoteUser>>, ErrorCode>> + 'static {
+        let n = nicks.len();
+        let asked = self
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.locate_all(nicks));
+        async move {
+            let Some(asked) = asked else {
+                return Ok(vec![None; n]);
+            };
+            asked
+                .await
+                .map_err(|e| unavailable(&e, "cannot look users up in Redis"))
+        }
+    }
 }
 
 fn unavailable(e: &ClusterError, what: &'static str) -> ErrorCode {
