@@ -6,7 +6,9 @@
 //!
 //! It shows how to script the protocol: send a command, read lines until
 //! its final `OK`/`ERR`, react to events in between. If the server goes
-//! away, it reconnects (with back-off) and joins again.
+//! away, it reconnects (with back-off) and joins again, under its own name
+//! once that is free (behind a cluster's load balancer, the node that died
+//! holds it until its lease lapses).
 
 use std::time::{Duration, SystemTime};
 
@@ -64,8 +66,10 @@ impl Bot {
         }
     }
 
-    /// Connects, picks a free nickname and joins the room.
-    async fn connect(addr: &str, room: &str) -> anyhow::Result<Bot> {
+    /// Connects, picks a free nickname and joins the room. `patience`:
+    /// how many more seconds to wait for the name `echo_bot` before taking
+    /// another (after a reconnection, the old connection may still hold it).
+    async fn connect(addr: &str, room: &str, patience: u32) -> anyhow::Result<Bot> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (read, out) = stream.into_split();
@@ -81,7 +85,9 @@ impl Bot {
             ServerLine::Reply(Reply::Err(e)) => bail!("refused: {} {}", e.code, e.text),
             other => bail!("unexpected greeting {other:?}"),
         }
-        for attempt in 0..10 {
+        let mut waited = 0;
+        let mut attempt = 0;
+        while attempt < 10 {
             let nick = if attempt == 0 {
                 "echo_bot".to_string()
             } else {
@@ -93,7 +99,11 @@ impl Bot {
                     bot.nick = nick;
                     break;
                 }
-                Err(ErrorCode::NickInUse) => continue,
+                Err(ErrorCode::NickInUse) if attempt == 0 && waited < patience => {
+                    waited += 1;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(ErrorCode::NickInUse) => attempt += 1,
                 Err(code) => bail!("NICK refused: {code}"),
             }
         }
@@ -184,16 +194,23 @@ impl Bot {
     }
 }
 
+/// How long a reconnected bot waits for its own name.
+const NAME_PATIENCE_SECS: u32 = 15;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:5555".into());
     let room = args.next().unwrap_or_else(|| "#lobby".into());
     let mut backoff = Duration::from_secs(1);
+    // The first time, the name is someone else's if taken; afterwards,
+    // most likely still our own old connection's.
+    let mut patience = 0;
     loop {
-        match Bot::connect(&addr, &room).await {
+        match Bot::connect(&addr, &room, patience).await {
             Ok(mut bot) => {
                 backoff = Duration::from_secs(1);
+                patience = NAME_PATIENCE_SECS;
                 if let Err(e) = bot.serve().await {
                     eprintln!("disconnected: {e:#}");
                 }

@@ -253,14 +253,24 @@ pub async fn run(
         // history.retention_days or max_messages_per_room is set).
         actix_rt::spawn(db.clone().prune_forever(live.clone()));
     }
-    if live.load().accounts.enabled && db.is_some() {
+    if live.load().accounts.enabled && (db.is_some() || cluster.is_some()) {
         // The dummy hash unknown accounts are checked against is made now,
         // so that the first of them costs what any other does.
         std::thread::spawn(crate::core::accounts::password::warm_up);
     }
-    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, loaded.accounts)
+    // A cluster node's accounts are the cluster's, in Redis: those of its
+    // own database (from a standalone past) are not used.
+    let accounts = match cluster {
+        Some(_) => Vec::new(),
+        None => loaded.accounts,
+    };
+    let directory = Directory::new(live.clone(), db.clone(), loaded.rooms, accounts)
         .with_cluster(cluster.clone());
     let reserved = directory.reserved();
+    if let Some(cluster) = &cluster {
+        let reserved = reserved.clone();
+        cluster.follow_accounts(move |name| reserved.insert(name));
+    }
     let directory = directory.start();
     if let Some(cluster) = &cluster {
         actix_rt::spawn(tell_cluster_link(cluster.link(), directory.clone()));

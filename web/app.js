@@ -126,12 +126,33 @@ async function logInAccount(nick) {
   return true;
 }
 
+/** How often and how many times a reconnected page asks again for its
+ * own nickname while it is still held. */
+const RECLAIM_EVERY_MS = 1000;
+const RECLAIM_TRIES = 20;
+
+/** Adds `text` as a notice to every room conversation. */
+function noticeRooms(text) {
+  for (const conv of state.convs.values()) {
+    if (conv.kind === "room") addNotice(conv, text);
+  }
+}
+
 /** Sends NICK; on success enters (or re-enters) the chat. */
 async function claimNick(nick, { auto = false } = {}) {
   let reply;
   try {
     if (!(await logInAccount(nick))) return;
     reply = await link.send(cmd.nick(nick));
+    for (let tries = 1; auto && state.everLoggedIn && reply.code === "NICK_IN_USE"; tries++) {
+      // Most likely our own previous connection: the server has not seen
+      // it drop yet, or (cluster) the node that held it died and its lease
+      // runs out within seconds. Wait for it rather than give the name up.
+      if (tries > RECLAIM_TRIES) break;
+      if (tries === 1) noticeRooms(`Waiting for the nickname ${nick} to be free again…`);
+      await new Promise((resolve) => setTimeout(resolve, RECLAIM_EVERY_MS));
+      reply = await link.send(cmd.nick(nick));
+    }
   } catch (e) {
     if (!(e instanceof Disconnected)) throw e;
     showLoginError("Not connected to the server yet: it will be tried again when it is.");

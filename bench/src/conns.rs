@@ -70,7 +70,7 @@ impl Shared {
 
 /// Runs the scenario; prints the summary and the JSON line.
 pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<bool> {
-    let probe = Probe::new(common.server_pid)?;
+    let probe = Probe::new(&common.server_pids)?;
     let n = plan.clients;
     if n == 0 {
         bail!("--clients must be at least 1");
@@ -220,7 +220,8 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         "ok": ok,
         "proto": common.proto,
         "run_id": run_id,
-        "addr": common.addr.to_string(),
+        "addr": common.spread.joined(),
+        "nodes": common.spread.len(),
         "clients": n,
         "rooms": rooms,
         "room_size": if plan.one_room { n } else { plan.room_size },
@@ -393,7 +394,7 @@ async fn ask_server(shared: &Shared) -> anyhow::Result<(u64, String, u64)> {
     let proto = shared.common.proto;
     let nick = format!("b{}_probe", shared.run_id);
     let mut conn = proto
-        .connect_and_register(shared.common.addr, &nick, timeout, 16 * 1024)
+        .connect_and_register(shared.common.spread.addr(0), &nick, timeout, 16 * 1024)
         .await?;
     let room = shared.room_of(0);
     let (users, members) = proto.server_counts(&mut conn, &room, timeout).await?;
@@ -419,7 +420,7 @@ async fn client_task(shared: Arc<Shared>, client: usize, gate: Arc<Semaphore>) -
         shared
             .common
             .proto
-            .connect_and_register(shared.common.addr, &nick, timeout, capacity)
+            .connect_and_register(shared.common.spread.addr(client), &nick, timeout, capacity)
             .await
     };
     let mut conn = tokio::select! {

@@ -27,11 +27,18 @@
 //!   `--join-one-room` puts all N in one room.
 //!
 //! With `--server-pid` every scenario also reads the server's CPU time and
-//! memory from `/proc`, giving deliveries per second of server CPU. Every
+//! memory from `/proc`, giving deliveries per second of server CPU; given
+//! several pids (a cluster's nodes and its Redis) it sums them. Given
+//! several `--addr`, the clients are spread over them round robin
+//! ([`nodes`]) and latency is reported for copies delivered on the
+//! sender's node and on another apart. Every
 //! run prints a summary for people, then one JSON line with every figure.
 //! It always ends by itself: setup, warm-up, measurement and drain are each
 //! bounded, every read has a time limit, and a connection failure makes
 //! the tool exit non-zero.
+
+// serde_json's json! of a whole run's report nests past the default 128.
+#![recursion_limit = "256"]
 
 /// `println!` that ignores a closed stdout (`chatroom-bench ... | head`):
 /// the run still ends normally, with its exit status.
@@ -44,19 +51,20 @@ macro_rules! say {
 
 mod conns;
 mod net;
+mod nodes;
 mod proto;
 mod report;
 mod stamp;
 mod sys;
 mod traffic;
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::nodes::Spread;
 use crate::proto::Proto;
 
 /// A load generator for the chatroom server (its native protocol or IRC,
@@ -80,17 +88,28 @@ struct Cli {
 /// Options every scenario takes.
 #[derive(Debug, Args)]
 struct CommonArgs {
-    /// The server's address.
-    #[arg(long, global = true, default_value = "127.0.0.1:5555")]
-    addr: String,
+    /// The server's address; several (repeated, or comma-separated) for
+    /// the nodes of a cluster: client `i` connects to the `i mod n`-th,
+    /// senders and receivers alike, and latency is also reported apart
+    /// for copies delivered on the sender's node and on another.
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        default_value = "127.0.0.1:5555"
+    )]
+    addr: Vec<String>,
     /// The protocol to speak: chatroom's native one, or IRC (NICK/USER,
     /// JOIN, PRIVMSG; a PING after every window/8 messages stands in for
     /// the acknowledgement IRC does not send).
     #[arg(long, global = true, value_enum, default_value_t = Proto::Native)]
     proto: Proto,
     /// The server's process id: measure its CPU time and memory (/proc).
-    #[arg(long, global = true, value_name = "PID")]
-    server_pid: Option<u32>,
+    /// Several (repeated, or comma-separated: every node of a cluster and
+    /// its Redis) are measured together, their CPU times and memory
+    /// summed.
+    #[arg(long, global = true, value_name = "PID", value_delimiter = ',')]
+    server_pid: Vec<u32>,
     /// Time limit for each read and write, and for silence while messages
     /// should be flowing, in seconds.
     #[arg(long, global = true, default_value_t = 10.0)]
@@ -242,12 +261,12 @@ enum Scenario {
 /// The resolved common options.
 #[derive(Debug, Clone)]
 pub struct Common {
-    /// The server.
-    pub addr: SocketAddr,
+    /// The server's addresses, and which client connects to which.
+    pub spread: Spread,
     /// The protocol spoken.
     pub proto: Proto,
-    /// Its pid, if given.
-    pub server_pid: Option<u32>,
+    /// The server processes measured (none: not measured).
+    pub server_pids: Vec<u32>,
     timeout: Duration,
     setup_timeout: Duration,
     /// Clients setting up at once.
@@ -271,20 +290,15 @@ fn secs(name: &str, value: f64) -> anyhow::Result<Duration> {
 }
 
 fn resolve(args: &CommonArgs) -> anyhow::Result<Common> {
-    let addr = args
-        .addr
-        .to_socket_addrs()
-        .with_context(|| format!("--addr {}", args.addr))?
-        .next()
-        .ok_or_else(|| anyhow!("--addr {} resolves to nothing", args.addr))?;
+    let spread = Spread::new(nodes::parse_addrs(&args.addr)?)?;
     let timeout = secs("timeout", args.timeout)?;
     if timeout.is_zero() {
         bail!("--timeout must be above 0");
     }
     Ok(Common {
-        addr,
+        spread,
         proto: args.proto,
-        server_pid: args.server_pid,
+        server_pids: args.server_pid.clone(),
         timeout,
         setup_timeout: secs("setup-timeout", args.setup_timeout)?,
         concurrency: args.concurrency.max(1),
@@ -453,5 +467,42 @@ fn main() -> ExitCode {
             say!("{line}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn common(args: &[&str]) -> Common {
+        let cli = Cli::try_parse_from(["chatroom-bench"].iter().chain(args)).unwrap();
+        resolve(&cli.common).unwrap()
+    }
+
+    #[test]
+    fn one_address_by_default_or_given() {
+        let c = common(&["fanout"]);
+        assert_eq!(c.spread.joined(), "127.0.0.1:5555");
+        assert!(c.server_pids.is_empty());
+        let c = common(&["--addr", "127.0.0.1:7000", "--server-pid", "42", "fanout"]);
+        assert_eq!(c.spread.joined(), "127.0.0.1:7000");
+        assert_eq!(c.server_pids, [42]);
+    }
+
+    #[test]
+    fn several_addresses_and_pids_repeated_or_comma_separated() {
+        let c = common(&[
+            "fanout",
+            "--addr",
+            "127.0.0.1:1,127.0.0.1:2",
+            "--addr",
+            "127.0.0.1:3",
+            "--server-pid",
+            "10,11",
+            "--server-pid",
+            "12",
+        ]);
+        assert_eq!(c.spread.joined(), "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3");
+        assert_eq!(c.server_pids, [10, 11, 12]);
     }
 }

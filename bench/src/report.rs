@@ -106,17 +106,21 @@ impl Usage {
     }
 }
 
-/// Samples the server (if its pid was given) and ourselves.
-#[derive(Debug, Clone, Copy)]
+/// Samples the server processes (those whose pids were given) and
+/// ourselves.
+#[derive(Debug, Clone)]
 pub struct Probe {
-    server: Option<u32>,
+    servers: Vec<u32>,
 }
 
-/// One sample of both processes.
-#[derive(Debug, Clone, Copy)]
+/// One sample of every process.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
-    /// The server, when its pid was given.
+    /// The server processes together (CPU times and memory summed), when
+    /// pids were given and every one could be read.
     pub server: Option<ProcSample>,
+    /// Each server process, in the order given.
+    pub each: Vec<Option<ProcSample>>,
     /// This tool.
     pub tool: Option<ProcSample>,
     /// When it was taken.
@@ -124,38 +128,77 @@ pub struct Snapshot {
 }
 
 impl Probe {
-    /// A probe of `server` (checked readable now) and of this process.
-    pub fn new(server: Option<u32>) -> anyhow::Result<Probe> {
-        if let Some(pid) = server {
+    /// A probe of `servers` (checked readable now) and of this process.
+    pub fn new(servers: &[u32]) -> anyhow::Result<Probe> {
+        for &pid in servers {
             Target::Pid(pid)
                 .sample()
                 .map_err(|e| anyhow::anyhow!("--server-pid {pid}: cannot read /proc/{pid}: {e}"))?;
         }
-        Ok(Probe { server })
+        Ok(Probe {
+            servers: servers.to_vec(),
+        })
     }
 
-    /// Samples both processes now.
+    /// Samples every process now.
     pub fn snapshot(&self) -> Snapshot {
+        let each: Vec<Option<ProcSample>> = self
+            .servers
+            .iter()
+            .map(|&pid| Target::Pid(pid).sample().ok())
+            .collect();
         Snapshot {
-            server: self.server.and_then(|pid| Target::Pid(pid).sample().ok()),
+            server: sum(&each),
+            each,
             tool: Target::Myself.sample().ok(),
             at: std::time::Instant::now(),
         }
     }
 }
 
-/// Server and tool use between two snapshots.
+/// Several processes as one: CPU times and memory added; `None` when there
+/// are none or one could not be read.
+fn sum(samples: &[Option<ProcSample>]) -> Option<ProcSample> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.iter().try_fold(
+        ProcSample {
+            cpu_secs: 0.0,
+            rss_kib: 0,
+        },
+        |acc, s| {
+            let s = (*s)?;
+            Some(ProcSample {
+                cpu_secs: acc.cpu_secs + s.cpu_secs,
+                rss_kib: acc.rss_kib + s.rss_kib,
+            })
+        },
+    )
+}
+
+/// Server (all processes together) and tool use between two snapshots.
 pub fn usage(before: &Snapshot, after: &Snapshot) -> (Option<Usage>, Option<Usage>) {
     let wall = after.at.duration_since(before.at).as_secs_f64();
-    let server = match (before.server, after.server) {
+    let between = |b: Option<ProcSample>, a: Option<ProcSample>| match (b, a) {
         (Some(b), Some(a)) => Some(Usage::between(b, a, wall)),
         _ => None,
     };
-    let tool = match (before.tool, after.tool) {
-        (Some(b), Some(a)) => Some(Usage::between(b, a, wall)),
-        _ => None,
-    };
-    (server, tool)
+    (
+        between(before.server, after.server),
+        between(before.tool, after.tool),
+    )
+}
+
+/// Each server process's CPU seconds between two snapshots, in the order
+/// given (`None` for one that could not be read).
+pub fn cpu_each(before: &Snapshot, after: &Snapshot) -> Vec<Option<f64>> {
+    before
+        .each
+        .iter()
+        .zip(&after.each)
+        .map(|(b, a)| Some((a.as_ref()?.cpu_secs - b.as_ref()?.cpu_secs).max(0.0)))
+        .collect()
 }
 
 /// A count with thousands separators, for people.
@@ -230,7 +273,7 @@ pub fn print_usage(server: Option<&Usage>, tool: Option<&Usage>) {
             kib(s.rss_before_kib as f64),
             kib(s.rss_after_kib as f64)
         ),
-        None => say!("  server CPU      not measured (give --server-pid PID)"),
+        None => say!("  server CPU      not measured (give --server-pid PID[,PID...])"),
     }
     if let Some(t) = tool {
         say!(
@@ -269,6 +312,16 @@ mod tests {
                 "some clients did not finish in time",
             ]
         );
+    }
+
+    #[test]
+    fn several_processes_add_up() {
+        let s = |cpu_secs, rss_kib| Some(ProcSample { cpu_secs, rss_kib });
+        let both = sum(&[s(1.5, 100), s(0.25, 20)]).unwrap();
+        assert!((both.cpu_secs - 1.75).abs() < 1e-9);
+        assert_eq!(both.rss_kib, 120);
+        assert!(sum(&[s(1.0, 1), None]).is_none());
+        assert!(sum(&[]).is_none());
     }
 
     #[test]

@@ -669,7 +669,9 @@ impl ReservedNicks {
             .contains(nick)
     }
 
-    fn insert(&self, nick: Folded) {
+    /// Reserves `nick`: an account of that name was made (here, or in
+    /// cluster mode on any node).
+    pub fn insert(&self, nick: Folded) {
         self.0
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -3,6 +3,8 @@
 //! own so that it and every browser it started are gone when the test ends,
 //! pass or fail; one WebDriver session per browser user; polls with a
 //! deadline instead of sleeps.
+// Shared by several test binaries, each using part of it.
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -57,3 +57,54 @@ pub fn nick_once_free(addr: SocketAddr, nick: &str, what: &str) -> Client {
 pub fn in_use(nick: &str) -> String {
     format!("ERR NICK NICK_IN_USE {nick} is already taken")
 }
+
+/// A node run as a child process, so that a test can SIGKILL it.
+pub struct ChildNode {
+    /// The process (killed when dropped).
+    pub process: super::Running,
+    /// Its native listener.
+    pub addr: SocketAddr,
+    /// Its HTTP listener (the web page and its WebSocket).
+    pub http: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl ChildNode {
+    /// Starts node `id` of `redis` as a child process, on free ports.
+    pub fn start(redis: &Redis, id: &str) -> ChildNode {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, lease) = (redis.url(), LEASE_SECS.to_string());
+        let cmd = super::process::chatroom_command(
+            dir.path(),
+            &["--listen", "127.0.0.1:0"],
+            &[
+                ("CHATROOM_CLUSTER__REDIS_URL", url.as_str()),
+                ("CHATROOM_CLUSTER__NODE_ID", id),
+                ("CHATROOM_CLUSTER__LEASE_SECS", lease.as_str()),
+                ("CHATROOM_CLUSTER__HEARTBEAT_SECS", "1"),
+            ],
+        );
+        let (child, addr, log) = super::process::spawn_listening(cmd);
+        let process = super::Running(child);
+        let http = loop {
+            let line = log
+                .recv_timeout(super::process::PROCESS_TIMEOUT)
+                .expect("an `HTTP listening on` line");
+            if let Some((_, rest)) = line.split_once("HTTP listening on ") {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                break addr.parse().expect("the HTTP address");
+            }
+        };
+        ChildNode {
+            process,
+            addr,
+            http,
+            _dir: dir,
+        }
+    }
+
+    /// SIGKILL: nothing released, nothing said.
+    pub fn kill(&mut self) {
+        super::process::kill_if_running(&mut self.process.0);
+    }
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod front;
 pub mod http;
 pub mod irc;
 pub mod peer;

@@ -117,7 +117,7 @@ fn line(proto: Proto, text: &str) -> Vec<u8> {
 pub(super) async fn set_up(shared: &Arc<Shared>, g: Guessing) -> anyhow::Result<Vec<Conn>> {
     let proto = shared.common.proto;
     let limit = shared.common.timeout();
-    let addr = shared.common.addr;
+    let addr = shared.common.spread.addr(0);
     let room = room(shared);
     let mut keeper = proto
         .connect_and_register(addr, &format!("g{}_keeper", shared.run_id), limit, 4096)

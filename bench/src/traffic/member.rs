@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use super::{one_line, Event, Outcome, Pace, Shared, KEEP_ERRORS};
 use crate::net::{self, Conn, LineReader};
+use crate::nodes::ByNode;
 use crate::proto::Kind;
 use crate::report::LOCAL_BATCH;
 use crate::stamp::Stamp;
@@ -37,7 +38,7 @@ pub(super) async fn member(shared: Arc<Shared>, client: usize, gate: Arc<Semapho
         let _permit = gate.acquire().await?;
         let proto = shared.common.proto;
         let mut conn = proto
-            .connect_and_register(shared.common.addr, &nick, timeout, 64 * 1024)
+            .connect_and_register(shared.common.spread.addr(client), &nick, timeout, 64 * 1024)
             .await?;
         proto
             .join(&mut conn, &shared.rooms[room].name, timeout)
@@ -120,6 +121,10 @@ async fn read_loop(
     // With guessers: the same samples, apart by when the message was sent.
     let guessing = plan.guessing.is_some();
     let mut split: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    // Over several nodes: the same samples, apart by the sender's node.
+    let spread = &shared.common.spread;
+    let by_node_wanted = spread.is_spread();
+    let mut by_node = ByNode::default();
     let mut last_rx = Instant::now();
     let mut drain_until: Option<Instant> = None;
     let idle_check = Duration::from_millis(200).min(io_timeout);
@@ -226,6 +231,11 @@ async fn read_loop(
                         if samples.len() >= LOCAL_BATCH {
                             shared.latencies.merge(&mut samples);
                         }
+                        if by_node_wanted
+                            && by_node.push(spread.crosses(sender as usize, client), latency)
+                        {
+                            by_node.merge(&shared.by_node);
+                        }
                         if guessing {
                             let during = nanos >= shared.guess_start_ns.load(Ordering::Relaxed);
                             let half = &mut split[usize::from(during)];
@@ -297,6 +307,7 @@ async fn read_loop(
         }
     }
     shared.latencies.merge(&mut samples);
+    by_node.merge(&shared.by_node);
     for (half, samples) in shared.split.iter().zip(split.iter_mut()) {
         half.merge(samples);
     }

@@ -179,6 +179,9 @@ struct Shared {
     senders: Vec<Sender>,
     rooms: Vec<Room>,
     latencies: Latencies,
+    /// Over several nodes: latencies of copies delivered on their
+    /// sender's node, and on another (`[same, cross]`).
+    by_node: [Latencies; 2],
     /// With guessers: latencies of messages sent before they start, and
     /// after.
     split: [Latencies; 2],
@@ -270,7 +273,7 @@ impl Outcome {
 /// Runs a `fanout` or `rooms` scenario; prints the summary and the JSON
 /// line. `Ok(false)` when the run failed (errors or loss).
 pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<bool> {
-    let probe = Probe::new(common.server_pid)?;
+    let probe = Probe::new(&common.server_pids)?;
     let total = plan.rooms * plan.per_room;
     if plan.senders_per_room == 0 || plan.senders_per_room > plan.per_room {
         return Err(anyhow!(
@@ -308,6 +311,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
         latencies: Latencies::new(),
+        by_node: [Latencies::new(), Latencies::new()],
         split: [Latencies::new(), Latencies::new()],
         guess_start_ns: AtomicU64::new(u64::MAX),
         guesses: Arc::default(),

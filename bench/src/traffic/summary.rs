@@ -67,7 +67,14 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
     let lost = expected.saturating_sub(received);
     let extra = received.saturating_sub(expected);
     let lat = shared.latencies.summary();
+    let spread = &shared.common.spread;
+    let [same_node, cross_node] = &shared.by_node;
+    let (same_node, cross_node) = match spread.is_spread() {
+        true => (Some(same_node.summary()), Some(cross_node.summary())),
+        false => (None, None),
+    };
     let (server, tool) = report::usage(&before, &after);
+    let cpu_each = report::cpu_each(&before, &after);
     let deliveries_per_sec = delivered_in_window as f64 / window_secs.max(1e-9);
     let messages_per_sec = sent_in_window as f64 / window_secs.max(1e-9);
     let per_server_cpu = server
@@ -110,6 +117,18 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         lat.max_us,
         human(lat.count as f64)
     );
+    for (name, l) in [("same node", &same_node), ("cross-node", &cross_node)] {
+        if let Some(l) = l {
+            say!(
+                "  {name:<15} p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us ({} samples, {} nodes)",
+                l.p50_us,
+                l.p99_us,
+                l.p999_us,
+                human(l.count as f64),
+                spread.len()
+            );
+        }
+    }
     let guesses = plan.guessing.map(|g| {
         let before = shared.split[0].summary();
         let during = shared.split[1].summary();
@@ -138,6 +157,19 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         json!({ "counts": r, "latency_without_us": before, "latency_with_us": during })
     });
     report::print_usage(server.as_ref(), tool.as_ref());
+    if cpu_each.len() > 1 {
+        let each: Vec<String> = shared
+            .common
+            .server_pids
+            .iter()
+            .zip(&cpu_each)
+            .map(|(pid, cpu)| match cpu {
+                Some(c) => format!("{pid} {c:.2} s"),
+                None => format!("{pid} unread"),
+            })
+            .collect();
+        say!("  server CPU each {}", each.join(", "));
+    }
     report::warn_overflows(overflows);
     if let Some(d) = per_server_cpu {
         say!(
@@ -155,7 +187,8 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         "ok": ok,
         "proto": shared.common.proto,
         "run_id": shared.run_id,
-        "addr": shared.common.addr.to_string(),
+        "addr": spread.joined(),
+        "nodes": spread.len(),
         "rooms": plan.rooms,
         "members_per_room": plan.per_room,
         "clients": plan.rooms * plan.per_room,
@@ -185,8 +218,12 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         "sequence_gaps": gaps,
         "foreign_messages": foreign,
         "latency_us": lat,
+        "latency_same_node_us": same_node,
+        "latency_cross_node_us": cross_node,
         "guessers": guesses,
         "server": server,
+        "server_pids": shared.common.server_pids,
+        "server_cpu_secs_each": cpu_each,
         "deliveries_per_server_cpu_sec": per_server_cpu,
         "tool": tool,
         "failures": failures,

@@ -20,6 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{AccountsConfig, Config, Registration, MAX_PASSWORD_BYTES};
+use crate::core::cluster::accounts::Written;
+use crate::core::cluster::ClusterError;
 use crate::core::error::ErrorCode;
 use crate::core::gate::{GateRules, GuessTarget, Guesser};
 use crate::core::member::SessionId;
@@ -67,7 +69,8 @@ async fn hash(core: &Services, password: String) -> Result<String, ErrorCode> {
 /// of the configuration applies to the next one).
 pub struct Policy {
     config: Arc<Config>,
-    /// Accounts live in the history database: without it there are none.
+    /// Accounts live in the history database (or, on a cluster node, in
+    /// Redis): without either there are none.
     stored: bool,
 }
 
@@ -76,6 +79,11 @@ impl Policy {
     /// database.
     pub fn new(config: Arc<Config>, stored: bool) -> Self {
         Policy { config, stored }
+    }
+
+    /// The rules in force on `core`'s server, wherever it keeps accounts.
+    pub fn of(core: &Services) -> Self {
+        Policy::new(core.config(), core.db.is_some() || core.cluster.is_some())
     }
 
     fn accounts(&self) -> &AccountsConfig {
@@ -130,7 +138,7 @@ pub fn reservation(
     nick: &Nick,
     account: Option<&AccountName>,
 ) -> Option<Duration> {
-    let policy = Policy::new(core.config(), core.db.is_some());
+    let policy = Policy::of(core);
     let own = account.is_some_and(|a| a.folded() == nick.folded());
     (policy.enabled().is_ok() && !own && core.reserved.contains(nick.folded()))
         .then(|| policy.grace())
@@ -144,12 +152,24 @@ pub async fn register(
     name: AccountName,
     password: String,
 ) -> Result<(), ErrorCode> {
-    let db = core.db.clone().ok_or(ErrorCode::AccountsDisabled)?;
+    if core.db.is_none() && core.cluster.is_none() {
+        return Err(ErrorCode::AccountsDisabled);
+    }
     let hash = hash(&core, password).await?;
     let record = AccountRecord {
         name: name.as_str().to_owned(),
         password: hash,
         created: SystemTime::now(),
+    };
+    let db = match &core.cluster {
+        Some(cluster) => {
+            return match cluster.create_account(name.folded(), record).await {
+                Ok(Written::Done) => Ok(()),
+                Ok(Written::Refused) => Err(ErrorCode::AccountExists),
+                Err(e) => Err(unavailable(&e)),
+            };
+        }
+        None => core.db.clone().ok_or(ErrorCode::AccountsDisabled)?,
     };
     db.create_account(name.folded(), record)
         .await
@@ -168,8 +188,14 @@ pub async fn login(
     name: AccountName,
     password: String,
 ) -> Result<AccountName, ErrorCode> {
-    let db = core.db.clone().ok_or(ErrorCode::AccountsDisabled)?;
-    let record = db.account(name.folded()).await;
+    let record = match (&core.cluster, &core.db) {
+        (Some(cluster), _) => cluster
+            .account(name.folded())
+            .await
+            .map_err(|e| unavailable(&e))?,
+        (None, Some(db)) => db.account(name.folded()).await,
+        (None, None) => return Err(ErrorCode::AccountsDisabled),
+    };
     let stored = record.as_ref().map(|r| r.password.clone());
     if !check_password(&core, who, name.folded(), password, stored).await? {
         return Err(ErrorCode::BadLogin);
@@ -190,11 +216,26 @@ pub async fn change_password(
     new: String,
 ) -> Result<(), ErrorCode> {
     login(Arc::clone(&core), who, account.clone(), old).await?;
-    let db = core.db.clone().ok_or(ErrorCode::AccountsDisabled)?;
     let hash = hash(&core, new).await?;
-    db.set_password(account.folded(), hash)
-        .await
-        .map_err(|_| ErrorCode::Internal)
+    match (&core.cluster, &core.db) {
+        (Some(cluster), _) => match cluster.set_password(account.folded(), hash).await {
+            Ok(Written::Done) => Ok(()),
+            Ok(Written::Refused) => Err(ErrorCode::Internal),
+            Err(e) => Err(unavailable(&e)),
+        },
+        (None, Some(db)) => db
+            .set_password(account.folded(), hash)
+            .await
+            .map_err(|_| ErrorCode::Internal),
+        (None, None) => Err(ErrorCode::AccountsDisabled),
+    }
+}
+
+/// Redis could not be asked (cluster mode): logged, and the client told
+/// to try again later.
+fn unavailable(e: &ClusterError) -> ErrorCode {
+    tracing::warn!(%e, "cannot reach the cluster's accounts in Redis");
+    ErrorCode::ClusterUnavailable
 }
 
 /// A `Guest<digits>` nickname within `max` characters, for a client

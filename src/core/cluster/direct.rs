@@ -287,7 +287,7 @@ impl super::Cluster {
     /// Has what comes to this node's inbox handed to `to` from now on.
     pub fn serve_inbox(&self, to: Recipient<Inboxed>) {
         actix_rt::spawn(inbox(
-            self.client.clone(),
+            (*self.client).clone(),
             keys::node_inbox(&self.node_id),
             to,
         ));

@@ -93,6 +93,18 @@ pub fn file_body(id: &str) -> String {
     format!("{PREFIX}file:{id}:body")
 }
 
+/// An account, by its folded name: a hash of `name`, `password` and
+/// `created`.
+pub fn account(folded: &str) -> String {
+    format!("{PREFIX}account:{folded}")
+}
+
+/// Every account's folded name (a set); also the channel each new
+/// account's name is published on.
+pub fn accounts() -> String {
+    format!("{PREFIX}accounts")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

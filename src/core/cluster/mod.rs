@@ -28,6 +28,7 @@ use tracing::info;
 use crate::config::ClusterConfig;
 use crate::core::names::{Folded, RoomName};
 
+pub mod accounts;
 mod census;
 pub mod direct;
 mod error;
@@ -122,7 +123,8 @@ impl ClusterPlan {
         let (publish, to_publish) = mpsc::unbounded_channel();
         actix_rt::spawn(rooms::publisher(redis.clone(), to_publish, self.max_log));
         let (subscribe, asks) = mpsc::unbounded_channel();
-        actix_rt::spawn(rooms::subscriber(self.client.clone(), asks));
+        let client = Arc::new(self.client.clone());
+        actix_rt::spawn(rooms::subscriber(self.client, asks));
         let (cards, to_write) = mpsc::unbounded_channel();
         actix_rt::spawn(direct::card_writer(
             redis.clone(),
@@ -130,13 +132,13 @@ impl ClusterPlan {
             to_write,
         ));
         Ok(Cluster {
+            client,
             node_id: self.node_id,
             ops,
             publish,
             subscribe,
             redis,
             link,
-            client: self.client,
             cards,
         })
     }
@@ -148,14 +150,14 @@ type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 /// A handle on this node's part of the cluster; cheap to clone.
 #[derive(Clone)]
 pub struct Cluster {
+    /// For connections of their own (subscriptions).
+    client: Arc<redis::Client>,
     node_id: Arc<str>,
     ops: mpsc::UnboundedSender<Op>,
     publish: mpsc::UnboundedSender<Publish>,
     subscribe: mpsc::UnboundedSender<Subscribe>,
     redis: redis::aio::ConnectionManager,
     link: watch::Receiver<bool>,
-    /// For the node's inbox subscription (`direct.rs`).
-    client: redis::Client,
     /// Users' cards to write, in order (`direct.rs`).
     cards: mpsc::UnboundedSender<(Folded, Vec<u8>)>,
 }
@@ -380,6 +382,13 @@ impl Cluster {
             sent.map_err(|_| ClusterError::Stopped)?;
             answer.await.map_err(|_| ClusterError::Stopped)?
         }
+    }
+
+    /// Tells `add` every account's folded name, on any node, now and as
+    /// they are made, for the node's life (see [`accounts`]).
+    pub fn follow_accounts(&self, add: impl Fn(Folded) + 'static) {
+        let (client, redis) = ((*self.client).clone(), self.redis.clone());
+        actix_rt::spawn(accounts::follow(client, redis, add));
     }
 
     /// Lets go of the nickname `folded` if this node holds it; kept and

@@ -23,8 +23,8 @@ use crate::core::names::Folded;
 
 /// Gives `KEYS[1]` (a nickname) to node `ARGV[1]` if nobody holds it, this
 /// node does, or the holder's lease (`ARGV[2]` .. holder) has lapsed; 1
-/// granted, 0 held by a live node, -1 this node's own lease is gone (the
-/// caller renews it and asks again). `KEYS[2]` is this node's set of
+/// granted, 2 granted, taken from a dead node, 0 held by a live node, -1
+/// this node's own lease is gone (the caller renews it and asks again). `KEYS[2]` is this node's set of
 /// nicknames, `KEYS[3]` its lease, `ARGV[3]` the folded nickname.
 const CLAIM: &str = r"
 if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
@@ -32,6 +32,9 @@ local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
   if redis.call('EXISTS', ARGV[2] .. holder) == 1 then return 0 end
   redis.call('SREM', ARGV[2] .. holder .. ':nicks', ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return 2
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[3])
@@ -298,6 +301,17 @@ impl Worker {
             let mut redis = self.redis.clone();
             match bounded(invocation.invoke_async::<i64>(&mut redis)).await? {
                 1 => return Ok(Claim::Granted),
+                2 => {
+                    // The dead node's members leave their rooms (their
+                    // QUITs published) before the name's new holder can
+                    // join one: otherwise its JOIN could come first, and
+                    // the reap would then find nothing of the dead node's
+                    // under that name to announce.
+                    if let Err(e) = self.run_reap("").await {
+                        warn!(%e, "dead node not reaped yet; the next heartbeat will");
+                    }
+                    return Ok(Claim::Granted);
+                }
                 0 => return Ok(Claim::HeldElsewhere),
                 // The lease lapsed (Redis lost it, or was away longer
                 // than the lease): renew it and ask again.

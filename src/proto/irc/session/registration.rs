@@ -299,10 +299,7 @@ impl Session {
         }
         // A private server (`accounts.require_login`): SASL first, as
         // Ergo's `require-sasl`.
-        let policy = crate::core::accounts::Policy::new(
-            self.state.core.config(),
-            self.state.core.db.is_some(),
-        );
+        let policy = crate::core::accounts::Policy::of(&self.state.core);
         if policy.login_required() && self.account().is_none() {
             self.line(ServerLine::Fail {
                 command: "*".into(),

@@ -92,7 +92,7 @@ impl Session {
     }
 
     pub(super) fn cmd_authenticate(&mut self, arg: String, ctx: &mut Context<Self>) {
-        let policy = Policy::new(self.state.core.config(), self.state.core.db.is_some());
+        let policy = Policy::of(&self.state.core);
         if !self.caps.sasl || policy.enabled().is_err() {
             return self.numeric(Numeric::SaslFail);
         }

@@ -55,7 +55,7 @@ impl Session {
 
     /// The rules of `[accounts]`, as configured now.
     pub(super) fn policy(&self) -> Policy {
-        Policy::new(self.state.core.config(), self.state.core.db.is_some())
+        Policy::of(&self.state.core)
     }
 
     /// This connection, as the password gate backs off its guesses.
@@ -73,6 +73,15 @@ impl Session {
             verb,
             ErrorCode::TryLater,
             "too many wrong passwords lately, or too many checks: try again later",
+        );
+    }
+
+    /// Accounts are in Redis (cluster mode) and it cannot be reached.
+    fn cluster_away(&self, verb: Verb) {
+        self.error(
+            verb,
+            ErrorCode::ClusterUnavailable,
+            "the cluster cannot be reached: try again later",
         );
     }
 
@@ -193,6 +202,7 @@ impl Session {
                 ErrorCode::NickInUse,
                 format!("{name} is another user's nickname"),
             ),
+            Err(ErrorCode::ClusterUnavailable) => act.cluster_away(Verb::Register),
             Err(code) => act.error(Verb::Register, code, "could not make the account"),
         }));
     }
@@ -225,6 +235,7 @@ impl Session {
             }
             Err(ErrorCode::BadLogin) => act.password_failed(Verb::Login),
             Err(ErrorCode::TryLater) => act.held_back(Verb::Login),
+            Err(ErrorCode::ClusterUnavailable) => act.cluster_away(Verb::Login),
             Err(code) => act.error(Verb::Login, code, "could not log in"),
         }));
     }
@@ -264,6 +275,7 @@ impl Session {
             }
             Err(ErrorCode::BadLogin) => act.password_failed(Verb::Passwd),
             Err(ErrorCode::TryLater) => act.held_back(Verb::Passwd),
+            Err(ErrorCode::ClusterUnavailable) => act.cluster_away(Verb::Passwd),
             Err(code) => act.error(Verb::Passwd, code, "could not change the password"),
         }));
     }
