@@ -280,6 +280,7 @@ pub async fn run(
                 directory.clone(),
             ));
         }
+        cluster.serve_inbox(directory.clone().recipient());
     }
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);

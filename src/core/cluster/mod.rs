@@ -14,7 +14,8 @@
 //! ([`Cluster::census`]); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
-//! ([`Cluster::claim`], [`Cluster::release`]). The local
+//! ([`Cluster::claim`], [`Cluster::release`]); private messages, users'
+//! cards (WHOIS) and shared files across nodes (`direct.rs`). The local
 //! [`Directory`](crate::core::directory::Directory) still decides between
 //! the connections of this node; Redis decides between nodes.
 
@@ -30,6 +31,7 @@ use crate::core::names::{Folded, RoomName};
 pub mod accounts;
 mod census;
 mod clock;
+pub mod direct;
 mod error;
 pub mod history;
 pub mod keys;
@@ -38,6 +40,7 @@ pub mod wire;
 mod worker;
 
 pub use census::Census;
+pub use direct::{Inboxed, RemoteUser};
 pub use error::ClusterError;
 pub use rooms::Delivered;
 use rooms::{Item, Publish, Subscribe};
@@ -144,6 +147,12 @@ impl ClusterPlan {
         let (subscribe, asks) = mpsc::unbounded_channel();
         let client = Arc::new(self.client.clone());
         actix_rt::spawn(rooms::subscriber(self.client, asks, rejoins));
+        let (cards, to_write) = mpsc::unbounded_channel();
+        actix_rt::spawn(direct::card_writer(
+            redis.clone(),
+            Arc::clone(&self.node_id),
+            to_write,
+        ));
         Ok(Cluster {
             client,
             node_id: self.node_id,
@@ -153,6 +162,7 @@ impl ClusterPlan {
             redis,
             link,
             lost_nicks: Arc::new(std::sync::Mutex::new(Some(lost_nicks))),
+            cards,
         })
     }
 }
@@ -199,6 +209,8 @@ pub struct Cluster {
     /// The names this node lost to another while cut off longer than its
     /// lease, for the one who takes them ([`Cluster::lost_nicks`]).
     lost_nicks: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Folded>>>>,
+    /// Users' cards to write, in order (`direct.rs`).
+    cards: mpsc::UnboundedSender<(Folded, Vec<u8>)>,
 }
 
 impl Cluster {
@@ -309,6 +321,30 @@ impl Cluster {
         actix_rt::spawn(async move {
             if let Ok(Err(e)) = answer.await {
                 tracing::warn!(%e, room = room.as_str(), "membership change not published");
+            }
+        });
+    }
+
+    /// Announces a file shared in `room` to its members on every node,
+    /// in line with this node's messages there; failures are logged (the
+    /// other nodes' members miss the announcement).
+    pub fn share_file(&self, room: Folded, file: &wire::SharedFile) {
+        let (reply, answer) = oneshot::channel();
+        let item = Item::Announce(file.encode());
+        if self
+            .publish
+            .send(Publish {
+                room: room.clone(),
+                item,
+                reply,
+            })
+            .is_err()
+        {
+            return;
+        }
+        actix_rt::spawn(async move {
+            if let Ok(Err(e)) = answer.await {
+                tracing::warn!(%e, room = room.as_str(), "file announcement not published");
             }
         });
     }

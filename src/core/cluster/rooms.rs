@@ -88,6 +88,16 @@ redis.call('PUBLISH', KEYS[2], '0 ' .. ms .. ' ' .. ARGV[4])
 return {0, ms}
 ";
 
+/// Publishes `ARGV[1]` on room channel `KEYS[1]` as `0 <ms> <fields>`,
+/// unnumbered and not kept in the stream (a file announcement), in line
+/// with the room's messages.
+const ANNOUNCE: &str = r"
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('PUBLISH', KEYS[1], '0 ' .. ms .. ' ' .. ARGV[1])
+return {0, ms}
+";
+
 /// The most messages one pipeline carries.
 const MAX_BATCH: usize = 256;
 
@@ -110,6 +120,9 @@ pub(super) enum Item {
         /// This node's id.
         node: std::sync::Arc<str>,
     },
+    /// Something for the room's members on every node that is neither a
+    /// message nor kept (a file announcement): its fields.
+    Announce(Vec<u8>),
 }
 
 /// A message or membership change to publish.
@@ -174,6 +187,12 @@ pub(super) async fn publisher(
                     .arg(&fields[..])
                     .arg(max_log)
                     .arg(deadline),
+                Item::Announce(fields) => pipe
+                    .cmd("EVAL")
+                    .arg(ANNOUNCE)
+                    .arg(1)
+                    .arg(keys::room_channel(room))
+                    .arg(&fields[..]),
                 Item::Member {
                     del,
                     set,

@@ -20,6 +20,9 @@ use std::time::{Duration, SystemTime};
 use crate::core::event::{MsgKind, UserHost};
 use crate::core::names::{Nick, STORED_NAME_LIMIT};
 
+mod direct;
+pub use direct::{Direct, DirectKind, SharedFile, UserCard};
+
 /// A room message as it leaves its node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing<'a> {
@@ -204,6 +207,9 @@ pub enum Published {
     Msg(Incoming),
     /// A membership change.
     Member(MemberChange),
+    /// A file shared in the room (`direct.rs`), unnumbered as a
+    /// membership change is.
+    File(SharedFile),
 }
 
 impl Published {
@@ -214,6 +220,8 @@ impl Published {
         word(&mut rest)?;
         if rest.starts_with(b"1:M") {
             Incoming::decode(payload).map(Published::Msg)
+        } else if rest.starts_with(b"1:F") {
+            SharedFile::decode(rest).map(Published::File)
         } else {
             MemberChange::decode(rest).map(Published::Member)
         }

@@ -48,10 +48,13 @@ redis.call('SADD', KEYS[2], ARGV[3])
 return 1
 ";
 
-/// Deletes `KEYS[1]` (a nickname) if node `ARGV[1]` holds it, and drops
-/// `ARGV[2]` from the node's set `KEYS[2]`.
+/// Deletes `KEYS[1]` (a nickname) and its user's card `KEYS[3]` if node
+/// `ARGV[1]` holds it, and drops `ARGV[2]` from the node's set `KEYS[2]`.
 const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[3])
+end
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 ";
@@ -70,12 +73,16 @@ return {lapsed, now[1] * 1000 + math.floor(now[2] / 1000)}
 ";
 
 /// A node (re)starting under id `ARGV[1]` lets go of what an earlier
-/// process of that id held (`KEYS[1]`, keys `ARGV[2]` .. name), then takes
-/// its lease `KEYS[2]` for `ARGV[3]` ms.
+/// process of that id held (`KEYS[1]`, keys `ARGV[2]` .. name, and their
+/// cards `ARGV[4]` .. name), then takes its lease `KEYS[2]` for `ARGV[3]`
+/// ms.
 const START: &str = r"
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local key = ARGV[2] .. name
-  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('DEL', key)
+    redis.call('DEL', ARGV[4] .. name)
+  end
 end
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], 'alive', 'PX', ARGV[3])
@@ -281,7 +288,8 @@ impl Worker {
             .key(keys::node(&self.node_id))
             .arg(&*self.node_id)
             .arg(format!("{PREFIX}nick:"))
-            .arg(self.lease_ms());
+            .arg(self.lease_ms())
+            .arg(format!("{PREFIX}user:"));
         let mut redis = self.redis.clone();
         bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
         // Its earlier process's room members go, and this node is listed
@@ -409,6 +417,7 @@ impl Worker {
         invocation
             .key(keys::nick(nick.as_str()))
             .key(keys::node_nicks(&self.node_id))
+            .key(keys::user(nick.as_str()))
             .arg(&*self.node_id)
             .arg(nick.as_str());
         let mut redis = self.redis.clone();

@@ -103,6 +103,7 @@ impl Directory {
         self.nicks
             .claim(&msg.nick, msg.old.as_ref(), msg.inbox, msg.orders)?;
         self.nicks.set_profile(id, &key, msg.profile);
+        self.write_card(&key);
         if let Some(user) = left {
             let old = user.nick.folded().clone();
             self.remember(user);

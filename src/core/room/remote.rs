@@ -10,12 +10,13 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 use super::{Names, Room, Say};
-use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published};
+use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published, SharedFile};
 use crate::core::cluster::{Cluster, Delivered};
 use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
 use crate::core::member::{Listed, SessionId};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::Said;
+use crate::core::store::FileRecord;
 use crate::core::ErrorCode;
 
 /// What a room of a cluster node keeps of the cluster.
@@ -389,7 +390,65 @@ impl Room {
         match published {
             Published::Msg(m) => self.deliver(m),
             Published::Member(change) => self.remote_change(change),
+            Published::File(file) => self.remote_file(file),
         }
+    }
+
+    /// Announces a file shared here by one of this node's members to the
+    /// members of every other node (its content is kept in Redis by the
+    /// uploader's session, before this).
+    pub(super) fn share_file(&self, event: &Event) {
+        let (
+            Some(rc),
+            Event::File {
+                target,
+                from,
+                userhost,
+                id,
+                size,
+                sha256,
+                filename,
+            },
+        ) = (self.cluster.as_deref(), event)
+        else {
+            return;
+        };
+        let file = SharedFile {
+            origin: rc.cluster.node_id().to_string(),
+            userhost: userhost.clone(),
+            record: FileRecord {
+                id: id.clone(),
+                target: target.clone(),
+                from: from.clone(),
+                size: *size,
+                sha256: sha256.clone(),
+                filename: filename.clone(),
+                stored: SystemTime::now(),
+            },
+        };
+        rc.cluster.share_file(self.name.folded().clone(), &file);
+    }
+
+    /// A file shared on another node: announced to the members here.
+    fn remote_file(&mut self, file: SharedFile) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        if file.origin == rc.cluster.node_id() {
+            // Its members here were told when it was shared.
+            return;
+        }
+        let r = file.record;
+        let event = Event::File {
+            target: crate::core::event::FileTarget::Room(self.name.clone()),
+            from: r.from,
+            userhost: file.userhost,
+            id: r.id,
+            size: r.size,
+            sha256: r.sha256,
+            filename: r.filename,
+        };
+        self.broadcast(&event, None);
     }
 
     fn deliver(&mut self, m: Incoming) {
