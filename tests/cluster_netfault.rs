@@ -1,10 +1,11 @@
 //! Cluster mode under network faults (docs/CLUSTER.md, "Network faults"):
 //! a real `redis-server` in a network namespace of the test's own, each
 //! node reaching it over its own veth pair, and `tc` cutting or slowing
-//! one node's link. Skipped, and passing, when not root, when `ip`, `tc`
-//! or redis-server is missing, or when no namespace can be made (a
-//! container without CAP_NET_ADMIN), saying why; failing instead when
-//! CHATROOM_TEST_REQUIRE_PROGRAMS is set.
+//! one node's link. Skipped, and passing, when not root or when `ip`, `tc`
+//! or redis-server is missing, saying why (failing instead when
+//! CHATROOM_TEST_REQUIRE_PROGRAMS is set), and when no namespace can be
+//! made (a container without CAP_NET_ADMIN) or the kernel has no netem,
+//! saying why, whatever is set: no script can install those.
 
 mod common;
 
