@@ -34,24 +34,34 @@ use super::wire::Published;
 use super::{ClusterError, COMMAND_TIMEOUT};
 use crate::core::names::Folded;
 
-/// Numbers the message `ARGV[1]` in room counter `KEYS[2]`, appends it to
-/// stream `KEYS[1]` (trimmed to about `ARGV[2]` entries, unless 0) and
-/// publishes it on channel `KEYS[3]`, as `<seq> <ms> <fields>`; answers
-/// `{seq, ms}`, or `{0, ms}` without doing anything when Redis's time is
-/// past the deadline `ARGV[3]` (0: none; `clock.rs`).
+/// Numbers the messages `ARGV[3]`.. (one or more, said one after the
+/// other in one room) in room counter `KEYS[2]`, appends each to stream
+/// `KEYS[1]` (trimmed to about `ARGV[1]` entries, unless 0) and publishes
+/// each on channel `KEYS[3]`, as `<seq> <ms> <fields>`; answers `{first
+/// seq, ms}` (the others numbered on from it), or `{0, ms}` without doing
+/// anything when Redis's time is past the deadline `ARGV[2]` (0: none;
+/// `clock.rs`). Several messages in one call: the script's own cost
+/// (finding it, starting it) is paid once per run of a room's messages in
+/// a batch, not once per message.
 const PUBLISH: &str = r"
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-if ARGV[3] ~= '0' and ms > tonumber(ARGV[3]) then return {0, ms} end
-local seq = redis.call('INCR', KEYS[2])
-local payload = seq .. ' ' .. ms .. ' ' .. ARGV[1]
-if ARGV[2] == '0' then
-  redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
-else
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'm', payload)
+if ARGV[2] ~= '0' and ms > tonumber(ARGV[2]) then return {0, ms} end
+local count = #ARGV - 2
+local last = redis.call('INCRBY', KEYS[2], count)
+local first = last - count + 1
+local stamp = ' ' .. string.format('%d', ms) .. ' '
+for i = 1, count do
+  local seq = first + i - 1
+  local payload = seq .. stamp .. ARGV[i + 2]
+  if ARGV[1] == '0' then
+    redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
+  else
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'm', payload)
+  end
+  redis.call('PUBLISH', KEYS[3], payload)
 end
-redis.call('PUBLISH', KEYS[3], payload)
-return {seq, ms}
+return {first, ms}
 ";
 
 /// Deletes member `ARGV[1]` (if not empty, and held there by node
@@ -174,19 +184,38 @@ pub(super) async fn publisher(
             }
         }
         let mut pipe = redis::pipe();
-        for p in &batch {
+        // How many of the batch each command of the pipeline answers for.
+        let mut runs: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut i = 0;
+        while i < batch.len() {
+            let p = &batch[i];
             let room = p.room.as_str();
             match &p.item {
-                Item::Msg(fields) => pipe
-                    .cmd("EVAL")
-                    .arg(PUBLISH)
-                    .arg(3)
-                    .arg(keys::room_log(room))
-                    .arg(keys::room_seq(room))
-                    .arg(keys::room_channel(room))
-                    .arg(&fields[..])
-                    .arg(max_log)
-                    .arg(deadline),
+                Item::Msg(_) => {
+                    // The messages of this room that follow at once: one
+                    // call for them all, in the order said.
+                    let run = batch[i..]
+                        .iter()
+                        .take_while(|q| q.room == p.room && matches!(q.item, Item::Msg(_)))
+                        .count();
+                    let cmd = pipe
+                        .cmd("EVAL")
+                        .arg(PUBLISH)
+                        .arg(3)
+                        .arg(keys::room_log(room))
+                        .arg(keys::room_seq(room))
+                        .arg(keys::room_channel(room))
+                        .arg(max_log)
+                        .arg(deadline);
+                    for q in &batch[i..i + run] {
+                        if let Item::Msg(fields) = &q.item {
+                            cmd.arg(&fields[..]);
+                        }
+                    }
+                    runs.push(run);
+                    i += run;
+                    continue;
+                }
                 Item::Announce(fields) => pipe
                     .cmd("EVAL")
                     .arg(ANNOUNCE)
@@ -221,6 +250,8 @@ pub(super) async fn publisher(
                         .arg(&**node)
                 }
             };
+            runs.push(1);
+            i += 1;
         }
         let answer = tokio::time::timeout(
             COMMAND_TIMEOUT,
@@ -228,7 +259,7 @@ pub(super) async fn publisher(
         )
         .await;
         let answers = match answer {
-            Ok(Ok(answers)) if answers.len() == batch.len() => Ok(answers),
+            Ok(Ok(answers)) if answers.len() == runs.len() => Ok(spread(&answers, &runs)),
             Ok(Ok(_)) => Err(None),
             Ok(Err(e)) => Err(Some(ClusterError::Redis(e))),
             Err(_) => Err(Some(ClusterError::Timeout(COMMAND_TIMEOUT))),
@@ -360,6 +391,18 @@ pub(super) async fn subscriber(
     }
 }
 
+/// One `(seq, ms)` per published item, from one answer per command: a
+/// run of `n` messages answered `{first, ms}` was numbered `first`,
+/// `first + 1`, ... (`{0, ms}`, too late, stays 0 for each).
+fn spread(answers: &[(u64, u64)], runs: &[usize]) -> Vec<(u64, u64)> {
+    let mut each = Vec::with_capacity(runs.iter().sum());
+    for (&(first, ms), &run) in answers.iter().zip(runs) {
+        let run = u64::try_from(run).unwrap_or(u64::MAX);
+        each.extend((0..run).map(|k| (if first == 0 { 0 } else { first + k }, ms)));
+    }
+    each
+}
+
 fn deliver(rooms: &HashMap<String, Recipient<Delivered>>, channel: &str, payload: &[u8]) {
     let Some(room) = rooms.get(channel) else {
         return;
@@ -367,5 +410,18 @@ fn deliver(rooms: &HashMap<String, Recipient<Delivered>>, channel: &str, payload
     match Published::decode(payload) {
         Ok(msg) => room.do_send(Delivered::Published(msg)),
         Err(e) => warn!(%e, channel, "skipping a room message"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn a_runs_answer_numbers_each_of_its_messages_in_turn() {
+        // A run of three from 7, a membership change, a run of one late.
+        let each = spread(&[(7, 100), (0, 101), (0, 102)], &[3, 1, 1]);
+        assert_eq!(each, [(7, 100), (8, 100), (9, 100), (0, 101), (0, 102)]);
+        assert_eq!(spread(&[(0, 5)], &[2]), [(0, 5), (0, 5)]);
     }
 }
