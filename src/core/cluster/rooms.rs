@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::keys;
+use super::setting::{Script, SETTING};
 use super::wire::Published;
 use super::{ClusterError, COMMAND_TIMEOUT};
 use crate::core::names::Folded;
@@ -92,6 +93,9 @@ pub(super) enum Item {
         /// The room's name as spelled.
         display: String,
     },
+    /// A change of the room's settings (`setting.rs`): what the script
+    /// is to do, and the change as published (empty: not published).
+    Setting(Script, Vec<u8>),
 }
 
 /// A message or membership change to publish.
@@ -172,6 +176,24 @@ pub(super) async fn publisher(
                         .arg(node_rooms)
                         .arg(room)
                         .arg(display)
+                }
+                Item::Setting(script, fields) => {
+                    let call = pipe
+                        .cmd("EVAL")
+                        .arg(SETTING)
+                        .arg(4)
+                        .arg(keys::room_state(room))
+                        .arg(keys::room_bans(room))
+                        .arg(keys::room_channel(room))
+                        .arg(keys::room_members(room))
+                        .arg(script.kind)
+                        .arg(&script.field)
+                        .arg(&script.value[..])
+                        .arg(&fields[..]);
+                    for extra in &script.extra {
+                        call.arg(extra);
+                    }
+                    call
                 }
             };
         }

@@ -74,7 +74,7 @@ pub struct Incoming {
 /// chatroom message at all).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable room payload: {0}")]
-pub struct BadPayload(&'static str);
+pub struct BadPayload(pub(super) &'static str);
 
 impl Outgoing<'_> {
     /// The fields, as the publishing script takes them.
@@ -104,7 +104,7 @@ impl Outgoing<'_> {
     }
 }
 
-fn put(out: &mut Vec<u8>, field: &str) {
+pub(super) fn put(out: &mut Vec<u8>, field: &str) {
     out.extend_from_slice(field.len().to_string().as_bytes());
     out.push(b':');
     out.extend_from_slice(field.as_bytes());
@@ -204,6 +204,8 @@ pub enum Published {
     Msg(Incoming),
     /// A membership change.
     Member(MemberChange),
+    /// A change of the room's settings, or a KICK (`setting.rs`).
+    Setting(SettingChange),
 }
 
 impl Published {
@@ -214,6 +216,8 @@ impl Published {
         word(&mut rest)?;
         if rest.starts_with(b"1:M") {
             Incoming::decode(payload).map(Published::Msg)
+        } else if rest.starts_with(b"1:S") {
+            SettingChange::decode(payload).map(Published::Setting)
         } else {
             MemberChange::decode(rest).map(Published::Member)
         }
@@ -259,8 +263,10 @@ impl Incoming {
     }
 }
 
+pub use super::setting::{Setting, SettingChange};
+
 /// The bytes up to the next space, and past it.
-fn word<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], BadPayload> {
+pub(super) fn word<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], BadPayload> {
     let at = rest
         .iter()
         .position(|&b| b == b' ')
@@ -270,7 +276,7 @@ fn word<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], BadPayload> {
     Ok(w)
 }
 
-fn number(bytes: &[u8]) -> Result<u64, BadPayload> {
+pub(super) fn number(bytes: &[u8]) -> Result<u64, BadPayload> {
     std::str::from_utf8(bytes)
         .ok()
         .and_then(|s| s.parse().ok())
@@ -278,7 +284,7 @@ fn number(bytes: &[u8]) -> Result<u64, BadPayload> {
 }
 
 /// One `<length>:<bytes>` field.
-fn field<'a>(rest: &mut &'a [u8]) -> Result<&'a str, BadPayload> {
+pub(super) fn field<'a>(rest: &mut &'a [u8]) -> Result<&'a str, BadPayload> {
     let colon = rest
         .iter()
         .position(|&b| b == b':')

@@ -816,3 +816,8 @@ async fn a_key_is_checked_outside_the_room_against_the_key_in_force() {
     let step = room.send(fresh).await.unwrap().unwrap();
     assert!(matches!(step, JoinStep::Joined(_)));
 }
+
+#[test]
+fn the_clusters_ban_bound_is_the_rooms() {
+    assert_eq!(crate::core::cluster::MAX_BANS, super::MAX_BANS);
+}
