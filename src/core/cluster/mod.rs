@@ -11,7 +11,9 @@
 //! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the room's
 //! history read back from its stream ([`Cluster::history`], and
 //! CHATHISTORY's queries in `history.rs`); the cluster's counts
-//! ([`Cluster::census`]); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
+//! ([`Cluster::census`]); a room's settings, decided by Redis and applied
+//! on every node in the room's order ([`Cluster::change`],
+//! [`Cluster::room_state`], `setting.rs`); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
 //! ([`Cluster::claim`], [`Cluster::release`]). The local

@@ -12,7 +12,9 @@
 //! none), text. `J`, `P`, `Q` or `R`, a member joined, parted, quit or
 //! changed its nickname: origin node id, nickname, user, host, reason
 //! (empty for none), new nickname (`R` only; empty otherwise). A member's `J`
-//! fields are also what the room's member hash keeps for it.
+//! fields are also what the room's member hash keeps for it. `S`, a change
+//! of the room's settings or a KICK (`setting.rs`; its header's first
+//! number is the room's state version, not a message number).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
