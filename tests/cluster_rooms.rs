@@ -464,3 +464,90 @@ fn irc_until(c: &mut Irc, want: &str) {
         }
     }
 }
+
+/// The answer to a JOIN: its last line, `OK JOIN ...` or `ERR JOIN ...`.
+fn join_answer(c: &mut Client) -> String {
+    loop {
+        let l = c.line();
+        if l.starts_with("OK JOIN ") || l.starts_with("ERR JOIN ") {
+            return l;
+        }
+    }
+}
+
+/// The `owner` and `private` lines of `INFO <room>`.
+fn owner_and_privacy(c: &mut Client, room: &str) -> (String, String) {
+    c.send(&format!("INFO {room}"));
+    let info = c.read_until_prefix(&format!("OK INFO {room}"));
+    let find = |what: &str| {
+        info.iter()
+            .find(|l| l.starts_with(&format!("INFO {room} {what}")))
+            .cloned()
+            .unwrap_or_default()
+    };
+    (find("owner"), find("private"))
+}
+
+#[test]
+fn two_nodes_making_one_room_at_once_agree_on_its_owner_and_key() {
+    if !can_run("two_nodes_making_one_room_at_once_agree_on_its_owner_and_key") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    // Few rounds: each hashes four keys (slow in a debug build).
+    for round in 0..3 {
+        let room = format!("#new{round}");
+        let mut ann = Client::register(a.addr(), &format!("ann{round}"));
+        let mut ben = Client::register(b.addr(), &format!("ben{round}"));
+        ann.send(&format!("JOIN {room} akey"));
+        ben.send(&format!("JOIN {room} bkey"));
+        // Each is in (the other's JOIN may have come first, with its
+        // key: then this one is refused, as on one server).
+        let ann_in = join_answer(&mut ann).starts_with("OK JOIN");
+        let ben_in = join_answer(&mut ben).starts_with("OK JOIN");
+        assert!(ann_in || ben_in, "round {round}: nobody got in");
+        let owner = || redis.command(&["HGET", &format!("chatroom:room:{room}:state"), "owner"]);
+        poll(
+            "an owner in Redis",
+            || (!owner().is_empty()).then_some(()),
+            owner,
+        );
+        let owner = owner();
+        // Every node's copy ends with that owner and its key.
+        let key = if owner.starts_with("ann") {
+            "akey"
+        } else {
+            "bkey"
+        };
+        let wrong = if key == "akey" { "bkey" } else { "akey" };
+        let mut cat = Client::register(c.addr(), &format!("cat{round}"));
+        cat.send(&format!("JOIN {room} {wrong}"));
+        cat.expect(&format!(
+            "ERR JOIN BAD_KEY {room} is private: wrong or missing key"
+        ));
+        cat.send(&format!("JOIN {room} {key}"));
+        cat.read_until_prefix(&format!("OK JOIN {room}"));
+        let want = (
+            format!("INFO {room} owner {owner}"),
+            format!("INFO {room} private yes"),
+        );
+        for (client, inside) in [(&mut ann, ann_in), (&mut ben, ben_in)] {
+            if !inside {
+                continue;
+            }
+            let last = std::cell::RefCell::new((String::new(), String::new()));
+            poll(
+                "the node's copy to take the owner Redis kept",
+                || {
+                    let got = owner_and_privacy(client, &room);
+                    let same = got == want;
+                    *last.borrow_mut() = got;
+                    same.then_some(())
+                },
+                || format!("{:?}", last.borrow()),
+            );
+        }
+        assert_eq!(owner_and_privacy(&mut cat, &room), want);
+    }
+}

@@ -108,6 +108,8 @@ impl Room {
         if s.ver < rc.state_ver {
             return;
         }
+        // Stored (where history is kept) once per change, not per JOIN.
+        let newer = s.ver > rc.state_ver || rc.state_ver == 0;
         rc.state_ver = s.ver;
         rc.remote_ops = s
             .ops
@@ -143,7 +145,9 @@ impl Room {
                 .map(|(mask, by, at)| Ban { mask, by, at })
                 .collect(),
         );
-        self.save();
+        if newer {
+            self.save();
+        }
     }
 
     /// Reads the room's state again (the subscription was made again:
