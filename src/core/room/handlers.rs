@@ -342,6 +342,8 @@ pub struct Leave {
     pub who: MemberKey,
     /// Whether the QUIT is announced (not at shutdown, when everyone goes).
     pub announce: bool,
+    /// Why it quit, for the other nodes' `QUIT` lines (cluster mode).
+    pub reason: Option<String>,
 }
 
 impl Handler<Leave> for Room {
@@ -352,7 +354,7 @@ impl Handler<Leave> for Room {
             return MessageResult(Vec::new());
         };
         if self.cluster.is_some() {
-            self.announce(Change::Quit, &nick, &member.userhost, None);
+            self.announce(Change::Quit, &nick, &member.userhost, msg.reason.as_deref());
         }
         let rest = if msg.announce {
             self.inboxes()

@@ -434,6 +434,7 @@ async fn ownership_follows_a_nick_change_and_an_empty_room_closes() {
     let leave = Leave {
         who: MemberKey::new(alice.handle.inbox.id, &alicia),
         announce: true,
+        reason: None,
     };
     assert!(room.send(leave).await.unwrap().is_empty());
     // The last member gone, an unstored room stops and says so.
