@@ -1,5 +1,6 @@
 //! Room state across nodes (docs/CLUSTER.md, "Room state across nodes"):
-//! a room's key, bans, topic, modes and operators are the cluster's; KICK
+//! a room's key, bans, topic, modes, operators and invitations are the
+//! cluster's; KICK
 //! and TOPIC reach every node; a user in several rooms with a member of
 //! another node is shown to it quitting (or renamed) once. Three nodes on
 //! a real `redis-server`, native and IRC clients. Skipped, and passing,
@@ -550,4 +551,48 @@ fn two_nodes_making_one_room_at_once_agree_on_its_owner_and_key() {
         }
         assert_eq!(owner_and_privacy(&mut cat, &room), want);
     }
+}
+
+#[test]
+fn an_invitation_made_on_one_node_lets_its_user_in_on_another_once() {
+    if !can_run("an_invitation_made_on_one_node_lets_its_user_in_on_another_once") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut amy = Irc::join(a.irc_addr(), "amy", "#inv");
+    amy.send("MODE #inv +i");
+    amy.expect(":amy!~amy@irc MODE #inv +i");
+    // Invited while on A (INVITE names a user of the inviter's node)...
+    let nina = Client::register(a.addr(), "nina");
+    amy.send("INVITE nina #inv");
+    amy.expect(&format!(":{SERVER} 341 amy nina #inv"));
+    drop(nina);
+    // ...it comes in on B, once.
+    let mut nina = common::cluster::nick_once_free(b.addr(), "nina", "nina free");
+    nina.send("JOIN #inv");
+    nina.expect("JOIN #inv nina");
+    nina.read_until_prefix("OK JOIN #inv");
+    amy.expect(":nina!native@native JOIN #inv");
+    nina.send("PART #inv");
+    nina.read_until_prefix("OK PART");
+    amy.expect(":nina!native@native PART #inv");
+    poll(
+        "the invitation used up in Redis",
+        || {
+            let left = redis.command(&["HEXISTS", "chatroom:room:#inv:state", "inv:nina"]);
+            (left == "0").then_some(())
+        },
+        || redis.command(&["HGETALL", "chatroom:room:#inv:state"]),
+    );
+    drop(nina);
+    for addr in [a.addr(), b.addr()] {
+        let mut nina = common::cluster::nick_once_free(addr, "nina", "nina free");
+        nina.send("JOIN #inv");
+        nina.expect("ERR JOIN INVITE_ONLY #inv lets in invited users only");
+    }
+    // Nobody else got in anywhere.
+    let mut cat = Client::register(c.addr(), "cat");
+    cat.send("JOIN #inv");
+    cat.expect("ERR JOIN INVITE_ONLY #inv lets in invited users only");
 }

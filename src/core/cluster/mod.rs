@@ -403,6 +403,21 @@ impl Cluster {
         });
     }
 
+    /// Records an invitation of `nick` (folded) into `room` in Redis,
+    /// or deletes it (used up), publishing nothing: a JOIN on any node
+    /// reads it with the room's state.
+    pub fn mark_invite(
+        &self,
+        room: &RoomName,
+        nick: &Folded,
+        on: bool,
+    ) -> impl std::future::Future<Output = Result<Applied, ClusterError>> {
+        self.send_setting(
+            room,
+            Item::Setting(setting::invite_mark(nick, on), Vec::new()),
+        )
+    }
+
     fn send_setting(
         &self,
         room: &RoomName,

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use super::wire::{field, number, put, word, BadPayload};
 use crate::core::event::{RoomMode, UserHost};
-use crate::core::names::{Nick, STORED_NAME_LIMIT};
+use crate::core::names::{Folded, Nick, STORED_NAME_LIMIT};
 
 /// Decides a change of a room's settings (`ARGV[1]`: how) on its state
 /// hash `KEYS[1]` (bans in `KEYS[2]`, members in `KEYS[4]`), and if it
@@ -330,6 +330,17 @@ pub(super) fn op_mark(nick: &Nick, on: bool) -> Script {
     }
 }
 
+/// Records (or deletes) an invitation of `nick` (folded) in the state
+/// hash, where a JOIN on any node finds it.
+pub(super) fn invite_mark(nick: &Folded, on: bool) -> Script {
+    Script {
+        kind: "set",
+        field: format!("inv:{}", nick.as_str()),
+        value: if on { b"1".to_vec() } else { Vec::new() },
+        extra: vec![String::new()],
+    }
+}
+
 fn nick(s: &str) -> Result<Nick, BadPayload> {
     Nick::parse(s, STORED_NAME_LIMIT).map_err(|_| BadPayload("nickname"))
 }
@@ -362,6 +373,8 @@ pub struct RoomState {
     pub ops: Vec<Nick>,
     /// The bans: mask, who set it, when.
     pub bans: Vec<(String, Nick, SystemTime)>,
+    /// The nicknames invited and not come yet (folded).
+    pub invited: Vec<Folded>,
 }
 
 impl RoomState {
@@ -387,6 +400,7 @@ impl RoomState {
             secret: false,
             ops: Vec::new(),
             bans: Vec::new(),
+            invited: Vec::new(),
         };
         let mut topic_at = SystemTime::UNIX_EPOCH;
         let mut topic = None;
@@ -416,6 +430,10 @@ impl RoomState {
                     if other.starts_with("op:") {
                         if let Ok(n) = nick(&text) {
                             s.ops.push(n);
+                        }
+                    } else if let Some(invited) = other.strip_prefix("inv:") {
+                        if let Ok(n) = nick(invited) {
+                            s.invited.push(n.folded().clone());
                         }
                     }
                 }
@@ -530,6 +548,7 @@ mod tests {
                 field("t", b"0"),
                 field("limit", b"3"),
                 field("op:ben", b"Ben"),
+                field("inv:cat", b"1"),
             ],
             vec![field("*!*@bad", &ban)],
         )
@@ -543,6 +562,7 @@ mod tests {
         assert!(s.invite_only && !s.topic_locked && s.members_only && !s.secret);
         assert_eq!(s.limit, Some(3));
         assert_eq!(s.ops, vec![nick("Ben")]);
+        assert_eq!(s.invited, vec![nick("cat").folded().clone()]);
         assert_eq!(s.bans[0].0, "*!*@Bad");
         assert_eq!(RoomState::read(Vec::new(), Vec::new()), None);
     }

@@ -128,12 +128,16 @@ impl Room {
         let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());
         // A cluster node counts every node's members against `+l`.
         let count = self.member_count();
+        let invited = self.admission.is_invited(msg.nick.folded());
         self.admission.admit(
             msg.nick.folded(),
             &mask,
             msg.account.as_ref().map(Nick::folded),
             count,
         )?;
+        if invited {
+            self.used_invitation(msg.nick.folded());
+        }
         let log = self
             .log_for(msg.member.inbox.encoding)
             .ok_or(ErrorCode::RoomFull)?;

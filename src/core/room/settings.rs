@@ -209,6 +209,13 @@ impl Admission {
         }
     }
 
+    /// Replaces the invitations (a cluster node's room taking on the
+    /// cluster's).
+    pub(super) fn replace_invited(&mut self, mut invited: Vec<Folded>) {
+        invited.truncate(MAX_INVITES);
+        self.invited = invited;
+    }
+
     /// Replaces the bans (a cluster node's room taking on the cluster's).
     pub(super) fn replace_bans(&mut self, mut bans: Vec<Ban>) {
         bans.truncate(MAX_BANS);
@@ -455,18 +462,36 @@ pub struct Invite {
 }
 
 impl Handler<Invite> for Room {
-    type Result = Result<RoomName, ErrorCode>;
+    /// At once on a standalone server; on a cluster node once Redis
+    /// keeps the invitation (a JOIN on any node then finds it).
+    type Result = ResponseFuture<Result<RoomName, ErrorCode>>;
 
     fn handle(&mut self, msg: Invite, _: &mut Self::Context) -> Self::Result {
-        let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        let ready = |res| -> Self::Result { Box::pin(std::future::ready(res)) };
+        let Some(by) = self.nick_of(&msg.who) else {
+            return ready(Err(ErrorCode::NotInRoom));
+        };
         if self.admission.invite_only && !self.is_op(&by) {
-            return Err(ErrorCode::NotOwner);
+            return ready(Err(ErrorCode::NotOwner));
         }
-        if self.members.contains_key(&msg.target) {
-            return Err(ErrorCode::AlreadyInRoom);
+        if self.anywhere(&msg.target).is_some() {
+            return ready(Err(ErrorCode::AlreadyInRoom));
         }
         self.admission.invite(&msg.target);
-        Ok(self.name.clone())
+        let name = self.name.clone();
+        match self.cluster.as_deref() {
+            Some(rc) => {
+                let kept = rc.cluster.mark_invite(&self.name, &msg.target, true);
+                Box::pin(async move {
+                    kept.await.map_err(|e| {
+                        tracing::warn!(%e, room = %name, "invitation not kept in Redis");
+                        ErrorCode::ClusterUnavailable
+                    })?;
+                    Ok(name)
+                })
+            }
+            None => ready(Ok(name)),
+        }
     }
 }
 

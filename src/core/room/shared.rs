@@ -91,6 +91,19 @@ impl Room {
         self.members.len() + remote
     }
 
+    /// An invitation was used up here: the other nodes' JOINs no longer
+    /// find it.
+    pub(super) fn used_invitation(&self, nick: &Folded) {
+        if let Some(rc) = self.cluster.as_deref() {
+            let done = rc.cluster.mark_invite(&self.name, nick, false);
+            actix_rt::spawn(async move {
+                if let Err(e) = done.await {
+                    tracing::warn!(%e, "used invitation not deleted in Redis");
+                }
+            });
+        }
+    }
+
     /// Tells Redis whether member `nick` of this node is an operator
     /// (for the other nodes' listings).
     pub(super) fn mark_op(&self, nick: &Nick, on: bool) {
@@ -139,6 +152,7 @@ impl Room {
         a.topic_locked = s.topic_locked;
         a.members_only = s.members_only;
         a.secret = s.secret;
+        a.replace_invited(s.invited);
         a.replace_bans(
             s.bans
                 .into_iter()
