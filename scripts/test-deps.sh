@@ -2,7 +2,7 @@
 # Installs the Debian packages that the test suites driving real programs
 # need (tests/irc_clients.rs: WeeChat, irssi, tmux; tests/tls.rs: openssl;
 # tests/browser.rs: Chromium and chromedriver; tests/cluster.rs:
-# redis-server), when missing. Quick and
+# redis-server; tests/cluster_netfault.rs: iproute2 too), when missing. Quick and
 # silent but for one line when everything is there; prints what it
 # installed. Run by scripts/test.sh and .ci/run; plain `cargo test` does not
 # run it, and the suites whose programs are missing skip with a notice.
@@ -22,6 +22,7 @@ need openssl          # tests/tls.rs: scripts/tls_check.sh drives openssl s_clie
 need chromium         # tests/browser.rs: the web client in a real browser
 need chromium-driver  # tests/browser.rs: chromedriver, to drive it
 need redis-server     # tests/cluster.rs: the Redis the cluster nodes share
+need iproute2         # tests/cluster_netfault.rs: ip netns, veth, tc (runs as root)
 
 missing=()
 for p in "${packages[@]}"; do

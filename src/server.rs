@@ -274,6 +274,13 @@ pub async fn run(
     let directory = directory.start();
     if let Some(cluster) = &cluster {
         actix_rt::spawn(tell_cluster_link(cluster.link(), directory.clone()));
+        if let Some(lost) = cluster.lost_nicks() {
+            actix_rt::spawn(crate::core::directory::let_go_of_lost_nicks(
+                lost,
+                directory.clone(),
+            ));
+        }
+        cluster.serve_inbox(directory.clone().recipient());
     }
     let files = FileStore::new(&config.files, db.clone(), loaded.files).start();
     let large_replies = PacedBudget::new(config.limits.large_replies_bytes);

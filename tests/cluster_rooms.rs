@@ -563,13 +563,10 @@ fn an_invitation_made_on_one_node_lets_its_user_in_on_another_once() {
     let mut amy = Irc::join(a.irc_addr(), "amy", "#inv");
     amy.send("MODE #inv +i");
     amy.expect(":amy!~amy@irc MODE #inv +i");
-    // Invited while on A (INVITE names a user of the inviter's node)...
-    let nina = Client::register(a.addr(), "nina");
+    // Invited from A while on B: it comes in on B, once.
+    let mut nina = Client::register(b.addr(), "nina");
     amy.send("INVITE nina #inv");
     amy.expect(&format!(":{SERVER} 341 amy nina #inv"));
-    drop(nina);
-    // ...it comes in on B, once.
-    let mut nina = common::cluster::nick_once_free(b.addr(), "nina", "nina free");
     nina.send("JOIN #inv");
     nina.expect("JOIN #inv nina");
     nina.read_until_prefix("OK JOIN #inv");

@@ -1,13 +1,17 @@
 //! Real IRC clients against the IRC listener: WeeChat (headless, driven
 //! through its FIFO) and irssi (in a private tmux server, driven by typing)
 //! connect, join #123, and talk with a native client in the room; the
-//! native side sees their messages, nick changes and parts. Each test skips,
-//! saying so, when its programs are not installed (scripts/test-deps.sh
-//! installs them).
+//! native side sees their messages, nick changes and parts; the same with
+//! the IRC client on one cluster node and the native client on another
+//! (a real redis-server). Each test skips, saying so, when its programs
+//! are not installed (scripts/test-deps.sh installs them).
 
 mod common;
 use common::programs::{self, file_lines, poll, Tmux};
+use common::redis::Redis;
 use common::*;
+
+use std::net::SocketAddr;
 
 use std::io::Write;
 use std::path::Path;
@@ -60,9 +64,24 @@ fn weechat_joins_talks_renames_and_parts() {
         return;
     }
     let s = start(NO_HISTORY);
-    let mut nc = Client::join(s.addr(), "nina", "#123");
+    weechat_with_nina(Client::join(s.addr(), "nina", "#123"), s.irc_addr());
+}
+
+#[test]
+fn weechat_on_one_cluster_node_talks_with_nina_on_another() {
+    let name = "weechat_on_one_cluster_node_talks_with_nina_on_another";
+    if !cluster::can_run(name) || !programs::require(name, &["weechat-headless"]) {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b) = (cluster::node(&redis, "a"), cluster::node(&redis, "b"));
+    weechat_with_nina(Client::join(a.addr(), "nina", "#123"), b.irc_addr());
+}
+
+/// WeeChat on `irc` joins #123, where `nc` (nina) is, and the two talk,
+/// in the room and in private; it renames, parts and quits.
+fn weechat_with_nina(mut nc: Client, irc: SocketAddr) {
     let home = tempfile::tempdir().expect("tempdir");
-    let irc = s.irc_addr();
     // The logger writes each line at once (its default waits 120 s), and
     // WeeChat's own flood control (a line each 2 s after a burst) is off.
     let setup = format!(
@@ -192,7 +211,23 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
         return;
     }
     let s = start(NO_HISTORY);
-    let mut nc = Client::join(s.addr(), "nina", "#123");
+    irssi_with_nina(Client::join(s.addr(), "nina", "#123"), s.irc_addr());
+}
+
+#[test]
+fn irssi_on_one_cluster_node_talks_with_nina_on_another() {
+    let name = "irssi_on_one_cluster_node_talks_with_nina_on_another";
+    if !cluster::can_run(name) || !programs::require(name, &["irssi", "tmux"]) {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b) = (cluster::node(&redis, "a"), cluster::node(&redis, "b"));
+    irssi_with_nina(Client::join(a.addr(), "nina", "#123"), b.irc_addr());
+}
+
+/// irssi on `irc` joins #123, where `nc` (nina) is, and the two talk, in
+/// the room and in private; it renames, parts and quits.
+fn irssi_with_nina(mut nc: Client, irc: SocketAddr) {
     let home = tempfile::tempdir().expect("tempdir");
     let logs = home.path().join("logs");
     // Its own home: a user name, a log file per channel or query, and its
@@ -210,7 +245,7 @@ fn irssi_in_tmux_joins_talks_renames_and_parts() {
     )
     .expect("write irssi's config");
     let channel_log = logs.join("#123.log");
-    let port = s.irc_addr().port().to_string();
+    let port = irc.port().to_string();
     let home_arg = format!("--home={}", home.path().display());
     let tmux = Tmux::start(
         home.path(),

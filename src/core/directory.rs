@@ -21,11 +21,12 @@ use crate::refusals::{refused, Limit};
 
 mod claims;
 mod creations;
+mod inbox;
 mod nicks;
 mod search;
 mod whowas;
 
-pub use claims::{ClaimNick, ReleaseNick};
+pub use claims::{let_go_of_lost_nicks, ClaimNick, NickLost, ReleaseNick};
 pub use creations::Creator;
 use creations::{Creations, TooFast};
 
@@ -285,6 +286,7 @@ impl Handler<SetOper> for Directory {
 
     fn handle(&mut self, msg: SetOper, _: &mut Self::Context) {
         self.nicks.set_oper(msg.id, msg.on);
+        self.rewrite_card_of(msg.id);
     }
 }
 
@@ -412,6 +414,7 @@ impl Handler<UpdateProfile> for Directory {
 
     fn handle(&mut self, msg: UpdateProfile, _: &mut Self::Context) {
         self.nicks.set_profile(msg.id, &msg.nick, Some(msg.profile));
+        self.write_card(&msg.nick);
     }
 }
 
@@ -706,5 +709,6 @@ impl Handler<SetLogin> for Directory {
                 self.logins.remove(&msg.id);
             }
         }
+        self.rewrite_card_of(msg.id);
     }
 }

@@ -2,6 +2,8 @@
 //! drawn from it, the directory of nicknames and rooms, the file index and
 //! the message store.
 
+mod elsewhere;
+
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;

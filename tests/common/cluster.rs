@@ -19,11 +19,16 @@ pub fn can_run(test: &str) -> bool {
 
 /// A node on `redis`, in this process.
 pub fn node(redis: &Redis, id: &str) -> TestServer {
+    node_on(&redis.url(), id, LEASE_SECS)
+}
+
+/// A node on the Redis at `url`, in this process, with a lease of
+/// `lease_secs` renewed every second.
+pub fn node_on(url: &str, id: &str, lease_secs: u64) -> TestServer {
     start(&format!(
-        "[cluster]\nredis_url = \"{}\"\nnode_id = \"{id}\"\n\
-         lease_secs = {LEASE_SECS}\nheartbeat_secs = 1\n\
-         [limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000.0",
-        redis.url()
+        "[cluster]\nredis_url = \"{url}\"\nnode_id = \"{id}\"\n\
+         lease_secs = {lease_secs}\nheartbeat_secs = 1\n\
+         [limits]\nflood_burst = 100000\nflood_rate_per_sec = 100000.0"
     ))
 }
 

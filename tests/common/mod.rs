@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod front;
 pub mod http;
 pub mod irc;
+pub mod netns;
 pub mod peer;
 pub mod process;
 pub mod programs;

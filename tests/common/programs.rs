@@ -48,14 +48,30 @@ pub fn require(name: &str, programs: &[&str]) -> bool {
     let Some(missing) = programs.iter().find(|p| !installed(p)) else {
         return true;
     };
-    let notice = format!("{missing} not installed (run scripts/test-deps.sh)");
+    unavailable(
+        name,
+        &format!("{missing} not installed (run scripts/test-deps.sh)"),
+    )
+}
+
+/// Test `name` cannot run, for the reason `notice`: says so on stderr and
+/// returns false (the test then returns, and passes), or fails if
+/// [`REQUIRE_ENV`] is set, as [`require`] does for a missing program.
+pub fn unavailable(name: &str, notice: &str) -> bool {
     if std::env::var_os(REQUIRE_ENV).is_some() {
         panic!("{name}: {notice}, and {REQUIRE_ENV} is set");
     }
+    say_skipped(name, notice);
+    false
+}
+
+/// Says on stderr that test `name` was skipped, and why: one line that a
+/// plain `cargo test` shows (see [`require`]). For what no script can
+/// install (a kernel feature), which skips even with [`REQUIRE_ENV`].
+pub fn say_skipped(name: &str, notice: &str) {
     // One write, so that the line is not cut by the harness's own output.
     let line = format!("SKIPPED {name}: {notice}\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
-    false
 }
 
 /// Polls `probe` every [`POLL_EVERY`] until it gives a value, or panics

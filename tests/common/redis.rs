@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,15 +115,21 @@ impl Redis {
     }
 
     fn try_command(&self, args: &[&str]) -> Option<String> {
-        let stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
-        let mut out = format!("*{}\r\n", args.len());
-        for a in args {
-            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        (&stream).write_all(out.as_bytes()).ok()?;
-        read_reply(&mut BufReader::new(stream))
+        command_at(SocketAddr::from(([127, 0, 0, 1], self.port)), args)
     }
+}
+
+/// Runs one command on the Redis at `addr`, as [`Redis::command`] does;
+/// `None` if it cannot be reached or answers nothing readable.
+pub fn command_at(addr: SocketAddr, args: &[&str]) -> Option<String> {
+    let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).ok()?;
+    stream.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
+    let mut out = format!("*{}\r\n", args.len());
+    for a in args {
+        out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    (&stream).write_all(out.as_bytes()).ok()?;
+    read_reply(&mut BufReader::new(stream))
 }
 
 impl Drop for Redis {

@@ -19,6 +19,10 @@ pub enum ClusterError {
     /// unknown.
     #[error("no answer from Redis")]
     Unanswered,
+    /// Redis got the command only after the node had given up on it, and
+    /// refused it (`clock.rs`): not done.
+    #[error("Redis got the command after its deadline, and did not run it")]
+    Late,
     /// The node's worker is gone (the server is stopping).
     #[error("the cluster worker stopped")]
     Stopped,

@@ -14,6 +14,10 @@
 //! | `chatroom:room:<folded>:bans` | hash | the room's bans: lower-cased mask → mask, setter, time |
 //! | `chatroom:rooms` | hash | folded room name → its name as spelled, for the rooms with members |
 //! | `chatroom:room:<folded>` | channel | the room's messages and membership changes, as published |
+//! | `chatroom:node:<id>:inbox` | channel | private messages to node `<id>`'s users |
+//! | `chatroom:user:<folded>` | string | the user's card (`wire::UserCard`), while its node holds the nickname |
+//! | `chatroom:file:<id>` | string, `PX` retention | a shared file's record (`wire::SharedFile`) |
+//! | `chatroom:file:<id>:body` | string, `PX` retention | its content |
 
 /// Every key of chatroom's starts with it, so that one Redis can serve
 /// other programs too.
@@ -79,6 +83,26 @@ pub fn room_bans(folded: &str) -> String {
 /// The channel a room's messages are published on.
 pub fn room_channel(folded: &str) -> String {
     format!("{PREFIX}room:{folded}")
+}
+
+/// The channel private messages to node `id`'s users go to.
+pub fn node_inbox(id: &str) -> String {
+    format!("{PREFIX}node:{id}:inbox")
+}
+
+/// A user's card, by its folded nickname.
+pub fn user(folded: &str) -> String {
+    format!("{PREFIX}user:{folded}")
+}
+
+/// A shared file's record.
+pub fn file(id: &str) -> String {
+    format!("{PREFIX}file:{id}")
+}
+
+/// A shared file's content.
+pub fn file_body(id: &str) -> String {
+    format!("{PREFIX}file:{id}:body")
 }
 
 /// An account, by its folded name: a hash of `name`, `password` and

@@ -16,7 +16,8 @@
 //! [`Cluster::room_state`], `setting.rs`); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
-//! ([`Cluster::claim`], [`Cluster::release`]). The local
+//! ([`Cluster::claim`], [`Cluster::release`]); private messages, users'
+//! cards (WHOIS) and shared files across nodes (`direct.rs`). The local
 //! [`Directory`](crate::core::directory::Directory) still decides between
 //! the connections of this node; Redis decides between nodes.
 
@@ -31,6 +32,8 @@ use crate::core::names::{Folded, RoomName};
 
 pub mod accounts;
 mod census;
+mod clock;
+pub mod direct;
 mod error;
 pub mod history;
 pub mod keys;
@@ -41,13 +44,14 @@ pub mod wire;
 mod worker;
 
 pub use census::Census;
+pub use direct::{Inboxed, RemoteUser};
 pub use error::ClusterError;
 pub use once::SeenOnce;
 pub use rooms::Delivered;
 use rooms::{Item, Publish, Subscribe};
 pub use setting::{RoomState, MAX_BANS};
 use wire::MemberChange;
-use worker::{Op, Worker};
+use worker::{Links, Op, Worker};
 
 /// How long one Redis command may take before the node gives up on it
 /// (and answers `CLUSTER_UNAVAILABLE`): a node cut off from Redis must
@@ -84,6 +88,13 @@ impl ClusterPlan {
         }
         let client =
             redis::Client::open(config.redis_url.as_str()).map_err(ClusterError::BadUrl)?;
+        let client = redis::Client::open(
+            client
+                .get_connection_info()
+                .clone()
+                .set_tcp_settings(tcp_settings()),
+        )
+        .map_err(ClusterError::BadUrl)?;
         let node_id: Arc<str> = if config.node_id.is_empty() {
             Arc::from(random_id())
         } else {
@@ -115,19 +126,39 @@ impl ClusterPlan {
             redis::aio::ConnectionManager::new_lazy_with_config(self.client.clone(), manager)?;
         let (ops, queue) = mpsc::unbounded_channel();
         let (reachable, link) = watch::channel(true);
+        let (lost, lost_nicks) = mpsc::unbounded_channel();
+        let (rejoined, rejoins) = watch::channel(Arc::default());
+        let clock = Arc::new(clock::RedisClock::default());
+        let links = Links {
+            lost,
+            rejoined,
+            clock: Arc::clone(&clock),
+        };
         let worker = Worker::new(
             redis.clone(),
             Arc::clone(&self.node_id),
             self.lease,
             self.heartbeat,
             reachable,
+            links,
         );
         actix_rt::spawn(worker.run(queue));
         let (publish, to_publish) = mpsc::unbounded_channel();
-        actix_rt::spawn(rooms::publisher(redis.clone(), to_publish, self.max_log));
+        actix_rt::spawn(rooms::publisher(
+            redis.clone(),
+            to_publish,
+            self.max_log,
+            clock,
+        ));
         let (subscribe, asks) = mpsc::unbounded_channel();
         let client = Arc::new(self.client.clone());
-        actix_rt::spawn(rooms::subscriber(self.client, asks));
+        actix_rt::spawn(rooms::subscriber(self.client, asks, rejoins));
+        let (cards, to_write) = mpsc::unbounded_channel();
+        actix_rt::spawn(direct::card_writer(
+            redis.clone(),
+            Arc::clone(&self.node_id),
+            to_write,
+        ));
         Ok(Cluster {
             client,
             node_id: self.node_id,
@@ -137,6 +168,8 @@ impl ClusterPlan {
             redis,
             link,
             seen: Arc::default(),
+            lost_nicks: Arc::new(std::sync::Mutex::new(Some(lost_nicks))),
+            cards,
         })
     }
 }
@@ -151,6 +184,31 @@ pub enum Applied {
     Unchanged,
     /// The room has `MAX_BANS` bans already.
     TooManyBans,
+}
+
+/// How the node's TCP connections to Redis notice a network cut.
+///
+/// Without this, a cut leaves them open: Linux keeps retransmitting,
+/// ever more rarely (back-off up to minutes), so that once the network
+/// heals a node may wait many seconds for its old connection to move
+/// again, and what it gave up on (a message it refused with `ERR`) may
+/// still reach Redis then. `TCP_USER_TIMEOUT` has the kernel drop a
+/// connection whose data stays unacknowledged past [`COMMAND_TIMEOUT`],
+/// discarding what it had not delivered; keepalive probes every second
+/// make an idle connection (the subscription) find out too. A dropped
+/// connection is made again on the next command (and the subscription
+/// at once), the normal way back after Redis was away.
+fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    use redis::io::tcp::socket2::TcpKeepalive;
+    let second = Duration::from_secs(1);
+    redis::io::tcp::TcpSettings::default()
+        .set_keepalive(
+            TcpKeepalive::new()
+                .with_time(second)
+                .with_interval(second)
+                .with_retries(2),
+        )
+        .set_user_timeout(COMMAND_TIMEOUT)
 }
 
 /// A stream entry as XRANGE answers it: its id and its field-value pairs.
@@ -170,6 +228,11 @@ pub struct Cluster {
     /// The remote QUIT and NICK lines each local session was shown, so
     /// that one shown by several rooms is shown once.
     seen: Arc<std::sync::Mutex<SeenOnce>>,
+    /// The names this node lost to another while cut off longer than its
+    /// lease, for the one who takes them ([`Cluster::lost_nicks`]).
+    lost_nicks: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Folded>>>>,
+    /// Users' cards to write, in order (`direct.rs`).
+    cards: mpsc::UnboundedSender<(Folded, Vec<u8>)>,
 }
 
 impl Cluster {
@@ -183,6 +246,14 @@ impl Cluster {
     /// once when it is back.
     pub fn link(&self) -> watch::Receiver<bool> {
         self.link.clone()
+    }
+
+    /// The nicknames this node held and lost to another node while it was
+    /// cut off from Redis longer than its lease (found when it claims its
+    /// names again, once back): their holders here are to be let go.
+    /// Given once; `None` after.
+    pub fn lost_nicks(&self) -> Option<mpsc::UnboundedReceiver<Folded>> {
+        self.lost_nicks.lock().ok()?.take()
     }
 
     /// Claims the nickname `folded` for this node. Claims and releases
@@ -254,6 +325,7 @@ impl Cluster {
             set,
             fields: change.encode(),
             node_rooms: keys::node_rooms(&self.node_id),
+            node: Arc::clone(&self.node_id),
             display: room.as_str().to_string(),
         };
         let room = room.folded().clone();
@@ -275,6 +347,30 @@ impl Cluster {
         });
     }
 
+    /// Announces a file shared in `room` to its members on every node,
+    /// in line with this node's messages there; failures are logged (the
+    /// other nodes' members miss the announcement).
+    pub fn share_file(&self, room: Folded, file: &wire::SharedFile) {
+        let (reply, answer) = oneshot::channel();
+        let item = Item::Announce(file.encode());
+        if self
+            .publish
+            .send(Publish {
+                room: room.clone(),
+                item,
+                reply,
+            })
+            .is_err()
+        {
+            return;
+        }
+        actix_rt::spawn(async move {
+            if let Ok(Err(e)) = answer.await {
+                tracing::warn!(%e, room = room.as_str(), "file announcement not published");
+            }
+        });
+    }
+
     /// The room's members on every node, as its member hash has them.
     /// And the number of its last message (nothing numbered up to it is
     /// to be delivered to a member joining now).
@@ -282,17 +378,18 @@ impl Cluster {
         &self,
         room: Folded,
     ) -> impl std::future::Future<Output = Result<(Vec<MemberChange>, u64), ClusterError>> {
-        let mut redis = self.redis.clone();
+        let redis = self.redis.clone();
         async move {
             let mut pipe = redis::pipe();
             pipe.cmd("HGETALL")
                 .arg(keys::room_members(room.as_str()))
                 .cmd("GET")
                 .arg(keys::room_seq(room.as_str()));
-            let (all, seq): (Vec<(String, Vec<u8>)>, Option<u64>) =
-                tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async(&mut redis))
-                    .await
-                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            let (all, seq): (Vec<(String, Vec<u8>)>, Option<u64>) = read_twice(|| {
+                let (pipe, mut redis) = (pipe.clone(), redis.clone());
+                async move { pipe.query_async(&mut redis).await }
+            })
+            .await?;
             let members = all
                 .into_iter()
                 .filter_map(|(_, fields)| MemberChange::decode(&fields).ok())
@@ -308,17 +405,18 @@ impl Cluster {
         room: Folded,
         after: u64,
     ) -> impl std::future::Future<Output = Result<Vec<wire::Incoming>, ClusterError>> {
-        let mut redis = self.redis.clone();
+        let redis = self.redis.clone();
         async move {
             let mut xrange = redis::cmd("XRANGE");
             xrange
                 .arg(keys::room_log(room.as_str()))
                 .arg(format!("{}-0", after.saturating_add(1)))
                 .arg("+");
-            let entries: Vec<StreamEntry> =
-                tokio::time::timeout(COMMAND_TIMEOUT, xrange.query_async(&mut redis))
-                    .await
-                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            let entries: Vec<StreamEntry> = read_twice(|| {
+                let (xrange, mut redis) = (xrange.clone(), redis.clone());
+                async move { xrange.query_async(&mut redis).await }
+            })
+            .await?;
             Ok(decode_entries(entries))
         }
     }
@@ -332,7 +430,7 @@ impl Cluster {
         upto: u64,
         count: u32,
     ) -> impl std::future::Future<Output = Result<Vec<wire::Incoming>, ClusterError>> {
-        let mut redis = self.redis.clone();
+        let redis = self.redis.clone();
         async move {
             if count == 0 || upto == 0 {
                 return Ok(Vec::new());
@@ -345,10 +443,11 @@ impl Cluster {
                 xrevrange.arg(format!("{upto}-0"));
             }
             xrevrange.arg("-").arg("COUNT").arg(count);
-            let entries: Vec<StreamEntry> =
-                tokio::time::timeout(COMMAND_TIMEOUT, xrevrange.query_async(&mut redis))
-                    .await
-                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            let entries: Vec<StreamEntry> = read_twice(|| {
+                let (xrevrange, mut redis) = (xrevrange.clone(), redis.clone());
+                async move { xrevrange.query_async(&mut redis).await }
+            })
+            .await?;
             let mut messages = decode_entries(entries);
             messages.reverse();
             Ok(messages)
@@ -486,6 +585,26 @@ impl Cluster {
     pub fn release(&self, folded: Folded) {
         // The worker is gone only when the server stops: the lease lapses.
         let _ = self.ops.send(Op::Release { nick: folded });
+    }
+}
+
+/// Runs a read, bounded by [`COMMAND_TIMEOUT`]; once more if the first
+/// try found the connection dropped (a network cut ended it): the
+/// connection manager makes a new one for the second. Reads only: run
+/// twice, they change nothing.
+async fn read_twice<T, F, Fut>(mut run: F) -> Result<T, ClusterError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    let bounded = |fut: Fut| async move {
+        tokio::time::timeout(COMMAND_TIMEOUT, fut)
+            .await
+            .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))
+    };
+    match bounded(run()).await? {
+        Err(e) if e.is_connection_dropped() || e.is_io_error() => Ok(bounded(run()).await??),
+        answer => Ok(answer?),
     }
 }
 

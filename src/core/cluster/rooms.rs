@@ -18,15 +18,17 @@
 //! messages are sent with `EVAL` (not `EVALSHA` with a fallback), so that
 //! a Redis that restarted and forgot its scripts cannot reorder a batch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix::Recipient;
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
+use super::clock::RedisClock;
 use super::keys;
 use super::setting::{Script, SETTING};
 use super::wire::Published;
@@ -36,11 +38,13 @@ use crate::core::names::Folded;
 /// Numbers the message `ARGV[1]` in room counter `KEYS[2]`, appends it to
 /// stream `KEYS[1]` (trimmed to about `ARGV[2]` entries, unless 0) and
 /// publishes it on channel `KEYS[3]`, as `<seq> <ms> <fields>`; answers
-/// `{seq, ms}`.
+/// `{seq, ms}`, or `{0, ms}` without doing anything when Redis's time is
+/// past the deadline `ARGV[3]` (0: none; `clock.rs`).
 const PUBLISH: &str = r"
-local seq = redis.call('INCR', KEYS[2])
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+if ARGV[3] ~= '0' and ms > tonumber(ARGV[3]) then return {0, ms} end
+local seq = redis.call('INCR', KEYS[2])
 local payload = seq .. ' ' .. ms .. ' ' .. ARGV[1]
 if ARGV[2] == '0' then
   redis.call('XADD', KEYS[1], seq .. '-0', 'm', payload)
@@ -51,15 +55,27 @@ redis.call('PUBLISH', KEYS[3], payload)
 return {seq, ms}
 ";
 
-/// Deletes member `ARGV[1]` (if not empty) from the room's member hash
-/// `KEYS[1]`, sets member `ARGV[2]` (if not empty) to `ARGV[3]` there (and
+/// Deletes member `ARGV[1]` (if not empty, and held there by node
+/// `ARGV[8]`: another node's member of that nickname, one taken while
+/// this node was cut off, stays) from the room's member hash `KEYS[1]`,
+/// sets member `ARGV[2]` (if not empty) to `ARGV[3]` there (and
 /// notes room `ARGV[6]` in its node's set of rooms `ARGV[5]`, where the
 /// node's members are found should it die), keeps the cluster's rooms
 /// `KEYS[3]` (folded name → `ARGV[7]`, its name as spelled) to those with
 /// members, and publishes the change `ARGV[4]` on channel `KEYS[2]` as
 /// `0 <ms> <fields>`, in line with the room's messages.
 const MEMBER: &str = r"
-if ARGV[1] ~= '' then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if ARGV[1] ~= '' then
+  local kept = redis.call('HGET', KEYS[1], ARGV[1])
+  if kept then
+    local rest = string.sub(kept, 4)
+    local colon = string.find(rest, ':', 1, true)
+    local n = colon and tonumber(string.sub(rest, 1, colon - 1)) or 0
+    if colon and string.sub(rest, colon + 1, colon + n) == ARGV[8] then
+      redis.call('HDEL', KEYS[1], ARGV[1])
+    end
+  end
+end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
   redis.call('SADD', ARGV[5], ARGV[6])
@@ -70,6 +86,16 @@ end
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
 redis.call('PUBLISH', KEYS[2], '0 ' .. ms .. ' ' .. ARGV[4])
+return {0, ms}
+";
+
+/// Publishes `ARGV[1]` on room channel `KEYS[1]` as `0 <ms> <fields>`,
+/// unnumbered and not kept in the stream (a file announcement), in line
+/// with the room's messages.
+const ANNOUNCE: &str = r"
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('PUBLISH', KEYS[1], '0 ' .. ms .. ' ' .. ARGV[1])
 return {0, ms}
 ";
 
@@ -92,10 +118,15 @@ pub(super) enum Item {
         node_rooms: String,
         /// The room's name as spelled.
         display: String,
+        /// This node's id.
+        node: std::sync::Arc<str>,
     },
     /// A change of the room's settings (`setting.rs`): what the script
     /// is to do, and the change as published (empty: not published).
     Setting(Script, Vec<u8>),
+    /// Something for the room's members on every node that is neither a
+    /// message nor kept (a file announcement): its fields.
+    Announce(Vec<u8>),
 }
 
 /// A message or membership change to publish.
@@ -121,6 +152,11 @@ pub enum Delivered {
     /// The subscription was made again (Redis came back): what was
     /// published meanwhile was missed, and is to be read from the stream.
     Resumed,
+    /// The node's lease had lapsed (cut off from Redis for longer) and
+    /// other nodes took its members out of their rooms: the room
+    /// announces its members again, but for those whose nicknames were
+    /// lost meanwhile to another node (they are being disconnected).
+    Rejoined(Arc<HashSet<Folded>>),
 }
 
 /// Publishes what is queued, a batch at a time, until the node stops;
@@ -129,9 +165,11 @@ pub(super) async fn publisher(
     mut redis: ConnectionManager,
     mut queue: mpsc::UnboundedReceiver<Publish>,
     max_log: u64,
+    clock: Arc<RedisClock>,
 ) {
     let mut batch = Vec::new();
     while let Some(first) = queue.recv().await {
+        let deadline = clock.deadline();
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -151,13 +189,21 @@ pub(super) async fn publisher(
                     .arg(keys::room_seq(room))
                     .arg(keys::room_channel(room))
                     .arg(&fields[..])
-                    .arg(max_log),
+                    .arg(max_log)
+                    .arg(deadline),
+                Item::Announce(fields) => pipe
+                    .cmd("EVAL")
+                    .arg(ANNOUNCE)
+                    .arg(1)
+                    .arg(keys::room_channel(room))
+                    .arg(&fields[..]),
                 Item::Member {
                     del,
                     set,
                     fields,
                     node_rooms,
                     display,
+                    node,
                 } => {
                     let (set_nick, set_value) = match set {
                         Some((nick, value)) => (nick.as_str(), &value[..]),
@@ -176,6 +222,7 @@ pub(super) async fn publisher(
                         .arg(node_rooms)
                         .arg(room)
                         .arg(display)
+                        .arg(&**node)
                 }
                 Item::Setting(script, fields) => {
                     let call = pipe
@@ -210,9 +257,16 @@ pub(super) async fn publisher(
         };
         match answers {
             Ok(answers) => {
+                if let Some(&(_, ms)) = answers.last() {
+                    clock.observe(ms);
+                }
                 for (p, (seq, ms)) in batch.drain(..).zip(answers) {
-                    let time = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-                    let _ = p.reply.send(Ok((seq, time)));
+                    let answer = if seq == 0 && matches!(p.item, Item::Msg(_)) {
+                        Err(ClusterError::Late)
+                    } else {
+                        Ok((seq, SystemTime::UNIX_EPOCH + Duration::from_millis(ms)))
+                    };
+                    let _ = p.reply.send(answer);
                 }
             }
             Err(e) => {
@@ -236,7 +290,10 @@ pub(super) async fn publisher(
 pub(super) async fn subscriber(
     client: redis::Client,
     mut asks: mpsc::UnboundedReceiver<Subscribe>,
+    mut rejoins: watch::Receiver<Arc<HashSet<Folded>>>,
 ) {
+    // Until the worker is gone (the node stopping), rejoins are told.
+    let mut worker = true;
     let mut rooms: HashMap<String, Recipient<Delivered>> = HashMap::new();
     let mut pending: Option<Subscribe> = None;
     loop {
@@ -289,6 +346,16 @@ pub(super) async fn subscriber(
                             None
                         }
                         None => break,
+                    },
+                    changed = rejoins.changed(), if worker => {
+                        worker = changed.is_ok();
+                        if worker {
+                            let lost = Arc::clone(&rejoins.borrow_and_update());
+                            for room in rooms.values() {
+                                room.do_send(Delivered::Rejoined(Arc::clone(&lost)));
+                            }
+                        }
+                        None
                     },
                 },
             };

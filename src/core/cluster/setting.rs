@@ -33,8 +33,9 @@ use crate::core::names::{Folded, Nick, STORED_NAME_LIMIT};
 /// deleted) unless it is that already (absent counting as `ARGV[5]`);
 /// `topic`: the topic `ARGV[3]` and its time; `ban`: ban `ARGV[2]` set to
 /// `ARGV[3]` (added, unless there, and refused past `ARGV[5]` bans) or,
-/// empty, removed (unless not there); `kick`: member `ARGV[2]` out of the
-/// member hash (unless not there) and its operator mark with it;
+/// empty, removed (unless not there); `kick`: member `ARGV[2]`'s operator
+/// mark deleted, unless it is not in the member hash (its own node takes
+/// it out of there, as every change of its members);
 /// `create`: owner `ARGV[3]`, owning account `ARGV[5]` and key hash
 /// `ARGV[6]`, unless the room has an owner. Answers `{status, ms}`:
 /// 1 changed, 0 nothing to change, 2 too many bans.
@@ -64,7 +65,7 @@ elseif kind == 'ban' then
     redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. #at .. ':' .. at)
   end
 elseif kind == 'kick' then
-  if redis.call('HDEL', KEYS[4], ARGV[2]) == 0 then return {0, ms} end
+  if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return {0, ms} end
   redis.call('HDEL', KEYS[1], 'op:' .. ARGV[2])
 elseif kind == 'create' then
   if redis.call('HEXISTS', KEYS[1], 'owner') == 1 then return {0, ms} end

@@ -22,6 +22,9 @@ use std::time::{Duration, SystemTime};
 use crate::core::event::{MsgKind, UserHost};
 use crate::core::names::{Nick, STORED_NAME_LIMIT};
 
+mod direct;
+pub use direct::{Direct, DirectKind, SharedFile, UserCard};
+
 /// A room message as it leaves its node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing<'a> {
@@ -208,6 +211,9 @@ pub enum Published {
     Member(MemberChange),
     /// A change of the room's settings, or a KICK (`setting.rs`).
     Setting(SettingChange),
+    /// A file shared in the room (`direct.rs`), unnumbered as a
+    /// membership change is.
+    File(SharedFile),
 }
 
 impl Published {
@@ -220,6 +226,8 @@ impl Published {
             Incoming::decode(payload).map(Published::Msg)
         } else if rest.starts_with(b"1:S") {
             SettingChange::decode(payload).map(Published::Setting)
+        } else if rest.starts_with(b"1:F") {
+            SharedFile::decode(rest).map(Published::File)
         } else {
             MemberChange::decode(rest).map(Published::Member)
         }

@@ -17,6 +17,7 @@ use redis::Script;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
+use super::clock::RedisClock;
 use super::keys::{self, PREFIX};
 use super::{Claim, ClusterError, COMMAND_TIMEOUT};
 use crate::core::names::Folded;
@@ -24,9 +25,15 @@ use crate::core::names::Folded;
 /// Gives `KEYS[1]` (a nickname) to node `ARGV[1]` if nobody holds it, this
 /// node does, or the holder's lease (`ARGV[2]` .. holder) has lapsed; 1
 /// granted, 2 granted, taken from a dead node, 0 held by a live node, -1
-/// this node's own lease is gone (the caller renews it and asks again). `KEYS[2]` is this node's set of
-/// nicknames, `KEYS[3]` its lease, `ARGV[3]` the folded nickname.
+/// this node's own lease is gone (the caller renews it and asks again), -2
+/// Redis's time is past the deadline `ARGV[4]` (0: none; `clock.rs`) and
+/// nothing was done. `KEYS[2]` is this node's set of nicknames, `KEYS[3]`
+/// its lease, `ARGV[3]` the folded nickname.
 const CLAIM: &str = r"
+if ARGV[4] ~= '0' then
+  local now = redis.call('TIME')
+  if now[1] * 1000 + math.floor(now[2] / 1000) > tonumber(ARGV[4]) then return -2 end
+end
 if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
@@ -41,29 +48,41 @@ redis.call('SADD', KEYS[2], ARGV[3])
 return 1
 ";
 
-/// Deletes `KEYS[1]` (a nickname) if node `ARGV[1]` holds it, and drops
-/// `ARGV[2]` from the node's set `KEYS[2]`.
+/// Deletes `KEYS[1]` (a nickname) and its user's card `KEYS[3]` if node
+/// `ARGV[1]` holds it, and drops `ARGV[2]` from the node's set `KEYS[2]`.
 const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[3])
+end
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 ";
 
 /// Renews node lease `KEYS[1]` for `ARGV[1]` ms, and its set of
-/// nicknames `KEYS[2]` with it (a dead node's set goes with its lease).
+/// nicknames `KEYS[2]` with it (a dead node's set goes with its lease);
+/// answers `{lapsed, ms}`: 1 if the lease had lapsed (the node was cut
+/// off, or Redis lost it), and Redis's time.
 const BEAT: &str = r"
+local lapsed = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then lapsed = 1 end
 redis.call('SET', KEYS[1], 'alive', 'PX', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return 1
+local now = redis.call('TIME')
+return {lapsed, now[1] * 1000 + math.floor(now[2] / 1000)}
 ";
 
 /// A node (re)starting under id `ARGV[1]` lets go of what an earlier
-/// process of that id held (`KEYS[1]`, keys `ARGV[2]` .. name), then takes
-/// its lease `KEYS[2]` for `ARGV[3]` ms.
+/// process of that id held (`KEYS[1]`, keys `ARGV[2]` .. name, and their
+/// cards `ARGV[4]` .. name), then takes its lease `KEYS[2]` for `ARGV[3]`
+/// ms.
 const START: &str = r"
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local key = ARGV[2] .. name
-  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('DEL', key)
+    redis.call('DEL', ARGV[4] .. name)
+  end
 end
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], 'alive', 'PX', ARGV[3])
@@ -106,6 +125,14 @@ end
 return reaped
 ";
 
+/// What the worker tells the rest of the node, and the clock it shares
+/// with the publisher.
+pub(super) struct Links {
+    pub(super) lost: mpsc::UnboundedSender<Folded>,
+    pub(super) rejoined: watch::Sender<Arc<HashSet<Folded>>>,
+    pub(super) clock: Arc<RedisClock>,
+}
+
 /// What the directory asks of Redis.
 pub(super) enum Op {
     /// Claim a nickname; the answer goes back.
@@ -131,6 +158,18 @@ pub(super) struct Worker {
     started: bool,
     /// Releases Redis did not take yet.
     unreleased: HashSet<Folded>,
+    /// The names Redis granted this node and it did not let go since:
+    /// what it claims again after its lease lapsed.
+    held: HashSet<Folded>,
+    /// The lease was found lapsed and the names in `held` are not all
+    /// claimed again yet.
+    lapsed: bool,
+    /// Where the names lost meanwhile to another node are told.
+    lost: mpsc::UnboundedSender<Folded>,
+    /// Told, with the names lost, once the node has claimed its names
+    /// again (its rooms then announce their members again).
+    rejoined: watch::Sender<Arc<HashSet<Folded>>>,
+    clock: Arc<RedisClock>,
     /// The last beat failed (logged once per outage).
     away: bool,
     /// Whether Redis answered the last beat, for the node's clients.
@@ -149,6 +188,7 @@ impl Worker {
         lease: Duration,
         heartbeat: Duration,
         reachable: watch::Sender<bool>,
+        links: Links,
     ) -> Self {
         Worker {
             redis,
@@ -157,6 +197,11 @@ impl Worker {
             heartbeat,
             started: false,
             unreleased: HashSet::new(),
+            held: HashSet::new(),
+            lapsed: false,
+            lost: links.lost,
+            rejoined: links.rejoined,
+            clock: links.clock,
             away: false,
             reachable,
             claim: Script::new(CLAIM),
@@ -178,9 +223,13 @@ impl Worker {
                     Some(Op::Claim { nick, reply }) => {
                         self.unreleased.remove(&nick);
                         let answer = self.claim(&nick).await;
+                        if let Ok(Claim::Granted) = answer {
+                            self.held.insert(nick);
+                        }
                         let _ = reply.send(answer);
                     }
                     Some(Op::Release { nick }) => {
+                        self.held.remove(&nick);
                         if let Err(e) = self.release(&nick).await {
                             warn!(%e, nick = nick.as_str(), "nickname not released in Redis yet; will retry");
                             self.unreleased.insert(nick);
@@ -239,7 +288,8 @@ impl Worker {
             .key(keys::node(&self.node_id))
             .arg(&*self.node_id)
             .arg(format!("{PREFIX}nick:"))
-            .arg(self.lease_ms());
+            .arg(self.lease_ms())
+            .arg(format!("{PREFIX}user:"));
         let mut redis = self.redis.clone();
         bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
         // Its earlier process's room members go, and this node is listed
@@ -268,6 +318,8 @@ impl Worker {
         Ok(())
     }
 
+    /// Renews the lease; if it had lapsed, claims this node's names
+    /// again first thing (and goes on trying at each beat until done).
     async fn run_beat(&mut self) -> Result<(), ClusterError> {
         let mut invocation = self.beat.prepare_invoke();
         invocation
@@ -275,23 +327,54 @@ impl Worker {
             .key(keys::node_nicks(&self.node_id))
             .arg(self.lease_ms());
         let mut redis = self.redis.clone();
-        bounded(invocation.invoke_async::<i64>(&mut redis)).await?;
+        let (lapsed, ms) = bounded(invocation.invoke_async::<(i64, u64)>(&mut redis)).await?;
+        self.clock.observe(ms);
+        if lapsed == 1 && self.started {
+            warn!(node_id = %self.node_id, names = self.held.len(), "this node's lease had lapsed (cut off from Redis longer than the lease): claiming its nicknames again");
+            self.lapsed = true;
+        }
+        if self.lapsed {
+            self.rejoin().await?;
+            self.lapsed = false;
+        }
+        Ok(())
+    }
+
+    /// After a lapsed lease: other nodes reaped this one (its members
+    /// left their rooms, it left `chatroom:nodes`) and may have taken its
+    /// names. Lists the node again, claims each name it holds again
+    /// (one lost to another node meanwhile is told, for its holder here
+    /// to be disconnected), then has its rooms announce their members
+    /// again.
+    async fn rejoin(&mut self) -> Result<(), ClusterError> {
+        let mut redis = self.redis.clone();
+        let mut sadd = redis::cmd("SADD");
+        sadd.arg(keys::nodes()).arg(&*self.node_id);
+        bounded(sadd.query_async::<i64>(&mut redis)).await?;
+        let mut lost = HashSet::new();
+        let mut names: Vec<Folded> = self.held.iter().cloned().collect();
+        names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        for nick in names {
+            match self.claim_once(&nick).await? {
+                1 => {}
+                0 => {
+                    warn!(nick = nick.as_str(), "nickname taken by another node while this one was cut off: its holder here is disconnected");
+                    self.held.remove(&nick);
+                    let _ = self.lost.send(nick.clone());
+                    lost.insert(nick);
+                }
+                -2 => return Err(ClusterError::Late),
+                _ => return Err(ClusterError::LeaseLost),
+            }
+        }
+        self.rejoined.send_replace(Arc::new(lost));
         Ok(())
     }
 
     async fn claim(&mut self, nick: &Folded) -> Result<Claim, ClusterError> {
         self.ensure_started().await?;
         for _ in 0..2 {
-            let mut invocation = self.claim.prepare_invoke();
-            invocation
-                .key(keys::nick(nick.as_str()))
-                .key(keys::node_nicks(&self.node_id))
-                .key(keys::node(&self.node_id))
-                .arg(&*self.node_id)
-                .arg(format!("{PREFIX}node:"))
-                .arg(nick.as_str());
-            let mut redis = self.redis.clone();
-            match bounded(invocation.invoke_async::<i64>(&mut redis)).await? {
+            match self.claim_once(nick).await? {
                 1 => return Ok(Claim::Granted),
                 2 => {
                     // The dead node's members leave their rooms (their
@@ -305,6 +388,7 @@ impl Worker {
                     return Ok(Claim::Granted);
                 }
                 0 => return Ok(Claim::HeldElsewhere),
+                -2 => return Err(ClusterError::Late),
                 // The lease lapsed (Redis lost it, or was away longer
                 // than the lease): renew it and ask again.
                 _ => self.run_beat().await?,
@@ -313,11 +397,27 @@ impl Worker {
         Err(ClusterError::LeaseLost)
     }
 
+    /// One run of the claim script: its answer.
+    async fn claim_once(&mut self, nick: &Folded) -> Result<i64, ClusterError> {
+        let mut invocation = self.claim.prepare_invoke();
+        invocation
+            .key(keys::nick(nick.as_str()))
+            .key(keys::node_nicks(&self.node_id))
+            .key(keys::node(&self.node_id))
+            .arg(&*self.node_id)
+            .arg(format!("{PREFIX}node:"))
+            .arg(nick.as_str())
+            .arg(self.clock.deadline());
+        let mut redis = self.redis.clone();
+        bounded(invocation.invoke_async::<i64>(&mut redis)).await
+    }
+
     async fn release(&mut self, nick: &Folded) -> Result<(), ClusterError> {
         let mut invocation = self.release.prepare_invoke();
         invocation
             .key(keys::nick(nick.as_str()))
             .key(keys::node_nicks(&self.node_id))
+            .key(keys::user(nick.as_str()))
             .arg(&*self.node_id)
             .arg(nick.as_str());
         let mut redis = self.redis.clone();

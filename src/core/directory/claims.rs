@@ -103,6 +103,7 @@ impl Directory {
         self.nicks
             .claim(&msg.nick, msg.old.as_ref(), msg.inbox, msg.orders)?;
         self.nicks.set_profile(id, &key, msg.profile);
+        self.write_card(&key);
         if let Some(user) = left {
             let old = user.nick.folded().clone();
             self.remember(user);
@@ -118,6 +119,44 @@ impl Directory {
         if self.nicks.holder(key).is_none() && !self.claiming.contains_key(key) {
             cluster.release(key.clone());
         }
+    }
+}
+
+/// Cluster mode: another node took `nick` while this one was cut off
+/// from Redis longer than its lease; its holder here is told and
+/// disconnected ([`ServerOrder::NickCollision`]). Its QUIT then lets the
+/// name go here; Redis's claim is the other node's, which a release by
+/// this node does not touch (compare-and-delete).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NickLost {
+    /// The folded nickname.
+    pub nick: Folded,
+}
+
+impl Handler<NickLost> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: NickLost, _: &mut Self::Context) {
+        let Some((nick, orders)) = self.nicks.orders(&msg.nick) else {
+            return;
+        };
+        if let Some(session) = orders.upgrade() {
+            session.do_send(ServerOrder::NickCollision { nick });
+        }
+    }
+}
+
+/// Hands each nickname the node lost ([`Cluster::lost_nicks`]) to the
+/// directory, until the node stops.
+///
+/// [`Cluster::lost_nicks`]: crate::core::cluster::Cluster::lost_nicks
+pub async fn let_go_of_lost_nicks(
+    mut lost: tokio::sync::mpsc::UnboundedReceiver<Folded>,
+    directory: Addr<Directory>,
+) {
+    while let Some(nick) = lost.recv().await {
+        directory.do_send(NickLost { nick });
     }
 }
 

@@ -172,6 +172,24 @@ impl Drop for UploadSink {
     }
 }
 
+/// Writes `body` (a file another node received, read from Redis) to a
+/// temporary file in `dir` and opens it for reading, so that it streams
+/// to the client as a file of this node's does. The name is removed at
+/// once (the open file stays readable until closed); one a crash leaves
+/// behind is an unfinished upload's, removed at the next start.
+pub async fn spool(dir: PathBuf, body: Vec<u8>) -> io::Result<tokio::fs::File> {
+    blocking(move || {
+        let temp = dir.join(format!("{TEMP_PREFIX}{}", FileId::fresh()));
+        let mut file = File::create_new(&temp)?;
+        let opened = file.write_all(&body).and_then(|()| File::open(&temp));
+        let removed = std::fs::remove_file(&temp);
+        let opened = opened?;
+        removed?;
+        Ok(tokio::fs::File::from_std(opened))
+    })
+    .await
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {

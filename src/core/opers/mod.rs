@@ -72,6 +72,13 @@ pub enum ServerOrder {
         /// Whether Redis answers again.
         reachable: bool,
     },
+    /// Cluster mode: this node was cut off from Redis for longer than its
+    /// lease and another node took this user's nickname meanwhile: tell
+    /// the user and disconnect it (as IRC's nickname collisions do).
+    NickCollision {
+        /// The nickname it lost.
+        nick: Nick,
+    },
     /// `WALLOPS`: show it, if this user wants such messages.
     Wallops {
         /// The operator's nickname.

@@ -754,6 +754,7 @@ impl Handler<ShareFile> for Room {
             return Err(ErrorCode::NotInRoom);
         }
         self.broadcast(&msg.event, Some(msg.who.id));
+        self.share_file(&msg.event);
         Ok(())
     }
 }

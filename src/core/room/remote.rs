@@ -10,12 +10,13 @@ use std::time::SystemTime;
 use actix::prelude::*;
 
 use super::{Names, Room, Say};
-use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published};
+use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published, SharedFile};
 use crate::core::cluster::{Cluster, Delivered};
 use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
 use crate::core::member::{deliver_once, Inbox, Listed, SessionId};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::Said;
+use crate::core::store::FileRecord;
 use crate::core::ErrorCode;
 
 /// What a room of a cluster node keeps of the cluster.
@@ -108,6 +109,15 @@ impl Room {
             renamed: None,
         };
         rc.cluster.announce(&self.name, &change);
+    }
+
+    /// Announces every member of this node again (a `JOIN` each), but
+    /// those whose nicknames were `lost`: the node's lease had lapsed and
+    /// the other nodes took them out of the room.
+    fn announce_again(&self, lost: &std::collections::HashSet<Folded>) {
+        for (key, member) in self.members.iter().filter(|(k, _)| !lost.contains(*k)) {
+            self.announce(Change::Join, &member.nick(key), &member.userhost, None);
+        }
     }
 
     /// Publishes a change of nickname of one of this node's members.
@@ -354,7 +364,17 @@ impl Room {
         }
         rc.catching_up = Some(Vec::new());
         let read = rc.cluster.since(self.name.folded().clone(), rc.delivered);
-        ctx.spawn(read.into_actor(self).map(|read, act, ctx| {
+        // Membership changes are not in the stream: what the other nodes'
+        // members are now is read from the member hash instead.
+        let members = rc.cluster.members(self.name.folded().clone());
+        let both = async move { (members.await, read.await) };
+        ctx.spawn(both.into_actor(self).map(|(members, read), act, ctx| {
+            match members {
+                Ok((members, _)) => act.reconcile(members),
+                Err(e) => {
+                    tracing::warn!(%e, room = %act.name, "cannot read the room's members on other nodes");
+                }
+            }
             let missed = match read {
                 Ok(missed) => missed,
                 Err(e) => {
@@ -376,6 +396,51 @@ impl Room {
         }));
     }
 
+    /// Makes the other nodes' members those of the member hash (`members`,
+    /// read after the subscription was down), showing the members here a
+    /// `QUIT` for each one gone meanwhile and a `JOIN` for each new one.
+    fn reconcile(&mut self, members: Vec<MemberChange>) {
+        let Some(rc) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        let me = rc.cluster.node_id();
+        let now: BTreeMap<Folded, (Nick, UserHost)> = members
+            .into_iter()
+            .filter(|m| m.origin != me)
+            .map(|m| (m.nick.folded().clone(), (m.nick, m.userhost)))
+            .collect();
+        let gone: Vec<(Nick, UserHost)> = rc
+            .remote
+            .iter()
+            .filter(|(key, _)| !now.contains_key(*key))
+            .map(|(_, member)| member.clone())
+            .collect();
+        let came: Vec<(Nick, UserHost)> = now
+            .iter()
+            .filter(|(key, _)| !rc.remote.contains_key(*key))
+            .map(|(_, member)| member.clone())
+            .collect();
+        rc.remote = now;
+        for (nick, userhost) in gone {
+            let event = Event::Quit {
+                nick,
+                userhost,
+                reason: None,
+            };
+            self.broadcast(&event, None);
+        }
+        for (nick, userhost) in came {
+            let event = Event::Join {
+                room: self.name.clone(),
+                nick,
+                userhost,
+                realname: no_realname(),
+                account: None,
+            };
+            self.broadcast(&event, None);
+        }
+    }
+
     /// Delivers what the subscription or the stream gave, unless it was
     /// delivered already.
     fn take(&mut self, published: Published, ctx: &mut Context<Self>) {
@@ -383,7 +448,65 @@ impl Room {
             Published::Msg(m) => self.deliver(m),
             Published::Member(change) => self.remote_change(change),
             Published::Setting(change) => self.apply_setting(change, ctx),
+            Published::File(file) => self.remote_file(file),
         }
+    }
+
+    /// Announces a file shared here by one of this node's members to the
+    /// members of every other node (its content is kept in Redis by the
+    /// uploader's session, before this).
+    pub(super) fn share_file(&self, event: &Event) {
+        let (
+            Some(rc),
+            Event::File {
+                target,
+                from,
+                userhost,
+                id,
+                size,
+                sha256,
+                filename,
+            },
+        ) = (self.cluster.as_deref(), event)
+        else {
+            return;
+        };
+        let file = SharedFile {
+            origin: rc.cluster.node_id().to_string(),
+            userhost: userhost.clone(),
+            record: FileRecord {
+                id: id.clone(),
+                target: target.clone(),
+                from: from.clone(),
+                size: *size,
+                sha256: sha256.clone(),
+                filename: filename.clone(),
+                stored: SystemTime::now(),
+            },
+        };
+        rc.cluster.share_file(self.name.folded().clone(), &file);
+    }
+
+    /// A file shared on another node: announced to the members here.
+    fn remote_file(&mut self, file: SharedFile) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        if file.origin == rc.cluster.node_id() {
+            // Its members here were told when it was shared.
+            return;
+        }
+        let r = file.record;
+        let event = Event::File {
+            target: crate::core::event::FileTarget::Room(self.name.clone()),
+            from: r.from,
+            userhost: file.userhost,
+            id: r.id,
+            size: r.size,
+            sha256: r.sha256,
+            filename: r.filename,
+        };
+        self.broadcast(&event, None);
     }
 
     fn deliver(&mut self, m: Incoming) {
@@ -427,6 +550,7 @@ impl Handler<Delivered> for Room {
                 self.reload_state(ctx);
                 return self.catch_up(ctx);
             }
+            Delivered::Rejoined(lost) => return self.announce_again(&lost),
             Delivered::Published(p) => p,
         };
         if let Some(held) = rc.catching_up.as_mut() {

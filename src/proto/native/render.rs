@@ -175,6 +175,13 @@ pub enum Reply {
         /// Whether Redis answers again.
         reachable: bool,
     },
+    /// `SERVER nickname <nick> was taken on another node ...`: this node
+    /// was cut off from the cluster longer than its lease, another node
+    /// gave the nickname away meanwhile, and this user is disconnected.
+    NickCollision {
+        /// The nickname it lost.
+        nick: Nick,
+    },
     /// `SERVER killed by <oper>: <reason>`, to a user an operator
     /// disconnects.
     Killed {
@@ -290,6 +297,9 @@ pub enum Disconnect {
     /// The client kept another account's nickname past the grace, and no
     /// other nickname could be given to it.
     NickReserved,
+    /// Another node took its nickname while this one was cut off from
+    /// the cluster.
+    NickCollision,
     /// A server operator's KILL.
     Killed {
         /// The operator's nickname.
@@ -318,6 +328,7 @@ impl Disconnect {
             Disconnect::FileTooLarge => "file too large",
             Disconnect::ServerShutdown => "server shutting down",
             Disconnect::NickReserved => "nickname reserved",
+            Disconnect::NickCollision => "nickname collision",
         }))
     }
 }
@@ -624,6 +635,11 @@ impl Reply {
                 .word(mask)
                 .word(by.as_str())
                 .word(time)
+                .end(),
+            Reply::NickCollision { nick } => Line::start(buf, "SERVER")
+                .word("nickname")
+                .word(nick.as_str())
+                .word("was taken on another node while this node was cut off from the cluster: disconnected")
                 .end(),
             Reply::Killed { by, reason } => {
                 let text = format!("killed by {by}: {reason}");

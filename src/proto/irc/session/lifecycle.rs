@@ -37,6 +37,9 @@ pub enum Ending {
     /// `accounts.require_login`, and the client did not log in (SASL)
     /// before registering.
     LoginRequired,
+    /// Cluster mode: another node took its nickname while this one was
+    /// cut off from Redis longer than its lease.
+    NickCollision(crate::core::Nick),
     /// A server operator's KILL.
     Killed {
         /// The operator's nickname.
@@ -63,6 +66,7 @@ impl Ending {
             Ending::BadPassword => "bad password",
             Ending::ServerShutdown => "server shutting down",
             Ending::NickReserved => "nickname reserved",
+            Ending::NickCollision(_) => "nickname collision",
             Ending::LoginRequired => "login required",
         }))
     }
@@ -78,6 +82,9 @@ impl Ending {
             Ending::BadPassword => "Bad password".into(),
             Ending::ServerShutdown => "Server shutting down".into(),
             Ending::NickReserved => "Nickname reserved".into(),
+            Ending::NickCollision(nick) => format!(
+                "Nickname collision: {nick} was taken on another node while this server was cut off from the cluster"
+            ),
             Ending::LoginRequired => "Log in with SASL first".into(),
             Ending::ConnectionClosed => "Connection closed".into(),
             Ending::Killed { by, reason } => killed_reason(by, reason),

@@ -15,9 +15,10 @@
 use std::collections::VecDeque;
 
 use super::*;
+use crate::core::cluster::wire::{Direct, DirectKind};
 use crate::core::directory::{Describe, FindRoom};
 use crate::core::room;
-use crate::core::{FileTarget, MsgKind, MsgMeta};
+use crate::core::{ErrorCode, FileTarget, MsgKind, MsgMeta};
 use crate::proto::irc::command::Target;
 use crate::proto::irc::render::relayed_fits;
 
@@ -238,6 +239,10 @@ impl Session {
                                     act.numeric(Numeric::Away(user.nick, away.to_string()));
                                 }
                             }
+                            // Cluster mode: on another node, perhaps.
+                            None if act.state.core.cluster.is_some() => {
+                                return act.message_elsewhere(nick, what, tags, pending, ctx);
+                            }
                             None if silent => {}
                             None => act.numeric(Numeric::NoSuchNick(nick.as_str().to_string())),
                         }
@@ -250,6 +255,70 @@ impl Session {
                 Target::BadChannel(_) | Target::BadNick(_) => {}
             }
         }
+    }
+
+    /// Cluster mode: a message to a user no connection of this node
+    /// holds, handed to the node holding it; then the other targets.
+    fn message_elsewhere(
+        &mut self,
+        nick: Nick,
+        what: What,
+        tags: Option<Arc<str>>,
+        pending: VecDeque<Target>,
+        ctx: &mut Context<Self>,
+    ) {
+        let silent = matches!(what, What::Text(MsgKind::Notice, _));
+        let echo = self.caps.echo_message;
+        let Some(from) = self.nick.clone() else {
+            return;
+        };
+        if !self.fits(&from, &what, nick.as_str()) {
+            return self.message_each(what, tags, pending, ctx);
+        }
+        let account = self.sender_account();
+        let (kind, text, sent_tags) = match &what {
+            What::Text(kind, text) => (DirectKind::Text(*kind), text.clone(), tags.clone()),
+            What::Tags(t) => (DirectKind::Tags, String::new(), Some(Arc::clone(t))),
+        };
+        let message = Direct {
+            origin: String::new(),
+            kind,
+            from: from.clone(),
+            userhost: self.userhost.clone(),
+            account: account.clone(),
+            tags: sent_tags,
+            to: nick.clone(),
+            text,
+        };
+        let sent = self.state.core.send_elsewhere(message);
+        ctx.wait(sent.into_actor(self).map(move |res, act, ctx| {
+            match res {
+                Ok(Some(user)) => {
+                    let card = user.card;
+                    debug!(parent: &act.span, to = %card.nick, node = %card.node, ?what, "privmsg elsewhere");
+                    if echo {
+                        let event = act.private(&what, &tags, account, from, &card.nick);
+                        act.echo(&event);
+                    }
+                    if let (Some(away), false, What::Text(..)) = (&card.away, silent, &what) {
+                        act.numeric(Numeric::Away(card.nick, away.to_string()));
+                    }
+                }
+                Ok(None) if silent => {}
+                Ok(None) => act.numeric(Numeric::NoSuchNick(nick.as_str().to_string())),
+                Err(_) => act.line(ServerLine::Fail {
+                    command: match &what {
+                        What::Text(MsgKind::Privmsg, _) => "PRIVMSG",
+                        What::Text(MsgKind::Notice, _) => "NOTICE",
+                        What::Tags(_) => "TAGMSG",
+                    }
+                    .into(),
+                    code: ErrorCode::ClusterUnavailable.as_str(),
+                    text: "The cluster cannot be reached: not sent",
+                }),
+            }
+            act.message_each(what, tags, pending, ctx);
+        }));
     }
 
     /// The event a private message or TAGMSG to `to` is.

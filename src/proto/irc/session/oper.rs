@@ -212,6 +212,10 @@ impl Handler<ServerOrder> for Session {
             ServerOrder::CheckBans => {
                 self.check_bans(ctx);
             }
+            ServerOrder::NickCollision { nick } => {
+                info!(parent: &self.span, %nick, "nickname taken by another node during a cut from Redis");
+                self.close(Ending::NickCollision(nick), ctx);
+            }
             ServerOrder::ClusterLink { reachable } => {
                 if self.registered() {
                     self.line(ServerLine::ClusterLink { reachable });

@@ -2,6 +2,7 @@
 //! ISON, USERHOST; and AWAY, which others ask about.
 
 use super::*;
+use crate::core::cluster::wire::UserCard;
 use crate::core::directory::{Describe, Search, UpdateProfile, UserInfo, Whowas, Wildcard};
 use crate::core::names::STORED_NAME_LIMIT;
 use crate::core::room;
@@ -41,15 +42,56 @@ impl Session {
         }));
     }
 
-    /// Looks `nicks` up in the directory and hands what it found to `then`.
+    /// Looks `nicks` up in the directory (and, in cluster mode, those it
+    /// lacks in Redis: users of other nodes, one round trip) and hands
+    /// what it found, in the order asked, to `then`.
     fn describe<F>(&mut self, nicks: Vec<Folded>, ctx: &mut Context<Self>, then: F)
     where
-        F: FnOnce(&mut Self, Vec<UserInfo>, &mut Context<Self>) + 'static,
+        F: FnOnce(&mut Self, Vec<UserCard>, &mut Context<Self>) + 'static,
     {
-        let ask = self.state.core.directory.send(Describe { nicks });
+        if self.state.core.cluster.is_none() {
+            let ask = self.state.core.directory.send(Describe { nicks });
+            return ctx.wait(ask.into_actor(self).map(move |res, act, ctx| {
+                let found = res.unwrap_or_default().into_iter().map(card_of).collect();
+                then(act, found, ctx)
+            }));
+        }
+        let directory = self.state.core.directory.clone();
+        let core = Arc::clone(&self.state.core);
+        let work = async move {
+            let asked = Describe {
+                nicks: nicks.clone(),
+            };
+            let found = directory.send(asked).await.unwrap_or_default();
+            let mut known: std::collections::HashMap<Folded, UserCard> = found
+                .into_iter()
+                .map(|u| (u.nick.folded().clone(), card_of(u)))
+                .collect();
+            let missing: Vec<Nick> = nicks
+                .iter()
+                .filter(|k| !known.contains_key(*k))
+                .filter_map(|k| Nick::parse(k.as_str(), STORED_NAME_LIMIT).ok())
+                .collect();
+            if !missing.is_empty() {
+                // Redis not answering: the users of this node only.
+                let elsewhere = core
+                    .find_all_elsewhere(missing.clone())
+                    .await
+                    .unwrap_or_default();
+                for (nick, user) in missing.iter().zip(elsewhere) {
+                    if let Some(user) = user {
+                        known.insert(nick.folded().clone(), user.card);
+                    }
+                }
+            }
+            nicks
+                .iter()
+                .filter_map(|k| known.get(k).cloned())
+                .collect::<Vec<_>>()
+        };
         ctx.wait(
-            ask.into_actor(self)
-                .map(move |res, act, ctx| then(act, res.unwrap_or_default(), ctx)),
+            work.into_actor(self)
+                .map(move |found, act, ctx| then(act, found, ctx)),
         );
     }
 
@@ -115,7 +157,10 @@ impl Session {
                 .collect()
         };
         ctx.wait(work.into_actor(self).map(move |found, act, _| {
-            act.send_who(found.into_iter().map(|user| (None, user, false)), mask);
+            act.send_who(
+                found.into_iter().map(|user| (None, card_of(user), false)),
+                mask,
+            );
         }));
     }
 
@@ -145,7 +190,7 @@ impl Session {
     /// answer (a big channel's is paced by the queue).
     fn send_who(
         &self,
-        rows: impl IntoIterator<Item = (Option<RoomName>, UserInfo, bool)>,
+        rows: impl IntoIterator<Item = (Option<RoomName>, UserCard, bool)>,
         mask: String,
     ) {
         let mut answer = BytesMut::new();
@@ -153,11 +198,11 @@ impl Session {
             let who = Numeric::WhoReply {
                 channel,
                 nick: user.nick,
-                userhost: user.profile.userhost,
-                away: user.profile.away.is_some(),
+                userhost: user.userhost,
+                away: user.away.is_some(),
                 owner,
                 oper: user.oper,
-                realname: user.profile.realname.to_string(),
+                realname: user.realname.to_string(),
             };
             self.put_numeric(&mut answer, who);
         }
@@ -176,47 +221,53 @@ impl Session {
         self.describe(
             vec![nick.folded().clone()],
             ctx,
-            move |act, mut found, ctx| {
-                let Some(user) = found.pop() else {
+            move |act, mut found, ctx| match found.pop() {
+                Some(user) => act.whois_of(user, mine, ctx),
+                None => {
                     act.numeric(Numeric::NoSuchNick(target.clone()));
-                    return act.numeric(Numeric::EndOfWhois(target));
-                };
-                let folded = user.nick.folded().clone();
-                let shared = async move {
-                    let mut chans = Vec::new();
-                    for addr in mine {
-                        if let Ok(names) = addr.send(room::GetNames).await {
-                            if names.nicks.iter().any(|n| *n.folded() == folded) {
-                                let op = names.ops.contains(&folded);
-                                chans.push((names.name, op));
-                            }
-                        }
-                    }
-                    chans
-                };
-                ctx.wait(shared.into_actor(act).map(move |chans, act, _| {
-                    act.numeric(Numeric::WhoisUser {
-                        nick: user.nick.clone(),
-                        userhost: user.profile.userhost.clone(),
-                        realname: user.profile.realname.to_string(),
-                    });
-                    if !chans.is_empty() {
-                        act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
-                    }
-                    act.numeric(Numeric::WhoisServer(user.nick.clone()));
-                    if user.oper {
-                        act.numeric(Numeric::WhoisOperator(user.nick.clone()));
-                    }
-                    if let Some(account) = &user.account {
-                        act.numeric(Numeric::WhoisAccount(user.nick.clone(), account.clone()));
-                    }
-                    if let Some(away) = &user.profile.away {
-                        act.numeric(Numeric::Away(user.nick.clone(), away.to_string()));
-                    }
-                    act.numeric(Numeric::EndOfWhois(user.nick.as_str().to_string()));
-                }));
+                    act.numeric(Numeric::EndOfWhois(target));
+                }
             },
         );
+    }
+
+    /// WHOIS's answer about `user` (of this node or another), listing
+    /// the channels of `mine` it is in.
+    fn whois_of(&mut self, user: UserCard, mine: Vec<RoomHandle>, ctx: &mut Context<Self>) {
+        let folded = user.nick.folded().clone();
+        let shared = async move {
+            let mut chans = Vec::new();
+            for addr in mine {
+                if let Ok(names) = addr.send(room::GetNames).await {
+                    if names.nicks.iter().any(|n| *n.folded() == folded) {
+                        let op = names.ops.contains(&folded);
+                        chans.push((names.name, op));
+                    }
+                }
+            }
+            chans
+        };
+        ctx.wait(shared.into_actor(self).map(move |chans, act, _| {
+            act.numeric(Numeric::WhoisUser {
+                nick: user.nick.clone(),
+                userhost: user.userhost.clone(),
+                realname: user.realname.to_string(),
+            });
+            if !chans.is_empty() {
+                act.numeric(Numeric::WhoisChannels(user.nick.clone(), chans));
+            }
+            act.numeric(Numeric::WhoisServer(user.nick.clone()));
+            if user.oper {
+                act.numeric(Numeric::WhoisOperator(user.nick.clone()));
+            }
+            if let Some(account) = &user.account {
+                act.numeric(Numeric::WhoisAccount(user.nick.clone(), account.clone()));
+            }
+            if let Some(away) = &user.away {
+                act.numeric(Numeric::Away(user.nick.clone(), away.to_string()));
+            }
+            act.numeric(Numeric::EndOfWhois(user.nick.as_str().to_string()));
+        }));
     }
 
     pub(super) fn cmd_whowas(
@@ -270,7 +321,7 @@ impl Session {
             act.numeric(Numeric::Userhost(
                 found
                     .into_iter()
-                    .map(|u| (u.nick, u.profile.away.is_some(), u.profile.userhost))
+                    .map(|u| (u.nick, u.away.is_some(), u.userhost))
                     .collect(),
             ));
         });
@@ -302,5 +353,19 @@ impl Session {
             Numeric::UnAway
         });
         self.notify_away(ctx);
+    }
+}
+
+/// What WHO, WHOIS and USERHOST show of a user of this node: the same
+/// card as a user of another node's.
+fn card_of(user: UserInfo) -> UserCard {
+    UserCard {
+        node: String::new(),
+        nick: user.nick,
+        userhost: user.profile.userhost,
+        realname: user.profile.realname,
+        account: user.account,
+        away: user.profile.away,
+        oper: user.oper,
     }
 }

@@ -186,6 +186,11 @@ impl Handler<ServerOrder> for Session {
             }
             ServerOrder::Wallops { from, text, .. } => self.send(Reply::Notice { from, text }),
             ServerOrder::ClusterLink { reachable } => self.send(Reply::ClusterLink { reachable }),
+            ServerOrder::NickCollision { nick } => {
+                info!(parent: &self.span, %nick, "nickname taken by another node during a cut from Redis");
+                self.send(Reply::NickCollision { nick });
+                self.close(Disconnect::NickCollision, ctx);
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! its rooms, what it says in them, and the owner's TOPIC and KICK.
 
 use super::*;
+use crate::core::cluster::wire::{Direct, DirectKind};
 use crate::core::outcome::SpellSaid;
 use crate::core::services::Entered;
 use crate::core::MsgMeta;
@@ -288,7 +289,7 @@ impl Session {
         let find = self.state.core.directory.send(FindNick {
             nick: to.folded().clone(),
         });
-        ctx.wait(find.into_actor(self).map(move |res, act, _| match res {
+        ctx.wait(find.into_actor(self).map(move |res, act, ctx| match res {
             Ok(Some((nick, inbox))) => {
                 debug!(parent: &act.span, to = %nick, %text, "privmsg");
                 inbox.send(&Event::Privmsg {
@@ -304,10 +305,44 @@ impl Session {
                 });
                 act.send(OkReply::Privmsg(nick));
             }
+            // Cluster mode: on another node, perhaps.
+            _ if act.state.core.cluster.is_some() => act.privmsg_elsewhere(from, to, text, ctx),
             _ => act.error(
                 Verb::Privmsg,
                 ErrorCode::NoSuchNick,
                 format!("no user is called {to}"),
+            ),
+        }));
+    }
+
+    /// Cluster mode: a MSG to a user no connection of this node holds,
+    /// handed to the node holding it; `OK MSG` once that node has it.
+    fn privmsg_elsewhere(&mut self, from: Nick, to: Nick, text: String, ctx: &mut Context<Self>) {
+        let message = Direct {
+            origin: String::new(),
+            kind: DirectKind::Text(MsgKind::Privmsg),
+            from,
+            userhost: UserHost::native(),
+            account: self.sender_account(),
+            tags: None,
+            to: to.clone(),
+            text,
+        };
+        let sent = self.state.core.send_elsewhere(message);
+        ctx.wait(sent.into_actor(self).map(move |res, act, _| match res {
+            Ok(Some(user)) => {
+                debug!(parent: &act.span, to = %user.card.nick, node = %user.card.node, "privmsg elsewhere");
+                act.send(OkReply::Privmsg(user.card.nick));
+            }
+            Ok(None) => act.error(
+                Verb::Privmsg,
+                ErrorCode::NoSuchNick,
+                format!("no user is called {to}"),
+            ),
+            Err(code) => act.error(
+                Verb::Privmsg,
+                code,
+                format!("the cluster cannot be reached: not sent to {to}"),
             ),
         }));
     }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use super::*;
+use crate::core::cluster::wire::SharedFile;
 use crate::core::files::link::link_path;
 use crate::core::files::quota::{QuotaRefusal, QuotaRules, Uploader};
 use crate::core::files::{Reservation, ReserveUpload};
@@ -15,6 +16,16 @@ pub(super) enum Destination {
     Room(RoomHandle, RoomName),
     /// A user, looked up when the upload is complete.
     User(Nick),
+}
+
+/// Who a finished upload is announced to.
+enum Recipient {
+    /// A user of this node.
+    Here(Inbox),
+    /// A room's members (on every node).
+    Room(RoomHandle),
+    /// Cluster mode: a user of another node.
+    Elsewhere,
 }
 
 /// An upload being written to disk.
@@ -111,6 +122,8 @@ impl Session {
             );
         };
         let dir = self.state.core.config().files.dir.clone();
+        let retention = Duration::from_secs(self.state.core.config().files.retention_secs);
+        let cluster = self.state.core.cluster.clone();
         let store = self.state.core.files.clone();
         let registry = self.state.core.directory.clone();
         let who = MemberKey::new(self.id, &from);
@@ -132,19 +145,32 @@ impl Session {
                 .await
                 .map_err(internal)?;
             let (target, recipient) = match dest {
-                Destination::Room(addr, name) => (FileTarget::Room(name), Err(addr)),
-                Destination::User(nick) => match registry
-                    .send(FindNick {
+                Destination::Room(addr, name) => (FileTarget::Room(name), Recipient::Room(addr)),
+                Destination::User(nick) => {
+                    let found = registry.send(FindNick {
                         nick: nick.folded().clone(),
-                    })
-                    .await
-                {
-                    Ok(Some((nick, inbox))) => (FileTarget::User(nick), Ok(inbox)),
-                    _ => {
-                        let _ = tokio::fs::remove_file(files::content_path(&dir, &id)).await;
-                        return Err(ErrorCode::NoSuchNick);
+                    });
+                    let found = match (found.await, &cluster) {
+                        (Ok(Some((nick, inbox))), _) => Ok((nick, Recipient::Here(inbox))),
+                        // Cluster mode: on another node, perhaps.
+                        (_, Some(cluster)) => match cluster.locate(&nick).await {
+                            Ok(Some(user)) => Ok((user.card.nick, Recipient::Elsewhere)),
+                            Ok(None) => Err(ErrorCode::NoSuchNick),
+                            Err(e) => {
+                                warn!(%e, "cannot look the file's recipient up in Redis");
+                                Err(ErrorCode::ClusterUnavailable)
+                            }
+                        },
+                        _ => Err(ErrorCode::NoSuchNick),
+                    };
+                    match found {
+                        Ok((nick, recipient)) => (FileTarget::User(nick), recipient),
+                        Err(code) => {
+                            let _ = tokio::fs::remove_file(files::content_path(&dir, &id)).await;
+                            return Err(code);
+                        }
                     }
-                },
+                }
             };
             let file = FileRecord {
                 id: id.clone(),
@@ -155,11 +181,33 @@ impl Session {
                 filename: filename.clone(),
                 stored: SystemTime::now(),
             };
+            // Cluster mode: a room's file, or one for a user of another
+            // node, is kept in Redis too, before it is announced on any
+            // node, so that any node can serve it.
+            let kept = match (&cluster, &recipient) {
+                (Some(cluster), Recipient::Room(_) | Recipient::Elsewhere) => Some((
+                    cluster.clone(),
+                    SharedFile {
+                        origin: cluster.node_id().to_string(),
+                        userhost: UserHost::native(),
+                        record: file.clone(),
+                    },
+                )),
+                _ => None,
+            };
             // Indexed before it is announced, so an immediate FETCH finds it.
             store
                 .send(AddFile { file, reservation })
                 .await
                 .map_err(|_| ErrorCode::Internal)?;
+            if let Some((cluster, shared)) = &kept {
+                let path = files::content_path(&dir, &id);
+                if let Err(e) = cluster.keep_file(shared, path, retention).await {
+                    warn!(%e, %id, "shared file not kept in Redis");
+                    store.do_send(RemoveFile { id });
+                    return Err(ErrorCode::ClusterUnavailable);
+                }
+            }
             let event = Event::File {
                 target,
                 from,
@@ -170,13 +218,30 @@ impl Session {
                 filename,
             };
             let announced = match recipient {
-                Ok(inbox) => {
+                Recipient::Here(inbox) => {
                     inbox.send(&event);
                     Ok(())
                 }
-                Err(room) => match room.send(room::ShareFile { who, event }).await {
+                Recipient::Room(room) => match room.send(room::ShareFile { who, event }).await {
                     Ok(Ok(())) => Ok(()),
                     _ => Err(ErrorCode::NotInRoom),
+                },
+                Recipient::Elsewhere => match kept {
+                    Some((cluster, shared)) => {
+                        let FileTarget::User(to) = &shared.record.target else {
+                            return Err(ErrorCode::Internal);
+                        };
+                        match cluster.send_file(to.clone(), &shared).await {
+                            Ok(Some(_)) => Ok(()),
+                            // Gone since it was looked up.
+                            Ok(None) => Err(ErrorCode::NoSuchNick),
+                            Err(e) => {
+                                warn!(%e, "file announcement not sent to its node");
+                                Err(ErrorCode::ClusterUnavailable)
+                            }
+                        }
+                    }
+                    None => Err(ErrorCode::Internal),
                 },
             };
             if let Err(code) = announced {
@@ -199,6 +264,11 @@ impl Session {
             Err(ErrorCode::NotInRoom) => {
                 act.error(Verb::File, ErrorCode::NotInRoom, "you left the room")
             }
+            Err(ErrorCode::ClusterUnavailable) => act.error(
+                Verb::File,
+                ErrorCode::ClusterUnavailable,
+                "the cluster cannot be reached: the file is not shared",
+            ),
             Err(code) => act.error(Verb::File, code, "the file could not be stored"),
         }));
     }
@@ -337,8 +407,11 @@ impl Session {
         let Some(lookup) = self.entitled(id.clone()) else {
             return;
         };
+        let elsewhere = self.fetch_elsewhere(id.clone());
         let work = async move {
-            let (file, path) = lookup.await?;
+            let Some((file, path)) = lookup.await else {
+                return elsewhere?.await;
+            };
             // Opened now: a retention sweep during the download is harmless.
             let content = tokio::fs::File::open(path).await.ok()?;
             Some((file, content))
@@ -359,6 +432,35 @@ impl Session {
             }
             None => act.no_such_file(Verb::Fetch, &asked),
         }));
+    }
+
+    /// Cluster mode: file `id` as Redis keeps it (shared in a room on
+    /// another node), if this client may fetch it, its content spooled to
+    /// a temporary file here; `None` standalone.
+    fn fetch_elsewhere(
+        &self,
+        id: FileId,
+    ) -> Option<impl Future<Output = Option<(FileRecord, tokio::fs::File)>> + 'static> {
+        let cluster = self.state.core.cluster.clone()?;
+        let nick = self.nick().cloned()?;
+        let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+        let dir = self.state.core.config().files.dir.clone();
+        Some(async move {
+            let shared = cluster.file_record(&id).await.ok()??;
+            let file = shared.record;
+            if !file.may_fetch(&nick, |room| rooms.contains(room)) {
+                return None;
+            }
+            let body = cluster.file_body(&id).await.ok()??;
+            if body.len() as u64 != file.size {
+                return None;
+            }
+            let content = files::spool(dir, body)
+                .await
+                .map_err(|e| warn!(%e, "cannot spool a file from Redis"))
+                .ok()?;
+            Some((file, content))
+        })
     }
 
     /// LINK: where a browser downloads the file, with a token that proves
