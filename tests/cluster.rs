@@ -559,7 +559,7 @@ fn list_info_and_lusers_count_every_nodes_members_and_rooms() {
     let mut dan = Irc::register(c.irc_addr(), "dan");
     let welcome = dan.join_channel("#x");
     assert!(
-        welcome.contains(&format!(":{SERVER} 353 dan = #x :ann ben @dan")),
+        welcome.contains(&format!(":{SERVER} 353 dan = #x :@ann ben dan")),
         "{welcome:?}"
     );
     for client in [&mut ann, &mut ben] {

@@ -158,7 +158,9 @@ fn whois_of_a_user_on_another_node() {
     ike.send("WHOIS ivy");
     ike.expect_lines(&[
         &format!(":{SERVER} 311 ike ivy ~ivy irc * :Real ivy"),
-        &format!(":{SERVER} 319 ike ivy :#r"),
+        // ivy made #r: its operator on every node (room state is the
+        // cluster's), as on one server.
+        &format!(":{SERVER} 319 ike ivy :@#r"),
         &format!(":{SERVER} 312 ike ivy {SERVER} :chatroom chat server"),
         &format!(":{SERVER} 301 ike ivy :gone fishing"),
         &format!(":{SERVER} 318 ike ivy :End of /WHOIS list"),
@@ -176,8 +178,8 @@ fn whois_of_a_user_on_another_node() {
         &format!(":{SERVER} 318 ike nobody :End of /WHOIS list"),
     ]);
 
-    // WHO, USERHOST and ISON read the same cards (operator marks are
-    // per node: ivy's on a shows none on b).
+    // WHO, USERHOST and ISON read the same cards; a channel's operator
+    // marks are the cluster's (ivy made #r on a; ike is none).
     ike.send("WHO ivy");
     ike.expect_lines(&[
         &format!(":{SERVER} 352 ike * ~ivy irc {SERVER} ivy G :0 Real ivy"),
@@ -185,8 +187,8 @@ fn whois_of_a_user_on_another_node() {
     ]);
     ike.send("WHO #r");
     ike.expect_lines(&[
-        &format!(":{SERVER} 352 ike #r ~ike irc {SERVER} ike H@ :0 Real ike"),
-        &format!(":{SERVER} 352 ike #r ~ivy irc {SERVER} ivy G :0 Real ivy"),
+        &format!(":{SERVER} 352 ike #r ~ike irc {SERVER} ike H :0 Real ike"),
+        &format!(":{SERVER} 352 ike #r ~ivy irc {SERVER} ivy G@ :0 Real ivy"),
         &format!(":{SERVER} 315 ike #r :End of WHO list"),
     ]);
     ike.send("USERHOST nina nobody ivy ike");

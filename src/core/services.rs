@@ -190,6 +190,17 @@ impl Services {
                 match known {
                     Ok((members, seq)) => {
                         let _ = addr.send(room::KnownMembers { members, seq }).await;
+                        // Its owner, key, modes and bans, before the JOIN
+                        // is checked against them.
+                        match cluster.room_state(name.folded().clone()).await {
+                            Ok(state) => {
+                                let _ = addr.send(room::KnownState(state)).await;
+                            }
+                            Err(e) => {
+                                tracing::warn!(%e, room = %name, "cannot read the room's state in Redis");
+                                return Err(ErrorCode::ClusterUnavailable);
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(%e, room = %name, "cannot subscribe to the room in Redis");

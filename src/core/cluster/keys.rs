@@ -10,6 +10,8 @@
 //! | `chatroom:room:<folded>:log` | stream | the room's messages, in its order |
 //! | `chatroom:room:<folded>:seq` | counter | the room's last message number |
 //! | `chatroom:room:<folded>:members` | hash | folded nick → the member's `J` fields |
+//! | `chatroom:room:<folded>:state` | hash | the room's settings: owner, key, topic, modes, operators, state version |
+//! | `chatroom:room:<folded>:bans` | hash | the room's bans: lower-cased mask → mask, setter, time |
 //! | `chatroom:rooms` | hash | folded room name → its name as spelled, for the rooms with members |
 //! | `chatroom:room:<folded>` | channel | the room's messages and membership changes, as published |
 //! | `chatroom:node:<id>:inbox` | channel | private messages to node `<id>`'s users |
@@ -66,6 +68,16 @@ pub fn room_seq(folded: &str) -> String {
 /// A room's members on every node: folded nick → its `J` fields.
 pub fn room_members(folded: &str) -> String {
     format!("{PREFIX}room:{folded}:members")
+}
+
+/// A room's settings (owner, key, topic, modes, operators).
+pub fn room_state(folded: &str) -> String {
+    format!("{PREFIX}room:{folded}:state")
+}
+
+/// A room's bans.
+pub fn room_bans(folded: &str) -> String {
+    format!("{PREFIX}room:{folded}:bans")
 }
 
 /// The channel a room's messages are published on.

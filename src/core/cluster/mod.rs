@@ -11,7 +11,9 @@
 //! ([`Cluster::publish`], [`Cluster::subscribe`], `rooms.rs`); the room's
 //! history read back from its stream ([`Cluster::history`], and
 //! CHATHISTORY's queries in `history.rs`); the cluster's counts
-//! ([`Cluster::census`]); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
+//! ([`Cluster::census`]); a room's settings, decided by Redis and applied
+//! on every node in the room's order ([`Cluster::change`],
+//! [`Cluster::room_state`], `setting.rs`); whether Redis answers ([`Cluster::link`]); the node's lease (a key renewed every
 //! `cluster.heartbeat_secs` that expires `cluster.lease_secs` after the
 //! node stops renewing it) and nicknames unique across the cluster
 //! ([`Cluster::claim`], [`Cluster::release`]); private messages, users'
@@ -35,15 +37,19 @@ pub mod direct;
 mod error;
 pub mod history;
 pub mod keys;
+mod once;
 mod rooms;
+mod setting;
 pub mod wire;
 mod worker;
 
 pub use census::Census;
 pub use direct::{Inboxed, RemoteUser};
 pub use error::ClusterError;
+pub use once::SeenOnce;
 pub use rooms::Delivered;
 use rooms::{Item, Publish, Subscribe};
+pub use setting::{RoomState, MAX_BANS};
 use wire::MemberChange;
 use worker::{Links, Op, Worker};
 
@@ -161,10 +167,23 @@ impl ClusterPlan {
             subscribe,
             redis,
             link,
+            seen: Arc::default(),
             lost_nicks: Arc::new(std::sync::Mutex::new(Some(lost_nicks))),
             cards,
         })
     }
+}
+
+/// What Redis made of a change of a room's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Made, and published to every node.
+    Changed,
+    /// It was so already (another node's change came first): nothing
+    /// published.
+    Unchanged,
+    /// The room has `MAX_BANS` bans already.
+    TooManyBans,
 }
 
 /// How the node's TCP connections to Redis notice a network cut.
@@ -206,6 +225,9 @@ pub struct Cluster {
     subscribe: mpsc::UnboundedSender<Subscribe>,
     redis: redis::aio::ConnectionManager,
     link: watch::Receiver<bool>,
+    /// The remote QUIT and NICK lines each local session was shown, so
+    /// that one shown by several rooms is shown once.
+    seen: Arc<std::sync::Mutex<SeenOnce>>,
     /// The names this node lost to another while cut off longer than its
     /// lease, for the one who takes them ([`Cluster::lost_nicks`]).
     lost_nicks: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Folded>>>>,
@@ -452,6 +474,110 @@ impl Cluster {
     pub fn follow_accounts(&self, add: impl Fn(Folded) + 'static) {
         let (client, redis) = ((*self.client).clone(), self.redis.clone());
         actix_rt::spawn(accounts::follow(client, redis, add));
+    }
+
+    /// Has Redis decide a change of `room`'s settings (a TOPIC, MODE,
+    /// KICK, or the room's creation), in line with this node's messages
+    /// and membership changes; a change made is published to every node
+    /// (this one too), which apply it as they receive it.
+    pub fn change(
+        &self,
+        room: &RoomName,
+        change: &wire::SettingChange,
+    ) -> impl std::future::Future<Output = Result<Applied, ClusterError>> {
+        let item = Item::Setting(change.script(), change.encode());
+        self.send_setting(room, item)
+    }
+
+    /// Marks `nick` an operator of `room` in Redis, or no longer (it
+    /// left, or was renamed), publishing nothing: what a node reading the
+    /// room's state lists as operators. Failures are logged.
+    pub fn mark_op(&self, room: &RoomName, nick: &crate::core::names::Nick, on: bool) {
+        let answer = self.send_setting(room, Item::Setting(setting::op_mark(nick, on), Vec::new()));
+        let room = room.clone();
+        actix_rt::spawn(async move {
+            if let Err(e) = answer.await {
+                tracing::warn!(%e, %room, "operator mark not stored");
+            }
+        });
+    }
+
+    /// Records an invitation of `nick` (folded) into `room` in Redis,
+    /// or deletes it (used up), publishing nothing: a JOIN on any node
+    /// reads it with the room's state.
+    pub fn mark_invite(
+        &self,
+        room: &RoomName,
+        nick: &Folded,
+        on: bool,
+    ) -> impl std::future::Future<Output = Result<Applied, ClusterError>> {
+        self.send_setting(
+            room,
+            Item::Setting(setting::invite_mark(nick, on), Vec::new()),
+        )
+    }
+
+    fn send_setting(
+        &self,
+        room: &RoomName,
+        item: Item,
+    ) -> impl std::future::Future<Output = Result<Applied, ClusterError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.publish.send(Publish {
+            room: room.folded().clone(),
+            item,
+            reply,
+        });
+        async move {
+            sent.map_err(|_| ClusterError::Stopped)?;
+            let (status, _) = answer.await.map_err(|_| ClusterError::Stopped)??;
+            Ok(match status {
+                0 => Applied::Unchanged,
+                2 => Applied::TooManyBans,
+                _ => Applied::Changed,
+            })
+        }
+    }
+
+    /// The room's settings as Redis keeps them (`None`: it has none
+    /// there yet), read at once (one transaction).
+    pub fn room_state(
+        &self,
+        room: Folded,
+    ) -> impl std::future::Future<Output = Result<Option<RoomState>, ClusterError>> {
+        let mut redis = self.redis.clone();
+        async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("HGETALL")
+                .arg(keys::room_state(room.as_str()))
+                .cmd("HGETALL")
+                .arg(keys::room_bans(room.as_str()));
+            type Fields = Vec<(String, Vec<u8>)>;
+            let (state, bans): (Fields, Fields) =
+                tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async(&mut redis))
+                    .await
+                    .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
+            Ok(RoomState::read(state, bans))
+        }
+    }
+
+    /// Whether a remote QUIT or NICK (`what`) is to be shown to local
+    /// session `session`: the first room to ask for it says yes, the
+    /// others (the same user in several shared rooms) no.
+    pub fn first_sight(&self, what: &str, session: u64) -> bool {
+        match self.seen.lock() {
+            Ok(mut seen) => seen.first(what, session),
+            Err(_) => true,
+        }
+    }
+
+    /// A remote member joined: a later QUIT (or NICK) of that nickname
+    /// is another one, to be shown again.
+    pub fn forget_sight(&self, what: &str) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.forget(what);
+        }
     }
 
     /// Lets go of the nickname `folded` if this node holds it; kept and

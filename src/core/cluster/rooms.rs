@@ -30,6 +30,7 @@ use tracing::{info, warn};
 
 use super::clock::RedisClock;
 use super::keys;
+use super::setting::{Script, SETTING};
 use super::wire::Published;
 use super::{ClusterError, COMMAND_TIMEOUT};
 use crate::core::names::Folded;
@@ -130,6 +131,9 @@ pub(super) enum Item {
         /// This node's id.
         node: std::sync::Arc<str>,
     },
+    /// A change of the room's settings (`setting.rs`): what the script
+    /// is to do, and the change as published (empty: not published).
+    Setting(Script, Vec<u8>),
     /// Something for the room's members on every node that is neither a
     /// message nor kept (a file announcement): its fields.
     Announce(Vec<u8>),
@@ -248,6 +252,24 @@ pub(super) async fn publisher(
                         .arg(room)
                         .arg(display)
                         .arg(&**node)
+                }
+                Item::Setting(script, fields) => {
+                    let call = pipe
+                        .cmd("EVAL")
+                        .arg(SETTING)
+                        .arg(4)
+                        .arg(keys::room_state(room))
+                        .arg(keys::room_bans(room))
+                        .arg(keys::room_channel(room))
+                        .arg(keys::room_members(room))
+                        .arg(script.kind)
+                        .arg(&script.field)
+                        .arg(&script.value[..])
+                        .arg(&fields[..]);
+                    for extra in &script.extra {
+                        call.arg(extra);
+                    }
+                    call
                 }
             };
             runs.push(1);

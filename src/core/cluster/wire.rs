@@ -12,7 +12,9 @@
 //! none), text. `J`, `P`, `Q` or `R`, a member joined, parted, quit or
 //! changed its nickname: origin node id, nickname, user, host, reason
 //! (empty for none), new nickname (`R` only; empty otherwise). A member's `J`
-//! fields are also what the room's member hash keeps for it.
+//! fields are also what the room's member hash keeps for it. `S`, a change
+//! of the room's settings or a KICK (`setting.rs`; its header's first
+//! number is the room's state version, not a message number).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -77,7 +79,7 @@ pub struct Incoming {
 /// chatroom message at all).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable room payload: {0}")]
-pub struct BadPayload(&'static str);
+pub struct BadPayload(pub(super) &'static str);
 
 impl Outgoing<'_> {
     /// The fields, as the publishing script takes them.
@@ -107,7 +109,7 @@ impl Outgoing<'_> {
     }
 }
 
-fn put(out: &mut Vec<u8>, field: &str) {
+pub(super) fn put(out: &mut Vec<u8>, field: &str) {
     out.extend_from_slice(field.len().to_string().as_bytes());
     out.push(b':');
     out.extend_from_slice(field.as_bytes());
@@ -207,6 +209,8 @@ pub enum Published {
     Msg(Incoming),
     /// A membership change.
     Member(MemberChange),
+    /// A change of the room's settings, or a KICK (`setting.rs`).
+    Setting(SettingChange),
     /// A file shared in the room (`direct.rs`), unnumbered as a
     /// membership change is.
     File(SharedFile),
@@ -220,6 +224,8 @@ impl Published {
         word(&mut rest)?;
         if rest.starts_with(b"1:M") {
             Incoming::decode(payload).map(Published::Msg)
+        } else if rest.starts_with(b"1:S") {
+            SettingChange::decode(payload).map(Published::Setting)
         } else if rest.starts_with(b"1:F") {
             SharedFile::decode(rest).map(Published::File)
         } else {
@@ -267,8 +273,10 @@ impl Incoming {
     }
 }
 
+pub use super::setting::{Setting, SettingChange};
+
 /// The bytes up to the next space, and past it.
-fn word<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], BadPayload> {
+pub(super) fn word<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], BadPayload> {
     let at = rest
         .iter()
         .position(|&b| b == b' ')
@@ -278,7 +286,7 @@ fn word<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], BadPayload> {
     Ok(w)
 }
 
-fn number(bytes: &[u8]) -> Result<u64, BadPayload> {
+pub(super) fn number(bytes: &[u8]) -> Result<u64, BadPayload> {
     std::str::from_utf8(bytes)
         .ok()
         .and_then(|s| s.parse().ok())
@@ -286,7 +294,7 @@ fn number(bytes: &[u8]) -> Result<u64, BadPayload> {
 }
 
 /// One `<length>:<bytes>` field.
-fn field<'a>(rest: &mut &'a [u8]) -> Result<&'a str, BadPayload> {
+pub(super) fn field<'a>(rest: &mut &'a [u8]) -> Result<&'a str, BadPayload> {
     let colon = rest
         .iter()
         .position(|&b| b == b':')

@@ -8,11 +8,11 @@ use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 
 use super::{MemberKey, Room};
-use crate::core::cluster::wire::Change;
+use crate::core::cluster::wire::{Change, Setting};
 use crate::core::error::ErrorCode;
 use crate::core::event::{Event, MsgKind, MsgMeta, UserHost};
 use crate::core::member::{
-    EncodingRef, Inbox, Listed, Listing, MemberHandle, Removed, SessionId, TopicInfo,
+    EncodingRef, Inbox, Listed, Listing, MemberHandle, SessionId, TopicInfo,
 };
 use crate::core::names::{Folded, Nick, RoomName};
 use crate::core::outcome::{Ack, Said};
@@ -126,12 +126,18 @@ impl Room {
             return Err(ErrorCode::RoomFull);
         }
         let mask = format!("{}!{}", msg.nick.as_str(), msg.userhost.as_str());
+        // A cluster node counts every node's members against `+l`.
+        let count = self.member_count();
+        let invited = self.admission.is_invited(msg.nick.folded());
         self.admission.admit(
             msg.nick.folded(),
             &mask,
             msg.account.as_ref().map(Nick::folded),
-            self.members.len(),
+            count,
         )?;
+        if invited {
+            self.used_invitation(msg.nick.folded());
+        }
         let log = self
             .log_for(msg.member.inbox.encoding)
             .ok_or(ErrorCode::RoomFull)?;
@@ -236,7 +242,7 @@ impl Handler<Join> for Room {
                 held: false,
             }));
         }
-        let creating = self.members.is_empty() && self.owner.is_none();
+        let creating = self.member_count() == 0 && self.owner.is_none();
         let proof = msg.proof.as_ref().map(|p| &p.0);
         if creating {
             let hash = match (&msg.key, proof) {
@@ -245,7 +251,18 @@ impl Handler<Join> for Room {
                 (Some(_), _) => return Ok(JoinStep::CheckKey(KeyWork::Create)),
             };
             self.set_creator(&msg.nick, msg.account.clone());
-            self.key_hash = hash;
+            self.key_hash = hash.clone();
+            // Made here: Redis keeps who made it, unless another node's
+            // JOIN made it first (then that one's owner and key win).
+            let what = Setting::Create {
+                account: msg.account.clone(),
+                key_hash: hash,
+            };
+            if let Some(decided) = self.propose(&msg.nick, &msg.userhost, what) {
+                actix_rt::spawn(async move {
+                    let _ = decided.await;
+                });
+            }
             let res = self.admit(msg, ctx);
             self.save();
             return res.map(JoinStep::Joined);
@@ -329,6 +346,8 @@ pub struct Leave {
     pub who: MemberKey,
     /// Whether the QUIT is announced (not at shutdown, when everyone goes).
     pub announce: bool,
+    /// Why it quit, for the other nodes' `QUIT` lines (cluster mode).
+    pub reason: Option<String>,
 }
 
 impl Handler<Leave> for Room {
@@ -339,7 +358,7 @@ impl Handler<Leave> for Room {
             return MessageResult(Vec::new());
         };
         if self.cluster.is_some() {
-            self.announce(Change::Quit, &nick, &member.userhost, None);
+            self.announce(Change::Quit, &nick, &member.userhost, msg.reason.as_deref());
         }
         let rest = if msg.announce {
             self.inboxes()
@@ -590,6 +609,10 @@ impl Handler<Rename> for Room {
         member.display = Arc::clone(msg.new.display());
         if self.cluster.is_some() {
             self.announce_rename(&old, &msg.new, &member.userhost);
+            if member.op {
+                self.mark_op(&old, false);
+                self.mark_op(&msg.new, true);
+            }
         }
         self.members.insert(msg.new.folded().clone(), member);
         // A nickname's ownership (no account's) follows its changes.
@@ -710,98 +733,6 @@ impl Handler<GetInfo> for Room {
             members_only: self.admission.members_only,
             secret: self.admission.secret,
         })
-    }
-}
-
-/// Sets the topic (operators only, unless the topic is unlocked) and
-/// announces it to every member.
-#[derive(Message)]
-#[rtype(result = "Result<RoomName, ErrorCode>")]
-pub struct SetTopic {
-    /// The setting member.
-    pub who: MemberKey,
-    /// Its user and host, for the `TOPIC` event.
-    pub userhost: UserHost,
-    /// The new topic.
-    pub text: String,
-}
-
-impl Handler<SetTopic> for Room {
-    type Result = Result<RoomName, ErrorCode>;
-
-    fn handle(&mut self, msg: SetTopic, ctx: &mut Self::Context) -> Self::Result {
-        let nick = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if self.admission.topic_locked && !self.is_op(&nick) {
-            return Err(ErrorCode::NotOwner);
-        }
-        let event = Event::Topic {
-            room: self.name.clone(),
-            nick: nick.clone(),
-            userhost: msg.userhost,
-            text: msg.text.clone(),
-        };
-        self.topic = Some(Box::new(TopicInfo {
-            text: msg.text,
-            set: Some((nick, SystemTime::now())),
-        }));
-        self.save();
-        self.broadcast(&event, None);
-        self.changed(ctx);
-        Ok(self.name.clone())
-    }
-}
-
-/// Removes a member (operators only), announcing `KICK` to every member
-/// first.
-#[derive(Message)]
-#[rtype(result = "Result<(RoomName, Nick), ErrorCode>")]
-pub struct Kick {
-    /// The kicking member.
-    pub who: MemberKey,
-    /// Its user and host, for the `KICK` event.
-    pub userhost: UserHost,
-    /// Who to remove.
-    pub target: Folded,
-    /// Why.
-    pub reason: Option<String>,
-}
-
-impl Handler<Kick> for Room {
-    type Result = Result<(RoomName, Nick), ErrorCode>;
-
-    fn handle(&mut self, msg: Kick, ctx: &mut Self::Context) -> Self::Result {
-        let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
-        if !self.is_op(&by) {
-            return Err(ErrorCode::NotOwner);
-        }
-        let (target, nick) = self
-            .members
-            .get_key_value(&msg.target)
-            .map(|(key, m)| (m.id, m.nick(key)))
-            .ok_or(ErrorCode::NoSuchNick)?;
-        let event = Event::Kick {
-            room: self.name.clone(),
-            nick: nick.clone(),
-            by,
-            userhost: msg.userhost,
-            reason: msg.reason,
-        };
-        self.broadcast(&event, None);
-        let kicked = MemberKey {
-            id: target,
-            nick: msg.target,
-        };
-        let removed = self.remove(&kicked);
-        if let (Some((nick, m)), true) = (&removed, self.cluster.is_some()) {
-            self.announce(Change::Part, nick, &m.userhost, Some("kicked"));
-        }
-        if let Some(session) = removed.and_then(|(_, m)| m.removed.upgrade()) {
-            session.do_send(Removed {
-                room: self.name.folded().clone(),
-            });
-        }
-        self.changed(ctx);
-        Ok((self.name.clone(), nick))
     }
 }
 

@@ -9,10 +9,12 @@
 mod close;
 mod handlers;
 mod member;
+mod moderation;
 mod remote;
 mod report;
 mod rights;
 mod settings;
+mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -24,10 +26,11 @@ use actix::prelude::*;
 
 pub use close::Close;
 pub use handlers::{
-    Audience, GetInfo, GetNames, Join, JoinStep, Joined, KeyProof, KeyWork, Kick, Leave, Names,
-    Part, Reencode, Rename, Replayed, RoomInfo, Say, SayOutside, SetTopic, ShareFile, Tag,
+    Audience, GetInfo, GetNames, Join, JoinStep, Joined, KeyProof, KeyWork, Leave, Names, Part,
+    Reencode, Rename, Replayed, RoomInfo, Say, SayOutside, ShareFile, Tag,
 };
 use member::{HeldBack, Member};
+pub use moderation::{Kick, SetTopic};
 pub use remote::KnownMembers;
 pub use report::{Reports, ReportsTo, RoomChanged, RoomClosed, RoomSummary};
 use rights::Rights;
@@ -35,6 +38,7 @@ pub use rights::{announce_login, Grant, SetAccount, SetOwner};
 pub use settings::{
     Admission, Ban, GetBans, Invite, IsOp, ModeRequest, SetMode, ACCOUNT_BAN, MAX_BANS, MAX_INVITES,
 };
+pub use shared::KnownState;
 
 use super::cluster::wire::Change;
 use super::event::{Event, UserHost};
@@ -381,6 +385,9 @@ impl Room {
         }
         let mut member = Member::new(handle, &nick, userhost, log);
         member.op = self.is_owner(id, &nick) || self.is_op_account(id);
+        if member.op && self.cluster.is_some() {
+            self.mark_op(&nick, true);
+        }
         if holding {
             self.held.hold(&mut member);
         }
@@ -393,6 +400,9 @@ impl Room {
         let mut member = self.members.remove(&key)?;
         self.note_account(member.id, None);
         let nick = member.nick(&key);
+        if member.op && self.cluster.is_some() {
+            self.mark_op(&nick, false);
+        }
         let l = &mut self.logs[usize::from(member.log)];
         l.readers -= 1;
         if self.held.forget(&mut member).is_some() {

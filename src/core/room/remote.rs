@@ -4,7 +4,7 @@
 //! members' JOIN, PART and QUIT are published too, and the other nodes'
 //! members are kept for NAMES.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::SystemTime;
 
 use actix::prelude::*;
@@ -13,7 +13,7 @@ use super::{Names, Room, Say};
 use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published, SharedFile};
 use crate::core::cluster::{Cluster, Delivered};
 use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
-use crate::core::member::{Listed, SessionId};
+use crate::core::member::{deliver_once, Inbox, Listed, SessionId};
 use crate::core::names::{Folded, Nick};
 use crate::core::outcome::Said;
 use crate::core::store::FileRecord;
@@ -21,9 +21,14 @@ use crate::core::ErrorCode;
 
 /// What a room of a cluster node keeps of the cluster.
 pub(super) struct RoomCluster {
-    cluster: Cluster,
+    pub(super) cluster: Cluster,
     /// The members on other nodes, by folded nickname.
-    remote: BTreeMap<Folded, (Nick, UserHost)>,
+    pub(super) remote: BTreeMap<Folded, (Nick, UserHost)>,
+    /// Those of them who are operators (`shared.rs`).
+    pub(super) remote_ops: HashSet<Folded>,
+    /// The room's state version: the last setting change applied here
+    /// (`shared.rs`).
+    pub(super) state_ver: u64,
     /// The number of the last message delivered here (or, at the first
     /// JOIN, the room's last number then).
     delivered: u64,
@@ -39,6 +44,8 @@ impl Room {
             Box::new(RoomCluster {
                 cluster,
                 remote: BTreeMap::new(),
+                remote_ops: HashSet::new(),
+                state_ver: 0,
                 delivered: 0,
                 catching_up: None,
             })
@@ -165,7 +172,7 @@ impl Room {
                     .map(|(key, (nick, userhost))| {
                         let listed = Listed {
                             nick: nick.as_str(),
-                            op: false,
+                            op: rc.remote_ops.contains(key),
                             userhost,
                         };
                         (key, listed)
@@ -196,6 +203,13 @@ impl Room {
             .collect();
         all.sort_by(|a, b| a.0.folded().cmp(b.0.folded()));
         (names.nicks, names.userhosts) = all.into_iter().unzip();
+        names.ops.extend(
+            rc.remote_ops
+                .iter()
+                .filter(|key| rc.remote.contains_key(*key) && !self.members.contains_key(*key))
+                .cloned(),
+        );
+        names.ops.sort();
     }
 
     /// A change of another node's member: kept, and shown to the members
@@ -209,8 +223,20 @@ impl Room {
             return;
         }
         let key = m.nick.folded().clone();
+        // The same QUIT or NICK reaches every room the user shares with
+        // this node's members: each member is shown it once.
+        let sight = match m.change {
+            Change::Quit => Some(format!("{} Q {}", m.origin, key.as_str())),
+            Change::Rename => m
+                .renamed
+                .as_ref()
+                .map(|new| format!("{} R {} {}", m.origin, key.as_str(), new.folded().as_str())),
+            _ => None,
+        };
         let event = match m.change {
             Change::Join => {
+                rc.cluster
+                    .forget_sight(&format!("{} Q {}", m.origin, key.as_str()));
                 // Known already (read with the member hash too): shown once.
                 if rc
                     .remote
@@ -228,6 +254,7 @@ impl Room {
                 }
             }
             Change::Part => {
+                rc.remote_ops.remove(&key);
                 if rc.remote.remove(&key).is_none() {
                     return;
                 }
@@ -239,6 +266,7 @@ impl Room {
                 }
             }
             Change::Quit => {
+                rc.remote_ops.remove(&key);
                 if rc.remote.remove(&key).is_none() {
                     return;
                 }
@@ -251,6 +279,17 @@ impl Room {
             Change::Rename => {
                 let Some(new) = m.renamed else { return };
                 rc.remote.remove(&key);
+                if rc.remote_ops.remove(&key) {
+                    rc.remote_ops.insert(new.folded().clone());
+                }
+                // Back to the old name: a later change to the new one
+                // is another one.
+                rc.cluster.forget_sight(&format!(
+                    "{} R {} {}",
+                    m.origin,
+                    new.folded().as_str(),
+                    key.as_str()
+                ));
                 rc.remote
                     .insert(new.folded().clone(), (new.clone(), m.userhost.clone()));
                 Event::Nick {
@@ -260,7 +299,25 @@ impl Room {
                 }
             }
         };
-        self.broadcast(&event, None);
+        match sight {
+            Some(sight) => self.show_once(&sight, &event),
+            None => self.broadcast(&event, None),
+        }
+    }
+
+    /// Shows `event` to the members here not shown `sight` yet by
+    /// another room.
+    fn show_once(&self, sight: &str, event: &Event) {
+        let Some(rc) = self.cluster.as_deref() else {
+            return;
+        };
+        let audience: Vec<Inbox> = self
+            .members
+            .values()
+            .filter(|m| rc.cluster.first_sight(sight, m.id.number()))
+            .map(|m| m.inbox(self.logs[usize::from(m.log)].encoding))
+            .collect();
+        deliver_once(vec![audience], event);
     }
 }
 
@@ -311,7 +368,7 @@ impl Room {
         // members are now is read from the member hash instead.
         let members = rc.cluster.members(self.name.folded().clone());
         let both = async move { (members.await, read.await) };
-        ctx.spawn(both.into_actor(self).map(|(members, read), act, _| {
+        ctx.spawn(both.into_actor(self).map(|(members, read), act, ctx| {
             match members {
                 Ok((members, _)) => act.reconcile(members),
                 Err(e) => {
@@ -334,7 +391,7 @@ impl Room {
                 act.deliver(m);
             }
             for p in held {
-                act.take(p);
+                act.take(p, ctx);
             }
         }));
     }
@@ -386,10 +443,11 @@ impl Room {
 
     /// Delivers what the subscription or the stream gave, unless it was
     /// delivered already.
-    fn take(&mut self, published: Published) {
+    fn take(&mut self, published: Published, ctx: &mut Context<Self>) {
         match published {
             Published::Msg(m) => self.deliver(m),
             Published::Member(change) => self.remote_change(change),
+            Published::Setting(change) => self.apply_setting(change, ctx),
             Published::File(file) => self.remote_file(file),
         }
     }
@@ -488,7 +546,10 @@ impl Handler<Delivered> for Room {
             return;
         };
         let published = match delivered {
-            Delivered::Resumed => return self.catch_up(ctx),
+            Delivered::Resumed => {
+                self.reload_state(ctx);
+                return self.catch_up(ctx);
+            }
             Delivered::Rejoined(lost) => return self.announce_again(&lost),
             Delivered::Published(p) => p,
         };
@@ -511,6 +572,6 @@ impl Handler<Delivered> for Room {
                 return;
             }
         }
-        self.take(published);
+        self.take(published, ctx);
     }
 }

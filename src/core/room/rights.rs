@@ -62,7 +62,7 @@ impl Rights {
 }
 
 impl Room {
-    fn rights_mut(&mut self) -> &mut Rights {
+    pub(super) fn rights_mut(&mut self) -> &mut Rights {
         self.rights.get_or_insert_with(Box::default)
     }
 
@@ -254,10 +254,40 @@ pub struct Grant {
 }
 
 impl Handler<Grant> for Room {
-    type Result = Result<(RoomName, Nick), ErrorCode>;
+    /// At once on a standalone server; once Redis decided on a cluster
+    /// node (`shared.rs`), where the member may be on any node.
+    type Result = ResponseFuture<Result<(RoomName, Nick), ErrorCode>>;
 
     fn handle(&mut self, msg: Grant, ctx: &mut Self::Context) -> Self::Result {
-        let by = self.owner_asking(&msg.who)?;
+        let ready = |res| -> Self::Result { Box::pin(std::future::ready(res)) };
+        let by = match self.owner_asking(&msg.who) {
+            Ok(by) => by,
+            Err(e) => return ready(Err(e)),
+        };
+        if self.shared() {
+            let Some(nick) = self.anywhere(&msg.target) else {
+                return ready(Err(ErrorCode::NoSuchNick));
+            };
+            let what = crate::core::cluster::wire::Setting::Mode {
+                change: RoomMode::Op(nick.clone(), msg.on),
+                key_hash: None,
+            };
+            let Some(decided) = self.propose(&by, &msg.userhost, what) else {
+                return ready(Err(ErrorCode::Internal));
+            };
+            return Box::pin(super::shared::settled(decided, (self.name.clone(), nick)));
+        }
+        ready(self.grant(by, msg, ctx))
+    }
+}
+
+impl Room {
+    fn grant(
+        &mut self,
+        by: Nick,
+        msg: Grant,
+        ctx: &mut Context<Self>,
+    ) -> Result<(RoomName, Nick), ErrorCode> {
         let (nick, changed) = self.set_op(&msg.target, msg.on)?;
         if changed {
             let event = Event::Mode {

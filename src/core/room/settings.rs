@@ -188,7 +188,7 @@ impl Admission {
 
     /// Adds a ban (`true`) unless there is one with that mask, or removes
     /// it; whether anything changed. `BadSyntax` past [`MAX_BANS`].
-    fn set_ban(&mut self, mask: &str, by: &Nick, on: bool) -> Result<bool, ErrorCode> {
+    pub(super) fn set_ban(&mut self, mask: &str, by: &Nick, on: bool) -> Result<bool, ErrorCode> {
         let same = |b: &Ban| b.mask.eq_ignore_ascii_case(mask);
         let found = self.bans.iter().position(same);
         match (on, found) {
@@ -207,6 +207,19 @@ impl Admission {
                 Ok(true)
             }
         }
+    }
+
+    /// Replaces the invitations (a cluster node's room taking on the
+    /// cluster's).
+    pub(super) fn replace_invited(&mut self, mut invited: Vec<Folded>) {
+        invited.truncate(MAX_INVITES);
+        self.invited = invited;
+    }
+
+    /// Replaces the bans (a cluster node's room taking on the cluster's).
+    pub(super) fn replace_bans(&mut self, mut bans: Vec<Ban>) {
+        bans.truncate(MAX_BANS);
+        self.bans = bans;
     }
 
     /// The distinct invitations, for tests and listings.
@@ -340,6 +353,12 @@ impl Handler<SetMode> for Room {
         if !self.is_op(&by) {
             return done(Err(ErrorCode::NotOwner));
         }
+        if self.shared() {
+            return match self.shared_mode(&by, &msg.userhost, msg.change) {
+                Ok(decided) => AtomicResponse::new(Box::pin(actix::fut::wrap_future(decided))),
+                Err(e) => done(Err(e)),
+            };
+        }
         match msg.change {
             ModeRequest::NoKey => {
                 self.key_hash = None;
@@ -379,6 +398,43 @@ impl Handler<SetMode> for Room {
     }
 }
 
+impl Room {
+    /// A cluster node's mode change: the [`RoomMode`] members are to be
+    /// shown, decided by Redis and applied when the room's channel hands
+    /// it back (`shared.rs`). `NoSuchNick` for an operator change of no
+    /// member on any node.
+    fn shared_mode(
+        &self,
+        by: &Nick,
+        userhost: &UserHost,
+        change: ModeRequest,
+    ) -> Result<impl std::future::Future<Output = Result<(), ErrorCode>> + 'static, ErrorCode> {
+        let (mode, key_hash) = match change {
+            ModeRequest::Key { clear, hash } => (RoomMode::Key(clear), Some(hash)),
+            ModeRequest::NoKey => (RoomMode::NoKey, None),
+            ModeRequest::Op(target, on) => {
+                let nick = self.anywhere(&target).ok_or(ErrorCode::NoSuchNick)?;
+                (RoomMode::Op(nick, on), None)
+            }
+            ModeRequest::Limit(Some(0)) => return Err(ErrorCode::BadSyntax),
+            ModeRequest::Limit(limit) => (RoomMode::Limit(limit), None),
+            ModeRequest::InviteOnly(on) => (RoomMode::InviteOnly(on), None),
+            ModeRequest::TopicLocked(on) => (RoomMode::TopicLocked(on), None),
+            ModeRequest::MembersOnly(on) => (RoomMode::MembersOnly(on), None),
+            ModeRequest::Secret(on) => (RoomMode::Secret(on), None),
+            ModeRequest::Ban(mask, on) => (RoomMode::Ban(mask, on), None),
+        };
+        let what = crate::core::cluster::wire::Setting::Mode {
+            change: mode,
+            key_hash,
+        };
+        let decided = self
+            .propose(by, userhost, what)
+            .ok_or(ErrorCode::Internal)?;
+        Ok(super::shared::settled(decided, ()))
+    }
+}
+
 /// The bans of a room, oldest first.
 #[derive(Message)]
 #[rtype(result = "Vec<Ban>")]
@@ -406,18 +462,36 @@ pub struct Invite {
 }
 
 impl Handler<Invite> for Room {
-    type Result = Result<RoomName, ErrorCode>;
+    /// At once on a standalone server; on a cluster node once Redis
+    /// keeps the invitation (a JOIN on any node then finds it).
+    type Result = ResponseFuture<Result<RoomName, ErrorCode>>;
 
     fn handle(&mut self, msg: Invite, _: &mut Self::Context) -> Self::Result {
-        let by = self.nick_of(&msg.who).ok_or(ErrorCode::NotInRoom)?;
+        let ready = |res| -> Self::Result { Box::pin(std::future::ready(res)) };
+        let Some(by) = self.nick_of(&msg.who) else {
+            return ready(Err(ErrorCode::NotInRoom));
+        };
         if self.admission.invite_only && !self.is_op(&by) {
-            return Err(ErrorCode::NotOwner);
+            return ready(Err(ErrorCode::NotOwner));
         }
-        if self.members.contains_key(&msg.target) {
-            return Err(ErrorCode::AlreadyInRoom);
+        if self.anywhere(&msg.target).is_some() {
+            return ready(Err(ErrorCode::AlreadyInRoom));
         }
         self.admission.invite(&msg.target);
-        Ok(self.name.clone())
+        let name = self.name.clone();
+        match self.cluster.as_deref() {
+            Some(rc) => {
+                let kept = rc.cluster.mark_invite(&self.name, &msg.target, true);
+                Box::pin(async move {
+                    kept.await.map_err(|e| {
+                        tracing::warn!(%e, room = %name, "invitation not kept in Redis");
+                        ErrorCode::ClusterUnavailable
+                    })?;
+                    Ok(name)
+                })
+            }
+            None => ready(Ok(name)),
+        }
     }
 }
 

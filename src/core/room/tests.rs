@@ -434,6 +434,7 @@ async fn ownership_follows_a_nick_change_and_an_empty_room_closes() {
     let leave = Leave {
         who: MemberKey::new(alice.handle.inbox.id, &alicia),
         announce: true,
+        reason: None,
     };
     assert!(room.send(leave).await.unwrap().is_empty());
     // The last member gone, an unstored room stops and says so.
@@ -815,4 +816,9 @@ async fn a_key_is_checked_outside_the_room_against_the_key_in_force() {
     fresh.proof = Some(KeyProof::matches(new));
     let step = room.send(fresh).await.unwrap().unwrap();
     assert!(matches!(step, JoinStep::Joined(_)));
+}
+
+#[test]
+fn the_clusters_ban_bound_is_the_rooms() {
+    assert_eq!(crate::core::cluster::MAX_BANS, super::MAX_BANS);
 }

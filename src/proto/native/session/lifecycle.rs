@@ -77,6 +77,7 @@ impl Session {
                     let leave = room::Leave {
                         who: who.clone(),
                         announce,
+                        reason: reason.clone(),
                     };
                     if let Ok(members) = joined.addr.send(leave).await {
                         audience.push(members);
