@@ -593,3 +593,136 @@ fn an_invitation_made_on_one_node_lets_its_user_in_on_another_once() {
     cat.send("JOIN #inv");
     cat.expect("ERR JOIN INVITE_ONLY #inv lets in invited users only");
 }
+
+/// Waits until `nick`'s card in Redis names `account` (a login reaches
+/// Redis a moment after its `OK LOGIN`).
+fn card_names(redis: &Redis, nick: &str, account: &str) {
+    let key = format!("chatroom:user:{nick}");
+    poll(
+        "the user's card to name its account",
+        || {
+            redis
+                .command(&["GET", &key])
+                .contains(account)
+                .then_some(())
+        },
+        || redis.command(&["GET", &key]),
+    );
+}
+
+#[test]
+fn an_owning_account_and_an_operator_account_hold_on_every_node() {
+    if !can_run("an_owning_account_and_an_operator_account_hold_on_every_node") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut ann = Client::register(a.addr(), "ann");
+    ann.send("REGISTER password-one");
+    ann.expect("OK REGISTER ann");
+    ann.send("JOIN #o");
+    ann.read_until_prefix("OK JOIN #o");
+    members_are(&redis, "#o", "ann");
+    let mut ben = Client::register(b.addr(), "ben");
+    ben.send("REGISTER password-two");
+    ben.expect("OK REGISTER ben");
+    ben.send("JOIN #o");
+    ben.read_until_prefix("OK JOIN #o");
+    ann.expect("JOIN #o ben");
+    members_are(&redis, "#o", "ann ben");
+    card_names(&redis, "ben", "ben");
+    // Made an operator from A: by its account, kept in Redis.
+    ann.send("OP #o ben");
+    ann.expect("OK OP #o ben");
+    assert_eq!(
+        redis.command(&["HGET", "chatroom:room:#o:state", "aop:ben"]),
+        "ben"
+    );
+    ben.send("QUIT");
+    ben.expect_closed();
+    ann.expect("QUIT ben");
+    members_are(&redis, "#o", "ann");
+    // The account on C, under another nickname: an operator once logged
+    // in (in the room already), and joining logged in.
+    let mut rob = Client::register(c.addr(), "robert");
+    rob.send("JOIN #o");
+    rob.read_until_prefix("OK JOIN #o");
+    ann.expect("JOIN #o robert");
+    rob.send("TOPIC #o no");
+    rob.expect("ERR TOPIC NOT_OWNER only the owner of #o may set its topic");
+    rob.send("LOGIN ben password-two");
+    rob.expect("OK LOGIN ben");
+    rob.send("TOPIC #o yes");
+    assert_eq!(
+        sorted_lines(&mut rob, 2),
+        ["OK TOPIC #o yes", "TOPIC #o robert yes"]
+    );
+    ann.expect("TOPIC #o robert yes");
+    let mut bo = Client::register(b.addr(), "bo");
+    bo.send("LOGIN ben password-two");
+    bo.expect("OK LOGIN ben");
+    bo.send("JOIN #o");
+    bo.read_until_prefix("OK JOIN #o");
+    ann.expect("JOIN #o bo");
+    rob.expect("JOIN #o bo");
+    bo.send("TOPIC #o from B");
+    assert_eq!(
+        sorted_lines(&mut bo, 2),
+        ["OK TOPIC #o from B", "TOPIC #o bo from B"]
+    );
+    // Given away from A to robert on C: the account ben owns it on every
+    // node, ann no longer.
+    card_names(&redis, "robert", "ben");
+    ann.send("OWNER #o robert");
+    ann.read_until_prefix("OK OWNER #o ben");
+    assert_eq!(
+        redis.command(&["HGET", "chatroom:room:#o:state", "owner_account"]),
+        "ben"
+    );
+    let last = std::cell::RefCell::new(String::new());
+    poll(
+        "ann no longer the owner on A",
+        || {
+            ann.send("OP #o ann");
+            let answer = join_or_op_answer(&mut ann);
+            let done = answer == "ERR OP NOT_OWNER only the owner of #o may do that";
+            *last.borrow_mut() = answer;
+            done.then_some(())
+        },
+        || last.borrow().clone(),
+    );
+    // A later joiner on B, logged in to ben, owns it there.
+    let mut bea = Client::register(b.addr(), "bea");
+    bea.send("LOGIN ben password-two");
+    bea.expect("OK LOGIN ben");
+    bea.send("JOIN #o");
+    bea.read_until_prefix("OK JOIN #o");
+    bea.send("INFO #o");
+    let info = bea.read_until_prefix("OK INFO #o");
+    assert_eq!(info[1], "INFO #o owner robert");
+    assert_eq!(info[2], "INFO #o account ben");
+    bea.send("DEOP #o ann");
+    bea.expect("OK DEOP #o ann");
+    // An operator no longer: ann on A cannot set the topic.
+    poll(
+        "ann no longer an operator on A",
+        || {
+            ann.send("TOPIC #o hers");
+            let answer = join_or_op_answer(&mut ann);
+            let done = answer == "ERR TOPIC NOT_OWNER only the owner of #o may set its topic";
+            *last.borrow_mut() = answer;
+            done.then_some(())
+        },
+        || last.borrow().clone(),
+    );
+}
+
+/// The answer to a command (`OK ...` or `ERR ...`), other lines skipped.
+fn join_or_op_answer(c: &mut Client) -> String {
+    loop {
+        let l = c.line();
+        if l.starts_with("OK ") || l.starts_with("ERR ") {
+            return l;
+        }
+    }
+}

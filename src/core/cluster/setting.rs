@@ -16,8 +16,10 @@
 //! `K`, the nickname kicked and the reason; `M`, a mode letter and two
 //! arguments (`k` key and its hash, `K` no key, `o` nickname and
 //! `1`/`0`, `l` limit or empty, `i` `t` `n` `s` and `1`/`0`, `b` mask and
-//! `1`/`0`); `C` (the room made: its owner is the nickname), the owning
-//! account and the key's hash.
+//! `1`/`0`); `O`, a member made an operator or no longer, `1`/`0` and
+//! its account (or empty); `W` (the room given away), the new owner's
+//! nickname and account; `C` (the room made: its owner is the
+//! nickname), the owning account and the key's hash.
 
 use std::time::{Duration, SystemTime};
 
@@ -37,7 +39,11 @@ use crate::core::names::{Folded, Nick, STORED_NAME_LIMIT};
 /// mark deleted, unless it is not in the member hash (its own node takes
 /// it out of there, as every change of its members);
 /// `create`: owner `ARGV[3]`, owning account `ARGV[5]` and key hash
-/// `ARGV[6]`, unless the room has an owner. Answers `{status, ms}`:
+/// `ARGV[6]`, unless the room has an owner; `op`: member mark `ARGV[2]`
+/// set to `ARGV[3]` and (unless `ARGV[5]` is empty) account mark
+/// `ARGV[5]` to `ARGV[6]` (empty: deleted), unless both are so already;
+/// `owner`: owner `ARGV[3]` and owning account `ARGV[5]`, unless they
+/// are so already. Answers `{status, ms}`:
 /// 1 changed, 0 nothing to change, 2 too many bans.
 pub(super) const SETTING: &str = r"
 local kind = ARGV[1]
@@ -72,6 +78,27 @@ elseif kind == 'create' then
   redis.call('HSET', KEYS[1], 'owner', ARGV[3])
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'owner_account', ARGV[5]) end
   if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'key', ARGV[6]) end
+elseif kind == 'op' then
+  local changed = false
+  local marks = {{ARGV[2], ARGV[3]}}
+  if ARGV[5] ~= '' then marks[2] = {ARGV[5], ARGV[6]} end
+  for _, m in ipairs(marks) do
+    if (redis.call('HGET', KEYS[1], m[1]) or '') ~= m[2] then
+      changed = true
+      if m[2] == '' then
+        redis.call('HDEL', KEYS[1], m[1])
+      else
+        redis.call('HSET', KEYS[1], m[1], m[2])
+      end
+    end
+  end
+  if not changed then return {0, ms} end
+elseif kind == 'owner' then
+  if redis.call('HGET', KEYS[1], 'owner') == ARGV[3]
+    and redis.call('HGET', KEYS[1], 'owner_account') == ARGV[5] then
+    return {0, ms}
+  end
+  redis.call('HSET', KEYS[1], 'owner', ARGV[3], 'owner_account', ARGV[5])
 end
 if ARGV[4] == '' then return {1, ms} end
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
@@ -97,6 +124,25 @@ pub enum Setting {
         change: RoomMode,
         /// The key's hash, with [`RoomMode::Key`].
         key_hash: Option<String>,
+    },
+    /// A member, on whatever node, was made an operator (`on`) or no
+    /// longer one; by its account too, when it is logged in to one.
+    Op {
+        /// The member.
+        target: Nick,
+        /// Operator or not.
+        on: bool,
+        /// The account it is logged in to, which is kept (or no longer
+        /// kept) as an operator's.
+        account: Option<Nick>,
+    },
+    /// The room was given to a member logged in to an account: that
+    /// account owns it from now on.
+    Owner {
+        /// The member, on whatever node.
+        target: Nick,
+        /// Its account.
+        account: Nick,
     },
     /// The room was made; the one who made it owns it.
     Create {
@@ -187,6 +233,22 @@ impl SettingChange {
                 account.as_ref().map_or("", Nick::as_str).to_string(),
                 key_hash.clone().unwrap_or_default(),
             ),
+            Setting::Op {
+                target,
+                on,
+                account,
+            } => {
+                put(&mut out, "O");
+                put(&mut out, target.as_str());
+                put(&mut out, if *on { "1" } else { "0" });
+                put(&mut out, account.as_ref().map_or("", Nick::as_str));
+                return out;
+            }
+            Setting::Owner { target, account } => (
+                "W",
+                target.as_str().to_string(),
+                account.as_str().to_string(),
+            ),
         };
         put(&mut out, tag);
         put(&mut out, &a);
@@ -224,6 +286,16 @@ impl SettingChange {
                 _ => return Err(BadPayload("mode")),
             };
             Setting::Mode { change, key_hash }
+        } else if tag == "O" {
+            let (target, on, account) = (next()?, next()?, next()?);
+            Setting::Op {
+                target: nick(target)?,
+                on: on == "1",
+                account: Some(account)
+                    .filter(|a| !a.is_empty())
+                    .map(nick)
+                    .transpose()?,
+            }
         } else {
             let (a, b) = (next()?, next()?);
             match tag {
@@ -235,6 +307,10 @@ impl SettingChange {
                 "C" => Setting::Create {
                     account: Some(a).filter(|a| !a.is_empty()).map(nick).transpose()?,
                     key_hash: Some(b).filter(|h| !h.is_empty()).map(str::to_string),
+                },
+                "W" => Setting::Owner {
+                    target: nick(a)?,
+                    account: nick(b)?,
                 },
                 _ => return Err(BadPayload("setting")),
             }
@@ -283,6 +359,31 @@ impl SettingChange {
                     account.as_ref().map_or("", Nick::as_str).to_string(),
                     key_hash.clone().unwrap_or_default(),
                 ],
+            },
+            Setting::Op {
+                target,
+                on,
+                account,
+            } => {
+                let mark = op_mark(target, *on);
+                let (field, value) = match account {
+                    Some(a) => (
+                        format!("aop:{}", a.folded().as_str()),
+                        if *on { a.as_str() } else { "" }.to_string(),
+                    ),
+                    None => (String::new(), String::new()),
+                };
+                Script {
+                    kind: "op",
+                    extra: vec![field, value],
+                    ..mark
+                }
+            }
+            Setting::Owner { target, account } => Script {
+                kind: "owner",
+                field: "owner".into(),
+                value: target.as_str().as_bytes().to_vec(),
+                extra: vec![account.as_str().to_string()],
             },
             Setting::Mode { change, key_hash } => match change {
                 RoomMode::Key(_) => {
@@ -372,6 +473,8 @@ pub struct RoomState {
     pub secret: bool,
     /// The members who are operators.
     pub ops: Vec<Nick>,
+    /// The accounts made operators.
+    pub op_accounts: Vec<Nick>,
     /// The bans: mask, who set it, when.
     pub bans: Vec<(String, Nick, SystemTime)>,
     /// The nicknames invited and not come yet (folded).
@@ -400,6 +503,7 @@ impl RoomState {
             members_only: true,
             secret: false,
             ops: Vec::new(),
+            op_accounts: Vec::new(),
             bans: Vec::new(),
             invited: Vec::new(),
         };
@@ -431,6 +535,10 @@ impl RoomState {
                     if other.starts_with("op:") {
                         if let Ok(n) = nick(&text) {
                             s.ops.push(n);
+                        }
+                    } else if other.starts_with("aop:") {
+                        if let Ok(n) = nick(&text) {
+                            s.op_accounts.push(n);
                         }
                     } else if let Some(invited) = other.strip_prefix("inv:") {
                         if let Ok(n) = nick(invited) {
@@ -484,6 +592,20 @@ mod tests {
             Setting::Create {
                 account: None,
                 key_hash: None,
+            },
+            Setting::Op {
+                target: nick("Zoë"),
+                on: true,
+                account: Some(nick("zoe")),
+            },
+            Setting::Op {
+                target: nick("Ben"),
+                on: false,
+                account: None,
+            },
+            Setting::Owner {
+                target: nick("Ben"),
+                account: nick("benny"),
             },
             Setting::Mode {
                 change: RoomMode::Key("sesame".into()),
@@ -549,6 +671,7 @@ mod tests {
                 field("t", b"0"),
                 field("limit", b"3"),
                 field("op:ben", b"Ben"),
+                field("aop:benny", b"Benny"),
                 field("inv:cat", b"1"),
             ],
             vec![field("*!*@bad", &ban)],
@@ -563,6 +686,7 @@ mod tests {
         assert!(s.invite_only && !s.topic_locked && s.members_only && !s.secret);
         assert_eq!(s.limit, Some(3));
         assert_eq!(s.ops, vec![nick("Ben")]);
+        assert_eq!(s.op_accounts, vec![nick("Benny")]);
         assert_eq!(s.invited, vec![nick("cat").folded().clone()]);
         assert_eq!(s.bans[0].0, "*!*@Bad");
         assert_eq!(RoomState::read(Vec::new(), Vec::new()), None);

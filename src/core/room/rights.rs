@@ -183,6 +183,19 @@ impl Handler<SetAccount> for Room {
             if let Some(member) = self.members.get_mut(&key) {
                 member.op = true;
             }
+            // A cluster node's other nodes are shown it too: the room's
+            // channel brings it back to every node, this one too.
+            let what = crate::core::cluster::wire::Setting::Op {
+                target: nick.clone(),
+                on: true,
+                account: None,
+            };
+            if let Some(decided) = self.propose(&nick, &msg.userhost, what) {
+                actix_rt::spawn(async move {
+                    let _ = decided.await;
+                });
+                return MessageResult(self.inboxes());
+            }
             let event = Event::Mode {
                 room: self.name.clone(),
                 nick: nick.clone(),
@@ -268,11 +281,7 @@ impl Handler<Grant> for Room {
             let Some(nick) = self.anywhere(&msg.target) else {
                 return ready(Err(ErrorCode::NoSuchNick));
             };
-            let what = crate::core::cluster::wire::Setting::Mode {
-                change: RoomMode::Op(nick.clone(), msg.on),
-                key_hash: None,
-            };
-            let Some(decided) = self.propose(&by, &msg.userhost, what) else {
+            let Some(decided) = self.propose_op(&by, &msg.userhost, nick.clone(), msg.on) else {
                 return ready(Err(ErrorCode::Internal));
             };
             return Box::pin(super::shared::settled(decided, (self.name.clone(), nick)));
@@ -316,9 +325,24 @@ pub struct SetOwner {
 }
 
 impl Handler<SetOwner> for Room {
-    type Result = Result<(RoomName, Nick), ErrorCode>;
+    /// At once on a standalone server; once Redis decided on a cluster
+    /// node (`shared.rs`), where the member may be on any node.
+    type Result = ResponseFuture<Result<(RoomName, Nick), ErrorCode>>;
 
     fn handle(&mut self, msg: SetOwner, ctx: &mut Self::Context) -> Self::Result {
+        if self.shared() {
+            return self.shared_owner(msg);
+        }
+        Box::pin(std::future::ready(self.set_owner(msg, ctx)))
+    }
+}
+
+impl Room {
+    fn set_owner(
+        &mut self,
+        msg: SetOwner,
+        ctx: &mut Context<Self>,
+    ) -> Result<(RoomName, Nick), ErrorCode> {
         self.owner_asking(&msg.who)?;
         let member = self.members.get(&msg.target).ok_or(ErrorCode::NoSuchNick)?;
         let (id, nick) = (member.id, member.nick(&msg.target));
@@ -331,5 +355,38 @@ impl Handler<SetOwner> for Room {
         self.save();
         self.changed(ctx);
         Ok((self.name.clone(), account))
+    }
+}
+
+impl Room {
+    /// A cluster node's OWNER: the member may be on any node, its account
+    /// read there; Redis decides, and every node applies it from the
+    /// room's channel (`shared.rs`).
+    fn shared_owner(&self, msg: SetOwner) -> ResponseFuture<Result<(RoomName, Nick), ErrorCode>> {
+        let ready = |res| -> ResponseFuture<_> { Box::pin(std::future::ready(res)) };
+        let by = match self.owner_asking(&msg.who) {
+            Ok(by) => by,
+            Err(e) => return ready(Err(e)),
+        };
+        let Some(target) = self.anywhere(&msg.target) else {
+            return ready(Err(ErrorCode::NoSuchNick));
+        };
+        let userhost = self
+            .members
+            .get(by.folded())
+            .map_or_else(UserHost::native, |m| m.userhost.clone());
+        let (Some(account), Some(proposer)) = (self.account_anywhere(&target), self.proposer())
+        else {
+            return ready(Err(ErrorCode::Internal));
+        };
+        let name = self.name.clone();
+        Box::pin(async move {
+            let account = account.await?.ok_or(ErrorCode::NotLoggedIn)?;
+            let what = crate::core::cluster::wire::Setting::Owner {
+                target,
+                account: account.clone(),
+            };
+            super::shared::settled(proposer.propose(&by, &userhost, what), (name, account)).await
+        })
     }
 }

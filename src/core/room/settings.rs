@@ -398,6 +398,9 @@ impl Handler<SetMode> for Room {
     }
 }
 
+/// What Redis made of a cluster node's mode change, once it answers.
+type Decided = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ErrorCode>>>>;
+
 impl Room {
     /// A cluster node's mode change: the [`RoomMode`] members are to be
     /// shown, decided by Redis and applied when the room's channel hands
@@ -408,13 +411,17 @@ impl Room {
         by: &Nick,
         userhost: &UserHost,
         change: ModeRequest,
-    ) -> Result<impl std::future::Future<Output = Result<(), ErrorCode>> + 'static, ErrorCode> {
+    ) -> Result<Decided, ErrorCode> {
         let (mode, key_hash) = match change {
             ModeRequest::Key { clear, hash } => (RoomMode::Key(clear), Some(hash)),
             ModeRequest::NoKey => (RoomMode::NoKey, None),
+            // By account too: the account is read first.
             ModeRequest::Op(target, on) => {
                 let nick = self.anywhere(&target).ok_or(ErrorCode::NoSuchNick)?;
-                (RoomMode::Op(nick, on), None)
+                let decided = self
+                    .propose_op(by, userhost, nick, on)
+                    .ok_or(ErrorCode::Internal)?;
+                return Ok(Box::pin(super::shared::settled(decided, ())));
             }
             ModeRequest::Limit(Some(0)) => return Err(ErrorCode::BadSyntax),
             ModeRequest::Limit(limit) => (RoomMode::Limit(limit), None),
@@ -431,7 +438,7 @@ impl Room {
         let decided = self
             .propose(by, userhost, what)
             .ok_or(ErrorCode::Internal)?;
-        Ok(super::shared::settled(decided, ()))
+        Ok(Box::pin(super::shared::settled(decided, ())))
     }
 }
 

@@ -36,6 +36,41 @@ impl Handler<KnownState> for Room {
     }
 }
 
+/// Proposes changes of one room's settings to Redis, from outside the
+/// room's actor.
+pub(super) struct Proposer {
+    cluster: crate::core::cluster::Cluster,
+    room: crate::core::names::RoomName,
+}
+
+impl Proposer {
+    /// Has Redis decide `what`, asked by `by`: what Redis made of it,
+    /// `CLUSTER_UNAVAILABLE` when it did not answer.
+    pub(super) fn propose(
+        &self,
+        by: &Nick,
+        userhost: &UserHost,
+        what: Setting,
+    ) -> impl Future<Output = Result<Applied, ErrorCode>> + 'static {
+        let change = SettingChange {
+            ver: 0,
+            time: SystemTime::UNIX_EPOCH,
+            origin: self.cluster.node_id().to_string(),
+            by: by.clone(),
+            userhost: userhost.clone(),
+            what,
+        };
+        let decided = self.cluster.change(&self.room, &change);
+        let room = self.room.clone();
+        async move {
+            decided.await.map_err(|e| {
+                tracing::warn!(%e, %room, "room setting not changed");
+                ErrorCode::ClusterUnavailable
+            })
+        }
+    }
+}
+
 impl Room {
     /// Whether this room's settings are the cluster's.
     pub(super) fn shared(&self) -> bool {
@@ -51,22 +86,68 @@ impl Room {
         userhost: &UserHost,
         what: Setting,
     ) -> Option<impl Future<Output = Result<Applied, ErrorCode>> + 'static> {
+        Some(self.proposer()?.propose(by, userhost, what))
+    }
+
+    /// What proposes changes of this room's settings once the room has
+    /// answered (after a lookup): `None` on a standalone server.
+    pub(super) fn proposer(&self) -> Option<Proposer> {
         let rc = self.cluster.as_deref()?;
-        let change = SettingChange {
-            ver: 0,
-            time: SystemTime::UNIX_EPOCH,
-            origin: rc.cluster.node_id().to_string(),
-            by: by.clone(),
-            userhost: userhost.clone(),
-            what,
-        };
-        let decided = rc.cluster.change(&self.name, &change);
-        let room = self.name.clone();
+        Some(Proposer {
+            cluster: rc.cluster.clone(),
+            room: self.name.clone(),
+        })
+    }
+
+    /// The account member `target` (folded), on whatever node, is logged
+    /// in to: this node's members' from the room, another node's from
+    /// its user's card in Redis. `None` on a standalone server.
+    pub(super) fn account_anywhere(
+        &self,
+        target: &Nick,
+    ) -> Option<impl Future<Output = Result<Option<Nick>, ErrorCode>> + 'static> {
+        let rc = self.cluster.as_deref()?;
+        let local = self
+            .members
+            .get(target.folded())
+            .map(|m| self.account_of(m.id).cloned());
+        let located = local.is_none().then(|| rc.cluster.locate(target));
         Some(async move {
-            decided.await.map_err(|e| {
-                tracing::warn!(%e, %room, "room setting not changed");
-                ErrorCode::ClusterUnavailable
-            })
+            match (local, located) {
+                (Some(account), _) => Ok(account),
+                (None, Some(located)) => match located.await {
+                    Ok(user) => Ok(user.and_then(|u| u.card.account)),
+                    Err(e) => {
+                        tracing::warn!(%e, "cannot read a user's card");
+                        Err(ErrorCode::ClusterUnavailable)
+                    }
+                },
+                (None, None) => Ok(None),
+            }
+        })
+    }
+
+    /// Makes member `target`, on whatever node, an operator (`on`) or no
+    /// longer one, by its account too when it is logged in to one (read
+    /// first: [`Room::account_anywhere`]), as Redis decides.
+    pub(super) fn propose_op(
+        &self,
+        by: &Nick,
+        userhost: &UserHost,
+        target: Nick,
+        on: bool,
+    ) -> Option<impl Future<Output = Result<Applied, ErrorCode>> + 'static> {
+        let account = self.account_anywhere(&target)?;
+        let proposer = self.proposer()?;
+        let (by, userhost) = (by.clone(), userhost.clone());
+        Some(async move {
+            let account = account.await?;
+            let what = Setting::Op {
+                target,
+                on,
+                account,
+            };
+            proposer.propose(&by, &userhost, what).await
         })
     }
 
@@ -138,6 +219,11 @@ impl Room {
                     r.owner = None;
                 }
             }
+        }
+        if !s.op_accounts.is_empty() || self.rights.is_some() {
+            let mut ops = s.op_accounts;
+            ops.truncate(super::rights::MAX_OP_ACCOUNTS);
+            self.rights_mut().ops = ops;
         }
         self.key_hash = s.key_hash;
         self.topic = s.topic.map(|(text, by, at)| {
@@ -229,6 +315,30 @@ impl Room {
                     change,
                 }
             }
+            Setting::Op {
+                target,
+                on,
+                account,
+            } => {
+                if apply {
+                    self.apply_op(&target, on, account);
+                }
+                Event::Mode {
+                    room: self.name.clone(),
+                    nick: c.by,
+                    userhost: c.userhost,
+                    change: RoomMode::Op(target, on),
+                }
+            }
+            Setting::Owner { target, account } => {
+                // Shown to nobody, as on a single server.
+                if apply {
+                    self.apply_owner(target, account);
+                    self.save();
+                    self.report();
+                }
+                return;
+            }
             Setting::Create { account, key_hash } => {
                 // The node it was made on has it already; nothing to show.
                 if apply && !own {
@@ -283,6 +393,47 @@ impl Room {
         } else if let Some(rc) = self.cluster.as_deref_mut() {
             rc.remote.remove(key);
             rc.remote_ops.remove(key);
+        }
+    }
+
+    /// Applies an operator change Redis made: the member's status here
+    /// (or in the other nodes' listing), and its account's.
+    fn apply_op(&mut self, target: &Nick, on: bool, account: Option<Nick>) {
+        if let Some(account) = account {
+            let ops = &mut self.rights_mut().ops;
+            ops.retain(|o| o.folded() != account.folded());
+            if on && ops.len() < super::rights::MAX_OP_ACCOUNTS {
+                ops.push(account);
+            }
+        }
+        let key = target.folded();
+        if let Some(member) = self.members.get_mut(key) {
+            member.op = on;
+        } else if let Some(rc) = self.cluster.as_deref_mut() {
+            if on {
+                rc.remote_ops.insert(key.clone());
+            } else {
+                rc.remote_ops.remove(key);
+            }
+        }
+    }
+
+    /// Applies a change of owner Redis made: the account owns the room,
+    /// and its member (on whatever node) is an operator.
+    fn apply_owner(&mut self, target: Nick, account: Nick) {
+        self.rights_mut().owner = Some(account);
+        let key = target.folded().clone();
+        self.owner = Some(target);
+        if let Some(member) = self.members.get_mut(&key) {
+            if !member.op {
+                member.op = true;
+                let nick = member.nick(&key);
+                self.mark_op(&nick, true);
+            }
+        } else if let Some(rc) = self.cluster.as_deref_mut() {
+            if rc.remote.contains_key(&key) {
+                rc.remote_ops.insert(key);
+            }
         }
     }
 
