@@ -726,3 +726,43 @@ fn join_or_op_answer(c: &mut Client) -> String {
         }
     }
 }
+
+#[test]
+fn a_message_from_outside_a_room_without_n_reaches_every_node() {
+    if !can_run("a_message_from_outside_a_room_without_n_reaches_every_node") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut amy = Irc::join(a.irc_addr(), "amy", "#n");
+    members_are(&redis, "#n", "amy");
+    let mut dan = Irc::register(b.irc_addr(), "dan");
+    let mut bea = Irc::join(b.irc_addr(), "bea", "#n");
+    amy.expect(":bea!~bea@irc JOIN #n");
+    members_are(&redis, "#n", "amy bea");
+    let mut cal = Client::join(c.addr(), "cal", "#n");
+    amy.expect(":cal!native@native JOIN #n");
+    bea.expect(":cal!native@native JOIN #n");
+    members_are(&redis, "#n", "amy bea cal");
+    // +n (the default): refused on B, where the room is.
+    dan.send("PRIVMSG #n :let me in");
+    dan.expect(&format!(":{SERVER} 404 dan #n :Cannot send to channel"));
+    amy.send("MODE #n -n");
+    amy.expect(":amy!~amy@irc MODE #n -n");
+    bea.expect(":amy!~amy@irc MODE #n -n");
+    // From outside, on B: every member on every node gets it, once.
+    dan.send("PRIVMSG #n :hello from outside");
+    for c in [&mut amy, &mut bea] {
+        c.expect(":dan!~dan@irc PRIVMSG #n :hello from outside");
+    }
+    cal.expect("MSG #n dan hello from outside");
+    // In the room's one order, with the members' messages.
+    cal.send("MSG #n after");
+    cal.expect("OK MSG #n");
+    for c in [&mut amy, &mut bea] {
+        c.expect(":cal!native@native PRIVMSG #n :after");
+        c.sync();
+    }
+    cal.sync();
+    dan.sync();
+}

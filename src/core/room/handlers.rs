@@ -553,13 +553,24 @@ pub struct SayOutside {
 
 impl Handler<SayOutside> for Room {
     /// The message's number and time, for the echo its sender (no member
-    /// the room could echo to) renders itself.
-    type Result = Result<(u64, SystemTime), ErrorCode>;
+    /// the room could echo to) renders itself: at once on a standalone
+    /// server, once Redis has it on a cluster node (`remote.rs`).
+    type Result = ResponseFuture<Result<(u64, SystemTime), ErrorCode>>;
 
     fn handle(&mut self, msg: SayOutside, _: &mut Self::Context) -> Self::Result {
-        if self.admission.members_only || self.members.is_empty() {
-            return Err(ErrorCode::NotInRoom);
+        // Members on any node count.
+        if self.admission.members_only || self.member_count() == 0 {
+            return Box::pin(std::future::ready(Err(ErrorCode::NotInRoom)));
         }
+        if let Some(published) = self.publish_outside(&msg) {
+            return Box::pin(published);
+        }
+        Box::pin(std::future::ready(Ok(self.say_outside(msg))))
+    }
+}
+
+impl Room {
+    fn say_outside(&mut self, msg: SayOutside) -> (u64, SystemTime) {
         self.messages += 1;
         let time = self.message_time();
         let event = Event::Msg {
@@ -581,7 +592,7 @@ impl Handler<SayOutside> for Room {
                 db.append(&self.name, self.messages, time, from, text, None);
             }
         }
-        Ok((self.messages, time))
+        (self.messages, time)
     }
 }
 

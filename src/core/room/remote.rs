@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use actix::prelude::*;
 
-use super::{Names, Room, Say};
+use super::{Names, Room, Say, SayOutside};
 use crate::core::cluster::wire::{Change, Incoming, MemberChange, Outgoing, Published, SharedFile};
 use crate::core::cluster::{Cluster, Delivered};
 use crate::core::event::{no_realname, Event, MsgMeta, UserHost};
@@ -87,6 +87,39 @@ impl Room {
             }
         });
         None
+    }
+
+    /// Publishes what someone outside the room said to it (IRC's `-n`)
+    /// as a member's message: every node's members get it from
+    /// [`Delivered`]. The future answers its number and time once Redis
+    /// has it; `None` on a standalone server.
+    pub(super) fn publish_outside(
+        &self,
+        msg: &SayOutside,
+    ) -> Option<impl std::future::Future<Output = Result<(u64, SystemTime), ErrorCode>> + 'static>
+    {
+        let cluster = &self.cluster.as_deref()?.cluster;
+        let fields = Outgoing {
+            origin: cluster.node_id(),
+            // No member's session: nobody here is left out of it.
+            sender: 0,
+            echo: true,
+            kind: msg.kind,
+            from: &msg.from,
+            userhost: &msg.userhost,
+            account: msg.account.as_deref(),
+            tags: msg.tags.as_deref(),
+            text: &msg.text,
+        }
+        .encode();
+        let published = cluster.publish(self.name.folded().clone(), fields);
+        let room = self.name.clone();
+        Some(async move {
+            published.await.map_err(|e| {
+                tracing::warn!(%e, %room, "room message from outside not published");
+                ErrorCode::ClusterUnavailable
+            })
+        })
     }
 
     /// Publishes a change of one of this node's members.
