@@ -766,3 +766,45 @@ fn a_message_from_outside_a_room_without_n_reaches_every_node() {
     cal.sync();
     dan.sync();
 }
+
+#[test]
+fn list_on_a_node_without_the_room_knows_its_key_secrecy_and_topic() {
+    if !can_run("list_on_a_node_without_the_room_knows_its_key_secrecy_and_topic") {
+        return;
+    }
+    let redis = Redis::start();
+    let (a, b, c) = (node(&redis, "a"), node(&redis, "b"), node(&redis, "c"));
+    let mut amy = Irc::join(a.irc_addr(), "amy", "#hid");
+    amy.send("MODE #hid +s");
+    amy.expect(":amy!~amy@irc MODE #hid +s");
+    let mut ann = Client::register(b.addr(), "ann");
+    ann.send("JOIN #key sesame");
+    ann.read_until_prefix("OK JOIN #key");
+    ann.send("TOPIC #key hello  all");
+    assert_eq!(
+        sorted_lines(&mut ann, 2),
+        ["OK TOPIC #key hello  all", "TOPIC #key ann hello  all"]
+    );
+    members_are(&redis, "#hid", "amy");
+    members_are(&redis, "#key", "ann");
+    // C has neither room: LIST there hides #hid and shows #key private,
+    // with its topic, natively and over IRC.
+    let mut cal = Client::register(c.addr(), "cal");
+    cal.send("LIST");
+    cal.expect_lines(&["ROOM #key 1 yes hello  all", "OK LIST 1"]);
+    let mut ivy = Irc::register(c.irc_addr(), "ivy");
+    ivy.send("LIST");
+    ivy.expect(&format!(":{SERVER} 321 ivy Channel :Users  Name"));
+    ivy.expect(&format!(":{SERVER} 322 ivy #key 1 :hello  all"));
+    ivy.expect(&format!(":{SERVER} 323 ivy :End of /LIST"));
+    // Its members see it on their own node; -s on A shows it on C too.
+    amy.send("LIST");
+    amy.expect(&format!(":{SERVER} 321 amy Channel :Users  Name"));
+    amy.expect(&format!(":{SERVER} 322 amy #hid 1 :"));
+    amy.expect(&format!(":{SERVER} 322 amy #key 1 :hello  all"));
+    amy.expect(&format!(":{SERVER} 323 amy :End of /LIST"));
+    amy.send("MODE #hid -s");
+    amy.expect(":amy!~amy@irc MODE #hid -s");
+    cal.send("LIST");
+    cal.expect_lines(&["ROOM #hid 1 no", "ROOM #key 1 yes hello  all", "OK LIST 2"]);
+}

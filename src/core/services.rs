@@ -11,7 +11,7 @@ use std::time::Instant;
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
 
-use super::cluster::Cluster;
+use super::cluster::{CensusRoom, Cluster};
 use super::directory::{
     CountMissing, Counts, Creator, Directory, GetCounts, ListRooms, OpenRoom, ReservedNicks,
 };
@@ -328,7 +328,7 @@ impl Services {
                 let rooms = census
                     .rooms
                     .iter()
-                    .filter_map(|(name, _)| RoomName::parse_hashed(name, STORED_NAME_LIMIT).ok())
+                    .filter_map(|r| RoomName::parse_hashed(&r.name, STORED_NAME_LIMIT).ok())
                     .map(|name| name.folded().clone())
                     .collect();
                 let missing = self.directory.send(CountMissing { rooms }).await?;
@@ -401,28 +401,29 @@ fn stored(
 
 /// This node's rooms with their members on every node, and the rooms
 /// with members on other nodes only, sorted by name.
-fn merge_rooms(mut local: Vec<RoomSummary>, cluster: Vec<(String, usize)>) -> Vec<RoomSummary> {
+fn merge_rooms(mut local: Vec<RoomSummary>, cluster: Vec<CensusRoom>) -> Vec<RoomSummary> {
     let at: std::collections::HashMap<_, _> = local
         .iter()
         .enumerate()
         .map(|(i, r)| (r.name.folded().clone(), i))
         .collect();
     let mut elsewhere = Vec::new();
-    for (name, members) in cluster {
-        let Ok(name) = RoomName::parse_hashed(&name, STORED_NAME_LIMIT) else {
+    for room in cluster {
+        let Ok(name) = RoomName::parse_hashed(&room.name, STORED_NAME_LIMIT) else {
             continue;
         };
         match at.get(name.folded()) {
             // Its own members reach the member hash a moment after they
-            // join: the larger count is the newer.
-            Some(&i) => local[i].members = local[i].members.max(members),
+            // join: the larger count is the newer. Its key, `+s` and
+            // topic are the node's copy's (which follows Redis's).
+            Some(&i) => local[i].members = local[i].members.max(room.members),
+            // Not here: as Redis's state hash has them.
             None => elsewhere.push(RoomSummary {
                 name,
-                members,
-                // Keys, modes and topics are per node still.
-                private: false,
-                secret: false,
-                topic: None,
+                members: room.members,
+                private: room.private,
+                secret: room.secret,
+                topic: room.topic,
                 listed: true,
                 disposable: false,
             }),
@@ -454,24 +455,42 @@ mod tests {
     #[test]
     fn the_clusters_rooms_join_this_nodes_in_name_order() {
         let local = vec![summary("#b", 2), summary("#d", 5)];
+        let room = |name: &str, members| CensusRoom {
+            name: name.to_string(),
+            members,
+            ..CensusRoom::default()
+        };
         let cluster = vec![
-            ("#a".to_string(), 1),
-            ("#B".to_string(), 3),
-            ("#d".to_string(), 4),
-            ("bad name".to_string(), 9),
+            CensusRoom {
+                private: true,
+                secret: true,
+                topic: Some("hi".into()),
+                ..room("#a", 1)
+            },
+            CensusRoom {
+                secret: true,
+                ..room("#B", 3)
+            },
+            room("#d", 4),
+            room("bad name", 9),
         ];
-        let merged: Vec<(String, usize)> = merge_rooms(local, cluster)
-            .into_iter()
+        let merged = merge_rooms(local, cluster);
+        let counts: Vec<(String, usize)> = merged
+            .iter()
             .map(|r| (r.name.as_str().to_string(), r.members))
             .collect();
         assert_eq!(
-            merged,
+            counts,
             [
                 ("#a".to_string(), 1),
                 ("#b".to_string(), 3),
                 ("#d".to_string(), 5)
             ]
         );
+        // Another node's room as Redis has it; this node's as its copy.
+        assert!(merged[0].private && merged[0].secret);
+        assert_eq!(merged[0].topic.as_deref(), Some("hi"));
+        assert!(!merged[1].secret);
     }
 
     #[test]

@@ -7,10 +7,12 @@ use super::{Cluster, ClusterError, COMMAND_TIMEOUT};
 
 /// Answers `{users, rooms}`: `users`, the nicknames held by live nodes
 /// other than `ARGV[2]` (the sizes of their sets of nicknames), and
-/// `rooms`, name as spelled and member count by turns, for every room in
-/// `KEYS[2]` (the rooms with members); one whose member hash emptied
-/// (its last members reaped) is dropped from it. `KEYS[1]` is the set of
-/// nodes, `ARGV[1]` the key prefix.
+/// `rooms`, name as spelled, member count, whether it has a key and
+/// whether it is secret (`1`/`0`) and its topic field (or empty) by
+/// turns, from its member and state hashes, for every room in `KEYS[2]`
+/// (the rooms with members); one whose member hash emptied (its last
+/// members reaped) is dropped from it. `KEYS[1]` is the set of nodes,
+/// `ARGV[1]` the key prefix.
 const CENSUS: &str = r"
 local prefix = ARGV[1]
 local users = 0
@@ -24,8 +26,13 @@ local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
   local n = redis.call('HLEN', prefix .. 'room:' .. all[i] .. ':members')
   if n > 0 then
+    local state = prefix .. 'room:' .. all[i] .. ':state'
+    local kept = redis.call('HMGET', state, 'key', 's', 'topic')
     rooms[#rooms + 1] = all[i + 1]
     rooms[#rooms + 1] = n
+    rooms[#rooms + 1] = kept[1] and 1 or 0
+    rooms[#rooms + 1] = kept[2] == '1' and 1 or 0
+    rooms[#rooms + 1] = kept[3] or ''
   else
     redis.call('HDEL', KEYS[2], all[i])
   end
@@ -38,9 +45,24 @@ return {users, rooms}
 pub struct Census {
     /// Users with a nickname on the other live nodes.
     pub elsewhere: usize,
-    /// Every room with members on some node (this one too): its name as
-    /// first spelled and its members on every node.
-    pub rooms: Vec<(String, usize)>,
+    /// Every room with members on some node (this one too).
+    pub rooms: Vec<CensusRoom>,
+}
+
+/// A room as LIST shows it, from Redis: what a node without the room
+/// knows of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CensusRoom {
+    /// Its name as first spelled.
+    pub name: String,
+    /// Its members on every node.
+    pub members: usize,
+    /// It needs a key.
+    pub private: bool,
+    /// It is hidden from those outside it (`+s`).
+    pub secret: bool,
+    /// Its topic.
+    pub topic: Option<String>,
 }
 
 impl Cluster {
@@ -56,14 +78,22 @@ impl Cluster {
                 .arg(keys::rooms())
                 .arg(PREFIX)
                 .arg(own);
-            let (elsewhere, flat): (usize, Vec<(String, usize)>) =
+            type Flat = Vec<(String, usize, u8, u8, Vec<u8>)>;
+            let (elsewhere, flat): (usize, Flat) =
                 tokio::time::timeout(COMMAND_TIMEOUT, eval.query_async(&mut redis))
                     .await
                     .map_err(|_| ClusterError::Timeout(COMMAND_TIMEOUT))??;
-            Ok(Census {
-                elsewhere,
-                rooms: flat,
-            })
+            let rooms = flat
+                .into_iter()
+                .map(|(name, members, private, secret, topic)| CensusRoom {
+                    name,
+                    members,
+                    private: private == 1,
+                    secret: secret == 1,
+                    topic: super::setting::topic_text(&topic),
+                })
+                .collect();
+            Ok(Census { elsewhere, rooms })
         }
     }
 }

@@ -43,7 +43,7 @@ mod setting;
 pub mod wire;
 mod worker;
 
-pub use census::Census;
+pub use census::{Census, CensusRoom};
 pub use direct::{Inboxed, RemoteUser};
 pub use error::ClusterError;
 pub use once::SeenOnce;

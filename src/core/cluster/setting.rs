@@ -443,6 +443,16 @@ pub(super) fn invite_mark(nick: &Folded, on: bool) -> Script {
     }
 }
 
+/// The text of a state hash's `topic` field (text and setter); `None`
+/// for none, or an empty one.
+pub(super) fn topic_text(value: &[u8]) -> Option<String> {
+    let mut rest = value;
+    field(&mut rest)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
 fn nick(s: &str) -> Result<Nick, BadPayload> {
     Nick::parse(s, STORED_NAME_LIMIT).map_err(|_| BadPayload("nickname"))
 }

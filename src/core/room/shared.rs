@@ -140,8 +140,19 @@ impl Room {
         let account = self.account_anywhere(&target)?;
         let proposer = self.proposer()?;
         let (by, userhost) = (by.clone(), userhost.clone());
+        // The bound is checked against this node's copy.
+        let listed: Vec<Folded> = self
+            .rights
+            .as_ref()
+            .map(|r| r.ops.iter().map(|o| o.folded().clone()).collect())
+            .unwrap_or_default();
         Some(async move {
             let account = account.await?;
+            if let Some(a) = account.as_ref().filter(|_| on) {
+                if !listed.contains(a.folded()) && listed.len() >= super::rights::MAX_OP_ACCOUNTS {
+                    return Err(ErrorCode::BadSyntax);
+                }
+            }
             let what = Setting::Op {
                 target,
                 on,
