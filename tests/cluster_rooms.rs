@@ -765,6 +765,21 @@ fn a_message_from_outside_a_room_without_n_reaches_every_node() {
     }
     cal.sync();
     dan.sync();
+    // A room with members on A only: from C, which never had it, the
+    // same (`-n` as Redis has it); refused with +n, 403 for no room.
+    amy.send("JOIN #far");
+    amy.until_numeric("366");
+    members_are(&redis, "#far", "amy");
+    let mut ole = Irc::register(c.irc_addr(), "ole");
+    ole.send("PRIVMSG #far :knock");
+    ole.expect(&format!(":{SERVER} 404 ole #far :Cannot send to channel"));
+    amy.send("MODE #far -n");
+    amy.expect(":amy!~amy@irc MODE #far -n");
+    ole.send("PRIVMSG #far :from C");
+    amy.expect(":ole!~ole@irc PRIVMSG #far :from C");
+    ole.send("PRIVMSG #nowhere :anyone?");
+    ole.expect(&format!(":{SERVER} 403 ole #nowhere :No such channel"));
+    amy.sync();
 }
 
 #[test]

@@ -340,6 +340,49 @@ impl Services {
         Ok(counts)
     }
 
+    /// Cluster mode: what someone said to a room this node does not
+    /// have (no member here, now or before), from outside it: published
+    /// for every node's members if the room lets anyone speak (`-n`, as
+    /// Redis has it). Its number and time once Redis has it;
+    /// `NoSuchRoom` when it has no member anywhere (or on a standalone
+    /// server), `NotInRoom` when only members speak.
+    pub async fn say_to_room_elsewhere(
+        &self,
+        room: &RoomName,
+        say: room::SayOutside,
+    ) -> Result<(u64, std::time::SystemTime), ErrorCode> {
+        let Some(cluster) = &self.cluster else {
+            return Err(ErrorCode::NoSuchRoom);
+        };
+        let unavailable = |e: crate::core::cluster::ClusterError| {
+            tracing::warn!(%e, %room, "room message from outside not published");
+            ErrorCode::ClusterUnavailable
+        };
+        match cluster.open_to_outside(room.folded().clone()).await {
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => return Err(ErrorCode::NotInRoom),
+            Ok(None) => return Err(ErrorCode::NoSuchRoom),
+            Err(e) => return Err(unavailable(e)),
+        }
+        let fields = crate::core::cluster::wire::Outgoing {
+            origin: cluster.node_id(),
+            // No member's session: nobody is left out of it.
+            sender: 0,
+            echo: true,
+            kind: say.kind,
+            from: &say.from,
+            userhost: &say.userhost,
+            account: say.account.as_deref(),
+            tags: say.tags.as_deref(),
+            text: &say.text,
+        }
+        .encode();
+        cluster
+            .publish(room.folded().clone(), fields)
+            .await
+            .map_err(unavailable)
+    }
+
     /// Does what a room asked of a JOIN's key, through the gate.
     async fn check_key(
         &self,

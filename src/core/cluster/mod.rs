@@ -562,6 +562,30 @@ impl Cluster {
         }
     }
 
+    /// Whether anyone may speak to `room` from outside (`-n`), as Redis
+    /// has it: `None` when it has no member on any node.
+    pub fn open_to_outside(
+        &self,
+        room: Folded,
+    ) -> impl std::future::Future<Output = Result<Option<bool>, ClusterError>> {
+        let redis = self.redis.clone();
+        async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("HLEN")
+                .arg(keys::room_members(room.as_str()))
+                .cmd("HGET")
+                .arg(keys::room_state(room.as_str()))
+                .arg("n");
+            let (members, n): (u64, Option<String>) = read_twice(|| {
+                let (pipe, mut redis) = (pipe.clone(), redis.clone());
+                async move { pipe.query_async(&mut redis).await }
+            })
+            .await?;
+            // `n` absent is the default: members only.
+            Ok((members > 0).then(|| n.as_deref() == Some("0")))
+        }
+    }
+
     /// Whether a remote QUIT or NICK (`what`) is to be shown to local
     /// session `session`: the first room to ask for it says yes, the
     /// others (the same user in several shared rooms) no.

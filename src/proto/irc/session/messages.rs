@@ -178,6 +178,8 @@ impl Session {
                         What::Tags(_) => None,
                     };
                     let name = room.folded().clone();
+                    let core = Arc::clone(&self.state.core);
+                    let target = room.clone();
                     let work = async move {
                         match directory.send(FindRoom { name }).await {
                             Ok(Some(addr)) => match say {
@@ -187,7 +189,15 @@ impl Session {
                                 },
                                 None => Err(true),
                             },
-                            _ => Err(false),
+                            // Cluster mode: it may have members on
+                            // other nodes only.
+                            _ => match say {
+                                Some(say) => core
+                                    .say_to_room_elsewhere(&target, say)
+                                    .await
+                                    .map_err(|e| e != ErrorCode::NoSuchRoom),
+                                None => Err(false),
+                            },
                         }
                     };
                     ctx.wait(work.into_actor(self).map(move |said, act, ctx| {
