@@ -25,6 +25,24 @@ fn card_written(redis: &Redis, nick: &str) {
     );
 }
 
+/// `ivy` (IRC) goes away saying `why`, and her card in Redis says so.
+fn away(ivy: &mut Irc, redis: &Redis, why: &str) {
+    ivy.send(&format!("AWAY :{why}"));
+    ivy.expect(&format!(
+        ":{SERVER} 306 ivy :You have been marked as being away"
+    ));
+    poll(
+        "ivy's card says she is away",
+        || {
+            redis
+                .command(&["GET", "chatroom:user:ivy"])
+                .contains(why)
+                .then_some(())
+        },
+        || "not yet".into(),
+    );
+}
+
 #[test]
 fn private_messages_cross_nodes_both_ways() {
     if !can_run("private_messages_cross_nodes_both_ways") {
@@ -67,20 +85,7 @@ fn private_messages_cross_nodes_both_ways() {
     ike.expect(":ivy!~ivy@irc PRIVMSG ike :\u{1}VERSION\u{1}");
 
     // Away on another node: the sender is told, as for a local user.
-    ivy.send("AWAY :at lunch");
-    ivy.expect(&format!(
-        ":{SERVER} 306 ivy :You have been marked as being away"
-    ));
-    poll(
-        "ivy's card says she is away",
-        || {
-            redis
-                .command(&["GET", "chatroom:user:ivy"])
-                .contains("at lunch")
-                .then_some(())
-        },
-        || "not yet".into(),
-    );
+    away(&mut ivy, &redis, "at lunch");
     ike.send("PRIVMSG ivy :are you there?");
     ike.expect(":ike!~ike@irc PRIVMSG ivy :are you there?");
     ike.expect(&format!(":{SERVER} 301 ike ivy :at lunch"));
@@ -139,20 +144,7 @@ fn whois_of_a_user_on_another_node() {
     let mut ike = Irc::join(b.irc_addr(), "ike", "#r");
     ivy.expect(":ike!~ike@irc JOIN #r");
     let mut nina = Client::register(a.addr(), "nina");
-    ivy.send("AWAY :gone fishing");
-    ivy.expect(&format!(
-        ":{SERVER} 306 ivy :You have been marked as being away"
-    ));
-    poll(
-        "ivy's card says she is away",
-        || {
-            redis
-                .command(&["GET", "chatroom:user:ivy"])
-                .contains("gone fishing")
-                .then_some(())
-        },
-        || "not yet".into(),
-    );
+    away(&mut ivy, &redis, "gone fishing");
     card_written(&redis, "nina");
 
     ike.send("WHOIS ivy");
