@@ -13,7 +13,7 @@ use common::irc::{Irc, SERVER};
 use common::peer::{sha256_hex, Peer};
 use common::programs::poll;
 use common::redis::Redis;
-use common::Client;
+use common::{http, Client};
 
 /// Waits until Redis has `nick`'s card (written a moment after the
 /// claim), so that what other nodes show of it is settled.
@@ -216,8 +216,26 @@ fn a_file_shared_on_one_node_is_fetched_on_another() {
     let (filename, body) = ben.fetch(&id);
     assert_eq!(filename, "notes: v2.bin");
     assert!(body == data, "the bytes fetched on b differ");
+    // The web page's way: LINK on b, then GET from b's HTTP listener.
+    ben.send(&format!("LINK {id}"));
+    let ok = ben.line();
+    let path = ok
+        .strip_prefix(&format!("OK LINK {id} "))
+        .unwrap_or_else(|| panic!("got {ok:?}"));
+    let got = http::get(b.http_addr(), path);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-length"), Some("70033"));
+    assert!(got.body == data, "the bytes downloaded from b differ");
+    let part = http::request(b.http_addr(), "GET", path, &["Range: bytes=256-511"]);
+    assert_eq!(part.status, 206);
+    assert!(
+        part.body == data[256..512],
+        "the range downloaded from b differs"
+    );
 
     // Not a member of the room: the same answer as for no file at all.
+    eve.send(&format!("LINK {id}"));
+    eve.expect(&format!("ERR LINK NO_SUCH_FILE no file {id} for you"));
     eve.send(&format!("FETCH {id}"));
     eve.expect_no_such_file(&id);
     eve.send("FETCH 0123456789abcdef0123");
