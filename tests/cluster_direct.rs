@@ -13,7 +13,7 @@ use common::irc::{Irc, SERVER};
 use common::peer::{sha256_hex, Peer};
 use common::programs::poll;
 use common::redis::Redis;
-use common::Client;
+use common::{http, Client};
 
 /// Waits until Redis has `nick`'s card (written a moment after the
 /// claim), so that what other nodes show of it is settled.
@@ -22,6 +22,24 @@ fn card_written(redis: &Redis, nick: &str) {
         "the user's card in Redis",
         || (redis.command(&["EXISTS", &format!("chatroom:user:{nick}")]) == "1").then_some(()),
         || format!("no card for {nick}"),
+    );
+}
+
+/// `ivy` (IRC) goes away saying `why`, and her card in Redis says so.
+fn away(ivy: &mut Irc, redis: &Redis, why: &str) {
+    ivy.send(&format!("AWAY :{why}"));
+    ivy.expect(&format!(
+        ":{SERVER} 306 ivy :You have been marked as being away"
+    ));
+    poll(
+        "ivy's card says she is away",
+        || {
+            redis
+                .command(&["GET", "chatroom:user:ivy"])
+                .contains(why)
+                .then_some(())
+        },
+        || "not yet".into(),
     );
 }
 
@@ -67,20 +85,7 @@ fn private_messages_cross_nodes_both_ways() {
     ike.expect(":ivy!~ivy@irc PRIVMSG ike :\u{1}VERSION\u{1}");
 
     // Away on another node: the sender is told, as for a local user.
-    ivy.send("AWAY :at lunch");
-    ivy.expect(&format!(
-        ":{SERVER} 306 ivy :You have been marked as being away"
-    ));
-    poll(
-        "ivy's card says she is away",
-        || {
-            redis
-                .command(&["GET", "chatroom:user:ivy"])
-                .contains("at lunch")
-                .then_some(())
-        },
-        || "not yet".into(),
-    );
+    away(&mut ivy, &redis, "at lunch");
     ike.send("PRIVMSG ivy :are you there?");
     ike.expect(":ike!~ike@irc PRIVMSG ivy :are you there?");
     ike.expect(&format!(":{SERVER} 301 ike ivy :at lunch"));
@@ -139,20 +144,7 @@ fn whois_of_a_user_on_another_node() {
     let mut ike = Irc::join(b.irc_addr(), "ike", "#r");
     ivy.expect(":ike!~ike@irc JOIN #r");
     let mut nina = Client::register(a.addr(), "nina");
-    ivy.send("AWAY :gone fishing");
-    ivy.expect(&format!(
-        ":{SERVER} 306 ivy :You have been marked as being away"
-    ));
-    poll(
-        "ivy's card says she is away",
-        || {
-            redis
-                .command(&["GET", "chatroom:user:ivy"])
-                .contains("gone fishing")
-                .then_some(())
-        },
-        || "not yet".into(),
-    );
+    away(&mut ivy, &redis, "gone fishing");
     card_written(&redis, "nina");
 
     ike.send("WHOIS ivy");
@@ -224,8 +216,26 @@ fn a_file_shared_on_one_node_is_fetched_on_another() {
     let (filename, body) = ben.fetch(&id);
     assert_eq!(filename, "notes: v2.bin");
     assert!(body == data, "the bytes fetched on b differ");
+    // The web page's way: LINK on b, then GET from b's HTTP listener.
+    ben.send(&format!("LINK {id}"));
+    let ok = ben.line();
+    let path = ok
+        .strip_prefix(&format!("OK LINK {id} "))
+        .unwrap_or_else(|| panic!("got {ok:?}"));
+    let got = http::get(b.http_addr(), path);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-length"), Some("70033"));
+    assert!(got.body == data, "the bytes downloaded from b differ");
+    let part = http::request(b.http_addr(), "GET", path, &["Range: bytes=256-511"]);
+    assert_eq!(part.status, 206);
+    assert!(
+        part.body == data[256..512],
+        "the range downloaded from b differs"
+    );
 
     // Not a member of the room: the same answer as for no file at all.
+    eve.send(&format!("LINK {id}"));
+    eve.expect(&format!("ERR LINK NO_SUCH_FILE no file {id} for you"));
     eve.send(&format!("FETCH {id}"));
     eve.expect_no_such_file(&id);
     eve.send("FETCH 0123456789abcdef0123");

@@ -2,7 +2,9 @@
 //! by themselves through the front (tests/common/front.rs, a miniature of
 //! contrib/cluster's HAProxy) to another node, under the same nickname once
 //! the dead node's lease lapses, in the same rooms. The example bot over
-//! TCP, and the web page in a real Chromium over its WebSocket.
+//! TCP, and the web page in a real Chromium over its WebSocket. And what
+//! was acknowledged outlives the node that acknowledged it, and Redis
+//! killed in turn.
 //!
 //! Needs `redis-server` (and, for the page, `chromium` and
 //! `chromedriver`); scripts/test-deps.sh installs them. Without them each
@@ -18,7 +20,7 @@ mod page;
 
 use std::process::{Command, Stdio};
 
-use common::cluster::{can_run, node, ChildNode};
+use common::cluster::{can_run, nick_once_free, node, ChildNode};
 use common::front::Front;
 use common::programs::require;
 use common::redis::Redis;
@@ -149,4 +151,69 @@ fn the_page_moves_to_another_node_and_keeps_its_name_when_its_node_is_killed() {
         alice.close().await;
         drop(driver);
     });
+}
+
+/// The texts alice said in `HISTORY #h 500` on `c`, in order (`HISTORY
+/// #h <time> <from> <text>`; the final `OK HISTORY` checked: alice's are
+/// all there is).
+fn history_texts(c: &mut Client) -> Vec<String> {
+    c.send("HISTORY #h 500");
+    let lines = c.read_until_prefix("OK HISTORY #h ");
+    let texts: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("HISTORY #h "))
+        .filter_map(|rest| {
+            let mut fields = rest.splitn(3, ' ');
+            let (_time, from, text) = (fields.next(), fields.next()?, fields.next()?);
+            (from == "alice").then(|| text.to_string())
+        })
+        .collect();
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(format!("OK HISTORY #h {}", texts.len()).as_str())
+    );
+    texts
+}
+
+#[test]
+fn no_acknowledged_message_is_lost_when_its_node_then_redis_is_killed() {
+    if !can_run("no_acknowledged_message_is_lost_when_its_node_then_redis_is_killed") {
+        return;
+    }
+    let mut redis = Redis::start();
+    let mut doomed = ChildNode::start(&redis, "doomed");
+    let b = node(&redis, "b");
+    let mut alice = Client::join(doomed.addr, "alice", "#h");
+    let mut bob = Client::join(b.addr(), "bob", "#h");
+    alice.expect("JOIN #h bob");
+
+    // 400 messages at once; the node is killed once 100 are acknowledged,
+    // with more on their way to Redis and more still unread.
+    for i in 0..400 {
+        alice.send(&format!("MSG #h m{i}"));
+    }
+    let mut acked = 0;
+    while acked < 100 {
+        if alice.line() == "OK MSG #h" {
+            acked += 1;
+        }
+    }
+    doomed.kill();
+    // Every acknowledged message is in the room's history, read on
+    // another node: the first `acked` at least, then perhaps more (sent,
+    // their acknowledgement lost with the node), in order, no gap.
+    let kept = history_texts(&mut bob);
+    assert!(
+        kept.len() >= acked,
+        "{} kept, {acked} acknowledged",
+        kept.len()
+    );
+    let want: Vec<String> = (0..kept.len()).map(|i| format!("m{i}")).collect();
+    assert_eq!(kept, want);
+
+    // Redis killed (SIGKILL) and started again: the same history.
+    redis.restart();
+    // Once node b is connected again (a NICK goes through).
+    let _carol = nick_once_free(b.addr(), "carol", "b reaches Redis again");
+    assert_eq!(history_texts(&mut bob), want);
 }

@@ -87,6 +87,9 @@ impl ChildNode {
                 ("CHATROOM_CLUSTER__NODE_ID", id),
                 ("CHATROOM_CLUSTER__LEASE_SECS", lease.as_str()),
                 ("CHATROOM_CLUSTER__HEARTBEAT_SECS", "1"),
+                // As `node`'s: tests send faster than a person.
+                ("CHATROOM_LIMITS__FLOOD_BURST", "100000"),
+                ("CHATROOM_LIMITS__FLOOD_RATE_PER_SEC", "100000"),
             ],
         );
         let (child, addr, log) = super::process::spawn_listening(cmd);

@@ -11,6 +11,7 @@ pub mod peer;
 pub mod process;
 pub mod programs;
 pub mod redis;
+pub mod slow;
 pub mod ws;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -69,8 +69,17 @@ pub fn unavailable(name: &str, notice: &str) -> bool {
 /// plain `cargo test` shows (see [`require`]). For what no script can
 /// install (a kernel feature), which skips even with [`REQUIRE_ENV`].
 pub fn say_skipped(name: &str, notice: &str) {
+    say(&format!("SKIPPED {name}: {notice}\n"));
+}
+
+/// Says on stderr how test `name` runs here (a stand-in for what this
+/// machine lacks), in a line a plain `cargo test` shows.
+pub fn say_note(name: &str, notice: &str) {
+    say(&format!("NOTE {name}: {notice}\n"));
+}
+
+fn say(line: &str) {
     // One write, so that the line is not cut by the harness's own output.
-    let line = format!("SKIPPED {name}: {notice}\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 

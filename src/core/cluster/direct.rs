@@ -166,19 +166,23 @@ impl super::Cluster {
     ) -> impl std::future::Future<Output = Result<Option<RemoteUser>, ClusterError>> {
         let mut redis = self.redis.clone();
         let nick = nick.clone();
-        let folded = nick.folded().as_str();
         let mut script = redis::cmd("EVAL");
-        script
-            .arg(LOCATE)
+        self.locate_args(&mut script, &nick);
+        async move {
+            let answer: Option<(String, Vec<u8>)> = bounded(script.query_async(&mut redis)).await?;
+            Ok(answer.map(|(holder, card)| RemoteUser::from_card(&holder, &card, &nick)))
+        }
+    }
+
+    /// `LOCATE`'s script and arguments for `nick`, after `cmd` (`EVAL`).
+    fn locate_args(&self, cmd: &mut redis::Cmd, nick: &Nick) {
+        let folded = nick.folded().as_str();
+        cmd.arg(LOCATE)
             .arg(2)
             .arg(keys::nick(folded))
             .arg(keys::user(folded))
             .arg(&*self.node_id)
             .arg(PREFIX);
-        async move {
-            let answer: Option<(String, Vec<u8>)> = bounded(script.query_async(&mut redis)).await?;
-            Ok(answer.map(|(holder, card)| RemoteUser::from_card(&holder, &card, &nick)))
-        }
     }
 
     /// The users holding `nicks` on other live nodes, in the order
@@ -190,14 +194,9 @@ impl super::Cluster {
         let mut redis = self.redis.clone();
         let mut pipe = redis::pipe();
         for nick in &nicks {
-            let folded = nick.folded().as_str();
-            pipe.cmd("EVAL")
-                .arg(LOCATE)
-                .arg(2)
-                .arg(keys::nick(folded))
-                .arg(keys::user(folded))
-                .arg(&*self.node_id)
-                .arg(PREFIX);
+            let mut cmd = redis::cmd("EVAL");
+            self.locate_args(&mut cmd, nick);
+            pipe.add_command(cmd);
         }
         async move {
             if nicks.is_empty() {

@@ -301,7 +301,6 @@ impl Cluster {
     /// messages; failures are logged (the member hash is then stale until
     /// the member's next change).
     pub fn announce(&self, room: &RoomName, change: &MemberChange) {
-        let (reply, answer) = oneshot::channel();
         // What the member hash keeps of a member: its `J` fields.
         let joined = |nick: &crate::core::names::Nick| {
             let kept = MemberChange {
@@ -328,45 +327,37 @@ impl Cluster {
             node: Arc::clone(&self.node_id),
             display: room.as_str().to_string(),
         };
-        let room = room.folded().clone();
-        if self
-            .publish
-            .send(Publish {
-                room: room.clone(),
-                item,
-                reply,
-            })
-            .is_err()
-        {
-            return;
-        }
-        actix_rt::spawn(async move {
-            if let Ok(Err(e)) = answer.await {
-                tracing::warn!(%e, room = room.as_str(), "membership change not published");
-            }
-        });
+        self.publish_logged(
+            room.folded().clone(),
+            item,
+            "membership change not published",
+        );
     }
 
     /// Announces a file shared in `room` to its members on every node,
     /// in line with this node's messages there; failures are logged (the
     /// other nodes' members miss the announcement).
     pub fn share_file(&self, room: Folded, file: &wire::SharedFile) {
-        let (reply, answer) = oneshot::channel();
         let item = Item::Announce(file.encode());
-        if self
-            .publish
-            .send(Publish {
-                room: room.clone(),
-                item,
-                reply,
-            })
-            .is_err()
-        {
+        self.publish_logged(room, item, "file announcement not published");
+    }
+
+    /// Queues `item` for `room`'s channel, in line with this node's
+    /// messages there; a failure is logged as `failed` (nobody waits for
+    /// the answer).
+    fn publish_logged(&self, room: Folded, item: Item, failed: &'static str) {
+        let (reply, answer) = oneshot::channel();
+        let publish = Publish {
+            room: room.clone(),
+            item,
+            reply,
+        };
+        if self.publish.send(publish).is_err() {
             return;
         }
         actix_rt::spawn(async move {
             if let Ok(Err(e)) = answer.await {
-                tracing::warn!(%e, room = room.as_str(), "file announcement not published");
+                tracing::warn!(%e, room = room.as_str(), "{failed}");
             }
         });
     }

@@ -8,7 +8,8 @@ use super::Services;
 use crate::core::cluster::wire::Direct;
 use crate::core::cluster::{ClusterError, RemoteUser};
 use crate::core::names::Nick;
-use crate::core::ErrorCode;
+use crate::core::store::FileRecord;
+use crate::core::{ErrorCode, FileId};
 
 impl Services {
     /// Hands a private message to the node holding its recipient (a user
@@ -67,6 +68,47 @@ impl Services {
             asked
                 .await
                 .map_err(|e| unavailable(&e, "cannot look users up in Redis"))
+        }
+    }
+}
+
+impl Services {
+    /// Cluster mode: the record of file `id` as Redis keeps it (received
+    /// on another node); `None` when Redis has none, cannot be asked, or
+    /// standalone. Who may have it is the caller's to check.
+    pub fn file_record_elsewhere(
+        &self,
+        id: FileId,
+    ) -> impl Future<Output = Option<FileRecord>> + 'static {
+        let cluster = self.cluster.clone();
+        async move {
+            let shared = cluster?.file_record(&id).await.ok()??;
+            Some(shared.record)
+        }
+    }
+
+    /// Cluster mode: file `id` as Redis keeps it, its content spooled to
+    /// a temporary file here (`files.dir`) to be streamed as a file of
+    /// this node's is; `None` as for [`Services::file_record_elsewhere`],
+    /// or when the content is not all there.
+    pub fn file_elsewhere(
+        &self,
+        id: FileId,
+    ) -> impl Future<Output = Option<(FileRecord, tokio::fs::File)>> + 'static {
+        let cluster = self.cluster.clone();
+        let dir = self.config().files.dir.clone();
+        async move {
+            let cluster = cluster?;
+            let file = cluster.file_record(&id).await.ok()??.record;
+            let body = cluster.file_body(&id).await.ok()??;
+            if body.len() as u64 != file.size {
+                return None;
+            }
+            let content = crate::core::files::content::spool(dir, body)
+                .await
+                .map_err(|e| tracing::warn!(%e, "cannot spool a file from Redis"))
+                .ok()?;
+            Some((file, content))
         }
     }
 }

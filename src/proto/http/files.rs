@@ -57,8 +57,14 @@ pub(super) async fn download(
         debug!(%id, "download refused: token");
         return plain(StatusCode::FORBIDDEN);
     };
-    let Ok(Some((file, path))) = core.files.send(GetFile { id }).await else {
-        return plain(StatusCode::NOT_FOUND);
+    let (file, source) = match core.files.send(GetFile { id: id.clone() }).await {
+        Ok(Some((file, path))) => (file, Source::Path(path)),
+        // Cluster mode: received on another node, kept in Redis (the
+        // token says LINK found it there for this user).
+        _ => match core.file_elsewhere(id).await {
+            Some((file, content)) => (file, Source::Open(content)),
+            None => return plain(StatusCode::NOT_FOUND),
+        },
     };
     let etag = format!("\"{}\"", file.sha256);
     let ranged = match req.headers().get(RANGE).and_then(|r| r.to_str().ok()) {
@@ -88,7 +94,7 @@ pub(super) async fn download(
     let body = if head {
         empty()
     } else {
-        match open(&path, start, len).await {
+        match open(source, start, len).await {
             Ok(body) => body,
             Err(e) => {
                 // Deleted by retention since the lookup, most likely.
@@ -109,10 +115,21 @@ pub(super) async fn download(
     res
 }
 
-/// `len` bytes of the file at `path` from `start`, as a body read a chunk
-/// at a time (never the whole file in memory).
-async fn open(path: &std::path::Path, start: u64, len: u64) -> std::io::Result<Body> {
-    let mut file = tokio::fs::File::open(path).await?;
+/// Where a download's bytes come from.
+enum Source {
+    /// A file of this node's, at its path.
+    Path(std::path::PathBuf),
+    /// A file another node received, spooled here from Redis.
+    Open(tokio::fs::File),
+}
+
+/// `len` bytes of the file from `start`, as a body read a chunk at a time
+/// (never the whole file in memory).
+async fn open(source: Source, start: u64, len: u64) -> std::io::Result<Body> {
+    let mut file = match source {
+        Source::Path(path) => tokio::fs::File::open(path).await?,
+        Source::Open(file) => file,
+    };
     if start > 0 {
         file.seek(SeekFrom::Start(start)).await?;
     }

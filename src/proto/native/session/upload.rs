@@ -441,25 +441,14 @@ impl Session {
         &self,
         id: FileId,
     ) -> Option<impl Future<Output = Option<(FileRecord, tokio::fs::File)>> + 'static> {
-        let cluster = self.state.core.cluster.clone()?;
+        self.state.core.cluster.as_ref()?;
         let nick = self.nick().cloned()?;
         let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
-        let dir = self.state.core.config().files.dir.clone();
+        let found = self.state.core.file_elsewhere(id);
         Some(async move {
-            let shared = cluster.file_record(&id).await.ok()??;
-            let file = shared.record;
-            if !file.may_fetch(&nick, |room| rooms.contains(room)) {
-                return None;
-            }
-            let body = cluster.file_body(&id).await.ok()??;
-            if body.len() as u64 != file.size {
-                return None;
-            }
-            let content = files::spool(dir, body)
-                .await
-                .map_err(|e| warn!(%e, "cannot spool a file from Redis"))
-                .ok()?;
-            Some((file, content))
+            let (file, content) = found.await?;
+            file.may_fetch(&nick, |room| rooms.contains(room))
+                .then_some((file, content))
         })
     }
 
@@ -472,8 +461,25 @@ impl Session {
         let Some(lookup) = self.entitled(id.clone()) else {
             return;
         };
-        ctx.wait(lookup.into_actor(self).map(move |res, act, _| match res {
-            Some((file, _)) => {
+        // Cluster mode: a file another node received is downloaded from
+        // this node's HTTP listener all the same (read from Redis there).
+        let elsewhere = self.nick().cloned().map(|nick| {
+            let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+            let record = self.state.core.file_record_elsewhere(id.clone());
+            async move {
+                let file = record.await?;
+                file.may_fetch(&nick, |room| rooms.contains(room))
+                    .then_some(file)
+            }
+        });
+        let work = async move {
+            match lookup.await {
+                Some((file, _)) => Some(file),
+                None => elsewhere?.await,
+            }
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, _| match res {
+            Some(file) => {
                 let token = act.state.core.links.issue(&file.id, SystemTime::now());
                 debug!(parent: &act.span, id = %file.id, "link");
                 act.send(OkReply::Link {
