@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::cluster::{can_run, in_use, nick_once_free, node, try_nick, LEASE_SECS};
+use common::cluster::{can_run, in_use, members_are, nick_once_free, node, try_nick, LEASE_SECS};
 use common::irc::{Irc, SERVER};
 use common::process::{chatroom_command, kill_if_running, spawn_listening};
 use common::programs::poll;
@@ -229,25 +229,6 @@ fn without_redis_a_nick_is_refused_and_works_again_once_it_is_back() {
         bob.expect(&format!("MSG #r alice cut {i}"));
     }
     bob.sync();
-}
-
-/// Waits until the room's member hash holds `members` (sorted, spaces
-/// between).
-fn members_are(redis: &Redis, room: &str, members: &str) {
-    let key = format!("chatroom:room:{room}:members");
-    poll(
-        "the room's members in Redis",
-        || {
-            let mut got: Vec<String> = redis
-                .command(&["HKEYS", &key])
-                .split(' ')
-                .map(str::to_string)
-                .collect();
-            got.sort();
-            (got.join(" ") == members).then_some(())
-        },
-        || redis.command(&["HKEYS", &key]),
-    );
 }
 
 /// Asserts two clients saw the same messages in the same order, showing

@@ -116,3 +116,31 @@ impl ChildNode {
         super::process::kill_if_running(&mut self.process.0);
     }
 }
+
+/// Waits until the room's member hash holds `members` (sorted, spaces
+/// between): a JOIN reaches Redis a moment after its `OK JOIN`.
+pub fn members_are(redis: &Redis, room: &str, members: &str) {
+    let key = format!("chatroom:room:{room}:members");
+    poll(
+        "the room's members in Redis",
+        || {
+            let mut got: Vec<String> = redis
+                .command(&["HKEYS", &key])
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            got.sort();
+            (got.join(" ") == members).then_some(())
+        },
+        || redis.command(&["HKEYS", &key]),
+    );
+}
+
+/// The next `n` lines, sorted: what a client gets in an order the test
+/// does not decide (its own reply and the room's event).
+pub fn sorted_lines(c: &mut Client, n: usize) -> Vec<String> {
+    let mut lines: Vec<String> = (0..n).map(|_| c.line()).collect();
+    lines.sort();
+    lines
+}
