@@ -5,8 +5,10 @@ Each run starts its servers afresh, runs chatroom-bench once, and stops
 them: either one standalone chatroom, or a redis-server (appendonly yes,
 appendfsync always, in a temporary directory) and N chatroom nodes on it
 (N addresses given to the tool, which spreads its clients over them round
-robin). Runs are interleaved (standalone, cluster, standalone, cluster...)
-round after round, so that both see the same machine.
+robin); or the floor, examples/baseline_server (the bare tokio fan-out
+every figure is set against). Runs are interleaved (floor, standalone,
+cluster, floor...) round after round, so that all three see the same
+machine.
 
 Every server process (the nodes and redis-server alike) runs on CPU 0 and
 the tool on CPU 1 (taskset); "deliveries per server CPU-second" divides
@@ -57,6 +59,10 @@ SCENARIOS = {
 
 class Stopped(Exception):
     """SIGTERM or SIGHUP: stop what was started, then exit."""
+
+
+# Interleaved in this order, for every scenario of every round.
+MODES = ("floor", "standalone", "cluster")
 
 
 def on_signal(signum, _frame):
@@ -144,6 +150,17 @@ def start_standalone(servers, binary):
     return [pid], [addr]
 
 
+def start_floor(servers, binary):
+    """The floor: examples/baseline_server, the bare tokio fan-out."""
+    port = free_port()
+    proc = servers.start("floor", [binary, f"127.0.0.1:{port}"])
+    try:
+        wait_listening(port, proc)
+    except RuntimeError as e:
+        raise RuntimeError(f"floor: {e}: {servers.log_tail('floor')}") from e
+    return [proc.pid], [f"127.0.0.1:{port}"]
+
+
 def start_cluster(servers, binary, nodes):
     port = free_port()
     redis_dir = os.path.join(servers.scratch, "redis")
@@ -173,6 +190,8 @@ def run_one(mode, opts, args):
     try:
         if mode == "cluster":
             pids, addrs = start_cluster(servers, opts.chatroom, opts.nodes)
+        elif mode == "floor":
+            pids, addrs = start_floor(servers, opts.floor)
         else:
             pids, addrs = start_standalone(servers, opts.chatroom)
         cmd = ["taskset", "-c", "1", opts.bench,
@@ -239,6 +258,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chatroom", default="target/release/chatroom")
     ap.add_argument("--bench", default="target/release/chatroom-bench")
+    ap.add_argument("--floor", default="target/release/examples/baseline_server")
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="fanout,shared64,rate500")
@@ -248,7 +268,8 @@ def main():
     opts = ap.parse_args()
     opts.chatroom = os.path.abspath(opts.chatroom)
     opts.bench = os.path.abspath(opts.bench)
-    for need in ("taskset", "redis-server", opts.chatroom, opts.bench):
+    opts.floor = os.path.abspath(opts.floor)
+    for need in ("taskset", "redis-server", opts.chatroom, opts.bench, opts.floor):
         if not shutil.which(need):
             sys.exit(f"cluster_bench: {need} not found (Debian: apt-get install redis-server)")
     scenarios = opts.only.split(",")
@@ -263,7 +284,7 @@ def main():
     try:
         for rnd in range(opts.rounds):
             for scenario in scenarios:
-                for mode in ("standalone", "cluster"):
+                for mode in MODES:
                     run = run_one(mode, opts, SCENARIOS[scenario])
                     f = figures(mode, run)
                     results.setdefault((scenario, mode), []).append(f)
@@ -281,20 +302,24 @@ def main():
         if log:
             log.close()
 
-    print(f"{opts.nodes} nodes + Redis against one standalone server; "
-          f"{opts.rounds} round(s), medians (lost copies: sum)")
+    print(f"{opts.nodes} nodes + Redis against one standalone server and the floor "
+          f"(baseline_server); {opts.rounds} round(s), medians (lost copies: sum)")
     print()
-    print("| scenario | figure | standalone | cluster | cluster / standalone |")
-    print("|---|---|---|---|---|")
+    print("| scenario | figure | floor | standalone | cluster | standalone / floor "
+          "| cluster / floor | cluster / standalone |")
+    print("|---|---|---|---|---|---|---|---|")
     for scenario in scenarios:
         for key, label, how in ROWS:
             vals = {}
-            for mode in ("standalone", "cluster"):
+            for mode in MODES:
                 xs = [f[key] for f in results[(scenario, mode)] if f[key] is not None]
                 vals[mode] = (sum(xs) if how == "sum" else statistics.median(xs)) if xs else None
-            a, b = vals["standalone"], vals["cluster"]
-            ratio = f"{b / a:.2f}" if a and b is not None and how != "sum" else ""
-            print(f"| {scenario} | {label} | {fmt(a)} | {fmt(b)} | {ratio} |")
+            z, a, b = vals["floor"], vals["standalone"], vals["cluster"]
+
+            def ratio(num, den):
+                return f"{num / den:.2f}" if den and num is not None and how != "sum" else ""
+            print(f"| {scenario} | {label} | {fmt(z)} | {fmt(a)} | {fmt(b)} "
+                  f"| {ratio(a, z)} | {ratio(b, z)} | {ratio(b, a)} |")
 
 
 if __name__ == "__main__":
