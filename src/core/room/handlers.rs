@@ -346,8 +346,9 @@ pub struct Leave {
     pub who: MemberKey,
     /// Whether the QUIT is announced (not at shutdown, when everyone goes).
     pub announce: bool,
-    /// Why it quit, for the other nodes' `QUIT` lines (cluster mode).
-    pub reason: Option<String>,
+    /// Why it quit, for the other nodes' `QUIT` lines (cluster mode);
+    /// shared by every room of the member.
+    pub reason: Option<std::sync::Arc<str>>,
 }
 
 impl Handler<Leave> for Room {

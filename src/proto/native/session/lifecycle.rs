@@ -62,6 +62,8 @@ impl Session {
             .get_or_insert_with(|| Box::new(Disconnect::ConnectionClosed));
         let reason = why.quit_reason().map(String::from);
         info!(parent: &self.span, reason = reason.as_deref().unwrap_or("quit"), "disconnected");
+        // One copy for every room's Leave, not one each.
+        let shared_reason: Option<std::sync::Arc<str>> = reason.as_deref().map(Into::into);
         self.forget_login();
         let rooms = std::mem::take(&mut self.rooms);
         if let Some(nick) = self.nick.take() {
@@ -77,7 +79,7 @@ impl Session {
                     let leave = room::Leave {
                         who: who.clone(),
                         announce,
-                        reason: reason.clone(),
+                        reason: shared_reason.clone(),
                     };
                     if let Ok(members) = joined.addr.send(leave).await {
                         audience.push(members);
