@@ -53,6 +53,9 @@ pub struct Link<S, D, G = ()> {
     writer_done: bool,
     /// Frames yielded since the writer was last polled.
     since_write: u8,
+    /// The batch of the turn's writers this one waits for, if its write
+    /// was deferred ([`Writer::defer`]).
+    batch: Option<u8>,
     /// Held for as long as the socket is open.
     _guard: G,
 }
@@ -67,6 +70,7 @@ impl<S, D, G> Link<S, D, G> {
             read_done: false,
             writer_done: false,
             since_write: 0,
+            batch: None,
             _guard: guard,
         }
     }
@@ -107,12 +111,15 @@ where
             // Read until it would block (or a burst's worth): now write.
             let burst_over = this.since_write >= READ_BURST;
             this.since_write = 0;
-            if let Poll::Ready(end) = this.writer.poll_write(this.reader.get_mut(), cx) {
-                this.writer_done = true;
-                return Poll::Ready(Some(Incoming::WriterEnded(end)));
+            if !this.writer.defer(&mut this.batch, cx) {
+                if let Poll::Ready(end) = this.writer.poll_write(this.reader.get_mut(), cx) {
+                    this.writer_done = true;
+                    return Poll::Ready(Some(Incoming::WriterEnded(end)));
+                }
             }
             // The writer waits for the socket (or for more to write, when
-            // nothing is queued): its waker is registered.
+            // nothing is queued), or for the turn's batch: a wake-up will
+            // come.
             let skipped = burst_over || (paused && !this.writer.is_backlogged());
             if this.read_done || !skipped {
                 // Reading waits too: for the socket, or (paused) for the

@@ -466,7 +466,9 @@ impl SendQueue {
             .lock()
             .add_deferred(span.len(), |items| append_span(items, log, span))?;
         match wake {
-            Some(Wake::Later(w)) => wakeups::wake_later(w),
+            Some(Wake::Later(w)) => {
+                wakeups::wake_later(w);
+            }
             Some(Wake::Now(w)) => w.wake(),
             None => {}
         }
@@ -607,6 +609,17 @@ impl SendQueue {
     /// Bytes waiting to be written.
     pub fn queued_bytes(&self) -> usize {
         self.lock().bytes
+    }
+
+    /// Lines are queued, fewer than a write's worth, and nothing else: a
+    /// write that may wait for the end of the turn ([`Writer::defer`]).
+    fn owes_a_little(&self) -> bool {
+        let q = self.lock();
+        q.state == State::Open
+            && q.paced == 0
+            && q.bytes > 0
+            && q.bytes < q.deferred_at_most()
+            && matches!(q.items.front(), Some(Item::Line(_) | Item::Log(..)))
     }
 
     /// More than a quarter of the limit is waiting, counting `in_flight`

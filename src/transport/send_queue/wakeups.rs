@@ -10,6 +10,9 @@
 //! read this turn, for every room at once) and writes all it is owed in
 //! one write. A lone message still goes out at once: nothing else is waiting.
 //! Under load, batches are woken every other turn ([`TURNS_PER_BATCH`]).
+//! While a batch is gathered, a session's own replies join it too
+//! ([`Writer::defer`]): its `OK MSG` and the copies its rooms queue for
+//! it later in the turn go out in one write, not two.
 //!
 //! The list lives in a thread-local: actix runs a thread's actors and
 //! their writers on one `LocalSet`, so the task that wakes them is a
@@ -17,6 +20,7 @@
 //! one) of its own.
 //!
 //! [`SendQueue::push_log_deferred`]: super::SendQueue::push_log_deferred
+//! [`Writer::defer`]: super::Writer::defer
 
 use std::cell::RefCell;
 use std::task::Waker;
@@ -26,6 +30,7 @@ thread_local! {
         RefCell::new(Deferred {
             wakers: Vec::new(),
             scheduled: false,
+            batch: 0,
         })
     };
 }
@@ -37,19 +42,38 @@ struct Deferred {
     wakers: Vec<Waker>,
     /// The task that wakes them runs, or is about to.
     scheduled: bool,
+    /// The number of the batch being gathered (it wraps: a writer waits
+    /// for one batch, never 256).
+    batch: u8,
 }
 
 /// Wakes `waker` with the others of this turn, after what is ready has
-/// run. Must be called on a `LocalSet` (an actix arbiter's thread).
-pub(super) fn wake_later(waker: Waker) {
-    let spawn = DEFERRED.with(|d| {
+/// run; returns the number of the batch it is in. Must be called on a
+/// `LocalSet` (an actix arbiter's thread).
+pub(super) fn wake_later(waker: Waker) -> u8 {
+    let (spawn, batch) = DEFERRED.with(|d| {
         let mut d = d.borrow_mut();
         d.wakers.push(waker);
-        !std::mem::replace(&mut d.scheduled, true)
+        (!std::mem::replace(&mut d.scheduled, true), d.batch)
     });
     if spawn {
         drop(tokio::task::spawn_local(wake_turn_by_turn()));
     }
+    batch
+}
+
+/// Whether this thread's rooms are handing out writes in batches (one is
+/// being gathered): the thread is fanning messages out.
+pub(super) fn batching() -> bool {
+    DEFERRED.with(|d| d.borrow().scheduled)
+}
+
+/// Whether batch `batch` is still being gathered (not woken yet).
+pub(super) fn gathering(batch: u8) -> bool {
+    DEFERRED.with(|d| {
+        let d = d.borrow();
+        d.scheduled && d.batch == batch
+    })
 }
 
 /// The task that wakes the deferred writers, one batch per turn, until a
@@ -67,6 +91,7 @@ async fn wake_turn_by_turn() {
             let mut d = d.borrow_mut();
             std::mem::swap(&mut d.wakers, &mut batch);
             d.scheduled = !batch.is_empty();
+            d.batch = d.batch.wrapping_add(1);
         });
         if batch.is_empty() {
             return;
@@ -108,4 +133,74 @@ impl Drop for Unschedule {
 #[cfg(test)]
 pub(super) fn waiting() -> usize {
     DEFERRED.with(|d| d.borrow().wakers.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::transport::send_queue::{SendQueue, Writer};
+
+    /// A waker that counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Yields until the thread's batch task has woken what it gathered.
+    async fn until_woken(batch: u8) {
+        while gathering(batch) {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_reply_waits_for_the_turns_batch_only_while_the_thread_fans_out() {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let queue = SendQueue::new(100_000);
+                let mut writer = Writer::new(queue.clone());
+                let count = Arc::new(Count::default());
+                let waker = Waker::from(count.clone());
+                let mut cx = Context::from_waker(&waker);
+                let mut batch = None;
+
+                // A quiet thread: the reply is written at once.
+                queue.push(Bytes::from_static(b"OK MSG #a\n")).unwrap();
+                assert!(!writer.defer(&mut batch, &mut cx));
+                assert_eq!(batch, None);
+
+                // A room deferred another member's writer: the thread fans
+                // out, and the reply waits for that batch, once.
+                let theirs = wake_later(Waker::noop().clone());
+                assert!(writer.defer(&mut batch, &mut cx));
+                assert_eq!(batch, Some(theirs));
+                assert!(writer.defer(&mut batch, &mut cx));
+                assert_eq!(waiting(), 2, "the link's waker joined the batch once");
+                until_woken(theirs).await;
+                assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken with the batch");
+                assert!(!writer.defer(&mut batch, &mut cx), "then it writes");
+                assert_eq!(batch, None);
+
+                // Owing a full write, it never waits.
+                let next = wake_later(Waker::noop().clone());
+                queue
+                    .push(Bytes::from(vec![b'x'; super::super::writer::MAX_BATCH]))
+                    .unwrap();
+                assert!(!writer.defer(&mut batch, &mut cx));
+                assert_eq!(batch, None);
+                until_woken(next).await;
+            })
+            .await;
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use super::{FileBody, Item, SendQueue, State};
+use super::{wakeups, FileBody, Item, SendQueue, State};
 
 /// How much the writer hands to one write call at most.
 pub(super) const MAX_BATCH: usize = 64 * 1024;
@@ -285,6 +285,30 @@ impl Writer {
             .and_then(|r| r.body.as_ref())
             .map_or(0, |b| b.chunk.len().saturating_sub(b.pos));
         self.queue.is_backlogged(held)
+    }
+
+    /// Whether to leave what is queued to the end of the turn, woken with
+    /// the writers the thread's rooms gave something to (the thread's
+    /// list of deferred wake-ups, `send_queue/wakeups.rs`),
+    /// rather than write it now: while the thread fans messages out, the
+    /// session's own replies (an `OK MSG`) would otherwise go out in a
+    /// write of their own, and the copies its rooms queue for it later in
+    /// the turn in another. `batch` is the link's note of the batch it
+    /// waits for. A quiet thread writes at once: nothing to gather.
+    pub fn defer(&mut self, batch: &mut Option<u8>, cx: &mut Context<'_>) -> bool {
+        if let Some(n) = *batch {
+            if wakeups::gathering(n) && self.queue.owes_a_little() {
+                return true;
+            }
+            // Woken with the batch (or owing a full write by now).
+            *batch = None;
+            return false;
+        }
+        if self.rare.is_some() || !wakeups::batching() || !self.queue.owes_a_little() {
+            return false;
+        }
+        *batch = Some(wakeups::wake_later(cx.waker().clone()));
+        true
     }
 
     fn rare(&mut self) -> &mut Rare {
