@@ -100,6 +100,11 @@ async fn wake_turn_by_turn() {
         for w in batch.drain(..) {
             w.wake();
         }
+        if batch.capacity() > KEEP_WAKERS {
+            // A burst's list (ten thousand clients joining at once) is
+            // not kept for good: this one goes back to the thread next.
+            batch = Vec::new();
+        }
         // Under load, the next batch waits a turn more: by then the
         // writers just woken have run, and each of the next batch carries
         // two turns' worth. (Waking every turn, a writer woken late in a
@@ -109,6 +114,9 @@ async fn wake_turn_by_turn() {
         }
     }
 }
+
+/// Wakers a batch's list keeps room for once woken (16 bytes each).
+const KEEP_WAKERS: usize = 1024;
 
 /// Turns between two batches while writers keep being given more; the
 /// first batch after a quiet spell goes out after one.
