@@ -73,7 +73,10 @@
 //!    gets the span the line occupies in its encoding's log (one item however
 //!    many lines a slow member owes).
 //! 6. → writers: each connection's writer hands everything queued to one
-//!    vectored write, straight from the log.
+//!    vectored write, straight from the log, woken once at the end of the
+//!    turn with every writer the thread's rooms gave something to (a
+//!    session's own replies wait for that batch too while the thread fans
+//!    out: [`Writer::defer`](transport::send_queue::Writer::defer)).
 //! 7. The store ([`core::store`]) commits the message with the rest of its
 //!    2 ms group commit and answers [`Said::Stored`](core::outcome::Said);
 //!    the room's native [`SpellSaid`](core::outcome::SpellSaid) spells it `OK MSG

@@ -6,7 +6,7 @@
 //! An account is a hash (`name`, `password`: the argon2id PHC string,
 //! `created`: Unix milliseconds); the set `chatroom:accounts` lists every
 //! folded name, and each new one is published on channel
-//! `chatroom:accounts`, which every node follows ([`follow`]) to keep its
+//! `chatroom:accounts`, which every node follows (its `follow` task) to keep its
 //! reserved nicknames.
 
 use std::time::{Duration, UNIX_EPOCH};
