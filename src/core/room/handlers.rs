@@ -258,11 +258,7 @@ impl Handler<Join> for Room {
                 account: msg.account.clone(),
                 key_hash: hash,
             };
-            if let Some(decided) = self.propose(&msg.nick, &msg.userhost, what) {
-                actix_rt::spawn(async move {
-                    let _ = decided.await;
-                });
-            }
+            self.propose_in_background(&msg.nick, &msg.userhost, what);
             let res = self.admit(msg, ctx);
             self.save();
             return res.map(JoinStep::Joined);

@@ -190,10 +190,7 @@ impl Handler<SetAccount> for Room {
                 on: true,
                 account: None,
             };
-            if let Some(decided) = self.propose(&nick, &msg.userhost, what) {
-                actix_rt::spawn(async move {
-                    let _ = decided.await;
-                });
+            if self.propose_in_background(&nick, &msg.userhost, what) {
                 return MessageResult(self.inboxes());
             }
             let event = Event::Mode {

@@ -89,6 +89,24 @@ impl Room {
         Some(self.proposer()?.propose(by, userhost, what))
     }
 
+    /// [`Room::propose`] without waiting for Redis's answer (a failure is
+    /// logged): the room's channel brings the change back to every node,
+    /// this one too. False on a standalone server.
+    pub(super) fn propose_in_background(
+        &self,
+        by: &Nick,
+        userhost: &UserHost,
+        what: Setting,
+    ) -> bool {
+        let Some(decided) = self.propose(by, userhost, what) else {
+            return false;
+        };
+        actix_rt::spawn(async move {
+            let _ = decided.await;
+        });
+        true
+    }
+
     /// What proposes changes of this room's settings once the room has
     /// answered (after a lookup): `None` on a standalone server.
     pub(super) fn proposer(&self) -> Option<Proposer> {
