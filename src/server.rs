@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::{Config, SharedConfig};
 use crate::core::cluster::ClusterPlan;
@@ -207,6 +207,23 @@ async fn accept(listener: Option<&TcpListener>) -> io::Result<(tokio::net::TcpSt
     }
 }
 
+/// Grows the descriptor table for `max_clients` now, not one doubling at
+/// a time while clients wait (`transport/fd_table.rs`); warns when the
+/// open-files limit is below it.
+fn make_room_for_clients(max_clients: usize) {
+    match crate::transport::fd_table::make_room(max_clients) {
+        Ok(table) if table.limited() => warn!(
+            limit = table.limit,
+            max_clients,
+            "the open-files limit (ulimit -n) is below limits.max_clients + {}: \
+             clients past it will be refused by the system",
+            crate::transport::fd_table::SPARE
+        ),
+        Ok(table) => debug!(descriptors = table.slots, "descriptor table sized"),
+        Err(e) => warn!(%e, "could not size the descriptor table in advance"),
+    }
+}
+
 /// After a failed accept (out of file descriptors, mostly): wait, do not
 /// spin.
 async fn accept_failed(e: io::Error, what: &str) {
@@ -349,6 +366,11 @@ pub async fn run(
             None => {}
         }
     }
+    // Before the first accept: clients connecting meanwhile wait in the
+    // listen backlog, once, instead of at every doubling.
+    make_room_for_clients(config.limits.max_clients);
+    // A reload may raise it (a table already big enough is left as it is).
+    live.on_replace(|config| make_room_for_clients(config.limits.max_clients));
     // Listeners bound, database open (by `prepare`), actors started.
     admin.set_ready(true);
     tokio::pin!(shutdown);

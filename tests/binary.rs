@@ -245,3 +245,58 @@ fn help_names_the_options_and_the_environment() {
         );
     }
 }
+
+/// The size of `pid`'s descriptor table (`FDSize` in its status).
+fn fd_table_size(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("FDSize:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("an FDSize line")
+}
+
+#[test]
+fn the_descriptor_table_is_grown_for_max_clients_before_anyone_connects() {
+    // Growing it while clients connect blocks the server at each doubling.
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .expect("an open-files limit");
+    let server = Server::start(&[], &[("CHATROOM_LIMITS__MAX_CLIENTS", "3000")]);
+    let mut a = Client::register(server.addr, "a");
+    a.sync();
+    let size = fd_table_size(server.child.id());
+    assert!(size >= limit.min(3_064), "FDSize {size}, limit {limit}");
+}
+
+#[test]
+fn an_open_files_limit_below_max_clients_is_warned_of_at_start() {
+    let server = Server::start(&[], &[("CHATROOM_LIMITS__MAX_CLIENTS", "2000000000")]);
+    let mut a = Client::register(server.addr, "a");
+    a.sync();
+    // After the `listening on` lines, before the first client is served.
+    let mut seen = Vec::new();
+    let warning = loop {
+        let line = server
+            .stderr
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("no warning ({e}); stderr after start: {seen:#?}"));
+        if line.contains("open-files limit") {
+            break line;
+        }
+        seen.push(line);
+    };
+    assert!(
+        warning.contains("WARN")
+            && warning.contains(
+                "the open-files limit (ulimit -n) is below limits.max_clients + 64: \
+                 clients past it will be refused by the system"
+            )
+            && warning.contains("max_clients=2000000000"),
+        "got {warning:?}"
+    );
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .expect("an open-files limit");
+    assert!(fd_table_size(server.child.id()) >= limit);
+}
