@@ -246,16 +246,6 @@ fn help_names_the_options_and_the_environment() {
     }
 }
 
-/// The size of `pid`'s descriptor table (`FDSize` in its status).
-fn fd_table_size(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("FDSize:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("an FDSize line")
-}
-
 #[test]
 fn the_descriptor_table_is_grown_for_max_clients_before_anyone_connects() {
     // Growing it while clients connect blocks the server at each doubling.
@@ -265,7 +255,7 @@ fn the_descriptor_table_is_grown_for_max_clients_before_anyone_connects() {
     let server = Server::start(&[], &[("CHATROOM_LIMITS__MAX_CLIENTS", "3000")]);
     let mut a = Client::register(server.addr, "a");
     a.sync();
-    let size = fd_table_size(server.child.id());
+    let size = common::process::fd_table_size(server.child.id());
     assert!(size >= limit.min(3_064), "FDSize {size}, limit {limit}");
 }
 
@@ -298,5 +288,5 @@ fn an_open_files_limit_below_max_clients_is_warned_of_at_start() {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current
         .expect("an open-files limit");
-    assert!(fd_table_size(server.child.id()) >= limit);
+    assert!(common::process::fd_table_size(server.child.id()) >= limit);
 }

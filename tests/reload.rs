@@ -288,16 +288,6 @@ fn a_bad_file_is_refused_whole_and_fixed_keys_are_reported() {
     server.still_running();
 }
 
-/// The size of `pid`'s descriptor table (`FDSize` in its status).
-fn fd_table_size(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("FDSize:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("an FDSize line")
-}
-
 #[test]
 fn a_reload_raising_max_clients_grows_the_descriptor_table_for_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -305,7 +295,7 @@ fn a_reload_raising_max_clients_grows_the_descriptor_table_for_them() {
     let mut server = Server::start(dir.path());
     let mut alice = Client::register(server.addr, "alice");
     let pid = server.child.0.id();
-    let before = fd_table_size(pid);
+    let before = common::process::fd_table_size(pid);
     assert!(before < 3_064, "FDSize {before} for 100 clients");
 
     write(dir.path(), "config.toml", "[limits]\nmax_clients = 3000\n");
@@ -314,7 +304,7 @@ fn a_reload_raising_max_clients_grows_the_descriptor_table_for_them() {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current
         .expect("an open-files limit");
-    let after = fd_table_size(pid);
+    let after = common::process::fd_table_size(pid);
     assert!(after >= limit.min(3_064), "FDSize {after}, limit {limit}");
     // The connection from before is still served.
     alice.sync();

@@ -103,3 +103,13 @@ pub fn kill_if_running(child: &mut Child) {
         let _ = child.wait();
     }
 }
+
+/// The size of `pid`'s descriptor table (`FDSize` in its status).
+pub fn fd_table_size(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("FDSize:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("an FDSize line")
+}
