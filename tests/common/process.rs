@@ -113,3 +113,19 @@ pub fn fd_table_size(pid: u32) -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .expect("an FDSize line")
 }
+
+/// The soft open-files limit (`ulimit -n`) a spawned server inherits;
+/// Linux always has one.
+pub fn open_files_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .expect("an open-files limit")
+}
+
+/// The descriptors a server asks for with `max_clients`: its clients'
+/// and its own ([`chatroom::transport::fd_table::SPARE`]), within the
+/// open-files limit.
+pub fn fd_table_wanted(max_clients: u64) -> u64 {
+    let wanted = max_clients + chatroom::transport::fd_table::SPARE as u64;
+    wanted.min(open_files_limit())
+}
