@@ -19,8 +19,9 @@ Two client rhythms are measured: chatroom-bench's own (`fanout`, `rooms`,
 `rate500`: each sender keeps 64 messages unacknowledged and writes them
 in batches) and one line per write() with a room-wide cap on messages in
 flight counted in copies received (`shared64`, `shared256`,
-`rooms-shared`) or an open loop (`open500`). A run with a lost copy fails
-the suite.
+`rooms-shared`) or an open loop (`open500`); on the reading side,
+receivers reading at once or on a 10 ms timer (`timer64`, `timer256`).
+A run with a lost copy fails the suite.
 """
 import argparse
 import json
@@ -48,6 +49,16 @@ SCENARIOS = {
     "shared256": (["fanout", "-c", "200", "-s", "10", "--rhythm", "shared-window",
                    "--window-total", "256", "--size", "64"],
                   "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    # A third rhythm, on the reading side: the members that do not send
+    # read on a 10 ms timer (everything that has come, then nothing until
+    # the next turn), as a client polling its socket from a UI loop does;
+    # with each of the senders' rhythms above.
+    "timer64": (["fanout", "-c", "200", "-s", "10", "--window", "64", "--size", "64",
+                 "--read-every", "10"],
+                "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    "timer256": (["fanout", "-c", "200", "-s", "10", "--rhythm", "shared-window",
+                  "--window-total", "256", "--size", "64", "--read-every", "10"],
+                 "deliveries_per_server_cpu_sec", ["off", "on"], True),
     # 100 rooms x 10, all sending, 1000 in flight in all (10 per room).
     "rooms-shared": (["rooms", "-r", "100", "-k", "10", "--rhythm", "shared-window",
                       "--window-total", "10"],

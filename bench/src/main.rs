@@ -14,7 +14,9 @@
 //! received) and `open` (one line per write on a schedule, waiting for
 //! nothing). A rate is messages a second in all (`--rate`, spread evenly
 //! over the senders) or per sender (`--rate-per-sender`), in every rhythm
-//! that takes one.
+//! that takes one. Receivers read as soon as something comes, or on a
+//! timer (`--read-every MS`: everything that has come, then nothing until
+//! the next turn), whatever the senders' rhythm.
 //! - `rooms`: R rooms of K members, every member talking.
 //!
 //! Both also take `--guessers N`: N more connections guessing a private
@@ -185,6 +187,12 @@ struct TrafficArgs {
     /// Seconds to wait, after sending stops, for the last copies.
     #[arg(long, default_value_t = 10.0)]
     drain: f64,
+    /// Members that do not send read on a timer: every this many
+    /// milliseconds they read everything that has come, and nothing in
+    /// between (a client polling its socket from a UI loop). Default: they
+    /// read as soon as something comes.
+    #[arg(long, value_name = "MS")]
+    read_every: Option<f64>,
     /// Extra connections guessing a private room's key (JOIN with wrong
     /// keys) during the second half of the measured window; latency is
     /// then also reported for each half (without and with guessers).
@@ -285,6 +293,14 @@ impl Common {
     }
 }
 
+/// `--read-every`, in milliseconds.
+fn read_every(ms: f64) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(ms / 1000.0) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => bail!("--read-every must be a number of milliseconds above 0"),
+    }
+}
+
 fn secs(name: &str, value: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| anyhow!("--{name} must be a number of seconds"))
 }
@@ -373,6 +389,7 @@ fn traffic_plan(
         warmup: secs("warmup", t.warmup)?,
         duration: secs("duration", t.duration)?,
         drain: secs("drain", t.drain)?,
+        read_every: t.read_every.map(read_every).transpose()?,
     })
 }
 
@@ -504,5 +521,29 @@ mod tests {
         ]);
         assert_eq!(c.spread.joined(), "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3");
         assert_eq!(c.server_pids, [10, 11, 12]);
+    }
+
+    fn plan(args: &[&str]) -> anyhow::Result<traffic::Plan> {
+        let cli = Cli::try_parse_from(["chatroom-bench", "fanout"].iter().chain(args)).unwrap();
+        let Scenario::Fanout { traffic, .. } = cli.scenario else {
+            unreachable!("parsed as fanout");
+        };
+        traffic_plan("fanout", 1, 200, 10, &traffic)
+    }
+
+    #[test]
+    fn receivers_read_at_once_unless_given_a_timer_in_milliseconds() {
+        assert_eq!(plan(&[]).unwrap().read_every, None);
+        let every = plan(&["--read-every", "10"]).unwrap().read_every;
+        assert_eq!(every, Some(Duration::from_millis(10)));
+        let every = plan(&["--read-every", "0.5"]).unwrap().read_every;
+        assert_eq!(every, Some(Duration::from_micros(500)));
+        for bad in ["0", "-1", "NaN", "inf"] {
+            let e = plan(&[&format!("--read-every={bad}")]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "--read-every must be a number of milliseconds above 0"
+            );
+        }
     }
 }

@@ -63,6 +63,11 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         Ok(n)
     }
 
+    /// Whether the last read filled the buffer: the socket may hold more.
+    pub fn is_full(&self) -> bool {
+        self.end == self.buf.len()
+    }
+
     /// The next complete line already read, if any.
     pub fn next_line(&mut self) -> Option<&[u8]> {
         let pending = &self.buf[self.start..self.end];
@@ -224,12 +229,14 @@ mod tests {
         });
         let mut rd = LineReader::new(b, 16);
         let mut lines = Vec::new();
+        assert!(!rd.is_full());
         while rd.fill().await.unwrap() > 0 {
             while let Some(l) = rd.next_line() {
                 lines.push(String::from_utf8(l.to_vec()).unwrap());
             }
         }
         writer.await.unwrap();
+        assert!(!rd.is_full(), "a read that came up short leaves room");
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0], "one");
         assert_eq!(lines[1], "two");

@@ -305,6 +305,19 @@ async fn read_loop(
                 }
             }
         }
+        // A receiver on a timer (`--read-every`) reads everything that has
+        // come, then waits for its next turn: it reads on at once while a
+        // read fills its buffer (more is waiting), never while draining.
+        if let (Some(every), None, None) = (plan.read_every, own_slot, drain_until) {
+            if !rd.is_full() {
+                tokio::select! {
+                    biased;
+                    _ = shared.abort.cancelled() => break 'run,
+                    _ = shared.stop.cancelled() => {}
+                    _ = tokio::time::sleep(every) => {}
+                }
+            }
+        }
     }
     shared.latencies.merge(&mut samples);
     by_node.merge(&shared.by_node);

@@ -132,6 +132,9 @@ pub struct Plan {
     pub drain: Duration,
     /// Key guessers in the second half of the measured window.
     pub guessing: Option<guessers::Guessing>,
+    /// Members that do not send read on a timer, this often, instead of
+    /// as soon as something comes (`--read-every`).
+    pub read_every: Option<Duration>,
 }
 
 /// Distinct error texts kept per connection.
@@ -319,7 +322,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
     });
 
     say!(
-        "{} ({}): {} rooms x {} members, {} senders per room, {}, {} B messages, run {}",
+        "{} ({}): {} rooms x {} members, {} senders per room, {}, {}, {} B messages, run {}",
         plan.scenario,
         common.proto.name(),
         plan.rooms,
@@ -338,6 +341,10 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
                 "open loop, one line per write, {per_sec} msg/s in all, {} per sender",
                 per_sec / (plan.rooms * plan.senders_per_room) as f64
             ),
+        },
+        match plan.read_every {
+            Some(every) => format!("receivers read every {every:?}"),
+            None => "receivers read at once".to_owned(),
         },
         plan.size,
         run_id

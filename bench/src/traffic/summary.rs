@@ -198,6 +198,7 @@ pub(super) fn report(shared: &Shared, outcomes: Vec<Outcome>, run: Run) -> bool 
         "window_total": match plan.pace { Pace::SharedWindow { messages } => Some(messages), _ => None },
         "rate": plan.pace.per_sec(),
         "rate_per_sender": plan.pace.per_sec().map(|r| r / (plan.rooms * plan.senders_per_room) as f64),
+        "read_every_ms": plan.read_every.map(|d| d.as_secs_f64() * 1000.0),
         "size": plan.size,
         "warmup_secs": plan.warmup.as_secs_f64(),
         "measured_secs": window_secs,
