@@ -179,7 +179,7 @@ impl Actor for Directory {
             )
             .with_cluster(self.cluster.clone());
             let summary = room.summary();
-            let addr = RoomHandle::new(room.start());
+            let addr = RoomHandle::new(name.clone(), room.start());
             let entry = RoomEntry::new(addr, summary, Instant::now());
             self.rooms.insert(name.folded().clone(), entry);
         }
@@ -477,7 +477,7 @@ impl Handler<OpenRoom> for Directory {
         )
         .with_cluster(self.cluster.clone());
         let summary = room.summary();
-        let addr = RoomHandle::new(room.start());
+        let addr = RoomHandle::new(msg.name.clone(), room.start());
         let entry = RoomEntry::new(addr.clone(), summary, Instant::now());
         self.rooms.insert(msg.name.folded().clone(), entry);
         Ok(addr)

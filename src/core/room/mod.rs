@@ -49,16 +49,29 @@ use crate::config::SharedConfig;
 use crate::core::store::{Database, RoomRecord};
 use crate::transport::broadcast_log::{BroadcastLog, Span};
 
-/// A shared handle to a room. Cloning it copies a pointer, where cloning an
-/// actix `Addr` allocates a sender of its own: a session keeps one per room
-/// it is in.
+/// A shared handle to a room: its address and its name. Cloning it copies
+/// a pointer, where cloning an actix `Addr` allocates a sender of its own;
+/// a session keeps one per room it is in, and reads the room's name from
+/// it rather than keeping a copy (one allocation per room, not one more
+/// per member).
 #[derive(Clone)]
-pub struct RoomHandle(Arc<Addr<Room>>);
+pub struct RoomHandle(Arc<Handle>);
+
+/// What a [`RoomHandle`] shares.
+struct Handle {
+    name: RoomName,
+    addr: Addr<Room>,
+}
 
 impl RoomHandle {
-    /// Shares `addr`.
-    pub fn new(addr: Addr<Room>) -> Self {
-        RoomHandle(Arc::new(addr))
+    /// Shares `addr`, the room named `name` (as first spelled).
+    pub fn new(name: RoomName, addr: Addr<Room>) -> Self {
+        RoomHandle(Arc::new(Handle { name, addr }))
+    }
+
+    /// The room's name as first spelled.
+    pub fn name(&self) -> &RoomName {
+        &self.0.name
     }
 }
 
@@ -66,7 +79,7 @@ impl std::ops::Deref for RoomHandle {
     type Target = Addr<Room>;
 
     fn deref(&self) -> &Addr<Room> {
-        &self.0
+        &self.0.addr
     }
 }
 

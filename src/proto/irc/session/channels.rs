@@ -23,7 +23,7 @@ impl Session {
     pub(super) fn cmd_join(&mut self, args: JoinArgs, ctx: &mut Context<Self>) {
         match args {
             JoinArgs::LeaveAll => {
-                let all = self.rooms.iter().map(|j| Ok(j.name.clone())).collect();
+                let all = self.rooms.iter().map(|j| Ok(j.name().clone())).collect();
                 self.cmd_part(all, None, ctx);
             }
             JoinArgs::Channels(chans) => self.join_each(chans.into(), ctx),
@@ -107,7 +107,7 @@ impl Session {
                 }
                 info!(parent: &self.span, room = %name, "joined");
                 self.rooms.reserve_exact(1);
-                self.rooms.push(Membership { name, addr });
+                self.rooms.push(Membership { addr });
             }
             Err(ErrorCode::BadKey) => self.numeric(Numeric::BadChannelKey(asked)),
             Err(ErrorCode::TryLater) => self.numeric(Numeric::TryAgain("JOIN")),
@@ -201,8 +201,8 @@ impl Session {
                 return;
             };
             let addr = joined.addr.clone();
-            let name = joined.name.clone();
-            self.rooms.retain(|j| j.name.folded() != room.folded());
+            let name = joined.name().clone();
+            self.rooms.retain(|j| j.name().folded() != room.folded());
             let part = room::Part {
                 who,
                 userhost: self.userhost.clone(),
@@ -404,7 +404,7 @@ impl Session {
         let mine: Vec<(Folded, RoomHandle)> = self
             .rooms
             .iter()
-            .map(|j| (j.name.folded().clone(), j.addr.clone()))
+            .map(|j| (j.name().folded().clone(), j.addr.clone()))
             .collect();
         let work = async move {
             let mut found = Vec::new();

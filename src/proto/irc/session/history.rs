@@ -37,12 +37,12 @@ impl Session {
                 text: "Messages could not be retrieved",
             });
         };
-        let (core, name) = (std::sync::Arc::clone(core), joined.name.clone());
+        let (core, name) = (std::sync::Arc::clone(core), joined.name().clone());
         let limit = req.limit.clamp(1, CHATHISTORY_MAX);
         let query = req.query;
         let context = vec![subcommand(&req).to_string(), name.as_str().to_string()];
         let read = async move { core.query_history(&name, query, limit).await };
-        let name = joined.name.clone();
+        let name = joined.name().clone();
         ctx.wait(read.into_actor(self).map(move |read, act, _| match read {
             Ok(messages) => act.send_history(&name, messages),
             Err(_) => act.history_fail(HistoryFail {
@@ -72,7 +72,7 @@ impl Session {
             });
         };
         let (from, to) = if from <= to { (from, to) } else { (to, from) };
-        let rooms: Vec<RoomName> = self.rooms.iter().map(|j| j.name.clone()).collect();
+        let rooms: Vec<RoomName> = self.rooms.iter().map(|j| j.name().clone()).collect();
         let limit = usize::try_from(limit.clamp(1, CHATHISTORY_MAX)).unwrap_or(1);
         let read = async move {
             let mut found = Vec::new();

@@ -102,8 +102,15 @@ struct Labeled {
 
 /// A room the session is in.
 struct Membership {
-    name: RoomName,
+    /// The room, and its name.
     addr: RoomHandle,
+}
+
+impl Membership {
+    /// The room's name as first spelled.
+    fn name(&self) -> &RoomName {
+        self.addr.name()
+    }
 }
 
 /// Capabilities a client negotiated.
@@ -359,7 +366,7 @@ impl Session {
     }
 
     fn joined(&self, room: &Folded) -> Option<&Membership> {
-        self.rooms.iter().find(|j| j.name.folded() == room)
+        self.rooms.iter().find(|j| j.name().folded() == room)
     }
 
     /// How this session is named in messages to its rooms.
@@ -614,7 +621,7 @@ impl Handler<Removed> for Session {
     type Result = ();
 
     fn handle(&mut self, msg: Removed, _: &mut Self::Context) {
-        self.rooms.retain(|j| *j.name.folded() != msg.room);
+        self.rooms.retain(|j| *j.name().folded() != msg.room);
     }
 }
 

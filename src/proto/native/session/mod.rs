@@ -88,12 +88,19 @@ pub struct Shared {
 
 /// A room the session is in.
 struct Membership {
-    name: RoomName,
+    /// The room (and its name: 16 bytes here, not 48).
     addr: RoomHandle,
     /// How its messages there are answered (shared by the room's native
     /// members), looked up on its first MSG there: most members of most
     /// rooms never speak, and an idle connection should cost little.
     replies: Option<Arc<RoomReplies>>,
+}
+
+impl Membership {
+    /// The room's name as first spelled.
+    fn name(&self) -> &RoomName {
+        self.addr.name()
+    }
 }
 
 /// MSGs a client may have waiting for storage before it must wait: bounds
@@ -249,7 +256,15 @@ impl Session {
     }
 
     fn joined(&self, room: &Folded) -> Option<&Membership> {
-        self.rooms.iter().find(|j| j.name.folded() == room)
+        self.rooms.iter().find(|j| j.name().folded() == room)
+    }
+
+    /// The folded names of the rooms it is in (who may fetch a file).
+    fn room_keys(&self) -> Vec<Folded> {
+        self.rooms
+            .iter()
+            .map(|j| j.name().folded().clone())
+            .collect()
     }
 
     fn nick(&self) -> Option<&Nick> {
@@ -515,7 +530,7 @@ impl Handler<Removed> for Session {
     type Result = ();
 
     fn handle(&mut self, msg: Removed, _: &mut Self::Context) {
-        self.rooms.retain(|j| *j.name.folded() != msg.room);
+        self.rooms.retain(|j| *j.name().folded() != msg.room);
     }
 }
 
@@ -551,6 +566,13 @@ mod tests {
         // up to 128. Past 536 bytes it takes 768 (measured: +128 B per
         // idle connection): box what most sessions never use instead.
         assert!(size_of::<actix::dev::ContextFut<Session, Context<Session>>>() <= 536);
+    }
+
+    #[test]
+    fn a_membership_is_two_pointers() {
+        // Every member keeps one per room, each allocated at its join: the
+        // room's name comes from the shared handle, not a copy here.
+        assert_eq!(size_of::<Membership>(), 2 * size_of::<usize>());
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Session {
         let Some(joined) = self.joined(room.folded()) else {
             return self.not_in_room(Verb::History, &room);
         };
-        let name = joined.name.clone();
+        let name = joined.name().clone();
         let core = &self.state.core;
         if core.db.is_none() && core.cluster.is_none() {
             return self.send(OkReply::History(name, 0));
@@ -142,7 +142,7 @@ impl Session {
         let count = count.unwrap_or(history.on_join).min(history.max_fetch);
         let core = std::sync::Arc::clone(core);
         let query = async move { core.history(&name, u64::MAX, count).await };
-        let name = joined.name.clone();
+        let name = joined.name().clone();
         ctx.wait(query.into_actor(self).map(move |read, act, _| match read {
             Ok(messages) => {
                 let mut lines = history_lines(&name, messages);

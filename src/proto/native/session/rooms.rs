@@ -164,12 +164,11 @@ impl Session {
                         addr.do_send(room::Replayed { who });
                     }
                 }
-                act.rooms.retain(|j| j.name.folded() != name.folded());
+                act.rooms.retain(|j| j.name().folded() != name.folded());
                 info!(parent: &act.span, room = %name, "joined");
                 // Most clients are in one or two rooms: grow one at a time.
                 act.rooms.reserve_exact(1);
                 act.rooms.push(Membership {
-                    name,
                     addr,
                     replies: None,
                 });
@@ -210,8 +209,8 @@ impl Session {
             return self.not_in_room(Verb::Part, &room);
         };
         let addr = joined.addr.clone();
-        let name = joined.name.clone();
-        self.rooms.retain(|j| j.name.folded() != room.folded());
+        let name = joined.name().clone();
+        self.rooms.retain(|j| j.name().folded() != room.folded());
         let part = addr.send(room::Part {
             who,
             userhost: UserHost::native(),
@@ -233,7 +232,7 @@ impl Session {
             Some(r) => self
                 .rooms
                 .iter()
-                .position(|j| j.name.folded() == r.folded()),
+                .position(|j| j.name().folded() == r.folded()),
             None => self.rooms.len().checked_sub(1),
         };
         let Some(index) = index else {
@@ -248,11 +247,8 @@ impl Session {
         };
         let account = self.sender_account();
         let (queue, span, state, id) = (&self.queue, &self.span, &self.state, self.id);
-        let Membership {
-            name,
-            addr,
-            replies,
-        } = &mut self.rooms[index];
+        let Membership { addr, replies } = &mut self.rooms[index];
+        let name = addr.name();
         debug!(parent: span, room = %name, %text, "msg");
         let replies = replies.get_or_insert_with(|| state.replies.of(name));
         // Where history is kept, OK MSG comes from the database once the

@@ -295,7 +295,7 @@ impl Session {
         }
         let dest = match target {
             FileTarget::Room(room) => match self.joined(room.folded()) {
-                Some(j) => Destination::Room(j.addr.clone(), j.name.clone()),
+                Some(j) => Destination::Room(j.addr.clone(), j.name().clone()),
                 None => {
                     let e = ProtocolError::new(
                         Verb::File,
@@ -389,7 +389,7 @@ impl Session {
         id: FileId,
     ) -> Option<impl Future<Output = Option<(FileRecord, PathBuf)>> + 'static> {
         let nick = self.nick().cloned()?;
-        let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+        let rooms = self.room_keys();
         let store = self.state.core.files.clone();
         Some(async move {
             let (file, path) = store.send(GetFile { id }).await.ok()??;
@@ -443,7 +443,7 @@ impl Session {
     ) -> Option<impl Future<Output = Option<(FileRecord, tokio::fs::File)>> + 'static> {
         self.state.core.cluster.as_ref()?;
         let nick = self.nick().cloned()?;
-        let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+        let rooms = self.room_keys();
         let found = self.state.core.file_elsewhere(id);
         Some(async move {
             let (file, content) = found.await?;
@@ -464,7 +464,7 @@ impl Session {
         // Cluster mode: a file another node received is downloaded from
         // this node's HTTP listener all the same (read from Redis there).
         let elsewhere = self.nick().cloned().map(|nick| {
-            let rooms: Vec<Folded> = self.rooms.iter().map(|j| j.name.folded().clone()).collect();
+            let rooms = self.room_keys();
             let record = self.state.core.file_record_elsewhere(id.clone());
             async move {
                 let file = record.await?;
