@@ -107,7 +107,7 @@ impl Session {
                 }
                 info!(parent: &self.span, room = %name, "joined");
                 self.rooms.reserve_exact(1);
-                self.rooms.push(Membership { addr });
+                self.rooms.push(addr);
             }
             Err(ErrorCode::BadKey) => self.numeric(Numeric::BadChannelKey(asked)),
             Err(ErrorCode::TryLater) => self.numeric(Numeric::TryAgain("JOIN")),
@@ -200,7 +200,7 @@ impl Session {
                 }));
                 return;
             };
-            let addr = joined.addr.clone();
+            let addr = joined.clone();
             let name = joined.name().clone();
             self.rooms.retain(|j| j.name().folded() != room.folded());
             let part = room::Part {
@@ -245,7 +245,7 @@ impl Session {
         F: FnOnce(&mut Self, RoomHandle, &mut Context<Self>) + 'static,
     {
         if let Some(joined) = self.joined(room.folded()) {
-            let addr = joined.addr.clone();
+            let addr = joined.clone();
             return then(self, addr, ctx);
         }
         let find = self.state.core.directory.send(FindRoom {
@@ -293,7 +293,7 @@ impl Session {
             end -= 1;
         }
         text.truncate(end);
-        let ask = joined.addr.send(room::SetTopic {
+        let ask = joined.send(room::SetTopic {
             who,
             userhost: self.userhost.clone(),
             text,
@@ -337,7 +337,7 @@ impl Session {
             }));
         };
         let next_reason = reason.clone();
-        let addr = joined.addr.clone();
+        let addr = joined.clone();
         let userhost = self.userhost.clone();
         let max_nick = crate::core::names::STORED_NAME_LIMIT;
         let work = async move {
@@ -404,7 +404,7 @@ impl Session {
         let mine: Vec<(Folded, RoomHandle)> = self
             .rooms
             .iter()
-            .map(|j| (j.name().folded().clone(), j.addr.clone()))
+            .map(|j| (j.name().folded().clone(), j.clone()))
             .collect();
         let work = async move {
             let mut found = Vec::new();

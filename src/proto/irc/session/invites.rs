@@ -25,7 +25,7 @@ impl Session {
             return;
         };
         let directory = self.state.core.directory.clone();
-        let addr = self.joined(room.folded()).map(|j| j.addr.clone());
+        let addr = self.joined(room.folded()).cloned();
         let folded = room.folded().clone();
         let core = Arc::clone(&self.state.core);
         let work = async move {

@@ -187,7 +187,7 @@ impl Session {
                         announce,
                         reason: shared_reason.clone(),
                     };
-                    if let Ok(members) = joined.addr.send(leave).await {
+                    if let Ok(members) = joined.send(leave).await {
                         audience.push(members);
                     }
                 }
@@ -229,7 +229,7 @@ impl Session {
     /// Tells those sharing a channel with the client of its away message
     /// (`away-notify`: encodings without it render nothing of it).
     pub(super) fn notify_away(&mut self, ctx: &mut Context<Self>) {
-        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let rooms = self.rooms.clone();
         self.notify_away_in(rooms, ctx);
     }
 

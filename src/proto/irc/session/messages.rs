@@ -93,7 +93,7 @@ impl Session {
                             // A labeled echo carries the label: rendered
                             // here, with the number and time the room gave.
                             What::Text(kind, text) if echo && self.labeling() => {
-                                let say = joined.addr.send(room::Say {
+                                let say = joined.send(room::Say {
                                     id: self.id,
                                     from: from.clone(),
                                     text: text.clone(),
@@ -126,7 +126,7 @@ impl Session {
                                 }));
                                 return;
                             }
-                            What::Text(kind, text) => joined.addr.do_send(room::Say {
+                            What::Text(kind, text) => joined.do_send(room::Say {
                                 id: self.id,
                                 from,
                                 text: text.clone(),
@@ -138,7 +138,7 @@ impl Session {
                             }),
                             What::Tags(t) if echo && self.labeling() => {
                                 let meta = MsgMeta::now(Some(Arc::clone(t)), account);
-                                joined.addr.do_send(room::Tag {
+                                joined.do_send(room::Tag {
                                     id: self.id,
                                     from: from.clone(),
                                     userhost: self.userhost.clone(),
@@ -152,7 +152,7 @@ impl Session {
                                     meta,
                                 });
                             }
-                            What::Tags(t) => joined.addr.do_send(room::Tag {
+                            What::Tags(t) => joined.do_send(room::Tag {
                                 id: self.id,
                                 from,
                                 userhost: self.userhost.clone(),

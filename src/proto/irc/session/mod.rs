@@ -100,19 +100,6 @@ struct Labeled {
     answer: BytesMut,
 }
 
-/// A room the session is in.
-struct Membership {
-    /// The room, and its name.
-    addr: RoomHandle,
-}
-
-impl Membership {
-    /// The room's name as first spelled.
-    fn name(&self) -> &RoomName {
-        self.addr.name()
-    }
-}
-
 /// Capabilities a client negotiated.
 #[derive(Debug, Clone, Copy, Default)]
 struct Caps {
@@ -167,7 +154,7 @@ pub struct Session {
     /// User mode `+i` (reported, and changes nothing else: WHO and NAMES
     /// show every user to everyone, as natively).
     invisible: bool,
-    rooms: Vec<Membership>,
+    rooms: Vec<RoomHandle>,
     /// Flood control; also when the last line came (the idle clock).
     flood: TokenBucket,
     /// A PING went out and no line has come since.
@@ -365,7 +352,7 @@ impl Session {
         format!("h{}", self.batches)
     }
 
-    fn joined(&self, room: &Folded) -> Option<&Membership> {
+    fn joined(&self, room: &Folded) -> Option<&RoomHandle> {
         self.rooms.iter().find(|j| j.name().folded() == room)
     }
 

@@ -254,7 +254,7 @@ impl Session {
         let (Some(joined), Some(who)) = (self.joined(room.folded()), self.member_key()) else {
             return self.not_on_channel(room, ctx);
         };
-        let addr = joined.addr.clone();
+        let addr = joined.clone();
         let userhost = self.userhost.clone();
         let directory = self.state.core.directory.clone();
         let core = Arc::clone(&self.state.core);

@@ -114,7 +114,7 @@ impl Session {
                     _ => act.numeric(Numeric::EndOfWho(mask)),
                 }));
             }
-            let addr = self.joined(room.folded()).map(|j| j.addr.clone());
+            let addr = self.joined(room.folded()).cloned();
             if let Some(addr) = addr {
                 self.who_channel(mask, addr, ctx);
             }
@@ -137,7 +137,7 @@ impl Session {
     /// `+i` who share no channel with the asker.
     fn who_mask(&mut self, mask: String, pattern: Wildcard, ctx: &mut Context<Self>) {
         let me = self.nick.as_ref().map(|n| n.folded().clone());
-        let mine: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let mine = self.rooms.clone();
         let directory = self.state.core.directory.clone();
         let work = async move {
             let found = directory.send(Search { pattern }).await.unwrap_or_default();
@@ -217,7 +217,7 @@ impl Session {
         };
         // Channels are listed as far as the asker shares them: a room
         // knows its members, nothing knows a user's rooms.
-        let mine: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let mine = self.rooms.clone();
         self.describe(
             vec![nick.folded().clone()],
             ctx,

@@ -194,7 +194,7 @@ impl Session {
         }
         let old = self.nick.clone();
         let registry = self.state.core.directory.clone();
-        let rooms: Vec<RoomHandle> = self.rooms.iter().map(|j| j.addr.clone()).collect();
+        let rooms = self.rooms.clone();
         let claim = ClaimNick {
             nick: nick.clone(),
             old: old.clone(),
@@ -266,7 +266,7 @@ impl Session {
         let encoding = self.encoding();
         if let Some(who) = self.member_key() {
             for j in &self.rooms {
-                j.addr.do_send(room::Reencode {
+                j.do_send(room::Reencode {
                     who: who.clone(),
                     encoding,
                 });

@@ -143,7 +143,7 @@ impl Session {
                 metrics::counter!("chatroom_logins_total", "result" => "ok").increment(1);
                 metrics::gauge!(LOGGED_IN).increment(1.0);
                 if let (Some(who), Some(nick)) = (act.member_key(), act.nick.clone()) {
-                    let rooms: Vec<RoomHandle> = act.rooms.iter().map(|j| j.addr.clone()).collect();
+                    let rooms = act.rooms.clone();
                     let (userhost, login) = (act.userhost.clone(), Some(account.clone()));
                     actix::spawn(room::announce_login(&rooms, who, nick, userhost, login));
                 }
