@@ -43,8 +43,8 @@
 //! Always answer with [`Nick::as_str`]: it may differ from what was typed
 //! (`Ａlice` is `Alice`). Advertise [`CASEMAPPING`] and [`UTF8MAPPING`].
 
+use ecow::EcoString;
 use std::fmt;
-use std::sync::Arc;
 
 mod skeleton;
 #[cfg(test)]
@@ -131,7 +131,7 @@ impl Default for NameLimits {
 /// The case-insensitive key of a name: its ASCII lower-case form, or for a
 /// nickname beyond ASCII its RFC 8265 `UsernameCaseMapped` form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Folded(Arc<str>);
+pub struct Folded(EcoString);
 
 impl Folded {
     /// The folded text.
@@ -141,19 +141,22 @@ impl Folded {
 }
 
 /// The folded key of `display`, sharing its text when it is already
-/// lower case (most names are: one allocation instead of two).
-fn fold(display: &Arc<str>) -> Folded {
+/// lower case (most names are). Names of up to 15 bytes, most of them,
+/// are held inline (`EcoString`): parsing the room a MSG or JOIN names,
+/// or a client's nickname, allocates nothing; longer ones are shared
+/// behind a reference count, as an `Arc<str>` would be.
+fn fold(display: &EcoString) -> Folded {
     if display.bytes().any(|b| b.is_ascii_uppercase()) {
-        Folded(Arc::from(display.to_ascii_lowercase()))
+        Folded(display.to_ascii_lowercase())
     } else {
-        Folded(Arc::clone(display))
+        Folded(display.clone())
     }
 }
 
 /// A valid nickname: the spelling chosen by its user and its folded key.
 #[derive(Debug, Clone)]
 pub struct Nick {
-    display: Arc<str>,
+    display: EcoString,
     folded: Folded,
 }
 
@@ -200,7 +203,7 @@ impl Nick {
         if s.len() > max_len {
             return Err(NameError::TooLong { max: max_len });
         }
-        let display: Arc<str> = Arc::from(s);
+        let display = EcoString::from(s);
         Ok(Nick {
             folded: fold(&display),
             display,
@@ -209,11 +212,11 @@ impl Nick {
 
     /// A nickname from its prepared spelling and folded key.
     fn prepared(display: String, folded: String) -> Nick {
-        let display: Arc<str> = Arc::from(display);
+        let display = EcoString::from(display);
         let folded = if *folded == *display {
-            Arc::clone(&display)
+            display.clone()
         } else {
-            Arc::from(folded)
+            EcoString::from(folded)
         };
         Nick {
             display,
@@ -235,13 +238,13 @@ impl Nick {
     }
 
     /// The spelling alone, to keep beside its folded key elsewhere.
-    pub(crate) fn display(&self) -> &Arc<str> {
+    pub(crate) fn display(&self) -> &EcoString {
         &self.display
     }
 
     /// A nickname put back together from [`Nick::display`] and
     /// [`Nick::folded`] of one valid nickname.
-    pub(crate) fn from_parts(display: Arc<str>, folded: Folded) -> Nick {
+    pub(crate) fn from_parts(display: EcoString, folded: Folded) -> Nick {
         Nick { display, folded }
     }
 
@@ -269,7 +272,7 @@ impl fmt::Display for Nick {
 /// A valid room name, always stored with its leading `#`.
 #[derive(Debug, Clone)]
 pub struct RoomName {
-    display: Arc<str>,
+    display: EcoString,
     folded: Folded,
 }
 
@@ -311,7 +314,7 @@ impl RoomName {
         if bare.len() > max_len {
             return Err(NameError::TooLong { max: max_len });
         }
-        let display: Arc<str> = Arc::from(hashed);
+        let display = EcoString::from(hashed);
         Ok(RoomName {
             folded: fold(&display),
             display,

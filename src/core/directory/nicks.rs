@@ -28,6 +28,7 @@
 //! IRC's profiles sit in a map of their own, so a native client's entry is
 //! its spelling and its inbox.
 
+use ecow::EcoString;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -42,7 +43,7 @@ use crate::core::{ErrorCode, UserHost};
 
 struct NickEntry {
     /// The spelling; the map's key is the folded half of the nickname.
-    display: Arc<str>,
+    display: EcoString,
     /// Where private messages to this nickname go.
     inbox: Inbox,
     /// Its session, for what operators order (KILL, bans, WALLOPS).
@@ -100,7 +101,7 @@ impl Nicks {
         self.by_key.insert(
             nick.folded().clone(),
             NickEntry {
-                display: Arc::clone(nick.display()),
+                display: nick.display().clone(),
                 inbox,
                 orders,
             },
@@ -150,7 +151,7 @@ impl Nicks {
     /// The nickname with that key, as spelled, and where to reach it.
     pub(super) fn find(&self, key: &Folded) -> Option<(Nick, Inbox)> {
         self.by_key.get_key_value(key).map(|(folded, e)| {
-            let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
+            let nick = Nick::from_parts(e.display.clone(), folded.clone());
             (nick, e.inbox.clone())
         })
     }
@@ -179,14 +180,14 @@ impl Nicks {
             Some(p) => p.clone(),
             None => Profile {
                 userhost: UserHost::native(),
-                realname: Arc::clone(&e.display),
+                realname: Arc::from(e.display.as_str()),
                 away: None,
                 invisible: false,
                 pending: false,
             },
         };
         Some(UserInfo {
-            nick: Nick::from_parts(Arc::clone(&e.display), folded.clone()),
+            nick: Nick::from_parts(e.display.clone(), folded.clone()),
             oper: self.opers.contains(&e.inbox.id),
             inbox: e.inbox.clone(),
             profile,
@@ -198,7 +199,7 @@ impl Nicks {
     /// nickname as spelled.
     pub(super) fn orders(&self, key: &Folded) -> Option<(Nick, WeakRecipient<ServerOrder>)> {
         let (folded, e) = self.by_key.get_key_value(key)?;
-        let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
+        let nick = Nick::from_parts(e.display.clone(), folded.clone());
         Some((nick, e.orders.clone()?))
     }
 
@@ -254,7 +255,7 @@ impl Nicks {
     /// Who holds `key`, and the look of that nickname.
     fn held_look(&self, key: &Folded) -> Option<(SessionId, Look)> {
         let (folded, e) = self.by_key.get_key_value(key)?;
-        let nick = Nick::from_parts(Arc::clone(&e.display), folded.clone());
+        let nick = Nick::from_parts(e.display.clone(), folded.clone());
         Some((e.inbox.id, self.look(&nick)))
     }
 }

@@ -303,3 +303,21 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn names_either_side_of_the_inline_limit_keep_their_spelling_and_key() {
+    // 15 bytes are held inline, 16 and more behind a reference count.
+    for len in [14, 15, 16, 31] {
+        let bare = format!("R{}", "a".repeat(len - 2));
+        let room = RoomName::parse(&bare, 40).unwrap();
+        assert_eq!(room.as_str(), format!("#{bare}"));
+        assert_eq!(room.folded().as_str(), format!("#{}", bare.to_lowercase()));
+        assert_eq!(room.clone(), room);
+        let nick = Nick::parse(&format!("N{}", "b".repeat(len - 1)), 40).unwrap();
+        assert_eq!(nick.as_str().len(), len);
+        assert_eq!(nick.folded().as_str(), nick.as_str().to_lowercase());
+    }
+    // Nicknames and room names stay four words, as with `Arc<str>`.
+    assert_eq!(std::mem::size_of::<Nick>(), 32);
+    assert_eq!(std::mem::size_of::<RoomName>(), 32);
+}

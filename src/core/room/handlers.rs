@@ -614,7 +614,7 @@ impl Handler<Rename> for Room {
             return MessageResult(Vec::new());
         };
         let old = member.nick(&key);
-        member.display = Arc::clone(msg.new.display());
+        member.display = msg.new.display().clone();
         if self.cluster.is_some() {
             self.announce_rename(&old, &msg.new, &member.userhost);
             if member.op {

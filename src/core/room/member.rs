@@ -1,7 +1,7 @@
 //! One member as its room keeps it, and the events held back for a member
 //! whose JOIN is still replaying history.
 
-use std::sync::Arc;
+use ecow::EcoString;
 
 use actix::WeakRecipient;
 
@@ -24,7 +24,7 @@ pub(super) struct Member {
     pub(super) id: SessionId,
     /// The nickname as spelled; the map's key is its folded half (kept
     /// once: a member's entry is most of what a room costs per client).
-    pub(super) display: Arc<str>,
+    pub(super) display: EcoString,
     pub(super) queue: SendQueue,
     /// Its user and host, for listings (IRC's `userhost-in-names`).
     pub(super) userhost: UserHost,
@@ -47,7 +47,7 @@ impl Member {
         Member {
             userhost,
             id: handle.inbox.id,
-            display: Arc::clone(nick.display()),
+            display: nick.display().clone(),
             queue: handle.inbox.queue,
             removed: handle.removed,
             log,
@@ -58,7 +58,7 @@ impl Member {
 
     /// Its nickname, put together with the folded key it is listed under.
     pub(super) fn nick(&self, key: &Folded) -> Nick {
-        Nick::from_parts(Arc::clone(&self.display), key.clone())
+        Nick::from_parts(self.display.clone(), key.clone())
     }
 
     /// Where to deliver what concerns this member outside the room.

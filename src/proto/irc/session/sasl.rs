@@ -19,6 +19,8 @@ use base64ct::{Base64, Encoding as _};
 pub(super) struct Login {
     /// The account logged in to.
     account: Option<AccountName>,
+    /// Its name as messages carry it, shared by all of them.
+    tag: Option<Arc<str>>,
     /// `AUTHENTICATE PLAIN` came and its data has not (all of it).
     plain: bool,
     /// The base64 chunks of the PLAIN message received so far.
@@ -63,7 +65,7 @@ impl Session {
     /// shared copy of the name, nothing looked up; `None`, without
     /// allocating, when not logged in.
     pub(super) fn sender_account(&self) -> Option<Arc<str>> {
-        self.account().map(|a| Arc::clone(a.display()))
+        self.login.as_ref()?.tag.clone()
     }
 
     fn login_mut(&mut self) -> &mut Login {
@@ -151,7 +153,9 @@ impl Session {
                     id: act.id,
                     account: Some(account.clone()),
                 });
-                act.login_mut().account = Some(account.clone());
+                let login = act.login_mut();
+                login.tag = Some(Arc::from(account.as_str()));
+                login.account = Some(account.clone());
                 act.numeric(Numeric::LoggedIn {
                     userhost: act.userhost.clone(),
                     account,

@@ -20,6 +20,8 @@ use crate::proto::native::parser::Secret;
 pub(super) struct Login {
     /// The account logged in to.
     account: Option<AccountName>,
+    /// Its name as messages carry it, shared by all of them.
+    tag: Option<Arc<str>>,
     /// The rename due when the grace on a reserved nickname is over.
     grace: Option<SpawnHandle>,
 }
@@ -46,7 +48,7 @@ impl Session {
     /// shared copy of the name, nothing looked up; `None`, without
     /// allocating, when not logged in.
     pub(super) fn sender_account(&self) -> Option<Arc<str>> {
-        self.account().map(|a| Arc::clone(a.display()))
+        self.login.as_ref()?.tag.clone()
     }
 
     fn login_mut(&mut self) -> &mut Login {
@@ -119,7 +121,9 @@ impl Session {
             id: self.id,
             account: account.clone(),
         });
-        self.login_mut().account = account;
+        let login = self.login_mut();
+        login.tag = account.as_ref().map(|a| Arc::from(a.as_str()));
+        login.account = account;
     }
 
     /// The session ends: it is no longer a logged-in user.
