@@ -50,6 +50,7 @@ use crate::core::room::{self, MemberKey, RoomHandle};
 use crate::core::store::FileRecord;
 use crate::core::FileId;
 use bytes::{Bytes, BytesMut};
+use smallvec::SmallVec;
 
 use crate::core::files::content::{self as files, UploadSink};
 use crate::core::flood::TokenBucket;
@@ -118,7 +119,9 @@ pub struct Session {
     ip: IpAddr,
     nick: Option<Nick>,
     /// The rooms the client is in, oldest join first: the last is current.
-    rooms: Vec<Membership>,
+    /// The first is held in place: most clients are in one room, and an
+    /// idle connection's membership then costs no allocation of its own.
+    rooms: SmallVec<[Membership; 1]>,
     /// Flood control; also when the last line came (the idle clock).
     flood: TokenBucket,
     /// A PING went out and no line has come since.
@@ -171,7 +174,7 @@ impl Session {
                 queue,
                 ip: peer.ip(),
                 nick: None,
-                rooms: Vec::new(),
+                rooms: SmallVec::new(),
                 flood: TokenBucket::new(&state.core.flood(), now),
                 ping_sent: false,
                 upload: None,
@@ -570,9 +573,14 @@ mod tests {
 
     #[test]
     fn a_membership_is_two_pointers() {
-        // Every member keeps one per room, each allocated at its join: the
-        // room's name comes from the shared handle, not a copy here.
+        // Every member keeps one per room: the room's name comes from the
+        // shared handle, not a copy here.
         assert_eq!(size_of::<Membership>(), 2 * size_of::<usize>());
+        // The first in place costs the session no more than a `Vec` would.
+        assert_eq!(
+            size_of::<SmallVec<[Membership; 1]>>(),
+            size_of::<Vec<Membership>>()
+        );
     }
 
     #[test]
