@@ -28,6 +28,15 @@ const MAX_BATCH: usize = 4096;
 /// How long the database thread gathers requests before committing.
 const COMMIT_WINDOW: Duration = Duration::from_millis(2);
 
+/// How long the store waits without a request before it gives back what
+/// a burst grew its buffers to (10,000 clients reconnecting save a
+/// thousand rooms at once; a flood gathers thousands of messages): kept
+/// while busy, not for good.
+const IDLE_RELEASE: Duration = Duration::from_secs(1);
+
+/// What the store's buffers keep when idle, in requests or rows.
+const KEPT_CAPACITY: usize = 64;
+
 pub(super) enum Request {
     Append(Row),
     SaveRoom(Folded, RoomRecord),
@@ -119,9 +128,22 @@ pub(super) fn run(
     };
     // Kept across commits for its capacity: regrowing it to thousands of
     // requests each time cost about 5% of all the server's instructions
-    // under load (reallocations and their copies).
-    let mut batch = Vec::with_capacity(64);
-    while let Ok(first) = rx.recv() {
+    // under load (reallocations and their copies). Given back once the
+    // store is idle ([`IDLE_RELEASE`]).
+    let mut batch = Vec::with_capacity(KEPT_CAPACITY);
+    loop {
+        let first = match rx.recv_timeout(IDLE_RELEASE) {
+            Ok(req) => req,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                batch.shrink_to(KEPT_CAPACITY);
+                writer.release_spare();
+                match rx.recv() {
+                    Ok(req) => req,
+                    Err(mpsc::RecvError) => break,
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         batch.push(first);
         // Gather for a moment: one commit then covers many messages. Only
         // OK MSG waits for it; members already have the message. Sleeping
@@ -483,6 +505,13 @@ impl Writer {
                 })
             })
             .optional()
+    }
+
+    /// Gives back the spare room of the buffers a burst grew.
+    fn release_spare(&mut self) {
+        self.rows.shrink_to(KEPT_CAPACITY);
+        self.acks.shrink_to(KEPT_CAPACITY);
+        self.body.shrink_to(0);
     }
 
     /// Stores the gathered messages, a segment per room (or per
