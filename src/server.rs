@@ -316,6 +316,7 @@ pub async fn run(
         bans,
         large_replies,
         gate: PasswordGate::default(),
+        joins: Default::default(),
         per_line,
         cluster,
         reserved,

@@ -467,3 +467,61 @@ fn shutdown_says_goodbye_to_every_client() {
         c.expect_closed();
     }
 }
+
+/// More clients JOIN at once than the server works through together
+/// (`JOINS_AT_ONCE`, 256; the others wait their turn): every JOIN is
+/// answered, and every member hears of every other exactly once, in its
+/// listing or as a JOIN event (none lost, none twice).
+#[test]
+fn a_join_storm_past_the_gate_lets_everyone_in_and_everyone_hears_of_everyone() {
+    let server = start_default();
+    let n = 600;
+    let nicks: Vec<String> = (0..n).map(|i| format!("storm{i}")).collect();
+    let mut clients: Vec<Client> = nicks
+        .iter()
+        .map(|nick| Client::register(server.addr(), nick))
+        .collect();
+    for c in &mut clients {
+        c.send("JOIN #storm");
+    }
+    let mut heard: Vec<Vec<String>> = vec![Vec::new(); n];
+    let mut note = |who: usize, line: &str| {
+        if let Some(names) = line.strip_prefix("NAMES #storm ") {
+            heard[who].extend(names.split(' ').map(String::from));
+        } else if let Some(nick) = line.strip_prefix("JOIN #storm ") {
+            heard[who].push(nick.to_string());
+        }
+    };
+    for (who, c) in clients.iter_mut().enumerate() {
+        for line in c.read_until_prefix("OK JOIN #storm") {
+            note(who, &line);
+        }
+    }
+    // Every JOIN is answered: every event is queued before these PONGs.
+    for (who, c) in clients.iter_mut().enumerate() {
+        c.send("PING storm");
+        for line in c.read_until_prefix("PONG storm") {
+            note(who, &line);
+        }
+    }
+    for (who, mut names) in heard.into_iter().enumerate() {
+        // Its own name comes twice: its own JOIN and its place in NAMES.
+        let own = names.iter().filter(|x| **x == nicks[who]).count();
+        assert_eq!(own, 2, "{} heard of itself {own} times", nicks[who]);
+        names.retain(|x| *x != nicks[who]);
+        names.sort();
+        let mut others: Vec<String> = nicks
+            .iter()
+            .filter(|x| **x != nicks[who])
+            .cloned()
+            .collect();
+        others.sort();
+        assert_eq!(names, others, "what {} heard of the others", nicks[who]);
+    }
+    clients[0].send("INFO #storm");
+    let info = clients[0].read_until_prefix("OK INFO #storm");
+    assert!(
+        info.contains(&format!("INFO #storm members {n}")),
+        "{info:?}"
+    );
+}

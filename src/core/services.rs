@@ -60,6 +60,25 @@ pub struct Services {
     /// Cluster mode's handle on Redis (docs/CLUSTER.md); `None` on a
     /// standalone server, where no Redis code runs.
     pub cluster: Option<Cluster>,
+    /// The JOINs being worked through at once ([`JOINS_AT_ONCE`]).
+    pub joins: JoinGate,
+}
+
+/// JOINs worked through at once; the others wait their turn, in order.
+/// Ten thousand clients reconnecting send ten thousand JOINs together:
+/// all in flight at once, their envelopes, answers and lines filled the
+/// heap's small blocks between the rooms being made, which kept them
+/// when the burst was over. A few hundred keep every room busy.
+pub const JOINS_AT_ONCE: usize = 256;
+
+/// Admits JOINs [`JOINS_AT_ONCE`] at a time.
+#[derive(Debug)]
+pub struct JoinGate(tokio::sync::Semaphore);
+
+impl Default for JoinGate {
+    fn default() -> Self {
+        JoinGate(tokio::sync::Semaphore::new(JOINS_AT_ONCE))
+    }
 }
 
 /// The settings read at every line a client sends (name bounds for the
@@ -166,6 +185,13 @@ impl Services {
         join: room::Join,
         creator: Creator,
     ) -> Result<Entered, ErrorCode> {
+        // Never closed: an error is only possible once it is.
+        let _turn = self
+            .joins
+            .0
+            .acquire()
+            .await
+            .map_err(|_| ErrorCode::Internal)?;
         let mut proof = None;
         // A room that emptied and stopped a moment ago is replaced by a
         // fresh one on the next try; a key changed meanwhile is checked
