@@ -316,7 +316,7 @@ pub async fn run(
         bans,
         large_replies,
         gate: PasswordGate::default(),
-        joins: Default::default(),
+        joins: tokio::sync::Semaphore::new(crate::core::services::JOINS_AT_ONCE),
         per_line,
         cluster,
         reserved,

@@ -57,9 +57,15 @@ impl TokenBucket {
     /// A line came at `now`: refills for the time since the last one.
     pub fn touch(&mut self, rule: &FloodRule, now: Instant) {
         let now = nanos_since_epoch(now);
-        let elapsed = Duration::from_nanos(now.saturating_sub(self.last)).as_secs_f64();
+        self.tokens = self.refilled(rule, now).min(rule.burst);
         self.last = now;
-        self.tokens = (self.tokens + elapsed * rule.rate).min(rule.burst);
+    }
+
+    /// Its tokens refilled up to `now` (in [`EPOCH`] nanoseconds), past
+    /// the burst if long enough.
+    fn refilled(&self, rule: &FloodRule, now: u64) -> f64 {
+        let elapsed = Duration::from_nanos(now.saturating_sub(self.last)).as_secs_f64();
+        self.tokens + elapsed * rule.rate
     }
 
     /// Takes one token if there is one.
@@ -80,8 +86,7 @@ impl TokenBucket {
     /// Whether the bucket has refilled to its burst by `now`: then it is
     /// no different from a new one, and need not be kept.
     pub fn is_full_at(&self, rule: &FloodRule, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last()).as_secs_f64();
-        self.tokens + elapsed * rule.rate >= rule.burst
+        self.refilled(rule, nanos_since_epoch(now)) >= rule.burst
     }
 
     /// How long until a token is there to take (zero if one is), counted

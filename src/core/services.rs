@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use actix::{Addr, MailboxError};
 use bytes::Bytes;
+use tokio::sync::Semaphore;
 
 use super::cluster::{CensusRoom, Cluster};
 use super::directory::{
@@ -60,8 +61,8 @@ pub struct Services {
     /// Cluster mode's handle on Redis (docs/CLUSTER.md); `None` on a
     /// standalone server, where no Redis code runs.
     pub cluster: Option<Cluster>,
-    /// The JOINs being worked through at once ([`JOINS_AT_ONCE`]).
-    pub joins: JoinGate,
+    /// Turns for the JOINs being worked through: [`JOINS_AT_ONCE`].
+    pub joins: Semaphore,
 }
 
 /// JOINs worked through at once; the others wait their turn, in order.
@@ -70,16 +71,6 @@ pub struct Services {
 /// heap's small blocks between the rooms being made, which kept them
 /// when the burst was over. A few hundred keep every room busy.
 pub const JOINS_AT_ONCE: usize = 256;
-
-/// Admits JOINs [`JOINS_AT_ONCE`] at a time.
-#[derive(Debug)]
-pub struct JoinGate(tokio::sync::Semaphore);
-
-impl Default for JoinGate {
-    fn default() -> Self {
-        JoinGate(tokio::sync::Semaphore::new(JOINS_AT_ONCE))
-    }
-}
 
 /// The settings read at every line a client sends (name bounds for the
 /// parser, the flood rule, whether a login is needed), kept in atomics
@@ -188,7 +179,6 @@ impl Services {
         // Never closed: an error is only possible once it is.
         let _turn = self
             .joins
-            .0
             .acquire()
             .await
             .map_err(|_| ErrorCode::Internal)?;
