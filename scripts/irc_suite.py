@@ -11,7 +11,7 @@ Usage:
   scripts/irc_suite.py [--chatroom target/release/chatroom] \
       [--floor target/release/examples/baseline_server] \
       [--bench target/release/chatroom-bench] [--rounds 3] \
-      [--only fanout,rooms,rate500,conns,join1] \
+      [--only fanout,rooms,rate500,shared64,shared256,rooms-shared,conns,join1] \
       [--servers floor,chatroom,ngircd,inspircd] [--native] [--out runs.jsonl]
   scripts/irc_suite.py --quick     # every scenario once, tiny: does it all work?
 
@@ -43,6 +43,19 @@ SCENARIOS = {
     "rooms": (["rooms", "-r", "100", "-k", "10"], "deliveries_per_server_cpu_sec", True),
     "rate500": (["fanout", "-c", "200", "-s", "10", "--rate", "500", "--duration", "5"],
                 "p99_ms", True),
+    # The other client rhythm (issue 16, whose table compared these
+    # daemons under it): one line per write(), one cap of messages in
+    # flight for the whole room counted in copies the members have read.
+    "shared64": (["fanout", "-c", "200", "-s", "10", "--rhythm", "shared-window",
+                  "--window-total", "64", "--size", "64"],
+                 "deliveries_per_server_cpu_sec", True),
+    "shared256": (["fanout", "-c", "200", "-s", "10", "--rhythm", "shared-window",
+                   "--window-total", "256", "--size", "64"],
+                  "deliveries_per_server_cpu_sec", True),
+    # 100 rooms x 10, all sending, 1000 in flight in all (10 per room).
+    "rooms-shared": (["rooms", "-r", "100", "-k", "10", "--rhythm", "shared-window",
+                      "--window-total", "10"],
+                     "deliveries_per_server_cpu_sec", True),
     "conns": (["conns", "-n", "10000"], "rss_bytes_per_conn", True),
     # The floor sends no JOIN to the others, so its joins are no measure.
     # 5,000, not perf_suite's 10,000: ngIRCd relays about 200,000 JOIN
@@ -56,6 +69,12 @@ QUICK = {
     "rooms": ["rooms", "-r", "5", "-k", "4", "--warmup", "0.5", "--duration", "1"],
     "rate500": ["fanout", "-c", "20", "-s", "3", "--rate", "200", "--warmup", "0.5",
                 "--duration", "1"],
+    "shared64": ["fanout", "-c", "20", "-s", "3", "--rhythm", "shared-window",
+                 "--window-total", "16", "--warmup", "0.5", "--duration", "1"],
+    "shared256": ["fanout", "-c", "20", "-s", "3", "--rhythm", "shared-window",
+                  "--window-total", "64", "--warmup", "0.5", "--duration", "1"],
+    "rooms-shared": ["rooms", "-r", "5", "-k", "4", "--rhythm", "shared-window",
+                     "--window-total", "4", "--warmup", "0.5", "--duration", "1"],
     "conns": ["conns", "-n", "300", "--hold", "0.5"],
     "join1": ["conns", "-n", "300", "--join-one-room", "--hold", "0.5"],
 }
@@ -225,7 +244,7 @@ def entries(scenario, opts):
     wanted = opts.servers.split(",")
     # History costs nothing in conns and join1 but memory; run chatroom's
     # default (on) only there.
-    histories = ["off", "on"] if scenario in ("fanout", "rooms", "rate500") else ["on"]
+    histories = ["on"] if scenario in ("conns", "join1") else ["off", "on"]
     out = []
     if "floor" in wanted and with_floor:
         out.append("floor")
