@@ -199,6 +199,13 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
             t.cpu_utilisation * 100.0
         );
     }
+    if let Some(t) = &f.tool_register {
+        say!(
+            "  tool CPU        register {:.2} s ({:.0}% of one core)",
+            t.cpu_secs,
+            t.cpu_utilisation * 100.0
+        );
+    }
     report::warn_overflows(overflows);
     let ok = f.users >= n as u64 && f.probe_members == f.expected_members;
     if !ok {
@@ -243,6 +250,7 @@ pub async fn run(plan: Plan, common: Common, run_id: String) -> anyhow::Result<b
         "rss": f.rss,
         "listen_overflows": overflows,
         "tool": f.tool,
+        "tool_register": f.tool_register,
         "failures": if ok { Vec::<String>::new() } else { vec!["server counts differ".to_string()] },
     });
     say!("{line}");
@@ -269,6 +277,9 @@ struct Figures {
     server_join: Option<report::Usage>,
     rss: Option<Rss>,
     tool: Option<report::Usage>,
+    /// The tool's own CPU while registering: whether it, not the server,
+    /// set the pace.
+    tool_register: Option<report::Usage>,
 }
 
 /// Waits for `count` events of one kind, failing at the first failure or
@@ -360,7 +371,7 @@ async fn phases(
     tokio::time::sleep(shared.plan.hold).await;
     let end = probe.snapshot();
 
-    let (server_register, _) = report::usage(start, &registered);
+    let (server_register, tool_register) = report::usage(start, &registered);
     let (server_join, _) = report::usage(&registered, &joined);
     let (_, tool) = report::usage(start, &joined);
     let rss = match (start.server, registered.server, end.server) {
@@ -384,6 +395,7 @@ async fn phases(
         server_join,
         rss,
         tool,
+        tool_register,
     })
 }
 
