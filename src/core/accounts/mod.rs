@@ -34,6 +34,32 @@ use crate::core::store::{AccountRecord, AccountWriteError};
 /// nickname it reserves).
 pub type AccountName = Nick;
 
+/// The account a session is logged in to, with its name as that
+/// session's messages carry it (IRC `account-tag`): made once at login,
+/// shared by every message after.
+pub struct LoggedIn {
+    name: AccountName,
+    tag: Arc<str>,
+}
+
+impl LoggedIn {
+    /// Logged in to `name`.
+    pub fn new(name: AccountName) -> Self {
+        let tag = Arc::from(name.as_str());
+        LoggedIn { name, tag }
+    }
+
+    /// The account.
+    pub fn name(&self) -> &AccountName {
+        &self.name
+    }
+
+    /// Its name for a message: a shared copy, nothing allocated.
+    pub fn tag(&self) -> Arc<str> {
+        Arc::clone(&self.tag)
+    }
+}
+
 /// Checks `password` against `stored` (the hash of the account
 /// `account`, or `None` for no such account) through the password gate, as
 /// a guess of `who` at that account: `TryLater` while backed off or too

@@ -6,7 +6,7 @@
 //! password), answered `900` and `903`, or `904`.
 
 use super::*;
-use crate::core::accounts::{self, AccountName, Policy};
+use crate::core::accounts::{self, AccountName, LoggedIn, Policy};
 use crate::core::directory::SetLogin;
 use crate::core::gate::Guesser;
 use crate::core::room;
@@ -18,9 +18,7 @@ use base64ct::{Base64, Encoding as _};
 #[derive(Default)]
 pub(super) struct Login {
     /// The account logged in to.
-    account: Option<AccountName>,
-    /// Its name as messages carry it, shared by all of them.
-    tag: Option<Arc<str>>,
+    account: Option<LoggedIn>,
     /// `AUTHENTICATE PLAIN` came and its data has not (all of it).
     plain: bool,
     /// The base64 chunks of the PLAIN message received so far.
@@ -58,14 +56,14 @@ const LOGGED_IN: &str = "chatroom_logged_in_users";
 impl Session {
     /// The account this connection is logged in to.
     pub(super) fn account(&self) -> Option<&AccountName> {
-        self.login.as_ref()?.account.as_ref()
+        Some(self.login.as_ref()?.account.as_ref()?.name())
     }
 
     /// The account's name as its messages carry it (IRC `account-tag`): a
     /// shared copy of the name, nothing looked up; `None`, without
     /// allocating, when not logged in.
     pub(super) fn sender_account(&self) -> Option<Arc<str>> {
-        self.login.as_ref()?.tag.clone()
+        Some(self.login.as_ref()?.account.as_ref()?.tag())
     }
 
     fn login_mut(&mut self) -> &mut Login {
@@ -153,9 +151,7 @@ impl Session {
                     id: act.id,
                     account: Some(account.clone()),
                 });
-                let login = act.login_mut();
-                login.tag = Some(Arc::from(account.as_str()));
-                login.account = Some(account.clone());
+                act.login_mut().account = Some(LoggedIn::new(account.clone()));
                 act.numeric(Numeric::LoggedIn {
                     userhost: act.userhost.clone(),
                     account,

@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::config::MAX_PASSWORD_BYTES;
-use crate::core::accounts::{self, AccountName, Policy};
+use crate::core::accounts::{self, AccountName, LoggedIn, Policy};
 use crate::core::directory::{AccountAdded, SetLogin};
 use crate::core::gate::Guesser;
 use crate::proto::native::parser::Secret;
@@ -19,9 +19,7 @@ use crate::proto::native::parser::Secret;
 #[derive(Default)]
 pub(super) struct Login {
     /// The account logged in to.
-    account: Option<AccountName>,
-    /// Its name as messages carry it, shared by all of them.
-    tag: Option<Arc<str>>,
+    account: Option<LoggedIn>,
     /// The rename due when the grace on a reserved nickname is over.
     grace: Option<SpawnHandle>,
 }
@@ -41,14 +39,14 @@ fn weak_password_text(password: &str, min_len: usize) -> String {
 impl Session {
     /// The account this connection is logged in to.
     pub(super) fn account(&self) -> Option<&AccountName> {
-        self.login.as_ref()?.account.as_ref()
+        Some(self.login.as_ref()?.account.as_ref()?.name())
     }
 
     /// The account's name as its messages carry it (IRC `account-tag`): a
     /// shared copy of the name, nothing looked up; `None`, without
     /// allocating, when not logged in.
     pub(super) fn sender_account(&self) -> Option<Arc<str>> {
-        self.login.as_ref()?.tag.clone()
+        Some(self.login.as_ref()?.account.as_ref()?.tag())
     }
 
     fn login_mut(&mut self) -> &mut Login {
@@ -121,9 +119,7 @@ impl Session {
             id: self.id,
             account: account.clone(),
         });
-        let login = self.login_mut();
-        login.tag = account.as_ref().map(|a| Arc::from(a.as_str()));
-        login.account = account;
+        self.login_mut().account = account.map(LoggedIn::new);
     }
 
     /// The session ends: it is no longer a logged-in user.
