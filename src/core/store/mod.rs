@@ -11,13 +11,16 @@
 //! it survives the process being killed (SIGKILL), which is the guarantee
 //! the protocol makes.
 //!
-//! A commit stores each room's new messages as one *segment* row (at most
-//! 64 messages): `room`, `first_seq`, `last_seq`, and `body`, a
-//! JSON array of `[seq, time_ms, sender, text]`, read back with SQLite's
-//! `json_each` (the `messages` view does it for a person with `sqlite3`).
-//! A B-tree insert per message was most of the database thread's time
-//! under load, and the database thread was half the server's CPU in
-//! `rooms` with history on; a busy commit now inserts one row per room.
+//! A room's messages are kept in *segment* rows (at most 64 messages):
+//! `room`, `first_seq`, `last_seq`, and `body`, a JSON array of
+//! `[seq, time_ms, sender, text]`, read back with SQLite's `json_each`
+//! (the `messages` view does it for a person with `sqlite3`). A B-tree
+//! insert per message was most of the database thread's time under load,
+//! and the database thread was half the server's CPU in `rooms` with
+//! history on. A commit writes its messages as one *journal* row, every
+//! room's together (a room with many goes straight to its segments);
+//! about once a second they move into their rooms' segments (the
+//! [`journal`] module says why), and before any read.
 //!
 //! Requests are handled in the order they were sent, and a read commits
 //! what is pending first, so a reader sees every write sent before it.
@@ -29,6 +32,7 @@
 //! commit waking hundreds of sessions straight from this thread left some
 //! unpolled for 0.3 s under load, and their send queues overflowed.
 
+mod journal;
 mod prune;
 mod schema;
 mod segment;
@@ -312,6 +316,10 @@ impl Database {
             return Err(StorageError::TooNew { path: shown, found });
         }
         schema::migrate(&mut conn, found).map_err(open)?;
+        // Before the rooms' message numbers are read from their segments.
+        let tx = conn.transaction().map_err(open)?;
+        journal::recover(&tx).map_err(open)?;
+        tx.commit().map_err(open)?;
         let loaded = schema::load(&conn).map_err(open)?;
         info!(
             path = %shown,

@@ -90,6 +90,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         set_ms INTEGER NOT NULL,
         expires_ms INTEGER
     );",
+    // 6: the journal, where a commit's messages wait (a row per commit,
+    // each room's piece in it) until they move into segments; the view
+    // shows both.
+    "CREATE TABLE journal (
+        id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    DROP VIEW messages;
+    CREATE VIEW messages (room, seq, time_ms, sender, text) AS
+        SELECT s.room, m.value ->> 0, m.value ->> 1, m.value ->> 2, m.value ->> 3
+        FROM segments s, json_each(s.body) m
+        UNION ALL
+        SELECT p.value ->> 0, m.value ->> 0, m.value ->> 1, m.value ->> 2, m.value ->> 3
+        FROM journal j, json_each(j.body) p, json_each(p.value, '$[1]') m;",
 ];
 
 pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {

@@ -1,4 +1,4 @@
-//! A segment's body: one room's messages of one commit, as a JSON array of
+//! A segment's body: up to 64 messages of one room, as a JSON array of
 //! `[seq, time_ms, sender, text]`. Both directions of the format are kept
 //! here, the encoding and the `json_each` query history reads decode it
 //! with, so that they change together (the schema's `messages` view reads
@@ -27,29 +27,23 @@ pub(super) fn decode_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMe
     })
 }
 
-/// Appends `rows` to `out` as a JSON array of `[seq, time_ms, sender, text]`.
-pub(super) fn encode_segment(rows: &[Row], out: &mut String) {
+/// Appends `row` to `out` as a segment's element, `[seq, time_ms, sender,
+/// text]` (a segment's body is these, comma-separated, in brackets).
+pub(super) fn encode_message(row: &Row, out: &mut String) {
+    let mut digits = itoa::Buffer::new();
     out.push('[');
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let mut digits = itoa::Buffer::new();
-        out.push('[');
-        out.push_str(digits.format(row.seq));
-        out.push(',');
-        out.push_str(digits.format(millis(row.time)));
-        out.push(',');
-        push_json_string(out, row.from.as_str());
-        out.push(',');
-        push_json_string(out, &row.text);
-        out.push(']');
-    }
+    out.push_str(digits.format(row.seq));
+    out.push(',');
+    out.push_str(digits.format(millis(row.time)));
+    out.push(',');
+    push_json_string(out, row.from.as_str());
+    out.push(',');
+    push_json_string(out, &row.text);
     out.push(']');
 }
 
 /// Appends `s` as a JSON string literal.
-fn push_json_string(out: &mut String, s: &str) {
+pub(super) fn push_json_string(out: &mut String, s: &str) {
     use std::fmt::Write;
     out.push('"');
     // Most texts need no escape: one pass without branches (which the
@@ -93,7 +87,7 @@ mod tests {
     // serde_json as an independent, strict reader: what it accepts,
     // SQLite's json_each reads too.
     #[test]
-    fn a_segment_is_the_json_its_rows_say() {
+    fn a_segment_is_the_json_its_messages_say() {
         let texts = [
             "plain",
             "quote \" backslash \\",
@@ -112,8 +106,14 @@ mod tests {
                 ack: None,
             })
             .collect();
-        let mut body = String::from("kept");
-        encode_segment(&rows, &mut body);
+        let mut body = String::from("kept[");
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            encode_message(row, &mut body);
+        }
+        body.push(']');
         let body = body.strip_prefix("kept").unwrap();
         let parsed: Vec<(u64, i64, String, String)> = serde_json::from_str(body).unwrap();
         let want: Vec<(u64, i64, String, String)> = texts
@@ -129,8 +129,5 @@ mod tests {
             })
             .collect();
         assert_eq!(parsed, want);
-        let mut empty = String::new();
-        encode_segment(&[], &mut empty);
-        assert_eq!(empty, "[]");
     }
 }

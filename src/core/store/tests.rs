@@ -384,6 +384,135 @@ async fn a_segment_that_cannot_be_stored_fails_only_its_own_messages() {
     assert_eq!(texts(db.history(&b, u64::MAX, 10).await), ["b1", "b2"]);
 }
 
+/// A room record with no owner, topic or lists.
+fn plain_room(name: &str) -> RoomRecord {
+    RoomRecord {
+        name: name.into(),
+        owner: None,
+        key_hash: None,
+        topic: None,
+        created: SystemTime::now(),
+        messages: 0,
+        owner_account: None,
+        ops: Vec::new(),
+        bans: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_journal_left_by_a_crash_is_in_the_view_and_moves_into_segments_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let (db, _, _) = Database::open(&path).unwrap();
+    db.save_room(plain_room("#r"));
+    db.flush().await;
+    drop(db);
+    // What a commit leaves when the process is killed before its
+    // messages move into segments: one journal row, a piece per room.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        r##"INSERT INTO journal (body) VALUES
+           ('[["#r",[[1,1000,"al","one"],[2,2000,"bo","say \"two\""]]],["#s",[[5,3000,"al","five"]]]]');
+           INSERT INTO journal (body) VALUES ('[["#r",[[3,4000,"al","three"]]]]');"##,
+    )
+    .unwrap();
+    drop(conn);
+    let seen: Vec<String> = viewed(&path, "#r").into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(seen, ["one", "say \"two\"", "three"]);
+
+    let (db, loaded, _) = Database::open(&path).unwrap();
+    // The room's numbering goes on after the journal's messages.
+    assert_eq!(loaded.rooms.len(), 1);
+    assert_eq!(loaded.rooms[0].messages, 3);
+    let r = room("#r");
+    assert_eq!(
+        texts(db.history(&r, u64::MAX, 10).await),
+        ["one", "say \"two\"", "three"]
+    );
+    assert_eq!(texts(db.history(&room("#s"), u64::MAX, 10).await), ["five"]);
+    let conn = Connection::open(&path).unwrap();
+    let waiting: i64 = conn
+        .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(waiting, 0);
+    // A number the journal used is refused; the next one is stored.
+    let acked = AckedQueue::new();
+    append_acked(&db, &r, &acked.queue, 3, "again".to_string());
+    append_acked(&db, &r, &acked.queue, 4, "four".to_string());
+    let lines = acked.lines().await;
+    assert!(lines[0].starts_with("ERR MSG INTERNAL "), "{lines:?}");
+    assert_eq!(lines[1], "OK MSG #r");
+    assert_eq!(texts(db.history(&r, u64::MAX, 2).await), ["three", "four"]);
+}
+
+#[tokio::test]
+async fn a_deleted_rooms_waiting_messages_do_not_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deleted.db");
+    let (db, _, relay) = Database::open(&path).unwrap();
+    tokio::spawn(relay.run());
+    let (gone, kept) = (room("#gone"), room("#kept"));
+    db.save_room(plain_room("#gone"));
+    let acked = AckedQueue::new();
+    for seq in 1..=3 {
+        append_acked(&db, &gone, &acked.queue, seq, format!("g{seq}"));
+        append_acked(&db, &kept, &acked.queue, seq, format!("k{seq}"));
+    }
+    assert_eq!(acked.lines().await.len(), 6);
+    // Stored, and (within a second of the store's last request) still
+    // waiting in the journal when the room goes.
+    db.delete_room(&gone);
+    // A room of that name made again numbers from 1.
+    let again = AckedQueue::new();
+    append_acked(&db, &gone, &again.queue, 1, "new g1".to_string());
+    assert_eq!(again.lines().await, ["OK MSG #gone"]);
+    assert_eq!(texts(db.history(&gone, u64::MAX, 10).await), ["new g1"]);
+    drop(db);
+    let (db, _, _) = Database::open(&path).unwrap();
+    assert_eq!(texts(db.history(&gone, u64::MAX, 10).await), ["new g1"]);
+    assert_eq!(
+        texts(db.history(&kept, u64::MAX, 10).await),
+        ["k1", "k2", "k3"]
+    );
+}
+
+#[tokio::test]
+async fn many_rooms_of_many_commits_fold_into_a_segment_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fold.db");
+    let (db, _, relay) = Database::open(&path).unwrap();
+    tokio::spawn(relay.run());
+    let rooms: Vec<RoomName> = (0..50).map(|i| room(&format!("#r{i}"))).collect();
+    // Five rounds, each acknowledged (committed) before the next.
+    for round in 1..=5 {
+        let acked = AckedQueue::new();
+        for r in &rooms {
+            append_acked(&db, r, &acked.queue, round, format!("m{round}"));
+        }
+        assert_eq!(acked.lines().await.len(), rooms.len());
+    }
+    // A read moves what waits into segments first.
+    assert_eq!(
+        texts(db.history(&rooms[7], u64::MAX, 10).await),
+        ["m1", "m2", "m3", "m4", "m5"]
+    );
+    let conn = Connection::open(&path).unwrap();
+    let (segments, journal): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM segments), (SELECT count(*) FROM journal)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(journal, 0);
+    // Not a segment per room per commit (250): unless a fold fell between
+    // the rounds (a second passed), one per room.
+    assert!(segments < 250, "{segments} segments");
+    for r in &rooms {
+        assert_eq!(seqs(db.history(r, u64::MAX, 10).await), [1, 2, 3, 4, 5]);
+    }
+}
+
 #[tokio::test]
 async fn rooms_are_stored_and_read_under_their_folded_name() {
     let dir = tempfile::tempdir().unwrap();

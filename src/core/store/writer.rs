@@ -10,8 +10,9 @@ use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 use tracing::{error, info};
 
+use super::journal::Journal;
 use super::prune::{self, Pruned, Retention};
-use super::segment::{decode_message, encode_segment, DECODE_SEGMENT, SEGMENT_MESSAGES};
+use super::segment::{decode_message, DECODE_SEGMENT};
 use super::{
     from_millis, millis, AccountRecord, AccountWriteError, Anchor, FileRecord, HistoryQuery,
     RoomRecord, ServerBanRecord, StoredMessage,
@@ -123,7 +124,8 @@ pub(super) fn run(
         failed: false,
         acks: Vec::new(),
         rows: Vec::new(),
-        body: String::new(),
+        stored: Vec::new(),
+        journal: Journal::new(),
         prune_cursor: prune::Cursor::default(),
     };
     // Kept across commits for its capacity: regrowing it to thousands of
@@ -135,6 +137,9 @@ pub(super) fn run(
         let first = match rx.recv_timeout(IDLE_RELEASE) {
             Ok(req) => req,
             Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Idle: what waits in the journal goes to its segments.
+                writer.fold();
+                writer.commit();
                 batch.shrink_to(KEPT_CAPACITY);
                 writer.release_spare();
                 match rx.recv() {
@@ -170,6 +175,7 @@ pub(super) fn run(
         }
         writer.commit();
     }
+    writer.fold();
     writer.commit();
     info!("history database closed");
 }
@@ -186,8 +192,10 @@ struct Writer {
     acks: Vec<(Ack, Said)>,
     /// Messages not inserted yet.
     rows: Vec<Row>,
-    /// A segment's body, being encoded (kept for its capacity).
-    body: String,
+    /// Which of the rows being written are stored (kept for its capacity).
+    stored: Vec<bool>,
+    /// Messages written and not yet in their rooms' segments.
+    journal: Journal,
     /// Where pruning by room goes on.
     prune_cursor: prune::Cursor,
 }
@@ -260,13 +268,18 @@ impl Writer {
                 self.failed |= !self.write("a room", res);
             }
             Request::DeleteRoom(key) => {
+                // Folded first: the journal then holds none of its
+                // messages, to come back after a crash.
+                self.fold();
                 self.begin();
                 let res = self.delete_room(&key);
                 self.failed |= !self.write("a room removal", res);
+                self.journal.forget(&key);
             }
             Request::Prune { rules, reply } => {
                 // A transaction of its own: what came before is committed
                 // (and acknowledged) first, what comes after waits a step.
+                self.fold();
                 self.commit();
                 self.begin();
                 let pruned =
@@ -416,6 +429,7 @@ impl Writer {
                 count,
                 reply,
             } => {
+                self.fold();
                 self.commit();
                 let messages = self.history(&room, upto, count).unwrap_or_else(|e| {
                     error!(%e, "history database: cannot read history");
@@ -429,6 +443,7 @@ impl Writer {
                 limit,
                 reply,
             } => {
+                self.fold();
                 self.commit();
                 let messages = self.query(&room, query, limit).unwrap_or_else(|e| {
                     error!(%e, "history database: cannot read history");
@@ -437,11 +452,13 @@ impl Writer {
                 self.answer(Answer::History(reply, messages));
             }
             Request::Flush(done) => {
+                self.fold();
                 self.commit();
                 let _ = done.send(());
             }
             #[cfg(test)]
             Request::Execute(sql) => {
+                self.fold();
                 self.commit();
                 if let Err(e) = self.conn.execute_batch(&sql) {
                     error!(%e, "test statement failed");
@@ -511,12 +528,12 @@ impl Writer {
     fn release_spare(&mut self) {
         self.rows.shrink_to(KEPT_CAPACITY);
         self.acks.shrink_to(KEPT_CAPACITY);
-        self.body.shrink_to(0);
+        self.stored.shrink_to(KEPT_CAPACITY);
+        self.journal.release_spare();
     }
 
-    /// Stores the gathered messages, a segment per room (or per
-    /// [`SEGMENT_MESSAGES`] of it); a segment that cannot be stored fails
-    /// only its own messages.
+    /// Stores the gathered messages in the journal, a row for them all; a
+    /// message whose number its room has already used fails alone.
     fn insert_rows(&mut self) {
         if self.rows.is_empty() {
             return;
@@ -524,55 +541,40 @@ impl Writer {
         self.begin();
         // Taken for the loop and put back emptied, keeping its capacity.
         let mut rows = std::mem::take(&mut self.rows);
+        let mut stored = std::mem::take(&mut self.stored);
         // Stable: each room's messages keep the order they came in.
         rows.sort_by(|a, b| a.room.as_str().cmp(b.room.as_str()));
-        let mut start = 0;
-        while start < rows.len() {
-            let room = &rows[start].room;
-            let end = rows[start..]
-                .iter()
-                .take(SEGMENT_MESSAGES)
-                .take_while(|r| r.room == *room)
-                .count()
-                + start;
-            let res = self.insert_segment(&rows[start..end]);
-            let ok = self.write("messages", res) && self.open;
-            for row in &mut rows[start..end] {
-                if let Some(ack) = row.ack.take() {
-                    let said = if ok {
-                        Said::Stored {
-                            seq: row.seq,
-                            time: row.time,
-                        }
-                    } else {
-                        Said::NotStored(StoreFailure::WriteFailed)
-                    };
-                    self.acks.push((ack, said));
-                }
+        let res = self.journal.write(&self.conn, &rows, &mut stored);
+        let ok = self.write("messages", res.map(|()| 0)) && self.open;
+        for (row, stored) in rows.iter_mut().zip(stored.iter_mut()) {
+            *stored &= ok;
+            if let Some(ack) = row.ack.take() {
+                let said = if *stored {
+                    Said::Stored {
+                        seq: row.seq,
+                        time: row.time,
+                    }
+                } else {
+                    Said::NotStored(StoreFailure::WriteFailed)
+                };
+                self.acks.push((ack, said));
             }
-            start = end;
         }
         rows.clear();
         self.rows = rows;
+        self.stored = stored;
     }
 
-    /// Inserts `rows` (one room's, in order) as one segment.
-    fn insert_segment(&mut self, rows: &[Row]) -> rusqlite::Result<usize> {
-        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-            return Ok(0);
-        };
-        self.body.clear();
-        encode_segment(rows, &mut self.body);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO segments (room, first_seq, last_seq, body) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                first.room.as_str(),
-                first.seq as i64,
-                last.seq as i64,
-                self.body.as_str()
-            ])
+    /// Moves what waits in the journal into segments, in the open
+    /// transaction (a failure rolls it back).
+    fn fold(&mut self) {
+        self.insert_rows();
+        if self.journal.is_empty() {
+            return;
+        }
+        self.begin();
+        let res = self.journal.fold(&self.conn);
+        self.failed |= !self.write("messages into segments", res.map(|()| 0));
     }
 
     fn history(
@@ -714,6 +716,9 @@ impl Writer {
     fn commit(&mut self) {
         let started = Instant::now();
         self.insert_rows();
+        if self.journal.due() {
+            self.fold();
+        }
         let mut committed = !self.failed;
         if self.open {
             let end = if self.failed { "ROLLBACK" } else { "COMMIT" };
@@ -725,6 +730,9 @@ impl Writer {
         }
         if self.open {
             crate::telemetry::history_committed(started.elapsed());
+        }
+        if !committed {
+            self.journal.lost();
         }
         self.open = false;
         self.failed = false;
