@@ -38,8 +38,10 @@ const FOLD_AFTER: Duration = Duration::from_secs(1);
 /// A room with this many messages in one commit has them stored as
 /// segments at once: the journal would write them twice, and a segment
 /// of this many is worth its page of the index. Measured in `rooms` (about
-/// 30 a room in a commit) the journal for all cost 16% of the deliveries
-/// per CPU-second; in `rooms-shared` (one or two) it saved 17% or more.
+/// 30 a room in a commit), the journal for all cost 16% of the deliveries
+/// per server CPU-second; in `rooms-shared` (one or two) it cuts the
+/// database's writes by 62% and the history thread's CPU per message by
+/// a third.
 const DIRECT_PIECE: usize = 32;
 
 const INSERT_SEGMENT: &str =
@@ -111,7 +113,8 @@ impl Journal {
     /// Writes `rows` (sorted by room, each room's in order) as one journal
     /// row in the open transaction, and says in `stored` which of them it
     /// holds: a row whose number its room has already used is refused
-    /// alone. On an error none is stored.
+    /// alone. On an error none is stored: the transaction must be rolled
+    /// back.
     pub(super) fn write(
         &mut self,
         conn: &Connection,

@@ -511,6 +511,24 @@ async fn many_rooms_of_many_commits_fold_into_a_segment_each() {
     for r in &rooms {
         assert_eq!(seqs(db.history(r, u64::MAX, 10).await), [1, 2, 3, 4, 5]);
     }
+    // One room's many (straight to its segments when they share a
+    // commit) after a few that wait in the journal: read in order, and
+    // still there after a restart.
+    let acked = AckedQueue::new();
+    for seq in 6..=8 {
+        append_acked(&db, &rooms[0], &acked.queue, seq, format!("m{seq}"));
+    }
+    assert_eq!(acked.lines().await.len(), 3);
+    let acked = AckedQueue::new();
+    for seq in 9..=108 {
+        append_acked(&db, &rooms[0], &acked.queue, seq, format!("m{seq}"));
+    }
+    assert_eq!(acked.lines().await.len(), 100);
+    let want: Vec<u64> = (1..=108).collect();
+    assert_eq!(seqs(db.history(&rooms[0], u64::MAX, 200).await), want);
+    drop(db);
+    let (db, _, _) = Database::open(&path).unwrap();
+    assert_eq!(seqs(db.history(&rooms[0], u64::MAX, 200).await), want);
 }
 
 #[tokio::test]

@@ -532,7 +532,8 @@ impl Writer {
         self.journal.release_spare();
     }
 
-    /// Stores the gathered messages in the journal, a row for them all; a
+    /// Stores the gathered messages: in the journal, a row for them all, or
+    /// a room's many straight in its segments ([`Journal::write`]); a
     /// message whose number its room has already used fails alone.
     fn insert_rows(&mut self) {
         if self.rows.is_empty() {
@@ -546,6 +547,8 @@ impl Writer {
         rows.sort_by(|a, b| a.room.as_str().cmp(b.room.as_str()));
         let res = self.journal.write(&self.conn, &rows, &mut stored);
         let ok = self.write("messages", res.map(|()| 0)) && self.open;
+        // Some of them may be in segments already: none is kept.
+        self.failed |= !ok;
         for (row, stored) in rows.iter_mut().zip(stored.iter_mut()) {
             *stored &= ok;
             if let Some(ack) = row.ack.take() {
