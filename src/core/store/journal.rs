@@ -1,6 +1,7 @@
 //! The journal: where a group commit puts its messages, one row per
 //! commit holding each room's piece, until they move into their rooms'
-//! segments (*folding*) once a second or every [`FOLD_PENDING`] messages.
+//! segments (*folding*) once a second, every [`FOLD_PENDING`] messages,
+//! or before a room whose messages wait here is read.
 //!
 //! Why: a segment row per room per commit dirtied a page of the
 //! `segments_by_room` index for each room in each commit (rooms' entries
@@ -253,6 +254,16 @@ impl Journal {
         self.waiting >= FOLD_PENDING || self.since.is_some_and(|t| t.elapsed() >= FOLD_AFTER)
     }
 
+    /// Some of `room`'s messages wait in the journal (or may: after a
+    /// failed commit).
+    pub(super) fn holds(&self, room: &Folded) -> bool {
+        self.lost
+            || self
+                .rooms
+                .get(room)
+                .is_some_and(|log| !log.segments.is_empty())
+    }
+
     /// Nothing waits in the journal.
     pub(super) fn is_empty(&self) -> bool {
         self.waiting == 0 && !self.lost
@@ -323,4 +334,99 @@ fn last_seq(conn: &Connection, room: &Folded) -> rusqlite::Result<u64> {
         .query_row(params![room.as_str()], |r| r.get(0))
         .optional()?;
     Ok(last.and_then(|l| u64::try_from(l).ok()).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::core::names::{Nick, RoomName};
+
+    fn key(room: &str) -> Folded {
+        RoomName::parse(room, 32).unwrap().folded().clone()
+    }
+
+    fn row(room: &str, seq: u64) -> Row {
+        Row {
+            room: key(room),
+            seq,
+            time: SystemTime::now(),
+            from: Nick::parse("al", 24).unwrap(),
+            text: format!("m{seq}"),
+            ack: None,
+        }
+    }
+
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_few_wait_in_the_journal_and_many_go_straight_to_segments() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn, 0).unwrap();
+        let mut journal = Journal::new();
+        let rows: Vec<Row> = (1..=3)
+            .map(|s| row("#few", s))
+            .chain((1..=40).map(|s| row("#many", s)))
+            .collect();
+        let mut stored = Vec::new();
+        journal.write(&conn, &rows, &mut stored).unwrap();
+        assert_eq!(stored, vec![true; 43]);
+        assert!(journal.holds(&key("#few")));
+        assert!(!journal.holds(&key("#many")));
+        assert!(!journal.holds(&key("#other")));
+        assert_eq!((count(&conn, "journal"), count(&conn, "segments")), (1, 1));
+
+        // A number the room has used is refused alone.
+        let again = [row("#few", 3), row("#few", 4)];
+        journal.write(&conn, &again, &mut stored).unwrap();
+        assert_eq!(stored, [false, true]);
+        assert!(!journal.due());
+
+        journal.fold(&conn).unwrap();
+        assert!(journal.is_empty());
+        assert!(!journal.holds(&key("#few")));
+        // #few's four in one segment, beside #many's forty.
+        assert_eq!((count(&conn, "journal"), count(&conn, "segments")), (0, 2));
+        let few: (i64, i64, i64) = conn
+            .query_row(
+                "SELECT first_seq, last_seq, json_array_length(body) FROM segments
+                 WHERE room = '#few'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(few, (1, 4, 4));
+    }
+
+    #[test]
+    fn a_lost_journal_is_moved_into_segments_before_the_next_write() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn, 0).unwrap();
+        let mut journal = Journal::new();
+        let mut stored = Vec::new();
+        journal
+            .write(&conn, &[row("#a", 1), row("#b", 1)], &mut stored)
+            .unwrap();
+        // As after a commit that failed: memory no longer trusted.
+        journal.lost();
+        assert!(journal.holds(&key("#a")) && !journal.is_empty());
+        journal.write(&conn, &[row("#a", 2)], &mut stored).unwrap();
+        assert_eq!(stored, [true]);
+        // The old row moved as it stood (a segment per piece); the new one
+        // waits.
+        assert_eq!((count(&conn, "journal"), count(&conn, "segments")), (1, 2));
+        journal.fold(&conn).unwrap();
+        let seqs: Vec<i64> = conn
+            .prepare("SELECT seq FROM messages WHERE room = '#a' ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(seqs, [1, 2]);
+    }
 }

@@ -20,7 +20,8 @@
 //! history on. A commit writes its messages as one *journal* row, every
 //! room's together (a room with many goes straight to its segments);
 //! about once a second they move into their rooms' segments (the
-//! [`journal`] module says why), and before any read.
+//! [`journal`] module says why), and before a read of a room whose
+//! messages wait there.
 //!
 //! Requests are handled in the order they were sent, and a read commits
 //! what is pending first, so a reader sees every write sent before it.

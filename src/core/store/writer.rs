@@ -429,7 +429,7 @@ impl Writer {
                 count,
                 reply,
             } => {
-                self.fold();
+                self.fold_for(&room);
                 self.commit();
                 let messages = self.history(&room, upto, count).unwrap_or_else(|e| {
                     error!(%e, "history database: cannot read history");
@@ -443,7 +443,7 @@ impl Writer {
                 limit,
                 reply,
             } => {
-                self.fold();
+                self.fold_for(&room);
                 self.commit();
                 let messages = self.query(&room, query, limit).unwrap_or_else(|e| {
                     error!(%e, "history database: cannot read history");
@@ -566,6 +566,16 @@ impl Writer {
         rows.clear();
         self.rows = rows;
         self.stored = stored;
+    }
+
+    /// Before reading `room`: moves what waits in the journal into
+    /// segments if any of it is the room's (a JOIN into a quiet room, the
+    /// most common read, moves nothing).
+    fn fold_for(&mut self, room: &Folded) {
+        self.insert_rows();
+        if self.journal.holds(room) {
+            self.fold();
+        }
     }
 
     /// Moves what waits in the journal into segments, in the open
