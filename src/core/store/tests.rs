@@ -27,6 +27,21 @@ fn seqs(messages: Vec<StoredMessage>) -> Vec<u64> {
     messages.into_iter().map(|m| m.seq).collect()
 }
 
+/// A room record with no owner, topic or lists.
+fn plain_room(name: &str) -> RoomRecord {
+    RoomRecord {
+        name: name.into(),
+        owner: None,
+        key_hash: None,
+        topic: None,
+        created: SystemTime::now(),
+        messages: 0,
+        owner_account: None,
+        ops: Vec::new(),
+        bans: Vec::new(),
+    }
+}
+
 #[tokio::test]
 async fn messages_round_trip_and_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,15 +50,9 @@ async fn messages_round_trip_and_survive_reopening() {
     assert!(loaded.rooms.is_empty());
     let r = room("#Lobby");
     db.save_room(RoomRecord {
-        name: "#Lobby".into(),
         owner: Some("alice".into()),
-        key_hash: None,
         topic: Some("hi".into()),
-        created: SystemTime::now(),
-        messages: 0,
-        owner_account: None,
-        ops: Vec::new(),
-        bans: Vec::new(),
+        ..plain_room("#Lobby")
     });
     for (seq, text) in [(1, "one"), (2, "two"), (3, "  three")] {
         db.append(
@@ -384,21 +393,6 @@ async fn a_segment_that_cannot_be_stored_fails_only_its_own_messages() {
     assert_eq!(texts(db.history(&b, u64::MAX, 10).await), ["b1", "b2"]);
 }
 
-/// A room record with no owner, topic or lists.
-fn plain_room(name: &str) -> RoomRecord {
-    RoomRecord {
-        name: name.into(),
-        owner: None,
-        key_hash: None,
-        topic: None,
-        created: SystemTime::now(),
-        messages: 0,
-        owner_account: None,
-        ops: Vec::new(),
-        bans: Vec::new(),
-    }
-}
-
 #[tokio::test]
 async fn a_journal_left_by_a_crash_is_in_the_view_and_moves_into_segments_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
@@ -536,17 +530,7 @@ async fn rooms_are_stored_and_read_under_their_folded_name() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("folded.db");
     let (db, _, _) = Database::open(&path).unwrap();
-    db.save_room(RoomRecord {
-        name: "#MixedCase".into(),
-        owner: None,
-        key_hash: None,
-        topic: None,
-        created: SystemTime::now(),
-        messages: 0,
-        owner_account: None,
-        ops: Vec::new(),
-        bans: Vec::new(),
-    });
+    db.save_room(plain_room("#MixedCase"));
     db.append(
         &room("#MixedCase"),
         1,
@@ -580,15 +564,8 @@ async fn unicode_owners_senders_and_file_names_read_back_and_match() {
     let (db, _, _) = Database::open(&path).unwrap();
     let r = room("#u");
     db.save_room(RoomRecord {
-        name: "#u".into(),
         owner: Some(nick("Zoë").as_str().to_string()),
-        key_hash: None,
-        topic: None,
-        created: SystemTime::now(),
-        messages: 0,
-        owner_account: None,
-        ops: Vec::new(),
-        bans: Vec::new(),
+        ..plain_room("#u")
     });
     for (seq, from) in [(1, "Zoë"), (2, "さくら")] {
         db.append(&r, seq, SystemTime::now(), nick(from), "hi".into(), None);
