@@ -91,8 +91,10 @@ pub(super) fn step(
 /// Deletes the oldest segments whose newest message is before `before`;
 /// whether none is left.
 fn by_age(conn: &Connection, before: SystemTime, pruned: &mut Pruned) -> rusqlite::Result<bool> {
-    // Segment ids grow with each commit: the oldest come first. `#-1` is
-    // the segment's last (newest) message, `[1]` its time.
+    // Segment ids grow with each commit: the oldest come first (to
+    // within a second: a fold stores messages that waited up to a second
+    // in the journal after newer rooms' went straight in). `#-1` is the
+    // segment's last (newest) message, `[1]` its time.
     let mut oldest = conn.prepare_cached(
         "SELECT id, last_seq - first_seq + 1, body ->> '$[#-1][1]' FROM segments
          ORDER BY id LIMIT ?1",
