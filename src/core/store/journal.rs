@@ -30,7 +30,9 @@ use super::segment::{encode_message, push_json_string, SEGMENT_MESSAGES};
 use super::writer::Row;
 use crate::core::names::Folded;
 
-/// Messages waiting in the journal that make a fold due.
+/// Messages waiting in the journal that make a fold due. In
+/// `rooms-shared`, 2,048 made 261 database writes per 1,000 messages and
+/// 32,768 made 194, against 174 at this.
 const FOLD_PENDING: usize = 8192;
 /// How long a message waits in the journal at most (while the store is
 /// busy; an idle store folds at once).
