@@ -21,7 +21,7 @@
 //! written. The same happens at start-up, before the rooms' message
 //! numbers are read from their segments.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -155,95 +155,27 @@ impl Journal {
         self.body.push('[');
         for run in rows.chunk_by(|a, b| a.room == b.room) {
             let room = &run[0].room;
-            if !self.rooms.contains_key(room) {
-                let last = last_seq(conn, room)?;
-                let log = RoomLog {
-                    last,
+            let log = match self.rooms.entry(room.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(RoomLog {
+                    last: last_seq(conn, room)?,
                     segments: Vec::new(),
-                };
-                self.rooms.insert(room.clone(), log);
-            }
-            let Some(log) = self.rooms.get_mut(room) else {
-                continue;
+                }),
             };
             let from = stored.len();
-            for row in run {
-                let fresh = row.seq > log.last;
-                if fresh {
-                    log.last = row.seq;
-                }
-                stored.push(fresh);
-            }
+            stored.extend(run.iter().map(|row| log.take_number(row.seq)));
             let fresh = &stored[from..];
             let count = fresh.iter().filter(|s| **s).count();
-            let mut kept = run.iter().zip(fresh).filter(|(_, s)| **s).map(|(r, _)| r);
+            let kept = run.iter().zip(fresh).filter(|(_, s)| **s).map(|(r, _)| r);
             if count >= DIRECT_PIECE {
-                let mut insert = conn.prepare_cached(INSERT_SEGMENT)?;
-                loop {
-                    self.segment.clear();
-                    self.segment.push('[');
-                    let (mut first, mut last) = (None, 0);
-                    for row in kept.by_ref().take(SEGMENT_MESSAGES) {
-                        if first.is_some() {
-                            self.segment.push(',');
-                        }
-                        first.get_or_insert(row.seq);
-                        last = row.seq;
-                        encode_message(row, &mut self.segment);
-                    }
-                    let Some(first) = first else {
-                        break;
-                    };
-                    self.segment.push(']');
-                    insert.execute(params![
-                        room.as_str(),
-                        first as i64,
-                        last as i64,
-                        self.segment.as_str()
-                    ])?;
-                }
-                continue;
-            }
-            if count == 0 {
-                continue;
-            }
-            if self.body.len() > 1 {
-                self.body.push(',');
-            }
-            self.body.push('[');
-            push_json_string(&mut self.body, room.as_str());
-            self.body.push_str(",[");
-            for (i, row) in kept.enumerate() {
-                if i > 0 {
+                store_direct(conn, room, kept, &mut self.segment)?;
+            } else if count > 0 {
+                if self.body.len() > 1 {
                     self.body.push(',');
                 }
-                let start = self.body.len();
-                encode_message(row, &mut self.body);
-                let message = &self.body[start..];
-                match log.segments.last_mut() {
-                    Some(s) if s.count < SEGMENT_MESSAGES => {
-                        s.body.push(',');
-                        s.body.push_str(message);
-                        s.count += 1;
-                        s.last = row.seq;
-                    }
-                    _ => {
-                        let mut body = String::with_capacity(message.len() * 4 + 2);
-                        body.push('[');
-                        body.push_str(message);
-                        log.segments.push(Segment {
-                            first: row.seq,
-                            last: row.seq,
-                            count: 1,
-                            body,
-                        });
-                    }
-                }
-            }
-            self.body.push_str("]]");
-            self.waiting += count;
-            if self.since.is_none() {
-                self.since = Some(Instant::now());
+                add_piece(&mut self.body, log, room, kept);
+                self.waiting += count;
+                self.since.get_or_insert_with(Instant::now);
             }
         }
         self.body.push(']');
@@ -325,6 +257,95 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+impl RoomLog {
+    /// Whether `seq` follows the room's last number (and is now its last).
+    fn take_number(&mut self, seq: u64) -> bool {
+        let fresh = seq > self.last;
+        if fresh {
+            self.last = seq;
+        }
+        fresh
+    }
+
+    /// Adds an encoded message to the room's waiting segments.
+    fn push(&mut self, seq: u64, message: &str) {
+        match self.segments.last_mut() {
+            Some(s) if s.count < SEGMENT_MESSAGES => {
+                s.body.push(',');
+                s.body.push_str(message);
+                s.count += 1;
+                s.last = seq;
+            }
+            _ => {
+                let mut body = String::with_capacity(message.len() * 4 + 2);
+                body.push('[');
+                body.push_str(message);
+                self.segments.push(Segment {
+                    first: seq,
+                    last: seq,
+                    count: 1,
+                    body,
+                });
+            }
+        }
+    }
+}
+
+/// Stores one room's `rows` as segments at once (`buf` to encode them in).
+fn store_direct<'a>(
+    conn: &Connection,
+    room: &Folded,
+    rows: impl Iterator<Item = &'a Row>,
+    buf: &mut String,
+) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(INSERT_SEGMENT)?;
+    let mut rows = rows.peekable();
+    while rows.peek().is_some() {
+        buf.clear();
+        buf.push('[');
+        let (mut first, mut last) = (None, 0);
+        for row in rows.by_ref().take(SEGMENT_MESSAGES) {
+            if first.is_some() {
+                buf.push(',');
+            }
+            first.get_or_insert(row.seq);
+            last = row.seq;
+            encode_message(row, buf);
+        }
+        buf.push(']');
+        let first = first.unwrap_or(last);
+        insert.execute(params![
+            room.as_str(),
+            first as i64,
+            last as i64,
+            buf.as_str()
+        ])?;
+    }
+    Ok(())
+}
+
+/// Appends one room's `rows` to a journal row's `body` as its piece,
+/// `[room, [messages]]`, and to the room's waiting segments.
+fn add_piece<'a>(
+    body: &mut String,
+    log: &mut RoomLog,
+    room: &Folded,
+    rows: impl Iterator<Item = &'a Row>,
+) {
+    body.push('[');
+    push_json_string(body, room.as_str());
+    body.push_str(",[");
+    for (i, row) in rows.enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let start = body.len();
+        encode_message(row, body);
+        log.push(row.seq, &body[start..]);
+    }
+    body.push_str("]]");
 }
 
 /// A room's last stored message number (0 for none).
