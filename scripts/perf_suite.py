@@ -21,7 +21,9 @@ in batches) and one line per write() with a room-wide cap on messages in
 flight counted in copies received (`shared64`, `shared256`,
 `rooms-shared`) or an open loop (`open500`); on the reading side,
 receivers reading at once or on a 10 ms timer (`timer64`, `timer256`).
-A run with a lost copy fails the suite.
+The `threads*` scenarios drive the one-line rhythm from a second tool,
+chatroom-threads (a thread per connection), so that no figure rests on
+one tool's timing alone. A run with a lost copy fails the suite.
 """
 import argparse
 import json
@@ -72,6 +74,18 @@ SCENARIOS = {
     # writes; the figure is the latency it sees.
     "rate500": (["fanout", "-c", "200", "-s", "10", "--rate", "500", "--duration", "5"],
                 "p99_ms", ["off", "on"], True),
+    # The same senders' rhythm from a second tool written apart from
+    # chatroom-bench (bench/src/bin/chatroom-threads.rs): blocking sockets,
+    # a thread per connection, each member reading what has come into an
+    # 8 KiB buffer. The tool saturates its core, so the server sees the
+    # trickle of a slow client machine rather than the bursts of a fast one.
+    "threads64": (["--members", "200", "--senders", "10", "--in-flight", "64"],
+                  "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    "threads256": (["--members", "200", "--senders", "10", "--in-flight", "256"],
+                   "deliveries_per_server_cpu_sec", ["off", "on"], True),
+    "threads-rooms": (["--rooms", "100", "--members", "10", "--senders", "10",
+                       "--in-flight", "10"],
+                      "deliveries_per_server_cpu_sec", ["off", "on"], True),
     "conns": (["conns", "-n", "10000"], "rss_bytes_per_conn", ["on"], True),
     # The same run's other figure: clients connected and registered per
     # second (the floor accepts and answers NICK with no checks at all).
@@ -84,6 +98,10 @@ SCENARIOS = {
     "register-cpu": (["conns", "-n", "10000"], "registered_per_server_cpu_sec", ["on"], True),
     "join1": (["conns", "-n", "10000", "--join-one-room"], "join_secs", ["on"], False),
 }
+
+# The scenarios run with chatroom-threads (`--threads-tool`) instead of
+# chatroom-bench.
+THREADS_TOOL_SCENARIOS = {"threads64", "threads256", "threads-rooms"}
 
 
 def free_port():
@@ -194,6 +212,7 @@ def main():
     ap.add_argument("--server", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--floor", default="target/release/examples/baseline_server")
     ap.add_argument("--bench", default="target/release/chatroom-bench")
+    ap.add_argument("--threads-tool", default="target/release/chatroom-threads")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default=",".join(SCENARIOS))
     ap.add_argument("--out", default=None, help="also write every run as a JSON line here")
@@ -204,12 +223,13 @@ def main():
     for rnd in range(opts.rounds):
         for scenario in opts.only.split(","):
             args, name, histories, with_floor = SCENARIOS[scenario]
+            tool = opts.threads_tool if scenario in THREADS_TOOL_SCENARIOS else opts.bench
             entries = [(who, path, h, False) for h in histories for who, path in servers]
             if with_floor:
                 entries.append(("floor", opts.floor, "-", True))
             for who, path, history, floor in entries:
                 run = run_one(os.path.abspath(path), floor, history,
-                              os.path.abspath(opts.bench), args)
+                              os.path.abspath(tool), args)
                 value = metric(run, name)
                 results.setdefault((scenario, who, history), []).append(value)
                 if log:
