@@ -20,6 +20,7 @@ used: each run starts its own daemon in a scratch directory, from
 bench/daemons/*.conf.in, on 127.0.0.1 and a free port, in the foreground,
 and stops it by its pid). Each server runs on CPU 0 and the tool on CPU 1
 (taskset). `--native` adds chatroom's native listener and the native floor.
+The `threads*` scenarios use the second tool, chatroom-threads.
 """
 import argparse
 import json
@@ -56,6 +57,16 @@ SCENARIOS = {
     "rooms-shared": (["rooms", "-r", "100", "-k", "10", "--rhythm", "shared-window",
                       "--window-total", "10"],
                      "deliveries_per_server_cpu_sec", True),
+    # The same senders' rhythm from a second tool written apart from
+    # chatroom-bench (bench/src/bin/chatroom-threads.rs, `--threads-tool`):
+    # blocking sockets and a thread per connection.
+    "threads64": (["--members", "200", "--senders", "10", "--in-flight", "64"],
+                  "deliveries_per_server_cpu_sec", True),
+    "threads256": (["--members", "200", "--senders", "10", "--in-flight", "256"],
+                   "deliveries_per_server_cpu_sec", True),
+    "threads-rooms": (["--rooms", "100", "--members", "10", "--senders", "10",
+                       "--in-flight", "10"],
+                      "deliveries_per_server_cpu_sec", True),
     "conns": (["conns", "-n", "10000"], "rss_bytes_per_conn", True),
     # The floor sends no JOIN to the others, so its joins are no measure.
     # 5,000, not perf_suite's 10,000: ngIRCd relays about 200,000 JOIN
@@ -75,6 +86,12 @@ QUICK = {
                   "--window-total", "64", "--warmup", "0.5", "--duration", "1"],
     "rooms-shared": ["rooms", "-r", "5", "-k", "4", "--rhythm", "shared-window",
                      "--window-total", "4", "--warmup", "0.5", "--duration", "1"],
+    "threads64": ["--members", "20", "--senders", "3", "--in-flight", "16", "--warmup", "0.5",
+                  "--duration", "1"],
+    "threads256": ["--members", "20", "--senders", "3", "--in-flight", "64", "--warmup", "0.5",
+                   "--duration", "1"],
+    "threads-rooms": ["--rooms", "5", "--members", "4", "--senders", "4", "--in-flight", "4",
+                      "--warmup", "0.5", "--duration", "1"],
     "conns": ["conns", "-n", "300", "--hold", "0.5"],
     "join1": ["conns", "-n", "300", "--join-one-room", "--hold", "0.5"],
 }
@@ -192,9 +209,13 @@ def run_one(kind, opts, args):
                                   preexec_fn=raise_nofile)
         try:
             wait_listening(port, server, kind)
-            tool = ["taskset", "-c", "1", opts.bench, "--proto", proto,
-                    "--server-pid", str(server.pid), "--addr", f"127.0.0.1:{port}",
-                    *SETUP_ARGS.get(kind, []), "--setup-timeout", "300", *args]
+            if args[0].startswith("--"):  # chatroom-threads: no subcommand
+                tool = ["taskset", "-c", "1", opts.threads_tool, "--proto", proto,
+                        "--server-pid", str(server.pid), "--addr", f"127.0.0.1:{port}", *args]
+            else:
+                tool = ["taskset", "-c", "1", opts.bench, "--proto", proto,
+                        "--server-pid", str(server.pid), "--addr", f"127.0.0.1:{port}",
+                        *SETUP_ARGS.get(kind, []), "--setup-timeout", "300", *args]
             out = subprocess.run(tool, capture_output=True, text=True, timeout=900)
         finally:
             server.send_signal(signal.SIGTERM)
@@ -279,6 +300,7 @@ def main():
     ap.add_argument("--chatroom", default="target/release/chatroom")
     ap.add_argument("--floor", default="target/release/examples/baseline_server")
     ap.add_argument("--bench", default="target/release/chatroom-bench")
+    ap.add_argument("--threads-tool", default="target/release/chatroom-threads")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default=",".join(SCENARIOS))
     ap.add_argument("--servers", default="floor,chatroom,ngircd,inspircd")
@@ -288,7 +310,7 @@ def main():
                     help="every scenario once, tiny and short: a functional check")
     ap.add_argument("--out", default=None, help="also write every run as a JSON line here")
     opts = ap.parse_args()
-    for name in ("chatroom", "floor", "bench"):
+    for name in ("chatroom", "floor", "bench", "threads_tool"):
         setattr(opts, name, os.path.abspath(getattr(opts, name)))
     rounds = 1 if opts.quick else opts.rounds
     scenarios = opts.only.split(",")

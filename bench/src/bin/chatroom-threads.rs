@@ -176,20 +176,37 @@ fn run(args: Args) -> anyhow::Result<()> {
         failed: Mutex::new(None),
     });
 
-    // Connect, register and join, one client after another.
-    let mut senders = Vec::new();
-    let mut readers = Vec::new();
+    // Connect, register and join in stages, every client's step sent
+    // before any answer is awaited: daemons that register clients on a
+    // timer (InspIRCd, once a second) then take them all in one tick.
+    let mut joining = Vec::new();
     for room in 0..args.rooms {
-        let channel = format!("#thr{tag}_{room}");
         for member in 0..args.members {
             let nick = format!("t{tag}_{room}_{member}");
-            let (stream, reader) = join(args.addr, args.proto, &nick, &channel)
-                .with_context(|| format!("setting up {nick}"))?;
-            if member < args.senders {
-                senders.push((room, stream.try_clone()?, channel.clone()));
-            }
-            readers.push((room, stream, reader));
+            let client = Joining::connect(args.addr, nick, format!("#thr{tag}_{room}"))?;
+            joining.push((room, member, client));
         }
+    }
+    for stage in Stage::ALL {
+        for (_, _, client) in &mut joining {
+            client
+                .send(stage, args.proto)
+                .with_context(|| format!("setting up {}", client.nick))?;
+        }
+        for (_, _, client) in &mut joining {
+            client
+                .await_answer(stage, args.proto)
+                .with_context(|| format!("setting up {}", client.nick))?;
+        }
+    }
+    let mut senders = Vec::new();
+    let mut readers = Vec::new();
+    for (room, member, client) in joining {
+        client.stream.set_read_timeout(None)?;
+        if member < args.senders {
+            senders.push((room, client.stream.try_clone()?, client.channel));
+        }
+        readers.push((room, client.stream, client.reader));
     }
     let clients = args.rooms * args.members;
     println!(
@@ -290,39 +307,71 @@ fn spawn(f: impl FnOnce() + Send + 'static) -> anyhow::Result<thread::JoinHandle
         .context("cannot start a thread")
 }
 
-/// Connects, registers `nick` and joins `channel`; the stream for writing
-/// and a reader holding whatever came after the join's last reply.
-fn join(
-    addr: SocketAddr,
-    proto: Proto,
-    nick: &str,
-    channel: &str,
-) -> anyhow::Result<(TcpStream, BufReader<TcpStream>)> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::with_capacity(8192, stream.try_clone()?);
-    match proto {
-        Proto::Native => {
-            wait_for(&mut reader, &mut stream, |l| l.starts_with("HELLO "))?;
-            stream.write_all(format!("NICK {nick}\n").as_bytes())?;
-            wait_for(&mut reader, &mut stream, |l| l.starts_with("OK NICK"))?;
-            stream.write_all(format!("JOIN {channel}\n").as_bytes())?;
-            wait_for(&mut reader, &mut stream, |l| l.starts_with("OK JOIN"))?;
-        }
-        Proto::Irc => {
-            stream.write_all(format!("NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n").as_bytes())?;
-            wait_for(&mut reader, &mut stream, |l| {
-                l.split(' ').nth(1) == Some("001")
-            })?;
-            stream.write_all(format!("JOIN {channel}\r\n").as_bytes())?;
-            wait_for(&mut reader, &mut stream, |l| {
-                l.split(' ').nth(1) == Some("366")
-            })?;
+/// The steps of setting a client up, each a line sent and an answer awaited.
+#[derive(Clone, Copy)]
+enum Stage {
+    /// Native: the server's `HELLO` (nothing sent). IRC: nothing.
+    Greeting,
+    /// `NICK` (IRC: and `USER`), answered by `OK NICK` or `001`.
+    Register,
+    /// `JOIN`, answered by `OK JOIN` or the end of `NAMES` (366).
+    Join,
+}
+
+impl Stage {
+    const ALL: [Stage; 3] = [Stage::Greeting, Stage::Register, Stage::Join];
+}
+
+/// A client on its way into its room.
+struct Joining {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+    nick: String,
+    channel: String,
+}
+
+impl Joining {
+    fn connect(addr: SocketAddr, nick: String, channel: String) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(addr).with_context(|| format!("connecting {nick}"))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let reader = BufReader::with_capacity(8192, stream.try_clone()?);
+        Ok(Joining {
+            stream,
+            reader,
+            nick,
+            channel,
+        })
+    }
+
+    fn send(&mut self, stage: Stage, proto: Proto) -> anyhow::Result<()> {
+        let (nick, channel) = (&self.nick, &self.channel);
+        let line = match (stage, proto) {
+            (Stage::Greeting, _) => return Ok(()),
+            (Stage::Register, Proto::Native) => format!("NICK {nick}\n"),
+            (Stage::Register, Proto::Irc) => format!("NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n"),
+            (Stage::Join, Proto::Native) => format!("JOIN {channel}\n"),
+            (Stage::Join, Proto::Irc) => format!("JOIN {channel}\r\n"),
+        };
+        Ok(self.stream.write_all(line.as_bytes())?)
+    }
+
+    fn await_answer(&mut self, stage: Stage, proto: Proto) -> anyhow::Result<()> {
+        let numeric = |n: &'static str| move |l: &str| l.split(' ').nth(1) == Some(n);
+        let (reader, stream) = (&mut self.reader, &mut self.stream);
+        match (stage, proto) {
+            (Stage::Greeting, Proto::Native) => {
+                wait_for(reader, stream, |l| l.starts_with("HELLO "))
+            }
+            (Stage::Greeting, Proto::Irc) => Ok(()),
+            (Stage::Register, Proto::Native) => {
+                wait_for(reader, stream, |l| l.starts_with("OK NICK"))
+            }
+            (Stage::Register, Proto::Irc) => wait_for(reader, stream, numeric("001")),
+            (Stage::Join, Proto::Native) => wait_for(reader, stream, |l| l.starts_with("OK JOIN")),
+            (Stage::Join, Proto::Irc) => wait_for(reader, stream, numeric("366")),
         }
     }
-    stream.set_read_timeout(None)?;
-    Ok((stream, reader))
 }
 
 /// Reads lines until one passes `done`, answering pings; an error line
