@@ -473,6 +473,7 @@ fn read_copies(
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum Kind {
     Copy,
     Ping,
@@ -538,32 +539,24 @@ mod tests {
 
     #[test]
     fn copies_pings_and_errors_are_told_apart_in_both_protocols() {
-        assert!(matches!(
-            line_kind(b"MSG #r alice hi", Proto::Native),
-            Kind::Copy
-        ));
-        assert!(matches!(
-            line_kind(b"OK MSG #r 12", Proto::Native),
-            Kind::Other
-        ));
-        assert!(matches!(line_kind(b"PING 5", Proto::Native), Kind::Ping));
-        assert!(matches!(
-            line_kind(b"ERR FLOOD slow down", Proto::Native),
-            Kind::Error
-        ));
-        assert!(matches!(
-            line_kind(b":a!a@h PRIVMSG #r :hi\r", Proto::Irc),
-            Kind::Copy
-        ));
-        assert!(matches!(
-            line_kind(b":srv NOTICE #r :PRIVMSG", Proto::Irc),
-            Kind::Other
-        ));
-        assert!(matches!(line_kind(b"PING :srv", Proto::Irc), Kind::Ping));
-        assert!(matches!(
-            line_kind(b"ERROR :Closing link", Proto::Irc),
-            Kind::Error
-        ));
+        let cases: [(&[u8], Proto, Kind); 8] = [
+            (b"MSG #r alice hi", Proto::Native, Kind::Copy),
+            (b"OK MSG #r 12", Proto::Native, Kind::Other),
+            (b"PING 5", Proto::Native, Kind::Ping),
+            (b"ERR FLOOD slow down", Proto::Native, Kind::Error),
+            (b":a!a@h PRIVMSG #r :hi\r", Proto::Irc, Kind::Copy),
+            (b":srv NOTICE #r :PRIVMSG", Proto::Irc, Kind::Other),
+            (b"PING :srv", Proto::Irc, Kind::Ping),
+            (b"ERROR :Closing link", Proto::Irc, Kind::Error),
+        ];
+        for (line, proto, kind) in cases {
+            assert_eq!(
+                line_kind(line, proto),
+                kind,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]
