@@ -9,7 +9,9 @@
 #
 # Usage: scripts/writes_per_delivery.sh SERVER_BINARY [BENCH_BINARY] [-- BENCH ARGS]
 #   default bench args: fanout -c 200 -s 10 --rhythm shared-window --window-total 256 --size 64
-#   SERVER_BINARY may be the floor (target/release/examples/baseline_server).
+#   SERVER_BINARY may be the floor (target/release/examples/baseline_server);
+#   BENCH_BINARY may be the second tool, target/release/chatroom-threads
+#   (then BENCH ARGS are its own, e.g. -- --in-flight 64).
 #   Builds with HTTP and admin listeners bind ports 8080 and 9555 unless the
 #   environment sets CHATROOM_HTTP__LISTEN= CHATROOM_ADMIN__LISTEN=.
 # Needs perf (apt-get install linux-perf) with tracepoints readable (root).

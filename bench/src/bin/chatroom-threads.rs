@@ -284,7 +284,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .take()
         .or_else(|| (lost > 0).then(|| format!("{lost} copies never arrived")));
     println!(
-        "{{\"tool\":\"chatroom-threads\",\"ok\":{},\"proto\":\"{}\",\"rooms\":{},\"members\":{},\"senders\":{},\"in_flight\":{},\"clients\":{clients},\"copies\":{copies},\"wall_secs\":{wall:.3},\"server_cpu_secs\":{server_cpu:.3},\"deliveries_per_server_cpu_sec\":{per_cpu:.0},\"tool_cpu\":{:.3},\"lost\":{lost}}}",
+        "{{\"tool\":\"chatroom-threads\",\"ok\":{},\"proto\":\"{}\",\"rooms\":{},\"members\":{},\"senders\":{},\"in_flight\":{},\"clients\":{clients},\"copies\":{copies},\"wall_secs\":{wall:.3},\"server_cpu_secs\":{server_cpu:.3},\"deliveries_per_server_cpu_sec\":{per_cpu:.0},\"tool_cpu\":{:.3},\"lost\":{lost},\"received_copies\":{},\"messages_sent\":{}}}",
         failure.is_none(),
         args.proto.name(),
         args.rooms,
@@ -292,6 +292,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         args.senders,
         args.in_flight,
         (tool1 - tool0) / wall,
+        run.copies.load(Ordering::Relaxed),
+        run.sent.load(Ordering::Relaxed),
     );
     if let Some(what) = failure {
         bail!("{what}");
