@@ -8,7 +8,7 @@
 //! messages in flight in all, counted in copies received by the members
 //! (a message is in flight until every other member has read its copy).
 //! Each member's reader thread reads whatever the socket holds into an
-//! 8 KiB buffer, as fast as it can, and gives the copies back. After the
+//! 8 KiB buffer (`--read-buf`), as fast as it can, and gives the copies back. After the
 //! warm-up it counts the copies received and the server's CPU time
 //! (`/proc/PID/stat`) over the measured window, then stops the senders and
 //! waits for every copy still owed: a missing one fails the run.
@@ -57,6 +57,9 @@ struct Args {
     /// Bytes of text per message.
     #[arg(long, default_value_t = 64)]
     size: usize,
+    /// Bytes a member's reader asks for per `read()`.
+    #[arg(long, default_value_t = 8192)]
+    read_buf: usize,
     /// Seconds of load before the measured window.
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
@@ -223,8 +226,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     for (room, stream, reader) in readers {
         let run = Arc::clone(&run);
         let proto = args.proto;
+        let read_buf = args.read_buf.max(1);
         threads.push(spawn(move || {
-            read_copies(&run, room, stream, reader, proto)
+            read_copies(&run, room, stream, reader, proto, read_buf)
         })?);
     }
     let text: String = "x".repeat(args.size);
@@ -421,12 +425,13 @@ fn read_copies(
     mut stream: TcpStream,
     reader: BufReader<TcpStream>,
     proto: Proto,
+    read_buf: usize,
 ) {
     let cap = &run.caps[room];
     // What the setup's reader had already buffered comes first.
     let mut pending: Vec<u8> = reader.buffer().to_vec();
     let mut socket = reader.into_inner();
-    let mut buf = vec![0u8; 8192];
+    let mut buf = vec![0u8; read_buf];
     loop {
         let mut copies = 0;
         let mut start = 0;
