@@ -29,6 +29,13 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use clap::{Parser, ValueEnum};
 
+/// `println!` that does not panic when stdout is gone (piped into `head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// Command line.
 #[derive(Parser, Debug)]
 #[command(about = "Thread-per-connection load: one line per write, a room-wide cap in copies")]
@@ -212,7 +219,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         readers.push((room, client.stream, client.reader));
     }
     let clients = args.rooms * args.members;
-    println!(
+    say!(
         "chatroom-threads ({}): {} rooms x {} members, {} senders each, one line per write, {} in flight per room, {} B",
         args.proto.name(),
         args.rooms,
@@ -275,7 +282,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     } else {
         0.0
     };
-    println!(
+    say!(
         "copies {copies} in {wall:.2} s: {:.0}/s; server CPU {:.2} s ({:.0}% of a core), {:.3} M copies per server CPU-second; tool CPU {:.0}%; {} messages sent; {lost} copies lost",
         copies as f64 / wall,
         server_cpu,
@@ -286,8 +293,19 @@ fn run(args: Args) -> anyhow::Result<()> {
     );
     let failure = lock(&run.failed)
         .take()
-        .or_else(|| (lost > 0).then(|| format!("{lost} copies never arrived")));
-    println!(
+        .or_else(|| (lost > 0).then(|| format!("{lost} copies never arrived")))
+        .or_else(|| {
+            // Copies came and the process named spent nothing on them: it
+            // is not the server (a shell's pid, say), and every figure
+            // divided by its CPU would be nonsense.
+            (copies > 0 && server_cpu <= 0.0).then(|| {
+                format!(
+                    "process {} used no CPU while {copies} copies came: is --server-pid the server's?",
+                    args.server_pid
+                )
+            })
+        });
+    say!(
         "{{\"tool\":\"chatroom-threads\",\"ok\":{},\"proto\":\"{}\",\"rooms\":{},\"members\":{},\"senders\":{},\"in_flight\":{},\"clients\":{clients},\"copies\":{copies},\"wall_secs\":{wall:.3},\"server_cpu_secs\":{server_cpu:.3},\"deliveries_per_server_cpu_sec\":{per_cpu:.0},\"tool_cpu\":{:.3},\"lost\":{lost},\"received_copies\":{},\"messages_sent\":{}}}",
         failure.is_none(),
         args.proto.name(),
