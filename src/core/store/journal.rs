@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::segment::{encode_message, push_json_string, SEGMENT_MESSAGES};
+use super::segment::{encode_message, encode_segment, push_json_string, SEGMENT_MESSAGES};
 use super::writer::Row;
 use crate::core::names::Folded;
 
@@ -304,18 +304,9 @@ fn store_direct<'a>(
     let mut rows = rows.peekable();
     while rows.peek().is_some() {
         buf.clear();
-        buf.push('[');
-        let (mut first, mut last) = (None, 0);
-        for row in rows.by_ref().take(SEGMENT_MESSAGES) {
-            if first.is_some() {
-                buf.push(',');
-            }
-            first.get_or_insert(row.seq);
-            last = row.seq;
-            encode_message(row, buf);
-        }
-        buf.push(']');
-        let first = first.unwrap_or(last);
+        let Some((first, last)) = encode_segment(rows.by_ref().take(SEGMENT_MESSAGES), buf) else {
+            break;
+        };
         insert.execute(params![
             room.as_str(),
             first as i64,

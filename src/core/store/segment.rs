@@ -27,6 +27,28 @@ pub(super) fn decode_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMe
     })
 }
 
+/// Appends `rows` (one room's, in order) to `out` as a segment's body;
+/// their first and last numbers, if there were any.
+pub(super) fn encode_segment<'a>(
+    rows: impl IntoIterator<Item = &'a Row>,
+    out: &mut String,
+) -> Option<(u64, u64)> {
+    let mut span = None;
+    out.push('[');
+    for row in rows {
+        match &mut span {
+            Some((_, last)) => {
+                out.push(',');
+                *last = row.seq;
+            }
+            None => span = Some((row.seq, row.seq)),
+        }
+        encode_message(row, out);
+    }
+    out.push(']');
+    span
+}
+
 /// Appends `row` to `out` as a segment's element, `[seq, time_ms, sender,
 /// text]` (a segment's body is these, comma-separated, in brackets).
 pub(super) fn encode_message(row: &Row, out: &mut String) {
@@ -106,14 +128,8 @@ mod tests {
                 ack: None,
             })
             .collect();
-        let mut body = String::from("kept[");
-        for (i, row) in rows.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            encode_message(row, &mut body);
-        }
-        body.push(']');
+        let mut body = String::from("kept");
+        assert_eq!(encode_segment(&rows, &mut body), Some((7, 10)));
         let body = body.strip_prefix("kept").unwrap();
         let parsed: Vec<(u64, i64, String, String)> = serde_json::from_str(body).unwrap();
         let want: Vec<(u64, i64, String, String)> = texts
@@ -129,5 +145,8 @@ mod tests {
             })
             .collect();
         assert_eq!(parsed, want);
+        let mut empty = String::new();
+        assert_eq!(encode_segment(&[] as &[Row], &mut empty), None);
+        assert_eq!(empty, "[]");
     }
 }
