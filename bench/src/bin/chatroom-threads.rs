@@ -229,14 +229,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         args.size
     );
 
-    let mut threads = Vec::new();
+    // Detached: the readers stay blocked in read() until the process ends.
     for (room, stream, reader) in readers {
         let run = Arc::clone(&run);
         let proto = args.proto;
         let read_buf = args.read_buf.max(1);
-        threads.push(spawn(move || {
-            read_copies(&run, room, stream, reader, proto, read_buf)
-        })?);
+        spawn(move || read_copies(&run, room, stream, reader, proto, read_buf))?;
     }
     let text: String = "x".repeat(args.size);
     for (room, stream, channel) in senders {
@@ -245,9 +243,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             Proto::Native => format!("MSG {channel} {text}\n"),
             Proto::Irc => format!("PRIVMSG {channel} :{text}\r\n"),
         };
-        threads.push(spawn(move || {
-            send_lines(&run, room, stream, line.as_bytes())
-        })?);
+        spawn(move || send_lines(&run, room, stream, line.as_bytes()))?;
     }
 
     thread::sleep(Duration::from_secs_f64(args.warmup));
@@ -324,11 +320,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn(f: impl FnOnce() + Send + 'static) -> anyhow::Result<thread::JoinHandle<()>> {
+fn spawn(f: impl FnOnce() + Send + 'static) -> anyhow::Result<()> {
     thread::Builder::new()
         .stack_size(128 * 1024)
         .spawn(f)
-        .context("cannot start a thread")
+        .context("cannot start a thread")?;
+    Ok(())
 }
 
 /// The steps of setting a client up, each a line sent and an answer awaited.
