@@ -78,6 +78,22 @@ fn join_with(c: &mut Client, room: &str, names: &str, others: &mut [&mut Client]
     }
 }
 
+/// alice (who made `room`), bob and carol, all three in `room`, each
+/// having read the others' JOINs.
+fn trio(addr: SocketAddr, room: &str) -> (Client, Client, Client) {
+    let mut alice = Client::join(addr, "alice", room);
+    let mut bob = Client::register(addr, "bob");
+    join_with(&mut bob, room, "alice bob", &mut [&mut alice]);
+    let mut carol = Client::register(addr, "carol");
+    join_with(
+        &mut carol,
+        room,
+        "alice bob carol",
+        &mut [&mut alice, &mut bob],
+    );
+    (alice, bob, carol)
+}
+
 /// Asserts an `RFC 3339` UTC time to the second: `2026-11-22T03:11:18Z`.
 fn assert_rfc3339(t: &str) {
     let b = t.as_bytes();

@@ -10,16 +10,7 @@ use super::*;
 fn msg_to_a_room_reaches_the_other_members_only() {
     let server = server();
     let addr = server.addr();
-    let mut alice = Client::join(addr, "alice", "#r");
-    let mut bob = Client::register(addr, "bob");
-    join_with(&mut bob, "#r", "alice bob", &mut [&mut alice]);
-    let mut carol = Client::register(addr, "carol");
-    join_with(
-        &mut carol,
-        "#r",
-        "alice bob carol",
-        &mut [&mut alice, &mut bob],
-    );
+    let (mut alice, mut bob, mut carol) = trio(addr, "#r");
     let mut dave = Client::join(addr, "dave", "#other");
 
     alice.send("MSG #r hello: world!  ünïcode ✓");

@@ -298,16 +298,7 @@ fn freed_nicks_can_be_taken() {
 fn ownership_follows_nick_changes() {
     let server = server();
     let addr = server.addr();
-    let mut alice = Client::join(addr, "alice", "#r");
-    let mut bob = Client::register(addr, "bob");
-    join_with(&mut bob, "#r", "alice bob", &mut [&mut alice]);
-    let mut carol = Client::register(addr, "carol");
-    join_with(
-        &mut carol,
-        "#r",
-        "alice bob carol",
-        &mut [&mut alice, &mut bob],
-    );
+    let (mut alice, mut bob, mut carol) = trio(addr, "#r");
 
     alice.send("NICK queen");
     alice.expect_lines(&["NICK alice queen", "OK NICK queen"]);

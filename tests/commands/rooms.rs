@@ -178,16 +178,7 @@ fn join_bad_room_and_syntax() {
 fn part_tells_the_others() {
     let server = server();
     let addr = server.addr();
-    let mut alice = Client::join(addr, "alice", "#r");
-    let mut bob = Client::register(addr, "bob");
-    join_with(&mut bob, "#r", "alice bob", &mut [&mut alice]);
-    let mut carol = Client::register(addr, "carol");
-    join_with(
-        &mut carol,
-        "#r",
-        "alice bob carol",
-        &mut [&mut alice, &mut bob],
-    );
+    let (mut alice, mut bob, mut carol) = trio(addr, "#r");
     let mut dave = Client::join(addr, "dave", "#other");
 
     bob.send("PART #r see you  later");
@@ -301,16 +292,7 @@ fn room_emptied_by_quit_and_drop_disappears() {
 fn kick_removes_a_member() {
     let server = server();
     let addr = server.addr();
-    let mut alice = Client::join(addr, "alice", "#r");
-    let mut bob = Client::register(addr, "bob");
-    join_with(&mut bob, "#r", "alice bob", &mut [&mut alice]);
-    let mut carol = Client::register(addr, "carol");
-    join_with(
-        &mut carol,
-        "#r",
-        "alice bob carol",
-        &mut [&mut alice, &mut bob],
-    );
+    let (mut alice, mut bob, mut carol) = trio(addr, "#r");
     let mut dave = Client::join(addr, "dave", "#other");
 
     alice.send("KICK r BOB too  much spam");
