@@ -94,6 +94,24 @@ fn trio(addr: SocketAddr, room: &str) -> (Client, Client, Client) {
     (alice, bob, carol)
 }
 
+/// alice and bob in both #a and #b, carol in #b only: whom an
+/// announcement reaches once, however many rooms are shared.
+fn sharing_two_rooms(addr: SocketAddr) -> (Client, Client, Client) {
+    let mut alice = Client::join(addr, "alice", "#a");
+    let mut bob = Client::register(addr, "bob");
+    join_with(&mut bob, "#a", "alice bob", &mut [&mut alice]);
+    join_alone(&mut alice, "#b");
+    join_with(&mut bob, "#b", "alice bob", &mut [&mut alice]);
+    let mut carol = Client::register(addr, "carol");
+    join_with(
+        &mut carol,
+        "#b",
+        "alice bob carol",
+        &mut [&mut alice, &mut bob],
+    );
+    (alice, bob, carol)
+}
+
 /// Asserts an `RFC 3339` UTC time to the second: `2026-11-22T03:11:18Z`.
 fn assert_rfc3339(t: &str) {
     let b = t.as_bytes();

@@ -182,18 +182,7 @@ fn nick_in_use_is_case_insensitive() {
 fn nick_change_is_announced_once_to_everyone_sharing_a_room() {
     let server = server();
     let addr = server.addr();
-    let mut alice = Client::join(addr, "alice", "#a");
-    let mut bob = Client::register(addr, "bob");
-    join_with(&mut bob, "#a", "alice bob", &mut [&mut alice]);
-    join_alone(&mut alice, "#b");
-    join_with(&mut bob, "#b", "alice bob", &mut [&mut alice]);
-    let mut carol = Client::register(addr, "carol");
-    join_with(
-        &mut carol,
-        "#b",
-        "alice bob carol",
-        &mut [&mut alice, &mut bob],
-    );
+    let (mut alice, mut bob, mut carol) = sharing_two_rooms(addr);
     let mut dave = Client::join(addr, "dave", "#elsewhere");
 
     alice.send("NICK zoe");

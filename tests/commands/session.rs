@@ -10,18 +10,7 @@ use super::*;
 fn quit_is_announced_once_to_everyone_sharing_a_room() {
     let server = server();
     let addr = server.addr();
-    let mut alice = Client::join(addr, "alice", "#a");
-    let mut bob = Client::register(addr, "bob");
-    join_with(&mut bob, "#a", "alice bob", &mut [&mut alice]);
-    join_alone(&mut alice, "#b");
-    join_with(&mut bob, "#b", "alice bob", &mut [&mut alice]);
-    let mut carol = Client::register(addr, "carol");
-    join_with(
-        &mut carol,
-        "#b",
-        "alice bob carol",
-        &mut [&mut alice, &mut bob],
-    );
+    let (mut alice, mut bob, mut carol) = sharing_two_rooms(addr);
     let mut dave = Client::join(addr, "dave", "#c");
 
     alice.send("QUIT gone  fishing");
