@@ -83,8 +83,14 @@ impl SendQueue {
                     Item::Body(_) | Item::Paced(_) => break,
                 }
             }
-            (slices.len() > 0 && !dropped)
-                .then(|| Pin::new(&mut *io).poll_write_vectored(cx, slices.as_slice()))
+            (slices.len() > 0 && !dropped).then(|| match slices.as_slice() {
+                // One piece (a lone line, or a span of one room's log, the
+                // common case at any load): a plain write, which a TCP
+                // socket makes a `send`, skipping the file layer a
+                // `writev` goes through on every call.
+                [one] => Pin::new(&mut *io).poll_write(cx, one),
+                all => Pin::new(&mut *io).poll_write_vectored(cx, all),
+            })
         };
         if dropped {
             let mid_line = q.mid_line;
