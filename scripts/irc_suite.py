@@ -34,6 +34,9 @@ import sys
 import tempfile
 import time
 
+# Which scenarios the second tool runs: perf_suite.py's list, one list.
+from perf_suite import THREADS_TOOL_SCENARIOS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DAEMONS = os.path.join(ROOT, "bench", "daemons")
 
@@ -198,7 +201,7 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def run_one(kind, opts, args):
+def run_one(scenario, kind, opts, args):
     """Starts one server, runs the tool once, stops the server; the JSON line."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="irc-suite-") as scratch:
@@ -209,14 +212,15 @@ def run_one(kind, opts, args):
                                   preexec_fn=raise_nofile)
         try:
             wait_listening(port, server, kind)
-            if args[0].startswith("--"):  # chatroom-threads: no subcommand
-                tool = ["taskset", "-c", "1", opts.threads_tool, "--proto", proto,
-                        "--server-pid", str(server.pid), "--addr", f"127.0.0.1:{port}", *args]
+            target = ["--proto", proto, "--server-pid", str(server.pid),
+                      "--addr", f"127.0.0.1:{port}"]
+            if scenario in THREADS_TOOL_SCENARIOS:
+                tool = [opts.threads_tool, *target, *args]
             else:
-                tool = ["taskset", "-c", "1", opts.bench, "--proto", proto,
-                        "--server-pid", str(server.pid), "--addr", f"127.0.0.1:{port}",
-                        *SETUP_ARGS.get(kind, []), "--setup-timeout", "300", *args]
-            out = subprocess.run(tool, capture_output=True, text=True, timeout=900)
+                tool = [opts.bench, *target, *SETUP_ARGS.get(kind, []),
+                        "--setup-timeout", "300", *args]
+            out = subprocess.run(["taskset", "-c", "1", *tool], capture_output=True, text=True,
+                                 timeout=900)
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -325,7 +329,7 @@ def main():
             for kind in entries(scenario, opts):
                 values = results.setdefault((scenario, kind), [])
                 try:
-                    run = run_one(kind, opts, args)
+                    run = run_one(scenario, kind, opts, args)
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     failures.append(f"round {rnd + 1} {scenario} {kind}: {e}")
                     print(f"round {rnd + 1} {scenario:7} {kind:20} FAILED {e}",

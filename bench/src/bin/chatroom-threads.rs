@@ -230,10 +230,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     );
 
     // Detached: the readers stay blocked in read() until the process ends.
+    let read_buf = args.read_buf.max(1);
     for (room, stream, reader) in readers {
         let run = Arc::clone(&run);
         let proto = args.proto;
-        let read_buf = args.read_buf.max(1);
         spawn(move || read_copies(&run, room, stream, reader, proto, read_buf))?;
     }
     let text: String = "x".repeat(args.size);

@@ -297,15 +297,15 @@ impl RoomLog {
 fn store_direct<'a>(
     conn: &Connection,
     room: &Folded,
-    rows: impl Iterator<Item = &'a Row>,
+    mut rows: impl Iterator<Item = &'a Row>,
     buf: &mut String,
 ) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(INSERT_SEGMENT)?;
-    let mut rows = rows.peekable();
-    while rows.peek().is_some() {
+    loop {
         buf.clear();
+        // No first and last: the rows are all stored.
         let Some((first, last)) = encode_segment(rows.by_ref().take(SEGMENT_MESSAGES), buf) else {
-            break;
+            return Ok(());
         };
         insert.execute(params![
             room.as_str(),
@@ -314,7 +314,6 @@ fn store_direct<'a>(
             buf.as_str()
         ])?;
     }
-    Ok(())
 }
 
 /// Appends one room's `rows` to a journal row's `body` as its piece,
